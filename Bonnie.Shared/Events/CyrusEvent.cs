@@ -1,0 +1,81 @@
+using System.Text.Json;
+
+namespace Bonnie.Shared.Events;
+
+/// <summary>
+/// One notification from Cyrus, parsed. Every field Cyrus may leave out is nullable or empty; the bytes Cyrus
+/// sent are kept unchanged in <see cref="Raw"/> for evidence, and fields this model does not know are kept in
+/// <see cref="Extra"/>.
+/// </summary>
+public sealed record CyrusEvent
+{
+    public required EventType Type { get; init; }
+
+    /// <summary>The event name exactly as sent (<c>vnd.cmu.MessageMove</c>, <c>QuotaExceeded</c>...).</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The notification's own time, in UTC, to the millisecond.</summary>
+    public required DateTimeOffset Timestamp { get; init; }
+
+    /// <summary>The login name that caused the event; null when Cyrus sent <c>""</c> (MailboxModseq, cyr_expire).</summary>
+    public string? User { get; init; }
+    public string? Service { get; init; }
+    /// <summary><c>vnd.cmu.sessionId</c>: ties the events of one IMAP/LMTP session together.</summary>
+    public string? SessionId { get; init; }
+    public string? ClientIP { get; init; }
+    public int? ClientPort { get; init; }
+    public string? ServerDomain { get; init; }
+    public int? ServerPort { get; init; }
+    public string? ServerFqdn { get; init; }
+    public int? Pid { get; init; }
+
+    /// <summary>The mailbox from <c>uri</c>; null for events that name none (Login with a bare server URI).</summary>
+    public MailboxUri? Mailbox { get; init; }
+    /// <summary>The mailbox's unique id (<c>mailboxID</c> when it is not a URI).</summary>
+    public string? MailboxId { get; init; }
+    /// <summary>Copy, move and rename: the source mailbox (<c>oldMailboxID</c>, a URI).</summary>
+    public MailboxUri? OldMailbox { get; init; }
+    public SequenceSet? UidSet { get; init; }
+    /// <summary>Copy and move: the UIDs in the source mailbox (<c>vnd.cmu.oldUidset</c>).</summary>
+    public SequenceSet? OldUidSet { get; init; }
+
+    /// <summary><c>vnd.cmu.midset</c>.</summary>
+    public IReadOnlyList<string> MessageIds { get; init; } = [];
+    /// <summary><c>vnd.cmu.emailid</c>: <c>M</c> + the first 24 hex digits of the message GUID (SHA-1 of the file).</summary>
+    public string? EmailId { get; init; }
+    public string? ThreadId { get; init; }
+    /// <summary><c>flagNames</c>, split on spaces, as sent (<c>\Seen</c>, <c>$Label1</c>).</summary>
+    public IReadOnlyList<string> Flags { get; init; } = [];
+    /// <summary><c>vnd.cmu.mailboxACL</c>: the mailbox's whole ACL after the event.</summary>
+    public IReadOnlyList<AclEntry> Acl { get; init; } = [];
+    public string? AclSubject { get; init; }
+    public string? AclRights { get; init; }
+    public string? MailboxType { get; init; }
+
+    public long? DiskQuota { get; init; }
+    public long? DiskUsed { get; init; }
+    public long? MaxMessages { get; init; }
+    public long? Messages { get; init; }
+    public long? UnseenMessages { get; init; }
+    public long? UidNext { get; init; }
+    public long? Modseq { get; init; }
+    public long? MessageSize { get; init; }
+
+    public Envelope? Envelope { get; init; }
+    /// <summary>The IMAP BODYSTRUCTURE, kept as Cyrus sent it.</summary>
+    public string? BodyStructure { get; init; }
+
+    /// <summary>2.5/Kolab dialect: the whole message per UID, when the server included it (that is the payload).</summary>
+    public IReadOnlyDictionary<uint, string> MessageContent { get; init; } = new Dictionary<uint, string>();
+    /// <summary>2.5/Kolab dialect: parsed headers per UID, kept as JSON.</summary>
+    public IReadOnlyDictionary<uint, JsonElement> MessageHeaders { get; init; } = new Dictionary<uint, JsonElement>();
+
+    /// <summary>Fields this model does not name, kept as sent.</summary>
+    public IReadOnlyDictionary<string, JsonElement> Extra { get; init; } = new Dictionary<string, JsonElement>();
+
+    /// <summary>The notification bytes exactly as received.</summary>
+    public required ReadOnlyMemory<byte> Raw { get; init; }
+}
+
+/// <summary>One identifier and its rights in a mailbox ACL (<c>bob@example.org</c>, <c>lrs</c>).</summary>
+public sealed record AclEntry(string Identifier, string Rights);
