@@ -1,0 +1,28 @@
+namespace Bonnie.Web.Security;
+
+/// <summary>
+/// The officers' roles. Each includes the rights of the ones before it:
+/// Auditor (search, view) &lt; Investigator (export) &lt; Restorer (restore) &lt; Administrator (settings, accounts, keys, holds).
+/// </summary>
+public static class BonnieRoles
+{
+    public const string Auditor = nameof(Auditor);
+    public const string Investigator = nameof(Investigator);
+    public const string Restorer = nameof(Restorer);
+    public const string Administrator = nameof(Administrator);
+
+    public static IReadOnlyList<string> All { get; } = [Auditor, Investigator, Restorer, Administrator];
+}
+
+/// <summary>Authorization policy names; endpoints and pages require one of these, never a bare role.</summary>
+public static class BonniePolicies
+{
+    /// <summary>Search and view: every role.</summary>
+    public const string CanSearch = nameof(CanSearch);
+    /// <summary>Export evidence: Investigator and above.</summary>
+    public const string CanExport = nameof(CanExport);
+    /// <summary>Restore into mailboxes: Restorer and above.</summary>
+    public const string CanRestore = nameof(CanRestore);
+    /// <summary>Settings, accounts, API keys, retrying failed jobs: Administrator.</summary>
+    public const string CanAdminister = nameof(CanAdminister);
+}
