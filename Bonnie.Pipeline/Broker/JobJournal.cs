@@ -171,13 +171,12 @@ internal sealed class JobJournal : IDisposable
 
     private void WriteLoop()
     {
-        var batch = new List<JournalWrite>(_maxBatch);
         try
         {
             foreach (var first in _writes.GetConsumingEnumerable())
             {
-                batch.Clear();
-                batch.Add(first);
+                // A new list each time: the broker's thread reads the committed batch while the next one fills.
+                var batch = new List<JournalWrite> { first };
                 while (batch.Count < _maxBatch && _writes.TryTake(out var next))
                 {
                     batch.Add(next);
@@ -186,9 +185,10 @@ internal sealed class JobJournal : IDisposable
                 _committed(batch);
             }
         }
-        catch (Exception exception) when (exception is SqliteException or IOException or InvalidOperationException)
+        catch (Exception exception)
         {
-            // Nothing in this batch was acknowledged; the broker stops so that no later submission is acked either.
+            // Whatever broke the writer, nothing in this batch was acknowledged; the broker stops acknowledging so
+            // that dealers keep events in their spools, and says why.
             _failed(exception);
         }
     }
