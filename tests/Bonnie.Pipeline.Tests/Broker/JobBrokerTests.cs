@@ -3,6 +3,7 @@ using Bonnie.Pipeline.Broker;
 using Bonnie.Pipeline.Worker;
 using Bonnie.Shared.Protocol;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using NetMQ;
 using NetMQ.Sockets;
 
@@ -311,5 +312,45 @@ public sealed class JobBrokerTests
         Assert.Contains(result.Failures!, f => f.Contains("ClientEndpoint"));
         Assert.Contains(result.Failures!, f => f.Contains("MaxAttempts"));
         Assert.Contains(result.Failures!, f => f.Contains("HeartbeatLiveness"));
+    }
+}
+
+public sealed class BrokerMetricsTests
+{
+    [Fact]
+    public async Task Metrics_QueueDepthByState_ReadFromTheBroker()
+    {
+        using var harness = new BrokerHarness();
+        harness.Submit(Notifications.For("alice@example.org"));
+        harness.Submit(Notifications.For("bob@example.org"));
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Pending] == 2);
+        var services = new ServiceCollection();
+        services.AddMetrics();
+        using var provider = services.BuildServiceProvider();
+        using var metrics = new BrokerMetrics(provider.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), harness.Monitor);
+        var pending = -1L;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == BrokerMetrics.MeterName && instrument.Name == "bonnie.broker.jobs")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "state" && (string?)tag.Value == "PENDING")
+                {
+                    pending = value;
+                }
+            }
+        });
+        listener.Start();
+
+        listener.RecordObservableInstruments();
+
+        Assert.Equal(2, pending);
     }
 }
