@@ -5,6 +5,7 @@
 #   slapd.sh create DIR [SCHEMA_FILE...]   fresh slapd.conf and empty database in DIR (DIR is wiped first)
 #   slapd.sh start DIR PORT                start slapd on ldap://127.0.0.1:PORT/ (pid file DIR/slapd.pid)
 #   slapd.sh load DIR LDIF                 add the entries of LDIF (ldapadd when running, else slapadd)
+#   slapd.sh modify DIR LDIF               apply LDIF change records (changetype: modify/modrdn/delete) online
 #   slapd.sh stop DIR                      stop the slapd of DIR (only the pid in DIR/slapd.pid)
 #
 # The database is dc=example,dc=org with Debian's core, cosine, inetorgperson and nis schemas plus any
@@ -73,6 +74,8 @@ index mail,uid,cn eq
 overlay memberof
 EOF
     chmod 0600 "$dir/slapd.conf"
+    # ldapadd/ldapmodify read the password from this file (-y), so it never shows in a process list.
+    (umask 077; printf '%s' "$PASSWORD" > "$dir/rootpw")
     slaptest -Q -u -f "$dir/slapd.conf" || die "slapd.conf does not pass slaptest"
     echo "created $dir"
 }
@@ -99,10 +102,17 @@ load() {
     [ -f "$ldif" ] || die "LDIF $ldif not found"
     if slapd_pid "$dir" >/dev/null; then
         # Online, so that overlays (memberOf) see the entries.
-        ldapadd -x -H "ldap://127.0.0.1:$(cat "$dir/port")/" -D "$ROOTDN" -w "$PASSWORD" -f "$ldif" >/dev/null
+        ldapadd -x -H "ldap://127.0.0.1:$(cat "$dir/port")/" -D "$ROOTDN" -y "$dir/rootpw" -f "$ldif" >/dev/null
     else
         slapadd -q -f "$dir/slapd.conf" -l "$ldif"
     fi
+}
+
+modify() {
+    local dir=${1:?modify needs DIR} ldif=${2:?modify needs LDIF}
+    [ -f "$ldif" ] || die "LDIF $ldif not found"
+    slapd_pid "$dir" >/dev/null || die "the slapd of $dir is not running"
+    ldapmodify -x -H "ldap://127.0.0.1:$(cat "$dir/port")/" -D "$ROOTDN" -y "$dir/rootpw" -f "$ldif" >/dev/null
 }
 
 stop() {
@@ -118,6 +128,6 @@ stop() {
 
 cmd=${1:-}; shift || true
 case $cmd in
-    create|start|load|stop) "$cmd" "$@" ;;
-    *) sed -n '2,13p' "$0" >&2; exit 2 ;;
+    create|start|load|modify|stop) "$cmd" "$@" ;;
+    *) sed -n '2,14p' "$0" >&2; exit 2 ;;
 esac

@@ -1,0 +1,80 @@
+namespace Bonnie.EndToEnd.Tests.Neighbours;
+
+/// <summary>
+/// A throw-away OpenLDAP slapd of its own (directory and free loopback port), created by
+/// scripts/neighbours/slapd.sh with suffix dc=example,dc=org and tests/TestData/ldap/bonnie-test.schema, seeded
+/// with <see cref="SeedLdif"/>. Several run at once; each is removed when its test class is done.
+/// </summary>
+public class SlapdFixture : IAsyncLifetime
+{
+    public const string BaseDn = "dc=example,dc=org";
+
+    public const string RootDn = "cn=admin," + BaseDn;
+
+    public string Host { get; } = "127.0.0.1";
+
+    public int Port { get; } = FreePort.Next();
+
+    public string Uri => $"ldap://{Host}:{Port}/";
+
+    /// <summary>The root password (a test default unless BONNIE_LDAP_PASSWORD is set).</summary>
+    public string RootPassword { get; } = Environment.GetEnvironmentVariable("BONNIE_LDAP_PASSWORD") ?? "bonnie-test";
+
+    public string Directory { get; } = Path.Combine(
+        Environment.GetEnvironmentVariable("BONNIE_LDAP_STATE") ?? "/var/tmp/bonnie-test/slapd",
+        Guid.NewGuid().ToString("N"));
+
+    /// <summary>Entries added after the start; the base entry dc=example,dc=org is always there.</summary>
+    protected virtual string SeedLdif => string.Empty;
+
+    public async Task InitializeAsync()
+    {
+        var schema = RepositoryRoot.Combine("tests", "TestData", "ldap", "bonnie-test.schema");
+        await RunAsync("create", Directory, schema);
+        await StartAsync();
+        await AddAsync($"""
+            dn: {BaseDn}
+            objectClass: dcObject
+            objectClass: organization
+            o: Example
+            dc: example
+
+            {SeedLdif}
+            """);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await StopAsync();
+        System.IO.Directory.Delete(Directory, recursive: true);
+    }
+
+    /// <summary>Starts (again) on the same port with the same data: the directory coming back.</summary>
+    public Task StartAsync() => RunAsync("start", Directory, Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>Stops slapd: the directory going down.</summary>
+    public Task StopAsync() => RunAsync("stop", Directory);
+
+    /// <summary>Adds entries (LDIF content records).</summary>
+    public Task AddAsync(string ldif) => WithFileAsync(ldif, file => RunAsync("load", Directory, file));
+
+    /// <summary>Applies LDIF change records (changetype: modify, modrdn, delete).</summary>
+    public Task ModifyAsync(string ldif) => WithFileAsync(ldif, file => RunAsync("modify", Directory, file));
+
+    private Task<string> RunAsync(params string[] arguments) => NeighbourScript.RunAsync(
+        "slapd.sh", arguments, new Dictionary<string, string> { ["BONNIE_LDAP_PASSWORD"] = RootPassword });
+
+    private async Task WithFileAsync(string ldif, Func<string, Task> action)
+    {
+        var file = Path.Combine(Directory, $"change-{Guid.NewGuid():N}.ldif");
+        await File.WriteAllTextAsync(file, ldif);
+        try
+        {
+            await action(file);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}
