@@ -91,6 +91,20 @@ public class CyrusFixture : IAsyncLifetime
 
     public virtual async Task DisposeAsync() => await NeighbourScript.RunAsync("cyrus.sh", ["stop"], ScriptEnvironment());
 
+    /// <summary>
+    /// The NativeAOT dealer test.sh publishes (BONNIE_DEALER_PATH, else artifacts/dealer/bonnie-dealer): what a
+    /// fixture passes as the notification program to test against the real thing.
+    /// </summary>
+    public static string DealerProgram()
+    {
+        var path = Environment.GetEnvironmentVariable("BONNIE_DEALER_PATH")
+            ?? RepositoryRoot.Combine("artifacts", "dealer", "bonnie-dealer");
+        return File.Exists(path)
+            ? path
+            : throw new FileNotFoundException(
+                $"no dealer at {path}: run dotnet publish Bonnie.Dealer -c Release -o artifacts/dealer first", path);
+    }
+
     /// <summary>An authenticated IMAP connection; the caller disposes it.</summary>
     public async Task<ImapClient> ConnectAsync(string login, CancellationToken cancellationToken)
     {
