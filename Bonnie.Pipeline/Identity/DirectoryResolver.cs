@@ -254,6 +254,17 @@ internal sealed partial class DirectoryResolver(
         {
             if (_options.StartTls)
             {
+                // On Linux S.DS.P opens the socket only with the first request, and StartTLS on an unopened handle
+                // fails with 81 (dotnet/runtime#96988). Reading the root DSE opens it without sending credentials.
+                try
+                {
+                    connection.SendRequest(new SearchRequest(string.Empty, "(objectClass=*)", SearchScope.Base, "1.1"));
+                }
+                catch (DirectoryOperationException)
+                {
+                    // A server that hides its root DSE from anonymous readers has still opened the connection.
+                }
+
                 connection.SessionOptions.StartTransportLayerSecurity(null);
             }
 

@@ -2,8 +2,12 @@
 # slapd.sh -- a throw-away OpenLDAP slapd (Debian 12, OpenLDAP 2.5) on a loopback port for Bonnie's tests.
 # Each instance lives in its own directory, so several can run at once.
 #
-#   slapd.sh create DIR [SCHEMA_FILE...]   fresh slapd.conf and empty database in DIR (DIR is wiped first)
-#   slapd.sh start DIR PORT                start slapd on ldap://127.0.0.1:PORT/ (pid file DIR/slapd.pid)
+#   slapd.sh create DIR [--tls] [SCHEMA_FILE...]
+#                                          fresh slapd.conf and empty database in DIR (DIR is wiped first);
+#                                          --tls: a throw-away CA and a server certificate for 127.0.0.1 and
+#                                          localhost (DIR/tls; DIR/tls/trusted is a hashed CA directory)
+#   slapd.sh start DIR PORT [LDAPS_PORT]   start slapd on ldap://127.0.0.1:PORT/ (StartTLS when created with
+#                                          --tls) and ldaps://127.0.0.1:LDAPS_PORT/ (pid file DIR/slapd.pid)
 #   slapd.sh load DIR LDIF                 add the entries of LDIF (ldapadd when running, else slapadd)
 #   slapd.sh modify DIR LDIF               apply LDIF change records (changetype: modify/modrdn/delete) online
 #   slapd.sh stop DIR                      stop the slapd of DIR (only the pid in DIR/slapd.pid)
@@ -42,6 +46,8 @@ slapd_pid() {
 
 create() {
     local dir=${1:?create needs DIR}; shift
+    local tls=""
+    if [ "${1:-}" = --tls ]; then tls=1; shift; fi
     install_slapd
     [ "$dir" != / ] || die "refusing to use /"
     if slapd_pid "$dir" >/dev/null; then stop "$dir"; fi
@@ -54,6 +60,13 @@ create() {
         [ -f "$schema" ] || die "schema file $schema not found"
         includes+="include $(cd "$(dirname "$schema")" && pwd)/$(basename "$schema")"$'\n'
     done
+    local tls_lines=""
+    if [ -n "$tls" ]; then
+        make_certificates "$dir/tls"
+        tls_lines="TLSCACertificateFile $dir/tls/ca.pem
+TLSCertificateFile $dir/tls/server.pem
+TLSCertificateKeyFile $dir/tls/server.key"
+    fi
     cat > "$dir/slapd.conf" <<EOF
 # Written by Bonnie's scripts/neighbours/slapd.sh: a throw-away directory for tests.
 $includes
@@ -62,6 +75,7 @@ argsfile $dir/slapd.args
 modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload memberof
+$tls_lines
 
 database mdb
 maxsize  104857600
@@ -80,12 +94,31 @@ EOF
     echo "created $dir"
 }
 
+make_certificates() {
+    local tls=$1
+    install -d -m 0700 "$tls" "$tls/trusted"
+    (
+        cd "$tls"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -keyout ca.key -out ca.pem -subj "/CN=Bonnie test CA" \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1" 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > server.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out server.pem \
+            -extfile server.ext 2>/dev/null
+        cp ca.pem trusted/ca.pem
+        openssl rehash trusted
+        chmod 0755 . trusted; chmod 0644 ca.pem trusted/*
+    )
+}
+
 start() {
-    local dir=${1:?start needs DIR} port=${2:?start needs PORT}
+    local dir=${1:?start needs DIR} port=${2:?start needs PORT} ldaps_port=${3:-}
     [ -f "$dir/slapd.conf" ] || die "$dir has no slapd.conf: run create first"
     if pid=$(slapd_pid "$dir"); then echo "running pid=$pid"; return 0; fi
     # slapd forks into the background once it listens; it stays root (tests only, loopback only).
-    slapd -f "$dir/slapd.conf" -h "ldap://127.0.0.1:$port/" || die "slapd did not start (port $port in use?)"
+    local urls="ldap://127.0.0.1:$port/"
+    [ -z "$ldaps_port" ] || urls+=" ldaps://127.0.0.1:$ldaps_port/"
+    slapd -f "$dir/slapd.conf" -h "$urls" || die "slapd did not start (port $port in use?)"
     echo "$port" > "$dir/port"
     for _ in $(seq 1 100); do
         if slapd_pid "$dir" >/dev/null && timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null; then
@@ -129,5 +162,5 @@ stop() {
 cmd=${1:-}; shift || true
 case $cmd in
     create|start|load|modify|stop) "$cmd" "$@" ;;
-    *) sed -n '2,14p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,18p' "$0" >&2; exit 2 ;;
 esac

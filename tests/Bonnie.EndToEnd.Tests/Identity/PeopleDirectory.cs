@@ -4,7 +4,7 @@ using Bonnie.Pipeline.Identity;
 namespace Bonnie.EndToEnd.Tests.Identity;
 
 /// <summary>A slapd holding people and groups as a mail directory does, and resolver options pointing at it.</summary>
-public sealed class PeopleDirectory : SlapdFixture
+public class PeopleDirectory : SlapdFixture
 {
     protected override string SeedLdif => """
         dn: ou=People,dc=example,dc=org
@@ -90,4 +90,10 @@ public sealed class PeopleDirectory : SlapdFixture
         change?.Invoke(options);
         return options;
     }
+}
+
+/// <summary>The same people behind StartTLS and LDAPS.</summary>
+public sealed class SecurePeopleDirectory : PeopleDirectory
+{
+    protected override bool Tls => true;
 }

@@ -17,6 +17,14 @@ public class SlapdFixture : IAsyncLifetime
 
     public string Uri => $"ldap://{Host}:{Port}/";
 
+    /// <summary>Only listened on when <see cref="Tls"/>.</summary>
+    public int LdapsPort { get; } = FreePort.Next();
+
+    public string LdapsUri => $"ldaps://{Host}:{LdapsPort}/";
+
+    /// <summary>The hashed CA directory that makes the server's throw-away certificate trusted.</summary>
+    public string TrustedCertificatesDirectory => Path.Combine(Directory, "tls", "trusted");
+
     /// <summary>The root password (a test default unless BONNIE_LDAP_PASSWORD is set).</summary>
     public string RootPassword { get; } = Environment.GetEnvironmentVariable("BONNIE_LDAP_PASSWORD") ?? "bonnie-test";
 
@@ -27,10 +35,13 @@ public class SlapdFixture : IAsyncLifetime
     /// <summary>Entries added after the start; the base entry dc=example,dc=org is always there.</summary>
     protected virtual string SeedLdif => string.Empty;
 
+    /// <summary>StartTLS on <see cref="Port"/> and LDAPS on <see cref="LdapsPort"/>, with a certificate of a throw-away CA.</summary>
+    protected virtual bool Tls => false;
+
     public async Task InitializeAsync()
     {
         var schema = RepositoryRoot.Combine("tests", "TestData", "ldap", "bonnie-test.schema");
-        await RunAsync("create", Directory, schema);
+        await RunAsync(Tls ? ["create", Directory, "--tls", schema] : ["create", Directory, schema]);
         await StartAsync();
         await AddAsync($"""
             dn: {BaseDn}
@@ -50,7 +61,9 @@ public class SlapdFixture : IAsyncLifetime
     }
 
     /// <summary>Starts (again) on the same port with the same data: the directory coming back.</summary>
-    public Task StartAsync() => RunAsync("start", Directory, Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    public Task StartAsync() => Tls
+        ? RunAsync("start", Directory, Invariant(Port), Invariant(LdapsPort))
+        : RunAsync("start", Directory, Invariant(Port));
 
     /// <summary>Stops slapd: the directory going down.</summary>
     public Task StopAsync() => RunAsync("stop", Directory);
@@ -60,6 +73,8 @@ public class SlapdFixture : IAsyncLifetime
 
     /// <summary>Applies LDIF change records (changetype: modify, modrdn, delete).</summary>
     public Task ModifyAsync(string ldif) => WithFileAsync(ldif, file => RunAsync("modify", Directory, file));
+
+    private static string Invariant(int port) => port.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private Task<string> RunAsync(params string[] arguments) => NeighbourScript.RunAsync(
         "slapd.sh", arguments, new Dictionary<string, string> { ["BONNIE_LDAP_PASSWORD"] = RootPassword });
