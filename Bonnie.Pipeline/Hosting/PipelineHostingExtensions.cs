@@ -44,7 +44,8 @@ public static class PipelineHostingExtensions
             var recordTo = builder.Configuration[WorkerOptions.Section + ":RecordTo"];
             if (!string.IsNullOrWhiteSpace(recordTo))
             {
-                builder.Services.AddSingleton<IJobProcessor>(new RecordingJobProcessor(Path.GetFullPath(recordTo, builder.Environment.ContentRootPath)));
+                var delay = builder.Configuration.GetValue(WorkerOptions.Section + ":RecordDelay", TimeSpan.Zero);
+                builder.Services.AddSingleton<IJobProcessor>(new RecordingJobProcessor(Path.GetFullPath(recordTo, builder.Environment.ContentRootPath), delay));
             }
             builder.Services.AddSingleton<JobWorker>(sp => new JobWorker(
                 sp.GetRequiredService<IOptions<WorkerOptions>>().Value, sp.GetRequiredService<IServiceScopeFactory>(),
