@@ -28,6 +28,10 @@ public static class WebHostingExtensions
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
+        // Serve the UI's assets from where the build left them in every environment, not only Development, so a
+        // plain `dotnet run` works; a published app has no build manifest and serves them from wwwroot instead.
+        builder.WebHost.UseStaticWebAssets();
+
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<HostingOptions>().BindConfiguration("Bonnie").ValidateOnStart();
