@@ -1,5 +1,7 @@
 using System.Net;
 using Bonnie.Web.Audit;
+using Bonnie.Web.Officers;
+using Bonnie.Web.Security;
 using Bonnie.Web.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -91,6 +93,51 @@ public sealed class HostTests : IDisposable
         Assert.Equal(
             [OfficerActions.SignInLockedOut, OfficerActions.SignInLockedOut, OfficerActions.SignInFailed, OfficerActions.SignInFailed],
             records.Where(r => r.Officer == BonnieWebFactory.AdminName && r.Action.StartsWith("sign-in", StringComparison.Ordinal)).Select(r => r.Action));
+    }
+
+    [Fact]
+    public async Task SignIn_OneTimePassword_LeadsOnlyToChangePasswordUntilChanged()
+    {
+        var accounts = _factory.Services.GetRequiredService<OfficerAccounts>();
+        var created = await accounts.CreateAsync("chief", "ben", "ben's one-time password", BonnieRoles.Investigator, true, null);
+        Assert.True(created.Succeeded);
+        using var client = Client();
+
+        using var signIn = await SignInForm.PostAsync(client, "ben", "ben's one-time password");
+        using var home = await client.GetAsync(new Uri("/", UriKind.Relative));
+        var form = await client.GetStringAsync(new Uri("/account/password", UriKind.Relative));
+        using var change = new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["_handler"] = "password",
+            ["__RequestVerificationToken"] = SignInForm.Token(form),
+            ["Input.Current"] = "ben's one-time password",
+            ["Input.New"] = "ben's very own password",
+            ["Input.Confirm"] = "ben's very own password",
+        });
+        using var changed = await client.PostAsync(new Uri("/account/password", UriKind.Relative), change);
+        using var homeAfter = await client.GetAsync(new Uri("/", UriKind.Relative));
+
+        Assert.Equal("/account/password", signIn.Headers.Location!.AbsolutePath);
+        Assert.Equal(HttpStatusCode.Redirect, home.StatusCode);
+        Assert.Equal("/account/password", home.Headers.Location!.OriginalString);
+        Assert.Equal(HttpStatusCode.Redirect, changed.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, homeAfter.StatusCode);
+    }
+
+    [Fact]
+    public async Task AuditPage_Auditor_IsSentToDenied()
+    {
+        var accounts = _factory.Services.GetRequiredService<OfficerAccounts>();
+        await accounts.CreateAsync("chief", "ann", "ann's own long password", BonnieRoles.Auditor, false, null);
+        using var client = Client();
+        using var signIn = await SignInForm.PostAsync(client, "ann", "ann's own long password");
+
+        using var audit = await client.GetAsync(new Uri("/audit", UriKind.Relative));
+        using var home = await client.GetAsync(new Uri("/", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.Redirect, audit.StatusCode);
+        Assert.Equal("/denied", audit.Headers.Location!.AbsolutePath);
+        Assert.Equal(HttpStatusCode.OK, home.StatusCode);
     }
 
     [Fact]

@@ -9,16 +9,21 @@ internal static partial class SignInForm
     public static async Task<HttpResponseMessage> PostAsync(HttpClient client, string userName, string password)
     {
         var form = await client.GetStringAsync(new Uri("/signin", UriKind.Relative));
-        var token = TokenPattern().Match(form);
-        Assert.True(token.Success, "the sign-in form carries no antiforgery token");
         using var content = new FormUrlEncodedContent(new Dictionary<string, string>
         {
             ["_handler"] = "signin",
-            ["__RequestVerificationToken"] = WebUtility.HtmlDecode(token.Groups[1].Value),
+            ["__RequestVerificationToken"] = Token(form),
             ["Input.UserName"] = userName,
             ["Input.Password"] = password,
         });
         return await client.PostAsync(new Uri("/signin", UriKind.Relative), content);
+    }
+
+    public static string Token(string form)
+    {
+        var token = TokenPattern().Match(form);
+        Assert.True(token.Success, "the form carries no antiforgery token");
+        return WebUtility.HtmlDecode(token.Groups[1].Value);
     }
 
     [GeneratedRegex("name=\"__RequestVerificationToken\" value=\"([^\"]+)\"")]
