@@ -1,8 +1,10 @@
+using Bonnie.Pipeline.Hosting;
 using Bonnie.Web.Hosting;
 using Bonnie.Web.Security;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddBonnieWeb();
+builder.AddBonniePipeline();
 builder.AddBonnieSecurity();
 
 var app = builder.Build();

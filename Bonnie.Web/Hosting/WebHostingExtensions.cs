@@ -50,6 +50,7 @@ public static class WebHostingExtensions
         services.AddMudServices();
 
         services.AddSingleton<SystemStatus>();
+        services.AddHostedService<BrokerStatusFeed>();
         services.AddOfficerAudit();
         services.AddOfficers();
         return builder;

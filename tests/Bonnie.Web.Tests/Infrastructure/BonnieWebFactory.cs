@@ -19,6 +19,9 @@ public sealed class BonnieWebFactory : WebApplicationFactory<Program>
             ["Bonnie:DataDirectory"] = DataDirectory,
             ["Bonnie:Officers:InitialAdministrator:UserName"] = AdminName,
             ["Bonnie:Officers:InitialAdministrator:Password"] = AdminPassword,
+            // The broker's fixed ports belong to whoever runs Bonnie on this machine; these tests are about the web.
+            ["Bonnie:Broker:Enabled"] = "false",
+            ["Bonnie:Worker:Enabled"] = "false",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
