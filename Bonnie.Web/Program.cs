@@ -1,13 +1,14 @@
 using Bonnie.Pipeline.Hosting;
+using Bonnie.Web.Hosting;
 using Bonnie.Web.Security;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.AddBonnieWeb();
 builder.AddBonniePipeline();
 builder.AddBonnieSecurity();
 
 var app = builder.Build();
-app.UseAuthentication();
-app.UseAuthorization();
+app.UseBonnieWeb();
 app.MapGet("/api/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous();
 app.Run();
 
