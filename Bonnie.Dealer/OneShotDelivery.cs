@@ -14,7 +14,9 @@ internal sealed class OneShotDelivery(DealerOptions options, EventSpool spool, T
 {
     public void Run(byte[] notification)
     {
-        var deadline = Deadline.After(time, options.Timeout - time.GetElapsedTime(startTimestamp));
+        // The timeout is what Cyrus waits in all; keep back the few milliseconds a spool write takes.
+        var spoolReserve = TimeSpan.FromMilliseconds(Math.Min(10, options.Timeout.TotalMilliseconds / 10));
+        var deadline = Deadline.After(time, options.Timeout - spoolReserve - time.GetElapsedTime(startTimestamp));
         using var broker = new BrokerClient(options.Brokers);
         if (!broker.TryConnect(deadline))
         {
@@ -22,7 +24,7 @@ internal sealed class OneShotDelivery(DealerOptions options, EventSpool spool, T
             return;
         }
 
-        DrainSome(broker, deadline.Within(options.DrainBudget));
+        DrainSome(broker, deadline.Within(options.DrainBudget), deadline);
 
         var result = broker.Deliver(notification, deadline);
         switch (result.Outcome)
@@ -38,9 +40,14 @@ internal sealed class OneShotDelivery(DealerOptions options, EventSpool spool, T
         }
     }
 
-    private void DrainSome(BrokerClient broker, Deadline budget)
+    /// <summary>
+    /// The budget only decides whether to start another spooled event; once sent, its ACK is awaited up to the
+    /// run's deadline. Abandoning it sooner would re-send the same oldest event on every run while the broker
+    /// is slow, and the backlog would never shrink.
+    /// </summary>
+    private void DrainSome(BrokerClient broker, Deadline budget, Deadline deadline)
     {
-        if (options.DrainMaxEvents <= 0 || budget.IsExpired)
+        if (options.DrainMaxEvents <= 0)
         {
             return;
         }
@@ -54,10 +61,10 @@ internal sealed class OneShotDelivery(DealerOptions options, EventSpool spool, T
             {
                 continue;
             }
-            var result = broker.Deliver(claimed!.Payload, budget);
+            var result = broker.Deliver(claimed!.Payload, deadline);
             if (!DrainCommand.Settle(claimed, result))
             {
-                return; // the broker is slow or gone: this run's own event comes first
+                return; // the broker is slow or gone: what is left of the deadline is this run's own event's
             }
         }
     }

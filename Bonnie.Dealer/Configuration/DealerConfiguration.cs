@@ -17,11 +17,12 @@ internal static class DealerConfiguration
     public static readonly string[] Keys =
         ["broker", "timeout_ms", "spool", "drain_budget_ms", "drain_max_events", "drop_events", "drop_users", "drop_user_events"];
 
-    public static DealerOptions Load(Func<string, string?> environment, List<string> problems)
+    public static DealerOptions Load(Func<string, string?> environment, List<string> problems,
+        string defaultConfigPath = DealerOptions.DefaultConfigPath)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         var path = environment(ConfigPathVariable);
-        ReadFile(string.IsNullOrEmpty(path) ? DealerOptions.DefaultConfigPath : path, required: !string.IsNullOrEmpty(path),
+        ReadFile(string.IsNullOrEmpty(path) ? defaultConfigPath : path, required: !string.IsNullOrEmpty(path),
             values, problems);
         foreach (var key in Keys)
         {

@@ -20,7 +20,7 @@ internal sealed class DealerOptions
     /// </summary>
     public IReadOnlyList<string> SpoolDirectories { get; set; } = [];
 
-    /// <summary>Time each run may spend sending spooled events before its own; kept small: Cyrus waits for it.</summary>
+    /// <summary>After this long, a run starts no further spooled event before its own; kept small: Cyrus waits for it.</summary>
     public TimeSpan DrainBudget { get; set; } = TimeSpan.FromMilliseconds(30);
 
     /// <summary>At most this many spooled events per run.</summary>
