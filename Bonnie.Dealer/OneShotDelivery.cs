@@ -14,8 +14,9 @@ internal sealed class OneShotDelivery(DealerOptions options, EventSpool spool, T
 {
     public void Run(byte[] notification)
     {
-        // The timeout is what Cyrus waits in all; keep back the few milliseconds a spool write takes.
-        var spoolReserve = TimeSpan.FromMilliseconds(Math.Min(10, options.Timeout.TotalMilliseconds / 10));
+        // The timeout is what Cyrus waits in all: a tenth of it (at most 50 ms) is kept back for the spool write,
+        // whose two fsyncs take tens of milliseconds on a busy disk.
+        var spoolReserve = TimeSpan.FromMilliseconds(Math.Min(50, options.Timeout.TotalMilliseconds / 10));
         var deadline = Deadline.After(time, options.Timeout - spoolReserve - time.GetElapsedTime(startTimestamp));
         using var broker = new BrokerClient(options.Brokers);
         if (!broker.TryConnect(deadline))
