@@ -83,7 +83,7 @@ public sealed class DeliveryTests
         Assert.Equal(0, run.ExitCode);
         // It waits for the ACK for most of the timeout (a tenth is kept for the spool write), and no more.
         Assert.InRange(run.Elapsed, TimeSpan.FromMilliseconds(300 - 50), TimeSpan.FromMilliseconds(300 + 50));
-        Assert.Contains("not acknowledged", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("event spooled to", run.Stderr, StringComparison.Ordinal);
         Assert.Equal(notification, File.ReadAllBytes(Assert.Single(sandbox.AllSpoolFiles())));
     }
 

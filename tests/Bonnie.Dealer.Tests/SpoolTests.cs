@@ -70,6 +70,25 @@ public sealed class SpoolTests
     }
 
     [Fact]
+    public async Task Drain_BrokerRefusesSpooledEvents_MovedToUndeliverableAndCounted()
+    {
+        var port = DealerSandbox.FreePort();
+        using var sandbox = new DealerSandbox($"tcp://127.0.0.1:{port}");
+        await DealerRun.NotifyAsync(sandbox, "MessageNew", Notifications.Numbered("MessageNew", 1));
+        await DealerRun.NotifyAsync(sandbox, "MessageNew", Notifications.Numbered("MessageNew", 2));
+
+        using var broker = new TestBroker(BrokerBehaviour.Refuse, port);
+        var drain = await DealerRun.DrainAsync(sandbox);
+
+        Assert.Contains("delivered 0, refused 2", drain.Stderr, StringComparison.Ordinal);
+        Assert.Contains("pending 0, undeliverable 2", drain.Stderr, StringComparison.Ordinal);
+        Assert.Empty(sandbox.PendingFiles());
+        var kept = Directory.GetFiles(sandbox.Undeliverable, "*.json").Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal([Notifications.Numbered("MessageNew", 1), Notifications.Numbered("MessageNew", 2)],
+            kept.Select(File.ReadAllBytes));
+    }
+
+    [Fact]
     public async Task Drain_ClaimLeftByACrashedDealer_IsPutBackAndDelivered()
     {
         using var broker = new TestBroker(BrokerBehaviour.Acknowledge);
