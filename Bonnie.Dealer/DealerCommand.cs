@@ -84,7 +84,27 @@ internal static class DealerCommand
         {
             return 0;
         }
-        new OneShotDelivery(options, spool, time, start).Run(notification);
+        try
+        {
+            new OneShotDelivery(options, spool, time, start).Run(notification);
+        }
+        catch (Exception e) // whatever went wrong, Cyrus will not retry: the event must still be kept somewhere
+        {
+            KeepAfterFailure(spool, notification, e);
+        }
         return 0;
+    }
+
+    private static void KeepAfterFailure(EventSpool spool, byte[] notification, Exception failure)
+    {
+        var why = $"unexpected {failure.GetType().Name}: {failure.Message}";
+        try
+        {
+            StandardError.Write($"{why}; event spooled to {spool.Store(notification)}");
+        }
+        catch (Exception e) // last resort: the event goes to Cyrus's log
+        {
+            StandardError.Write($"{why}; the spool cannot be written ({e.Message}); the event is: ", notification);
+        }
     }
 }

@@ -76,6 +76,8 @@ internal sealed class ZmtpDealerConnection : IDisposable
     {
         try
         {
+            // A broker that stops reading would otherwise block a large send past the deadline.
+            _socket.SendTimeout = Math.Max(1, (int)deadline.Remaining.TotalMilliseconds);
             _socket.Send([new ArraySegment<byte>(_header, 0, WriteFrameHeader(_header, payload.Length, 0)),
                           new ArraySegment<byte>(payload)]);
             var reply = ReadMessage(deadline);
@@ -126,6 +128,7 @@ internal sealed class ZmtpDealerConnection : IDisposable
             }
         }
         socket.Blocking = true;
+        socket.SendTimeout = Math.Max(1, (int)deadline.Remaining.TotalMilliseconds);
     }
 
     private void Handshake(Deadline deadline)
