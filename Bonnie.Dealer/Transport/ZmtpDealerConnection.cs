@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Bonnie.Shared.Protocol;
 
 namespace Bonnie.Dealer.Transport;
 
@@ -12,11 +13,9 @@ namespace Bonnie.Dealer.Transport;
 /// </summary>
 internal sealed class ZmtpDealerConnection : IDisposable
 {
-    /// <summary>The broker's acknowledgement: the event is durably queued.</summary>
-    public static ReadOnlySpan<byte> Ack => "ACK"u8;
-
-    /// <summary>The broker's refusal prefix: <c>REFUSED &lt;reason&gt;</c>.</summary>
-    public static ReadOnlySpan<byte> RefusedPrefix => "REFUSED"u8;
+    // The broker's answers (WireProtocol): ACK once the event is durable, REFUSED <reason> if it never will be.
+    private static readonly byte[] Ack = Encoding.ASCII.GetBytes(WireProtocol.Ack);
+    private static readonly byte[] RefusedPrefix = Encoding.ASCII.GetBytes(WireProtocol.Refused);
 
     private const int GreetingLength = 64;
     private const byte FlagMore = 0x01;
