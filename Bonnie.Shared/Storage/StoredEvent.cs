@@ -23,6 +23,9 @@ public sealed record StoredEvent
     /// <summary>Admin form, as named by the event.</summary>
     public string? FolderName { get; init; }
     public string? FolderPath { get; init; }
+    /// <summary>Copy, move, rename: the source folder's id (when known) and name.</summary>
+    public string? OldFolderId { get; init; }
+    public string? OldFolderName { get; init; }
     public string? Uids { get; init; }
     public IReadOnlyList<string> MessageIds { get; init; } = [];
     /// <summary>Keys of the message objects the event touched (<see cref="MessageObject.Key"/>).</summary>
