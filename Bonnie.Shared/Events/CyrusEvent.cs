@@ -33,8 +33,15 @@ public sealed record CyrusEvent
     public MailboxUri? Mailbox { get; init; }
     /// <summary>The mailbox's unique id (<c>mailboxID</c> when it is not a URI).</summary>
     public string? MailboxId { get; init; }
+    /// <summary>
+    /// <c>mailboxID</c> when it is a URI (Cyrus 2.5 sent the mailbox's URI there). <see cref="Mailbox"/> falls back to
+    /// it when the event has no <c>uri</c>.
+    /// </summary>
+    public MailboxUri? MailboxIdUri { get; init; }
     /// <summary>Copy, move and rename: the source mailbox (<c>oldMailboxID</c>, a URI).</summary>
     public MailboxUri? OldMailbox { get; init; }
+    /// <summary><c>oldMailboxID</c> when it is a unique id rather than a URI.</summary>
+    public string? OldMailboxId { get; init; }
     public SequenceSet? UidSet { get; init; }
     /// <summary>Copy and move: the UIDs in the source mailbox (<c>vnd.cmu.oldUidset</c>).</summary>
     public SequenceSet? OldUidSet { get; init; }
