@@ -1,6 +1,8 @@
+using Bonnie.Pipeline.Hosting;
 using Bonnie.Web.Security;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.AddBonniePipeline();
 builder.AddBonnieSecurity();
 
 var app = builder.Build();
