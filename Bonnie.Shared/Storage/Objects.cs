@@ -101,6 +101,8 @@ public sealed class MessageLocation
     public string? FolderName { get; set; }
     public DateTimeOffset Since { get; set; }
     public DateTimeOffset? Until { get; set; }
+    /// <summary>How the message came here (<see cref="LocationOrigin"/>).</summary>
+    public string? Origin { get; set; }
     /// <summary>Why the message left: <c>moved</c>, <c>expunged</c>, <c>expired</c>, <c>folder-deleted</c>.</summary>
     public string? EndReason { get; set; }
     public SortedSet<string> Flags { get; set; } = new(StringComparer.OrdinalIgnoreCase);
@@ -112,6 +114,7 @@ public sealed class MessageLocation
         FolderId = FolderId,
         Uid = Uid,
         FolderName = FolderName,
+        Origin = Origin,
         Since = Since,
         Until = Until,
         EndReason = EndReason,
@@ -156,3 +159,17 @@ public sealed class SessionObject
 
 /// <summary>A user, by login name (the identity issue adds the directory's persistent id).</summary>
 public sealed record UserObject(string Login, DateTimeOffset FirstSeen);
+
+/// <summary>How a message came to a location, or why it left (the change record's key for a location change).</summary>
+public static class LocationOrigin
+{
+    public const string Delivered = "delivered";
+    public const string Appended = "appended";
+    public const string Copied = "copied";
+    public const string Moved = "moved";
+    public const string Expunged = "expunged";
+    public const string Expired = "expired";
+    public const string FolderDeleted = "folder-deleted";
+    /// <summary>First seen at this location through a later event (its arrival was not seen).</summary>
+    public const string Seen = "seen";
+}

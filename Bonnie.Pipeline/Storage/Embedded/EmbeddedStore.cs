@@ -17,6 +17,7 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
     private readonly string _readConnectionString;
     private readonly SqliteConnection _writer;
     private readonly ILogger<EmbeddedStore> _logger;
+    private readonly Lock _initGate = new();
     private bool _initialized;
 
     public EmbeddedStore(string directory, int cacheSizeMegabytes, ILogger<EmbeddedStore> logger)
@@ -42,30 +43,24 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
     public string DatabasePath { get; }
     private int CacheSizeMegabytes { get; }
 
-    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    public Task InitializeAsync(CancellationToken cancellationToken = default)
     {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (_initialized)
-            {
-                return;
-            }
-            await _writer.OpenAsync(cancellationToken).ConfigureAwait(false);
-            Exec(_writer, "PRAGMA journal_mode=WAL");
-            // NORMAL in WAL mode: a power cut may lose the last commits, never corrupt; the broker replays unacknowledged jobs.
-            Exec(_writer, "PRAGMA synchronous=NORMAL");
-            Exec(_writer, $"PRAGMA cache_size=-{CacheSizeMegabytes * 1024}");
-            Exec(_writer, "PRAGMA temp_store=MEMORY");
-            Exec(_writer, "PRAGMA busy_timeout=10000");
-            Schema.Migrate(_writer);
-            _initialized = true;
-            _logger.LogInformation("Embedded store at {Path}, schema version {Version}", DatabasePath, Schema.CurrentVersion);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
+        cancellationToken.ThrowIfCancellationRequested();
+        EnsureInitialized();
+        return Task.CompletedTask;
+    }
+
+    private void Initialize()
+    {
+        _writer.Open();
+        Exec(_writer, "PRAGMA journal_mode=WAL");
+        // NORMAL in WAL mode: a power cut may lose the last commits, never corrupt; the broker replays unacknowledged jobs.
+        Exec(_writer, "PRAGMA synchronous=NORMAL");
+        Exec(_writer, $"PRAGMA cache_size=-{CacheSizeMegabytes * 1024}");
+        Exec(_writer, "PRAGMA temp_store=MEMORY");
+        Exec(_writer, "PRAGMA busy_timeout=10000");
+        Schema.Migrate(_writer);
+        _logger.LogInformation("Embedded store at {Path}, schema version {Version}", DatabasePath, Schema.CurrentVersion);
     }
 
     private static void Exec(SqliteConnection c, string sql)
@@ -83,11 +78,20 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
         return c;
     }
 
+    // Whoever comes first (the start-up service, a worker, a search) creates or migrates the schema.
     private void EnsureInitialized()
     {
-        if (!_initialized)
+        if (Volatile.Read(ref _initialized))
         {
-            throw new InvalidOperationException("The embedded store is not initialised; call InitializeAsync first.");
+            return;
+        }
+        lock (_initGate)
+        {
+            if (!_initialized)
+            {
+                Initialize();
+                Volatile.Write(ref _initialized, true);
+            }
         }
     }
 
@@ -112,7 +116,7 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
         {
             var found = new HashSet<string>(StringComparer.Ordinal);
             using var ev = c.CreateCommand();
-            ev.CommandText = "SELECT 1 FROM events WHERE id = $id UNION ALL SELECT 1 FROM quarantine WHERE job_id = $id LIMIT 1";
+            ev.CommandText = "SELECT 1 FROM events WHERE id = $id UNION ALL SELECT 1 FROM quarantine WHERE job_id = $id AND stage = 'parse' LIMIT 1";
             var p = ev.Parameters.Add("$id", SqliteType.Text);
             foreach (var id in jobIds)
             {
