@@ -67,11 +67,25 @@ internal sealed class UnitOfWork(IBonnieStore store)
     }
 
     /// <summary>A folder first seen through another event: it already existed, so nothing about it is a change yet.</summary>
-    public FolderObject DiscoverFolder(string id, string name, DateTimeOffset at)
+    public FolderObject DiscoverFolder(string id, string name, DateTimeOffset at, Action<FolderObject>? describe = null)
     {
         var f = new FolderObject { Id = id, Name = name, FirstSeen = at };
+        describe?.Invoke(f);
         _folders[id] = new Tracked<FolderObject>(f, f.Clone(), null);
         return Touch(f);
+    }
+
+    /// <summary>
+    /// Records what an event tells about a folder's state that was simply unknown before (its ACL when first
+    /// reported): applied to the state before the event too, so it is knowledge, not a change.
+    /// </summary>
+    public void Learn(FolderObject folder, Action<FolderObject> learn)
+    {
+        learn(folder);
+        if (_folders.TryGetValue(folder.Id, out var t) && t.Before is not null)
+        {
+            learn(t.Before);
+        }
     }
 
     private FolderObject TrackLoaded(FolderObject f)

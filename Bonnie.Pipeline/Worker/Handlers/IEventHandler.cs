@@ -68,8 +68,30 @@ internal static class HandlerSupport
         }
         context.FolderId = id;
         var folder = await context.Work.GetFolderAsync(id, cancellationToken).ConfigureAwait(false)
-            ?? context.Work.DiscoverFolder(id, e.Mailbox.Name, context.At);
+            ?? context.Work.DiscoverFolder(id, e.Mailbox.Name, context.At, f =>
+            {
+                // The ACL the event reports is the folder's state when first seen, not a change.
+                foreach (var entry in e.Acl)
+                {
+                    f.Acl[entry.Identifier] = entry.Rights;
+                }
+            });
         folder.Owner ??= e.Mailbox.Owner;
+        if (folder.Acl.Count == 0 && e.Acl.Count > 0)
+        {
+            // Never reported before (first seen through an event without vnd.cmu.mailboxACL): what the event says
+            // is the ACL as it stood, except the entry an AclChange is about, which is the change.
+            context.Work.Learn(folder, f =>
+            {
+                foreach (var entry in e.Acl)
+                {
+                    if (e.Type != EventType.AclChange || !string.Equals(entry.Identifier, e.AclSubject, StringComparison.Ordinal))
+                    {
+                        f.Acl[entry.Identifier] = entry.Rights;
+                    }
+                }
+            });
+        }
         if (e.Mailbox.UidValidity is { } v)
         {
             folder.UidValidity = v;
