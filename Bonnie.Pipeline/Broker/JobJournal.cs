@@ -56,7 +56,7 @@ internal sealed class JobJournal : IDisposable
             PRAGMA synchronous=FULL;
             CREATE TABLE IF NOT EXISTS jobs(
                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                id TEXT NOT NULL UNIQUE,
+                id BLOB NOT NULL UNIQUE,
                 lane TEXT NOT NULL,
                 state INTEGER NOT NULL,
                 attempts INTEGER NOT NULL DEFAULT 0,
@@ -103,7 +103,7 @@ internal sealed class JobJournal : IDisposable
         while (reader.Read())
         {
             jobs.Add(new JournalJob(
-                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), (JobState)reader.GetInt32(3), reader.GetInt32(4),
+                reader.GetInt64(0), Convert.ToHexStringLower((byte[])reader.GetValue(1)), reader.GetString(2), (JobState)reader.GetInt32(3), reader.GetInt32(4),
                 reader.IsDBNull(5) ? null : reader.GetInt64(5), reader.GetInt64(6), reader.IsDBNull(7) ? null : reader.GetString(7)));
         }
         return jobs;
@@ -137,7 +137,7 @@ internal sealed class JobJournal : IDisposable
             while (reader.Read())
             {
                 jobs.Add(new JournalJob(
-                    reader.GetInt64(0), reader.GetString(1), reader.GetString(2), (JobState)reader.GetInt32(3), reader.GetInt32(4),
+                    reader.GetInt64(0), Convert.ToHexStringLower((byte[])reader.GetValue(1)), reader.GetString(2), (JobState)reader.GetInt32(3), reader.GetInt32(4),
                     reader.IsDBNull(5) ? null : reader.GetInt64(5), reader.GetInt64(6), reader.IsDBNull(7) ? null : reader.GetString(7)));
             }
             return jobs;
@@ -154,14 +154,18 @@ internal sealed class JobJournal : IDisposable
                 SELECT seq, id, lane, state, attempts, not_before, received_at, reason, notification, collected
                 FROM jobs WHERE id = $id
                 """;
-            command.Parameters.AddWithValue("$id", id);
+            if (IdBytes(id) is not { } key)
+            {
+                return null;
+            }
+            command.Parameters.AddWithValue("$id", key);
             using var reader = command.ExecuteReader();
             if (!reader.Read())
             {
                 return null;
             }
             var job = new JournalJob(
-                reader.GetInt64(0), reader.GetString(1), reader.GetString(2), (JobState)reader.GetInt32(3), reader.GetInt32(4),
+                reader.GetInt64(0), Convert.ToHexStringLower((byte[])reader.GetValue(1)), reader.GetString(2), (JobState)reader.GetInt32(3), reader.GetInt32(4),
                 reader.IsDBNull(5) ? null : reader.GetInt64(5), reader.GetInt64(6), reader.IsDBNull(7) ? null : reader.GetString(7));
             var notification = (byte[])reader.GetValue(8);
             var collected = reader.IsDBNull(9) ? [] : CollectedCodec.Decode((byte[])reader.GetValue(9));
@@ -171,13 +175,12 @@ internal sealed class JobJournal : IDisposable
 
     private void WriteLoop()
     {
-        var batch = new List<JournalWrite>(_maxBatch);
         try
         {
             foreach (var first in _writes.GetConsumingEnumerable())
             {
-                batch.Clear();
-                batch.Add(first);
+                // A new list each time: the broker's thread reads the committed batch while the next one fills.
+                var batch = new List<JournalWrite> { first };
                 while (batch.Count < _maxBatch && _writes.TryTake(out var next))
                 {
                     batch.Add(next);
@@ -186,9 +189,10 @@ internal sealed class JobJournal : IDisposable
                 _committed(batch);
             }
         }
-        catch (Exception exception) when (exception is SqliteException or IOException or InvalidOperationException)
+        catch (Exception exception)
         {
-            // Nothing in this batch was acknowledged; the broker stops so that no later submission is acked either.
+            // Whatever broke the writer, nothing in this batch was acknowledged; the broker stops acknowledging so
+            // that dealers keep events in their spools, and says why.
             _failed(exception);
         }
     }
@@ -203,7 +207,7 @@ internal sealed class JobJournal : IDisposable
             VALUES ($id, $lane, 0, 0, $received, $notification)
             ON CONFLICT(id) DO NOTHING RETURNING seq
             """;
-        var insertId = insert.Parameters.Add("$id", SqliteType.Text);
+        var insertId = insert.Parameters.Add("$id", SqliteType.Blob);
         var insertLane = insert.Parameters.Add("$lane", SqliteType.Text);
         var insertReceived = insert.Parameters.Add("$received", SqliteType.Integer);
         var insertNotification = insert.Parameters.Add("$notification", SqliteType.Blob);
@@ -220,14 +224,14 @@ internal sealed class JobJournal : IDisposable
         var updateNotBefore = update.Parameters.Add("$notBefore", SqliteType.Integer);
         var updateReason = update.Parameters.Add("$reason", SqliteType.Text);
         var updateNow = update.Parameters.Add("$now", SqliteType.Integer);
-        var updateId = update.Parameters.Add("$id", SqliteType.Text);
+        var updateId = update.Parameters.Add("$id", SqliteType.Blob);
 
         foreach (var write in batch)
         {
             switch (write)
             {
                 case JournalWrite.Insert i:
-                    insertId.Value = i.Id;
+                    insertId.Value = Convert.FromHexString(i.Id);
                     insertLane.Value = i.Lane;
                     insertReceived.Value = i.ReceivedAt;
                     insertNotification.Value = i.Notification.ToArray();
@@ -240,7 +244,7 @@ internal sealed class JobJournal : IDisposable
                     updateNotBefore.Value = (object?)u.NotBefore ?? DBNull.Value;
                     updateReason.Value = (object?)u.Reason ?? DBNull.Value;
                     updateNow.Value = _time.GetUtcNow().ToUnixTimeMilliseconds();
-                    updateId.Value = u.Id;
+                    updateId.Value = Convert.FromHexString(u.Id);
                     update.ExecuteNonQuery();
                     break;
                 case JournalWrite.SetCollected c:
@@ -249,7 +253,7 @@ internal sealed class JobJournal : IDisposable
                         collected.Transaction = transaction;
                         collected.CommandText = "UPDATE jobs SET collected = $data WHERE id = $id";
                         collected.Parameters.AddWithValue("$data", CollectedCodec.Encode(c.Items));
-                        collected.Parameters.AddWithValue("$id", c.Id);
+                        collected.Parameters.AddWithValue("$id", Convert.FromHexString(c.Id));
                         collected.ExecuteNonQuery();
                     }
                     break;
@@ -266,6 +270,19 @@ internal sealed class JobJournal : IDisposable
             }
         }
         transaction.Commit();
+    }
+
+    /// <summary>The id as stored; null for text that is not a job id (an officer's typo must not throw).</summary>
+    private static byte[]? IdBytes(string id)
+    {
+        try
+        {
+            return id.Length == 64 ? Convert.FromHexString(id) : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
     }
 
     private static void Execute(SqliteConnection connection, string sql)

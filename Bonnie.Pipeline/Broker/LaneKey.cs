@@ -1,5 +1,5 @@
-using System.Text;
 using System.Text.Json;
+using Bonnie.Shared.Events;
 
 namespace Bonnie.Pipeline.Broker;
 
@@ -52,56 +52,20 @@ internal static class LaneKey
 
     internal static string? OwnerOf(string? uri)
     {
-        const string scheme = "imap://";
-        if (uri is null || !uri.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+        if (!MailboxUri.TryParse(uri, out var mailbox) || mailbox is null)
         {
             return null;
         }
-        var rest = uri.AsSpan(scheme.Length);
-        var slash = rest.IndexOf('/');
-        var authority = slash < 0 ? rest : rest[..slash];
-        // Cyrus 2.5 names the owner in the authority: imap://alice@example.org@server/INBOX
-        var at = authority.LastIndexOf('@');
-        if (at > 0)
+        if (mailbox.Owner is { } owner)
         {
-            return "user:" + Uri.UnescapeDataString(authority[..at].ToString()).ToLowerInvariant();
+            return "user:" + owner.ToLowerInvariant();
         }
-        if (slash < 0)
-        {
-            return null;
-        }
-        var path = rest[(slash + 1)..];
-        var semicolon = path.IndexOf(';');
-        if (semicolon >= 0)
-        {
-            path = path[..semicolon];
-        }
-        if (path.IsEmpty)
-        {
-            return null;
-        }
-        var name = Uri.UnescapeDataString(path.ToString());
-        var domainAt = name.LastIndexOf('@');
-        var domain = domainAt >= 0 ? name[(domainAt + 1)..] : "";
-        var local = domainAt >= 0 ? name[..domainAt] : name;
-        if (local.StartsWith("user/", StringComparison.Ordinal))
-        {
-            var owner = local["user/".Length..];
-            var end = owner.IndexOf('/');
-            owner = end >= 0 ? owner[..end] : owner;
-            return Lane("user:", owner, domain);
-        }
-        var top = local.IndexOf('/');
-        return Lane("shared:", top >= 0 ? local[..top] : local, domain);
-    }
-
-    private static string Lane(string prefix, string local, string domain)
-    {
-        var builder = new StringBuilder(prefix.Length + local.Length + domain.Length + 1).Append(prefix).Append(local.ToLowerInvariant());
-        if (domain.Length > 0)
-        {
-            builder.Append('@').Append(domain.ToLowerInvariant());
-        }
-        return builder.ToString();
+        // A shared folder: its top-level folder and domain (shared/Team@example.org waits in shared:shared@example.org).
+        var name = mailbox.Name;
+        var at = name.LastIndexOf('@');
+        var domain = at >= 0 ? name[at..] : "";
+        var local = at >= 0 ? name[..at] : name;
+        var slash = local.IndexOf('/');
+        return "shared:" + (slash >= 0 ? local[..slash] : local).ToLowerInvariant() + domain.ToLowerInvariant();
     }
 }

@@ -3,8 +3,11 @@ using Microsoft.Extensions.Hosting;
 
 namespace Bonnie.Pipeline.Hosting;
 
-internal sealed class BrokerHostedService(JobBroker broker) : IHostedService
+internal sealed class BrokerHostedService(JobBroker broker, BrokerMetrics metrics) : IHostedService
 {
+    // Resolved here so the instruments exist as long as the broker runs.
+    private readonly BrokerMetrics _metrics = metrics;
+
     // Started before the web host accepts requests and before the in-process worker connects (registration order).
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -15,6 +18,7 @@ internal sealed class BrokerHostedService(JobBroker broker) : IHostedService
     public Task StopAsync(CancellationToken cancellationToken)
     {
         broker.Dispose();
+        _metrics.Dispose();
         return Task.CompletedTask;
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 
 namespace Bonnie.Pipeline.Hosting;
 
@@ -23,6 +24,9 @@ public static class PipelineHostingExtensions
         builder.Services.AddOptions<WorkerOptions>().BindConfiguration(WorkerOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<WorkerOptions>, ValidateWorkerOptions>();
         builder.Services.AddSingleton<BrokerMonitor>();
+        builder.Services.AddMetrics();
+        builder.Services.AddSingleton<BrokerMetrics>();
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(BrokerMetrics.MeterName));
 
         var dataDirectory = DataDirectory.Resolve(builder.Configuration, builder.Environment);
         if (builder.Configuration.GetValue(BrokerOptions.Section + ":Enabled", true))
@@ -44,7 +48,8 @@ public static class PipelineHostingExtensions
             var recordTo = builder.Configuration[WorkerOptions.Section + ":RecordTo"];
             if (!string.IsNullOrWhiteSpace(recordTo))
             {
-                builder.Services.AddSingleton<IJobProcessor>(new RecordingJobProcessor(Path.GetFullPath(recordTo, builder.Environment.ContentRootPath)));
+                var delay = builder.Configuration.GetValue(WorkerOptions.Section + ":RecordDelay", TimeSpan.Zero);
+                builder.Services.AddSingleton<IJobProcessor>(new RecordingJobProcessor(Path.GetFullPath(recordTo, builder.Environment.ContentRootPath), delay));
             }
             builder.Services.AddSingleton<JobWorker>(sp => new JobWorker(
                 sp.GetRequiredService<IOptions<WorkerOptions>>().Value, sp.GetRequiredService<IServiceScopeFactory>(),

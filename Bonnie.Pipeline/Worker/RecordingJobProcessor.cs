@@ -15,8 +15,11 @@ internal sealed class RecordingJobProcessor : IJobProcessor, IDisposable
     private readonly HashSet<string> _seen;
     private readonly SemaphoreSlim _lock = new(1, 1);
 
-    public RecordingJobProcessor(string path)
+    private readonly TimeSpan _delay;
+
+    public RecordingJobProcessor(string path, TimeSpan delay)
     {
+        _delay = delay;
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         _seen = File.Exists(path) ? [.. File.ReadAllLines(path).Where(l => l.Length > 0)] : [];
         _file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
@@ -25,6 +28,10 @@ internal sealed class RecordingJobProcessor : IJobProcessor, IDisposable
 
     public async Task<JobOutcome> ProcessAsync(Job job, CancellationToken cancellationToken = default)
     {
+        if (_delay > TimeSpan.Zero)
+        {
+            await Task.Delay(_delay, cancellationToken).ConfigureAwait(false);
+        }
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

@@ -21,6 +21,8 @@ public sealed class WorkerOptions
     /// fsynced) instead of the store. Used to prove the broker's guarantees with real processes.
     /// </summary>
     public string RecordTo { get; set; } = "";
+    /// <summary>Diagnostics, with <see cref="RecordTo"/>: how long each recorded job takes (a drill for slow work).</summary>
+    public TimeSpan RecordDelay { get; set; } = TimeSpan.Zero;
 }
 
 internal sealed class ValidateWorkerOptions : IValidateOptions<WorkerOptions>

@@ -1,20 +1,51 @@
-using System.Globalization;
+using System.Buffers;
+using System.Buffers.Text;
 using System.Text;
 
 namespace Bonnie.Shared.Events;
 
 /// <summary>
 /// Reads an IMAP ENVELOPE (RFC 3501 section 7.4.2) as Cyrus puts it in <c>vnd.cmu.envelope</c>: quoted strings with
-/// escapes, NIL, literals, address lists with group syntax.
+/// escapes, NIL, literals, address lists with group syntax. Works on the UTF-8 bytes so that only the values kept
+/// become strings.
 /// </summary>
 internal static class EnvelopeReader
 {
+    private const string FieldList = "the envelope is not a list of 10 fields (date, subject, from, sender, reply-to, to, cc, bcc, in-reply-to, message-id)";
+
     public static bool TryRead(string text, out Envelope envelope, out string error)
+        => TryRead(Encoding.UTF8.GetBytes(text), out envelope, out error);
+
+    public static bool TryRead(ReadOnlySpan<byte> utf8, out Envelope envelope, out string error)
     {
         envelope = null!;
-        var reader = new Reader(text);
-        if (!reader.TryReadValue(out var value, out error))
+        var reader = new Reader(utf8);
+        reader.SkipSpaces();
+        if (!reader.TryTake((byte)'('))
         {
+            error = reader.AtEnd || reader.Current != ')' ? FieldList : $"unexpected ')' at position {reader.Position} of the envelope";
+            return false;
+        }
+        if (!reader.TryReadNString(out var dateText, out error) || !reader.TryReadNString(out var subject, out error))
+        {
+            return false;
+        }
+        var addresses = new IReadOnlyList<EmailAddress>[6];
+        for (var i = 0; i < addresses.Length; i++)
+        {
+            if (!reader.TryReadAddresses(out addresses[i], out error))
+            {
+                return false;
+            }
+        }
+        if (!reader.TryReadNString(out var inReplyTo, out error) || !reader.TryReadNString(out var messageId, out error))
+        {
+            return false;
+        }
+        reader.SkipSpaces();
+        if (!reader.TryTake((byte)')'))
+        {
+            error = reader.AtEnd ? "the envelope ends inside a list (missing ')')" : FieldList;
             return false;
         }
         reader.SkipSpaces();
@@ -22,26 +53,6 @@ internal static class EnvelopeReader
         {
             error = $"unexpected text after the envelope at position {reader.Position}";
             return false;
-        }
-        if (value is not List<object?> fields || fields.Count != 10)
-        {
-            error = "the envelope is not a list of 10 fields (date, subject, from, sender, reply-to, to, cc, bcc, in-reply-to, message-id)";
-            return false;
-        }
-        var dateText = fields[0] as string;
-        var subject = fields[1] as string;
-        if (fields[0] is List<object?> || fields[1] is List<object?> || fields[8] is List<object?> || fields[9] is List<object?>)
-        {
-            error = "the envelope has a list where date, subject, in-reply-to or message-id should be";
-            return false;
-        }
-        var addresses = new IReadOnlyList<EmailAddress>[6];
-        for (var i = 0; i < 6; i++)
-        {
-            if (!TryAddresses(fields[2 + i], out addresses[i], out error))
-            {
-                return false;
-            }
         }
         envelope = new Envelope
         {
@@ -54,194 +65,220 @@ internal static class EnvelopeReader
             To = addresses[3],
             Cc = addresses[4],
             Bcc = addresses[5],
-            InReplyTo = fields[8] as string,
-            MessageId = fields[9] as string,
+            InReplyTo = inReplyTo,
+            MessageId = messageId,
         };
-        return true;
-    }
-
-    private static bool TryAddresses(object? value, out IReadOnlyList<EmailAddress> addresses, out string error)
-    {
-        addresses = [];
         error = "";
-        if (value is null)
-        {
-            return true;
-        }
-        if (value is not List<object?> list)
-        {
-            error = $"the envelope has \"{value}\" where an address list should be";
-            return false;
-        }
-        var result = new List<EmailAddress>(list.Count);
-        foreach (var item in list)
-        {
-            if (item is not List<object?> { Count: 4 } parts || parts.Any(p => p is List<object?>))
-            {
-                error = "the envelope has an address that is not (name adl mailbox host)";
-                return false;
-            }
-            var mailbox = parts[2] as string;
-            var host = parts[3] as string;
-            // Group syntax: (NIL NIL "group" NIL) opens a group, (NIL NIL NIL NIL) closes it; members come between.
-            if (host is null)
-            {
-                continue;
-            }
-            var name = parts[0] as string;
-            result.Add(new EmailAddress(
-                string.IsNullOrEmpty(name) ? null : EncodedWords.Decode(name),
-                mailbox is null ? host : $"{mailbox}@{host}"));
-        }
-        addresses = result;
         return true;
     }
 
-    private ref struct Reader(string text)
+    private ref struct Reader(ReadOnlySpan<byte> text)
     {
-        private readonly string _text = text;
+        private readonly ReadOnlySpan<byte> _text = text;
 
         public int Position { get; private set; }
         public readonly bool AtEnd => Position >= _text.Length;
+        public readonly byte Current => _text[Position];
 
         public void SkipSpaces()
         {
-            while (Position < _text.Length && _text[Position] is ' ' or '\t' or '\r' or '\n')
+            while (Position < _text.Length && _text[Position] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
             {
                 Position++;
             }
         }
 
-        /// <summary>A value is null (NIL), a string, or a list of values.</summary>
-        public bool TryReadValue(out object? value, out string error)
+        public bool TryTake(byte expected)
+        {
+            if (Position < _text.Length && _text[Position] == expected)
+            {
+                Position++;
+                return true;
+            }
+            return false;
+        }
+
+        private bool TryTakeNil()
+        {
+            if (_text.Length - Position >= 3 && Ascii.EqualsIgnoreCase(_text.Slice(Position, 3), "NIL"u8)
+                && (_text.Length - Position == 3 || _text[Position + 3] is (byte)' ' or (byte)')' or (byte)'('))
+            {
+                Position += 3;
+                return true;
+            }
+            return false;
+        }
+
+        public bool TryReadAddresses(out IReadOnlyList<EmailAddress> addresses, out string error)
+        {
+            addresses = [];
+            error = "";
+            SkipSpaces();
+            if (TryTakeNil())
+            {
+                return true;
+            }
+            if (!TryTake((byte)'('))
+            {
+                error = AtEnd || Current == ')' ? FieldList : $"the envelope has something other than an address list at position {Position}";
+                return false;
+            }
+            var result = new List<EmailAddress>(1);
+            while (true)
+            {
+                SkipSpaces();
+                if (TryTake((byte)')'))
+                {
+                    addresses = result;
+                    return true;
+                }
+                var start = Position;
+                if (!TryTake((byte)'('))
+                {
+                    error = AtEnd ? "the envelope ends inside a list (missing ')')" : $"the envelope has an address that is not (name adl mailbox host) at position {start}";
+                    return false;
+                }
+                if (!TryReadNString(out var name, out error) || !TryReadNString(out _, out error)
+                    || !TryReadNString(out var mailbox, out error) || !TryReadNString(out var host, out error))
+                {
+                    if (error == FieldList)
+                    {
+                        error = $"the envelope has an address that is not (name adl mailbox host) at position {start}";
+                    }
+                    return false;
+                }
+                SkipSpaces();
+                if (!TryTake((byte)')'))
+                {
+                    error = $"the envelope has an address that is not (name adl mailbox host) at position {start}";
+                    return false;
+                }
+                // Group syntax: (NIL NIL "group" NIL) opens a group, (NIL NIL NIL NIL) closes it; members come between.
+                if (host is null)
+                {
+                    continue;
+                }
+                result.Add(new EmailAddress(
+                    string.IsNullOrEmpty(name) ? null : EncodedWords.Decode(name),
+                    mailbox is null ? host : $"{mailbox}@{host}"));
+            }
+        }
+
+        /// <summary>NIL, a quoted string or a literal; a bare atom is taken as text rather than refused.</summary>
+        public bool TryReadNString(out string? value, out string error)
         {
             value = null;
             error = "";
             SkipSpaces();
             if (AtEnd)
             {
-                error = "the envelope ends where a value should be";
+                error = "the envelope ends inside a list (missing ')')";
                 return false;
             }
-            var c = _text[Position];
-            switch (c)
+            switch (Current)
             {
-                case '(':
-                    Position++;
-                    var list = new List<object?>();
-                    while (true)
-                    {
-                        SkipSpaces();
-                        if (AtEnd)
-                        {
-                            error = "the envelope ends inside a list (missing ')')";
-                            return false;
-                        }
-                        if (_text[Position] == ')')
-                        {
-                            Position++;
-                            value = list;
-                            return true;
-                        }
-                        if (!TryReadValue(out var item, out error))
-                        {
-                            return false;
-                        }
-                        list.Add(item);
-                    }
-                case '"':
+                case (byte)'"':
                     return TryReadQuoted(out value, out error);
-                case '{':
+                case (byte)'{':
                     return TryReadLiteral(out value, out error);
-                case ')':
-                    error = $"unexpected ')' at position {Position} of the envelope";
+                case (byte)')':
+                    error = FieldList;
+                    return false;
+                case (byte)'(':
+                    error = $"the envelope has a list where a string or NIL should be, at position {Position}";
                     return false;
                 default:
+                    if (TryTakeNil())
+                    {
+                        return true;
+                    }
                     var start = Position;
-                    while (Position < _text.Length && _text[Position] is not (' ' or '(' or ')' or '"'))
+                    while (Position < _text.Length && _text[Position] is not ((byte)' ' or (byte)'(' or (byte)')' or (byte)'"'))
                     {
                         Position++;
                     }
-                    var atom = _text[start..Position];
-                    value = atom.Equals("NIL", StringComparison.OrdinalIgnoreCase) ? null : atom;
+                    value = Encoding.UTF8.GetString(_text[start..Position]);
                     return true;
             }
         }
 
-        private bool TryReadQuoted(out object? value, out string error)
+        private bool TryReadQuoted(out string? value, out string error)
         {
             value = null;
             error = "";
             var start = Position;
             Position++;
-            StringBuilder? builder = null;
-            var runStart = Position;
-            while (Position < _text.Length)
+            var content = _text[Position..];
+            var end = content.IndexOfAny((byte)'"', (byte)'\\');
+            if (end >= 0 && content[end] == '"')
             {
-                var c = _text[Position];
-                if (c == '"')
+                value = Encoding.UTF8.GetString(content[..end]);
+                Position += end + 1;
+                return true;
+            }
+            // Escapes present: copy without the backslashes.
+            var buffer = ArrayPool<byte>.Shared.Rent(content.Length);
+            try
+            {
+                var length = 0;
+                for (var i = 0; i < content.Length; i++)
                 {
-                    value = builder is null
-                        ? _text[runStart..Position]
-                        : builder.Append(_text, runStart, Position - runStart).ToString();
-                    Position++;
-                    return true;
-                }
-                if (c == '\\')
-                {
-                    if (Position + 1 >= _text.Length)
+                    var b = content[i];
+                    if (b == '"')
                     {
-                        break;
+                        value = Encoding.UTF8.GetString(buffer, 0, length);
+                        Position += i + 1;
+                        return true;
                     }
-                    builder ??= new StringBuilder();
-                    builder.Append(_text, runStart, Position - runStart).Append(_text[Position + 1]);
-                    Position += 2;
-                    runStart = Position;
-                    continue;
+                    if (b == '\\')
+                    {
+                        if (++i >= content.Length)
+                        {
+                            break;
+                        }
+                        b = content[i];
+                    }
+                    buffer[length++] = b;
                 }
-                Position++;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
             }
             error = $"the quoted string at position {start} of the envelope is not closed";
             return false;
         }
 
-        private bool TryReadLiteral(out object? value, out string error)
+        private bool TryReadLiteral(out string? value, out string error)
         {
             value = null;
             var start = Position;
-            var close = _text.IndexOf('}', Position);
-            var digits = close < 0 ? "" : _text[(Position + 1)..close].TrimEnd('+');
-            if (close < 0 || !int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var octets))
+            var close = _text[Position..].IndexOf((byte)'}');
+            var digits = close < 0 ? [] : _text.Slice(Position + 1, close - 1);
+            if (digits.Length > 0 && digits[^1] == '+')
+            {
+                digits = digits[..^1];
+            }
+            if (close < 0 || !Utf8Parser.TryParse(digits, out int octets, out var consumed) || consumed != digits.Length || octets < 0)
             {
                 error = $"the literal at position {start} of the envelope has no valid {{length}}";
                 return false;
             }
-            Position = close + 1;
-            if (Position < _text.Length && _text[Position] == '\r')
-            {
-                Position++;
-            }
-            if (Position >= _text.Length || _text[Position] != '\n')
+            Position += close + 1;
+            TryTake((byte)'\r');
+            if (!TryTake((byte)'\n'))
             {
                 error = $"the literal at position {start} of the envelope is not followed by a line break";
                 return false;
             }
-            Position++;
-            // The length counts octets on the wire (UTF-8), not UTF-16 characters.
-            var contentStart = Position;
-            var counted = 0;
-            while (counted < octets && Position < _text.Length)
+            var available = _text.Length - Position;
+            if (available < octets)
             {
-                var rune = Rune.GetRuneAt(_text, Position);
-                counted += rune.Utf8SequenceLength;
-                Position += rune.Utf16SequenceLength;
-            }
-            if (counted != octets)
-            {
-                error = $"the literal at position {start} of the envelope announces {octets} octets but has {counted}";
+                error = $"the literal at position {start} of the envelope announces {octets} octets but has {available}";
                 return false;
             }
-            value = _text[contentStart..Position];
+            value = Encoding.UTF8.GetString(_text.Slice(Position, octets));
+            Position += octets;
             error = "";
             return true;
         }

@@ -5,50 +5,47 @@ namespace Bonnie.Shared.Events;
 /// <summary>RFC 5322 dates (<c>Sun, 29 Nov 2026 11:20:38 -0000</c>), with the obsolete forms mailers still send.</summary>
 internal static class MessageDate
 {
-    private static readonly string[] Months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-
     public static bool TryParse(string text, out DateTimeOffset value)
     {
         value = default;
-        var tokens = Tokens(text);
-        var index = 0;
-        if (index < tokens.Count && char.IsAsciiLetter(tokens[index][0]) && MonthOf(tokens[index]) < 0)
+        var tokens = new Tokenizer(text);
+        var token = tokens.Next();
+        if (token.Length > 0 && char.IsAsciiLetter(token[0]) && MonthOf(token) == 0)
         {
-            index++; // day of week
+            token = tokens.Next(); // day of week
         }
-        if (index + 4 > tokens.Count)
-        {
-            return false;
-        }
-        if (!int.TryParse(tokens[index], NumberStyles.None, CultureInfo.InvariantCulture, out var day))
+        if (!TryNumber(token, out var day))
         {
             return false;
         }
-        var month = MonthOf(tokens[index + 1]) + 1;
-        if (month == 0 || !int.TryParse(tokens[index + 2], NumberStyles.None, CultureInfo.InvariantCulture, out var year))
+        var month = MonthOf(tokens.Next());
+        var yearToken = tokens.Next();
+        if (month == 0 || !TryNumber(yearToken, out var year))
         {
             return false;
         }
-        year = tokens[index + 2].Length switch
+        year = yearToken.Length switch
         {
             2 => year < 50 ? 2000 + year : 1900 + year,
             3 => 1900 + year,
             _ => year,
         };
-        var time = tokens[index + 3].Split(':');
-        if (time.Length is < 2 or > 3
-            || !int.TryParse(time[0], NumberStyles.None, CultureInfo.InvariantCulture, out var hour)
-            || !int.TryParse(time[1], NumberStyles.None, CultureInfo.InvariantCulture, out var minute))
+        var time = tokens.Next();
+        var colon = time.IndexOf(':');
+        if (colon < 0 || !TryNumber(time[..colon], out var hour))
         {
             return false;
         }
+        time = time[(colon + 1)..];
+        colon = time.IndexOf(':');
         var second = 0;
-        if (time.Length == 3 && !int.TryParse(time[2], NumberStyles.None, CultureInfo.InvariantCulture, out second))
+        if (!TryNumber(colon < 0 ? time : time[..colon], out var minute) || (colon >= 0 && !TryNumber(time[(colon + 1)..], out second)))
         {
             return false;
         }
+        var zone = tokens.Next();
         var offset = TimeSpan.Zero;
-        if (index + 4 < tokens.Count && !TryZone(tokens[index + 4], out offset))
+        if (zone.Length > 0 && !TryZone(zone, out offset))
         {
             return false;
         }
@@ -62,49 +59,32 @@ internal static class MessageDate
         return true;
     }
 
-    private static List<string> Tokens(string text)
+    private static bool TryNumber(ReadOnlySpan<char> token, out int value)
+        => int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out value) && token.Length <= 4;
+
+    /// <summary>1 to 12, or 0 when the token is no month.</summary>
+    private static int MonthOf(ReadOnlySpan<char> token)
     {
-        var tokens = new List<string>(6);
-        var depth = 0;
-        var start = -1;
-        for (var i = 0; i <= text.Length; i++)
+        if (token.Length < 3)
         {
-            var c = i < text.Length ? text[i] : ' ';
-            var separator = c is ' ' or '\t' or '\r' or '\n' or ',' or '(' or ')' || depth > 0;
-            if (c == '(')
-            {
-                depth++;
-            }
-            else if (c == ')' && depth > 0)
-            {
-                depth--;
-                separator = true;
-            }
-            if (separator)
-            {
-                if (start >= 0)
-                {
-                    tokens.Add(text[start..i]);
-                    start = -1;
-                }
-            }
-            else if (start < 0)
-            {
-                start = i;
-            }
+            return 0;
         }
-        return tokens;
+        Span<char> lower = stackalloc char[3];
+        token[..3].ToLowerInvariant(lower);
+        return lower switch
+        {
+            "jan" => 1, "feb" => 2, "mar" => 3, "apr" => 4, "may" => 5, "jun" => 6,
+            "jul" => 7, "aug" => 8, "sep" => 9, "oct" => 10, "nov" => 11, "dec" => 12,
+            _ => 0,
+        };
     }
 
-    private static int MonthOf(string token)
-        => token.Length >= 3 ? Array.IndexOf(Months, token[..3].ToLowerInvariant()) : -1;
-
-    private static bool TryZone(string zone, out TimeSpan offset)
+    private static bool TryZone(ReadOnlySpan<char> zone, out TimeSpan offset)
     {
         offset = TimeSpan.Zero;
         if (zone.Length == 5 && zone[0] is '+' or '-'
-            && int.TryParse(zone.AsSpan(1, 2), NumberStyles.None, CultureInfo.InvariantCulture, out var hours)
-            && int.TryParse(zone.AsSpan(3, 2), NumberStyles.None, CultureInfo.InvariantCulture, out var minutes)
+            && int.TryParse(zone.Slice(1, 2), NumberStyles.None, CultureInfo.InvariantCulture, out var hours)
+            && int.TryParse(zone.Slice(3, 2), NumberStyles.None, CultureInfo.InvariantCulture, out var minutes)
             && minutes < 60)
         {
             offset = new TimeSpan(hours, minutes, 0);
@@ -114,13 +94,15 @@ internal static class MessageDate
             }
             return true;
         }
-        int? hoursOffset = zone.ToUpperInvariant() switch
+        Span<char> upper = stackalloc char[Math.Min(zone.Length, 4)];
+        zone[..upper.Length].ToUpperInvariant(upper);
+        int? hoursOffset = zone.Length > 4 ? null : upper switch
         {
             "UT" or "UTC" or "GMT" or "Z" => 0,
             "EST" => -5, "EDT" => -4, "CST" => -6, "CDT" => -5,
             "MST" => -7, "MDT" => -6, "PST" => -8, "PDT" => -7,
             // RFC 5322 4.3: military zones were defined wrongly and mean "unknown"; read them as UTC.
-            { Length: 1 } when char.IsAsciiLetter(zone[0]) => 0,
+            { Length: 1 } when char.IsAsciiLetter(upper[0]) => 0,
             _ => null,
         };
         if (hoursOffset is null)
@@ -129,5 +111,40 @@ internal static class MessageDate
         }
         offset = TimeSpan.FromHours(hoursOffset.Value);
         return true;
+    }
+
+    /// <summary>Words of a date: separated by spaces or commas, comments in parentheses skipped.</summary>
+    private ref struct Tokenizer(string text)
+    {
+        private readonly ReadOnlySpan<char> _text = text;
+        private int _position;
+
+        public ReadOnlySpan<char> Next()
+        {
+            var depth = 0;
+            while (_position < _text.Length)
+            {
+                var c = _text[_position];
+                if (c == '(')
+                {
+                    depth++;
+                }
+                else if (c == ')' && depth > 0)
+                {
+                    depth--;
+                }
+                else if (depth == 0 && c is not (' ' or '\t' or '\r' or '\n' or ','))
+                {
+                    break;
+                }
+                _position++;
+            }
+            var start = _position;
+            while (_position < _text.Length && _text[_position] is not (' ' or '\t' or '\r' or '\n' or ',' or '('))
+            {
+                _position++;
+            }
+            return _text[start.._position];
+        }
     }
 }

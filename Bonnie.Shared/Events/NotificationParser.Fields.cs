@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 
@@ -274,11 +275,7 @@ public static partial class NotificationParser
             case Field.MessageSize:
                 return ReadLong(ref reader, out draft.MessageSize);
             case Field.Envelope:
-                if ((error = ReadString(ref reader, out text)) is not null || text is null)
-                {
-                    return error;
-                }
-                return EnvelopeReader.TryRead(text, out draft.Envelope, out error) ? null : error;
+                return ReadEnvelope(ref reader, out draft.Envelope);
             case Field.BodyStructure:
                 return ReadString(ref reader, out draft.BodyStructure);
             case Field.MessageContent:
@@ -353,6 +350,42 @@ public static partial class NotificationParser
         }
         draft.Timestamp = timestamp.ToUniversalTime();
         return null;
+    }
+
+    private static string? ReadEnvelope(ref Utf8JsonReader reader, out Envelope? envelope)
+    {
+        envelope = null;
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            return $"must be a string holding an IMAP ENVELOPE, found {Describe(reader.TokenType)}";
+        }
+        if (!reader.ValueIsEscaped)
+        {
+            return EnvelopeReader.TryRead(reader.ValueSpan, out envelope!, out var direct) ? null : direct;
+        }
+        // Unescaped text is never longer than the escaped JSON.
+        var buffer = ArrayPool<byte>.Shared.Rent(reader.ValueSpan.Length);
+        try
+        {
+            int length;
+            try
+            {
+                length = reader.CopyString(buffer);
+            }
+            catch (InvalidOperationException)
+            {
+                return "contains an escaped UTF-16 surrogate without its pair";
+            }
+            return EnvelopeReader.TryRead(buffer.AsSpan(0, length), out envelope!, out var error) ? null : error;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private static bool TryGetString(ref Utf8JsonReader reader, out string? value, out string? error)
