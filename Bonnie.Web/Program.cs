@@ -1,14 +1,18 @@
 using Bonnie.Pipeline.Hosting;
+using Bonnie.Pipeline.Storage;
+using Bonnie.Web.Api;
 using Bonnie.Web.Hosting;
 using Bonnie.Web.Security;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddBonnieWeb();
 builder.AddBonniePipeline();
+builder.AddBonnieStore();
 builder.AddBonnieSecurity();
 
 var app = builder.Build();
 app.UseBonnieWeb();
+app.MapBonnieApi();
 app.MapGet("/api/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous();
 app.Run();
 
