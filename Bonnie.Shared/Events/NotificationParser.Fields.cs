@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -35,7 +36,7 @@ public static partial class NotificationParser
         public MailboxUri? Mailbox, MailboxIdUri, OldMailbox;
         public string? MailboxId, OldMailboxId;
         public SequenceSet? UidSet, OldUidSet;
-        public List<string>? MessageIds;
+        public string[]? MessageIds;
         public string? EmailId, ThreadId, AclSubject, AclRights, MailboxType, BodyStructure;
         public string[]? Flags;
         public AclEntry[]? Acl;
@@ -188,6 +189,10 @@ public static partial class NotificationParser
             case Field.EmailId:
                 return ReadString(ref reader, out draft.EmailId);
             case Field.ThreadId:
+                if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.SequenceEqual("NIL"u8))
+                {
+                    return null;
+                }
                 error = ReadString(ref reader, out draft.ThreadId);
                 if (draft.ThreadId == "NIL")
                 {
@@ -309,6 +314,11 @@ public static partial class NotificationParser
             return $"must be an ISO 8601 time string, found {Describe(reader.TokenType)}";
         }
         var value = reader.ValueSpan;
+        if (TryReadCyrusTime(value, out var utc))
+        {
+            draft.Timestamp = utc;
+            return null;
+        }
         var timeStart = value.IndexOfAny((byte)'T', (byte)'t');
         // Without a zone the reader would assume this machine's; an event time is never guessed.
         var hasZone = timeStart > 0 && value[timeStart..].IndexOfAny("Zz+-"u8) > 0;
@@ -318,6 +328,41 @@ public static partial class NotificationParser
         }
         draft.Timestamp = timestamp.ToUniversalTime();
         return null;
+    }
+
+    /// <summary>The exact form Cyrus 3.x writes, <c>2026-11-29T11:20:51.851Z</c>, read without the general ISO 8601 parser.</summary>
+    private static bool TryReadCyrusTime(ReadOnlySpan<byte> value, out DateTimeOffset utc)
+    {
+        utc = default;
+        if (value.Length != 24 || value[4] != '-' || value[7] != '-' || value[10] != 'T' || value[13] != ':'
+            || value[16] != ':' || value[19] != '.' || value[23] != 'Z')
+        {
+            return false;
+        }
+        int year = Digits(value, 0, 4), month = Digits(value, 5, 2), day = Digits(value, 8, 2);
+        int hour = Digits(value, 11, 2), minute = Digits(value, 14, 2), second = Digits(value, 17, 2), millisecond = Digits(value, 20, 3);
+        if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month)
+            || hour > 23 || minute > 59 || second > 59 || millisecond < 0)
+        {
+            return false;
+        }
+        utc = new DateTimeOffset(year, month, day, hour, minute, second, millisecond, TimeSpan.Zero);
+        return true;
+    }
+
+    /// <summary>The number in <paramref name="count"/> ASCII digits, or -1.</summary>
+    private static int Digits(ReadOnlySpan<byte> value, int start, int count)
+    {
+        var number = 0;
+        foreach (var b in value.Slice(start, count))
+        {
+            if ((uint)(b - '0') > 9)
+            {
+                return -1;
+            }
+            number = number * 10 + (b - '0');
+        }
+        return number;
     }
 
     private static string? ReadEnvelope(ref Utf8JsonReader reader, out Envelope? envelope)
@@ -394,16 +439,32 @@ public static partial class NotificationParser
         public object Value { get; } = value;
     }
 
-    // Consecutive notifications repeat most values: service, server, user, session, the mailbox, its ACL, the flags.
-    // The values are immutable, so the last one read for a field is reused when the bytes are the same; a race
-    // between threads only costs a miss.
-    private static readonly Memo?[] Memos = new Memo?[FieldNames.Length];
+    // Notifications repeat most values: service, server, user, session, the mailbox, its ACL, the flags. The values
+    // are immutable, so one read before from the same bytes is reused. A small direct-mapped table per field holds
+    // the sessions and mailboxes in use at the moment; a race between threads only costs a miss.
+    private const int MemoSlots = 16;
+    private static readonly Memo?[] Memos = new Memo?[FieldNames.Length * MemoSlots];
+
+    private static int MemoSlot(Field field, ReadOnlySpan<byte> key)
+    {
+        var hash = new HashCode();
+        hash.AddBytes(key);
+        return (int)field * MemoSlots + (hash.ToHashCode() & (MemoSlots - 1));
+    }
 
     private static bool TryRecall<T>(ref Utf8JsonReader reader, Field field, out T? value) where T : class
     {
-        var memo = Memos[(int)field];
-        if (memo is not null && reader.TokenType == JsonTokenType.String && reader.ValueSpan.SequenceEqual(memo.Key)
-            && memo.Value is T found)
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return TryRecall(field, reader.ValueSpan, out value);
+        }
+        value = null;
+        return false;
+    }
+
+    private static bool TryRecall<T>(Field field, ReadOnlySpan<byte> key, out T? value) where T : class
+    {
+        if (Memos[MemoSlot(field, key)] is { } memo && key.SequenceEqual(memo.Key) && memo.Value is T found)
         {
             value = found;
             return true;
@@ -414,9 +475,17 @@ public static partial class NotificationParser
 
     private static void Remember(ref Utf8JsonReader reader, Field field, object value)
     {
-        if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length <= 512)
+        if (reader.TokenType == JsonTokenType.String)
         {
-            Memos[(int)field] = new Memo(reader.ValueSpan.ToArray(), value);
+            Remember(field, reader.ValueSpan, value);
+        }
+    }
+
+    private static void Remember(Field field, ReadOnlySpan<byte> key, object value)
+    {
+        if (key.Length <= 512)
+        {
+            Memos[MemoSlot(field, key)] = new Memo(key.ToArray(), value);
         }
     }
 
@@ -445,6 +514,11 @@ public static partial class NotificationParser
             id = known as string;
             return null;
         }
+        var uidAt = reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped ? reader.ValueSpan.IndexOf("/;UID="u8) : -1;
+        if (uidAt > 0 && TryRecallMessage(ref reader, field, uidAt, out mailbox))
+        {
+            return null;
+        }
         var error = ReadString(ref reader, out var text);
         if (error is not null || text is null)
         {
@@ -461,12 +535,36 @@ public static partial class NotificationParser
         {
             return error;
         }
-        // A URI with a UID names one message: the next notification will name another.
-        if (mailbox is { Uid: null })
+        if (mailbox is null)
+        {
+            return null;
+        }
+        if (mailbox.Uid is null)
         {
             Remember(ref reader, field, mailbox);
         }
+        else if (uidAt > 0)
+        {
+            // A URI with a UID names one message, the next one another: remember the mailbox part only.
+            var prefix = reader.ValueSpan[..uidAt];
+            Remember(field, prefix, mailbox with { Uid = null, Original = Encoding.UTF8.GetString(prefix) });
+        }
         return null;
+    }
+
+    /// <summary>The last mailbox read for this field, with this URI's UID.</summary>
+    private static bool TryRecallMessage(ref Utf8JsonReader reader, Field field, int uidAt, out MailboxUri? mailbox)
+    {
+        mailbox = null;
+        var span = reader.ValueSpan;
+        var digits = span[(uidAt + "/;UID=".Length)..];
+        if (!TryRecall(field, span[..uidAt], out MailboxUri? known)
+            || !Utf8Parser.TryParse(digits, out uint uid, out var consumed) || consumed != digits.Length || uid == 0)
+        {
+            return false;
+        }
+        mailbox = known! with { Uid = uid, Original = reader.GetString()! };
+        return true;
     }
 
     private static string? ReadLong(ref Utf8JsonReader reader, out long? value)
@@ -539,7 +637,7 @@ public static partial class NotificationParser
         return null;
     }
 
-    private static string? ReadStringArray(ref Utf8JsonReader reader, out List<string>? values)
+    private static string? ReadStringArray(ref Utf8JsonReader reader, out string[]? values)
     {
         values = null;
         if (reader.TokenType == JsonTokenType.Null)
@@ -550,19 +648,30 @@ public static partial class NotificationParser
         {
             return $"must be an array of strings, found {Describe(reader.TokenType)}";
         }
-        values = [];
+        // Usually one Message-ID: build an exact array without a list in between.
+        string? first = null;
+        List<string>? more = null;
+        var count = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             if (reader.TokenType != JsonTokenType.String)
             {
-                return $"must hold only strings, found {Describe(reader.TokenType)} at position {values.Count}";
+                return $"must hold only strings, found {Describe(reader.TokenType)} at position {count}";
             }
             if (!TryGetString(ref reader, out var item, out var error))
             {
                 return error;
             }
-            values.Add(item!);
+            if (count++ == 0)
+            {
+                first = item;
+            }
+            else
+            {
+                (more ??= [first!]).Add(item!);
+            }
         }
+        values = more is not null ? [.. more] : first is not null ? [first] : [];
         return null;
     }
 

@@ -3,7 +3,11 @@ namespace Bonnie.Bench;
 /// <summary>Dispatches <c>dotnet run -c Release --project bench/Bonnie.Bench -- &lt;name&gt;</c>.</summary>
 internal static class BenchCommands
 {
-    private static readonly Dictionary<string, Func<string[], int>> Commands = new(StringComparer.OrdinalIgnoreCase);
+    private static readonly Dictionary<string, Func<string[], int>> Commands = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["parse"] = ParseBench.Run,
+        ["partstmp"] = PartsTmp.Run,
+    };
 
     public static int Run(string[] args)
     {
