@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
@@ -447,9 +448,21 @@ public static partial class NotificationParser
 
     private static int MemoSlot(Field field, ReadOnlySpan<byte> key)
     {
-        var hash = new HashCode();
-        hash.AddBytes(key);
-        return (int)field * MemoSlots + (hash.ToHashCode() & (MemoSlots - 1));
+        // Only picks a slot (the key is compared in full), so a few bytes will do: values of one field differ at
+        // their end (folder, UIDVALIDITY, session counter) or in the middle (session start time).
+        ulong mix = (ulong)key.Length;
+        if (key.Length >= 8)
+        {
+            mix ^= BinaryPrimitives.ReadUInt64LittleEndian(key[^8..]) ^ BinaryPrimitives.ReadUInt64LittleEndian(key[((key.Length - 8) / 2)..]) * 31;
+        }
+        else
+        {
+            foreach (var b in key)
+            {
+                mix = mix * 31 + b;
+            }
+        }
+        return (int)field * MemoSlots + (int)((mix * 0x9E3779B97F4A7C15UL) >> 60);
     }
 
     private static bool TryRecall<T>(ref Utf8JsonReader reader, Field field, out T? value) where T : class

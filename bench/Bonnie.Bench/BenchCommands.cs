@@ -6,7 +6,6 @@ internal static class BenchCommands
     private static readonly Dictionary<string, Func<string[], int>> Commands = new(StringComparer.OrdinalIgnoreCase)
     {
         ["parse"] = ParseBench.Run,
-        ["partstmp"] = PartsTmp.Run,
     };
 
     public static int Run(string[] args)
