@@ -280,20 +280,23 @@ internal static class EnvelopeReader
             var start = Position;
             var contentStart = Position + 1;
             var escaped = false;
-            for (var i = contentStart; i < _text.Length; i++)
+            var i = contentStart;
+            while (i < _text.Length)
             {
-                var b = _text[i];
-                if (b == '"')
+                var next = _text[i..].IndexOfAny((byte)'"', (byte)'\\');
+                if (next < 0)
+                {
+                    break;
+                }
+                i += next;
+                if (_text[i] == '"')
                 {
                     value = new Token(contentStart, i - contentStart, false, escaped);
                     Position = i + 1;
                     return true;
                 }
-                if (b == '\\')
-                {
-                    escaped = true;
-                    i++;
-                }
+                escaped = true;
+                i += 2;
             }
             error = $"the quoted string at position {start} of the envelope is not closed";
             return false;
