@@ -382,7 +382,8 @@ public static partial class NotificationParser
             return EnvelopeReader.TryRead(reader.ValueSpan, out envelope!, out var direct) ? null : direct;
         }
         // Unescaped text is never longer than the escaped JSON.
-        var buffer = ArrayPool<byte>.Shared.Rent(reader.ValueSpan.Length);
+        var rented = reader.ValueSpan.Length > 2048 ? ArrayPool<byte>.Shared.Rent(reader.ValueSpan.Length) : null;
+        var buffer = rented ?? stackalloc byte[2048];
         try
         {
             int length;
@@ -394,11 +395,14 @@ public static partial class NotificationParser
             {
                 return "contains an escaped UTF-16 surrogate without its pair";
             }
-            return EnvelopeReader.TryRead(buffer.AsSpan(0, length), out envelope!, out var error) ? null : error;
+            return EnvelopeReader.TryRead(buffer[..length], out envelope!, out var error) ? null : error;
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
         }
     }
 
