@@ -1,0 +1,153 @@
+using System.Text.Json;
+using Bonnie.Shared.Cyrus;
+using Bonnie.Shared.Protocol;
+using MailKit;
+using MailKit.Net.Imap;
+using MailKit.Security;
+using Microsoft.Extensions.Logging;
+
+namespace Bonnie.Collector;
+
+/// <summary>A collector's answer: the bytes, or an error text in place of <c>OK</c>.</summary>
+internal sealed record CollectAnswer(byte[] Data, string? Error)
+{
+    public static CollectAnswer Failed(string error) => new([], error);
+}
+
+/// <summary>
+/// Answers what only the IMAP host can give reliably. Payloads come from the spool file first (byte-exact, no
+/// effect on the server), IMAP second; METADATA and ACLs from IMAP as the admin.
+/// </summary>
+internal sealed partial class CollectAnswerer(CollectorOptions options, ILogger<CollectAnswerer> logger)
+{
+    private static readonly string[] MetadataRoots = ["/shared", "/private"];
+
+    public async Task<CollectAnswer> AnswerAsync(string frame, CancellationToken cancellationToken)
+    {
+        if (!CollectRequest.TryParse(frame, out var request, out var error))
+        {
+            return CollectAnswer.Failed(error);
+        }
+        try
+        {
+            return request!.Kind switch
+            {
+                CollectKind.Payload => await PayloadAsync(request, cancellationToken).ConfigureAwait(false),
+                CollectKind.Metadata => await WithFolderAsync(request.Mailbox, MetadataAsync, cancellationToken).ConfigureAwait(false),
+                _ => await WithFolderAsync(request.Mailbox, AclAsync, cancellationToken).ConfigureAwait(false),
+            };
+        }
+        catch (Exception exception) when (exception is IOException or ImapProtocolException or ImapCommandException
+                                              or AuthenticationException or FolderNotFoundException or System.Net.Sockets.SocketException
+                                              or UnauthorizedAccessException or MessageNotFoundException)
+        {
+            LogFailed(logger, request!.Kind, request.Mailbox, exception.Message);
+            return CollectAnswer.Failed($"{exception.GetType().Name}: {exception.Message}");
+        }
+    }
+
+    private async Task<CollectAnswer> PayloadAsync(CollectRequest request, CancellationToken cancellationToken)
+    {
+        foreach (var partition in options.SpoolPartitions)
+        {
+            var path = CyrusSpool.PathFor(partition, request.MailboxId!, request.Uid!.Value);
+            if (path is not null && File.Exists(path))
+            {
+                return new CollectAnswer(await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false), null);
+            }
+        }
+        if (options.Imap.AdminPassword.Length == 0)
+        {
+            return CollectAnswer.Failed($"no spool file for {request.Mailbox} UID {request.Uid} and IMAP is not configured");
+        }
+        return await WithFolderAsync(request.Mailbox, async (folder, ct) =>
+        {
+            await using var stream = await folder.GetStreamAsync(new UniqueId(request.Uid!.Value), ct).ConfigureAwait(false);
+            using var copy = new MemoryStream();
+            await stream.CopyToAsync(copy, ct).ConfigureAwait(false);
+            return new CollectAnswer(copy.ToArray(), null);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<CollectAnswer> MetadataAsync(IMailFolder folder, CancellationToken cancellationToken)
+    {
+        var entries = new SortedDictionary<string, string?>(StringComparer.Ordinal);
+        var metadata = await folder.GetMetadataAsync(
+            new MetadataOptions { Depth = int.MaxValue }, MetadataRoots.Select(t => new MetadataTag(t)), cancellationToken).ConfigureAwait(false);
+        foreach (var entry in metadata)
+        {
+            entries[entry.Tag.Id] = entry.Value;
+        }
+        return new CollectAnswer(JsonSerializer.SerializeToUtf8Bytes(entries, CollectorJson.Default.SortedDictionaryStringString), null);
+    }
+
+    private static async Task<CollectAnswer> AclAsync(IMailFolder folder, CancellationToken cancellationToken)
+    {
+        var acl = await folder.GetAccessControlListAsync(cancellationToken).ConfigureAwait(false);
+        var entries = acl.Select(a => new AclItem(a.Name, a.Rights.ToString())).ToList();
+        return new CollectAnswer(JsonSerializer.SerializeToUtf8Bytes(entries, CollectorJson.Default.ListAclItem), null);
+    }
+
+    /// <summary>
+    /// Opens the folder read-only as the admin. Cyrus gives its admins no read right on users' folders, so the
+    /// collector grants itself <c>lr</c> for the read and takes it back after; Cyrus reports both as AclChange
+    /// events by the admin, which the audit trail keeps, as it should.
+    /// </summary>
+    private async Task<CollectAnswer> WithFolderAsync(
+        string mailbox, Func<IMailFolder, CancellationToken, Task<CollectAnswer>> read, CancellationToken cancellationToken)
+    {
+        if (options.Imap.AdminPassword.Length == 0)
+        {
+            return CollectAnswer.Failed("IMAP is not configured (Bonnie:Collector:Imap:AdminPassword)");
+        }
+        using var client = new ImapClient();
+        var security = Enum.Parse<SecureSocketOptions>(options.Imap.Security == "None" ? "None" : options.Imap.Security);
+        await client.ConnectAsync(options.Imap.Host, options.Imap.Port, security, cancellationToken).ConfigureAwait(false);
+        await client.AuthenticateAsync(options.Imap.AdminUser, options.Imap.AdminPassword, cancellationToken).ConfigureAwait(false);
+        var folder = await client.GetFolderAsync(mailbox, cancellationToken).ConfigureAwait(false);
+        var granted = false;
+        AccessControl? previous = null;
+        try
+        {
+            try
+            {
+                await folder.OpenAsync(FolderAccess.ReadOnly, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ImapCommandException)
+            {
+                var acl = await folder.GetAccessControlListAsync(cancellationToken).ConfigureAwait(false);
+                previous = acl.FirstOrDefault(a => a.Name == options.Imap.AdminUser);
+                await folder.AddAccessRightsAsync(options.Imap.AdminUser, new AccessRights("lr"), cancellationToken).ConfigureAwait(false);
+                granted = true;
+                await folder.OpenAsync(FolderAccess.ReadOnly, cancellationToken).ConfigureAwait(false);
+            }
+            return await read(folder, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (granted)
+            {
+                // Leave the ACL exactly as it was found.
+                if (previous is null)
+                {
+                    await folder.RemoveAccessAsync(options.Imap.AdminUser, CancellationToken.None).ConfigureAwait(false);
+                }
+                else
+                {
+                    await folder.SetAccessRightsAsync(options.Imap.AdminUser, previous.Rights, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+            await client.DisconnectAsync(true, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "Could not collect {Kind} for {Mailbox}: {Reason}")]
+    private static partial void LogFailed(ILogger logger, CollectKind kind, string mailbox, string reason);
+}
+
+internal sealed record AclItem(string Identifier, string Rights);
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(SortedDictionary<string, string?>))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(List<AclItem>))]
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
+internal sealed partial class CollectorJson : System.Text.Json.Serialization.JsonSerializerContext;

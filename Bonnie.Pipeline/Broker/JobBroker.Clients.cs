@@ -1,0 +1,107 @@
+using Bonnie.Shared.Protocol;
+using NetMQ;
+
+namespace Bonnie.Pipeline.Broker;
+
+internal sealed partial class JobBroker
+{
+    private sealed record Submitter(byte[] Identity, bool Delimited);
+
+    private long _submitted;
+    private long _duplicates;
+    private long _refused;
+    private int _submittedThisSecond;
+
+    private void ReceiveSubmissions()
+    {
+        var message = new NetMQMessage();
+        // Drain what is there, bounded, so that one commit covers many submissions (group commit).
+        for (var i = 0; i < _options.MaxBatch && _clients.TryReceiveMultipartMessage(ref message); i++)
+        {
+            Submit(message);
+            message = new NetMQMessage();
+        }
+    }
+
+    private void Submit(NetMQMessage message)
+    {
+        if (message.FrameCount < 2)
+        {
+            return;
+        }
+        var identity = message[0].ToByteArray();
+        // A REQ client puts an empty delimiter before its one frame; answer it the same way.
+        var delimited = message.FrameCount >= 3 && message[1].MessageSize == 0;
+        var frame = delimited ? message[2] : message[1];
+        var submitter = new Submitter(identity, delimited);
+
+        if (_fault is not null)
+        {
+            // No ACK: the dealer times out and keeps the event in its spool.
+            return;
+        }
+        if (frame.MessageSize > _options.MaxNotificationBytes)
+        {
+            _refused++;
+            LogRefused(_logger, frame.MessageSize, _options.MaxNotificationBytes);
+            Reply(submitter, $"{WireProtocol.Refused} notification of {frame.MessageSize} bytes is over the broker's limit of {_options.MaxNotificationBytes} bytes");
+            return;
+        }
+        var notification = frame.Buffer.AsMemory(0, frame.MessageSize);
+        var id = JobId(notification.Span);
+        var lane = LaneKey.From(notification.Span) ?? "job:" + id;
+        _journal!.Enqueue(new JournalWrite.Insert(id, lane, Now, notification, submitter));
+    }
+
+    /// <summary>Runs on the poller thread once the writer has fsynced a batch.</summary>
+    private void OnCommitted(IReadOnlyList<JournalWrite> batch)
+    {
+        foreach (var write in batch)
+        {
+            switch (write)
+            {
+                case JournalWrite.Insert insert:
+                    if (insert.Seq > 0)
+                    {
+                        _submitted++;
+                        _submittedThisSecond++;
+                        var job = Admit(insert.Seq, insert.Id, insert.Lane);
+                        MarkReadyIfHead(job.Lane);
+                    }
+                    else
+                    {
+                        _duplicates++;
+                    }
+                    if (insert.Token is Submitter submitter)
+                    {
+                        Reply(submitter, WireProtocol.Ack);
+                    }
+                    break;
+                case JournalWrite.SetCollected collected:
+                    CollectedCommitted(collected.Id);
+                    break;
+            }
+        }
+        Dispatch();
+    }
+
+    private void Reply(Submitter submitter, string text)
+    {
+        var reply = new NetMQMessage(3);
+        reply.Append(submitter.Identity);
+        if (submitter.Delimited)
+        {
+            reply.AppendEmptyFrame();
+        }
+        reply.Append(text);
+        try
+        {
+            _clients.SendMultipartMessage(reply);
+        }
+        catch (HostUnreachableException)
+        {
+            // The dealer gave up waiting and spooled the event; it submits again later and the queue de-duplicates.
+            LogClientGone(_logger);
+        }
+    }
+}

@@ -1,0 +1,127 @@
+namespace Bonnie.Pipeline.Broker;
+
+internal sealed partial class JobBroker
+{
+    private readonly HashSet<JobInfo> _postponed = [];
+    private readonly int[] _doneHistory = new int[3600];
+    private readonly int[] _submittedHistory = new int[60];
+    private long _historySecond;
+    private long _lastPurge;
+
+    /// <summary>Every heartbeat interval: lost workers, missed deadlines, due retries, collects, the published state.</summary>
+    private void Tick()
+    {
+        var now = Now;
+        var silentFor = (long)(_options.HeartbeatInterval.TotalMilliseconds * _options.HeartbeatLiveness);
+        foreach (var worker in _workerRing.Where(w => now - w.LastSeen > silentFor).ToList())
+        {
+            LoseWorker(worker, $"no heartbeat for {now - worker.LastSeen} ms");
+        }
+        foreach (var collector in _collectors.Values.Where(c => now - c.LastSeen > silentFor).ToList())
+        {
+            _collectors.Remove(collector.Id);
+            foreach (var job in _collecting.Where(j => ReferenceEquals(j.Collector, collector)))
+            {
+                job.Collector = null;
+            }
+        }
+        foreach (var job in _jobs.Values.Where(j => j.State == JobState.Assigned && j.Deadline <= now).ToList())
+        {
+            // A busy worker past its deadline loses the job and gets no more until it says READY again.
+            if (job.Worker is { } worker)
+            {
+                worker.Unavailable = true;
+                LogDeadlineMissed(_logger, job.Id, worker.Id);
+            }
+            Requeue(job, $"worker {job.Worker?.Id} missed the job's deadline of {_options.JobDeadline}");
+        }
+        foreach (var job in _postponed.Where(j => j.NotBefore <= now).ToList())
+        {
+            _postponed.Remove(job);
+            job.State = JobState.Pending;
+            job.NotBefore = null;
+            MarkReadyIfHead(job.Lane);
+        }
+        foreach (var job in _collecting.Where(j => j.Collector is null).ToList())
+        {
+            SendToCollector(job);
+        }
+        ExpireCollects(now);
+        if (now - _lastPurge > 60_000)
+        {
+            _lastPurge = now;
+            _journal!.Enqueue(new JournalWrite.PurgeDone(now - (long)_options.DoneRetention.TotalMilliseconds));
+        }
+        Dispatch();
+        PublishSnapshot();
+    }
+
+    private void AdvanceHistory(long now)
+    {
+        var second = now / 1000;
+        if (_historySecond == 0)
+        {
+            _historySecond = second;
+        }
+        for (var s = _historySecond; s < second && s < _historySecond + 3600; s++)
+        {
+            _doneHistory[s % 3600] = 0;
+            _submittedHistory[s % 60] = 0;
+        }
+        _doneHistory[(_historySecond % 3600)] += _doneThisSecond;
+        _submittedHistory[(_historySecond % 60)] += _submittedThisSecond;
+        _doneThisSecond = 0;
+        _submittedThisSecond = 0;
+        if (second != _historySecond)
+        {
+            _doneHistory[second % 3600] = 0;
+            _submittedHistory[second % 60] = 0;
+            _historySecond = second;
+        }
+    }
+
+    private void PublishSnapshot()
+    {
+        var nowTime = _time.GetUtcNow();
+        var now = nowTime.ToUnixTimeMilliseconds();
+        AdvanceHistory(now);
+        var counts = new Dictionary<JobState, long>
+        {
+            [JobState.Pending] = 0, [JobState.Assigned] = 0, [JobState.Collecting] = 0, [JobState.Postponed] = 0,
+            [JobState.Done] = _finished[JobState.Done], [JobState.Failed] = _finished[JobState.Failed],
+        };
+        foreach (var job in _jobs.Values)
+        {
+            counts[job.State]++;
+        }
+        var current = _historySecond % 3600;
+        var history = new int[3600];
+        for (var i = 0; i < 3600; i++)
+        {
+            history[i] = _doneHistory[(current + 1 + i) % 3600];
+        }
+        var lastMinuteDone = 0;
+        for (var i = 0; i < 60; i++)
+        {
+            lastMinuteDone += history[3599 - i];
+        }
+        _monitor.Publish(new BrokerSnapshot
+        {
+            Running = _fault is null,
+            At = nowTime,
+            Jobs = counts,
+            Workers = _workerRing.Select(w => new WorkerSnapshot(
+                w.Id,
+                w.Unavailable ? WorkerState.Unavailable : w.FreeSlots > 0 ? WorkerState.Ready : WorkerState.Busy,
+                w.FreeSlots, w.Jobs.Count, DateTimeOffset.FromUnixTimeMilliseconds(w.LastSeen))).ToList(),
+            Collectors = _collectors.Count,
+            SubmittedPerSecond = _submittedHistory.Sum() / 60.0,
+            DonePerSecond = lastMinuteDone / 60.0,
+            DoneHistory = history,
+            Submitted = _submitted,
+            Duplicates = _duplicates,
+            Refused = _refused,
+            Fault = _fault,
+        });
+    }
+}

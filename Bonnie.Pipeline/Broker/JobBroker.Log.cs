@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Logging;
+
+namespace Bonnie.Pipeline.Broker;
+
+internal sealed partial class JobBroker
+{
+    [LoggerMessage(1, LogLevel.Information, "Broker listening: clients {Client}, workers {Worker}, controller {Controller}, collectors {Collector}; {Jobs} unfinished jobs reloaded from {Path}")]
+    private static partial void LogStarted(ILogger logger, string client, string worker, string controller, string collector, int jobs, string path);
+
+    [LoggerMessage(2, LogLevel.Critical, "The job queue {Path} cannot be written; no submission is acknowledged until it can")]
+    private static partial void LogJournalFailed(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(3, LogLevel.Warning, "Refused a notification of {Size} bytes: the limit is {Limit} bytes; the dealer keeps it as undeliverable")]
+    private static partial void LogRefused(ILogger logger, int size, int limit);
+
+    [LoggerMessage(4, LogLevel.Debug, "A dealer left before its ACK; it resubmits from its spool")]
+    private static partial void LogClientGone(ILogger logger);
+
+    [LoggerMessage(5, LogLevel.Information, "Worker {Worker} joined")]
+    private static partial void LogWorkerJoined(ILogger logger, string worker);
+
+    [LoggerMessage(6, LogLevel.Warning, "Worker {Worker} lost ({Reason}); {Jobs} of its jobs go back to PENDING")]
+    private static partial void LogWorkerLost(ILogger logger, string worker, string reason, int jobs);
+
+    [LoggerMessage(7, LogLevel.Warning, "Job {Job} missed its deadline on worker {Worker}; the worker is marked unavailable")]
+    private static partial void LogDeadlineMissed(ILogger logger, string job, string worker);
+
+    [LoggerMessage(8, LogLevel.Warning, "Job {Job} FAILED after {Attempts} attempts: {Reason}")]
+    private static partial void LogJobFailed(ILogger logger, string job, int attempts, string reason);
+
+    [LoggerMessage(9, LogLevel.Information, "Collector {Collector} joined")]
+    private static partial void LogCollectorJoined(ILogger logger, string collector);
+}

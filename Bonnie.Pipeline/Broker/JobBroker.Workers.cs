@@ -1,0 +1,229 @@
+using System.Globalization;
+using System.Text;
+using Bonnie.Shared.Protocol;
+using NetMQ;
+
+namespace Bonnie.Pipeline.Broker;
+
+internal sealed partial class JobBroker
+{
+    private sealed class WorkerInfo(string id, byte[] identity)
+    {
+        public string Id { get; } = id;
+        public byte[] Identity { get; } = identity;
+        public int FreeSlots { get; set; }
+        public bool Unavailable { get; set; }
+        public long LastSeen { get; set; }
+        public HashSet<string> Jobs { get; } = new(StringComparer.Ordinal);
+    }
+
+    private readonly Dictionary<string, WorkerInfo> _workers = new(StringComparer.Ordinal);
+    private readonly List<WorkerInfo> _workerRing = [];
+    private int _nextWorker;
+    private int _doneThisSecond;
+
+    private WorkerInfo Seen(byte[] identity, out bool known)
+    {
+        var id = IdentityText(identity);
+        known = _workers.TryGetValue(id, out var worker);
+        if (worker is null)
+        {
+            worker = new WorkerInfo(id, identity);
+            _workers.Add(id, worker);
+            _workerRing.Add(worker);
+            LogWorkerJoined(_logger, id);
+        }
+        worker.LastSeen = Now;
+        return worker;
+    }
+
+    private static string IdentityText(byte[] identity)
+    {
+        foreach (var b in identity)
+        {
+            if (b is < 0x21 or > 0x7e)
+            {
+                return Convert.ToHexStringLower(identity);
+            }
+        }
+        return Encoding.ASCII.GetString(identity);
+    }
+
+    private void ReceiveControl()
+    {
+        var message = new NetMQMessage();
+        for (var i = 0; i < 1000 && _controller.TryReceiveMultipartMessage(ref message); i++)
+        {
+            if (message.FrameCount >= 2)
+            {
+                var worker = Seen(message[0].ToByteArray(), out var known);
+                switch (Text(message[1]))
+                {
+                    case WireProtocol.Ready:
+                        worker.FreeSlots++;
+                        worker.Unavailable = false;
+                        break;
+                    case WireProtocol.Heartbeat when !known:
+                        // A worker this broker has never heard READY from (the broker restarted): ask it to announce.
+                        SendControl(worker, WireProtocol.Hello);
+                        break;
+                }
+            }
+            message = new NetMQMessage();
+        }
+        Dispatch();
+    }
+
+    private WorkerInfo? NextFreeWorker()
+    {
+        for (var i = 0; i < _workerRing.Count; i++)
+        {
+            var worker = _workerRing[(_nextWorker + i) % _workerRing.Count];
+            if (worker.FreeSlots > 0 && !worker.Unavailable)
+            {
+                _nextWorker = (_nextWorker + i + 1) % _workerRing.Count;
+                return worker;
+            }
+        }
+        return null;
+    }
+
+    private bool Assign(JobInfo job, WorkerInfo worker)
+    {
+        if (!SendControl(worker, WireProtocol.Take, job.Id))
+        {
+            return false;
+        }
+        worker.FreeSlots--;
+        worker.Jobs.Add(job.Id);
+        job.State = JobState.Assigned;
+        job.Worker = worker;
+        job.Deadline = Now + (long)_options.JobDeadline.TotalMilliseconds;
+        return true;
+    }
+
+    private bool SendControl(WorkerInfo worker, params string[] frames)
+    {
+        var message = new NetMQMessage(frames.Length + 1);
+        message.Append(worker.Identity);
+        foreach (var frame in frames)
+        {
+            message.Append(frame);
+        }
+        try
+        {
+            _controller.SendMultipartMessage(message);
+            return true;
+        }
+        catch (HostUnreachableException)
+        {
+            LoseWorker(worker, "its connection is gone");
+            return false;
+        }
+    }
+
+    private void ReceiveWorkerMessages()
+    {
+        var message = new NetMQMessage();
+        for (var i = 0; i < 1000 && _workerChannel.TryReceiveMultipartMessage(ref message); i++)
+        {
+            if (message.FrameCount >= 3)
+            {
+                var worker = Seen(message[0].ToByteArray(), out _);
+                var id = Text(message[2]);
+                switch (Text(message[1]))
+                {
+                    case WireProtocol.Get:
+                        SendJob(worker, id);
+                        break;
+                    case WireProtocol.Done when _jobs.TryGetValue(id, out var job):
+                        // Accepted from whichever worker finishes first: the store is idempotent by job id.
+                        Finish(job, JobState.Done, null);
+                        break;
+                    case WireProtocol.Postpone when _jobs.TryGetValue(id, out var job) && job.State == JobState.Assigned:
+                        var reason = message.FrameCount > 3 ? message[3].ConvertToString(Encoding.UTF8) : "postponed by the worker";
+                        TimeSpan? after = message.FrameCount > 4 && long.TryParse(Text(message[4]), NumberStyles.None, CultureInfo.InvariantCulture, out var ms) && ms > 0
+                            ? TimeSpan.FromMilliseconds(ms)
+                            : null;
+                        Postpone(job, reason, after);
+                        break;
+                    case WireProtocol.Collect when _jobs.TryGetValue(id, out var job) && job.State == JobState.Assigned:
+                        var requests = new List<string>();
+                        for (var f = 3; f < message.FrameCount; f++)
+                        {
+                            requests.Add(message[f].ConvertToString(Encoding.UTF8));
+                        }
+                        StartCollect(job, requests);
+                        break;
+                    case WireProtocol.Fail when _jobs.TryGetValue(id, out var job):
+                        Finish(job, JobState.Failed, message.FrameCount > 3 ? message[3].ConvertToString(Encoding.UTF8) : "failed by the worker");
+                        break;
+                }
+            }
+            message = new NetMQMessage();
+        }
+        Dispatch();
+    }
+
+    private void SendJob(WorkerInfo worker, string id)
+    {
+        var reply = new NetMQMessage();
+        reply.Append(worker.Identity);
+        if (_jobs.TryGetValue(id, out var job) && job.State == JobState.Assigned && ReferenceEquals(job.Worker, worker)
+            && _journal!.Read(id) is { } stored)
+        {
+            reply.Append(WireProtocol.Job);
+            reply.Append(id);
+            reply.Append(job.Attempts.ToString(CultureInfo.InvariantCulture));
+            reply.Append(stored.Job.ReceivedAt.ToString(CultureInfo.InvariantCulture));
+            reply.Append(stored.Notification);
+            foreach (var item in stored.Collected)
+            {
+                reply.Append(item.Request, Encoding.UTF8);
+                reply.Append(item.Error ?? WireProtocol.CollectOk, Encoding.UTF8);
+                reply.Append(item.Data.ToArray());
+            }
+        }
+        else
+        {
+            reply.Append(WireProtocol.Gone);
+            reply.Append(id);
+        }
+        try
+        {
+            _workerChannel.SendMultipartMessage(reply);
+        }
+        catch (HostUnreachableException)
+        {
+            LoseWorker(worker, "its connection is gone");
+        }
+    }
+
+    private void LoseWorker(WorkerInfo worker, string reason)
+    {
+        LogWorkerLost(_logger, worker.Id, reason, worker.Jobs.Count);
+        _workers.Remove(worker.Id);
+        var index = _workerRing.IndexOf(worker);
+        _workerRing.RemoveAt(index);
+        if (_nextWorker > index)
+        {
+            _nextWorker--;
+        }
+        if (_workerRing.Count > 0)
+        {
+            _nextWorker %= _workerRing.Count;
+        }
+        else
+        {
+            _nextWorker = 0;
+        }
+        foreach (var id in worker.Jobs.ToList())
+        {
+            if (_jobs.TryGetValue(id, out var job) && job.State == JobState.Assigned)
+            {
+                Requeue(job, $"worker {worker.Id} was lost ({reason})");
+            }
+        }
+        worker.Jobs.Clear();
+    }
+}

@@ -1,0 +1,34 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+
+namespace Bonnie.Pipeline.Hosting;
+
+/// <summary>Where Bonnie keeps its data: <c>Bonnie:DataDirectory</c>, relative to the content root, default <c>data</c>.</summary>
+public static class DataDirectory
+{
+    public const string Key = "Bonnie:DataDirectory";
+
+    public static string Resolve(IConfiguration configuration, IHostEnvironment environment)
+    {
+        var configured = configuration[Key];
+        var path = string.IsNullOrWhiteSpace(configured) ? "data" : configured;
+        return Path.GetFullPath(Path.Combine(environment.ContentRootPath, path));
+    }
+
+    /// <summary>Creates the directory readable by its owner only: it holds evidence.</summary>
+    public static string Ensure(string path)
+    {
+        if (!Directory.Exists(path))
+        {
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(path);
+            }
+            else
+            {
+                Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+        }
+        return path;
+    }
+}

@@ -1,0 +1,141 @@
+using Bonnie.Shared.Storage;
+
+namespace Bonnie.Pipeline.Storage;
+
+/// <summary>The differences between two states of an object, as change records (see <see cref="ChangeAspect"/>).</summary>
+internal static class ChangeDiff
+{
+    public const string Present = "present";
+    public const string Absent = "absent";
+    public const string Set = "set";
+    public const string Unset = "unset";
+
+    public static void Folder(FolderObject? before, FolderObject after, string eventId, DateTimeOffset at, Actor actor, Action<ChangeRecord> add)
+    {
+        ChangeRecord C(ChangeAspect aspect, string? key, string? from, string? to) => new()
+        {
+            Kind = ObjectKind.Folder, ObjectId = after.Id, Aspect = aspect, Key = key, From = from, To = to,
+            FolderId = after.Id, FolderName = after.Name, Actor = actor, At = at, EventId = eventId,
+        };
+        var existedBefore = before?.Exists ?? false;
+        if (existedBefore != after.Exists)
+        {
+            add(C(ChangeAspect.Existence, null, existedBefore ? Present : Absent, after.Exists ? Present : Absent));
+        }
+        if (before is not null && !string.Equals(before.Name, after.Name, StringComparison.Ordinal))
+        {
+            add(C(ChangeAspect.Name, null, before.Name, after.Name));
+        }
+        var beforeAcl = before?.Acl ?? new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var id in beforeAcl.Keys.Union(after.Acl.Keys, StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        {
+            beforeAcl.TryGetValue(id, out var from);
+            after.Acl.TryGetValue(id, out var to);
+            if (!string.Equals(from, to, StringComparison.Ordinal))
+            {
+                add(C(ChangeAspect.Acl, id, from, to));
+            }
+        }
+        var beforeSubs = before?.Subscribers ?? [];
+        foreach (var user in after.Subscribers.Except(beforeSubs, StringComparer.OrdinalIgnoreCase))
+        {
+            add(C(ChangeAspect.Subscription, user, "unsubscribed", "subscribed"));
+        }
+        foreach (var user in beforeSubs.Except(after.Subscribers, StringComparer.OrdinalIgnoreCase))
+        {
+            add(C(ChangeAspect.Subscription, user, "subscribed", "unsubscribed"));
+        }
+        var beforeQuota = before?.Quota ?? new SortedDictionary<string, long>(StringComparer.Ordinal);
+        foreach (var resource in beforeQuota.Keys.Union(after.Quota.Keys, StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        {
+            long? from = beforeQuota.TryGetValue(resource, out var f) ? f : null;
+            long? to = after.Quota.TryGetValue(resource, out var t) ? t : null;
+            if (from != to)
+            {
+                add(C(ChangeAspect.Quota, resource, Text(from), Text(to)));
+            }
+        }
+        if (!string.Equals(before?.QuotaState, after.QuotaState, StringComparison.Ordinal))
+        {
+            add(C(ChangeAspect.Quota, "state", before?.QuotaState, after.QuotaState));
+        }
+    }
+
+    private static string? Text(long? v) => v?.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    public static void Message(MessageObject? before, MessageObject after, string eventId, DateTimeOffset at, Actor actor, Action<ChangeRecord> add)
+    {
+        ChangeRecord C(ChangeAspect aspect, string? key, string? from, string? to, MessageLocation? where) => new()
+        {
+            Kind = ObjectKind.Message, ObjectId = after.Key, Aspect = aspect, Key = key, From = from, To = to,
+            FolderId = where?.FolderId, FolderName = where?.FolderName, Uid = where?.Uid, Actor = actor, At = at, EventId = eventId,
+        };
+        var existedBefore = before?.Exists ?? false;
+        if (!existedBefore && after.Exists)
+        {
+            add(C(ChangeAspect.Existence, null, Absent, Present, null));
+        }
+
+        var beforeCurrent = before?.Locations.Where(l => l.Until is null).ToList() ?? [];
+        var afterCurrent = after.Locations.Where(l => l.Until is null).ToList();
+        var removed = beforeCurrent.Where(b => after.CurrentAt(b.FolderId, b.Uid) is null).ToList();
+        var added = afterCurrent.Where(a => before?.CurrentAt(a.FolderId, a.Uid) is null).ToList();
+
+        // A move ends one location and starts another in the same event: one change, From → To.
+        var movedTo = added.Where(a => a.Origin == LocationOrigin.Moved).ToList();
+        foreach (var gone in removed)
+        {
+            var ended = after.Locations.Find(l => l.FolderId == gone.FolderId && l.Uid == gone.Uid && l.Since == gone.Since);
+            var reason = ended?.EndReason;
+            if (reason == LocationOrigin.Moved && movedTo.Count > 0)
+            {
+                var to = movedTo[0];
+                movedTo.RemoveAt(0);
+                added.Remove(to);
+                add(C(ChangeAspect.Location, LocationOrigin.Moved, gone.Address, to.Address, to));
+                FlagChanges(gone.Flags, to.Flags, to);
+            }
+            else
+            {
+                add(C(ChangeAspect.Location, reason, gone.Address, null, gone));
+            }
+        }
+        foreach (var a in added)
+        {
+            add(C(ChangeAspect.Location, a.Origin, null, a.Address, a));
+            FlagChanges(null, a.Flags, a);
+        }
+        foreach (var a in afterCurrent)
+        {
+            if (before?.CurrentAt(a.FolderId, a.Uid) is { } b)
+            {
+                FlagChanges(b.Flags, a.Flags, a);
+            }
+        }
+        if (existedBefore && !after.Exists)
+        {
+            add(C(ChangeAspect.Existence, null, Present, Absent, null));
+        }
+
+        void FlagChanges(SortedSet<string>? from, SortedSet<string> to, MessageLocation where)
+        {
+            foreach (var flag in to)
+            {
+                if (from is null || !from.Contains(flag))
+                {
+                    add(C(ChangeAspect.Flag, flag, Unset, Set, where));
+                }
+            }
+            if (from is not null)
+            {
+                foreach (var flag in from)
+                {
+                    if (!to.Contains(flag))
+                    {
+                        add(C(ChangeAspect.Flag, flag, Set, Unset, where));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,343 @@
+using System.Security.Cryptography;
+using Bonnie.Shared.Search;
+using Bonnie.Shared.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Bonnie.Pipeline.Storage.Embedded;
+
+internal sealed partial class EmbeddedStore
+{
+    public async Task CommitAsync(StoreBatch batch, CancellationToken cancellationToken = default)
+    {
+        EnsureInitialized();
+        if (batch.IsEmpty)
+        {
+            return;
+        }
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var tx = _writer.BeginTransaction();
+            var newVersions = new List<Action>();
+            var sequences = WriteEvents(tx, batch.Events);
+            WriteFolders(tx, batch.Folders.Values, newVersions);
+            WriteMessages(tx, batch.Messages.Values, newVersions);
+            WriteSessions(tx, batch.Sessions.Values, newVersions);
+            WriteChanges(tx, batch.Changes, sequences);
+            WriteUsers(tx, batch.Users.Values);
+            WriteQuarantine(tx, batch.Quarantine);
+            tx.Commit();
+            foreach (var apply in newVersions)
+            {
+                apply();
+            }
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private SqliteCommand Command(SqliteTransaction tx, string sql, params string[] parameters)
+    {
+        var cmd = _writer.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        foreach (var p in parameters)
+        {
+            cmd.Parameters.Add(new SqliteParameter(p, null));
+        }
+        return cmd;
+    }
+
+    private static void Run(SqliteCommand cmd, params object?[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            cmd.Parameters[i].Value = values[i] ?? DBNull.Value;
+        }
+        cmd.ExecuteNonQuery();
+    }
+
+    private Dictionary<string, long> WriteEvents(SqliteTransaction tx, List<StoredEvent> events)
+    {
+        var sequences = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (events.Count == 0)
+        {
+            return sequences;
+        }
+        using var exists = Command(tx, "SELECT 1 FROM events WHERE id = $id", "$id");
+        using var maxSeq = Command(tx, "SELECT max(seq) FROM events WHERE seq >= $lo AND seq < $hi", "$lo", "$hi");
+        using var insert = Command(tx, """
+            INSERT INTO events(seq, id, type, name, ts, received, user, service, session, ip, folder_id, folder, folder_path,
+                old_folder_id, old_folder, uids, mids, keys, sender, recipients, flags, subject, size, payload_status, payload_sha256, raw_sha256, raw)
+            VALUES ($seq, $id, $type, $name, $ts, $received, $user, $service, $session, $ip, $folder_id, $folder, $folder_path,
+                $old_folder_id, $old_folder, $uids, $mids, $keys, $sender, $recipients, $flags, $subject, $size, $payload_status, $payload_sha256, $raw_sha256, $raw)
+            """,
+            "$seq", "$id", "$type", "$name", "$ts", "$received", "$user", "$service", "$session", "$ip", "$folder_id", "$folder", "$folder_path",
+            "$old_folder_id", "$old_folder", "$uids", "$mids", "$keys", "$sender", "$recipients", "$flags", "$subject", "$size", "$payload_status",
+            "$payload_sha256", "$raw_sha256", "$raw");
+        using var term = Command(tx, "INSERT OR IGNORE INTO event_terms(term, seq) VALUES ($t, $s)", "$t", "$s");
+        using var fts = Command(tx, "INSERT INTO events_fts(rowid, subject, sender, recipients, body) VALUES ($s, $a, $b, $c, $d)", "$s", "$a", "$b", "$c", "$d");
+        var terms = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            exists.Parameters[0].Value = e.Id;
+            if (exists.ExecuteScalar() is not null || sequences.ContainsKey(e.Id))
+            {
+                throw new StoreConflictException($"The event of job {e.Id} is already stored; nothing of this batch was written.");
+            }
+            var ms = e.Timestamp.ToUnixTimeMilliseconds();
+            var lo = ms * SequencePerMillisecond;
+            maxSeq.Parameters[0].Value = lo;
+            maxSeq.Parameters[1].Value = lo + SequencePerMillisecond;
+            // More than 4096 events in one millisecond spill into the next: order is kept, time is off by < 1 ms.
+            var seq = maxSeq.ExecuteScalar() is long last ? last + 1 : lo;
+            sequences[e.Id] = seq;
+            Run(insert, seq, e.Id, e.Type.ToString(), e.Name, ms, e.ReceivedAt.ToUnixTimeMilliseconds(), e.User, e.Service, e.SessionId, e.ClientIp,
+                e.FolderId, e.FolderName, e.FolderPath, e.OldFolderId, e.OldFolderName, e.Uids, Join(e.MessageIds), Join(e.MessageKeys),
+                Join(e.From), Join(e.To), Join(e.Flags), e.Subject, e.Size, (int)e.PayloadStatus, e.PayloadSha256, e.RawSha256, e.Raw.ToArray());
+            terms.Clear();
+            EventTerms.Collect(e, terms);
+            term.Parameters[1].Value = seq;
+            foreach (var t in terms)
+            {
+                term.Parameters[0].Value = t;
+                term.ExecuteNonQuery();
+            }
+            if (e.Subject is not null || e.From.Count > 0 || e.To.Count > 0 || e.BodyText is not null)
+            {
+                Run(fts, seq, e.Subject, string.Join(' ', e.From), string.Join(' ', e.To), e.BodyText);
+            }
+        }
+        return sequences;
+    }
+
+    private static string? Join(IReadOnlyList<string> values) => values.Count == 0 ? null : string.Join('\n', values);
+
+    private void WriteFolders(SqliteTransaction tx, IEnumerable<FolderObject> folders, List<Action> newVersions)
+    {
+        using var insert = Command(tx, "INSERT INTO folders(id, name_lower, present, version, doc) VALUES ($id, $n, $p, 1, $doc)", "$id", "$n", "$p", "$doc");
+        using var update = Command(tx, "UPDATE folders SET name_lower = $n, present = $p, version = version + 1, doc = $doc WHERE id = $id AND version = $v",
+            "$n", "$p", "$doc", "$id", "$v");
+        foreach (var f in folders)
+        {
+            var doc = StoreJson.Write(f);
+            if (f.Version == 0)
+            {
+                try
+                {
+                    Run(insert, f.Id, f.Name.ToLowerInvariant(), f.Exists ? 1 : 0, doc);
+                }
+                catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
+                {
+                    throw new StoreConflictException($"Folder {f.Id} was created by another writer.", ex);
+                }
+            }
+            else
+            {
+                update.Parameters[0].Value = f.Name.ToLowerInvariant();
+                update.Parameters[1].Value = f.Exists ? 1 : 0;
+                update.Parameters[2].Value = doc;
+                update.Parameters[3].Value = f.Id;
+                update.Parameters[4].Value = f.Version;
+                if (update.ExecuteNonQuery() != 1)
+                {
+                    throw new StoreConflictException($"Folder {f.Id} was changed by another writer.");
+                }
+            }
+            var next = f.Version + 1;
+            newVersions.Add(() => f.Version = next);
+        }
+    }
+
+    private void WriteMessages(SqliteTransaction tx, IEnumerable<MessageObject> messages, List<Action> newVersions)
+    {
+        using var insert = Command(tx, "INSERT INTO messages(key, version, doc) VALUES ($k, 1, $doc)", "$k", "$doc");
+        using var update = Command(tx, "UPDATE messages SET version = version + 1, doc = $doc WHERE key = $k AND version = $v", "$doc", "$k", "$v");
+        using var at = Command(tx, "INSERT OR REPLACE INTO message_at(folder_id, uid, key) VALUES ($f, $u, $k)", "$f", "$u", "$k");
+        using var gone = Command(tx, "DELETE FROM message_at WHERE folder_id = $f AND uid = $u AND key = $k", "$f", "$u", "$k");
+        foreach (var m in messages)
+        {
+            var doc = StoreJson.Write(m);
+            if (m.Version == 0)
+            {
+                try
+                {
+                    Run(insert, m.Key, doc);
+                }
+                catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
+                {
+                    throw new StoreConflictException($"Message {m.Key} was created by another writer.", ex);
+                }
+            }
+            else
+            {
+                update.Parameters[0].Value = doc;
+                update.Parameters[1].Value = m.Key;
+                update.Parameters[2].Value = m.Version;
+                if (update.ExecuteNonQuery() != 1)
+                {
+                    throw new StoreConflictException($"Message {m.Key} was changed by another writer.");
+                }
+            }
+            foreach (var l in m.Locations)
+            {
+                Run(l.Until is null ? at : gone, l.FolderId, (long)l.Uid, m.Key);
+            }
+            var next = m.Version + 1;
+            newVersions.Add(() => m.Version = next);
+        }
+    }
+
+    private void WriteSessions(SqliteTransaction tx, IEnumerable<SessionObject> sessions, List<Action> newVersions)
+    {
+        using var insert = Command(tx, "INSERT INTO sessions(id, user, started, version, doc) VALUES ($id, $u, $s, 1, $doc)", "$id", "$u", "$s", "$doc");
+        using var update = Command(tx, "UPDATE sessions SET user = $u, started = $s, version = version + 1, doc = $doc WHERE id = $id AND version = $v",
+            "$u", "$s", "$doc", "$id", "$v");
+        foreach (var s in sessions)
+        {
+            var doc = StoreJson.Write(s);
+            var started = (s.LoginAt ?? s.LogoutAt)?.ToUnixTimeMilliseconds();
+            var user = s.User?.ToLowerInvariant();
+            if (s.Version == 0)
+            {
+                try
+                {
+                    Run(insert, s.Id, user, started, doc);
+                }
+                catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
+                {
+                    throw new StoreConflictException($"Session {s.Id} was created by another writer.", ex);
+                }
+            }
+            else
+            {
+                update.Parameters[0].Value = (object?)user ?? DBNull.Value;
+                update.Parameters[1].Value = (object?)started ?? DBNull.Value;
+                update.Parameters[2].Value = doc;
+                update.Parameters[3].Value = s.Id;
+                update.Parameters[4].Value = s.Version;
+                if (update.ExecuteNonQuery() != 1)
+                {
+                    throw new StoreConflictException($"Session {s.Id} was changed by another writer.");
+                }
+            }
+            var next = s.Version + 1;
+            newVersions.Add(() => s.Version = next);
+        }
+    }
+
+    private void WriteChanges(SqliteTransaction tx, List<ChangeRecord> changes, Dictionary<string, long> sequences)
+    {
+        using var insert = Command(tx, """
+            INSERT INTO changes(kind, object_id, aspect, key, from_value, to_value, folder_id, folder_name, uid, user, session, ip, service, at, event_seq, ordinal)
+            VALUES ($kind, $oid, $aspect, $key, $from, $to, $fid, $fname, $uid, $user, $session, $ip, $service, $at, $seq, $ord)
+            """, "$kind", "$oid", "$aspect", "$key", "$from", "$to", "$fid", "$fname", "$uid", "$user", "$session", "$ip", "$service", "$at", "$seq", "$ord");
+        foreach (var c in changes)
+        {
+            if (!sequences.TryGetValue(c.EventId, out var seq))
+            {
+                throw new InvalidOperationException($"A change refers to event {c.EventId}, which is not in the same batch.");
+            }
+            Run(insert, (int)c.Kind, c.ObjectId, (int)c.Aspect, c.Key, c.From, c.To, c.FolderId, c.FolderName, c.Uid is { } u ? (long)u : null,
+                c.Actor.User, c.Actor.SessionId, c.Actor.ClientIp, c.Actor.Service, c.At.ToUnixTimeMilliseconds(), seq, c.Ordinal);
+        }
+    }
+
+    private void WriteUsers(SqliteTransaction tx, IEnumerable<UserObject> users)
+    {
+        using var insert = Command(tx, "INSERT OR IGNORE INTO users(login, first_seen) VALUES ($l, $t)", "$l", "$t");
+        foreach (var u in users)
+        {
+            Run(insert, u.Login.ToLowerInvariant(), u.FirstSeen.ToUnixTimeMilliseconds());
+        }
+    }
+
+    private void WriteQuarantine(SqliteTransaction tx, List<QuarantineItem> items)
+    {
+        using var insert = Command(tx, "INSERT OR IGNORE INTO quarantine(job_id, at, stage, reason, raw_sha256, raw) VALUES ($j, $a, $s, $r, $h, $raw)",
+            "$j", "$a", "$s", "$r", "$h", "$raw");
+        foreach (var q in items)
+        {
+            var sha = q.RawSha256.Length > 0 ? q.RawSha256 : Convert.ToHexStringLower(SHA256.HashData(q.Raw.Span));
+            Run(insert, q.JobId, q.At.ToUnixTimeMilliseconds(), q.Stage, q.Reason, sha, q.Raw.ToArray());
+        }
+    }
+}
+
+/// <summary>The keyword terms an event is found by: <c>prefix:value</c>, lower-cased as the query parser normalises them.</summary>
+internal static class EventTerms
+{
+    public const string Type = "e:";
+    public const string User = "u:";
+    public const string Folder = "f:";
+    public const string MessageId = "m:";
+    public const string MessageKey = "k:";
+    public const string Session = "s:";
+    public const string Ip = "i:";
+    public const string Flag = "g:";
+
+    public static string For(KeywordField field) => field switch
+    {
+        KeywordField.Event => Type,
+        KeywordField.User => User,
+        KeywordField.Folder => Folder,
+        KeywordField.MessageId => MessageId,
+        KeywordField.Session => Session,
+        KeywordField.Ip => Ip,
+        KeywordField.Flag => Flag,
+        _ => throw new ArgumentOutOfRangeException(nameof(field)),
+    };
+
+    public static string TypeTerm(Bonnie.Shared.Events.EventType type) => Type + type.ToString().ToLowerInvariant();
+
+    public static void Collect(StoredEvent e, HashSet<string> terms)
+    {
+        terms.Add(TypeTerm(e.Type));
+        Add(terms, User, e.User, KeywordField.User);
+        Add(terms, Session, e.SessionId, KeywordField.Session);
+        Add(terms, Ip, e.ClientIp, KeywordField.Ip);
+        AddFolder(terms, e.FolderId, e.FolderName, e.FolderPath);
+        AddFolder(terms, e.OldFolderId, e.OldFolderName, null);
+        foreach (var m in e.MessageIds)
+        {
+            Add(terms, MessageId, m, KeywordField.MessageId);
+        }
+        foreach (var k in e.MessageKeys)
+        {
+            terms.Add(MessageKey + k);
+        }
+        foreach (var f in e.Flags)
+        {
+            Add(terms, Flag, f, KeywordField.Flag);
+        }
+    }
+
+    private static void AddFolder(HashSet<string> terms, string? id, string? name, string? path)
+    {
+        if (id is not null)
+        {
+            terms.Add(Folder + id.ToLowerInvariant());
+        }
+        Add(terms, Folder, name, KeywordField.Folder);
+        Add(terms, Folder, path, KeywordField.Folder);
+        // The leaf as officers say it: "Archive" for user/alice/Archive@example.org.
+        var leafSource = path ?? name;
+        if (leafSource is not null)
+        {
+            var at = leafSource.LastIndexOf('@');
+            var bare = at > 0 ? leafSource[..at] : leafSource;
+            var slash = bare.LastIndexOf('/');
+            Add(terms, Folder, slash >= 0 ? bare[(slash + 1)..] : bare, KeywordField.Folder);
+        }
+    }
+
+    private static void Add(HashSet<string> terms, string prefix, string? value, KeywordField field)
+    {
+        if (!string.IsNullOrEmpty(value))
+        {
+            terms.Add(prefix + QueryParser.NormalizeKeyword(field, value));
+        }
+    }
+}

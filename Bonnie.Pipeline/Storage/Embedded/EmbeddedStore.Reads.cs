@@ -1,0 +1,198 @@
+using Bonnie.Shared.Events;
+using Bonnie.Shared.Search;
+using Bonnie.Shared.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Bonnie.Pipeline.Storage.Embedded;
+
+internal sealed partial class EmbeddedStore
+{
+    private const string EventColumns =
+        "e.seq, e.id, e.type, e.name, e.ts, e.received, e.user, e.service, e.session, e.ip, e.folder_id, e.folder, e.folder_path, " +
+        "e.old_folder_id, e.old_folder, e.uids, e.mids, e.keys, e.sender, e.recipients, e.flags, e.subject, e.size, e.payload_status, " +
+        "e.payload_sha256, e.raw_sha256";
+
+    private static StoredEvent ReadEvent(SqliteDataReader r, bool withRaw)
+    {
+        string? S(int i) => r.IsDBNull(i) ? null : r.GetString(i);
+        IReadOnlyList<string> L(int i) => r.IsDBNull(i) ? [] : r.GetString(i).Split('\n');
+        return new StoredEvent
+        {
+            Sequence = r.GetInt64(0),
+            Id = r.GetString(1),
+            Type = Enum.Parse<EventType>(r.GetString(2)),
+            Name = r.GetString(3),
+            Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(4)),
+            ReceivedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(5)),
+            User = S(6),
+            Service = S(7),
+            SessionId = S(8),
+            ClientIp = S(9),
+            FolderId = S(10),
+            FolderName = S(11),
+            FolderPath = S(12),
+            OldFolderId = S(13),
+            OldFolderName = S(14),
+            Uids = S(15),
+            MessageIds = L(16),
+            MessageKeys = L(17),
+            From = L(18),
+            To = L(19),
+            Flags = L(20),
+            Subject = S(21),
+            Size = r.IsDBNull(22) ? null : r.GetInt64(22),
+            PayloadStatus = (PayloadStatus)r.GetInt32(23),
+            PayloadSha256 = S(24),
+            RawSha256 = r.GetString(25),
+            Raw = withRaw ? (byte[])r.GetValue(26) : ReadOnlyMemory<byte>.Empty,
+        };
+    }
+
+    public async Task<StoredEvent?> GetEventAsync(string eventId, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = c.CreateCommand();
+        cmd.CommandText = $"SELECT {EventColumns}, e.raw FROM events e WHERE e.id = $id";
+        cmd.Parameters.AddWithValue("$id", eventId);
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await r.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadEvent(r, withRaw: true) : null;
+    }
+
+    public async Task<IReadOnlyList<ChangeRecord>> GetChangesAsync(ObjectKind kind, string objectId, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            SELECT c.kind, c.object_id, c.aspect, c.key, c.from_value, c.to_value, c.folder_id, c.folder_name, c.uid,
+                   c.user, c.session, c.ip, c.service, c.at, e.id, c.ordinal
+            FROM changes c JOIN events e ON e.seq = c.event_seq
+            WHERE c.object_id = $id AND c.kind = $kind
+            ORDER BY c.at, c.event_seq, c.ordinal
+            """;
+        cmd.Parameters.AddWithValue("$id", objectId);
+        cmd.Parameters.AddWithValue("$kind", (int)kind);
+        var list = new List<ChangeRecord>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            string? S(int i) => r.IsDBNull(i) ? null : r.GetString(i);
+            list.Add(new ChangeRecord
+            {
+                Kind = (ObjectKind)r.GetInt32(0),
+                ObjectId = r.GetString(1),
+                Aspect = (ChangeAspect)r.GetInt32(2),
+                Key = S(3),
+                From = S(4),
+                To = S(5),
+                FolderId = S(6),
+                FolderName = S(7),
+                Uid = r.IsDBNull(8) ? null : (uint)r.GetInt64(8),
+                Actor = new Actor(S(9), S(10), S(11), S(12)),
+                At = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(13)),
+                EventId = r.GetString(14),
+                Ordinal = r.GetInt32(15),
+            });
+        }
+        return list;
+    }
+
+    public async Task<IReadOnlyList<StoredEvent>> GetEventsForObjectAsync(ObjectKind kind, string objectId, int limit, CancellationToken cancellationToken = default)
+    {
+        var term = kind switch
+        {
+            ObjectKind.Message => EventTerms.MessageKey + objectId,
+            ObjectKind.Folder => EventTerms.Folder + objectId.ToLowerInvariant(),
+            ObjectKind.Session => EventTerms.Session + objectId.ToLowerInvariant(),
+            ObjectKind.User => EventTerms.User + objectId.ToLowerInvariant(),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+        await using var c = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = c.CreateCommand();
+        cmd.CommandText = $"SELECT {EventColumns} FROM event_terms t CROSS JOIN events e ON e.seq = t.seq WHERE t.term = $t ORDER BY t.seq LIMIT $n";
+        cmd.Parameters.AddWithValue("$t", term);
+        cmd.Parameters.AddWithValue("$n", Math.Clamp(limit, 1, 100_000));
+        var list = new List<StoredEvent>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            list.Add(ReadEvent(r, withRaw: false));
+        }
+        return list;
+    }
+
+    public async Task<IReadOnlyList<SessionObject>> GetSessionsForUserAsync(string login, int limit, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT doc, version FROM sessions WHERE user = $u ORDER BY started DESC LIMIT $n";
+        cmd.Parameters.AddWithValue("$u", login.ToLowerInvariant());
+        cmd.Parameters.AddWithValue("$n", Math.Clamp(limit, 1, 10_000));
+        var list = new List<SessionObject>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            list.Add(StoreJson.ReadSession(r.GetString(0), r.GetInt64(1)));
+        }
+        return list;
+    }
+
+    public async Task<QuarantinePage> GetQuarantineAsync(int limit, string? cursor, CancellationToken cancellationToken = default)
+    {
+        limit = Math.Clamp(limit, 1, EventSearch.MaxLimit);
+        var before = cursor is null ? long.MaxValue : Cursor.Decode(cursor);
+        await using var c = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT seq, job_id, at, stage, reason, raw_sha256, raw FROM quarantine WHERE seq < $c ORDER BY seq DESC LIMIT $n";
+        cmd.Parameters.AddWithValue("$c", before);
+        cmd.Parameters.AddWithValue("$n", limit + 1);
+        var list = new List<QuarantineItem>();
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            list.Add(new QuarantineItem
+            {
+                Sequence = r.GetInt64(0),
+                JobId = r.GetString(1),
+                At = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2)),
+                Stage = r.GetString(3),
+                Reason = r.GetString(4),
+                RawSha256 = r.GetString(5),
+                Raw = (byte[])r.GetValue(6),
+            });
+        }
+        string? next = null;
+        if (list.Count > limit)
+        {
+            list.RemoveAt(limit);
+            next = Cursor.Encode(list[^1].Sequence);
+        }
+        return new QuarantinePage(list, next);
+    }
+}
+
+/// <summary>Opaque keyset cursors: the last sequence of a page, versioned so the format can change.</summary>
+internal static class Cursor
+{
+    public static string Encode(long sequence)
+        => Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes("v1:" + sequence.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    public static long Decode(string cursor)
+    {
+        try
+        {
+            var b64 = cursor.Replace('-', '+').Replace('_', '/');
+            b64 = b64.PadRight(b64.Length + ((4 - (b64.Length % 4)) % 4), '=');
+            var text = System.Text.Encoding.ASCII.GetString(Convert.FromBase64String(b64));
+            if (text.StartsWith("v1:", StringComparison.Ordinal)
+                && long.TryParse(text.AsSpan(3), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var seq))
+            {
+                return seq;
+            }
+        }
+        catch (FormatException)
+        {
+        }
+        throw new QuerySyntaxException("The cursor is not one this server gave out; start again without it.", 0, "a cursor from a previous page");
+    }
+}

@@ -1,0 +1,184 @@
+using System.Globalization;
+using Bonnie.Shared.Search;
+using Bonnie.Shared.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Bonnie.Pipeline.Storage.Embedded;
+
+internal sealed partial class EmbeddedStore
+{
+    /// <summary>
+    /// Plans the query around a driver: the most selective exact term among the top-level conjuncts (walked in
+    /// time order straight from the term index), else a full-text conjunct (FTS5 rowids are event time order),
+    /// else the events table itself. The rest of the query filters the driver's rows.
+    /// </summary>
+    public async Task<EventPage> SearchEventsAsync(EventSearch search, CancellationToken cancellationToken = default)
+    {
+        var limit = Math.Clamp(search.Limit, 1, EventSearch.MaxLimit);
+        var newest = search.Query.Sort == SortOrder.NewestFirst;
+        long? cursor = search.Cursor is null ? null : Cursor.Decode(search.Cursor);
+        await using var c = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+
+        var conjuncts = search.Query.Root is AndNode and ? and.Children.ToList() : [search.Query.Root];
+        long lo = long.MinValue, hi = long.MaxValue;
+        foreach (var r in conjuncts.OfType<TimeRangeNode>())
+        {
+            if (r.From is { } f)
+            {
+                lo = Math.Max(lo, SqlQueryTranslator.SequenceAt(f));
+            }
+            if (r.Until is { } u)
+            {
+                hi = Math.Min(hi, SqlQueryTranslator.SequenceAt(u));
+            }
+        }
+        conjuncts.RemoveAll(n => n is TimeRangeNode or MatchAllNode);
+
+        // Choose the driver.
+        string? driverTerm = null;
+        long driverCount = long.MaxValue;
+        QueryNode? driverNode = null;
+        foreach (var n in conjuncts)
+        {
+            var term = n switch
+            {
+                EventTypeNode t => EventTerms.TypeTerm(t.Type),
+                KeywordNode { IsPrefix: false } k => EventTerms.For(k.Field) + k.Value,
+                _ => null,
+            };
+            if (term is null)
+            {
+                continue;
+            }
+            var count = Scalar(c, "SELECT count(*) FROM event_terms WHERE term = $t AND seq >= $lo AND seq < $hi", ("$t", term), ("$lo", lo), ("$hi", hi));
+            if (count < driverCount)
+            {
+                (driverTerm, driverCount, driverNode) = (term, count, n);
+            }
+        }
+        var fts = driverTerm is null ? conjuncts.OfType<TextNode>().FirstOrDefault(t => SqlQueryTranslator.FtsExpression(t) is not null) : null;
+        if (fts is not null)
+        {
+            driverNode = fts;
+        }
+
+        var translator = new SqlQueryTranslator();
+        var rest = conjuncts.Where(n => !ReferenceEquals(n, driverNode)).Select(translator.Translate).ToList();
+        string from, seqColumn;
+        if (driverTerm is not null)
+        {
+            from = $"event_terms d CROSS JOIN events e ON e.seq = d.seq";
+            seqColumn = "d.seq";
+            rest.Insert(0, $"d.term = {translator.Parameter(driverTerm)}");
+        }
+        else if (fts is not null)
+        {
+            from = "events_fts CROSS JOIN events e ON e.seq = events_fts.rowid";
+            seqColumn = "events_fts.rowid";
+            rest.Insert(0, $"events_fts MATCH {translator.Parameter(SqlQueryTranslator.FtsExpression(fts)!)}");
+        }
+        else
+        {
+            from = "events e";
+            seqColumn = "e.seq";
+        }
+        if (lo != long.MinValue)
+        {
+            rest.Add($"{seqColumn} >= {translator.Parameter(lo)}");
+        }
+        if (hi != long.MaxValue)
+        {
+            rest.Add($"{seqColumn} < {translator.Parameter(hi)}");
+        }
+        var where = rest.Count == 0 ? "1" : string.Join(" AND ", rest);
+
+        // Total: the driver's count when the query is nothing but the driver, else counted.
+        long total;
+        if (driverTerm is not null && conjuncts.Count == 1)
+        {
+            total = driverCount;
+        }
+        else
+        {
+            total = Scalar(c, $"SELECT count(*) FROM {from} WHERE {where}", translator.Parameters);
+        }
+
+        var pageWhere = where;
+        var pageParameters = translator.Parameters.ToList();
+        if (cursor is { } cur)
+        {
+            pageWhere += $" AND {seqColumn} {(newest ? "<" : ">")} $cursor";
+            pageParameters.Add(new("$cursor", cur));
+        }
+        var items = new List<StoredEvent>();
+        await using (var cmd = c.CreateCommand())
+        {
+            cmd.CommandText = $"SELECT {EventColumns} FROM {from} WHERE {pageWhere} ORDER BY {seqColumn} {(newest ? "DESC" : "ASC")} LIMIT {limit + 1}";
+            AddParameters(cmd, pageParameters);
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                items.Add(ReadEvent(r, withRaw: false));
+            }
+        }
+        string? next = null;
+        if (items.Count > limit)
+        {
+            items.RemoveAt(limit);
+            next = Cursor.Encode(items[^1].Sequence);
+        }
+
+        var facets = new Dictionary<string, IReadOnlyList<FacetCount>>(StringComparer.Ordinal);
+        if (search.Facets.HasFlag(Facets.EventType))
+        {
+            facets["event"] = Facet(c, "e.type", from, where, translator.Parameters);
+        }
+        if (search.Facets.HasFlag(Facets.User))
+        {
+            facets["user"] = Facet(c, "e.user", from, where, translator.Parameters);
+        }
+        if (search.Facets.HasFlag(Facets.Folder))
+        {
+            facets["folder"] = Facet(c, "e.folder", from, where, translator.Parameters);
+        }
+        if (search.Facets.HasFlag(Facets.Day))
+        {
+            facets["day"] = Facet(c, "date(e.ts / 1000, 'unixepoch')", from, where, translator.Parameters, byValue: true);
+        }
+        return new EventPage(total, items, next) { Facets = facets };
+    }
+
+    private static List<FacetCount> Facet(SqliteConnection c, string expression, string from, string where,
+        IReadOnlyList<KeyValuePair<string, object>> parameters, bool byValue = false)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"SELECT {expression} AS v, count(*) AS n FROM {from} WHERE {where} AND v IS NOT NULL GROUP BY v ORDER BY {(byValue ? "v DESC" : "n DESC, v")} LIMIT 50";
+        AddParameters(cmd, parameters);
+        var list = new List<FacetCount>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            list.Add(new FacetCount(Convert.ToString(r.GetValue(0), CultureInfo.InvariantCulture) ?? "", r.GetInt64(1)));
+        }
+        return list;
+    }
+
+    private static long Scalar(SqliteConnection c, string sql, params (string Name, object Value)[] parameters)
+        => Scalar(c, sql, parameters.Select(p => new KeyValuePair<string, object>(p.Name, p.Value)).ToList());
+
+    private static long Scalar(SqliteConnection c, string sql, IReadOnlyList<KeyValuePair<string, object>> parameters)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        AddParameters(cmd, parameters);
+        return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    private static void AddParameters(SqliteCommand cmd, IEnumerable<KeyValuePair<string, object>> parameters)
+    {
+        foreach (var p in parameters)
+        {
+            cmd.Parameters.AddWithValue(p.Key, p.Value);
+        }
+    }
+}

@@ -1,0 +1,189 @@
+using Bonnie.Shared.Storage;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Bonnie.Pipeline.Storage.Embedded;
+
+/// <summary>
+/// The embedded store: SQLite in WAL mode (one writer connection, pooled read-only readers), FTS5 for full text,
+/// payloads in a <see cref="PayloadDirectory"/>. Events are keyed by a time-ordered sequence
+/// (<c>timestamp_ms * 4096 + n</c>), so row order, the full-text index's order and paging all follow event time.
+/// </summary>
+internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, IDisposable
+{
+    internal const long SequencePerMillisecond = 4096;
+
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly string _readConnectionString;
+    private readonly SqliteConnection _writer;
+    private readonly ILogger<EmbeddedStore> _logger;
+    private readonly Lock _initGate = new();
+    private bool _initialized;
+
+    public EmbeddedStore(string directory, int cacheSizeMegabytes, ILogger<EmbeddedStore> logger)
+    {
+        Directory.CreateDirectory(directory);
+        DatabasePath = Path.Combine(directory, "bonnie.db");
+        _logger = logger;
+        _writer = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = DatabasePath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+        }.ToString());
+        _readConnectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = DatabasePath,
+            Mode = SqliteOpenMode.ReadOnly,
+            Pooling = true,
+        }.ToString();
+        CacheSizeMegabytes = cacheSizeMegabytes;
+    }
+
+    public string DatabasePath { get; }
+    private int CacheSizeMegabytes { get; }
+
+    public Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        EnsureInitialized();
+        return Task.CompletedTask;
+    }
+
+    private void Initialize()
+    {
+        _writer.Open();
+        Exec(_writer, "PRAGMA journal_mode=WAL");
+        // NORMAL in WAL mode: a power cut may lose the last commits, never corrupt; the broker replays unacknowledged jobs.
+        Exec(_writer, "PRAGMA synchronous=NORMAL");
+        Exec(_writer, $"PRAGMA cache_size=-{CacheSizeMegabytes * 1024}");
+        Exec(_writer, "PRAGMA temp_store=MEMORY");
+        Exec(_writer, "PRAGMA busy_timeout=10000");
+        Schema.Migrate(_writer);
+        _logger.LogInformation("Embedded store at {Path}, schema version {Version}", DatabasePath, Schema.CurrentVersion);
+    }
+
+    private static void Exec(SqliteConnection c, string sql)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    private async Task<SqliteConnection> OpenReaderAsync(CancellationToken cancellationToken)
+    {
+        EnsureInitialized();
+        var c = new SqliteConnection(_readConnectionString);
+        await c.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return c;
+    }
+
+    // Whoever comes first (the start-up service, a worker, a search) creates or migrates the schema.
+    private void EnsureInitialized()
+    {
+        if (Volatile.Read(ref _initialized))
+        {
+            return;
+        }
+        lock (_initGate)
+        {
+            if (!_initialized)
+            {
+                Initialize();
+                Volatile.Write(ref _initialized, true);
+            }
+        }
+    }
+
+    private async Task<T> WithWriterAsync<T>(Func<SqliteConnection, T> work, CancellationToken cancellationToken)
+    {
+        EnsureInitialized();
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return work(_writer);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    // Lookups share the writer's connection: they run between commits of the same worker, and a pooled reader
+    // would cost more than the lookup itself.
+    public Task<IReadOnlySet<string>> FindProcessedJobsAsync(IReadOnlyCollection<string> jobIds, CancellationToken cancellationToken = default)
+        => WithWriterAsync<IReadOnlySet<string>>(c =>
+        {
+            var found = new HashSet<string>(StringComparer.Ordinal);
+            using var ev = c.CreateCommand();
+            ev.CommandText = "SELECT 1 FROM events WHERE id = $id UNION ALL SELECT 1 FROM quarantine WHERE job_id = $id AND stage = 'parse' LIMIT 1";
+            var p = ev.Parameters.Add("$id", SqliteType.Text);
+            foreach (var id in jobIds)
+            {
+                p.Value = id;
+                if (ev.ExecuteScalar() is not null)
+                {
+                    found.Add(id);
+                }
+            }
+            return found;
+        }, cancellationToken);
+
+    public Task<FolderObject?> GetFolderAsync(string folderId, CancellationToken cancellationToken = default)
+        => WithWriterAsync(c => ReadFolder(c, "SELECT doc, version FROM folders WHERE id = $v", folderId), cancellationToken);
+
+    public Task<FolderObject?> FindFolderByNameAsync(string name, CancellationToken cancellationToken = default)
+        => WithWriterAsync(c => ReadFolder(c, "SELECT doc, version FROM folders WHERE name_lower = $v AND present = 1", name.ToLowerInvariant()), cancellationToken);
+
+    public Task<MessageObject?> GetMessageAsync(string key, CancellationToken cancellationToken = default)
+        => WithWriterAsync(c => ReadMessage(c, "SELECT doc, version FROM messages WHERE key = $v", key, null), cancellationToken);
+
+    public Task<MessageObject?> FindMessageAtAsync(string folderId, uint uid, CancellationToken cancellationToken = default)
+        => WithWriterAsync(
+            c => ReadMessage(c, "SELECT m.doc, m.version FROM message_at a JOIN messages m ON m.key = a.key WHERE a.folder_id = $v AND a.uid = $u", folderId, uid),
+            cancellationToken);
+
+    public Task<SessionObject?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
+        => WithWriterAsync(c =>
+        {
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "SELECT doc, version FROM sessions WHERE id = $v";
+            cmd.Parameters.AddWithValue("$v", sessionId);
+            using var r = cmd.ExecuteReader();
+            return r.Read() ? StoreJson.ReadSession(r.GetString(0), r.GetInt64(1)) : null;
+        }, cancellationToken);
+
+    private static FolderObject? ReadFolder(SqliteConnection c, string sql, string value)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Parameters.AddWithValue("$v", value);
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? StoreJson.ReadFolder(r.GetString(0), r.GetInt64(1)) : null;
+    }
+
+    private static MessageObject? ReadMessage(SqliteConnection c, string sql, string value, uint? uid)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Parameters.AddWithValue("$v", value);
+        if (uid is { } u)
+        {
+            cmd.Parameters.AddWithValue("$u", (long)u);
+        }
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? StoreJson.ReadMessage(r.GetString(0), r.GetInt64(1)) : null;
+    }
+
+    public void Dispose()
+    {
+        _writer.Dispose();
+        _writeLock.Dispose();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

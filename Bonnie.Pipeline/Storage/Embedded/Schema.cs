@@ -1,0 +1,86 @@
+using Microsoft.Data.Sqlite;
+
+namespace Bonnie.Pipeline.Storage.Embedded;
+
+/// <summary>Creates and migrates the embedded store's tables; each step runs once, recorded in <c>schema_version</c>.</summary>
+internal static class Schema
+{
+    // Append only: a deployed database has run every step before its version.
+    private static readonly string[] Steps =
+    [
+        """
+        CREATE TABLE events(
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            type TEXT NOT NULL,
+            name TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            received INTEGER NOT NULL,
+            user TEXT, service TEXT, session TEXT, ip TEXT,
+            folder_id TEXT, folder TEXT, folder_path TEXT, old_folder_id TEXT, old_folder TEXT,
+            uids TEXT, mids TEXT, keys TEXT, sender TEXT, recipients TEXT, flags TEXT, subject TEXT,
+            size INTEGER, payload_status INTEGER NOT NULL, payload_sha256 TEXT,
+            raw_sha256 TEXT NOT NULL, raw BLOB NOT NULL);
+        CREATE TABLE event_terms(term TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(term, seq)) WITHOUT ROWID;
+        CREATE VIRTUAL TABLE events_fts USING fts5(subject, sender, recipients, body, content='', tokenize='unicode61 remove_diacritics 2');
+        CREATE TABLE folders(id TEXT PRIMARY KEY, name_lower TEXT NOT NULL, present INTEGER NOT NULL, version INTEGER NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID;
+        CREATE INDEX folders_by_name ON folders(name_lower) WHERE present = 1;
+        CREATE TABLE messages(key TEXT PRIMARY KEY, version INTEGER NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE message_at(folder_id TEXT NOT NULL, uid INTEGER NOT NULL, key TEXT NOT NULL, PRIMARY KEY(folder_id, uid)) WITHOUT ROWID;
+        CREATE TABLE changes(
+            id INTEGER PRIMARY KEY,
+            kind INTEGER NOT NULL, object_id TEXT NOT NULL, aspect INTEGER NOT NULL, key TEXT, from_value TEXT, to_value TEXT,
+            folder_id TEXT, folder_name TEXT, uid INTEGER,
+            user TEXT, session TEXT, ip TEXT, service TEXT,
+            at INTEGER NOT NULL, event_seq INTEGER NOT NULL, ordinal INTEGER NOT NULL);
+        CREATE INDEX changes_by_object ON changes(object_id, kind);
+        CREATE TABLE sessions(id TEXT PRIMARY KEY, user TEXT, started INTEGER, version INTEGER NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID;
+        CREATE INDEX sessions_by_user ON sessions(user, started);
+        CREATE TABLE users(login TEXT PRIMARY KEY, first_seen INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE quarantine(
+            seq INTEGER PRIMARY KEY,
+            job_id TEXT NOT NULL UNIQUE, at INTEGER NOT NULL, stage TEXT NOT NULL, reason TEXT NOT NULL,
+            raw_sha256 TEXT NOT NULL, raw BLOB NOT NULL);
+        """,
+    ];
+
+    public static int CurrentVersion => Steps.Length;
+
+    public static void Migrate(SqliteConnection connection)
+    {
+        using (var create = connection.CreateCommand())
+        {
+            create.CommandText = "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL, applied INTEGER NOT NULL)";
+            create.ExecuteNonQuery();
+        }
+        long version;
+        using (var read = connection.CreateCommand())
+        {
+            read.CommandText = "SELECT coalesce(max(version), 0) FROM schema_version";
+            version = (long)read.ExecuteScalar()!;
+        }
+        if (version > Steps.Length)
+        {
+            throw new InvalidOperationException(
+                $"The store's schema is version {version}, newer than this Bonnie knows ({Steps.Length}). Upgrade Bonnie or point Bonnie:Store:Directory elsewhere.");
+        }
+        for (var step = (int)version; step < Steps.Length; step++)
+        {
+            using var tx = connection.BeginTransaction();
+            using (var cmd = connection.CreateCommand())
+            {
+                cmd.Transaction = tx;
+                cmd.CommandText = Steps[step];
+                cmd.ExecuteNonQuery();
+            }
+            using (var mark = connection.CreateCommand())
+            {
+                mark.Transaction = tx;
+                mark.CommandText = "INSERT INTO schema_version(version, applied) VALUES ($v, unixepoch())";
+                mark.Parameters.AddWithValue("$v", step + 1);
+                mark.ExecuteNonQuery();
+            }
+            tx.Commit();
+        }
+    }
+}

@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Text;
+using Bonnie.Shared.Search;
+
+namespace Bonnie.Pipeline.Storage.Embedded;
+
+/// <summary>
+/// Translates a parsed query into a SQL predicate over <c>events e</c>. Every value travels as a parameter; text
+/// goes to FTS5 only as quoted strings, so no input can change the statement or the FTS5 expression's shape.
+/// </summary>
+internal sealed class SqlQueryTranslator
+{
+    private readonly List<KeyValuePair<string, object>> _parameters = [];
+
+    public IReadOnlyList<KeyValuePair<string, object>> Parameters => _parameters;
+
+    public string Parameter(object value)
+    {
+        var name = "$p" + _parameters.Count.ToString(CultureInfo.InvariantCulture);
+        _parameters.Add(new(name, value));
+        return name;
+    }
+
+    public string Translate(QueryNode node) => node switch
+    {
+        MatchAllNode => "1",
+        AndNode a => "(" + string.Join(" AND ", a.Children.Select(Translate)) + ")",
+        OrNode o => "(" + string.Join(" OR ", o.Children.Select(Translate)) + ")",
+        NotNode n => "NOT " + Translate(n.Child),
+        EventTypeNode t => $"e.type = {Parameter(t.Type.ToString())}",
+        KeywordNode { IsPrefix: false, Field: KeywordField.User } k => $"lower(e.user) = {Parameter(k.Value)}",
+        KeywordNode { IsPrefix: false } k => $"EXISTS(SELECT 1 FROM event_terms t WHERE t.term = {Parameter(EventTerms.For(k.Field) + k.Value)} AND t.seq = e.seq)",
+        KeywordNode k => PrefixTerm(EventTerms.For(k.Field) + k.Value),
+        TextNode t => FtsExpression(t) is { } fts ? $"e.seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {Parameter(fts)})" : "0",
+        TimeRangeNode r => TimeRange(r),
+        _ => throw new NotSupportedException($"No SQL translation for {node.GetType().Name}."),
+    };
+
+    private string PrefixTerm(string prefix)
+    {
+        // The range [prefix, prefix + U+FFFF) holds every term starting with prefix.
+        var lo = Parameter(prefix);
+        var hi = Parameter(prefix + '\uffff');
+        return $"e.seq IN (SELECT seq FROM event_terms WHERE term >= {lo} AND term < {hi})";
+    }
+
+    private string TimeRange(TimeRangeNode r)
+    {
+        var parts = new List<string>();
+        if (r.From is { } from)
+        {
+            parts.Add($"e.seq >= {Parameter(SequenceAt(from))}");
+        }
+        if (r.Until is { } until)
+        {
+            parts.Add($"e.seq < {Parameter(SequenceAt(until))}");
+        }
+        return parts.Count == 0 ? "1" : "(" + string.Join(" AND ", parts) + ")";
+    }
+
+    public static long SequenceAt(DateTimeOffset t) => t.ToUnixTimeMilliseconds() * EmbeddedStore.SequencePerMillisecond;
+
+    /// <summary>The FTS5 expression for a text term, or null when the text has nothing to match (no letters or digits).</summary>
+    public static string? FtsExpression(TextNode t)
+    {
+        if (!t.Text.Any(char.IsLetterOrDigit))
+        {
+            return null;
+        }
+        var column = t.Field switch
+        {
+            TextField.Subject => "subject",
+            TextField.From => "sender",
+            TextField.To => "recipients",
+            _ => null,
+        };
+        var sb = new StringBuilder();
+        if (column is not null)
+        {
+            sb.Append('{').Append(column).Append("} : ");
+        }
+        sb.Append('"').Append(t.Text.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
+        if (t.IsPrefix)
+        {
+            sb.Append(" *");
+        }
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,216 @@
+using Bonnie.Shared.Events;
+using Bonnie.Shared.Storage;
+
+namespace Bonnie.Pipeline.Worker.Handlers;
+
+/// <summary>
+/// Messages: arrival (new, append), copy, move, expunge, expire, trash, read and flags. A message keeps one
+/// identity and one history across folders: a move changes its location, a copy adds one.
+/// </summary>
+internal sealed class MessageHandler : IEventHandler
+{
+    public IReadOnlySet<EventType> EventTypes { get; } = new HashSet<EventType>
+    {
+        EventType.MessageNew, EventType.MessageAppend, EventType.MessageCopy, EventType.MessageMove, EventType.MessageExpunge,
+        EventType.MessageExpire, EventType.MessageTrash, EventType.MessageRead, EventType.FlagsSet, EventType.FlagsClear,
+    };
+
+    public async Task HandleAsync(EventContext context, CancellationToken cancellationToken)
+    {
+        var folder = await HandlerSupport.FolderOfAsync(context, cancellationToken).ConfigureAwait(false);
+        if (folder is null)
+        {
+            return;
+        }
+        var e = context.Event;
+        switch (e.Type)
+        {
+            case EventType.MessageNew:
+            case EventType.MessageAppend:
+                await ArriveAsync(context, folder, cancellationToken).ConfigureAwait(false);
+                break;
+            case EventType.MessageCopy:
+            case EventType.MessageMove:
+                await CopyOrMoveAsync(context, folder, move: e.Type == EventType.MessageMove, cancellationToken).ConfigureAwait(false);
+                break;
+            case EventType.MessageExpunge:
+            case EventType.MessageExpire:
+                await RemoveAsync(context, folder, e.Type == EventType.MessageExpire ? LocationOrigin.Expired : LocationOrigin.Expunged, cancellationToken)
+                    .ConfigureAwait(false);
+                break;
+            case EventType.MessageTrash:
+                await FlagAsync(context, folder, ["\\Deleted"], set: true, cancellationToken).ConfigureAwait(false);
+                break;
+            case EventType.MessageRead:
+                await FlagAsync(context, folder, ["\\Seen"], set: true, cancellationToken).ConfigureAwait(false);
+                break;
+            case EventType.FlagsSet:
+            case EventType.FlagsClear:
+                await FlagAsync(context, folder, e.Flags, e.Type == EventType.FlagsSet, cancellationToken).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    private static async Task ArriveAsync(EventContext context, FolderObject folder, CancellationToken cancellationToken)
+    {
+        var e = context.Event;
+        var uid = e.Mailbox?.Uid ?? e.UidSet?.Uids.FirstOrDefault();
+        if (uid is not { } u || u == 0)
+        {
+            return;
+        }
+        var messageId = e.MessageIds.Count > 0 ? e.MessageIds[0] : e.Envelope?.MessageId;
+        var key = e.EmailId
+            ?? (messageId is not null ? $"mid:{messageId}:{e.MessageSize?.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : $"loc:{folder.Id}/{folder.UidValidity}/{u}");
+        var message = await context.Work.GetMessageAsync(key, cancellationToken).ConfigureAwait(false)
+            ?? context.Work.CreateMessage(key, context.At);
+        context.MessageKeys.Add(message.Key);
+        message.EmailId ??= e.EmailId;
+        message.MessageId ??= messageId;
+        message.Size ??= e.MessageSize;
+        message.Subject ??= e.Envelope?.Subject;
+        message.From ??= e.Envelope is { From.Count: > 0 } env ? env.From[0].Address : null;
+        if (context.PayloadStatus != PayloadStatus.None && message.PayloadStatus is PayloadStatus.None or PayloadStatus.Missing)
+        {
+            message.PayloadStatus = context.PayloadStatus;
+            message.PayloadSha256 = context.PayloadSha256;
+        }
+        if (message.CurrentAt(folder.Id, u) is not null)
+        {
+            return;
+        }
+        var location = new MessageLocation
+        {
+            FolderId = folder.Id,
+            Uid = u,
+            FolderName = folder.Name,
+            Origin = e.Type == EventType.MessageNew ? LocationOrigin.Delivered : LocationOrigin.Appended,
+            Since = context.At,
+        };
+        foreach (var flag in e.Flags)
+        {
+            location.Flags.Add(HandlerSupport.NormalizeFlag(flag));
+        }
+        message.Locations.Add(location);
+    }
+
+    private static async Task CopyOrMoveAsync(EventContext context, FolderObject target, bool move, CancellationToken cancellationToken)
+    {
+        var e = context.Event;
+        var source = await HandlerSupport.OldFolderOfAsync(context, cancellationToken).ConfigureAwait(false);
+        var newUids = e.UidSet?.Uids.ToList() ?? [];
+        var oldUids = e.OldUidSet?.Uids.ToList() ?? [];
+        for (var i = 0; i < newUids.Count; i++)
+        {
+            var messageId = MessageIdAt(e, i, newUids.Count);
+            MessageObject? message = null;
+            MessageLocation? from = null;
+            if (source is not null && i < oldUids.Count)
+            {
+                message = await context.Work.FindMessageAtAsync(source.Id, oldUids[i], cancellationToken).ConfigureAwait(false)
+                    ?? await DiscoverAsync(context, source, oldUids[i], messageId, cancellationToken).ConfigureAwait(false);
+                from = message.CurrentAt(source.Id, oldUids[i]);
+            }
+            else
+            {
+                message = await DiscoverAsync(context, null, 0, messageId, cancellationToken).ConfigureAwait(false);
+            }
+            context.MessageKeys.Add(message.Key);
+            if (message.CurrentAt(target.Id, newUids[i]) is not null)
+            {
+                continue;
+            }
+            var to = new MessageLocation
+            {
+                FolderId = target.Id,
+                Uid = newUids[i],
+                FolderName = target.Name,
+                Origin = move ? LocationOrigin.Moved : LocationOrigin.Copied,
+                Since = context.At,
+            };
+            if (from is not null)
+            {
+                // COPY and MOVE keep the flags (RFC 3501, RFC 6851).
+                to.Flags.UnionWith(from.Flags);
+                if (move)
+                {
+                    from.Until = context.At;
+                    from.EndReason = LocationOrigin.Moved;
+                }
+            }
+            message.Locations.Add(to);
+        }
+    }
+
+    private static async Task RemoveAsync(EventContext context, FolderObject folder, string reason, CancellationToken cancellationToken)
+    {
+        var e = context.Event;
+        foreach (var uid in e.UidSet?.Uids ?? [])
+        {
+            // Not found: never seen, or already moved away (a MOVE sends an expunge of its source too).
+            var message = await context.Work.FindMessageAtAsync(folder.Id, uid, cancellationToken).ConfigureAwait(false);
+            if (message?.CurrentAt(folder.Id, uid) is not { } location)
+            {
+                continue;
+            }
+            context.MessageKeys.Add(message.Key);
+            location.Until = context.At;
+            location.EndReason = reason;
+        }
+    }
+
+    private static async Task FlagAsync(EventContext context, FolderObject folder, IReadOnlyList<string> flags, bool set, CancellationToken cancellationToken)
+    {
+        var e = context.Event;
+        var uids = e.UidSet?.Uids.ToList() ?? [];
+        for (var i = 0; i < uids.Count; i++)
+        {
+            var message = await context.Work.FindMessageAtAsync(folder.Id, uids[i], cancellationToken).ConfigureAwait(false)
+                ?? await DiscoverAsync(context, folder, uids[i], MessageIdAt(e, i, uids.Count), cancellationToken).ConfigureAwait(false);
+            context.MessageKeys.Add(message.Key);
+            var location = message.CurrentAt(folder.Id, uids[i]);
+            if (location is null)
+            {
+                continue;
+            }
+            foreach (var flag in flags)
+            {
+                var f = HandlerSupport.NormalizeFlag(flag);
+                if (set)
+                {
+                    location.Flags.Add(f);
+                }
+                else
+                {
+                    location.Flags.Remove(f);
+                }
+            }
+        }
+    }
+
+    private static string? MessageIdAt(CyrusEvent e, int index, int count)
+        => e.MessageIds.Count == count ? e.MessageIds[index] : e.MessageIds.Count == 1 && count == 1 ? e.MessageIds[0] : null;
+
+    /// <summary>A message this store never saw arrive, found at a location by a later event.</summary>
+    private static async Task<MessageObject> DiscoverAsync(EventContext context, FolderObject? folder, uint uid, string? messageId, CancellationToken cancellationToken)
+    {
+        var key = messageId is not null ? "mid:" + messageId : $"loc:{folder?.Id}/{folder?.UidValidity}/{uid}";
+        var known = await context.Work.GetMessageAsync(key, cancellationToken).ConfigureAwait(false);
+        if (known is not null)
+        {
+            if (folder is not null && known.CurrentAt(folder.Id, uid) is null)
+            {
+                known.Locations.Add(new MessageLocation { FolderId = folder.Id, Uid = uid, FolderName = folder.Name, Origin = LocationOrigin.Seen, Since = context.At });
+            }
+            return known;
+        }
+        return context.Work.DiscoverMessage(key, context.At, m =>
+        {
+            m.MessageId = messageId;
+            if (folder is not null)
+            {
+                m.Locations.Add(new MessageLocation { FolderId = folder.Id, Uid = uid, FolderName = folder.Name, Origin = LocationOrigin.Seen, Since = context.At });
+            }
+        });
+    }
+}

@@ -1,0 +1,105 @@
+using Bonnie.Shared.Events;
+
+namespace Bonnie.Pipeline.Worker.Payloads;
+
+/// <summary>
+/// Somewhere a message's bytes can come from: the event itself (2.5 <c>messageContent</c>), the collector's answer,
+/// the Cyrus spool, IMAP. A source answers null (with why) when it cannot give them; it never throws for that.
+/// </summary>
+internal interface IPayloadSource
+{
+    string Name { get; }
+
+    Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken);
+}
+
+internal sealed record PayloadAnswer(byte[]? Bytes, string? Reason)
+{
+    public static PayloadAnswer Found(byte[] bytes) => new(bytes, null);
+    public static PayloadAnswer No(string reason) => new(null, reason);
+}
+
+/// <summary>2.5/Kolab: the server put the message into the event.</summary>
+internal sealed class EventContentPayloadSource : IPayloadSource
+{
+    public string Name => "event";
+
+    public Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
+    {
+        var uid = e.Mailbox?.Uid ?? e.UidSet?.Uids.FirstOrDefault() ?? 0;
+        return Task.FromResult(e.MessageContent.TryGetValue(uid, out var content)
+            ? PayloadAnswer.Found(System.Text.Encoding.UTF8.GetBytes(content))
+            : PayloadAnswer.No("the event carries no messageContent"));
+    }
+}
+
+/// <summary>What the collector answered for this job (<see cref="Job.Collected"/>).</summary>
+internal sealed class CollectedPayloadSource : IPayloadSource
+{
+    public string Name => "collector";
+
+    public Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
+    {
+        foreach (var item in job.Collected)
+        {
+            if (item.Request.StartsWith("payload", StringComparison.Ordinal) && item.Error is null && !item.Data.IsEmpty)
+            {
+                return Task.FromResult(PayloadAnswer.Found(item.Data.ToArray()));
+            }
+        }
+        return Task.FromResult(PayloadAnswer.No("the collector gave nothing"));
+    }
+}
+
+/// <summary>
+/// The Cyrus spool on this host: <c>&lt;partition&gt;/uuid/&lt;id[0]&gt;/&lt;id[1]&gt;/&lt;mailboxID&gt;/&lt;UID&gt;.</c>
+/// (copies are hard links; an expunged file stays until <c>cyr_expire -X</c>).
+/// </summary>
+internal sealed class SpoolPayloadSource(IReadOnlyList<string> partitions) : IPayloadSource
+{
+    public string Name => "spool";
+
+    public static string? PathFor(string partition, string mailboxId, uint uid)
+    {
+        if (mailboxId.Length < 2 || mailboxId.Any(c => !char.IsAsciiLetterOrDigit(c) && c != '-' && c != '_'))
+        {
+            // An id that could walk out of the spool is not used as a path.
+            return null;
+        }
+        return Path.Combine(partition, "uuid", mailboxId[..1], mailboxId[1..2], mailboxId,
+            uid.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".");
+    }
+
+    public async Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
+    {
+        if (partitions.Count == 0)
+        {
+            return PayloadAnswer.No("no spool partition configured");
+        }
+        var uid = e.Mailbox?.Uid;
+        if (e.MailboxId is null || uid is null)
+        {
+            return PayloadAnswer.No("the event names no mailbox id and UID");
+        }
+        foreach (var partition in partitions)
+        {
+            var path = PathFor(partition, e.MailboxId, uid.Value);
+            if (path is not null && File.Exists(path))
+            {
+                try
+                {
+                    return PayloadAnswer.Found(await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false));
+                }
+                catch (IOException ex)
+                {
+                    return PayloadAnswer.No($"reading {path} failed: {ex.Message}");
+                }
+                catch (UnauthorizedAccessException ex)
+                {
+                    return PayloadAnswer.No($"reading {path} is not allowed: {ex.Message}");
+                }
+            }
+        }
+        return PayloadAnswer.No("no spool file for the message");
+    }
+}

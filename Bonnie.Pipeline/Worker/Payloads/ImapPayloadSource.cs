@@ -1,0 +1,72 @@
+using Bonnie.Shared.Events;
+using MailKit;
+using MailKit.Net.Imap;
+using MailKit.Security;
+using Microsoft.Extensions.Logging;
+
+namespace Bonnie.Pipeline.Worker.Payloads;
+
+/// <summary>
+/// Fetches the message over IMAP as the Cyrus admin (BODY.PEEK[], byte-exact, without setting \Seen). The admin has
+/// no implicit read right on user folders, so on a refusal it grants itself <c>lr</c> with SETACL and tries again.
+/// </summary>
+internal sealed partial class ImapPayloadSource(ImapPayloadOptions options, ILogger<ImapPayloadSource> logger) : IPayloadSource
+{
+    public string Name => "imap";
+
+    public async Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
+    {
+        if (!options.IsConfigured)
+        {
+            return PayloadAnswer.No("IMAP is not configured");
+        }
+        if (e.Mailbox is not { Uid: { } uid } mailbox)
+        {
+            return PayloadAnswer.No("the event names no mailbox and UID");
+        }
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.Timeout);
+        var token = timeout.Token;
+        using var client = new ImapClient();
+        try
+        {
+            var security = options.Security switch
+            {
+                "None" => SecureSocketOptions.None,
+                "SslOnConnect" => SecureSocketOptions.SslOnConnect,
+                _ => SecureSocketOptions.StartTls,
+            };
+            await client.ConnectAsync(options.Host!, options.Port, security, token).ConfigureAwait(false);
+            await client.AuthenticateAsync(options.User, options.Password ?? "", token).ConfigureAwait(false);
+            var folder = await client.GetFolderAsync(mailbox.Name, token).ConfigureAwait(false);
+            try
+            {
+                await folder.OpenAsync(FolderAccess.ReadOnly, token).ConfigureAwait(false);
+            }
+            catch (ImapCommandException)
+            {
+                LogGrantingRead(logger, mailbox.Name);
+                await folder.AddAccessRightsAsync(options.User, new AccessRights("lr"), token).ConfigureAwait(false);
+                await folder.OpenAsync(FolderAccess.ReadOnly, token).ConfigureAwait(false);
+            }
+            if (mailbox.UidValidity is { } validity && folder.UidValidity != validity)
+            {
+                return PayloadAnswer.No($"the folder's UIDVALIDITY is {folder.UidValidity}, the event's {validity}: the message is gone");
+            }
+            await using var stream = await folder.GetStreamAsync(new UniqueId(uid), token).ConfigureAwait(false);
+            using var copy = new MemoryStream();
+            await stream.CopyToAsync(copy, token).ConfigureAwait(false);
+            await client.DisconnectAsync(true, token).ConfigureAwait(false);
+            return PayloadAnswer.Found(copy.ToArray());
+        }
+        catch (Exception ex) when (ex is ImapCommandException or ImapProtocolException or AuthenticationException or IOException
+            or System.Net.Sockets.SocketException or FolderNotFoundException or MessageNotFoundException or ServiceNotConnectedException
+            or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return PayloadAnswer.No($"IMAP {options.Host}:{options.Port}: {ex.GetType().Name}: {ex.Message}");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Granting the IMAP admin read access to {Mailbox} to fetch a payload")]
+    private static partial void LogGrantingRead(ILogger logger, string mailbox);
+}

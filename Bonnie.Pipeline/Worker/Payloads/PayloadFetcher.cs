@@ -1,0 +1,93 @@
+using System.Security.Cryptography;
+using Bonnie.Shared.Events;
+using Bonnie.Shared.Storage;
+using Microsoft.Extensions.Logging;
+using MimeKit;
+
+namespace Bonnie.Pipeline.Worker.Payloads;
+
+/// <summary>What became of an event's payload.</summary>
+internal sealed record PayloadResult(PayloadStatus Status, string? Sha256, string? BodyText, string? Reason, string? Source);
+
+/// <summary>
+/// Asks each <see cref="IPayloadSource"/> in turn; keeps the first answer (content-addressed, stored once), checks its
+/// SHA-1 against the GUID Cyrus reported, and extracts the body text for full-text search.
+/// </summary>
+internal sealed partial class PayloadFetcher(
+    IEnumerable<IPayloadSource> sources,
+    IPayloadStore store,
+    PayloadOptions options,
+    ILogger<PayloadFetcher> logger)
+{
+    private const int MaxBodyText = 64 * 1024;
+    private readonly IPayloadSource[] _sources = sources.ToArray();
+
+    public TimeSpan RetryAfter => options.RetryAfter;
+
+    /// <summary>True when the broker's attempt count has reached the bound: keep the event without its payload now.</summary>
+    public bool IsLastAttempt(Job job) => job.Attempt >= options.MaxAttempts;
+
+    public async Task<PayloadResult> FetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
+    {
+        var reasons = new List<string>();
+        foreach (var source in _sources)
+        {
+            var answer = await source.TryFetchAsync(e, job, cancellationToken).ConfigureAwait(false);
+            if (answer.Bytes is not { } bytes)
+            {
+                reasons.Add($"{source.Name}: {answer.Reason}");
+                continue;
+            }
+            var sha256 = await store.PutAsync(bytes, cancellationToken).ConfigureAwait(false);
+            var status = PayloadStatus.Stored;
+            if (!MatchesGuid(bytes, e.EmailId))
+            {
+                status = PayloadStatus.DigestMismatch;
+                LogDigestMismatch(logger, job.Id, source.Name, e.EmailId);
+            }
+            return new PayloadResult(status, sha256, BodyText(bytes), null, source.Name);
+        }
+        var reason = string.Join("; ", reasons);
+        if (IsLastAttempt(job))
+        {
+            LogPayloadMissing(logger, job.Id, job.Attempt, reason);
+        }
+        return new PayloadResult(PayloadStatus.Missing, null, null, reason, null);
+    }
+
+    /// <summary>The email id is <c>M</c> + the first 24 hex digits of the GUID, which is the SHA-1 of the stored file.</summary>
+    // SHA-1 is what Cyrus names messages by; it is compared, not trusted: the payload is addressed by SHA-256.
+#pragma warning disable CA5350
+    public static bool MatchesGuid(ReadOnlySpan<byte> bytes, string? emailId)
+    {
+        if (emailId is not { Length: > 1 } || emailId[0] != 'M')
+        {
+            return true;
+        }
+        var prefix = emailId[1..];
+        var sha1 = Convert.ToHexStringLower(SHA1.HashData(bytes));
+        return sha1.StartsWith(prefix, StringComparison.OrdinalIgnoreCase);
+    }
+#pragma warning restore CA5350
+
+    private static string? BodyText(byte[] bytes)
+    {
+        try
+        {
+            using var stream = new MemoryStream(bytes, writable: false);
+            var message = MimeMessage.Load(stream);
+            var text = message.TextBody ?? message.HtmlBody;
+            return text is null ? null : text.Length > MaxBodyText ? text[..MaxBodyText] : text;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: the payload from {Source} does not match the GUID in email id {EmailId}; kept and flagged")]
+    private static partial void LogDigestMismatch(ILogger logger, string jobId, string source, string? emailId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: no payload after {Attempt} attempts ({Reasons}); the event is kept marked payload missing")]
+    private static partial void LogPayloadMissing(ILogger logger, string jobId, int attempt, string reasons);
+}

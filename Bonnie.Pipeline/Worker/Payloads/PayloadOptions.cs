@@ -1,0 +1,69 @@
+using Microsoft.Extensions.Options;
+
+namespace Bonnie.Pipeline.Worker.Payloads;
+
+/// <summary>Where the worker fetches message payloads from, section <c>Bonnie:Payloads</c>.</summary>
+public sealed class PayloadOptions
+{
+    public const string Section = "Bonnie:Payloads";
+
+    /// <summary>Cyrus partition roots readable by this worker (<c>/var/spool/cyrus/mail</c>) when it runs on the IMAP host.</summary>
+    public List<string> SpoolPartitions { get; set; } = [];
+    public ImapPayloadOptions Imap { get; set; } = new();
+    /// <summary>Attempts (the broker's count) before an event is kept without its payload.</summary>
+    public int MaxAttempts { get; set; } = 5;
+    public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>Fetching over IMAP as the Cyrus admin. The password is never logged.</summary>
+public sealed class ImapPayloadOptions
+{
+    public string? Host { get; set; }
+    public int Port { get; set; } = 143;
+    /// <summary><c>None</c>, <c>StartTls</c> or <c>SslOnConnect</c>.</summary>
+    public string Security { get; set; } = "StartTls";
+    public string User { get; set; } = "cyrus";
+    public string? Password { get; set; }
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    public bool IsConfigured => !string.IsNullOrWhiteSpace(Host);
+}
+
+internal sealed class ValidatePayloadOptions : IValidateOptions<PayloadOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PayloadOptions options)
+    {
+        var errors = new List<string>();
+        if (options.MaxAttempts is < 1 or > 1000)
+        {
+            errors.Add($"Bonnie:Payloads:MaxAttempts must be between 1 and 1000 (was {options.MaxAttempts}).");
+        }
+        if (options.RetryAfter < TimeSpan.Zero)
+        {
+            errors.Add("Bonnie:Payloads:RetryAfter must not be negative.");
+        }
+        if (options.Imap.IsConfigured)
+        {
+            if (options.Imap.Port is < 1 or > 65535)
+            {
+                errors.Add($"Bonnie:Payloads:Imap:Port must be between 1 and 65535 (was {options.Imap.Port}).");
+            }
+            if (string.IsNullOrEmpty(options.Imap.Password))
+            {
+                errors.Add("Bonnie:Payloads:Imap:Password is required when Bonnie:Payloads:Imap:Host is set.");
+            }
+            if (options.Imap.Security is not ("None" or "StartTls" or "SslOnConnect"))
+            {
+                errors.Add($"Bonnie:Payloads:Imap:Security must be None, StartTls or SslOnConnect (was '{options.Imap.Security}').");
+            }
+        }
+        for (var i = 0; i < options.SpoolPartitions.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(options.SpoolPartitions[i]))
+            {
+                errors.Add($"Bonnie:Payloads:SpoolPartitions:{i} must not be blank.");
+            }
+        }
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,240 @@
+using System.Security.Cryptography;
+using Bonnie.Pipeline.Storage;
+using Bonnie.Pipeline.Worker.Handlers;
+using Bonnie.Pipeline.Worker.Payloads;
+using Bonnie.Shared.Events;
+using Bonnie.Shared.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Bonnie.Pipeline.Worker;
+
+/// <summary>
+/// The worker's real processor: parse the notification (unreadable: quarantine, done), fetch the payload of a
+/// delivery or append (unavailable: postpone, bounded, then keep the event marked "payload missing"), run the
+/// handlers through one unit of work, and commit the events, objects and change records in one transaction.
+/// Idempotent by job id: a job processed twice stores nothing twice.
+/// </summary>
+internal sealed partial class StoreJobProcessor(
+    IBonnieStore store,
+    IEnumerable<IEventHandler> handlers,
+    PayloadFetcher payloads,
+    TimeProvider time,
+    ILogger<StoreJobProcessor> logger) : IJobProcessor
+{
+    private const int ConflictRetries = 5;
+    private readonly IEventHandler[] _handlers = handlers.ToArray();
+
+    public async Task<JobOutcome> ProcessAsync(Job job, CancellationToken cancellationToken = default)
+        => (await ProcessBatchAsync([job], cancellationToken).ConfigureAwait(false))[0];
+
+    /// <summary>
+    /// Processes many jobs in one store transaction (what makes ingest fast). Outcomes are in the jobs' order.
+    /// Jobs must be in the order the broker gave them: within a batch, later events see earlier events' changes.
+    /// </summary>
+    public async Task<IReadOnlyList<JobOutcome>> ProcessBatchAsync(IReadOnlyList<Job> jobs, CancellationToken cancellationToken = default)
+    {
+        var outcomes = new JobOutcome?[jobs.Count];
+        var work = new List<Item>(jobs.Count);
+        var quarantine = new List<QuarantineItem>();
+        var done = await store.FindProcessedJobsAsync(jobs.Select(j => j.Id).ToList(), cancellationToken).ConfigureAwait(false);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < jobs.Count; i++)
+        {
+            var job = jobs[i];
+            if (done.Contains(job.Id) || !seen.Add(job.Id))
+            {
+                outcomes[i] = JobOutcome.Success;
+                continue;
+            }
+            var parsed = NotificationParser.Parse(job.Notification);
+            if (parsed.Event is null)
+            {
+                LogQuarantined(logger, job.Id, parsed.Failure);
+                quarantine.Add(Quarantine(job, "parse", $"{parsed.Failure}: {parsed.Reason}"));
+                outcomes[i] = JobOutcome.Success;
+                continue;
+            }
+            work.Add(new Item(i, job, parsed.Event));
+        }
+
+        foreach (var item in work)
+        {
+            if (item.Event.Type is EventType.MessageNew or EventType.MessageAppend)
+            {
+                item.Payload = await payloads.FetchAsync(item.Event, item.Job, cancellationToken).ConfigureAwait(false);
+                if (item.Payload.Status == PayloadStatus.Missing && !payloads.IsLastAttempt(item.Job))
+                {
+                    outcomes[item.Index] = new JobOutcome.Postpone($"payload not available yet: {item.Payload.Reason}", payloads.RetryAfter);
+                }
+            }
+        }
+        work.RemoveAll(w => outcomes[w.Index] is not null);
+
+        await CommitWithRetriesAsync(jobs, work, quarantine, outcomes, cancellationToken).ConfigureAwait(false);
+        return outcomes.Select(o => o ?? JobOutcome.Success).ToArray();
+    }
+
+    private async Task CommitWithRetriesAsync(IReadOnlyList<Job> jobs, List<Item> work, List<QuarantineItem> quarantine, JobOutcome?[] outcomes,
+        CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var batch = await BuildBatchAsync(work, outcomes, quarantine, cancellationToken).ConfigureAwait(false);
+                await store.CommitAsync(batch, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (StoreConflictException ex) when (attempt < ConflictRetries)
+            {
+                // Another worker stored one of these jobs or changed the same objects: recompute from the store.
+                LogConflict(logger, attempt, ex.Message);
+                var done = await store.FindProcessedJobsAsync(work.Select(w => w.Job.Id).ToList(), cancellationToken).ConfigureAwait(false);
+                work.RemoveAll(w => done.Contains(w.Job.Id));
+                quarantine.RemoveAll(q => done.Contains(q.JobId));
+                foreach (var w in work)
+                {
+                    outcomes[w.Index] = null;
+                }
+            }
+            catch (StoreConflictException ex)
+            {
+                foreach (var w in work)
+                {
+                    outcomes[w.Index] = new JobOutcome.Postpone("the store was busy with the same objects: " + ex.Message);
+                }
+                return;
+            }
+        }
+    }
+
+    private async Task<StoreBatch> BuildBatchAsync(List<Item> work, JobOutcome?[] outcomes, List<QuarantineItem> quarantine, CancellationToken cancellationToken)
+    {
+        var uow = new UnitOfWork(store);
+        var events = new List<StoredEvent>(work.Count);
+        var failed = new List<QuarantineItem>();
+        foreach (var item in work)
+        {
+            try
+            {
+                events.Add(await HandleAsync(uow, item, cancellationToken).ConfigureAwait(false));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // A handler failed half-way through this event: the unit of work holds a partial change, so redo
+                // the batch without this job, which is kept (visible) as failed.
+                LogHandlerFailed(logger, ex, item.Job.Id, item.Event.Name);
+                outcomes[item.Index] = new JobOutcome.Fail($"processing {item.Event.Name} failed: {ex.Message}");
+                failed.Add(Quarantine(item.Job, "failed", $"processing {item.Event.Name} failed: {ex.GetType().Name}: {ex.Message}"));
+                var rest = work.Where(w => w != item).ToList();
+                var batch = await BuildBatchAsync(rest, outcomes, quarantine, cancellationToken).ConfigureAwait(false);
+                batch.Quarantine.AddRange(failed);
+                return batch;
+            }
+            outcomes[item.Index] = JobOutcome.Success;
+        }
+        var result = uow.ToBatch();
+        result.Events.AddRange(events);
+        result.Quarantine.AddRange(quarantine);
+        result.Quarantine.AddRange(failed);
+        return result;
+    }
+
+    private async Task<StoredEvent> HandleAsync(UnitOfWork uow, Item item, CancellationToken cancellationToken)
+    {
+        var e = item.Event;
+        var clientIp = e.ClientIP;
+        if (clientIp is null && e.SessionId is not null)
+        {
+            clientIp = (await uow.GetSessionAsync(e.SessionId, cancellationToken).ConfigureAwait(false))?.ClientIp;
+        }
+        var payload = item.Payload;
+        var context = new EventContext
+        {
+            Event = e,
+            EventId = item.Job.Id,
+            Work = uow,
+            Actor = new Actor(e.User, e.SessionId, clientIp, e.Service),
+            PayloadStatus = payload?.Status ?? PayloadStatus.None,
+            PayloadSha256 = payload?.Sha256,
+        };
+        foreach (var handler in _handlers)
+        {
+            if (handler.EventTypes.Contains(e.Type))
+            {
+                await handler.HandleAsync(context, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        uow.SeeUser(e.User, e.Timestamp);
+        uow.EndEvent(item.Job.Id, e.Timestamp, context.Actor);
+        return ToStoredEvent(item, context, clientIp);
+    }
+
+    private StoredEvent ToStoredEvent(Item item, EventContext context, string? clientIp)
+    {
+        var e = item.Event;
+        var envelope = e.Envelope;
+        return new StoredEvent
+        {
+            Id = item.Job.Id,
+            Type = e.Type,
+            Name = e.Name,
+            Timestamp = e.Timestamp,
+            ReceivedAt = item.Job.ReceivedAt == default ? time.GetUtcNow() : item.Job.ReceivedAt,
+            User = e.User,
+            Service = e.Service,
+            SessionId = e.SessionId,
+            ClientIp = clientIp,
+            FolderId = context.FolderId ?? HandlerSupport.FolderIdOf(e),
+            FolderName = e.Mailbox?.Name,
+            FolderPath = e.Mailbox?.FolderPath,
+            OldFolderId = context.OldFolderId,
+            OldFolderName = context.OldFolderName ?? e.OldMailbox?.Name,
+            Uids = e.Mailbox?.Uid is { } uid && e.UidSet is null ? uid.ToString(System.Globalization.CultureInfo.InvariantCulture) : Format(e.UidSet),
+            MessageIds = e.MessageIds.Count > 0 ? e.MessageIds : envelope?.MessageId is { } mid ? [mid] : [],
+            MessageKeys = context.MessageKeys.Distinct(StringComparer.Ordinal).ToList(),
+            Subject = envelope?.Subject,
+            From = envelope?.From.Select(Address).ToList() ?? [],
+            To = envelope is null ? [] : envelope.To.Concat(envelope.Cc).Select(Address).ToList(),
+            Flags = e.Flags.Select(HandlerSupport.NormalizeFlag).ToList(),
+            Size = e.MessageSize,
+            PayloadStatus = context.PayloadStatus,
+            PayloadSha256 = context.PayloadSha256,
+            BodyText = item.Payload?.BodyText,
+            RawSha256 = Convert.ToHexStringLower(SHA256.HashData(item.Job.Notification.Span)),
+            Raw = item.Job.Notification,
+        };
+    }
+
+    private static string Address(EmailAddress a) => a.Name is { Length: > 0 } n ? $"{n} <{a.Address}>" : a.Address;
+
+    private static string? Format(SequenceSet? set)
+        => set is null ? null : string.Join(',', set.Ranges.Select(r => r.First == r.Last ? $"{r.First}" : $"{r.First}:{r.Last}"));
+
+    private QuarantineItem Quarantine(Job job, string stage, string reason) => new()
+    {
+        JobId = job.Id,
+        At = time.GetUtcNow(),
+        Stage = stage,
+        Reason = reason,
+        RawSha256 = Convert.ToHexStringLower(SHA256.HashData(job.Notification.Span)),
+        Raw = job.Notification,
+    };
+
+    private sealed class Item(int index, Job job, CyrusEvent e)
+    {
+        public int Index { get; } = index;
+        public Job Job { get; } = job;
+        public CyrusEvent Event { get; } = e;
+        public PayloadResult? Payload { get; set; }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} quarantined: the notification does not parse ({Failure})")]
+    private static partial void LogQuarantined(ILogger logger, string jobId, ParseFailure failure);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Store conflict on attempt {Attempt}, recomputing the batch: {Reason}")]
+    private static partial void LogConflict(ILogger logger, int attempt, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId}: handling {EventName} failed; kept as failed in quarantine")]
+    private static partial void LogHandlerFailed(ILogger logger, Exception exception, string jobId, string eventName);
+}

@@ -1,0 +1,476 @@
+using System.Globalization;
+using System.Text;
+using Bonnie.Shared.Events;
+
+namespace Bonnie.Shared.Search;
+
+/// <summary>
+/// Parses the officers' query language once into a <see cref="QueryNode"/> tree:
+/// <c>user:alice@example.org event:MessageMove after:2026-11-01 ("contract draft" OR subject:invoice) -flag:\Seen sort:oldest</c>.
+/// AND binds tighter than OR; juxtaposition is AND; <c>-x</c> and <c>NOT x</c> negate. Errors name the position and
+/// what was expected there. Hostile input is bounded by <see cref="MaxLength"/>, <see cref="MaxDepth"/> and <see cref="MaxTerms"/>.
+/// </summary>
+public static class QueryParser
+{
+    public const int MaxLength = 4096;
+    public const int MaxDepth = 32;
+    public const int MaxTerms = 100;
+
+    public static readonly IReadOnlyList<string> FieldNames =
+        ["event", "user", "folder", "messageid", "from", "to", "subject", "session", "ip", "flag", "after", "before", "on", "sort"];
+
+    public static ParsedQuery Parse(string? text)
+    {
+        text ??= "";
+        if (text.Length > MaxLength)
+        {
+            throw new QuerySyntaxException(
+                $"The query is {text.Length} characters long; the limit is {MaxLength}.", MaxLength, "a shorter query");
+        }
+        var tokens = Tokenize(text);
+        var sort = ExtractSort(tokens);
+        var parser = new Parser(tokens);
+        var root = parser.ParseQuery();
+        return new ParsedQuery(root, sort, text);
+    }
+
+    private enum TokenKind
+    {
+        Word,
+        Phrase,
+        LParen,
+        RParen,
+        And,
+        Or,
+        Not,
+        Minus,
+        End,
+    }
+
+    private sealed record Token(TokenKind Kind, string Text, int Position, bool GluedToPrevious);
+
+    private static List<Token> Tokenize(string text)
+    {
+        var tokens = new List<Token>();
+        var i = 0;
+        var glued = false;
+        while (i < text.Length)
+        {
+            var c = text[i];
+            if (char.IsWhiteSpace(c))
+            {
+                i++;
+                glued = false;
+                continue;
+            }
+            var start = i;
+            if (c == '(')
+            {
+                tokens.Add(new Token(TokenKind.LParen, "(", start, glued));
+                i++;
+                glued = false;
+                continue;
+            }
+            if (c == ')')
+            {
+                tokens.Add(new Token(TokenKind.RParen, ")", start, glued));
+                i++;
+                glued = true;
+                continue;
+            }
+            if (c == '"')
+            {
+                var sb = new StringBuilder();
+                i++;
+                var closed = false;
+                while (i < text.Length)
+                {
+                    if (text[i] == '\\' && i + 1 < text.Length && (text[i + 1] == '"' || text[i + 1] == '\\'))
+                    {
+                        sb.Append(text[i + 1]);
+                        i += 2;
+                        continue;
+                    }
+                    if (text[i] == '"')
+                    {
+                        closed = true;
+                        i++;
+                        break;
+                    }
+                    sb.Append(text[i]);
+                    i++;
+                }
+                if (!closed)
+                {
+                    throw new QuerySyntaxException(
+                        $"The phrase opened at position {start} has no closing quote.", text.Length, "a closing '\"'");
+                }
+                tokens.Add(new Token(TokenKind.Phrase, sb.ToString(), start, glued));
+                glued = true;
+                continue;
+            }
+            if (c == '-' && !glued)
+            {
+                if (i + 1 >= text.Length || char.IsWhiteSpace(text[i + 1]) || text[i + 1] == ')')
+                {
+                    throw new QuerySyntaxException($"'-' at position {start} must be followed by the term to exclude.", i + 1, "a term after '-'");
+                }
+                tokens.Add(new Token(TokenKind.Minus, "-", start, glued));
+                i++;
+                glued = false;
+                continue;
+            }
+            while (i < text.Length && !char.IsWhiteSpace(text[i]) && text[i] is not '(' and not ')' and not '"')
+            {
+                i++;
+            }
+            var word = text[start..i];
+            var kind = word switch
+            {
+                "AND" => TokenKind.And,
+                "OR" => TokenKind.Or,
+                "NOT" => TokenKind.Not,
+                _ => TokenKind.Word,
+            };
+            tokens.Add(new Token(kind, word, start, glued));
+            glued = true;
+        }
+        tokens.Add(new Token(TokenKind.End, "", text.Length, false));
+        return tokens;
+    }
+
+    // sort: applies to the whole query, so it is only accepted at the top level and taken out before parsing.
+    private static SortOrder ExtractSort(List<Token> tokens)
+    {
+        var sort = SortOrder.NewestFirst;
+        var depth = 0;
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var t = tokens[i];
+            if (t.Kind == TokenKind.LParen)
+            {
+                depth++;
+            }
+            else if (t.Kind == TokenKind.RParen)
+            {
+                depth--;
+            }
+            else if (t.Kind == TokenKind.Word && t.Text.StartsWith("sort:", StringComparison.OrdinalIgnoreCase))
+            {
+                var negated = i > 0 && tokens[i - 1].Kind is TokenKind.Not or TokenKind.Minus;
+                if (depth != 0 || negated)
+                {
+                    throw new QuerySyntaxException(
+                        $"'sort:' at position {t.Position} applies to the whole query; put it at the top level.", t.Position, "sort: at the top level");
+                }
+                var value = t.Text[5..];
+                sort = value.ToLowerInvariant() switch
+                {
+                    "newest" or "desc" => SortOrder.NewestFirst,
+                    "oldest" or "asc" => SortOrder.OldestFirst,
+                    _ => throw new QuerySyntaxException(
+                        $"'sort:' at position {t.Position} takes 'newest' or 'oldest', not '{Shorten(value)}'.", t.Position + 5, "newest or oldest"),
+                };
+                tokens.RemoveAt(i);
+                i--;
+            }
+        }
+        return sort;
+    }
+
+    private static string Shorten(string s) => s.Length <= 40 ? s : s[..40] + "…";
+
+    private static string Describe(Token t) => t.Kind switch
+    {
+        TokenKind.End => "the end of the query",
+        TokenKind.Phrase => $"the phrase \"{Shorten(t.Text)}\"",
+        _ => $"'{Shorten(t.Text)}'",
+    };
+
+    private sealed class Parser(List<Token> tokens)
+    {
+        private int _index;
+        private int _depth;
+        private int _terms;
+
+        private Token Peek => tokens[_index];
+
+        public QueryNode ParseQuery()
+        {
+            if (Peek.Kind == TokenKind.End)
+            {
+                return new MatchAllNode { Position = 0 };
+            }
+            var node = ParseOr();
+            if (Peek.Kind != TokenKind.End)
+            {
+                var t = Peek;
+                throw t.Kind == TokenKind.RParen
+                    ? new QuerySyntaxException($"')' at position {t.Position} closes nothing.", t.Position, "a term, AND, OR or the end of the query")
+                    : new QuerySyntaxException($"Unexpected {Describe(t)} at position {t.Position}.", t.Position, "a term, AND, OR or the end of the query");
+            }
+            return node;
+        }
+
+        private QueryNode ParseOr()
+        {
+            var start = Peek.Position;
+            var children = new List<QueryNode> { ParseAnd() };
+            while (Peek.Kind == TokenKind.Or)
+            {
+                var or = tokens[_index++];
+                if (!StartsTerm(Peek))
+                {
+                    throw new QuerySyntaxException(
+                        $"Expected a term after OR at position {or.Position}, found {Describe(Peek)}.", Peek.Position, "a term after OR");
+                }
+                children.Add(ParseAnd());
+            }
+            return children.Count == 1 ? children[0] : new OrNode(children) { Position = start };
+        }
+
+        private QueryNode ParseAnd()
+        {
+            var start = Peek.Position;
+            if (!StartsTerm(Peek))
+            {
+                throw new QuerySyntaxException($"Expected a term at position {Peek.Position}, found {Describe(Peek)}.", Peek.Position, "a term");
+            }
+            var children = new List<QueryNode> { ParseUnary() };
+            while (true)
+            {
+                if (Peek.Kind == TokenKind.And)
+                {
+                    var and = tokens[_index++];
+                    if (!StartsTerm(Peek))
+                    {
+                        throw new QuerySyntaxException(
+                            $"Expected a term after AND at position {and.Position}, found {Describe(Peek)}.", Peek.Position, "a term after AND");
+                    }
+                    children.Add(ParseUnary());
+                }
+                else if (StartsTerm(Peek))
+                {
+                    children.Add(ParseUnary());
+                }
+                else
+                {
+                    break;
+                }
+            }
+            return children.Count == 1 ? children[0] : new AndNode(children) { Position = start };
+        }
+
+        private static bool StartsTerm(Token t) => t.Kind is TokenKind.Word or TokenKind.Phrase or TokenKind.LParen or TokenKind.Not or TokenKind.Minus;
+
+        private QueryNode ParseUnary()
+        {
+            var t = Peek;
+            if (t.Kind is TokenKind.Not or TokenKind.Minus)
+            {
+                _index++;
+                Enter(t);
+                if (!StartsTerm(Peek))
+                {
+                    throw new QuerySyntaxException(
+                        $"Expected a term to exclude after {Describe(t)} at position {t.Position}, found {Describe(Peek)}.", Peek.Position, "a term to exclude");
+                }
+                var child = ParseUnary();
+                _depth--;
+                return new NotNode(child) { Position = t.Position };
+            }
+            return ParsePrimary();
+        }
+
+        private void Enter(Token t)
+        {
+            if (++_depth > MaxDepth)
+            {
+                throw new QuerySyntaxException(
+                    $"The query nests deeper than {MaxDepth} levels at position {t.Position}.", t.Position, "fewer nested parentheses or NOTs");
+            }
+        }
+
+        private QueryNode ParsePrimary()
+        {
+            var t = tokens[_index++];
+            switch (t.Kind)
+            {
+                case TokenKind.LParen:
+                    {
+                        Enter(t);
+                        if (Peek.Kind == TokenKind.RParen)
+                        {
+                            throw new QuerySyntaxException($"Empty parentheses at position {t.Position}.", Peek.Position, "a term inside '(' ')'");
+                        }
+                        var inner = ParseOr();
+                        if (Peek.Kind != TokenKind.RParen)
+                        {
+                            throw new QuerySyntaxException(
+                                $"Expected ')' to close the '(' at position {t.Position}, found {Describe(Peek)} at position {Peek.Position}.", Peek.Position, "')'");
+                        }
+                        _index++;
+                        _depth--;
+                        return inner;
+                    }
+                case TokenKind.Phrase:
+                    CountTerm(t);
+                    return Text(TextField.Any, t.Text, isPhrase: true, t.Position);
+                case TokenKind.Word:
+                    CountTerm(t);
+                    return ParseWord(t);
+                default:
+                    throw new QuerySyntaxException($"Expected a term at position {t.Position}, found {Describe(t)}.", t.Position, "a term");
+            }
+        }
+
+        private void CountTerm(Token t)
+        {
+            if (++_terms > MaxTerms)
+            {
+                throw new QuerySyntaxException($"The query has more than {MaxTerms} terms (at position {t.Position}).", t.Position, "fewer terms");
+            }
+        }
+
+        private QueryNode ParseWord(Token t)
+        {
+            var colon = t.Text.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0)
+            {
+                return Text(TextField.Any, t.Text, isPhrase: false, t.Position);
+            }
+            var field = t.Text[..colon].ToLowerInvariant();
+            if (!FieldNames.Contains(field))
+            {
+                throw new QuerySyntaxException(
+                    $"Unknown field '{Shorten(t.Text[..colon])}' at position {t.Position}; fields are {string.Join(", ", FieldNames.Select(f => f + ":"))}. Put text with a colon in quotes.",
+                    t.Position, "a field name");
+            }
+            var valuePosition = t.Position + colon + 1;
+            var value = t.Text[(colon + 1)..];
+            var isPhrase = false;
+            if (value.Length == 0 && Peek.Kind == TokenKind.Phrase && Peek.GluedToPrevious)
+            {
+                value = tokens[_index++].Text;
+                isPhrase = true;
+            }
+            if (value.Length == 0)
+            {
+                throw new QuerySyntaxException($"Expected a value after '{field}:' at position {t.Position}.", valuePosition, $"a value for {field}:");
+            }
+            return field switch
+            {
+                "event" => EventTerm(value, valuePosition, t.Position),
+                "user" => Keyword(KeywordField.User, value, isPhrase, valuePosition, t.Position),
+                "folder" => Keyword(KeywordField.Folder, value, isPhrase, valuePosition, t.Position),
+                "messageid" => MessageId(value, isPhrase, valuePosition, t.Position),
+                "session" => Keyword(KeywordField.Session, value, isPhrase, valuePosition, t.Position),
+                "ip" => Keyword(KeywordField.Ip, value, isPhrase, valuePosition, t.Position),
+                "flag" => Keyword(KeywordField.Flag, value, isPhrase, valuePosition, t.Position),
+                "from" => Text(TextField.From, value, isPhrase, t.Position),
+                "to" => Text(TextField.To, value, isPhrase, t.Position),
+                "subject" => Text(TextField.Subject, value, isPhrase, t.Position),
+                "after" => Date(field, value, valuePosition, t.Position),
+                "before" => Date(field, value, valuePosition, t.Position),
+                "on" => Date(field, value, valuePosition, t.Position),
+                _ => throw new QuerySyntaxException($"'sort:' at position {t.Position} applies to the whole query; put it at the top level.", t.Position, "sort: at the top level"),
+            };
+        }
+
+        private static EventTypeNode EventTerm(string value, int valuePosition, int position)
+        {
+            if (EventNames.TryResolve(value, out var type))
+            {
+                return new EventTypeNode(type) { Position = position };
+            }
+            throw new QuerySyntaxException(
+                $"Unknown event type '{Shorten(value)}' at position {valuePosition}; expected one of {string.Join(", ", EventNames.Known)}.",
+                valuePosition, "an event type");
+        }
+
+        private static KeywordNode Keyword(KeywordField field, string value, bool isPhrase, int valuePosition, int position)
+        {
+            var prefix = !isPhrase && value.EndsWith('*');
+            if (prefix)
+            {
+                value = value[..^1];
+                if (value.Length == 0)
+                {
+                    throw new QuerySyntaxException($"A prefix at position {valuePosition} needs at least one character before '*'.", valuePosition, "characters before '*'");
+                }
+            }
+            return new KeywordNode(field, NormalizeKeyword(field, value), prefix) { Position = position };
+        }
+
+        private static KeywordNode MessageId(string value, bool isPhrase, int valuePosition, int position)
+            => Keyword(KeywordField.MessageId, value, isPhrase, valuePosition, position);
+
+        private static TextNode Text(TextField field, string value, bool isPhrase, int position)
+        {
+            var prefix = !isPhrase && value.Length > 1 && value.EndsWith('*');
+            if (prefix)
+            {
+                value = value[..^1];
+            }
+            return new TextNode(field, value, isPhrase, prefix) { Position = position };
+        }
+
+        private static TimeRangeNode Date(string field, string value, int valuePosition, int position)
+        {
+            DateTimeOffset from;
+            var isDay = DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day);
+            if (isDay)
+            {
+                from = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+            }
+            else if (field != "on" && value.Contains('T', StringComparison.Ordinal)
+                && DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var instant))
+            {
+                from = instant;
+            }
+            else
+            {
+                var expected = field == "on" ? "a date like 2026-11-29" : "a date like 2026-11-29 or a time like 2026-11-29T11:20:00Z";
+                throw new QuerySyntaxException($"Expected {expected} after '{field}:' at position {valuePosition}, found '{Shorten(value)}'.", valuePosition, expected);
+            }
+            return field switch
+            {
+                "after" => new TimeRangeNode(from, null) { Position = position },
+                "before" => new TimeRangeNode(null, from) { Position = position },
+                _ => new TimeRangeNode(from, from.AddDays(1)) { Position = position },
+            };
+        }
+    }
+
+    /// <summary>How keyword values are stored and searched: the same normalisation on both sides.</summary>
+    public static string NormalizeKeyword(KeywordField field, string value)
+    {
+        value = value.Trim().ToLowerInvariant();
+        if (field == KeywordField.MessageId && value.Length > 0 && value[0] != '<')
+        {
+            value = "<" + value + (value.EndsWith('>') ? "" : ">");
+        }
+        return value;
+    }
+}
+
+/// <summary>Event names as officers type them (<c>MessageMove</c>, <c>vnd.cmu.MessageMove</c>, <c>QuotaExceeded</c>), folded onto <see cref="EventType"/>.</summary>
+public static class EventNames
+{
+    public static IReadOnlyList<string> Known { get; } =
+        Enum.GetNames<EventType>().Where(n => n != nameof(EventType.Unknown)).ToArray();
+
+    public static bool TryResolve(string name, out EventType type)
+    {
+        if (name.StartsWith("vnd.cmu.", StringComparison.OrdinalIgnoreCase))
+        {
+            name = name[8..];
+        }
+        if (string.Equals(name, "QuotaExceeded", StringComparison.OrdinalIgnoreCase))
+        {
+            name = nameof(EventType.QuotaExceed);
+        }
+        return Enum.TryParse(name, ignoreCase: true, out type) && type != EventType.Unknown && Enum.IsDefined(type)
+            && !int.TryParse(name, out _);
+    }
+}

@@ -1,0 +1,64 @@
+using Bonnie.Shared.Search;
+
+namespace Bonnie.Shared.Storage;
+
+/// <summary>
+/// The audit trail and every item's history. Implemented by the embedded store (SQLite + files) and, at scale,
+/// by Elasticsearch; the same contract tests run against both.
+/// </summary>
+/// <remarks>
+/// Writers read objects through the lookups below and write everything a batch of jobs produced with one
+/// <see cref="CommitAsync"/>. Reads never see a half-written batch.
+/// </remarks>
+public interface IBonnieStore
+{
+    /// <summary>Creates or migrates the schema/indices. Safe to call on every start.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Which of these job ids already have their event or quarantine entry stored (idempotent replays).</summary>
+    Task<IReadOnlySet<string>> FindProcessedJobsAsync(IReadOnlyCollection<string> jobIds, CancellationToken cancellationToken = default);
+
+    Task<FolderObject?> GetFolderAsync(string folderId, CancellationToken cancellationToken = default);
+    /// <summary>The existing folder currently named <paramref name="name"/> (admin form, case-insensitive).</summary>
+    Task<FolderObject?> FindFolderByNameAsync(string name, CancellationToken cancellationToken = default);
+    Task<MessageObject?> GetMessageAsync(string key, CancellationToken cancellationToken = default);
+    /// <summary>The message currently at <paramref name="folderId"/>/<paramref name="uid"/>, if any.</summary>
+    Task<MessageObject?> FindMessageAtAsync(string folderId, uint uid, CancellationToken cancellationToken = default);
+    Task<SessionObject?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default);
+
+    /// <summary>Writes the batch atomically: all of it or nothing.</summary>
+    Task CommitAsync(StoreBatch batch, CancellationToken cancellationToken = default);
+
+    /// <summary>One event with its raw notification; null when unknown.</summary>
+    Task<StoredEvent?> GetEventAsync(string eventId, CancellationToken cancellationToken = default);
+    /// <summary>Events matching a parsed query, newest first unless asked otherwise, with keyset paging and facets.</summary>
+    Task<EventPage> SearchEventsAsync(EventSearch search, CancellationToken cancellationToken = default);
+    /// <summary>Every change to one object, oldest first.</summary>
+    Task<IReadOnlyList<ChangeRecord>> GetChangesAsync(ObjectKind kind, string objectId, CancellationToken cancellationToken = default);
+    /// <summary>Events that touched a message (by key) or a folder (by id), oldest first.</summary>
+    Task<IReadOnlyList<StoredEvent>> GetEventsForObjectAsync(ObjectKind kind, string objectId, int limit, CancellationToken cancellationToken = default);
+    /// <summary>A user's sessions, newest first.</summary>
+    Task<IReadOnlyList<SessionObject>> GetSessionsForUserAsync(string login, int limit, CancellationToken cancellationToken = default);
+    Task<QuarantinePage> GetQuarantineAsync(int limit, string? cursor, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Message payloads, byte-exact, content-addressed by SHA-256: stored once however many mailboxes hold them.</summary>
+public interface IPayloadStore
+{
+    /// <summary>Stores the bytes (a no-op when already present) and returns their hex SHA-256.</summary>
+    Task<string> PutAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default);
+    /// <summary>The exact bytes stored under <paramref name="sha256"/>, or null.</summary>
+    Task<byte[]?> GetAsync(string sha256, CancellationToken cancellationToken = default);
+    Task<bool> ExistsAsync(string sha256, CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// Thrown by <see cref="IBonnieStore.CommitAsync"/> when another writer changed an object since it was read, or
+/// an event of the batch is already stored. Nothing was written; the caller recomputes the batch and tries again.
+/// </summary>
+public sealed class StoreConflictException : Exception
+{
+    public StoreConflictException() : base("Another writer changed the same objects; nothing was written.") { }
+    public StoreConflictException(string message) : base(message) { }
+    public StoreConflictException(string message, Exception innerException) : base(message, innerException) { }
+}

@@ -1,0 +1,175 @@
+namespace Bonnie.Shared.Storage;
+
+/// <summary>The kinds of object that have an identity and a history.</summary>
+public enum ObjectKind
+{
+    Folder,
+    Message,
+    User,
+    Session,
+}
+
+/// <summary>
+/// A folder, keyed by Cyrus's <c>mailboxID</c> (its unique id), so its identity survives renames. Handlers change
+/// it through the unit of work, which turns every difference into a <see cref="ChangeRecord"/>.
+/// </summary>
+public sealed class FolderObject
+{
+    public required string Id { get; init; }
+    /// <summary>The current name in admin form (<c>user/alice/Archive@example.org</c>).</summary>
+    public required string Name { get; set; }
+    public string? Owner { get; set; }
+    public bool Exists { get; set; } = true;
+    public uint? UidValidity { get; set; }
+    public long? Modseq { get; set; }
+    /// <summary>Identifier to rights, as the folder's ACL stands.</summary>
+    public SortedDictionary<string, string> Acl { get; set; } = new(StringComparer.Ordinal);
+    public SortedSet<string> Subscribers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>Quota resource (<c>storage</c>, <c>messages</c>, <c>storage-used</c>, ...) to its value; set on quota roots.</summary>
+    public SortedDictionary<string, long> Quota { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>The last quota state Cyrus reported: <c>exceeded</c> or <c>within</c>.</summary>
+    public string? QuotaState { get; set; }
+    public DateTimeOffset FirstSeen { get; set; }
+    /// <summary>Store-managed, for optimistic concurrency between workers.</summary>
+    public long Version { get; set; }
+
+    public FolderObject Clone() => new()
+    {
+        Version = Version,
+        Id = Id,
+        Name = Name,
+        Owner = Owner,
+        Exists = Exists,
+        UidValidity = UidValidity,
+        Modseq = Modseq,
+        Acl = new(Acl, StringComparer.Ordinal),
+        Subscribers = new(Subscribers, StringComparer.OrdinalIgnoreCase),
+        Quota = new(Quota, StringComparer.Ordinal),
+        QuotaState = QuotaState,
+        FirstSeen = FirstSeen,
+    };
+}
+
+/// <summary>
+/// A message, keyed by its GUID (<c>vnd.cmu.emailid</c>) when known, else by Message-ID and size. Copies and
+/// moves add locations to the same object: a message has one history however often it moves.
+/// </summary>
+public sealed class MessageObject
+{
+    public required string Key { get; init; }
+    public string? EmailId { get; set; }
+    public string? MessageId { get; set; }
+    public long? Size { get; set; }
+    public string? Subject { get; set; }
+    public string? From { get; set; }
+    /// <summary>Hex SHA-256 of the payload, when it was kept.</summary>
+    public string? PayloadSha256 { get; set; }
+    public PayloadStatus PayloadStatus { get; set; }
+    /// <summary>Every mailbox and UID the message has lived at, current ones with <see cref="MessageLocation.Until"/> null.</summary>
+    public List<MessageLocation> Locations { get; set; } = [];
+    public DateTimeOffset FirstSeen { get; set; }
+    /// <summary>Store-managed, for optimistic concurrency between workers.</summary>
+    public long Version { get; set; }
+
+    public bool Exists => Locations.Exists(l => l.Until is null);
+
+    public MessageLocation? CurrentAt(string folderId, uint uid)
+        => Locations.Find(l => l.Until is null && l.Uid == uid && string.Equals(l.FolderId, folderId, StringComparison.Ordinal));
+
+    public MessageObject Clone() => new()
+    {
+        Version = Version,
+        Key = Key,
+        EmailId = EmailId,
+        MessageId = MessageId,
+        Size = Size,
+        Subject = Subject,
+        From = From,
+        PayloadSha256 = PayloadSha256,
+        PayloadStatus = PayloadStatus,
+        Locations = Locations.ConvertAll(l => l.Clone()),
+        FirstSeen = FirstSeen,
+    };
+}
+
+/// <summary>One place a message lived: folder and UID, from when until when, with the flags it had there.</summary>
+public sealed class MessageLocation
+{
+    public required string FolderId { get; init; }
+    public required uint Uid { get; init; }
+    /// <summary>The folder's name when the message arrived there (names change; the id does not).</summary>
+    public string? FolderName { get; set; }
+    public DateTimeOffset Since { get; set; }
+    public DateTimeOffset? Until { get; set; }
+    /// <summary>How the message came here (<see cref="LocationOrigin"/>).</summary>
+    public string? Origin { get; set; }
+    /// <summary>Why the message left: <c>moved</c>, <c>expunged</c>, <c>expired</c>, <c>folder-deleted</c>.</summary>
+    public string? EndReason { get; set; }
+    public SortedSet<string> Flags { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public string Address => FolderId + "/" + Uid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    public MessageLocation Clone() => new()
+    {
+        FolderId = FolderId,
+        Uid = Uid,
+        FolderName = FolderName,
+        Origin = Origin,
+        Since = Since,
+        Until = Until,
+        EndReason = EndReason,
+        Flags = new(Flags, StringComparer.OrdinalIgnoreCase),
+    };
+}
+
+/// <summary>Whether an event's message payload was kept.</summary>
+public enum PayloadStatus
+{
+    /// <summary>The event has no payload (not a delivery or append).</summary>
+    None = 0,
+    /// <summary>Kept byte-exact; its SHA-1 matched the GUID or there was no GUID to check.</summary>
+    Stored,
+    /// <summary>Kept, but its SHA-1 does not match the GUID Cyrus reported: evidence of a difference, flagged.</summary>
+    DigestMismatch,
+    /// <summary>No source could give the bytes after the bounded retries; the event is kept without them.</summary>
+    Missing,
+}
+
+/// <summary>One IMAP/LMTP session: Login joined to Logout by <c>vnd.cmu.sessionId</c>. Either end may be missing.</summary>
+public sealed class SessionObject
+{
+    public required string Id { get; init; }
+    public string? User { get; set; }
+    public string? Service { get; set; }
+    public string? ClientIp { get; set; }
+    public int? ClientPort { get; set; }
+    public string? ServerDomain { get; set; }
+    public DateTimeOffset? LoginAt { get; set; }
+    public DateTimeOffset? LogoutAt { get; set; }
+    public string? LoginEventId { get; set; }
+    public string? LogoutEventId { get; set; }
+    /// <summary>Store-managed, for optimistic concurrency between workers.</summary>
+    public long Version { get; set; }
+
+    /// <summary>Null while the session is open or when its Login was never seen.</summary>
+    public TimeSpan? Duration => LoginAt is { } a && LogoutAt is { } b ? b - a : null;
+
+    public SessionObject Clone() => (SessionObject)MemberwiseClone();
+}
+
+/// <summary>A user, by login name (the identity issue adds the directory's persistent id).</summary>
+public sealed record UserObject(string Login, DateTimeOffset FirstSeen);
+
+/// <summary>How a message came to a location, or why it left (the change record's key for a location change).</summary>
+public static class LocationOrigin
+{
+    public const string Delivered = "delivered";
+    public const string Appended = "appended";
+    public const string Copied = "copied";
+    public const string Moved = "moved";
+    public const string Expunged = "expunged";
+    public const string Expired = "expired";
+    public const string FolderDeleted = "folder-deleted";
+    /// <summary>First seen at this location through a later event (its arrival was not seen).</summary>
+    public const string Seen = "seen";
+}

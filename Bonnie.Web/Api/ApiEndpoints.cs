@@ -1,0 +1,113 @@
+using Bonnie.Shared.Search;
+using Bonnie.Shared.Storage;
+using Bonnie.Web.Security;
+
+namespace Bonnie.Web.Api;
+
+/// <summary>The JSON API under <c>/api</c>: search, one event with its raw notification, histories, sessions, quarantine.</summary>
+public static class ApiEndpoints
+{
+    private const int HistoryEventLimit = 10_000;
+
+    public static IEndpointRouteBuilder MapBonnieApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api").RequireAuthorization(BonniePolicies.CanSearch);
+        api.MapGet("/events", SearchAsync);
+        api.MapGet("/events/{id}", GetEventAsync);
+        api.MapGet("/messages/{id}/history", MessageHistoryAsync);
+        api.MapGet("/folders/{id}/history", FolderHistoryAsync);
+        api.MapGet("/users/{login}/sessions", SessionsAsync);
+        api.MapGet("/quarantine", QuarantineAsync);
+        return app;
+    }
+
+    private static async Task<IResult> SearchAsync(IBonnieStore store, string? q, int? limit, string? cursor, string? facets, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var search = new EventSearch
+            {
+                Query = QueryParser.Parse(q),
+                Limit = Math.Clamp(limit ?? 50, 1, EventSearch.MaxLimit),
+                Cursor = string.IsNullOrEmpty(cursor) ? null : cursor,
+                Facets = ParseFacets(facets),
+            };
+            var page = await store.SearchEventsAsync(search, cancellationToken);
+            return Results.Ok(new EventPageDto(page.Total, page.Items.Select(e => EventDto.Of(e, withRaw: false)).ToList(), page.Next,
+                search.Facets == Facets.None ? null : page.Facets));
+        }
+        catch (QuerySyntaxException ex)
+        {
+            return Results.BadRequest(new QueryErrorDto(ex.Message, ex.Position, ex.Expected));
+        }
+    }
+
+    private static Facets ParseFacets(string? facets)
+    {
+        var result = Facets.None;
+        foreach (var name in (facets ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            result |= name.ToLowerInvariant() switch
+            {
+                "event" => Facets.EventType,
+                "user" => Facets.User,
+                "folder" => Facets.Folder,
+                "day" => Facets.Day,
+                "all" => Facets.All,
+                _ => throw new QuerySyntaxException($"Unknown facet '{name}'; facets are event, user, folder, day, all.", 0, "event, user, folder, day or all"),
+            };
+        }
+        return result;
+    }
+
+    private static async Task<IResult> GetEventAsync(IBonnieStore store, string id, CancellationToken cancellationToken)
+    {
+        var e = await store.GetEventAsync(id, cancellationToken);
+        return e is null ? Results.NotFound() : Results.Ok(EventDto.Of(e, withRaw: true));
+    }
+
+    private static async Task<IResult> MessageHistoryAsync(IBonnieStore store, string id, CancellationToken cancellationToken)
+    {
+        var message = await store.GetMessageAsync(id, cancellationToken);
+        if (message is null)
+        {
+            return Results.NotFound();
+        }
+        var changes = await store.GetChangesAsync(ObjectKind.Message, id, cancellationToken);
+        var events = await store.GetEventsForObjectAsync(ObjectKind.Message, id, HistoryEventLimit, cancellationToken);
+        return Results.Ok(new HistoryDto<MessageDto>(MessageDto.Of(message), changes.Select(ChangeDto.Of).ToList(),
+            events.Select(e => EventDto.Of(e, withRaw: false)).ToList()));
+    }
+
+    private static async Task<IResult> FolderHistoryAsync(IBonnieStore store, string id, CancellationToken cancellationToken)
+    {
+        var folder = await store.GetFolderAsync(id, cancellationToken);
+        if (folder is null)
+        {
+            return Results.NotFound();
+        }
+        var changes = await store.GetChangesAsync(ObjectKind.Folder, id, cancellationToken);
+        var events = await store.GetEventsForObjectAsync(ObjectKind.Folder, id, HistoryEventLimit, cancellationToken);
+        return Results.Ok(new HistoryDto<FolderDto>(FolderDto.Of(folder), changes.Select(ChangeDto.Of).ToList(),
+            events.Select(e => EventDto.Of(e, withRaw: false)).ToList()));
+    }
+
+    private static async Task<IResult> SessionsAsync(IBonnieStore store, string login, int? limit, CancellationToken cancellationToken)
+    {
+        var sessions = await store.GetSessionsForUserAsync(login, Math.Clamp(limit ?? 100, 1, 10_000), cancellationToken);
+        return Results.Ok(new { items = sessions.Select(SessionDto.Of).ToList() });
+    }
+
+    private static async Task<IResult> QuarantineAsync(IBonnieStore store, int? limit, string? cursor, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var page = await store.GetQuarantineAsync(Math.Clamp(limit ?? 50, 1, EventSearch.MaxLimit), string.IsNullOrEmpty(cursor) ? null : cursor, cancellationToken);
+            return Results.Ok(new { items = page.Items.Select(QuarantineDto.Of).ToList(), next = page.Next });
+        }
+        catch (QuerySyntaxException ex)
+        {
+            return Results.BadRequest(new QueryErrorDto(ex.Message, ex.Position, ex.Expected));
+        }
+    }
+}

@@ -1,0 +1,54 @@
+namespace Bonnie.Web.Audit;
+
+/// <summary>
+/// Records what an officer did, append-only and hash-chained. Call it for every sign-in, search, message
+/// view, export and restore, before showing or returning the result.
+/// </summary>
+public interface IOfficerAudit
+{
+    /// <summary>Appends <paramref name="entry"/> to the chain; returns the record as stored.</summary>
+    Task<OfficerAuditRecord> RecordAsync(OfficerAuditEntry entry, CancellationToken cancellationToken = default);
+}
+
+/// <summary>What to record.</summary>
+/// <param name="Officer">The officer's user name (or <c>api:&lt;key name&gt;</c>); for a failed sign-in, the name typed.</param>
+/// <param name="Action">One of <see cref="OfficerActions"/>.</param>
+/// <param name="Target">What was acted on: a query, a message id, an officer's name; null when nothing.</param>
+/// <param name="Details">Further facts; stored as canonical JSON (keys sorted).</param>
+/// <param name="ClientAddress">The officer's IP address as the host saw it.</param>
+public sealed record OfficerAuditEntry(
+    string Officer,
+    string Action,
+    string? Target = null,
+    IReadOnlyDictionary<string, string?>? Details = null,
+    string? ClientAddress = null);
+
+/// <summary>One stored record of the chain.</summary>
+public sealed record OfficerAuditRecord(
+    long Sequence,
+    DateTimeOffset Time,
+    string Officer,
+    string Action,
+    string? Target,
+    string Details,
+    string? ClientAddress,
+    string PreviousHash,
+    string Hash);
+
+/// <summary>The actions the officers' audit log knows; others may add their own in the same style.</summary>
+public static class OfficerActions
+{
+    public const string SignIn = "sign-in";
+    public const string SignInFailed = "sign-in-failed";
+    public const string SignInLockedOut = "sign-in-locked-out";
+    public const string SignOut = "sign-out";
+    public const string PasswordChanged = "password-changed";
+    public const string OfficerCreated = "officer-created";
+    public const string OfficerRoleChanged = "officer-role-changed";
+    public const string OfficerUnlocked = "officer-unlocked";
+    public const string AuditVerified = "audit-verified";
+    public const string Search = "search";
+    public const string MessageViewed = "message-viewed";
+    public const string Export = "export";
+    public const string Restore = "restore";
+}

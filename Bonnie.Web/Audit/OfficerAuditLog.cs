@@ -1,0 +1,246 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Bonnie.Web.Hosting;
+using Microsoft.Data.Sqlite;
+
+namespace Bonnie.Web.Audit;
+
+/// <summary>
+/// The officers' audit log in <c>officers-audit.db</c>. Each record's hash covers its own fields and the hash
+/// of the record before it, so changing, removing or reordering any record breaks the chain from there on.
+/// Triggers refuse UPDATE and DELETE; the chain catches whoever drops them.
+/// </summary>
+internal sealed class OfficerAuditLog(DataDirectory directory, TimeProvider time) : IOfficerAudit, IDisposable
+{
+    internal const string GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000";
+    internal const string FileName = "officers-audit.db";
+
+    private readonly SemaphoreSlim _append = new(1, 1);
+    private readonly string _connectionString = new SqliteConnectionStringBuilder
+    {
+        DataSource = directory.PathOf(FileName),
+        Pooling = true,
+    }.ToString();
+    private volatile bool _created;
+
+    public async Task<OfficerAuditRecord> RecordAsync(OfficerAuditEntry entry, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ArgumentException.ThrowIfNullOrWhiteSpace(entry.Officer);
+        ArgumentException.ThrowIfNullOrWhiteSpace(entry.Action);
+        var details = CanonicalDetails(entry.Details);
+
+        await _append.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            long lastSequence = 0;
+            var previousHash = GenesisHash;
+            await using (var last = connection.CreateCommand())
+            {
+                last.Transaction = transaction;
+                last.CommandText = "SELECT seq, hash FROM officer_audit ORDER BY seq DESC LIMIT 1";
+                await using var reader = await last.ExecuteReaderAsync(cancellationToken);
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    lastSequence = reader.GetInt64(0);
+                    previousHash = reader.GetString(1);
+                }
+            }
+
+            var record = new OfficerAuditRecord(
+                lastSequence + 1, time.GetUtcNow(), entry.Officer, entry.Action, entry.Target, details,
+                entry.ClientAddress, previousHash, "");
+            record = record with { Hash = ComputeHash(record) };
+
+            await using (var insert = connection.CreateCommand())
+            {
+                insert.Transaction = transaction;
+                insert.CommandText = """
+                    INSERT INTO officer_audit(seq, time, officer, action, target, details, client, prev_hash, hash)
+                    VALUES ($seq, $time, $officer, $action, $target, $details, $client, $prev, $hash)
+                    """;
+                insert.Parameters.AddWithValue("$seq", record.Sequence);
+                insert.Parameters.AddWithValue("$time", FormatTime(record.Time));
+                insert.Parameters.AddWithValue("$officer", record.Officer);
+                insert.Parameters.AddWithValue("$action", record.Action);
+                insert.Parameters.AddWithValue("$target", (object?)record.Target ?? DBNull.Value);
+                insert.Parameters.AddWithValue("$details", record.Details);
+                insert.Parameters.AddWithValue("$client", (object?)record.ClientAddress ?? DBNull.Value);
+                insert.Parameters.AddWithValue("$prev", record.PreviousHash);
+                insert.Parameters.AddWithValue("$hash", record.Hash);
+                await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+            await transaction.CommitAsync(cancellationToken);
+            return record;
+        }
+        finally
+        {
+            _append.Release();
+        }
+    }
+
+    public void Dispose() => _append.Dispose();
+
+    /// <summary>A page of records, newest first, and the total count.</summary>
+    public async Task<(IReadOnlyList<OfficerAuditRecord> Records, long Total)> ReadPageAsync(
+        int skip, int take, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        long total;
+        await using (var count = connection.CreateCommand())
+        {
+            count.CommandText = "SELECT count(*) FROM officer_audit";
+            total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        }
+        await using var page = connection.CreateCommand();
+        page.CommandText = $"SELECT {Columns} FROM officer_audit ORDER BY seq DESC LIMIT $take OFFSET $skip";
+        page.Parameters.AddWithValue("$take", Math.Clamp(take, 1, 1000));
+        page.Parameters.AddWithValue("$skip", Math.Max(skip, 0));
+        var records = new List<OfficerAuditRecord>();
+        await using var reader = await page.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            records.Add(Read(reader));
+        }
+        return (records, total);
+    }
+
+    /// <summary>Walks the whole chain and names the first record that does not hold.</summary>
+    public async Task<AuditChainVerification> VerifyAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {Columns} FROM officer_audit ORDER BY seq";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        long expected = 1;
+        var previousHash = GenesisHash;
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var record = Read(reader);
+            if (record.Sequence != expected)
+            {
+                return AuditChainVerification.Broken(expected - 1, expected,
+                    $"Record {expected} is missing: the next record is {record.Sequence}.");
+            }
+            if (!string.Equals(record.PreviousHash, previousHash, StringComparison.Ordinal))
+            {
+                return AuditChainVerification.Broken(expected - 1, record.Sequence,
+                    $"Record {record.Sequence} does not follow record {record.Sequence - 1}: its previous hash differs.");
+            }
+            if (!string.Equals(ComputeHash(record), record.Hash, StringComparison.Ordinal))
+            {
+                return AuditChainVerification.Broken(expected - 1, record.Sequence,
+                    $"Record {record.Sequence} was altered: its content no longer matches its hash.");
+            }
+            previousHash = record.Hash;
+            expected++;
+        }
+        return AuditChainVerification.Intact(expected - 1);
+    }
+
+    internal static string ComputeHash(OfficerAuditRecord record)
+    {
+        // Length-prefixed fields: no choice of officer name or details can make two records hash alike.
+        using var buffer = new MemoryStream();
+        Write(buffer, record.Sequence.ToString(CultureInfo.InvariantCulture));
+        Write(buffer, FormatTime(record.Time));
+        Write(buffer, record.Officer);
+        Write(buffer, record.Action);
+        Write(buffer, record.Target);
+        Write(buffer, record.Details);
+        Write(buffer, record.ClientAddress);
+        Write(buffer, record.PreviousHash);
+        return Convert.ToHexStringLower(SHA256.HashData(buffer.ToArray()));
+
+        static void Write(MemoryStream buffer, string? value)
+        {
+            Span<byte> length = stackalloc byte[4];
+            if (value is null)
+            {
+                BinaryPrimitives.WriteInt32BigEndian(length, -1);
+                buffer.Write(length);
+                return;
+            }
+            var bytes = Encoding.UTF8.GetBytes(value);
+            BinaryPrimitives.WriteInt32BigEndian(length, bytes.Length);
+            buffer.Write(length);
+            buffer.Write(bytes);
+        }
+    }
+
+    internal static string CanonicalDetails(IReadOnlyDictionary<string, string?>? details)
+    {
+        var sorted = new SortedDictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var (key, value) in details ?? new Dictionary<string, string?>())
+        {
+            sorted[key] = value;
+        }
+        return JsonSerializer.Serialize(sorted);
+    }
+
+    private const string Columns = "seq, time, officer, action, target, details, client, prev_hash, hash";
+
+    private static string FormatTime(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    private static OfficerAuditRecord Read(SqliteDataReader reader) => new(
+        reader.GetInt64(0),
+        DateTimeOffset.ParseExact(reader.GetString(1), "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture,
+            DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal),
+        reader.GetString(2),
+        reader.GetString(3),
+        reader.IsDBNull(4) ? null : reader.GetString(4),
+        reader.GetString(5),
+        reader.IsDBNull(6) ? null : reader.GetString(6),
+        reader.GetString(7),
+        reader.GetString(8));
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        if (!_created)
+        {
+            await using var schema = connection.CreateCommand();
+            schema.CommandText = """
+                PRAGMA journal_mode = WAL;
+                CREATE TABLE IF NOT EXISTS officer_audit(
+                    seq INTEGER PRIMARY KEY,
+                    time TEXT NOT NULL,
+                    officer TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    target TEXT NULL,
+                    details TEXT NOT NULL,
+                    client TEXT NULL,
+                    prev_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL);
+                CREATE TRIGGER IF NOT EXISTS officer_audit_no_update BEFORE UPDATE ON officer_audit
+                    BEGIN SELECT RAISE(ABORT, 'the officers'' audit log is append-only'); END;
+                CREATE TRIGGER IF NOT EXISTS officer_audit_no_delete BEFORE DELETE ON officer_audit
+                    BEGIN SELECT RAISE(ABORT, 'the officers'' audit log is append-only'); END;
+                """;
+            await schema.ExecuteNonQueryAsync(cancellationToken);
+            _created = true;
+        }
+        return connection;
+    }
+}
+
+/// <summary>The outcome of walking the chain.</summary>
+/// <param name="IsIntact">Every record holds.</param>
+/// <param name="RecordsVerified">Records that hold, from the first on.</param>
+/// <param name="FirstBrokenSequence">The first record that does not hold, or null.</param>
+/// <param name="Message">A sentence an officer can read.</param>
+public sealed record AuditChainVerification(bool IsIntact, long RecordsVerified, long? FirstBrokenSequence, string Message)
+{
+    internal static AuditChainVerification Intact(long count) =>
+        new(true, count, null, $"The chain is intact: {count} record(s) verified.");
+
+    internal static AuditChainVerification Broken(long verified, long sequence, string reason) =>
+        new(false, verified, sequence, reason);
+}

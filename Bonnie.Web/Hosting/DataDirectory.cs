@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Options;
+
+namespace Bonnie.Web.Hosting;
+
+/// <summary>
+/// The directory that holds the officers' accounts, their audit log, the data-protection keys and the
+/// embedded store. Created on first use, readable by the service account only.
+/// </summary>
+public sealed class DataDirectory
+{
+    public DataDirectory(IOptions<HostingOptions> options, IHostEnvironment environment, ILogger<DataDirectory> logger)
+    {
+        FullPath = Resolve(options.Value.DataDirectory, environment.ContentRootPath);
+        if (!Directory.Exists(FullPath))
+        {
+            CreateOwnerOnly(FullPath);
+            logger.LogInformation("Created the data directory {DataDirectory}", FullPath);
+        }
+    }
+
+    /// <summary>The absolute path of the data directory.</summary>
+    public string FullPath { get; }
+
+    /// <summary>The absolute path of a file or folder inside the data directory.</summary>
+    public string PathOf(string relative) => Path.Combine(FullPath, relative);
+
+    internal static string Resolve(string configured, string contentRoot) =>
+        Path.GetFullPath(Path.IsPathRooted(configured) ? configured : Path.Combine(contentRoot, configured));
+
+    internal static void CreateOwnerOnly(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+            return;
+        }
+        // Officers' password hashes, the audit log and cookie keys live here: nobody else may read them.
+        Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+}

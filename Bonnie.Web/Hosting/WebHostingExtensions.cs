@@ -1,0 +1,93 @@
+using Bonnie.Pipeline.Status;
+using Bonnie.Web.Audit;
+using Bonnie.Web.Components;
+using Bonnie.Web.Officers;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using MudBlazor.Services;
+
+namespace Bonnie.Web.Hosting;
+
+public static class WebHostingExtensions
+{
+    /// <summary>Where the host listens when neither <c>--urls</c>, ASPNETCORE_URLS nor Kestrel endpoints say otherwise.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    /// <summary>
+    /// The officers' application: data directory, loopback-only default address, Blazor Server with
+    /// MudBlazor, officers' accounts and their audit log, and the system status the home page shows.
+    /// </summary>
+    public static WebApplicationBuilder AddBonnieWeb(this WebApplicationBuilder builder)
+    {
+        // A fresh install must not be reachable from the network until someone says so.
+        if (!HasConfiguredAddresses(builder.Configuration))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        // Serve the UI's assets from where the build left them in every environment, not only Development, so a
+        // plain `dotnet run` works; a published app has no build manifest and serves them from wwwroot instead.
+        builder.WebHost.UseStaticWebAssets();
+
+        var services = builder.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<HostingOptions>().BindConfiguration("Bonnie").ValidateOnStart();
+        services.AddSingleton<IValidateOptions<HostingOptions>, ValidateHostingOptions>();
+        services.AddSingleton<DataDirectory>();
+
+        // Cookie and antiforgery keys survive restarts and stay beside the data they protect.
+        services.AddDataProtection().SetApplicationName("Bonnie");
+        services.AddOptions<KeyManagementOptions>()
+            .Configure<DataDirectory, ILoggerFactory>((options, directory, loggers) =>
+                options.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(directory.PathOf("keys")), loggers));
+
+        services.AddRazorComponents().AddInteractiveServerComponents();
+        services.AddCascadingAuthenticationState();
+        services.AddAntiforgery(o => o.Cookie.Name = "bonnie.antiforgery");
+        services.AddMudServices();
+
+        services.AddSingleton<SystemStatus>();
+        services.AddHostedService<BrokerStatusFeed>();
+        services.AddOfficerAudit();
+        services.AddOfficers();
+        return builder;
+    }
+
+    /// <summary>The request pipeline and endpoints of the officers' application.</summary>
+    public static WebApplication UseBonnieWeb(this WebApplication app)
+    {
+        if (UsesHttps(app.Configuration))
+        {
+            if (!app.Environment.IsDevelopment())
+            {
+                app.UseHsts();
+            }
+            app.UseHttpsRedirection();
+        }
+        app.UseBonnieSecurityHeaders();
+        app.UseAuthentication();
+        app.UseMustChangePassword();
+        app.UseAuthorization();
+        app.UseAntiforgery();
+
+        app.MapStaticAssets().AllowAnonymous();
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        app.MapOfficerEndpoints();
+        return app;
+    }
+
+    internal static bool HasConfiguredAddresses(IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration["urls"])
+        || !string.IsNullOrWhiteSpace(configuration["http_ports"])
+        || !string.IsNullOrWhiteSpace(configuration["https_ports"])
+        || configuration.GetSection("Kestrel:Endpoints").GetChildren().Any();
+
+    internal static bool UsesHttps(IConfiguration configuration) =>
+        (configuration["urls"] ?? "").Contains("https://", StringComparison.OrdinalIgnoreCase)
+        || !string.IsNullOrWhiteSpace(configuration["https_ports"])
+        || configuration.GetSection("Kestrel:Endpoints").GetChildren()
+            .Any(e => (e["Url"] ?? "").StartsWith("https://", StringComparison.OrdinalIgnoreCase));
+}

@@ -1,0 +1,132 @@
+using Bonnie.Web.Audit;
+using Bonnie.Web.Security;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+
+namespace Bonnie.Web.Officers;
+
+/// <summary>The outcome of an account change: done, or the reasons it was refused.</summary>
+public sealed record OfficerAccountResult(IReadOnlyList<string> Errors)
+{
+    public bool Succeeded => Errors.Count == 0;
+    public static OfficerAccountResult Done { get; } = new([]);
+    public static OfficerAccountResult Refused(params string[] errors) => new(errors);
+}
+
+/// <summary>Creating officers, changing roles and passwords; every change goes to the officers' audit log.</summary>
+internal sealed class OfficerAccounts(
+    OfficerStore store,
+    IPasswordHasher<OfficerAccount> hasher,
+    IOfficerAudit audit,
+    IOptionsMonitor<OfficerOptions> options,
+    TimeProvider time)
+{
+    public Task<IReadOnlyList<OfficerAccount>> ListAsync(CancellationToken cancellationToken = default) =>
+        store.ListAsync(cancellationToken);
+
+    public async Task<OfficerAccountResult> CreateAsync(
+        string actingOfficer, string userName, string password, string role, bool mustChangePassword,
+        string? clientAddress, CancellationToken cancellationToken = default)
+    {
+        userName = userName.Trim();
+        var errors = new List<string>();
+        if (OfficerNames.Problem(userName) is { } nameProblem)
+        {
+            errors.Add("The user name " + nameProblem);
+        }
+        if (!OfficerNames.IsRole(role))
+        {
+            errors.Add($"The role must be one of {string.Join(", ", BonnieRoles.All)}.");
+        }
+        errors.AddRange(PasswordProblems(password));
+        if (errors.Count > 0)
+        {
+            return new OfficerAccountResult(errors);
+        }
+
+        var account = new OfficerAccount(userName, role, "", mustChangePassword, 0, null, time.GetUtcNow());
+        account = account with { PasswordHash = hasher.HashPassword(account, password) };
+        if (!await store.TryCreateAsync(account, cancellationToken))
+        {
+            return OfficerAccountResult.Refused($"An officer named '{userName}' already exists.");
+        }
+        await audit.RecordAsync(new OfficerAuditEntry(actingOfficer, OfficerActions.OfficerCreated, userName,
+            new Dictionary<string, string?> { ["role"] = role }, clientAddress), cancellationToken);
+        return OfficerAccountResult.Done;
+    }
+
+    public async Task<OfficerAccountResult> ChangeRoleAsync(
+        string actingOfficer, string userName, string role, string? clientAddress, CancellationToken cancellationToken = default)
+    {
+        if (!OfficerNames.IsRole(role))
+        {
+            return OfficerAccountResult.Refused($"The role must be one of {string.Join(", ", BonnieRoles.All)}.");
+        }
+        var officer = await store.FindAsync(userName, cancellationToken);
+        if (officer is null)
+        {
+            return OfficerAccountResult.Refused($"There is no officer named '{userName}'.");
+        }
+        if (officer.Role == role)
+        {
+            return OfficerAccountResult.Done;
+        }
+        if (officer.Role == BonnieRoles.Administrator && await store.CountAdministratorsAsync(cancellationToken) <= 1)
+        {
+            return OfficerAccountResult.Refused("This is the last administrator: make someone else an administrator first.");
+        }
+        await store.SetRoleAsync(officer.UserName, role, cancellationToken);
+        await audit.RecordAsync(new OfficerAuditEntry(actingOfficer, OfficerActions.OfficerRoleChanged, officer.UserName,
+            new Dictionary<string, string?> { ["from"] = officer.Role, ["to"] = role }, clientAddress), cancellationToken);
+        return OfficerAccountResult.Done;
+    }
+
+    public async Task<OfficerAccountResult> UnlockAsync(
+        string actingOfficer, string userName, string? clientAddress, CancellationToken cancellationToken = default)
+    {
+        if (!await store.ClearFailuresAsync(userName, cancellationToken))
+        {
+            return OfficerAccountResult.Refused($"There is no officer named '{userName}'.");
+        }
+        await audit.RecordAsync(new OfficerAuditEntry(actingOfficer, OfficerActions.OfficerUnlocked, userName,
+            ClientAddress: clientAddress), cancellationToken);
+        return OfficerAccountResult.Done;
+    }
+
+    /// <summary>An officer replaces their own password; the current one must be given.</summary>
+    public async Task<OfficerAccountResult> ChangePasswordAsync(
+        string userName, string currentPassword, string newPassword, string? clientAddress, CancellationToken cancellationToken = default)
+    {
+        var officer = await store.FindAsync(userName, cancellationToken);
+        if (officer is null || hasher.VerifyHashedPassword(officer, officer.PasswordHash, currentPassword) == PasswordVerificationResult.Failed)
+        {
+            return OfficerAccountResult.Refused("The current password is not right.");
+        }
+        var problems = PasswordProblems(newPassword).ToList();
+        if (string.Equals(currentPassword, newPassword, StringComparison.Ordinal))
+        {
+            problems.Add("The new password must differ from the current one.");
+        }
+        if (problems.Count > 0)
+        {
+            return new OfficerAccountResult(problems);
+        }
+        await store.SetPasswordAsync(officer.UserName, hasher.HashPassword(officer, newPassword), mustChange: false, cancellationToken);
+        await audit.RecordAsync(new OfficerAuditEntry(officer.UserName, OfficerActions.PasswordChanged, officer.UserName,
+            ClientAddress: clientAddress), cancellationToken);
+        return OfficerAccountResult.Done;
+    }
+
+    private IEnumerable<string> PasswordProblems(string password)
+    {
+        var minimum = options.CurrentValue.MinimumPasswordLength;
+        if (password.Length < minimum)
+        {
+            yield return $"The password must be at least {minimum} characters long.";
+        }
+        if (!string.IsNullOrEmpty(password) && password.Distinct().Count() < 4)
+        {
+            yield return "The password must use at least 4 different characters.";
+        }
+    }
+}

@@ -1,0 +1,102 @@
+using Bonnie.Web.Security;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.Extensions.Options;
+
+namespace Bonnie.Web.Officers;
+
+internal static class OfficersExtensions
+{
+    public const string ChangePasswordPath = "/account/password";
+
+    public static IServiceCollection AddOfficers(this IServiceCollection services)
+    {
+        services.AddOptions<OfficerOptions>().BindConfiguration(OfficerOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<OfficerOptions>, ValidateOfficerOptions>();
+        services.AddSingleton<IPasswordHasher<OfficerAccount>, PasswordHasher<OfficerAccount>>();
+        services.AddSingleton<OfficerStore>();
+        services.AddSingleton<IOfficerAuthenticator, LocalOfficerAuthenticator>();
+        services.AddSingleton<OfficerSignIn>();
+        services.AddSingleton<OfficerAccounts>();
+        services.AddScoped<OfficerCircuit>();
+        services.AddHostedService(sp => ActivatorUtilities.CreateInstance<InitialAdministrator>(sp, Console.Out));
+
+        // A removed or demoted officer must not keep the old rights for the cookie's lifetime.
+        services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
+            .PostConfigure(o =>
+            {
+                var inner = o.Events.OnValidatePrincipal;
+                o.Events.OnValidatePrincipal = async context =>
+                {
+                    await inner(context);
+                    if (context.Principal is { } principal
+                        && principal.FindFirst(BonnieClaims.AuthenticationKind)?.Value == LocalOfficerAuthenticator.Kind)
+                    {
+                        var store = context.HttpContext.RequestServices.GetRequiredService<OfficerStore>();
+                        var officer = await store.FindAsync(principal.Identity?.Name ?? "", context.HttpContext.RequestAborted);
+                        if (officer is null || !principal.IsInRole(officer.Role)
+                            || (!officer.MustChangePassword && principal.HasClaim(c => c.Type == OfficerClaims.MustChangePassword)))
+                        {
+                            context.RejectPrincipal();
+                        }
+                    }
+                };
+            });
+        return services;
+    }
+
+    /// <summary>An officer with a one-time password reaches nothing but the page that replaces it.</summary>
+    public static IApplicationBuilder UseMustChangePassword(this IApplicationBuilder app) =>
+        app.Use((context, next) =>
+        {
+            if (context.User.HasClaim(c => c.Type == OfficerClaims.MustChangePassword)
+                && !IsAllowedWhileChangingPassword(context.Request.Path))
+            {
+                if (context.Request.Path.StartsWithSegments("/api"))
+                {
+                    context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                    return Task.CompletedTask;
+                }
+                context.Response.Redirect(ChangePasswordPath);
+                return Task.CompletedTask;
+            }
+            return next(context);
+        });
+
+    private static bool IsAllowedWhileChangingPassword(PathString path) =>
+        path.StartsWithSegments(ChangePasswordPath)
+        || path.StartsWithSegments("/signout")
+        || path.StartsWithSegments("/signin")
+        || path.StartsWithSegments("/_framework")
+        || path.StartsWithSegments("/_content")
+        || Path.HasExtension(path.Value);
+
+    public static IEndpointRouteBuilder MapOfficerEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        // Checked here rather than by the middleware, which only records its verdict for endpoints without a
+        // form-bound parameter: another site must not be able to sign an officer out.
+        endpoints.MapPost("/signout", async (HttpContext http, OfficerSignIn signIn, IAntiforgery antiforgery) =>
+            {
+                if (!await antiforgery.IsRequestValidAsync(http))
+                {
+                    return Results.BadRequest();
+                }
+                await signIn.SignOutAsync(http, http.RequestAborted);
+                return Results.LocalRedirect("/signin");
+            })
+            .AllowAnonymous()
+            .DisableAntiforgery();
+        return endpoints;
+    }
+}
+
+/// <summary>
+/// Who is on the other end of this Blazor circuit. The HttpContext is gone once the circuit runs, so the
+/// address is captured when the page is first served and handed to the circuit as a protected parameter.
+/// </summary>
+public sealed class OfficerCircuit
+{
+    /// <summary>The officer's IP address as the host saw it, for the audit log.</summary>
+    public string? ClientAddress { get; set; }
+}

@@ -1,0 +1,356 @@
+using System.Text;
+using Bonnie.Pipeline.Broker;
+using Bonnie.Pipeline.Worker;
+using Bonnie.Shared.Protocol;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using NetMQ;
+using NetMQ.Sockets;
+
+namespace Bonnie.Pipeline.Tests.Broker;
+
+public sealed class JobBrokerTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public void Submit_Notification_AcknowledgedOnlyOnceOnDisk()
+    {
+        using var harness = new BrokerHarness();
+        var notification = Notifications.For("alice@example.org");
+
+        var reply = harness.Submit(notification);
+
+        Assert.Equal(WireProtocol.Ack, reply);
+        // Read the queue file with a connection of our own: what was acknowledged is there.
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(harness.Directory, "queue.db")};Pooling=false");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT notification, state FROM jobs";
+        using var reader = command.ExecuteReader();
+        Assert.True(reader.Read());
+        Assert.Equal(notification, Encoding.UTF8.GetString((byte[])reader.GetValue(0)));
+        Assert.Equal((long)JobState.Pending, reader.GetInt64(1));
+    }
+
+    [Fact]
+    public async Task Submit_SameNotificationTwice_AcknowledgedTwiceQueuedOnce()
+    {
+        using var harness = new BrokerHarness();
+        var notification = Notifications.For("alice@example.org");
+
+        Assert.Equal(WireProtocol.Ack, harness.Submit(notification));
+        Assert.Equal(WireProtocol.Ack, harness.Submit(notification));
+
+        await harness.WaitUntilAsync(s => s.Duplicates == 1 && s.Submitted == 1);
+        Assert.Equal(1, harness.Monitor.Current.Jobs[JobState.Pending]);
+    }
+
+    [Fact]
+    public void Submit_OverTheLimit_RefusedWithReasonAndNotQueued()
+    {
+        using var harness = new BrokerHarness(o => o.MaxNotificationBytes = 4096);
+        var huge = "{\"event\":\"MessageNew\",\"pad\":\"" + new string('x', 5000) + "\"}";
+
+        var reply = harness.Submit(huge);
+
+        Assert.StartsWith(WireProtocol.Refused + " ", reply);
+        Assert.Contains("4096", reply);
+        Assert.Empty(harness.Broker.ListFailed(10));
+        Assert.Equal(WireProtocol.Ack, harness.Submit(Notifications.For("bob@example.org")));
+    }
+
+    [Fact]
+    public async Task Submit_NotJson_AcknowledgedAndHandedToAWorkerToQuarantine()
+    {
+        using var harness = new BrokerHarness();
+        var processor = new ScriptedProcessor();
+        harness.StartWorker(processor);
+        var garbage = new byte[] { 0xff, 0xfe, (byte)'{', 0x00 };
+
+        Assert.Equal(WireProtocol.Ack, harness.Submit(garbage));
+
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 1);
+        Assert.Equal(garbage, Assert.Single(processor.Seen).Notification.ToArray());
+    }
+
+    [Fact]
+    public void Submit_ReqClientWithDelimiter_GetsAckTheSameWay()
+    {
+        using var harness = new BrokerHarness();
+        using var req = new RequestSocket();
+        req.Connect(harness.Broker.ClientEndpoint);
+
+        req.SendFrame(Notifications.For("alice@example.org"));
+
+        Assert.True(req.TryReceiveFrameString(Timeout, out var reply));
+        Assert.Equal(WireProtocol.Ack, reply);
+    }
+
+    [Fact]
+    public async Task Dispatch_OneMailbox_InArrivalOrderOneAtATime()
+    {
+        using var harness = new BrokerHarness();
+        var sent = Enumerable.Range(0, 40)
+            .Select(i => Notifications.For("alice@example.org", folder: i % 2 == 0 ? "" : "Archive"))
+            .ToList();
+        foreach (var notification in sent)
+        {
+            harness.Submit(notification);
+        }
+        var processor = new ScriptedProcessor(async _ =>
+        {
+            await Task.Delay(5);
+            return JobOutcome.Success;
+        });
+
+        harness.StartWorker(processor, concurrency: 8);
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 40);
+
+        Assert.Equal(sent, processor.Seen.Select(j => Encoding.UTF8.GetString(j.Notification.Span)));
+        Assert.Equal(1, processor.MaxConcurrent);
+    }
+
+    [Fact]
+    public async Task Dispatch_DifferentMailboxes_ProceedInParallel()
+    {
+        using var harness = new BrokerHarness();
+        var users = Enumerable.Range(0, 8).Select(i => $"user{i}@example.org").ToList();
+        foreach (var user in users)
+        {
+            harness.Submit(Notifications.For(user));
+        }
+        var gate = new TaskCompletionSource<JobOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var processor = new ScriptedProcessor(_ => gate.Task);
+
+        harness.StartWorker(processor, concurrency: 8);
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Assigned] == 8);
+        gate.SetResult(JobOutcome.Success);
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 8);
+
+        Assert.Equal(8, processor.MaxConcurrent);
+    }
+
+    [Fact]
+    public async Task Worker_SilentPastItsHeartbeat_ItsJobGoesToAnotherWorker()
+    {
+        using var harness = new BrokerHarness();
+        var hung = new ScriptedProcessor(_ => new TaskCompletionSource<JobOutcome>().Task);
+        var first = harness.StartWorker(hung, concurrency: 1, name: "first");
+        harness.Submit(Notifications.For("alice@example.org"));
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Assigned] == 1);
+
+        // The first worker's process "dies": its sockets close without a word.
+        first.Dispose();
+        var healthy = new ScriptedProcessor();
+        harness.StartWorker(healthy, concurrency: 1, name: "second");
+
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 1);
+        var job = Assert.Single(healthy.Seen);
+        Assert.Equal(1, job.Attempt);
+        Assert.DoesNotContain(harness.Monitor.Current.Workers, w => w.Id == "first");
+    }
+
+    [Fact]
+    public async Task Job_PastItsDeadline_ReturnsToPendingAndTheWorkerIsUnavailable()
+    {
+        using var harness = new BrokerHarness(o => o.JobDeadline = TimeSpan.FromMilliseconds(300));
+        var stuck = new ScriptedProcessor(_ => new TaskCompletionSource<JobOutcome>().Task);
+        harness.StartWorker(stuck, concurrency: 2, name: "slow");
+        harness.Submit(Notifications.For("alice@example.org"));
+
+        await harness.WaitUntilAsync(s => s.Workers.Any(w => w.Id == "slow" && w.State == WorkerState.Unavailable));
+        var healthy = new ScriptedProcessor();
+        harness.StartWorker(healthy, concurrency: 1, name: "fast");
+
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 1);
+        Assert.Single(healthy.Seen);
+    }
+
+    [Fact]
+    public async Task Postpone_RetriedLaterThenFailedWithReasonAfterBoundedAttempts()
+    {
+        using var harness = new BrokerHarness(o => o.MaxAttempts = 3);
+        var processor = new ScriptedProcessor(_ => Task.FromResult<JobOutcome>(
+            new JobOutcome.Postpone("IMAP server unreachable", TimeSpan.FromMilliseconds(50))));
+        harness.StartWorker(processor);
+        harness.Submit(Notifications.For("alice@example.org"));
+
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Failed] == 1);
+
+        Assert.Equal(3, processor.Seen.Count);
+        Assert.Equal([0, 1, 2], processor.Seen.Select(j => j.Attempt));
+        var failed = Assert.Single(harness.Broker.ListFailed(10));
+        Assert.Contains("IMAP server unreachable", failed.Reason);
+    }
+
+    [Fact]
+    public async Task RetryFailed_PutsTheJobBackAndAWorkerCompletesIt()
+    {
+        using var harness = new BrokerHarness(o => o.MaxAttempts = 1);
+        var fail = true;
+        var processor = new ScriptedProcessor(_ => Task.FromResult<JobOutcome>(
+            fail ? new JobOutcome.Fail("handler rejected it") : JobOutcome.Success));
+        harness.StartWorker(processor);
+        harness.Submit(Notifications.For("alice@example.org"));
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Failed] == 1);
+        var id = Assert.Single(harness.Broker.ListFailed(10)).Id;
+
+        fail = false;
+        Assert.True(await harness.Broker.RetryFailedAsync(id).WaitAsync(Timeout));
+
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 1 && s.Jobs[JobState.Failed] == 0);
+        Assert.False(await harness.Broker.RetryFailedAsync("no-such-job").WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task Failed_JobDoesNotBlockItsMailbox()
+    {
+        using var harness = new BrokerHarness(o => o.MaxAttempts = 1);
+        var first = Notifications.For("alice@example.org");
+        var second = Notifications.For("alice@example.org");
+        var processor = new ScriptedProcessor(j => Task.FromResult<JobOutcome>(
+            Encoding.UTF8.GetString(j.Notification.Span) == first ? new JobOutcome.Fail("bad") : JobOutcome.Success));
+        harness.Submit(first);
+        harness.Submit(second);
+
+        harness.StartWorker(processor);
+
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 1 && s.Jobs[JobState.Failed] == 1);
+    }
+
+    [Fact]
+    public async Task Collect_CollectorAnswers_WorkerGetsTheJobBackWithTheData()
+    {
+        using var harness = new BrokerHarness();
+        using var collector = new DealerSocket();
+        collector.Options.Identity = Encoding.ASCII.GetBytes("collector-1");
+        collector.Connect(harness.Broker.CollectorEndpoint);
+        collector.SendFrame(WireProtocol.Ready);
+        var processor = new ScriptedProcessor(j => Task.FromResult<JobOutcome>(j.Collected.Count == 0
+            ? new JobOutcome.Collect(["payload user/alice@example.org 1795951197 1"])
+            : JobOutcome.Success));
+        harness.StartWorker(processor);
+        harness.Submit(Notifications.For("alice@example.org", "MessageNew"));
+
+        var request = new NetMQMessage();
+        Assert.True(collector.TryReceiveMultipartMessage(Timeout, ref request));
+        Assert.Equal(WireProtocol.Collect, request[0].ConvertToString());
+        var reply = new NetMQMessage();
+        reply.Append(WireProtocol.Collected);
+        reply.Append(request[1].ConvertToString());
+        reply.Append(request[2].ConvertToString());
+        reply.Append(WireProtocol.CollectOk);
+        reply.Append("Subject: hi\r\n\r\nbody"u8.ToArray());
+        collector.SendMultipartMessage(reply);
+
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 1);
+        var second = processor.Seen.Last();
+        var item = Assert.Single(second.Collected);
+        Assert.Equal("payload user/alice@example.org 1795951197 1", item.Request);
+        Assert.Null(item.Error);
+        Assert.Equal("Subject: hi\r\n\r\nbody", Encoding.ASCII.GetString(item.Data.Span));
+    }
+
+    [Fact]
+    public async Task Collect_NoCollector_JobReturnsWithAnErrorAfterTheTimeout()
+    {
+        using var harness = new BrokerHarness(o => o.CollectTimeout = TimeSpan.FromMilliseconds(300));
+        var processor = new ScriptedProcessor(j => Task.FromResult<JobOutcome>(j.Collected.Count == 0
+            ? new JobOutcome.Collect(["payload x"])
+            : JobOutcome.Success));
+        harness.StartWorker(processor);
+        harness.Submit(Notifications.For("alice@example.org", "MessageNew"));
+
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 1);
+        Assert.Contains("no collector answered", Assert.Single(processor.Seen.Last().Collected).Error);
+    }
+
+    [Fact]
+    public async Task Restart_UnfinishedJobsAreHandedOutAgain()
+    {
+        using var harness = new BrokerHarness();
+        for (var i = 0; i < 25; i++)
+        {
+            harness.Submit(Notifications.For($"user{i % 5}@example.org"));
+        }
+
+        harness.Restart();
+        var processor = new ScriptedProcessor();
+        harness.StartWorker(processor);
+
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 25);
+        Assert.Equal(25, processor.Seen.Select(j => j.Id).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Restart_WorkerReannouncesItselfAndGetsNewJobs()
+    {
+        using var harness = new BrokerHarness();
+        var processor = new ScriptedProcessor();
+        harness.StartWorker(processor, concurrency: 2);
+        harness.Submit(Notifications.For("alice@example.org"));
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 1);
+
+        harness.Restart();
+        harness.Submit(Notifications.For("bob@example.org"));
+
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 2);
+    }
+
+    [Fact]
+    public void Options_Invalid_EveryErrorReported()
+    {
+        var result = new ValidateBrokerOptions().Validate(null, new BrokerOptions
+        {
+            ClientEndpoint = "127.0.0.1:5570",
+            MaxAttempts = 0,
+            HeartbeatLiveness = 0,
+        });
+
+        Assert.True(result.Failed);
+        Assert.Contains(result.Failures!, f => f.Contains("ClientEndpoint"));
+        Assert.Contains(result.Failures!, f => f.Contains("MaxAttempts"));
+        Assert.Contains(result.Failures!, f => f.Contains("HeartbeatLiveness"));
+    }
+}
+
+public sealed class BrokerMetricsTests
+{
+    [Fact]
+    public async Task Metrics_QueueDepthByState_ReadFromTheBroker()
+    {
+        using var harness = new BrokerHarness();
+        harness.Submit(Notifications.For("alice@example.org"));
+        harness.Submit(Notifications.For("bob@example.org"));
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Pending] == 2);
+        var services = new ServiceCollection();
+        services.AddMetrics();
+        using var provider = services.BuildServiceProvider();
+        using var metrics = new BrokerMetrics(provider.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), harness.Monitor);
+        var pending = -1L;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == BrokerMetrics.MeterName && instrument.Name == "bonnie.broker.jobs")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "state" && (string?)tag.Value == "PENDING")
+                {
+                    pending = value;
+                }
+            }
+        });
+        listener.Start();
+
+        listener.RecordObservableInstruments();
+
+        Assert.Equal(2, pending);
+    }
+}

@@ -1,0 +1,336 @@
+using System.Security.Cryptography;
+using System.Text;
+using Bonnie.Shared.Events;
+using Bonnie.Shared.Search;
+using Bonnie.Shared.Storage;
+
+namespace Bonnie.Pipeline.Tests.Storage;
+
+/// <summary>
+/// What every <see cref="IBonnieStore"/> must do. The embedded store runs these; an Elasticsearch subclass runs
+/// them too when BONNIE_ELASTICSEARCH_URL is set.
+/// </summary>
+public abstract class StoreContractTests : IAsyncLifetime
+{
+    protected static readonly DateTimeOffset T0 = new(2026, 11, 29, 10, 0, 0, TimeSpan.Zero);
+    private IBonnieStore _store = null!;
+
+    protected abstract Task<IBonnieStore> CreateStoreAsync();
+    protected abstract Task DestroyStoreAsync();
+
+    public async Task InitializeAsync()
+    {
+        _store = await CreateStoreAsync();
+        await _store.InitializeAsync();
+    }
+
+    public Task DisposeAsync() => DestroyStoreAsync();
+
+    protected static StoredEvent Event(int n, EventType type = EventType.MessageNew, string user = "alice@example.org", DateTimeOffset? at = null,
+        string? subject = null, string folder = "user/alice@example.org", IReadOnlyList<string>? flags = null)
+    {
+        var raw = Encoding.UTF8.GetBytes($"{{\"event\":\"{type}\",\"n\":{n}}}");
+        return new StoredEvent
+        {
+            Id = Convert.ToHexStringLower(SHA256.HashData(raw)),
+            Type = type,
+            Name = type.ToString(),
+            Timestamp = at ?? T0.AddSeconds(n),
+            ReceivedAt = T0,
+            User = user,
+            Service = "imap",
+            SessionId = "s-" + n % 3,
+            FolderId = "f-" + folder.GetHashCode(StringComparison.Ordinal).ToString("x", System.Globalization.CultureInfo.InvariantCulture),
+            FolderName = folder,
+            Subject = subject,
+            Flags = flags ?? [],
+            RawSha256 = Convert.ToHexStringLower(SHA256.HashData(raw)),
+            Raw = raw,
+        };
+    }
+
+    private static EventSearch Search(string q, int limit = 50, string? cursor = null, Facets facets = Facets.None)
+        => new() { Query = QueryParser.Parse(q), Limit = limit, Cursor = cursor, Facets = facets };
+
+    private static Actor Alice => new("alice@example.org", "s-1", "192.0.2.1", "imap");
+
+    [Fact]
+    public async Task CommitAsync_EventWithRaw_ReadBackByteExact()
+    {
+        var e = Event(1, subject: "Quarterly figures");
+        var batch = new StoreBatch();
+        batch.Events.Add(e);
+
+        await _store.CommitAsync(batch);
+
+        var read = await _store.GetEventAsync(e.Id);
+        Assert.NotNull(read);
+        Assert.Equal(e.Raw.ToArray(), read.Raw.ToArray());
+        Assert.Equal(e.Timestamp, read.Timestamp);
+        Assert.Equal("Quarterly figures", read.Subject);
+        Assert.Null(await _store.GetEventAsync("0000"));
+    }
+
+    [Fact]
+    public async Task CommitAsync_EventAlreadyStored_ConflictAndNothingWritten()
+    {
+        var first = new StoreBatch();
+        first.Events.Add(Event(1));
+        await _store.CommitAsync(first);
+        var second = new StoreBatch();
+        second.Events.Add(Event(2));
+        second.Events.Add(Event(1));
+
+        await Assert.ThrowsAsync<StoreConflictException>(() => _store.CommitAsync(second));
+
+        Assert.Null(await _store.GetEventAsync(Event(2).Id));
+        Assert.Equal(new HashSet<string> { Event(1).Id }, await _store.FindProcessedJobsAsync([Event(1).Id, Event(2).Id]));
+    }
+
+    [Fact]
+    public async Task CommitAsync_ObjectChangedByAnotherWriter_Conflict()
+    {
+        var create = new StoreBatch();
+        create.Folders["f1"] = new FolderObject { Id = "f1", Name = "user/alice@example.org" };
+        await _store.CommitAsync(create);
+        var a = (await _store.GetFolderAsync("f1"))!;
+        var b = (await _store.GetFolderAsync("f1"))!;
+        a.Name = "user/alice/A@example.org";
+        var ba = new StoreBatch();
+        ba.Folders["f1"] = a;
+        await _store.CommitAsync(ba);
+        b.Name = "user/alice/B@example.org";
+        var bb = new StoreBatch();
+        bb.Folders["f1"] = b;
+
+        await Assert.ThrowsAsync<StoreConflictException>(() => _store.CommitAsync(bb));
+
+        Assert.Equal("user/alice/A@example.org", (await _store.GetFolderAsync("f1"))!.Name);
+    }
+
+    [Fact]
+    public async Task FindFolderByNameAsync_RenamedAndDeleted_FindsOnlyCurrentNameOfExistingFolder()
+    {
+        var batch = new StoreBatch();
+        batch.Folders["f1"] = new FolderObject { Id = "f1", Name = "user/alice/New@example.org" };
+        batch.Folders["f2"] = new FolderObject { Id = "f2", Name = "user/alice/Gone@example.org", Exists = false };
+        await _store.CommitAsync(batch);
+
+        Assert.Equal("f1", (await _store.FindFolderByNameAsync("USER/alice/new@example.org"))?.Id);
+        Assert.Null(await _store.FindFolderByNameAsync("user/alice/Gone@example.org"));
+        Assert.Null(await _store.FindFolderByNameAsync("user/alice/Old@example.org"));
+    }
+
+    [Fact]
+    public async Task FindMessageAtAsync_LocationEnded_NotFoundThereButAtNewLocation()
+    {
+        var m = new MessageObject { Key = "M1" };
+        m.Locations.Add(new MessageLocation { FolderId = "inbox", Uid = 2, Since = T0, Until = T0.AddSeconds(1), EndReason = "moved" });
+        m.Locations.Add(new MessageLocation { FolderId = "archive", Uid = 3, Since = T0.AddSeconds(1), Flags = { "\\Seen" } });
+        var batch = new StoreBatch();
+        batch.Messages["M1"] = m;
+        await _store.CommitAsync(batch);
+
+        Assert.Null(await _store.FindMessageAtAsync("inbox", 2));
+        var found = await _store.FindMessageAtAsync("archive", 3);
+        Assert.Equal("M1", found?.Key);
+        Assert.Contains("\\seen", found!.Locations[1].Flags);
+    }
+
+    [Fact]
+    public async Task GetChangesAsync_ChangesOfSeveralEvents_OldestFirstWithCausingEvent()
+    {
+        var batch = new StoreBatch();
+        var late = Event(20);
+        var early = Event(10);
+        batch.Events.Add(late);
+        batch.Events.Add(early);
+        batch.Changes.Add(new ChangeRecord { Kind = ObjectKind.Folder, ObjectId = "f1", Aspect = ChangeAspect.Name, From = "b", To = "c", Actor = Alice, At = late.Timestamp, EventId = late.Id });
+        batch.Changes.Add(new ChangeRecord { Kind = ObjectKind.Folder, ObjectId = "f1", Aspect = ChangeAspect.Name, From = "a", To = "b", Actor = Alice, At = early.Timestamp, EventId = early.Id });
+        batch.Changes.Add(new ChangeRecord { Kind = ObjectKind.Message, ObjectId = "f1", Aspect = ChangeAspect.Existence, To = "present", Actor = Alice, At = early.Timestamp, EventId = early.Id });
+
+        await _store.CommitAsync(batch);
+
+        var changes = await _store.GetChangesAsync(ObjectKind.Folder, "f1");
+        Assert.Equal(["a->b", "b->c"], changes.Select(c => $"{c.From}->{c.To}"));
+        Assert.Equal([early.Id, late.Id], changes.Select(c => c.EventId));
+        Assert.Equal(Alice, changes[0].Actor);
+    }
+
+    [Fact]
+    public async Task SearchEventsAsync_PagedWithCursor_EveryMatchOnceNewestFirst()
+    {
+        var batch = new StoreBatch();
+        for (var i = 0; i < 25; i++)
+        {
+            batch.Events.Add(Event(i, i % 2 == 0 ? EventType.MessageNew : EventType.MessageRead, at: T0.AddSeconds(i / 5)));
+        }
+        await _store.CommitAsync(batch);
+
+        var seen = new List<StoredEvent>();
+        string? cursor = null;
+        long total = -1;
+        do
+        {
+            var page = await _store.SearchEventsAsync(Search("event:MessageNew", limit: 4, cursor: cursor));
+            total = page.Total;
+            seen.AddRange(page.Items);
+            cursor = page.Next;
+        }
+        while (cursor is not null);
+
+        Assert.Equal(13, total);
+        Assert.Equal(13, seen.Select(e => e.Id).Distinct().Count());
+        Assert.All(seen, e => Assert.Equal(EventType.MessageNew, e.Type));
+        Assert.Equal(seen.OrderByDescending(e => e.Timestamp).ThenByDescending(e => e.Sequence).Select(e => e.Id), seen.Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task SearchEventsAsync_BooleanFieldsDatesAndText_ExactMatches()
+    {
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1, user: "alice@example.org", subject: "Contract draft v2", at: T0));
+        batch.Events.Add(Event(2, user: "bob@example.org", subject: "Lunch", at: T0.AddDays(1)));
+        batch.Events.Add(Event(3, EventType.FlagsSet, user: "alice@example.org", at: T0.AddDays(2), flags: ["\\Flagged"]));
+        batch.Events.Add(Event(4, EventType.Login, user: "carol@example.org", at: T0.AddDays(2).AddHours(1)));
+        await _store.CommitAsync(batch);
+
+        async Task<string> Q(string q) => string.Join(',', (await _store.SearchEventsAsync(Search(q, 100))).Items.Select(e => (int)(e.Timestamp - T0).TotalHours).Order());
+
+        Assert.Equal("0,48", await Q("user:alice@example.org"));
+        Assert.Equal("0,24", await Q("event:MessageNew"));
+        Assert.Equal("0", await Q("contract"));
+        Assert.Equal("0", await Q("\"contract draft\""));
+        Assert.Equal("", await Q("\"draft contract\""));
+        Assert.Equal("0", await Q("subject:contr*"));
+        Assert.Equal("24,48,49", await Q("-contract"));
+        Assert.Equal("0,49", await Q("contract OR event:Login"));
+        Assert.Equal("48", await Q("flag:\\flagged"));
+        Assert.Equal("24,48,49", await Q("after:2026-11-30"));
+        Assert.Equal("0", await Q("before:2026-11-30"));
+        Assert.Equal("48,49", await Q("on:2026-12-01"));
+        Assert.Equal("0,24,48", await Q("user:alice* OR user:bob* NOT event:FlagsSet"));
+        Assert.Equal("0,24", await Q("(user:alice* OR user:bob*) -event:FlagsSet"));
+        Assert.Equal("0,24,48,49", await Q(""));
+        Assert.Equal("48", await Q("folder:user/alice@example.org after:2026-12-01 (event:FlagsSet OR lunch)"));
+    }
+
+    [Fact]
+    public async Task SearchEventsAsync_Facets_CountByTypeUserFolderAndDay()
+    {
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1, at: T0));
+        batch.Events.Add(Event(2, at: T0.AddHours(1)));
+        batch.Events.Add(Event(3, EventType.Login, user: "bob@example.org", at: T0.AddDays(1)));
+        await _store.CommitAsync(batch);
+
+        var page = await _store.SearchEventsAsync(Search("", facets: Facets.All));
+
+        Assert.Equal([new FacetCount("MessageNew", 2), new FacetCount("Login", 1)], page.Facets["event"]);
+        Assert.Equal([new FacetCount("alice@example.org", 2), new FacetCount("bob@example.org", 1)], page.Facets["user"]);
+        Assert.Equal([new FacetCount("2026-11-30", 1), new FacetCount("2026-11-29", 2)], page.Facets["day"]);
+        Assert.Equal(3, page.Facets["folder"].Single().Count);
+    }
+
+    [Fact]
+    public async Task SearchEventsAsync_OldestFirst_AscendingOrder()
+    {
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(2));
+        batch.Events.Add(Event(1));
+        batch.Events.Add(Event(3));
+        await _store.CommitAsync(batch);
+
+        var page = await _store.SearchEventsAsync(Search("sort:oldest", limit: 2));
+        var next = await _store.SearchEventsAsync(Search("sort:oldest", limit: 2, cursor: page.Next));
+
+        Assert.Equal([Event(1).Id, Event(2).Id, Event(3).Id], page.Items.Concat(next.Items).Select(e => e.Id));
+        Assert.Null(next.Next);
+    }
+
+    [Theory]
+    [InlineData("\"' OR 1=1; DROP TABLE events; --\"")]
+    [InlineData("NEAR(a b)")]
+    [InlineData("subject:\"a\"\"b\"")]
+    [InlineData("\"col:* ^ - + {x}\"")]
+    [InlineData("user:\"'; DELETE FROM events; --\" folder:x'||'y")]
+    [InlineData("*")]
+    [InlineData("!!! ???")]
+    [InlineData("from:\"\\\"\"")]
+    public async Task SearchEventsAsync_HostileText_SafeEmptyResultAndDataIntact(string query)
+    {
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1, subject: "ordinary subject"));
+        await _store.CommitAsync(batch);
+
+        var page = await _store.SearchEventsAsync(Search(query));
+
+        Assert.Empty(page.Items);
+        Assert.Equal(1, (await _store.SearchEventsAsync(Search(""))).Total);
+    }
+
+    [Fact]
+    public async Task SearchEventsAsync_ForgedCursor_ClearError()
+    {
+        var ex = await Assert.ThrowsAsync<QuerySyntaxException>(() => _store.SearchEventsAsync(Search("", cursor: "not-a-cursor'--")));
+
+        Assert.Contains("cursor", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetQuarantineAsync_Paged_NewestFirstWithBytes()
+    {
+        var batch = new StoreBatch();
+        for (var i = 0; i < 3; i++)
+        {
+            batch.Quarantine.Add(new QuarantineItem { JobId = "job" + i, At = T0.AddSeconds(i), Stage = "parse", Reason = "MalformedJson: bad " + i, RawSha256 = "", Raw = new byte[] { (byte)i, 0xff } });
+        }
+        await _store.CommitAsync(batch);
+
+        var first = await _store.GetQuarantineAsync(2, null);
+        var second = await _store.GetQuarantineAsync(2, first.Next);
+
+        Assert.Equal(["job2", "job1", "job0"], first.Items.Concat(second.Items).Select(q => q.JobId));
+        Assert.Equal(new byte[] { 2, 0xff }, first.Items[0].Raw.ToArray());
+        Assert.Equal(new HashSet<string> { "job1" }, await _store.FindProcessedJobsAsync(["job1", "job9"]));
+    }
+
+    [Fact]
+    public async Task GetSessionsForUserAsync_SeveralSessions_NewestFirst()
+    {
+        var batch = new StoreBatch();
+        batch.Sessions["a"] = new SessionObject { Id = "a", User = "Alice@example.org", LoginAt = T0, LogoutAt = T0.AddMinutes(5) };
+        batch.Sessions["b"] = new SessionObject { Id = "b", User = "alice@example.org", LoginAt = T0.AddHours(1) };
+        batch.Sessions["c"] = new SessionObject { Id = "c", User = "bob@example.org", LoginAt = T0 };
+        await _store.CommitAsync(batch);
+
+        var sessions = await _store.GetSessionsForUserAsync("alice@example.org", 10);
+
+        Assert.Equal(["b", "a"], sessions.Select(s => s.Id));
+        Assert.Equal(TimeSpan.FromMinutes(5), sessions[1].Duration);
+    }
+}
+
+public sealed class EmbeddedStoreContractTests : StoreContractTests, IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "bonnie-store-contract", Guid.NewGuid().ToString("N"));
+    private Bonnie.Pipeline.Storage.Embedded.EmbeddedStore? _store;
+
+    protected override Task<IBonnieStore> CreateStoreAsync()
+    {
+        _store = new Bonnie.Pipeline.Storage.Embedded.EmbeddedStore(_dir, 16, Microsoft.Extensions.Logging.Abstractions.NullLogger<Bonnie.Pipeline.Storage.Embedded.EmbeddedStore>.Instance);
+        return Task.FromResult<IBonnieStore>(_store);
+    }
+
+    protected override async Task DestroyStoreAsync()
+    {
+        if (_store is not null)
+        {
+            await _store.DisposeAsync();
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    public void Dispose() => _store?.Dispose();
+}

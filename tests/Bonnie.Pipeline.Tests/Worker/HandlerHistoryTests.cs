@@ -1,0 +1,266 @@
+using Bonnie.Pipeline.Tests.Storage;
+using Bonnie.Pipeline.Worker;
+using Bonnie.Shared.Events;
+using Bonnie.Shared.Storage;
+
+namespace Bonnie.Pipeline.Tests.Worker;
+
+/// <summary>The real notifications of one Cyrus session, replayed through the processor: the histories officers see.</summary>
+public sealed class HandlerHistoryTests : IAsyncLifetime
+{
+    private const string Inbox = "sufr9a0wrxwpaaifzy6ge6cu";
+    private const string Archive = "oe16bupldlr2b7ax2w5twkwq";
+    private const string Temp = "me1de6rfcjp143mbleivr07x";
+    private const string FirstMessage = "M743974037cbef97becd11ce5";
+    private const string AliceSession = "cyrus-1795951230-11919-1-18047406984012349348";
+    private TestPipeline _p = null!;
+
+    public async Task InitializeAsync() => _p = await TestPipeline.CreateAsync();
+
+    public async Task DisposeAsync() => await _p.DisposeAsync();
+
+    /// <summary>The second INBOX message, the one alice moves to Archive (its delivery was not captured: made from the first's).</summary>
+    private static string SecondDelivery() => Fixture.Edit(Fixture.Event("MessageNew"),
+        ("UID=1\"", "UID=2\""),
+        ("179595122889.12822.11728137019898957721", "179595122895.12822.14042202990968850809"),
+        ("M743974037cbef97becd11ce5", "M00000000000000000000a2a2"),
+        ("11:20:28.951Z", "11:20:29.100Z"));
+
+    private async Task<List<string>> HistoryAsync(ObjectKind kind, string id)
+        => (await _p.Store.GetChangesAsync(kind, id)).Select(Fixture.Describe).ToList();
+
+    [Fact]
+    public async Task ProcessAsync_DeliverReadFlagCopy_OneMessageHistoryAcrossFolders()
+    {
+        await _p.RunAllAsync(
+            Fixture.Event("MailboxCreate"), Fixture.Event("MessageNew"), Fixture.Event("MailboxModseq"), Fixture.Event("MailboxSubscribe"),
+            Fixture.Event("MessageAppend"), Fixture.Event("MessageRead"), Fixture.Event("FlagsSet"), Fixture.Event("FlagsClear"),
+            Fixture.Event("vnd.cmu.MessageCopy"));
+
+        Assert.Equal(
+            [
+                "Existence absent -> present",
+                $"Location delivered - -> {Inbox}/1",
+                "Flag \\Seen unset -> set",
+                "Flag $Important unset -> set",
+                "Flag \\Flagged unset -> set",
+                "Flag \\Flagged set -> unset",
+                $"Location copied - -> {Archive}/2",
+                "Flag $Important unset -> set",
+                "Flag \\Seen unset -> set",
+            ],
+            await HistoryAsync(ObjectKind.Message, FirstMessage));
+        var message = await _p.Store.GetMessageAsync(FirstMessage);
+        Assert.NotNull(message);
+        Assert.Equal([$"{Inbox}/1", $"{Archive}/2"], message.Locations.Where(l => l.Until is null).Select(l => l.Address));
+        Assert.Equal("lmtp one", message.Subject);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_MoveThenItsExpunge_MovesOneMessageAndDeletesNothing()
+    {
+        await _p.RunAllAsync(Fixture.Event("MailboxCreate"), SecondDelivery(), Fixture.Event("vnd.cmu.MessageMove"), Fixture.Event("MessageExpunge"));
+
+        Assert.Equal(
+            ["Existence absent -> present", $"Location delivered - -> {Inbox}/2", $"Location moved {Inbox}/2 -> {Archive}/3"],
+            await HistoryAsync(ObjectKind.Message, "M00000000000000000000a2a2"));
+        var moved = await _p.Store.GetMessageAsync("M00000000000000000000a2a2");
+        Assert.True(moved!.Exists);
+        Assert.Null(await _p.Store.GetMessageAsync("mid:<179595122895.12822.14042202990968850809@probe.example.org>"));
+        Assert.Null(await _p.Store.FindMessageAtAsync(Inbox, 2));
+        Assert.Equal("M00000000000000000000a2a2", (await _p.Store.FindMessageAtAsync(Archive, 3))!.Key);
+        var events = await _p.Store.GetEventsForObjectAsync(ObjectKind.Message, "M00000000000000000000a2a2", 100);
+        Assert.Equal([EventType.MessageNew, EventType.MessageMove], events.Select(e => e.Type));
+    }
+
+    [Fact]
+    public async Task ProcessAsync_ExpungeOfDeliveredMessage_EndsLocationAndExistence()
+    {
+        var expunge = Fixture.Edit(Fixture.Event("MessageExpunge"),
+            ("\"uidset\":\"2\"", "\"uidset\":\"1\""),
+            ("179595122895.12822.14042202990968850809", "179595122889.12822.11728137019898957721"));
+        await _p.RunAllAsync(Fixture.Event("MailboxCreate"), Fixture.Event("MessageNew"), Fixture.Edit(Fixture.Event("MessageTrash"), ("\"uidset\":\"3\"", "\"uidset\":\"1\""), ("11:20:48.812Z", "11:20:46.000Z")), expunge);
+
+        var history = await HistoryAsync(ObjectKind.Message, FirstMessage);
+        Assert.Equal(
+            ["Existence absent -> present", $"Location delivered - -> {Inbox}/1", "Flag \\Deleted unset -> set", $"Location expunged {Inbox}/1 -> -", "Existence present -> absent"],
+            history);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_MessageExpire_EndsEachLocationAsExpired()
+    {
+        var bobOld = "a4suvdqkngea1aujnq0ofksd";
+        var first = Fixture.Edit(Fixture.Event("MessageNew"), ("user/alice%40example.org;UIDVALIDITY=1795951197/;UID=1", "user/bob/Old%40example.org;UIDVALIDITY=1795951353/;UID=1"),
+            (Inbox, bobOld), ("179595122889.12822.11728137019898957721", "179595136960.15467.3498701888269061340"), ("M743974037cbef97becd11ce5", "M0000000000000000000000b1"));
+        await _p.RunAllAsync(first, Fixture.Event("MessageExpire"));
+
+        Assert.Equal(
+            ["Existence absent -> present", $"Location delivered - -> {bobOld}/1", $"Location expired {bobOld}/1 -> -", "Existence present -> absent"],
+            await HistoryAsync(ObjectKind.Message, "M0000000000000000000000b1"));
+        var changes = await _p.Store.GetChangesAsync(ObjectKind.Message, "M0000000000000000000000b1");
+        Assert.Equal("cyr_expire", changes[^1].Actor.Service);
+        Assert.Null(changes[^1].Actor.User);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_FolderCreateRenameDeleteSubscribeAcl_FolderHistories()
+    {
+        var revoke = Fixture.Edit(Fixture.Event("AclChange"),
+            ("\"aclRights\":\"lrs\",", ""),
+            ("bob@example.org\\tlrs\\t\"", "\""),
+            ("11:20:51.851Z", "11:20:52.000Z"));
+        await _p.RunAllAsync(
+            Fixture.Event("MailboxCreate"), Fixture.Event("MailboxSubscribe"), Fixture.Event("MailboxUnSubscribe"), Fixture.Event("MailboxRename"),
+            Fixture.Event("MailboxDelete"), Fixture.Event("AclChange"), revoke, Fixture.Event("QuotaChange"));
+
+        Assert.Equal(["Existence absent -> present", "Acl alice@example.org - -> lrswipkxtecdan",
+            "Quota messages-limit - -> -1", "Quota messages-used - -> 0", "Quota storage-limit - -> 20", "Quota storage-used - -> 0"],
+            await HistoryAsync(ObjectKind.Folder, Inbox));
+        Assert.Equal(
+            [
+                "Subscription alice@example.org unsubscribed -> subscribed",
+                "Subscription alice@example.org subscribed -> unsubscribed",
+                "Acl bob@example.org - -> lrs",
+                "Acl bob@example.org lrs -> -",
+            ],
+            await HistoryAsync(ObjectKind.Folder, Archive));
+        Assert.Equal(["Name user/alice/Temp@example.org -> user/alice/Temp2@example.org", "Existence present -> absent"],
+            await HistoryAsync(ObjectKind.Folder, Temp));
+        var temp = await _p.Store.GetFolderAsync(Temp);
+        Assert.False(temp!.Exists);
+        Assert.Null(await _p.Store.FindFolderByNameAsync("user/alice/Temp2@example.org"));
+    }
+
+    [Fact]
+    public async Task ProcessAsync_QuotaExceedThenWithin_RecordsQuotaState()
+    {
+        await _p.RunAllAsync(Fixture.Event("MailboxCreate"), Fixture.Load("fixtures/QuotaExceed.json"), Fixture.Load("fixtures/QuotaWithin.json"));
+
+        var states = (await _p.Store.GetChangesAsync(ObjectKind.Folder, Inbox)).Where(c => c.Key == "state").Select(Fixture.Describe);
+        Assert.Equal(["Quota state - -> exceeded", "Quota state exceeded -> within"], states);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_ChangeInLoggedInSession_ActorCarriesClientAddressFromLogin()
+    {
+        var login = Fixture.Edit(Fixture.Event("Login"),
+            ("cyrus-1795951187-11381-2-14971745235264492537", AliceSession), ("\"user\":\"cyrus\"", "\"user\":\"alice@example.org\""),
+            ("\"clientIP\":\"127.0.0.1\"", "\"clientIP\":\"192.0.2.7\""), ("11:19:47.997Z", "11:20:30.000Z"));
+        await _p.RunAllAsync(Fixture.Event("MailboxCreate"), Fixture.Event("MessageNew"), login, Fixture.Event("FlagsSet"));
+
+        var flagged = (await _p.Store.GetChangesAsync(ObjectKind.Message, FirstMessage)).First(c => c.Aspect == ChangeAspect.Flag);
+        Assert.Equal(new Actor("alice@example.org", AliceSession, "192.0.2.7", "imap"), flagged.Actor);
+        Assert.Equal(DateTimeOffset.Parse("2026-11-29T11:20:41.171Z", System.Globalization.CultureInfo.InvariantCulture), flagged.At);
+        var stored = await _p.Store.GetEventAsync(flagged.EventId);
+        Assert.Equal(EventType.FlagsSet, stored!.Type);
+        Assert.Equal("192.0.2.7", stored.ClientIp);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_LoginAndLogout_JoinedIntoOneSessionWithDuration()
+    {
+        await _p.RunAllAsync(Fixture.Event("Logout"), Fixture.Event("Login"));
+
+        var session = Assert.Single(await _p.Store.GetSessionsForUserAsync("cyrus", 10));
+        Assert.Equal(TimeSpan.FromMilliseconds(43), session.Duration);
+        Assert.Equal("127.0.0.1", session.ClientIp);
+        Assert.Equal("imap", session.Service);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_LogoutWithoutLoginAndLoginNeverClosed_BothKept()
+    {
+        var lonelyLogin = Fixture.Edit(Fixture.Event("Login"), ("cyrus-1795951187-11381-2-14971745235264492537", "cyrus-open-1"));
+        await _p.RunAllAsync(Fixture.Event("Logout"), lonelyLogin);
+
+        var sessions = await _p.Store.GetSessionsForUserAsync("cyrus", 10);
+        var open = Assert.Single(sessions, s => s.Id == "cyrus-open-1");
+        Assert.NotNull(open.LoginAt);
+        Assert.Null(open.LogoutAt);
+        Assert.Null(open.Duration);
+        var closedOnly = Assert.Single(sessions, s => s.Id == "cyrus-1795951187-11381-2-14971745235264492537");
+        Assert.Null(closedOnly.LoginAt);
+        Assert.NotNull(closedOnly.LogoutAt);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_ModseqBeforeItsEvent_ChangesNothing()
+    {
+        await _p.RunAllAsync(Fixture.Event("MailboxModseq"), Fixture.Event("MessageNew"));
+
+        Assert.Empty(await _p.Store.GetChangesAsync(ObjectKind.Folder, Inbox));
+        Assert.Equal(2, (await _p.Store.GetChangesAsync(ObjectKind.Message, FirstMessage)).Count);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_SameJobTwice_StoresNothingTwice()
+    {
+        await _p.RunAllAsync(Fixture.Event("MailboxCreate"), Fixture.Event("MessageNew"));
+        var before = await HistoryAsync(ObjectKind.Message, FirstMessage);
+
+        var again = await _p.RunAsync(Fixture.Event("MessageNew"));
+
+        Assert.IsType<JobOutcome.Done>(again);
+        Assert.Equal(before, await HistoryAsync(ObjectKind.Message, FirstMessage));
+        Assert.Equal(1, (await _p.Store.SearchEventsAsync(Search("event:MessageNew"))).Total);
+    }
+
+    [Fact]
+    public async Task ProcessBatchAsync_WholeSession_SameHistoriesAsOneByOne()
+    {
+        string[] all =
+        [
+            Fixture.Event("MailboxCreate"), Fixture.Event("MessageNew"), Fixture.Event("MailboxModseq"), Fixture.Event("MailboxSubscribe"),
+            Fixture.Event("MailboxUnSubscribe"), Fixture.Event("MailboxRename"), Fixture.Event("MailboxDelete"), Fixture.Event("MessageAppend"),
+            Fixture.Event("MessageRead"), Fixture.Event("FlagsSet"), Fixture.Event("FlagsClear"), Fixture.Event("vnd.cmu.MessageCopy"),
+            SecondDelivery(), Fixture.Event("vnd.cmu.MessageMove"), Fixture.Event("MessageExpunge"), Fixture.Event("MessageTrash"),
+            Fixture.Event("AclChange"), Fixture.Event("QuotaChange"), Fixture.Event("Login"), Fixture.Event("Logout"),
+        ];
+        await _p.RunAllAsync(all);
+        await using var batched = await TestPipeline.CreateAsync();
+
+        var outcomes = await batched.Processor.ProcessBatchAsync(all.Select(j => TestPipeline.JobFor(j)).ToList());
+
+        Assert.All(outcomes, o => Assert.IsType<JobOutcome.Done>(o));
+        foreach (var (kind, id) in new[] { (ObjectKind.Message, FirstMessage), (ObjectKind.Message, "M00000000000000000000a2a2"), (ObjectKind.Folder, Inbox),
+            (ObjectKind.Folder, Archive), (ObjectKind.Folder, Temp) })
+        {
+            var expected = await HistoryAsync(kind, id);
+            Assert.NotEmpty(expected);
+            Assert.Equal(expected, (await batched.Store.GetChangesAsync(kind, id)).Select(Fixture.Describe));
+        }
+    }
+
+    [Fact]
+    public async Task ProcessAsync_UnreadableNotification_QuarantinedWithReasonAndBytes()
+    {
+        var bytes = "{\"event\":\"MessageNew\",\"timestamp\":"u8.ToArray();
+
+        var outcome = await _p.Processor.ProcessAsync(TestPipeline.JobFor(bytes));
+
+        Assert.IsType<JobOutcome.Done>(outcome);
+        var item = Assert.Single((await _p.Store.GetQuarantineAsync(10, null)).Items);
+        Assert.Equal("parse", item.Stage);
+        Assert.Contains("MalformedJson", item.Reason, StringComparison.Ordinal);
+        Assert.Equal(bytes, item.Raw.ToArray());
+    }
+
+    [Fact]
+    public async Task ProcessAsync_StoredEvent_KeepsRawNotificationByteExact()
+    {
+        var json = Fixture.Event("MessageNew");
+
+        await _p.RunAllAsync(json);
+
+        var job = TestPipeline.JobFor(json);
+        var stored = await _p.Store.GetEventAsync(job.Id);
+        Assert.Equal(System.Text.Encoding.UTF8.GetBytes(json), stored!.Raw.ToArray());
+        Assert.Equal(job.Id, stored.RawSha256);
+        Assert.Equal(PayloadStatus.Missing, stored.PayloadStatus);
+        Assert.Equal(["<179595122889.12822.11728137019898957721@probe.example.org>"], stored.MessageIds);
+        Assert.Equal(["Probe Sender <sender@example.net>"], stored.From);
+    }
+
+    private static Bonnie.Shared.Search.EventSearch Search(string q) => new() { Query = Bonnie.Shared.Search.QueryParser.Parse(q) };
+}

@@ -1,0 +1,177 @@
+using System.Security.Cryptography;
+using System.Text;
+using Bonnie.Pipeline.Tests.Storage;
+using Bonnie.Pipeline.Worker;
+using Bonnie.Pipeline.Worker.Payloads;
+using Bonnie.Shared.Events;
+using Bonnie.Shared.Storage;
+
+namespace Bonnie.Pipeline.Tests.Worker;
+
+// Cyrus names messages by SHA-1; the tests compute it to build what Cyrus would send.
+#pragma warning disable CA5350
+
+public sealed class PayloadTests : IDisposable
+{
+    private readonly string _spool = Path.Combine(Path.GetTempPath(), "bonnie-spool-tests", Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_spool))
+        {
+            Directory.Delete(_spool, recursive: true);
+        }
+    }
+
+    private static readonly byte[] Message = Encoding.ASCII.GetBytes(
+        "Return-Path: <sender@example.net>\r\nFrom: Probe Sender <sender@example.net>\r\nTo: alice@example.org\r\nSubject: lmtp one\r\n" +
+        "Message-ID: <179595122889.12822.11728137019898957721@probe.example.org>\r\n\r\nThe quarterly figures are attached.\r\n");
+
+    /// <summary>The real MessageNew, with the email id Cyrus would give these bytes (M + first 24 hex of the SHA-1).</summary>
+    private static string DeliveryOf(byte[] bytes)
+    {
+        var guid = Convert.ToHexStringLower(SHA1.HashData(bytes))[..24];
+        return Fixture.Edit(Fixture.Event("MessageNew"), ("M743974037cbef97becd11ce5", "M" + guid));
+    }
+
+    private void LayOutSpoolFile(string mailboxId, uint uid, byte[] bytes)
+    {
+        var path = SpoolPayloadSource.PathFor(_spool, mailboxId, uid)!;
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, bytes);
+    }
+
+    [Fact]
+    public void PathFor_CyrusLayout_UuidFanOutAndTrailingDot()
+    {
+        var path = SpoolPayloadSource.PathFor("/var/spool/cyrus/mail", "sufr9a0wrxwpaaifzy6ge6cu", 7);
+
+        Assert.Equal("/var/spool/cyrus/mail/uuid/s/u/sufr9a0wrxwpaaifzy6ge6cu/7.", path);
+        Assert.Null(SpoolPayloadSource.PathFor("/var/spool/cyrus/mail", "../../etc", 7));
+    }
+
+    [Fact]
+    public async Task ProcessAsync_SpoolFilePresent_PayloadStoredByteExactAndSearchableByBody()
+    {
+        LayOutSpoolFile("sufr9a0wrxwpaaifzy6ge6cu", 1, Message);
+        await using var p = await TestPipeline.CreateAsync([new SpoolPayloadSource([_spool])]);
+        var json = DeliveryOf(Message);
+
+        Assert.IsType<JobOutcome.Done>(await p.RunAsync(json));
+
+        var stored = await p.Store.GetEventAsync(TestPipeline.JobFor(json).Id);
+        Assert.Equal(PayloadStatus.Stored, stored!.PayloadStatus);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(Message)), stored.PayloadSha256);
+        Assert.Equal(Message, await p.Payloads.GetAsync(stored.PayloadSha256!));
+        var hits = await p.Store.SearchEventsAsync(new Bonnie.Shared.Search.EventSearch { Query = Bonnie.Shared.Search.QueryParser.Parse("quarterly figures") });
+        Assert.Equal(stored.Id, Assert.Single(hits.Items).Id);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_BytesDoNotMatchGuid_KeptAndFlagged()
+    {
+        LayOutSpoolFile("sufr9a0wrxwpaaifzy6ge6cu", 1, Message);
+        await using var p = await TestPipeline.CreateAsync([new SpoolPayloadSource([_spool])]);
+        var json = Fixture.Event("MessageNew");
+
+        Assert.IsType<JobOutcome.Done>(await p.RunAsync(json));
+
+        var stored = await p.Store.GetEventAsync(TestPipeline.JobFor(json).Id);
+        Assert.Equal(PayloadStatus.DigestMismatch, stored!.PayloadStatus);
+        Assert.NotNull(await p.Payloads.GetAsync(stored.PayloadSha256!));
+    }
+
+    [Fact]
+    public async Task ProcessAsync_NoSourceHasIt_PostponedThenKeptMarkedMissing()
+    {
+        await using var p = await TestPipeline.CreateAsync([new SpoolPayloadSource([_spool])], maxAttempts: 3);
+        var json = Fixture.Event("MessageNew");
+
+        var first = await p.RunAsync(json, attempt: 1);
+        var second = await p.RunAsync(json, attempt: 2);
+        var last = await p.RunAsync(json, attempt: 3);
+
+        Assert.Contains("no spool file", Assert.IsType<JobOutcome.Postpone>(first).Reason, StringComparison.Ordinal);
+        Assert.IsType<JobOutcome.Postpone>(second);
+        Assert.IsType<JobOutcome.Done>(last);
+        var stored = await p.Store.GetEventAsync(TestPipeline.JobFor(json).Id);
+        Assert.Equal(PayloadStatus.Missing, stored!.PayloadStatus);
+        Assert.Null(stored.PayloadSha256);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_SamePayloadInTwoMailboxes_StoredOnce()
+    {
+        LayOutSpoolFile("sufr9a0wrxwpaaifzy6ge6cu", 1, Message);
+        LayOutSpoolFile("oe16bupldlr2b7ax2w5twkwq", 1, Message);
+        await using var p = await TestPipeline.CreateAsync([new SpoolPayloadSource([_spool])]);
+        var inbox = DeliveryOf(Message);
+        var other = Fixture.Edit(inbox, ("sufr9a0wrxwpaaifzy6ge6cu", "oe16bupldlr2b7ax2w5twkwq"), ("user/alice%40example.org", "user/alice/Archive%40example.org"));
+
+        await p.RunAllAsync(inbox, other);
+
+        var files = Directory.GetFiles(p.Payloads.Root, "*", SearchOption.AllDirectories);
+        Assert.Single(files);
+        var key = "M" + Convert.ToHexStringLower(SHA1.HashData(Message))[..24];
+        var message = await p.Store.GetMessageAsync(key);
+        Assert.Equal(2, message!.Locations.Count);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_Cyrus25WithMessageContent_PayloadFromEvent()
+    {
+        await using var p = await TestPipeline.CreateAsync([new EventContentPayloadSource()]);
+        var json = Fixture.Load("events-2.5/MessageNew.json");
+
+        Assert.IsType<JobOutcome.Done>(await p.RunAsync(json));
+
+        var stored = await p.Store.GetEventAsync(TestPipeline.JobFor(json).Id);
+        Assert.Equal(PayloadStatus.Stored, stored!.PayloadStatus);
+        var bytes = await p.Payloads.GetAsync(stored.PayloadSha256!);
+        Assert.EndsWith("Please find the revised terms below.\r\n", Encoding.UTF8.GetString(bytes!), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetAsync_FileTamperedWith_Refused()
+    {
+        await using var p = await TestPipeline.CreateAsync();
+        var sha = await p.Payloads.PutAsync(Encoding.ASCII.GetBytes("short"));
+        var file = Directory.GetFiles(p.Payloads.Root, sha + "*", SearchOption.AllDirectories).Single();
+        await File.WriteAllTextAsync(file, "shorT");
+
+        await Assert.ThrowsAsync<InvalidDataException>(() => p.Payloads.GetAsync(sha));
+    }
+
+    [Fact]
+    public async Task PutAsync_CompressibleMessage_CompressedOnDiskExactOnRead()
+    {
+        await using var p = await TestPipeline.CreateAsync();
+        var big = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("The same line again and again.\r\n", 500)));
+
+        var sha = await p.Payloads.PutAsync(big);
+
+        var file = Directory.GetFiles(p.Payloads.Root, sha + "*", SearchOption.AllDirectories).Single();
+        Assert.EndsWith(".zst", file, StringComparison.Ordinal);
+        Assert.True(new FileInfo(file).Length < big.Length / 10);
+        Assert.Equal(big, await p.Payloads.GetAsync(sha));
+    }
+
+    [Fact]
+    public void MatchesGuid_CyrusEmailId_ComparesSha1Prefix()
+    {
+        var guid = Convert.ToHexStringLower(SHA1.HashData(Message));
+
+        Assert.True(PayloadFetcher.MatchesGuid(Message, "M" + guid[..24]));
+        Assert.False(PayloadFetcher.MatchesGuid(Message, "M743974037cbef97becd11ce5"));
+        Assert.True(PayloadFetcher.MatchesGuid(Message, null));
+    }
+
+    [Fact]
+    public async Task ProcessAsync_NonDeliveryEvent_NeverAsksForPayload()
+    {
+        await using var p = await TestPipeline.CreateAsync([new SpoolPayloadSource([_spool])], maxAttempts: 5);
+
+        Assert.IsType<JobOutcome.Done>(await p.RunAsync(Fixture.Event("FlagsSet")));
+        Assert.Equal(EventType.FlagsSet, (await p.Store.GetEventAsync(TestPipeline.JobFor(Fixture.Event("FlagsSet")).Id))!.Type);
+    }
+}

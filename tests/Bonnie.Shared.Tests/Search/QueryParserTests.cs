@@ -1,0 +1,152 @@
+using Bonnie.Shared.Events;
+using Bonnie.Shared.Search;
+
+namespace Bonnie.Shared.Tests.Search;
+
+public sealed class QueryParserTests
+{
+    [Fact]
+    public void Parse_Empty_MatchesAll()
+    {
+        Assert.IsType<MatchAllNode>(QueryParser.Parse("   ").Root);
+    }
+
+    [Fact]
+    public void Parse_FieldsAndFreeText_ImplicitAnd()
+    {
+        var root = Assert.IsType<AndNode>(QueryParser.Parse("user:Alice@Example.org event:vnd.cmu.MessageMove contract").Root);
+
+        Assert.Equal(new KeywordNode(KeywordField.User, "alice@example.org", false) { Position = 0 }, root.Children[0]);
+        Assert.Equal(EventType.MessageMove, Assert.IsType<EventTypeNode>(root.Children[1]).Type);
+        Assert.Equal(new TextNode(TextField.Any, "contract", false, false) { Position = 49 }, root.Children[2]);
+    }
+
+    [Fact]
+    public void Parse_AndBindsTighterThanOr()
+    {
+        var root = Assert.IsType<OrNode>(QueryParser.Parse("a OR b c").Root);
+
+        Assert.IsType<TextNode>(root.Children[0]);
+        Assert.Equal(2, Assert.IsType<AndNode>(root.Children[1]).Children.Count);
+    }
+
+    [Fact]
+    public void Parse_NegationAndParentheses_Nested()
+    {
+        var root = Assert.IsType<AndNode>(QueryParser.Parse("-flag:\\Seen NOT (from:bob OR to:\"Park, Sam\")").Root);
+
+        Assert.Equal("\\seen", Assert.IsType<KeywordNode>(Assert.IsType<NotNode>(root.Children[0]).Child).Value);
+        var or = Assert.IsType<OrNode>(Assert.IsType<NotNode>(root.Children[1]).Child);
+        Assert.Equal(new TextNode(TextField.To, "Park, Sam", true, false) { Position = 29 }, or.Children[1]);
+    }
+
+    [Fact]
+    public void Parse_PhraseWithEscapedQuote_Kept()
+    {
+        var node = Assert.IsType<TextNode>(QueryParser.Parse("subject:\"say \\\"hi\\\"\"").Root);
+
+        Assert.Equal("say \"hi\"", node.Text);
+        Assert.True(node.IsPhrase);
+    }
+
+    [Fact]
+    public void Parse_Dates_InclusiveAfterExclusiveBeforeAndWholeDay()
+    {
+        var root = Assert.IsType<AndNode>(QueryParser.Parse("after:2026-11-01 before:2026-12-01T08:30:00Z on:2026-11-29").Root);
+
+        Assert.Equal(new DateTimeOffset(2026, 11, 1, 0, 0, 0, TimeSpan.Zero), ((TimeRangeNode)root.Children[0]).From);
+        Assert.Equal(new DateTimeOffset(2026, 12, 1, 8, 30, 0, TimeSpan.Zero), ((TimeRangeNode)root.Children[1]).Until);
+        var on = (TimeRangeNode)root.Children[2];
+        Assert.Equal(TimeSpan.FromDays(1), on.Until - on.From);
+    }
+
+    [Fact]
+    public void Parse_PrefixAndMessageIdWithoutBrackets_Normalised()
+    {
+        var root = Assert.IsType<AndNode>(QueryParser.Parse("ip:10.0.* messageid:ABC@example.org").Root);
+
+        Assert.Equal(new KeywordNode(KeywordField.Ip, "10.0.", true) { Position = 0 }, root.Children[0]);
+        Assert.Equal("<abc@example.org>", ((KeywordNode)root.Children[1]).Value);
+    }
+
+    [Theory]
+    [InlineData("sort:oldest user:bob", SortOrder.OldestFirst)]
+    [InlineData("user:bob sort:newest", SortOrder.NewestFirst)]
+    [InlineData("user:bob", SortOrder.NewestFirst)]
+    public void Parse_Sort_TakenFromTopLevel(string q, SortOrder expected)
+    {
+        var parsed = QueryParser.Parse(q);
+
+        Assert.Equal(expected, parsed.Sort);
+        Assert.IsType<KeywordNode>(parsed.Root);
+    }
+
+    [Theory]
+    [InlineData("(user:bob", 9, "')'")]
+    [InlineData("user:bob)", 8, "a term, AND, OR or the end of the query")]
+    [InlineData("user:", 5, "a value for user:")]
+    [InlineData("a OR", 4, "a term after OR")]
+    [InlineData("a AND OR b", 6, "a term after AND")]
+    [InlineData("\"unclosed phrase", 16, "a closing '\"'")]
+    [InlineData("colour:red", 0, "a field name")]
+    [InlineData("event:MessageExploded", 6, "an event type")]
+    [InlineData("after:yesterday", 6, "a date like 2026-11-29 or a time like 2026-11-29T11:20:00Z")]
+    [InlineData("on:2026-11-29T10:00:00Z", 3, "a date like 2026-11-29")]
+    [InlineData("a - b", 3, "a term after '-'")]
+    [InlineData("()", 1, "a term inside '(' ')'")]
+    [InlineData("(sort:oldest)", 1, "sort: at the top level")]
+    [InlineData("sort:sideways", 5, "newest or oldest")]
+    [InlineData("ip:*", 3, "characters before '*'")]
+    public void Parse_BadQuery_PointsAtProblem(string q, int position, string expected)
+    {
+        var ex = Assert.Throws<QuerySyntaxException>(() => QueryParser.Parse(q));
+
+        Assert.Equal(position, ex.Position);
+        Assert.Equal(expected, ex.Expected);
+        Assert.Contains("position", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_TooLong_Refused()
+    {
+        var ex = Assert.Throws<QuerySyntaxException>(() => QueryParser.Parse(new string('a', QueryParser.MaxLength + 1)));
+
+        Assert.Contains("limit is 4096", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_DeepNesting_RefusedWithoutStackOverflow()
+    {
+        var q = new string('(', 2000) + "a" + new string(')', 2000);
+
+        var ex = Assert.Throws<QuerySyntaxException>(() => QueryParser.Parse(q));
+
+        Assert.Equal("fewer nested parentheses or NOTs", ex.Expected);
+    }
+
+    [Fact]
+    public void Parse_ManyNots_RefusedAtDepthLimit()
+    {
+        var q = string.Concat(Enumerable.Repeat("NOT ", 200)) + "a";
+
+        Assert.Throws<QuerySyntaxException>(() => QueryParser.Parse(q));
+    }
+
+    [Fact]
+    public void Parse_TooManyTerms_Refused()
+    {
+        var q = string.Join(" OR ", Enumerable.Range(0, QueryParser.MaxTerms + 1).Select(i => "w" + i));
+
+        var ex = Assert.Throws<QuerySyntaxException>(() => QueryParser.Parse(q));
+
+        Assert.Equal("fewer terms", ex.Expected);
+    }
+
+    [Fact]
+    public void Parse_LowercaseOperators_AreWords()
+    {
+        var root = Assert.IsType<AndNode>(QueryParser.Parse("salt and pepper").Root);
+
+        Assert.Equal(3, root.Children.Count);
+    }
+}

@@ -1,0 +1,185 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Bonnie.Pipeline.Worker;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Bonnie.Web.Tests.Api;
+
+/// <summary>The JSON API end to end: the real host on a real port, API keys from configuration, a store in a temporary directory.</summary>
+public sealed class ApiTests : IAsyncLifetime
+{
+    private const string AuditorKey = "auditor-key-0123456789abcdef";
+    private const string AdminKey = "admin-key-0123456789abcdefgh";
+    private readonly string _data = Path.Combine(Path.GetTempPath(), "bonnie-api-tests", Guid.NewGuid().ToString("N"));
+    private static readonly string[] Session =
+        ["MailboxCreate", "MessageNew", "MailboxSubscribe", "MessageAppend", "MessageRead", "FlagsSet", "vnd.cmu.MessageCopy", "AclChange", "Login", "Logout"];
+    private WebApplicationFactory<Program> _factory = null!;
+    private HttpClient _client = null!;
+
+    private static string Fixture(string name)
+        => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "cyrus", "events", name + ".json")).TrimEnd('\n');
+
+    private static string JobId(string json) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json)));
+
+    public async Task InitializeAsync()
+    {
+        _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
+        {
+            b.UseSetting("Bonnie:DataDirectory", _data);
+            b.UseSetting("Bonnie:Broker:Enabled", "false");
+            b.UseSetting("Bonnie:Worker:Enabled", "false");
+            b.UseSetting("Bonnie:Payloads:MaxAttempts", "1");
+            b.UseSetting("Bonnie:ApiKeys:0:Name", "auditor");
+            b.UseSetting("Bonnie:ApiKeys:0:Key", AuditorKey);
+            b.UseSetting("Bonnie:ApiKeys:0:Role", "Auditor");
+            b.UseSetting("Bonnie:ApiKeys:1:Name", "admin");
+            b.UseSetting("Bonnie:ApiKeys:1:Key", AdminKey);
+            b.UseSetting("Bonnie:ApiKeys:1:Role", "Administrator");
+        });
+        _factory.UseKestrel(0);
+        _factory.StartServer();
+        _client = _factory.CreateClient();
+        _client.Timeout = TimeSpan.FromSeconds(30);
+
+        await using var scope = _factory.Services.CreateAsyncScope();
+        var processor = scope.ServiceProvider.GetRequiredService<StoreJobProcessor>();
+        var jobs = Session
+            .Select(n => Encoding.UTF8.GetBytes(Fixture(n)))
+            .Append("not json at all"u8.ToArray())
+            .Select(b => new Job(Convert.ToHexStringLower(SHA256.HashData(b)), b, 1, DateTimeOffset.UtcNow))
+            .ToList();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var outcomes = await processor.ProcessBatchAsync(jobs, timeout.Token);
+        Assert.All(outcomes, o => Assert.IsType<JobOutcome.Done>(o));
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _factory.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_data, recursive: true);
+    }
+
+    private async Task<(HttpStatusCode Status, JsonElement Body)> GetAsync(string path, string? key = AuditorKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (key is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+        using var response = await _client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    [Theory]
+    [InlineData("/api/events")]
+    [InlineData("/api/events/abc")]
+    [InlineData("/api/messages/M743974037cbef97becd11ce5/history")]
+    [InlineData("/api/folders/sufr9a0wrxwpaaifzy6ge6cu/history")]
+    [InlineData("/api/users/cyrus/sessions")]
+    [InlineData("/api/quarantine")]
+    public async Task Get_WithoutKeyOrWithWrongKey_Unauthorized(string path)
+    {
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(path, key: null)).Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(path, key: "wrong-key-0123456789abcdefgh")).Status);
+    }
+
+    [Fact]
+    public async Task GetEvents_QueryWithAuditorKey_TotalItemsAndCursor()
+    {
+        var (status, body) = await GetAsync("/api/events?q=user:alice@example.org&limit=3");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(7, body.GetProperty("total").GetInt64());
+        Assert.Equal(3, body.GetProperty("items").GetArrayLength());
+        var next = body.GetProperty("next").GetString();
+        var (_, rest) = await GetAsync($"/api/events?q=user:alice@example.org&limit=10&cursor={Uri.EscapeDataString(next!)}");
+        Assert.Equal(4, rest.GetProperty("items").GetArrayLength());
+        Assert.Equal(JsonValueKind.Null, rest.GetProperty("next").ValueKind);
+        Assert.Equal("AclChange", body.GetProperty("items")[0].GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task GetEvents_Facets_CountsByType()
+    {
+        var (_, body) = await GetAsync("/api/events?q=folder:INBOX&facets=event");
+
+        var facets = body.GetProperty("facets").GetProperty("event");
+        Assert.Contains(facets.EnumerateArray(), f => f.GetProperty("value").GetString() == "MessageNew" && f.GetProperty("count").GetInt64() == 1);
+    }
+
+    [Fact]
+    public async Task GetEvents_BadQuery_BadRequestPointingAtProblem()
+    {
+        var (status, body) = await GetAsync("/api/events?q=" + Uri.EscapeDataString("(user:bob"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(9, body.GetProperty("position").GetInt32());
+        Assert.Equal("')'", body.GetProperty("expected").GetString());
+    }
+
+    [Fact]
+    public async Task GetEvent_ById_CarriesRawNotificationUnchanged()
+    {
+        var json = Fixture("MessageNew");
+
+        var (status, body) = await GetAsync("/api/events/" + JobId(json), key: AdminKey);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(json, body.GetProperty("raw").GetString());
+        Assert.Equal("lmtp one", body.GetProperty("subject").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await GetAsync("/api/events/" + new string('0', 64))).Status);
+    }
+
+    [Fact]
+    public async Task GetMessageHistory_CopiedMessage_ChangesAcrossFoldersInOrder()
+    {
+        var (status, body) = await GetAsync("/api/messages/M743974037cbef97becd11ce5/history");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var changes = body.GetProperty("changes").EnumerateArray().Select(c => $"{c.GetProperty("aspect").GetString()} {c.GetProperty("key").GetString()}").ToList();
+        Assert.Equal(["Existence ", "Location delivered", "Flag \\Seen", "Flag $Important", "Flag \\Flagged", "Location copied", "Flag $Important", "Flag \\Flagged", "Flag \\Seen"], changes);
+        Assert.Equal(["MessageNew", "MessageRead", "FlagsSet", "MessageCopy"], body.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("type").GetString()));
+        Assert.Equal(2, body.GetProperty("item").GetProperty("locations").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task GetFolderHistory_AclGranted_EntryChange()
+    {
+        var (status, body) = await GetAsync("/api/folders/oe16bupldlr2b7ax2w5twkwq/history");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var acl = body.GetProperty("changes").EnumerateArray().Single(c => c.GetProperty("aspect").GetString() == "Acl");
+        Assert.Equal("bob@example.org", acl.GetProperty("key").GetString());
+        Assert.Equal("lrs", acl.GetProperty("to").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await GetAsync("/api/folders/nosuchfolder/history")).Status);
+    }
+
+    [Fact]
+    public async Task GetSessions_LoginAndLogout_OneClosedSession()
+    {
+        var (status, body) = await GetAsync("/api/users/cyrus/sessions");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var session = Assert.Single(body.GetProperty("items").EnumerateArray());
+        Assert.Equal(0.043, session.GetProperty("durationSeconds").GetDouble(), 3);
+        Assert.False(session.GetProperty("open").GetBoolean());
+    }
+
+    [Fact]
+    public async Task GetQuarantine_UnparseableNotification_Listed()
+    {
+        var (status, body) = await GetAsync("/api/quarantine");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var item = Assert.Single(body.GetProperty("items").EnumerateArray());
+        Assert.Equal("not json at all", item.GetProperty("rawText").GetString());
+        Assert.Equal("parse", item.GetProperty("stage").GetString());
+    }
+}

@@ -1,0 +1,75 @@
+using Bonnie.Pipeline.Status;
+using Bonnie.Web.Components.Pages;
+using Bunit;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor.Services;
+
+namespace Bonnie.Web.Tests.Components;
+
+public sealed class HomePageTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+    private readonly BunitContext _context = new();
+    private readonly SystemStatus _status = new();
+
+    public Task InitializeAsync()
+    {
+        _context.Services.AddMudServices();
+        _context.Services.AddSingleton(_status);
+        _context.JSInterop.Mode = JSRuntimeMode.Loose;
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _context.DisposeAsync();
+
+    private static string Card(IRenderedComponent<Home> page, string label) =>
+        page.Find($"[role=region][aria-label='{label}']").TextContent;
+
+    [Fact]
+    public void Render_NothingReported_SaysSoOnEveryCard()
+    {
+        var page = _context.Render<Home>();
+
+        foreach (var card in new[] { "Events stored", "Queue", "Workers", "Quarantined" })
+        {
+            Assert.Contains("not reported", Card(page, card), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Update_BrokerAndStoreReport_CardsShowTheFigures()
+    {
+        var page = _context.Render<Home>();
+        var seen = new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
+
+        _status.Update(s => s with
+        {
+            EventsStored = 1_234_567,
+            QueueDepthByState = new Dictionary<string, long> { ["PENDING"] = 40, ["ASSIGNED"] = 2 },
+            Workers = [new WorkerStatus("w1", "BUSY", seen), new WorkerStatus("w2", "READY", seen), new WorkerStatus("w3", "READY", seen)],
+            Quarantined = 7,
+            UpdatedAt = seen,
+        });
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Contains("1,234,567", Card(page, "Events stored"), StringComparison.Ordinal);
+            Assert.Contains("42", Card(page, "Queue"), StringComparison.Ordinal);
+            Assert.Contains("PENDING", Card(page, "Queue"), StringComparison.Ordinal);
+            Assert.Contains("READY 2", Card(page, "Workers").Replace("\n", " ", StringComparison.Ordinal).Replace("  ", " ", StringComparison.Ordinal), StringComparison.Ordinal);
+            Assert.Contains("7", Card(page, "Quarantined"), StringComparison.Ordinal);
+            Assert.Contains("2026-03-01 09:00:00 UTC", page.Markup, StringComparison.Ordinal);
+        }, Timeout);
+    }
+
+    [Fact]
+    public void Dispose_Page_StopsListening()
+    {
+        var page = _context.Render<Home>();
+        page.Instance.Dispose();
+
+        _status.Update(s => s with { EventsStored = 5 });
+
+        Assert.Contains("not reported", Card(page, "Events stored"), StringComparison.Ordinal);
+    }
+}

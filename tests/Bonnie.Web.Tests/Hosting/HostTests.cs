@@ -1,0 +1,168 @@
+using System.Net;
+using Bonnie.Web.Audit;
+using Bonnie.Web.Officers;
+using Bonnie.Web.Security;
+using Bonnie.Web.Tests.Infrastructure;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Bonnie.Web.Tests.Hosting;
+
+public sealed class HostTests : IDisposable
+{
+    private readonly BonnieWebFactory _factory = new(new Dictionary<string, string?>
+    {
+        ["Bonnie:Officers:MaxFailedAttempts"] = "3",
+    });
+
+    public void Dispose() => _factory.Dispose();
+
+    private HttpClient Client() => _factory.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+
+    [Fact]
+    public async Task HomePage_Anonymous_RedirectsToSignIn()
+    {
+        using var client = Client();
+
+        using var response = await client.GetAsync(new Uri("/", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal("/signin", response.Headers.Location!.AbsolutePath);
+    }
+
+    [Fact]
+    public async Task Api_Anonymous_Returns401()
+    {
+        using var client = Client();
+
+        using var response = await client.GetAsync(new Uri("/api/events", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task SignInPage_Anonymous_IsServedWithSecurityHeaders()
+    {
+        using var client = Client();
+
+        using var response = await client.GetAsync(new Uri("/signin", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var csp = string.Join(" ", response.Headers.GetValues("Content-Security-Policy"));
+        Assert.Contains("frame-ancestors 'none'", csp, StringComparison.Ordinal);
+        Assert.Contains("script-src 'self'", csp, StringComparison.Ordinal);
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("no-referrer", response.Headers.GetValues("Referrer-Policy").Single());
+        Assert.False(response.Headers.Contains("Strict-Transport-Security"), "HSTS is only for hosts configured with https");
+    }
+
+    [Fact]
+    public async Task SignIn_RightPassword_ReachesHomePage()
+    {
+        using var client = Client();
+
+        using var signIn = await SignInForm.PostAsync(client, BonnieWebFactory.AdminName, BonnieWebFactory.AdminPassword);
+        using var home = await client.GetAsync(new Uri("/", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
+        Assert.Equal("/", signIn.Headers.Location!.AbsolutePath);
+        Assert.Equal(HttpStatusCode.OK, home.StatusCode);
+        Assert.Contains("System state", await home.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SignIn_WrongPasswordThreeTimes_LocksTheAccountEvenForTheRightPassword()
+    {
+        using var client = Client();
+
+        var answers = new List<(HttpStatusCode Status, string Body)>();
+        foreach (var password in new[] { "wrong 1", "wrong 2", "wrong 3", BonnieWebFactory.AdminPassword })
+        {
+            using var response = await SignInForm.PostAsync(client, BonnieWebFactory.AdminName, password);
+            answers.Add((response.StatusCode, await response.Content.ReadAsStringAsync()));
+        }
+        using var home = await client.GetAsync(new Uri("/", UriKind.Relative));
+
+        Assert.All(answers.Take(2), a => Assert.Contains("The user name or password is not right.", a.Body, StringComparison.Ordinal));
+        Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests],
+            answers.Select(a => a.Status));
+        Assert.All(answers.Skip(2), a => Assert.Contains("This account is locked", a.Body, StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.Redirect, home.StatusCode);
+        var log = _factory.Services.GetRequiredService<OfficerAuditLog>();
+        var (records, _) = await log.ReadPageAsync(0, 10);
+        Assert.Equal(
+            [OfficerActions.SignInLockedOut, OfficerActions.SignInLockedOut, OfficerActions.SignInFailed, OfficerActions.SignInFailed],
+            records.Where(r => r.Officer == BonnieWebFactory.AdminName && r.Action.StartsWith("sign-in", StringComparison.Ordinal)).Select(r => r.Action));
+    }
+
+    [Fact]
+    public async Task SignIn_OneTimePassword_LeadsOnlyToChangePasswordUntilChanged()
+    {
+        var accounts = _factory.Services.GetRequiredService<OfficerAccounts>();
+        var created = await accounts.CreateAsync("chief", "ben", "ben's one-time password", BonnieRoles.Investigator, true, null);
+        Assert.True(created.Succeeded);
+        using var client = Client();
+
+        using var signIn = await SignInForm.PostAsync(client, "ben", "ben's one-time password");
+        using var home = await client.GetAsync(new Uri("/", UriKind.Relative));
+        var form = await client.GetStringAsync(new Uri("/account/password", UriKind.Relative));
+        using var change = new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["_handler"] = "password",
+            ["__RequestVerificationToken"] = SignInForm.Token(form),
+            ["Input.Current"] = "ben's one-time password",
+            ["Input.New"] = "ben's very own password",
+            ["Input.Confirm"] = "ben's very own password",
+        });
+        using var changed = await client.PostAsync(new Uri("/account/password", UriKind.Relative), change);
+        using var homeAfter = await client.GetAsync(new Uri("/", UriKind.Relative));
+
+        Assert.Equal("/account/password", signIn.Headers.Location!.AbsolutePath);
+        Assert.Equal(HttpStatusCode.Redirect, home.StatusCode);
+        Assert.Equal("/account/password", home.Headers.Location!.OriginalString);
+        Assert.Equal(HttpStatusCode.Redirect, changed.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, homeAfter.StatusCode);
+    }
+
+    [Fact]
+    public async Task AuditPage_Auditor_IsSentToDenied()
+    {
+        var accounts = _factory.Services.GetRequiredService<OfficerAccounts>();
+        await accounts.CreateAsync("chief", "ann", "ann's own long password", BonnieRoles.Auditor, false, null);
+        using var client = Client();
+        using var signIn = await SignInForm.PostAsync(client, "ann", "ann's own long password");
+
+        using var audit = await client.GetAsync(new Uri("/audit", UriKind.Relative));
+        using var home = await client.GetAsync(new Uri("/", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.Redirect, audit.StatusCode);
+        Assert.Equal("/denied", audit.Headers.Location!.AbsolutePath);
+        Assert.Equal(HttpStatusCode.OK, home.StatusCode);
+    }
+
+    [Fact]
+    public async Task SignOut_WithoutAntiforgeryToken_IsRefused()
+    {
+        using var client = Client();
+        using var signIn = await SignInForm.PostAsync(client, BonnieWebFactory.AdminName, BonnieWebFactory.AdminPassword);
+
+        using var empty = new FormUrlEncodedContent([]);
+        using var signOut = await client.PostAsync(new Uri("/signout", UriKind.Relative), empty);
+        using var home = await client.GetAsync(new Uri("/", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.BadRequest, signOut.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, home.StatusCode);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void DataDirectory_FreshStart_IsCreatedForTheOwnerOnly()
+    {
+        using var client = Client();
+
+        var mode = File.GetUnixFileMode(_factory.DataDirectory);
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, mode);
+        Assert.True(File.Exists(Path.Combine(_factory.DataDirectory, "officers.db")));
+    }
+}

@@ -1,0 +1,52 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace Bonnie.Web.Tests.Infrastructure;
+
+/// <summary>The real host in a fresh data directory, with a known first administrator.</summary>
+public sealed class BonnieWebFactory : WebApplicationFactory<Program>
+{
+    public const string AdminName = "chief";
+    public const string AdminPassword = "correct horse battery staple";
+
+    private readonly Dictionary<string, string?> _settings;
+
+    public BonnieWebFactory(IDictionary<string, string?>? settings = null)
+    {
+        DataDirectory = Path.Combine(Path.GetTempPath(), "bonnie-web-tests", Guid.NewGuid().ToString("N"));
+        _settings = new Dictionary<string, string?>
+        {
+            ["Bonnie:DataDirectory"] = DataDirectory,
+            ["Bonnie:Officers:InitialAdministrator:UserName"] = AdminName,
+            ["Bonnie:Officers:InitialAdministrator:Password"] = AdminPassword,
+            // The broker's fixed ports belong to whoever runs Bonnie on this machine; these tests are about the web.
+            ["Bonnie:Broker:Enabled"] = "false",
+            ["Bonnie:Worker:Enabled"] = "false",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            _settings[key] = value;
+        }
+    }
+
+    public string DataDirectory { get; }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Production");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && Directory.Exists(DataDirectory))
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+    }
+}

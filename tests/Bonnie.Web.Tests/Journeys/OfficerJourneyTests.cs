@@ -1,0 +1,129 @@
+using Bonnie.Web.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace Bonnie.Web.Tests.Journeys;
+
+/// <summary>What an officer does in a real browser (Debian's Chromium) against the real host on a free port.</summary>
+public sealed class OfficerJourneyTests : IAsyncLifetime
+{
+    private const float Timeout = 15_000;
+    private readonly BonnieWebFactory _factory = new();
+    private readonly List<string> _consoleErrors = [];
+    private IPlaywright _playwright = default!;
+    private IBrowser _browser = default!;
+    private string _baseUrl = "";
+
+    public async Task InitializeAsync()
+    {
+        _factory.UseKestrel(0);
+        _factory.StartServer();
+        _baseUrl = _factory.ClientOptions.BaseAddress.ToString().TrimEnd('/');
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Timeout = Timeout,
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+        await _factory.DisposeAsync();
+    }
+
+    private async Task<IPage> NewPageAsync()
+    {
+        var context = await _browser.NewContextAsync();
+        context.SetDefaultTimeout(Timeout);
+        var page = await context.NewPageAsync();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                _consoleErrors.Add(message.Text);
+            }
+        };
+        return page;
+    }
+
+    private static async Task SignInAsync(IPage page, string userName, string password)
+    {
+        await page.GetByLabel("User name").FillAsync(userName);
+        await page.GetByLabel("Password").FillAsync(password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+    }
+
+    // Clicks before the circuit is live are lost: wait for the layout to say it is interactive.
+    private static Task WaitInteractiveAsync(IPage page) =>
+        page.Locator("[data-interactive=true]").WaitForAsync();
+
+    private static async Task ScreenshotAsync(IPage page, string name)
+    {
+        var directory = Screenshots.Directory;
+        Directory.CreateDirectory(directory);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(directory, name + ".png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task Administrator_CreatesAnAuditor_WhoIsRefusedTheAdministrationPage()
+    {
+        var page = await NewPageAsync();
+
+        // The administrator signs in and lands on the system's state.
+        await page.GotoAsync(_baseUrl + "/");
+        Assert.EndsWith("/signin?ReturnUrl=%2F", page.Url, StringComparison.Ordinal);
+        await SignInAsync(page, BonnieWebFactory.AdminName, BonnieWebFactory.AdminPassword);
+        await page.GetByRole(AriaRole.Heading, new() { Name = "System state" }).WaitForAsync();
+        await WaitInteractiveAsync(page);
+        Assert.True(await page.GetByRole(AriaRole.Region, new() { Name = "Events stored" }).IsVisibleAsync());
+        await ScreenshotAsync(page, "01-home-administrator");
+
+        // Administration -> Officers: create an Auditor.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Officers", Exact = true }).ClickAsync();
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Officers", Exact = true }).WaitForAsync();
+        await page.GetByLabel("User name").FillAsync("ann");
+        await page.GetByLabel("Initial password").FillAsync("ann's own long password");
+        await page.GetByLabel("Must change password").UncheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create officer" }).ClickAsync();
+        var row = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "ann" });
+        await row.WaitForAsync();
+        Assert.Contains("Auditor", await row.InnerTextAsync(), StringComparison.Ordinal);
+        await ScreenshotAsync(page, "02-officer-created");
+
+        // Sign out; the auditor signs in.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Sign in" }).WaitForAsync();
+        await SignInAsync(page, "ann", "ann's own long password");
+        await page.GetByRole(AriaRole.Heading, new() { Name = "System state" }).WaitForAsync();
+        await WaitInteractiveAsync(page);
+        Assert.Equal(0, await page.GetByRole(AriaRole.Link, new() { Name = "Officers", Exact = true }).CountAsync());
+
+        // The administration page refuses her.
+        await page.GotoAsync(_baseUrl + "/admin/officers");
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Not allowed" }).WaitForAsync();
+        Assert.Contains("/denied", page.Url, StringComparison.Ordinal);
+        await ScreenshotAsync(page, "03-auditor-refused");
+
+        Assert.Empty(_consoleErrors);
+    }
+}
+
+internal static class Screenshots
+{
+    /// <summary>artifacts/test-results/screenshots at the top of the repository, where test.sh keeps the results.</summary>
+    public static string Directory
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Bonnie.sln")))
+            {
+                dir = dir.Parent;
+            }
+            return Path.Combine(dir?.FullName ?? AppContext.BaseDirectory, "artifacts", "test-results", "screenshots");
+        }
+    }
+}

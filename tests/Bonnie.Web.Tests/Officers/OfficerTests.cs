@@ -1,0 +1,131 @@
+using Bonnie.Web.Audit;
+using Bonnie.Web.Officers;
+using Bonnie.Web.Security;
+using Bonnie.Web.Tests.Infrastructure;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Bonnie.Web.Tests.Officers;
+
+public sealed class OfficerTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.Zero));
+    private readonly OfficerStore _store;
+    private readonly OfficerAuditLog _audit;
+    private readonly PasswordHasher<OfficerAccount> _hasher = new();
+    private readonly OfficerOptions _options = new() { MaxFailedAttempts = 3, LockoutMinutes = 10 };
+
+    public OfficerTests()
+    {
+        var data = TestData.DataDirectoryIn(_directory.Path);
+        _store = new OfficerStore(data);
+        _audit = new OfficerAuditLog(data, _time);
+    }
+
+    public void Dispose()
+    {
+        _audit.Dispose();
+        _directory.Dispose();
+    }
+
+    private InitialAdministrator FirstStart(TextWriter console, InitialAdministratorOptions? configured = null) => new(
+        _store, _hasher, _audit, Options.Create(new OfficerOptions { InitialAdministrator = configured ?? new() }),
+        _time, console, NullLogger<InitialAdministrator>.Instance);
+
+    private OfficerAccounts Accounts() => new(_store, _hasher, _audit, new StaticOptions(_options), _time);
+
+    private LocalOfficerAuthenticator Authenticator() => new(_store, _hasher, new StaticOptions(_options), _time);
+
+    [Fact]
+    public async Task FirstStart_NothingConfigured_PrintsAOneTimePasswordOnceThatMustBeChanged()
+    {
+        using var console = new StringWriter();
+        await FirstStart(console).StartAsync(CancellationToken.None);
+        await FirstStart(console).StartAsync(CancellationToken.None);
+
+        var output = console.ToString();
+        var line = output.Split('\n').Single(l => l.Contains("one-time password:", StringComparison.Ordinal));
+        var password = line.Split(':', 2)[1].Trim();
+        var signIn = await Authenticator().AuthenticateAsync(InitialAdministrator.DefaultUserName, password);
+        Assert.Equal(OfficerAuthenticationOutcome.Succeeded, signIn.Outcome);
+        Assert.True(signIn.Officer!.MustChangePassword);
+        Assert.Equal(BonnieRoles.Administrator, signIn.Officer.Role);
+        Assert.Equal(20, password.Length);
+    }
+
+    [Fact]
+    public async Task FirstStart_Configured_CreatesThatAdministratorAndPrintsNothing()
+    {
+        using var console = new StringWriter();
+
+        await FirstStart(console, new InitialAdministratorOptions { UserName = "chief", Password = "a long enough secret" })
+            .StartAsync(CancellationToken.None);
+
+        Assert.Equal("", console.ToString());
+        var signIn = await Authenticator().AuthenticateAsync("CHIEF", "a long enough secret");
+        Assert.Equal(OfficerAuthenticationOutcome.Succeeded, signIn.Outcome);
+        Assert.Equal("chief", signIn.Officer!.UserName);
+        Assert.False(signIn.Officer.MustChangePassword);
+    }
+
+    [Fact]
+    public async Task Authenticate_LockoutExpired_SignsInAgain()
+    {
+        await Accounts().CreateAsync("chief", "ann", "ann's long password", BonnieRoles.Auditor, false, null);
+        for (var i = 0; i < 3; i++)
+        {
+            await Authenticator().AuthenticateAsync("ann", "wrong");
+        }
+        var locked = await Authenticator().AuthenticateAsync("ann", "ann's long password");
+
+        _time.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
+        var later = await Authenticator().AuthenticateAsync("ann", "ann's long password");
+
+        Assert.Equal(OfficerAuthenticationOutcome.LockedOut, locked.Outcome);
+        Assert.Equal(_time.GetUtcNow() - TimeSpan.FromSeconds(1), locked.LockedUntil);
+        Assert.Equal(OfficerAuthenticationOutcome.Succeeded, later.Outcome);
+    }
+
+    [Fact]
+    public async Task Create_BadInput_ReportsEveryProblem()
+    {
+        var result = await Accounts().CreateAsync("chief", "bad name!", "short", "Janitor", false, null);
+
+        Assert.False(result.Succeeded);
+        Assert.Equal(3, result.Errors.Count);
+    }
+
+    [Fact]
+    public async Task ChangeRole_LastAdministrator_IsRefused()
+    {
+        using var console = new StringWriter();
+        await FirstStart(console).StartAsync(CancellationToken.None);
+
+        var result = await Accounts().ChangeRoleAsync("admin", "admin", BonnieRoles.Auditor, null);
+
+        Assert.False(result.Succeeded);
+        Assert.Contains("last administrator", result.Errors.Single(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Create_Officer_IsRecordedInTheAuditLog()
+    {
+        await Accounts().CreateAsync("chief", "ann", "ann's long password", BonnieRoles.Investigator, true, "192.0.2.9");
+
+        var (records, _) = await _audit.ReadPageAsync(0, 10);
+
+        var record = Assert.Single(records);
+        Assert.Equal(("chief", OfficerActions.OfficerCreated, "ann", "192.0.2.9"), (record.Officer, record.Action, record.Target, record.ClientAddress));
+        Assert.Equal("{\"role\":\"Investigator\"}", record.Details);
+    }
+
+    private sealed class StaticOptions(OfficerOptions value) : IOptionsMonitor<OfficerOptions>
+    {
+        public OfficerOptions CurrentValue => value;
+        public OfficerOptions Get(string? name) => value;
+        public IDisposable? OnChange(Action<OfficerOptions, string?> listener) => null;
+    }
+}
