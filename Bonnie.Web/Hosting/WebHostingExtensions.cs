@@ -1,7 +1,7 @@
 using Bonnie.Pipeline.Status;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Components;
-using Bonnie.Web.Live;
+using Bonnie.Web.LiveSystem;
 using Bonnie.Web.Officers;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Bonnie.Pipeline.Broker;
-using Bonnie.Web.Live;
+using Bonnie.Web.LiveSystem;
 using Bonnie.Web.Officers;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
@@ -155,7 +155,7 @@ public sealed partial class Live : IDisposable
 
     private static string Number(long n) => n.ToString("N0", Culture);
 
-    private static string Rate(double perSecond) => perSecond.ToString(perSecond < 10 ? "0.0#" : "N0", Culture);
+    private static string Rate(double perSecond) => perSecond.ToString("N1", Culture);
 
     private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", Culture);
 

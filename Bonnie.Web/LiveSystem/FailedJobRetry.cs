@@ -3,7 +3,7 @@ using Bonnie.Web.Audit;
 using Bonnie.Web.Security;
 using Microsoft.AspNetCore.Authorization;
 
-namespace Bonnie.Web.Live;
+namespace Bonnie.Web.LiveSystem;
 
 /// <summary>How an officer's retry of a failed job ended.</summary>
 internal enum RetryOutcome

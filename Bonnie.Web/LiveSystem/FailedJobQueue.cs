@@ -1,6 +1,6 @@
 using Bonnie.Pipeline.Broker;
 
-namespace Bonnie.Web.Live;
+namespace Bonnie.Web.LiveSystem;
 
 /// <summary>
 /// The broker's failed jobs as the live view sees them. A boundary because the broker may not run in this

@@ -1,6 +1,6 @@
 using Bonnie.Pipeline.Broker;
 
-namespace Bonnie.Web.Live;
+namespace Bonnie.Web.LiveSystem;
 
 internal static class LiveExtensions
 {

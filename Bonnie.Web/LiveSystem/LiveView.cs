@@ -1,7 +1,7 @@
 using System.Globalization;
 using Bonnie.Pipeline.Broker;
 
-namespace Bonnie.Web.Live;
+namespace Bonnie.Web.LiveSystem;
 
 /// <summary>What the live system view shows, computed once per render from the broker's latest snapshot.</summary>
 internal sealed record LiveView
