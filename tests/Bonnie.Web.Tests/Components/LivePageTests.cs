@@ -79,7 +79,7 @@ public sealed class LivePageTests : IAsyncLifetime
     }
 
     private static string Figure(IRenderedComponent<Live> page, string label) =>
-        page.Find($"[role=region][aria-label='{label}'] .bonnie-live-figure").TextContent.Trim();
+        page.Find($"[role=group][aria-label='{label}'] .bonnie-live-figure").TextContent.Trim();
 
     [Fact]
     public void Render_SnapshotPublished_ShowsQueueWorkersRatesAndCharts()
@@ -96,12 +96,12 @@ public sealed class LivePageTests : IAsyncLifetime
         Assert.Contains("46 waiting or in work", page.Markup, StringComparison.Ordinal);
         Assert.Equal("2", Figure(page, "Collectors"));
         Assert.Equal("12.5", Figure(page, "Submitted per second"));
-        var workers = page.FindAll("table[aria-label=Workers] tbody tr, [aria-label=Workers] tbody tr.mud-table-row");
+        var workers = page.FindAll("section[aria-labelledby=live-workers-heading] tbody tr");
         Assert.Contains(workers, r => r.TextContent.Contains("worker-a", StringComparison.Ordinal) && r.TextContent.Contains("Busy", StringComparison.Ordinal));
         Assert.Contains(workers, r => r.TextContent.Contains("worker-b", StringComparison.Ordinal) && r.TextContent.Contains("2026-03-01 08:59:58", StringComparison.Ordinal));
         Assert.Equal(2, page.FindAll("figure[role=figure] svg").Count);
         Assert.Contains("50 in the last hour, peak 5 / s", page.Find("#live-chart-summary").TextContent, StringComparison.Ordinal);
-        Assert.Contains("store unavailable: disk full", page.Find("[aria-label='Failed jobs, newest first']").TextContent, StringComparison.Ordinal);
+        Assert.Contains("store unavailable: disk full", page.Find("section[aria-labelledby=live-failed-heading]").TextContent, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -117,7 +117,7 @@ public sealed class LivePageTests : IAsyncLifetime
         page.WaitForAssertion(() =>
         {
             Assert.Equal("7", Figure(page, "Pending jobs"));
-            Assert.Contains("worker-c", page.Find("[aria-label=Workers]").TextContent, StringComparison.Ordinal);
+            Assert.Contains("worker-c", page.Find("section[aria-labelledby=live-workers-heading]").TextContent, StringComparison.Ordinal);
             Assert.Contains("90 in the last hour, peak 9 / s", page.Find("#live-chart-summary").TextContent, StringComparison.Ordinal);
         }, Timeout);
     }
@@ -205,7 +205,7 @@ public sealed class LivePageTests : IAsyncLifetime
         SignInAs("ann", BonnieRoles.Auditor);
         var page = _context.Render<Live>();
 
-        Assert.Contains("store unavailable", page.Find("[aria-label='Failed jobs, newest first']").TextContent, StringComparison.Ordinal);
+        Assert.Contains("store unavailable", page.Find("section[aria-labelledby=live-failed-heading]").TextContent, StringComparison.Ordinal);
         Assert.Empty(page.FindAll("button[aria-label^='Retry job']"));
 
         // What a forged event from the circuit would do: call the handler the button would have called.
