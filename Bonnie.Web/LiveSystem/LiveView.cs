@@ -88,6 +88,20 @@ internal sealed record LiveView
         };
     }
 
+    /// <summary>
+    /// A y-axis step that gives two to four gridlines whatever the load: 1, 2 or 5 times a power of ten (the chart's
+    /// own default, 20, would flatten a quiet hour onto the axis).
+    /// </summary>
+    public static int TickStep(IEnumerable<double> values)
+    {
+        var max = values.DefaultIfEmpty(0).Max();
+        var rough = Math.Max(1, max / 4);
+        var magnitude = Math.Pow(10, Math.Floor(Math.Log10(rough)));
+        var normalized = rough / magnitude;
+        var nice = normalized <= 1 ? 1 : normalized <= 2 ? 2 : normalized <= 5 ? 5 : 10;
+        return (int)Math.Min(int.MaxValue, Math.Max(1, nice * magnitude));
+    }
+
     /// <summary>Labels every ten minutes on the hour chart, so that sixty points stay readable.</summary>
     public static string[] HourLabels { get; } = [.. Enumerable.Range(0, 60).Select(i =>
         i == 59 ? "now" : i % 10 == 0 ? $"-{(60 - i).ToString(CultureInfo.InvariantCulture)} min" : "")];

@@ -20,7 +20,8 @@ public sealed partial class Live : IDisposable
     private static readonly CultureInfo Culture = CultureInfo.InvariantCulture;
 
     private readonly CancellationTokenSource _closing = new();
-    private readonly LineChartOptions _chartOptions = new() { ShowLegend = false, YAxisRequireZeroPoint = true, ShowDataMarkers = false, YAxisTitle = "events / s" };
+    private LineChartOptions _hourOptions = ChartOptionsFor(1);
+    private LineChartOptions _recentOptions = ChartOptionsFor(1);
     private LiveView _view = new();
     private List<ChartSeries<double>> _hourSeries = [];
     private List<ChartSeries<double>> _recentSeries = [];
@@ -31,7 +32,6 @@ public sealed partial class Live : IDisposable
     private BrokerSnapshot _latest = BrokerSnapshot.Empty;
     private int _renderScheduled;
     private long _lastRenderTicks;
-    private Task _pendingRender = Task.CompletedTask;
 
     [Inject] private BrokerMonitor Monitor { get; set; } = default!;
     [Inject] private IFailedJobQueue FailedJobs { get; set; } = default!;
@@ -59,7 +59,11 @@ public sealed partial class Live : IDisposable
         Volatile.Write(ref _latest, snapshot);
         if (Interlocked.Exchange(ref _renderScheduled, 1) == 0)
         {
-            _pendingRender = RenderSoonAsync(_closing.Token);
+            // Off the broker's thread: its synchronization context (the NetMQ poller) must not run our continuations,
+            // and it is gone once the broker stops.
+            var closing = _closing.Token;
+            // Supervised: RenderSoonAsync hands any failure to the circuit (DispatchExceptionAsync).
+            _ = Task.Run(() => RenderSoonAsync(closing), CancellationToken.None);
         }
     }
 
@@ -89,6 +93,11 @@ public sealed partial class Live : IDisposable
             // The circuit went away between the snapshot and the render: nothing left to show it to.
             Logger.LogDebug(e, "Broker snapshot arrived after the live view was closed");
         }
+        catch (Exception e)
+        {
+            // As if the render had thrown: the circuit's error handling shows it and logs it.
+            await DispatchExceptionAsync(e);
+        }
     }
 
     private void Apply(BrokerSnapshot snapshot)
@@ -97,6 +106,8 @@ public sealed partial class Live : IDisposable
         _view = LiveView.From(snapshot, FailedJobs.Available);
         _hourSeries = [new ChartSeries<double> { Name = "Events / s (minute average)", Data = _view.HourPerMinute }];
         _recentSeries = [new ChartSeries<double> { Name = "Events / s", Data = _view.RecentPerSecond }];
+        _hourOptions = ChartOptionsFor(LiveView.TickStep(_view.HourPerMinute), _hourOptions);
+        _recentOptions = ChartOptionsFor(LiveView.TickStep(_view.RecentPerSecond), _recentOptions);
         // Reading the failed jobs touches the queue's database: only when their number changed.
         if (_view.FailedCount != _failedShownFor)
         {
@@ -150,6 +161,11 @@ public sealed partial class Live : IDisposable
         RetryOutcome.NoBroker => "The broker does not run in this process.",
         _ => outcome.ToString(),
     };
+
+    private static LineChartOptions ChartOptionsFor(int tickStep, LineChartOptions? current = null) =>
+        current?.YAxisTicks == tickStep
+            ? current
+            : new() { ShowLegend = false, YAxisRequireZeroPoint = true, ShowDataMarkers = false, YAxisTitle = "events / s", YAxisTicks = tickStep };
 
     private static string ShortId(string id) => id.Length > 12 ? id[..12] : id;
 
