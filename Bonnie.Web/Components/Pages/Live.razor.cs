@@ -17,6 +17,7 @@ public sealed partial class Live : IDisposable
 {
     internal const int FailedLimit = 200;
     private static readonly TimeSpan MinRenderInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan FailedRefreshInterval = TimeSpan.FromSeconds(30);
     private static readonly CultureInfo Culture = CultureInfo.InvariantCulture;
 
     private readonly CancellationTokenSource _closing = new();
@@ -27,6 +28,7 @@ public sealed partial class Live : IDisposable
     private List<ChartSeries<double>> _recentSeries = [];
     private IReadOnlyList<BrokerControl.FailedJob> _failed = [];
     private long _failedShownFor = -1;
+    private DateTimeOffset _failedLoadedAt;
     private bool _mayRetry;
     private bool _retrying;
     private BrokerSnapshot _latest = BrokerSnapshot.Empty;
@@ -108,8 +110,10 @@ public sealed partial class Live : IDisposable
         _recentSeries = [new ChartSeries<double> { Name = "Events / s", Data = _view.RecentPerSecond }];
         _hourOptions = ChartOptionsFor(LiveView.TickStep(_view.HourPerMinute), _hourOptions);
         _recentOptions = ChartOptionsFor(LiveView.TickStep(_view.RecentPerSecond), _recentOptions);
-        // Reading the failed jobs touches the queue's database: only when their number changed.
-        if (_view.FailedCount != _failedShownFor)
+        // Reading the failed jobs touches the queue's database: when their number changed, and now and then in case
+        // a failure and a retry elsewhere left the number as it was.
+        var now = Clock.GetUtcNow();
+        if (_view.FailedCount != _failedShownFor || now - _failedLoadedAt >= FailedRefreshInterval)
         {
             LoadFailed();
         }
@@ -119,6 +123,7 @@ public sealed partial class Live : IDisposable
     {
         _failed = FailedJobs.List(FailedLimit);
         _failedShownFor = _view.FailedCount;
+        _failedLoadedAt = Clock.GetUtcNow();
     }
 
     /// <summary>The Retry button's handler; refuses, on the server, an officer who may not retry.</summary>
@@ -146,6 +151,9 @@ public sealed partial class Live : IDisposable
             var outcome = await Retry.RetryAsync(officer, job.Id, Circuit.ClientAddress, _closing.Token);
             Snackbar.Add(Message(outcome, job), outcome == RetryOutcome.Retried ? Severity.Success : Severity.Warning);
             LoadFailed();
+            // The snapshot's count predates the retry: read the list again with the next snapshot, whatever its count
+            // (the job may fail again before a snapshot shows it gone).
+            _failedShownFor = -1;
         }
         finally
         {

@@ -61,6 +61,7 @@ public sealed class LiveViewJourneyTests : IAsyncLifetime
         _factory.UseKestrel(0);
         _factory.StartServer();
         _baseUrl = _factory.ClientOptions.BaseAddress.ToString().TrimEnd('/');
+        SetDefaultExpectTimeout(Timeout);
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
