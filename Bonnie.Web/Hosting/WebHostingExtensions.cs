@@ -1,6 +1,7 @@
 using Bonnie.Pipeline.Status;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Components;
+using Bonnie.Web.LiveSystem;
 using Bonnie.Web.Officers;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
@@ -53,6 +54,7 @@ public static class WebHostingExtensions
         services.AddHostedService<BrokerStatusFeed>();
         services.AddOfficerAudit();
         services.AddOfficers();
+        services.AddLiveSystemView();
         return builder;
     }
 
