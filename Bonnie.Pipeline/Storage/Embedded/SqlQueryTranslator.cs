@@ -33,8 +33,15 @@ internal sealed class SqlQueryTranslator
         KeywordNode k => PrefixTerm(EventTerms.For(k.Field) + k.Value),
         TextNode t => FtsExpression(t) is { } fts ? $"e.seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {Parameter(fts)})" : "0",
         TimeRangeNode r => TimeRange(r),
+        FolderIdsNode f => FolderIds(f),
         _ => throw new NotSupportedException($"No SQL translation for {node.GetType().Name}."),
     };
+
+    private string FolderIds(FolderIdsNode f)
+    {
+        var list = string.Join(", ", f.Ids.Select(id => Parameter(id)));
+        return $"(e.folder_id IN ({list}) OR e.old_folder_id IN ({list}))";
+    }
 
     private string PrefixTerm(string prefix)
     {
