@@ -21,6 +21,7 @@ internal sealed partial class EmbeddedStore
             var newVersions = new List<Action>();
             var sequences = WriteEvents(tx, batch.Events);
             WriteFolders(tx, batch.Folders.Values, newVersions);
+            WriteFolderAliases(tx, batch);
             WriteMessages(tx, batch.Messages.Values, newVersions);
             WriteSessions(tx, batch.Sessions.Values, newVersions);
             WriteChanges(tx, batch.Changes, sequences);
@@ -136,14 +137,8 @@ internal sealed partial class EmbeddedStore
         using var insert = Command(tx, "INSERT INTO folders(id, name_lower, present, version, doc) VALUES ($id, $n, $p, 1, $doc)", "$id", "$n", "$p", "$doc");
         using var update = Command(tx, "UPDATE folders SET name_lower = $n, present = $p, version = version + 1, doc = $doc WHERE id = $id AND version = $v",
             "$n", "$p", "$doc", "$id", "$v");
-        using var alias = Command(tx, "INSERT OR IGNORE INTO folder_aliases(alias, folder_id) VALUES ($a, $f)", "$a", "$f");
         foreach (var f in folders)
         {
-            // Every name a folder ever had finds it: folder:Archive, folder:INBOX/Archive, folder:user/alice/Archive@example.org.
-            foreach (var a in FolderAliases.Of(f.Id, f.Name))
-            {
-                Run(alias, a, f.Id);
-            }
             var doc = StoreJson.Write(f);
             if (f.Version == 0)
             {
@@ -170,6 +165,25 @@ internal sealed partial class EmbeddedStore
             }
             var next = f.Version + 1;
             newVersions.Add(() => f.Version = next);
+        }
+    }
+
+    // Every name a folder ever had finds it (folder:Archive, folder:INBOX/Archive, folder:user/alice/Archive@example.org):
+    // its current name and both sides of each rename in the batch.
+    private void WriteFolderAliases(SqliteTransaction tx, StoreBatch batch)
+    {
+        using var alias = Command(tx, "INSERT OR IGNORE INTO folder_aliases(alias, folder_id) VALUES ($a, $f)", "$a", "$f");
+        var names = batch.Folders.Values.Select(f => (f.Id, (string?)f.Name))
+            .Concat(batch.Changes.Where(c => c.Kind == ObjectKind.Folder && c.Aspect == ChangeAspect.Name)
+                .SelectMany(c => new[] { (c.ObjectId, c.From), (c.ObjectId, c.To) }))
+            .Where(n => n.Item2 is not null)
+            .Distinct();
+        foreach (var (id, name) in names)
+        {
+            foreach (var a in FolderAliases.Of(id, name!))
+            {
+                Run(alias, a, id);
+            }
         }
     }
 
