@@ -148,10 +148,15 @@ internal static class StoreBench
         var days = NotificationGenerator.Span.TotalDays;
         string Day() => NotificationGenerator.Start.AddDays(random.Next((int)days)).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         string User() => NotificationGenerator.UserName(random.Next(users));
+        string Week(string q)
+        {
+            var from = NotificationGenerator.Start.AddDays(random.Next((int)days - 7));
+            return $"{q} after:{from:yyyy-MM-dd} before:{from.AddDays(7):yyyy-MM-dd}";
+        }
         var queries = new (string Name, Func<string> Query, Facets Facets)[]
         {
             ("one user's trail", () => $"user:{User()}", Facets.None),
-            ("moves in a week", () => $"event:MessageMove after:{Day()} before:{NotificationGenerator.Start.AddDays(random.Next((int)days) + 7):yyyy-MM-dd}", Facets.None),
+            ("moves in a week", () => Week("event:MessageMove"), Facets.None),
             ("a user's Archive folder", () => $"user:{User()} folder:Archive", Facets.None),
             ("one Message-ID", () => $"messageid:{NotificationGenerator.MessageId(random.Next(Math.Max(1, events / 4)))}", Facets.None),
             ("full text top 50", () => NotificationGenerator.Words[random.Next(NotificationGenerator.Words.Length)], Facets.None),

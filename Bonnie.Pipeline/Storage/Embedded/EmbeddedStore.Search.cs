@@ -100,6 +100,10 @@ internal sealed partial class EmbeddedStore
         {
             total = driverCount;
         }
+        else if (fts is not null && conjuncts.Count == 1 && lo == long.MinValue && hi == long.MaxValue)
+        {
+            total = Scalar(c, "SELECT count(*) FROM events_fts WHERE events_fts MATCH $q", ("$q", SqlQueryTranslator.FtsExpression(fts)!));
+        }
         else
         {
             total = Scalar(c, $"SELECT count(*) FROM {from} WHERE {where}", translator.Parameters);

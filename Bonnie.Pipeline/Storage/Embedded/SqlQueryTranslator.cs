@@ -30,8 +30,13 @@ internal sealed class SqlQueryTranslator
         EventTypeNode t => $"e.type = {Parameter(t.Type.ToString())}",
         KeywordNode { IsPrefix: false, Field: KeywordField.User } k => $"lower(e.user) = {Parameter(k.Value)}",
         KeywordNode { IsPrefix: false } k => $"EXISTS(SELECT 1 FROM event_terms t WHERE t.term = {Parameter(EventTerms.For(k.Field) + k.Value)} AND t.seq = e.seq)",
+        // Single-valued fields: a prefix is a range on the row's own column, no index walk per row.
+        KeywordNode { Field: KeywordField.User } k => ColumnPrefix("lower(e.user)", k.Value),
+        KeywordNode { Field: KeywordField.Session } k => ColumnPrefix("lower(e.session)", k.Value),
+        KeywordNode { Field: KeywordField.Ip } k => ColumnPrefix("lower(e.ip)", k.Value),
         KeywordNode k => PrefixTerm(EventTerms.For(k.Field) + k.Value),
-        TextNode t => FtsExpression(t) is { } fts ? $"e.seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {Parameter(fts)})" : "0",
+        // Correlated, so FTS5 seeks to this row's id instead of listing every match of a common word.
+        TextNode t => FtsExpression(t) is { } fts ? $"EXISTS(SELECT 1 FROM events_fts WHERE events_fts MATCH {Parameter(fts)} AND events_fts.rowid = e.seq)" : "0",
         TimeRangeNode r => TimeRange(r),
         FolderIdsNode f => FolderIds(f),
         _ => throw new NotSupportedException($"No SQL translation for {node.GetType().Name}."),
@@ -42,6 +47,9 @@ internal sealed class SqlQueryTranslator
         var list = string.Join(", ", f.Ids.Select(id => Parameter(id)));
         return $"(e.folder_id IN ({list}) OR e.old_folder_id IN ({list}))";
     }
+
+    private string ColumnPrefix(string column, string prefix)
+        => $"({column} >= {Parameter(prefix)} AND {column} < {Parameter(prefix + '\uffff')})";
 
     private string PrefixTerm(string prefix)
     {
