@@ -1,1 +1,1 @@
-return 0;
+return Bonnie.Dealer.DealerCommand.Run(args, Console.OpenStandardInput, TimeProvider.System);

@@ -37,7 +37,87 @@ internal static class BrokerBench
         Console.WriteLine($"baseline (ACK at once, nothing kept): {b.PerSecond,10:N0} events/s  ack p50 {b.P50,7:N2} ms  p99 {b.P99,7:N2} ms");
         Console.WriteLine($"broker (durable, group commit):      {d.PerSecond,10:N0} events/s  ack p50 {d.P50,7:N2} ms  p99 {d.P99,7:N2} ms");
         Console.WriteLine($"ratio durable/baseline: {d.PerSecond / b.PerSecond:N2} (median of 3 interleaved rounds)");
+
+        var dealer = DealerPath();
+        if (dealer is null)
+        {
+            Console.WriteLine("one process per event: skipped, publish the dealer first (dotnet publish Bonnie.Dealer -c Release -o artifacts/dealer)");
+            return 0;
+        }
+        var perProcess = Option(args, "--processes", 600);
+        var parallel = Option(args, "--parallel", 4);
+        var p = RunDealerProcesses(dealer, payloads.Take(perProcess).ToArray(), parallel);
+        Console.WriteLine($"one dealer process per event ({parallel} at a time, durable broker): {p.PerSecond,8:N0} events/s  process p50 {p.P50,7:N2} ms  p99 {p.P99,7:N2} ms");
         return 0;
+    }
+
+    private static string? DealerPath()
+    {
+        var path = Environment.GetEnvironmentVariable("BONNIE_DEALER_PATH");
+        if (path is null)
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null && path is null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "artifacts", "dealer", "bonnie-dealer");
+                path = File.Exists(candidate) ? candidate : null;
+            }
+        }
+        return path is not null && File.Exists(path) ? path : null;
+    }
+
+    /// <summary>What Cyrus does: one dealer process per event, a few at once, each waiting for its ACK.</summary>
+    private static Result RunDealerProcesses(string dealer, byte[][] payloads, int parallel)
+    {
+        var directory = Directory.CreateTempSubdirectory("bonnie-bench-dealer-").FullName;
+        try
+        {
+            var options = new BrokerOptions
+            {
+                ClientEndpoint = "tcp://127.0.0.1:0", WorkerEndpoint = "tcp://127.0.0.1:0",
+                ControllerEndpoint = "tcp://127.0.0.1:0", CollectorEndpoint = "tcp://127.0.0.1:0",
+            };
+            using var broker = new JobBroker(options, Path.Combine(directory, "queue"), TimeProvider.System, NullLogger<JobBroker>.Instance, new BrokerMonitor());
+            broker.Start();
+            var latencies = new double[payloads.Length];
+            var next = -1;
+            var stopwatch = Stopwatch.StartNew();
+            var threads = Enumerable.Range(0, parallel).Select(_ => new Thread(() =>
+            {
+                for (var i = Interlocked.Increment(ref next); i < payloads.Length; i = Interlocked.Increment(ref next))
+                {
+                    var start = new ProcessStartInfo(dealer, ["-c", "MessageRead", "-p", "", "-u", "", "-m", "", "-f"])
+                    {
+                        RedirectStandardInput = true,
+                        RedirectStandardError = true,
+                        UseShellExecute = false,
+                    };
+                    start.Environment["BONNIE_DEALER_CONFIG"] = "/dev/null";
+                    start.Environment["BONNIE_DEALER_BROKER"] = broker.ClientEndpoint;
+                    start.Environment["BONNIE_DEALER_SPOOL"] = Path.Combine(directory, "spool");
+                    var began = Stopwatch.GetTimestamp();
+                    using var process = Process.Start(start)!;
+                    process.StandardInput.BaseStream.Write(payloads[i]);
+                    process.StandardInput.Close();
+                    process.StandardError.ReadToEnd();
+                    process.WaitForExit();
+                    latencies[i] = Stopwatch.GetElapsedTime(began).TotalMilliseconds;
+                }
+            })).ToList();
+            threads.ForEach(t => t.Start());
+            threads.ForEach(t => t.Join());
+            var elapsed = stopwatch.Elapsed.TotalSeconds;
+            var spooled = Directory.Exists(Path.Combine(directory, "spool")) ? Directory.GetFiles(Path.Combine(directory, "spool")).Length : 0;
+            if (spooled > 0)
+            {
+                Console.WriteLine($"  note: {spooled} events were spooled (no ACK within the dealer's timeout)");
+            }
+            Array.Sort(latencies);
+            return new Result(payloads.Length / elapsed, latencies[latencies.Length / 2], latencies[(int)(latencies.Length * 0.99)]);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     private sealed record Result(double PerSecond, double P50, double P99);

@@ -21,19 +21,28 @@ public sealed class CrashTests
         var events = Enumerable.Range(0, 20_000).Select(i => Encoding.UTF8.GetBytes(
             $$"""{"event":"MessageRead","timestamp":"2026-11-29T11:20:39.645Z","service":"imap","uri":"imap://imap.example.org/user/user{{i % 300}}%40example.org;UIDVALIDITY=1795951197","uidset":"{{i}}","user":"user{{i % 300}}@example.org","vnd.cmu.sessionId":"crash-{{i}}"}"""))
             .ToArray();
+        // Besides the windowed clients, real dealer processes (one per event, as Cyrus runs them) submit throughout.
+        var spool = Path.Combine(layout.Directory, "dealer-spool");
+        var viaDealer = Enumerable.Range(0, 150).Select(i =>
+            $$"""{"event":"FlagsSet","uri":"imap://imap.example.org/user/d{{i % 7}}%40example.org;UIDVALIDITY=1","uidset":"{{i}}","flagNames":"\\Flagged","user":"d{{i % 7}}@example.org"}""").ToList();
         var broker = await BonnieProcess.StartAsync(layout.Broker(), "Broker listening");
         using var worker = await BonnieProcess.StartAsync(layout.Worker("w1", record), "Worker w1 connected");
         var submitters = new ResubmittingClients(layout.ClientEndpoint, events, clients: 8, window: 50);
 
         var run = Task.Run(submitters.Run);
+        var dealers = Task.Run(() => Task.WhenAll(viaDealer.Select(e => Dealer.RunAsync(e, layout.ClientEndpoint, spool))));
         await submitters.WaitForAcknowledgedAsync(6_000, TimeSpan.FromMinutes(2));
         broker.Kill();
         var ackedBeforeKill = submitters.Acknowledged;
         broker.Dispose();
         using var restarted = await BonnieProcess.StartAsync(layout.Broker(), "Broker listening");
         await run.WaitAsync(TimeSpan.FromMinutes(4));
+        Assert.All(await dealers.WaitAsync(TimeSpan.FromMinutes(4)), r => Assert.Equal(0, r.ExitCode));
+        // What a dealer spooled while the broker was dead goes now, as cron's --drain does it.
+        Assert.Equal(0, (await Dealer.RunAsync(null, layout.ClientEndpoint, spool, drain: true)).ExitCode);
 
-        var expected = events.Select(e => Convert.ToHexStringLower(SHA256.HashData(e))).ToHashSet();
+        var expected = events.Concat(viaDealer.Select(e => Encoding.UTF8.GetBytes(e)))
+            .Select(e => Convert.ToHexStringLower(SHA256.HashData(e))).ToHashSet();
         await Eventually.LinesAsync(record, expected.Count, TimeSpan.FromMinutes(3));
         var recorded = File.ReadAllLines(record);
         Assert.True(ackedBeforeKill < events.Length, "the broker was killed after every event was in: the test proved nothing");

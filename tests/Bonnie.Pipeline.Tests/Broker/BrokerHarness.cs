@@ -25,6 +25,9 @@ internal sealed class BrokerHarness : IDisposable
             ControllerEndpoint = "tcp://127.0.0.1:0",
             CollectorEndpoint = "tcp://127.0.0.1:0",
             HeartbeatInterval = TimeSpan.FromMilliseconds(100),
+            // Two seconds of silence before a worker counts as lost: a loaded CI machine can pause a process for
+            // a few hundred milliseconds, and a false loss would spend one of a job's attempts.
+            HeartbeatLiveness = 20,
             PostponeDelay = TimeSpan.FromMilliseconds(200),
         };
         configure?.Invoke(Options);
