@@ -26,6 +26,7 @@ internal sealed class SqlQueryTranslator
         MatchAllNode => "1",
         AndNode a => "(" + string.Join(" AND ", a.Children.Select(Translate)) + ")",
         OrNode o => "(" + string.Join(" OR ", o.Children.Select(Translate)) + ")",
+        NotNode { Child: TextNode t } => FtsExpression(t) is { } fts ? $"e.seq NOT IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {Parameter(fts)})" : "1",
         NotNode n => "NOT " + Translate(n.Child),
         EventTypeNode t => $"e.type = {Parameter(t.Type.ToString())}",
         KeywordNode { IsPrefix: false, Field: KeywordField.User } k => $"lower(e.user) = {Parameter(k.Value)}",
@@ -35,8 +36,8 @@ internal sealed class SqlQueryTranslator
         KeywordNode { Field: KeywordField.Session } k => ColumnPrefix("lower(e.session)", k.Value),
         KeywordNode { Field: KeywordField.Ip } k => ColumnPrefix("lower(e.ip)", k.Value),
         KeywordNode k => PrefixTerm(EventTerms.For(k.Field) + k.Value),
-        // Correlated, so FTS5 seeks to this row's id instead of listing every match of a common word.
-        TextNode t => FtsExpression(t) is { } fts ? $"EXISTS(SELECT 1 FROM events_fts WHERE events_fts MATCH {Parameter(fts)} AND events_fts.rowid = e.seq)" : "0",
+        // Listed once per query: FTS5 evaluates the whole expression even when asked about a single rowid.
+        TextNode t => FtsExpression(t) is { } fts ? $"e.seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {Parameter(fts)})" : "0",
         TimeRangeNode r => TimeRange(r),
         FolderIdsNode f => FolderIds(f),
         _ => throw new NotSupportedException($"No SQL translation for {node.GetType().Name}."),
