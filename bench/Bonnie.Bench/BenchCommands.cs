@@ -7,6 +7,7 @@ internal static class BenchCommands
     {
         ["broker"] = BrokerBench.Run,
         ["parse"] = ParseBench.Run,
+        ["store"] = StoreBench.Run,
     };
 
     public static int Run(string[] args)

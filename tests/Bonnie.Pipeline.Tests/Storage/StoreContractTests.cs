@@ -197,6 +197,9 @@ public abstract class StoreContractTests : IAsyncLifetime
         batch.Events.Add(Event(2, user: "bob@example.org", subject: "Lunch", at: T0.AddDays(1)));
         batch.Events.Add(Event(3, EventType.FlagsSet, user: "alice@example.org", at: T0.AddDays(2), flags: ["\\Flagged"]));
         batch.Events.Add(Event(4, EventType.Login, user: "carol@example.org", at: T0.AddDays(2).AddHours(1)));
+        // Folder terms find events through the folders the store knows (by any name they had).
+        var inbox = Event(1).FolderId!;
+        batch.Folders[inbox] = new FolderObject { Id = inbox, Name = "user/alice@example.org" };
         await _store.CommitAsync(batch);
 
         async Task<string> Q(string q) => string.Join(',', (await _store.SearchEventsAsync(Search(q, 100))).Items.Select(e => (int)(e.Timestamp - T0).TotalHours).Order());
@@ -217,6 +220,8 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal("0,24", await Q("(user:alice* OR user:bob*) -event:FlagsSet"));
         Assert.Equal("0,24,48,49", await Q(""));
         Assert.Equal("48", await Q("folder:user/alice@example.org after:2026-12-01 (event:FlagsSet OR lunch)"));
+        Assert.Equal("0,24,48,49", await Q("folder:INBOX"));
+        Assert.Equal("", await Q("folder:Nowhere"));
     }
 
     [SkippableFact]
