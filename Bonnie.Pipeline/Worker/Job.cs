@@ -45,3 +45,13 @@ public interface IJobProcessor
 {
     Task<JobOutcome> ProcessAsync(Job job, CancellationToken cancellationToken = default);
 }
+
+/// <summary>
+/// A processor that can take many jobs at once (one store transaction for all of them). The worker gives it every
+/// job that is waiting; jobs of one mailbox never share a batch, because the broker hands out one per mailbox at a time.
+/// </summary>
+public interface IBatchJobProcessor : IJobProcessor
+{
+    /// <summary>The outcome of each job, in the order given.</summary>
+    Task<IReadOnlyList<JobOutcome>> ProcessBatchAsync(IReadOnlyList<Job> jobs, CancellationToken cancellationToken = default);
+}

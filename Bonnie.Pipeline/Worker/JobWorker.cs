@@ -26,8 +26,12 @@ internal sealed partial class JobWorker : IDisposable
     private readonly NetMQPoller _poller;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Dictionary<string, Task> _running = new(StringComparer.Ordinal);
+    private readonly System.Threading.Channels.Channel<Job> _waiting = System.Threading.Channels.Channel.CreateUnbounded<Job>(
+        new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private Task? _batches;
     private int _taken;
     private bool _draining;
+    private bool _disposed;
 
     public JobWorker(WorkerOptions options, IServiceScopeFactory scopes, TimeProvider time, ILogger<JobWorker> logger)
     {
@@ -64,6 +68,15 @@ internal sealed partial class JobWorker : IDisposable
 
     public void Start()
     {
+        // A processor that takes batches (the store: one transaction for many jobs) gets every job that is waiting;
+        // any other gets each job on its own task.
+        using (var scope = _scopes.CreateScope())
+        {
+            if (scope.ServiceProvider.GetService<IJobProcessor>() is IBatchJobProcessor)
+            {
+                _batches = Task.Run(ProcessBatchesAsync);
+            }
+        }
         _controller.Connect(_options.ControllerEndpoint);
         _channel.Connect(_options.WorkerEndpoint);
         AnnounceFreeSlots();
@@ -75,16 +88,18 @@ internal sealed partial class JobWorker : IDisposable
     public async Task StopAsync(TimeSpan grace, CancellationToken cancellationToken = default)
     {
         var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _results.Enqueue(() =>
+        Post(() =>
         {
             _draining = true;
             drained.TrySetResult();
         });
         await drained.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // What is already here is still processed, within the grace period.
+        _waiting.Writer.TryComplete();
         Task[] running;
         lock (_running)
         {
-            running = [.. _running.Values];
+            running = _batches is null ? [.. _running.Values] : [.. _running.Values, _batches];
         }
         try
         {
@@ -98,7 +113,7 @@ internal sealed partial class JobWorker : IDisposable
         // Let the last reports leave the poller before the sockets close. If they cannot (the broker is gone and
         // the socket is full), the broker hands those jobs out again after their deadline: stop anyway.
         var flushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _results.Enqueue(() => flushed.TrySetResult());
+        Post(() => flushed.TrySetResult());
         await Task.WhenAny(flushed.Task, Task.Delay(TimeSpan.FromSeconds(5), cancellationToken)).ConfigureAwait(false);
     }
 
@@ -168,8 +183,56 @@ internal sealed partial class JobWorker : IDisposable
         };
     }
 
+    private async Task ProcessBatchesAsync()
+    {
+        var reader = _waiting.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                var batch = new List<Job>();
+                while (batch.Count < _options.MaxBatch && reader.TryRead(out var job))
+                {
+                    batch.Add(job);
+                }
+                IReadOnlyList<JobOutcome> outcomes;
+                try
+                {
+                    await using var scope = _scopes.CreateAsyncScope();
+                    var processor = (IBatchJobProcessor)scope.ServiceProvider.GetRequiredService<IJobProcessor>();
+                    outcomes = await processor.ProcessBatchAsync(batch, _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception exception)
+                {
+                    // As for a single job: retried later, a bounded number of times, then FAILED with this reason.
+                    LogBatchFailed(_logger, exception, batch.Count);
+                    var postpone = new JobOutcome.Postpone($"{exception.GetType().Name}: {exception.Message}");
+                    outcomes = batch.Select(_ => (JobOutcome)postpone).ToList();
+                }
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    var (job, outcome) = (batch[i], outcomes[i]);
+                    Post(() => Report(job, outcome));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // Stopping: what was not processed goes back to PENDING after its deadline.
+        }
+    }
+
     private void Run(Job job)
     {
+        if (_batches is not null)
+        {
+            _waiting.Writer.TryWrite(job);
+            return;
+        }
         var task = Task.Run(async () =>
         {
             JobOutcome outcome;
@@ -189,7 +252,7 @@ internal sealed partial class JobWorker : IDisposable
                 LogProcessorFailed(_logger, exception, job.Id);
                 outcome = new JobOutcome.Postpone($"{exception.GetType().Name}: {exception.Message}");
             }
-            _results.Enqueue(() => Report(job, outcome));
+            Post(() => Report(job, outcome));
         });
         lock (_running)
         {
@@ -238,8 +301,34 @@ internal sealed partial class JobWorker : IDisposable
         }
     }
 
+    /// <summary>
+    /// Hands work to the poller thread. Processing tasks may finish while the worker is being disposed; what they
+    /// report then is dropped (the broker hands those jobs out again), never posted to a disposed queue.
+    /// </summary>
+    private void Post(Action action)
+    {
+        lock (_results)
+        {
+            if (!_disposed)
+            {
+                _results.Enqueue(action);
+            }
+        }
+    }
+
     public void Dispose()
     {
+        lock (_results)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+        }
+        // Whatever still runs is abandoned: its jobs go back to PENDING at the broker after their deadline.
+        _stopping.Cancel();
+        _waiting.Writer.TryComplete();
         if (_poller.IsRunning)
         {
             _poller.Stop();
@@ -253,6 +342,9 @@ internal sealed partial class JobWorker : IDisposable
 
     [LoggerMessage(1, LogLevel.Information, "Worker {Name} connected to {Controller} and {Channel} with {Concurrency} slots")]
     private static partial void LogStarted(ILogger logger, string name, string controller, string channel, int concurrency);
+
+    [LoggerMessage(3, LogLevel.Error, "The processor threw on a batch of {Count} jobs; they are postponed and retried")]
+    private static partial void LogBatchFailed(ILogger logger, Exception exception, int count);
 
     [LoggerMessage(2, LogLevel.Error, "The processor threw on job {Job}; it is postponed and retried")]
     private static partial void LogProcessorFailed(ILogger logger, Exception exception, string job);

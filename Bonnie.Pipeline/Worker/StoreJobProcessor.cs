@@ -19,7 +19,7 @@ internal sealed partial class StoreJobProcessor(
     IEnumerable<IEventHandler> handlers,
     PayloadFetcher payloads,
     TimeProvider time,
-    ILogger<StoreJobProcessor> logger) : IJobProcessor
+    ILogger<StoreJobProcessor> logger) : IBatchJobProcessor
 {
     private const int ConflictRetries = 5;
     private readonly IEventHandler[] _handlers = handlers.ToArray();

@@ -11,8 +11,13 @@ public sealed class WorkerOptions
     public bool Enabled { get; set; } = true;
     public string WorkerEndpoint { get; set; } = "tcp://127.0.0.1:5560";
     public string ControllerEndpoint { get; set; } = "tcp://127.0.0.1:5561";
-    /// <summary>Jobs this process works on at once.</summary>
-    public int Concurrency { get; set; } = 4;
+    /// <summary>
+    /// Jobs this process takes at once. The broker hands out one job per mailbox at a time, so this bounds how many
+    /// mailboxes a worker serves in parallel; the store processes what is waiting in one transaction.
+    /// </summary>
+    public int Concurrency { get; set; } = 32;
+    /// <summary>Jobs at most in one batch for a processor that takes batches.</summary>
+    public int MaxBatch { get; set; } = 256;
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>The worker's name at the broker; empty means host name and process id.</summary>
     public string Name { get; set; } = "";
@@ -33,6 +38,10 @@ internal sealed class ValidateWorkerOptions : IValidateOptions<WorkerOptions>
         if (options.Concurrency is < 1 or > 256)
         {
             errors.Add($"{WorkerOptions.Section}:Concurrency must be between 1 and 256 (was {options.Concurrency}).");
+        }
+        if (options.MaxBatch is < 1 or > 10_000)
+        {
+            errors.Add($"{WorkerOptions.Section}:MaxBatch must be between 1 and 10000 (was {options.MaxBatch}).");
         }
         if (options.HeartbeatInterval <= TimeSpan.Zero)
         {
