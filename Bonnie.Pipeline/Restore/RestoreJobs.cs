@@ -84,15 +84,37 @@ public sealed partial class RestoreJobs : IDisposable
     public Task<RestorePlan> PlanAsync(RestoreRequest request, CancellationToken cancellationToken = default)
         => _planner.PlanAsync(request, cancellationToken);
 
-    /// <summary>Starts restoring <paramref name="plan"/>; returns at once with the job to follow.</summary>
-    public RestoreJob Start(string officer, RestoreRequest request, RestorePlan plan)
+    /// <summary>
+    /// Starts restoring <paramref name="plan"/> once <paramref name="beforeStart"/> (the audit record) succeeded;
+    /// returns at once with the job to follow.
+    /// </summary>
+    public async Task<RestoreJob> StartAsync(string officer, RestoreRequest request, RestorePlan plan, Func<RestoreJob, Task>? beforeStart = null)
     {
         Forget();
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         var job = new RestoreJob(Guid.NewGuid().ToString("N"), officer, request, plan, _time.GetUtcNow(), cancel);
+        try
+        {
+            if (beforeStart is not null)
+            {
+                await beforeStart(job).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            cancel.Dispose();
+            throw;
+        }
         _jobs[job.Id] = job;
         job.Completion = Task.Run(() => RunAsync(job, cancel));
         return job;
+    }
+
+    /// <summary>Waits for a job to end (tests, shutdown); never throws for the job's own failure.</summary>
+    public static Task WaitAsync(RestoreJob job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return job.Completion.WaitAsync(cancellationToken);
     }
 
     public RestoreJob? Get(string id) => _jobs.GetValueOrDefault(id);
