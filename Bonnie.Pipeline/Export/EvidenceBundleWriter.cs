@@ -96,8 +96,11 @@ public sealed class EvidenceBundleWriter
         int messages = 0, withoutPayload = 0;
         long payloadBytes = 0;
 
-        await using var zip = await ZipArchive.CreateAsync(output, ZipArchiveMode.Create, leaveOpen: true, entryNameEncoding: Encoding.UTF8, cancellationToken)
+        // Not disposed on failure: disposing writes the central directory, and a half bundle must not read as whole.
+#pragma warning disable CA2000
+        var zip = await ZipArchive.CreateAsync(output, ZipArchiveMode.Create, leaveOpen: true, entryNameEncoding: Encoding.UTF8, cancellationToken)
             .ConfigureAwait(false);
+#pragma warning restore CA2000
         async Task AddAsync(string path, Func<Stream, Task> write, CompressionLevel level = CompressionLevel.Fastest)
         {
             var entry = zip.CreateEntry(path, level);
@@ -186,6 +189,7 @@ public sealed class EvidenceBundleWriter
         {
             await Scratch.CopyAsync(scratch.Manifest, m, cancellationToken).ConfigureAwait(false);
         }
+        await zip.DisposeAsync().ConfigureAwait(false);
         return summary;
     }
 
