@@ -98,17 +98,22 @@ public sealed class EvidenceBundleWriter
 
         // Not disposed on failure: disposing writes the central directory, and a half bundle must not read as whole.
 #pragma warning disable CA2000
-        var zip = await ZipArchive.CreateAsync(output, ZipArchiveMode.Create, leaveOpen: true, entryNameEncoding: Encoding.UTF8, cancellationToken)
+        await using var bridge = new AsyncOnlyBridge(output);
+        var zip = await ZipArchive.CreateAsync(bridge, ZipArchiveMode.Create, leaveOpen: true, entryNameEncoding: Encoding.UTF8, cancellationToken)
             .ConfigureAwait(false);
 #pragma warning restore CA2000
         async Task AddAsync(string path, Func<Stream, Task> write, CompressionLevel level = CompressionLevel.Fastest)
         {
             var entry = zip.CreateEntry(path, level);
             entry.LastWriteTime = exportedAt;
-            await using var stream = await entry.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using var hashing = new HashingStream(stream);
-            await write(hashing).ConfigureAwait(false);
-            scratch.Manifest.Write($"{hashing.HexHash()}  {path}\n");
+            var stream = await entry.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using (stream.ConfigureAwait(false))
+            {
+                using var hashing = new HashingStream(stream);
+                await write(hashing).ConfigureAwait(false);
+                scratch.Manifest.Write($"{hashing.HexHash()}  {path}\n");
+            }
+            await bridge.DrainAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await scratch.LoadJson.WriteAsync("[").ConfigureAwait(false);
@@ -190,6 +195,7 @@ public sealed class EvidenceBundleWriter
             await Scratch.CopyAsync(scratch.Manifest, m, cancellationToken).ConfigureAwait(false);
         }
         await zip.DisposeAsync().ConfigureAwait(false);
+        await bridge.FlushAsync(cancellationToken).ConfigureAwait(false);
         return summary;
     }
 

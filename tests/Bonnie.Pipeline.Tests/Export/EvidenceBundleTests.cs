@@ -157,6 +157,38 @@ public sealed class EvidenceBundleTests : IAsyncLifetime
         Assert.ThrowsAny<InvalidDataException>(() => ZipFile.OpenRead(_zip).Dispose());
     }
 
+    [Fact]
+    public async Task WriteAsync_IntoAForwardOnlyAsyncOnlyStream_WritesAVerifiableBundle()
+    {
+        var request = new ExportRequest { MessageKeys = _keys, Officer = "ivy", IncludeMbox = true };
+        var keys = await _writer.ResolveKeysAsync(request);
+        await using (var file = File.Create(_zip))
+        await using (var response = new ResponseLikeStream(file))
+        {
+            await _writer.WriteAsync(request, keys, response, (_, _, _) => Task.CompletedTask);
+        }
+
+        Assert.True(BundleVerifier.Verify(_zip).IsIntact);
+    }
+
+    /// <summary>Like Kestrel's response body: no seeking, no length, and synchronous writes refused.</summary>
+    private sealed class ResponseLikeStream(Stream inner) : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() => throw new InvalidOperationException("Synchronous operations are disallowed.");
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new InvalidOperationException("Synchronous operations are disallowed.");
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.WriteAsync(buffer, offset, count, cancellationToken);
+    }
+
     private (int Code, string Output) RunCommandLine()
     {
         using var output = new StringWriter();
