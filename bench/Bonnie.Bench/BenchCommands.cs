@@ -6,6 +6,7 @@ internal static class BenchCommands
     private static readonly Dictionary<string, Func<string[], int>> Commands = new(StringComparer.OrdinalIgnoreCase)
     {
         ["broker"] = BrokerBench.Run,
+        ["export"] = ExportBench.Run,
     };
 
     public static int Run(string[] args)
