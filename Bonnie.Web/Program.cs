@@ -1,9 +1,16 @@
 using Bonnie.Elasticsearch;
+using Bonnie.Pipeline.Export;
 using Bonnie.Pipeline.Hosting;
+using Bonnie.Pipeline.Restore;
 using Bonnie.Pipeline.Storage;
 using Bonnie.Web.Api;
 using Bonnie.Web.Hosting;
 using Bonnie.Web.Security;
+
+if (BundleVerifier.RunCommandLine(args) is { } exitCode)
+{
+    return exitCode;
+}
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddBonnieWeb();
@@ -15,12 +22,17 @@ if (builder.UsesElasticsearchStore())
     builder.AddBonnieElasticsearchStore();
 }
 builder.AddBonnieSecurity();
+builder.AddBonnieRestore();
+builder.Services.AddBonnieExport();
 
 var app = builder.Build();
 app.UseBonnieWeb();
 app.MapBonnieApi();
+app.MapBonnieRestoreApi();
+app.MapBonnieExportApi();
 app.MapGet("/api/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous();
 app.Run();
+return 0;
 
 /// <summary>The entry point, visible to WebApplicationFactory in the tests.</summary>
 public partial class Program;

@@ -8,6 +8,7 @@ internal static class BenchCommands
         ["broker"] = BrokerBench.Run,
         ["parse"] = ParseBench.Run,
         ["store"] = StoreBench.Run,
+        ["export"] = ExportBench.Run,
     };
 
     public static int Run(string[] args)

@@ -1,0 +1,330 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Bonnie.Shared.Storage;
+using MailKit;
+using MailKit.Net.Imap;
+using MailKit.Security;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MimeKit;
+
+namespace Bonnie.Pipeline.Restore;
+
+/// <summary>
+/// Puts planned messages back into Cyrus with MailKit. It logs in as the configured admin with SASL PLAIN and the
+/// owner as authorization id, so it acts with the owner's rights and ACLs stay untouched. Each folder is opened (or
+/// created), the GUIDs already there are read (Cyrus' EMAILID is <c>M</c> + the first 24 hex digits of the
+/// message's SHA-1), and only what is missing is APPENDed from the stored bytes, then checked by its new EMAILID.
+/// </summary>
+internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPayloadStore payloads, ILogger<ImapRestorer> logger)
+{
+    private static readonly FormatOptions Exact = CreateExactFormat();
+
+    public async Task<RestoreResult> RunAsync(RestorePlan plan, IProgress<RestoreProgress>? progress, CancellationToken cancellationToken = default)
+    {
+        var o = options.Value;
+        if (!o.Imap.IsConfigured)
+        {
+            throw new RestoreUnavailableException("Restore is not configured: set Bonnie:Restore:Imap:Host, AdminUser and Password.");
+        }
+        var counts = new Counts(plan.Items.Count);
+        var failures = new List<RestoreSkip>();
+        var created = new List<string>();
+        progress?.Report(counts.Snapshot());
+        foreach (var byOwner in plan.Items.GroupBy(i => CyrusMailboxName.OwnerOf(i.TargetFolder)!, StringComparer.OrdinalIgnoreCase))
+        {
+            using var client = await ConnectAsync(o.Imap, byOwner.Key, cancellationToken).ConfigureAwait(false);
+            foreach (var byFolder in byOwner.GroupBy(i => i.TargetFolder, StringComparer.Ordinal))
+            {
+                var folder = await OpenOrCreateAsync(client, byFolder.Key, created, cancellationToken).ConfigureAwait(false);
+                var present = await PresentEmailIdsAsync(client, folder, byFolder.ToList(), cancellationToken).ConfigureAwait(false);
+                foreach (var batch in byFolder.Chunk(o.BatchSize))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    await AppendBatchAsync(client, folder, byFolder.Key, batch, present, counts, failures, cancellationToken).ConfigureAwait(false);
+                    progress?.Report(counts.Snapshot());
+                }
+                await folder.CloseAsync(false, cancellationToken).ConfigureAwait(false);
+            }
+            await client.DisconnectAsync(true, cancellationToken).ConfigureAwait(false);
+        }
+        LogRestored(logger, counts.Restored, counts.AlreadyPresent, counts.Failed);
+        return new RestoreResult(counts.Snapshot(), failures, created);
+    }
+
+    /// <summary>Cyrus' EMAILID for these bytes: <c>M</c> and the first 24 hex digits of their SHA-1 (the GUID).</summary>
+#pragma warning disable CA5350 // Cyrus' GUID is a SHA-1: matching it identifies the message, it protects nothing.
+    public static string EmailIdOf(ReadOnlySpan<byte> payload) => "M" + Convert.ToHexStringLower(SHA1.HashData(payload))[..24];
+#pragma warning restore CA5350
+
+    private async Task AppendBatchAsync(ImapClient client, IMailFolder folder, string mailbox, RestoreItem[] batch,
+        Dictionary<string, int> present, Counts counts, List<RestoreSkip> failures, CancellationToken cancellationToken)
+    {
+        var requests = new List<IAppendRequest>();
+        var pending = new List<(RestoreItem Item, string EmailId, long Size)>();
+        foreach (var item in batch)
+        {
+            var bytes = await payloads.GetAsync(item.PayloadSha256, cancellationToken).ConfigureAwait(false);
+            if (bytes is null)
+            {
+                counts.Failed++;
+                failures.Add(new RestoreSkip(item.MessageKey, "its payload is no longer in the store"));
+                continue;
+            }
+            var emailId = EmailIdOf(bytes);
+            if (present.TryGetValue(emailId, out var n) && n > 0)
+            {
+                present[emailId] = n - 1;
+                counts.AlreadyPresent++;
+                continue;
+            }
+            var message = await MimeMessage.LoadAsync(new MemoryStream(bytes, writable: false), cancellationToken).ConfigureAwait(false);
+            var (flags, keywords) = SplitFlags(item.Flags);
+            requests.Add(new AppendRequest(message, flags, item.InternalDate) { Keywords = keywords });
+            pending.Add((item, emailId, bytes.Length));
+        }
+        if (requests.Count == 0)
+        {
+            return;
+        }
+        IList<UniqueId> uids;
+        try
+        {
+            uids = client.Capabilities.HasFlag(ImapCapabilities.MultiAppend)
+                ? await folder.AppendAsync(Exact, requests, cancellationToken).ConfigureAwait(false)
+                : [.. await AppendOneByOneAsync(folder, requests, cancellationToken).ConfigureAwait(false)];
+        }
+        catch (ImapCommandException ex) when (IsOverQuota(ex))
+        {
+            throw new OverQuotaException(mailbox,
+                $"Cyrus refused to store more in {mailbox}: the owner's quota is full ({ex.ResponseText}). Raise the quota or free space, then run the restore again; what was restored stays.", ex);
+        }
+        catch (ImapCommandException ex) when (IsMissingMailbox(ex))
+        {
+            throw new MailboxNotFoundException(mailbox, $"The folder {mailbox} disappeared during the restore ({ex.ResponseText}).", ex);
+        }
+        foreach (var (item, _, size) in pending)
+        {
+            counts.Restored++;
+            counts.Bytes += size;
+        }
+        await VerifyAsync(client, folder, pending, uids, counts, failures, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<List<UniqueId>> AppendOneByOneAsync(IMailFolder folder, List<IAppendRequest> requests, CancellationToken cancellationToken)
+    {
+        var uids = new List<UniqueId>();
+        foreach (var r in requests)
+        {
+            if (await folder.AppendAsync(Exact, r, cancellationToken).ConfigureAwait(false) is { } uid)
+            {
+                uids.Add(uid);
+            }
+        }
+        return uids;
+    }
+
+    /// <summary>Byte-exact means Cyrus computed the same GUID: anything else is reported, never silently kept.</summary>
+    private static async Task VerifyAsync(ImapClient client, IMailFolder folder, List<(RestoreItem Item, string EmailId, long Size)> pending, IList<UniqueId> uids,
+        Counts counts, List<RestoreSkip> failures, CancellationToken cancellationToken)
+    {
+        if (uids.Count != pending.Count || !client.Capabilities.HasFlag(ImapCapabilities.ObjectID))
+        {
+            return;
+        }
+        var summaries = await folder.FetchAsync(uids, MessageSummaryItems.UniqueId | MessageSummaryItems.EmailId, cancellationToken).ConfigureAwait(false);
+        var byUid = summaries.ToDictionary(s => s.UniqueId, s => s.EmailId);
+        for (var i = 0; i < pending.Count; i++)
+        {
+            if (byUid.TryGetValue(uids[i], out var actual) && !string.Equals(actual, pending[i].EmailId, StringComparison.OrdinalIgnoreCase))
+            {
+                counts.Restored--;
+                counts.Failed++;
+                counts.Bytes -= pending[i].Size;
+                failures.Add(new RestoreSkip(pending[i].Item.MessageKey,
+                    $"stored as UID {uids[i].Id} but its GUID is {actual}, not {pending[i].EmailId}: the bytes differ from the archived ones"));
+            }
+        }
+    }
+
+    /// <summary>EMAILIDs already in the folder, with how many copies of each.</summary>
+    private static async Task<Dictionary<string, int>> PresentEmailIdsAsync(ImapClient client, IMailFolder folder, List<RestoreItem> items, CancellationToken cancellationToken)
+    {
+        var present = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        if (folder.Count == 0)
+        {
+            return present;
+        }
+        if (client.Capabilities.HasFlag(ImapCapabilities.ObjectID))
+        {
+            foreach (var s in await folder.FetchAsync(0, -1, MessageSummaryItems.UniqueId | MessageSummaryItems.EmailId, cancellationToken).ConfigureAwait(false))
+            {
+                if (s.EmailId is { } id)
+                {
+                    present[id] = present.GetValueOrDefault(id) + 1;
+                }
+            }
+            return present;
+        }
+        // Without OBJECTID: hash the messages whose size matches one to restore.
+        var sizes = items.Select(i => i.Size).ToHashSet();
+        foreach (var s in await folder.FetchAsync(0, -1, MessageSummaryItems.UniqueId | MessageSummaryItems.Size, cancellationToken).ConfigureAwait(false))
+        {
+            if (s.Size is { } size && sizes.Contains(size))
+            {
+                await using var stream = await folder.GetStreamAsync(s.UniqueId, cancellationToken).ConfigureAwait(false);
+                using var copy = new MemoryStream();
+                await stream.CopyToAsync(copy, cancellationToken).ConfigureAwait(false);
+                var id = EmailIdOf(copy.GetBuffer().AsSpan(0, (int)copy.Length));
+                present[id] = present.GetValueOrDefault(id) + 1;
+            }
+        }
+        return present;
+    }
+
+    private async Task<IMailFolder> OpenOrCreateAsync(ImapClient client, string adminName, List<string> created, CancellationToken cancellationToken)
+    {
+        var view = CyrusMailboxName.ToOwnerView(adminName);
+        var folder = await FindAsync(client, view, cancellationToken).ConfigureAwait(false);
+        if (folder is null)
+        {
+            if (await FindAsync(client, "INBOX", cancellationToken).ConfigureAwait(false) is null)
+            {
+                throw new MailboxNotFoundException(adminName,
+                    $"The mailbox of {CyrusMailboxName.OwnerOf(adminName)} does not exist on the server, so {adminName} cannot be created in it. Have the mailbox created, or restore into another one.");
+            }
+            IMailFolder parent = client.Inbox!;
+            var path = "INBOX";
+            foreach (var segment in view.Split('/').Skip(1))
+            {
+                path += "/" + segment;
+                var next = await FindAsync(client, path, cancellationToken).ConfigureAwait(false);
+                if (next is null)
+                {
+                    next = await parent.CreateAsync(segment, true, cancellationToken).ConfigureAwait(false)
+                    ?? throw new MailboxNotFoundException(adminName, $"Cyrus did not create {path}.");
+                    created.Add(CyrusMailboxName.FromOwnerView(CyrusMailboxName.OwnerOf(adminName)!, path));
+                    LogCreated(logger, adminName);
+                }
+                parent = next;
+            }
+            folder = parent;
+        }
+        await folder.OpenAsync(FolderAccess.ReadWrite, cancellationToken).ConfigureAwait(false);
+        return folder;
+    }
+
+    private static async Task<IMailFolder?> FindAsync(ImapClient client, string view, CancellationToken cancellationToken)
+    {
+        if (string.Equals(view, "INBOX", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                await client.Inbox!.StatusAsync(StatusItems.Count, cancellationToken).ConfigureAwait(false);
+                return client.Inbox;
+            }
+            catch (ImapCommandException)
+            {
+                return null;
+            }
+        }
+        try
+        {
+            return await client.GetFolderAsync(view, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FolderNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<ImapClient> ConnectAsync(RestoreImapOptions imap, string owner, CancellationToken cancellationToken)
+    {
+        var client = new ImapClient { Timeout = (int)imap.Timeout.TotalMilliseconds };
+        try
+        {
+            var security = imap.Security switch
+            {
+                "None" => SecureSocketOptions.None,
+                "SslOnConnect" => SecureSocketOptions.SslOnConnect,
+                _ => SecureSocketOptions.StartTls,
+            };
+            await client.ConnectAsync(imap.Host!, imap.Port, security, cancellationToken).ConfigureAwait(false);
+            var plain = new SaslMechanismPlain(new NetworkCredential(imap.AdminUser, imap.Password ?? "")) { AuthorizationId = owner };
+            await client.AuthenticateAsync(plain, cancellationToken).ConfigureAwait(false);
+            return client;
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or ImapProtocolException or SslHandshakeException or TimeoutException)
+        {
+            client.Dispose();
+            throw new RestoreUnavailableException($"The IMAP server {imap.Host}:{imap.Port} cannot be reached ({ex.Message}). Check that Cyrus is running and Bonnie:Restore:Imap, then try again.", ex);
+        }
+        catch (AuthenticationException ex)
+        {
+            client.Dispose();
+            throw new RestoreUnavailableException(
+                $"The IMAP server {imap.Host}:{imap.Port} refused the admin '{imap.AdminUser}' acting for '{owner}'. Check Bonnie:Restore:Imap:AdminUser and Password, and that the user is one of Cyrus' admins.", ex);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    private static (MessageFlags Flags, HashSet<string> Keywords) SplitFlags(IReadOnlyList<string> flags)
+    {
+        var system = MessageFlags.None;
+        var keywords = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var f in flags)
+        {
+            switch (f.ToLowerInvariant())
+            {
+                case "\\seen": system |= MessageFlags.Seen; break;
+                case "\\answered": system |= MessageFlags.Answered; break;
+                case "\\flagged": system |= MessageFlags.Flagged; break;
+                case "\\draft": system |= MessageFlags.Draft; break;
+                case "\\deleted": system |= MessageFlags.Deleted; break;
+                default:
+                    if (!f.StartsWith('\\'))
+                    {
+                        keywords.Add(f);
+                    }
+                    break;
+            }
+        }
+        return (system, keywords);
+    }
+
+    private static bool IsOverQuota(ImapCommandException ex)
+        => ex.Message.Contains("quota", StringComparison.OrdinalIgnoreCase) || ex.ResponseText.Contains("quota", StringComparison.OrdinalIgnoreCase);
+
+    private static bool IsMissingMailbox(ImapCommandException ex)
+        => ex.ResponseText.Contains("does not exist", StringComparison.OrdinalIgnoreCase) || ex.Message.Contains("TRYCREATE", StringComparison.OrdinalIgnoreCase);
+
+    private static FormatOptions CreateExactFormat()
+    {
+        // Write the parsed message back exactly as it came: CRLF as stored, no line ending added at the end.
+        var format = FormatOptions.Default.Clone();
+        format.NewLineFormat = NewLineFormat.Dos;
+        format.EnsureNewLine = false;
+        return format;
+    }
+
+    private sealed class Counts(int total)
+    {
+        public int Restored;
+        public int AlreadyPresent;
+        public int Failed;
+        public long Bytes;
+
+        public RestoreProgress Snapshot() => new(total, Restored, AlreadyPresent, Failed, Bytes);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Restore created folder {Folder}")]
+    private static partial void LogCreated(ILogger logger, string folder);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Restore finished: {Restored} restored, {Present} already present, {Failed} failed")]
+    private static partial void LogRestored(ILogger logger, int restored, int present, int failed);
+}

@@ -1,0 +1,68 @@
+namespace Bonnie.Pipeline.Restore;
+
+/// <summary>What a restore takes: a selection of messages, a folder, or a whole mailbox.</summary>
+public enum RestoreScope
+{
+    Messages,
+    Folder,
+    Mailbox,
+}
+
+/// <summary>
+/// One restore as an officer asked for it. <see cref="At"/> is the moment whose state is restored; when null, a
+/// folder that still exists is taken as it is now and a deleted one as it was just before its deletion, and a
+/// message goes back to the last folder it lived in.
+/// </summary>
+public sealed record RestoreRequest
+{
+    public required RestoreScope Scope { get; init; }
+    /// <summary>For <see cref="RestoreScope.Messages"/>: message keys (<see cref="Bonnie.Shared.Storage.MessageObject.Key"/>).</summary>
+    public IReadOnlyList<string> MessageKeys { get; init; } = [];
+    /// <summary>For <see cref="RestoreScope.Folder"/>: the folder's id (Cyrus' mailboxID).</summary>
+    public string? FolderId { get; init; }
+    /// <summary>For <see cref="RestoreScope.Mailbox"/>: the owner's login (<c>alice@example.org</c>).</summary>
+    public string? Mailbox { get; init; }
+    public DateTimeOffset? At { get; init; }
+    /// <summary>
+    /// Admin-form name of a folder to restore into instead of the original (<c>user/alice/Restored@example.org</c>);
+    /// a mailbox's folders are recreated beneath it.
+    /// </summary>
+    public string? TargetFolder { get; init; }
+    public bool DryRun { get; init; }
+}
+
+/// <summary>One message to put back: where, with which flags and internal date, from which stored payload.</summary>
+public sealed record RestoreItem(
+    string MessageKey,
+    string PayloadSha256,
+    long Size,
+    string TargetFolder,
+    IReadOnlyList<string> Flags,
+    DateTimeOffset InternalDate,
+    string? Subject);
+
+/// <summary>A message that cannot be restored, and why (its payload was never kept, for one).</summary>
+public sealed record RestoreSkip(string MessageKey, string Reason);
+
+/// <summary>What a restore would do: per target folder, how many messages and how many bytes.</summary>
+public sealed record RestorePlan(DateTimeOffset? At, IReadOnlyList<RestoreItem> Items, IReadOnlyList<RestoreSkip> Unrestorable)
+{
+    public long TotalBytes => Items.Sum(i => i.Size);
+
+    public IReadOnlyList<RestoreFolderSummary> Folders => Items
+        .GroupBy(i => i.TargetFolder, StringComparer.Ordinal)
+        .Select(g => new RestoreFolderSummary(g.Key, g.Count(), g.Sum(i => i.Size)))
+        .OrderBy(f => f.Folder, StringComparer.Ordinal)
+        .ToList();
+}
+
+public sealed record RestoreFolderSummary(string Folder, int Messages, long Bytes);
+
+/// <summary>Counts so far, reported after every batch.</summary>
+public sealed record RestoreProgress(int Total, int Restored, int AlreadyPresent, int Failed, long BytesRestored)
+{
+    public int Done => Restored + AlreadyPresent + Failed;
+}
+
+/// <summary>What a restore did. <see cref="Failures"/> names messages Cyrus refused or stored differently.</summary>
+public sealed record RestoreResult(RestoreProgress Progress, IReadOnlyList<RestoreSkip> Failures, IReadOnlyList<string> CreatedFolders);

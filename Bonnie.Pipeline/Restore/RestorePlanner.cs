@@ -1,0 +1,208 @@
+using Bonnie.Shared.Search;
+using Bonnie.Shared.Storage;
+
+namespace Bonnie.Pipeline.Restore;
+
+/// <summary>
+/// Turns a request into the list of messages to put back, from the store alone: which messages lived in a folder
+/// at the chosen moment comes from their location history, found through the events that touched the folder.
+/// </summary>
+internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads, TimeProvider time)
+{
+    private const int PageSize = EventSearch.MaxLimit;
+
+    public async Task<RestorePlan> PlanAsync(RestoreRequest request, CancellationToken cancellationToken = default)
+    {
+        var items = new List<RestoreItem>();
+        var skips = new List<RestoreSkip>();
+        DateTimeOffset? at = request.At;
+        switch (request.Scope)
+        {
+            case RestoreScope.Messages:
+                if (request.MessageKeys.Count == 0)
+                {
+                    throw new RestoreSourceException("Select at least one message to restore.");
+                }
+                foreach (var key in request.MessageKeys.Distinct(StringComparer.Ordinal))
+                {
+                    await PlanMessageAsync(key, request, items, skips, cancellationToken).ConfigureAwait(false);
+                }
+                break;
+            case RestoreScope.Folder:
+                var folder = await store.GetFolderAsync(request.FolderId ?? "", cancellationToken).ConfigureAwait(false)
+                    ?? throw new RestoreSourceException($"No folder with id '{request.FolderId}' is recorded.");
+                at = request.At ?? await DefaultMomentAsync(folder, cancellationToken).ConfigureAwait(false);
+                await PlanFolderAsync(folder, at.Value, request.TargetFolder ?? folder.Name, items, skips, cancellationToken).ConfigureAwait(false);
+                break;
+            case RestoreScope.Mailbox:
+                var owner = request.Mailbox?.Trim();
+                if (string.IsNullOrEmpty(owner))
+                {
+                    throw new RestoreSourceException("Name the mailbox's owner (alice@example.org) to restore a mailbox.");
+                }
+                var folders = await FoldersOfAsync(owner, cancellationToken).ConfigureAwait(false);
+                if (folders.Count == 0)
+                {
+                    throw new RestoreSourceException($"No folder of '{owner}' is recorded.");
+                }
+                foreach (var f in folders)
+                {
+                    var moment = request.At ?? await DefaultMomentAsync(f, cancellationToken).ConfigureAwait(false);
+                    var target = request.TargetFolder is null ? f.Name : CyrusMailboxName.Beneath(request.TargetFolder, f.Name);
+                    await PlanFolderAsync(f, moment, target, items, skips, cancellationToken).ConfigureAwait(false);
+                }
+                break;
+            default:
+                throw new RestoreSourceException($"Unknown restore scope {request.Scope}.");
+        }
+        foreach (var item in items)
+        {
+            // Fails early, before anything is sent, for folders Bonnie cannot restore into.
+            CyrusMailboxName.ToOwnerView(item.TargetFolder);
+        }
+        items.Sort((a, b) => string.CompareOrdinal(a.TargetFolder, b.TargetFolder) is var c and not 0 ? c : a.InternalDate.CompareTo(b.InternalDate));
+        return new RestorePlan(at, items, skips);
+    }
+
+    private async Task PlanMessageAsync(string key, RestoreRequest request, List<RestoreItem> items, List<RestoreSkip> skips, CancellationToken cancellationToken)
+    {
+        var message = await store.GetMessageAsync(key, cancellationToken).ConfigureAwait(false);
+        if (message is null)
+        {
+            skips.Add(new RestoreSkip(key, "no such message is recorded"));
+            return;
+        }
+        var location = request.At is { } when
+            ? message.Locations.Where(l => LivedAt(l, when)).MaxBy(l => l.Since)
+            : message.Locations.MaxBy(l => l.Since);
+        if (location is null)
+        {
+            skips.Add(new RestoreSkip(key, request.At is null ? "the message was never seen in a folder" : $"the message was in no folder at {request.At:u}"));
+            return;
+        }
+        var target = request.TargetFolder;
+        if (target is null)
+        {
+            var folder = await store.GetFolderAsync(location.FolderId, cancellationToken).ConfigureAwait(false);
+            target = folder?.Name ?? location.FolderName;
+        }
+        if (target is null)
+        {
+            skips.Add(new RestoreSkip(key, "the folder the message lived in has no recorded name"));
+            return;
+        }
+        await AddAsync(message, location, target, items, skips, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task PlanFolderAsync(FolderObject folder, DateTimeOffset at, string target, List<RestoreItem> items, List<RestoreSkip> skips, CancellationToken cancellationToken)
+    {
+        var keys = await KeysOfEventsAsync(new KeywordNode(KeywordField.Folder, folder.Id.ToLowerInvariant(), false), at.AddMilliseconds(1), cancellationToken)
+            .ConfigureAwait(false);
+        foreach (var key in keys)
+        {
+            var message = await store.GetMessageAsync(key, cancellationToken).ConfigureAwait(false);
+            if (message is null)
+            {
+                continue;
+            }
+            foreach (var location in message.Locations.Where(l => string.Equals(l.FolderId, folder.Id, StringComparison.Ordinal) && LivedAt(l, at)))
+            {
+                await AddAsync(message, location, target, items, skips, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task AddAsync(MessageObject message, MessageLocation location, string target, List<RestoreItem> items, List<RestoreSkip> skips, CancellationToken cancellationToken)
+    {
+        if (message.PayloadSha256 is not { } sha || message.PayloadStatus == PayloadStatus.Missing
+            || !await payloads.ExistsAsync(sha, cancellationToken).ConfigureAwait(false))
+        {
+            skips.Add(new RestoreSkip(message.Key, "its bytes were never kept, so it cannot be restored byte-exact"));
+            return;
+        }
+        // Cyrus keeps a message's internal date through copies and moves: the first arrival is the one to give back.
+        var internalDate = message.Locations.Count == 0 ? message.FirstSeen : message.Locations.Min(l => l.Since);
+        if (message.FirstSeen != default && message.FirstSeen < internalDate)
+        {
+            internalDate = message.FirstSeen;
+        }
+        // \Deleted would have the next EXPUNGE take it away again; \Recent is the server's to set.
+        var flags = location.Flags.Where(f => !f.Equals("\\Deleted", StringComparison.OrdinalIgnoreCase) && !f.Equals("\\Recent", StringComparison.OrdinalIgnoreCase))
+            .ToList();
+        items.Add(new RestoreItem(message.Key, sha, message.Size ?? 0, target, flags, internalDate, message.Subject));
+    }
+
+    private static bool LivedAt(MessageLocation l, DateTimeOffset at) => l.Since <= at && (l.Until is null || l.Until > at);
+
+    /// <summary>A folder that exists: now. A deleted one: the moment before its deletion, when it was last whole.</summary>
+    private async Task<DateTimeOffset> DefaultMomentAsync(FolderObject folder, CancellationToken cancellationToken)
+    {
+        if (folder.Exists)
+        {
+            return time.GetUtcNow();
+        }
+        var changes = await store.GetChangesAsync(ObjectKind.Folder, folder.Id, cancellationToken).ConfigureAwait(false);
+        var deleted = changes.LastOrDefault(c => c.Aspect == ChangeAspect.Existence && c.To == "absent");
+        return deleted is null ? time.GetUtcNow() : deleted.At.AddMilliseconds(-1);
+    }
+
+    /// <summary>Message keys of every event matching <paramref name="node"/> before <paramref name="until"/>, oldest first.</summary>
+    private async Task<IReadOnlyList<string>> KeysOfEventsAsync(QueryNode node, DateTimeOffset? until, CancellationToken cancellationToken)
+    {
+        var keys = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var e in EventsAsync(node, until, cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var k in e.MessageKeys)
+            {
+                if (seen.Add(k))
+                {
+                    keys.Add(k);
+                }
+            }
+        }
+        return keys;
+    }
+
+    private async IAsyncEnumerable<StoredEvent> EventsAsync(QueryNode node, DateTimeOffset? until,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        QueryNode root = until is { } u ? new AndNode([node, new TimeRangeNode(null, u)]) : node;
+        var query = new ParsedQuery(root, SortOrder.OldestFirst, "");
+        string? cursor = null;
+        do
+        {
+            var page = await store.SearchEventsAsync(new EventSearch { Query = query, Limit = PageSize, Cursor = cursor }, cancellationToken).ConfigureAwait(false);
+            foreach (var e in page.Items)
+            {
+                yield return e;
+            }
+            cursor = page.Next;
+        }
+        while (cursor is not null);
+    }
+
+    /// <summary>Every recorded folder of <paramref name="owner"/>, deleted ones included.</summary>
+    private async Task<IReadOnlyList<FolderObject>> FoldersOfAsync(string owner, CancellationToken cancellationToken)
+    {
+        var inbox = CyrusMailboxName.FromOwnerView(owner, "INBOX").ToLowerInvariant();
+        var at = owner.LastIndexOf('@');
+        var prefix = "user/" + (at > 0 ? owner[..at] : owner).ToLowerInvariant() + "/";
+        var node = new OrNode([new KeywordNode(KeywordField.Folder, inbox, false), new KeywordNode(KeywordField.Folder, prefix, true)]);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        var folders = new List<FolderObject>();
+        await foreach (var e in EventsAsync(node, null, cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var id in new[] { e.FolderId, e.OldFolderId })
+            {
+                if (id is not null && ids.Add(id)
+                    && await store.GetFolderAsync(id, cancellationToken).ConfigureAwait(false) is { } folder
+                    && string.Equals(folder.Owner ?? CyrusMailboxName.OwnerOf(folder.Name), owner, StringComparison.OrdinalIgnoreCase))
+                {
+                    folders.Add(folder);
+                }
+            }
+        }
+        return folders;
+    }
+}

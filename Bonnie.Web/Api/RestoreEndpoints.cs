@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Security.Claims;
+using Bonnie.Pipeline.Restore;
+using Bonnie.Web.Audit;
+using Bonnie.Web.Security;
+using Microsoft.Extensions.Options;
+
+namespace Bonnie.Web.Api;
+
+/// <summary><c>POST /api/restore</c> (dry run or start), <c>GET /api/restore/{id}</c> (progress), <c>POST /api/restore/{id}/cancel</c>.</summary>
+public static class RestoreEndpoints
+{
+    public static IEndpointRouteBuilder MapBonnieRestoreApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/restore").RequireAuthorization(BonniePolicies.CanRestore);
+        api.MapPost("", StartAsync);
+        api.MapGet("", (RestoreJobs jobs) => Results.Ok(new { items = jobs.All.Select(RestoreJobDto.Of).ToList() }));
+        api.MapGet("/{id}", (RestoreJobs jobs, string id) => jobs.Get(id) is { } job ? Results.Ok(RestoreJobDto.Of(job)) : Results.NotFound());
+        api.MapPost("/{id}/cancel", CancelAsync);
+        return app;
+    }
+
+    private static async Task<IResult> StartAsync(RestoreRequestDto body, RestoreJobs jobs, IOfficerAudit audit, IOptions<RestoreOptions> options,
+        HttpContext http, CancellationToken cancellationToken)
+    {
+        RestoreRequest request;
+        try
+        {
+            request = body.ToRequest();
+        }
+        catch (ArgumentException ex)
+        {
+            return Results.BadRequest(new { error = ex.Message });
+        }
+        var result = await RestoreStarter.StartAsync(request, jobs, audit, options.Value, Officer(http.User), http.Connection.RemoteIpAddress?.ToString(), cancellationToken);
+        return result switch
+        {
+            RestoreStart.Refused r => Results.Problem(r.Error, statusCode: r.Status),
+            RestoreStart.Planned p => Results.Ok(RestorePlanDto.Of(p.Plan)),
+            RestoreStart.Started s => Results.Accepted($"/api/restore/{s.Job.Id}", RestoreJobDto.Of(s.Job)),
+            _ => throw new InvalidOperationException(),
+        };
+    }
+
+    private static async Task<IResult> CancelAsync(RestoreJobs jobs, IOfficerAudit audit, HttpContext http, string id, CancellationToken cancellationToken)
+    {
+        if (jobs.Get(id) is not { } job)
+        {
+            return Results.NotFound();
+        }
+        await audit.RecordAsync(new OfficerAuditEntry(Officer(http.User), OfficerActions.Restore, id,
+            new Dictionary<string, string?> { ["stage"] = "cancelled" }, http.Connection.RemoteIpAddress?.ToString()), cancellationToken);
+        job.Cancel();
+        return Results.Accepted($"/api/restore/{id}", RestoreJobDto.Of(job));
+    }
+
+    internal static string Officer(ClaimsPrincipal user) => user.Identity?.Name ?? "?";
+}
+
+/// <summary>Plans, audits and starts a restore; shared by the API and the restore page.</summary>
+internal static class RestoreStarter
+{
+    public static async Task<RestoreStart> StartAsync(RestoreRequest request, RestoreJobs jobs, IOfficerAudit audit, RestoreOptions options,
+        string officer, string? client, CancellationToken cancellationToken)
+    {
+        RestorePlan plan;
+        try
+        {
+            plan = await jobs.PlanAsync(request, cancellationToken);
+        }
+        catch (RestoreSourceException ex)
+        {
+            return new RestoreStart.Refused(ex.Message, StatusCodes.Status400BadRequest);
+        }
+        if (!request.DryRun && !options.Imap.IsConfigured)
+        {
+            return new RestoreStart.Refused("Restore is not configured: set Bonnie:Restore:Imap:Host, AdminUser and Password.", StatusCodes.Status503ServiceUnavailable);
+        }
+        var details = new Dictionary<string, string?>
+        {
+            ["stage"] = request.DryRun ? "dry-run" : "started",
+            ["scope"] = request.Scope.ToString(),
+            ["at"] = plan.At?.ToString("o", CultureInfo.InvariantCulture),
+            ["targetFolder"] = request.TargetFolder,
+            ["messages"] = plan.Items.Count.ToString(CultureInfo.InvariantCulture),
+            ["bytes"] = plan.TotalBytes.ToString(CultureInfo.InvariantCulture),
+            ["unrestorable"] = plan.Unrestorable.Count.ToString(CultureInfo.InvariantCulture),
+            ["folders"] = string.Join("; ", plan.Folders.Select(f => f.Folder)),
+        };
+        var target = request.Scope switch
+        {
+            RestoreScope.Folder => "folder " + request.FolderId,
+            RestoreScope.Mailbox => "mailbox " + request.Mailbox,
+            _ => "messages " + string.Join(",", request.MessageKeys.Take(50)),
+        };
+        if (request.DryRun)
+        {
+            await audit.RecordAsync(new OfficerAuditEntry(officer, OfficerActions.Restore, target, details, client), cancellationToken);
+            return new RestoreStart.Planned(plan);
+        }
+        // Recorded before anything is sent to Cyrus: the audit never misses a restore that happened.
+        var job = jobs.StartAsync(officer, request, plan, start => audit.RecordAsync(new OfficerAuditEntry(officer, OfficerActions.Restore, target,
+            new Dictionary<string, string?>(details) { ["job"] = start.Id }, client), cancellationToken));
+        return new RestoreStart.Started(await job);
+    }
+}
+
+internal abstract record RestoreStart
+{
+    public sealed record Refused(string Error, int Status) : RestoreStart;
+    public sealed record Planned(RestorePlan Plan) : RestoreStart;
+    public sealed record Started(RestoreJob Job) : RestoreStart;
+}
+
+public sealed record RestoreRequestDto(
+    string Scope,
+    IReadOnlyList<string>? MessageKeys,
+    string? FolderId,
+    string? Mailbox,
+    DateTimeOffset? At,
+    string? TargetFolder,
+    bool DryRun)
+{
+    internal RestoreRequest ToRequest() => new()
+    {
+        Scope = Enum.TryParse<RestoreScope>(Scope, ignoreCase: true, out var s)
+            ? s
+            : throw new ArgumentException($"scope must be messages, folder or mailbox (was '{Scope}')."),
+        MessageKeys = MessageKeys ?? [],
+        FolderId = FolderId,
+        Mailbox = Mailbox,
+        At = At,
+        TargetFolder = string.IsNullOrWhiteSpace(TargetFolder) ? null : TargetFolder.Trim(),
+        DryRun = DryRun,
+    };
+}
+
+public sealed record RestorePlanDto(DateTimeOffset? At, int Messages, long Bytes, IReadOnlyList<RestoreFolderSummary> Folders,
+    IReadOnlyList<RestoreSkip> Unrestorable)
+{
+    internal static RestorePlanDto Of(RestorePlan p) => new(p.At, p.Items.Count, p.TotalBytes, p.Folders, p.Unrestorable);
+}
+
+public sealed record RestoreJobDto(string Id, string Officer, string State, DateTimeOffset Started, DateTimeOffset? Finished,
+    RestoreProgress Progress, RestorePlanDto Plan, string? Error, string? ErrorKind, IReadOnlyList<RestoreSkip>? Failures, IReadOnlyList<string>? CreatedFolders)
+{
+    internal static RestoreJobDto Of(RestoreJob j) => new(j.Id, j.Officer, j.State.ToString(), j.Started, j.Finished, j.Progress,
+        RestorePlanDto.Of(j.Plan), j.Error, j.ErrorKind, j.Result?.Failures, j.Result?.CreatedFolders);
+}

@@ -1,0 +1,137 @@
+using System.Globalization;
+using Bonnie.Pipeline.Restore;
+using Bonnie.Web.Api;
+using Bonnie.Web.Audit;
+using Bonnie.Web.Officers;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.Extensions.Options;
+
+namespace Bonnie.Web.Components.Pages;
+
+public sealed partial class Restore
+{
+    private RestorePlan? _plan;
+    private RestoreJob? _job;
+    private string? _error;
+    private bool _busy;
+
+    [Inject] private RestoreJobs Jobs { get; set; } = null!;
+    [Inject] private IOfficerAudit Audit { get; set; } = null!;
+    [Inject] private IOptions<Bonnie.Pipeline.Restore.RestoreOptions> Options { get; set; } = null!;
+    [Inject] private OfficerCircuit Circuit { get; set; } = null!;
+    [CascadingParameter] private Task<AuthenticationState> AuthenticationState { get; set; } = null!;
+
+    [SupplyParameterFromQuery(Name = "scope")] public string? ScopeQuery { get; set; }
+    [SupplyParameterFromQuery(Name = "keys")] public string? KeysQuery { get; set; }
+    [SupplyParameterFromQuery(Name = "folder")] public string? FolderQuery { get; set; }
+    [SupplyParameterFromQuery(Name = "mailbox")] public string? MailboxQuery { get; set; }
+    [SupplyParameterFromQuery(Name = "job")] public string? JobQuery { get; set; }
+
+    private RestoreForm Form { get; } = new();
+
+    private bool Running => _job?.State == RestoreJobState.Running;
+
+    protected override void OnInitialized()
+    {
+        if (Enum.TryParse<RestoreScope>(ScopeQuery, ignoreCase: true, out var scope))
+        {
+            Form.Scope = scope;
+        }
+        Form.Keys = KeysQuery?.Replace(",", "\n", StringComparison.Ordinal);
+        Form.FolderId = FolderQuery;
+        Form.Mailbox = MailboxQuery;
+        if (JobQuery is not null && Jobs.Get(JobQuery) is { } job)
+        {
+            Follow(job);
+        }
+    }
+
+    private async Task SubmitAsync(bool dryRun)
+    {
+        _busy = true;
+        _error = null;
+        try
+        {
+            var request = Form.ToRequest(dryRun);
+            var officer = (await AuthenticationState).User.Identity?.Name ?? "?";
+            var start = await RestoreStarter.StartAsync(request, Jobs, Audit, Options.Value, officer, Circuit.ClientAddress, CancellationToken.None);
+            switch (start)
+            {
+                case RestoreStart.Refused r:
+                    _error = r.Error;
+                    break;
+                case RestoreStart.Planned p:
+                    _plan = p.Plan;
+                    break;
+                case RestoreStart.Started s:
+                    _plan = s.Job.Plan;
+                    Follow(s.Job);
+                    break;
+            }
+        }
+        catch (FormatException ex)
+        {
+            _error = ex.Message;
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
+
+    private void Follow(RestoreJob job)
+    {
+        if (_job is not null)
+        {
+            _job.Changed -= OnChanged;
+        }
+        _job = job;
+        job.Changed += OnChanged;
+    }
+
+    private void OnChanged(RestoreJob job) => _ = InvokeAsync(StateHasChanged);
+
+    private void Cancel() => _job?.Cancel();
+
+    private static double Percent(RestoreProgress p) => p.Total == 0 ? 100 : 100.0 * p.Done / p.Total;
+
+    private static string Size(long bytes) => bytes switch
+    {
+        < 1024 => $"{bytes} B",
+        < 1024 * 1024 => (bytes / 1024.0).ToString("0.0", CultureInfo.InvariantCulture) + " KB",
+        _ => (bytes / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture) + " MB",
+    };
+
+    public void Dispose()
+    {
+        if (_job is not null)
+        {
+            _job.Changed -= OnChanged;
+        }
+    }
+
+    /// <summary>The form's fields as typed.</summary>
+    internal sealed class RestoreForm
+    {
+        public RestoreScope Scope { get; set; } = RestoreScope.Folder;
+        public string? Keys { get; set; }
+        public string? FolderId { get; set; }
+        public string? Mailbox { get; set; }
+        public string? At { get; set; }
+        public string? TargetFolder { get; set; }
+
+        public RestoreRequest ToRequest(bool dryRun) => new()
+        {
+            Scope = Scope,
+            MessageKeys = (Keys ?? "").Split([',', '\n', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            FolderId = FolderId?.Trim(),
+            Mailbox = Mailbox?.Trim(),
+            At = string.IsNullOrWhiteSpace(At) ? null
+                : DateTimeOffset.TryParse(At, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at
+                : throw new FormatException($"'{At}' is not a date and time; write it as 2026-11-20T09:00:00Z."),
+            TargetFolder = string.IsNullOrWhiteSpace(TargetFolder) ? null : TargetFolder.Trim(),
+            DryRun = dryRun,
+        };
+    }
+}

@@ -1,0 +1,158 @@
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Bonnie.Pipeline.Export;
+using Bonnie.Pipeline.Worker;
+using Bonnie.Web.Audit;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Bonnie.Web.Tests.Api;
+
+/// <summary>Restore and export through the real host: who may, and what the officers' audit keeps.</summary>
+public sealed class RestoreExportApiTests : IAsyncLifetime
+{
+    private const string AuditorKey = "auditor-key-0123456789abcdef";
+    private const string InvestigatorKey = "investigator-key-0123456789ab";
+    private const string RestorerKey = "restorer-key-0123456789abcdef";
+    private readonly string _data = Path.Combine(Path.GetTempPath(), "bonnie-restore-api-tests", Guid.NewGuid().ToString("N"));
+    private static readonly string[] Session = ["MailboxCreate", "MessageNew", "MessageAppend", "FlagsSet"];
+    private WebApplicationFactory<Program> _factory = null!;
+    private HttpClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
+        {
+            b.UseSetting("Bonnie:DataDirectory", _data);
+            // A port of its own: the default 5080 may be taken by another host or test class running alongside.
+            b.UseSetting("urls", "http://127.0.0.1:0");
+            b.UseSetting("Bonnie:Broker:Enabled", "false");
+            b.UseSetting("Bonnie:Worker:Enabled", "false");
+            b.UseSetting("Bonnie:Payloads:MaxAttempts", "1");
+            var keys = new[] { ("auditor", AuditorKey, "Auditor"), ("investigator", InvestigatorKey, "Investigator"), ("restorer", RestorerKey, "Restorer") };
+            for (var i = 0; i < keys.Length; i++)
+            {
+                b.UseSetting($"Bonnie:ApiKeys:{i}:Name", keys[i].Item1);
+                b.UseSetting($"Bonnie:ApiKeys:{i}:Key", keys[i].Item2);
+                b.UseSetting($"Bonnie:ApiKeys:{i}:Role", keys[i].Item3);
+            }
+        });
+        _factory.UseKestrel(0);
+        _factory.StartServer();
+        _client = _factory.CreateClient();
+        _client.Timeout = TimeSpan.FromSeconds(30);
+
+        await using var scope = _factory.Services.CreateAsyncScope();
+        var processor = scope.ServiceProvider.GetRequiredService<StoreJobProcessor>();
+        var jobs = Session
+            .Select(n => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "TestData", "cyrus", "events", n + ".json")))
+            .Select(b => new Job(Convert.ToHexStringLower(SHA256.HashData(b)), b, 1, DateTimeOffset.UtcNow))
+            .ToList();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await processor.ProcessBatchAsync(jobs, timeout.Token);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _factory.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_data, recursive: true);
+    }
+
+    private static HttpRequestMessage Request(HttpMethod method, string path, string key, object? body = null)
+    {
+        var request = new HttpRequestMessage(method, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body);
+        }
+        return request;
+    }
+
+    private async Task<IReadOnlyList<OfficerAuditRecord>> AuditAsync()
+        => (await _factory.Services.GetRequiredService<OfficerAuditLog>().ReadPageAsync(0, 100)).Records;
+
+    [Fact]
+    public async Task Export_AsAuditor_IsForbidden()
+    {
+        using var response = await _client.SendAsync(Request(HttpMethod.Get, "/api/export?q=user:alice@example.org", AuditorKey));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Export_AsInvestigator_StreamsAVerifiableZipWhoseManifestHashIsInTheAudit()
+    {
+        using var response = await _client.SendAsync(Request(HttpMethod.Get, "/api/export?q=user:alice@example.org", InvestigatorKey));
+        var zipPath = Path.Combine(_data, "download.zip");
+        await File.WriteAllBytesAsync(zipPath, await response.Content.ReadAsByteArrayAsync());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/zip", response.Content.Headers.ContentType?.MediaType);
+        var verification = BundleVerifier.Verify(zipPath);
+        Assert.True(verification.IsIntact, string.Join("; ", verification.Problems));
+        var records = await AuditAsync();
+        var manifest = Assert.Single(records, r => r.Action == OfficerActions.Export && r.Details.Contains("\"manifest\"", StringComparison.Ordinal));
+        Assert.Equal("api:investigator", manifest.Officer);
+        Assert.Contains(verification.ManifestSha256!, manifest.Details, StringComparison.Ordinal);
+        Assert.True((await _factory.Services.GetRequiredService<OfficerAuditLog>().VerifyAsync()).IsIntact);
+    }
+
+    [Fact]
+    public async Task Export_BadQuery_IsRefusedBeforeAnyBundleStarts()
+    {
+        using var response = await _client.SendAsync(Request(HttpMethod.Get, "/api/export?q=" + Uri.EscapeDataString("user:(alice"), InvestigatorKey));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.DoesNotContain(await AuditAsync(), r => r.Action == OfficerActions.Export);
+    }
+
+    [Fact]
+    public async Task RestoreDryRun_AsInvestigator_IsForbidden()
+    {
+        using var response = await _client.SendAsync(Request(HttpMethod.Post, "/api/restore", InvestigatorKey,
+            new { scope = "folder", folderId = "sufr9a0wrxwpaaifzy6ge6cu", dryRun = true }));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task RestoreDryRun_AsRestorer_ReportsThePlanAndIsAudited()
+    {
+        using var response = await _client.SendAsync(Request(HttpMethod.Post, "/api/restore", RestorerKey,
+            new { scope = "folder", folderId = "sufr9a0wrxwpaaifzy6ge6cu", dryRun = true }));
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        // The recorded session kept no payloads (Cyrus sent none and no IMAP is configured): nothing can go back byte-exact.
+        Assert.Equal(0, body.RootElement.GetProperty("messages").GetInt32());
+        Assert.NotEqual(0, body.RootElement.GetProperty("unrestorable").GetArrayLength());
+        Assert.Contains(await AuditAsync(), r => r.Action == OfficerActions.Restore && r.Details.Contains("dry-run", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Restore_WithoutImapConfigured_AnswersServiceUnavailableWithTheSettingsToSet()
+    {
+        using var response = await _client.SendAsync(Request(HttpMethod.Post, "/api/restore", RestorerKey,
+            new { scope = "folder", folderId = "sufr9a0wrxwpaaifzy6ge6cu" }));
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains("Bonnie:Restore:Imap:Host", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RestoreProgress_UnknownJob_IsNotFound()
+    {
+        using var response = await _client.SendAsync(Request(HttpMethod.Get, "/api/restore/nope", RestorerKey));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+}
