@@ -1,3 +1,4 @@
+using Bonnie.Pipeline.Backfill;
 using Bonnie.Pipeline.Hosting;
 using Bonnie.Pipeline.Storage;
 using Bonnie.Web.Api;
@@ -8,11 +9,13 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddBonnieWeb();
 builder.AddBonniePipeline();
 builder.AddBonnieStore();
+builder.AddBonnieBackfill();
 builder.AddBonnieSecurity();
 
 var app = builder.Build();
 app.UseBonnieWeb();
 app.MapBonnieApi();
+app.MapBonnieBackfill();
 app.MapGet("/api/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous();
 app.Run();
 

@@ -51,4 +51,5 @@ public static class OfficerActions
     public const string MessageViewed = "message-viewed";
     public const string Export = "export";
     public const string Restore = "restore";
+    public const string BackfillStarted = "backfill-started";
 }
