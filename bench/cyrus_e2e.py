@@ -30,8 +30,10 @@ def cyrus(notify, config=None):
     args = ["bash", "scripts/neighbours/cyrus.sh", "start", "--notify", notify]
     if config:
         args += ["--dealer-config", config]
-    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout.strip()
-    print("  " + out, file=sys.stderr)
+    run = subprocess.run(args, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise SystemExit(f"cyrus.sh start failed ({run.returncode}): {run.stdout}{run.stderr}")
+    print("  " + run.stdout.strip(), file=sys.stderr)
 
 
 def pct(values, p):
