@@ -34,6 +34,7 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
     private BackfillProgress _progress = BackfillProgress.Idle;
     private long _startTimestamp;
     private DateTimeOffset _nextFetch;
+    private bool _disposed;
 
     internal BackfillRunner(BackfillOptions options, ImapPayloadOptions imap, BackfillWriter writer, IPayloadStore payloads, string directory,
         TimeProvider time, ILogger<BackfillRunner> logger)
@@ -78,17 +79,37 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync().ConfigureAwait(false);
+        lock (_gate)
+        {
+            // A host may stop its services after the container disposed them (test hosts do).
+            if (_disposed)
+            {
+                return;
+            }
+            _stopping.Cancel();
+        }
         await _run.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    public void Dispose() => _stopping.Dispose();
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            _stopping.Cancel();
+        }
+        _stopping.Dispose();
+    }
 
     private bool TryStart(bool resume)
     {
         lock (_gate)
         {
-            if (!_run.IsCompleted)
+            if (_disposed || !_run.IsCompleted)
             {
                 return false;
             }
