@@ -1,36 +1,16 @@
-using Bonnie.Elasticsearch;
 using Bonnie.Pipeline.Export;
-using Bonnie.Pipeline.Hosting;
-using Bonnie.Pipeline.Restore;
-using Bonnie.Pipeline.Storage;
-using Bonnie.Web.Api;
 using Bonnie.Web.Hosting;
-using Bonnie.Web.Security;
 
+// `dotnet Bonnie.Web.dll verify-bundle <zip>` checks an evidence bundle offline, without starting the host.
 if (BundleVerifier.RunCommandLine(args) is { } exitCode)
 {
     return exitCode;
 }
 
 var builder = WebApplication.CreateBuilder(args);
-builder.AddBonnieWeb();
-builder.AddBonniePipeline();
-builder.AddBonnieStore();
-// Bonnie:Store:Kind=Elasticsearch: the same contract on a cluster (payloads stay in the store directory).
-if (builder.UsesElasticsearchStore())
-{
-    builder.AddBonnieElasticsearchStore();
-}
-builder.AddBonnieSecurity();
-builder.AddBonnieRestore();
-builder.Services.AddBonnieExport();
-
+builder.AddBonnie();
 var app = builder.Build();
-app.UseBonnieWeb();
-app.MapBonnieApi();
-app.MapBonnieRestoreApi();
-app.MapBonnieExportApi();
-app.MapGet("/api/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous();
+app.MapBonnie();
 app.Run();
 return 0;
 

@@ -30,6 +30,11 @@ public sealed class FolderObject
     /// <summary>The last quota state Cyrus reported: <c>exceeded</c> or <c>within</c>.</summary>
     public string? QuotaState { get; set; }
     public DateTimeOffset FirstSeen { get; set; }
+    /// <summary>
+    /// Null when an event brought the folder to Bonnie; <see cref="LocationOrigin.Backfill"/> when a backfill found it
+    /// as it was (what happened to it before is not known).
+    /// </summary>
+    public string? FoundBy { get; set; }
     /// <summary>Store-managed, for optimistic concurrency between workers.</summary>
     public long Version { get; set; }
 
@@ -47,6 +52,7 @@ public sealed class FolderObject
         Quota = new(Quota, StringComparer.Ordinal),
         QuotaState = QuotaState,
         FirstSeen = FirstSeen,
+        FoundBy = FoundBy,
     };
 }
 
@@ -172,4 +178,6 @@ public static class LocationOrigin
     public const string FolderDeleted = "folder-deleted";
     /// <summary>First seen at this location through a later event (its arrival was not seen).</summary>
     public const string Seen = "seen";
+    /// <summary>Found where it is by a backfill of existing mail, not by an event: how it got there is not known.</summary>
+    public const string Backfill = "backfill";
 }

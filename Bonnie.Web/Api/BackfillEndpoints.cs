@@ -1,0 +1,38 @@
+using System.Security.Claims;
+using Bonnie.Pipeline.Backfill;
+using Bonnie.Web.Audit;
+using Bonnie.Web.Security;
+
+namespace Bonnie.Web.Api;
+
+/// <summary>
+/// <c>POST /api/backfill</c> starts a backfill of the mail already on the server (administrators only);
+/// <c>GET /api/backfill</c> shows its progress.
+/// </summary>
+public static class BackfillEndpoints
+{
+    public static IEndpointRouteBuilder MapBonnieBackfill(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/backfill").RequireAuthorization(BonniePolicies.CanAdminister);
+        group.MapGet("", (BackfillRunner runner) => Results.Ok(runner.Progress));
+        group.MapPost("", Start).DisableAntiforgery();
+        return app;
+    }
+
+    private static async Task<IResult> Start(BackfillRunner runner, IOfficerAudit audit, ClaimsPrincipal user, HttpContext context,
+        CancellationToken cancellationToken)
+    {
+        if (!runner.IsConfigured)
+        {
+            return Results.Problem("The backfill reads mailboxes as the Cyrus admin: set Bonnie:Payloads:Imap:Host and its password first.",
+                statusCode: StatusCodes.Status400BadRequest);
+        }
+        if (!runner.TryStart())
+        {
+            return Results.Conflict(runner.Progress);
+        }
+        await audit.RecordAsync(new OfficerAuditEntry(user.Identity?.Name ?? "unknown", OfficerActions.BackfillStarted,
+            ClientAddress: context.Connection.RemoteIpAddress?.ToString()), cancellationToken);
+        return Results.Accepted("/api/backfill", runner.Progress);
+    }
+}

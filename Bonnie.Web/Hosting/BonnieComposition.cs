@@ -1,0 +1,43 @@
+using Bonnie.Elasticsearch;
+using Bonnie.Pipeline.Backfill;
+using Bonnie.Pipeline.Export;
+using Bonnie.Pipeline.Hosting;
+using Bonnie.Pipeline.Restore;
+using Bonnie.Pipeline.Storage;
+using Bonnie.Web.Api;
+using Bonnie.Web.Security;
+
+namespace Bonnie.Web.Hosting;
+
+/// <summary>The whole system in one host: each part is switched on or off by its own configuration section.</summary>
+public static class BonnieComposition
+{
+    public static WebApplicationBuilder AddBonnie(this WebApplicationBuilder builder)
+    {
+        builder.AddBonnieWeb();
+        builder.AddBonniePipeline();
+        builder.AddBonnieStore();
+        // Bonnie:Store:Kind=Elasticsearch: the same contract on a cluster (payloads stay in the store directory).
+        if (builder.UsesElasticsearchStore())
+        {
+            builder.AddBonnieElasticsearchStore();
+        }
+        // After the store: the backfill writes through it.
+        builder.AddBonnieBackfill();
+        builder.AddBonnieSecurity();
+        builder.AddBonnieRestore();
+        builder.Services.AddBonnieExport();
+        return builder;
+    }
+
+    public static WebApplication MapBonnie(this WebApplication app)
+    {
+        app.UseBonnieWeb();
+        app.MapBonnieApi();
+        app.MapBonnieRestoreApi();
+        app.MapBonnieExportApi();
+        app.MapBonnieBackfill();
+        app.MapGet("/api/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous();
+        return app;
+    }
+}

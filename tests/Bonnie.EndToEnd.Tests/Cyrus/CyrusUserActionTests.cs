@@ -1,0 +1,231 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Bonnie.EndToEnd.Tests.Neighbours;
+using MailKit;
+using MailKit.Net.Imap;
+using MimeKit;
+
+namespace Bonnie.EndToEnd.Tests.Cyrus;
+
+/// <summary>
+/// Users act on a real Cyrus with a real IMAP client and LMTP; notifyd runs the real dealer; a real Bonnie stores
+/// what happened; each test asserts what Bonnie's API then shows.
+/// </summary>
+[Collection(CyrusCollection.Name)]
+public sealed class CyrusUserActionTests(CyrusUserActionTests.Fixture bonnie) : IClassFixture<CyrusUserActionTests.Fixture>
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+    private CyrusFixture Cyrus => bonnie.Cyrus;
+
+    [Fact]
+    public async Task Delivery_ThenReadFlagUnflagCopyMoveDeleteExpunge_MessageHistoryFollowsItAcrossFolders()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        var ct = cancel.Token;
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        var test = CyrusFixture.NewMessage(Cyrus.Alice, "Quarterly figures " + suffix);
+        await Cyrus.DeliverAsync(test.Message, [Cyrus.Alice], ct);
+        var key = await MessageKeyAsync(test.MessageId, "MessageNew");
+
+        using (var client = await Cyrus.ConnectAsync(Cyrus.Alice, ct))
+        {
+            var inbox = client.Inbox;
+            var archive = await inbox.CreateAsync("Archive-" + suffix, isMessageFolder: true, ct);
+            var work = await inbox.CreateAsync("Work-" + suffix, isMessageFolder: true, ct);
+            Assert.NotNull(archive);
+            Assert.NotNull(work);
+            await inbox.OpenAsync(FolderAccess.ReadWrite, ct);
+            var uid = (await inbox.SearchAsync(MailKit.Search.SearchQuery.HeaderContains("Message-ID", test.MessageId), ct)).Single();
+            await inbox.AddFlagsAsync(uid, MessageFlags.Seen, silent: true, ct);
+            await inbox.AddFlagsAsync(uid, MessageFlags.Flagged, silent: true, ct);
+            await inbox.RemoveFlagsAsync(uid, MessageFlags.Flagged, silent: true, ct);
+            var copied = (await inbox.CopyToAsync(uid, archive, ct))!.Value;
+            await inbox.MoveToAsync(uid, work, ct);
+            await archive.OpenAsync(FolderAccess.ReadWrite, ct);
+            await archive.AddFlagsAsync(copied, MessageFlags.Deleted, silent: true, ct);
+            await archive.ExpungeAsync(ct);
+            await client.DisconnectAsync(quit: true, ct);
+        }
+
+        // The expunge is the last thing the user did: once its location has ended, everything before is stored.
+        var history = await BonnieOnCyrus.EventuallyJsonAsync(async c =>
+        {
+            var h = await bonnie.GetAsync($"/api/messages/{Uri.EscapeDataString(key)}/history", c);
+            var locations = h?.GetProperty("item").GetProperty("locations").EnumerateArray().ToList() ?? [];
+            return locations.Count == 3 && locations.All(l => l.GetProperty("origin").GetString() != "copied" || l.GetProperty("until").ValueKind != JsonValueKind.Null)
+                ? h : null;
+        }, "the message's three locations, the copy expunged");
+
+        var item = history.GetProperty("item");
+        var places = item.GetProperty("locations").EnumerateArray()
+            .Select(l => (Folder: l.GetProperty("folderName").GetString()!, Origin: l.GetProperty("origin").GetString(),
+                Ended: l.GetProperty("endReason").GetString()))
+            .ToList();
+        Assert.Equal(
+            [("user/alice@example.org", "delivered", "moved"), ($"user/alice/Archive-{suffix}@example.org", "copied", "expunged"),
+                ($"user/alice/Work-{suffix}@example.org", "moved", null)],
+            places);
+        var current = item.GetProperty("locations")[2];
+        Assert.Contains("\\Seen", current.GetProperty("flags").EnumerateArray().Select(f => f.GetString()));
+        Assert.DoesNotContain("\\Flagged", current.GetProperty("flags").EnumerateArray().Select(f => f.GetString()));
+
+        // The changes, oldest first, tell the story in the order the user acted.
+        var story = history.GetProperty("changes").EnumerateArray()
+            .Select(c => $"{c.GetProperty("aspect").GetString()} {c.GetProperty("key").GetString()} {c.GetProperty("to").GetString() ?? "-"} @{Short(c.GetProperty("folderName").GetString())}")
+            .ToList();
+        AssertInOrder(story,
+            "Location delivered", "Flag \\Seen set @INBOX", "Flag \\Flagged set @INBOX", "Flag \\Flagged unset @INBOX",
+            "Location copied", "Location moved", "Flag \\Deleted set @Archive", "Location expunged - @Archive");
+        var types = history.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("type").GetString()).ToList();
+        Assert.Equal("MessageNew", types[0]);
+        Assert.Contains("MessageCopy", types);
+        Assert.Contains("MessageMove", types);
+        Assert.Contains("MessageExpunge", types);
+    }
+
+    [Fact]
+    public async Task DeliveryAndAppend_PayloadStoredByteExact_Sha256AndGuidMatchWhatCyrusHolds()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        var ct = cancel.Token;
+        var delivered = CyrusFixture.NewMessage(Cyrus.Bob, "Delivered payload");
+        var appended = CyrusFixture.NewMessage(Cyrus.Bob, "Appended payload");
+        await Cyrus.DeliverAsync(delivered.Message, [Cyrus.Bob], ct);
+        await Cyrus.AppendAsync(Cyrus.Bob, "INBOX", appended.Message, MessageFlags.Seen, ["$Draft"], ct);
+
+        foreach (var (test, type, origin) in new[] { (delivered, "MessageNew", "delivered"), (appended, "MessageAppend", "appended") })
+        {
+            var key = await MessageKeyAsync(test.MessageId, type);
+            var item = (await bonnie.GetAsync($"/api/messages/{Uri.EscapeDataString(key)}/history", ct))!.Value.GetProperty("item");
+            var bytes = await RawAsync(Cyrus.Bob, test.MessageId, ct);
+
+            Assert.Equal("Stored", item.GetProperty("payloadStatus").GetString());
+            Assert.Equal(BonnieOnCyrus.Hex(SHA256.HashData(bytes)), item.GetProperty("payloadSha256").GetString());
+            var emailId = item.GetProperty("emailId").GetString()!;
+            Assert.Equal(key, emailId);
+#pragma warning disable CA5350 // Cyrus's GUID is SHA-1: compared here, as Bonnie does, never trusted.
+            Assert.StartsWith(emailId[1..], BonnieOnCyrus.Hex(SHA1.HashData(bytes)), StringComparison.Ordinal);
+#pragma warning restore CA5350
+            Assert.Equal(origin, item.GetProperty("locations")[0].GetProperty("origin").GetString());
+            Assert.Equal(bytes.Length, item.GetProperty("size").GetInt64());
+        }
+    }
+
+    [Fact]
+    public async Task FolderCreateSubscribeAclGrantRevokeRenameDelete_FolderHistoryShowsNamesAndAclEntries()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        var ct = cancel.Token;
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        using (var client = await Cyrus.ConnectAsync(Cyrus.Alice, ct))
+        {
+            var folder = await client.Inbox.CreateAsync("Projects-" + suffix, isMessageFolder: true, ct);
+            Assert.NotNull(folder);
+            await folder.SubscribeAsync(ct);
+            await folder.AddAccessRightsAsync(Cyrus.Bob, new AccessRights("lr"), ct);
+            await folder.RemoveAccessAsync(Cyrus.Bob, ct);
+            await folder.RenameAsync(client.Inbox, "Done-" + suffix, ct);
+            await folder.UnsubscribeAsync(ct);
+            await folder.DeleteAsync(ct);
+            await client.DisconnectAsync(quit: true, ct);
+        }
+
+        var created = (await bonnie.WaitForEventsAsync($"event:MailboxCreate user:{Cyrus.Alice}", 1))
+            .Last(e => e.GetProperty("folder").GetString() == $"user/alice/Projects-{suffix}@example.org");
+        var folderId = created.GetProperty("folderId").GetString()!;
+        var history = await BonnieOnCyrus.EventuallyJsonAsync(async c =>
+        {
+            var h = await bonnie.GetAsync($"/api/folders/{Uri.EscapeDataString(folderId)}/history", c);
+            return h?.GetProperty("item").GetProperty("exists").GetBoolean() == false ? h : null;
+        }, "the folder's deletion");
+
+        var item = history.GetProperty("item");
+        Assert.Equal($"user/alice/Done-{suffix}@example.org", item.GetProperty("name").GetString());
+        var changes = history.GetProperty("changes").EnumerateArray()
+            .Select(c => (Aspect: c.GetProperty("aspect").GetString(), Key: c.GetProperty("key").GetString(),
+                From: c.GetProperty("from").GetString(), To: c.GetProperty("to").GetString()))
+            .ToList();
+        Assert.Equal(("Existence", null, "absent", "present"), changes[0]);
+        var tail = changes.Where(c => c.Aspect != "Existence" || c.To == "absent").ToList();
+        Assert.Contains(("Subscription", Cyrus.Alice, "unsubscribed", "subscribed"), tail);
+        var grant = tail.FindIndex(c => c is { Aspect: "Acl", Key: "bob@example.org", From: null, To: "lr" });
+        var revoke = tail.FindIndex(c => c is { Aspect: "Acl", Key: "bob@example.org", From: "lr", To: null });
+        var rename = tail.FindIndex(c => c == ("Name", null, $"user/alice/Projects-{suffix}@example.org", $"user/alice/Done-{suffix}@example.org"));
+        var unsubscribe = tail.FindIndex(c => c == ("Subscription", Cyrus.Alice, "subscribed", "unsubscribed"));
+        var delete = tail.FindIndex(c => c == ("Existence", null, "present", "absent"));
+        Assert.True(grant >= 0 && grant < revoke && revoke < rename && rename < delete && unsubscribe >= 0 && unsubscribe < delete,
+            "changes out of order: " + string.Join("; ", changes));
+    }
+
+    [Fact]
+    public async Task LoginThenLogout_SessionWithBothEndsInTheUsersSessions()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        var ct = cancel.Token;
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
+        using (var client = await Cyrus.ConnectAsync(Cyrus.Bob, ct))
+        {
+            await client.NoOpAsync(ct);
+            await client.DisconnectAsync(quit: true, ct);
+        }
+
+        var session = await BonnieOnCyrus.EventuallyJsonAsync(async c =>
+        {
+            var sessions = await bonnie.GetAsync($"/api/users/{Uri.EscapeDataString(Cyrus.Bob)}/sessions", c);
+            return sessions!.Value.GetProperty("items").EnumerateArray()
+                .Where(s => s.GetProperty("service").GetString() == "imap"
+                    && s.GetProperty("loginAt").ValueKind == JsonValueKind.String && s.GetProperty("loginAt").GetDateTimeOffset() >= before
+                    && s.GetProperty("logoutAt").ValueKind == JsonValueKind.String)
+                .Select(s => (JsonElement?)s).FirstOrDefault();
+        }, "bob's imap session with login and logout");
+
+        var s = session;
+        Assert.Equal("127.0.0.1", s.GetProperty("clientIp").GetString());
+        Assert.False(s.GetProperty("open").GetBoolean());
+        Assert.True(s.GetProperty("logoutAt").GetDateTimeOffset() >= s.GetProperty("loginAt").GetDateTimeOffset());
+        Assert.NotNull(s.GetProperty("loginEventId").GetString());
+        Assert.NotNull(s.GetProperty("logoutEventId").GetString());
+    }
+
+    private static string Short(string? folder) => folder switch
+    {
+        null => "",
+        "user/alice@example.org" => "INBOX",
+        _ => folder.Split('/')[^1].Split('-')[0],
+    };
+
+    private static void AssertInOrder(List<string> actual, params string[] expected)
+    {
+        var at = 0;
+        foreach (var step in expected)
+        {
+            while (at < actual.Count && !actual[at].StartsWith(step, StringComparison.Ordinal))
+            {
+                at++;
+            }
+            Assert.True(at < actual.Count, $"'{step}' missing or out of order in:\n{string.Join('\n', actual)}");
+            at++;
+        }
+    }
+
+    private async Task<string> MessageKeyAsync(string messageId, string eventType)
+    {
+        var events = await bonnie.WaitForEventsAsync($"messageid:{messageId} event:{eventType}");
+        return events[0].GetProperty("messageKeys")[0].GetString()!;
+    }
+
+    /// <summary>The message's exact bytes as Cyrus serves them (BODY.PEEK[]: reading them changes nothing).</summary>
+    private async Task<byte[]> RawAsync(string login, string messageId, CancellationToken ct)
+    {
+        using var client = await Cyrus.ConnectAsync(login, ct);
+        await client.Inbox.OpenAsync(FolderAccess.ReadOnly, ct);
+        var uid = (await client.Inbox.SearchAsync(MailKit.Search.SearchQuery.HeaderContains("Message-ID", messageId), ct)).Single();
+        using var stream = await client.Inbox.GetStreamAsync(uid, "", ct);
+        using var copy = new MemoryStream();
+        await stream.CopyToAsync(copy, ct);
+        await client.DisconnectAsync(quit: true, ct);
+        return copy.ToArray();
+    }
+
+    public sealed class Fixture : BonnieOnCyrus;
+}
