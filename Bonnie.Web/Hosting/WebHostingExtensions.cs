@@ -1,6 +1,7 @@
 using Bonnie.Pipeline.Status;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Components;
+using Bonnie.Web.Messages;
 using Bonnie.Web.Officers;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
@@ -53,6 +54,7 @@ public static class WebHostingExtensions
         services.AddHostedService<BrokerStatusFeed>();
         services.AddOfficerAudit();
         services.AddOfficers();
+        services.AddSingleton<Search.SavedSearches>();
         return builder;
     }
 
@@ -76,6 +78,7 @@ public static class WebHostingExtensions
         app.MapStaticAssets().AllowAnonymous();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         app.MapOfficerEndpoints();
+        app.MapMessageDownloads();
         return app;
     }
 
