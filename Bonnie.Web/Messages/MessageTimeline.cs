@@ -35,8 +35,17 @@ internal static class MessageTimeline
         string NameOf(string? address, string? fallback) =>
             address is not null && names.TryGetValue(address, out var n) ? n : fallback ?? address ?? "?";
 
+        // Flags a message brings to a new location (delivered with \Seen, copied with its flags) belong to that arrival.
+        var arrivals = changes
+            .Where(c => c.Aspect == ChangeAspect.Location && c.To is not null)
+            .Select(c => (c.EventId, Address: c.To!))
+            .ToHashSet();
+        var broughtFlags = changes
+            .Where(c => c.Aspect == ChangeAspect.Flag && c.To == "set" && c.Uid is { } uid
+                        && arrivals.Contains((c.EventId, c.FolderId + "/" + uid.ToString(System.Globalization.CultureInfo.InvariantCulture))))
+            .ToList();
         var entries = new List<(TimelineEntry Entry, int Ordinal)>();
-        foreach (var c in changes)
+        foreach (var c in changes.Except(broughtFlags))
         {
             var entry = c.Aspect switch
             {
@@ -45,6 +54,15 @@ internal static class MessageTimeline
                 ChangeAspect.Existence when c.To == "absent" => new TimelineEntry(c.At, "Gone", "No longer in any folder", null, c.Actor, c.EventId, TimelineKind.Removed),
                 _ => null,
             };
+            if (entry is not null && c.Aspect == ChangeAspect.Location && c.To is { } to)
+            {
+                var flags = broughtFlags.Where(f => f.EventId == c.EventId && f.FolderId + "/" + f.Uid?.ToString(System.Globalization.CultureInfo.InvariantCulture) == to)
+                    .Select(f => f.Key).ToList();
+                if (flags.Count > 0)
+                {
+                    entry = entry with { Detail = entry.Detail + " with flags " + string.Join(" ", flags) };
+                }
+            }
             if (entry is not null)
             {
                 entries.Add((entry, c.Ordinal));

@@ -96,12 +96,12 @@ public sealed partial class Search
 
     private async Task SubmitAsync()
     {
-        if (Vm.Query == (Q ?? ""))
+        await RunAsync();
+        // The address bar follows the query so it can be bookmarked; the page sees its own query and does not run it twice.
+        if (!string.Equals(Q ?? "", Vm.Query, StringComparison.Ordinal))
         {
-            await RunAsync();
-            return;
+            Navigation.NavigateTo(ItemLinks.Search(Vm.Query));
         }
-        Navigation.NavigateTo(ItemLinks.Search(Vm.Query));
     }
 
     private async Task RunAsync()
