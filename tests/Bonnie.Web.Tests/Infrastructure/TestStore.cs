@@ -55,21 +55,23 @@ internal sealed class TestStore : IAsyncDisposable
     }
 
     /// <summary>A week of alice's mailbox: folder created, a delivery (with <paramref name="deliveredPayload"/>), an append, read, flagged, unflagged, copied, an ACL change, a session, and one unreadable notification.</summary>
-    public async Task FillAsync(byte[] deliveredPayload)
-    {
-        await ProcessAsync(
-            Job("MailboxCreate"),
-            Job("MessageNew", deliveredPayload),
-            Job("MessageAppend", Encoding.ASCII.GetBytes("Subject: appended\r\nMessage-ID: <179595123808.12822.3798875593729194599@probe.example.org>\r\n\r\nhello\r\n")),
-            Job("MessageRead"),
-            Job("FlagsSet"),
-            Job("FlagsClear"),
-            Job("vnd.cmu.MessageCopy"),
-            Job("AclChange"),
-            Job("Login"),
-            Job("Logout"),
-            Raw([0x7b, 0xff, 0xfe, 0x3c, 0x73, 0x63, 0x72, 0x69, 0x70, 0x74, 0x3e]));
-    }
+    public Task FillAsync(byte[] deliveredPayload) => ProcessAsync(Story(deliveredPayload));
+
+    /// <summary>The jobs of <see cref="FillAsync"/>, for a host's own processor.</summary>
+    public static Job[] Story(byte[] deliveredPayload) =>
+    [
+        Job("MailboxCreate"),
+        Job("MessageNew", deliveredPayload),
+        Job("MessageAppend", Encoding.ASCII.GetBytes("Subject: appended\r\nMessage-ID: <179595123808.12822.3798875593729194599@probe.example.org>\r\n\r\nhello\r\n")),
+        Job("MessageRead"),
+        Job("FlagsSet"),
+        Job("FlagsClear"),
+        Job("vnd.cmu.MessageCopy"),
+        Job("AclChange"),
+        Job("Login"),
+        Job("Logout"),
+        Raw([0x7b, 0xff, 0xfe, 0x3c, 0x73, 0x63, 0x72, 0x69, 0x70, 0x74, 0x3e]),
+    ];
 
     public async Task ProcessAsync(params Job[] jobs)
     {
