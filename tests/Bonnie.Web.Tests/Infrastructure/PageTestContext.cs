@@ -45,6 +45,7 @@ internal sealed class PageTestContext : IAsyncDisposable
         services.AddSingleton<IOfficerAudit>(audit);
         services.AddSingleton(new SavedSearches(dataDirectory, TimeProvider.System));
         services.AddSingleton<TimeProvider>(context.Clock);
+        services.AddSingleton(new Bonnie.Pipeline.Status.SystemStatus());
         services.AddScoped<OfficerCircuit>(_ => new OfficerCircuit { ClientAddress = "192.0.2.7" });
         context.Context.AddAuthorization().SetAuthorized(Officer);
         context.Context.JSInterop.Mode = JSRuntimeMode.Loose;

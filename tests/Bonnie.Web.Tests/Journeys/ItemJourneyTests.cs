@@ -122,8 +122,11 @@ public sealed class ItemJourneyTests : IAsyncLifetime
             page.GetByRole(AriaRole.Link, new() { Name = "Download .eml" }).ClickAsync());
         Assert.EndsWith(".eml", download.SuggestedFilename, StringComparison.Ordinal);
 
-        var audit = _factory.Services.GetRequiredService<IOfficerAudit>();
-        Assert.NotNull(audit);
+        var (records, _) = await _factory.Services.GetRequiredService<OfficerAuditLog>().ReadPageAsync(0, 50, CancellationToken.None);
+        var actions = records.Where(r => r.Officer == BonnieWebFactory.AdminName).Select(r => (r.Action, r.Target)).ToList();
+        Assert.Contains((OfficerActions.Search, "event:MessageNew"), actions);
+        Assert.Contains((OfficerActions.MessageViewed, TestStore.DeliveredMessage), actions);
+        Assert.Contains((OfficerActions.MessageDownloaded, TestStore.DeliveredMessage), actions);
         Assert.Empty(_consoleErrors);
     }
 
