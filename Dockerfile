@@ -10,10 +10,12 @@ WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY Bonnie.Shared/Bonnie.Shared.csproj Bonnie.Shared/
 COPY Bonnie.Pipeline/Bonnie.Pipeline.csproj Bonnie.Pipeline/
+COPY Bonnie.Elasticsearch/Bonnie.Elasticsearch.csproj Bonnie.Elasticsearch/
 COPY Bonnie.Web/Bonnie.Web.csproj Bonnie.Web/
 RUN dotnet restore Bonnie.Web/Bonnie.Web.csproj
 COPY Bonnie.Shared/ Bonnie.Shared/
 COPY Bonnie.Pipeline/ Bonnie.Pipeline/
+COPY Bonnie.Elasticsearch/ Bonnie.Elasticsearch/
 COPY Bonnie.Web/ Bonnie.Web/
 COPY wwwroot-assets/ wwwroot-assets/
 RUN dotnet publish Bonnie.Web/Bonnie.Web.csproj -c Release --no-restore -o /app

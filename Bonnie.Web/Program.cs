@@ -1,3 +1,4 @@
+using Bonnie.Elasticsearch;
 using Bonnie.Pipeline.Hosting;
 using Bonnie.Pipeline.Storage;
 using Bonnie.Web.Api;
@@ -8,6 +9,11 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddBonnieWeb();
 builder.AddBonniePipeline();
 builder.AddBonnieStore();
+// Bonnie:Store:Kind=Elasticsearch: the same contract on a cluster (payloads stay in the store directory).
+if (builder.UsesElasticsearchStore())
+{
+    builder.AddBonnieElasticsearchStore();
+}
 builder.AddBonnieSecurity();
 
 var app = builder.Build();

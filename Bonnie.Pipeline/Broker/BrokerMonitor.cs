@@ -36,8 +36,8 @@ public enum WorkerState
 public sealed record WorkerSnapshot(string Id, WorkerState State, int FreeSlots, int Jobs, DateTimeOffset LastSeen);
 
 /// <summary>
-/// Publishes the broker's state to whoever shows it (the live view, the home page, metrics). The broker's own
-/// thread publishes; subscribers must marshal to their own context.
+/// Publishes the broker's state to whoever shows it (the live view, the home page, metrics). Subscribers are called
+/// on the thread pool; they marshal to their own context.
 /// </summary>
 public sealed class BrokerMonitor
 {
@@ -50,6 +50,11 @@ public sealed class BrokerMonitor
     internal void Publish(BrokerSnapshot snapshot)
     {
         Volatile.Write(ref _current, snapshot);
-        Changed?.Invoke(snapshot);
+        // Subscribers run on the thread pool, never on the broker's poller thread: its synchronization context would
+        // capture their continuations (and is gone once the broker stops), and a slow subscriber would stall the broker.
+        if (Changed is { } changed)
+        {
+            ThreadPool.QueueUserWorkItem(static state => state.changed(state.snapshot), (changed, snapshot), preferLocal: false);
+        }
     }
 }

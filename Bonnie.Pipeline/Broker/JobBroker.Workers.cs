@@ -57,16 +57,25 @@ internal sealed partial class JobBroker
             if (message.FrameCount >= 2)
             {
                 var worker = Seen(message[0].ToByteArray(), out var known);
-                switch (Text(message[1]))
+                var command = Text(message[1]);
+                if (command == WireProtocol.Ready && message.FrameCount >= 3
+                    && int.TryParse(Text(message[2]), NumberStyles.None, CultureInfo.InvariantCulture, out var free))
                 {
-                    case WireProtocol.Ready:
-                        worker.FreeSlots++;
-                        worker.Unavailable = false;
-                        break;
-                    case WireProtocol.Heartbeat when !known:
-                        // A worker this broker has never heard READY from (the broker restarted): ask it to announce.
-                        SendControl(worker, WireProtocol.Hello);
-                        break;
+                    // "READY <n>": the worker says how many slots it has free, all told (at start, or after HELLO).
+                    worker.FreeSlots = free;
+                    worker.Unavailable = false;
+                }
+                else if (!known)
+                {
+                    // The first word of a worker this broker does not know is not its count (the broker restarted
+                    // while the worker ran): ask it to say how many slots it has free.
+                    SendControl(worker, WireProtocol.Hello);
+                }
+                else if (command == WireProtocol.Ready)
+                {
+                    // A bare READY: one more slot free.
+                    worker.FreeSlots++;
+                    worker.Unavailable = false;
                 }
             }
             message = new NetMQMessage();

@@ -102,9 +102,7 @@ internal sealed class JobJournal : IDisposable
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            jobs.Add(new JournalJob(
-                reader.GetInt64(0), Convert.ToHexStringLower((byte[])reader.GetValue(1)), reader.GetString(2), (JobState)reader.GetInt32(3), reader.GetInt32(4),
-                reader.IsDBNull(5) ? null : reader.GetInt64(5), reader.GetInt64(6), reader.IsDBNull(7) ? null : reader.GetString(7)));
+            jobs.Add(ReadJob(reader));
         }
         return jobs;
     }
@@ -136,9 +134,7 @@ internal sealed class JobJournal : IDisposable
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                jobs.Add(new JournalJob(
-                    reader.GetInt64(0), Convert.ToHexStringLower((byte[])reader.GetValue(1)), reader.GetString(2), (JobState)reader.GetInt32(3), reader.GetInt32(4),
-                    reader.IsDBNull(5) ? null : reader.GetInt64(5), reader.GetInt64(6), reader.IsDBNull(7) ? null : reader.GetString(7)));
+                jobs.Add(ReadJob(reader));
             }
             return jobs;
         }
@@ -164,9 +160,7 @@ internal sealed class JobJournal : IDisposable
             {
                 return null;
             }
-            var job = new JournalJob(
-                reader.GetInt64(0), Convert.ToHexStringLower((byte[])reader.GetValue(1)), reader.GetString(2), (JobState)reader.GetInt32(3), reader.GetInt32(4),
-                reader.IsDBNull(5) ? null : reader.GetInt64(5), reader.GetInt64(6), reader.IsDBNull(7) ? null : reader.GetString(7));
+            var job = ReadJob(reader);
             var notification = (byte[])reader.GetValue(8);
             var collected = reader.IsDBNull(9) ? [] : CollectedCodec.Decode((byte[])reader.GetValue(9));
             return (notification, collected, job);
@@ -271,6 +265,10 @@ internal sealed class JobJournal : IDisposable
         }
         transaction.Commit();
     }
+
+    private static JournalJob ReadJob(SqliteDataReader reader) => new(
+        reader.GetInt64(0), Convert.ToHexStringLower((byte[])reader.GetValue(1)), reader.GetString(2), (JobState)reader.GetInt32(3),
+        reader.GetInt32(4), reader.IsDBNull(5) ? null : reader.GetInt64(5), reader.GetInt64(6), reader.IsDBNull(7) ? null : reader.GetString(7));
 
     /// <summary>The id as stored; null for text that is not a job id (an officer's typo must not throw).</summary>
     private static byte[]? IdBytes(string id)

@@ -11,11 +11,17 @@ public static class DataDirectory
     public static string Resolve(IConfiguration configuration, IHostEnvironment environment)
     {
         var configured = configuration[Key];
-        var path = string.IsNullOrWhiteSpace(configured) ? "data" : configured;
-        return Path.GetFullPath(Path.Combine(environment.ContentRootPath, path));
+        return Resolve(string.IsNullOrWhiteSpace(configured) ? "data" : configured, environment.ContentRootPath);
     }
 
-    /// <summary>Creates the directory readable by its owner only: it holds evidence.</summary>
+    /// <summary>An absolute path as given, a relative one under the content root.</summary>
+    public static string Resolve(string configured, string contentRoot) =>
+        Path.GetFullPath(Path.IsPathRooted(configured) ? configured : Path.Combine(contentRoot, configured));
+
+    /// <summary>
+    /// Creates the directory readable by its owner only: it holds evidence, officers' password hashes, the audit
+    /// log and cookie keys.
+    /// </summary>
     public static string Ensure(string path)
     {
         if (!Directory.Exists(path))

@@ -212,7 +212,43 @@ internal sealed partial class DirectoryResolver(
         return string.IsNullOrWhiteSpace(_options.PersonFilter) ? $"(|{any})" : $"(&{_options.PersonFilter}(|{any}))";
     }
 
-    private LdapConnection Connect(Uri server)
+    /// <summary>
+    /// Checks a person's own password by binding as their entry (an officer signing in with the directory account).
+    /// An empty password is refused before the directory is asked: LDAP treats it as an anonymous bind that succeeds.
+    /// </summary>
+    public async Task<PasswordCheck> CheckPasswordAsync(string distinguishedName, string password, CancellationToken cancellationToken = default)
+    {
+        if (!_options.Enabled || string.IsNullOrEmpty(password) || string.IsNullOrEmpty(distinguishedName))
+        {
+            return PasswordCheck.Wrong;
+        }
+        foreach (var server in _options.Servers)
+        {
+            var uri = new Uri(server);
+            using var connection = Connect(uri, new NetworkCredential(distinguishedName, password));
+            try
+            {
+                await BindAsync(connection, cancellationToken).ConfigureAwait(false);
+                return PasswordCheck.Right;
+            }
+            catch (LdapException e) when (e.ErrorCode == 49)
+            {
+                return PasswordCheck.Wrong;
+            }
+            catch (Exception e) when (e is LdapException or TimeoutException or DirectoryOperationException)
+            {
+                // The next server may answer; the password is never part of what is logged.
+                LogServerUnavailable(logger, uri.GetLeftPart(UriPartial.Authority), e.Message);
+            }
+        }
+        return PasswordCheck.Unavailable;
+    }
+
+    private LdapConnection Connect(Uri server) => Connect(server, string.IsNullOrEmpty(_options.BindDn)
+        ? null
+        : new NetworkCredential(_options.BindDn, _options.BindPassword));
+
+    private LdapConnection Connect(Uri server, NetworkCredential? credential)
     {
         var secure = server.Scheme == "ldaps";
         var port = server.IsDefaultPort || server.Port <= 0 ? (secure ? 636 : 389) : server.Port;
@@ -221,14 +257,14 @@ internal sealed partial class DirectoryResolver(
             AutoBind = false,
             Timeout = _options.Timeout,
         };
-        if (string.IsNullOrEmpty(_options.BindDn))
+        if (credential is null)
         {
             connection.AuthType = AuthType.Anonymous;
         }
         else
         {
             connection.AuthType = AuthType.Basic;
-            connection.Credential = new NetworkCredential(_options.BindDn, _options.BindPassword);
+            connection.Credential = credential;
         }
 
         connection.SessionOptions.ProtocolVersion = 3;

@@ -39,3 +39,12 @@ public abstract record Resolution
     /// <summary>Identity resolution is switched off (Bonnie:Identity:Enabled is false).</summary>
     public sealed record Disabled : Resolution;
 }
+
+/// <summary>The answer of <see cref="DirectoryResolver.CheckPasswordAsync"/>.</summary>
+public enum PasswordCheck
+{
+    Right,
+    Wrong,
+    /// <summary>No directory server answered.</summary>
+    Unavailable,
+}

@@ -17,15 +17,22 @@ internal sealed class UnitOfWork(IBonnieStore store)
     private readonly Dictionary<string, Tracked<SessionObject>> _sessions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, UserObject> _users = new(StringComparer.OrdinalIgnoreCase);
     private readonly HashSet<object> _touched = new(ReferenceEqualityComparer.Instance);
+    private readonly List<object> _touchedInOrder = [];
+    // Where tracked objects were at the end of the last event: hints, verified on use, so a batch of thousands of
+    // events does not scan every tracked object on each lookup.
+    private readonly Dictionary<(string FolderId, uint Uid), MessageObject> _messageAt = [];
+    private readonly Dictionary<string, FolderObject> _folderByName = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<ChangeRecord> _changes = [];
 
-    private sealed class Tracked<T>(T current, T? before, string? loadedJson)
+    private sealed class Tracked<T>(T current, T? before, bool loaded)
         where T : class
     {
         public T Current { get; } = current;
         /// <summary>State at the end of the previous event; null when the object did not exist before.</summary>
         public T? Before { get; set; } = before;
-        public string? LoadedJson { get; } = loadedJson;
+        /// <summary>As read from the store (null when not read from it), to tell whether it must be written back.</summary>
+        public T? Original { get; } = loaded ? before : null;
+        public bool Dirty { get; set; } = !loaded;
     }
 
     // ---- folders
@@ -42,11 +49,15 @@ internal sealed class UnitOfWork(IBonnieStore store)
 
     public async Task<FolderObject?> FindFolderByNameAsync(string name, CancellationToken cancellationToken)
     {
-        foreach (var t in _folders.Values)
+        if (_folderByName.TryGetValue(name, out var hinted) && hinted.Exists && string.Equals(hinted.Name, name, StringComparison.OrdinalIgnoreCase))
         {
-            if (t.Current.Exists && string.Equals(t.Current.Name, name, StringComparison.OrdinalIgnoreCase))
+            return Touch(hinted);
+        }
+        foreach (var o in _touched)
+        {
+            if (o is FolderObject { Exists: true } f && string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase))
             {
-                return Touch(t.Current);
+                return f;
             }
         }
         var loaded = await store.FindFolderByNameAsync(name, cancellationToken).ConfigureAwait(false);
@@ -55,14 +66,18 @@ internal sealed class UnitOfWork(IBonnieStore store)
             return null;
         }
         // The stored name may be stale: this batch may have renamed or deleted the folder already.
-        return _folders.ContainsKey(loaded.Id) ? null : Touch(TrackLoaded(loaded));
+        if (_folders.TryGetValue(loaded.Id, out var tracked))
+        {
+            return tracked.Current.Exists && string.Equals(tracked.Current.Name, name, StringComparison.OrdinalIgnoreCase) ? Touch(tracked.Current) : null;
+        }
+        return Touch(TrackLoaded(loaded));
     }
 
     /// <summary>A folder that comes into being now: its existence and initial ACL are recorded as changes.</summary>
     public FolderObject CreateFolder(string id, string name, DateTimeOffset at)
     {
         var f = new FolderObject { Id = id, Name = name, FirstSeen = at };
-        _folders[id] = new Tracked<FolderObject>(f, null, null);
+        _folders[id] = new Tracked<FolderObject>(f, null, loaded: false);
         return Touch(f);
     }
 
@@ -71,7 +86,7 @@ internal sealed class UnitOfWork(IBonnieStore store)
     {
         var f = new FolderObject { Id = id, Name = name, FirstSeen = at };
         describe?.Invoke(f);
-        _folders[id] = new Tracked<FolderObject>(f, f.Clone(), null);
+        _folders[id] = new Tracked<FolderObject>(f, f.Clone(), loaded: false);
         return Touch(f);
     }
 
@@ -82,16 +97,36 @@ internal sealed class UnitOfWork(IBonnieStore store)
     public void Learn(FolderObject folder, Action<FolderObject> learn)
     {
         learn(folder);
-        if (_folders.TryGetValue(folder.Id, out var t) && t.Before is not null)
+        if (_folders.TryGetValue(folder.Id, out var t))
         {
-            learn(t.Before);
+            // Before may be the very object Original refers to: the learned state must still be written.
+            t.Dirty = true;
+            if (t.Before is not null)
+            {
+                t.Before = t.Before.Clone();
+                learn(t.Before);
+            }
         }
     }
 
     private FolderObject TrackLoaded(FolderObject f)
     {
-        _folders[f.Id] = new Tracked<FolderObject>(f, f.Clone(), StoreJson.Write(f));
+        _folders[f.Id] = new Tracked<FolderObject>(f, f.Clone(), loaded: true);
+        Index(f);
         return f;
+    }
+
+    private void Index(FolderObject f) => _folderByName[f.Name] = f;
+
+    private void Index(MessageObject m)
+    {
+        foreach (var l in m.Locations)
+        {
+            if (l.Until is null)
+            {
+                _messageAt[(l.FolderId, l.Uid)] = m;
+            }
+        }
     }
 
     // ---- messages
@@ -108,11 +143,15 @@ internal sealed class UnitOfWork(IBonnieStore store)
 
     public async Task<MessageObject?> FindMessageAtAsync(string folderId, uint uid, CancellationToken cancellationToken)
     {
-        foreach (var t in _messages.Values)
+        if (_messageAt.TryGetValue((folderId, uid), out var hinted) && hinted.CurrentAt(folderId, uid) is not null)
         {
-            if (t.Current.CurrentAt(folderId, uid) is not null)
+            return Touch(hinted);
+        }
+        foreach (var o in _touched)
+        {
+            if (o is MessageObject m && m.CurrentAt(folderId, uid) is not null)
             {
-                return Touch(t.Current);
+                return m;
             }
         }
         var loaded = await store.FindMessageAtAsync(folderId, uid, cancellationToken).ConfigureAwait(false);
@@ -132,7 +171,7 @@ internal sealed class UnitOfWork(IBonnieStore store)
     public MessageObject CreateMessage(string key, DateTimeOffset at)
     {
         var m = new MessageObject { Key = key, FirstSeen = at };
-        _messages[key] = new Tracked<MessageObject>(m, null, null);
+        _messages[key] = new Tracked<MessageObject>(m, null, loaded: false);
         return Touch(m);
     }
 
@@ -141,13 +180,14 @@ internal sealed class UnitOfWork(IBonnieStore store)
     {
         var m = new MessageObject { Key = key, FirstSeen = at };
         describe(m);
-        _messages[key] = new Tracked<MessageObject>(m, m.Clone(), null);
+        _messages[key] = new Tracked<MessageObject>(m, m.Clone(), loaded: false);
         return Touch(m);
     }
 
     private MessageObject TrackLoaded(MessageObject m)
     {
-        _messages[m.Key] = new Tracked<MessageObject>(m, m.Clone(), StoreJson.Write(m));
+        _messages[m.Key] = new Tracked<MessageObject>(m, m.Clone(), loaded: true);
+        Index(m);
         return m;
     }
 
@@ -164,14 +204,14 @@ internal sealed class UnitOfWork(IBonnieStore store)
         {
             return null;
         }
-        _sessions[id] = new Tracked<SessionObject>(loaded, loaded.Clone(), StoreJson.Write(loaded));
+        _sessions[id] = new Tracked<SessionObject>(loaded, loaded.Clone(), loaded: true);
         return loaded;
     }
 
     public SessionObject CreateSession(string id)
     {
         var s = new SessionObject { Id = id };
-        _sessions[id] = new Tracked<SessionObject>(s, null, null);
+        _sessions[id] = new Tracked<SessionObject>(s, null, loaded: false);
         return s;
     }
 
@@ -186,7 +226,10 @@ internal sealed class UnitOfWork(IBonnieStore store)
     private T Touch<T>(T o)
         where T : class
     {
-        _touched.Add(o);
+        if (_touched.Add(o))
+        {
+            _touchedInOrder.Add(o);
+        }
         return o;
     }
 
@@ -197,22 +240,30 @@ internal sealed class UnitOfWork(IBonnieStore store)
     {
         var ordinal = 0;
         void Add(ChangeRecord c) => _changes.Add(c with { Ordinal = ordinal++ });
-        foreach (var t in _folders.Values)
+        // Folders before messages, each in the order the event touched them, so ordinals are stable.
+        foreach (var o in _touchedInOrder)
         {
-            if (_touched.Contains(t.Current))
+            if (o is FolderObject f && _folders.TryGetValue(f.Id, out var t))
             {
+                var before = _changes.Count;
                 ChangeDiff.Folder(t.Before, t.Current, eventId, at, actor, Add);
+                t.Dirty |= _changes.Count > before;
                 t.Before = t.Current.Clone();
+                Index(t.Current);
             }
         }
-        foreach (var t in _messages.Values)
+        foreach (var o in _touchedInOrder)
         {
-            if (_touched.Contains(t.Current))
+            if (o is MessageObject m && _messages.TryGetValue(m.Key, out var t))
             {
+                var before = _changes.Count;
                 ChangeDiff.Message(t.Before, t.Current, eventId, at, actor, Add);
+                t.Dirty |= _changes.Count > before;
                 t.Before = t.Current.Clone();
+                Index(t.Current);
             }
         }
+        _touchedInOrder.Clear();
         _touched.Clear();
     }
 
@@ -224,7 +275,10 @@ internal sealed class UnitOfWork(IBonnieStore store)
         _sessions.Clear();
         _users.Clear();
         _touched.Clear();
+        _touchedInOrder.Clear();
         _changes.Clear();
+        _messageAt.Clear();
+        _folderByName.Clear();
     }
 
     public StoreBatch ToBatch()
@@ -233,21 +287,21 @@ internal sealed class UnitOfWork(IBonnieStore store)
         batch.Changes.AddRange(_changes);
         foreach (var t in _folders.Values)
         {
-            if (t.LoadedJson is null || StoreJson.Write(t.Current) != t.LoadedJson)
+            if (t.Dirty || StoreJson.Write(t.Current) != StoreJson.Write(t.Original!))
             {
                 batch.Folders[t.Current.Id] = t.Current;
             }
         }
         foreach (var t in _messages.Values)
         {
-            if (t.LoadedJson is null || StoreJson.Write(t.Current) != t.LoadedJson)
+            if (t.Dirty || StoreJson.Write(t.Current) != StoreJson.Write(t.Original!))
             {
                 batch.Messages[t.Current.Key] = t.Current;
             }
         }
         foreach (var t in _sessions.Values)
         {
-            if (t.LoadedJson is null || StoreJson.Write(t.Current) != t.LoadedJson)
+            if (t.Dirty || StoreJson.Write(t.Current) != StoreJson.Write(t.Original!))
             {
                 batch.Sessions[t.Current.Id] = t.Current;
             }

@@ -54,7 +54,7 @@ internal sealed partial class JobWorker : IDisposable
                 action();
             }
         };
-        _heartbeat.Elapsed += (_, _) => _controller.SendFrame(WireProtocol.Heartbeat);
+        _heartbeat.Elapsed += (_, _) => _controller.TrySendFrame(WireProtocol.Heartbeat);
     }
 
     public string Name { get; }
@@ -66,7 +66,6 @@ internal sealed partial class JobWorker : IDisposable
     {
         _controller.Connect(_options.ControllerEndpoint);
         _channel.Connect(_options.WorkerEndpoint);
-        _controller.SendFrame(WireProtocol.Heartbeat);
         AnnounceFreeSlots();
         _poller.RunAsync("bonnie-worker");
         LogStarted(_logger, Name, _options.ControllerEndpoint, _options.WorkerEndpoint, _options.Concurrency);
@@ -96,19 +95,16 @@ internal sealed partial class JobWorker : IDisposable
             // What is still running is given up; the broker hands those jobs out again after their deadline.
             await _stopping.CancelAsync().ConfigureAwait(false);
         }
-        // Let the last reports leave the poller before the sockets close.
+        // Let the last reports leave the poller before the sockets close. If they cannot (the broker is gone and
+        // the socket is full), the broker hands those jobs out again after their deadline: stop anyway.
         var flushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _results.Enqueue(() => flushed.TrySetResult());
-        await flushed.Task.WaitAsync(TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+        await Task.WhenAny(flushed.Task, Task.Delay(TimeSpan.FromSeconds(5), cancellationToken)).ConfigureAwait(false);
     }
 
-    private void AnnounceFreeSlots()
-    {
-        for (var i = _taken; i < _options.Concurrency; i++)
-        {
-            _controller.SendFrame(WireProtocol.Ready);
-        }
-    }
+    /// <summary>"READY &lt;n&gt;": how many slots are free, all told; the broker sets its count to it.</summary>
+    private void AnnounceFreeSlots() => _controller.SendMoreFrame(WireProtocol.Ready)
+        .SendFrame(Math.Max(0, _options.Concurrency - _taken).ToString(CultureInfo.InvariantCulture));
 
     private void ReceiveControl()
     {

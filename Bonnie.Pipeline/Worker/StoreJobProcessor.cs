@@ -36,12 +36,12 @@ internal sealed partial class StoreJobProcessor(
         var outcomes = new JobOutcome?[jobs.Count];
         var work = new List<Item>(jobs.Count);
         var quarantine = new List<QuarantineItem>();
-        var done = await store.FindProcessedJobsAsync(jobs.Select(j => j.Id).ToList(), cancellationToken).ConfigureAwait(false);
+        // Jobs already stored are found by the commit (the event id is unique) and then left out: no lookup per job.
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < jobs.Count; i++)
         {
             var job = jobs[i];
-            if (done.Contains(job.Id) || !seen.Add(job.Id))
+            if (!seen.Add(job.Id))
             {
                 outcomes[i] = JobOutcome.Success;
                 continue;

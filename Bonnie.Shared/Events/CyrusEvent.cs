@@ -1,3 +1,4 @@
+using System.Collections.ObjectModel;
 using System.Text.Json;
 
 namespace Bonnie.Shared.Events;
@@ -73,12 +74,17 @@ public sealed record CyrusEvent
     public string? BodyStructure { get; init; }
 
     /// <summary>2.5/Kolab dialect: the whole message per UID, when the server included it (that is the payload).</summary>
-    public IReadOnlyDictionary<uint, string> MessageContent { get; init; } = new Dictionary<uint, string>();
+    public IReadOnlyDictionary<uint, string> MessageContent { get; init; } = NoContent;
     /// <summary>2.5/Kolab dialect: parsed headers per UID, kept as JSON.</summary>
-    public IReadOnlyDictionary<uint, JsonElement> MessageHeaders { get; init; } = new Dictionary<uint, JsonElement>();
+    public IReadOnlyDictionary<uint, JsonElement> MessageHeaders { get; init; } = NoHeaders;
 
     /// <summary>Fields this model does not name, kept as sent.</summary>
-    public IReadOnlyDictionary<string, JsonElement> Extra { get; init; } = new Dictionary<string, JsonElement>();
+    public IReadOnlyDictionary<string, JsonElement> Extra { get; init; } = NoExtra;
+
+    // Shared empty defaults: most events carry none of these, and the parser builds many events a second.
+    internal static readonly IReadOnlyDictionary<uint, string> NoContent = ReadOnlyDictionary<uint, string>.Empty;
+    internal static readonly IReadOnlyDictionary<uint, JsonElement> NoHeaders = ReadOnlyDictionary<uint, JsonElement>.Empty;
+    internal static readonly IReadOnlyDictionary<string, JsonElement> NoExtra = ReadOnlyDictionary<string, JsonElement>.Empty;
 
     /// <summary>The notification bytes exactly as received.</summary>
     public required ReadOnlyMemory<byte> Raw { get; init; }

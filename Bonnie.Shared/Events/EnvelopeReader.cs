@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
 
@@ -26,17 +25,26 @@ internal static class EnvelopeReader
             error = reader.AtEnd || reader.Current != ')' ? FieldList : $"unexpected ')' at position {reader.Position} of the envelope";
             return false;
         }
-        if (!reader.TryReadNString(out var dateText, out error) || !reader.TryReadNString(out var subject, out error))
+        if (!reader.TryReadNString(out var dateToken, out error) || !reader.TryReadNString(out var subjectToken, out error))
         {
             return false;
         }
         var addresses = new IReadOnlyList<EmailAddress>[6];
+        var previous = ReadOnlySpan<byte>.Empty;
         for (var i = 0; i < addresses.Length; i++)
         {
+            var start = reader.Position;
             if (!reader.TryReadAddresses(out addresses[i], out error))
             {
                 return false;
             }
+            // From, sender and reply-to are usually the same list: share it rather than build it three times.
+            var raw = utf8[start..reader.Position].Trim(" "u8);
+            if (i > 0 && addresses[i].Count > 0 && raw.SequenceEqual(previous))
+            {
+                addresses[i] = addresses[i - 1];
+            }
+            previous = raw;
         }
         if (!reader.TryReadNString(out var inReplyTo, out error) || !reader.TryReadNString(out var messageId, out error))
         {
@@ -54,22 +62,62 @@ internal static class EnvelopeReader
             error = $"unexpected text after the envelope at position {reader.Position}";
             return false;
         }
+        var dateText = dateToken.ToText(utf8);
         envelope = new Envelope
         {
             DateText = dateText,
             Date = dateText is not null && MessageDate.TryParse(dateText, out var date) ? date : null,
-            Subject = subject is null ? null : EncodedWords.Decode(subject),
+            Subject = subjectToken.ToDecodedText(utf8),
             From = addresses[0],
             Sender = addresses[1],
             ReplyTo = addresses[2],
             To = addresses[3],
             Cc = addresses[4],
             Bcc = addresses[5],
-            InReplyTo = inReplyTo,
-            MessageId = messageId,
+            InReplyTo = inReplyTo.ToText(utf8),
+            MessageId = messageId.ToText(utf8),
         };
         error = "";
         return true;
+    }
+
+    /// <summary>Where an nstring's text is in the envelope; becomes a string only when the value is kept.</summary>
+    private readonly record struct Token(int Start, int Length, bool IsNil, bool Escaped)
+    {
+        public static Token Nil => new(0, 0, true, false);
+
+        public string? ToText(ReadOnlySpan<byte> text) => IsNil ? null : Encoding.UTF8.GetString(Unescape(text));
+
+        public string? ToDecodedText(ReadOnlySpan<byte> text)
+        {
+            if (IsNil)
+            {
+                return null;
+            }
+            var value = Encoding.UTF8.GetString(Unescape(text));
+            return text.Slice(Start, Length).IndexOf("=?"u8) >= 0 ? EncodedWords.Decode(value) : value;
+        }
+
+        /// <summary>The bytes with quoted-string escapes removed (into a new buffer only when there are escapes).</summary>
+        public ReadOnlySpan<byte> Unescape(ReadOnlySpan<byte> text)
+        {
+            var raw = text.Slice(Start, Length);
+            if (!Escaped)
+            {
+                return raw;
+            }
+            var buffer = new byte[raw.Length];
+            var length = 0;
+            for (var i = 0; i < raw.Length; i++)
+            {
+                if (raw[i] == '\\' && i + 1 < raw.Length)
+                {
+                    i++;
+                }
+                buffer[length++] = raw[i];
+            }
+            return buffer.AsSpan(0, length);
+        }
     }
 
     private ref struct Reader(ReadOnlySpan<byte> text)
@@ -123,13 +171,14 @@ internal static class EnvelopeReader
                 error = AtEnd || Current == ')' ? FieldList : $"the envelope has something other than an address list at position {Position}";
                 return false;
             }
-            var result = new List<EmailAddress>(1);
+            EmailAddress? single = null;
+            List<EmailAddress>? more = null;
             while (true)
             {
                 SkipSpaces();
                 if (TryTake((byte)')'))
                 {
-                    addresses = result;
+                    addresses = more is not null ? more.ToArray() : single is not null ? [single] : [];
                     return true;
                 }
                 var start = Position;
@@ -154,20 +203,42 @@ internal static class EnvelopeReader
                     return false;
                 }
                 // Group syntax: (NIL NIL "group" NIL) opens a group, (NIL NIL NIL NIL) closes it; members come between.
-                if (host is null)
+                if (host.IsNil)
                 {
                     continue;
                 }
-                result.Add(new EmailAddress(
-                    string.IsNullOrEmpty(name) ? null : EncodedWords.Decode(name),
-                    mailbox is null ? host : $"{mailbox}@{host}"));
+                var address = new EmailAddress(name.Length == 0 ? null : name.ToDecodedText(_text), Address(mailbox, host));
+                if (single is null)
+                {
+                    single = address;
+                }
+                else
+                {
+                    (more ??= [single]).Add(address);
+                }
             }
         }
 
-        /// <summary>NIL, a quoted string or a literal; a bare atom is taken as text rather than refused.</summary>
-        public bool TryReadNString(out string? value, out string error)
+        private readonly string Address(Token mailbox, Token host)
         {
-            value = null;
+            if (mailbox.IsNil)
+            {
+                return host.ToText(_text)!;
+            }
+            var local = mailbox.Unescape(_text);
+            var domain = host.Unescape(_text);
+            var length = local.Length + 1 + domain.Length;
+            var buffer = length <= 256 ? stackalloc byte[length] : new byte[length];
+            local.CopyTo(buffer);
+            buffer[local.Length] = (byte)'@';
+            domain.CopyTo(buffer[(local.Length + 1)..]);
+            return Encoding.UTF8.GetString(buffer);
+        }
+
+        /// <summary>NIL, a quoted string or a literal; a bare atom is taken as text rather than refused.</summary>
+        public bool TryReadNString(out Token value, out string error)
+        {
+            value = Token.Nil;
             error = "";
             SkipSpaces();
             if (AtEnd)
@@ -197,61 +268,43 @@ internal static class EnvelopeReader
                     {
                         Position++;
                     }
-                    value = Encoding.UTF8.GetString(_text[start..Position]);
+                    value = new Token(start, Position - start, false, false);
                     return true;
             }
         }
 
-        private bool TryReadQuoted(out string? value, out string error)
+        private bool TryReadQuoted(out Token value, out string error)
         {
-            value = null;
+            value = Token.Nil;
             error = "";
             var start = Position;
-            Position++;
-            var content = _text[Position..];
-            var end = content.IndexOfAny((byte)'"', (byte)'\\');
-            if (end >= 0 && content[end] == '"')
+            var contentStart = Position + 1;
+            var escaped = false;
+            var i = contentStart;
+            while (i < _text.Length)
             {
-                value = Encoding.UTF8.GetString(content[..end]);
-                Position += end + 1;
-                return true;
-            }
-            // Escapes present: copy without the backslashes.
-            var buffer = ArrayPool<byte>.Shared.Rent(content.Length);
-            try
-            {
-                var length = 0;
-                for (var i = 0; i < content.Length; i++)
+                var next = _text[i..].IndexOfAny((byte)'"', (byte)'\\');
+                if (next < 0)
                 {
-                    var b = content[i];
-                    if (b == '"')
-                    {
-                        value = Encoding.UTF8.GetString(buffer, 0, length);
-                        Position += i + 1;
-                        return true;
-                    }
-                    if (b == '\\')
-                    {
-                        if (++i >= content.Length)
-                        {
-                            break;
-                        }
-                        b = content[i];
-                    }
-                    buffer[length++] = b;
+                    break;
                 }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
+                i += next;
+                if (_text[i] == '"')
+                {
+                    value = new Token(contentStart, i - contentStart, false, escaped);
+                    Position = i + 1;
+                    return true;
+                }
+                escaped = true;
+                i += 2;
             }
             error = $"the quoted string at position {start} of the envelope is not closed";
             return false;
         }
 
-        private bool TryReadLiteral(out string? value, out string error)
+        private bool TryReadLiteral(out Token value, out string error)
         {
-            value = null;
+            value = Token.Nil;
             var start = Position;
             var close = _text[Position..].IndexOf((byte)'}');
             var digits = close < 0 ? [] : _text.Slice(Position + 1, close - 1);
@@ -277,7 +330,7 @@ internal static class EnvelopeReader
                 error = $"the literal at position {start} of the envelope announces {octets} octets but has {available}";
                 return false;
             }
-            value = Encoding.UTF8.GetString(_text.Slice(Position, octets));
+            value = new Token(Position, octets, false, false);
             Position += octets;
             error = "";
             return true;

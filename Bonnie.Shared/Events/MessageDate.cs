@@ -60,7 +60,22 @@ internal static class MessageDate
     }
 
     private static bool TryNumber(ReadOnlySpan<char> token, out int value)
-        => int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out value) && token.Length <= 4;
+    {
+        value = 0;
+        if (token.IsEmpty || token.Length > 4)
+        {
+            return false;
+        }
+        foreach (var c in token)
+        {
+            if (!char.IsAsciiDigit(c))
+            {
+                return false;
+            }
+            value = value * 10 + (c - '0');
+        }
+        return true;
+    }
 
     /// <summary>1 to 12, or 0 when the token is no month.</summary>
     private static int MonthOf(ReadOnlySpan<char> token)

@@ -1,5 +1,8 @@
 using System.Buffers;
+using System.Buffers.Binary;
+using System.Buffers.Text;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 
 namespace Bonnie.Shared.Events;
@@ -23,7 +26,8 @@ public static partial class NotificationParser
         "uidnext", "modseq", "messageSize", "vnd.cmu.envelope", "bodyStructure", "messageContent", "messageHeaders",
     ];
 
-    private sealed class Draft
+    /// <summary>A struct so that reading a notification allocates only what the event keeps.</summary>
+    private struct Draft
     {
         public EventType Type;
         public string? Name;
@@ -33,10 +37,10 @@ public static partial class NotificationParser
         public MailboxUri? Mailbox, MailboxIdUri, OldMailbox;
         public string? MailboxId, OldMailboxId;
         public SequenceSet? UidSet, OldUidSet;
-        public List<string>? MessageIds;
+        public string[]? MessageIds;
         public string? EmailId, ThreadId, AclSubject, AclRights, MailboxType, BodyStructure;
         public string[]? Flags;
-        public List<AclEntry>? Acl;
+        public AclEntry[]? Acl;
         public long? DiskQuota, DiskUsed, MaxMessages, Messages, UnseenMessages, UidNext, Modseq, MessageSize;
         public Envelope? Envelope;
         public Dictionary<uint, string>? MessageContent;
@@ -44,115 +48,87 @@ public static partial class NotificationParser
         public Dictionary<string, JsonElement>? Extra;
     }
 
+    // Field and event names bucketed by length: a lookup compares a handful of short byte spans, no hashing.
+    private static readonly (byte[] Name, Field Field)[][] FieldsByLength = ByLength(
+        FieldNames.Select((name, index) => (name, (Field)index)).Where(f => f.Item2 != Field.Unknown));
+
+    private static readonly (string Name, EventType Type)[] EventNames =
+    [
+        ("Login", EventType.Login), ("Logout", EventType.Logout),
+        ("MessageNew", EventType.MessageNew), ("MessageAppend", EventType.MessageAppend),
+        ("MessageRead", EventType.MessageRead), ("MessageTrash", EventType.MessageTrash),
+        ("MessageExpunge", EventType.MessageExpunge), ("MessageExpire", EventType.MessageExpire),
+        ("vnd.cmu.MessageCopy", EventType.MessageCopy), ("MessageCopy", EventType.MessageCopy),
+        ("vnd.cmu.MessageMove", EventType.MessageMove), ("MessageMove", EventType.MessageMove),
+        ("FlagsSet", EventType.FlagsSet), ("FlagsClear", EventType.FlagsClear),
+        ("MailboxCreate", EventType.MailboxCreate), ("MailboxDelete", EventType.MailboxDelete),
+        ("MailboxRename", EventType.MailboxRename), ("MailboxSubscribe", EventType.MailboxSubscribe),
+        ("MailboxUnSubscribe", EventType.MailboxUnSubscribe), ("MailboxModseq", EventType.MailboxModseq),
+        ("AclChange", EventType.AclChange), ("QuotaChange", EventType.QuotaChange),
+        ("QuotaExceed", EventType.QuotaExceed), ("QuotaExceeded", EventType.QuotaExceed),
+        ("QuotaWithin", EventType.QuotaWithin), ("Calendar", EventType.Calendar),
+        ("CalendarAlarm", EventType.CalendarAlarm), ("ApplePushService", EventType.ApplePushService),
+        ("MessagesUnscheduled", EventType.MessagesUnscheduled),
+    ];
+
+    // Declared after EventNames: static fields initialise in order.
+    private static readonly (byte[] Name, (string Name, EventType Type) Event)[][] EventsByLength = ByLength(
+        EventNames.Select(e => (e.Name, e)));
+
+    private static (byte[] Name, T Value)[][] ByLength<T>(IEnumerable<(string Name, T Value)> entries)
+    {
+        var list = entries.Select(e => (Encoding.UTF8.GetBytes(e.Name), e.Value)).ToList();
+        var buckets = new (byte[], T)[list.Max(e => e.Item1.Length) + 1][];
+        for (var length = 0; length < buckets.Length; length++)
+        {
+            buckets[length] = [.. list.Where(e => e.Item1.Length == length)];
+        }
+        return buckets;
+    }
+
+    private static bool TryFind<T>((byte[] Name, T Value)[][] buckets, ReadOnlySpan<byte> name, out T value)
+    {
+        if (name.Length < buckets.Length)
+        {
+            foreach (var (candidate, found) in buckets[name.Length])
+            {
+                if (name.SequenceEqual(candidate))
+                {
+                    value = found;
+                    return true;
+                }
+            }
+        }
+        value = default!;
+        return false;
+    }
+
     private static Field FieldOf(ref Utf8JsonReader reader, out string? unknownName)
     {
         unknownName = null;
-        Field field;
-        if (!reader.ValueIsEscaped && reader.ValueSpan.Length <= 32)
+        var name = reader.ValueIsEscaped ? Encoding.UTF8.GetBytes(reader.GetString()!) : reader.ValueSpan;
+        if (TryFind(FieldsByLength, name, out var field))
         {
-            // Field names are ASCII; widening on the stack lets the compiler's string switch do the lookup.
-            var bytes = reader.ValueSpan;
-            Span<char> chars = stackalloc char[bytes.Length];
-            for (var i = 0; i < bytes.Length; i++)
-            {
-                chars[i] = (char)bytes[i];
-            }
-            field = FieldOf(chars);
+            return field;
         }
-        else
-        {
-            field = FieldOf(reader.GetString());
-        }
-        if (field == Field.Unknown)
-        {
-            unknownName = reader.GetString();
-        }
-        return field;
+        unknownName = reader.GetString();
+        return Field.Unknown;
     }
 
-    private static Field FieldOf(ReadOnlySpan<char> name) => name switch
+    /// <summary>The Cyrus 3.x and 2.5/Kolab names; <paramref name="canonical"/> is a shared instance of the name.</summary>
+    internal static EventType EventTypeOf(ReadOnlySpan<byte> name, out string? canonical)
     {
-        "event" => Field.Event,
-        "timestamp" => Field.Timestamp,
-        "service" => Field.Service,
-        "user" => Field.User,
-        "vnd.cmu.sessionId" => Field.SessionId,
-        "clientIP" => Field.ClientIP,
-        "clientPort" => Field.ClientPort,
-        "serverDomain" => Field.ServerDomain,
-        "serverPort" => Field.ServerPort,
-        "serverFQDN" => Field.ServerFqdn,
-        "pid" => Field.Pid,
-        "uri" => Field.Uri,
-        "mailboxID" => Field.MailboxId,
-        "oldMailboxID" => Field.OldMailboxId,
-        "uidset" => Field.UidSet,
-        "vnd.cmu.oldUidset" => Field.OldUidSet,
-        "vnd.cmu.midset" => Field.MidSet,
-        "vnd.cmu.emailid" => Field.EmailId,
-        "vnd.cmu.threadid" => Field.ThreadId,
-        "flagNames" => Field.FlagNames,
-        "vnd.cmu.mailboxACL" => Field.MailboxAcl,
-        "aclSubject" => Field.AclSubject,
-        "aclRights" => Field.AclRights,
-        "vnd.cmu.mbtype" => Field.MailboxType,
-        "diskQuota" => Field.DiskQuota,
-        "diskUsed" => Field.DiskUsed,
-        "maxMessages" => Field.MaxMessages,
-        "messages" => Field.Messages,
-        "vnd.cmu.unseenMessages" => Field.UnseenMessages,
-        "uidnext" => Field.UidNext,
-        "modseq" => Field.Modseq,
-        "messageSize" => Field.MessageSize,
-        "vnd.cmu.envelope" => Field.Envelope,
-        "bodyStructure" => Field.BodyStructure,
-        "messageContent" => Field.MessageContent,
-        "messageHeaders" => Field.MessageHeaders,
-        _ => Field.Unknown,
-    };
-
-    /// <summary>The Cyrus 3.x and 2.5/Kolab names; the returned name is a shared instance.</summary>
-    internal static EventType EventTypeOf(ReadOnlySpan<char> name, out string? canonical)
-    {
-        (EventType Type, string? Name) found = name switch
+        if (TryFind(EventsByLength, name, out var found))
         {
-            "Login" => (EventType.Login, "Login"),
-            "Logout" => (EventType.Logout, "Logout"),
-            "MessageNew" => (EventType.MessageNew, "MessageNew"),
-            "MessageAppend" => (EventType.MessageAppend, "MessageAppend"),
-            "MessageRead" => (EventType.MessageRead, "MessageRead"),
-            "MessageTrash" => (EventType.MessageTrash, "MessageTrash"),
-            "MessageExpunge" => (EventType.MessageExpunge, "MessageExpunge"),
-            "MessageExpire" => (EventType.MessageExpire, "MessageExpire"),
-            "vnd.cmu.MessageCopy" => (EventType.MessageCopy, "vnd.cmu.MessageCopy"),
-            "MessageCopy" => (EventType.MessageCopy, "MessageCopy"),
-            "vnd.cmu.MessageMove" => (EventType.MessageMove, "vnd.cmu.MessageMove"),
-            "MessageMove" => (EventType.MessageMove, "MessageMove"),
-            "FlagsSet" => (EventType.FlagsSet, "FlagsSet"),
-            "FlagsClear" => (EventType.FlagsClear, "FlagsClear"),
-            "MailboxCreate" => (EventType.MailboxCreate, "MailboxCreate"),
-            "MailboxDelete" => (EventType.MailboxDelete, "MailboxDelete"),
-            "MailboxRename" => (EventType.MailboxRename, "MailboxRename"),
-            "MailboxSubscribe" => (EventType.MailboxSubscribe, "MailboxSubscribe"),
-            "MailboxUnSubscribe" => (EventType.MailboxUnSubscribe, "MailboxUnSubscribe"),
-            "MailboxModseq" => (EventType.MailboxModseq, "MailboxModseq"),
-            "AclChange" => (EventType.AclChange, "AclChange"),
-            "QuotaChange" => (EventType.QuotaChange, "QuotaChange"),
-            "QuotaExceed" => (EventType.QuotaExceed, "QuotaExceed"),
-            "QuotaExceeded" => (EventType.QuotaExceed, "QuotaExceeded"),
-            "QuotaWithin" => (EventType.QuotaWithin, "QuotaWithin"),
-            "Calendar" => (EventType.Calendar, "Calendar"),
-            "CalendarAlarm" => (EventType.CalendarAlarm, "CalendarAlarm"),
-            "ApplePushService" => (EventType.ApplePushService, "ApplePushService"),
-            "MessagesUnscheduled" => (EventType.MessagesUnscheduled, "MessagesUnscheduled"),
-            _ => (EventType.Unknown, null),
-        };
-        canonical = found.Name;
-        return found.Type;
+            canonical = found.Name;
+            return found.Type;
+        }
+        canonical = null;
+        return EventType.Unknown;
     }
 
     /// <summary>Reads one field's value into the draft; returns what is wrong with it, or null.</summary>
-    private static string? ReadField(ref Utf8JsonReader reader, Field field, Draft draft)
+    private static string? ReadField(ref Utf8JsonReader reader, Field field, ref Draft draft)
     {
         string? text;
         string? error;
@@ -163,76 +139,61 @@ public static partial class NotificationParser
                 {
                     return $"must be a string naming the event, found {Describe(reader.TokenType)}";
                 }
-                if (!TryGetString(ref reader, out text, out error))
+                draft.Type = reader.ValueIsEscaped ? EventType.Unknown : EventTypeOf(reader.ValueSpan, out draft.Name);
+                if (draft.Name is null)
                 {
-                    return error;
+                    if (!TryGetString(ref reader, out text, out error))
+                    {
+                        return error;
+                    }
+                    draft.Type = EventTypeOf(Encoding.UTF8.GetBytes(text!), out var canonical);
+                    draft.Name = canonical ?? text;
                 }
-                draft.Type = EventTypeOf(text, out var canonical);
-                draft.Name = canonical ?? text;
                 return null;
             case Field.Timestamp:
-                return ReadTimestamp(ref reader, draft);
+                return ReadTimestamp(ref reader, ref draft);
             case Field.Service:
-                return ReadString(ref reader, out draft.Service);
+                return ReadCachedString(ref reader, Field.Service, out draft.Service);
             case Field.User:
-                error = ReadString(ref reader, out draft.User);
+                error = ReadCachedString(ref reader, Field.User, out draft.User);
                 if (draft.User is { Length: 0 })
                 {
                     draft.User = null;
                 }
                 return error;
             case Field.SessionId:
-                return ReadString(ref reader, out draft.SessionId);
+                return ReadCachedString(ref reader, Field.SessionId, out draft.SessionId);
             case Field.ClientIP:
-                return ReadString(ref reader, out draft.ClientIP);
+                return ReadCachedString(ref reader, Field.ClientIP, out draft.ClientIP);
             case Field.ClientPort:
                 return ReadPort(ref reader, out draft.ClientPort);
             case Field.ServerDomain:
-                return ReadString(ref reader, out draft.ServerDomain);
+                return ReadCachedString(ref reader, Field.ServerDomain, out draft.ServerDomain);
             case Field.ServerPort:
                 return ReadPort(ref reader, out draft.ServerPort);
             case Field.ServerFqdn:
-                return ReadString(ref reader, out draft.ServerFqdn);
+                return ReadCachedString(ref reader, Field.ServerFqdn, out draft.ServerFqdn);
             case Field.Pid:
                 return ReadInt(ref reader, out draft.Pid);
             case Field.Uri:
-                if ((error = ReadString(ref reader, out text)) is not null || text is null)
-                {
-                    return error;
-                }
-                return MailboxUri.TryParse(text, out draft.Mailbox, out error) ? null : error;
+                return ReadMailbox(ref reader, field, allowId: false, out draft.Mailbox, out _);
             case Field.MailboxId:
-                if ((error = ReadString(ref reader, out text)) is not null || text is null)
-                {
-                    return error;
-                }
-                // Cyrus 2.5 put the mailbox's URI here; 3.x puts its unique id.
-                if (!text.StartsWith("imap://", StringComparison.OrdinalIgnoreCase))
-                {
-                    draft.MailboxId = text;
-                    return null;
-                }
-                return MailboxUri.TryParse(text, out draft.MailboxIdUri, out error) ? null : error;
+                return ReadMailbox(ref reader, field, allowId: true, out draft.MailboxIdUri, out draft.MailboxId);
             case Field.OldMailboxId:
-                if ((error = ReadString(ref reader, out text)) is not null || text is null)
-                {
-                    return error;
-                }
-                if (!text.StartsWith("imap://", StringComparison.OrdinalIgnoreCase))
-                {
-                    draft.OldMailboxId = text;
-                    return null;
-                }
-                return MailboxUri.TryParse(text, out draft.OldMailbox, out error) ? null : error;
+                return ReadMailbox(ref reader, field, allowId: true, out draft.OldMailbox, out draft.OldMailboxId);
             case Field.UidSet:
-                return ReadSequenceSet(ref reader, out draft.UidSet);
+                return ReadSequenceSet(ref reader, field, out draft.UidSet);
             case Field.OldUidSet:
-                return ReadSequenceSet(ref reader, out draft.OldUidSet);
+                return ReadSequenceSet(ref reader, field, out draft.OldUidSet);
             case Field.MidSet:
                 return ReadStringArray(ref reader, out draft.MessageIds);
             case Field.EmailId:
                 return ReadString(ref reader, out draft.EmailId);
             case Field.ThreadId:
+                if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.SequenceEqual("NIL"u8))
+                {
+                    return null;
+                }
                 error = ReadString(ref reader, out draft.ThreadId);
                 if (draft.ThreadId == "NIL")
                 {
@@ -240,24 +201,37 @@ public static partial class NotificationParser
                 }
                 return error;
             case Field.FlagNames:
+                if (TryRecall(ref reader, field, out draft.Flags))
+                {
+                    return null;
+                }
                 if ((error = ReadString(ref reader, out text)) is not null || text is null)
                 {
                     return error;
                 }
                 draft.Flags = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                Remember(ref reader, field, draft.Flags);
                 return null;
             case Field.MailboxAcl:
+                if (TryRecall(ref reader, field, out draft.Acl))
+                {
+                    return null;
+                }
                 if ((error = ReadString(ref reader, out text)) is not null || text is null)
                 {
                     return error;
                 }
-                return ReadAcl(text, out draft.Acl);
+                if ((error = ReadAcl(text, out draft.Acl)) is null)
+                {
+                    Remember(ref reader, field, draft.Acl!);
+                }
+                return error;
             case Field.AclSubject:
-                return ReadString(ref reader, out draft.AclSubject);
+                return ReadCachedString(ref reader, Field.AclSubject, out draft.AclSubject);
             case Field.AclRights:
-                return ReadString(ref reader, out draft.AclRights);
+                return ReadCachedString(ref reader, Field.AclRights, out draft.AclRights);
             case Field.MailboxType:
-                return ReadString(ref reader, out draft.MailboxType);
+                return ReadCachedString(ref reader, Field.MailboxType, out draft.MailboxType);
             case Field.DiskQuota:
                 return ReadLong(ref reader, out draft.DiskQuota);
             case Field.DiskUsed:
@@ -334,13 +308,18 @@ public static partial class NotificationParser
         return null;
     }
 
-    private static string? ReadTimestamp(ref Utf8JsonReader reader, Draft draft)
+    private static string? ReadTimestamp(ref Utf8JsonReader reader, ref Draft draft)
     {
         if (reader.TokenType != JsonTokenType.String)
         {
             return $"must be an ISO 8601 time string, found {Describe(reader.TokenType)}";
         }
         var value = reader.ValueSpan;
+        if (TryReadCyrusTime(value, out var utc))
+        {
+            draft.Timestamp = utc;
+            return null;
+        }
         var timeStart = value.IndexOfAny((byte)'T', (byte)'t');
         // Without a zone the reader would assume this machine's; an event time is never guessed.
         var hasZone = timeStart > 0 && value[timeStart..].IndexOfAny("Zz+-"u8) > 0;
@@ -350,6 +329,41 @@ public static partial class NotificationParser
         }
         draft.Timestamp = timestamp.ToUniversalTime();
         return null;
+    }
+
+    /// <summary>The exact form Cyrus 3.x writes, <c>2026-11-29T11:20:51.851Z</c>, read without the general ISO 8601 parser.</summary>
+    private static bool TryReadCyrusTime(ReadOnlySpan<byte> value, out DateTimeOffset utc)
+    {
+        utc = default;
+        if (value.Length != 24 || value[4] != '-' || value[7] != '-' || value[10] != 'T' || value[13] != ':'
+            || value[16] != ':' || value[19] != '.' || value[23] != 'Z')
+        {
+            return false;
+        }
+        int year = Digits(value, 0, 4), month = Digits(value, 5, 2), day = Digits(value, 8, 2);
+        int hour = Digits(value, 11, 2), minute = Digits(value, 14, 2), second = Digits(value, 17, 2), millisecond = Digits(value, 20, 3);
+        if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month)
+            || hour > 23 || minute > 59 || second > 59 || millisecond < 0)
+        {
+            return false;
+        }
+        utc = new DateTimeOffset(year, month, day, hour, minute, second, millisecond, TimeSpan.Zero);
+        return true;
+    }
+
+    /// <summary>The number in <paramref name="count"/> ASCII digits, or -1.</summary>
+    private static int Digits(ReadOnlySpan<byte> value, int start, int count)
+    {
+        var number = 0;
+        foreach (var b in value.Slice(start, count))
+        {
+            if ((uint)(b - '0') > 9)
+            {
+                return -1;
+            }
+            number = number * 10 + (b - '0');
+        }
+        return number;
     }
 
     private static string? ReadEnvelope(ref Utf8JsonReader reader, out Envelope? envelope)
@@ -368,7 +382,8 @@ public static partial class NotificationParser
             return EnvelopeReader.TryRead(reader.ValueSpan, out envelope!, out var direct) ? null : direct;
         }
         // Unescaped text is never longer than the escaped JSON.
-        var buffer = ArrayPool<byte>.Shared.Rent(reader.ValueSpan.Length);
+        var rented = reader.ValueSpan.Length > 2048 ? ArrayPool<byte>.Shared.Rent(reader.ValueSpan.Length) : null;
+        var buffer = rented ?? stackalloc byte[2048];
         try
         {
             int length;
@@ -380,11 +395,14 @@ public static partial class NotificationParser
             {
                 return "contains an escaped UTF-16 surrogate without its pair";
             }
-            return EnvelopeReader.TryRead(buffer.AsSpan(0, length), out envelope!, out var error) ? null : error;
+            return EnvelopeReader.TryRead(buffer[..length], out envelope!, out var error) ? null : error;
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
         }
     }
 
@@ -417,6 +435,153 @@ public static partial class NotificationParser
             default:
                 return $"must be a string, found {Describe(reader.TokenType)}";
         }
+    }
+
+    /// <summary>The last value read for a field, with the JSON bytes it was read from.</summary>
+    private sealed class Memo(byte[] key, object value)
+    {
+        public byte[] Key { get; } = key;
+        public object Value { get; } = value;
+    }
+
+    // Notifications repeat most values: service, server, user, session, the mailbox, its ACL, the flags. The values
+    // are immutable, so one read before from the same bytes is reused. A small direct-mapped table per field holds
+    // the sessions and mailboxes in use at the moment; a race between threads only costs a miss.
+    private const int MemoSlots = 16;
+    private static readonly Memo?[] Memos = new Memo?[FieldNames.Length * MemoSlots];
+
+    private static int MemoSlot(Field field, ReadOnlySpan<byte> key)
+    {
+        // Only picks a slot (the key is compared in full), so a few bytes will do: values of one field differ at
+        // their end (folder, UIDVALIDITY, session counter) or in the middle (session start time).
+        ulong mix = (ulong)key.Length;
+        if (key.Length >= 8)
+        {
+            mix ^= BinaryPrimitives.ReadUInt64LittleEndian(key[^8..]) ^ BinaryPrimitives.ReadUInt64LittleEndian(key[((key.Length - 8) / 2)..]) * 31;
+        }
+        else
+        {
+            foreach (var b in key)
+            {
+                mix = mix * 31 + b;
+            }
+        }
+        return (int)field * MemoSlots + (int)((mix * 0x9E3779B97F4A7C15UL) >> 60);
+    }
+
+    private static bool TryRecall<T>(ref Utf8JsonReader reader, Field field, out T? value) where T : class
+    {
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return TryRecall(field, reader.ValueSpan, out value);
+        }
+        value = null;
+        return false;
+    }
+
+    private static bool TryRecall<T>(Field field, ReadOnlySpan<byte> key, out T? value) where T : class
+    {
+        if (Memos[MemoSlot(field, key)] is { } memo && key.SequenceEqual(memo.Key) && memo.Value is T found)
+        {
+            value = found;
+            return true;
+        }
+        value = null;
+        return false;
+    }
+
+    private static void Remember(ref Utf8JsonReader reader, Field field, object value)
+    {
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            Remember(field, reader.ValueSpan, value);
+        }
+    }
+
+    private static void Remember(Field field, ReadOnlySpan<byte> key, object value)
+    {
+        if (key.Length <= 512)
+        {
+            Memos[MemoSlot(field, key)] = new Memo(key.ToArray(), value);
+        }
+    }
+
+    private static string? ReadCachedString(ref Utf8JsonReader reader, Field field, out string? value)
+    {
+        if (TryRecall(ref reader, field, out value))
+        {
+            return null;
+        }
+        var error = ReadString(ref reader, out value);
+        if (value is not null)
+        {
+            Remember(ref reader, field, value);
+        }
+        return error;
+    }
+
+    /// <summary><c>uri</c>, <c>mailboxID</c>, <c>oldMailboxID</c>: a URI, or (the IDs) a unique id.</summary>
+    private static string? ReadMailbox(ref Utf8JsonReader reader, Field field, bool allowId, out MailboxUri? mailbox, out string? id)
+    {
+        mailbox = null;
+        id = null;
+        if (TryRecall<object>(ref reader, field, out var known))
+        {
+            mailbox = known as MailboxUri;
+            id = known as string;
+            return null;
+        }
+        var uidAt = reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped ? reader.ValueSpan.IndexOf("/;UID="u8) : -1;
+        if (uidAt > 0 && TryRecallMessage(ref reader, field, uidAt, out mailbox))
+        {
+            return null;
+        }
+        var error = ReadString(ref reader, out var text);
+        if (error is not null || text is null)
+        {
+            return error;
+        }
+        // Cyrus 2.5 put the mailbox's URI in mailboxID; 3.x puts its unique id there.
+        if (allowId && !text.StartsWith("imap://", StringComparison.OrdinalIgnoreCase))
+        {
+            id = text;
+            Remember(ref reader, field, text);
+            return null;
+        }
+        if (!MailboxUri.TryParse(text, out mailbox, out error))
+        {
+            return error;
+        }
+        if (mailbox is null)
+        {
+            return null;
+        }
+        if (mailbox.Uid is null)
+        {
+            Remember(ref reader, field, mailbox);
+        }
+        else if (uidAt > 0)
+        {
+            // A URI with a UID names one message, the next one another: remember the mailbox part only.
+            var prefix = reader.ValueSpan[..uidAt];
+            Remember(field, prefix, mailbox with { Uid = null, Original = Encoding.UTF8.GetString(prefix) });
+        }
+        return null;
+    }
+
+    /// <summary>The last mailbox read for this field, with this URI's UID.</summary>
+    private static bool TryRecallMessage(ref Utf8JsonReader reader, Field field, int uidAt, out MailboxUri? mailbox)
+    {
+        mailbox = null;
+        var span = reader.ValueSpan;
+        var digits = span[(uidAt + "/;UID=".Length)..];
+        if (!TryRecall(field, span[..uidAt], out MailboxUri? known)
+            || !Utf8Parser.TryParse(digits, out uint uid, out var consumed) || consumed != digits.Length || uid == 0)
+        {
+            return false;
+        }
+        mailbox = known! with { Uid = uid, Original = reader.GetString()! };
+        return true;
     }
 
     private static string? ReadLong(ref Utf8JsonReader reader, out long? value)
@@ -465,9 +630,12 @@ public static partial class NotificationParser
         return error;
     }
 
-    private static string? ReadSequenceSet(ref Utf8JsonReader reader, out SequenceSet? value)
+    private static string? ReadSequenceSet(ref Utf8JsonReader reader, Field field, out SequenceSet? value)
     {
-        value = null;
+        if (TryRecall(ref reader, field, out value))
+        {
+            return null;
+        }
         if (reader.TokenType == JsonTokenType.Number)
         {
             return "must be a string holding an IMAP sequence set (\"1:3,7\"), found a number";
@@ -482,10 +650,11 @@ public static partial class NotificationParser
             return error;
         }
         value = set;
+        Remember(ref reader, field, set);
         return null;
     }
 
-    private static string? ReadStringArray(ref Utf8JsonReader reader, out List<string>? values)
+    private static string? ReadStringArray(ref Utf8JsonReader reader, out string[]? values)
     {
         values = null;
         if (reader.TokenType == JsonTokenType.Null)
@@ -496,25 +665,36 @@ public static partial class NotificationParser
         {
             return $"must be an array of strings, found {Describe(reader.TokenType)}";
         }
-        values = [];
+        // Usually one Message-ID: build an exact array without a list in between.
+        string? first = null;
+        List<string>? more = null;
+        var count = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             if (reader.TokenType != JsonTokenType.String)
             {
-                return $"must hold only strings, found {Describe(reader.TokenType)} at position {values.Count}";
+                return $"must hold only strings, found {Describe(reader.TokenType)} at position {count}";
             }
             if (!TryGetString(ref reader, out var item, out var error))
             {
                 return error;
             }
-            values.Add(item!);
+            if (count++ == 0)
+            {
+                first = item;
+            }
+            else
+            {
+                (more ??= [first!]).Add(item!);
+            }
         }
+        values = more is not null ? [.. more] : first is not null ? [first] : [];
         return null;
     }
 
-    private static string? ReadAcl(string text, out List<AclEntry>? acl)
+    private static string? ReadAcl(string text, out AclEntry[]? acl)
     {
-        acl = [];
+        acl = null;
         var parts = text.Split('\t');
         // Cyrus ends every pair with a tab, so the last part is empty.
         var count = parts.Length > 0 && parts[^1].Length == 0 ? parts.Length - 1 : parts.Length;
@@ -522,9 +702,10 @@ public static partial class NotificationParser
         {
             return $"identifier \"{parts[count - 1]}\" has no rights (expected identifier<TAB>rights<TAB> pairs)";
         }
-        for (var i = 0; i < count; i += 2)
+        acl = new AclEntry[count / 2];
+        for (var i = 0; i < acl.Length; i++)
         {
-            acl.Add(new AclEntry(parts[i], parts[i + 1]));
+            acl[i] = new AclEntry(parts[2 * i], parts[2 * i + 1]);
         }
         return null;
     }

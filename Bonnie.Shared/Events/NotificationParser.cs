@@ -89,7 +89,7 @@ public static partial class NotificationParser
                 return Fail(ParseFailure.InvalidField, $"field \"{FieldNames[(int)field]}\" appears twice (at byte {nameStart})");
             }
             seen |= bit;
-            var error = ReadField(ref reader, field, draft);
+            var error = ReadField(ref reader, field, ref draft);
             if (error is not null)
             {
                 return Fail(ParseFailure.InvalidField, $"field \"{FieldNames[(int)field]}\" at byte {reader.TokenStartIndex}: {error}");
@@ -155,17 +155,14 @@ public static partial class NotificationParser
                 MessageSize = draft.MessageSize,
                 Envelope = draft.Envelope,
                 BodyStructure = draft.BodyStructure,
-                MessageContent = draft.MessageContent ?? EmptyContent,
-                MessageHeaders = draft.MessageHeaders ?? EmptyHeaders,
-                Extra = draft.Extra ?? EmptyExtra,
+                MessageContent = draft.MessageContent ?? CyrusEvent.NoContent,
+                MessageHeaders = draft.MessageHeaders ?? CyrusEvent.NoHeaders,
+                Extra = draft.Extra ?? CyrusEvent.NoExtra,
                 Raw = raw,
             },
         };
     }
 
-    private static readonly Dictionary<uint, string> EmptyContent = [];
-    private static readonly Dictionary<uint, JsonElement> EmptyHeaders = [];
-    private static readonly Dictionary<string, JsonElement> EmptyExtra = [];
 
     private static ParseResult Fail(ParseFailure failure, string reason) => new() { Failure = failure, Reason = reason };
 

@@ -60,7 +60,8 @@ public sealed record SequenceSet(IReadOnlyList<UidRange> Ranges)
             error = "the sequence set is empty";
             return false;
         }
-        var ranges = new List<UidRange>(1);
+        var ranges = new UidRange[text.AsSpan().Count(',') + 1];
+        var count = 0;
         var position = 0;
         while (true)
         {
@@ -77,7 +78,7 @@ public sealed record SequenceSet(IReadOnlyList<UidRange> Ranges)
                     return false;
                 }
             }
-            ranges.Add(first <= last ? new UidRange(first, last) : new UidRange(last, first));
+            ranges[count++] = first <= last ? new UidRange(first, last) : new UidRange(last, first);
             if (position == text.Length)
             {
                 break;

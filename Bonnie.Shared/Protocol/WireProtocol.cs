@@ -9,9 +9,9 @@ namespace Bonnie.Shared.Protocol;
 /// notification; the broker answers one frame, <see cref="Ack"/>, once the job is durable on disk, or
 /// <c>REFUSED &lt;reason&gt;</c> for a notification it will never accept (too large). A REQ client's empty
 /// delimiter frame is tolerated and echoed.</para>
-/// <para><b>Controller router</b> (workers, default 5561): worker → <c>READY</c> (one free slot),
-/// <c>HEARTBEAT</c>; broker → <c>TAKE &lt;id&gt;</c>, <c>HELLO</c> (the broker does not know the worker, e.g. after
-/// its restart: announce free slots again).</para>
+/// <para><b>Controller router</b> (workers, default 5561): worker → <c>READY &lt;n&gt;</c> (n slots free, all
+/// told: at start and after HELLO), <c>READY</c> (one more slot free, after a job), <c>HEARTBEAT</c>; broker →
+/// <c>TAKE &lt;id&gt;</c>, <c>HELLO</c> (the broker does not know the worker, e.g. after its restart: say READY &lt;n&gt;).</para>
 /// <para><b>Worker router</b> (workers, default 5560): worker → <c>GET &lt;id&gt;</c>; broker → <c>JOB</c>
 /// [id, attempt, receivedAt (unix ms), notification, then request/status/data triples of collected items] or
 /// <c>GONE &lt;id&gt;</c> when the job is no longer this worker's. Worker → <c>DONE &lt;id&gt;</c>,

@@ -15,7 +15,10 @@ public interface IBonnieStore
     /// <summary>Creates or migrates the schema/indices. Safe to call on every start.</summary>
     Task InitializeAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Which of these job ids already have their event or quarantine entry stored (idempotent replays).</summary>
+    /// <summary>
+    /// Which of these job ids are done for good: their event is stored, or their notification was quarantined as
+    /// unreadable. A job quarantined because its processing failed is not done: a retry may store it.
+    /// </summary>
     Task<IReadOnlySet<string>> FindProcessedJobsAsync(IReadOnlyCollection<string> jobIds, CancellationToken cancellationToken = default);
 
     Task<FolderObject?> GetFolderAsync(string folderId, CancellationToken cancellationToken = default);

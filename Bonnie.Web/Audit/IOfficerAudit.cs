@@ -53,4 +53,6 @@ public static class OfficerActions
     public const string MessageDownloaded = "message-downloaded";
     public const string Export = "export";
     public const string Restore = "restore";
+    /// <summary>An officer asked for a failed job to be retried (Target: the job id; Details: outcome).</summary>
+    public const string RetryJob = "retry-job";
 }

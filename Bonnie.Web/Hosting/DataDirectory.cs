@@ -13,7 +13,7 @@ public sealed class DataDirectory
         FullPath = Resolve(options.Value.DataDirectory, environment.ContentRootPath);
         if (!Directory.Exists(FullPath))
         {
-            CreateOwnerOnly(FullPath);
+            Pipeline.Hosting.DataDirectory.Ensure(FullPath);
             logger.LogInformation("Created the data directory {DataDirectory}", FullPath);
         }
     }
@@ -24,17 +24,5 @@ public sealed class DataDirectory
     /// <summary>The absolute path of a file or folder inside the data directory.</summary>
     public string PathOf(string relative) => Path.Combine(FullPath, relative);
 
-    internal static string Resolve(string configured, string contentRoot) =>
-        Path.GetFullPath(Path.IsPathRooted(configured) ? configured : Path.Combine(contentRoot, configured));
-
-    internal static void CreateOwnerOnly(string path)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(path);
-            return;
-        }
-        // Officers' password hashes, the audit log and cookie keys live here: nobody else may read them.
-        Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-    }
+    internal static string Resolve(string configured, string contentRoot) => Pipeline.Hosting.DataDirectory.Resolve(configured, contentRoot);
 }

@@ -1,6 +1,7 @@
 using Bonnie.Pipeline.Status;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Components;
+using Bonnie.Web.LiveSystem;
 using Bonnie.Web.Messages;
 using Bonnie.Web.Officers;
 using Microsoft.AspNetCore.DataProtection;
@@ -54,6 +55,7 @@ public static class WebHostingExtensions
         services.AddHostedService<BrokerStatusFeed>();
         services.AddOfficerAudit();
         services.AddOfficers();
+        services.AddLiveSystemView();
         services.AddSingleton<Search.SavedSearches>();
         return builder;
     }

@@ -19,6 +19,20 @@ public sealed class OfficerOptions
 
     /// <summary>The shortest password an officer may choose.</summary>
     public int MinimumPasswordLength { get; set; } = 12;
+
+    /// <summary>Directory accounts (needs <c>Bonnie:Identity</c>): bind as the person, role from group membership.</summary>
+    public DirectoryOfficerOptions Directory { get; set; } = new();
+}
+
+/// <summary>
+/// <c>Bonnie:Officers:Directory</c>: which directory group makes a person which officer. <see cref="Groups"/> maps a
+/// role to a group's name (its cn) or DN, e.g. <c>Bonnie__Officers__Directory__Groups__Investigator=legal-hold</c>.
+/// A person in several gets the highest role; a person in none is not an officer.
+/// </summary>
+public sealed class DirectoryOfficerOptions
+{
+    public bool Enabled { get; set; }
+    public Dictionary<string, string> Groups { get; set; } = new(StringComparer.Ordinal);
 }
 
 public sealed class InitialAdministratorOptions
@@ -43,6 +57,18 @@ internal sealed class ValidateOfficerOptions : IValidateOptions<OfficerOptions>
         if (options.MinimumPasswordLength is < 8 or > 128)
         {
             errors.Add($"{OfficerOptions.Section}:MinimumPasswordLength must be between 8 and 128 (was {options.MinimumPasswordLength}).");
+        }
+
+        if (options.Directory.Enabled)
+        {
+            if (options.Directory.Groups.Count == 0)
+            {
+                errors.Add($"{OfficerOptions.Section}:Directory:Groups must map at least one role to a directory group.");
+            }
+            foreach (var role in options.Directory.Groups.Keys.Where(r => !OfficerNames.IsRole(r)))
+            {
+                errors.Add($"{OfficerOptions.Section}:Directory:Groups:{role} is not a role ({string.Join(", ", BonnieRoles.All)}).");
+            }
         }
 
         var admin = options.InitialAdministrator;

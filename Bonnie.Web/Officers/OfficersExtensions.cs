@@ -1,3 +1,4 @@
+using Bonnie.Pipeline.Identity;
 using Bonnie.Web.Security;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Identity;
@@ -17,6 +18,9 @@ internal static class OfficersExtensions
         services.AddSingleton<IPasswordHasher<OfficerAccount>, PasswordHasher<OfficerAccount>>();
         services.AddSingleton<OfficerStore>();
         services.AddSingleton<IOfficerAuthenticator, LocalOfficerAuthenticator>();
+        // Asked after the local accounts; does nothing unless Bonnie:Officers:Directory:Enabled.
+        services.AddBonnieIdentity();
+        services.AddSingleton<IOfficerAuthenticator, DirectoryOfficerAuthenticator>();
         services.AddSingleton<OfficerSignIn>();
         services.AddSingleton<OfficerAccounts>();
         services.AddScoped<OfficerCircuit>();
@@ -37,6 +41,21 @@ internal static class OfficersExtensions
                         var officer = await store.FindAsync(principal.Identity?.Name ?? "", context.HttpContext.RequestAborted);
                         if (officer is null || !principal.IsInRole(officer.Role)
                             || (!officer.MustChangePassword && principal.HasClaim(c => c.Type == OfficerClaims.MustChangePassword)))
+                        {
+                            context.RejectPrincipal();
+                        }
+                    }
+                    else if (context.Principal is { } directoryPrincipal
+                        && directoryPrincipal.FindFirst(BonnieClaims.AuthenticationKind)?.Value == DirectoryOfficerAuthenticator.Kind)
+                    {
+                        // Group membership decides the role: someone taken out of the group loses it within the
+                        // resolver's cache time. A directory that does not answer leaves signed-in officers alone.
+                        var services = context.HttpContext.RequestServices;
+                        var resolution = await services.GetRequiredService<DirectoryResolver>()
+                            .ResolveAsync(directoryPrincipal.Identity?.Name ?? "", context.HttpContext.RequestAborted);
+                        var settings = services.GetRequiredService<IOptions<OfficerOptions>>().Value.Directory;
+                        var role = resolution is Resolution.Resolved resolved ? DirectoryOfficerAuthenticator.RoleOf(resolved.Person, settings) : null;
+                        if (resolution is not Resolution.DirectoryUnavailable && (role is null || !directoryPrincipal.IsInRole(role)))
                         {
                             context.RejectPrincipal();
                         }

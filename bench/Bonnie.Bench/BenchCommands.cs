@@ -6,6 +6,8 @@ internal static class BenchCommands
     private static readonly Dictionary<string, Func<string[], int>> Commands = new(StringComparer.OrdinalIgnoreCase)
     {
         ["broker"] = BrokerBench.Run,
+        ["parse"] = ParseBench.Run,
+        ["store"] = StoreBench.Run,
     };
 
     public static int Run(string[] args)

@@ -21,6 +21,7 @@ internal sealed partial class EmbeddedStore
             var newVersions = new List<Action>();
             var sequences = WriteEvents(tx, batch.Events);
             WriteFolders(tx, batch.Folders.Values, newVersions);
+            WriteFolderAliases(tx, batch);
             WriteMessages(tx, batch.Messages.Values, newVersions);
             WriteSessions(tx, batch.Sessions.Values, newVersions);
             WriteChanges(tx, batch.Changes, sequences);
@@ -66,7 +67,6 @@ internal sealed partial class EmbeddedStore
         {
             return sequences;
         }
-        using var exists = Command(tx, "SELECT 1 FROM events WHERE id = $id", "$id");
         using var maxSeq = Command(tx, "SELECT max(seq) FROM events WHERE seq >= $lo AND seq < $hi", "$lo", "$hi");
         using var insert = Command(tx, """
             INSERT INTO events(seq, id, type, name, ts, received, user, service, session, ip, folder_id, folder, folder_path,
@@ -82,21 +82,38 @@ internal sealed partial class EmbeddedStore
         var terms = new HashSet<string>(StringComparer.Ordinal);
         foreach (var e in events)
         {
-            exists.Parameters[0].Value = e.Id;
-            if (exists.ExecuteScalar() is not null || sequences.ContainsKey(e.Id))
+            if (sequences.ContainsKey(e.Id))
             {
-                throw new StoreConflictException($"The event of job {e.Id} is already stored; nothing of this batch was written.");
+                throw new StoreConflictException($"The event of job {e.Id} is twice in the batch; nothing of this batch was written.");
             }
             var ms = e.Timestamp.ToUnixTimeMilliseconds();
             var lo = ms * SequencePerMillisecond;
-            maxSeq.Parameters[0].Value = lo;
-            maxSeq.Parameters[1].Value = lo + SequencePerMillisecond;
-            // More than 4096 events in one millisecond spill into the next: order is kept, time is off by < 1 ms.
-            var seq = maxSeq.ExecuteScalar() is long last ? last + 1 : lo;
+            var seq = lo;
+            var hi = lo + SequencePerMillisecond;
+            // The first event of its millisecond takes the slot's first sequence; a second one asks for the next free.
+            // More than 4096 in one millisecond spill into the next: order is kept, time is off by < 1 ms.
+            while (true)
+            {
+                try
+                {
+                    Run(insert, seq, e.Id, e.Type.ToString(), e.Name, ms, e.ReceivedAt.ToUnixTimeMilliseconds(), e.User, e.Service, e.SessionId, e.ClientIp,
+                        e.FolderId, e.FolderName, e.FolderPath, e.OldFolderId, e.OldFolderName, e.Uids, Join(e.MessageIds), Join(e.MessageKeys),
+                        Join(e.From), Join(e.To), Join(e.Flags), e.Subject, e.Size, (int)e.PayloadStatus, e.PayloadSha256, e.RawSha256, e.Raw.ToArray());
+                    break;
+                }
+                catch (SqliteException ex) when (ex.SqliteErrorCode == 19 && ex.Message.Contains("events.id", StringComparison.Ordinal))
+                {
+                    throw new StoreConflictException($"The event of job {e.Id} is already stored; nothing of this batch was written.", ex);
+                }
+                catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
+                {
+                    maxSeq.Parameters[0].Value = lo;
+                    maxSeq.Parameters[1].Value = hi;
+                    seq = maxSeq.ExecuteScalar() is long last ? last + 1 : lo;
+                    hi = seq + SequencePerMillisecond;
+                }
+            }
             sequences[e.Id] = seq;
-            Run(insert, seq, e.Id, e.Type.ToString(), e.Name, ms, e.ReceivedAt.ToUnixTimeMilliseconds(), e.User, e.Service, e.SessionId, e.ClientIp,
-                e.FolderId, e.FolderName, e.FolderPath, e.OldFolderId, e.OldFolderName, e.Uids, Join(e.MessageIds), Join(e.MessageKeys),
-                Join(e.From), Join(e.To), Join(e.Flags), e.Subject, e.Size, (int)e.PayloadStatus, e.PayloadSha256, e.RawSha256, e.Raw.ToArray());
             terms.Clear();
             EventTerms.Collect(e, terms);
             term.Parameters[1].Value = seq;
@@ -148,6 +165,25 @@ internal sealed partial class EmbeddedStore
             }
             var next = f.Version + 1;
             newVersions.Add(() => f.Version = next);
+        }
+    }
+
+    // Every name a folder ever had finds it (folder:Archive, folder:INBOX/Archive, folder:user/alice/Archive@example.org):
+    // its current name and both sides of each rename in the batch.
+    private void WriteFolderAliases(SqliteTransaction tx, StoreBatch batch)
+    {
+        using var alias = Command(tx, "INSERT OR IGNORE INTO folder_aliases(alias, folder_id) VALUES ($a, $f)", "$a", "$f");
+        var names = batch.Folders.Values.Select(f => (f.Id, (string?)f.Name))
+            .Concat(batch.Changes.Where(c => c.Kind == ObjectKind.Folder && c.Aspect == ChangeAspect.Name)
+                .SelectMany(c => new[] { (c.ObjectId, c.From), (c.ObjectId, c.To) }))
+            .Where(n => n.Item2 is not null)
+            .Distinct();
+        foreach (var (id, name) in names)
+        {
+            foreach (var a in FolderAliases.Of(id, name!))
+            {
+                Run(alias, a, id);
+            }
         }
     }
 
@@ -298,8 +334,9 @@ internal static class EventTerms
         Add(terms, User, e.User, KeywordField.User);
         Add(terms, Session, e.SessionId, KeywordField.Session);
         Add(terms, Ip, e.ClientIp, KeywordField.Ip);
-        AddFolder(terms, e.FolderId, e.FolderName, e.FolderPath);
-        AddFolder(terms, e.OldFolderId, e.OldFolderName, null);
+        // Folders by id only; names are resolved to ids at query time (folder_aliases), so a rename costs nothing here.
+        AddFolder(terms, e.FolderId);
+        AddFolder(terms, e.OldFolderId);
         foreach (var m in e.MessageIds)
         {
             Add(terms, MessageId, m, KeywordField.MessageId);
@@ -314,22 +351,11 @@ internal static class EventTerms
         }
     }
 
-    private static void AddFolder(HashSet<string> terms, string? id, string? name, string? path)
+    private static void AddFolder(HashSet<string> terms, string? id)
     {
         if (id is not null)
         {
             terms.Add(Folder + id.ToLowerInvariant());
-        }
-        Add(terms, Folder, name, KeywordField.Folder);
-        Add(terms, Folder, path, KeywordField.Folder);
-        // The leaf as officers say it: "Archive" for user/alice/Archive@example.org.
-        var leafSource = path ?? name;
-        if (leafSource is not null)
-        {
-            var at = leafSource.LastIndexOf('@');
-            var bare = at > 0 ? leafSource[..at] : leafSource;
-            var slash = bare.LastIndexOf('/');
-            Add(terms, Folder, slash >= 0 ? bare[(slash + 1)..] : bare, KeywordField.Folder);
         }
     }
 
@@ -339,5 +365,31 @@ internal static class EventTerms
         {
             terms.Add(prefix + QueryParser.NormalizeKeyword(field, value));
         }
+    }
+}
+
+/// <summary>The names a folder is searched by, lower-cased: admin form, as its owner sees it, its last segment, its id.</summary>
+internal static class FolderAliases
+{
+    public static IEnumerable<string> Of(string id, string name)
+    {
+        var set = new HashSet<string>(StringComparer.Ordinal) { id.ToLowerInvariant(), name.ToLowerInvariant() };
+        var at = name.LastIndexOf('@');
+        var bare = at > 0 ? name[..at] : name;
+        string owned;
+        if (bare.StartsWith("user/", StringComparison.OrdinalIgnoreCase))
+        {
+            var rest = bare[5..];
+            var slash = rest.IndexOf('/', StringComparison.Ordinal);
+            owned = slash < 0 ? "INBOX" : "INBOX/" + rest[(slash + 1)..];
+        }
+        else
+        {
+            owned = bare;
+        }
+        set.Add(owned.ToLowerInvariant());
+        var last = owned.LastIndexOf('/');
+        set.Add((last >= 0 ? owned[(last + 1)..] : owned).ToLowerInvariant());
+        return set;
     }
 }

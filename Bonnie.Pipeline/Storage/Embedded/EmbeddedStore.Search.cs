@@ -19,7 +19,8 @@ internal sealed partial class EmbeddedStore
         long? cursor = search.Cursor is null ? null : Cursor.Decode(search.Cursor);
         await using var c = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
 
-        var conjuncts = search.Query.Root is AndNode and ? and.Children.ToList() : [search.Query.Root];
+        var root = ResolveFolders(c, search.Query.Root);
+        var conjuncts = root is AndNode and ? and.Children.ToList() : [root];
         long lo = long.MinValue, hi = long.MaxValue;
         foreach (var r in conjuncts.OfType<TimeRangeNode>())
         {
@@ -44,6 +45,7 @@ internal sealed partial class EmbeddedStore
             {
                 EventTypeNode t => EventTerms.TypeTerm(t.Type),
                 KeywordNode { IsPrefix: false } k => EventTerms.For(k.Field) + k.Value,
+                FolderIdsNode { Ids.Count: 1 } f => EventTerms.Folder + f.Ids[0].ToLowerInvariant(),
                 _ => null,
             };
             if (term is null)
@@ -98,6 +100,10 @@ internal sealed partial class EmbeddedStore
         {
             total = driverCount;
         }
+        else if (fts is not null && conjuncts.Count == 1 && lo == long.MinValue && hi == long.MaxValue)
+        {
+            total = Scalar(c, "SELECT count(*) FROM events_fts WHERE events_fts MATCH $q", ("$q", SqlQueryTranslator.FtsExpression(fts)!));
+        }
         else
         {
             total = Scalar(c, $"SELECT count(*) FROM {from} WHERE {where}", translator.Parameters);
@@ -148,6 +154,44 @@ internal sealed partial class EmbeddedStore
         return new EventPage(total, items, next) { Facets = facets };
     }
 
+    private const int MaxFoldersPerTerm = 1000;
+
+    /// <summary>Replaces each folder name (or prefix) with the ids of the folders that have, or ever had, that name.</summary>
+    private static QueryNode ResolveFolders(SqliteConnection c, QueryNode node) => node switch
+    {
+        AndNode a => new AndNode(a.Children.Select(n => ResolveFolders(c, n)).ToList()) { Position = a.Position },
+        OrNode o => new OrNode(o.Children.Select(n => ResolveFolders(c, n)).ToList()) { Position = o.Position },
+        NotNode n => new NotNode(ResolveFolders(c, n.Child)) { Position = n.Position },
+        KeywordNode { Field: KeywordField.Folder } k => FolderIds(c, k),
+        _ => node,
+    };
+
+    private static QueryNode FolderIds(SqliteConnection c, KeywordNode k)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = k.IsPrefix
+            ? "SELECT DISTINCT folder_id FROM folder_aliases WHERE alias >= $a AND alias < $b LIMIT $n"
+            : "SELECT DISTINCT folder_id FROM folder_aliases WHERE alias = $a LIMIT $n";
+        cmd.Parameters.AddWithValue("$a", k.Value);
+        cmd.Parameters.AddWithValue("$b", k.Value + '\uffff');
+        cmd.Parameters.AddWithValue("$n", MaxFoldersPerTerm + 1);
+        var ids = new List<string>();
+        using (var r = cmd.ExecuteReader())
+        {
+            while (r.Read())
+            {
+                ids.Add(r.GetString(0));
+            }
+        }
+        if (ids.Count > MaxFoldersPerTerm)
+        {
+            throw new QuerySyntaxException(
+                $"'folder:{k.Value}{(k.IsPrefix ? "*" : "")}' at position {k.Position} matches more than {MaxFoldersPerTerm} folders; name the folder more precisely.",
+                k.Position, "a more precise folder name");
+        }
+        return ids.Count == 0 ? new NotNode(new MatchAllNode()) { Position = k.Position } : new FolderIdsNode(ids) { Position = k.Position };
+    }
+
     private static List<FacetCount> Facet(SqliteConnection c, string expression, string from, string where,
         IReadOnlyList<KeyValuePair<string, object>> parameters, bool byValue = false)
     {
@@ -182,3 +226,6 @@ internal sealed partial class EmbeddedStore
         }
     }
 }
+
+/// <summary>A folder term resolved to the ids of the folders that have or had that name (see folder_aliases).</summary>
+internal sealed record FolderIdsNode(IReadOnlyList<string> Ids) : QueryNode;

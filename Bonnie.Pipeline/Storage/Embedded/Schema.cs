@@ -25,6 +25,7 @@ internal static class Schema
         CREATE VIRTUAL TABLE events_fts USING fts5(subject, sender, recipients, body, content='', tokenize='unicode61 remove_diacritics 2');
         CREATE TABLE folders(id TEXT PRIMARY KEY, name_lower TEXT NOT NULL, present INTEGER NOT NULL, version INTEGER NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID;
         CREATE INDEX folders_by_name ON folders(name_lower) WHERE present = 1;
+        CREATE TABLE folder_aliases(alias TEXT NOT NULL, folder_id TEXT NOT NULL, PRIMARY KEY(alias, folder_id)) WITHOUT ROWID;
         CREATE TABLE messages(key TEXT PRIMARY KEY, version INTEGER NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID;
         CREATE TABLE message_at(folder_id TEXT NOT NULL, uid INTEGER NOT NULL, key TEXT NOT NULL, PRIMARY KEY(folder_id, uid)) WITHOUT ROWID;
         CREATE TABLE changes(

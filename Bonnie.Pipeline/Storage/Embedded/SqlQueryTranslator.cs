@@ -26,15 +26,31 @@ internal sealed class SqlQueryTranslator
         MatchAllNode => "1",
         AndNode a => "(" + string.Join(" AND ", a.Children.Select(Translate)) + ")",
         OrNode o => "(" + string.Join(" OR ", o.Children.Select(Translate)) + ")",
+        NotNode { Child: TextNode t } => FtsExpression(t) is { } fts ? $"e.seq NOT IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {Parameter(fts)})" : "1",
         NotNode n => "NOT " + Translate(n.Child),
         EventTypeNode t => $"e.type = {Parameter(t.Type.ToString())}",
         KeywordNode { IsPrefix: false, Field: KeywordField.User } k => $"lower(e.user) = {Parameter(k.Value)}",
         KeywordNode { IsPrefix: false } k => $"EXISTS(SELECT 1 FROM event_terms t WHERE t.term = {Parameter(EventTerms.For(k.Field) + k.Value)} AND t.seq = e.seq)",
+        // Single-valued fields: a prefix is a range on the row's own column, no index walk per row.
+        KeywordNode { Field: KeywordField.User } k => ColumnPrefix("lower(e.user)", k.Value),
+        KeywordNode { Field: KeywordField.Session } k => ColumnPrefix("lower(e.session)", k.Value),
+        KeywordNode { Field: KeywordField.Ip } k => ColumnPrefix("lower(e.ip)", k.Value),
         KeywordNode k => PrefixTerm(EventTerms.For(k.Field) + k.Value),
+        // Listed once per query: FTS5 evaluates the whole expression even when asked about a single rowid.
         TextNode t => FtsExpression(t) is { } fts ? $"e.seq IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {Parameter(fts)})" : "0",
         TimeRangeNode r => TimeRange(r),
+        FolderIdsNode f => FolderIds(f),
         _ => throw new NotSupportedException($"No SQL translation for {node.GetType().Name}."),
     };
+
+    private string FolderIds(FolderIdsNode f)
+    {
+        var list = string.Join(", ", f.Ids.Select(id => Parameter(id)));
+        return $"(e.folder_id IN ({list}) OR e.old_folder_id IN ({list}))";
+    }
+
+    private string ColumnPrefix(string column, string prefix)
+        => $"({column} >= {Parameter(prefix)} AND {column} < {Parameter(prefix + '\uffff')})";
 
     private string PrefixTerm(string prefix)
     {

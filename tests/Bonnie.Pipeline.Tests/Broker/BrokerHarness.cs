@@ -82,8 +82,21 @@ internal sealed class BrokerHarness : IDisposable
         Options.ControllerEndpoint = Broker.ControllerEndpoint;
         Options.CollectorEndpoint = Broker.CollectorEndpoint;
         Broker.Dispose();
-        Broker = new JobBroker(Options, Directory, TimeProvider.System, NullLogger<JobBroker>.Instance, Monitor);
-        Broker.Start();
+        // NetMQ releases a closed socket's port on its own I/O thread, a moment later: wait for the port, bounded.
+        for (var attempt = 0; ; attempt++)
+        {
+            Broker = new JobBroker(Options, Directory, TimeProvider.System, NullLogger<JobBroker>.Instance, Monitor);
+            try
+            {
+                Broker.Start();
+                return;
+            }
+            catch (AddressAlreadyInUseException) when (attempt < 50)
+            {
+                Broker.Dispose();
+                Thread.Sleep(100);
+            }
+        }
     }
 
     public async Task WaitUntilAsync(Func<BrokerSnapshot, bool> condition, TimeSpan? timeout = null)

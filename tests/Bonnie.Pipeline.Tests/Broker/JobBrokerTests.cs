@@ -267,6 +267,20 @@ public sealed class JobBrokerTests
     }
 
     [Fact]
+    public async Task Worker_Connects_BrokerCountsExactlyItsSlots()
+    {
+        using var harness = new BrokerHarness();
+
+        harness.StartWorker(new ScriptedProcessor(), concurrency: 4, name: "four");
+
+        await harness.WaitUntilAsync(s => s.Workers.Any(w => w.Id == "four"));
+        // Heartbeats come and go; the count stays the worker's concurrency.
+        var joined = DateTimeOffset.UtcNow;
+        await harness.WaitUntilAsync(s => s.At > joined.AddMilliseconds(500));
+        Assert.Equal(4, Assert.Single(harness.Monitor.Current.Workers).FreeSlots);
+    }
+
+    [Fact]
     public async Task Restart_UnfinishedJobsAreHandedOutAgain()
     {
         using var harness = new BrokerHarness();
@@ -296,6 +310,7 @@ public sealed class JobBrokerTests
         harness.Submit(Notifications.For("bob@example.org"));
 
         await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 2);
+        await harness.WaitUntilAsync(s => s.Workers.Count == 1 && s.Workers[0].FreeSlots == 2);
     }
 
     [Fact]

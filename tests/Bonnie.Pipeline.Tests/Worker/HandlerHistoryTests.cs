@@ -130,6 +130,9 @@ public sealed class HandlerHistoryTests : IAsyncLifetime
         var temp = await _p.Store.GetFolderAsync(Temp);
         Assert.False(temp!.Exists);
         Assert.Null(await _p.Store.FindFolderByNameAsync("user/alice/Temp2@example.org"));
+        // Found by the name it had before the rename as well as by the new one.
+        Assert.Equal(2, (await _p.Store.SearchEventsAsync(Search("folder:Temp"))).Total);
+        Assert.Equal(2, (await _p.Store.SearchEventsAsync(Search("folder:INBOX/Temp2"))).Total);
     }
 
     [Fact]

@@ -199,6 +199,9 @@ public sealed class NotificationParserBadInputTests
     [InlineData("\"yesterday\"")]
     [InlineData("\"2026-11-29T11:20:39.645\"")]
     [InlineData("\"2026-13-29T11:20:39.645Z\"")]
+    [InlineData("\"2026-02-30T11:20:39.645Z\"")]
+    [InlineData("\"2026-11-29T24:00:00.000Z\"")]
+    [InlineData("\"2026-11-29T11:20:39.64xZ\"")]
     [InlineData("1795951230")]
     public void Parse_InvalidTimestamp_InvalidField(string value)
     {

@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Bonnie.Web.Tests.Infrastructure;
 
@@ -10,9 +12,13 @@ public sealed class BonnieWebFactory : WebApplicationFactory<Program>
     public const string AdminPassword = "correct horse battery staple";
 
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IServiceCollection>? _services;
 
-    public BonnieWebFactory(IDictionary<string, string?>? settings = null)
+    /// <param name="settings">Configuration over the defaults below.</param>
+    /// <param name="services">Test services registered after the host's own (e.g. a job processor for the in-process worker).</param>
+    public BonnieWebFactory(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
+        _services = services;
         DataDirectory = Path.Combine(Path.GetTempPath(), "bonnie-web-tests", Guid.NewGuid().ToString("N"));
         _settings = new Dictionary<string, string?>
         {
@@ -37,6 +43,10 @@ public sealed class BonnieWebFactory : WebApplicationFactory<Program>
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);
+        }
+        if (_services is not null)
+        {
+            builder.ConfigureTestServices(_services);
         }
     }
 

@@ -49,7 +49,7 @@ public sealed class OfficerJourneyTests : IAsyncLifetime
         return page;
     }
 
-    private static async Task SignInAsync(IPage page, string userName, string password)
+    internal static async Task SignInAsync(IPage page, string userName, string password)
     {
         await page.GetByLabel("User name").FillAsync(userName);
         await page.GetByLabel("Password").FillAsync(password);
@@ -57,10 +57,10 @@ public sealed class OfficerJourneyTests : IAsyncLifetime
     }
 
     // Clicks before the circuit is live are lost: wait for the layout to say it is interactive.
-    private static Task WaitInteractiveAsync(IPage page) =>
+    internal static Task WaitInteractiveAsync(IPage page) =>
         page.Locator("[data-interactive=true]").WaitForAsync();
 
-    private static async Task ScreenshotAsync(IPage page, string name)
+    internal static async Task ScreenshotAsync(IPage page, string name)
     {
         var directory = Screenshots.Directory;
         Directory.CreateDirectory(directory);

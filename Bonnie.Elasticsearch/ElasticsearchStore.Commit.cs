@@ -1,0 +1,306 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Bonnie.Shared.Storage;
+using Microsoft.Extensions.Logging;
+using HttpMethod = Elastic.Transport.HttpMethod;
+
+namespace Bonnie.Elasticsearch;
+
+internal sealed partial class ElasticsearchStore
+{
+    /// <summary>Sequences per millisecond of event time, as on the embedded store, so both order and page alike.</summary>
+    internal const long SequencePerMillisecond = 4096;
+
+    /// <summary>What a 409 on a bulk item means.</summary>
+    private enum OnConflict
+    {
+        /// <summary>Another writer got there first: the batch conflicts.</summary>
+        Conflict,
+        /// <summary>The document is already there (a retried batch, a user seen before): nothing to do.</summary>
+        AlreadyStored,
+    }
+
+    private sealed record BulkOp(string Action, string Index, string Id, JsonObject? Source, long? ExternalVersion, OnConflict OnConflict)
+    {
+        public IEnumerable<JsonNode> Lines()
+        {
+            var meta = new JsonObject { ["_index"] = Index, ["_id"] = Id };
+            if (ExternalVersion is { } v)
+            {
+                meta["version"] = v;
+                meta["version_type"] = "external";
+            }
+            yield return new JsonObject { [Action] = meta };
+            if (Source is not null)
+            {
+                yield return Source;
+            }
+        }
+
+        public override string ToString() => $"{Action} {Index}/{Id}";
+    }
+
+    /// <summary>
+    /// Writes the batch in three steps (see the class remarks): a conflict found by the pre-check writes nothing; one
+    /// that only the bulk sees (a writer that won a race since) removes what this batch wrote that it can remove
+    /// (change records, its own events) and reports the conflict. Every other failure is an exception, never a
+    /// partial success reported as done.
+    /// </summary>
+    public async Task CommitAsync(StoreBatch batch, CancellationToken cancellationToken = default)
+    {
+        if (batch.IsEmpty)
+        {
+            return;
+        }
+        var sequences = AssignSequences(batch.Events);
+        await PreCheckAsync(batch, cancellationToken).ConfigureAwait(false);
+
+        var first = new List<BulkOp>();
+        foreach (var f in batch.Folders.Values)
+        {
+            first.Add(new BulkOp("index", indices.Folders, f.Id, EsDocuments.Folder(f), f.Version + 1, OnConflict.Conflict));
+        }
+        foreach (var m in batch.Messages.Values)
+        {
+            first.Add(new BulkOp("index", indices.Messages, m.Key, EsDocuments.Message(m), m.Version + 1, OnConflict.Conflict));
+        }
+        foreach (var s in batch.Sessions.Values)
+        {
+            first.Add(new BulkOp("index", indices.Sessions, s.Id, EsDocuments.Session(s), s.Version + 1, OnConflict.Conflict));
+        }
+        var changeIds = new List<string>();
+        foreach (var c in batch.Changes)
+        {
+            if (!sequences.TryGetValue(c.EventId, out var seq))
+            {
+                throw new InvalidOperationException($"A change refers to event {c.EventId}, which is not in the same batch.");
+            }
+            var id = EsDocuments.ChangeId(c);
+            changeIds.Add(id);
+            first.Add(new BulkOp("index", indices.Changes, id, EsDocuments.Change(c, seq), null, OnConflict.Conflict));
+        }
+        foreach (var (alias, folderId) in AliasesOf(batch))
+        {
+            first.Add(new BulkOp("index", indices.FolderAliases, EsDocuments.Hash(alias + "\n" + folderId),
+                new JsonObject { ["alias"] = alias, ["folder_id"] = folderId }, null, OnConflict.Conflict));
+        }
+        foreach (var u in batch.Users.Values)
+        {
+            var login = u.Login.ToLowerInvariant();
+            first.Add(new BulkOp("create", indices.Users, login, new JsonObject { ["login"] = login, ["first_seen"] = EsDocuments.Date(u.FirstSeen) },
+                null, OnConflict.AlreadyStored));
+        }
+        var quarantineSequences = new Dictionary<long, int>();
+        foreach (var q in batch.Quarantine)
+        {
+            first.Add(new BulkOp("create", indices.Quarantine, q.JobId, EsDocuments.Quarantine(q, NextSequence(quarantineSequences, q.At)),
+                null, OnConflict.AlreadyStored));
+        }
+
+        var conflicts = await BulkAsync(first, cancellationToken).ConfigureAwait(false);
+        if (conflicts.Count > 0)
+        {
+            await UndoAsync(changeIds.Select(id => (indices.Changes, id)), cancellationToken).ConfigureAwait(false);
+            throw new StoreConflictException(
+                $"Another writer changed {string.Join(", ", conflicts.Take(5))} since it was read; this batch's events and changes were not stored.");
+        }
+
+        var events = batch.Events.Select(e => new BulkOp("create", indices.Events, e.Id, EsDocuments.Event(e, sequences[e.Id]), null, OnConflict.Conflict)).ToList();
+        conflicts = await BulkAsync(events, cancellationToken).ConfigureAwait(false);
+        if (conflicts.Count > 0)
+        {
+            var lost = conflicts.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
+            await UndoAsync(events.Where(e => !lost.Contains(e.Id)).Select(e => (indices.Events, e.Id)).Concat(changeIds.Select(id => (indices.Changes, id))),
+                cancellationToken).ConfigureAwait(false);
+            throw new StoreConflictException($"The event of job {conflicts[0].Id} was stored by another writer meanwhile; this batch's events were removed again.");
+        }
+
+        foreach (var f in batch.Folders.Values)
+        {
+            f.Version++;
+        }
+        foreach (var m in batch.Messages.Values)
+        {
+            m.Version++;
+        }
+        foreach (var s in batch.Sessions.Values)
+        {
+            s.Version++;
+        }
+    }
+
+    /// <summary>
+    /// <c>timestamp_ms * 4096 + n</c>, n counting the batch's events of the same millisecond. Two writers may give
+    /// the same number to different events; sorting and cursors use (sequence, id), which is unique, so paging
+    /// still returns every match once. A counter document would make sequences unique but serialise every writer
+    /// on one document; event-time order is what officers page through anyway.
+    /// </summary>
+    private static Dictionary<string, long> AssignSequences(List<StoredEvent> events)
+    {
+        var sequences = new Dictionary<string, long>(StringComparer.Ordinal);
+        var perMillisecond = new Dictionary<long, int>();
+        foreach (var e in events)
+        {
+            if (sequences.ContainsKey(e.Id))
+            {
+                throw new StoreConflictException($"The event of job {e.Id} is twice in the batch; nothing of this batch was written.");
+            }
+            sequences[e.Id] = NextSequence(perMillisecond, e.Timestamp);
+        }
+        return sequences;
+    }
+
+    private static long NextSequence(Dictionary<long, int> perMillisecond, DateTimeOffset at)
+    {
+        var ms = at.ToUnixTimeMilliseconds();
+        perMillisecond.TryGetValue(ms, out var n);
+        perMillisecond[ms] = n + 1;
+        // More than 4096 in one millisecond of one batch spill into the next: order is kept, time is off by < 1 ms.
+        return (ms * SequencePerMillisecond) + n;
+    }
+
+    // Every name a folder ever had finds it: its current name and both sides of each rename in the batch.
+    private static IEnumerable<(string Alias, string FolderId)> AliasesOf(StoreBatch batch)
+        => batch.Folders.Values.Select(f => (f.Id, (string?)f.Name))
+            .Concat(batch.Changes.Where(c => c.Kind == ObjectKind.Folder && c.Aspect == ChangeAspect.Name)
+                .SelectMany(c => new[] { (c.ObjectId, c.From), (c.ObjectId, c.To) }))
+            .Where(n => n.Item2 is not null)
+            .SelectMany(n => FolderAliases.Of(n.Item1, n.Item2!).Select(a => (a, n.Item1)))
+            .Distinct();
+
+    /// <summary>Events already stored or objects changed since they were read: a conflict, found before anything is written.</summary>
+    private async Task PreCheckAsync(StoreBatch batch, CancellationToken cancellationToken)
+    {
+        var docs = new JsonArray();
+        var expected = new Dictionary<(string, string), long>();
+        foreach (var e in batch.Events)
+        {
+            docs.Add(new JsonObject { ["_index"] = indices.Events, ["_id"] = e.Id, ["_source"] = false });
+        }
+        void Object(string index, string id, long version)
+        {
+            docs.Add(new JsonObject { ["_index"] = index, ["_id"] = id, ["_source"] = false });
+            expected[(index, id)] = version;
+        }
+        foreach (var f in batch.Folders.Values)
+        {
+            Object(indices.Folders, f.Id, f.Version);
+        }
+        foreach (var m in batch.Messages.Values)
+        {
+            Object(indices.Messages, m.Key, m.Version);
+        }
+        foreach (var s in batch.Sessions.Values)
+        {
+            Object(indices.Sessions, s.Id, s.Version);
+        }
+        if (docs.Count == 0)
+        {
+            return;
+        }
+        foreach (var doc in await MultiGetAsync(docs, cancellationToken).ConfigureAwait(false))
+        {
+            var index = doc["_index"]!.GetValue<string>();
+            var id = doc["_id"]!.GetValue<string>();
+            var found = doc["found"]?.GetValue<bool>() == true;
+            if (index == indices.Events)
+            {
+                if (found)
+                {
+                    throw new StoreConflictException($"The event of job {id} is already stored; nothing of this batch was written.");
+                }
+                continue;
+            }
+            var stored = found ? doc["_version"]!.GetValue<long>() : 0;
+            if (stored != expected[(index, id)])
+            {
+                throw new StoreConflictException($"{index}/{id} was {(expected[(index, id)] == 0 ? "created" : "changed")} by another writer; nothing of this batch was written.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sends the operations as one bulk request (refresh=wait_for: reads see them when this returns). Items the
+    /// cluster rejected for load (429) or a node failure (5xx) are sent again, bounded; a 409 is returned for the
+    /// caller to decide; any other item error is an exception with the server's reason.
+    /// </summary>
+    private async Task<List<BulkOp>> BulkAsync(List<BulkOp> ops, CancellationToken cancellationToken)
+    {
+        var conflicts = new List<BulkOp>();
+        var pending = ops;
+        for (var attempt = 1; pending.Count > 0; attempt++)
+        {
+            var r = await connection.SendAsync(HttpMethod.POST, "_bulk?refresh=wait_for", NdJson(pending.SelectMany(o => o.Lines())), ndjson: true, cancellationToken)
+                .ConfigureAwait(false);
+            var items = r.Body?["items"]?.AsArray();
+            if (items is null || items.Count != pending.Count)
+            {
+                throw new ElasticsearchStoreException(
+                    $"Elasticsearch answered a bulk of {pending.Count} operations with {items?.Count.ToString(CultureInfo.InvariantCulture) ?? "no"} results; the batch is not stored.");
+            }
+            var retry = new List<BulkOp>();
+            var retryReason = "";
+            for (var i = 0; i < items.Count; i++)
+            {
+                var op = pending[i];
+                var result = items[i]!.AsObject().First().Value!;
+                var status = result["status"]?.GetValue<int>() ?? 0;
+                if (status is >= 200 and < 300 || (op.Action == "delete" && status == 404))
+                {
+                    continue;
+                }
+                var error = result["error"];
+                var reason = $"HTTP {status} {error?["type"]?.GetValue<string>()}: {error?["reason"]?.GetValue<string>()}";
+                if (status == 409)
+                {
+                    if (op.OnConflict == OnConflict.Conflict)
+                    {
+                        conflicts.Add(op);
+                    }
+                    continue;
+                }
+                if (status is 429 or >= 500)
+                {
+                    retry.Add(op);
+                    retryReason = reason;
+                    continue;
+                }
+                throw new ElasticsearchStoreException($"Elasticsearch refused {op}: {reason}; the batch is not stored.", status, null);
+            }
+            if (retry.Count > 0)
+            {
+                if (attempt >= connection.MaxAttempts)
+                {
+                    throw new ElasticsearchStoreException(
+                        $"Elasticsearch refused {retry.Count} of the batch's operations after {attempt} attempts ({retry[0]}: {retryReason}); the batch is not stored.",
+                        null, null);
+                }
+                LogBulkRetry(logger, retry.Count, retryReason, attempt, connection.MaxAttempts);
+                await connection.WaitBeforeRetryAsync(attempt, cancellationToken).ConfigureAwait(false);
+            }
+            pending = retry;
+        }
+        return conflicts;
+    }
+
+    /// <summary>Best effort after a conflict: removes documents this batch wrote. A failure here is logged; the conflict is still reported.</summary>
+    private async Task UndoAsync(IEnumerable<(string Index, string Id)> docs, CancellationToken cancellationToken)
+    {
+        var ops = docs.Select(d => new BulkOp("delete", d.Index, d.Id, null, null, OnConflict.AlreadyStored)).ToList();
+        if (ops.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            await BulkAsync(ops, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ElasticsearchStoreException ex)
+        {
+            logger.LogError(ex, "Could not remove {Count} documents of a conflicting batch; a replay of its jobs overwrites them", ops.Count);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Elasticsearch rejected {Count} bulk operations ({Reason}); attempt {Attempt} of {MaxAttempts}, sending them again")]
+    private static partial void LogBulkRetry(ILogger logger, int count, string reason, int attempt, int maxAttempts);
+}

@@ -1,0 +1,222 @@
+using System.Text.Json.Nodes;
+using Bonnie.Shared.Search;
+using Bonnie.Shared.Storage;
+using HttpMethod = Elastic.Transport.HttpMethod;
+
+namespace Bonnie.Elasticsearch;
+
+internal sealed partial class ElasticsearchStore
+{
+    private const int MaxFoldersPerTerm = 1000;
+    private const int FacetSize = 50;
+
+    public async Task<StoredEvent?> GetEventAsync(string eventId, CancellationToken cancellationToken = default)
+        => await GetDocAsync(indices.Events, eventId, cancellationToken).ConfigureAwait(false) is { } hit
+            ? EsDocuments.ReadEvent(hit["_source"]!.AsObject())
+            : null;
+
+    public async Task<EventPage> SearchEventsAsync(EventSearch search, CancellationToken cancellationToken = default)
+    {
+        var cursor = search.Cursor is null ? ((long, string)?)null : EsCursor.Decode(search.Cursor);
+        var folderIds = await ResolveFoldersAsync(search.Query.Root, cancellationToken).ConfigureAwait(false);
+        var body = SearchBody(search, cursor, folderIds);
+        var r = await connection.SendAsync(HttpMethod.POST, indices.Events + "/_search", body, cancellationToken).ConfigureAwait(false);
+        return ReadPage(r.Body!, Math.Clamp(search.Limit, 1, EventSearch.MaxLimit));
+    }
+
+    /// <summary>The search request for one page: query, sort by (sequence, id), search_after, exact total, facets.</summary>
+    internal static JsonObject SearchBody(EventSearch search, (long Sequence, string Id)? cursor,
+        IReadOnlyDictionary<KeywordNode, IReadOnlyList<string>>? folderIds = null)
+    {
+        var limit = Math.Clamp(search.Limit, 1, EventSearch.MaxLimit);
+        var order = search.Query.Sort == SortOrder.NewestFirst ? "desc" : "asc";
+        var body = new JsonObject
+        {
+            ["query"] = new EsQueryTranslator(folderIds).Translate(search.Query.Root),
+            ["sort"] = new JsonArray(new JsonObject { ["sequence"] = order }, new JsonObject { ["id"] = order }),
+            // One more than asked: whether there is a next page without a second request.
+            ["size"] = limit + 1,
+            ["track_total_hits"] = true,
+            ["_source"] = new JsonObject { ["excludes"] = new JsonArray("raw", "body") },
+        };
+        if (cursor is { } c)
+        {
+            body["search_after"] = new JsonArray(c.Sequence, c.Id);
+        }
+        var aggs = new JsonObject();
+        if (search.Facets.HasFlag(Facets.EventType))
+        {
+            aggs["event"] = Terms("type");
+        }
+        if (search.Facets.HasFlag(Facets.User))
+        {
+            aggs["user"] = Terms("user");
+        }
+        if (search.Facets.HasFlag(Facets.Folder))
+        {
+            aggs["folder"] = Terms("folder_name");
+        }
+        if (search.Facets.HasFlag(Facets.Day))
+        {
+            aggs["day"] = new JsonObject
+            {
+                ["date_histogram"] = new JsonObject
+                {
+                    ["field"] = "timestamp",
+                    ["calendar_interval"] = "day",
+                    ["format"] = "yyyy-MM-dd",
+                    ["min_doc_count"] = 1,
+                    ["order"] = new JsonObject { ["_key"] = "desc" },
+                },
+            };
+        }
+        if (aggs.Count > 0)
+        {
+            body["aggs"] = aggs;
+        }
+        return body;
+    }
+
+    private static JsonObject Terms(string field) => new()
+    {
+        ["terms"] = new JsonObject
+        {
+            ["field"] = field,
+            ["size"] = FacetSize,
+            ["order"] = new JsonArray(new JsonObject { ["_count"] = "desc" }, new JsonObject { ["_key"] = "asc" }),
+        },
+    };
+
+    internal static EventPage ReadPage(JsonNode body, int limit)
+    {
+        var hits = body["hits"]!;
+        var total = hits["total"]?["value"]?.GetValue<long>() ?? 0;
+        var items = new List<StoredEvent>();
+        var sortValues = new List<JsonArray>();
+        foreach (var h in hits["hits"]!.AsArray())
+        {
+            items.Add(EsDocuments.ReadEvent(h!["_source"]!.AsObject()));
+            sortValues.Add(h["sort"]!.AsArray());
+        }
+        string? next = null;
+        if (items.Count > limit)
+        {
+            items.RemoveRange(limit, items.Count - limit);
+            var last = sortValues[limit - 1];
+            next = EsCursor.Encode(last[0]!.GetValue<long>(), last[1]!.GetValue<string>());
+        }
+        var facets = new Dictionary<string, IReadOnlyList<FacetCount>>(StringComparer.Ordinal);
+        foreach (var name in new[] { "event", "user", "folder", "day" })
+        {
+            if (body["aggregations"]?[name]?["buckets"] is JsonArray buckets)
+            {
+                facets[name] = buckets.Select(b => new FacetCount(
+                    (b!["key_as_string"] ?? b["key"])!.ToString(), b["doc_count"]!.GetValue<long>())).ToList();
+            }
+        }
+        return new EventPage(total, items, next) { Facets = facets };
+    }
+
+    /// <summary>Looks up, for each folder: term of the query, the ids of the folders that have or had that name.</summary>
+    private async Task<Dictionary<KeywordNode, IReadOnlyList<string>>> ResolveFoldersAsync(QueryNode root, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<KeywordNode, IReadOnlyList<string>>();
+        foreach (var k in FolderTerms(root).Distinct())
+        {
+            var query = k.IsPrefix
+                ? new JsonObject { ["prefix"] = new JsonObject { ["alias"] = k.Value } }
+                : EsQueryTranslator.Term("alias", k.Value);
+            var body = new JsonObject
+            {
+                ["query"] = query,
+                ["size"] = 0,
+                ["aggs"] = new JsonObject { ["ids"] = new JsonObject { ["terms"] = new JsonObject { ["field"] = "folder_id", ["size"] = MaxFoldersPerTerm + 1 } } },
+            };
+            var r = await connection.SendAsync(HttpMethod.POST, indices.FolderAliases + "/_search", body, cancellationToken).ConfigureAwait(false);
+            var ids = (r.Body?["aggregations"]?["ids"]?["buckets"]?.AsArray() ?? []).Select(b => b!["key"]!.GetValue<string>()).ToList();
+            if (ids.Count > MaxFoldersPerTerm)
+            {
+                throw new QuerySyntaxException(
+                    $"'folder:{k.Value}{(k.IsPrefix ? "*" : "")}' at position {k.Position} matches more than {MaxFoldersPerTerm} folders; name the folder more precisely.",
+                    k.Position, "a more precise folder name");
+            }
+            result[k] = ids;
+        }
+        return result;
+    }
+
+    private static IEnumerable<KeywordNode> FolderTerms(QueryNode node) => node switch
+    {
+        AndNode a => a.Children.SelectMany(FolderTerms),
+        OrNode o => o.Children.SelectMany(FolderTerms),
+        NotNode n => FolderTerms(n.Child),
+        KeywordNode { Field: KeywordField.Folder } k => [k],
+        _ => [],
+    };
+
+    public async Task<IReadOnlyList<ChangeRecord>> GetChangesAsync(ObjectKind kind, string objectId, CancellationToken cancellationToken = default)
+    {
+        var query = new JsonObject
+        {
+            ["bool"] = new JsonObject
+            {
+                ["filter"] = new JsonArray(EsQueryTranslator.Term("kind", kind.ToString()), EsQueryTranslator.Term("object_id", objectId)),
+            },
+        };
+        var sort = new JsonArray(
+            new JsonObject { ["at"] = "asc" }, new JsonObject { ["event_seq"] = "asc" }, new JsonObject { ["event_id"] = "asc" },
+            new JsonObject { ["ordinal"] = "asc" }, new JsonObject { ["aspect"] = "asc" }, new JsonObject { ["key"] = new JsonObject { ["order"] = "asc", ["missing"] = "_first" } });
+        var hits = await SearchHitsAsync(indices.Changes, query, sort, 100_000, cancellationToken).ConfigureAwait(false);
+        return hits.Select(h => EsDocuments.ReadChange(h["_source"]!.AsObject())).ToList();
+    }
+
+    public async Task<IReadOnlyList<StoredEvent>> GetEventsForObjectAsync(ObjectKind kind, string objectId, int limit, CancellationToken cancellationToken = default)
+    {
+        var query = kind switch
+        {
+            ObjectKind.Message => EsQueryTranslator.Term("message_keys", objectId),
+            ObjectKind.Folder => EsQueryTranslator.Term("folder_ids", objectId.ToLowerInvariant()),
+            ObjectKind.Session => EsQueryTranslator.Term("session", objectId.ToLowerInvariant()),
+            ObjectKind.User => EsQueryTranslator.Term("user", objectId.ToLowerInvariant()),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+        var sort = new JsonArray(new JsonObject { ["sequence"] = "asc" }, new JsonObject { ["id"] = "asc" });
+        var hits = await SearchHitsAsync(indices.Events, query, sort, Math.Clamp(limit, 1, 100_000), cancellationToken, new JsonArray("raw", "body"))
+            .ConfigureAwait(false);
+        return hits.Select(h => EsDocuments.ReadEvent(h["_source"]!.AsObject())).ToList();
+    }
+
+    public async Task<IReadOnlyList<SessionObject>> GetSessionsForUserAsync(string login, int limit, CancellationToken cancellationToken = default)
+    {
+        var sort = new JsonArray(new JsonObject { ["started"] = new JsonObject { ["order"] = "desc", ["missing"] = "_last" } }, new JsonObject { ["id"] = "desc" });
+        var hits = await SearchHitsAsync(indices.Sessions, EsQueryTranslator.Term("user", login.ToLowerInvariant()), sort, Math.Clamp(limit, 1, 10_000), cancellationToken)
+            .ConfigureAwait(false);
+        return hits.Select(EsDocuments.ReadSession).ToList();
+    }
+
+    public async Task<QuarantinePage> GetQuarantineAsync(int limit, string? cursor, CancellationToken cancellationToken = default)
+    {
+        limit = Math.Clamp(limit, 1, EventSearch.MaxLimit);
+        var after = cursor is null ? ((long, string)?)null : EsCursor.Decode(cursor);
+        var body = new JsonObject
+        {
+            ["query"] = new JsonObject { ["match_all"] = new JsonObject() },
+            ["sort"] = new JsonArray(new JsonObject { ["sequence"] = "desc" }, new JsonObject { ["job_id"] = "desc" }),
+            ["size"] = limit + 1,
+            ["track_total_hits"] = false,
+        };
+        if (after is { } a)
+        {
+            body["search_after"] = new JsonArray(a.Item1, a.Item2);
+        }
+        var r = await connection.SendAsync(HttpMethod.POST, indices.Quarantine + "/_search", body, cancellationToken).ConfigureAwait(false);
+        var items = (r.Body?["hits"]?["hits"]?.AsArray() ?? []).Select(h => EsDocuments.ReadQuarantine(h!["_source"]!.AsObject())).ToList();
+        string? next = null;
+        if (items.Count > limit)
+        {
+            items.RemoveRange(limit, items.Count - limit);
+            next = EsCursor.Encode(items[^1].Sequence, items[^1].JobId);
+        }
+        return new QuarantinePage(items, next);
+    }
+}

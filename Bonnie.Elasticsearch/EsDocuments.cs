@@ -1,0 +1,312 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Bonnie.Shared.Events;
+using Bonnie.Shared.Search;
+using Bonnie.Shared.Storage;
+
+namespace Bonnie.Elasticsearch;
+
+/// <summary>How store records become documents and back.</summary>
+internal static class EsDocuments
+{
+    public static string Date(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    public static DateTimeOffset ReadDate(JsonNode? node) => node switch
+    {
+        JsonValue v when v.TryGetValue<long>(out var ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms),
+        JsonValue v => DateTimeOffset.Parse(v.GetValue<string>(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal),
+        _ => throw new ElasticsearchStoreException("A stored document lacks a date it must have."),
+    };
+
+    public static JsonObject Event(StoredEvent e, long sequence)
+    {
+        var folderIds = new[] { e.FolderId, e.OldFolderId }.Where(v => !string.IsNullOrEmpty(v)).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+        var folderNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (id, name) in new[] { (e.FolderId, e.FolderName), (e.FolderId, e.FolderPath), (e.OldFolderId, e.OldFolderName) })
+        {
+            if (!string.IsNullOrEmpty(name))
+            {
+                folderNames.UnionWith(FolderAliases.Of(id, name));
+            }
+        }
+        return new JsonObject
+        {
+            ["id"] = e.Id,
+            ["sequence"] = sequence,
+            ["type"] = e.Type.ToString(),
+            ["event"] = e.Type.ToString().ToLowerInvariant(),
+            ["name"] = e.Name,
+            ["timestamp"] = Date(e.Timestamp),
+            ["received"] = Date(e.ReceivedAt),
+            ["user"] = e.User,
+            ["service"] = e.Service,
+            ["session"] = e.SessionId,
+            ["ip"] = e.ClientIp,
+            ["folder_id"] = e.FolderId,
+            ["folder_name"] = e.FolderName,
+            ["folder_path"] = e.FolderPath,
+            ["old_folder_id"] = e.OldFolderId,
+            ["old_folder_name"] = e.OldFolderName,
+            ["folder_ids"] = Array(folderIds),
+            ["folders"] = Array(folderNames.Order(StringComparer.Ordinal)),
+            ["uids"] = e.Uids,
+            ["message_ids"] = Array(e.MessageIds.Select(m => QueryParser.NormalizeKeyword(KeywordField.MessageId, m))),
+            ["message_keys"] = Array(e.MessageKeys),
+            ["subject"] = e.Subject,
+            ["from"] = Array(e.From),
+            ["to"] = Array(e.To),
+            ["body"] = e.BodyText,
+            ["flags"] = Array(e.Flags),
+            ["size"] = e.Size,
+            ["payload_status"] = e.PayloadStatus.ToString(),
+            ["payload_sha256"] = e.PayloadSha256,
+            ["raw_sha256"] = e.RawSha256,
+            ["raw"] = Convert.ToBase64String(e.Raw.Span),
+        };
+    }
+
+    public static StoredEvent ReadEvent(JsonObject source)
+    {
+        string? S(string name) => source[name]?.GetValue<string>();
+        IReadOnlyList<string> L(string name) => source[name] is JsonArray a ? a.Select(v => v!.GetValue<string>()).ToArray() : [];
+        return new StoredEvent
+        {
+            Id = S("id")!,
+            Sequence = source["sequence"]!.GetValue<long>(),
+            Type = Enum.Parse<EventType>(S("type")!),
+            Name = S("name")!,
+            Timestamp = ReadDate(source["timestamp"]),
+            ReceivedAt = ReadDate(source["received"]),
+            User = S("user"),
+            Service = S("service"),
+            SessionId = S("session"),
+            ClientIp = S("ip"),
+            FolderId = S("folder_id"),
+            FolderName = S("folder_name"),
+            FolderPath = S("folder_path"),
+            OldFolderId = S("old_folder_id"),
+            OldFolderName = S("old_folder_name"),
+            Uids = S("uids"),
+            MessageIds = L("message_ids"),
+            MessageKeys = L("message_keys"),
+            Subject = S("subject"),
+            From = L("from"),
+            To = L("to"),
+            Flags = L("flags"),
+            Size = source["size"]?.GetValue<long>(),
+            PayloadStatus = Enum.Parse<PayloadStatus>(S("payload_status") ?? nameof(PayloadStatus.None)),
+            PayloadSha256 = S("payload_sha256"),
+            RawSha256 = S("raw_sha256")!,
+            Raw = S("raw") is { } raw ? Convert.FromBase64String(raw) : ReadOnlyMemory<byte>.Empty,
+        };
+    }
+
+    public static JsonObject Folder(FolderObject f) => new()
+    {
+        ["id"] = f.Id,
+        ["name"] = f.Name,
+        ["exists"] = f.Exists,
+        ["doc"] = JsonSerializer.SerializeToNode(f, EsJson.Default.FolderObject),
+    };
+
+    public static JsonObject Message(MessageObject m) => new()
+    {
+        ["key"] = m.Key,
+        ["message_id"] = m.MessageId,
+        ["current_at"] = Array(m.Locations.Where(l => l.Until is null).Select(l => l.Address).Distinct(StringComparer.Ordinal)),
+        ["doc"] = JsonSerializer.SerializeToNode(m, EsJson.Default.MessageObject),
+    };
+
+    public static JsonObject Session(SessionObject s) => new()
+    {
+        ["id"] = s.Id,
+        ["user"] = s.User,
+        ["started"] = (s.LoginAt ?? s.LogoutAt) is { } t ? Date(t) : null,
+        ["doc"] = JsonSerializer.SerializeToNode(s, EsJson.Default.SessionObject),
+    };
+
+    // The serializer builds sorted collections with the default comparer; identity rules need ours back.
+    public static FolderObject ReadFolder(JsonObject hit)
+    {
+        var f = hit["_source"]!["doc"].Deserialize(EsJson.Default.FolderObject)!;
+        f.Acl = new(f.Acl, StringComparer.Ordinal);
+        f.Subscribers = new(f.Subscribers, StringComparer.OrdinalIgnoreCase);
+        f.Quota = new(f.Quota, StringComparer.Ordinal);
+        f.Version = hit["_version"]!.GetValue<long>();
+        return f;
+    }
+
+    public static MessageObject ReadMessage(JsonObject hit)
+    {
+        var m = hit["_source"]!["doc"].Deserialize(EsJson.Default.MessageObject)!;
+        foreach (var l in m.Locations)
+        {
+            l.Flags = new(l.Flags, StringComparer.OrdinalIgnoreCase);
+        }
+        m.Version = hit["_version"]!.GetValue<long>();
+        return m;
+    }
+
+    public static SessionObject ReadSession(JsonObject hit)
+    {
+        var s = hit["_source"]!["doc"].Deserialize(EsJson.Default.SessionObject)!;
+        s.Version = hit["_version"]!.GetValue<long>();
+        return s;
+    }
+
+    public static JsonObject Change(ChangeRecord c, long eventSequence) => new()
+    {
+        ["kind"] = c.Kind.ToString(),
+        ["object_id"] = c.ObjectId,
+        ["aspect"] = c.Aspect.ToString(),
+        ["key"] = c.Key,
+        ["from"] = c.From,
+        ["to"] = c.To,
+        ["folder_id"] = c.FolderId,
+        ["folder_name"] = c.FolderName,
+        ["uid"] = c.Uid is { } u ? (long)u : null,
+        ["user"] = c.Actor.User,
+        ["session"] = c.Actor.SessionId,
+        ["ip"] = c.Actor.ClientIp,
+        ["service"] = c.Actor.Service,
+        ["at"] = Date(c.At),
+        ["event_id"] = c.EventId,
+        ["event_seq"] = eventSequence,
+        ["ordinal"] = c.Ordinal,
+    };
+
+    /// <summary>The same change stored twice (a retried batch) keeps one document.</summary>
+    public static string ChangeId(ChangeRecord c)
+        => Hash(string.Join('\n', c.EventId, c.Ordinal.ToString(CultureInfo.InvariantCulture), c.Kind.ToString(), c.ObjectId, c.Aspect.ToString(), c.Key ?? "",
+            c.FolderId ?? "", c.Uid?.ToString(CultureInfo.InvariantCulture) ?? ""));
+
+    public static ChangeRecord ReadChange(JsonObject source)
+    {
+        string? S(string name) => source[name]?.GetValue<string>();
+        return new ChangeRecord
+        {
+            Kind = Enum.Parse<ObjectKind>(S("kind")!),
+            ObjectId = S("object_id")!,
+            Aspect = Enum.Parse<ChangeAspect>(S("aspect")!),
+            Key = S("key"),
+            From = S("from"),
+            To = S("to"),
+            FolderId = S("folder_id"),
+            FolderName = S("folder_name"),
+            Uid = source["uid"] is { } u ? (uint)u.GetValue<long>() : null,
+            Actor = new Actor(S("user"), S("session"), S("ip"), S("service")),
+            At = ReadDate(source["at"]),
+            EventId = S("event_id")!,
+            Ordinal = source["ordinal"]!.GetValue<int>(),
+        };
+    }
+
+    public static JsonObject Quarantine(QuarantineItem q, long sequence) => new()
+    {
+        ["sequence"] = sequence,
+        ["job_id"] = q.JobId,
+        ["at"] = Date(q.At),
+        ["stage"] = q.Stage,
+        ["reason"] = q.Reason,
+        ["raw_sha256"] = q.RawSha256.Length > 0 ? q.RawSha256 : Convert.ToHexStringLower(SHA256.HashData(q.Raw.Span)),
+        ["raw"] = Convert.ToBase64String(q.Raw.Span),
+    };
+
+    public static QuarantineItem ReadQuarantine(JsonObject source) => new()
+    {
+        Sequence = source["sequence"]!.GetValue<long>(),
+        JobId = source["job_id"]!.GetValue<string>(),
+        At = ReadDate(source["at"]),
+        Stage = source["stage"]!.GetValue<string>(),
+        Reason = source["reason"]!.GetValue<string>(),
+        RawSha256 = source["raw_sha256"]!.GetValue<string>(),
+        Raw = Convert.FromBase64String(source["raw"]!.GetValue<string>()),
+    };
+
+    public static string Hash(string s) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(s)));
+
+    private static JsonArray? Array(IEnumerable<string?> values)
+    {
+        var a = new JsonArray();
+        foreach (var v in values)
+        {
+            if (!string.IsNullOrEmpty(v))
+            {
+                a.Add(v);
+            }
+        }
+        return a.Count == 0 ? null : a;
+    }
+}
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(FolderObject))]
+[JsonSerializable(typeof(MessageObject))]
+[JsonSerializable(typeof(SessionObject))]
+internal sealed partial class EsJson : JsonSerializerContext;
+
+/// <summary>
+/// The names a folder is searched by, lower-cased: its id, admin form, as its owner sees it (INBOX/...), its last
+/// segment. The same rules as the embedded store's, so <c>folder:</c> means the same on both.
+/// </summary>
+internal static class FolderAliases
+{
+    public static IEnumerable<string> Of(string? id, string name)
+    {
+        var set = new HashSet<string>(StringComparer.Ordinal) { name.ToLowerInvariant() };
+        if (!string.IsNullOrEmpty(id))
+        {
+            set.Add(id.ToLowerInvariant());
+        }
+        var at = name.LastIndexOf('@');
+        var bare = at > 0 ? name[..at] : name;
+        string owned;
+        if (bare.StartsWith("user/", StringComparison.OrdinalIgnoreCase))
+        {
+            var rest = bare[5..];
+            var slash = rest.IndexOf('/', StringComparison.Ordinal);
+            owned = slash < 0 ? "INBOX" : "INBOX/" + rest[(slash + 1)..];
+        }
+        else
+        {
+            owned = bare;
+        }
+        set.Add(owned.ToLowerInvariant());
+        var last = owned.LastIndexOf('/');
+        set.Add((last >= 0 ? owned[(last + 1)..] : owned).ToLowerInvariant());
+        return set;
+    }
+}
+
+/// <summary>Opaque keyset cursors: the sort values of a page's last hit (sequence, then id), versioned.</summary>
+internal static class EsCursor
+{
+    public static string Encode(long sequence, string id)
+        => Convert.ToBase64String(Encoding.UTF8.GetBytes("v1:" + sequence.ToString(CultureInfo.InvariantCulture) + ":" + id))
+            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    public static (long Sequence, string Id) Decode(string cursor)
+    {
+        try
+        {
+            var b64 = cursor.Replace('-', '+').Replace('_', '/');
+            b64 = b64.PadRight(b64.Length + ((4 - (b64.Length % 4)) % 4), '=');
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(b64));
+            var parts = text.Split(':', 3);
+            if (parts.Length == 3 && parts[0] == "v1"
+                && long.TryParse(parts[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seq)
+                && parts[2].Length is > 0 and <= 512 && !parts[2].Any(char.IsControl))
+            {
+                return (seq, parts[2]);
+            }
+        }
+        catch (FormatException)
+        {
+        }
+        throw new QuerySyntaxException("The cursor is not one this server gave out; start again without it.", 0, "a cursor from a previous page");
+    }
+}

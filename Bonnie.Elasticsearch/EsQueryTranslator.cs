@@ -1,0 +1,138 @@
+using System.Text.Json.Nodes;
+using Bonnie.Shared.Search;
+
+namespace Bonnie.Elasticsearch;
+
+/// <summary>
+/// Translates a parsed query into the Query DSL over the events index. Values travel as JSON strings in term,
+/// prefix and match queries, never as query-string syntax, so no input can change the query's shape. AND becomes
+/// <c>bool.filter</c> (results are sorted by sequence, so scoring would be wasted work), OR <c>bool.should</c>,
+/// NOT <c>bool.must_not</c>.
+/// </summary>
+/// <param name="folderIds">
+/// For each <c>folder:</c> term, the ids of the folders that have or had that name (looked up in the aliases
+/// index beforehand), so a folder is found by every name it has had, not only the one an event carried.
+/// </param>
+internal sealed class EsQueryTranslator(IReadOnlyDictionary<KeywordNode, IReadOnlyList<string>>? folderIds = null)
+{
+    public JsonObject Translate(QueryNode node) => node switch
+    {
+        MatchAllNode => new JsonObject { ["match_all"] = new JsonObject() },
+        AndNode a => Bool("filter", a.Children),
+        OrNode o => Or(o.Children.Select(Translate)),
+        NotNode n => new JsonObject { ["bool"] = new JsonObject { ["must_not"] = new JsonArray(Translate(n.Child)) } },
+        EventTypeNode t => Term("type", t.Type.ToString()),
+        KeywordNode { Field: KeywordField.Folder } k => Folder(k),
+        KeywordNode k => k.IsPrefix ? Prefix(Field(k.Field), k.Value) : Term(Field(k.Field), k.Value),
+        TextNode t => Text(t),
+        TimeRangeNode r => Range(r),
+        _ => throw new NotSupportedException($"No Elasticsearch translation for {node.GetType().Name}."),
+    };
+
+    public static string Field(KeywordField field) => field switch
+    {
+        KeywordField.Event => "event",
+        KeywordField.User => "user",
+        KeywordField.Folder => "folders",
+        KeywordField.MessageId => "message_ids",
+        KeywordField.Session => "session",
+        KeywordField.Ip => "ip",
+        KeywordField.Flag => "flags",
+        _ => throw new ArgumentOutOfRangeException(nameof(field)),
+    };
+
+    private JsonObject Bool(string occur, IEnumerable<QueryNode> children)
+    {
+        var list = new JsonArray();
+        foreach (var c in children)
+        {
+            list.Add(Translate(c));
+        }
+        return new JsonObject { ["bool"] = new JsonObject { [occur] = list } };
+    }
+
+    private static JsonObject Or(IEnumerable<JsonObject> children)
+    {
+        var list = new JsonArray();
+        foreach (var c in children)
+        {
+            list.Add(c);
+        }
+        return new JsonObject { ["bool"] = new JsonObject { ["should"] = list, ["minimum_should_match"] = 1 } };
+    }
+
+    private JsonObject Folder(KeywordNode k)
+    {
+        var byName = k.IsPrefix ? Prefix("folders", k.Value) : Term("folders", k.Value);
+        if (folderIds is null || !folderIds.TryGetValue(k, out var ids) || ids.Count == 0)
+        {
+            return byName;
+        }
+        var terms = new JsonArray();
+        foreach (var id in ids)
+        {
+            terms.Add(id.ToLowerInvariant());
+        }
+        return Or([byName, new JsonObject { ["terms"] = new JsonObject { ["folder_ids"] = terms } }]);
+    }
+
+    private static JsonObject Text(TextNode t)
+    {
+        // Nothing to match (no letter or digit): matches nothing, as on the embedded store.
+        if (!t.Text.Any(char.IsLetterOrDigit))
+        {
+            return new JsonObject { ["match_none"] = new JsonObject() };
+        }
+        var type = t.IsPrefix ? "phrase_prefix" : t.IsPhrase ? "phrase" : null;
+        if (t.Field == TextField.Any)
+        {
+            var multi = new JsonObject
+            {
+                ["query"] = t.Text,
+                ["fields"] = new JsonArray("subject", "from", "to", "body"),
+            };
+            if (type is null)
+            {
+                multi["operator"] = "and";
+            }
+            else
+            {
+                multi["type"] = type;
+            }
+            return new JsonObject { ["multi_match"] = multi };
+        }
+        var field = t.Field switch
+        {
+            TextField.Subject => "subject",
+            TextField.From => "from",
+            TextField.To => "to",
+            _ => throw new ArgumentOutOfRangeException(nameof(t)),
+        };
+        return type switch
+        {
+            "phrase_prefix" => new JsonObject { ["match_phrase_prefix"] = new JsonObject { [field] = new JsonObject { ["query"] = t.Text } } },
+            "phrase" => new JsonObject { ["match_phrase"] = new JsonObject { [field] = new JsonObject { ["query"] = t.Text } } },
+            _ => new JsonObject { ["match"] = new JsonObject { [field] = new JsonObject { ["query"] = t.Text, ["operator"] = "and" } } },
+        };
+    }
+
+    private static JsonObject Range(TimeRangeNode r)
+    {
+        var range = new JsonObject();
+        if (r.From is { } from)
+        {
+            range["gte"] = EsDocuments.Date(from);
+        }
+        if (r.Until is { } until)
+        {
+            range["lt"] = EsDocuments.Date(until);
+        }
+        return range.Count == 0
+            ? new JsonObject { ["match_all"] = new JsonObject() }
+            : new JsonObject { ["range"] = new JsonObject { ["timestamp"] = range } };
+    }
+
+    public static JsonObject Term(string field, string value) => new() { ["term"] = new JsonObject { [field] = value } };
+
+    private static JsonObject Prefix(string field, string value) => new() { ["prefix"] = new JsonObject { [field] = value } };
+}

@@ -1,0 +1,179 @@
+using System.Text.Json.Nodes;
+
+namespace Bonnie.Elasticsearch;
+
+/// <summary>
+/// Bonnie's indices (<c>&lt;prefix&gt;-events</c>, <c>-folders</c>, <c>-folder-aliases</c>, <c>-messages</c>, <c>-sessions</c>,
+/// <c>-changes</c>, <c>-quarantine</c>, <c>-users</c>) and their explicit, strict mappings, installed as index templates.
+/// Keyword fields officers search on are lower-cased by a normalizer, as the query parser lower-cases their values;
+/// text fields share one analyzer (lower case, accents folded, like the embedded store's FTS5 tokenizer).
+/// </summary>
+internal sealed class IndexLayout(string prefix)
+{
+    public string Prefix { get; } = prefix;
+    public string Events => Prefix + "-events";
+    public string Folders => Prefix + "-folders";
+    public string FolderAliases => Prefix + "-folder-aliases";
+    public string Messages => Prefix + "-messages";
+    public string Sessions => Prefix + "-sessions";
+    public string Changes => Prefix + "-changes";
+    public string Quarantine => Prefix + "-quarantine";
+    public string Users => Prefix + "-users";
+
+    public IEnumerable<(string Index, JsonObject Mappings)> All()
+    {
+        yield return (Events, EventMappings());
+        yield return (Folders, Strict(new JsonObject
+        {
+            ["id"] = Keyword(),
+            ["name"] = Lower(),
+            ["exists"] = new JsonObject { ["type"] = "boolean" },
+            ["doc"] = Opaque(),
+        }));
+        yield return (FolderAliases, Strict(new JsonObject
+        {
+            ["alias"] = Lower(),
+            ["folder_id"] = Keyword(),
+        }));
+        yield return (Messages, Strict(new JsonObject
+        {
+            ["key"] = Keyword(),
+            ["message_id"] = Lower(),
+            ["current_at"] = Keyword(),
+            ["doc"] = Opaque(),
+        }));
+        yield return (Sessions, Strict(new JsonObject
+        {
+            ["id"] = Keyword(),
+            ["user"] = Lower(),
+            ["started"] = Date(),
+            ["doc"] = Opaque(),
+        }));
+        yield return (Changes, Strict(new JsonObject
+        {
+            ["kind"] = Keyword(),
+            ["object_id"] = Keyword(),
+            ["aspect"] = Keyword(),
+            ["key"] = Keyword(),
+            ["from"] = Keyword(),
+            ["to"] = Keyword(),
+            ["folder_id"] = Keyword(),
+            ["folder_name"] = Keyword(),
+            ["uid"] = new JsonObject { ["type"] = "long" },
+            ["user"] = Keyword(),
+            ["session"] = Keyword(),
+            ["ip"] = Keyword(),
+            ["service"] = Keyword(),
+            ["at"] = Date(),
+            ["event_id"] = Keyword(),
+            ["event_seq"] = new JsonObject { ["type"] = "long" },
+            ["ordinal"] = new JsonObject { ["type"] = "integer" },
+        }));
+        yield return (Quarantine, Strict(new JsonObject
+        {
+            ["sequence"] = new JsonObject { ["type"] = "long" },
+            ["job_id"] = Keyword(),
+            ["at"] = Date(),
+            ["stage"] = Keyword(),
+            ["reason"] = new JsonObject { ["type"] = "text" },
+            ["raw_sha256"] = Keyword(),
+            ["raw"] = Binary(),
+        }));
+        yield return (Users, Strict(new JsonObject
+        {
+            ["login"] = Lower(),
+            ["first_seen"] = Date(),
+        }));
+    }
+
+    private static JsonObject EventMappings()
+    {
+        var m = Strict(new JsonObject
+        {
+            ["id"] = Keyword(),
+            ["sequence"] = new JsonObject { ["type"] = "long" },
+            // Exact enum name for facets and event: terms; "event" the lower-cased one for prefixes (event:Message*).
+            ["type"] = Keyword(),
+            ["event"] = Lower(),
+            ["name"] = Keyword(),
+            ["timestamp"] = Date(),
+            ["received"] = Date(),
+            ["user"] = Lower(),
+            ["service"] = Lower(),
+            ["session"] = Lower(),
+            ["ip"] = Lower(),
+            ["folder_id"] = Keyword(),
+            ["folder_name"] = Keyword(),
+            ["folder_path"] = Keyword(),
+            ["old_folder_id"] = Keyword(),
+            ["old_folder_name"] = Keyword(),
+            // What folder: terms match: ids of both folders, and every form of the names the event carried.
+            ["folder_ids"] = Lower(),
+            ["folders"] = Lower(),
+            ["uids"] = new JsonObject { ["type"] = "keyword", ["index"] = false },
+            ["message_ids"] = Lower(),
+            ["message_keys"] = Keyword(),
+            ["subject"] = Text(),
+            ["from"] = Text(),
+            ["to"] = Text(),
+            ["body"] = Text(),
+            ["flags"] = Lower(),
+            ["size"] = new JsonObject { ["type"] = "long" },
+            ["payload_status"] = Keyword(),
+            ["payload_sha256"] = Keyword(),
+            ["raw_sha256"] = Keyword(),
+            ["raw"] = Binary(),
+        });
+        // The body is indexed for full text but not kept: the payload itself is the evidence, byte-exact elsewhere.
+        m["_source"] = new JsonObject { ["excludes"] = new JsonArray("body") };
+        return m;
+    }
+
+    public static JsonObject Settings() => new()
+    {
+        ["analysis"] = new JsonObject
+        {
+            ["normalizer"] = new JsonObject
+            {
+                ["bonnie_lowercase"] = new JsonObject { ["type"] = "custom", ["filter"] = new JsonArray("lowercase") },
+            },
+            ["analyzer"] = new JsonObject
+            {
+                ["bonnie_text"] = new JsonObject
+                {
+                    ["type"] = "custom",
+                    ["tokenizer"] = "standard",
+                    ["filter"] = new JsonArray("lowercase", "asciifolding"),
+                },
+            },
+        },
+    };
+
+    public static JsonObject Template(string index, JsonObject mappings) => new()
+    {
+        ["index_patterns"] = new JsonArray(index),
+        // Above the built-in templates (priority 100 and below), so ours decide for our indices.
+        ["priority"] = 500,
+        ["template"] = new JsonObject
+        {
+            ["settings"] = Settings(),
+            ["mappings"] = mappings.DeepClone(),
+        },
+        ["_meta"] = new JsonObject { ["managed_by"] = "bonnie" },
+    };
+
+    private static JsonObject Strict(JsonObject properties) => new() { ["dynamic"] = "strict", ["properties"] = properties };
+
+    private static JsonObject Keyword() => new() { ["type"] = "keyword" };
+
+    private static JsonObject Lower() => new() { ["type"] = "keyword", ["normalizer"] = "bonnie_lowercase" };
+
+    private static JsonObject Text() => new() { ["type"] = "text", ["analyzer"] = "bonnie_text" };
+
+    private static JsonObject Date() => new() { ["type"] = "date", ["format"] = "strict_date_optional_time||epoch_millis" };
+
+    private static JsonObject Binary() => new() { ["type"] = "binary" };
+
+    // Stored in _source for reading back, never indexed: the object's full state as the store contract defines it.
+    private static JsonObject Opaque() => new() { ["type"] = "object", ["enabled"] = false };
+}

@@ -1,0 +1,426 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Bonnie.Shared.Events;
+using Bonnie.Shared.Search;
+using Bonnie.Shared.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Bonnie.Elasticsearch.Tests;
+
+/// <summary>What the store sends and how it takes the answers, against a fake cluster: these need no Elasticsearch.</summary>
+public sealed class ElasticsearchStoreTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 29, 10, 0, 0, TimeSpan.Zero);
+    private FakeElasticsearch _es = null!;
+    private ElasticsearchStore _store = null!;
+
+    public async Task InitializeAsync()
+    {
+        _es = await FakeElasticsearch.StartAsync();
+        var options = new ElasticsearchStoreOptions
+        {
+            Nodes = [_es.Url.ToString()],
+            IndexPrefix = "t",
+            MaxAttempts = 3,
+            RetryDelay = TimeSpan.FromMilliseconds(1),
+            RequestTimeout = TimeSpan.FromSeconds(20),
+        };
+        _store = new ElasticsearchStore(new ElasticsearchConnection(options, TimeProvider.System, NullLogger.Instance), new IndexLayout("t"),
+            NullLogger<ElasticsearchStore>.Instance);
+    }
+
+    public async Task DisposeAsync() => await _es.DisposeAsync();
+
+    private static CancellationToken Timeout => new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token;
+
+    private static StoredEvent Event(int n)
+    {
+        var raw = Encoding.UTF8.GetBytes($"{{\"event\":\"MessageNew\",\"n\":{n}}}");
+        var id = Convert.ToHexStringLower(SHA256.HashData(raw));
+        return new StoredEvent
+        {
+            Id = id,
+            Type = EventType.MessageNew,
+            Name = "MessageNew",
+            Timestamp = T0.AddSeconds(n),
+            ReceivedAt = T0,
+            User = "Alice@example.org",
+            FolderId = "f1",
+            FolderName = "user/alice/Archive@example.org",
+            Subject = "Contract draft",
+            RawSha256 = id,
+            Raw = raw,
+        };
+    }
+
+    private static FakeResponse NotFoundDocs(FakeRequest r)
+    {
+        var docs = new JsonArray();
+        foreach (var d in r.Json["docs"]!.AsArray())
+        {
+            docs.Add(new JsonObject { ["_index"] = d!["_index"]!.GetValue<string>(), ["_id"] = d["_id"]!.GetValue<string>(), ["found"] = false });
+        }
+        return FakeResponse.Ok(new JsonObject { ["docs"] = docs });
+    }
+
+    private static FakeResponse BulkOk(FakeRequest r, Func<JsonObject, JsonObject?>? item = null)
+    {
+        var items = new JsonArray();
+        var errors = false;
+        foreach (var line in r.Lines)
+        {
+            if (line.Count != 1 || line.First().Key is not ("index" or "create" or "delete"))
+            {
+                continue;
+            }
+            var (action, meta) = (line.First().Key, line.First().Value!.AsObject());
+            var result = item?.Invoke(line) ?? new JsonObject { ["_index"] = meta["_index"]!.GetValue<string>(), ["_id"] = meta["_id"]!.GetValue<string>(), ["status"] = 201 };
+            errors |= result["error"] is not null;
+            items.Add(new JsonObject { [action] = result });
+        }
+        return FakeResponse.Ok(new JsonObject { ["took"] = 3, ["errors"] = errors, ["items"] = items });
+    }
+
+    [Fact]
+    public async Task InitializeAsync_FreshCluster_PutsTemplatesWithExplicitMappingsThenIndices()
+    {
+        await _store.InitializeAsync(Timeout);
+
+        var templates = _es.Requests.Where(r => r.Method == "PUT" && r.Path.StartsWith("_index_template/", StringComparison.Ordinal)).ToList();
+        Assert.Equal(
+            ["t-events", "t-folders", "t-folder-aliases", "t-messages", "t-sessions", "t-changes", "t-quarantine", "t-users"],
+            templates.Select(r => r.Path["_index_template/".Length..]));
+        Assert.Equal(templates.Select(t => t.Path["_index_template/".Length..]), _es.Requests.Where(r => r.Method == "PUT" && !r.Path.Contains('/', StringComparison.Ordinal)).Select(r => r.Path));
+        var events = templates[0].Json;
+        Assert.Equal("t-events", events["index_patterns"]![0]!.GetValue<string>());
+        var mappings = events["template"]!["mappings"]!;
+        Assert.Equal("strict", mappings["dynamic"]!.GetValue<string>());
+        var p = mappings["properties"]!;
+        foreach (var keyword in new[] { "event", "user", "folders", "folder_ids", "message_ids", "session", "ip", "flags" })
+        {
+            Assert.Equal("keyword", p[keyword]!["type"]!.GetValue<string>());
+            Assert.Equal("bonnie_lowercase", p[keyword]!["normalizer"]!.GetValue<string>());
+        }
+        foreach (var text in new[] { "subject", "from", "to", "body" })
+        {
+            Assert.Equal("text", p[text]!["type"]!.GetValue<string>());
+        }
+        Assert.Equal("binary", p["raw"]!["type"]!.GetValue<string>());
+        Assert.Equal("date", p["timestamp"]!["type"]!.GetValue<string>());
+        Assert.Equal("long", p["sequence"]!["type"]!.GetValue<string>());
+        Assert.Equal("keyword", p["type"]!["type"]!.GetValue<string>());
+        Assert.Null(p["type"]!["normalizer"]);
+        Assert.Equal(["lowercase"], events["template"]!["settings"]!["analysis"]!["normalizer"]!["bonnie_lowercase"]!["filter"]!.AsArray().Select(f => f!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task InitializeAsync_IndicesExist_MappingsUpdatedInPlace()
+    {
+        _es.Respond = r => r.Method == "PUT" && !r.Path.Contains('/', StringComparison.Ordinal)
+            ? new FakeResponse(400, """{"error":{"type":"resource_already_exists_exception","reason":"index [x] already exists"},"status":400}""")
+            : null;
+
+        await _store.InitializeAsync(Timeout);
+
+        Assert.Equal(8, _es.Requests.Count(r => r.Method == "PUT" && r.Path.EndsWith("/_mapping", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task InitializeAsync_ClusterRefusesIndex_ExceptionWithReason()
+    {
+        _es.Respond = r => r.Method == "PUT" && r.Path == "t-events"
+            ? new FakeResponse(400, """{"error":{"type":"illegal_argument_exception","reason":"unknown setting [index.foo]"},"status":400}""")
+            : null;
+
+        var ex = await Assert.ThrowsAsync<ElasticsearchStoreException>(() => _store.InitializeAsync(Timeout));
+
+        Assert.Contains("illegal_argument_exception: unknown setting [index.foo]", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CommitAsync_Batch_ObjectsWithExternalVersionsThenEventsWithCreate()
+    {
+        _es.Respond = r => r.Path switch
+        {
+            "_mget" => FakeResponse.Ok(new JsonObject
+            {
+                ["docs"] = new JsonArray(
+                    new JsonObject { ["_index"] = "t-events", ["_id"] = Event(1).Id, ["found"] = false },
+                    new JsonObject { ["_index"] = "t-folders", ["_id"] = "f1", ["found"] = false },
+                    new JsonObject { ["_index"] = "t-messages", ["_id"] = "M1", ["found"] = true, ["_version"] = 3 }),
+            }),
+            "_bulk" => BulkOk(r),
+            _ => null,
+        };
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1));
+        batch.Folders["f1"] = new FolderObject { Id = "f1", Name = "user/alice/Archive@example.org" };
+        var message = new MessageObject { Key = "M1", Version = 3 };
+        message.Locations.Add(new MessageLocation { FolderId = "f1", Uid = 7 });
+        batch.Messages["M1"] = message;
+        batch.Changes.Add(new ChangeRecord
+        {
+            Kind = ObjectKind.Message, ObjectId = "M1", Aspect = ChangeAspect.Location, To = "f1/7", Actor = new Actor("alice", null, null, null), At = T0, EventId = Event(1).Id,
+        });
+
+        await _store.CommitAsync(batch, Timeout);
+
+        var bulks = _es.Requests.Where(r => r.Path == "_bulk").ToList();
+        Assert.Equal(2, bulks.Count);
+        Assert.All(bulks, b => Assert.Contains("refresh=wait_for", b.Query, StringComparison.Ordinal));
+        Assert.All(bulks, b => Assert.StartsWith("application/x-ndjson", b.ContentType, StringComparison.Ordinal));
+        var objects = bulks[0].Lines;
+        var folder = objects.Single(l => l["index"]?["_index"]?.GetValue<string>() == "t-folders")["index"]!;
+        Assert.Equal(("f1", 1L, "external"), (folder["_id"]!.GetValue<string>(), folder["version"]!.GetValue<long>(), folder["version_type"]!.GetValue<string>()));
+        var msg = objects.Single(l => l["index"]?["_index"]?.GetValue<string>() == "t-messages")["index"]!;
+        Assert.Equal((4L, "external"), (msg["version"]!.GetValue<long>(), msg["version_type"]!.GetValue<string>()));
+        Assert.Contains(objects, l => l["current_at"]?[0]?.GetValue<string>() == "f1/7");
+        Assert.Contains(objects, l => l["index"]?["_index"]?.GetValue<string>() == "t-changes");
+        Assert.DoesNotContain(objects, l => l["create"]?["_index"]?.GetValue<string>() == "t-events");
+        var events = bulks[1].Lines;
+        Assert.Equal(Event(1).Id, events[0]["create"]!["_id"]!.GetValue<string>());
+        Assert.Equal("t-events", events[0]["create"]!["_index"]!.GetValue<string>());
+        Assert.Equal(Convert.ToBase64String(Event(1).Raw.Span), events[1]["raw"]!.GetValue<string>());
+        Assert.Equal(T0.AddSeconds(1).ToUnixTimeMilliseconds() * 4096, events[1]["sequence"]!.GetValue<long>());
+        Assert.Equal((1L, 4L), (batch.Folders["f1"].Version, message.Version));
+    }
+
+    [Fact]
+    public async Task CommitAsync_EventAlreadyStored_ConflictBeforeAnyWrite()
+    {
+        _es.Respond = r => r.Path == "_mget"
+            ? FakeResponse.Ok(new JsonObject { ["docs"] = new JsonArray(new JsonObject { ["_index"] = "t-events", ["_id"] = Event(1).Id, ["found"] = true, ["_version"] = 1 }) })
+            : null;
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1));
+
+        await Assert.ThrowsAsync<StoreConflictException>(() => _store.CommitAsync(batch, Timeout));
+
+        Assert.DoesNotContain(_es.Requests, r => r.Path == "_bulk");
+    }
+
+    [Fact]
+    public async Task CommitAsync_BulkItemVersionConflict_StoreConflictExceptionAndEventsNotWritten()
+    {
+        _es.Respond = r => r.Path switch
+        {
+            "_mget" => NotFoundDocs(r),
+            "_bulk" => BulkOk(r, line => line["index"]?["_index"]?.GetValue<string>() == "t-folders"
+                ? JsonNode.Parse("""
+                    {"_index":"t-folders","_id":"f1","status":409,
+                     "error":{"type":"version_conflict_engine_exception","reason":"[f1]: version conflict, current version [1] is higher or equal to the one provided [1]"}}
+                    """)!.AsObject()
+                : null),
+            _ => null,
+        };
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1));
+        batch.Folders["f1"] = new FolderObject { Id = "f1", Name = "user/alice@example.org" };
+        batch.Changes.Add(new ChangeRecord
+        {
+            Kind = ObjectKind.Folder, ObjectId = "f1", Aspect = ChangeAspect.Existence, To = "present", Actor = new Actor(null, null, null, null), At = T0, EventId = Event(1).Id,
+        });
+
+        var ex = await Assert.ThrowsAsync<StoreConflictException>(() => _store.CommitAsync(batch, Timeout));
+
+        Assert.Contains("t-folders/f1", ex.Message, StringComparison.Ordinal);
+        var bulks = _es.Requests.Where(r => r.Path == "_bulk").ToList();
+        Assert.DoesNotContain(bulks, b => b.Lines.Any(l => l["create"]?["_index"]?.GetValue<string>() == "t-events"));
+        // The batch's change records are taken back, so the history shows no change whose event is missing.
+        Assert.Contains(bulks, b => b.Lines.Any(l => l["delete"]?["_index"]?.GetValue<string>() == "t-changes"));
+        Assert.Equal(0, batch.Folders["f1"].Version);
+    }
+
+    [Theory]
+    [InlineData(500, "internal_server_error", "node crashed")]
+    [InlineData(429, "es_rejected_execution_exception", "rejected execution of coordinating operation")]
+    public async Task CommitAsync_ClusterFailsEveryAttempt_RetriedThenExceptionNamingStatusAndReason(int status, string type, string reason)
+    {
+        _es.Respond = r => r.Path switch
+        {
+            "_mget" => NotFoundDocs(r),
+            "_bulk" => new FakeResponse(status, $$"""{"error":{"type":"{{type}}","reason":"{{reason}}"},"status":{{status}}}"""),
+            _ => null,
+        };
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1));
+
+        var ex = await Assert.ThrowsAsync<ElasticsearchStoreException>(() => _store.CommitAsync(batch, Timeout));
+
+        Assert.Equal(3, _es.Requests.Count(r => r.Path == "_bulk"));
+        Assert.Contains($"HTTP {status} {type}: {reason}", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("after 3 attempts", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(status, ex.Status);
+    }
+
+    [Fact]
+    public async Task CommitAsync_BulkItemRejectedThenAccepted_OnlyThatItemSentAgain()
+    {
+        var bulkCalls = 0;
+        _es.Respond = r => r.Path switch
+        {
+            "_mget" => NotFoundDocs(r),
+            "_bulk" => Interlocked.Increment(ref bulkCalls) == 1
+                ? BulkOk(r, line => line["index"]?["_index"]?.GetValue<string>() == "t-folders"
+                    ? JsonNode.Parse("""{"_index":"t-folders","_id":"f2","status":429,"error":{"type":"es_rejected_execution_exception","reason":"queue full"}}""")!.AsObject()
+                    : null)
+                : BulkOk(r),
+            _ => null,
+        };
+        var batch = new StoreBatch();
+        batch.Folders["f2"] = new FolderObject { Id = "f2", Name = "shared/Board" };
+        batch.Users["alice"] = new UserObject("Alice", T0);
+
+        await _store.CommitAsync(batch, Timeout);
+
+        var bulks = _es.Requests.Where(r => r.Path == "_bulk").ToList();
+        Assert.Equal(2, bulks.Count);
+        Assert.Equal(["t-folders"], bulks[1].Lines.Where(l => l.Count == 1 && l.First().Key is "index" or "create").Select(l => l.First().Value!["_index"]!.GetValue<string>()));
+        Assert.Equal(1, batch.Folders["f2"].Version);
+    }
+
+    [Fact]
+    public async Task CommitAsync_BulkItemMappingError_ExceptionWithReasonNotSuccess()
+    {
+        _es.Respond = r => r.Path switch
+        {
+            "_mget" => NotFoundDocs(r),
+            "_bulk" => BulkOk(r, line => JsonNode.Parse("""{"_index":"t-events","status":400,"error":{"type":"strict_dynamic_mapping_exception","reason":"mapping set to strict, dynamic introduction of [x] is not allowed"}}""")!.AsObject()),
+            _ => null,
+        };
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1));
+
+        var ex = await Assert.ThrowsAsync<ElasticsearchStoreException>(() => _store.CommitAsync(batch, Timeout));
+
+        Assert.Contains("strict_dynamic_mapping_exception", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(1, _es.Requests.Count(r => r.Path == "_bulk"));
+    }
+
+    [Fact]
+    public async Task GetEventAsync_ServerError_RetriedThenException()
+    {
+        _es.Respond = _ => new FakeResponse(503, """{"error":{"type":"cluster_block_exception","reason":"blocked by: [SERVICE_UNAVAILABLE/1/state not recovered]"},"status":503}""");
+
+        var ex = await Assert.ThrowsAsync<ElasticsearchStoreException>(() => _store.GetEventAsync("abc", Timeout));
+
+        Assert.Equal(3, _es.Requests.Count);
+        Assert.Contains("HTTP 503 cluster_block_exception", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SearchEventsAsync_RepresentativeQuery_SerialisedToQueryDsl()
+    {
+        _es.Respond = r => r.Path == "t-events/_search"
+            ? FakeResponse.Ok(JsonNode.Parse("""{"hits":{"total":{"value":0,"relation":"eq"},"hits":[]}}""")!)
+            : null;
+        var query = QueryParser.Parse("user:alice@example.org AND (subject:\"contract draft\" OR from:erin*) -flag:\\Seen after:2026-01-01");
+
+        await _store.SearchEventsAsync(new EventSearch { Query = query, Limit = 50 }, Timeout);
+
+        var sent = _es.Requests.Single(r => r.Path == "t-events/_search").Json;
+        var expected = JsonNode.Parse("""
+            {
+              "query": { "bool": { "filter": [
+                { "term": { "user": "alice@example.org" } },
+                { "bool": { "should": [
+                    { "match_phrase": { "subject": { "query": "contract draft" } } },
+                    { "match_phrase_prefix": { "from": { "query": "erin" } } } ],
+                  "minimum_should_match": 1 } },
+                { "bool": { "must_not": [ { "term": { "flags": "\\seen" } } ] } },
+                { "range": { "timestamp": { "gte": "2026-01-01T00:00:00.000Z" } } } ] } },
+              "sort": [ { "sequence": "desc" }, { "id": "desc" } ],
+              "size": 51,
+              "track_total_hits": true,
+              "_source": { "excludes": [ "raw", "body" ] }
+            }
+            """);
+        Assert.True(JsonNode.DeepEquals(expected, sent), sent.ToJsonString());
+    }
+
+    [Fact]
+    public async Task SearchEventsAsync_FolderTerm_ResolvedThroughAliasesToEveryFolderOfThatName()
+    {
+        _es.Respond = r => r.Path switch
+        {
+            "t-folder-aliases/_search" => FakeResponse.Ok(JsonNode.Parse("""{"hits":{"hits":[]},"aggregations":{"ids":{"buckets":[{"key":"F-1","doc_count":2}]}}}""")!),
+            "t-events/_search" => FakeResponse.Ok(JsonNode.Parse("""{"hits":{"total":{"value":0,"relation":"eq"},"hits":[]}}""")!),
+            _ => null,
+        };
+
+        await _store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse("folder:Archive") }, Timeout);
+
+        var alias = _es.Requests.Single(r => r.Path == "t-folder-aliases/_search").Json;
+        Assert.Equal("archive", alias["query"]!["term"]!["alias"]!.GetValue<string>());
+        var query = _es.Requests.Single(r => r.Path == "t-events/_search").Json["query"]!;
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""
+            { "bool": { "should": [ { "term": { "folders": "archive" } }, { "terms": { "folder_ids": [ "f-1" ] } } ], "minimum_should_match": 1 } }
+            """), query), query.ToJsonString());
+    }
+
+    [Fact]
+    public async Task SearchEventsAsync_NextPage_CursorCarriesSortValuesAsSearchAfter()
+    {
+        var e = EsDocuments.Event(Event(1), 42);
+        _es.Respond = r => r.Path == "t-events/_search"
+            ? FakeResponse.Ok(new JsonObject
+            {
+                ["hits"] = new JsonObject
+                {
+                    ["total"] = new JsonObject { ["value"] = 3, ["relation"] = "eq" },
+                    ["hits"] = new JsonArray(
+                        new JsonObject { ["_source"] = e.DeepClone(), ["sort"] = new JsonArray(44, "c") },
+                        new JsonObject { ["_source"] = e.DeepClone(), ["sort"] = new JsonArray(43, "b") },
+                        new JsonObject { ["_source"] = e.DeepClone(), ["sort"] = new JsonArray(42, "a") }),
+                },
+                ["aggregations"] = JsonNode.Parse("""{"event":{"buckets":[{"key":"MessageNew","doc_count":3}]},"day":{"buckets":[{"key_as_string":"2026-11-29","key":1795910400000,"doc_count":3}]}}"""),
+            })
+            : null;
+
+        var first = await _store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(""), Limit = 2, Facets = Facets.EventType | Facets.Day }, Timeout);
+        await _store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(""), Limit = 2, Cursor = first.Next }, Timeout);
+
+        Assert.Equal(3, first.Total);
+        Assert.Equal(2, first.Items.Count);
+        Assert.Equal([new FacetCount("MessageNew", 3)], first.Facets["event"]);
+        Assert.Equal([new FacetCount("2026-11-29", 3)], first.Facets["day"]);
+        var second = _es.Requests.Where(r => r.Path == "t-events/_search").Last().Json;
+        Assert.True(JsonNode.DeepEquals(new JsonArray(43, "b"), second["search_after"]), second.ToJsonString());
+        var aggs = _es.Requests.First(r => r.Path == "t-events/_search").Json["aggs"]!;
+        Assert.Equal("type", aggs["event"]!["terms"]!["field"]!.GetValue<string>());
+        Assert.Equal("day", aggs["day"]!["date_histogram"]!["calendar_interval"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("not-a-cursor'--")]
+    [InlineData("djE6MTIz")]
+    [InlineData("djI6MTIzOmFiYw")]
+    public async Task SearchEventsAsync_ForgedCursor_ClearErrorAndNothingSent(string cursor)
+    {
+        var ex = await Assert.ThrowsAsync<QuerySyntaxException>(() => _store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(""), Cursor = cursor }, Timeout));
+
+        Assert.Contains("cursor", ex.Message, StringComparison.Ordinal);
+        Assert.Empty(_es.Requests);
+    }
+
+    [Fact]
+    public async Task FindProcessedJobsAsync_EventsAndParseQuarantine_Found()
+    {
+        _es.Respond = r => r.Path == "_mget"
+            ? FakeResponse.Ok(JsonNode.Parse("""
+                {"docs":[
+                  {"_index":"t-events","_id":"a","found":true},
+                  {"_index":"t-quarantine","_id":"a","found":false},
+                  {"_index":"t-events","_id":"b","found":false},
+                  {"_index":"t-quarantine","_id":"b","found":true,"_source":{"stage":"parse"}},
+                  {"_index":"t-events","_id":"c","found":false},
+                  {"_index":"t-quarantine","_id":"c","found":true,"_source":{"stage":"failed"}}]}
+                """)!)
+            : null;
+
+        var found = await _store.FindProcessedJobsAsync(["a", "b", "c"], Timeout);
+
+        Assert.Equal(new HashSet<string> { "a", "b" }, found);
+    }
+}

@@ -1,0 +1,48 @@
+using System.Text.Json.Nodes;
+using Bonnie.Shared.Search;
+
+namespace Bonnie.Elasticsearch.Tests;
+
+public sealed class EsQueryTranslatorTests
+{
+    private static JsonObject Translate(string q) => new EsQueryTranslator().Translate(QueryParser.Parse(q).Root);
+
+    [Theory]
+    [InlineData("*")]
+    [InlineData("!!! ???")]
+    [InlineData("from:\"\\\"\"")]
+    public void Translate_TextWithoutLettersOrDigits_MatchesNothing(string query)
+    {
+        Assert.Contains("match_none", Translate(query).ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Translate_HostileText_TravelsAsPlainValueNeverQuerySyntax()
+    {
+        var json = Translate("\"' OR 1=1; DROP TABLE events; --\" user:\"a OR b\" folder:x'||'y").ToJsonString();
+
+        Assert.DoesNotContain("query_string", json, StringComparison.Ordinal);
+        Assert.Contains("\"type\":\"phrase\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"term\":{\"user\":\"a or b\"}", json, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Translate_EventTypeAndPrefixes_ExactTypeAndLowerCasedPrefix()
+    {
+        var json = Translate("event:vnd.cmu.MessageMove ip:10.0.* sort:oldest");
+
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""
+            { "bool": { "filter": [ { "term": { "type": "MessageMove" } }, { "prefix": { "ip": "10.0." } } ] } }
+            """), json), json.ToJsonString());
+    }
+
+    [Fact]
+    public void Translate_OnDay_HalfOpenRangeOverTheDay()
+    {
+        var json = Translate("on:2026-12-01");
+
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""
+            { "range": { "timestamp": { "gte": "2026-12-01T00:00:00.000Z", "lt": "2026-12-02T00:00:00.000Z" } } }
+            """), json), json.ToJsonString());
+    }
+}

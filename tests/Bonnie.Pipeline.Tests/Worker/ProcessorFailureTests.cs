@@ -1,0 +1,64 @@
+using Bonnie.Pipeline.Storage.Embedded;
+using Bonnie.Pipeline.Tests.Storage;
+using Bonnie.Pipeline.Worker;
+using Bonnie.Pipeline.Worker.Handlers;
+using Bonnie.Pipeline.Worker.Payloads;
+using Bonnie.Shared.Events;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Bonnie.Pipeline.Tests.Worker;
+
+public sealed class ProcessorFailureTests
+{
+    /// <summary>A handler with a bug: it fails on folder deletions.</summary>
+    private sealed class BrokenDeleteHandler : IEventHandler
+    {
+        public IReadOnlySet<EventType> EventTypes { get; } = new HashSet<EventType> { EventType.MailboxDelete };
+
+        public Task HandleAsync(EventContext context, CancellationToken cancellationToken)
+        {
+            context.Work.DiscoverFolder("half-way", "user/x@example.org", context.At).Exists = false;
+            throw new InvalidOperationException("bug in a handler");
+        }
+    }
+
+    [Fact]
+    public async Task ProcessBatchAsync_HandlerThrows_ThatJobFailedAndQuarantinedTheRestStored()
+    {
+        await using var p = await TestPipeline.CreateAsync();
+        var fetcher = new PayloadFetcher([], p.Payloads, new PayloadOptions { MaxAttempts = 1 }, NullLogger<PayloadFetcher>.Instance);
+        var processor = new StoreJobProcessor(p.Store, [new FolderHandler(), new MessageHandler(), new BrokenDeleteHandler()], fetcher, p.Time,
+            NullLogger<StoreJobProcessor>.Instance);
+        var jobs = new[] { Fixture.Event("MailboxCreate"), Fixture.Event("MailboxDelete"), Fixture.Event("MessageNew") }.Select(j => TestPipeline.JobFor(j)).ToList();
+
+        var outcomes = await processor.ProcessBatchAsync(jobs);
+
+        Assert.IsType<JobOutcome.Done>(outcomes[0]);
+        Assert.Contains("bug in a handler", Assert.IsType<JobOutcome.Fail>(outcomes[1]).Reason, StringComparison.Ordinal);
+        Assert.IsType<JobOutcome.Done>(outcomes[2]);
+        Assert.NotNull(await p.Store.GetEventAsync(jobs[0].Id));
+        Assert.Null(await p.Store.GetEventAsync(jobs[1].Id));
+        Assert.NotNull(await p.Store.GetEventAsync(jobs[2].Id));
+        Assert.Null(await p.Store.GetFolderAsync("half-way"));
+        var failed = Assert.Single((await p.Store.GetQuarantineAsync(10, null)).Items);
+        Assert.Equal(("failed", jobs[1].Id), (failed.Stage, failed.JobId));
+        // A failed job is not "processed": once the bug is fixed, a retry stores it.
+        Assert.Empty(await p.Store.FindProcessedJobsAsync([jobs[1].Id]));
+    }
+
+    [Fact]
+    public void Validate_BadStoreAndPayloadOptions_EveryErrorReported()
+    {
+        var store = new ValidateEmbeddedStoreOptions().Validate(null, new EmbeddedStoreOptions { Directory = " ", CacheSizeMegabytes = 0 });
+        var payloads = new ValidatePayloadOptions().Validate(null, new PayloadOptions
+        {
+            MaxAttempts = 0,
+            Imap = new ImapPayloadOptions { Host = "imap.example.org", Port = 0, Security = "Maybe" },
+        });
+
+        Assert.Equal(2, store.Failures!.Count());
+        Assert.Equal(4, payloads.Failures!.Count());
+        Assert.Contains(payloads.Failures!, f => f.Contains("Bonnie:Payloads:Imap:Password is required", StringComparison.Ordinal));
+        Assert.True(new ValidatePayloadOptions().Validate(null, new PayloadOptions()).Succeeded);
+    }
+}
