@@ -122,6 +122,11 @@ public sealed class ItemJourneyTests : IAsyncLifetime
             page.GetByRole(AriaRole.Link, new() { Name = "Download .eml" }).ClickAsync());
         Assert.EndsWith(".eml", download.SuggestedFilename, StringComparison.Ordinal);
 
+        // A bookmarked search runs when opened.
+        await page.GotoAsync(_baseUrl + "/search?q=event%3AFlagsSet");
+        await page.GetByRole(AriaRole.Status).Filter(new() { HasText = "1 event matches" }).WaitForAsync();
+        Assert.Equal("event:FlagsSet", await page.GetByRole(AriaRole.Textbox, new() { Name = "Query" }).InputValueAsync());
+
         var (records, _) = await _factory.Services.GetRequiredService<OfficerAuditLog>().ReadPageAsync(0, 50, CancellationToken.None);
         var actions = records.Where(r => r.Officer == BonnieWebFactory.AdminName).Select(r => (r.Action, r.Target)).ToList();
         Assert.Contains((OfficerActions.Search, "event:MessageNew"), actions);
