@@ -49,6 +49,8 @@ public static class OfficerActions
     public const string AuditVerified = "audit-verified";
     public const string Search = "search";
     public const string MessageViewed = "message-viewed";
+    /// <summary>The raw .eml or an attachment of a message was downloaded.</summary>
+    public const string MessageDownloaded = "message-downloaded";
     public const string Export = "export";
     public const string Restore = "restore";
     /// <summary>An officer asked for a failed job to be retried (Target: the job id; Details: outcome).</summary>

@@ -2,6 +2,7 @@ using Bonnie.Pipeline.Status;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Components;
 using Bonnie.Web.LiveSystem;
+using Bonnie.Web.Messages;
 using Bonnie.Web.Officers;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
@@ -55,6 +56,7 @@ public static class WebHostingExtensions
         services.AddOfficerAudit();
         services.AddOfficers();
         services.AddLiveSystemView();
+        services.AddSingleton<Search.SavedSearches>();
         return builder;
     }
 
@@ -78,6 +80,7 @@ public static class WebHostingExtensions
         app.MapStaticAssets().AllowAnonymous();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         app.MapOfficerEndpoints();
+        app.MapMessageDownloads();
         return app;
     }
 

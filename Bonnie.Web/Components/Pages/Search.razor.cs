@@ -1,0 +1,206 @@
+using System.Globalization;
+using Bonnie.Shared.Search;
+using Bonnie.Shared.Storage;
+using Bonnie.Web.Audit;
+using Bonnie.Web.Officers;
+using Bonnie.Web.Search;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using MudBlazor;
+
+namespace Bonnie.Web.Components.Pages;
+
+public sealed partial class Search
+{
+    private static readonly CultureInfo Culture = CultureInfo.InvariantCulture;
+
+    private static readonly (string Field, string Label)[] BuilderFields =
+    [
+        ("user", "User"), ("folder", "Folder"), ("event", "Event type"), ("from", "From"), ("to", "To"),
+        ("subject", "Subject"), ("messageid", "Message-ID"), ("session", "Session"), ("ip", "Client address"), ("flag", "Flag"),
+    ];
+
+    private static readonly (string Facet, string Field, string Label)[] FacetGroups =
+    [
+        ("event", "event", "Event type"), ("user", "user", "User"), ("folder", "folder", "Folder"), ("day", "on", "Day"),
+    ];
+
+    private readonly SearchViewModel Vm = new();
+    private IReadOnlyList<SavedSearch> _saved = [];
+    private string _builderField = "user";
+    private string? _builderValue;
+    private DateRange? _range;
+    private string? _saveName;
+    private bool _busy;
+    private string? _officer;
+
+    [Inject]
+    private IBonnieStore Store { get; set; } = default!;
+
+    [Inject]
+    private SavedSearches SavedSearches { get; set; } = default!;
+
+    [Inject]
+    private IOfficerAudit Audit { get; set; } = default!;
+
+    [Inject]
+    private OfficerCircuit Circuit { get; set; } = default!;
+
+    [Inject]
+    private NavigationManager Navigation { get; set; } = default!;
+
+    [CascadingParameter]
+    private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
+
+    /// <summary>The query in the address bar, so a search can be bookmarked and shared.</summary>
+    [SupplyParameterFromQuery(Name = "q")]
+    public string? Q { get; set; }
+
+    private List<ChartSeries<double>> ChartSeries =>
+        [new() { Name = "Events", Data = Vm.Days.Select(d => (double)d.Count).ToArray() }];
+
+    private string[] ChartLabels => Vm.Days.Select(d => d.Value).ToArray();
+
+    private string PageLabel
+    {
+        get
+        {
+            if (Vm.Page is not { } page || page.Items.Count == 0)
+            {
+                return "No rows";
+            }
+            var last = Vm.FirstRow + page.Items.Count - 1;
+            return $"Page {Vm.PageNumber}: rows {Vm.FirstRow.ToString("N0", Culture)}–{last.ToString("N0", Culture)} of {page.Total.ToString("N0", Culture)}";
+        }
+    }
+
+    protected override async Task OnInitializedAsync()
+    {
+        _officer = (await AuthenticationState).User.Identity?.Name ?? "?";
+        if (RendererInfo.IsInteractive)
+        {
+            _saved = await SavedSearches.ListAsync(_officer);
+        }
+    }
+
+    protected override async Task OnParametersSetAsync()
+    {
+        // Searches run once the circuit is live, never during prerendering, so each is run and audited once.
+        if (!RendererInfo.IsInteractive || Q is null || (Q == Vm.AppliedQuery && Vm.Error is null))
+        {
+            return;
+        }
+        Vm.Query = Q;
+        await RunAsync();
+    }
+
+    private async Task SubmitAsync()
+    {
+        await RunAsync();
+        // The address bar follows the query so it can be bookmarked; the page sees its own query and does not run it twice.
+        if (!string.Equals(Q ?? "", Vm.Query, StringComparison.Ordinal))
+        {
+            Navigation.NavigateTo(ItemLinks.Search(Vm.Query));
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        if (Vm.TryParse() is null)
+        {
+            return;
+        }
+        _busy = true;
+        try
+        {
+            await Audit.RecordAsync(new OfficerAuditEntry(_officer ?? "?", OfficerActions.Search, Vm.Query, null, Circuit.ClientAddress));
+            await Vm.SearchAsync(Store);
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
+
+    private async Task NextAsync()
+    {
+        _busy = true;
+        try
+        {
+            await Vm.NextAsync(Store);
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
+
+    private async Task PreviousAsync()
+    {
+        _busy = true;
+        try
+        {
+            await Vm.PreviousAsync(Store);
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
+
+    private Task SortChangedAsync(SortOrder order)
+    {
+        Vm.Query = QueryTerms.WithSort(Vm.Query, order);
+        return SubmitAsync();
+    }
+
+    private Task AddFacetAsync(string field, string value)
+    {
+        Vm.Query = QueryTerms.Append(Vm.Query, QueryTerms.Term(field, value));
+        return SubmitAsync();
+    }
+
+    private void AddBuilderTerm()
+    {
+        if (!string.IsNullOrWhiteSpace(_builderValue))
+        {
+            Vm.Query = QueryTerms.Append(Vm.Query, QueryTerms.Term(_builderField, _builderValue));
+            _builderValue = null;
+        }
+    }
+
+    private void AddDateRange()
+    {
+        if (_range?.Start is { } start)
+        {
+            Vm.Query = QueryTerms.Append(Vm.Query, "after:" + QueryTerms.Date(start));
+        }
+        if (_range?.End is { } end)
+        {
+            // before: is exclusive; the range's last day is meant to be included.
+            Vm.Query = QueryTerms.Append(Vm.Query, "before:" + QueryTerms.Date(end.Date.AddDays(1)));
+        }
+        _range = null;
+    }
+
+    private async Task SaveAsync()
+    {
+        if (string.IsNullOrWhiteSpace(_saveName) || string.IsNullOrWhiteSpace(Vm.Query))
+        {
+            return;
+        }
+        await SavedSearches.SaveAsync(_officer ?? "?", _saveName, Vm.Query);
+        _saveName = null;
+        _saved = await SavedSearches.ListAsync(_officer ?? "?");
+    }
+
+    private async Task DeleteSavedAsync(string name)
+    {
+        await SavedSearches.DeleteAsync(_officer ?? "?", name);
+        _saved = await SavedSearches.ListAsync(_officer ?? "?");
+    }
+
+    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", Culture);
+
+    private static string Caret(int position) => new string(' ', Math.Max(0, position)) + "^";
+}

@@ -1,0 +1,81 @@
+using System.Globalization;
+using Bonnie.Shared.Search;
+using Bonnie.Shared.Storage;
+using Bonnie.Web.Audit;
+using Bonnie.Web.Officers;
+using Bonnie.Web.Search;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+
+namespace Bonnie.Web.Components.Pages;
+
+public sealed partial class UserHistory
+{
+    private const int SessionLimit = 1000;
+    private const int ActionLimit = 50;
+
+    private string? _login;
+    private IReadOnlyList<SessionObject> _sessions = [];
+    private IReadOnlyList<(string Address, int Count, DateTimeOffset? Last)> _byAddress = [];
+    private IReadOnlyList<StoredEvent> _actions = [];
+    private long _actionsTotal;
+    private bool _loading = true;
+    private string? _loadedLogin;
+
+    [Parameter]
+    public string Login { get; set; } = "";
+
+    [Inject]
+    private IBonnieStore Store { get; set; } = default!;
+
+    [Inject]
+    private IOfficerAudit Audit { get; set; } = default!;
+
+    [Inject]
+    private OfficerCircuit Circuit { get; set; } = default!;
+
+    [CascadingParameter]
+    private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
+
+    protected override async Task OnParametersSetAsync()
+    {
+        if (!RendererInfo.IsInteractive || Login == _loadedLogin)
+        {
+            return;
+        }
+        _loadedLogin = Login;
+        _loading = true;
+        try
+        {
+            _login = ItemLinks.Decode(Login);
+            if (_login is null)
+            {
+                return;
+            }
+            _sessions = await Store.GetSessionsForUserAsync(_login, SessionLimit);
+            _byAddress = _sessions
+                .GroupBy(s => s.ClientIp ?? "(unknown)", StringComparer.Ordinal)
+                .Select(g => (g.Key, g.Count(), g.Max(s => s.LoginAt)))
+                .OrderByDescending(g => g.Item2)
+                .ToList();
+
+            // The user's actions are a search like any other, and audited as one.
+            var query = QueryTerms.Term("user", _login);
+            var officer = (await AuthenticationState).User.Identity?.Name ?? "?";
+            await Audit.RecordAsync(new OfficerAuditEntry(officer, OfficerActions.Search, query, null, Circuit.ClientAddress));
+            var page = await Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(query), Limit = ActionLimit });
+            _actions = page.Items;
+            _actionsTotal = page.Total;
+        }
+        finally
+        {
+            _loading = false;
+        }
+    }
+
+    private static string Duration(SessionObject s) => s.Duration is { } d
+        ? d.ToString(d.TotalDays >= 1 ? @"d\.hh\:mm\:ss" : @"hh\:mm\:ss", CultureInfo.InvariantCulture)
+        : s.LoginAt is null ? "login not seen" : "open";
+
+    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+}

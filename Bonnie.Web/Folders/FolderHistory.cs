@@ -1,0 +1,79 @@
+using System.Globalization;
+using Bonnie.Shared.Storage;
+
+namespace Bonnie.Web.Folders;
+
+/// <summary>A message in a folder at a moment: its UID there, since when, and what it is.</summary>
+internal sealed record FolderContentRow(uint Uid, string MessageKey, DateTimeOffset Since, string? Subject, string? From);
+
+/// <summary>A folder's history read from its change records, and its contents at any moment replayed from the messages' location changes.</summary>
+internal static class FolderHistory
+{
+    /// <summary>How many of the folder's events are read to find the messages it ever held.</summary>
+    public const int EventLimit = 10_000;
+
+    public static IReadOnlyList<ChangeRecord> Names(IReadOnlyList<ChangeRecord> changes) =>
+        changes.Where(c => c.Aspect == ChangeAspect.Name).ToList();
+
+    public static IReadOnlyList<ChangeRecord> Acl(IReadOnlyList<ChangeRecord> changes) =>
+        changes.Where(c => c.Aspect == ChangeAspect.Acl).ToList();
+
+    /// <summary>The ACL as it stood at <paramref name="at"/>: identifier to rights.</summary>
+    public static IReadOnlyDictionary<string, string> AclAt(IReadOnlyList<ChangeRecord> changes, DateTimeOffset at)
+    {
+        var acl = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var c in changes.Where(c => c.Aspect == ChangeAspect.Acl && c.At <= at && c.Key is not null))
+        {
+            if (c.To is null)
+            {
+                acl.Remove(c.Key!);
+            }
+            else
+            {
+                acl[c.Key!] = c.To;
+            }
+        }
+        return acl;
+    }
+
+    /// <summary>
+    /// The messages in folder <paramref name="folderId"/> at <paramref name="at"/>: every message an event of the folder
+    /// touched, with its location changes replayed up to that moment.
+    /// </summary>
+    public static async Task<IReadOnlyList<FolderContentRow>> ContentsAtAsync(IBonnieStore store, string folderId, DateTimeOffset at,
+        CancellationToken cancellationToken = default)
+    {
+        var events = await store.GetEventsForObjectAsync(ObjectKind.Folder, folderId, EventLimit, cancellationToken);
+        var keys = events.Where(e => e.Timestamp <= at).SelectMany(e => e.MessageKeys).Distinct(StringComparer.Ordinal).ToList();
+        var prefix = folderId + "/";
+        var rows = new List<FolderContentRow>();
+        foreach (var key in keys)
+        {
+            var changes = await store.GetChangesAsync(ObjectKind.Message, key, cancellationToken);
+            var present = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+            foreach (var c in changes.Where(c => c.Aspect == ChangeAspect.Location && c.At <= at))
+            {
+                if (c.From is not null)
+                {
+                    present.Remove(c.From);
+                }
+                if (c.To is not null)
+                {
+                    present[c.To] = c.At;
+                }
+            }
+            var here = present.Where(p => p.Key.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+            if (here.Count == 0)
+            {
+                continue;
+            }
+            var message = await store.GetMessageAsync(key, cancellationToken);
+            foreach (var (address, since) in here)
+            {
+                var uid = uint.Parse(address.AsSpan(prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture);
+                rows.Add(new FolderContentRow(uid, key, since, message?.Subject, message?.From));
+            }
+        }
+        return rows.OrderBy(r => r.Uid).ToList();
+    }
+}

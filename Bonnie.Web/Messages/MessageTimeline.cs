@@ -1,0 +1,120 @@
+using Bonnie.Shared.Storage;
+
+namespace Bonnie.Web.Messages;
+
+/// <summary>What happened to a message, for the timeline: delivered, read, flagged, moved, copied, deleted, expunged...</summary>
+internal sealed record TimelineEntry(
+    DateTimeOffset At,
+    string What,
+    string Detail,
+    string? FolderId,
+    Actor Actor,
+    string EventId,
+    TimelineKind Kind);
+
+internal enum TimelineKind
+{
+    Arrived,
+    Read,
+    Flagged,
+    Moved,
+    Copied,
+    Deleted,
+    Removed,
+    Other,
+}
+
+/// <summary>Builds a message's timeline from its change records, plus events that touched it without changing it.</summary>
+internal static class MessageTimeline
+{
+    public static IReadOnlyList<TimelineEntry> Build(MessageObject message, IReadOnlyList<ChangeRecord> changes, IReadOnlyList<StoredEvent> events)
+    {
+        var names = message.Locations
+            .GroupBy(l => l.Address, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First().FolderName ?? g.First().FolderId, StringComparer.Ordinal);
+        string NameOf(string? address, string? fallback) =>
+            address is not null && names.TryGetValue(address, out var n) ? n : fallback ?? address ?? "?";
+
+        // Flags a message brings to a new location (delivered with \Seen, copied with its flags) belong to that arrival.
+        var arrivals = changes
+            .Where(c => c.Aspect == ChangeAspect.Location && c.To is not null)
+            .Select(c => (c.EventId, Address: c.To!))
+            .ToHashSet();
+        var broughtFlags = changes
+            .Where(c => c.Aspect == ChangeAspect.Flag && c.To == "set" && c.Uid is { } uid
+                        && arrivals.Contains((c.EventId, c.FolderId + "/" + uid.ToString(System.Globalization.CultureInfo.InvariantCulture))))
+            .ToList();
+        var entries = new List<(TimelineEntry Entry, int Ordinal)>();
+        foreach (var c in changes.Except(broughtFlags))
+        {
+            var entry = c.Aspect switch
+            {
+                ChangeAspect.Location => Location(c, NameOf),
+                ChangeAspect.Flag => Flag(c),
+                ChangeAspect.Existence when c.To == "absent" => new TimelineEntry(c.At, "Gone", "No longer in any folder", null, c.Actor, c.EventId, TimelineKind.Removed),
+                _ => null,
+            };
+            if (entry is not null && c.Aspect == ChangeAspect.Location && c.To is { } to)
+            {
+                var flags = broughtFlags.Where(f => f.EventId == c.EventId && f.FolderId + "/" + f.Uid?.ToString(System.Globalization.CultureInfo.InvariantCulture) == to)
+                    .Select(f => f.Key).ToList();
+                if (flags.Count > 0)
+                {
+                    entry = entry with { Detail = entry.Detail + " with flags " + string.Join(" ", flags) };
+                }
+            }
+            if (entry is not null)
+            {
+                entries.Add((entry, c.Ordinal));
+            }
+        }
+
+        var explained = changes.Select(c => c.EventId).ToHashSet(StringComparer.Ordinal);
+        foreach (var e in events.Where(e => !explained.Contains(e.Id)))
+        {
+            entries.Add((new TimelineEntry(e.Timestamp, e.Name, e.FolderName ?? "", e.FolderId,
+                new Actor(e.User, e.SessionId, e.ClientIp, e.Service), e.Id, TimelineKind.Other), int.MaxValue));
+        }
+        return entries.OrderBy(x => x.Entry.At).ThenBy(x => x.Ordinal).Select(x => x.Entry).ToList();
+    }
+
+    private static TimelineEntry Location(ChangeRecord c, Func<string?, string?, string> nameOf)
+    {
+        var to = c.FolderName ?? c.FolderId;
+        return (c.Key, c.From, c.To) switch
+        {
+            (LocationOrigin.Moved, { } from, { } dest) =>
+                new(c.At, "Moved", $"from {nameOf(from, null)} to {nameOf(dest, to)}", c.FolderId, c.Actor, c.EventId, TimelineKind.Moved),
+            (LocationOrigin.Copied, null, { } dest) =>
+                new(c.At, "Copied", $"to {nameOf(dest, to)}", c.FolderId, c.Actor, c.EventId, TimelineKind.Copied),
+            (LocationOrigin.Delivered, null, { } dest) =>
+                new(c.At, "Delivered", $"to {nameOf(dest, to)}", c.FolderId, c.Actor, c.EventId, TimelineKind.Arrived),
+            (LocationOrigin.Appended, null, { } dest) =>
+                new(c.At, "Appended", $"to {nameOf(dest, to)}", c.FolderId, c.Actor, c.EventId, TimelineKind.Arrived),
+            (LocationOrigin.Seen, null, { } dest) =>
+                new(c.At, "Found", $"in {nameOf(dest, to)} (its arrival was not seen)", c.FolderId, c.Actor, c.EventId, TimelineKind.Arrived),
+            (var why, { } from, null) =>
+                new(c.At, Capitalize(why ?? "removed"), $"from {nameOf(from, to)}", c.FolderId, c.Actor, c.EventId, TimelineKind.Removed),
+            (var how, _, var dest) =>
+                new(c.At, Capitalize(how ?? "located"), $"at {nameOf(dest, to)}", c.FolderId, c.Actor, c.EventId, TimelineKind.Other),
+        };
+    }
+
+    private static TimelineEntry Flag(ChangeRecord c)
+    {
+        var set = c.To == "set";
+        var where = $"in {c.FolderName ?? c.FolderId}";
+        return (c.Key?.ToLowerInvariant(), set) switch
+        {
+            ("\\seen", true) => new(c.At, "Read", where, c.FolderId, c.Actor, c.EventId, TimelineKind.Read),
+            ("\\seen", false) => new(c.At, "Marked unread", where, c.FolderId, c.Actor, c.EventId, TimelineKind.Read),
+            ("\\flagged", true) => new(c.At, "Flagged", where, c.FolderId, c.Actor, c.EventId, TimelineKind.Flagged),
+            ("\\flagged", false) => new(c.At, "Unflagged", where, c.FolderId, c.Actor, c.EventId, TimelineKind.Flagged),
+            ("\\deleted", true) => new(c.At, "Deleted", $"marked \\Deleted {where}", c.FolderId, c.Actor, c.EventId, TimelineKind.Deleted),
+            ("\\deleted", false) => new(c.At, "Undeleted", $"\\Deleted cleared {where}", c.FolderId, c.Actor, c.EventId, TimelineKind.Deleted),
+            _ => new(c.At, set ? "Flag set" : "Flag cleared", $"{c.Key} {where}", c.FolderId, c.Actor, c.EventId, TimelineKind.Flagged),
+        };
+    }
+
+    private static string Capitalize(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..].Replace('-', ' ');
+}

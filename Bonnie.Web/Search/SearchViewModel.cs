@@ -1,0 +1,109 @@
+using Bonnie.Shared.Search;
+using Bonnie.Shared.Storage;
+
+namespace Bonnie.Web.Search;
+
+/// <summary>
+/// The search page's state: the query as typed, the one that ran, its error, the current page and the cursors of the
+/// pages before it (the store pages by keyset, so "previous" is a stack of cursors, not an offset).
+/// </summary>
+internal sealed class SearchViewModel
+{
+    public const int PageSize = 50;
+    public const Shared.Search.Facets AllFacets = Shared.Search.Facets.All;
+
+    private readonly Stack<string?> _previous = new();
+
+    /// <summary>What is in the query box.</summary>
+    public string Query { get; set; } = "";
+
+    /// <summary>The query of the results shown; null before the first search.</summary>
+    public string? AppliedQuery { get; private set; }
+
+    public QuerySyntaxException? Error { get; private set; }
+
+    public EventPage? Page { get; private set; }
+
+    public IReadOnlyDictionary<string, IReadOnlyList<FacetCount>> Facets { get; private set; } = new Dictionary<string, IReadOnlyList<FacetCount>>();
+
+    public string? CurrentCursor { get; private set; }
+
+    /// <summary>1-based number of the page shown.</summary>
+    public int PageNumber => _previous.Count + 1;
+
+    public bool HasPrevious => _previous.Count > 0;
+
+    public bool HasNext => Page?.Next is not null;
+
+    public SortOrder Sort { get; private set; }
+
+    public IReadOnlyList<StoredEvent> Items => Page?.Items ?? [];
+
+    /// <summary>Days with matches, oldest first, for the timeline chart.</summary>
+    public IReadOnlyList<FacetCount> Days =>
+        Facets.TryGetValue("day", out var days) ? days.OrderBy(d => d.Value, StringComparer.Ordinal).ToList() : [];
+
+    /// <summary>Parses <see cref="Query"/>; on success returns the parsed query and clears the error.</summary>
+    public ParsedQuery? TryParse()
+    {
+        try
+        {
+            var parsed = QueryParser.Parse(Query);
+            Error = null;
+            return parsed;
+        }
+        catch (QuerySyntaxException ex)
+        {
+            Error = ex;
+            return null;
+        }
+    }
+
+    /// <summary>Runs <see cref="Query"/> from its first page, with facets. False when it does not parse.</summary>
+    public async Task<bool> SearchAsync(IBonnieStore store, CancellationToken cancellationToken = default)
+    {
+        if (TryParse() is not { } parsed)
+        {
+            return false;
+        }
+        var page = await store.SearchEventsAsync(new EventSearch { Query = parsed, Limit = PageSize, Facets = AllFacets }, cancellationToken);
+        _previous.Clear();
+        CurrentCursor = null;
+        AppliedQuery = Query;
+        Sort = parsed.Sort;
+        Page = page;
+        Facets = page.Facets;
+        return true;
+    }
+
+    public async Task NextAsync(IBonnieStore store, CancellationToken cancellationToken = default)
+    {
+        if (Page?.Next is not { } next || AppliedQuery is null)
+        {
+            return;
+        }
+        var page = await LoadAsync(store, next, cancellationToken);
+        _previous.Push(CurrentCursor);
+        CurrentCursor = next;
+        Page = page;
+    }
+
+    public async Task PreviousAsync(IBonnieStore store, CancellationToken cancellationToken = default)
+    {
+        if (_previous.Count == 0 || AppliedQuery is null)
+        {
+            return;
+        }
+        var cursor = _previous.Peek();
+        Page = await LoadAsync(store, cursor, cancellationToken);
+        _previous.Pop();
+        CurrentCursor = cursor;
+    }
+
+    /// <summary>The first row's 1-based number on this page.</summary>
+    public long FirstRow => ((long)(PageNumber - 1) * PageSize) + 1;
+
+    // Facets do not change between pages of one query, so only the first page counts them.
+    private Task<EventPage> LoadAsync(IBonnieStore store, string? cursor, CancellationToken cancellationToken) =>
+        store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(AppliedQuery), Limit = PageSize, Cursor = cursor }, cancellationToken);
+}

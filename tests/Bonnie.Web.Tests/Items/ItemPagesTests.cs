@@ -1,0 +1,110 @@
+using System.Text;
+using Bonnie.Shared.Storage;
+using Bonnie.Web.Components.Pages;
+using Bonnie.Web.Search;
+using Bonnie.Web.Tests.Infrastructure;
+using Bunit;
+
+namespace Bonnie.Web.Tests.Items;
+
+/// <summary>The user, quarantine and event pages, saved searches and paging, over the same real store.</summary>
+public sealed class ItemPagesTests : IAsyncLifetime
+{
+    private PageTestContext _page = default!;
+
+    public async Task InitializeAsync() => _page = await PageTestContext.CreateAsync();
+
+    public async Task DisposeAsync() => await _page.DisposeAsync();
+
+    [Fact]
+    public void UserPage_Cyrus_ShowsTheSessionLoginsByAddressAndActions()
+    {
+        var page = _page.Render<UserHistory>(p => p.Add(x => x.Login, "cyrus"));
+
+        page.WaitForAssertion(() =>
+        {
+            var session = Assert.Single(page.FindAll("[aria-label='Sessions'] tbody tr.mud-table-row"));
+            Assert.Contains("127.0.0.1", session.TextContent, StringComparison.Ordinal);
+            Assert.Contains("00:00:00", session.TextContent, StringComparison.Ordinal);
+            var address = Assert.Single(page.FindAll("[aria-label='Logins by address'] tbody tr"));
+            Assert.Equal(["127.0.0.1", "1"], address.Children.Take(2).Select(c => c.TextContent.Trim()));
+            Assert.NotEmpty(page.FindAll("[aria-label='Actions'] tbody tr.mud-table-row"));
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
+    public void QuarantinePage_UnreadableNotification_ShowsReasonAndHexWhenExpanded()
+    {
+        var page = _page.Render<Quarantine>();
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("tbody tr.mud-table-row")), PageTestContext.Timeout);
+        Assert.Contains("parse", page.Find("tbody tr.mud-table-row").TextContent, StringComparison.Ordinal);
+
+        page.Find("tbody tr.mud-table-row button").Click();
+
+        page.WaitForAssertion(() =>
+        {
+            var raw = page.Find("pre.bonnie-raw").TextContent;
+            Assert.StartsWith("00000000  7b ff fe 3c 73 63 72 69 70 74 3e", raw, StringComparison.Ordinal);
+            Assert.Contains("Not valid UTF-8", page.Markup, StringComparison.Ordinal);
+            Assert.Empty(page.FindAll("tbody script"));
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
+    public async Task EventPage_MessageNew_ShowsTheRawNotificationIndented()
+    {
+        var events = await _page.Store.Store.SearchEventsAsync(new Shared.Search.EventSearch { Query = Shared.Search.QueryParser.Parse("event:MessageNew") });
+        var id = Assert.Single(events.Items).Id;
+
+        var page = _page.Render<EventDetail>(p => p.Add(x => x.Id, id));
+
+        page.WaitForAssertion(() =>
+        {
+            var raw = page.Find("pre.bonnie-raw").TextContent;
+            Assert.StartsWith("{\n  \"event\": \"MessageNew\",", raw.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+            Assert.Contains("\"vnd.cmu.midset\": [\n    \"<179595122889", raw.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
+    public async Task SavedSearches_SaveListDelete_KeepsEachOfficersOwn()
+    {
+        var saved = new SavedSearches(TestData.DataDirectoryIn(_page.Directory.Path), TimeProvider.System);
+
+        await saved.SaveAsync("ann", "alice moves", "user:alice@example.org event:MessageMove");
+        await saved.SaveAsync("ann", "alice moves", "user:alice@example.org event:vnd.cmu.MessageMove");
+        await saved.SaveAsync("bob", "mine", "user:bob@example.org");
+
+        var ann = await saved.ListAsync("ann");
+        Assert.Equal(("alice moves", "user:alice@example.org event:vnd.cmu.MessageMove"), (Assert.Single(ann).Name, ann[0].Query));
+        Assert.True(await saved.DeleteAsync("ann", "alice moves"));
+        Assert.Empty(await saved.ListAsync("ann"));
+        Assert.Single(await saved.ListAsync("bob"));
+    }
+
+    [Fact]
+    public async Task Paging_SixtyLogins_NextThenPreviousFollowTheCursorStack()
+    {
+        var login = TestStore.Fixture("Login");
+        var jobs = Enumerable.Range(0, 60)
+            .Select(i => TestStore.Raw(Encoding.UTF8.GetBytes(login
+                .Replace("cyrus-1795951187-11381-2-14971745235264492537", $"paging-session-{i:D2}", StringComparison.Ordinal)
+                .Replace("11:19:47.997Z", $"11:{30 + (i / 60):D2}:{i % 60:D2}.000Z", StringComparison.Ordinal))))
+            .ToArray();
+        await _page.Store.ProcessAsync(jobs);
+        var vm = new SearchViewModel { Query = "session:paging-session-*" };
+
+        Assert.True(await vm.SearchAsync(_page.Store.Store));
+        var first = vm.Items.Select(e => e.SessionId).ToList();
+        await vm.NextAsync(_page.Store.Store);
+        var second = vm.Items.Select(e => e.SessionId).ToList();
+        await vm.PreviousAsync(_page.Store.Store);
+
+        Assert.Equal(60, vm.Page!.Total);
+        Assert.Equal(50, first.Count);
+        Assert.Equal("paging-session-59", first[0]);
+        Assert.Equal(Enumerable.Range(0, 10).Reverse().Select(i => $"paging-session-{i:D2}"), second);
+        Assert.Equal(first, vm.Items.Select(e => e.SessionId));
+        Assert.Equal((1, false, true), (vm.PageNumber, vm.HasPrevious, vm.HasNext));
+    }
+}

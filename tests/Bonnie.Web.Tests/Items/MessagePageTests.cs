@@ -1,0 +1,79 @@
+using Bonnie.Web.Audit;
+using Bonnie.Web.Components.Pages;
+using Bonnie.Web.Tests.Infrastructure;
+using Bunit;
+
+namespace Bonnie.Web.Tests.Items;
+
+public sealed class MessagePageTests : IAsyncLifetime
+{
+    private PageTestContext _page = default!;
+
+    public async Task InitializeAsync() => _page = await PageTestContext.CreateAsync(HostileMessage.Bytes);
+
+    public async Task DisposeAsync() => await _page.DisposeAsync();
+
+    private IRenderedComponent<MessageHistory> RenderDelivered()
+    {
+        var page = _page.Render<MessageHistory>(p => p.Add(x => x.Key, TestStore.DeliveredMessage));
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll(".bonnie-timeline-what")), PageTestContext.Timeout);
+        return page;
+    }
+
+    [Fact]
+    public async Task Timeline_DeliveredMessage_ShowsItsLifeInOrderAndTheViewIsAudited()
+    {
+        var page = RenderDelivered();
+
+        var what = page.FindAll(".bonnie-timeline-what").Select(e => e.TextContent).ToList();
+        Assert.Equal(["Delivered", "Read", "Flag set", "Flagged", "Unflagged", "Copied"], what);
+        var entries = page.FindAll(".bonnie-timeline-entry");
+        Assert.Contains("to user/alice@example.org", entries[0].TextContent, StringComparison.Ordinal);
+        Assert.Contains("$Important", entries[2].TextContent, StringComparison.Ordinal);
+        Assert.Contains("lmtp", entries[0].TextContent, StringComparison.Ordinal);
+        Assert.Contains("to user/alice/Archive@example.org", entries[5].TextContent, StringComparison.Ordinal);
+        Assert.Contains("by alice@example.org", entries[5].TextContent, StringComparison.Ordinal);
+        var view = Assert.Single(await _page.AuditRecordsAsync(), r => r.Action == OfficerActions.MessageViewed);
+        Assert.Equal(TestStore.DeliveredMessage, view.Target);
+    }
+
+    [Fact]
+    public void HtmlPart_HostileMessage_IsSanitizedIntoASandboxedFrame()
+    {
+        var page = RenderDelivered();
+
+        var frame = page.Find("iframe");
+        Assert.Equal("", frame.GetAttribute("sandbox"));
+        var srcdoc = frame.GetAttribute("srcdoc") ?? "";
+        Assert.Contains("The report <b>body</b> in HTML.", srcdoc, StringComparison.Ordinal);
+        Assert.Contains("default-src 'none'; style-src 'unsafe-inline'; img-src data:", srcdoc, StringComparison.Ordinal);
+        Assert.Contains("report link", srcdoc, StringComparison.Ordinal);
+        Assert.DoesNotContain("href=", srcdoc, StringComparison.OrdinalIgnoreCase);
+        Assert.All(HostileMessage.Forbidden, f => Assert.DoesNotContain(f, srcdoc, StringComparison.OrdinalIgnoreCase));
+        // Nothing of the message's HTML is part of the application's own DOM: it exists only inside the srcdoc attribute.
+        Assert.Empty(page.FindAll("script, form, input, img[src], [onerror], [onload]"));
+        Assert.DoesNotContain(page.FindAll("p, b, div, a"), e => e.TextContent.Contains("The report", StringComparison.Ordinal)
+            || e.TextContent.Contains("report link", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Payload_HostileMessage_ShowsTextHeadersAndASafeAttachmentName()
+    {
+        var page = RenderDelivered();
+
+        Assert.Contains("The plain text part of the report.", page.Find(".bonnie-message-text").TextContent, StringComparison.Ordinal);
+        Assert.Contains(page.FindAll(".bonnie-header-value"), h => h.TextContent == "Quarterly report");
+        var attachment = page.Find("a[download][href*='/attachments/0']");
+        Assert.Equal("report.pdf", attachment.TextContent);
+        Assert.Equal($"messages/{TestStore.DeliveredMessage}/raw", page.Find("[aria-label='Message actions'] a[download]").GetAttribute("href"));
+    }
+
+    [Fact]
+    public void Render_UnknownKey_SaysSo()
+    {
+        var page = _page.Render<MessageHistory>(p => p.Add(x => x.Key, "Mdoesnotexist"));
+
+        page.WaitForAssertion(() => Assert.Contains("No message is stored", page.Find("[role=alert]").TextContent, StringComparison.Ordinal),
+            PageTestContext.Timeout);
+    }
+}

@@ -1,0 +1,151 @@
+using Bonnie.Pipeline.Worker;
+using Bonnie.Web.Audit;
+using Bonnie.Web.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+
+namespace Bonnie.Web.Tests.Journeys;
+
+/// <summary>An investigator's journey in a real browser: search, open a message's history, read its sanitized body.</summary>
+public sealed class ItemJourneyTests : IAsyncLifetime
+{
+    private const float Timeout = 15_000;
+    private readonly BonnieWebFactory _factory = new();
+    private readonly List<string> _consoleErrors = [];
+    private IPlaywright _playwright = default!;
+    private IBrowser _browser = default!;
+    private string _baseUrl = "";
+
+    public async Task InitializeAsync()
+    {
+        _factory.UseKestrel(0);
+        _factory.StartServer();
+        _baseUrl = _factory.ClientOptions.BaseAddress.ToString().TrimEnd('/');
+        await using (var scope = _factory.Services.CreateAsyncScope())
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var outcomes = await scope.ServiceProvider.GetRequiredService<StoreJobProcessor>()
+                .ProcessBatchAsync(TestStore.Story(HostileMessage.Bytes), timeout.Token);
+            Assert.All(outcomes, o => Assert.IsType<JobOutcome.Done>(o));
+        }
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Timeout = Timeout,
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.DisposeAsync();
+        _playwright.Dispose();
+        await _factory.DisposeAsync();
+    }
+
+    private async Task<IPage> NewPageAsync()
+    {
+        var context = await _browser.NewContextAsync();
+        context.SetDefaultTimeout(Timeout);
+        var page = await context.NewPageAsync();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                _consoleErrors.Add(message.Text);
+            }
+        };
+        // Nothing the message names may be fetched, whatever the sanitizer did.
+        await page.RouteAsync("**/*", async route =>
+        {
+            if (route.Request.Url.StartsWith(_baseUrl, StringComparison.Ordinal) || route.Request.Url.StartsWith("data:", StringComparison.Ordinal))
+            {
+                await route.ContinueAsync();
+            }
+            else
+            {
+                _consoleErrors.Add("foreign request: " + route.Request.Url);
+                await route.AbortAsync();
+            }
+        });
+        return page;
+    }
+
+    private static async Task ScreenshotAsync(IPage page, string name)
+    {
+        Directory.CreateDirectory(Screenshots.Directory);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots.Directory, name + ".png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task Investigator_SearchesOpensAMessageHistoryAndReadsTheSanitizedBody()
+    {
+        var page = await NewPageAsync();
+        await page.GotoAsync(_baseUrl + "/search");
+        await page.GetByLabel("User name").FillAsync(BonnieWebFactory.AdminName);
+        await page.GetByLabel("Password").FillAsync(BonnieWebFactory.AdminPassword);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Search", Exact = true }).WaitForAsync();
+        await page.Locator("[data-interactive=true]").WaitForAsync();
+
+        // Type a query, press Enter: the grid, the total and the address bar follow.
+        var query = page.GetByRole(AriaRole.Textbox, new() { Name = "Query" });
+        await query.FillAsync("event:MessageNew");
+        await query.PressAsync("Enter");
+        await page.GetByRole(AriaRole.Status).Filter(new() { HasText = "1 event matches" }).WaitForAsync();
+        Assert.EndsWith("/search?q=event%3AMessageNew", page.Url, StringComparison.Ordinal);
+        var grid = page.GetByRole(AriaRole.Table, new() { Name = "Matching events" });
+        var row = grid.GetByRole(AriaRole.Row).Filter(new() { HasText = "MessageNew" });
+        await row.WaitForAsync();
+        await ScreenshotAsync(page, "10-search-results");
+
+        // The row links to the message's history.
+        await row.GetByRole(AriaRole.Link, new() { Name = "· history" }).ClickAsync();
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Message history" }).WaitForAsync();
+        var timeline = page.GetByRole(AriaRole.Region, new() { Name = "Timeline" });
+        await timeline.GetByText("Delivered", new() { Exact = true }).WaitForAsync();
+        await timeline.GetByText("Copied", new() { Exact = true }).WaitForAsync();
+
+        // The body is shown inside a sandboxed frame, with nothing active or remote left in it.
+        var frameElement = page.GetByTitle("HTML part of the message (sanitized)");
+        Assert.Equal("", await frameElement.GetAttributeAsync("sandbox"));
+        var frame = page.FrameLocator("iframe[title='HTML part of the message (sanitized)']");
+        await frame.GetByText("The report").WaitForAsync();
+        var body = await frame.Locator("body").InnerHTMLAsync();
+        Assert.All(HostileMessage.Forbidden, f => Assert.DoesNotContain(f, body, StringComparison.OrdinalIgnoreCase));
+        Assert.Equal(0, await frame.Locator("a[href]").CountAsync());
+        await ScreenshotAsync(page, "11-message-history");
+
+        // The .eml download is authorized and audited.
+        var download = await page.RunAndWaitForDownloadAsync(() =>
+            page.GetByRole(AriaRole.Link, new() { Name = "Download .eml" }).ClickAsync());
+        Assert.EndsWith(".eml", download.SuggestedFilename, StringComparison.Ordinal);
+
+        // A bookmarked search runs when opened.
+        await page.GotoAsync(_baseUrl + "/search?q=event%3AFlagsSet");
+        await page.GetByRole(AriaRole.Status).Filter(new() { HasText = "1 event matches" }).WaitForAsync();
+        Assert.Equal("event:FlagsSet", await page.GetByRole(AriaRole.Textbox, new() { Name = "Query" }).InputValueAsync());
+
+        var (records, _) = await _factory.Services.GetRequiredService<OfficerAuditLog>().ReadPageAsync(0, 50, CancellationToken.None);
+        var actions = records.Where(r => r.Officer == BonnieWebFactory.AdminName).Select(r => (r.Action, r.Target)).ToList();
+        Assert.Contains((OfficerActions.Search, "event:MessageNew"), actions);
+        Assert.Contains((OfficerActions.MessageViewed, TestStore.DeliveredMessage), actions);
+        Assert.Contains((OfficerActions.MessageDownloaded, TestStore.DeliveredMessage), actions);
+        Assert.Empty(_consoleErrors);
+    }
+
+    [Fact]
+    public async Task RawDownload_WithoutSignIn_IsRefused()
+    {
+        using var client = _factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false, BaseAddress = _factory.ClientOptions.BaseAddress });
+
+        using var response = await client.GetAsync(new Uri($"/messages/{TestStore.DeliveredMessage}/raw", UriKind.Relative));
+
+        // The host answers an anonymous request with its sign-in form; the message itself is not given out.
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("<h1>Sign in</h1>", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("Quarterly report", body, StringComparison.Ordinal);
+    }
+}
