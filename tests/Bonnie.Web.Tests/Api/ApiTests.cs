@@ -30,6 +30,8 @@ public sealed class ApiTests : IAsyncLifetime
         _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
         {
             b.UseSetting("Bonnie:DataDirectory", _data);
+            // A port of its own: the default 5080 may be taken by a running Bonnie or another test class.
+            b.UseSetting("urls", "http://127.0.0.1:0");
             b.UseSetting("Bonnie:Broker:Enabled", "false");
             b.UseSetting("Bonnie:Worker:Enabled", "false");
             b.UseSetting("Bonnie:Payloads:MaxAttempts", "1");

@@ -28,6 +28,8 @@ public sealed class BonnieWebFactory : WebApplicationFactory<Program>
             // The broker's fixed ports belong to whoever runs Bonnie on this machine; these tests are about the web.
             ["Bonnie:Broker:Enabled"] = "false",
             ["Bonnie:Worker:Enabled"] = "false",
+            // A port of its own: the default 5080 may be taken by a running Bonnie or another test class.
+            ["urls"] = "http://127.0.0.1:0",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
