@@ -69,7 +69,21 @@ public sealed record CyrusEvent
     public long? Modseq { get; init; }
     public long? MessageSize { get; init; }
 
-    public Envelope? Envelope { get; init; }
+    /// <summary><c>vnd.cmu.envelope</c>, decoded when first read (its syntax was checked by the parser).</summary>
+    public Envelope? Envelope
+    {
+        get => _envelope is DeferredEnvelope deferred ? deferred.Value : (Envelope?)_envelope;
+        init => _envelope = value;
+    }
+
+    // An Envelope, or a DeferredEnvelope from the parser that builds one on first read.
+    private readonly object? _envelope;
+
+    internal DeferredEnvelope? DeferredEnvelope
+    {
+        get => _envelope as DeferredEnvelope;
+        init => _envelope = value;
+    }
     /// <summary>The IMAP BODYSTRUCTURE, kept as Cyrus sent it.</summary>
     public string? BodyStructure { get; init; }
 

@@ -42,7 +42,8 @@ public static partial class NotificationParser
         public string[]? Flags;
         public AclEntry[]? Acl;
         public long? DiskQuota, DiskUsed, MaxMessages, Messages, UnseenMessages, UidNext, Modseq, MessageSize;
-        public Envelope? Envelope;
+        public DeferredEnvelope? Envelope;
+        public ReadOnlyMemory<byte> Raw;
         public Dictionary<uint, string>? MessageContent;
         public Dictionary<uint, JsonElement>? MessageHeaders;
         public Dictionary<string, JsonElement>? Extra;
@@ -249,7 +250,7 @@ public static partial class NotificationParser
             case Field.MessageSize:
                 return ReadLong(ref reader, out draft.MessageSize);
             case Field.Envelope:
-                return ReadEnvelope(ref reader, out draft.Envelope);
+                return ReadEnvelope(ref reader, draft.Raw, out draft.Envelope);
             case Field.BodyStructure:
                 return ReadString(ref reader, out draft.BodyStructure);
             case Field.MessageContent:
@@ -366,7 +367,7 @@ public static partial class NotificationParser
         return number;
     }
 
-    private static string? ReadEnvelope(ref Utf8JsonReader reader, out Envelope? envelope)
+    private static string? ReadEnvelope(ref Utf8JsonReader reader, ReadOnlyMemory<byte> raw, out DeferredEnvelope? envelope)
     {
         envelope = null;
         if (reader.TokenType == JsonTokenType.Null)
@@ -377,33 +378,13 @@ public static partial class NotificationParser
         {
             return $"must be a string holding an IMAP ENVELOPE, found {Describe(reader.TokenType)}";
         }
-        if (!reader.ValueIsEscaped)
+        // Only the syntax now, so that a malformed envelope still fails the parse; the strings when first read.
+        if (!EnvelopeReader.TryRead(ref reader, build: false, out _, out var error))
         {
-            return EnvelopeReader.TryRead(reader.ValueSpan, out envelope!, out var direct) ? null : direct;
+            return error;
         }
-        // Unescaped text is never longer than the escaped JSON.
-        var rented = reader.ValueSpan.Length > 2048 ? ArrayPool<byte>.Shared.Rent(reader.ValueSpan.Length) : null;
-        var buffer = rented ?? stackalloc byte[2048];
-        try
-        {
-            int length;
-            try
-            {
-                length = reader.CopyString(buffer);
-            }
-            catch (InvalidOperationException)
-            {
-                return "contains an escaped UTF-16 surrogate without its pair";
-            }
-            return EnvelopeReader.TryRead(buffer[..length], out envelope!, out var error) ? null : error;
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
+        envelope = new DeferredEnvelope(raw.Slice((int)reader.TokenStartIndex, reader.ValueSpan.Length + 2));
+        return null;
     }
 
     private static bool TryGetString(ref Utf8JsonReader reader, out string? value, out string? error)

@@ -66,7 +66,7 @@ public static partial class NotificationParser
             return Fail(ParseFailure.NotAnObject, $"the notification is a JSON {Describe(reader.TokenType)}, not an object");
         }
 
-        var draft = new Draft();
+        var draft = new Draft { Raw = raw };
         ulong seen = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -153,7 +153,7 @@ public static partial class NotificationParser
                 UidNext = draft.UidNext,
                 Modseq = draft.Modseq,
                 MessageSize = draft.MessageSize,
-                Envelope = draft.Envelope,
+                DeferredEnvelope = draft.Envelope,
                 BodyStructure = draft.BodyStructure,
                 MessageContent = draft.MessageContent ?? CyrusEvent.NoContent,
                 MessageHeaders = draft.MessageHeaders ?? CyrusEvent.NoHeaders,
