@@ -46,7 +46,7 @@ public static partial class NotificationParser
         public ReadOnlyMemory<byte> Raw;
         public Dictionary<uint, string>? MessageContent;
         public Dictionary<uint, JsonElement>? MessageHeaders;
-        public Dictionary<string, JsonElement>? Extra;
+        public List<ExtraField>? Extra;
     }
 
     // Field and event names bucketed by length: a lookup compares a handful of short byte spans, no hashing.
@@ -535,6 +535,8 @@ public static partial class NotificationParser
         }
         if (mailbox is null)
         {
+            // A server-only URI (Login, Logout): the next session's event names the same server.
+            Remember(ref reader, field, NoMailbox);
             return null;
         }
         if (mailbox.Uid is null)
@@ -549,6 +551,9 @@ public static partial class NotificationParser
         }
         return null;
     }
+
+    /// <summary>Remembered for a URI that names a server but no mailbox.</summary>
+    private static readonly object NoMailbox = new();
 
     /// <summary>The last mailbox read for this field, with this URI's UID.</summary>
     private static bool TryRecallMessage(ref Utf8JsonReader reader, Field field, int uidAt, out MailboxUri? mailbox)
