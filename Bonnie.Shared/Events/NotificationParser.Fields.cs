@@ -38,7 +38,9 @@ public static partial class NotificationParser
         public string? MailboxId, OldMailboxId;
         public SequenceSet? UidSet, OldUidSet;
         public string[]? MessageIds;
-        public string? EmailId, ThreadId, AclSubject, AclRights, MailboxType, BodyStructure;
+        public string? EmailId, ThreadId, AclSubject, AclRights, MailboxType;
+        /// <summary>A string, or a <see cref="DeferredText"/> when it can wait.</summary>
+        public object? BodyStructure;
         public string[]? Flags;
         public AclEntry[]? Acl;
         public long? DiskQuota, DiskUsed, MaxMessages, Messages, UnseenMessages, UidNext, Modseq, MessageSize;
@@ -252,7 +254,14 @@ public static partial class NotificationParser
             case Field.Envelope:
                 return ReadEnvelope(ref reader, draft.Raw, out draft.Envelope);
             case Field.BodyStructure:
-                return ReadString(ref reader, out draft.BodyStructure);
+                if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.IndexOf("\\u"u8) < 0)
+                {
+                    draft.BodyStructure = new DeferredText(draft.Raw.Slice((int)reader.TokenStartIndex, reader.ValueSpan.Length + 2));
+                    return null;
+                }
+                error = ReadString(ref reader, out text);
+                draft.BodyStructure = text;
+                return error;
             case Field.MessageContent:
                 return ReadPerUid(ref reader, ref draft.MessageContent, static (ref Utf8JsonReader r, out string? e) =>
                 {

@@ -157,7 +157,7 @@ public static partial class NotificationParser
                 Modseq = draft.Modseq,
                 MessageSize = draft.MessageSize,
                 DeferredEnvelope = draft.Envelope,
-                BodyStructure = draft.BodyStructure,
+                BodyStructureSource = draft.BodyStructure,
                 MessageContent = draft.MessageContent ?? CyrusEvent.NoContent,
                 MessageHeaders = draft.MessageHeaders ?? CyrusEvent.NoHeaders,
                 Extra = draft.Extra is null ? CyrusEvent.NoExtra : ReadExtra(raw.Span, draft.Extra),
