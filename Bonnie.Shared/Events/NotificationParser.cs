@@ -20,7 +20,8 @@ public static partial class NotificationParser
     /// <see cref="ParseResult.Reason"/> naming the field or byte at fault; this method does not throw for it.
     /// A notification without a valid <c>timestamp</c> (with a UTC offset) is refused as
     /// <see cref="ParseFailure.InvalidField"/>: the event's time is part of the evidence and is not guessed.
-    /// <see cref="CyrusEvent.Raw"/> refers to <paramref name="raw"/> itself, not a copy: do not reuse the buffer.
+    /// <see cref="CyrusEvent.Raw"/> refers to <paramref name="raw"/> itself, not a copy, and the envelope and body
+    /// structure are decoded from it on first read: do not reuse the buffer.
     /// </summary>
     public static ParseResult Parse(ReadOnlyMemory<byte> raw, ParserOptions? options = null)
     {
