@@ -45,6 +45,12 @@ public static partial class NotificationParser
         {
             return ParseObject(raw);
         }
+        catch (InvalidOperationException exception)
+        {
+            // A \u escape that is half a surrogate pair is valid JSON syntax but no text: Utf8JsonReader refuses to
+            // turn it into a string wherever it stands (a field name, a value).
+            return Fail(ParseFailure.MalformedJson, $"a string holds an escape that is no character: {exception.Message}");
+        }
         catch (JsonException exception)
         {
             var message = exception.Message;
