@@ -23,6 +23,12 @@ internal sealed class UnitOfWork(IBonnieStore store)
     private readonly Dictionary<(string FolderId, uint Uid), MessageObject> _messageAt = [];
     private readonly Dictionary<string, FolderObject> _folderByName = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<ChangeRecord> _changes = [];
+    // Ids the store did not have when asked in this batch: most events of a session whose login came before Bonnie
+    // ask for it, and every delivery asks for its new message, so a miss is remembered rather than asked again.
+    // An object created in the batch is tracked, and tracked objects are looked up first.
+    private readonly HashSet<string> _absentFolders = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _absentMessages = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _absentSessions = new(StringComparer.Ordinal);
 
     private sealed class Tracked<T>(T current, T? before, bool loaded)
         where T : class
@@ -43,8 +49,17 @@ internal sealed class UnitOfWork(IBonnieStore store)
         {
             return Touch(t.Current);
         }
+        if (_absentFolders.Contains(id))
+        {
+            return null;
+        }
         var loaded = await store.GetFolderAsync(id, cancellationToken).ConfigureAwait(false);
-        return loaded is null ? null : Touch(TrackLoaded(loaded));
+        if (loaded is null)
+        {
+            _absentFolders.Add(id);
+            return null;
+        }
+        return Touch(TrackLoaded(loaded));
     }
 
     public async Task<FolderObject?> FindFolderByNameAsync(string name, CancellationToken cancellationToken)
@@ -137,8 +152,17 @@ internal sealed class UnitOfWork(IBonnieStore store)
         {
             return Touch(t.Current);
         }
+        if (_absentMessages.Contains(key))
+        {
+            return null;
+        }
         var loaded = await store.GetMessageAsync(key, cancellationToken).ConfigureAwait(false);
-        return loaded is null ? null : Touch(TrackLoaded(loaded));
+        if (loaded is null)
+        {
+            _absentMessages.Add(key);
+            return null;
+        }
+        return Touch(TrackLoaded(loaded));
     }
 
     public async Task<MessageObject?> FindMessageAtAsync(string folderId, uint uid, CancellationToken cancellationToken)
@@ -199,9 +223,14 @@ internal sealed class UnitOfWork(IBonnieStore store)
         {
             return t.Current;
         }
+        if (_absentSessions.Contains(id))
+        {
+            return null;
+        }
         var loaded = await store.GetSessionAsync(id, cancellationToken).ConfigureAwait(false);
         if (loaded is null)
         {
+            _absentSessions.Add(id);
             return null;
         }
         _sessions[id] = new Tracked<SessionObject>(loaded, loaded.Clone(), loaded: true);
@@ -279,6 +308,9 @@ internal sealed class UnitOfWork(IBonnieStore store)
         _changes.Clear();
         _messageAt.Clear();
         _folderByName.Clear();
+        _absentFolders.Clear();
+        _absentMessages.Clear();
+        _absentSessions.Clear();
     }
 
     public StoreBatch ToBatch()

@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
 using Bonnie.Shared.Search;
 using Bonnie.Shared.Storage;
 using Microsoft.Data.Sqlite;
@@ -22,8 +25,8 @@ internal sealed partial class EmbeddedStore
             var sequences = WriteEvents(tx, batch.Events);
             WriteFolders(tx, batch.Folders.Values, newVersions);
             WriteFolderAliases(tx, batch);
-            WriteMessages(tx, batch.Messages.Values, newVersions);
-            WriteSessions(tx, batch.Sessions.Values, newVersions);
+            WriteMessages(tx, batch.Messages.Values.OrderBy(m => m.Key, StringComparer.Ordinal), newVersions);
+            WriteSessions(tx, batch.Sessions.Values.OrderBy(s => s.Id, StringComparer.Ordinal), newVersions);
             WriteChanges(tx, batch.Changes, sequences);
             WriteUsers(tx, batch.Users.Values);
             WriteQuarantine(tx, batch.Quarantine);
@@ -77,7 +80,7 @@ internal sealed partial class EmbeddedStore
             "$seq", "$id", "$type", "$name", "$ts", "$received", "$user", "$service", "$session", "$ip", "$folder_id", "$folder", "$folder_path",
             "$old_folder_id", "$old_folder", "$uids", "$mids", "$keys", "$sender", "$recipients", "$flags", "$subject", "$size", "$payload_status",
             "$payload_sha256", "$raw_sha256", "$raw");
-        using var term = Command(tx, "INSERT OR IGNORE INTO event_terms(term, seq) VALUES ($t, $s)", "$t", "$s");
+        var termRows = new List<(string Term, long Seq)>(events.Count * 8);
         using var fts = Command(tx, "INSERT INTO events_fts(rowid, subject, sender, recipients, body) VALUES ($s, $a, $b, $c, $d)", "$s", "$a", "$b", "$c", "$d");
         var terms = new HashSet<string>(StringComparer.Ordinal);
         foreach (var e in events)
@@ -116,18 +119,51 @@ internal sealed partial class EmbeddedStore
             sequences[e.Id] = seq;
             terms.Clear();
             EventTerms.Collect(e, terms);
-            term.Parameters[1].Value = seq;
             foreach (var t in terms)
             {
-                term.Parameters[0].Value = t;
-                term.ExecuteNonQuery();
+                termRows.Add((t, seq));
             }
             if (e.Subject is not null || e.From.Count > 0 || e.To.Count > 0 || e.BodyText is not null)
             {
                 Run(fts, seq, e.Subject, string.Join(' ', e.From), string.Join(' ', e.To), e.BodyText);
             }
         }
+        WriteTerms(tx, termRows);
         return sequences;
+    }
+
+    // The term index is a B-tree keyed by (term, seq): rows inserted in event order land all over it, touching a
+    // different page for nearly every row. Sorted, each term's rows of the batch go to the same (usually last) page.
+    // The rows travel as one JSON array bound once: one statement for the batch instead of one per row.
+    private void WriteTerms(SqliteTransaction tx, List<(string Term, long Seq)> rows)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+        rows.Sort(static (a, b) =>
+        {
+            var c = string.CompareOrdinal(a.Term, b.Term);
+            return c != 0 ? c : a.Seq.CompareTo(b.Seq);
+        });
+        var buffer = new ArrayBufferWriter<byte>(rows.Count * 48);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var (t, seq) in rows)
+            {
+                json.WriteStartArray();
+                json.WriteStringValue(t);
+                json.WriteNumberValue(seq);
+                json.WriteEndArray();
+            }
+            json.WriteEndArray();
+        }
+        using var insert = Command(tx, """
+            INSERT OR IGNORE INTO event_terms(term, seq)
+            SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each($rows)
+            """, "$rows");
+        Run(insert, Encoding.UTF8.GetString(buffer.WrittenSpan));
     }
 
     private static string? Join(IReadOnlyList<string> values) => values.Count == 0 ? null : string.Join('\n', values);
