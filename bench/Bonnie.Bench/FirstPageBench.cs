@@ -27,7 +27,7 @@ internal static class FirstPageBench
         var runs = Option(args, "--runs", 5);
         var users = Option(args, "--users", Math.Max(50, events / 1_000));
         var query = Text(args, "--query") ?? $"user:{NotificationGenerator.UserName(7)}";
-        var web = Text(args, "--web") ?? FindWebAssembly();
+        var web = Text(args, "--web") is { } given ? Path.GetFullPath(given) : FindWebAssembly();
         if (web is null || !File.Exists(web))
         {
             Console.Error.WriteLine("Bonnie.Web.dll not found: build it (dotnet build Bonnie.Web -c Release) or pass --web <path>");
