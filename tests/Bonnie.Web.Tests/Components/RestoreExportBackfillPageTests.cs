@@ -68,6 +68,7 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
             Scope = RestoreScope.Folder, FolderId = TestStore.Inbox, At = new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero), DryRun = true,
         });
         Assert.NotEmpty(expected.Items);
+        Assert.Contains(page.FindAll("input"), i => i.GetAttribute("value") == "2030-01-01T00:00:00Z");
 
         Click(page, "Dry run");
 
