@@ -10,6 +10,7 @@ internal static class BenchCommands
         ["store"] = StoreBench.Run,
         ["export"] = ExportBench.Run,
         ["firstpage"] = FirstPageBench.Run,
+        ["collector"] = CollectorBench.Run,
     };
 
     public static int Run(string[] args)
