@@ -41,7 +41,12 @@ public static class SecurityExtensions
                 o.Events.OnRedirectToAccessDenied = context => RejectApiOr(context, StatusCodes.Status403Forbidden);
             });
 
-        builder.Services.AddAuthorizationBuilder()
+        AddBonniePolicies(builder.Services.AddAuthorizationBuilder());
+        return builder;
+    }
+
+    /// <summary>The role policies and the closed fallback; components are tested against these very definitions.</summary>
+    internal static AuthorizationBuilder AddBonniePolicies(AuthorizationBuilder authorization) => authorization
             .SetFallbackPolicy(new AuthorizationPolicyBuilder(DefaultScheme).RequireAuthenticatedUser().Build())
             .AddPolicy(BonniePolicies.CanSearch, p => p.AddAuthenticationSchemes(DefaultScheme).RequireRole(BonnieRoles.All))
             .AddPolicy(BonniePolicies.CanExport, p => p.AddAuthenticationSchemes(DefaultScheme)
@@ -50,8 +55,6 @@ public static class SecurityExtensions
                 .RequireRole(BonnieRoles.Restorer, BonnieRoles.Administrator))
             .AddPolicy(BonniePolicies.CanAdminister, p => p.AddAuthenticationSchemes(DefaultScheme)
                 .RequireRole(BonnieRoles.Administrator));
-        return builder;
-    }
 
     private static Task RejectApiOr(RedirectContext<CookieAuthenticationOptions> context, int status)
     {

@@ -9,6 +9,7 @@ internal static class BenchCommands
         ["parse"] = ParseBench.Run,
         ["store"] = StoreBench.Run,
         ["export"] = ExportBench.Run,
+        ["firstpage"] = FirstPageBench.Run,
         ["collector"] = CollectorBench.Run,
     };
 

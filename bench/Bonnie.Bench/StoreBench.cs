@@ -53,7 +53,7 @@ internal static class StoreBench
         }
     }
 
-    private static (double Rate, EmbeddedStore Store) RunStore(string dir, int events, int users, int batchSize)
+    internal static (double Rate, EmbeddedStore Store) RunStore(string dir, int events, int users, int batchSize)
     {
         var store = new EmbeddedStore(dir, 256, NullLogger<EmbeddedStore>.Instance);
         store.InitializeAsync().GetAwaiter().GetResult();

@@ -26,6 +26,7 @@ public sealed partial class Restore
     [SupplyParameterFromQuery(Name = "keys")] public string? KeysQuery { get; set; }
     [SupplyParameterFromQuery(Name = "folder")] public string? FolderQuery { get; set; }
     [SupplyParameterFromQuery(Name = "mailbox")] public string? MailboxQuery { get; set; }
+    [SupplyParameterFromQuery(Name = "at")] public string? AtQuery { get; set; }
     [SupplyParameterFromQuery(Name = "job")] public string? JobQuery { get; set; }
 
     private RestoreForm Form { get; } = new();
@@ -41,6 +42,7 @@ public sealed partial class Restore
         Form.Keys = KeysQuery?.Replace(",", "\n", StringComparison.Ordinal);
         Form.FolderId = FolderQuery;
         Form.Mailbox = MailboxQuery;
+        Form.At = AtQuery;
         if (JobQuery is not null && Jobs.Get(JobQuery) is { } job)
         {
             Follow(job);

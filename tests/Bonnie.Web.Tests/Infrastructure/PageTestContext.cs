@@ -3,6 +3,7 @@ using Bonnie.Web.Audit;
 using Bonnie.Web.Officers;
 using Bonnie.Web.Search;
 using Bunit;
+using Bunit.TestDoubles;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -28,9 +29,11 @@ internal sealed class PageTestContext : IAsyncDisposable
     public TestStore Store { get; }
     public TempDirectory Directory { get; }
     public OfficerAuditLog Audit { get; }
+    public BunitAuthorizationContext Authorization { get; private set; } = default!;
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 29, 0, 0, 0, TimeSpan.Zero));
 
-    public static async Task<PageTestContext> CreateAsync(byte[]? deliveredPayload = null)
+    /// <param name="moreServices">Services of the page under test, added before anything is rendered.</param>
+    public static async Task<PageTestContext> CreateAsync(byte[]? deliveredPayload = null, Action<PageTestContext, IServiceCollection>? moreServices = null)
     {
         var store = await TestStore.CreateAsync();
         await store.FillAsync(deliveredPayload ?? HostileMessage.Bytes);
@@ -47,7 +50,9 @@ internal sealed class PageTestContext : IAsyncDisposable
         services.AddSingleton<TimeProvider>(context.Clock);
         services.AddSingleton(new Bonnie.Pipeline.Status.SystemStatus());
         services.AddScoped<OfficerCircuit>(_ => new OfficerCircuit { ClientAddress = "192.0.2.7" });
-        context.Context.AddAuthorization().SetAuthorized(Officer);
+        moreServices?.Invoke(context, services);
+        context.Authorization = context.Context.AddAuthorization();
+        context.Authorization.SetAuthorized(Officer);
         context.Context.JSInterop.Mode = JSRuntimeMode.Loose;
         context.Context.SetRendererInfo(new RendererInfo("Server", isInteractive: true));
         context.Context.Render<MudPopoverProvider>();

@@ -1,0 +1,139 @@
+using System.Net;
+using System.Net.Sockets;
+using Bonnie.Pipeline.Backfill;
+using Bonnie.Pipeline.Restore;
+using Bonnie.Pipeline.Worker.Payloads;
+using Bonnie.Web.Audit;
+using Bonnie.Web.Components.Pages;
+using Bonnie.Web.Security;
+using Bonnie.Web.Tests.Infrastructure;
+using Bunit;
+using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using RestoreOptions = Bonnie.Pipeline.Restore.RestoreOptions;
+
+namespace Bonnie.Web.Tests.Components;
+
+/// <summary>
+/// The restore, export and backfill pages over the real services on a filled store. The IMAP side points at a local
+/// port nobody listens on, so a real restore or backfill starts, fails fast and the page shows how it went.
+/// </summary>
+public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
+{
+    private PageTestContext _page = default!;
+    private RestoreJobs _jobs = default!;
+    private BackfillRunner _backfill = default!;
+
+    public async Task InitializeAsync() => _page = await PageTestContext.CreateAsync(moreServices: (page, services) =>
+    {
+        var closedPort = ClosedPort();
+        var restoreOptions = Options.Create(new RestoreOptions
+        {
+            Imap = new RestoreImapOptions { Host = "127.0.0.1", Port = closedPort, Security = "None", Password = "unused", Timeout = TimeSpan.FromSeconds(5) },
+        });
+        _jobs = new RestoreJobs(new RestorePlanner(page.Store.Store, page.Store.Payloads, TimeProvider.System),
+            new ImapRestorer(restoreOptions, page.Store.Payloads, NullLogger<ImapRestorer>.Instance),
+            TimeProvider.System, restoreOptions, NullLogger<RestoreJobs>.Instance);
+        _backfill = new BackfillRunner(new BackfillOptions(),
+            new ImapPayloadOptions { Host = "127.0.0.1", Port = closedPort, Security = "None", Password = "unused", Timeout = TimeSpan.FromSeconds(5) },
+            new BackfillWriter(page.Store.Store, TimeProvider.System), page.Store.Payloads,
+            Path.Combine(page.Directory.Path, "backfill"), TimeProvider.System, NullLogger<BackfillRunner>.Instance);
+        services.AddSingleton(_jobs);
+        services.AddSingleton(restoreOptions);
+        services.AddSingleton(_backfill);
+    });
+
+    public async Task DisposeAsync()
+    {
+        await _backfill.StopAsync(CancellationToken.None);
+        _backfill.Dispose();
+        _jobs.Dispose();
+        await _page.DisposeAsync();
+    }
+
+    private void NavigateTo(string uri) => _page.Context.Services.GetRequiredService<NavigationManager>().NavigateTo(uri);
+
+    private static void Click<T>(IRenderedComponent<T> page, string text) where T : IComponent =>
+        page.FindAll("button").Single(b => b.TextContent.Trim() == text).Click();
+
+    [Fact]
+    public async Task Restore_DryRunOfAFolder_ShowsThePlanFromThePlannerAndAuditsIt()
+    {
+        NavigateTo($"/restore?scope=folder&folder={TestStore.Inbox}&at=2030-01-01T00:00:00Z");
+        var page = _page.Render<Restore>();
+        var expected = await _jobs.PlanAsync(new RestoreRequest
+        {
+            Scope = RestoreScope.Folder, FolderId = TestStore.Inbox, At = new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero), DryRun = true,
+        });
+        Assert.NotEmpty(expected.Items);
+        Assert.Contains(page.FindAll("input"), i => i.GetAttribute("value") == "2030-01-01T00:00:00Z");
+
+        Click(page, "Dry run");
+
+        page.WaitForAssertion(() => Assert.StartsWith($"Would restore {expected.Items.Count} message(s)",
+            page.Find("[aria-label='Dry run'] h2").TextContent.Trim(), StringComparison.Ordinal), PageTestContext.Timeout);
+        Assert.Equal(expected.Folders.Count, page.FindAll("[aria-label='Dry run'] tbody tr").Count);
+        Assert.Empty(page.FindAll("[aria-label='Restore progress']"));
+        Assert.Contains(await _page.AuditRecordsAsync(), r => r.Officer == PageTestContext.Officer && r.Action == OfficerActions.Restore);
+    }
+
+    [Fact]
+    public void Restore_CyrusUnreachable_ShowsTheJobsProgressAndWhyItFailed()
+    {
+        NavigateTo($"/restore?scope=messages&keys={TestStore.DeliveredMessage}");
+        var page = _page.Render<Restore>();
+
+        Click(page, "Restore");
+
+        page.WaitForAssertion(() =>
+        {
+            var progress = page.Find("[aria-label='Restore progress']");
+            Assert.Equal("Restore failed", progress.QuerySelector("h2")!.TextContent.Trim());
+            Assert.Contains("cannot be reached", progress.QuerySelector("[role=alert]")!.TextContent, StringComparison.Ordinal);
+            Assert.Contains("of 1:", progress.QuerySelector("[role=status]")!.TextContent, StringComparison.Ordinal);
+        }, PageTestContext.Timeout);
+        Assert.Single(_jobs.All);
+    }
+
+    [Fact]
+    public void Export_QueryInTheAddress_OffersTheBundleOfThatQuery()
+    {
+        _page.Authorization.SetPolicies(BonniePolicies.CanExport);
+        NavigateTo("/export?q=" + Uri.EscapeDataString("user:alice@example.org"));
+        var page = _page.Render<Export>();
+
+        var link = page.Find("a[aria-label='Export evidence bundle']");
+        Assert.Equal("/api/export?q=user%3Aalice%40example.org", link.GetAttribute("href"));
+        page.Find("input[type=checkbox]").Change(true);
+        page.WaitForAssertion(() => Assert.EndsWith("&mbox=true", page.Find("a[aria-label='Export evidence bundle']").GetAttribute("href"), StringComparison.Ordinal),
+            PageTestContext.Timeout);
+    }
+
+    [Fact]
+    public async Task Backfill_Start_ShowsTheRunnersProgressUntilItFails()
+    {
+        var page = _page.Render<Backfill>();
+        Assert.Equal("idle", State(page));
+
+        Click(page, "Start backfill");
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal("failed", State(page));
+            Assert.NotEmpty(page.FindAll(".mud-alert-text-error"));
+        }, PageTestContext.Timeout);
+        Assert.Contains(await _page.AuditRecordsAsync(), r => r.Action == OfficerActions.BackfillStarted);
+    }
+
+    private static string State(IRenderedComponent<Backfill> page) =>
+        page.FindAll("[aria-label='Backfill progress'] tr").Single(r => r.QuerySelector("th")!.TextContent == "State").QuerySelector("td")!.TextContent.Trim();
+
+    private static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
