@@ -60,7 +60,10 @@ internal static class Schema
 
     public static int CurrentVersion => Steps.Length;
 
-    public static void Migrate(SqliteConnection connection)
+    public static void Migrate(SqliteConnection connection) => Migrate(connection, Steps.Length);
+
+    /// <summary>Migrates up to <paramref name="target"/> only: tests build the database an older Bonnie left.</summary>
+    internal static void Migrate(SqliteConnection connection, int target)
     {
         using (var create = connection.CreateCommand())
         {
@@ -78,7 +81,7 @@ internal static class Schema
             throw new InvalidOperationException(
                 $"The store's schema is version {version}, newer than this Bonnie knows ({Steps.Length}). Upgrade Bonnie or point Bonnie:Store:Directory elsewhere.");
         }
-        for (var step = (int)version; step < Steps.Length; step++)
+        for (var step = (int)version; step < Math.Min(target, Steps.Length); step++)
         {
             using var tx = connection.BeginTransaction();
             using (var cmd = connection.CreateCommand())
