@@ -47,9 +47,6 @@ internal sealed partial class DirectoryIdentityEnricher(DirectoryResolver resolv
         return ToEnrichment(resolution, at);
     }
 
-    /// <summary>Lets the re-resolution service try again after it saw the directory answer.</summary>
-    public void Resume() => Interlocked.Exchange(ref _pausedUntilTicks, 0);
-
     internal static Enrichment ToEnrichment(Resolution resolution, DateTimeOffset at) => resolution switch
     {
         Resolution.Resolved { Person: var p } => new Enrichment(

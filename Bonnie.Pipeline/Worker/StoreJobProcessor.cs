@@ -93,7 +93,16 @@ internal sealed partial class StoreJobProcessor(
             }
             if (!byUser.TryGetValue(user, out var enrichment))
             {
-                enrichment = await identity.EnrichAsync(user, item.Event.Timestamp, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    enrichment = await identity.EnrichAsync(user, item.Event.Timestamp, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Identity never fails a job: store it pending, the re-resolution service tries again.
+                    LogIdentityFailed(logger, ex, item.Job.Id);
+                    enrichment = new Enrichment(new EventIdentity { Status = IdentityStatus.Pending }, null);
+                }
                 byUser[user] = enrichment;
             }
             item.Identity = enrichment with { Person = enrichment.Person is { } p ? p with { At = item.Event.Timestamp } : null };
@@ -263,6 +272,9 @@ internal sealed partial class StoreJobProcessor(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Store conflict on attempt {Attempt}, recomputing the batch: {Reason}")]
     private static partial void LogConflict(ILogger logger, int attempt, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: resolving the user failed; stored with identity pending")]
+    private static partial void LogIdentityFailed(ILogger logger, Exception exception, string jobId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId}: handling {EventName} failed; kept as failed in quarantine")]
     private static partial void LogHandlerFailed(ILogger logger, Exception exception, string jobId, string eventName);

@@ -15,6 +15,7 @@ internal sealed class FakeEnricher : IIdentityEnricher
     private readonly Dictionary<string, (string Id, string Name, string[] Names, string[] Groups)> _people = new(StringComparer.OrdinalIgnoreCase);
 
     public bool Down { get; set; }
+    public bool Throws { get; set; }
     public DateTimeOffset Now { get; set; } = TestPipeline.Now;
 
     public void Add(string id, string displayName, string[] names, params string[] groups)
@@ -29,6 +30,10 @@ internal sealed class FakeEnricher : IIdentityEnricher
 
     public Task<Enrichment> EnrichAsync(string loginName, DateTimeOffset at, CancellationToken cancellationToken)
     {
+        if (Throws)
+        {
+            throw new InvalidOperationException("the enricher broke");
+        }
         if (Down)
         {
             return Task.FromResult(new Enrichment(new EventIdentity { Status = IdentityStatus.Pending }, null));
@@ -130,6 +135,17 @@ public sealed class EventIdentityTests : IAsyncLifetime
         Assert.Equal((IdentityStatus.Resolved, PersonId, TestPipeline.Now.AddMinutes(5)), (resolved.Status, resolved.PersonId, resolved.ResolvedAt));
         Assert.Single(await SearchAsync("user:jane.gi@example.org"));
         Assert.Equal(1, (await _p.Store.GetPersonAsync(PersonId))!.EventCount);
+    }
+
+    [Fact]
+    public async Task ProcessBatch_EnricherThrows_JobDoneAndEventPending()
+    {
+        _directory.Throws = true;
+
+        var outcome = await _p.RunAsync(As("FlagsSet", "jane.gi@example.org"));
+
+        Assert.IsType<JobOutcome.Done>(outcome);
+        Assert.Equal(IdentityStatus.Pending, Assert.Single(await _p.Store.GetPendingIdentityAsync(10)).Identity?.Status);
     }
 
     [Fact]
