@@ -1,6 +1,7 @@
 # Bonnie.Web: the officers' application, the API and the hosted services, in one image.
 #   docker build -t bonnie .
-#   docker run -p 127.0.0.1:8080:8080 -v bonnie-data:/data bonnie
+#   docker run -p 127.0.0.1:8080:8080 -p 5570:5570 -v bonnie-data:/data bonnie
+# Port 5570 takes the dealers' notifications (ZeroMQ, no authentication): publish it to your Cyrus hosts only.
 # On first start without Bonnie__Officers__InitialAdministrator__* the one-time password of `admin` is
 # printed once to the container's console (docker logs).
 
@@ -26,6 +27,7 @@ WORKDIR /app
 # outside one Bonnie listens on loopback only unless told otherwise.
 ENV ASPNETCORE_URLS=http://0.0.0.0:8080 \
     ASPNETCORE_HTTP_PORTS= \
+    Bonnie__Broker__ClientEndpoint=tcp://0.0.0.0:5570 \
     Bonnie__DataDirectory=/data \
     DOTNET_NOLOGO=1
 # `app` (uid 1654) is the image's non-root user; the data directory is its alone.
@@ -33,5 +35,5 @@ RUN mkdir -p /data && chown app:app /data && chmod 700 /data
 COPY --from=build /app ./
 USER app
 VOLUME ["/data"]
-EXPOSE 8080
+EXPOSE 8080 5570
 ENTRYPOINT ["dotnet", "Bonnie.Web.dll"]

@@ -44,5 +44,6 @@ for trx in "$results"/*.trx; do
 done
 [ "$failed" -gt 0 ] && status=1
 [ $((passed + failed)) -eq 0 ] && { echo "test.sh: no test ran" >&2; status=1; }
+echo "test.sh: ${SECONDS} s in all"
 echo "Tests: $passed passed, $failed failed, $skipped skipped"
 exit $status

@@ -80,6 +80,10 @@ internal sealed partial class JobBroker
                 case JournalWrite.SetCollected collected:
                     CollectedCommitted(collected.Id);
                     break;
+                case JournalWrite.SetState { State: JobState.Done or JobState.Failed } finished:
+                    // Counted once on disk, so that what the counts say is what a read of the queue finds.
+                    _finished[finished.State]++;
+                    break;
             }
         }
         Dispatch();

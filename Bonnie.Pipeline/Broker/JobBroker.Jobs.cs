@@ -104,7 +104,6 @@ internal sealed partial class JobBroker
         job.Worker = null;
         _jobs.Remove(job.Id);
         _postponed.Remove(job);
-        _finished[state]++;
         var lane = job.Lane;
         // The head is the only job of a lane that is ever out, so a finished job is the head.
         if (lane.Jobs.TryPeek(out var head) && ReferenceEquals(head, job))

@@ -69,9 +69,37 @@ public sealed record CyrusEvent
     public long? Modseq { get; init; }
     public long? MessageSize { get; init; }
 
-    public Envelope? Envelope { get; init; }
+    /// <summary><c>vnd.cmu.envelope</c>, decoded when first read (its syntax was checked by the parser).</summary>
+    public Envelope? Envelope
+    {
+        get => _envelope is DeferredEnvelope deferred ? deferred.Value : (Envelope?)_envelope;
+        init => _envelope = value;
+    }
+
+    // An Envelope, or a DeferredEnvelope from the parser that builds one on first read.
+    private readonly object? _envelope;
+
+    internal DeferredEnvelope? DeferredEnvelope
+    {
+        get => _envelope as DeferredEnvelope;
+        init => _envelope = value;
+    }
     /// <summary>The IMAP BODYSTRUCTURE, kept as Cyrus sent it.</summary>
-    public string? BodyStructure { get; init; }
+    public string? BodyStructure
+    {
+        get => _bodyStructure is DeferredText deferred ? deferred.Value : (string?)_bodyStructure;
+        init => _bodyStructure = value;
+    }
+
+    // A string, or a DeferredText from the parser that becomes one on first read.
+    private readonly object? _bodyStructure;
+
+    /// <summary>For the parser: the text, or a <see cref="DeferredText"/>.</summary>
+    internal object? BodyStructureSource
+    {
+        get => _bodyStructure;
+        init => _bodyStructure = value;
+    }
 
     /// <summary>2.5/Kolab dialect: the whole message per UID, when the server included it (that is the payload).</summary>
     public IReadOnlyDictionary<uint, string> MessageContent { get; init; } = NoContent;

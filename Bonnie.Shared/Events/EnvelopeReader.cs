@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
+using System.Text.Json;
 
 namespace Bonnie.Shared.Events;
 
@@ -17,8 +19,53 @@ internal static class EnvelopeReader
 
     public static bool TryRead(ReadOnlySpan<byte> utf8, out Envelope envelope, out string error)
     {
-        envelope = null!;
-        var reader = new Reader(utf8);
+        var ok = TryRead(utf8, build: true, out var read, out error);
+        envelope = read!;
+        return ok;
+    }
+
+    /// <summary>
+    /// Reads the envelope held by the JSON string at <paramref name="json"/>'s current token. With
+    /// <paramref name="build"/> false it only checks the syntax, allocating nothing, and gives the same error the
+    /// full read would: a parse can refuse a malformed envelope and leave building it to the first reader.
+    /// </summary>
+    public static bool TryRead(ref Utf8JsonReader json, bool build, out Envelope? envelope, out string error)
+    {
+        envelope = null;
+        if (!json.ValueIsEscaped)
+        {
+            return TryRead(json.ValueSpan, build, out envelope, out error);
+        }
+        // Unescaped text is never longer than the escaped JSON.
+        var rented = json.ValueSpan.Length > 2048 ? ArrayPool<byte>.Shared.Rent(json.ValueSpan.Length) : null;
+        var buffer = rented ?? stackalloc byte[2048];
+        try
+        {
+            int length;
+            try
+            {
+                length = json.CopyString(buffer);
+            }
+            catch (InvalidOperationException)
+            {
+                error = "contains an escaped UTF-16 surrogate without its pair";
+                return false;
+            }
+            return TryRead(buffer[..length], build, out envelope, out error);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private static bool TryRead(ReadOnlySpan<byte> utf8, bool build, out Envelope? envelope, out string error)
+    {
+        envelope = null;
+        var reader = new Reader(utf8, build);
         reader.SkipSpaces();
         if (!reader.TryTake((byte)'('))
         {
@@ -29,15 +76,20 @@ internal static class EnvelopeReader
         {
             return false;
         }
-        var addresses = new IReadOnlyList<EmailAddress>[6];
+        var addresses = build ? new IReadOnlyList<EmailAddress>[6] : null;
         var previous = ReadOnlySpan<byte>.Empty;
-        for (var i = 0; i < addresses.Length; i++)
+        for (var i = 0; i < 6; i++)
         {
             var start = reader.Position;
-            if (!reader.TryReadAddresses(out addresses[i], out error))
+            if (!reader.TryReadAddresses(out var list, out error))
             {
                 return false;
             }
+            if (addresses is null)
+            {
+                continue;
+            }
+            addresses[i] = list;
             // From, sender and reply-to are usually the same list: share it rather than build it three times.
             var raw = utf8[start..reader.Position].Trim(" "u8);
             if (i > 0 && addresses[i].Count > 0 && raw.SequenceEqual(previous))
@@ -62,6 +114,11 @@ internal static class EnvelopeReader
             error = $"unexpected text after the envelope at position {reader.Position}";
             return false;
         }
+        error = "";
+        if (addresses is null)
+        {
+            return true;
+        }
         var dateText = dateToken.ToText(utf8);
         envelope = new Envelope
         {
@@ -77,7 +134,6 @@ internal static class EnvelopeReader
             InReplyTo = inReplyTo.ToText(utf8),
             MessageId = messageId.ToText(utf8),
         };
-        error = "";
         return true;
     }
 
@@ -120,9 +176,10 @@ internal static class EnvelopeReader
         }
     }
 
-    private ref struct Reader(ReadOnlySpan<byte> text)
+    private ref struct Reader(ReadOnlySpan<byte> text, bool build)
     {
         private readonly ReadOnlySpan<byte> _text = text;
+        private readonly bool _build = build;
 
         public int Position { get; private set; }
         public readonly bool AtEnd => Position >= _text.Length;
@@ -203,7 +260,7 @@ internal static class EnvelopeReader
                     return false;
                 }
                 // Group syntax: (NIL NIL "group" NIL) opens a group, (NIL NIL NIL NIL) closes it; members come between.
-                if (host.IsNil)
+                if (host.IsNil || !_build)
                 {
                     continue;
                 }

@@ -38,14 +38,17 @@ public static partial class NotificationParser
         public string? MailboxId, OldMailboxId;
         public SequenceSet? UidSet, OldUidSet;
         public string[]? MessageIds;
-        public string? EmailId, ThreadId, AclSubject, AclRights, MailboxType, BodyStructure;
+        public string? EmailId, ThreadId, AclSubject, AclRights, MailboxType;
+        /// <summary>A string, or a <see cref="DeferredText"/> when it can wait.</summary>
+        public object? BodyStructure;
         public string[]? Flags;
         public AclEntry[]? Acl;
         public long? DiskQuota, DiskUsed, MaxMessages, Messages, UnseenMessages, UidNext, Modseq, MessageSize;
-        public Envelope? Envelope;
+        public DeferredEnvelope? Envelope;
+        public ReadOnlyMemory<byte> Raw;
         public Dictionary<uint, string>? MessageContent;
         public Dictionary<uint, JsonElement>? MessageHeaders;
-        public Dictionary<string, JsonElement>? Extra;
+        public List<ExtraField>? Extra;
     }
 
     // Field and event names bucketed by length: a lookup compares a handful of short byte spans, no hashing.
@@ -249,9 +252,16 @@ public static partial class NotificationParser
             case Field.MessageSize:
                 return ReadLong(ref reader, out draft.MessageSize);
             case Field.Envelope:
-                return ReadEnvelope(ref reader, out draft.Envelope);
+                return ReadEnvelope(ref reader, draft.Raw, out draft.Envelope);
             case Field.BodyStructure:
-                return ReadString(ref reader, out draft.BodyStructure);
+                if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.IndexOf("\\u"u8) < 0)
+                {
+                    draft.BodyStructure = new DeferredText(draft.Raw.Slice((int)reader.TokenStartIndex, reader.ValueSpan.Length + 2));
+                    return null;
+                }
+                error = ReadString(ref reader, out text);
+                draft.BodyStructure = text;
+                return error;
             case Field.MessageContent:
                 return ReadPerUid(ref reader, ref draft.MessageContent, static (ref Utf8JsonReader r, out string? e) =>
                 {
@@ -366,7 +376,7 @@ public static partial class NotificationParser
         return number;
     }
 
-    private static string? ReadEnvelope(ref Utf8JsonReader reader, out Envelope? envelope)
+    private static string? ReadEnvelope(ref Utf8JsonReader reader, ReadOnlyMemory<byte> raw, out DeferredEnvelope? envelope)
     {
         envelope = null;
         if (reader.TokenType == JsonTokenType.Null)
@@ -377,33 +387,13 @@ public static partial class NotificationParser
         {
             return $"must be a string holding an IMAP ENVELOPE, found {Describe(reader.TokenType)}";
         }
-        if (!reader.ValueIsEscaped)
+        // Only the syntax now, so that a malformed envelope still fails the parse; the strings when first read.
+        if (!EnvelopeReader.TryRead(ref reader, build: false, out _, out var error))
         {
-            return EnvelopeReader.TryRead(reader.ValueSpan, out envelope!, out var direct) ? null : direct;
+            return error;
         }
-        // Unescaped text is never longer than the escaped JSON.
-        var rented = reader.ValueSpan.Length > 2048 ? ArrayPool<byte>.Shared.Rent(reader.ValueSpan.Length) : null;
-        var buffer = rented ?? stackalloc byte[2048];
-        try
-        {
-            int length;
-            try
-            {
-                length = reader.CopyString(buffer);
-            }
-            catch (InvalidOperationException)
-            {
-                return "contains an escaped UTF-16 surrogate without its pair";
-            }
-            return EnvelopeReader.TryRead(buffer[..length], out envelope!, out var error) ? null : error;
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
+        envelope = new DeferredEnvelope(raw.Slice((int)reader.TokenStartIndex, reader.ValueSpan.Length + 2));
+        return null;
     }
 
     private static bool TryGetString(ref Utf8JsonReader reader, out string? value, out string? error)
@@ -554,6 +544,8 @@ public static partial class NotificationParser
         }
         if (mailbox is null)
         {
+            // A server-only URI (Login, Logout): the next session's event names the same server.
+            Remember(ref reader, field, NoMailbox);
             return null;
         }
         if (mailbox.Uid is null)
@@ -568,6 +560,9 @@ public static partial class NotificationParser
         }
         return null;
     }
+
+    /// <summary>Remembered for a URI that names a server but no mailbox.</summary>
+    private static readonly object NoMailbox = new();
 
     /// <summary>The last mailbox read for this field, with this URI's UID.</summary>
     private static bool TryRecallMessage(ref Utf8JsonReader reader, Field field, int uidAt, out MailboxUri? mailbox)

@@ -20,7 +20,8 @@ public static partial class NotificationParser
     /// <see cref="ParseResult.Reason"/> naming the field or byte at fault; this method does not throw for it.
     /// A notification without a valid <c>timestamp</c> (with a UTC offset) is refused as
     /// <see cref="ParseFailure.InvalidField"/>: the event's time is part of the evidence and is not guessed.
-    /// <see cref="CyrusEvent.Raw"/> refers to <paramref name="raw"/> itself, not a copy: do not reuse the buffer.
+    /// <see cref="CyrusEvent.Raw"/> refers to <paramref name="raw"/> itself, not a copy, and the envelope and body
+    /// structure are decoded from it on first read: do not reuse the buffer.
     /// </summary>
     public static ParseResult Parse(ReadOnlyMemory<byte> raw, ParserOptions? options = null)
     {
@@ -44,6 +45,12 @@ public static partial class NotificationParser
         {
             return ParseObject(raw);
         }
+        catch (InvalidOperationException exception)
+        {
+            // A \u escape that is half a surrogate pair is valid JSON syntax but no text: Utf8JsonReader refuses to
+            // turn it into a string wherever it stands (a field name, a value).
+            return Fail(ParseFailure.MalformedJson, $"a string holds an escape that is no character: {exception.Message}");
+        }
         catch (JsonException exception)
         {
             var message = exception.Message;
@@ -66,7 +73,7 @@ public static partial class NotificationParser
             return Fail(ParseFailure.NotAnObject, $"the notification is a JSON {Describe(reader.TokenType)}, not an object");
         }
 
-        var draft = new Draft();
+        var draft = new Draft { Raw = raw };
         ulong seen = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
@@ -76,11 +83,14 @@ public static partial class NotificationParser
             if (field == Field.Unknown)
             {
                 var name = unknownName!;
-                draft.Extra ??= new Dictionary<string, JsonElement>(StringComparer.Ordinal);
-                if (!draft.Extra.TryAdd(name, JsonElement.ParseValue(ref reader)))
+                draft.Extra ??= [];
+                if (HasExtra(draft.Extra, name))
                 {
                     return Fail(ParseFailure.InvalidField, $"field \"{name}\" appears twice (at byte {nameStart})");
                 }
+                // Checks the value's syntax as ParseValue would; the values become elements at the end, in one go.
+                reader.Skip();
+                draft.Extra.Add(new ExtraField(name, (int)nameStart, (int)reader.BytesConsumed));
                 continue;
             }
             var bit = 1UL << (int)field;
@@ -153,16 +163,77 @@ public static partial class NotificationParser
                 UidNext = draft.UidNext,
                 Modseq = draft.Modseq,
                 MessageSize = draft.MessageSize,
-                Envelope = draft.Envelope,
-                BodyStructure = draft.BodyStructure,
+                DeferredEnvelope = draft.Envelope,
+                BodyStructureSource = draft.BodyStructure,
                 MessageContent = draft.MessageContent ?? CyrusEvent.NoContent,
                 MessageHeaders = draft.MessageHeaders ?? CyrusEvent.NoHeaders,
-                Extra = draft.Extra ?? CyrusEvent.NoExtra,
+                Extra = draft.Extra is null ? CyrusEvent.NoExtra : ReadExtra(raw.Span, draft.Extra),
                 Raw = raw,
             },
         };
     }
 
+
+    /// <summary>A field this model does not name: its name, and where <c>"name":value</c> is in the notification.</summary>
+    private readonly record struct ExtraField(string Name, int Start, int End);
+
+    private static bool HasExtra(List<ExtraField> fields, string name)
+    {
+        foreach (var field in fields)
+        {
+            if (field.Name == name)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// The unknown fields as elements of one document holding only them: a document per field (ParseValue) cost
+    /// more than the rest of the notification for events that bring many (CalendarAlarm, ApplePushService).
+    /// </summary>
+    private static Dictionary<string, JsonElement> ReadExtra(ReadOnlySpan<byte> raw, List<ExtraField> fields)
+    {
+        var length = 2 + fields.Count;
+        foreach (var field in fields)
+        {
+            length += field.End - field.Start;
+        }
+        var rented = length > 1024 ? System.Buffers.ArrayPool<byte>.Shared.Rent(length) : null;
+        var buffer = rented ?? stackalloc byte[1024];
+        try
+        {
+            var written = 0;
+            buffer[written++] = (byte)'{';
+            foreach (var field in fields)
+            {
+                if (written > 1)
+                {
+                    buffer[written++] = (byte)',';
+                }
+                raw[field.Start..field.End].CopyTo(buffer[written..]);
+                written += field.End - field.Start;
+            }
+            buffer[written++] = (byte)'}';
+            var reader = new Utf8JsonReader(buffer[..written], new JsonReaderOptions { MaxDepth = 64 });
+            var root = JsonElement.ParseValue(ref reader);
+            var extra = new Dictionary<string, JsonElement>(fields.Count, StringComparer.Ordinal);
+            var index = 0;
+            foreach (var property in root.EnumerateObject())
+            {
+                extra.Add(fields[index++].Name, property.Value);
+            }
+            return extra;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
 
     private static ParseResult Fail(ParseFailure failure, string reason) => new() { Failure = failure, Reason = reason };
 

@@ -9,6 +9,7 @@ internal static class BenchCommands
         ["parse"] = ParseBench.Run,
         ["store"] = StoreBench.Run,
         ["export"] = ExportBench.Run,
+        ["collector"] = CollectorBench.Run,
     };
 
     public static int Run(string[] args)

@@ -39,6 +39,18 @@ public sealed class NotificationParserBadInputTests
     }
 
     [Theory]
+    [InlineData("{\"\\uD800\":1,\"event\":\"Login\",\"timestamp\":\"2026-11-29T11:19:47.997Z\"}")]
+    [InlineData("{\"event\":\"Login\",\"timestamp\":\"2026-11-29T11:19:47.997Z\",\"x\\uDC00y\":\"v\"}")]
+    [InlineData("{\"event\":\"Login\",\"timestamp\":\"2026-11-29T11:19:47.997Z\",\"user\":\"\\uD800\"}")]
+    public void Parse_LoneSurrogateEscape_FailsWithReasonInsteadOfThrowing(string json)
+    {
+        var result = NotificationParser.Parse(Encoding.UTF8.GetBytes(json));
+
+        Assert.False(result.IsSuccess);
+        Assert.NotNull(result.Reason);
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData(" \n")]
     public void Parse_Empty_MalformedJson(string json)
