@@ -30,6 +30,11 @@ internal sealed partial class ElasticsearchStore
                 meta["version"] = v;
                 meta["version_type"] = "external";
             }
+            if (Action == "update")
+            {
+                // Two writers merging the same person's name: retried on the fresh document, not a conflict.
+                meta["retry_on_conflict"] = 5;
+            }
             yield return new JsonObject { [Action] = meta };
             if (Source is not null)
             {
@@ -115,6 +120,8 @@ internal sealed partial class ElasticsearchStore
             throw new StoreConflictException($"The event of job {conflicts[0].Id} was stored by another writer meanwhile; this batch's events were removed again.");
         }
 
+        await WritePeopleAsync(batch.People, cancellationToken).ConfigureAwait(false);
+
         foreach (var f in batch.Folders.Values)
         {
             f.Version++;
@@ -127,6 +134,57 @@ internal sealed partial class ElasticsearchStore
         {
             s.Version++;
         }
+    }
+
+    // After the events: a sighting only names a person once their events are stored; written again, it changes nothing.
+    private async Task WritePeopleAsync(IReadOnlyList<PersonSighting> people, CancellationToken cancellationToken)
+    {
+        if (people.Count == 0)
+        {
+            return;
+        }
+        var ops = new List<BulkOp>();
+        foreach (var p in people)
+        {
+            ops.Add(new BulkOp("index", indices.People, p.PersonId, new JsonObject { ["id"] = p.PersonId, ["display_name"] = p.DisplayName }, null,
+                OnConflict.AlreadyStored));
+            var at = p.At.ToUnixTimeMilliseconds();
+            foreach (var name in p.Names.Select(n => n.ToLowerInvariant()).Distinct(StringComparer.Ordinal))
+            {
+                ops.Add(new BulkOp("update", indices.PersonNames, EsDocuments.Hash(name + "\n" + p.PersonId), new JsonObject
+                {
+                    ["script"] = new JsonObject
+                    {
+                        ["source"] = "ctx._source.first_seen = Math.min(ctx._source.first_seen, params.t); ctx._source.last_seen = Math.max(ctx._source.last_seen, params.t);",
+                        ["params"] = new JsonObject { ["t"] = at },
+                    },
+                    ["upsert"] = new JsonObject { ["name"] = name, ["person_id"] = p.PersonId, ["first_seen"] = at, ["last_seen"] = at },
+                }, null, OnConflict.AlreadyStored));
+            }
+        }
+        await BulkAsync(ops, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task UpdateIdentityAsync(IReadOnlyList<IdentityUpdate> updates, IReadOnlyList<PersonSighting> people, CancellationToken cancellationToken = default)
+    {
+        var ops = updates.Select(u => new BulkOp("update", indices.Events, u.EventId, new JsonObject
+        {
+            ["doc"] = new JsonObject
+            {
+                ["identity_status"] = u.Identity.Status,
+                ["person_id"] = u.Identity.PersonId,
+                ["identity"] = EsDocuments.Identity(u.Identity),
+            },
+        }, null, OnConflict.Conflict)).ToList();
+        if (ops.Count > 0)
+        {
+            var conflicts = await BulkAsync(ops, cancellationToken).ConfigureAwait(false);
+            if (conflicts.Count > 0)
+            {
+                throw new StoreConflictException($"Events {string.Join(", ", conflicts.Take(5))} changed meanwhile; their identity stays pending.");
+            }
+        }
+        await WritePeopleAsync(people, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

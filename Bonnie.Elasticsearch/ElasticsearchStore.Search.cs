@@ -19,20 +19,22 @@ internal sealed partial class ElasticsearchStore
     {
         var cursor = search.Cursor is null ? ((long, string)?)null : EsCursor.Decode(search.Cursor);
         var folderIds = await ResolveFoldersAsync(search.Query.Root, cancellationToken).ConfigureAwait(false);
-        var body = SearchBody(search, cursor, folderIds);
+        var personIds = await ResolvePeopleAsync(search.Query.Root, cancellationToken).ConfigureAwait(false);
+        var body = SearchBody(search, cursor, folderIds, personIds);
         var r = await connection.SendAsync(HttpMethod.POST, indices.Events + "/_search", body, cancellationToken).ConfigureAwait(false);
         return ReadPage(r.Body!, Math.Clamp(search.Limit, 1, EventSearch.MaxLimit));
     }
 
     /// <summary>The search request for one page: query, sort by (sequence, id), search_after, exact total, facets.</summary>
     internal static JsonObject SearchBody(EventSearch search, (long Sequence, string Id)? cursor,
-        IReadOnlyDictionary<KeywordNode, IReadOnlyList<string>>? folderIds = null)
+        IReadOnlyDictionary<KeywordNode, IReadOnlyList<string>>? folderIds = null,
+        IReadOnlyDictionary<KeywordNode, IReadOnlyList<string>>? personIds = null)
     {
         var limit = Math.Clamp(search.Limit, 1, EventSearch.MaxLimit);
         var order = search.Query.Sort == SortOrder.NewestFirst ? "desc" : "asc";
         var body = new JsonObject
         {
-            ["query"] = new EsQueryTranslator(folderIds).Translate(search.Query.Root),
+            ["query"] = new EsQueryTranslator(folderIds, personIds).Translate(search.Query.Root),
             ["sort"] = new JsonArray(new JsonObject { ["sequence"] = order }, new JsonObject { ["id"] = order }),
             // One more than asked: whether there is a next page without a second request.
             ["size"] = limit + 1,
@@ -143,6 +145,59 @@ internal sealed partial class ElasticsearchStore
             result[k] = ids;
         }
         return result;
+    }
+
+    /// <summary>For each exact user: term, the people who ever carried that name (from the person-names index).</summary>
+    private async Task<Dictionary<KeywordNode, IReadOnlyList<string>>> ResolvePeopleAsync(QueryNode root, CancellationToken cancellationToken)
+    {
+        var result = new Dictionary<KeywordNode, IReadOnlyList<string>>();
+        foreach (var k in UserTerms(root).Distinct())
+        {
+            var body = new JsonObject
+            {
+                ["query"] = EsQueryTranslator.Term("name", k.Value),
+                ["size"] = 0,
+                ["aggs"] = new JsonObject { ["ids"] = new JsonObject { ["terms"] = new JsonObject { ["field"] = "person_id", ["size"] = MaxFoldersPerTerm } } },
+            };
+            // No person index yet (no event resolved so far): the name names nobody.
+            var r = await connection.SendAsync(HttpMethod.POST, indices.PersonNames + "/_search", body, cancellationToken, 404).ConfigureAwait(false);
+            result[k] = r.Status == 404 ? [] : (r.Body?["aggregations"]?["ids"]?["buckets"]?.AsArray() ?? []).Select(b => b!["key"]!.GetValue<string>()).ToList();
+        }
+        return result;
+    }
+
+    private static IEnumerable<KeywordNode> UserTerms(QueryNode node) => node switch
+    {
+        AndNode a => a.Children.SelectMany(UserTerms),
+        OrNode o => o.Children.SelectMany(UserTerms),
+        NotNode n => UserTerms(n.Child),
+        KeywordNode { Field: KeywordField.User, IsPrefix: false } k => [k],
+        _ => [],
+    };
+
+    public async Task<PersonRecord?> GetPersonAsync(string personId, CancellationToken cancellationToken = default)
+    {
+        if (await GetDocAsync(indices.People, personId, cancellationToken).ConfigureAwait(false) is not { } person)
+        {
+            return null;
+        }
+        var sort = new JsonArray(new JsonObject { ["first_seen"] = "asc" }, new JsonObject { ["name"] = "asc" });
+        var hits = await SearchHitsAsync(indices.PersonNames, EsQueryTranslator.Term("person_id", personId), sort, 10_000, cancellationToken).ConfigureAwait(false);
+        var names = hits.Select(h => h["_source"]!.AsObject()).Select(s => new PersonName(s["name"]!.GetValue<string>(),
+            DateTimeOffset.FromUnixTimeMilliseconds(s["first_seen"]!.GetValue<long>()), DateTimeOffset.FromUnixTimeMilliseconds(s["last_seen"]!.GetValue<long>())))
+            .ToList();
+        var count = await connection.SendAsync(HttpMethod.POST, indices.Events + "/_count",
+            new JsonObject { ["query"] = EsQueryTranslator.Term("person_id", personId) }, cancellationToken).ConfigureAwait(false);
+        return new PersonRecord(personId, person["_source"]?["display_name"]?.GetValue<string>() ?? "", names,
+            count.Body?["count"]?.GetValue<long>() ?? 0);
+    }
+
+    public async Task<IReadOnlyList<StoredEvent>> GetPendingIdentityAsync(int limit, CancellationToken cancellationToken = default)
+    {
+        var sort = new JsonArray(new JsonObject { ["sequence"] = "asc" }, new JsonObject { ["id"] = "asc" });
+        var hits = await SearchHitsAsync(indices.Events, EsQueryTranslator.Term("identity_status", IdentityStatus.Pending), sort,
+            Math.Clamp(limit, 1, EventSearch.MaxLimit), cancellationToken, new JsonArray("raw", "body")).ConfigureAwait(false);
+        return hits.Select(h => EsDocuments.ReadEvent(h["_source"]!.AsObject())).ToList();
     }
 
     private static IEnumerable<KeywordNode> FolderTerms(QueryNode node) => node switch

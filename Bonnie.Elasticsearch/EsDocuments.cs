@@ -43,6 +43,9 @@ internal static class EsDocuments
             ["timestamp"] = Date(e.Timestamp),
             ["received"] = Date(e.ReceivedAt),
             ["user"] = e.User,
+            ["identity_status"] = e.Identity?.Status,
+            ["person_id"] = e.Identity?.PersonId,
+            ["identity"] = e.Identity is null ? null : Identity(e.Identity),
             ["service"] = e.Service,
             ["session"] = e.SessionId,
             ["ip"] = e.ClientIp,
@@ -82,6 +85,7 @@ internal static class EsDocuments
             Timestamp = ReadDate(source["timestamp"]),
             ReceivedAt = ReadDate(source["received"]),
             User = S("user"),
+            Identity = source["identity"] is JsonObject identity ? ReadIdentity(identity) : null,
             Service = S("service"),
             SessionId = S("session"),
             ClientIp = S("ip"),
@@ -102,6 +106,32 @@ internal static class EsDocuments
             PayloadSha256 = S("payload_sha256"),
             RawSha256 = S("raw_sha256")!,
             Raw = S("raw") is { } raw ? Convert.FromBase64String(raw) : ReadOnlyMemory<byte>.Empty,
+        };
+    }
+
+    public static JsonObject Identity(EventIdentity i) => new()
+    {
+        ["status"] = i.Status,
+        ["person_id"] = i.PersonId,
+        ["display_name"] = i.DisplayName,
+        ["addresses"] = Array(i.Addresses),
+        ["groups"] = Array(i.Groups),
+        ["roles"] = Array(i.Roles),
+        ["resolved_at"] = i.ResolvedAt is { } at ? Date(at) : null,
+    };
+
+    public static EventIdentity ReadIdentity(JsonObject o)
+    {
+        IReadOnlyList<string> L(string name) => o[name] is JsonArray a ? a.Select(v => v!.GetValue<string>()).ToArray() : [];
+        return new EventIdentity
+        {
+            Status = o["status"]!.GetValue<string>(),
+            PersonId = o["person_id"]?.GetValue<string>(),
+            DisplayName = o["display_name"]?.GetValue<string>(),
+            Addresses = L("addresses"),
+            Groups = L("groups"),
+            Roles = L("roles"),
+            ResolvedAt = o["resolved_at"] is { } at ? ReadDate(at) : null,
         };
     }
 

@@ -13,7 +13,13 @@ namespace Bonnie.Elasticsearch;
 /// For each <c>folder:</c> term, the ids of the folders that have or had that name (looked up in the aliases
 /// index beforehand), so a folder is found by every name it has had, not only the one an event carried.
 /// </param>
-internal sealed class EsQueryTranslator(IReadOnlyDictionary<KeywordNode, IReadOnlyList<string>>? folderIds = null)
+/// <param name="personIds">
+/// For each exact <c>user:</c> term, the ids of the people who ever carried that name, so a person is found by
+/// every name they have had.
+/// </param>
+internal sealed class EsQueryTranslator(
+    IReadOnlyDictionary<KeywordNode, IReadOnlyList<string>>? folderIds = null,
+    IReadOnlyDictionary<KeywordNode, IReadOnlyList<string>>? personIds = null)
 {
     public JsonObject Translate(QueryNode node) => node switch
     {
@@ -23,6 +29,7 @@ internal sealed class EsQueryTranslator(IReadOnlyDictionary<KeywordNode, IReadOn
         NotNode n => new JsonObject { ["bool"] = new JsonObject { ["must_not"] = new JsonArray(Translate(n.Child)) } },
         EventTypeNode t => Term("type", t.Type.ToString()),
         KeywordNode { Field: KeywordField.Folder } k => Folder(k),
+        KeywordNode { Field: KeywordField.User, IsPrefix: false } k => User(k),
         KeywordNode k => k.IsPrefix ? Prefix(Field(k.Field), k.Value) : Term(Field(k.Field), k.Value),
         TextNode t => Text(t),
         TimeRangeNode r => Range(r),
@@ -74,6 +81,21 @@ internal sealed class EsQueryTranslator(IReadOnlyDictionary<KeywordNode, IReadOn
             terms.Add(id.ToLowerInvariant());
         }
         return Or([byName, new JsonObject { ["terms"] = new JsonObject { ["folder_ids"] = terms } }]);
+    }
+
+    private JsonObject User(KeywordNode k)
+    {
+        var byName = Term("user", k.Value);
+        if (personIds is null || !personIds.TryGetValue(k, out var ids) || ids.Count == 0)
+        {
+            return byName;
+        }
+        var terms = new JsonArray();
+        foreach (var id in ids)
+        {
+            terms.Add(id);
+        }
+        return Or([byName, new JsonObject { ["terms"] = new JsonObject { ["person_id"] = terms } }]);
     }
 
     private static JsonObject Text(TextNode t)

@@ -19,6 +19,9 @@ internal sealed class IndexLayout(string prefix)
     public string Changes => Prefix + "-changes";
     public string Quarantine => Prefix + "-quarantine";
     public string Users => Prefix + "-users";
+    public string People => Prefix + "-people";
+    /// <summary>One document per (name, person): every login name and address a person carried.</summary>
+    public string PersonNames => Prefix + "-person-names";
 
     public IEnumerable<(string Index, JsonObject Mappings)> All()
     {
@@ -84,6 +87,19 @@ internal sealed class IndexLayout(string prefix)
             ["login"] = Lower(),
             ["first_seen"] = Date(),
         }));
+        yield return (People, Strict(new JsonObject
+        {
+            ["id"] = Keyword(),
+            ["display_name"] = Keyword(),
+        }));
+        yield return (PersonNames, Strict(new JsonObject
+        {
+            ["name"] = Lower(),
+            ["person_id"] = Keyword(),
+            // Epoch milliseconds: the upsert script keeps the min and max.
+            ["first_seen"] = new JsonObject { ["type"] = "long" },
+            ["last_seen"] = new JsonObject { ["type"] = "long" },
+        }));
     }
 
     private static JsonObject EventMappings()
@@ -99,6 +115,9 @@ internal sealed class IndexLayout(string prefix)
             ["timestamp"] = Date(),
             ["received"] = Date(),
             ["user"] = Lower(),
+            ["identity_status"] = Keyword(),
+            ["person_id"] = Keyword(),
+            ["identity"] = Opaque(),
             ["service"] = Lower(),
             ["session"] = Lower(),
             ["ip"] = Lower(),

@@ -1,4 +1,5 @@
 using Bonnie.Pipeline.Hosting;
+using Bonnie.Pipeline.Identity;
 using Bonnie.Pipeline.Storage.Embedded;
 using Bonnie.Pipeline.Worker;
 using Bonnie.Pipeline.Worker.Handlers;
@@ -58,6 +59,7 @@ public static class StoreHostingExtensions
         services.AddSingleton<IPayloadSource>(sp => new ImapPayloadSource(sp.GetRequiredService<PayloadOptions>().Imap, sp.GetRequiredService<ILogger<ImapPayloadSource>>()));
         services.AddSingleton<PayloadFetcher>();
 
+        services.AddBonnieIdentityEnrichment();
         services.AddScoped<StoreJobProcessor>();
         // A diagnostics processor registered before (Bonnie:Worker:RecordTo) stays in charge.
         services.TryAddScoped<IJobProcessor>(sp => sp.GetRequiredService<StoreJobProcessor>());

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Bonnie.Pipeline.Identity;
 using Bonnie.Pipeline.Storage;
 using Bonnie.Pipeline.Worker.Handlers;
 using Bonnie.Pipeline.Worker.Payloads;
@@ -19,7 +20,8 @@ internal sealed partial class StoreJobProcessor(
     IEnumerable<IEventHandler> handlers,
     PayloadFetcher payloads,
     TimeProvider time,
-    ILogger<StoreJobProcessor> logger) : IBatchJobProcessor
+    ILogger<StoreJobProcessor> logger,
+    IIdentityEnricher? identity = null) : IBatchJobProcessor
 {
     private const int ConflictRetries = 5;
     private readonly IEventHandler[] _handlers = handlers.ToArray();
@@ -69,9 +71,42 @@ internal sealed partial class StoreJobProcessor(
             }
         }
         work.RemoveAll(w => outcomes[w.Index] is not null);
+        await EnrichAsync(work, cancellationToken).ConfigureAwait(false);
 
         await CommitWithRetriesAsync(jobs, work, quarantine, outcomes, cancellationToken).ConfigureAwait(false);
         return outcomes.Select(o => o ?? JobOutcome.Success).ToArray();
+    }
+
+    // Once per distinct user of the batch; the enricher answers "pending" rather than wait for a down directory.
+    private async Task EnrichAsync(List<Item> work, CancellationToken cancellationToken)
+    {
+        if (identity is null)
+        {
+            return;
+        }
+        var byUser = new Dictionary<string, Enrichment>(StringComparer.OrdinalIgnoreCase);
+        foreach (var item in work)
+        {
+            if (item.Event.User is not { Length: > 0 } user)
+            {
+                continue;
+            }
+            if (!byUser.TryGetValue(user, out var enrichment))
+            {
+                try
+                {
+                    enrichment = await identity.EnrichAsync(user, item.Event.Timestamp, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Identity never fails a job: store it pending, the re-resolution service tries again.
+                    LogIdentityFailed(logger, ex, item.Job.Id);
+                    enrichment = new Enrichment(new EventIdentity { Status = IdentityStatus.Pending }, null);
+                }
+                byUser[user] = enrichment;
+            }
+            item.Identity = enrichment with { Person = enrichment.Person is { } p ? p with { At = item.Event.Timestamp } : null };
+        }
     }
 
     private async Task CommitWithRetriesAsync(IReadOnlyList<Job> jobs, List<Item> work, List<QuarantineItem> quarantine, JobOutcome?[] outcomes,
@@ -135,6 +170,7 @@ internal sealed partial class StoreJobProcessor(
         }
         var result = uow.ToBatch();
         result.Events.AddRange(events);
+        result.People.AddRange(work.Select(w => w.Identity?.Person).OfType<PersonSighting>());
         result.Quarantine.AddRange(quarantine);
         result.Quarantine.AddRange(failed);
         return result;
@@ -201,6 +237,7 @@ internal sealed partial class StoreJobProcessor(
             PayloadStatus = context.PayloadStatus,
             PayloadSha256 = context.PayloadSha256,
             BodyText = item.Payload?.BodyText,
+            Identity = item.Identity?.Identity,
             RawSha256 = Convert.ToHexStringLower(SHA256.HashData(item.Job.Notification.Span)),
             Raw = item.Job.Notification,
         };
@@ -227,6 +264,7 @@ internal sealed partial class StoreJobProcessor(
         public Job Job { get; } = job;
         public CyrusEvent Event { get; } = e;
         public PayloadResult? Payload { get; set; }
+        public Enrichment? Identity { get; set; }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} quarantined: the notification does not parse ({Failure})")]
@@ -234,6 +272,9 @@ internal sealed partial class StoreJobProcessor(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Store conflict on attempt {Attempt}, recomputing the batch: {Reason}")]
     private static partial void LogConflict(ILogger logger, int attempt, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: resolving the user failed; stored with identity pending")]
+    private static partial void LogIdentityFailed(ILogger logger, Exception exception, string jobId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId}: handling {EventName} failed; kept as failed in quarantine")]
     private static partial void LogHandlerFailed(ILogger logger, Exception exception, string jobId, string eventName);

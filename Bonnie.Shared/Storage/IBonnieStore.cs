@@ -43,6 +43,13 @@ public interface IBonnieStore
     /// <summary>A user's sessions, newest first.</summary>
     Task<IReadOnlyList<SessionObject>> GetSessionsForUserAsync(string login, int limit, CancellationToken cancellationToken = default);
     Task<QuarantinePage> GetQuarantineAsync(int limit, string? cursor, CancellationToken cancellationToken = default);
+
+    /// <summary>A person's record: every name they carried, and the count of their events; null when unknown.</summary>
+    Task<PersonRecord?> GetPersonAsync(string personId, CancellationToken cancellationToken = default);
+    /// <summary>Events whose identity is <see cref="IdentityStatus.Pending"/>, oldest first.</summary>
+    Task<IReadOnlyList<StoredEvent>> GetPendingIdentityAsync(int limit, CancellationToken cancellationToken = default);
+    /// <summary>Replaces stored events' identities and merges the sightings into the person records, atomically.</summary>
+    Task UpdateIdentityAsync(IReadOnlyList<IdentityUpdate> updates, IReadOnlyList<PersonSighting> people, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Message payloads, byte-exact, content-addressed by SHA-256: stored once however many mailboxes hold them.</summary>

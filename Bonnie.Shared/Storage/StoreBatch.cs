@@ -14,7 +14,9 @@ public sealed class StoreBatch
     public Dictionary<string, SessionObject> Sessions { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, UserObject> Users { get; } = new(StringComparer.OrdinalIgnoreCase);
     public List<QuarantineItem> Quarantine { get; } = [];
+    /// <summary>People the events resolved to, merged into their person records (names, first/last seen).</summary>
+    public List<PersonSighting> People { get; } = [];
 
     public bool IsEmpty => Events.Count == 0 && Quarantine.Count == 0 && Changes.Count == 0
-        && Folders.Count == 0 && Messages.Count == 0 && Sessions.Count == 0 && Users.Count == 0;
+        && Folders.Count == 0 && Messages.Count == 0 && Sessions.Count == 0 && Users.Count == 0 && People.Count == 0;
 }

@@ -42,6 +42,8 @@ public sealed record StoredEvent
     public required string RawSha256 { get; init; }
     /// <summary>The notification exactly as received; empty in search results, filled by a lookup by id.</summary>
     public ReadOnlyMemory<byte> Raw { get; init; }
+    /// <summary>Who the user was when the event was stored (or re-resolved); null for events stored before identity.</summary>
+    public EventIdentity? Identity { get; init; }
     /// <summary>Text of the payload's body for full-text search; written, not read back.</summary>
     public string? BodyText { get; init; }
 }

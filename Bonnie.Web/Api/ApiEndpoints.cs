@@ -18,6 +18,7 @@ public static class ApiEndpoints
         api.MapGet("/folders/{id}/history", FolderHistoryAsync);
         api.MapGet("/users/{login}/sessions", SessionsAsync);
         api.MapGet("/quarantine", QuarantineAsync);
+        api.MapGet("/people/{id}", PersonAsync);
         return app;
     }
 
@@ -96,6 +97,21 @@ public static class ApiEndpoints
     {
         var sessions = await store.GetSessionsForUserAsync(login, Math.Clamp(limit ?? 100, 1, 10_000), cancellationToken);
         return Results.Ok(new { items = sessions.Select(SessionDto.Of).ToList() });
+    }
+
+    // Every name the person carried; their events are found with user:<any of those names>.
+    private static async Task<IResult> PersonAsync(IBonnieStore store, string id, CancellationToken cancellationToken)
+    {
+        var person = await store.GetPersonAsync(id, cancellationToken);
+        return person is null
+            ? Results.NotFound()
+            : Results.Ok(new
+            {
+                id = person.PersonId,
+                displayName = person.DisplayName,
+                names = person.Names.Select(n => new { name = n.Name, firstSeen = n.FirstSeen, lastSeen = n.LastSeen }).ToList(),
+                eventCount = person.EventCount,
+            });
     }
 
     private static async Task<IResult> QuarantineAsync(IBonnieStore store, int? limit, string? cursor, CancellationToken cancellationToken)

@@ -10,12 +10,12 @@ internal sealed record EventDto(
     string? SessionId, string? ClientIp, string? FolderId, string? Folder, string? FolderPath, string? OldFolderId, string? OldFolder,
     string? Uids, IReadOnlyList<string> MessageIds, IReadOnlyList<string> MessageKeys, string? Subject, IReadOnlyList<string> From,
     IReadOnlyList<string> To, IReadOnlyList<string> Flags, long? Size, string PayloadStatus, string? PayloadSha256, string RawSha256,
-    string? Raw)
+    string? Raw, EventIdentity? Identity)
 {
     public static EventDto Of(StoredEvent e, bool withRaw) => new(
         e.Id, e.Type.ToString(), e.Name, e.Timestamp, e.ReceivedAt, e.User, e.Service, e.SessionId, e.ClientIp, e.FolderId, e.FolderName,
         e.FolderPath, e.OldFolderId, e.OldFolderName, e.Uids, e.MessageIds, e.MessageKeys, e.Subject, e.From, e.To, e.Flags, e.Size,
-        e.PayloadStatus.ToString(), e.PayloadSha256, e.RawSha256, withRaw ? Encoding.UTF8.GetString(e.Raw.Span) : null);
+        e.PayloadStatus.ToString(), e.PayloadSha256, e.RawSha256, withRaw ? Encoding.UTF8.GetString(e.Raw.Span) : null, e.Identity);
 }
 
 internal sealed record EventPageDto(long Total, IReadOnlyList<EventDto> Items, string? Next, IReadOnlyDictionary<string, IReadOnlyList<FacetCount>>? Facets);

@@ -70,7 +70,7 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
         var errors = false;
         foreach (var line in r.Lines)
         {
-            if (line.Count != 1 || line.First().Key is not ("index" or "create" or "delete"))
+            if (line.Count != 1 || line.First().Key is not ("index" or "create" or "delete" or "update"))
             {
                 continue;
             }
@@ -89,7 +89,7 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
 
         var templates = _es.Requests.Where(r => r.Method == "PUT" && r.Path.StartsWith("_index_template/", StringComparison.Ordinal)).ToList();
         Assert.Equal(
-            ["t-events", "t-folders", "t-folder-aliases", "t-messages", "t-sessions", "t-changes", "t-quarantine", "t-users"],
+            ["t-events", "t-folders", "t-folder-aliases", "t-messages", "t-sessions", "t-changes", "t-quarantine", "t-users", "t-people", "t-person-names"],
             templates.Select(r => r.Path["_index_template/".Length..]));
         Assert.Equal(templates.Select(t => t.Path["_index_template/".Length..]), _es.Requests.Where(r => r.Method == "PUT" && !r.Path.Contains('/', StringComparison.Ordinal)).Select(r => r.Path));
         var events = templates[0].Json;
@@ -123,7 +123,7 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
 
         await _store.InitializeAsync(Timeout);
 
-        Assert.Equal(8, _es.Requests.Count(r => r.Method == "PUT" && r.Path.EndsWith("/_mapping", StringComparison.Ordinal)));
+        Assert.Equal(10, _es.Requests.Count(r => r.Method == "PUT" && r.Path.EndsWith("/_mapping", StringComparison.Ordinal)));
     }
 
     [Fact]
@@ -337,6 +337,57 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
             }
             """);
         Assert.True(JsonNode.DeepEquals(expected, sent), sent.ToJsonString());
+    }
+
+    [Fact]
+    public async Task SearchEventsAsync_UserTerm_ResolvedThroughPersonNamesToEveryEventOfThePerson()
+    {
+        _es.Respond = r => r.Path switch
+        {
+            "t-person-names/_search" => FakeResponse.Ok(JsonNode.Parse("""{"hits":{"hits":[]},"aggregations":{"ids":{"buckets":[{"key":"P-1","doc_count":2}]}}}""")!),
+            "t-events/_search" => FakeResponse.Ok(JsonNode.Parse("""{"hits":{"total":{"value":0,"relation":"eq"},"hits":[]}}""")!),
+            _ => null,
+        };
+
+        await _store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse("user:Jane.Gi@example.org") }, Timeout);
+
+        var names = _es.Requests.Single(r => r.Path == "t-person-names/_search").Json;
+        Assert.Equal("jane.gi@example.org", names["query"]!["term"]!["name"]!.GetValue<string>());
+        var query = _es.Requests.Single(r => r.Path == "t-events/_search").Json["query"]!;
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""
+            { "bool": { "should": [ { "term": { "user": "jane.gi@example.org" } }, { "terms": { "person_id": [ "P-1" ] } } ], "minimum_should_match": 1 } }
+            """), query), query.ToJsonString());
+    }
+
+    [Fact]
+    public async Task CommitAsync_EventWithIdentity_SnapshotWrittenAndPersonNamesMergedAfterTheEvents()
+    {
+        _es.Respond = r => r.Path switch
+        {
+            "_mget" => NotFoundDocs(r),
+            "_bulk" => BulkOk(r),
+            _ => null,
+        };
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1) with
+        {
+            Identity = new EventIdentity { Status = IdentityStatus.Resolved, PersonId = "P-1", DisplayName = "Jane Gi", Groups = ["auditors"], ResolvedAt = T0 },
+        });
+        batch.People.Add(new PersonSighting("P-1", "Jane Gi", ["jane.gi@example.org"], T0));
+
+        await _store.CommitAsync(batch, Timeout);
+
+        var bulks = _es.Requests.Where(r => r.Path == "_bulk").ToList();
+        var doc = bulks.SelectMany(b => b.Lines).Single(l => l["id"]?.GetValue<string>() == Event(1).Id);
+        Assert.Equal(("resolved", "P-1"), (doc["identity_status"]!.GetValue<string>(), doc["person_id"]!.GetValue<string>()));
+        Assert.Equal("auditors", doc["identity"]!["groups"]![0]!.GetValue<string>());
+        var people = bulks[^1].Lines;
+        var update = people.Single(l => l["update"]?["_index"]?.GetValue<string>() == "t-person-names")["update"]!;
+        Assert.Equal(5, update["retry_on_conflict"]!.GetValue<int>());
+        var upsert = people.Single(l => l["upsert"] is not null)["upsert"]!;
+        Assert.Equal(("jane.gi@example.org", "P-1", T0.ToUnixTimeMilliseconds()),
+            (upsert["name"]!.GetValue<string>(), upsert["person_id"]!.GetValue<string>(), upsert["first_seen"]!.GetValue<long>()));
+        Assert.Contains(people, l => l["index"]?["_index"]?.GetValue<string>() == "t-people");
     }
 
     [Fact]

@@ -29,6 +29,7 @@ internal sealed partial class EmbeddedStore
             WriteSessions(tx, batch.Sessions.Values.OrderBy(s => s.Id, StringComparer.Ordinal), newVersions);
             WriteChanges(tx, batch.Changes, sequences);
             WriteUsers(tx, batch.Users.Values);
+            WritePeople(tx, batch.People);
             WriteQuarantine(tx, batch.Quarantine);
             tx.Commit();
             foreach (var apply in newVersions)
@@ -73,13 +74,15 @@ internal sealed partial class EmbeddedStore
         using var maxSeq = Command(tx, "SELECT max(seq) FROM events WHERE seq >= $lo AND seq < $hi", "$lo", "$hi");
         using var insert = Command(tx, """
             INSERT INTO events(seq, id, type, name, ts, received, user, service, session, ip, folder_id, folder, folder_path,
-                old_folder_id, old_folder, uids, mids, keys, sender, recipients, flags, subject, size, payload_status, payload_sha256, raw_sha256, raw)
+                old_folder_id, old_folder, uids, mids, keys, sender, recipients, flags, subject, size, payload_status, payload_sha256, raw_sha256, raw,
+                identity_status, person_id, identity)
             VALUES ($seq, $id, $type, $name, $ts, $received, $user, $service, $session, $ip, $folder_id, $folder, $folder_path,
-                $old_folder_id, $old_folder, $uids, $mids, $keys, $sender, $recipients, $flags, $subject, $size, $payload_status, $payload_sha256, $raw_sha256, $raw)
+                $old_folder_id, $old_folder, $uids, $mids, $keys, $sender, $recipients, $flags, $subject, $size, $payload_status, $payload_sha256, $raw_sha256, $raw,
+                $identity_status, $person_id, $identity)
             """,
             "$seq", "$id", "$type", "$name", "$ts", "$received", "$user", "$service", "$session", "$ip", "$folder_id", "$folder", "$folder_path",
             "$old_folder_id", "$old_folder", "$uids", "$mids", "$keys", "$sender", "$recipients", "$flags", "$subject", "$size", "$payload_status",
-            "$payload_sha256", "$raw_sha256", "$raw");
+            "$payload_sha256", "$raw_sha256", "$raw", "$identity_status", "$person_id", "$identity");
         var termRows = new List<(string Term, long Seq)>(events.Count * 8);
         using var fts = Command(tx, "INSERT INTO events_fts(rowid, subject, sender, recipients, body) VALUES ($s, $a, $b, $c, $d)", "$s", "$a", "$b", "$c", "$d");
         var terms = new HashSet<string>(StringComparer.Ordinal);
@@ -101,7 +104,8 @@ internal sealed partial class EmbeddedStore
                 {
                     Run(insert, seq, e.Id, e.Type.ToString(), e.Name, ms, e.ReceivedAt.ToUnixTimeMilliseconds(), e.User, e.Service, e.SessionId, e.ClientIp,
                         e.FolderId, e.FolderName, e.FolderPath, e.OldFolderId, e.OldFolderName, e.Uids, Join(e.MessageIds), Join(e.MessageKeys),
-                        Join(e.From), Join(e.To), Join(e.Flags), e.Subject, e.Size, (int)e.PayloadStatus, e.PayloadSha256, e.RawSha256, e.Raw.ToArray());
+                        Join(e.From), Join(e.To), Join(e.Flags), e.Subject, e.Size, (int)e.PayloadStatus, e.PayloadSha256, e.RawSha256, e.Raw.ToArray(),
+                        e.Identity?.Status, e.Identity?.PersonId, e.Identity is null ? null : StoreJson.Write(e.Identity));
                     break;
                 }
                 catch (SqliteException ex) when (ex.SqliteErrorCode == 19 && ex.Message.Contains("events.id", StringComparison.Ordinal))
@@ -323,6 +327,47 @@ internal sealed partial class EmbeddedStore
         foreach (var u in users)
         {
             Run(insert, u.Login.ToLowerInvariant(), u.FirstSeen.ToUnixTimeMilliseconds());
+        }
+    }
+
+    private void WritePeople(SqliteTransaction tx, IEnumerable<PersonSighting> people)
+    {
+        using var person = Command(tx, "INSERT INTO people(id, display_name) VALUES ($id, $n) ON CONFLICT(id) DO UPDATE SET display_name = excluded.display_name",
+            "$id", "$n");
+        using var name = Command(tx, """
+            INSERT INTO person_names(name, person_id, first_seen, last_seen) VALUES ($n, $id, $t, $t)
+            ON CONFLICT(name, person_id) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)
+            """, "$n", "$id", "$t");
+        foreach (var p in people)
+        {
+            Run(person, p.PersonId, p.DisplayName);
+            foreach (var n in p.Names.Select(n => n.ToLowerInvariant()).Distinct(StringComparer.Ordinal))
+            {
+                Run(name, n, p.PersonId, p.At.ToUnixTimeMilliseconds());
+            }
+        }
+    }
+
+    public async Task UpdateIdentityAsync(IReadOnlyList<IdentityUpdate> updates, IReadOnlyList<PersonSighting> people, CancellationToken cancellationToken = default)
+    {
+        EnsureInitialized();
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var tx = _writer.BeginTransaction();
+            using (var update = Command(tx, "UPDATE events SET identity_status = $s, person_id = $p, identity = $i WHERE id = $id", "$s", "$p", "$i", "$id"))
+            {
+                foreach (var u in updates)
+                {
+                    Run(update, u.Identity.Status, u.Identity.PersonId, StoreJson.Write(u.Identity), u.EventId);
+                }
+            }
+            WritePeople(tx, people);
+            tx.Commit();
+        }
+        finally
+        {
+            _writeLock.Release();
         }
     }
 

@@ -10,7 +10,7 @@ internal sealed partial class EmbeddedStore
     private const string EventColumns =
         "e.seq, e.id, e.type, e.name, e.ts, e.received, e.user, e.service, e.session, e.ip, e.folder_id, e.folder, e.folder_path, " +
         "e.old_folder_id, e.old_folder, e.uids, e.mids, e.keys, e.sender, e.recipients, e.flags, e.subject, e.size, e.payload_status, " +
-        "e.payload_sha256, e.raw_sha256";
+        "e.payload_sha256, e.raw_sha256, e.identity";
 
     private static StoredEvent ReadEvent(SqliteDataReader r, bool withRaw)
     {
@@ -44,7 +44,8 @@ internal sealed partial class EmbeddedStore
             PayloadStatus = (PayloadStatus)r.GetInt32(23),
             PayloadSha256 = S(24),
             RawSha256 = r.GetString(25),
-            Raw = withRaw ? (byte[])r.GetValue(26) : ReadOnlyMemory<byte>.Empty,
+            Identity = r.IsDBNull(26) ? null : StoreJson.ReadIdentity(r.GetString(26)),
+            Raw = withRaw ? (byte[])r.GetValue(27) : ReadOnlyMemory<byte>.Empty,
         };
     }
 
@@ -167,6 +168,52 @@ internal sealed partial class EmbeddedStore
             next = Cursor.Encode(list[^1].Sequence);
         }
         return new QuarantinePage(list, next);
+    }
+
+    public async Task<PersonRecord?> GetPersonAsync(string personId, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        string displayName;
+        long count;
+        await using (var cmd = c.CreateCommand())
+        {
+            cmd.CommandText = "SELECT p.display_name, (SELECT count(*) FROM events e WHERE e.person_id = p.id) FROM people p WHERE p.id = $id";
+            cmd.Parameters.AddWithValue("$id", personId);
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            if (!await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return null;
+            }
+            displayName = r.GetString(0);
+            count = r.GetInt64(1);
+        }
+        var names = new List<PersonName>();
+        await using (var cmd = c.CreateCommand())
+        {
+            cmd.CommandText = "SELECT name, first_seen, last_seen FROM person_names WHERE person_id = $id ORDER BY first_seen, name";
+            cmd.Parameters.AddWithValue("$id", personId);
+            await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                names.Add(new PersonName(r.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2))));
+            }
+        }
+        return new PersonRecord(personId, displayName, names, count);
+    }
+
+    public async Task<IReadOnlyList<StoredEvent>> GetPendingIdentityAsync(int limit, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = c.CreateCommand();
+        cmd.CommandText = $"SELECT {EventColumns} FROM events e WHERE e.identity_status = 'pending' ORDER BY e.seq LIMIT $n";
+        cmd.Parameters.AddWithValue("$n", Math.Clamp(limit, 1, EventSearch.MaxLimit));
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var list = new List<StoredEvent>();
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            list.Add(ReadEvent(r, withRaw: false));
+        }
+        return list;
     }
 }
 

@@ -44,6 +44,8 @@ internal sealed partial class EmbeddedStore
             var term = n switch
             {
                 EventTypeNode t => EventTerms.TypeTerm(t.Type),
+                // A name a person carried also matches their events under other names: no single term drives it.
+                KeywordNode { IsPrefix: false, Field: KeywordField.User } k when NamesAPerson(c, k.Value) => null,
                 KeywordNode { IsPrefix: false } k => EventTerms.For(k.Field) + k.Value,
                 FolderIdsNode { Ids.Count: 1 } f => EventTerms.Folder + f.Ids[0].ToLowerInvariant(),
                 _ => null,
@@ -225,6 +227,9 @@ internal sealed partial class EmbeddedStore
             cmd.Parameters.AddWithValue(p.Key, p.Value);
         }
     }
+
+    private static bool NamesAPerson(SqliteConnection c, string name)
+        => Scalar(c, "SELECT count(*) FROM person_names WHERE name = $n", ("$n", name)) > 0;
 }
 
 /// <summary>A folder term resolved to the ids of the folders that have or had that name (see folder_aliases).</summary>

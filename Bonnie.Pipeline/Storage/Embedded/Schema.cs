@@ -43,11 +43,27 @@ internal static class Schema
             job_id TEXT NOT NULL UNIQUE, at INTEGER NOT NULL, stage TEXT NOT NULL, reason TEXT NOT NULL,
             raw_sha256 TEXT NOT NULL, raw BLOB NOT NULL);
         """,
+        // Identity: each event's person snapshot (JSON), and every name each person carried.
+        """
+        ALTER TABLE events ADD COLUMN identity_status TEXT;
+        ALTER TABLE events ADD COLUMN person_id TEXT;
+        ALTER TABLE events ADD COLUMN identity TEXT;
+        CREATE INDEX events_by_person ON events(person_id) WHERE person_id IS NOT NULL;
+        CREATE INDEX events_pending ON events(seq) WHERE identity_status = 'pending';
+        CREATE TABLE people(id TEXT PRIMARY KEY, display_name TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE person_names(
+            name TEXT NOT NULL, person_id TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+            PRIMARY KEY(name, person_id)) WITHOUT ROWID;
+        CREATE INDEX person_names_by_person ON person_names(person_id);
+        """,
     ];
 
     public static int CurrentVersion => Steps.Length;
 
-    public static void Migrate(SqliteConnection connection)
+    public static void Migrate(SqliteConnection connection) => Migrate(connection, Steps.Length);
+
+    /// <summary>Migrates up to <paramref name="target"/> only: tests build the database an older Bonnie left.</summary>
+    internal static void Migrate(SqliteConnection connection, int target)
     {
         using (var create = connection.CreateCommand())
         {
@@ -65,7 +81,7 @@ internal static class Schema
             throw new InvalidOperationException(
                 $"The store's schema is version {version}, newer than this Bonnie knows ({Steps.Length}). Upgrade Bonnie or point Bonnie:Store:Directory elsewhere.");
         }
-        for (var step = (int)version; step < Steps.Length; step++)
+        for (var step = (int)version; step < Math.Min(target, Steps.Length); step++)
         {
             using var tx = connection.BeginTransaction();
             using (var cmd = connection.CreateCommand())

@@ -29,7 +29,8 @@ internal sealed class SqlQueryTranslator
         NotNode { Child: TextNode t } => FtsExpression(t) is { } fts ? $"e.seq NOT IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {Parameter(fts)})" : "1",
         NotNode n => "NOT " + Translate(n.Child),
         EventTypeNode t => $"e.type = {Parameter(t.Type.ToString())}",
-        KeywordNode { IsPrefix: false, Field: KeywordField.User } k => $"lower(e.user) = {Parameter(k.Value)}",
+        // A login name also names a person: every event of whoever ever carried it, under any of their names.
+        KeywordNode { IsPrefix: false, Field: KeywordField.User } k => UserOrPerson(k.Value),
         KeywordNode { IsPrefix: false } k => $"EXISTS(SELECT 1 FROM event_terms t WHERE t.term = {Parameter(EventTerms.For(k.Field) + k.Value)} AND t.seq = e.seq)",
         // Single-valued fields: a prefix is a range on the row's own column, no index walk per row.
         KeywordNode { Field: KeywordField.User } k => ColumnPrefix("lower(e.user)", k.Value),
@@ -42,6 +43,12 @@ internal sealed class SqlQueryTranslator
         FolderIdsNode f => FolderIds(f),
         _ => throw new NotSupportedException($"No SQL translation for {node.GetType().Name}."),
     };
+
+    private string UserOrPerson(string name)
+    {
+        var p = Parameter(name);
+        return $"(lower(e.user) = {p} OR e.person_id IN (SELECT n.person_id FROM person_names n WHERE n.name = {p}))";
+    }
 
     private string FolderIds(FolderIdsNode f)
     {

@@ -8,11 +8,14 @@ namespace Bonnie.Pipeline.Storage.Embedded;
 [JsonSerializable(typeof(FolderObject))]
 [JsonSerializable(typeof(MessageObject))]
 [JsonSerializable(typeof(SessionObject))]
+[JsonSerializable(typeof(EventIdentity))]
 internal sealed partial class StoreJson : JsonSerializerContext
 {
     public static string Write(FolderObject f) => JsonSerializer.Serialize(f, Default.FolderObject);
     public static string Write(MessageObject m) => JsonSerializer.Serialize(m, Default.MessageObject);
     public static string Write(SessionObject s) => JsonSerializer.Serialize(s, Default.SessionObject);
+    public static string Write(EventIdentity i) => JsonSerializer.Serialize(i, Default.EventIdentity);
+    public static EventIdentity ReadIdentity(string json) => JsonSerializer.Deserialize(json, Default.EventIdentity)!;
 
     // The serializer builds sorted collections with the default comparer; identity rules need ours back.
     public static FolderObject ReadFolder(string json, long version)

@@ -59,6 +59,35 @@ public abstract class StoreContractTests : IAsyncLifetime
     private static Actor Alice => new("alice@example.org", "s-1", "192.0.2.1", "imap");
 
     [SkippableFact]
+    public async Task SearchEventsAsync_UserTermNamingAPerson_FindsTheirEventsUnderEveryName()
+    {
+        static EventIdentity Jane(string name) => new() { Status = IdentityStatus.Resolved, PersonId = "P-1", DisplayName = name, ResolvedAt = T0 };
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1, user: "jane.gi@example.org") with { Identity = Jane("Jane Gi") });
+        batch.Events.Add(Event(2, user: "jane.doe@example.org") with { Identity = Jane("Jane Doe") });
+        batch.Events.Add(Event(3, user: "jane.doe@example.org") with { Identity = new EventIdentity { Status = IdentityStatus.Pending } });
+        batch.Events.Add(Event(4, user: "bob@example.org"));
+        batch.People.Add(new PersonSighting("P-1", "Jane Gi", ["jane.gi@example.org"], T0.AddSeconds(1)));
+        batch.People.Add(new PersonSighting("P-1", "Jane Doe", ["jane.doe@example.org"], T0.AddSeconds(2)));
+        await _store.CommitAsync(batch);
+
+        var beforeUpdate = await _store.SearchEventsAsync(Search("user:jane.gi@example.org"));
+        var pending = Assert.Single(await _store.GetPendingIdentityAsync(10));
+        await _store.UpdateIdentityAsync([new IdentityUpdate(pending.Id, Jane("Jane Doe"))], []);
+        var afterUpdate = await _store.SearchEventsAsync(Search("user:jane.gi@example.org"));
+        var person = await _store.GetPersonAsync("P-1");
+
+        Assert.Equal([Event(2).Id, Event(1).Id], beforeUpdate.Items.Select(e => e.Id));
+        Assert.Equal([Event(3).Id, Event(2).Id, Event(1).Id], afterUpdate.Items.Select(e => e.Id));
+        Assert.Empty(await _store.GetPendingIdentityAsync(10));
+        Assert.Equal("P-1", (await _store.GetEventAsync(Event(3).Id))!.Identity!.PersonId);
+        Assert.NotNull(person);
+        Assert.Equal(["jane.gi@example.org", "jane.doe@example.org"], person.Names.Select(n => n.Name));
+        Assert.Equal((3L, "Jane Doe"), (person.EventCount, person.DisplayName));
+        Assert.Null(await _store.GetPersonAsync("P-2"));
+    }
+
+    [SkippableFact]
     public async Task CommitAsync_EventWithRaw_ReadBackByteExact()
     {
         var e = Event(1, subject: "Quarterly figures");

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Bonnie.Pipeline.Identity;
 using Bonnie.Pipeline.Storage.Embedded;
 using Bonnie.Pipeline.Worker;
 using Bonnie.Pipeline.Worker.Handlers;
@@ -15,14 +16,14 @@ internal sealed class TestPipeline : IAsyncDisposable
 {
     public static readonly DateTimeOffset Now = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
 
-    private TestPipeline(string directory, IReadOnlyList<IPayloadSource> sources, int maxAttempts)
+    private TestPipeline(string directory, IReadOnlyList<IPayloadSource> sources, int maxAttempts, IIdentityEnricher? identity)
     {
         Directory = directory;
         Store = new EmbeddedStore(Path.Combine(directory, "store"), 16, NullLogger<EmbeddedStore>.Instance);
         Payloads = new PayloadDirectory(Path.Combine(directory, "store", "payloads"), compress: true);
         var fetcher = new PayloadFetcher(sources, Payloads, new PayloadOptions { MaxAttempts = maxAttempts }, NullLogger<PayloadFetcher>.Instance);
         Processor = new StoreJobProcessor(Store, [new FolderHandler(), new MessageHandler(), new SessionHandler()], fetcher, Time,
-            NullLogger<StoreJobProcessor>.Instance);
+            NullLogger<StoreJobProcessor>.Instance, identity);
     }
 
     public string Directory { get; }
@@ -31,10 +32,10 @@ internal sealed class TestPipeline : IAsyncDisposable
     public StoreJobProcessor Processor { get; }
     public FakeTimeProvider Time { get; } = new(Now);
 
-    public static async Task<TestPipeline> CreateAsync(IReadOnlyList<IPayloadSource>? sources = null, int maxAttempts = 1)
+    public static async Task<TestPipeline> CreateAsync(IReadOnlyList<IPayloadSource>? sources = null, int maxAttempts = 1, IIdentityEnricher? identity = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "bonnie-store-tests", Guid.NewGuid().ToString("N"));
-        var p = new TestPipeline(dir, sources ?? [], maxAttempts);
+        var p = new TestPipeline(dir, sources ?? [], maxAttempts, identity);
         await p.Store.InitializeAsync();
         return p;
     }

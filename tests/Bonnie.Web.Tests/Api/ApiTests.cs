@@ -86,10 +86,33 @@ public sealed class ApiTests : IAsyncLifetime
     [InlineData("/api/folders/sufr9a0wrxwpaaifzy6ge6cu/history")]
     [InlineData("/api/users/cyrus/sessions")]
     [InlineData("/api/quarantine")]
+    [InlineData("/api/people/P-1")]
     public async Task Get_WithoutKeyOrWithWrongKey_Unauthorized(string path)
     {
         Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(path, key: null)).Status);
         Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(path, key: "wrong-key-0123456789abcdefgh")).Status);
+    }
+
+    [Fact]
+    public async Task GetPerson_PersonWithTwoNames_ListsNamesAndEventCount()
+    {
+        var store = _factory.Services.GetRequiredService<Bonnie.Shared.Storage.IBonnieStore>();
+        var (_, events) = await GetAsync("/api/events?q=user:alice@example.org&limit=2");
+        var ids = events.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("id").GetString()!).ToList();
+        Assert.Equal("disabled", events.GetProperty("items")[0].GetProperty("identity").GetProperty("status").GetString());
+        var at = DateTimeOffset.UtcNow;
+        var identity = new Bonnie.Shared.Storage.EventIdentity { Status = "resolved", PersonId = "P-1", DisplayName = "Alice", ResolvedAt = at };
+        await store.UpdateIdentityAsync(ids.Select(id => new Bonnie.Shared.Storage.IdentityUpdate(id, identity)).ToList(),
+            [new("P-1", "Alice", ["alice@example.org", "a.example@example.org"], at)]);
+
+        var (status, person) = await GetAsync("/api/people/P-1");
+        var (unknown, _) = await GetAsync("/api/people/P-2");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(2, person.GetProperty("eventCount").GetInt64());
+        Assert.Equal(["a.example@example.org", "alice@example.org"],
+            person.GetProperty("names").EnumerateArray().Select(n => n.GetProperty("name").GetString()).Order());
+        Assert.Equal(HttpStatusCode.NotFound, unknown);
     }
 
     [Fact]

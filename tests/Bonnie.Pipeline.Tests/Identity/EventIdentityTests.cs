@@ -1,0 +1,194 @@
+using Bonnie.Pipeline.Identity;
+using Bonnie.Pipeline.Storage.Embedded;
+using Bonnie.Pipeline.Tests.Storage;
+using Bonnie.Pipeline.Worker;
+using Bonnie.Shared.Search;
+using Bonnie.Shared.Storage;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Bonnie.Pipeline.Tests.Identity;
+
+/// <summary>A directory as the enricher sees it: people by login name, or down.</summary>
+internal sealed class FakeEnricher : IIdentityEnricher
+{
+    private readonly Dictionary<string, (string Id, string Name, string[] Names, string[] Groups)> _people = new(StringComparer.OrdinalIgnoreCase);
+
+    public bool Down { get; set; }
+    public bool Throws { get; set; }
+    public DateTimeOffset Now { get; set; } = TestPipeline.Now;
+
+    public void Add(string id, string displayName, string[] names, params string[] groups)
+    {
+        foreach (var n in names)
+        {
+            _people[n] = (id, displayName, names, groups);
+        }
+    }
+
+    public void Remove(string name) => _people.Remove(name);
+
+    public Task<Enrichment> EnrichAsync(string loginName, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        if (Throws)
+        {
+            throw new InvalidOperationException("the enricher broke");
+        }
+        if (Down)
+        {
+            return Task.FromResult(new Enrichment(new EventIdentity { Status = IdentityStatus.Pending }, null));
+        }
+        if (!_people.TryGetValue(loginName, out var p))
+        {
+            return Task.FromResult(new Enrichment(new EventIdentity { Status = IdentityStatus.NotFound }, null));
+        }
+        var snapshot = new PersonSnapshot(p.Id, "uid=" + p.Id, p.Name, p.Names, p.Names, p.Groups.Select(g => new DirectoryGroup("cn=" + g, g)).ToList(), [], Now);
+        return Task.FromResult(DirectoryIdentityEnricher.ToEnrichment(new Resolution.Resolved(snapshot), at));
+    }
+}
+
+public sealed class EventIdentityTests : IAsyncLifetime
+{
+    private const string PersonId = "6f1c2e9a-0000-4000-8000-000000000001";
+    private readonly FakeEnricher _directory = new();
+    private TestPipeline _p = null!;
+
+    public async Task InitializeAsync() => _p = await TestPipeline.CreateAsync(identity: _directory);
+
+    public async Task DisposeAsync() => await _p.DisposeAsync();
+
+    private static string As(string eventName, string user) => Fixture.Edit(Fixture.Event(eventName), ("\"user\":\"alice@example.org\"", $"\"user\":\"{user}\""));
+
+    private async Task<IReadOnlyList<StoredEvent>> SearchAsync(string query)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var page = await _p.Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(query), Limit = 100 }, timeout.Token);
+        return page.Items;
+    }
+
+    [Fact]
+    public async Task ProcessBatch_UserResolves_EventKeepsWhoTheyWereThen()
+    {
+        _directory.Add(PersonId, "Jane Gi", ["jane.gi@example.org"], "finance");
+
+        await _p.RunAllAsync(As("FlagsSet", "jane.gi@example.org"));
+        _directory.Add(PersonId, "Jane Gi", ["jane.gi@example.org"], "legal"); // she changes group afterwards
+
+        var stored = Assert.Single(await SearchAsync("user:jane.gi@example.org"));
+        var identity = Assert.IsType<EventIdentity>((await _p.Store.GetEventAsync(stored.Id))!.Identity);
+        Assert.Equal(IdentityStatus.Resolved, identity.Status);
+        Assert.Equal(PersonId, identity.PersonId);
+        Assert.Equal("Jane Gi", identity.DisplayName);
+        Assert.Equal(["finance"], identity.Groups);
+        Assert.Equal(TestPipeline.Now, identity.ResolvedAt);
+    }
+
+    [Fact]
+    public async Task Search_ByOldOrNewName_FindsAllEventsOfThePerson()
+    {
+        _directory.Add(PersonId, "Jane Gi", ["jane.gi@example.org"]);
+        await _p.RunAllAsync(As("FlagsSet", "jane.gi@example.org"), As("MailboxSubscribe", "jane.gi@example.org"));
+        _directory.Remove("jane.gi@example.org");
+        _directory.Add(PersonId, "Jane Doe", ["jane.doe@example.org"]);
+        await _p.RunAllAsync(As("FlagsClear", "jane.doe@example.org"));
+        _directory.Add("someone-else", "Bob", ["bob@example.org"]);
+        await _p.RunAllAsync(As("FlagsSet", "bob@example.org"));
+
+        var byOld = await SearchAsync("user:jane.gi@example.org");
+        var byNew = await SearchAsync("user:JANE.DOE@example.org");
+
+        Assert.Equal(3, byOld.Count);
+        Assert.Equal(byOld.Select(e => e.Id).Order(), byNew.Select(e => e.Id).Order());
+        Assert.All(byOld, e => Assert.Equal(PersonId, e.Identity?.PersonId));
+        var person = Assert.IsType<PersonRecord>(await _p.Store.GetPersonAsync(PersonId));
+        Assert.Equal(["jane.gi@example.org", "jane.doe@example.org"], person.Names.Select(n => n.Name));
+        Assert.Equal("Jane Doe", person.DisplayName);
+        Assert.Equal(3, person.EventCount);
+    }
+
+    [Fact]
+    public async Task ProcessBatch_DirectoryDown_StoredAtOncePendingThenReResolved()
+    {
+        _directory.Add(PersonId, "Jane Gi", ["jane.gi@example.org"]);
+        _directory.Down = true;
+
+        var outcome = await _p.RunAsync(As("FlagsSet", "jane.gi@example.org"));
+
+        Assert.IsType<JobOutcome.Done>(outcome);
+        var pending = Assert.Single(await _p.Store.GetPendingIdentityAsync(10));
+        Assert.Equal(IdentityStatus.Pending, pending.Identity?.Status);
+        Assert.Null(pending.Identity?.PersonId);
+
+        var service = new IdentityReResolution(_p.Store, _directory, _p.Time, NullLogger<IdentityReResolution>.Instance);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var stillDown = await service.RunOnceAsync(timeout.Token);
+        Assert.True(stillDown.DirectoryDown);
+        Assert.Single(await _p.Store.GetPendingIdentityAsync(10));
+
+        _directory.Down = false;
+        _directory.Now = TestPipeline.Now.AddMinutes(5);
+        var back = await service.RunOnceAsync(timeout.Token);
+
+        Assert.Equal(1, back.Updated);
+        Assert.Empty(await _p.Store.GetPendingIdentityAsync(10));
+        var resolved = (await _p.Store.GetEventAsync(pending.Id))!.Identity!;
+        Assert.Equal((IdentityStatus.Resolved, PersonId, TestPipeline.Now.AddMinutes(5)), (resolved.Status, resolved.PersonId, resolved.ResolvedAt));
+        Assert.Single(await SearchAsync("user:jane.gi@example.org"));
+        Assert.Equal(1, (await _p.Store.GetPersonAsync(PersonId))!.EventCount);
+    }
+
+    [Fact]
+    public async Task ProcessBatch_EnricherThrows_JobDoneAndEventPending()
+    {
+        _directory.Throws = true;
+
+        var outcome = await _p.RunAsync(As("FlagsSet", "jane.gi@example.org"));
+
+        Assert.IsType<JobOutcome.Done>(outcome);
+        Assert.Equal(IdentityStatus.Pending, Assert.Single(await _p.Store.GetPendingIdentityAsync(10)).Identity?.Status);
+    }
+
+    [Fact]
+    public async Task ProcessBatch_UnknownUser_StoredNotFoundWithRawName()
+    {
+        await _p.RunAllAsync(As("FlagsSet", "ghost@example.org"));
+
+        var e = Assert.Single(await SearchAsync("user:ghost@example.org"));
+        Assert.Equal(IdentityStatus.NotFound, e.Identity?.Status);
+        Assert.Null(await _p.Store.GetPersonAsync("ghost@example.org"));
+    }
+}
+
+public sealed class SchemaMigrationTests
+{
+    [Fact]
+    public async Task Initialize_DatabaseOfVersion1_MigratesToIdentitySchema()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "bonnie-store-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            await using (var old = new SqliteConnection($"Data Source={Path.Combine(dir, "bonnie.db")};Pooling=False"))
+            {
+                old.Open();
+                Schema.Migrate(old, 1);
+            }
+            await using var store = new EmbeddedStore(dir, 16, NullLogger<EmbeddedStore>.Instance);
+            await store.InitializeAsync();
+
+            await using var check = new SqliteConnection($"Data Source={store.DatabasePath};Pooling=False");
+            check.Open();
+            using var cmd = check.CreateCommand();
+            cmd.CommandText = "SELECT max(version) FROM schema_version";
+            Assert.Equal((long)Schema.CurrentVersion, (long)cmd.ExecuteScalar()!);
+            Assert.Equal(2, Schema.CurrentVersion);
+            Assert.Null(await store.GetPersonAsync("p1"));
+            Assert.Empty(await store.GetPendingIdentityAsync(10));
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
