@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Bonnie.Shared.Search;
 using Bonnie.Shared.Storage;
-using Microsoft.Extensions.Logging;
 using HttpMethod = Elastic.Transport.HttpMethod;
+using Microsoft.Extensions.Logging;
 
 namespace Bonnie.Elasticsearch;
 

@@ -279,38 +279,6 @@ internal static class EsDocuments
 [JsonSerializable(typeof(SessionObject))]
 internal sealed partial class EsJson : JsonSerializerContext;
 
-/// <summary>
-/// The names a folder is searched by, lower-cased: its id, admin form, as its owner sees it (INBOX/...), its last
-/// segment. The same rules as the embedded store's, so <c>folder:</c> means the same on both.
-/// </summary>
-internal static class FolderAliases
-{
-    public static IEnumerable<string> Of(string? id, string name)
-    {
-        var set = new HashSet<string>(StringComparer.Ordinal) { name.ToLowerInvariant() };
-        if (!string.IsNullOrEmpty(id))
-        {
-            set.Add(id.ToLowerInvariant());
-        }
-        var at = name.LastIndexOf('@');
-        var bare = at > 0 ? name[..at] : name;
-        string owned;
-        if (bare.StartsWith("user/", StringComparison.OrdinalIgnoreCase))
-        {
-            var rest = bare[5..];
-            var slash = rest.IndexOf('/', StringComparison.Ordinal);
-            owned = slash < 0 ? "INBOX" : "INBOX/" + rest[(slash + 1)..];
-        }
-        else
-        {
-            owned = bare;
-        }
-        set.Add(owned.ToLowerInvariant());
-        var last = owned.LastIndexOf('/');
-        set.Add((last >= 0 ? owned[(last + 1)..] : owned).ToLowerInvariant());
-        return set;
-    }
-}
 
 /// <summary>Opaque keyset cursors: the sort values of a page's last hit (sequence, then id), versioned.</summary>
 internal static class EsCursor

@@ -449,28 +449,3 @@ internal static class EventTerms
     }
 }
 
-/// <summary>The names a folder is searched by, lower-cased: admin form, as its owner sees it, its last segment, its id.</summary>
-internal static class FolderAliases
-{
-    public static IEnumerable<string> Of(string id, string name)
-    {
-        var set = new HashSet<string>(StringComparer.Ordinal) { id.ToLowerInvariant(), name.ToLowerInvariant() };
-        var at = name.LastIndexOf('@');
-        var bare = at > 0 ? name[..at] : name;
-        string owned;
-        if (bare.StartsWith("user/", StringComparison.OrdinalIgnoreCase))
-        {
-            var rest = bare[5..];
-            var slash = rest.IndexOf('/', StringComparison.Ordinal);
-            owned = slash < 0 ? "INBOX" : "INBOX/" + rest[(slash + 1)..];
-        }
-        else
-        {
-            owned = bare;
-        }
-        set.Add(owned.ToLowerInvariant());
-        var last = owned.LastIndexOf('/');
-        set.Add((last >= 0 ? owned[(last + 1)..] : owned).ToLowerInvariant());
-        return set;
-    }
-}
