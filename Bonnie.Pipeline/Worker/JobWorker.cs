@@ -29,6 +29,10 @@ internal sealed partial class JobWorker : IDisposable
     private readonly System.Threading.Channels.Channel<Job> _waiting = System.Threading.Channels.Channel.CreateUnbounded<Job>(
         new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private Task? _batches;
+    private const long GetAnswerTimeoutMs = 10_000;
+
+    /// <summary>Jobs the broker gave us (TAKE) whose JOB has not come yet, with when we last asked (GET).</summary>
+    private readonly Dictionary<string, long> _awaiting = new(StringComparer.Ordinal);
     private int _taken;
     private bool _draining;
     private bool _disposed;
@@ -58,7 +62,11 @@ internal sealed partial class JobWorker : IDisposable
                 action();
             }
         };
-        _heartbeat.Elapsed += (_, _) => _controller.TrySendFrame(WireProtocol.Heartbeat);
+        _heartbeat.Elapsed += (_, _) =>
+        {
+            _controller.TrySendFrame(WireProtocol.Heartbeat);
+            AskAgainForLostJobs();
+        };
     }
 
     public string Name { get; }
@@ -129,15 +137,40 @@ internal sealed partial class JobWorker : IDisposable
             switch (message[0].ConvertToString(Encoding.ASCII))
             {
                 case WireProtocol.Take when message.FrameCount >= 2:
-                    _taken++;
-                    _channel.SendMoreFrame(WireProtocol.Get).SendFrame(message[1].ConvertToString(Encoding.ASCII));
+                    var id = message[1].ConvertToString(Encoding.ASCII);
+                    if (_awaiting.TryAdd(id, Environment.TickCount64))
+                    {
+                        _taken++;
+                        _channel.SendMoreFrame(WireProtocol.Get).SendFrame(id);
+                    }
                     break;
                 case WireProtocol.Hello when !_draining:
-                    // The broker does not know us (it restarted): say again how many slots are free.
+                    // The broker does not know us (it restarted): what it handed out before is not ours any more,
+                    // and a GET lost with the old connection would hold its slot for ever. Free those slots and
+                    // say again how many are free.
+                    _taken -= _awaiting.Count;
+                    _awaiting.Clear();
                     AnnounceFreeSlots();
                     break;
             }
             message = new NetMQMessage();
+        }
+    }
+
+    /// <summary>
+    /// A GET whose answer never came (lost with a broken connection) is sent again; the broker answers JOB if the job is
+    /// still ours, GONE if not, so the slot is never lost.
+    /// </summary>
+    private void AskAgainForLostJobs()
+    {
+        var now = Environment.TickCount64;
+        foreach (var (id, sentAt) in _awaiting.ToList())
+        {
+            if (now - sentAt > GetAnswerTimeoutMs)
+            {
+                _awaiting[id] = now;
+                _channel.SendMoreFrame(WireProtocol.Get).SendFrame(id);
+            }
         }
     }
 
@@ -147,11 +180,16 @@ internal sealed partial class JobWorker : IDisposable
         while (_channel.TryReceiveMultipartMessage(ref message))
         {
             var kind = message[0].ConvertToString(Encoding.ASCII);
+            var id = message.FrameCount >= 2 ? message[1].ConvertToString(Encoding.ASCII) : "";
             if (kind == WireProtocol.Job && message.FrameCount >= 5)
             {
-                Run(ReadJob(message));
+                // Only a job we asked for and have not got yet: a GET sent again may be answered twice.
+                if (_awaiting.Remove(id))
+                {
+                    Run(ReadJob(message));
+                }
             }
-            else if (kind == WireProtocol.Gone)
+            else if (kind == WireProtocol.Gone && _awaiting.Remove(id))
             {
                 // Someone else has it now (we were too slow, or the broker restarted); the slot is free again.
                 _taken--;

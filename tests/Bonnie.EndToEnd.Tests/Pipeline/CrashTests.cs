@@ -38,8 +38,14 @@ public sealed class CrashTests
         using var restarted = await BonnieProcess.StartAsync(layout.Broker(), "Broker listening");
         await run.WaitAsync(TimeSpan.FromMinutes(4));
         Assert.All(await dealers.WaitAsync(TimeSpan.FromMinutes(4)), r => Assert.Equal(0, r.ExitCode));
-        // What a dealer spooled while the broker was dead goes now, as cron's --drain does it.
-        Assert.Equal(0, (await Dealer.RunAsync(null, layout.ClientEndpoint, spool, drain: true)).ExitCode);
+        // What a dealer spooled while the broker was dead goes now, as cron's --drain does it. A drain stops at the
+        // first event the broker does not acknowledge within the dealer's timeout (the restarted broker is busy
+        // with the resubmissions), so it runs as cron would: again, until the spool is empty.
+        for (var drain = 0; drain < 20 && Directory.Exists(spool) && Directory.EnumerateFiles(spool).Any(); drain++)
+        {
+            Assert.Equal(0, (await Dealer.RunAsync(null, layout.ClientEndpoint, spool, drain: true)).ExitCode);
+        }
+        Assert.True(!Directory.Exists(spool) || !Directory.EnumerateFiles(spool).Any(), "the dealers' spool did not drain");
 
         var expected = events.Concat(viaDealer.Select(e => Encoding.UTF8.GetBytes(e)))
             .Select(e => Convert.ToHexStringLower(SHA256.HashData(e))).ToHashSet();
