@@ -39,25 +39,53 @@ internal sealed partial class ImapPayloadSource(ImapPayloadOptions options, ILog
             await client.ConnectAsync(options.Host!, options.Port, security, token).ConfigureAwait(false);
             await client.AuthenticateAsync(options.User, options.Password ?? "", token).ConfigureAwait(false);
             var folder = await client.GetFolderAsync(mailbox.Name, token).ConfigureAwait(false);
+            AccessControl? before = null;
+            var granted = false;
             try
             {
-                await folder.OpenAsync(FolderAccess.ReadOnly, token).ConfigureAwait(false);
+                try
+                {
+                    await folder.OpenAsync(FolderAccess.ReadOnly, token).ConfigureAwait(false);
+                }
+                catch (ImapCommandException)
+                {
+                    LogGrantingRead(logger, mailbox.Name);
+                    before = (await folder.GetAccessControlListAsync(token).ConfigureAwait(false))
+                        .FirstOrDefault(a => a.Name == options.User);
+                    await folder.AddAccessRightsAsync(options.User, new AccessRights("lr"), token).ConfigureAwait(false);
+                    granted = true;
+                    await folder.OpenAsync(FolderAccess.ReadOnly, token).ConfigureAwait(false);
+                }
+                if (mailbox.UidValidity is { } validity && folder.UidValidity != validity)
+                {
+                    return PayloadAnswer.No($"the folder's UIDVALIDITY is {folder.UidValidity}, the event's {validity}: the message is gone");
+                }
+                await using var stream = await folder.GetStreamAsync(new UniqueId(uid), token).ConfigureAwait(false);
+                using var copy = new MemoryStream();
+                await stream.CopyToAsync(copy, token).ConfigureAwait(false);
+                return PayloadAnswer.Found(copy.ToArray());
             }
-            catch (ImapCommandException)
+            finally
             {
-                LogGrantingRead(logger, mailbox.Name);
-                await folder.AddAccessRightsAsync(options.User, new AccessRights("lr"), token).ConfigureAwait(false);
-                await folder.OpenAsync(FolderAccess.ReadOnly, token).ConfigureAwait(false);
+                if (granted)
+                {
+                    // The admin's rights go back to exactly what they were: reading evidence must not leave the
+                    // mail server's ACLs changed (Cyrus reports both changes as AclChange events, which Bonnie keeps).
+                    using var restore = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                    if (before is null)
+                    {
+                        await folder.RemoveAccessAsync(options.User, restore.Token).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await folder.SetAccessRightsAsync(options.User, before.Rights, restore.Token).ConfigureAwait(false);
+                    }
+                }
+                if (client.IsConnected)
+                {
+                    await client.DisconnectAsync(true, CancellationToken.None).ConfigureAwait(false);
+                }
             }
-            if (mailbox.UidValidity is { } validity && folder.UidValidity != validity)
-            {
-                return PayloadAnswer.No($"the folder's UIDVALIDITY is {folder.UidValidity}, the event's {validity}: the message is gone");
-            }
-            await using var stream = await folder.GetStreamAsync(new UniqueId(uid), token).ConfigureAwait(false);
-            using var copy = new MemoryStream();
-            await stream.CopyToAsync(copy, token).ConfigureAwait(false);
-            await client.DisconnectAsync(true, token).ConfigureAwait(false);
-            return PayloadAnswer.Found(copy.ToArray());
         }
         catch (Exception ex) when (ex is ImapCommandException or ImapProtocolException or AuthenticationException or IOException
             or System.Net.Sockets.SocketException or FolderNotFoundException or MessageNotFoundException or ServiceNotConnectedException

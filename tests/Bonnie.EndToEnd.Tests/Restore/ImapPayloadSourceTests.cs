@@ -1,0 +1,47 @@
+using System.Text;
+using Bonnie.EndToEnd.Tests.Neighbours;
+using Bonnie.Pipeline.Worker;
+using Bonnie.Pipeline.Worker.Payloads;
+using Bonnie.Shared.Events;
+using MailKit;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Bonnie.EndToEnd.Tests.Restore;
+
+/// <summary>The worker's IMAP payload source against the real Cyrus: the bytes, and the mailbox's ACL left as it was.</summary>
+[Collection(CyrusCollection.Name)]
+public sealed class ImapPayloadSourceTests(CapturingCyrusFixture cyrus) : IClassFixture<CapturingCyrusFixture>
+{
+    [Fact]
+    public async Task TryFetch_UserFolderTheAdminCannotRead_BytesAndTheAclLeftAsItWas()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var message = CyrusFixture.NewMessage(cyrus.Alice, "payload over IMAP");
+        var uid = await cyrus.AppendAsync(cyrus.Alice, "INBOX", message.Message, MessageFlags.None, [], cancel.Token);
+        using var client = await cyrus.ConnectAsync(cyrus.Admin, cancel.Token);
+        var inbox = await client.GetFolderAsync("user/alice@example.org", cancel.Token);
+        // Cyrus keeps its mailboxes between runs: start from an ACL without the admin, whatever an earlier run left.
+        if ((await inbox.GetAccessControlListAsync(cancel.Token)).Any(a => a.Name == cyrus.Admin))
+        {
+            await inbox.RemoveAccessAsync(cyrus.Admin, cancel.Token);
+        }
+        var aclBefore = (await inbox.GetAccessControlListAsync(cancel.Token)).Select(a => $"{a.Name}={a.Rights}").Order().ToList();
+        var source = new ImapPayloadSource(
+            new ImapPayloadOptions { Host = cyrus.Host, Port = cyrus.ImapPort, Security = "None", User = cyrus.Admin, Password = cyrus.Password },
+            NullLogger<ImapPayloadSource>.Instance);
+        var uri = $"imap://imap.example.org/user/alice%40example.org;UIDVALIDITY={uid.Validity}/;UID={uid.Id}";
+        var e = new CyrusEvent
+        {
+            Type = EventType.MessageAppend, Name = "MessageAppend", Timestamp = DateTimeOffset.UtcNow,
+            Mailbox = MailboxUri.Parse(uri), Raw = Encoding.UTF8.GetBytes("{}"),
+        };
+
+        var answer = await source.TryFetchAsync(e, new Job("x", e.Raw, 0, DateTimeOffset.UtcNow), cancel.Token);
+
+        Assert.NotNull(answer.Bytes);
+        Assert.Contains("payload over IMAP", Encoding.UTF8.GetString(answer.Bytes));
+        var aclAfter = (await inbox.GetAccessControlListAsync(cancel.Token)).Select(a => $"{a.Name}={a.Rights}").Order().ToList();
+        Assert.Equal(aclBefore, aclAfter);
+        Assert.DoesNotContain(aclAfter, a => a.StartsWith(cyrus.Admin + "=", StringComparison.Ordinal));
+    }
+}
