@@ -62,20 +62,7 @@ public sealed class DirectoryResolverTests(PeopleDirectory directory) : IClassFi
         var resolver = Resolver();
         var before = Assert.IsType<Resolution.Resolved>(await resolver.ResolveAsync("jane.gi@example.org", cancel.Token)).Person;
 
-        await directory.ModifyAsync("""
-            dn: uid=jane.gi,ou=People,dc=example,dc=org
-            changetype: modrdn
-            newrdn: uid=jane.doe
-            deleteoldrdn: 1
-
-            dn: uid=jane.doe,ou=People,dc=example,dc=org
-            changetype: modify
-            replace: mail
-            mail: jane.doe@example.org
-            -
-            replace: cn
-            cn: Jane Doe
-            """);
+        await directory.RenameJaneAsync();
         _clock.Advance(TimeSpan.FromMinutes(10));
 
         var after = Assert.IsType<Resolution.Resolved>(await resolver.ResolveAsync("jane.doe@example.org", cancel.Token)).Person;

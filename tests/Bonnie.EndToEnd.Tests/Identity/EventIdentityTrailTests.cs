@@ -67,20 +67,7 @@ public sealed class EventIdentityTrailTests(PeopleDirectory directory) : IClassF
     {
         await StoreAsync("FlagsSet", "jane.gi@example.org");
         await StoreAsync("FlagsClear", "jane.gi@example.org");
-        await directory.ModifyAsync("""
-            dn: uid=jane.gi,ou=People,dc=example,dc=org
-            changetype: modrdn
-            newrdn: uid=jane.doe
-            deleteoldrdn: 1
-
-            dn: uid=jane.doe,ou=People,dc=example,dc=org
-            changetype: modify
-            replace: mail
-            mail: jane.doe@example.org
-            -
-            replace: cn
-            cn: Jane Doe
-            """);
+        await directory.RenameJaneAsync();
         _clock.Advance(TimeSpan.FromMinutes(10));
         await StoreAsync("MailboxSubscribe", "jane.doe@example.org");
 

@@ -74,6 +74,22 @@ public class PeopleDirectory : SlapdFixture
         uniqueMember: uid=alice,ou=People,dc=example,dc=org
         """;
 
+    /// <summary>Jane marries: jane.gi becomes jane.doe (new RDN, mail and cn; the entryUUID stays).</summary>
+    public Task RenameJaneAsync() => ModifyAsync("""
+        dn: uid=jane.gi,ou=People,dc=example,dc=org
+        changetype: modrdn
+        newrdn: uid=jane.doe
+        deleteoldrdn: 1
+
+        dn: uid=jane.doe,ou=People,dc=example,dc=org
+        changetype: modify
+        replace: mail
+        mail: jane.doe@example.org
+        -
+        replace: cn
+        cn: Jane Doe
+        """);
+
     public IdentityOptions Options(Action<IdentityOptions>? change = null)
     {
         var options = new IdentityOptions
