@@ -75,6 +75,8 @@ internal sealed partial class ElasticsearchStore
             first.Add(new BulkOp("index", indices.Sessions, s.Id, EsDocuments.Session(s), s.Version + 1, OnConflict.Conflict));
         }
         var changeIds = new List<string>();
+        // Ticks leave room for a batch's positions: changes sort in the order they were derived, batch after batch.
+        var recorded = DateTime.UtcNow.Ticks * 16;
         foreach (var c in batch.Changes)
         {
             if (!sequences.TryGetValue(c.EventId, out var seq))
@@ -83,7 +85,7 @@ internal sealed partial class ElasticsearchStore
             }
             var id = EsDocuments.ChangeId(c);
             changeIds.Add(id);
-            first.Add(new BulkOp("index", indices.Changes, id, EsDocuments.Change(c, seq), null, OnConflict.Conflict));
+            first.Add(new BulkOp("index", indices.Changes, id, EsDocuments.Change(c, seq, recorded++), null, OnConflict.Conflict));
         }
         foreach (var (alias, folderId) in AliasesOf(batch))
         {

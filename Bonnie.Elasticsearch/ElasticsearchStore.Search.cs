@@ -218,7 +218,9 @@ internal sealed partial class ElasticsearchStore
                 ["filter"] = new JsonArray(EsQueryTranslator.Term("kind", kind.ToString()), EsQueryTranslator.Term("object_id", objectId)),
             },
         };
+        // In the order the changes were derived, so each one's "from" is the one before's "to" (see the embedded store).
         var sort = new JsonArray(
+            new JsonObject { ["recorded"] = new JsonObject { ["order"] = "asc", ["missing"] = "_first" } },
             new JsonObject { ["at"] = "asc" }, new JsonObject { ["event_seq"] = "asc" }, new JsonObject { ["event_id"] = "asc" },
             new JsonObject { ["ordinal"] = "asc" }, new JsonObject { ["aspect"] = "asc" }, new JsonObject { ["key"] = new JsonObject { ["order"] = "asc", ["missing"] = "_first" } });
         var hits = await SearchHitsAsync(indices.Changes, query, sort, 100_000, cancellationToken).ConfigureAwait(false);

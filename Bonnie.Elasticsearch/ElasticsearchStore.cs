@@ -96,6 +96,21 @@ internal sealed partial class ElasticsearchStore(ElasticsearchConnection connect
         return hits.Count == 0 ? null : EsDocuments.ReadMessage(hits[0]);
     }
 
+    public async Task<MessageObject?> FindMessageOnceAtAsync(string folderId, uint uid, CancellationToken cancellationToken = default)
+    {
+        var address = new MessageLocation { FolderId = folderId, Uid = uid }.Address;
+        var hits = await SearchHitsAsync(indices.Messages, EsQueryTranslator.Term("once_at", address), null, 1, cancellationToken).ConfigureAwait(false);
+        return hits.Count == 0 ? null : EsDocuments.ReadMessage(hits[0]);
+    }
+
+    public async Task<IReadOnlyList<MessageObject>> FindMessagesInFolderAsync(string folderId, CancellationToken cancellationToken = default)
+    {
+        // Paged with search_after by key: a folder may hold far more messages than one search returns.
+        var hits = await SearchHitsAsync(indices.Messages, EsQueryTranslator.Term("in_folders", folderId), new JsonArray(new JsonObject { ["key"] = "asc" }),
+            int.MaxValue, cancellationToken).ConfigureAwait(false);
+        return hits.Select(EsDocuments.ReadMessage).ToList();
+    }
+
     public async Task<SessionObject?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
         => await GetDocAsync(indices.Sessions, sessionId, cancellationToken).ConfigureAwait(false) is { } hit ? EsDocuments.ReadSession(hit) : null;
 

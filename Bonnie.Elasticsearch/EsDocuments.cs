@@ -148,6 +148,8 @@ internal static class EsDocuments
         ["key"] = m.Key,
         ["message_id"] = m.MessageId,
         ["current_at"] = Array(m.Locations.Where(l => l.Until is null).Select(l => l.Address).Distinct(StringComparer.Ordinal)),
+        ["once_at"] = Array(m.Locations.Select(l => l.Address).Distinct(StringComparer.Ordinal)),
+        ["in_folders"] = Array(m.Locations.Where(l => l.Until is null).Select(l => l.FolderId).Distinct(StringComparer.Ordinal)),
         ["doc"] = JsonSerializer.SerializeToNode(m, EsJson.Default.MessageObject),
     };
 
@@ -188,8 +190,9 @@ internal static class EsDocuments
         return s;
     }
 
-    public static JsonObject Change(ChangeRecord c, long eventSequence) => new()
+    public static JsonObject Change(ChangeRecord c, long eventSequence, long recorded) => new()
     {
+        ["recorded"] = recorded,
         ["kind"] = c.Kind.ToString(),
         ["object_id"] = c.ObjectId,
         ["aspect"] = c.Aspect.ToString(),

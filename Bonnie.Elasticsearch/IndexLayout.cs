@@ -43,6 +43,9 @@ internal sealed class IndexLayout(string prefix)
             ["key"] = Keyword(),
             ["message_id"] = Lower(),
             ["current_at"] = Keyword(),
+            // Every place it ever was (a late MOVE finds its source) and the folders it is in now (a folder deletion).
+            ["once_at"] = Keyword(),
+            ["in_folders"] = Keyword(),
             ["doc"] = Opaque(),
         }));
         yield return (Sessions, Strict(new JsonObject
@@ -71,6 +74,8 @@ internal sealed class IndexLayout(string prefix)
             ["event_id"] = Keyword(),
             ["event_seq"] = new JsonObject { ["type"] = "long" },
             ["ordinal"] = new JsonObject { ["type"] = "integer" },
+            // When it was derived (commit time in ticks + position in the batch): the order a changelog chains in.
+            ["recorded"] = new JsonObject { ["type"] = "long" },
         }));
         yield return (Quarantine, Strict(new JsonObject
         {

@@ -120,6 +120,20 @@ internal static class ChangeDiff
                 add(C(ChangeAspect.Location, reason, gone.Address, null, gone));
             }
         }
+        // A move processed after its own expunge: the source had ended as expunged, the move says it left by moving.
+        var lateSources = new HashSet<MessageLocation>(ReferenceEqualityComparer.Instance);
+        foreach (var to in movedTo)
+        {
+            var source = after.Locations.Find(l => l.Until is not null && l.EndReason == LocationOrigin.Moved && !lateSources.Contains(l)
+                && before?.Locations.Find(b => b.FolderId == l.FolderId && b.Uid == l.Uid && b.Since == l.Since) is { EndReason: not LocationOrigin.Moved });
+            if (source is not null)
+            {
+                lateSources.Add(source);
+                added.Remove(to);
+                add(C(ChangeAspect.Location, LocationOrigin.Moved, source.Address, to.Address, to));
+                FlagChanges(source.Flags, to.Flags, to);
+            }
+        }
         foreach (var a in added)
         {
             add(C(ChangeAspect.Location, a.Origin, null, a.Address, a));

@@ -191,6 +191,46 @@ internal sealed class UnitOfWork(IBonnieStore store)
         return Touch(TrackLoaded(loaded));
     }
 
+    /// <summary>The message that is or once was at the location (see <see cref="IBonnieStore.FindMessageOnceAtAsync"/>).</summary>
+    public async Task<MessageObject?> FindMessageOnceAtAsync(string folderId, uint uid, CancellationToken cancellationToken)
+    {
+        foreach (var t in _messages.Values)
+        {
+            if (t.Current.Locations.Exists(l => l.Uid == uid && string.Equals(l.FolderId, folderId, StringComparison.Ordinal)))
+            {
+                return Touch(t.Current);
+            }
+        }
+        var loaded = await store.FindMessageOnceAtAsync(folderId, uid, cancellationToken).ConfigureAwait(false);
+        if (loaded is null)
+        {
+            return null;
+        }
+        return Touch(_messages.TryGetValue(loaded.Key, out var tracked) ? tracked.Current : TrackLoaded(loaded));
+    }
+
+    /// <summary>Every message in the folder now, as this batch left them (tracked ones first).</summary>
+    public async Task<IReadOnlyList<MessageObject>> FindMessagesInFolderAsync(string folderId, CancellationToken cancellationToken)
+    {
+        var stored = await store.FindMessagesInFolderAsync(folderId, cancellationToken).ConfigureAwait(false);
+        var result = new List<MessageObject>();
+        foreach (var m in stored)
+        {
+            if (!_messages.ContainsKey(m.Key))
+            {
+                TrackLoaded(m);
+            }
+        }
+        foreach (var t in _messages.Values)
+        {
+            if (t.Current.Locations.Exists(l => l.Until is null && string.Equals(l.FolderId, folderId, StringComparison.Ordinal)))
+            {
+                result.Add(Touch(t.Current));
+            }
+        }
+        return result;
+    }
+
     /// <summary>A message that did not exist before (its arrival is recorded as changes).</summary>
     public MessageObject CreateMessage(string key, DateTimeOffset at)
     {

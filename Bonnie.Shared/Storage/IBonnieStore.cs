@@ -27,6 +27,13 @@ public interface IBonnieStore
     Task<MessageObject?> GetMessageAsync(string key, CancellationToken cancellationToken = default);
     /// <summary>The message currently at <paramref name="folderId"/>/<paramref name="uid"/>, if any.</summary>
     Task<MessageObject?> FindMessageAtAsync(string folderId, uint uid, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// The message that is or once was at <paramref name="folderId"/>/<paramref name="uid"/> (a UID is never given
+    /// twice in a folder): the expunge Cyrus sends for a MOVE's source may be processed before the MOVE itself.
+    /// </summary>
+    Task<MessageObject?> FindMessageOnceAtAsync(string folderId, uint uid, CancellationToken cancellationToken = default);
+    /// <summary>Every message currently in the folder (its deletion ends them all).</summary>
+    Task<IReadOnlyList<MessageObject>> FindMessagesInFolderAsync(string folderId, CancellationToken cancellationToken = default);
     Task<SessionObject?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default);
 
     /// <summary>Writes the batch atomically: all of it or nothing.</summary>
@@ -36,7 +43,10 @@ public interface IBonnieStore
     Task<StoredEvent?> GetEventAsync(string eventId, CancellationToken cancellationToken = default);
     /// <summary>Events matching a parsed query, newest first unless asked otherwise, with keyset paging and facets.</summary>
     Task<EventPage> SearchEventsAsync(EventSearch search, CancellationToken cancellationToken = default);
-    /// <summary>Every change to one object, oldest first.</summary>
+    /// <summary>
+    /// Every change to one object in the order it was derived (commit order), so each record's from is the one
+    /// before's to; events processed out of time order keep their own times.
+    /// </summary>
     Task<IReadOnlyList<ChangeRecord>> GetChangesAsync(ObjectKind kind, string objectId, CancellationToken cancellationToken = default);
     /// <summary>Events that touched a message (by key) or a folder (by id), oldest first.</summary>
     Task<IReadOnlyList<StoredEvent>> GetEventsForObjectAsync(ObjectKind kind, string objectId, int limit, CancellationToken cancellationToken = default);

@@ -241,7 +241,9 @@ internal sealed partial class EmbeddedStore
         var insert = Native("INSERT INTO messages(key, version, doc) VALUES (?1, 1, ?2)");
         var update = Native("UPDATE messages SET version = version + 1, doc = ?1 WHERE key = ?2 AND version = ?3");
         var at = Native("INSERT OR REPLACE INTO message_at(folder_id, uid, key) VALUES (?1, ?2, ?3)");
-        var gone = Native("DELETE FROM message_at WHERE folder_id = ?1 AND uid = ?2 AND key = ?3");
+        // A location that ended keeps its row: a UID is never given twice in a folder, and a late event (a MOVE
+        // processed after its own expunge) must still find the message that was there.
+        var gone = Native("INSERT OR IGNORE INTO message_at(folder_id, uid, key) VALUES (?1, ?2, ?3)");
         foreach (var m in messages)
         {
             var doc = StoreJson.Write(m);

@@ -59,6 +59,9 @@ internal sealed partial class EmbeddedStore
         return await r.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadEvent(r, withRaw: true) : null;
     }
 
+    // In the order the changes were derived (commit order), not by event time: each record's "from" is then the
+    // previous record's "to", even when events were processed in another order than their timestamps (a MOVE after
+    // its own expunge, clocks of several servers). Each record still carries its event's time.
     public async Task<IReadOnlyList<ChangeRecord>> GetChangesAsync(ObjectKind kind, string objectId, CancellationToken cancellationToken = default)
     {
         await using var c = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -68,7 +71,7 @@ internal sealed partial class EmbeddedStore
                    c.user, c.session, c.ip, c.service, c.at, e.id, c.ordinal
             FROM changes c JOIN events e ON e.seq = c.event_seq
             WHERE c.object_id = $id AND c.kind = $kind
-            ORDER BY c.at, c.event_seq, c.ordinal
+            ORDER BY c.id
             """;
         cmd.Parameters.AddWithValue("$id", objectId);
         cmd.Parameters.AddWithValue("$kind", (int)kind);

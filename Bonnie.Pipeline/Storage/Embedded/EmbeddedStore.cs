@@ -163,18 +163,46 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
     public Task<MessageObject?> FindMessageAtAsync(string folderId, uint uid, CancellationToken cancellationToken = default)
         => _cache.TryFindMessageAt(folderId, uid, out var cached) ? Task.FromResult(cached) : WithWriterAsync(_ =>
         {
-            var m = ReadDocument("SELECT m.doc, m.version FROM message_at a JOIN messages m ON m.key = a.key WHERE a.folder_id = ?1 AND a.uid = ?2",
-                folderId, uid, StoreJson.ReadMessage);
-            if (m is null)
+            var m = ReadDocument(MessageAtSql, folderId, uid, StoreJson.ReadMessage);
+            // message_at also keeps where messages were (FindMessageOnceAtAsync): only a message still there is "at" it.
+            if (m?.CurrentAt(folderId, uid) is null)
             {
                 _cache.AbsentAt(folderId, uid);
+                return null;
             }
-            else
-            {
-                _cache.Put(m);
-            }
+            _cache.Put(m);
             return m;
         }, cancellationToken);
+
+    public Task<MessageObject?> FindMessageOnceAtAsync(string folderId, uint uid, CancellationToken cancellationToken = default)
+        => WithWriterAsync(_ => ReadDocument(MessageAtSql, folderId, uid, StoreJson.ReadMessage), cancellationToken);
+
+    public Task<IReadOnlyList<MessageObject>> FindMessagesInFolderAsync(string folderId, CancellationToken cancellationToken = default)
+        => WithWriterAsync<IReadOnlyList<MessageObject>>(_ =>
+        {
+            var cmd = Native("SELECT m.doc, m.version FROM message_at a JOIN messages m ON m.key = a.key WHERE a.folder_id = ?1 ORDER BY a.uid");
+            cmd.Bind(1, folderId);
+            var found = new Dictionary<string, MessageObject>(StringComparer.Ordinal);
+            try
+            {
+                while (cmd.Read())
+                {
+                    var m = StoreJson.ReadMessage(cmd.ColumnText(0), cmd.ColumnInt64(1));
+                    // message_at also keeps where messages were: only those still there count.
+                    if (m.Locations.Exists(l => l.Until is null && l.FolderId == folderId))
+                    {
+                        found.TryAdd(m.Key, m);
+                    }
+                }
+            }
+            finally
+            {
+                cmd.Reset();
+            }
+            return found.Values.ToList();
+        }, cancellationToken);
+
+    private const string MessageAtSql = "SELECT m.doc, m.version FROM message_at a JOIN messages m ON m.key = a.key WHERE a.folder_id = ?1 AND a.uid = ?2";
 
     public Task<SessionObject?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
         => _cache.TryGetSession(sessionId, out var cached) ? Task.FromResult(cached) : WithWriterAsync(_ =>

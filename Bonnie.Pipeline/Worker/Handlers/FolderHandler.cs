@@ -34,6 +34,10 @@ internal sealed class FolderHandler : IEventHandler
                     if (folder is not null)
                     {
                         Apply(context, folder);
+                        if (e.Type == EventType.MailboxDelete)
+                        {
+                            await EndMessagesAsync(context, folder, cancellationToken).ConfigureAwait(false);
+                        }
                     }
                     break;
                 }
@@ -64,6 +68,23 @@ internal sealed class FolderHandler : IEventHandler
                     folder.Modseq = modseq;
                 }
                 break;
+        }
+    }
+
+    // Cyrus sends no expunge for the messages of a deleted folder: they leave with it, each recorded as such.
+    private static async Task EndMessagesAsync(EventContext context, FolderObject folder, CancellationToken cancellationToken)
+    {
+        foreach (var message in await context.Work.FindMessagesInFolderAsync(folder.Id, cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var location in message.Locations)
+            {
+                if (location.Until is null && location.FolderId == folder.Id)
+                {
+                    location.Until = context.At;
+                    location.EndReason = LocationOrigin.FolderDeleted;
+                }
+            }
+            context.MessageKeys.Add(message.Key);
         }
     }
 

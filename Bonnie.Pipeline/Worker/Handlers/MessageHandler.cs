@@ -108,8 +108,9 @@ internal sealed class MessageHandler : IEventHandler
             if (source is not null && i < oldUids.Count)
             {
                 message = await context.Work.FindMessageAtAsync(source.Id, oldUids[i], cancellationToken).ConfigureAwait(false)
+                    ?? await LeftAlreadyAsync(context, source, oldUids[i], move, cancellationToken).ConfigureAwait(false)
                     ?? await DiscoverAsync(context, source, oldUids[i], messageId, cancellationToken).ConfigureAwait(false);
-                from = message.CurrentAt(source.Id, oldUids[i]);
+                from = message.CurrentAt(source.Id, oldUids[i]) ?? LastAt(message, source.Id, oldUids[i]);
             }
             else
             {
@@ -134,7 +135,8 @@ internal sealed class MessageHandler : IEventHandler
                 to.Flags.UnionWith(from.Flags);
                 if (move)
                 {
-                    from.Until = context.At;
+                    // When the MOVE's own expunge came first, the source location ended then; it ended by this move.
+                    from.Until ??= context.At;
                     from.EndReason = LocationOrigin.Moved;
                 }
             }
@@ -187,6 +189,24 @@ internal sealed class MessageHandler : IEventHandler
             }
         }
     }
+
+    /// <summary>
+    /// The message that was at the source of a copy or move but has left it already: Cyrus sends a MOVE's expunge
+    /// of the source right after the MOVE, and the two may be processed the other way round. A UID is never given
+    /// twice in a folder, so the message once at that UID is the one moved or copied.
+    /// </summary>
+    private static async Task<MessageObject?> LeftAlreadyAsync(EventContext context, FolderObject source, uint uid, bool move, CancellationToken cancellationToken)
+    {
+        var message = await context.Work.FindMessageOnceAtAsync(source.Id, uid, cancellationToken).ConfigureAwait(false);
+        if (message is null || (move && LastAt(message, source.Id, uid) is not { EndReason: LocationOrigin.Expunged or LocationOrigin.Moved }))
+        {
+            return move ? null : message;
+        }
+        return message;
+    }
+
+    private static MessageLocation? LastAt(MessageObject message, string folderId, uint uid)
+        => message.Locations.FindLast(l => l.Uid == uid && string.Equals(l.FolderId, folderId, StringComparison.Ordinal));
 
     private static string? MessageIdAt(CyrusEvent e, int index, int count)
         => e.MessageIds.Count == count ? e.MessageIds[index] : e.MessageIds.Count == 1 && count == 1 ? e.MessageIds[0] : null;

@@ -171,22 +171,26 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [SkippableFact]
-    public async Task GetChangesAsync_ChangesOfSeveralEvents_OldestFirstWithCausingEvent()
+    public async Task GetChangesAsync_EventsProcessedOutOfTimeOrder_InTheOrderDerivedSoEachTakesUpFromTheLast()
     {
-        var batch = new StoreBatch();
+        // The later event (by its timestamp) was processed first, as when a MOVE's expunge is handled before the MOVE.
         var late = Event(20);
         var early = Event(10);
-        batch.Events.Add(late);
-        batch.Events.Add(early);
-        batch.Changes.Add(new ChangeRecord { Kind = ObjectKind.Folder, ObjectId = "f1", Aspect = ChangeAspect.Name, From = "b", To = "c", Actor = Alice, At = late.Timestamp, EventId = late.Id });
-        batch.Changes.Add(new ChangeRecord { Kind = ObjectKind.Folder, ObjectId = "f1", Aspect = ChangeAspect.Name, From = "a", To = "b", Actor = Alice, At = early.Timestamp, EventId = early.Id });
-        batch.Changes.Add(new ChangeRecord { Kind = ObjectKind.Message, ObjectId = "f1", Aspect = ChangeAspect.Existence, To = "present", Actor = Alice, At = early.Timestamp, EventId = early.Id });
+        var first = new StoreBatch();
+        first.Events.Add(late);
+        first.Changes.Add(new ChangeRecord { Kind = ObjectKind.Folder, ObjectId = "f1", Aspect = ChangeAspect.Name, From = "a", To = "b", Actor = Alice, At = late.Timestamp, EventId = late.Id });
+        first.Changes.Add(new ChangeRecord { Kind = ObjectKind.Message, ObjectId = "f1", Aspect = ChangeAspect.Existence, To = "present", Actor = Alice, At = late.Timestamp, EventId = late.Id });
+        var second = new StoreBatch();
+        second.Events.Add(early);
+        second.Changes.Add(new ChangeRecord { Kind = ObjectKind.Folder, ObjectId = "f1", Aspect = ChangeAspect.Name, From = "b", To = "c", Actor = Alice, At = early.Timestamp, EventId = early.Id });
 
-        await _store.CommitAsync(batch);
+        await _store.CommitAsync(first);
+        await _store.CommitAsync(second);
 
         var changes = await _store.GetChangesAsync(ObjectKind.Folder, "f1");
         Assert.Equal(["a->b", "b->c"], changes.Select(c => $"{c.From}->{c.To}"));
-        Assert.Equal([early.Id, late.Id], changes.Select(c => c.EventId));
+        Assert.Equal([late.Id, early.Id], changes.Select(c => c.EventId));
+        Assert.Equal([late.Timestamp, early.Timestamp], changes.Select(c => c.At));
         Assert.Equal(Alice, changes[0].Actor);
     }
 

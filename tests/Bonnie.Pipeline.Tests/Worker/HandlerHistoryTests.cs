@@ -74,6 +74,55 @@ public sealed class HandlerHistoryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ProcessAsync_ExpungeProcessedBeforeItsMove_StillOneMessageNowInArchive()
+    {
+        // Cyrus sends the MOVE's expunge of the source right after the MOVE; the two may be processed the other way round.
+        await _p.RunAllAsync(Fixture.Event("MailboxCreate"), SecondDelivery(), Fixture.Event("MessageExpunge"), Fixture.Event("vnd.cmu.MessageMove"));
+
+        // In the order Bonnie learnt it, each change taking up where the one before left off.
+        Assert.Equal(
+            [
+                "Existence absent -> present", $"Location delivered - -> {Inbox}/2",
+                $"Location expunged {Inbox}/2 -> -", "Existence present -> absent",
+                "Existence absent -> present", $"Location moved {Inbox}/2 -> {Archive}/3",
+            ],
+            await HistoryAsync(ObjectKind.Message, "M00000000000000000000a2a2"));
+        var moved = await _p.Store.GetMessageAsync("M00000000000000000000a2a2");
+        Assert.True(moved!.Exists);
+        Assert.Equal([$"{Archive}/3"], moved.Locations.Where(l => l.Until is null).Select(l => l.Address));
+        Assert.Equal(LocationOrigin.Moved, moved.Locations.Single(l => l.FolderId == Inbox).EndReason);
+        // No second message made up from the Message-ID: one history.
+        Assert.Null(await _p.Store.GetMessageAsync("mid:<179595122895.12822.14042202990968850809@probe.example.org>"));
+        Assert.Equal("M00000000000000000000a2a2", (await _p.Store.FindMessageAtAsync(Archive, 3))!.Key);
+        Assert.Null(await _p.Store.FindMessageAtAsync(Inbox, 2));
+    }
+
+    [Fact]
+    public async Task ProcessAsync_FolderDeletedWithMessages_EachMessageLeavesWithIt()
+    {
+        var tempDelivery = Fixture.Edit(Fixture.Event("MessageNew"),
+            ("user/alice%40example.org;UIDVALIDITY=1795951197/;UID=1", "user/alice/Temp2%40example.org;UIDVALIDITY=1795951233/;UID=1"),
+            (Inbox, Temp), ("M743974037cbef97becd11ce5", "M0000000000000000000000t1"),
+            ("179595122889.12822.11728137019898957721", "1795951200.1.temp@probe.example.org"));
+        // A message delivered to INBOX and copied into Temp2 keeps its INBOX copy when Temp2 goes.
+        var copyToTemp = Fixture.Edit(Fixture.Event("vnd.cmu.MessageCopy"), (Archive, Temp),
+            ("user/alice/Archive%40example.org;UIDVALIDITY=1795951233", "user/alice/Temp2%40example.org;UIDVALIDITY=1795951233"),
+            ("11:20:45.789Z", "11:20:35.000Z"));
+        await _p.RunAllAsync(Fixture.Event("MailboxCreate"), Fixture.Event("MessageNew"), tempDelivery, copyToTemp, Fixture.Event("MailboxDelete"));
+
+        Assert.Equal(
+            ["Existence absent -> present", $"Location delivered - -> {Temp}/1", $"Location folder-deleted {Temp}/1 -> -", "Existence present -> absent"],
+            await HistoryAsync(ObjectKind.Message, "M0000000000000000000000t1"));
+        Assert.Null(await _p.Store.FindMessageAtAsync(Temp, 1));
+        var copied = await _p.Store.GetMessageAsync(FirstMessage);
+        Assert.True(copied!.Exists);
+        Assert.Equal([$"{Inbox}/1"], copied.Locations.Where(l => l.Until is null).Select(l => l.Address));
+        Assert.Equal(LocationOrigin.FolderDeleted, copied.Locations.Single(l => l.FolderId == Temp).EndReason);
+        var events = await _p.Store.GetEventsForObjectAsync(ObjectKind.Message, "M0000000000000000000000t1", 100);
+        Assert.Equal([EventType.MessageNew, EventType.MailboxDelete], events.Select(e => e.Type));
+    }
+
+    [Fact]
     public async Task ProcessAsync_ExpungeOfDeliveredMessage_EndsLocationAndExistence()
     {
         var expunge = Fixture.Edit(Fixture.Event("MessageExpunge"),
