@@ -1,6 +1,9 @@
+using Bonnie.Pipeline.Identity;
 using Bonnie.Pipeline.Tests.Storage;
 using Bonnie.Pipeline.Worker;
 using Bonnie.Shared.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Bonnie.Pipeline.Tests.Identity;
 
@@ -133,5 +136,43 @@ public sealed class AclSubjectTests : IAsyncLifetime
         Assert.Equal(["jane@example.org"], folder.Acl.Keys);
         Assert.Empty(folder.AclSubjects);
         Assert.Null(folder.OwnerIdentity);
+    }
+}
+
+public sealed class AclSubjectRegistrationTests
+{
+    private static IIdentityEnricher Enricher(params (string Key, string Value)[] settings)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)))
+            .Build();
+        var services = new ServiceCollection()
+            .AddSingleton<IConfiguration>(configuration)
+            .AddLogging()
+            .AddBonnieIdentity();
+        return services.BuildServiceProvider().GetRequiredService<IIdentityEnricher>();
+    }
+
+    [Fact]
+    public async Task DescribeSubject_DirectoryOff_DisabledSoNothingIsKept()
+    {
+        var subject = await Enricher().DescribeSubjectAsync("anyone", TestPipeline.Now, CancellationToken.None);
+
+        Assert.Equal(IdentityStatus.Disabled, subject.Subject.Status);
+    }
+
+    [Fact]
+    public async Task DescribeSubject_ConfiguredAdmin_SpecialWithoutAskingTheDirectory()
+    {
+        // The directory named is never reachable: a special name must not be looked up.
+        var enricher = Enricher(("Bonnie:Identity:Enabled", "true"), ("Bonnie:Identity:Servers:0", "ldap://192.0.2.1:1"),
+            ("Bonnie:Identity:BaseDns:0", "dc=example,dc=org"), ("Bonnie:Identity:AdminSubjects:0", "mailadmin"));
+
+        var admin = await enricher.DescribeSubjectAsync("mailadmin", TestPipeline.Now, CancellationToken.None);
+        var cyrus = await enricher.DescribeSubjectAsync("cyrus", TestPipeline.Now, CancellationToken.None);
+        var admin0 = await enricher.DescribeSubjectAsync("admin", TestPipeline.Now, CancellationToken.None);
+
+        Assert.Equal((SubjectKind.Special, IdentityStatus.Resolved), (admin.Subject.Kind, admin.Subject.Status));
+        Assert.Equal((SubjectKind.Special, SubjectKind.Special), (cyrus.Subject.Kind, admin0.Subject.Kind)); // added to the defaults
     }
 }
