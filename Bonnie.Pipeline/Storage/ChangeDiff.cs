@@ -26,8 +26,9 @@ internal static class ChangeDiff
         {
             add(C(ChangeAspect.Name, null, before.Name, after.Name));
         }
+        // Most events touch a folder without changing its ACL, subscribers or quota: compare before sorting.
         var beforeAcl = before?.Acl ?? new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var id in beforeAcl.Keys.Union(after.Acl.Keys, StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        foreach (var id in Same(beforeAcl, after.Acl) ? Enumerable.Empty<string>() : beforeAcl.Keys.Union(after.Acl.Keys, StringComparer.Ordinal).Order(StringComparer.Ordinal))
         {
             beforeAcl.TryGetValue(id, out var from);
             after.Acl.TryGetValue(id, out var to);
@@ -37,16 +38,19 @@ internal static class ChangeDiff
             }
         }
         var beforeSubs = before?.Subscribers ?? [];
-        foreach (var user in after.Subscribers.Except(beforeSubs, StringComparer.OrdinalIgnoreCase))
+        if (!(beforeSubs.Count == after.Subscribers.Count && after.Subscribers.SetEquals(beforeSubs)))
         {
-            add(C(ChangeAspect.Subscription, user, "unsubscribed", "subscribed"));
-        }
-        foreach (var user in beforeSubs.Except(after.Subscribers, StringComparer.OrdinalIgnoreCase))
-        {
-            add(C(ChangeAspect.Subscription, user, "subscribed", "unsubscribed"));
+            foreach (var user in after.Subscribers.Except(beforeSubs, StringComparer.OrdinalIgnoreCase))
+            {
+                add(C(ChangeAspect.Subscription, user, "unsubscribed", "subscribed"));
+            }
+            foreach (var user in beforeSubs.Except(after.Subscribers, StringComparer.OrdinalIgnoreCase))
+            {
+                add(C(ChangeAspect.Subscription, user, "subscribed", "unsubscribed"));
+            }
         }
         var beforeQuota = before?.Quota ?? new SortedDictionary<string, long>(StringComparer.Ordinal);
-        foreach (var resource in beforeQuota.Keys.Union(after.Quota.Keys, StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        foreach (var resource in Same(beforeQuota, after.Quota) ? Enumerable.Empty<string>() : beforeQuota.Keys.Union(after.Quota.Keys, StringComparer.Ordinal).Order(StringComparer.Ordinal))
         {
             long? from = beforeQuota.TryGetValue(resource, out var f) ? f : null;
             long? to = after.Quota.TryGetValue(resource, out var t) ? t : null;
@@ -59,6 +63,22 @@ internal static class ChangeDiff
         {
             add(C(ChangeAspect.Quota, "state", before?.QuotaState, after.QuotaState));
         }
+    }
+
+    private static bool Same<TValue>(SortedDictionary<string, TValue> a, SortedDictionary<string, TValue> b)
+    {
+        if (a.Count != b.Count)
+        {
+            return false;
+        }
+        foreach (var (key, value) in a)
+        {
+            if (!b.TryGetValue(key, out var other) || !EqualityComparer<TValue>.Default.Equals(value, other))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static string? Text(long? v) => v?.ToString(System.Globalization.CultureInfo.InvariantCulture);

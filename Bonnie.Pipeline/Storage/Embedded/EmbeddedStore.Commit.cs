@@ -22,12 +22,12 @@ internal sealed partial class EmbeddedStore
         {
             using var tx = _writer.BeginTransaction();
             var newVersions = new List<Action>();
-            var sequences = WriteEvents(tx, batch.Events);
-            WriteFolders(tx, batch.Folders.Values, newVersions);
-            WriteFolderAliases(tx, batch);
-            WriteMessages(tx, batch.Messages.Values.OrderBy(m => m.Key, StringComparer.Ordinal), newVersions);
-            WriteSessions(tx, batch.Sessions.Values.OrderBy(s => s.Id, StringComparer.Ordinal), newVersions);
-            WriteChanges(tx, batch.Changes, sequences);
+            var sequences = WriteEvents(batch.Events);
+            WriteFolders(batch.Folders.Values, newVersions);
+            WriteFolderAliases(batch);
+            WriteMessages(batch.Messages.Values.OrderBy(m => m.Key, StringComparer.Ordinal), newVersions);
+            WriteSessions(batch.Sessions.Values.OrderBy(s => s.Id, StringComparer.Ordinal), newVersions);
+            WriteChanges(batch.Changes, sequences);
             WriteUsers(tx, batch.Users.Values);
             WritePeople(tx, batch.People);
             WriteQuarantine(tx, batch.Quarantine);
@@ -36,6 +36,12 @@ internal sealed partial class EmbeddedStore
             {
                 apply();
             }
+        }
+        catch
+        {
+            // Rolled back: what the cache learned since may not be what the database holds; start afresh.
+            _cache.Clear();
+            throw;
         }
         finally
         {
@@ -64,27 +70,37 @@ internal sealed partial class EmbeddedStore
         cmd.ExecuteNonQuery();
     }
 
-    private Dictionary<string, long> WriteEvents(SqliteTransaction tx, List<StoredEvent> events)
+    // The writer's hot statements stay prepared for the life of the connection (see NativeStatement).
+    private readonly Dictionary<string, NativeStatement> _native = new(StringComparer.Ordinal);
+
+    private NativeStatement Native(string sql)
     {
-        var sequences = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (!_native.TryGetValue(sql, out var statement))
+        {
+            statement = new NativeStatement(_writer, sql);
+            _native[sql] = statement;
+        }
+        return statement;
+    }
+
+    private const string InsertEvent = """
+        INSERT INTO events(seq, id, type, name, ts, received, user, service, session, ip, folder_id, folder, folder_path,
+            old_folder_id, old_folder, uids, mids, keys, sender, recipients, flags, subject, size, payload_status, payload_sha256, raw_sha256, raw,
+            identity_status, person_id, identity)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27,
+            ?28, ?29, ?30)
+        """;
+
+    private Dictionary<string, long> WriteEvents(List<StoredEvent> events)
+    {
+        var sequences = new Dictionary<string, long>(events.Count, StringComparer.Ordinal);
         if (events.Count == 0)
         {
             return sequences;
         }
-        using var maxSeq = Command(tx, "SELECT max(seq) FROM events WHERE seq >= $lo AND seq < $hi", "$lo", "$hi");
-        using var insert = Command(tx, """
-            INSERT INTO events(seq, id, type, name, ts, received, user, service, session, ip, folder_id, folder, folder_path,
-                old_folder_id, old_folder, uids, mids, keys, sender, recipients, flags, subject, size, payload_status, payload_sha256, raw_sha256, raw,
-                identity_status, person_id, identity)
-            VALUES ($seq, $id, $type, $name, $ts, $received, $user, $service, $session, $ip, $folder_id, $folder, $folder_path,
-                $old_folder_id, $old_folder, $uids, $mids, $keys, $sender, $recipients, $flags, $subject, $size, $payload_status, $payload_sha256, $raw_sha256, $raw,
-                $identity_status, $person_id, $identity)
-            """,
-            "$seq", "$id", "$type", "$name", "$ts", "$received", "$user", "$service", "$session", "$ip", "$folder_id", "$folder", "$folder_path",
-            "$old_folder_id", "$old_folder", "$uids", "$mids", "$keys", "$sender", "$recipients", "$flags", "$subject", "$size", "$payload_status",
-            "$payload_sha256", "$raw_sha256", "$raw", "$identity_status", "$person_id", "$identity");
+        var insert = Native(InsertEvent);
         var termRows = new List<(string Term, long Seq)>(events.Count * 8);
-        using var fts = Command(tx, "INSERT INTO events_fts(rowid, subject, sender, recipients, body) VALUES ($s, $a, $b, $c, $d)", "$s", "$a", "$b", "$c", "$d");
+        var fts = Native("INSERT INTO events_fts(rowid, subject, sender, recipients, body) VALUES (?1, ?2, ?3, ?4, ?5)");
         var terms = new HashSet<string>(StringComparer.Ordinal);
         foreach (var e in events)
         {
@@ -102,10 +118,14 @@ internal sealed partial class EmbeddedStore
             {
                 try
                 {
-                    Run(insert, seq, e.Id, e.Type.ToString(), e.Name, ms, e.ReceivedAt.ToUnixTimeMilliseconds(), e.User, e.Service, e.SessionId, e.ClientIp,
-                        e.FolderId, e.FolderName, e.FolderPath, e.OldFolderId, e.OldFolderName, e.Uids, Join(e.MessageIds), Join(e.MessageKeys),
-                        Join(e.From), Join(e.To), Join(e.Flags), e.Subject, e.Size, (int)e.PayloadStatus, e.PayloadSha256, e.RawSha256, e.Raw.ToArray(),
-                        e.Identity?.Status, e.Identity?.PersonId, e.Identity is null ? null : StoreJson.Write(e.Identity));
+                    insert.Bind(1, seq).Bind(2, e.Id).Bind(3, e.Type.ToString()).Bind(4, e.Name).Bind(5, ms)
+                        .Bind(6, e.ReceivedAt.ToUnixTimeMilliseconds()).Bind(7, e.User).Bind(8, e.Service).Bind(9, e.SessionId).Bind(10, e.ClientIp)
+                        .Bind(11, e.FolderId).Bind(12, e.FolderName).Bind(13, e.FolderPath).Bind(14, e.OldFolderId).Bind(15, e.OldFolderName)
+                        .Bind(16, e.Uids).Bind(17, Join(e.MessageIds)).Bind(18, Join(e.MessageKeys)).Bind(19, Join(e.From)).Bind(20, Join(e.To))
+                        .Bind(21, Join(e.Flags)).Bind(22, e.Subject).Bind(23, e.Size).Bind(24, (long)e.PayloadStatus).Bind(25, e.PayloadSha256)
+                        .Bind(26, e.RawSha256).Bind(27, e.Raw.Span).Bind(28, e.Identity?.Status).Bind(29, e.Identity?.PersonId)
+                        .Bind(30, e.Identity is null ? null : StoreJson.Write(e.Identity))
+                        .Execute();
                     break;
                 }
                 catch (SqliteException ex) when (ex.SqliteErrorCode == 19 && ex.Message.Contains("events.id", StringComparison.Ordinal))
@@ -114,9 +134,7 @@ internal sealed partial class EmbeddedStore
                 }
                 catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
                 {
-                    maxSeq.Parameters[0].Value = lo;
-                    maxSeq.Parameters[1].Value = hi;
-                    seq = maxSeq.ExecuteScalar() is long last ? last + 1 : lo;
+                    seq = NextFreeSequence(lo, hi);
                     hi = seq + SequencePerMillisecond;
                 }
             }
@@ -129,54 +147,49 @@ internal sealed partial class EmbeddedStore
             }
             if (e.Subject is not null || e.From.Count > 0 || e.To.Count > 0 || e.BodyText is not null)
             {
-                Run(fts, seq, e.Subject, string.Join(' ', e.From), string.Join(' ', e.To), e.BodyText);
+                fts.Bind(1, seq).Bind(2, e.Subject).Bind(3, string.Join(' ', e.From)).Bind(4, string.Join(' ', e.To)).Bind(5, e.BodyText).Execute();
             }
         }
-        WriteTerms(tx, termRows);
+        WriteTerms(termRows);
         return sequences;
+    }
+
+    private long NextFreeSequence(long lo, long hi)
+    {
+        var max = Native("SELECT max(seq) FROM events WHERE seq >= ?1 AND seq < ?2");
+        max.Bind(1, lo).Bind(2, hi);
+        try
+        {
+            return max.Read() && !max.ColumnIsNull(0) ? max.ColumnInt64(0) + 1 : lo;
+        }
+        finally
+        {
+            max.Reset();
+        }
     }
 
     // The term index is a B-tree keyed by (term, seq): rows inserted in event order land all over it, touching a
     // different page for nearly every row. Sorted, each term's rows of the batch go to the same (usually last) page.
-    // The rows travel as one JSON array bound once: one statement for the batch instead of one per row.
-    private void WriteTerms(SqliteTransaction tx, List<(string Term, long Seq)> rows)
+    private void WriteTerms(List<(string Term, long Seq)> rows)
     {
-        if (rows.Count == 0)
-        {
-            return;
-        }
         rows.Sort(static (a, b) =>
         {
             var c = string.CompareOrdinal(a.Term, b.Term);
             return c != 0 ? c : a.Seq.CompareTo(b.Seq);
         });
-        var buffer = new ArrayBufferWriter<byte>(rows.Count * 48);
-        using (var json = new Utf8JsonWriter(buffer))
+        var insert = Native("INSERT OR IGNORE INTO event_terms(term, seq) VALUES (?1, ?2)");
+        foreach (var (term, seq) in rows)
         {
-            json.WriteStartArray();
-            foreach (var (t, seq) in rows)
-            {
-                json.WriteStartArray();
-                json.WriteStringValue(t);
-                json.WriteNumberValue(seq);
-                json.WriteEndArray();
-            }
-            json.WriteEndArray();
+            insert.Bind(1, term).Bind(2, seq).Execute();
         }
-        using var insert = Command(tx, """
-            INSERT OR IGNORE INTO event_terms(term, seq)
-            SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each($rows)
-            """, "$rows");
-        Run(insert, Encoding.UTF8.GetString(buffer.WrittenSpan));
     }
 
     private static string? Join(IReadOnlyList<string> values) => values.Count == 0 ? null : string.Join('\n', values);
 
-    private void WriteFolders(SqliteTransaction tx, IEnumerable<FolderObject> folders, List<Action> newVersions)
+    private void WriteFolders(IEnumerable<FolderObject> folders, List<Action> newVersions)
     {
-        using var insert = Command(tx, "INSERT INTO folders(id, name_lower, present, version, doc) VALUES ($id, $n, $p, 1, $doc)", "$id", "$n", "$p", "$doc");
-        using var update = Command(tx, "UPDATE folders SET name_lower = $n, present = $p, version = version + 1, doc = $doc WHERE id = $id AND version = $v",
-            "$n", "$p", "$doc", "$id", "$v");
+        var insert = Native("INSERT INTO folders(id, name_lower, present, version, doc) VALUES (?1, ?2, ?3, 1, ?4)");
+        var update = Native("UPDATE folders SET name_lower = ?1, present = ?2, version = version + 1, doc = ?3 WHERE id = ?4 AND version = ?5");
         foreach (var f in folders)
         {
             var doc = StoreJson.Write(f);
@@ -184,35 +197,31 @@ internal sealed partial class EmbeddedStore
             {
                 try
                 {
-                    Run(insert, f.Id, f.Name.ToLowerInvariant(), f.Exists ? 1 : 0, doc);
+                    insert.Bind(1, f.Id).Bind(2, f.Name.ToLowerInvariant()).Bind(3, f.Exists ? 1 : 0).Bind(4, doc).Execute();
                 }
                 catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
                 {
                     throw new StoreConflictException($"Folder {f.Id} was created by another writer.", ex);
                 }
             }
-            else
+            else if (update.Bind(1, f.Name.ToLowerInvariant()).Bind(2, f.Exists ? 1 : 0).Bind(3, doc).Bind(4, f.Id).Bind(5, f.Version).Execute() != 1)
             {
-                update.Parameters[0].Value = f.Name.ToLowerInvariant();
-                update.Parameters[1].Value = f.Exists ? 1 : 0;
-                update.Parameters[2].Value = doc;
-                update.Parameters[3].Value = f.Id;
-                update.Parameters[4].Value = f.Version;
-                if (update.ExecuteNonQuery() != 1)
-                {
-                    throw new StoreConflictException($"Folder {f.Id} was changed by another writer.");
-                }
+                throw new StoreConflictException($"Folder {f.Id} was changed by another writer.");
             }
             var next = f.Version + 1;
-            newVersions.Add(() => f.Version = next);
+            newVersions.Add(() =>
+            {
+                f.Version = next;
+                _cache.Put(f);
+            });
         }
     }
 
     // Every name a folder ever had finds it (folder:Archive, folder:INBOX/Archive, folder:user/alice/Archive@example.org):
     // its current name and both sides of each rename in the batch.
-    private void WriteFolderAliases(SqliteTransaction tx, StoreBatch batch)
+    private void WriteFolderAliases(StoreBatch batch)
     {
-        using var alias = Command(tx, "INSERT OR IGNORE INTO folder_aliases(alias, folder_id) VALUES ($a, $f)", "$a", "$f");
+        var alias = Native("INSERT OR IGNORE INTO folder_aliases(alias, folder_id) VALUES (?1, ?2)");
         var names = batch.Folders.Values.Select(f => (f.Id, (string?)f.Name))
             .Concat(batch.Changes.Where(c => c.Kind == ObjectKind.Folder && c.Aspect == ChangeAspect.Name)
                 .SelectMany(c => new[] { (c.ObjectId, c.From), (c.ObjectId, c.To) }))
@@ -222,17 +231,17 @@ internal sealed partial class EmbeddedStore
         {
             foreach (var a in FolderAliases.Of(id, name!))
             {
-                Run(alias, a, id);
+                alias.Bind(1, a).Bind(2, id).Execute();
             }
         }
     }
 
-    private void WriteMessages(SqliteTransaction tx, IEnumerable<MessageObject> messages, List<Action> newVersions)
+    private void WriteMessages(IEnumerable<MessageObject> messages, List<Action> newVersions)
     {
-        using var insert = Command(tx, "INSERT INTO messages(key, version, doc) VALUES ($k, 1, $doc)", "$k", "$doc");
-        using var update = Command(tx, "UPDATE messages SET version = version + 1, doc = $doc WHERE key = $k AND version = $v", "$doc", "$k", "$v");
-        using var at = Command(tx, "INSERT OR REPLACE INTO message_at(folder_id, uid, key) VALUES ($f, $u, $k)", "$f", "$u", "$k");
-        using var gone = Command(tx, "DELETE FROM message_at WHERE folder_id = $f AND uid = $u AND key = $k", "$f", "$u", "$k");
+        var insert = Native("INSERT INTO messages(key, version, doc) VALUES (?1, 1, ?2)");
+        var update = Native("UPDATE messages SET version = version + 1, doc = ?1 WHERE key = ?2 AND version = ?3");
+        var at = Native("INSERT OR REPLACE INTO message_at(folder_id, uid, key) VALUES (?1, ?2, ?3)");
+        var gone = Native("DELETE FROM message_at WHERE folder_id = ?1 AND uid = ?2 AND key = ?3");
         foreach (var m in messages)
         {
             var doc = StoreJson.Write(m);
@@ -240,37 +249,34 @@ internal sealed partial class EmbeddedStore
             {
                 try
                 {
-                    Run(insert, m.Key, doc);
+                    insert.Bind(1, m.Key).Bind(2, doc).Execute();
                 }
                 catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
                 {
                     throw new StoreConflictException($"Message {m.Key} was created by another writer.", ex);
                 }
             }
-            else
+            else if (update.Bind(1, doc).Bind(2, m.Key).Bind(3, m.Version).Execute() != 1)
             {
-                update.Parameters[0].Value = doc;
-                update.Parameters[1].Value = m.Key;
-                update.Parameters[2].Value = m.Version;
-                if (update.ExecuteNonQuery() != 1)
-                {
-                    throw new StoreConflictException($"Message {m.Key} was changed by another writer.");
-                }
+                throw new StoreConflictException($"Message {m.Key} was changed by another writer.");
             }
             foreach (var l in m.Locations)
             {
-                Run(l.Until is null ? at : gone, l.FolderId, (long)l.Uid, m.Key);
+                (l.Until is null ? at : gone).Bind(1, l.FolderId).Bind(2, (long)l.Uid).Bind(3, m.Key).Execute();
             }
             var next = m.Version + 1;
-            newVersions.Add(() => m.Version = next);
+            newVersions.Add(() =>
+            {
+                m.Version = next;
+                _cache.Put(m);
+            });
         }
     }
 
-    private void WriteSessions(SqliteTransaction tx, IEnumerable<SessionObject> sessions, List<Action> newVersions)
+    private void WriteSessions(IEnumerable<SessionObject> sessions, List<Action> newVersions)
     {
-        using var insert = Command(tx, "INSERT INTO sessions(id, user, started, version, doc) VALUES ($id, $u, $s, 1, $doc)", "$id", "$u", "$s", "$doc");
-        using var update = Command(tx, "UPDATE sessions SET user = $u, started = $s, version = version + 1, doc = $doc WHERE id = $id AND version = $v",
-            "$u", "$s", "$doc", "$id", "$v");
+        var insert = Native("INSERT INTO sessions(id, user, started, version, doc) VALUES (?1, ?2, ?3, 1, ?4)");
+        var update = Native("UPDATE sessions SET user = ?1, started = ?2, version = version + 1, doc = ?3 WHERE id = ?4 AND version = ?5");
         foreach (var s in sessions)
         {
             var doc = StoreJson.Write(s);
@@ -280,44 +286,43 @@ internal sealed partial class EmbeddedStore
             {
                 try
                 {
-                    Run(insert, s.Id, user, started, doc);
+                    insert.Bind(1, s.Id).Bind(2, user).Bind(3, started).Bind(4, doc).Execute();
                 }
                 catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
                 {
                     throw new StoreConflictException($"Session {s.Id} was created by another writer.", ex);
                 }
             }
-            else
+            else if (update.Bind(1, user).Bind(2, started).Bind(3, doc).Bind(4, s.Id).Bind(5, s.Version).Execute() != 1)
             {
-                update.Parameters[0].Value = (object?)user ?? DBNull.Value;
-                update.Parameters[1].Value = (object?)started ?? DBNull.Value;
-                update.Parameters[2].Value = doc;
-                update.Parameters[3].Value = s.Id;
-                update.Parameters[4].Value = s.Version;
-                if (update.ExecuteNonQuery() != 1)
-                {
-                    throw new StoreConflictException($"Session {s.Id} was changed by another writer.");
-                }
+                throw new StoreConflictException($"Session {s.Id} was changed by another writer.");
             }
             var next = s.Version + 1;
-            newVersions.Add(() => s.Version = next);
+            newVersions.Add(() =>
+            {
+                s.Version = next;
+                _cache.Put(s);
+            });
         }
     }
 
-    private void WriteChanges(SqliteTransaction tx, List<ChangeRecord> changes, Dictionary<string, long> sequences)
+    private void WriteChanges(List<ChangeRecord> changes, Dictionary<string, long> sequences)
     {
-        using var insert = Command(tx, """
+        var insert = Native("""
             INSERT INTO changes(kind, object_id, aspect, key, from_value, to_value, folder_id, folder_name, uid, user, session, ip, service, at, event_seq, ordinal)
-            VALUES ($kind, $oid, $aspect, $key, $from, $to, $fid, $fname, $uid, $user, $session, $ip, $service, $at, $seq, $ord)
-            """, "$kind", "$oid", "$aspect", "$key", "$from", "$to", "$fid", "$fname", "$uid", "$user", "$session", "$ip", "$service", "$at", "$seq", "$ord");
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+            """);
         foreach (var c in changes)
         {
             if (!sequences.TryGetValue(c.EventId, out var seq))
             {
                 throw new InvalidOperationException($"A change refers to event {c.EventId}, which is not in the same batch.");
             }
-            Run(insert, (int)c.Kind, c.ObjectId, (int)c.Aspect, c.Key, c.From, c.To, c.FolderId, c.FolderName, c.Uid is { } u ? (long)u : null,
-                c.Actor.User, c.Actor.SessionId, c.Actor.ClientIp, c.Actor.Service, c.At.ToUnixTimeMilliseconds(), seq, c.Ordinal);
+            insert.Bind(1, (long)c.Kind).Bind(2, c.ObjectId).Bind(3, (long)c.Aspect).Bind(4, c.Key).Bind(5, c.From).Bind(6, c.To)
+                .Bind(7, c.FolderId).Bind(8, c.FolderName).Bind(9, c.Uid is { } u ? (long)u : null)
+                .Bind(10, c.Actor.User).Bind(11, c.Actor.SessionId).Bind(12, c.Actor.ClientIp).Bind(13, c.Actor.Service)
+                .Bind(14, c.At.ToUnixTimeMilliseconds()).Bind(15, seq).Bind(16, (long)c.Ordinal)
+                .Execute();
         }
     }
 

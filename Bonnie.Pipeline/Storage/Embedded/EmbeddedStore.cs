@@ -131,27 +131,92 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
         }, cancellationToken);
 
     public Task<FolderObject?> GetFolderAsync(string folderId, CancellationToken cancellationToken = default)
-        => WithWriterAsync(c => ReadFolder(c, "SELECT doc, version FROM folders WHERE id = $v", folderId), cancellationToken);
+        => _cache.TryGetFolder(folderId, out var cached) ? Task.FromResult(cached) : WithWriterAsync(_ =>
+        {
+            var f = ReadDocument(GetFolderSql, folderId, null, StoreJson.ReadFolder);
+            if (f is not null)
+            {
+                _cache.Put(f);
+            }
+            return f;
+        }, cancellationToken);
 
     public Task<FolderObject?> FindFolderByNameAsync(string name, CancellationToken cancellationToken = default)
-        => WithWriterAsync(c => ReadFolder(c, "SELECT doc, version FROM folders WHERE name_lower = $v AND present = 1", name.ToLowerInvariant()), cancellationToken);
+        => WithWriterAsync(_ => ReadDocument("SELECT doc, version FROM folders WHERE name_lower = ?1 AND present = 1", name.ToLowerInvariant(), null,
+            StoreJson.ReadFolder), cancellationToken);
 
     public Task<MessageObject?> GetMessageAsync(string key, CancellationToken cancellationToken = default)
-        => WithWriterAsync(c => ReadMessage(c, "SELECT doc, version FROM messages WHERE key = $v", key, null), cancellationToken);
+        => _cache.TryGetMessage(key, out var cached) ? Task.FromResult(cached) : WithWriterAsync(_ =>
+        {
+            var m = ReadDocument("SELECT doc, version FROM messages WHERE key = ?1", key, null, StoreJson.ReadMessage);
+            if (m is null)
+            {
+                _cache.Absent(ObjectKind.Message, key);
+            }
+            else
+            {
+                _cache.Put(m);
+            }
+            return m;
+        }, cancellationToken);
 
     public Task<MessageObject?> FindMessageAtAsync(string folderId, uint uid, CancellationToken cancellationToken = default)
-        => WithWriterAsync(
-            c => ReadMessage(c, "SELECT m.doc, m.version FROM message_at a JOIN messages m ON m.key = a.key WHERE a.folder_id = $v AND a.uid = $u", folderId, uid),
-            cancellationToken);
+        => _cache.TryFindMessageAt(folderId, uid, out var cached) ? Task.FromResult(cached) : WithWriterAsync(_ =>
+        {
+            var m = ReadDocument("SELECT m.doc, m.version FROM message_at a JOIN messages m ON m.key = a.key WHERE a.folder_id = ?1 AND a.uid = ?2",
+                folderId, uid, StoreJson.ReadMessage);
+            if (m is null)
+            {
+                _cache.AbsentAt(folderId, uid);
+            }
+            else
+            {
+                _cache.Put(m);
+            }
+            return m;
+        }, cancellationToken);
 
     public Task<SessionObject?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
-        => WithWriterAsync(c =>
+        => _cache.TryGetSession(sessionId, out var cached) ? Task.FromResult(cached) : WithWriterAsync(_ =>
         {
-            var cmd = Lookup(c, "SELECT doc, version FROM sessions WHERE id = $v");
-            cmd.Parameters.AddWithValue("$v", sessionId);
-            using var r = cmd.ExecuteReader();
-            return r.Read() ? StoreJson.ReadSession(r.GetString(0), r.GetInt64(1)) : null;
+            var s = ReadDocument("SELECT doc, version FROM sessions WHERE id = ?1", sessionId, null, StoreJson.ReadSession);
+            if (s is null)
+            {
+                _cache.Absent(ObjectKind.Session, sessionId);
+            }
+            else
+            {
+                _cache.Put(s);
+            }
+            return s;
         }, cancellationToken);
+
+    private const string GetFolderSql = "SELECT doc, version FROM folders WHERE id = ?1";
+
+    // Objects read by the writer, so an object cached or written by this process and its row always agree.
+    private readonly ObjectCache _cache = new(50_000);
+
+    /// <summary>How often the writer's lookups were answered from memory (bench and tests).</summary>
+    internal (long Hits, long Misses) CacheCounters => (_cache.Hits, _cache.Misses);
+
+    private T? ReadDocument<T>(string sql, string value, uint? uid, Func<string, long, T> read)
+        where T : class
+    {
+        var cmd = Native(sql);
+        cmd.Bind(1, value);
+        if (uid is { } u)
+        {
+            cmd.Bind(2, (long)u);
+        }
+        try
+        {
+            return cmd.Read() ? read(cmd.ColumnText(0), cmd.ColumnInt64(1)) : null;
+        }
+        finally
+        {
+            cmd.Reset();
+        }
+    }
 
     // Lookups run thousands of times per batch: their statements stay prepared on the writer connection.
     private readonly Dictionary<string, SqliteCommand> _lookups = new(StringComparer.Ordinal);
@@ -168,31 +233,15 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
         return cmd;
     }
 
-    private FolderObject? ReadFolder(SqliteConnection c, string sql, string value)
-    {
-        var cmd = Lookup(c, sql);
-        cmd.Parameters.AddWithValue("$v", value);
-        using var r = cmd.ExecuteReader();
-        return r.Read() ? StoreJson.ReadFolder(r.GetString(0), r.GetInt64(1)) : null;
-    }
-
-    private MessageObject? ReadMessage(SqliteConnection c, string sql, string value, uint? uid)
-    {
-        var cmd = Lookup(c, sql);
-        cmd.Parameters.AddWithValue("$v", value);
-        if (uid is { } u)
-        {
-            cmd.Parameters.AddWithValue("$u", (long)u);
-        }
-        using var r = cmd.ExecuteReader();
-        return r.Read() ? StoreJson.ReadMessage(r.GetString(0), r.GetInt64(1)) : null;
-    }
-
     public void Dispose()
     {
         foreach (var cmd in _lookups.Values)
         {
             cmd.Dispose();
+        }
+        foreach (var statement in _native.Values)
+        {
+            statement.Dispose();
         }
         _writer.Dispose();
         _writeLock.Dispose();
