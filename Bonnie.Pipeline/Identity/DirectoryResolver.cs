@@ -46,9 +46,68 @@ internal sealed partial class DirectoryResolver(
         }
 
         var resolution = await LookUpAsync(key, cancellationToken).ConfigureAwait(false);
+        Remember(key, resolution);
+        return resolution;
+    }
+
+    /// <summary>
+    /// Finds a Cyrus group (<c>group:&lt;name&gt;</c> in an ACL) by its cn below <see cref="IdentityOptions.GroupBaseDns"/>
+    /// (<see cref="IdentityOptions.BaseDns"/> when none); cached like people.
+    /// </summary>
+    public async Task<Resolution> ResolveGroupAsync(string name, CancellationToken cancellationToken = default)
+    {
+        if (!_options.Enabled)
+        {
+            return DisabledResolution;
+        }
+
+        var trimmed = name.Trim();
+        if (trimmed.Length == 0)
+        {
+            return new Resolution.NotFound(name);
+        }
+
+        // A login name never starts with NUL: group answers cannot be mistaken for people's.
+        var key = "\0group:" + trimmed.ToLowerInvariant();
+        var now = timeProvider.GetUtcNow();
+        if (_cache.TryGetValue(key, out var cached) && cached.Expires > now)
+        {
+            return cached.Resolution;
+        }
+
+        var resolution = await LookUpAsync(trimmed, LookUpGroupOnAsync, cancellationToken).ConfigureAwait(false);
+        Remember(key, resolution);
+        return resolution;
+    }
+
+    private async Task<Resolution> LookUpGroupOnAsync(Uri server, string name, CancellationToken cancellationToken)
+    {
+        using var connection = Connect(server);
+        await BindAsync(connection, cancellationToken).ConfigureAwait(false);
+        var filter = $"(&(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=groupOfURLs)(objectClass=posixGroup))(cn={Escape(name)}))";
+        var entries = new List<SearchResultEntry>();
+        foreach (var baseDn in _options.GroupBaseDns.Count > 0 ? _options.GroupBaseDns : _options.BaseDns)
+        {
+            var request = new SearchRequest(baseDn, filter, SearchScope.Subtree, "cn");
+            entries.AddRange(await SearchAsync(connection, request, cancellationToken).ConfigureAwait(false));
+        }
+
+        var groups = entries.DistinctBy(e => NormalizeDn(e.DistinguishedName), StringComparer.Ordinal).ToList();
+        return groups.Count switch
+        {
+            0 => new Resolution.NotFound(name),
+            1 => new Resolution.GroupResolved(new DirectoryGroup(groups[0].DistinguishedName,
+                Values(groups[0], "cn").FirstOrDefault(v => string.Equals(v, name, StringComparison.OrdinalIgnoreCase))
+                    ?? FirstRdnValue(groups[0].DistinguishedName))),
+            _ => new Resolution.Ambiguous(name, groups.Select(g => g.DistinguishedName).ToList()),
+        };
+    }
+
+    private void Remember(string key, Resolution resolution)
+    {
         var ttl = resolution switch
         {
-            Resolution.Resolved or Resolution.Ambiguous => _options.CacheTtl,
+            Resolution.Resolved or Resolution.GroupResolved or Resolution.Ambiguous => _options.CacheTtl,
             Resolution.NotFound => _options.NotFoundCacheTtl,
             _ => TimeSpan.Zero, // never remember that the directory was down
         };
@@ -61,18 +120,20 @@ internal sealed partial class DirectoryResolver(
 
             _cache[key] = new CachedResolution(resolution, timeProvider.GetUtcNow() + ttl);
         }
-
-        return resolution;
     }
 
-    private async Task<Resolution> LookUpAsync(string loginName, CancellationToken cancellationToken)
+    private Task<Resolution> LookUpAsync(string loginName, CancellationToken cancellationToken) =>
+        LookUpAsync(loginName, LookUpOnAsync, cancellationToken);
+
+    private async Task<Resolution> LookUpAsync(string value, Func<Uri, string, CancellationToken, Task<Resolution>> lookUpOn,
+        CancellationToken cancellationToken)
     {
         var reason = "no directory server is configured";
         foreach (var server in _options.Servers)
         {
             try
             {
-                return await LookUpOnAsync(new Uri(server), loginName, cancellationToken).ConfigureAwait(false);
+                return await lookUpOn(new Uri(server), value, cancellationToken).ConfigureAwait(false);
             }
             catch (LdapException e)
             {

@@ -1,5 +1,6 @@
 using Bonnie.Shared.Storage;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Bonnie.Pipeline.Identity;
 
@@ -11,28 +12,52 @@ internal interface IIdentityEnricher
 {
     /// <param name="at">When the name was seen (the event's time): the person record's first/last seen.</param>
     Task<Enrichment> EnrichAsync(string loginName, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// <summary>Who an ACL identifier (or a folder owner) names now: a person, a group, a special name, or unknown.</summary>
+    /// <param name="at">When it was seen (the event's time): the person record's first/last seen.</param>
+    Task<SubjectEnrichment> DescribeSubjectAsync(string identifier, DateTimeOffset at, CancellationToken cancellationToken);
 }
 
 /// <summary>
 /// The real enricher over <see cref="DirectoryResolver"/>. After the directory failed to answer it answers
 /// "pending" at once for <see cref="PauseAfterFailure"/>: a down directory must not slow every batch by its timeout.
 /// </summary>
-internal sealed partial class DirectoryIdentityEnricher(DirectoryResolver resolver, TimeProvider time, ILogger<DirectoryIdentityEnricher> logger)
+internal sealed partial class DirectoryIdentityEnricher(
+    DirectoryResolver resolver, TimeProvider time, ILogger<DirectoryIdentityEnricher> logger, IOptions<IdentityOptions>? options = null)
     : IIdentityEnricher
 {
+    private readonly IReadOnlyCollection<string> _admins = options?.Value.AdminSubjects ?? [];
+    private readonly bool _enabled = options?.Value.Enabled ?? true;
     internal static readonly TimeSpan PauseAfterFailure = TimeSpan.FromSeconds(30);
     private long _pausedUntilTicks;
 
     public async Task<Enrichment> EnrichAsync(string loginName, DateTimeOffset at, CancellationToken cancellationToken)
     {
+        var resolution = await AskAsync(resolver.ResolveAsync, loginName, cancellationToken).ConfigureAwait(false);
+        return ToEnrichment(resolution, at);
+    }
+
+    public async Task<SubjectEnrichment> DescribeSubjectAsync(string identifier, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var subject = AclIdentifier.Parse(identifier, _admins);
+        var resolution = !_enabled ? new Resolution.Disabled()
+            : subject.IsSpecial
+            ? null
+            : await AskAsync(subject.IsGroup ? resolver.ResolveGroupAsync : resolver.ResolveAsync, subject.Name, cancellationToken).ConfigureAwait(false);
+        return subject.Describe(resolution, time.GetUtcNow(), at);
+    }
+
+    /// <summary>The directory's answer, or "unavailable" at once while paused after a failure.</summary>
+    private async Task<Resolution> AskAsync(Func<string, CancellationToken, Task<Resolution>> resolve, string name, CancellationToken cancellationToken)
+    {
         if (time.GetUtcNow().UtcTicks < Interlocked.Read(ref _pausedUntilTicks))
         {
-            return Status(IdentityStatus.Pending);
+            return new Resolution.DirectoryUnavailable("paused after a failure");
         }
         Resolution resolution;
         try
         {
-            resolution = await resolver.ResolveAsync(loginName, cancellationToken).ConfigureAwait(false);
+            resolution = await resolve(name, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -44,7 +69,7 @@ internal sealed partial class DirectoryIdentityEnricher(DirectoryResolver resolv
             Interlocked.Exchange(ref _pausedUntilTicks, (time.GetUtcNow() + PauseAfterFailure).UtcTicks);
             LogPending(logger, down.Reason);
         }
-        return ToEnrichment(resolution, at);
+        return resolution;
     }
 
     internal static Enrichment ToEnrichment(Resolution resolution, DateTimeOffset at) => resolution switch

@@ -50,6 +50,12 @@ public sealed class IdentityOptions
     /// <summary>The attribute holding a person's roles (<c>nsRoleDN</c> on 389/Kolab); none when empty.</summary>
     public string? RolesAttribute { get; set; } = "nsRoleDN";
 
+    /// <summary>
+    /// ACL identifiers that are Cyrus administrators or service accounts (imapd.conf <c>admins:</c>): shown as such and
+    /// never looked up, like <c>anyone</c> and <c>anonymous</c>.
+    /// </summary>
+    public List<string> AdminSubjects { get; set; } = ["admin", "cyrus"];
+
     /// <summary>How long a person found stays cached.</summary>
     public TimeSpan CacheTtl { get; set; } = TimeSpan.FromMinutes(5);
 

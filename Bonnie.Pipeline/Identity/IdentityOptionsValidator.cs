@@ -85,6 +85,11 @@ internal sealed class IdentityOptionsValidator : IValidateOptions<IdentityOption
             errors.Add($"{S}:PersonFilter: '{options.PersonFilter}' must be an LDAP filter in parentheses.");
         }
 
+        if (options.AdminSubjects.Any(string.IsNullOrWhiteSpace))
+        {
+            errors.Add($"{S}:AdminSubjects: names only, none empty.");
+        }
+
         if (options.CacheTtl < TimeSpan.Zero || options.NotFoundCacheTtl < TimeSpan.Zero)
         {
             errors.Add($"{S}:CacheTtl and {S}:NotFoundCacheTtl: zero (no caching) or more.");

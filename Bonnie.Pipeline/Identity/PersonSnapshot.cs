@@ -27,6 +27,9 @@ public abstract record Resolution
 
     public sealed record Resolved(PersonSnapshot Person) : Resolution;
 
+    /// <summary>A group found by <see cref="DirectoryResolver.ResolveGroupAsync"/>.</summary>
+    public sealed record GroupResolved(DirectoryGroup Group) : Resolution;
+
     /// <summary>The directory answered and knows no such login name: keep the raw name.</summary>
     public sealed record NotFound(string LoginName) : Resolution;
 

@@ -146,13 +146,14 @@ internal sealed partial class StoreJobProcessor(
     private async Task<StoreBatch> BuildBatchAsync(List<Item> work, JobOutcome?[] outcomes, List<QuarantineItem> quarantine, CancellationToken cancellationToken)
     {
         var uow = new UnitOfWork(store);
+        var subjects = identity is null ? null : new FolderSubjects(identity);
         var events = new List<StoredEvent>(work.Count);
         var failed = new List<QuarantineItem>();
         foreach (var item in work)
         {
             try
             {
-                events.Add(await HandleAsync(uow, item, cancellationToken).ConfigureAwait(false));
+                events.Add(await HandleAsync(uow, subjects, item, cancellationToken).ConfigureAwait(false));
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -171,12 +172,13 @@ internal sealed partial class StoreJobProcessor(
         var result = uow.ToBatch();
         result.Events.AddRange(events);
         result.People.AddRange(work.Select(w => w.Identity?.Person).OfType<PersonSighting>());
+        result.People.AddRange(work.SelectMany(w => w.SubjectPeople));
         result.Quarantine.AddRange(quarantine);
         result.Quarantine.AddRange(failed);
         return result;
     }
 
-    private async Task<StoredEvent> HandleAsync(UnitOfWork uow, Item item, CancellationToken cancellationToken)
+    private async Task<StoredEvent> HandleAsync(UnitOfWork uow, FolderSubjects? subjects, Item item, CancellationToken cancellationToken)
     {
         var e = item.Event;
         var clientIp = e.ClientIP;
@@ -200,6 +202,13 @@ internal sealed partial class StoreJobProcessor(
             {
                 await handler.HandleAsync(context, cancellationToken).ConfigureAwait(false);
             }
+        }
+        item.SubjectPeople.Clear();
+        if (subjects is not null && context.FolderId is { } folderId
+            && await uow.GetFolderAsync(folderId, cancellationToken).ConfigureAwait(false) is { } folder)
+        {
+            // Who the ACL subjects and the owner are, as of this event; the handlers already loaded the folder.
+            await subjects.SnapshotAsync(folder, e.Timestamp, item.SubjectPeople, cancellationToken).ConfigureAwait(false);
         }
         uow.SeeUser(e.User, e.Timestamp);
         uow.EndEvent(item.Job.Id, e.Timestamp, context.Actor);
@@ -265,6 +274,8 @@ internal sealed partial class StoreJobProcessor(
         public CyrusEvent Event { get; } = e;
         public PayloadResult? Payload { get; set; }
         public Enrichment? Identity { get; set; }
+        /// <summary>People the event's folder's ACL subjects and owner resolved to.</summary>
+        public List<PersonSighting> SubjectPeople { get; } = [];
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} quarantined: the notification does not parse ({Failure})")]

@@ -40,3 +40,40 @@ public sealed record PersonRecord(string PersonId, string DisplayName, IReadOnly
 
 /// <summary>A new identity for an already stored event (re-resolution).</summary>
 public sealed record IdentityUpdate(string EventId, EventIdentity Identity);
+
+/// <summary>What an ACL identifier or folder owner names (<see cref="SubjectIdentity.Kind"/>).</summary>
+public static class SubjectKind
+{
+    /// <summary>A person in the directory.</summary>
+    public const string Person = "person";
+    /// <summary>A Cyrus group (<c>group:&lt;name&gt;</c>), found or not in the directory.</summary>
+    public const string Group = "group";
+    /// <summary><c>anyone</c>, <c>anonymous</c> and the configured administrators: nothing to look up.</summary>
+    public const string Special = "special";
+    /// <summary>A login name the directory did not resolve (yet): see <see cref="SubjectIdentity.Status"/>.</summary>
+    public const string Unknown = "unknown";
+}
+
+/// <summary>
+/// Who an ACL identifier or a folder's owner named at <see cref="ResolvedAt"/>, kept inside the folder so the
+/// record shows the person or group as they were when the right was granted, even after the directory changes.
+/// </summary>
+public sealed record SubjectIdentity
+{
+    /// <summary>The raw identifier as Cyrus sent it (<c>jane</c>, <c>-jane</c>, <c>group:legal</c>, <c>anyone</c>).</summary>
+    public required string Identifier { get; init; }
+    /// <summary>One of <see cref="SubjectKind"/>.</summary>
+    public required string Kind { get; init; }
+    /// <summary>One of <see cref="IdentityStatus"/>; <see cref="IdentityStatus.Pending"/> is looked up again later.</summary>
+    public required string Status { get; init; }
+    /// <summary>A negative ACL entry (<c>-jane</c>): rights taken away from the subject.</summary>
+    public bool Negative { get; init; }
+    /// <summary>The rights the entry had when this snapshot was taken; a new grant takes a new snapshot.</summary>
+    public string? Rights { get; init; }
+    public string? PersonId { get; init; }
+    /// <summary>The person's display name, or the group's name.</summary>
+    public string? DisplayName { get; init; }
+    public string? GroupDn { get; init; }
+    public string? GroupName { get; init; }
+    public DateTimeOffset? ResolvedAt { get; init; }
+}

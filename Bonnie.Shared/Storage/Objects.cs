@@ -24,6 +24,13 @@ public sealed class FolderObject
     public long? Modseq { get; set; }
     /// <summary>Identifier to rights, as the folder's ACL stands.</summary>
     public SortedDictionary<string, string> Acl { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>
+    /// ACL identifier to who it named when its rights were last set (kept after a revoke, so the history can still
+    /// show who lost access). Empty when identity resolution is off.
+    /// </summary>
+    public SortedDictionary<string, SubjectIdentity> AclSubjects { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Who <see cref="Owner"/> named when the folder got that owner; null when identity resolution is off.</summary>
+    public SubjectIdentity? OwnerIdentity { get; set; }
     public SortedSet<string> Subscribers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
     /// <summary>Quota resource (<c>storage</c>, <c>messages</c>, <c>storage-used</c>, ...) to its value; set on quota roots.</summary>
     public SortedDictionary<string, long> Quota { get; set; } = new(StringComparer.Ordinal);
@@ -48,6 +55,8 @@ public sealed class FolderObject
         UidValidity = UidValidity,
         Modseq = Modseq,
         Acl = new(Acl, StringComparer.Ordinal),
+        AclSubjects = new(AclSubjects, StringComparer.Ordinal),
+        OwnerIdentity = OwnerIdentity,
         Subscribers = new(Subscribers, StringComparer.OrdinalIgnoreCase),
         Quota = new(Quota, StringComparer.Ordinal),
         QuotaState = QuotaState,

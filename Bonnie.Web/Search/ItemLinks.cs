@@ -19,6 +19,8 @@ internal static class ItemLinks
 
     public static string User(string login) => "users/" + Encode(login);
 
+    public static string Person(string personId) => "people/" + Encode(personId);
+
     public static string Event(string id) => "events/" + Encode(id);
 
     public static string Search(string query) => "search?q=" + Uri.EscapeDataString(query);

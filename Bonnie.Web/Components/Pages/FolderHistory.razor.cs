@@ -85,5 +85,9 @@ public sealed partial class FolderHistory
         }
     }
 
+    /// <summary>Who the identifier named when its rights were last set (the folder's snapshot); null when not kept.</summary>
+    private SubjectIdentity? SubjectOf(string identifier) =>
+        _folder?.AclSubjects.GetValueOrDefault(identifier);
+
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC";
 }

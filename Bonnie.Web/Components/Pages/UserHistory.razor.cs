@@ -19,6 +19,7 @@ public sealed partial class UserHistory
     private IReadOnlyList<(string Address, int Count, DateTimeOffset? Last)> _byAddress = [];
     private IReadOnlyList<StoredEvent> _actions = [];
     private long _actionsTotal;
+    private IReadOnlyList<(string PersonId, string DisplayName)> _people = [];
     private bool _loading = true;
     private string? _loadedLogin;
 
@@ -66,6 +67,14 @@ public sealed partial class UserHistory
             var page = await Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(query), Limit = ActionLimit });
             _actions = page.Items;
             _actionsTotal = page.Total;
+            // Who carried the name, as the latest events' snapshots recorded them.
+            _people = _actions
+                .Where(e => string.Equals(e.User, _login, StringComparison.OrdinalIgnoreCase))
+                .Select(e => e.Identity)
+                .Where(i => i is { Status: IdentityStatus.Resolved, PersonId: not null })
+                .GroupBy(i => i!.PersonId!, StringComparer.Ordinal)
+                .Select(g => (g.Key, g.First()!.DisplayName ?? g.Key))
+                .ToList();
         }
         finally
         {

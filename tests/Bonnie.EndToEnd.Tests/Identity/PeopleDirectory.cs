@@ -113,3 +113,34 @@ public sealed class SecurePeopleDirectory : PeopleDirectory
 {
     protected override bool Tls => true;
 }
+
+/// <summary>The same people, and Rita holding 389/Kolab managed roles in nsRoleDN (tests/TestData/ldap/nsrole.schema).</summary>
+public sealed class RolesDirectory : PeopleDirectory
+{
+    public const string MailAdmins = "cn=mail-admins,ou=Roles,dc=example,dc=org";
+    public const string Auditors = "cn=auditors,ou=Roles,dc=example,dc=org";
+
+    protected override IReadOnlyList<string> ExtraSchemas => ["nsrole.schema"];
+
+    protected override string SeedLdif => base.SeedLdif + $"""
+
+
+        dn: uid=rita,ou=People,dc=example,dc=org
+        objectClass: inetOrgPerson
+        objectClass: bonnieManagedRoles
+        uid: rita
+        cn: Rita Roles
+        sn: Roles
+        mail: rita@example.org
+        nsRoleDN: {MailAdmins}
+        nsRoleDN: {Auditors}
+        """;
+
+    /// <summary>Rita loses a role after the fact.</summary>
+    public Task DropMailAdminAsync() => ModifyAsync($"""
+        dn: uid=rita,ou=People,dc=example,dc=org
+        changetype: modify
+        delete: nsRoleDN
+        nsRoleDN: {MailAdmins}
+        """);
+}

@@ -38,10 +38,18 @@ public class SlapdFixture : IAsyncLifetime
     /// <summary>StartTLS on <see cref="Port"/> and LDAPS on <see cref="LdapsPort"/>, with a certificate of a throw-away CA.</summary>
     protected virtual bool Tls => false;
 
+    /// <summary>More schema files (under tests/TestData/ldap) loaded besides bonnie-test.schema.</summary>
+    protected virtual IReadOnlyList<string> ExtraSchemas => [];
+
     public async Task InitializeAsync()
     {
-        var schema = RepositoryRoot.Combine("tests", "TestData", "ldap", "bonnie-test.schema");
-        await RunAsync(Tls ? ["create", Directory, "--tls", schema] : ["create", Directory, schema]);
+        var arguments = new List<string> { "create", Directory };
+        if (Tls)
+        {
+            arguments.Add("--tls");
+        }
+        arguments.AddRange(ExtraSchemas.Prepend("bonnie-test.schema").Select(s => RepositoryRoot.Combine("tests", "TestData", "ldap", s)));
+        await RunAsync([.. arguments]);
         await StartAsync();
         await AddAsync($"""
             dn: {BaseDn}

@@ -42,9 +42,28 @@ internal sealed class FakeEnricher : IIdentityEnricher
         {
             return Task.FromResult(new Enrichment(new EventIdentity { Status = IdentityStatus.NotFound }, null));
         }
-        var snapshot = new PersonSnapshot(p.Id, "uid=" + p.Id, p.Name, p.Names, p.Names, p.Groups.Select(g => new DirectoryGroup("cn=" + g, g)).ToList(), [], Now);
-        return Task.FromResult(DirectoryIdentityEnricher.ToEnrichment(new Resolution.Resolved(snapshot), at));
+        return Task.FromResult(DirectoryIdentityEnricher.ToEnrichment(new Resolution.Resolved(Snapshot(p)), at));
     }
+
+    /// <summary>Groups known to the fake directory by cn (Cyrus's <c>group:cn</c>).</summary>
+    public HashSet<string> Groups { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public Task<SubjectEnrichment> DescribeSubjectAsync(string identifier, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        if (Throws)
+        {
+            throw new InvalidOperationException("the enricher broke");
+        }
+        var subject = AclIdentifier.Parse(identifier, ["admin", "cyrus"]);
+        Resolution resolution = Down ? new Resolution.DirectoryUnavailable("down")
+            : subject.IsGroup ? (Groups.Contains(subject.Name) ? new Resolution.GroupResolved(new DirectoryGroup($"cn={subject.Name},ou=Groups", subject.Name)) : new Resolution.NotFound(subject.Name))
+            : _people.TryGetValue(subject.Name, out var p) ? new Resolution.Resolved(Snapshot(p))
+            : new Resolution.NotFound(subject.Name);
+        return Task.FromResult(subject.Describe(subject.IsSpecial ? null : resolution, Now, at));
+    }
+
+    private PersonSnapshot Snapshot((string Id, string Name, string[] Names, string[] Groups) p) =>
+        new(p.Id, "uid=" + p.Id, p.Name, p.Names, p.Names, p.Groups.Select(g => new DirectoryGroup("cn=" + g, g)).ToList(), [], Now);
 }
 
 public sealed class EventIdentityTests : IAsyncLifetime

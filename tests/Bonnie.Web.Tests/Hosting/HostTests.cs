@@ -31,6 +31,17 @@ public sealed class HostTests : IDisposable
     }
 
     [Fact]
+    public async Task PersonPage_Anonymous_RedirectsToSignIn()
+    {
+        using var client = Client();
+
+        using var response = await client.GetAsync(new Uri("/people/6f1c2e9a-0000-4000-8000-00000000000a", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal("/signin", response.Headers.Location!.AbsolutePath);
+    }
+
+    [Fact]
     public async Task Api_Anonymous_Returns401()
     {
         using var client = Client();

@@ -82,6 +82,16 @@ internal sealed class TestStore : IAsyncDisposable
         Assert.All(outcomes, o => Assert.IsType<JobOutcome.Done>(o));
     }
 
+    /// <summary>Runs jobs through a processor that resolves identities with <paramref name="directory"/>, as a worker with a directory does.</summary>
+    public async Task ProcessAsync(Bonnie.Pipeline.Identity.IIdentityEnricher directory, params Job[] jobs)
+    {
+        await using var scope = _host.Services.CreateAsyncScope();
+        var processor = ActivatorUtilities.CreateInstance<StoreJobProcessor>(scope.ServiceProvider, directory);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var outcomes = await processor.ProcessBatchAsync(jobs, timeout.Token);
+        Assert.All(outcomes, o => Assert.IsType<JobOutcome.Done>(o));
+    }
+
     public static string Fixture(string name) =>
         File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "cyrus", "events", name + ".json")).TrimEnd('\n');
 

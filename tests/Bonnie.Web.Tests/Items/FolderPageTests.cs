@@ -1,3 +1,4 @@
+using AngleSharp.Dom;
 using Bonnie.Web.Components.Pages;
 using Bonnie.Web.Tests.Infrastructure;
 using Bunit;
@@ -52,5 +53,63 @@ public sealed class FolderPageTests : IAsyncLifetime
 
         page.WaitForAssertion(() =>
             Assert.NotEmpty(page.Find("[aria-label='Access control over time'] tbody").Children), PageTestContext.Timeout);
+    }
+}
+
+/// <summary>The folder page with a directory: the ACL and owner by person and group, the raw identifier beside them.</summary>
+public sealed class FolderAccessPageTests : IAsyncLifetime
+{
+    private PageTestContext _page = default!;
+
+    public async Task InitializeAsync()
+    {
+        _page = await PageTestContext.CreateAsync();
+        await JaneStory.TellAsync(_page.Store);
+    }
+
+    public async Task DisposeAsync() => await _page.DisposeAsync();
+
+    // Each piece of text on its own (the name, the raw identifier, the status), as a reader sees them apart.
+    private static string Text(AngleSharp.Dom.IElement e) => string.Join(" ", e.Descendants<IText>()
+        .Select(t => t.Data.Trim()).Where(t => t.Length > 0));
+
+    [Fact]
+    public void Render_AclWithDirectory_ShowsPeopleAndGroupsWithRawIdentifiers()
+    {
+        var page = _page.Render<FolderHistory>(p => p.Add(x => x.Id, TestStore.Archive));
+
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[aria-label='Access now'] tbody tr")), PageTestContext.Timeout);
+        var rows = page.FindAll("[aria-label='Access now'] tbody tr").Select(r => Text(r.Children[0]) + " | " + Text(r.Children[1])).ToList();
+        Assert.Equal(
+            [
+                $"denied Jane <b>Doe</b> -{JaneStory.JaneDoe} | w",
+                "Alice Example alice@example.org | lrswipkxtecdan",
+                "anyone (every user) anyone | l",
+                "ghost@example.org not in the directory | r",
+                "group legal group:legal | lr",
+                $"Jane <b>Doe</b> {JaneStory.JaneDoe} | lrs",
+            ],
+            rows);
+        // The person links to their page; a display name from the directory is text, never markup.
+        var jane = page.FindAll("[aria-label='Access now'] a").Where(a => a.TextContent == "Jane <b>Doe</b>").ToList();
+        Assert.Equal(2, jane.Count);
+        Assert.All(jane, a => Assert.EndsWith("people/" + JaneStory.Jane, a.GetAttribute("href"), StringComparison.Ordinal));
+        Assert.Empty(page.FindAll("[aria-label='Access now'] b"));
+        var owner = page.Find("[aria-label='Owner'] a");
+        Assert.Equal(("Alice Example", true), (owner.TextContent, owner.GetAttribute("href")!.EndsWith("people/" + JaneStory.Alice, StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Render_AclChanges_ShowWhoByPersonInTheHistory()
+    {
+        var page = _page.Render<FolderHistory>(p => p.Add(x => x.Id, TestStore.Archive));
+
+        page.WaitForAssertion(() =>
+        {
+            var history = page.Find("[aria-label='Access control over time'] tbody");
+            var group = Assert.Single(history.Children, r => r.Children[1].TextContent.Contains("group:legal", StringComparison.Ordinal));
+            Assert.StartsWith("group legal", Text(group.Children[1]), StringComparison.Ordinal);
+            Assert.Contains(history.QuerySelectorAll("a"), a => a.TextContent == "Jane <b>Doe</b>");
+        }, PageTestContext.Timeout);
     }
 }

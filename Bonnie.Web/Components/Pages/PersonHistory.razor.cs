@@ -1,0 +1,81 @@
+using System.Globalization;
+using Bonnie.Shared.Search;
+using Bonnie.Shared.Storage;
+using Bonnie.Web.Audit;
+using Bonnie.Web.Officers;
+using Bonnie.Web.People;
+using Bonnie.Web.Search;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+
+namespace Bonnie.Web.Components.Pages;
+
+public sealed partial class PersonHistory
+{
+    private const int TrailLimit = 50;
+
+    private PersonRecord? _person;
+    private IReadOnlyList<PersonState> _states = [];
+    private bool _truncated;
+    private IReadOnlyList<StoredEvent> _trail = [];
+    private long _trailTotal;
+    private string? _query;
+    private bool _loading = true;
+    private string? _loadedId;
+
+    [Parameter]
+    public string Id { get; set; } = "";
+
+    [Inject]
+    private IBonnieStore Store { get; set; } = default!;
+
+    [Inject]
+    private IOfficerAudit Audit { get; set; } = default!;
+
+    [Inject]
+    private OfficerCircuit Circuit { get; set; } = default!;
+
+    [CascadingParameter]
+    private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
+
+    protected override async Task OnParametersSetAsync()
+    {
+        if (!RendererInfo.IsInteractive || Id == _loadedId)
+        {
+            return;
+        }
+        _loadedId = Id;
+        _loading = true;
+        _person = null;
+        try
+        {
+            if (ItemLinks.Decode(Id) is not { } id || await Store.GetPersonAsync(id) is not { } person)
+            {
+                return;
+            }
+            _person = person;
+            if (PersonTimeline.SearchName(person) is not { } name)
+            {
+                return;
+            }
+            // The person's events are a search like any other, and audited as one.
+            _query = PersonTimeline.Query(name);
+            var officer = (await AuthenticationState).User.Identity?.Name ?? "?";
+            await Audit.RecordAsync(new OfficerAuditEntry(officer, OfficerActions.Search, _query,
+                new Dictionary<string, string?> { ["person"] = person.PersonId }, Circuit.ClientAddress));
+            var page = await Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(_query), Limit = TrailLimit });
+            _trail = page.Items;
+            _trailTotal = page.Total;
+            (_states, _truncated) = await PersonTimeline.ReadAsync(Store, person);
+        }
+        finally
+        {
+            _loading = false;
+        }
+    }
+
+    private static string Count(long n, string what) =>
+        n.ToString("N0", CultureInfo.InvariantCulture) + " " + what + (n == 1 ? "" : "s");
+
+    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+}
