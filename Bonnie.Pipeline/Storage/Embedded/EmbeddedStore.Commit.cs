@@ -363,10 +363,16 @@ internal sealed partial class EmbeddedStore
         {
             using var tx = _writer.BeginTransaction();
             using (var update = Command(tx, "UPDATE events SET identity_status = $s, person_id = $p, identity = $i WHERE id = $id", "$s", "$p", "$i", "$id"))
+            using (var term = Command(tx, "INSERT OR IGNORE INTO event_terms(term, seq) SELECT $t, seq FROM events WHERE id = $id", "$t", "$id"))
             {
                 foreach (var u in updates)
                 {
                     Run(update, u.Identity.Status, u.Identity.PersonId, StoreJson.Write(u.Identity), u.EventId);
+                    // Only pending events are re-resolved, so an event gains its person once and never changes it.
+                    if (u.Identity.PersonId is { Length: > 0 } person)
+                    {
+                        Run(term, EventTerms.Person + person.ToLowerInvariant(), u.EventId);
+                    }
                 }
             }
             WritePeople(tx, people);
@@ -401,6 +407,8 @@ internal static class EventTerms
     public const string Session = "s:";
     public const string Ip = "i:";
     public const string Flag = "g:";
+    /// <summary>The person the event's user resolved to (rename-proof id): <c>user:</c> finds them under every name.</summary>
+    public const string Person = "p:";
 
     public static string For(KeywordField field) => field switch
     {
@@ -436,6 +444,10 @@ internal static class EventTerms
         foreach (var f in e.Flags)
         {
             Add(terms, Flag, f, KeywordField.Flag);
+        }
+        if (e.Identity?.PersonId is { Length: > 0 } person)
+        {
+            terms.Add(Person + person.ToLowerInvariant());
         }
     }
 

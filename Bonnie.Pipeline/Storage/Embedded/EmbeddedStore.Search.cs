@@ -35,32 +35,34 @@ internal sealed partial class EmbeddedStore
         }
         conjuncts.RemoveAll(n => n is TimeRangeNode or MatchAllNode);
 
-        // Choose the driver.
-        string? driverTerm = null;
+        // Choose the driver: the terms of one conjunct (several when a login name names people: their events under
+        // every name they carried, plus the name's events that were never resolved to anyone).
+        List<string>? driverTerms = null;
         long driverCount = long.MaxValue;
         QueryNode? driverNode = null;
         foreach (var n in conjuncts)
         {
-            var term = n switch
+            List<string>? terms = n switch
             {
-                EventTypeNode t => EventTerms.TypeTerm(t.Type),
-                // A name a person carried also matches their events under other names: no single term drives it.
-                KeywordNode { IsPrefix: false, Field: KeywordField.User } k when NamesAPerson(c, k.Value) => null,
-                KeywordNode { IsPrefix: false } k => EventTerms.For(k.Field) + k.Value,
-                FolderIdsNode { Ids.Count: 1 } f => EventTerms.Folder + f.Ids[0].ToLowerInvariant(),
+                EventTypeNode t => [EventTerms.TypeTerm(t.Type)],
+                KeywordNode { IsPrefix: false, Field: KeywordField.User } k =>
+                    [EventTerms.User + k.Value, .. PeopleNamed(c, k.Value).Select(id => EventTerms.Person + id.ToLowerInvariant())],
+                KeywordNode { IsPrefix: false } k => [EventTerms.For(k.Field) + k.Value],
+                FolderIdsNode { Ids.Count: 1 } f => [EventTerms.Folder + f.Ids[0].ToLowerInvariant()],
                 _ => null,
             };
-            if (term is null)
+            if (terms is null)
             {
                 continue;
             }
-            var count = Scalar(c, "SELECT count(*) FROM event_terms WHERE term = $t AND seq >= $lo AND seq < $hi", ("$t", term), ("$lo", lo), ("$hi", hi));
+            var count = terms.Sum(term => Scalar(c, "SELECT count(*) FROM event_terms WHERE term = $t AND seq >= $lo AND seq < $hi", ("$t", term), ("$lo", lo), ("$hi", hi)));
             if (count < driverCount)
             {
-                (driverTerm, driverCount, driverNode) = (term, count, n);
+                (driverTerms, driverCount, driverNode) = (terms, count, n);
             }
         }
-        var fts = driverTerm is null ? conjuncts.OfType<TextNode>().FirstOrDefault(t => SqlQueryTranslator.FtsExpression(t) is not null) : null;
+        var driverTerm = driverTerms is { Count: 1 } ? driverTerms[0] : null;
+        var fts = driverTerms is null ? conjuncts.OfType<TextNode>().FirstOrDefault(t => SqlQueryTranslator.FtsExpression(t) is not null) : null;
         if (fts is not null)
         {
             driverNode = fts;
@@ -74,6 +76,13 @@ internal sealed partial class EmbeddedStore
             from = $"event_terms d CROSS JOIN events e ON e.seq = d.seq";
             seqColumn = "d.seq";
             rest.Insert(0, $"d.term = {translator.Parameter(driverTerm)}");
+        }
+        else if (driverTerms is not null)
+        {
+            // An event may carry several of the terms (its login name and its person): UNION keeps it once.
+            var union = string.Join(" UNION ", driverTerms.Select(t => $"SELECT seq FROM event_terms WHERE term = {translator.Parameter(t)}"));
+            from = $"({union}) d CROSS JOIN events e ON e.seq = d.seq";
+            seqColumn = "d.seq";
         }
         else if (fts is not null)
         {
@@ -228,8 +237,19 @@ internal sealed partial class EmbeddedStore
         }
     }
 
-    private static bool NamesAPerson(SqliteConnection c, string name)
-        => Scalar(c, "SELECT count(*) FROM person_names WHERE name = $n", ("$n", name)) > 0;
+    private static List<string> PeopleNamed(SqliteConnection c, string name)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT DISTINCT person_id FROM person_names WHERE name = $n LIMIT 100";
+        cmd.Parameters.AddWithValue("$n", name);
+        var ids = new List<string>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            ids.Add(r.GetString(0));
+        }
+        return ids;
+    }
 }
 
 /// <summary>A folder term resolved to the ids of the folders that have or had that name (see folder_aliases).</summary>

@@ -56,6 +56,10 @@ internal static class Schema
             PRIMARY KEY(name, person_id)) WITHOUT ROWID;
         CREATE INDEX person_names_by_person ON person_names(person_id);
         """,
+        // A term per event for its person, so user:<any name they carried> is walked from the term index.
+        """
+        INSERT OR IGNORE INTO event_terms(term, seq) SELECT 'p:' || lower(person_id), seq FROM events WHERE person_id IS NOT NULL;
+        """,
     ];
 
     public static int CurrentVersion => Steps.Length;

@@ -200,9 +200,47 @@ public sealed class SchemaMigrationTests
             using var cmd = check.CreateCommand();
             cmd.CommandText = "SELECT max(version) FROM schema_version";
             Assert.Equal((long)Schema.CurrentVersion, (long)cmd.ExecuteScalar()!);
-            Assert.Equal(2, Schema.CurrentVersion);
+            Assert.Equal(3, Schema.CurrentVersion);
             Assert.Null(await store.GetPersonAsync("p1"));
             Assert.Empty(await store.GetPendingIdentityAsync(10));
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Initialize_DatabaseOfVersion2WithResolvedEvents_UserSearchFindsThemUnderEveryName()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "bonnie-store-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            await using (var old = new SqliteConnection($"Data Source={Path.Combine(dir, "bonnie.db")};Pooling=False"))
+            {
+                old.Open();
+                Schema.Migrate(old, 2);
+                using var cmd = old.CreateCommand();
+                // Jane's event under her old name, stored by a Bonnie that had no person terms yet.
+                cmd.CommandText = """
+                    INSERT INTO events(seq, id, type, name, ts, received, user, payload_status, raw_sha256, raw, identity_status, person_id)
+                    VALUES (4096, 'e1', 'FlagsSet', 'FlagsSet', 1, 1, 'jane.gi@example.org', 0, 'x', x'7b7d', 'resolved', 'P-Jane');
+                    INSERT INTO event_terms(term, seq) VALUES ('u:jane.gi@example.org', 4096), ('e:flagsset', 4096);
+                    INSERT INTO people(id, display_name) VALUES ('P-Jane', 'Jane Doe');
+                    INSERT INTO person_names(name, person_id, first_seen, last_seen) VALUES
+                        ('jane.gi@example.org', 'P-Jane', 1, 1), ('jane.doe@example.org', 'P-Jane', 2, 2);
+                    """;
+                cmd.ExecuteNonQuery();
+            }
+            await using var store = new EmbeddedStore(dir, 16, NullLogger<EmbeddedStore>.Instance);
+            await store.InitializeAsync();
+
+            var page = await store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse("user:jane.doe@example.org") });
+
+            Assert.Equal("e1", Assert.Single(page.Items).Id);
+            Assert.Equal(1, page.Total);
         }
         finally
         {
