@@ -86,9 +86,9 @@ internal sealed partial class EmbeddedStore
     private const string InsertEvent = """
         INSERT INTO events(seq, id, type, name, ts, received, user, service, session, ip, folder_id, folder, folder_path,
             old_folder_id, old_folder, uids, mids, keys, sender, recipients, flags, subject, size, payload_status, payload_sha256, raw_sha256, raw,
-            identity_status, person_id, identity)
+            identity_status, person_id, identity, raw_codec)
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27,
-            ?28, ?29, ?30)
+            ?28, ?29, ?30, ?31)
         """;
 
     private Dictionary<string, long> WriteEvents(List<StoredEvent> events)
@@ -108,6 +108,7 @@ internal sealed partial class EmbeddedStore
             {
                 throw new StoreConflictException($"The event of job {e.Id} is twice in the batch; nothing of this batch was written.");
             }
+            var (raw, codec) = _raw.Encode(e.Raw);
             var ms = e.Timestamp.ToUnixTimeMilliseconds();
             var lo = ms * SequencePerMillisecond;
             var seq = lo;
@@ -123,8 +124,8 @@ internal sealed partial class EmbeddedStore
                         .Bind(11, e.FolderId).Bind(12, e.FolderName).Bind(13, e.FolderPath).Bind(14, e.OldFolderId).Bind(15, e.OldFolderName)
                         .Bind(16, e.Uids).Bind(17, Join(e.MessageIds)).Bind(18, Join(e.MessageKeys)).Bind(19, Join(e.From)).Bind(20, Join(e.To))
                         .Bind(21, Join(e.Flags)).Bind(22, e.Subject).Bind(23, e.Size).Bind(24, (long)e.PayloadStatus).Bind(25, e.PayloadSha256)
-                        .Bind(26, e.RawSha256).Bind(27, e.Raw.Span).Bind(28, e.Identity?.Status).Bind(29, e.Identity?.PersonId)
-                        .Bind(30, e.Identity is null ? null : StoreJson.Write(e.Identity))
+                        .Bind(26, e.RawSha256).Bind(27, raw.Span).Bind(28, e.Identity?.Status).Bind(29, e.Identity?.PersonId)
+                        .Bind(30, e.Identity is null ? null : StoreJson.Write(e.Identity)).Bind(31, codec)
                         .Execute();
                     break;
                 }

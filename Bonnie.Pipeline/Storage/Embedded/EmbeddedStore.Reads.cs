@@ -12,7 +12,7 @@ internal sealed partial class EmbeddedStore
         "e.old_folder_id, e.old_folder, e.uids, e.mids, e.keys, e.sender, e.recipients, e.flags, e.subject, e.size, e.payload_status, " +
         "e.payload_sha256, e.raw_sha256, e.identity";
 
-    private static StoredEvent ReadEvent(SqliteDataReader r, bool withRaw)
+    private static StoredEvent ReadEvent(SqliteDataReader r)
     {
         string? S(int i) => r.IsDBNull(i) ? null : r.GetString(i);
         IReadOnlyList<string> L(int i) => r.IsDBNull(i) ? [] : r.GetString(i).Split('\n');
@@ -45,7 +45,6 @@ internal sealed partial class EmbeddedStore
             PayloadSha256 = S(24),
             RawSha256 = r.GetString(25),
             Identity = r.IsDBNull(26) ? null : StoreJson.ReadIdentity(r.GetString(26)),
-            Raw = withRaw ? (byte[])r.GetValue(27) : ReadOnlyMemory<byte>.Empty,
         };
     }
 
@@ -53,10 +52,15 @@ internal sealed partial class EmbeddedStore
     {
         await using var c = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
-        cmd.CommandText = $"SELECT {EventColumns}, e.raw FROM events e WHERE e.id = $id";
+        cmd.CommandText = $"SELECT {EventColumns}, e.raw, e.raw_codec FROM events e WHERE e.id = $id";
         cmd.Parameters.AddWithValue("$id", eventId);
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        return await r.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadEvent(r, withRaw: true) : null;
+        if (!await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+        var stored = ReadEvent(r);
+        return stored with { Raw = _raw.Decode((byte[])r.GetValue(27), r.GetInt64(28)) };
     }
 
     // In the order the changes were derived (commit order), not by event time: each record's "from" is then the
@@ -119,7 +123,7 @@ internal sealed partial class EmbeddedStore
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            list.Add(ReadEvent(r, withRaw: false));
+            list.Add(ReadEvent(r));
         }
         return list;
     }
@@ -214,7 +218,7 @@ internal sealed partial class EmbeddedStore
         var list = new List<StoredEvent>();
         while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            list.Add(ReadEvent(r, withRaw: false));
+            list.Add(ReadEvent(r));
         }
         return list;
     }

@@ -135,7 +135,7 @@ internal sealed partial class EmbeddedStore
             await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                items.Add(ReadEvent(r, withRaw: false));
+                items.Add(ReadEvent(r));
             }
         }
         string? next = null;

@@ -19,6 +19,7 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
     private readonly ILogger<EmbeddedStore> _logger;
     private readonly Lock _initGate = new();
     private bool _initialized;
+    private RawCodec _raw = null!;
 
     public EmbeddedStore(string directory, int cacheSizeMegabytes, ILogger<EmbeddedStore> logger)
     {
@@ -62,6 +63,7 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
         // Checkpoint every 64 MB of WAL rather than every 4 MB: far fewer fsyncs of the database file under ingest.
         Exec(_writer, "PRAGMA wal_autocheckpoint=16384");
         Schema.Migrate(_writer);
+        _raw = RawCodec.Open(_writer);
         _logger.LogInformation("Embedded store at {Path}, schema version {Version}", DatabasePath, Schema.CurrentVersion);
     }
 
@@ -131,8 +133,13 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
         }, cancellationToken);
 
     public Task<FolderObject?> GetFolderAsync(string folderId, CancellationToken cancellationToken = default)
-        => _cache.TryGetFolder(folderId, out var cached) ? Task.FromResult(cached) : WithWriterAsync(_ =>
+        => WithWriterAsync(_ =>
         {
+            ForgetIfChangedElsewhere();
+            if (_cache.TryGetFolder(folderId, out var cached))
+            {
+                return cached;
+            }
             var f = ReadDocument(GetFolderSql, folderId, null, StoreJson.ReadFolder);
             if (f is not null)
             {
@@ -146,8 +153,13 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
             StoreJson.ReadFolder), cancellationToken);
 
     public Task<MessageObject?> GetMessageAsync(string key, CancellationToken cancellationToken = default)
-        => _cache.TryGetMessage(key, out var cached) ? Task.FromResult(cached) : WithWriterAsync(_ =>
+        => WithWriterAsync(_ =>
         {
+            ForgetIfChangedElsewhere();
+            if (_cache.TryGetMessage(key, out var cached))
+            {
+                return cached;
+            }
             var m = ReadDocument("SELECT doc, version FROM messages WHERE key = ?1", key, null, StoreJson.ReadMessage);
             if (m is null)
             {
@@ -161,8 +173,13 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
         }, cancellationToken);
 
     public Task<MessageObject?> FindMessageAtAsync(string folderId, uint uid, CancellationToken cancellationToken = default)
-        => _cache.TryFindMessageAt(folderId, uid, out var cached) ? Task.FromResult(cached) : WithWriterAsync(_ =>
+        => WithWriterAsync(_ =>
         {
+            ForgetIfChangedElsewhere();
+            if (_cache.TryFindMessageAt(folderId, uid, out var cached))
+            {
+                return cached;
+            }
             var m = ReadDocument(MessageAtSql, folderId, uid, StoreJson.ReadMessage);
             // message_at also keeps where messages were (FindMessageOnceAtAsync): only a message still there is "at" it.
             if (m?.CurrentAt(folderId, uid) is null)
@@ -205,8 +222,13 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
     private const string MessageAtSql = "SELECT m.doc, m.version FROM message_at a JOIN messages m ON m.key = a.key WHERE a.folder_id = ?1 AND a.uid = ?2";
 
     public Task<SessionObject?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
-        => _cache.TryGetSession(sessionId, out var cached) ? Task.FromResult(cached) : WithWriterAsync(_ =>
+        => WithWriterAsync(_ =>
         {
+            ForgetIfChangedElsewhere();
+            if (_cache.TryGetSession(sessionId, out var cached))
+            {
+                return cached;
+            }
             var s = ReadDocument("SELECT doc, version FROM sessions WHERE id = ?1", sessionId, null, StoreJson.ReadSession);
             if (s is null)
             {
@@ -246,6 +268,33 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
         }
     }
 
+    private long _dataVersion = -1;
+
+    /// <summary>
+    /// Forgets the cache when anything but this store's writer changed the database since the cache last looked:
+    /// another process (a worker beside the web host) or connection may write the same store, and what the cache
+    /// holds may then be stale. <c>PRAGMA data_version</c> moves only for other connections' commits.
+    /// Call under the write lock, before asking the cache.
+    /// </summary>
+    private void ForgetIfChangedElsewhere()
+    {
+        var version = Native("PRAGMA data_version");
+        try
+        {
+            version.Read();
+            var now = version.ColumnInt64(0);
+            if (now != _dataVersion)
+            {
+                _cache.Clear();
+                _dataVersion = now;
+            }
+        }
+        finally
+        {
+            version.Reset();
+        }
+    }
+
     // Lookups run thousands of times per batch: their statements stay prepared on the writer connection.
     private readonly Dictionary<string, SqliteCommand> _lookups = new(StringComparer.Ordinal);
 
@@ -273,6 +322,8 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
         }
         _writer.Dispose();
         _writeLock.Dispose();
+        // Null when the store was never initialised.
+        _raw?.Dispose();
     }
 
     public ValueTask DisposeAsync()

@@ -3,14 +3,13 @@ using Bonnie.Shared.Storage;
 namespace Bonnie.Pipeline.Storage.Embedded;
 
 /// <summary>
-/// The writer's memory of the objects it read or committed lately, and of the ids it looked up and did not find.
+/// The store's memory of the objects it read or committed lately, and of the ids it looked up and did not find.
 /// Nearly every event asks for an object (the message a flag change is about, the session that knows the client
-/// address); without this each is a B-tree lookup plus a JSON parse, a sixth of the ingest time.
-/// Sound because the embedded store has one writer connection and every write of an object goes through
-/// <see cref="EmbeddedStore.CommitAsync"/>, which updates this after the transaction commits. Should anything else
-/// have written the database, the version checks of the next commit fail, the store clears this cache and the
-/// worker recomputes its batch from the database. Callers get copies: nothing they change leaks in here.
-/// Thread-safe: lookups consult it without waiting for the store's write lock.
+/// address); without this each is a B-tree lookup plus a JSON parse. Every write of this store goes through
+/// <see cref="EmbeddedStore.CommitAsync"/>, which updates the cache after its transaction commits; writes by anyone
+/// else (another process on the same store) are noticed through SQLite's data version before each lookup, and the
+/// cache is then forgotten. Should it still be stale, the version checks of the next commit fail, the store clears
+/// it and the worker recomputes its batch. Callers get copies: nothing they change leaks in here.
 /// </summary>
 internal sealed class ObjectCache(int capacity)
 {

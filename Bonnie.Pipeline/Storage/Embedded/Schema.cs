@@ -60,6 +60,11 @@ internal static class Schema
         """
         INSERT OR IGNORE INTO event_terms(term, seq) SELECT 'p:' || lower(person_id), seq FROM events WHERE person_id IS NOT NULL;
         """,
+        // Notifications compressed against a dictionary the store keeps (RawCodec); rows stored before stay as received.
+        """
+        CREATE TABLE raw_dictionaries(id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, bytes BLOB NOT NULL);
+        ALTER TABLE events ADD COLUMN raw_codec INTEGER NOT NULL DEFAULT 0;
+        """,
     ];
 
     public static int CurrentVersion => Steps.Length;
