@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
 using ZstdSharp;
+using ZstdSharp.Unsafe;
 
 namespace Bonnie.Pipeline.Storage.Embedded;
 
@@ -24,6 +25,9 @@ internal sealed class RawCodec : IDisposable
         _dictionaries = dictionaries;
         Current = current;
         _compressor = new Compressor(3);
+        // ZSTD_c_forceAttachDict = ZSTD_dictForceAttach: refer to the dictionary's tables rather than copy them
+        // into the context for every frame; the copy cost more than compressing a notification.
+        _compressor.SetParameter(ZSTD_cParameter.ZSTD_c_experimentalParam4, 1);
         _compressor.LoadDictionary(dictionaries[current]);
     }
 
