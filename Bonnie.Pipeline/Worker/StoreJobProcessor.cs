@@ -40,6 +40,15 @@ internal sealed partial class StoreJobProcessor(
         var quarantine = new List<QuarantineItem>();
         // Jobs already stored are found by the commit (the event id is unique) and then left out: no lookup per job.
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        // Parsing and hashing each notification depend on nothing else: done on every core, then used in order.
+        var parsedAll = new ParseResult[jobs.Count];
+        var hashes = new string[jobs.Count];
+        Parallel.For(0, jobs.Count, new ParallelOptions { MaxDegreeOfParallelism = jobs.Count < 64 ? 1 : Environment.ProcessorCount, CancellationToken = cancellationToken },
+            i =>
+            {
+                parsedAll[i] = NotificationParser.Parse(jobs[i].Notification);
+                hashes[i] = Convert.ToHexStringLower(SHA256.HashData(jobs[i].Notification.Span));
+            });
         for (var i = 0; i < jobs.Count; i++)
         {
             var job = jobs[i];
@@ -48,7 +57,7 @@ internal sealed partial class StoreJobProcessor(
                 outcomes[i] = JobOutcome.Success;
                 continue;
             }
-            var parsed = NotificationParser.Parse(job.Notification);
+            var parsed = parsedAll[i];
             if (parsed.Event is null)
             {
                 LogQuarantined(logger, job.Id, parsed.Failure);
@@ -56,7 +65,7 @@ internal sealed partial class StoreJobProcessor(
                 outcomes[i] = JobOutcome.Success;
                 continue;
             }
-            work.Add(new Item(i, job, parsed.Event));
+            work.Add(new Item(i, job, parsed.Event, hashes[i]));
         }
 
         foreach (var item in work)
@@ -247,7 +256,7 @@ internal sealed partial class StoreJobProcessor(
             PayloadSha256 = context.PayloadSha256,
             BodyText = item.Payload?.BodyText,
             Identity = item.Identity?.Identity,
-            RawSha256 = Convert.ToHexStringLower(SHA256.HashData(item.Job.Notification.Span)),
+            RawSha256 = item.RawSha256,
             Raw = item.Job.Notification,
         };
     }
@@ -267,8 +276,9 @@ internal sealed partial class StoreJobProcessor(
         Raw = job.Notification,
     };
 
-    private sealed class Item(int index, Job job, CyrusEvent e)
+    private sealed class Item(int index, Job job, CyrusEvent e, string rawSha256)
     {
+        public string RawSha256 { get; } = rawSha256;
         public int Index { get; } = index;
         public Job Job { get; } = job;
         public CyrusEvent Event { get; } = e;

@@ -17,18 +17,22 @@ internal sealed class RawCodec : IDisposable
     public const long Plain = 0;
 
     private readonly Dictionary<long, byte[]> _dictionaries;
-    private readonly Compressor _compressor;
+    private readonly ThreadLocal<Compressor> _compressors;
     private readonly ThreadLocal<Dictionary<long, Decompressor>> _decompressors = new(() => [], trackAllValues: true);
 
     private RawCodec(Dictionary<long, byte[]> dictionaries, long current)
     {
         _dictionaries = dictionaries;
         Current = current;
-        _compressor = new Compressor(3);
-        // ZSTD_c_forceAttachDict = ZSTD_dictForceAttach: refer to the dictionary's tables rather than copy them
-        // into the context for every frame; the copy cost more than compressing a notification.
-        _compressor.SetParameter(ZSTD_cParameter.ZSTD_c_experimentalParam4, 1);
-        _compressor.LoadDictionary(dictionaries[current]);
+        _compressors = new ThreadLocal<Compressor>(() =>
+        {
+            var compressor = new Compressor(3);
+            // ZSTD_c_forceAttachDict = ZSTD_dictForceAttach: refer to the dictionary's tables rather than copy them
+            // into the context for every frame; the copy cost more than compressing a notification.
+            compressor.SetParameter(ZSTD_cParameter.ZSTD_c_experimentalParam4, 1);
+            compressor.LoadDictionary(dictionaries[current]);
+            return compressor;
+        }, trackAllValues: true);
     }
 
     /// <summary>The codec new notifications are written with (the id of this build's dictionary in the store).</summary>
@@ -67,10 +71,10 @@ internal sealed class RawCodec : IDisposable
         return new RawCodec(all, current);
     }
 
-    /// <summary>Bytes to store and their codec. Only the writer calls this (under the store's write lock).</summary>
+    /// <summary>Bytes to store and their codec. Any thread (the commit compresses a batch on every core).</summary>
     public (ReadOnlyMemory<byte> Bytes, long Codec) Encode(ReadOnlyMemory<byte> raw)
     {
-        var packed = _compressor.Wrap(raw.Span);
+        var packed = _compressors.Value!.Wrap(raw.Span);
         return packed.Length < raw.Length ? (packed.ToArray(), Current) : (raw, Plain);
     }
 
@@ -114,7 +118,11 @@ internal sealed class RawCodec : IDisposable
             return;
         }
         _disposed = true;
-        _compressor.Dispose();
+        foreach (var c in _compressors.Values)
+        {
+            c.Dispose();
+        }
+        _compressors.Dispose();
         foreach (var perThread in _decompressors.Values)
         {
             foreach (var d in perThread.Values)
