@@ -10,7 +10,7 @@ namespace Bonnie.Pipeline.Storage;
 /// One unit of work spans a batch of jobs: later events see earlier events' changes (identity map), and
 /// <see cref="ToBatch"/> hands the store everything to write in one transaction.
 /// </summary>
-internal sealed class UnitOfWork(IBonnieStore store)
+internal sealed class UnitOfWork(IObjectLookups store)
 {
     private readonly Dictionary<string, Tracked<FolderObject>> _folders = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Tracked<MessageObject>> _messages = new(StringComparer.Ordinal);

@@ -10,7 +10,7 @@ namespace Bonnie.Shared.Storage;
 /// Writers read objects through the lookups below and write everything a batch of jobs produced with one
 /// <see cref="CommitAsync"/>. Reads never see a half-written batch.
 /// </remarks>
-public interface IBonnieStore
+public interface IBonnieStore : IObjectLookups
 {
     /// <summary>Creates or migrates the schema/indices. Safe to call on every start.</summary>
     Task InitializeAsync(CancellationToken cancellationToken = default);
@@ -20,21 +20,6 @@ public interface IBonnieStore
     /// unreadable. A job quarantined because its processing failed is not done: a retry may store it.
     /// </summary>
     Task<IReadOnlySet<string>> FindProcessedJobsAsync(IReadOnlyCollection<string> jobIds, CancellationToken cancellationToken = default);
-
-    Task<FolderObject?> GetFolderAsync(string folderId, CancellationToken cancellationToken = default);
-    /// <summary>The existing folder currently named <paramref name="name"/> (admin form, case-insensitive).</summary>
-    Task<FolderObject?> FindFolderByNameAsync(string name, CancellationToken cancellationToken = default);
-    Task<MessageObject?> GetMessageAsync(string key, CancellationToken cancellationToken = default);
-    /// <summary>The message currently at <paramref name="folderId"/>/<paramref name="uid"/>, if any.</summary>
-    Task<MessageObject?> FindMessageAtAsync(string folderId, uint uid, CancellationToken cancellationToken = default);
-    /// <summary>
-    /// The message that is or once was at <paramref name="folderId"/>/<paramref name="uid"/> (a UID is never given
-    /// twice in a folder): the expunge Cyrus sends for a MOVE's source may be processed before the MOVE itself.
-    /// </summary>
-    Task<MessageObject?> FindMessageOnceAtAsync(string folderId, uint uid, CancellationToken cancellationToken = default);
-    /// <summary>Every message currently in the folder (its deletion ends them all).</summary>
-    Task<IReadOnlyList<MessageObject>> FindMessagesInFolderAsync(string folderId, CancellationToken cancellationToken = default);
-    Task<SessionObject?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default);
 
     /// <summary>Writes the batch atomically: all of it or nothing.</summary>
     Task CommitAsync(StoreBatch batch, CancellationToken cancellationToken = default);
@@ -60,6 +45,28 @@ public interface IBonnieStore
     Task<IReadOnlyList<StoredEvent>> GetPendingIdentityAsync(int limit, CancellationToken cancellationToken = default);
     /// <summary>Replaces stored events' identities and merges the sightings into the person records, atomically.</summary>
     Task UpdateIdentityAsync(IReadOnlyList<IdentityUpdate> updates, IReadOnlyList<PersonSighting> people, CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// What the handlers read while they work out a batch: the objects as the store has them. A store may answer from
+/// memory; a batch being written may answer through its own transaction.
+/// </summary>
+public interface IObjectLookups
+{
+    Task<FolderObject?> GetFolderAsync(string folderId, CancellationToken cancellationToken = default);
+    /// <summary>The existing folder currently named <paramref name="name"/> (admin form, case-insensitive).</summary>
+    Task<FolderObject?> FindFolderByNameAsync(string name, CancellationToken cancellationToken = default);
+    Task<MessageObject?> GetMessageAsync(string key, CancellationToken cancellationToken = default);
+    /// <summary>The message currently at <paramref name="folderId"/>/<paramref name="uid"/>, if any.</summary>
+    Task<MessageObject?> FindMessageAtAsync(string folderId, uint uid, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// The message that is or once was at <paramref name="folderId"/>/<paramref name="uid"/> (a UID is never given
+    /// twice in a folder): the expunge Cyrus sends for a MOVE's source may be processed before the MOVE itself.
+    /// </summary>
+    Task<MessageObject?> FindMessageOnceAtAsync(string folderId, uint uid, CancellationToken cancellationToken = default);
+    /// <summary>Every message currently in the folder (its deletion ends them all).</summary>
+    Task<IReadOnlyList<MessageObject>> FindMessagesInFolderAsync(string folderId, CancellationToken cancellationToken = default);
+    Task<SessionObject?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Message payloads, byte-exact, content-addressed by SHA-256: stored once however many mailboxes hold them.</summary>

@@ -21,21 +21,9 @@ internal sealed partial class EmbeddedStore
         try
         {
             using var tx = _writer.BeginTransaction();
-            var newVersions = new List<Action>();
-            var sequences = WriteEvents(batch.Events);
-            WriteFolders(batch.Folders.Values, newVersions);
-            WriteFolderAliases(batch);
-            WriteMessages(batch.Messages.Values.OrderBy(m => m.Key, StringComparer.Ordinal), newVersions);
-            WriteSessions(batch.Sessions.Values.OrderBy(s => s.Id, StringComparer.Ordinal), newVersions);
-            WriteChanges(batch.Changes, sequences);
-            WriteUsers(tx, batch.Users.Values);
-            WritePeople(tx, batch.People);
-            WriteQuarantine(tx, batch.Quarantine);
-            tx.Commit();
-            foreach (var apply in newVersions)
-            {
-                apply();
-            }
+            var sequences = new Dictionary<string, long>(batch.Events.Count, StringComparer.Ordinal);
+            WriteEvents(batch.Events, sequences);
+            Finish(tx, batch, sequences);
         }
         catch
         {
@@ -46,6 +34,25 @@ internal sealed partial class EmbeddedStore
         finally
         {
             _writeLock.Release();
+        }
+    }
+
+    /// <summary>Writes the batch's objects and changes after its events, commits, and only then updates versions and cache.</summary>
+    private void Finish(SqliteTransaction tx, StoreBatch batch, Dictionary<string, long> sequences)
+    {
+        var newVersions = new List<Action>();
+        WriteFolders(batch.Folders.Values, newVersions);
+        WriteFolderAliases(batch);
+        WriteMessages(batch.Messages.Values.OrderBy(m => m.Key, StringComparer.Ordinal), newVersions);
+        WriteSessions(batch.Sessions.Values.OrderBy(s => s.Id, StringComparer.Ordinal), newVersions);
+        WriteChanges(batch.Changes, sequences);
+        WriteUsers(tx, batch.Users.Values);
+        WritePeople(tx, batch.People);
+        WriteQuarantine(tx, batch.Quarantine);
+        tx.Commit();
+        foreach (var apply in newVersions)
+        {
+            apply();
         }
     }
 
@@ -91,12 +98,12 @@ internal sealed partial class EmbeddedStore
             ?28, ?29, ?30, ?31)
         """;
 
-    private Dictionary<string, long> WriteEvents(List<StoredEvent> events)
+    /// <summary>Inserts the events (their sequences go into <paramref name="sequences"/>), their terms and full text.</summary>
+    private void WriteEvents(List<StoredEvent> events, Dictionary<string, long> sequences)
     {
-        var sequences = new Dictionary<string, long>(events.Count, StringComparer.Ordinal);
         if (events.Count == 0)
         {
-            return sequences;
+            return;
         }
         var insert = Native(InsertEvent);
         var termRows = new List<(string Term, long Seq)>(events.Count * 8);
@@ -156,7 +163,6 @@ internal sealed partial class EmbeddedStore
             }
         }
         WriteTerms(termRows);
-        return sequences;
     }
 
     private long NextFreeSequence(long lo, long hi)
