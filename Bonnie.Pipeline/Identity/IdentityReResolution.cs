@@ -93,11 +93,12 @@ internal sealed partial class IdentityReResolution(IBonnieStore store, IIdentity
             return new Pass(updates.Count, DirectoryDown: true, MoreWaiting: false);
         }
         var folders = await FillFoldersAsync(cancellationToken).ConfigureAwait(false);
-        return new Pass(updates.Count, folders.DirectoryDown, !folders.DirectoryDown && pending.Count == BatchSize,
-            folders.Updated, folders.Conflicted);
+        // A full batch of folders of which some were written: more may wait (a batch that only conflicted waits its turn).
+        var more = pending.Count == BatchSize || (folders.Read == FolderBatchSize && folders.Updated > 0);
+        return new Pass(updates.Count, folders.DirectoryDown, !folders.DirectoryDown && more, folders.Updated, folders.Conflicted);
     }
 
-    private sealed record FolderPass(int Updated, int Conflicted, bool DirectoryDown);
+    private sealed record FolderPass(int Read, int Updated, int Conflicted, bool DirectoryDown);
 
     /// <summary>
     /// Fills in the pending subjects and owners of a bounded batch of folders, each written back alone with the version
@@ -142,7 +143,7 @@ internal sealed partial class IdentityReResolution(IBonnieStore store, IIdentity
         {
             LogFoldersResolved(logger, updated);
         }
-        return new FolderPass(updated, conflicted, down);
+        return new FolderPass(folders.Count, updated, conflicted, down);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Re-resolution filled the identity of {Count} pending events")]

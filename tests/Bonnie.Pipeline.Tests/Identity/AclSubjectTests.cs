@@ -144,6 +144,34 @@ public sealed class AclSubjectTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RunOnceAsync_FolderPendingWhileDirectoryDownThenBack_FilledWithoutAnotherEventForTheGrantsMoment()
+    {
+        _directory.Add(Jane, "Jane Gi", ["jane@example.org"]);
+        _directory.Groups.Add("legal");
+        _directory.Down = true;
+        await _p.RunAllAsync(AclChange(1, "jane@example.org", "lrs", ("jane@example.org", "lrs"), ("group:legal", "lr")));
+        var grantedAt = (await ArchiveAsync()).AclSubjects["jane@example.org"].SeenAt;
+        var service = new IdentityReResolution(_p.Store, _directory, _p.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger<IdentityReResolution>.Instance);
+
+        var whileDown = await service.RunOnceAsync(CancellationToken.None);
+        var versionWhileDown = (await ArchiveAsync()).Version;
+        _directory.Down = false;
+        var back = await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal((true, 0), (whileDown.DirectoryDown, whileDown.FoldersUpdated));
+        Assert.Equal((false, 1), (back.DirectoryDown, back.FoldersUpdated));
+        var folder = await ArchiveAsync();
+        Assert.Equal(versionWhileDown + 1, folder.Version);
+        Assert.Equal(
+            ["group:legal: group resolved cn=legal,ou=Groups legal lr", $"jane@example.org: person resolved {Jane} Jane Gi lrs"],
+            folder.AclSubjects.Select(s => $"{s.Key}: {Describe(s.Value)}"));
+        Assert.Equal(grantedAt, folder.AclSubjects["jane@example.org"].SeenAt);
+        Assert.Equal(IdentityStatus.NotFound, folder.OwnerIdentity?.Status); // alice is not in this directory: no longer pending
+        Assert.Empty(await _p.Store.GetFoldersWithPendingSubjectsAsync(10));
+        Assert.Equal([grantedAt], (await _p.Store.GetPersonAsync(Jane))!.Names.Select(n => (DateTimeOffset?)n.FirstSeen));
+    }
+
+    [Fact]
     public async Task ProcessBatch_EnricherThrows_JobDoneAndSubjectsPending()
     {
         _directory.Throws = true;
