@@ -200,6 +200,14 @@ internal sealed partial class ElasticsearchStore
         return hits.Select(h => EsDocuments.ReadEvent(h["_source"]!.AsObject())).ToList();
     }
 
+    // Folders written before the field existed have none: they are found once their next event writes them.
+    public async Task<IReadOnlyList<FolderObject>> GetFoldersWithPendingSubjectsAsync(int limit, CancellationToken cancellationToken = default)
+    {
+        var hits = await SearchHitsAsync(indices.Folders, EsQueryTranslator.Term("subjects_pending", "true"), new JsonArray(new JsonObject { ["id"] = "asc" }),
+            Math.Clamp(limit, 1, EventSearch.MaxLimit), cancellationToken).ConfigureAwait(false);
+        return hits.Select(EsDocuments.ReadFolder).ToList();
+    }
+
     private static IEnumerable<KeywordNode> FolderTerms(QueryNode node) => node switch
     {
         AndNode a => a.Children.SelectMany(FolderTerms),

@@ -140,6 +140,7 @@ internal static class EsDocuments
         ["id"] = f.Id,
         ["name"] = f.Name,
         ["exists"] = f.Exists,
+        ["subjects_pending"] = f.HasPendingSubjects(),
         ["doc"] = JsonSerializer.SerializeToNode(f, EsJson.Default.FolderObject),
     };
 

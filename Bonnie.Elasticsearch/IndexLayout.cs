@@ -31,6 +31,8 @@ internal sealed class IndexLayout(string prefix)
             ["id"] = Keyword(),
             ["name"] = Lower(),
             ["exists"] = new JsonObject { ["type"] = "boolean" },
+            // An ACL subject or the owner waiting for the directory: the re-resolution's work list.
+            ["subjects_pending"] = new JsonObject { ["type"] = "boolean" },
             ["doc"] = Opaque(),
         }));
         yield return (FolderAliases, Strict(new JsonObject

@@ -43,6 +43,11 @@ public interface IBonnieStore : IObjectLookups
     Task<PersonRecord?> GetPersonAsync(string personId, CancellationToken cancellationToken = default);
     /// <summary>Events whose identity is <see cref="IdentityStatus.Pending"/>, oldest first.</summary>
     Task<IReadOnlyList<StoredEvent>> GetPendingIdentityAsync(int limit, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Folders with an ACL subject or owner whose snapshot is still pending (<see cref="FolderObject.HasPendingSubjects"/>),
+    /// at most <paramref name="limit"/>, by id, each with its version: the re-resolution fills them in and commits them back.
+    /// </summary>
+    Task<IReadOnlyList<FolderObject>> GetFoldersWithPendingSubjectsAsync(int limit, CancellationToken cancellationToken = default);
     /// <summary>Replaces stored events' identities and merges the sightings into the person records, atomically.</summary>
     Task UpdateIdentityAsync(IReadOnlyList<IdentityUpdate> updates, IReadOnlyList<PersonSighting> people, CancellationToken cancellationToken = default);
 }

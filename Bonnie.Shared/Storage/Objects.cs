@@ -29,6 +29,11 @@ public sealed class FolderObject
     /// show who lost access). Empty when identity resolution is off.
     /// </summary>
     public SortedDictionary<string, SubjectIdentity> AclSubjects { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>
+    /// The earlier snapshots of <see cref="AclSubjects"/>, each replaced when its entry's rights changed, oldest first
+    /// (a bounded number per identifier): the history shows each change with who the identifier named then.
+    /// </summary>
+    public List<SubjectIdentity> AclSubjectHistory { get; set; } = [];
     /// <summary>Who <see cref="Owner"/> named when the folder got that owner; null when identity resolution is off.</summary>
     public SubjectIdentity? OwnerIdentity { get; set; }
     public SortedSet<string> Subscribers { get; set; } = new(StringComparer.OrdinalIgnoreCase);
@@ -45,6 +50,25 @@ public sealed class FolderObject
     /// <summary>Store-managed, for optimistic concurrency between workers.</summary>
     public long Version { get; set; }
 
+    /// <summary>Whether an ACL subject or the owner is still waiting for the directory (the re-resolution fills them in).</summary>
+    public bool HasPendingSubjects()
+        => OwnerIdentity?.Status == IdentityStatus.Pending || AclSubjects.Values.Any(s => s.Status == IdentityStatus.Pending);
+
+    /// <summary>
+    /// Who <paramref name="identifier"/> named at <paramref name="at"/>: the snapshot taken when the entry last got its
+    /// rights at or before then; the earliest kept when none is that old (taken before Bonnie recorded the moment, or
+    /// when identity resolution was turned on later); null when none was kept.
+    /// </summary>
+    public SubjectIdentity? SubjectAt(string identifier, DateTimeOffset at)
+    {
+        var kept = AclSubjectHistory.Where(s => string.Equals(s.Identifier, identifier, StringComparison.Ordinal)).ToList();
+        if (AclSubjects.TryGetValue(identifier, out var current))
+        {
+            kept.Add(current);
+        }
+        return kept.Where(s => s.SeenAt is { } seen && seen <= at).MaxBy(s => s.SeenAt) ?? kept.FirstOrDefault();
+    }
+
     public FolderObject Clone() => new()
     {
         Version = Version,
@@ -56,6 +80,7 @@ public sealed class FolderObject
         Modseq = Modseq,
         Acl = new(Acl, StringComparer.Ordinal),
         AclSubjects = new(AclSubjects, StringComparer.Ordinal),
+        AclSubjectHistory = [.. AclSubjectHistory],
         OwnerIdentity = OwnerIdentity,
         Subscribers = new(Subscribers, StringComparer.OrdinalIgnoreCase),
         Quota = new(Quota, StringComparer.Ordinal),

@@ -7,7 +7,7 @@ namespace Bonnie.Elasticsearch.Tests;
 public sealed class FolderDocumentTests
 {
     [Fact]
-    public void FolderDocument_AclSubjectsAndOwner_RoundTripThroughTheOpaqueDoc()
+    public void FolderDocument_AclSubjectsOwnerAndHistory_RoundTripAndPendingIsIndexed()
     {
         var jane = new SubjectIdentity
         {
@@ -18,14 +18,17 @@ public sealed class FolderDocumentTests
         folder.Acl["-jane@example.org"] = "w";
         folder.AclSubjects["-jane@example.org"] = jane;
         folder.OwnerIdentity = new SubjectIdentity { Identifier = "alice@example.org", Kind = SubjectKind.Unknown, Status = IdentityStatus.Pending };
+        folder.AclSubjectHistory.Add(jane with { Rights = "lrs", DisplayName = "Jane Before", SeenAt = new DateTimeOffset(2026, 11, 1, 9, 0, 0, TimeSpan.Zero) });
 
         var document = EsDocuments.Folder(folder);
         // As a search hit comes back over the wire.
         var read = EsDocuments.ReadFolder(JsonNode.Parse($$"""{"_version":3,"_source":{{document.ToJsonString()}}}""")!.AsObject());
 
-        // Only id, name, exists and doc are mapped; the snapshots live inside doc, which is stored, not indexed.
-        Assert.Equal(["id", "name", "exists", "doc"], document.Select(p => p.Key));
+        // Only id, name, exists, subjects_pending and doc are mapped; the snapshots live inside doc, stored, not indexed.
+        Assert.Equal(["id", "name", "exists", "subjects_pending", "doc"], document.Select(p => p.Key));
+        Assert.True(document["subjects_pending"]!.GetValue<bool>());
         Assert.Equal(jane, read.AclSubjects["-jane@example.org"]);
+        Assert.Equal(folder.AclSubjectHistory, read.AclSubjectHistory);
         Assert.Equal(folder.OwnerIdentity, read.OwnerIdentity);
     }
 }

@@ -222,6 +222,27 @@ internal sealed partial class EmbeddedStore
         }
         return list;
     }
+
+    // A scan of the folders (few next to events), read where the folder's JSON says pending: no column to keep in step.
+    public async Task<IReadOnlyList<FolderObject>> GetFoldersWithPendingSubjectsAsync(int limit, CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            SELECT f.doc, f.version FROM folders f
+            WHERE json_extract(f.doc, '$.OwnerIdentity.Status') = 'pending'
+               OR EXISTS (SELECT 1 FROM json_each(f.doc, '$.AclSubjects') s WHERE json_extract(s.value, '$.Status') = 'pending')
+            ORDER BY f.id LIMIT $n
+            """;
+        cmd.Parameters.AddWithValue("$n", Math.Clamp(limit, 1, EventSearch.MaxLimit));
+        await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var list = new List<FolderObject>();
+        while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            list.Add(StoreJson.ReadFolder(r.GetString(0), r.GetInt64(1)));
+        }
+        return list;
+    }
 }
 
 /// <summary>Opaque keyset cursors: the last sequence of a page, versioned so the format can change.</summary>

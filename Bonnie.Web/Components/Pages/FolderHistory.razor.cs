@@ -89,5 +89,8 @@ public sealed partial class FolderHistory
     private SubjectIdentity? SubjectOf(string identifier) =>
         _folder?.AclSubjects.GetValueOrDefault(identifier);
 
+    /// <summary>Who the identifier named at a change: the snapshot in force then (see <see cref="FolderObject.SubjectAt"/>).</summary>
+    private SubjectIdentity? SubjectAt(string identifier, DateTimeOffset at) => _folder?.SubjectAt(identifier, at);
+
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC";
 }

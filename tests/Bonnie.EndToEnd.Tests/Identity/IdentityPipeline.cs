@@ -17,18 +17,29 @@ internal sealed class IdentityPipeline : IAsyncDisposable
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "bonnie-identity-e2e", Guid.NewGuid().ToString("N"));
+    private readonly PayloadFetcher _fetcher;
 
     private IdentityPipeline(IdentityOptions options)
     {
         Store = new EmbeddedStore(Path.Combine(_directory, "store"), 16, NullLogger<EmbeddedStore>.Instance);
         var payloads = new PayloadDirectory(Path.Combine(_directory, "store", "payloads"), compress: true);
-        var fetcher = new PayloadFetcher([], payloads, new PayloadOptions { MaxAttempts = 1 }, NullLogger<PayloadFetcher>.Instance);
+        _fetcher = new PayloadFetcher([], payloads, new PayloadOptions { MaxAttempts = 1 }, NullLogger<PayloadFetcher>.Instance);
+        Enricher = NewEnricher(options);
+        Processor = Worker(Enricher);
+    }
+
+    private DirectoryIdentityEnricher NewEnricher(IdentityOptions options)
+    {
         var wrapped = Microsoft.Extensions.Options.Options.Create(options);
         var resolver = new DirectoryResolver(wrapped, Clock, NullLogger<DirectoryResolver>.Instance);
-        Enricher = new DirectoryIdentityEnricher(resolver, Clock, NullLogger<DirectoryIdentityEnricher>.Instance, wrapped);
-        Processor = new StoreJobProcessor(Store, [new FolderHandler(), new MessageHandler(), new SessionHandler()], fetcher, Clock,
-            NullLogger<StoreJobProcessor>.Instance, Enricher);
+        return new DirectoryIdentityEnricher(resolver, Clock, NullLogger<DirectoryIdentityEnricher>.Instance, wrapped);
     }
+
+    private StoreJobProcessor Worker(IIdentityEnricher enricher) =>
+        new(Store, [new FolderHandler(), new MessageHandler(), new SessionHandler()], _fetcher, Clock, NullLogger<StoreJobProcessor>.Instance, enricher);
+
+    /// <summary>Another worker on the same store, resolving with its own directory settings (say, one it cannot reach).</summary>
+    public StoreJobProcessor OtherWorker(IdentityOptions options) => Worker(NewEnricher(options));
 
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
     public EmbeddedStore Store { get; }
@@ -43,7 +54,10 @@ internal sealed class IdentityPipeline : IAsyncDisposable
     }
 
     /// <summary>A real notification with some text replaced, processed as the worker does.</summary>
-    public async Task StoreAsync(string eventName, params (string From, string To)[] replacements)
+    public Task StoreAsync(string eventName, params (string From, string To)[] replacements) => StoreAsync(Processor, eventName, replacements);
+
+    /// <summary>As <see cref="StoreAsync(string, ValueTuple{string, string}[])"/>, processed by <paramref name="worker"/>.</summary>
+    public async Task StoreAsync(StoreJobProcessor worker, string eventName, params (string From, string To)[] replacements)
     {
         using var cancel = new CancellationTokenSource(Timeout);
         var json = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "cyrus", "events", eventName + ".json")).TrimEnd('\n');
@@ -54,7 +68,7 @@ internal sealed class IdentityPipeline : IAsyncDisposable
         }
         var bytes = Encoding.UTF8.GetBytes(json);
         var job = new Job(Convert.ToHexStringLower(SHA256.HashData(bytes)), bytes, 1, Clock.GetUtcNow());
-        Assert.IsType<JobOutcome.Done>(await Processor.ProcessAsync(job, cancel.Token));
+        Assert.IsType<JobOutcome.Done>(await worker.ProcessAsync(job, cancel.Token));
     }
 
     public async ValueTask DisposeAsync()

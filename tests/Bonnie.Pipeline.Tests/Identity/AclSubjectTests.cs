@@ -89,6 +89,35 @@ public sealed class AclSubjectTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ProcessBatch_RightsChangedRevokedAndRegrantedAcrossRenames_EachChangeFindsWhoTheNameWasThen()
+    {
+        _directory.Add(Jane, "Jane Gi", ["jane@example.org"]);
+        await _p.RunAllAsync(AclChange(0, "bob@example.org", "lr", ("bob@example.org", "lr"))); // the folder's first event
+        await _p.RunAllAsync(AclChange(1, "jane@example.org", "lrs", ("jane@example.org", "lrs"), ("bob@example.org", "lr")));
+        _directory.Add(Jane, "Jane Doe", ["jane@example.org"]);
+        await _p.RunAllAsync(AclChange(2, "anyone", "l", ("jane@example.org", "lrs"), ("bob@example.org", "lr"), ("anyone", "l")));
+        await _p.RunAllAsync(AclChange(3, "jane@example.org", "lrsw", ("jane@example.org", "lrsw"), ("bob@example.org", "lr"), ("anyone", "l")));
+        await _p.RunAllAsync(AclChange(4, "jane@example.org", "", ("bob@example.org", "lr"), ("anyone", "l")));
+        _directory.Add(Jane, "Jane Roe", ["jane@example.org"]);
+        // The same rights as before her revoke: still a new grant, a new moment.
+        await _p.RunAllAsync(AclChange(5, "jane@example.org", "lrsw", ("jane@example.org", "lrsw"), ("bob@example.org", "lr"), ("anyone", "l")));
+
+        var folder = await ArchiveAsync();
+        var changes = (await _p.Store.GetChangesAsync(ObjectKind.Folder, Archive)).Where(c => c.Aspect == ChangeAspect.Acl && c.Key == "jane@example.org").ToList();
+
+        Assert.Equal(
+            ["none>lrs: Jane Gi", "lrs>lrsw: Jane Doe", "lrsw>none: Jane Doe", "none>lrsw: Jane Roe"],
+            changes.Select(c => $"{c.From ?? "none"}>{c.To ?? "none"}: {folder.SubjectAt(c.Key!, c.At)?.DisplayName}"));
+        Assert.Equal(
+            [$"Jane Gi lrs {changes[0].At:ss} -", $"Jane Doe lrsw {changes[1].At:ss} {changes[2].At:ss}"],
+            folder.AclSubjectHistory.Select(s => $"{s.DisplayName} {s.Rights} {s.SeenAt:ss} {(s.RemovedAt is { } r ? r.ToString("ss", System.Globalization.CultureInfo.InvariantCulture) : "-")}"));
+        Assert.Equal(("Jane Roe", changes[3].At, (DateTimeOffset?)null),
+            (folder.AclSubjects["jane@example.org"].DisplayName, folder.AclSubjects["jane@example.org"].SeenAt, folder.AclSubjects["jane@example.org"].RemovedAt));
+        // Before any snapshot was taken (identity turned on later): the earliest one kept.
+        Assert.Equal("Jane Gi", folder.SubjectAt("jane@example.org", changes[0].At.AddDays(-1))?.DisplayName);
+    }
+
+    [Fact]
     public async Task ProcessBatch_DirectoryDown_StoredPendingThenFilledByTheFoldersNextEvent()
     {
         _directory.Add(Jane, "Jane Gi", ["jane@example.org"]);
@@ -112,6 +141,34 @@ public sealed class AclSubjectTests : IAsyncLifetime
             ["anyone: special resolved - anyone lr", "group:legal: group resolved cn=legal,ou=Groups legal lr", $"jane@example.org: person resolved {Jane} Jane Gi lrs"],
             back.AclSubjects.Select(s => $"{s.Key}: {Describe(s.Value)}"));
         Assert.Equal(IdentityStatus.NotFound, back.OwnerIdentity?.Status); // alice is not in this directory
+    }
+
+    [Fact]
+    public async Task RunOnceAsync_FolderPendingWhileDirectoryDownThenBack_FilledWithoutAnotherEventForTheGrantsMoment()
+    {
+        _directory.Add(Jane, "Jane Gi", ["jane@example.org"]);
+        _directory.Groups.Add("legal");
+        _directory.Down = true;
+        await _p.RunAllAsync(AclChange(1, "jane@example.org", "lrs", ("jane@example.org", "lrs"), ("group:legal", "lr")));
+        var grantedAt = (await ArchiveAsync()).AclSubjects["jane@example.org"].SeenAt;
+        var service = new IdentityReResolution(_p.Store, _directory, _p.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger<IdentityReResolution>.Instance);
+
+        var whileDown = await service.RunOnceAsync(CancellationToken.None);
+        var versionWhileDown = (await ArchiveAsync()).Version;
+        _directory.Down = false;
+        var back = await service.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal((true, 0), (whileDown.DirectoryDown, whileDown.FoldersUpdated));
+        Assert.Equal((false, 1), (back.DirectoryDown, back.FoldersUpdated));
+        var folder = await ArchiveAsync();
+        Assert.Equal(versionWhileDown + 1, folder.Version);
+        Assert.Equal(
+            ["group:legal: group resolved cn=legal,ou=Groups legal lr", $"jane@example.org: person resolved {Jane} Jane Gi lrs"],
+            folder.AclSubjects.Select(s => $"{s.Key}: {Describe(s.Value)}"));
+        Assert.Equal(grantedAt, folder.AclSubjects["jane@example.org"].SeenAt);
+        Assert.Equal(IdentityStatus.NotFound, folder.OwnerIdentity?.Status); // alice is not in this directory: no longer pending
+        Assert.Empty(await _p.Store.GetFoldersWithPendingSubjectsAsync(10));
+        Assert.Equal([grantedAt], (await _p.Store.GetPersonAsync(Jane))!.Names.Select(n => (DateTimeOffset?)n.FirstSeen));
     }
 
     [Fact]

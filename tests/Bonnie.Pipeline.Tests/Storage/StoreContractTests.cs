@@ -142,6 +142,54 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task GetFoldersWithPendingSubjectsAsync_PendingSubjectOrOwner_FoundUntilFilledAndAStaleCopyConflicts()
+    {
+        static SubjectIdentity Subject(string identifier, string status) =>
+            new() { Identifier = identifier, Kind = SubjectKind.Unknown, Status = status, Rights = "lr", SeenAt = T0 };
+        var batch = new StoreBatch();
+        var acl = new FolderObject { Id = "f1", Name = "user/alice@example.org" };
+        acl.Acl["jane"] = "lr";
+        acl.AclSubjects["jane"] = Subject("jane", IdentityStatus.Pending);
+        acl.AclSubjects["bob"] = Subject("bob", IdentityStatus.Resolved);
+        var owner = new FolderObject { Id = "f2", Name = "user/bob@example.org", Owner = "bob", OwnerIdentity = Subject("bob", IdentityStatus.Pending) };
+        // Resolved, and named like the text a pending snapshot holds: only the snapshots count.
+        var resolved = new FolderObject { Id = "f3", Name = "user/alice/\"Status\":\"pending\"@example.org", Owner = "alice", OwnerIdentity = Subject("alice", IdentityStatus.Resolved) };
+        resolved.AclSubjects["anyone"] = Subject("anyone", IdentityStatus.NotFound);
+        var none = new FolderObject { Id = "f4", Name = "user/carol@example.org" };
+        foreach (var f in new[] { acl, owner, resolved, none })
+        {
+            batch.Folders[f.Id] = f;
+        }
+        await _store.CommitAsync(batch);
+
+        var pending = await _store.GetFoldersWithPendingSubjectsAsync(10);
+        var first = await _store.GetFoldersWithPendingSubjectsAsync(1);
+        var fill = pending[0];
+        fill.AclSubjects["jane"] = Subject("jane", IdentityStatus.Resolved) with { PersonId = "P-1", DisplayName = "Jane Gi" };
+        var filled = new StoreBatch();
+        filled.Folders[fill.Id] = fill;
+        await _store.CommitAsync(filled);
+        var stale = pending[1];
+        var worker = (await _store.GetFolderAsync("f2"))!;
+        worker.Acl["anyone"] = "l";
+        var workerBatch = new StoreBatch();
+        workerBatch.Folders["f2"] = worker;
+        await _store.CommitAsync(workerBatch);
+        stale.OwnerIdentity = Subject("bob", IdentityStatus.Resolved);
+        var staleBatch = new StoreBatch();
+        staleBatch.Folders["f2"] = stale;
+
+        await Assert.ThrowsAsync<StoreConflictException>(() => _store.CommitAsync(staleBatch));
+
+        Assert.Equal(["f1", "f2"], pending.Select(f => f.Id));
+        Assert.Equal(["f1"], first.Select(f => f.Id));
+        Assert.Equal(["f2"], (await _store.GetFoldersWithPendingSubjectsAsync(10)).Select(f => f.Id));
+        Assert.Equal("Jane Gi", (await _store.GetFolderAsync("f1"))!.AclSubjects["jane"].DisplayName);
+        var kept = (await _store.GetFolderAsync("f2"))!;
+        Assert.Equal(("l", IdentityStatus.Pending), (kept.Acl["anyone"], kept.OwnerIdentity!.Status));
+    }
+
+    [SkippableFact]
     public async Task FindFolderByNameAsync_RenamedAndDeleted_FindsOnlyCurrentNameOfExistingFolder()
     {
         var batch = new StoreBatch();

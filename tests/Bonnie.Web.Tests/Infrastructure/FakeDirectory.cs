@@ -76,6 +76,20 @@ internal static class JaneStory
         return directory;
     }
 
+    /// <summary>
+    /// After <see cref="TellAsync"/>: Jane, now Jane Roe in the directory, gets write rights on the Archive a minute
+    /// after her first grant.
+    /// </summary>
+    public static Task RenameAndGiveMoreRightsAsync(TestStore store, FakeDirectory directory)
+    {
+        directory.Now = directory.Now.AddHours(1);
+        directory.Set(Jane, "Jane Roe", [JaneDoe], ["legal"], "officer");
+        return store.ProcessAsync(directory, Edit("AclChange",
+            ("\"aclSubject\":\"bob@example.org\",\"aclRights\":\"lrs\"", $"\"aclSubject\":\"{JaneDoe}\",\"aclRights\":\"lrsw\""),
+            (@"bob@example.org\tlrs\t", $@"{JaneDoe}\tlrsw\tgroup:legal\tlr\tanyone\tl\t-{JaneDoe}\tw\tghost@example.org\tr\t"),
+            ("11:20:51.851Z", "11:21:51.851Z")));
+    }
+
     private static Job Edit(string fixture, params (string From, string To)[] replacements)
     {
         var json = TestStore.Fixture(fixture);

@@ -60,11 +60,12 @@ public sealed class FolderPageTests : IAsyncLifetime
 public sealed class FolderAccessPageTests : IAsyncLifetime
 {
     private PageTestContext _page = default!;
+    private FakeDirectory _directory = default!;
 
     public async Task InitializeAsync()
     {
         _page = await PageTestContext.CreateAsync();
-        await JaneStory.TellAsync(_page.Store);
+        _directory = await JaneStory.TellAsync(_page.Store);
     }
 
     public async Task DisposeAsync() => await _page.DisposeAsync();
@@ -111,5 +112,21 @@ public sealed class FolderAccessPageTests : IAsyncLifetime
             Assert.StartsWith("group legal", Text(group.Children[1]), StringComparison.Ordinal);
             Assert.Contains(history.QuerySelectorAll("a"), a => a.TextContent == "Jane <b>Doe</b>");
         }, PageTestContext.Timeout);
+    }
+
+    [Fact]
+    public async Task Render_RightsChangedAfterARename_EachChangeShowsWhoTheNameWasThen()
+    {
+        await JaneStory.RenameAndGiveMoreRightsAsync(_page.Store, _directory);
+
+        var page = _page.Render<FolderHistory>(p => p.Add(x => x.Id, TestStore.Archive));
+
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[aria-label='Access control over time'] tbody tr")), PageTestContext.Timeout);
+        var janes = page.FindAll("[aria-label='Access control over time'] tbody tr")
+            .Where(r => r.Children[1].TextContent.Contains(JaneStory.JaneDoe, StringComparison.Ordinal) && !r.Children[1].TextContent.Contains("denied", StringComparison.Ordinal))
+            .Select(r => $"{r.Children[2].TextContent}>{r.Children[3].TextContent}: {r.Children[1].QuerySelector("a")?.TextContent}")
+            .ToList();
+        Assert.Equal(["none>lrs: Jane <b>Doe</b>", "lrs>lrsw: Jane Roe"], janes);
+        Assert.Contains(page.FindAll("[aria-label='Access now'] a"), a => a.TextContent == "Jane Roe");
     }
 }
