@@ -73,7 +73,7 @@ internal sealed partial class EmbeddedStore
         string from, seqColumn;
         if (driverTerm is not null)
         {
-            from = $"event_terms d CROSS JOIN events e ON e.seq = d.seq";
+            from = $"event_terms d CROSS JOIN events e {Narrow} ON e.seq = d.seq";
             seqColumn = "d.seq";
             rest.Insert(0, $"d.term = {translator.Parameter(driverTerm)}");
         }
@@ -81,18 +81,18 @@ internal sealed partial class EmbeddedStore
         {
             // An event may carry several of the terms (its login name and its person): UNION keeps it once.
             var union = string.Join(" UNION ", driverTerms.Select(t => $"SELECT seq FROM event_terms WHERE term = {translator.Parameter(t)}"));
-            from = $"({union}) d CROSS JOIN events e ON e.seq = d.seq";
+            from = $"({union}) d CROSS JOIN events e {Narrow} ON e.seq = d.seq";
             seqColumn = "d.seq";
         }
         else if (fts is not null)
         {
-            from = "events_fts CROSS JOIN events e ON e.seq = events_fts.rowid";
+            from = $"events_fts CROSS JOIN events e {Narrow} ON e.seq = events_fts.rowid";
             seqColumn = "events_fts.rowid";
             rest.Insert(0, $"events_fts MATCH {translator.Parameter(SqlQueryTranslator.FtsExpression(fts)!)}");
         }
         else
         {
-            from = "events e";
+            from = $"events e {Narrow}";
             seqColumn = "e.seq";
         }
         if (lo != long.MinValue)
@@ -164,6 +164,12 @@ internal sealed partial class EmbeddedStore
         }
         return new EventPage(total, items, next) { Facets = facets };
     }
+
+    // The filters a query applies to each candidate event (type, address, login, folder, person) read this narrow
+    // index instead of the event's row, which holds the notification and every enriched field: counting the 75,600
+    // Logins of a million events for an address prefix took 190 ms through the rows, 80 ms through the index. Only
+    // the page's own rows are read whole. SQLite's planner prefers the row, so it is named.
+    private const string Narrow = "INDEXED BY events_narrow";
 
     private const int MaxFoldersPerTerm = 1000;
 

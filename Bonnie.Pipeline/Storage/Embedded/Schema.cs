@@ -65,6 +65,12 @@ internal static class Schema
         CREATE TABLE raw_dictionaries(id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, bytes BLOB NOT NULL);
         ALTER TABLE events ADD COLUMN raw_codec INTEGER NOT NULL DEFAULT 0;
         """,
+        // What searches filter and count each candidate event by (facets too), without reading its row (see
+        // EmbeddedStore.Search). In
+        // sequence order, so ingest only ever appends to it.
+        """
+        CREATE INDEX events_narrow ON events(seq, type, ip, user, folder_id, old_folder_id, person_id, folder, ts);
+        """,
     ];
 
     public static int CurrentVersion => Steps.Length;
