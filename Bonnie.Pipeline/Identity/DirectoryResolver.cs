@@ -25,6 +25,7 @@ internal sealed partial class DirectoryResolver(
 
     private readonly IdentityOptions _options = options.Value;
     private readonly ConcurrentDictionary<string, CachedResolution> _cache = new(StringComparer.Ordinal);
+    private int _restartWarned;
 
     public async Task<Resolution> ResolveAsync(string loginName, CancellationToken cancellationToken = default)
     {
@@ -311,6 +312,11 @@ internal sealed partial class DirectoryResolver(
 
     private LdapConnection Connect(Uri server, NetworkCredential? credential)
     {
+        if (!OpenLdapDefaults.RestartAfterSignals() && Interlocked.Exchange(ref _restartWarned, 1) == 0)
+        {
+            LogNoRestart(logger);
+        }
+
         var secure = server.Scheme == "ldaps";
         var port = server.IsDefaultPort || server.Port <= 0 ? (secure ? 636 : 389) : server.Port;
         var connection = new LdapConnection(new LdapDirectoryIdentifier(server.Host, port, fullyQualifiedDnsHostName: true, connectionless: false))
@@ -351,22 +357,31 @@ internal sealed partial class DirectoryResolver(
         {
             if (_options.StartTls)
             {
-                // On Linux S.DS.P opens the socket only with the first request, and StartTLS on an unopened handle
-                // fails with 81 (dotnet/runtime#96988). Reading the root DSE opens it without sending credentials.
-                try
-                {
-                    connection.SendRequest(new SearchRequest(string.Empty, "(objectClass=*)", SearchScope.Base, "1.1"));
-                }
-                catch (DirectoryOperationException)
-                {
-                    // A server that hides its root DSE from anonymous readers has still opened the connection.
-                }
-
+                GiveServerWithoutSending(connection);
                 connection.SessionOptions.StartTransportLayerSecurity(null);
             }
 
             connection.Bind();
         }, cancellationToken).WaitAsync(_options.Timeout * 2, cancellationToken);
+
+    /// <summary>
+    /// On Linux S.DS.P hands libldap the server's address only with the connection's first request, so StartTLS before
+    /// any request fails with 81 (dotnet/runtime#96988). A request sent for that would race the StartTLS after it:
+    /// OpenLDAP refuses StartTLS with operationsError ("operations are outstanding") while it is still retiring the
+    /// request it has already answered. A compare without a value is refused by S.DS.P itself once it has handed over
+    /// the address and before anything is sent, so StartTLS is the first operation the server sees.
+    /// </summary>
+    private static void GiveServerWithoutSending(LdapConnection connection)
+    {
+        try
+        {
+            connection.SendRequest(new CompareRequest());
+        }
+        catch (ArgumentException)
+        {
+            // Expected: nothing was sent.
+        }
+    }
 
     private async Task<IReadOnlyList<SearchResultEntry>> SearchAsync(
         LdapConnection connection, SearchRequest request, CancellationToken cancellationToken)
@@ -428,6 +443,9 @@ internal sealed partial class DirectoryResolver(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Directory server unavailable for identity resolution: {Server}: {Reason}")]
     private static partial void LogServerUnavailable(ILogger logger, string server, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not turn on LDAP_OPT_RESTART in libldap: a signal to this process (a child ending) may make the directory look down for one lookup")]
+    private static partial void LogNoRestart(ILogger logger);
 
     private sealed record CachedResolution(Resolution Resolution, DateTimeOffset Expires);
 }

@@ -15,6 +15,8 @@
 # The database is dc=example,dc=org with Debian's core, cosine, inetorgperson and nis schemas plus any
 # SCHEMA_FILE given, the memberOf overlay, rootdn cn=admin,dc=example,dc=org and the password of
 # BONNIE_LDAP_PASSWORD (default bonnie-test; a test default, never production).
+# Debugging: with BONNIE_SLAPD_LOG_DIR set, start keeps slapd in the foreground (-d) and appends its log (level
+# BONNIE_SLAPD_LOG_LEVEL, default stats) to BONNIE_SLAPD_LOG_DIR/<name of DIR>.log, which outlives DIR.
 set -euo pipefail
 
 SUFFIX="dc=example,dc=org"
@@ -118,7 +120,14 @@ start() {
     # slapd forks into the background once it listens; it stays root (tests only, loopback only).
     local urls="ldap://127.0.0.1:$port/"
     [ -z "$ldaps_port" ] || urls+=" ldaps://127.0.0.1:$ldaps_port/"
-    slapd -f "$dir/slapd.conf" -h "$urls" || die "slapd did not start (port $port in use?)"
+    if [ -n "${BONNIE_SLAPD_LOG_DIR:-}" ]; then
+        # Debugging: slapd stays in the foreground (-d) writing its log outside DIR, which the tests remove.
+        mkdir -p "$BONNIE_SLAPD_LOG_DIR"
+        setsid slapd -f "$dir/slapd.conf" -h "$urls" -d "${BONNIE_SLAPD_LOG_LEVEL:-stats}" \
+            >>"$BONNIE_SLAPD_LOG_DIR/$(basename "$dir").log" 2>&1 </dev/null &
+    else
+        slapd -f "$dir/slapd.conf" -h "$urls" || die "slapd did not start (port $port in use?)"
+    fi
     echo "$port" > "$dir/port"
     for _ in $(seq 1 100); do
         if slapd_pid "$dir" >/dev/null && timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null; then
@@ -162,5 +171,5 @@ stop() {
 cmd=${1:-}; shift || true
 case $cmd in
     create|start|load|modify|stop) "$cmd" "$@" ;;
-    *) sed -n '2,18p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,20p' "$0" >&2; exit 2 ;;
 esac

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Bonnie.Pipeline.Identity;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -146,6 +147,40 @@ public sealed class DirectoryResolverTests(PeopleDirectory directory) : IClassFi
         var resolver = Resolver(o => { o.Enabled = false; o.Servers = []; });
 
         Assert.IsType<Resolution.Disabled>(await resolver.ResolveAsync("alice@example.org"));
+    }
+
+    [Fact]
+    public async Task ResolveAsync_WhileThisProcessStartsOthers_Resolves()
+    {
+        // Every child that ends sends this process SIGCHLD, and a signal interrupts the poll() in which libldap waits
+        // for the server (a worker starts Cyrus tools; the tests start the neighbours' scripts in parallel).
+        using var cancel = new CancellationTokenSource(Timeout);
+        var resolver = Resolver(o => o.CacheTtl = TimeSpan.Zero);
+        using var stop = new CancellationTokenSource();
+        var children = Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var child = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
+                await child.WaitForExitAsync(cancel.Token);
+            }
+        })));
+        var answers = new List<string>();
+        try
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                var answer = await resolver.ResolveAsync("alice@example.org", cancel.Token);
+                answers.Add(answer is Resolution.Resolved ? "resolved" : answer.ToString()!);
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await children;
+        }
+
+        Assert.Equal(Enumerable.Repeat("resolved", 300), answers);
     }
 
     private DirectoryResolver Resolver(Action<IdentityOptions>? change = null) => new(
