@@ -104,11 +104,18 @@ internal sealed partial class JobBroker
         job.Worker = null;
         _jobs.Remove(job.Id);
         _postponed.Remove(job);
+        _collecting.Remove(job);
         var lane = job.Lane;
-        // The head is the only job of a lane that is ever out, so a finished job is the head.
         if (lane.Jobs.TryPeek(out var head) && ReferenceEquals(head, job))
         {
             lane.Jobs.Dequeue();
+        }
+        else if (RemoveFromLane(lane, job))
+        {
+            // Only a lane's head is ever out, but a worker may report a job a broker killed before handed it: that
+            // broker had finished the jobs ahead of it, and their DONE died with it before reaching the disk. The
+            // job is done; left in the lane, it would become a head no one hands out and stall the lane for ever.
+            LogFinishedBehindHead(_logger, job.Id, lane.Key);
         }
         if (lane.Jobs.Count == 0)
         {
@@ -127,6 +134,21 @@ internal sealed partial class JobBroker
         {
             LogJobFailed(_logger, job.Id, job.Attempts, reason ?? "");
         }
+    }
+
+    private static bool RemoveFromLane(Lane lane, JobInfo job)
+    {
+        var rest = lane.Jobs.Where(j => !ReferenceEquals(j, job)).ToList();
+        if (rest.Count == lane.Jobs.Count)
+        {
+            return false;
+        }
+        lane.Jobs.Clear();
+        foreach (var other in rest)
+        {
+            lane.Jobs.Enqueue(other);
+        }
+        return true;
     }
 
     /// <summary>Back to PENDING after a lost worker or a missed deadline; FAILED once the attempts are used up.</summary>

@@ -30,4 +30,7 @@ internal sealed partial class JobBroker
 
     [LoggerMessage(9, LogLevel.Information, "Collector {Collector} joined")]
     private static partial void LogCollectorJoined(ILogger logger, string collector);
+
+    [LoggerMessage(10, LogLevel.Information, "Job {Job} of lane {Lane} was reported finished ahead of the lane's head (the jobs before it went out again after a restart); it leaves the lane")]
+    private static partial void LogFinishedBehindHead(ILogger logger, string job, string lane);
 }

@@ -147,6 +147,9 @@ internal sealed class PipelineLayout : IDisposable
     public int CollectorPort { get; } = BonnieProcess.FreePort();
     public string ClientEndpoint => $"tcp://127.0.0.1:{ClientPort}";
 
+    /// <summary>The broker's journal (its DataDirectory's broker/queue.db).</summary>
+    public string QueueFile => Path.Combine(Directory, "broker", "broker", "queue.db");
+
     public Dictionary<string, string> Broker() => new()
     {
         ["Bonnie__DataDirectory"] = Path.Combine(Directory, "broker"),
@@ -178,8 +181,25 @@ internal sealed class PipelineLayout : IDisposable
         return environment;
     }
 
+    private static bool KeepRuns => Environment.GetEnvironmentVariable("BONNIE_E2E_KEEP") == "1";
+
+    /// <summary>With BONNIE_E2E_KEEP=1, writes a process's log beside the run's data, to read after the run.</summary>
+    public void KeepLog(string name, string output)
+    {
+        if (KeepRuns)
+        {
+            File.WriteAllText(Path.Combine(Directory, name + ".log"), output);
+        }
+    }
+
     public void Dispose()
     {
+        // BONNIE_E2E_KEEP=1 keeps the journal, the spools and the records of a run to look at after it.
+        if (KeepRuns)
+        {
+            Console.Error.WriteLine($"Kept {Directory}");
+            return;
+        }
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);

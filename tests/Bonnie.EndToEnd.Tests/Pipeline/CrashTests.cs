@@ -34,26 +34,45 @@ public sealed class CrashTests
         await submitters.WaitForAcknowledgedAsync(6_000, TimeSpan.FromMinutes(2));
         broker.Kill();
         var ackedBeforeKill = submitters.Acknowledged;
+        var firstBrokerLog = broker.Output;
         broker.Dispose();
         using var restarted = await BonnieProcess.StartAsync(layout.Broker(), "Broker listening");
-        await run.WaitAsync(TimeSpan.FromMinutes(4));
-        Assert.All(await dealers.WaitAsync(TimeSpan.FromMinutes(4)), r => Assert.Equal(0, r.ExitCode));
-        // What a dealer spooled while the broker was dead goes now, as cron's --drain does it. A drain stops at the
-        // first event the broker does not acknowledge within the dealer's timeout (the restarted broker is busy
-        // with the resubmissions), so it runs as cron would: again, until the spool is empty.
-        for (var drain = 0; drain < 20 && Directory.Exists(spool) && Directory.EnumerateFiles(spool).Any(); drain++)
+        try
         {
-            Assert.Equal(0, (await Dealer.RunAsync(null, layout.ClientEndpoint, spool, drain: true)).ExitCode);
+            await RunToTheEndAsync();
         }
-        Assert.True(!Directory.Exists(spool) || !Directory.EnumerateFiles(spool).Any(), "the dealers' spool did not drain");
+        finally
+        {
+            layout.KeepLog("broker-killed", firstBrokerLog);
+            layout.KeepLog("broker-restarted", restarted.Output);
+            layout.KeepLog("worker", worker.Output);
+        }
 
-        var expected = events.Concat(viaDealer.Select(e => Encoding.UTF8.GetBytes(e)))
-            .Select(e => Convert.ToHexStringLower(SHA256.HashData(e))).ToHashSet();
-        await Eventually.LinesAsync(record, expected.Count, TimeSpan.FromMinutes(3));
-        var recorded = File.ReadAllLines(record);
-        Assert.True(ackedBeforeKill < events.Length, "the broker was killed after every event was in: the test proved nothing");
-        Assert.Equal(recorded.Length, recorded.Distinct().Count());
-        Assert.True(expected.SetEquals(recorded), $"{expected.Except(recorded).Count()} events missing, {recorded.Except(expected).Count()} unexpected");
+        async Task RunToTheEndAsync()
+        {
+            await run.WaitAsync(TimeSpan.FromMinutes(4));
+            Assert.All(await dealers.WaitAsync(TimeSpan.FromMinutes(4)), r => Assert.Equal(0, r.ExitCode));
+            // What a dealer spooled while the broker was dead goes now, as cron's --drain does it. A drain stops at the
+            // first event the broker does not acknowledge within the dealer's timeout (the restarted broker is busy
+            // with the resubmissions), so it runs as cron would: again, until the spool is empty.
+            for (var drain = 0; drain < 20 && Directory.Exists(spool) && Directory.EnumerateFiles(spool).Any(); drain++)
+            {
+                Assert.Equal(0, (await Dealer.RunAsync(null, layout.ClientEndpoint, spool, drain: true)).ExitCode);
+            }
+            Assert.True(!Directory.Exists(spool) || !Directory.EnumerateFiles(spool).Any(), "the dealers' spool did not drain");
+
+            var expected = events.Concat(viaDealer.Select(e => Encoding.UTF8.GetBytes(e)))
+                .Select(e => Convert.ToHexStringLower(SHA256.HashData(e))).ToHashSet();
+            await Eventually.LinesAsync(record, expected.Count, TimeSpan.FromMinutes(3), () =>
+                JournalReport.Describe(layout.QueueFile, expected.Except(File.ReadAllLines(record)).ToList())
+                + $"\nThe killed broker's log:\n{JournalReport.Tail(firstBrokerLog)}"
+                + $"\nThe restarted broker's log:\n{JournalReport.Tail(restarted.Output)}"
+                + $"\nThe worker's log:\n{JournalReport.Tail(worker.Output)}");
+            var recorded = File.ReadAllLines(record);
+            Assert.True(ackedBeforeKill < events.Length, "the broker was killed after every event was in: the test proved nothing");
+            Assert.Equal(recorded.Length, recorded.Distinct().Count());
+            Assert.True(expected.SetEquals(recorded), $"{expected.Except(recorded).Count()} events missing, {recorded.Except(expected).Count()} unexpected");
+        }
     }
 
     [Fact]
@@ -149,7 +168,8 @@ internal sealed class ResubmittingClients(string endpoint, byte[][] events, int 
 internal static class Eventually
 {
     /// <summary>Waits until <paramref name="path"/> holds at least <paramref name="count"/> lines.</summary>
-    public static async Task LinesAsync(string path, int count, TimeSpan timeout)
+    /// <param name="explain">What to add to the failure message (what the broker says about the missing jobs).</param>
+    public static async Task LinesAsync(string path, int count, TimeSpan timeout, Func<string>? explain = null)
     {
         var until = DateTime.UtcNow + timeout;
         var seen = 0;
@@ -162,7 +182,7 @@ internal static class Eventually
             }
             await Task.Delay(100);
         }
-        Assert.Fail($"{path} has {seen} lines after {timeout}, expected {count}");
+        Assert.Fail($"{path} has {seen} lines after {timeout}, expected {count}" + (explain is null ? "" : "\n" + explain()));
     }
 
     private static int CountLines(string path)

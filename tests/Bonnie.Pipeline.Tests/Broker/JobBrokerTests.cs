@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using Bonnie.Pipeline.Broker;
 using Bonnie.Pipeline.Worker;
@@ -311,6 +312,34 @@ public sealed class JobBrokerTests
 
         await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 2);
         await harness.WaitUntilAsync(s => s.Workers.Count == 1 && s.Workers[0].FreeSlots == 2);
+    }
+
+    [Fact]
+    public async Task Restart_WorkerReportsAJobBehindItsLaneHead_TheLaneStillFinishes()
+    {
+        // The killed broker had finished A and handed out B, but A's DONE was not yet on disk; the worker's DONE for
+        // B reaches the restarted broker, which has A and B PENDING again, B behind A.
+        using var harness = new BrokerHarness();
+        var lane = Enumerable.Range(0, 3).Select(_ => Notifications.For("alice@example.org")).ToList();
+        foreach (var notification in lane)
+        {
+            harness.Submit(notification);
+        }
+        var ids = lane.Select(n => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(n)))).ToList();
+        harness.Restart();
+        using (var oldWorker = new DealerSocket())
+        {
+            oldWorker.Options.Identity = Encoding.ASCII.GetBytes("worker-of-the-killed-broker");
+            oldWorker.Connect(harness.Broker.WorkerEndpoint);
+            oldWorker.SendMoreFrame(WireProtocol.Done).SendFrame(ids[1]);
+            await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 1, Timeout);
+        }
+
+        var processor = new ScriptedProcessor();
+        harness.StartWorker(processor);
+
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 3, Timeout);
+        Assert.Equal([ids[0], ids[2]], processor.Seen.Select(j => j.Id));
     }
 
     [Fact]
