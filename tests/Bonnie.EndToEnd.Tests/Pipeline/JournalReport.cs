@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Bonnie.Pipeline.Broker;
 using Microsoft.Data.Sqlite;
@@ -18,6 +19,7 @@ internal static class JournalReport
         }
         var text = new StringBuilder();
         var lanes = new SortedSet<string>(StringComparer.Ordinal);
+        var listed = 0;
         try
         {
             // Read-only beside the running broker: WAL lets a reader in while the broker writes.
@@ -26,7 +28,7 @@ internal static class JournalReport
                 DataSource = queueFile, Mode = SqliteOpenMode.ReadOnly, Pooling = false,
             }.ToString());
             connection.Open();
-            text.AppendLine($"{missing.Count} expected jobs not recorded; the journal says (first {limit}):");
+            text.AppendLine(CultureInfo.InvariantCulture, $"{missing.Count} expected jobs not recorded; the journal says (first {limit}):");
             foreach (var id in missing.Order(StringComparer.Ordinal))
             {
                 using var command = connection.CreateCommand();
@@ -35,18 +37,20 @@ internal static class JournalReport
                 using var reader = command.ExecuteReader();
                 if (!reader.Read())
                 {
-                    text.AppendLine($"  {id[..12]} NOT IN THE JOURNAL");
+                    text.AppendLine(CultureInfo.InvariantCulture, $"  {id[..12]} NOT IN THE JOURNAL");
+                    listed++;
                     continue;
                 }
                 var lane = reader.GetString(1);
                 lanes.Add(lane);
-                if (lanes.Count <= limit)
+                if (listed++ < limit)
                 {
-                    text.AppendLine($"  {id[..12]} seq {reader.GetInt64(0)} {(JobState)reader.GetInt32(2)} lane {lane} attempts {reader.GetInt32(3)}"
-                        + (reader.IsDBNull(4) ? "" : $" reason: {reader.GetString(4)}"));
+                    var reason = reader.IsDBNull(4) ? "" : " reason: " + reader.GetString(4);
+                    text.AppendLine(CultureInfo.InvariantCulture,
+                        $"  {id[..12]} seq {reader.GetInt64(0)} {(JobState)reader.GetInt32(2)} lane {lane} attempts {reader.GetInt32(3)}{reason}");
                 }
             }
-            text.AppendLine($"Their {lanes.Count} lanes (jobs by state; the oldest unfinished job):");
+            text.AppendLine(CultureInfo.InvariantCulture, $"Their {lanes.Count} lanes (jobs by state; the oldest unfinished job):");
             foreach (var lane in lanes.Take(limit))
             {
                 using var command = connection.CreateCommand();
@@ -58,12 +62,12 @@ internal static class JournalReport
                 {
                     states.Add($"{(JobState)reader.GetInt32(0)} {reader.GetInt64(1)} (from seq {reader.GetInt64(2)})");
                 }
-                text.AppendLine($"  {lane}: {string.Join(", ", states)}");
+                text.AppendLine(CultureInfo.InvariantCulture, $"  {lane}: {string.Join(", ", states)}");
             }
         }
         catch (SqliteException exception)
         {
-            text.AppendLine($"(the journal could not be read: {exception.Message})");
+            text.AppendLine(CultureInfo.InvariantCulture, $"(the journal could not be read: {exception.Message})");
         }
         return text.ToString();
     }
