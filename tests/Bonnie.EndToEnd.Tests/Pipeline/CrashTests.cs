@@ -111,7 +111,10 @@ public sealed class PipelineCollection
 
 /// <summary>
 /// Clients that keep the dealer's promise: an event counts as submitted only once ACKed; an event without its ACK
-/// in time is sent again on a new connection (the broker de-duplicates).
+/// in time is sent again on a new connection (the broker de-duplicates). An ACK names no event, so only a window
+/// that got every ACK is known to be in: a DEALER reconnects by itself when the broker dies, the events it had
+/// written to the dead connection are lost and the ones still queued go to the new broker, whose ACKs then stand
+/// for the later events, not the first ones. A window short of ACKs is therefore sent again whole.
 /// </summary>
 internal sealed class ResubmittingClients(string endpoint, byte[][] events, int clients, int window)
 {
@@ -145,12 +148,13 @@ internal sealed class ResubmittingClients(string endpoint, byte[][] events, int 
                 Assert.Equal(WireProtocol.Ack, reply);
                 acked++;
             }
-            Interlocked.Add(ref _acknowledged, acked);
-            // ACKs come in order per connection: what was not acknowledged is the tail; send it again.
-            foreach (var e in inFlight.Skip(acked).Reverse())
+            if (acked == inFlight.Count)
             {
-                mine = new Queue<byte[]>(mine.Prepend(e));
+                Interlocked.Add(ref _acknowledged, acked);
+                continue;
             }
+            // Which events the ACKs were for is unknown (see above): send the whole window again.
+            mine = new Queue<byte[]>(inFlight.Concat(mine));
         }
     }
 

@@ -20,6 +20,7 @@ internal static class JournalReport
         var text = new StringBuilder();
         var lanes = new SortedSet<string>(StringComparer.Ordinal);
         var listed = 0;
+        var absent = 0;
         try
         {
             // Read-only beside the running broker: WAL lets a reader in while the broker writes.
@@ -37,8 +38,11 @@ internal static class JournalReport
                 using var reader = command.ExecuteReader();
                 if (!reader.Read())
                 {
-                    text.AppendLine(CultureInfo.InvariantCulture, $"  {id[..12]} NOT IN THE JOURNAL");
-                    listed++;
+                    absent++;
+                    if (listed++ < limit)
+                    {
+                        text.AppendLine(CultureInfo.InvariantCulture, $"  {id[..12]} NOT IN THE JOURNAL");
+                    }
                     continue;
                 }
                 var lane = reader.GetString(1);
@@ -49,6 +53,11 @@ internal static class JournalReport
                     text.AppendLine(CultureInfo.InvariantCulture,
                         $"  {id[..12]} seq {reader.GetInt64(0)} {(JobState)reader.GetInt32(2)} lane {lane} attempts {reader.GetInt32(3)}{reason}");
                 }
+            }
+            if (absent > 0)
+            {
+                // A broker acknowledges only what it has committed: these never reached one, whatever a client counted.
+                text.AppendLine(CultureInfo.InvariantCulture, $"{absent} of them are not in the journal: no broker ever acknowledged them.");
             }
             text.AppendLine(CultureInfo.InvariantCulture, $"Their {lanes.Count} lanes (jobs by state; the oldest unfinished job):");
             foreach (var lane in lanes.Take(limit))
