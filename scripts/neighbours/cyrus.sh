@@ -41,11 +41,28 @@ die() { echo "cyrus.sh: $*" >&2; exit 1; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
+# A process that exited but was not yet reaped (a zombie) still answers kill -0 and pgrep. Orphans are reaped by
+# pid 1, which on some machines (this project's CI VMs among them) does it seconds later: a master stopped just
+# before would look alive, and a new start would take it for a foreign one.
+alive() {
+    local state
+    # The state follows the command name, which is in parentheses and may hold spaces.
+    state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# Running cyrmaster processes, zombies left out.
+running_masters() {
+    local pid
+    for pid in $(pgrep -x cyrmaster); do alive "$pid" && echo "$pid"; done
+    return 0
+}
+
 master_pid() {
     # Only a master we started counts: the pid must be in our pid file and be a cyrmaster.
     [ -s "$PIDFILE" ] || return 1
     local pid; pid=$(cat "$PIDFILE")
-    kill -0 "$pid" 2>/dev/null || return 1
+    alive "$pid" || return 1
     [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = cyrmaster ] || return 1
     echo "$pid"
 }
@@ -67,8 +84,8 @@ stop_master() {
     pid=$(master_pid) || { rm -f "$PIDFILE"; return 0; }
     # cyrmaster takes its children down with it on SIGTERM.
     kill -TERM "$pid"
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
+    for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then
         echo "cyrus.sh: master $pid ignored TERM for 10 s, sending KILL" >&2
         kill -KILL "$pid"
     fi
@@ -227,8 +244,8 @@ start() {
     stop_master
 
     # A master not started by us (a distribution service) holds the same sockets: refuse rather than kill.
-    if pgrep -x cyrmaster >/dev/null; then
-        die "another cyrmaster is running (pid $(pgrep -x cyrmaster | tr '\n' ' ')); stop it first"
+    if [ -n "$(running_masters)" ]; then
+        die "another cyrmaster is running (pid $(running_masters | tr '\n' ' ')); stop it first"
     fi
 
     local f

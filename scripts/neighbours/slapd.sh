@@ -38,11 +38,20 @@ install_slapd() {
     apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 }
 
+# A process that exited but was not yet reaped (a zombie) still answers kill -0; pid 1 reaps orphans seconds
+# later on some machines (this project's CI VMs among them).
+alive() {
+    local state
+    # The state follows the command name, which is in parentheses and may hold spaces.
+    state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
 slapd_pid() {
     local dir=$1 pid
     [ -s "$dir/slapd.pid" ] || return 1
     pid=$(cat "$dir/slapd.pid")
-    kill -0 "$pid" 2>/dev/null && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = slapd ] || return 1
+    alive "$pid" && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = slapd ] || return 1
     echo "$pid"
 }
 
@@ -161,8 +170,8 @@ stop() {
     local dir=${1:?stop needs DIR} pid
     if pid=$(slapd_pid "$dir"); then
         kill -INT "$pid"
-        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+        for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.05; done
+        if alive "$pid"; then kill -KILL "$pid"; fi
     fi
     rm -f "$dir/slapd.pid"
     echo "stopped"
