@@ -72,29 +72,29 @@ public sealed record CyrusEvent
     /// <summary><c>vnd.cmu.envelope</c>, decoded when first read (its syntax was checked by the parser).</summary>
     public Envelope? Envelope
     {
-        get => _envelope is DeferredEnvelope deferred ? deferred.Value : (Envelope?)_envelope;
+        get => _envelope is Deferred<Envelope> deferred ? deferred.Value : (Envelope?)_envelope;
         init => _envelope = value;
     }
 
-    // An Envelope, or a DeferredEnvelope from the parser that builds one on first read.
+    // An Envelope, or a Deferred<Envelope> from the parser that builds one on first read.
     private readonly object? _envelope;
 
-    internal DeferredEnvelope? DeferredEnvelope
+    internal Deferred<Envelope>? DeferredEnvelope
     {
-        get => _envelope as DeferredEnvelope;
+        get => _envelope as Deferred<Envelope>;
         init => _envelope = value;
     }
     /// <summary>The IMAP BODYSTRUCTURE, kept as Cyrus sent it.</summary>
     public string? BodyStructure
     {
-        get => _bodyStructure is DeferredText deferred ? deferred.Value : (string?)_bodyStructure;
+        get => _bodyStructure is Deferred<string> deferred ? deferred.Value : (string?)_bodyStructure;
         init => _bodyStructure = value;
     }
 
-    // A string, or a DeferredText from the parser that becomes one on first read.
+    // A string, or a Deferred<string> from the parser that becomes one on first read.
     private readonly object? _bodyStructure;
 
-    /// <summary>For the parser: the text, or a <see cref="DeferredText"/>.</summary>
+    /// <summary>For the parser: the text, or a <see cref="Deferred{T}"/> of it.</summary>
     internal object? BodyStructureSource
     {
         get => _bodyStructure;

@@ -39,12 +39,12 @@ public static partial class NotificationParser
         public SequenceSet? UidSet, OldUidSet;
         public string[]? MessageIds;
         public string? EmailId, ThreadId, AclSubject, AclRights, MailboxType;
-        /// <summary>A string, or a <see cref="DeferredText"/> when it can wait.</summary>
+        /// <summary>A string, or a <see cref="Deferred{T}"/> of one when it can wait.</summary>
         public object? BodyStructure;
         public string[]? Flags;
         public AclEntry[]? Acl;
         public long? DiskQuota, DiskUsed, MaxMessages, Messages, UnseenMessages, UidNext, Modseq, MessageSize;
-        public DeferredEnvelope? Envelope;
+        public Deferred<Envelope>? Envelope;
         public ReadOnlyMemory<byte> Raw;
         public Dictionary<uint, string>? MessageContent;
         public Dictionary<uint, JsonElement>? MessageHeaders;
@@ -256,7 +256,7 @@ public static partial class NotificationParser
             case Field.BodyStructure:
                 if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.IndexOf("\\u"u8) < 0)
                 {
-                    draft.BodyStructure = new DeferredText(draft.Raw.Slice((int)reader.TokenStartIndex, reader.ValueSpan.Length + 2));
+                    draft.BodyStructure = new Deferred<string>(draft.Raw.Slice((int)reader.TokenStartIndex, reader.ValueSpan.Length + 2), ReadDeferredText);
                     return null;
                 }
                 error = ReadString(ref reader, out text);
@@ -376,7 +376,16 @@ public static partial class NotificationParser
         return number;
     }
 
-    private static string? ReadEnvelope(ref Utf8JsonReader reader, ReadOnlyMemory<byte> raw, out DeferredEnvelope? envelope)
+    // Only for strings without \u escapes (checked before deferring), which always decode.
+    private static string ReadDeferredText(ref Utf8JsonReader reader) => reader.GetString()!;
+
+    private static Envelope BuildEnvelope(ref Utf8JsonReader reader)
+        => EnvelopeReader.TryRead(ref reader, build: true, out var envelope, out var error)
+            ? envelope!
+            // The parser ran the same reader over the same bytes before deferring it.
+            : throw new InvalidOperationException($"an envelope checked when parsed does not read: {error}");
+
+    private static string? ReadEnvelope(ref Utf8JsonReader reader, ReadOnlyMemory<byte> raw, out Deferred<Envelope>? envelope)
     {
         envelope = null;
         if (reader.TokenType == JsonTokenType.Null)
@@ -392,7 +401,7 @@ public static partial class NotificationParser
         {
             return error;
         }
-        envelope = new DeferredEnvelope(raw.Slice((int)reader.TokenStartIndex, reader.ValueSpan.Length + 2));
+        envelope = new Deferred<Envelope>(raw.Slice((int)reader.TokenStartIndex, reader.ValueSpan.Length + 2), BuildEnvelope);
         return null;
     }
 
