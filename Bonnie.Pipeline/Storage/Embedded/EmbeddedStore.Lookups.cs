@@ -36,8 +36,6 @@ internal sealed partial class EmbeddedStore
     private readonly ObjectCache _cache = new(50_000);
     private long _dataVersion = -1;
 
-    /// <summary>How often the lookups were answered from memory (bench and tests).</summary>
-    internal (long Hits, long Misses) CacheCounters => (_cache.Hits, _cache.Misses);
 
     private FolderObject? LookUpFolder(string folderId)
     {

@@ -113,46 +113,31 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
         }
     }
 
-    // Lookups share the writer's connection: they run between commits of the same worker, and a pooled reader
-    // would cost more than the lookup itself.
     public Task<IReadOnlySet<string>> FindProcessedJobsAsync(IReadOnlyCollection<string> jobIds, CancellationToken cancellationToken = default)
-        => WithWriterAsync<IReadOnlySet<string>>(c =>
+        => WithWriterAsync<IReadOnlySet<string>>(_ =>
         {
             var found = new HashSet<string>(StringComparer.Ordinal);
-            var ev = Lookup(c, "SELECT 1 FROM events WHERE id = $id UNION ALL SELECT 1 FROM quarantine WHERE job_id = $id AND stage = 'parse' LIMIT 1");
-            var p = ev.Parameters.Add("$id", SqliteType.Text);
+            var done = Native("SELECT 1 FROM events WHERE id = ?1 UNION ALL SELECT 1 FROM quarantine WHERE job_id = ?1 AND stage = 'parse' LIMIT 1");
             foreach (var id in jobIds)
             {
-                p.Value = id;
-                if (ev.ExecuteScalar() is not null)
+                done.Bind(1, id);
+                try
                 {
-                    found.Add(id);
+                    if (done.Read())
+                    {
+                        found.Add(id);
+                    }
+                }
+                finally
+                {
+                    done.Reset();
                 }
             }
             return found;
         }, cancellationToken);
 
-    // Lookups run thousands of times per batch: their statements stay prepared on the writer connection.
-    private readonly Dictionary<string, SqliteCommand> _lookups = new(StringComparer.Ordinal);
-
-    private SqliteCommand Lookup(SqliteConnection c, string sql)
-    {
-        if (!_lookups.TryGetValue(sql, out var cmd))
-        {
-            cmd = c.CreateCommand();
-            cmd.CommandText = sql;
-            _lookups[sql] = cmd;
-        }
-        cmd.Parameters.Clear();
-        return cmd;
-    }
-
     public void Dispose()
     {
-        foreach (var cmd in _lookups.Values)
-        {
-            cmd.Dispose();
-        }
         foreach (var statement in _native.Values)
         {
             statement.Dispose();

@@ -113,8 +113,6 @@ internal sealed class NativeStatement : IDisposable
 
     public string ColumnText(int index) => Encoding.UTF8.GetString(raw.sqlite3_column_blob(_stmt, index));
 
-    public ReadOnlySpan<byte> ColumnBlob(int index) => raw.sqlite3_column_blob(_stmt, index);
-
     public void Reset()
     {
         raw.sqlite3_reset(_stmt);

@@ -10,6 +10,7 @@ namespace Bonnie.Pipeline.Storage.Embedded;
 /// else (another process on the same store) are noticed through SQLite's data version before each lookup, and the
 /// cache is then forgotten. Should it still be stale, the version checks of the next commit fail, the store clears
 /// it and the worker recomputes its batch. Callers get copies: nothing they change leaks in here.
+/// Used under the store's write lock only, like the writer's connection.
 /// </summary>
 internal sealed class ObjectCache(int capacity)
 {
@@ -20,140 +21,106 @@ internal sealed class ObjectCache(int capacity)
     private readonly HashSet<string> _absentMessages = new(StringComparer.Ordinal);
     private readonly HashSet<string> _absentSessions = new(StringComparer.Ordinal);
     private readonly HashSet<(string FolderId, uint Uid)> _absentAt = [];
-    private readonly Lock _gate = new();
-
-    public long Hits { get; private set; }
-    public long Misses { get; private set; }
 
     public bool TryGetFolder(string id, out FolderObject? folder)
     {
-        lock (_gate)
-        {
-            folder = _folders.TryGetValue(id, out var f) ? f.Clone() : null;
-            return Count(folder is not null);
-        }
+        folder = _folders.TryGetValue(id, out var f) ? f.Clone() : null;
+        return folder is not null;
     }
 
     public bool TryGetMessage(string key, out MessageObject? message)
     {
-        lock (_gate)
+        if (_messages.TryGetValue(key, out var m))
         {
-            if (_messages.TryGetValue(key, out var m))
-            {
-                message = m.Clone();
-                return Count(true);
-            }
-            message = null;
-            return Count(_absentMessages.Contains(key));
+            message = m.Clone();
+            return true;
         }
+        message = null;
+        return _absentMessages.Contains(key);
     }
 
     /// <summary>True when the answer is known: the message there now (a copy) or null when none is.</summary>
     public bool TryFindMessageAt(string folderId, uint uid, out MessageObject? message)
     {
-        lock (_gate)
+        message = null;
+        if (_absentAt.Contains((folderId, uid)))
         {
-            message = null;
-            if (_absentAt.Contains((folderId, uid)))
-            {
-                return Count(true);
-            }
-            if (_messageAt.TryGetValue((folderId, uid), out var key) && _messages.TryGetValue(key, out var m) && m.CurrentAt(folderId, uid) is not null)
-            {
-                message = m.Clone();
-                return Count(true);
-            }
-            return Count(false);
+            return true;
         }
+        if (_messageAt.TryGetValue((folderId, uid), out var key) && _messages.TryGetValue(key, out var m) && m.CurrentAt(folderId, uid) is not null)
+        {
+            message = m.Clone();
+            return true;
+        }
+        return false;
     }
 
     public bool TryGetSession(string id, out SessionObject? session)
     {
-        lock (_gate)
+        if (_sessions.TryGetValue(id, out var s))
         {
-            if (_sessions.TryGetValue(id, out var s))
-            {
-                session = s.Clone();
-                return Count(true);
-            }
-            session = null;
-            return Count(_absentSessions.Contains(id));
+            session = s.Clone();
+            return true;
         }
+        session = null;
+        return _absentSessions.Contains(id);
     }
 
     public void Put(FolderObject folder)
     {
-        lock (_gate)
-        {
-            MakeRoom(_folders.Count);
-            _folders[folder.Id] = folder.Clone();
-        }
+        MakeRoom(_folders.Count);
+        _folders[folder.Id] = folder.Clone();
     }
 
     public void Put(MessageObject message)
     {
-        lock (_gate)
+        MakeRoom(_messages.Count);
+        var copy = message.Clone();
+        _messages[copy.Key] = copy;
+        _absentMessages.Remove(copy.Key);
+        foreach (var l in copy.Locations)
         {
-            MakeRoom(_messages.Count);
-            var copy = message.Clone();
-            _messages[copy.Key] = copy;
-            _absentMessages.Remove(copy.Key);
-            foreach (var l in copy.Locations)
+            var at = (l.FolderId, l.Uid);
+            if (l.Until is null)
             {
-                var at = (l.FolderId, l.Uid);
-                if (l.Until is null)
-                {
-                    _messageAt[at] = copy.Key;
-                    _absentAt.Remove(at);
-                }
-                else if (_messageAt.TryGetValue(at, out var k) && k == copy.Key)
-                {
-                    _messageAt.Remove(at);
-                }
+                _messageAt[at] = copy.Key;
+                _absentAt.Remove(at);
+            }
+            else if (_messageAt.TryGetValue(at, out var k) && k == copy.Key)
+            {
+                _messageAt.Remove(at);
             }
         }
     }
 
     public void Put(SessionObject session)
     {
-        lock (_gate)
-        {
-            MakeRoom(_sessions.Count);
-            _sessions[session.Id] = session.Clone();
-            _absentSessions.Remove(session.Id);
-        }
+        MakeRoom(_sessions.Count);
+        _sessions[session.Id] = session.Clone();
+        _absentSessions.Remove(session.Id);
     }
 
     public void Absent(ObjectKind kind, string id)
     {
-        lock (_gate)
-        {
-            MakeRoom(_absentMessages.Count + _absentSessions.Count);
-            (kind == ObjectKind.Message ? _absentMessages : _absentSessions).Add(id);
-        }
+        MakeRoom(_absentMessages.Count + _absentSessions.Count);
+        (kind == ObjectKind.Message ? _absentMessages : _absentSessions).Add(id);
     }
 
     public void AbsentAt(string folderId, uint uid)
     {
-        lock (_gate)
-        {
-            MakeRoom(_absentAt.Count);
-            _absentAt.Add((folderId, uid));
-        }
+        MakeRoom(_absentAt.Count);
+        _absentAt.Add((folderId, uid));
     }
 
     public void Clear()
     {
-        lock (_gate)
-        {
-            _folders.Clear();
-            _messages.Clear();
-            _sessions.Clear();
-            _messageAt.Clear();
-            _absentMessages.Clear();
-            _absentSessions.Clear();
-            _absentAt.Clear();
-        }
+        _folders.Clear();
+        _messages.Clear();
+        _sessions.Clear();
+        _messageAt.Clear();
+        _absentMessages.Clear();
+        _absentSessions.Clear();
+        _absentAt.Clear();
     }
 
     // Forgetting everything at once keeps this simple and bounded; what is still hot comes back within a batch.
@@ -163,18 +130,5 @@ internal sealed class ObjectCache(int capacity)
         {
             Clear();
         }
-    }
-
-    private bool Count(bool hit)
-    {
-        if (hit)
-        {
-            Hits++;
-        }
-        else
-        {
-            Misses++;
-        }
-        return hit;
     }
 }
