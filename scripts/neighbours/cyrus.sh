@@ -41,15 +41,8 @@ die() { echo "cyrus.sh: $*" >&2; exit 1; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-# A process that exited but was not yet reaped (a zombie) still answers kill -0 and pgrep. Orphans are reaped by
-# pid 1, which on some machines (this project's CI VMs among them) does it seconds later: a master stopped just
-# before would look alive, and a new start would take it for a foreign one.
-alive() {
-    local state
-    # The state follows the command name, which is in parentheses and may hold spaces.
-    state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
-    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
-}
+# shellcheck source=process.sh
+. "$(dirname "${BASH_SOURCE[0]}")/process.sh"
 
 # Running cyrmaster processes, zombies left out.
 running_masters() {

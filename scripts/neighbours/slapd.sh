@@ -38,14 +38,8 @@ install_slapd() {
     apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 }
 
-# A process that exited but was not yet reaped (a zombie) still answers kill -0; pid 1 reaps orphans seconds
-# later on some machines (this project's CI VMs among them).
-alive() {
-    local state
-    # The state follows the command name, which is in parentheses and may hold spaces.
-    state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
-    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
-}
+# shellcheck source=process.sh
+. "$(dirname "${BASH_SOURCE[0]}")/process.sh"
 
 slapd_pid() {
     local dir=$1 pid
