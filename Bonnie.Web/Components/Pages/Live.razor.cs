@@ -64,20 +64,20 @@ public sealed partial class Live : IDisposable
             // Off the broker's thread: its synchronization context (the NetMQ poller) must not run our continuations,
             // and it is gone once the broker stops.
             var closing = _closing.Token;
+            // The wait starts now, when the snapshot arrives, not when a pool thread gets to it: a clock that moves
+            // on in between (a test's fake clock, a busy machine) would otherwise add to it.
+            var wait = new DateTimeOffset(Interlocked.Read(ref _lastRenderTicks), TimeSpan.Zero) + MinRenderInterval - Clock.GetUtcNow();
+            var turn = wait > TimeSpan.Zero ? Task.Delay(wait, Clock, closing) : Task.CompletedTask;
             // Supervised: RenderSoonAsync hands any failure to the circuit (DispatchExceptionAsync).
-            _ = Task.Run(() => RenderSoonAsync(closing), CancellationToken.None);
+            _ = Task.Run(() => RenderSoonAsync(turn, closing), CancellationToken.None);
         }
     }
 
-    private async Task RenderSoonAsync(CancellationToken cancellationToken)
+    private async Task RenderSoonAsync(Task turn, CancellationToken cancellationToken)
     {
         try
         {
-            var wait = new DateTimeOffset(Interlocked.Read(ref _lastRenderTicks), TimeSpan.Zero) + MinRenderInterval - Clock.GetUtcNow();
-            if (wait > TimeSpan.Zero)
-            {
-                await Task.Delay(wait, Clock, cancellationToken);
-            }
+            await turn;
             await InvokeAsync(() =>
             {
                 // Cleared before reading, so a snapshot published during this render schedules the next one.
