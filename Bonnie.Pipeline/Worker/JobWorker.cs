@@ -92,7 +92,12 @@ internal sealed partial class JobWorker : IDisposable
         LogStarted(_logger, Name, _options.ControllerEndpoint, _options.WorkerEndpoint, _options.Concurrency);
     }
 
-    /// <summary>Takes no new job and waits, up to <paramref name="grace"/>, for the running ones to report.</summary>
+    /// <summary>
+    /// Takes no new job and waits, up to <paramref name="grace"/>, for the running ones to report. When
+    /// <paramref name="cancellationToken"/> ends first (the host's shutdown time is up, perhaps spent by the web server
+    /// waiting for its connections), what still runs is given up as at the end of the grace period; it never throws for
+    /// that, so the host goes on stopping everything else.
+    /// </summary>
     public async Task StopAsync(TimeSpan grace, CancellationToken cancellationToken = default)
     {
         var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -101,21 +106,23 @@ internal sealed partial class JobWorker : IDisposable
             _draining = true;
             drained.TrySetResult();
         });
-        await drained.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        // What is already here is still processed, within the grace period.
-        _waiting.Writer.TryComplete();
-        Task[] running;
-        lock (_running)
-        {
-            running = _batches is null ? [.. _running.Values] : [.. _running.Values, _batches];
-        }
         try
         {
+            await drained.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            // What is already here is still processed, within the grace period.
+            _waiting.Writer.TryComplete();
+            Task[] running;
+            lock (_running)
+            {
+                running = _batches is null ? [.. _running.Values] : [.. _running.Values, _batches];
+            }
             await Task.WhenAll(running).WaitAsync(grace, cancellationToken).ConfigureAwait(false);
         }
-        catch (TimeoutException)
+        catch (Exception e) when (e is TimeoutException || (e is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
             // What is still running is given up; the broker hands those jobs out again after their deadline.
+            LogStopCut(_logger, Name, Busy);
+            _waiting.Writer.TryComplete();
             await _stopping.CancelAsync().ConfigureAwait(false);
         }
         // Let the last reports leave the poller before the sockets close. If they cannot (the broker is gone and
@@ -383,6 +390,9 @@ internal sealed partial class JobWorker : IDisposable
 
     [LoggerMessage(3, LogLevel.Error, "The processor threw on a batch of {Count} jobs; they are postponed and retried")]
     private static partial void LogBatchFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(4, LogLevel.Warning, "Worker {Name} stopped with {Busy} jobs unfinished; the broker hands them out again after their deadline")]
+    private static partial void LogStopCut(ILogger logger, string name, int busy);
 
     [LoggerMessage(2, LogLevel.Error, "The processor threw on job {Job}; it is postponed and retried")]
     private static partial void LogProcessorFailed(ILogger logger, Exception exception, string job);
