@@ -306,6 +306,39 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task SearchEventsAsync_LoginsFromAnAddressOrNetwork_OnlyThoseLoginsNewestFirstPagedAndFiltered()
+    {
+        var batch = new StoreBatch();
+        StoredEvent At(int n, EventType type, string ip, string user = "alice@example.org") => Event(n, type, user, T0.AddHours(n)) with { ClientIp = ip };
+        batch.Events.Add(At(1, EventType.Login, "10.1.2.3"));
+        batch.Events.Add(At(2, EventType.MessageNew, "10.1.2.3"));
+        batch.Events.Add(At(3, EventType.Logout, "10.1.2.3"));
+        batch.Events.Add(At(4, EventType.Login, "10.1.9.9", "bob@example.org"));
+        batch.Events.Add(At(5, EventType.Login, "10.10.0.1"));
+        batch.Events.Add(At(6, EventType.Login, "192.0.2.7"));
+        batch.Events.Add(At(7, EventType.Login, "2001:DB8::1", "bob@example.org"));
+        await _store.CommitAsync(batch);
+
+        async Task<string> Q(string q) => string.Join(',', (await _store.SearchEventsAsync(Search(q, 100))).Items.Select(e => (int)(e.Timestamp - T0).TotalHours));
+
+        Assert.Equal("4,1", await Q("event:Login ip:10.1.*"));
+        Assert.Equal("5,4,1", await Q("event:Login ip:10.1*"));
+        Assert.Equal("1", await Q("event:Login ip:10.1.2.3"));
+        Assert.Equal("3,2,1", await Q("ip:10.1.2.3"));
+        Assert.Equal("4", await Q("event:Login ip:10.1.* user:bob@example.org"));
+        Assert.Equal("1", await Q("event:Login ip:10.1.* -user:bob@example.org"));
+        Assert.Equal("5,4,1", await Q("event:Login ip:10.* on:2026-11-29"));
+        Assert.Equal("", await Q("event:Login ip:10.* after:2026-11-30"));
+        Assert.Equal("7", await Q("event:Login ip:2001:db8::*"));
+        Assert.Equal("", await Q("event:Login ip:172.16.*"));
+        var first = await _store.SearchEventsAsync(Search("event:Login ip:10.1.*", limit: 1));
+        Assert.Equal(2, first.Total);
+        var second = await _store.SearchEventsAsync(Search("event:Login ip:10.1.*", limit: 1, cursor: first.Next));
+        Assert.Equal(["4", "1"], [.. first.Items.Concat(second.Items).Select(e => ((int)(e.Timestamp - T0).TotalHours).ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+        Assert.Null(second.Next);
+    }
+
+    [SkippableFact]
     public async Task SearchEventsAsync_Facets_CountByTypeUserFolderAndDay()
     {
         var batch = new StoreBatch();
