@@ -11,6 +11,7 @@ internal static class BenchCommands
         ["export"] = ExportBench.Run,
         ["firstpage"] = FirstPageBench.Run,
         ["collector"] = CollectorBench.Run,
+        ["pipeline"] = PipelineBench.Run,
     };
 
     public static int Run(string[] args)

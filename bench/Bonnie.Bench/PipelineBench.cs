@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Globalization;
+using Bonnie.Pipeline.Broker;
+using Bonnie.Pipeline.Storage.Embedded;
+using Bonnie.Pipeline.Worker;
+using Bonnie.Pipeline.Worker.Handlers;
+using Bonnie.Pipeline.Worker.Payloads;
+using Bonnie.Shared.Protocol;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using NetMQ;
+using NetMQ.Sockets;
+
+namespace Bonnie.Bench;
+
+/// <summary>
+/// Sustained ingest through the whole pipeline: a backlog of N realistic notifications in the real broker (journal
+/// on disk), drained by a worker running the real store processor into the embedded store, once per worker
+/// concurrency. A worker holds at most that many jobs, and the broker hands out one job per mailbox at a time, so
+/// it bounds the batch the store commits in one transaction. The baseline, in the same run: the same notifications
+/// straight through the processor in batches of 5,000 (the store bench's figure).
+/// </summary>
+internal static class PipelineBench
+{
+    public static int Run(string[] args)
+    {
+        var events = Option(args, "--events", 100_000);
+        var users = Option(args, "--users", 1_000);
+        var concurrencies = (OptionText(args, "--concurrency") ?? "32,256,1024").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
+        var root = Directory.CreateTempSubdirectory("bonnie-bench-pipeline-").FullName;
+        Console.WriteLine($"pipeline bench: {events:N0} realistic notifications queued for {users:N0} users, drained by one worker; in {root}");
+        try
+        {
+            var generator = new NotificationGenerator(users, events);
+            var notifications = Enumerable.Range(0, events).Select(_ => generator.Next().Bytes).ToArray();
+            var (direct, directStore) = StoreBench.RunStore(Path.Combine(root, "direct"), events, users, 5_000);
+            directStore.Dispose();
+            Console.WriteLine($"baseline, straight through the processor in batches of 5,000: {direct:N0} events/s");
+            for (var i = 0; i < concurrencies.Length; i++)
+            {
+                var (rate, batches) = Drain(Path.Combine(root, "c" + i.ToString(CultureInfo.InvariantCulture)), notifications, concurrencies[i]);
+                Console.WriteLine($"through broker and worker, concurrency {concurrencies[i],5}: {rate,8:N0} events/s (ratio to the baseline {rate / direct:N2}), {batches:N0} transactions, {events / (double)batches:N0} events each on average");
+            }
+            return 0;
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static (double Rate, long Batches) Drain(string directory, byte[][] notifications, int concurrency)
+    {
+        var monitor = new BrokerMonitor();
+        using var broker = new JobBroker(new BrokerOptions
+        {
+            ClientEndpoint = "tcp://127.0.0.1:0", WorkerEndpoint = "tcp://127.0.0.1:0",
+            ControllerEndpoint = "tcp://127.0.0.1:0", CollectorEndpoint = "tcp://127.0.0.1:0",
+        }, Path.Combine(directory, "queue"), TimeProvider.System, NullLogger<JobBroker>.Instance, monitor);
+        broker.Start();
+        Queue(broker.ClientEndpoint, notifications);
+
+        using var store = new EmbeddedStore(Path.Combine(directory, "store"), new EmbeddedStoreOptions().CacheSizeMegabytes, NullLogger<EmbeddedStore>.Instance);
+        store.InitializeAsync().GetAwaiter().GetResult();
+        var payloads = new PayloadDirectory(Path.Combine(directory, "store", "payloads"), compress: true);
+        // No payload source here, and no retries for one (the broker counts attempts from 0): every delivery is kept
+        // without its payload at once, as in the store bench, so the figure is the store's and the broker's.
+        var fetcher = new PayloadFetcher([], payloads, new PayloadOptions { MaxAttempts = 0 }, NullLogger<PayloadFetcher>.Instance);
+        var processor = new CountingProcessor(new StoreJobProcessor(store, [new FolderHandler(), new MessageHandler(), new SessionHandler()], fetcher,
+            TimeProvider.System, NullLogger<StoreJobProcessor>.Instance));
+        var services = new ServiceCollection();
+        services.AddSingleton<IJobProcessor>(processor);
+        using var provider = services.BuildServiceProvider();
+        using var worker = new JobWorker(new WorkerOptions
+        {
+            WorkerEndpoint = broker.WorkerEndpoint, ControllerEndpoint = broker.ControllerEndpoint, Concurrency = concurrency, MaxBatch = concurrency,
+        }, provider.GetRequiredService<IServiceScopeFactory>(), TimeProvider.System, NullLogger<JobWorker>.Instance);
+
+        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        monitor.Changed += s =>
+        {
+            if (s.Jobs.GetValueOrDefault(JobState.Done) + s.Jobs.GetValueOrDefault(JobState.Failed) >= notifications.Length)
+            {
+                drained.TrySetResult();
+            }
+        };
+        var stopwatch = Stopwatch.StartNew();
+        worker.Start();
+        if (!drained.Task.Wait(TimeSpan.FromMinutes(30)))
+        {
+            throw new InvalidOperationException($"the queue was not drained in 30 minutes: {monitor.Current.Jobs.GetValueOrDefault(JobState.Done):N0} done");
+        }
+        var rate = notifications.Length / stopwatch.Elapsed.TotalSeconds;
+        if (monitor.Current.Jobs.GetValueOrDefault(JobState.Failed) is > 0 and var failed)
+        {
+            throw new InvalidOperationException($"{failed} jobs failed");
+        }
+        worker.StopAsync(TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+        return (rate, processor.Batches);
+    }
+
+    /// <summary>Queues every notification before the worker starts, so the worker drains a backlog.</summary>
+    private static void Queue(string endpoint, byte[][] notifications)
+    {
+        const int window = 1_000;
+        using var dealer = new DealerSocket();
+        dealer.Options.SendHighWatermark = window * 2;
+        dealer.Connect(endpoint);
+        var outstanding = 0;
+        for (var i = 0; i < notifications.Length || outstanding > 0;)
+        {
+            while (i < notifications.Length && outstanding < window)
+            {
+                dealer.SendFrame(notifications[i++]);
+                outstanding++;
+            }
+            if (!dealer.TryReceiveFrameString(TimeSpan.FromSeconds(30), out var reply) || reply != WireProtocol.Ack)
+            {
+                throw new InvalidOperationException($"no ACK within 30 s (got {reply})");
+            }
+            outstanding--;
+        }
+    }
+
+    private sealed class CountingProcessor(StoreJobProcessor inner) : IBatchJobProcessor
+    {
+        private long _batches;
+
+        public long Batches => Interlocked.Read(ref _batches);
+
+        public Task<JobOutcome> ProcessAsync(Job job, CancellationToken cancellationToken = default) => inner.ProcessAsync(job, cancellationToken);
+
+        public Task<IReadOnlyList<JobOutcome>> ProcessBatchAsync(IReadOnlyList<Job> jobs, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _batches);
+            return inner.ProcessBatchAsync(jobs, cancellationToken);
+        }
+    }
+
+    private static int Option(string[] args, string name, int fallback)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    private static string? OptionText(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+}
