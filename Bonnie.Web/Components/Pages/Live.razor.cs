@@ -31,7 +31,6 @@ public sealed partial class Live : IDisposable
     private DateTimeOffset _failedLoadedAt;
     private bool _mayRetry;
     private bool _retrying;
-    private BrokerSnapshot _latest = BrokerSnapshot.Empty;
     private int _renderScheduled;
     private long _lastRenderTicks;
 
@@ -50,15 +49,15 @@ public sealed partial class Live : IDisposable
     protected override async Task OnInitializedAsync()
     {
         _mayRetry = await Retry.MayRetryAsync((await AuthenticationState).User);
-        _latest = Monitor.Current;
+        // Subscribed before the first read, so no snapshot falls in between.
         Monitor.Changed += OnChanged;
-        Apply(Volatile.Read(ref _latest));
+        Apply(Monitor.Current);
     }
 
     private void OnChanged(BrokerSnapshot snapshot)
     {
-        // The broker's thread: keep the newest snapshot, and schedule at most one render.
-        Volatile.Write(ref _latest, snapshot);
+        // A pool thread, one per snapshot: they may run in any order and after the broker published newer ones, so
+        // the render shows the monitor's current snapshot, never the one that happened to come with this call.
         if (Interlocked.Exchange(ref _renderScheduled, 1) == 0)
         {
             // Off the broker's thread: its synchronization context (the NetMQ poller) must not run our continuations,
@@ -82,7 +81,7 @@ public sealed partial class Live : IDisposable
             {
                 // Cleared before reading, so a snapshot published during this render schedules the next one.
                 Interlocked.Exchange(ref _renderScheduled, 0);
-                Apply(Volatile.Read(ref _latest));
+                Apply(Monitor.Current);
                 StateHasChanged();
             });
         }

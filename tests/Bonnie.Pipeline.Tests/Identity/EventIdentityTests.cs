@@ -200,7 +200,7 @@ public sealed class SchemaMigrationTests
             using var cmd = check.CreateCommand();
             cmd.CommandText = "SELECT max(version) FROM schema_version";
             Assert.Equal((long)Schema.CurrentVersion, (long)cmd.ExecuteScalar()!);
-            Assert.Equal(5, Schema.CurrentVersion);
+            Assert.Equal(6, Schema.CurrentVersion);
             Assert.Null(await store.GetPersonAsync("p1"));
             Assert.Empty(await store.GetPendingIdentityAsync(10));
         }
