@@ -63,7 +63,8 @@ internal static class StoreBench
 
     internal static (double Rate, EmbeddedStore Store) RunStore(string dir, int events, int users, int batchSize, IIdentityEnricher? identity = null)
     {
-        var store = new EmbeddedStore(dir, 256, NullLogger<EmbeddedStore>.Instance);
+        // The page cache the product runs with (Bonnie:Store:CacheSizeMegabytes), so the figures are the product's.
+        var store = new EmbeddedStore(dir, new EmbeddedStoreOptions().CacheSizeMegabytes, NullLogger<EmbeddedStore>.Instance);
         store.InitializeAsync().GetAwaiter().GetResult();
         var payloads = new PayloadDirectory(Path.Combine(dir, "payloads"), compress: true);
         var fetcher = new PayloadFetcher([], payloads, new PayloadOptions { MaxAttempts = 1 }, NullLogger<PayloadFetcher>.Instance);
