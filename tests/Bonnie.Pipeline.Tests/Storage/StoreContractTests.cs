@@ -330,6 +330,7 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal("5,4,1", await Q("event:Login ip:10.* on:2026-11-29"));
         Assert.Equal("", await Q("event:Login ip:10.* after:2026-11-30"));
         Assert.Equal("7", await Q("event:Login ip:2001:db8::*"));
+        Assert.Equal("7", await Q("event:Login ip:2001:DB8::*"));
         Assert.Equal("", await Q("event:Login ip:172.16.*"));
         var first = await _store.SearchEventsAsync(Search("event:Login ip:10.1.*", limit: 1));
         Assert.Equal(2, first.Total);
