@@ -18,19 +18,38 @@ internal static class FolderHistory
     public static IReadOnlyList<ChangeRecord> Acl(IReadOnlyList<ChangeRecord> changes) =>
         changes.Where(c => c.Aspect == ChangeAspect.Acl).ToList();
 
-    /// <summary>The ACL as it stood at <paramref name="at"/>: identifier to rights.</summary>
-    public static IReadOnlyDictionary<string, string> AclAt(IReadOnlyList<ChangeRecord> changes, DateTimeOffset at)
+    /// <summary>
+    /// The ACL as it stood at <paramref name="at"/>: identifier to rights. Worked back from the ACL now, undoing each
+    /// change made after the moment (newest first; each change's "from" is the one before's "to"), because the ACL a
+    /// folder had when Bonnie first saw it is its state, not a change, and has no change records to replay. Before the
+    /// folder was first seen nothing is known: empty.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> AclAt(IReadOnlyDictionary<string, string> now, IReadOnlyList<ChangeRecord> changes,
+        DateTimeOffset at, DateTimeOffset firstSeen)
     {
         var acl = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var c in changes.Where(c => c.Aspect == ChangeAspect.Acl && c.At <= at && c.Key is not null))
+        if (at < firstSeen)
         {
-            if (c.To is null)
+            return acl;
+        }
+        foreach (var (identifier, rights) in now)
+        {
+            acl[identifier] = rights;
+        }
+        for (var i = changes.Count - 1; i >= 0; i--)
+        {
+            var c = changes[i];
+            if (c.Aspect != ChangeAspect.Acl || c.Key is null || c.At <= at)
             {
-                acl.Remove(c.Key!);
+                continue;
+            }
+            if (c.From is null)
+            {
+                acl.Remove(c.Key);
             }
             else
             {
-                acl[c.Key!] = c.To;
+                acl[c.Key] = c.From;
             }
         }
         return acl;

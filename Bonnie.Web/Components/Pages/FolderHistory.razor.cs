@@ -76,7 +76,7 @@ public sealed partial class FolderHistory
         {
             var at = ChosenMoment;
             _contents = await Folders.FolderHistory.ContentsAtAsync(Store, _folder.Id, at);
-            _aclAt = Folders.FolderHistory.AclAt(_changes, at);
+            _aclAt = Folders.FolderHistory.AclAt(_folder.Acl, _changes, at, _folder.FirstSeen);
             _contentsAt = at;
         }
         finally

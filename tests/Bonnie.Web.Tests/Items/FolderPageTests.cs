@@ -114,6 +114,51 @@ public sealed class FolderAccessPageTests : IAsyncLifetime
         }, PageTestContext.Timeout);
     }
 
+    [Theory]
+    [InlineData("11:21:00", "Jane <b>Doe</b>", "lrs")]
+    [InlineData("11:22:00", "Jane Roe", "lrsw")]
+    public async Task ShowContents_MomentBeforeAndAfterARename_AccessThenNamesThePersonAsTheyWereThen(string time, string name, string rights)
+    {
+        await JaneStory.RenameAndGiveMoreRightsAsync(_page.Store, _directory);
+        _page.Clock.SetUtcNow(new DateTimeOffset(2026, 11, 29, 0, 0, 0, TimeSpan.Zero) + TimeSpan.Parse(time, System.Globalization.CultureInfo.InvariantCulture));
+        var page = _page.Render<FolderHistory>(p => p.Add(x => x.Id, TestStore.Archive));
+        page.WaitForAssertion(() => page.Find("button:contains('Show contents')"), PageTestContext.Timeout);
+
+        page.Find("button:contains('Show contents')").Click();
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Contains("6 access entries then", System.Text.RegularExpressions.Regex.Replace(page.Find("[role=status]").TextContent, @"\s+", " "), StringComparison.Ordinal);
+            var jane = Assert.Single(page.FindAll("[aria-label='Access at that moment'] tbody tr"),
+                r => r.Children[0].TextContent.Contains(JaneStory.JaneDoe, StringComparison.Ordinal) && !r.Children[0].TextContent.Contains("denied", StringComparison.Ordinal));
+            Assert.Equal((name, rights), (jane.Children[0].QuerySelector("a")?.TextContent, jane.Children[1].TextContent));
+            Assert.EndsWith("people/" + JaneStory.Jane, jane.Children[0].QuerySelector("a")!.GetAttribute("href"), StringComparison.Ordinal);
+            // A display name from the directory is text, never markup.
+            Assert.Empty(page.FindAll("[aria-label='Access at that moment'] b"));
+            Assert.Contains(page.FindAll("[aria-label='Access at that moment'] tbody tr"), r => Text(r.Children[0]) == "group legal group:legal");
+            // Known since the folder was first seen (its state then, not a change), so there at every later moment.
+            Assert.Contains(page.FindAll("[aria-label='Access at that moment'] tbody tr"),
+                r => Text(r.Children[0]) == "Alice Example alice@example.org" && r.Children[1].TextContent == "lrswipkxtecdan");
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
+    public void ShowContents_MomentBeforeTheFolderWasFirstSeen_NoAccessEntriesKnown()
+    {
+        _page.Clock.SetUtcNow(new DateTimeOffset(2026, 11, 29, 9, 0, 0, TimeSpan.Zero));
+        var page = _page.Render<FolderHistory>(p => p.Add(x => x.Id, TestStore.Archive));
+        page.WaitForAssertion(() => page.Find("button:contains('Show contents')"), PageTestContext.Timeout);
+
+        page.Find("button:contains('Show contents')").Click();
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Contains("0 messages at 2026-11-29 09:00:00 UTC; no access entries known then",
+                System.Text.RegularExpressions.Regex.Replace(page.Find("[role=status]").TextContent, @"\s+", " "), StringComparison.Ordinal);
+            Assert.Empty(page.FindAll("[aria-label='Access at that moment']"));
+        }, PageTestContext.Timeout);
+    }
+
     [Fact]
     public async Task Render_RightsChangedAfterARename_EachChangeShowsWhoTheNameWasThen()
     {
