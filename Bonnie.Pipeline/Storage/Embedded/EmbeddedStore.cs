@@ -1,3 +1,4 @@
+using System.Globalization;
 using Bonnie.Shared.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -54,6 +55,11 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
     private void Initialize()
     {
         _writer.Open();
+        // 8 KB pages for a new store (an existing one keeps the size it was made with): 1,000,000 events at 7,445
+        // events/s and 1.65 GB against 6,992 and 1.73 GB with 4 KB pages (bench store, same hour). Half as many pages
+        // in each B-tree means fewer page writes for the rows of a batch that land side by side. Only takes effect
+        // before the first table exists, so before WAL mode is set.
+        Exec(_writer, "PRAGMA page_size=8192");
         Exec(_writer, "PRAGMA journal_mode=WAL");
         // NORMAL in WAL mode: a power cut may lose the last commits, never corrupt; the broker replays unacknowledged jobs.
         Exec(_writer, "PRAGMA synchronous=NORMAL");
@@ -63,11 +69,19 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
         // Checkpoint every 256 MB of WAL rather than every 4 MB: far fewer fsyncs of the database file under ingest,
         // and each batch rewrites the same pages of the random-key indexes, which a checkpoint then copies once for
         // many batches. 300,000 events: 10,713 events/s against 8,355-9,304 at 64 MB in the same hour (bench store).
-        // The WAL file stays that large on disk; after a crash, opening the store reads it once.
-        Exec(_writer, "PRAGMA wal_autocheckpoint=65536");
+        // The WAL file stays that large on disk; after a crash, opening the store reads it once. Counted in pages.
+        var pageSize = Convert.ToInt64(PragmaValue(_writer, "PRAGMA page_size"), CultureInfo.InvariantCulture);
+        Exec(_writer, $"PRAGMA wal_autocheckpoint={256L * 1024 * 1024 / pageSize}");
         Schema.Migrate(_writer);
         _raw = RawCodec.Open(_writer);
         _logger.LogInformation("Embedded store at {Path}, schema version {Version}", DatabasePath, Schema.CurrentVersion);
+    }
+
+    private static object? PragmaValue(SqliteConnection c, string sql)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        return cmd.ExecuteScalar();
     }
 
     private static void Exec(SqliteConnection c, string sql)
