@@ -23,12 +23,13 @@ dotnet publish Bonnie.Dealer -c Release -o "$root/artifacts/dealer" -v quiet -no
 export BONNIE_DEALER_PATH="$root/artifacts/dealer/bonnie-dealer"
 
 status=0
+aborted=""
 for proj in tests/*/*.csproj; do
     name=$(basename "$proj" .csproj)
     echo "== $name"
     dotnet test "$proj" -c Release --no-build --nologo \
         --logger "trx;LogFileName=$name.trx" --results-directory "$results" \
-        --blame-hang-timeout 10m || status=1
+        --blame-hang-timeout 10m || { status=1; aborted="$aborted $name"; }
     [ -f "$results/$name.trx" ] || { echo "test.sh: $name produced no results" >&2; status=1; }
 done
 
@@ -41,6 +42,14 @@ for trx in "$results"/*.trx; do
     passed=$((passed + ${p:-0}))
     failed=$((failed + ${f:-0} + ${e:-0} + ${t:-0}))
     skipped=$((skipped + ${total:-0} - ${executed:-0}))
+    # A run that ended badly with no failed test in its results (the test host crashed, the run was aborted): the
+    # tests it never reached are not "skipped", and the line must not read "0 failed". Count it as one failure.
+    name=$(basename "$trx" .trx)
+    case " $aborted " in
+        *" $name "*) [ $((${f:-0} + ${e:-0} + ${t:-0})) -eq 0 ] && {
+            echo "test.sh: $name ended badly (test host crashed or run aborted) after $p passed tests: counted as 1 failed" >&2
+            failed=$((failed + 1)); } ;;
+    esac
 done
 [ "$failed" -gt 0 ] && status=1
 [ $((passed + failed)) -eq 0 ] && { echo "test.sh: no test ran" >&2; status=1; }

@@ -38,8 +38,17 @@ internal static class PipelineBench
             Console.WriteLine($"baseline, straight through the processor in batches of 5,000: {direct:N0} events/s");
             for (var i = 0; i < concurrencies.Length; i++)
             {
-                var (rate, batches) = Drain(Path.Combine(root, "c" + i.ToString(CultureInfo.InvariantCulture)), notifications, concurrencies[i]);
+                var (rate, batches) = Drain(Path.Combine(root, "c" + i.ToString(CultureInfo.InvariantCulture)), notifications, concurrencies[i], store: true);
                 Console.WriteLine($"through broker and worker, concurrency {concurrencies[i],5}: {rate,8:N0} events/s (ratio to the baseline {rate / direct:N2}), {batches:N0} transactions, {events / (double)batches:N0} events each on average");
+            }
+            if (args.Contains("--without-store"))
+            {
+                // What the broker and the worker's round trips alone allow: the same backlog, a processor that does nothing.
+                foreach (var concurrency in concurrencies)
+                {
+                    var (rate, batches) = Drain(Path.Combine(root, "n" + concurrency.ToString(CultureInfo.InvariantCulture)), notifications, concurrency, store: false);
+                    Console.WriteLine($"through broker and worker, no store, concurrency {concurrency,5}: {rate,8:N0} events/s, {batches:N0} batches");
+                }
             }
             return 0;
         }
@@ -50,7 +59,7 @@ internal static class PipelineBench
         }
     }
 
-    private static (double Rate, long Batches) Drain(string directory, byte[][] notifications, int concurrency)
+    private static (double Rate, long Batches) Drain(string directory, byte[][] notifications, int concurrency, bool store)
     {
         var monitor = new BrokerMonitor();
         using var broker = new JobBroker(new BrokerOptions
@@ -61,14 +70,14 @@ internal static class PipelineBench
         broker.Start();
         Queue(broker.ClientEndpoint, notifications);
 
-        using var store = new EmbeddedStore(Path.Combine(directory, "store"), new EmbeddedStoreOptions().CacheSizeMegabytes, NullLogger<EmbeddedStore>.Instance);
-        store.InitializeAsync().GetAwaiter().GetResult();
+        using var embedded = new EmbeddedStore(Path.Combine(directory, "store"), new EmbeddedStoreOptions().CacheSizeMegabytes, NullLogger<EmbeddedStore>.Instance);
+        embedded.InitializeAsync().GetAwaiter().GetResult();
         var payloads = new PayloadDirectory(Path.Combine(directory, "store", "payloads"), compress: true);
         // No payload source here, and no retries for one (the broker counts attempts from 0): every delivery is kept
         // without its payload at once, as in the store bench, so the figure is the store's and the broker's.
         var fetcher = new PayloadFetcher([], payloads, new PayloadOptions { MaxAttempts = 0 }, NullLogger<PayloadFetcher>.Instance);
-        var processor = new CountingProcessor(new StoreJobProcessor(store, [new FolderHandler(), new MessageHandler(), new SessionHandler()], fetcher,
-            TimeProvider.System, NullLogger<StoreJobProcessor>.Instance));
+        var processor = new CountingProcessor(store ? new StoreJobProcessor(embedded, [new FolderHandler(), new MessageHandler(), new SessionHandler()], fetcher,
+            TimeProvider.System, NullLogger<StoreJobProcessor>.Instance) : new NothingProcessor());
         var services = new ServiceCollection();
         services.AddSingleton<IJobProcessor>(processor);
         using var provider = services.BuildServiceProvider();
@@ -123,7 +132,15 @@ internal static class PipelineBench
         }
     }
 
-    private sealed class CountingProcessor(StoreJobProcessor inner) : IBatchJobProcessor
+    private sealed class NothingProcessor : IBatchJobProcessor
+    {
+        public Task<JobOutcome> ProcessAsync(Job job, CancellationToken cancellationToken = default) => Task.FromResult(JobOutcome.Success);
+
+        public Task<IReadOnlyList<JobOutcome>> ProcessBatchAsync(IReadOnlyList<Job> jobs, CancellationToken cancellationToken = default)
+            => Task.FromResult<IReadOnlyList<JobOutcome>>(jobs.Select(_ => JobOutcome.Success).ToArray());
+    }
+
+    private sealed class CountingProcessor(IBatchJobProcessor inner) : IBatchJobProcessor
     {
         private long _batches;
 

@@ -54,7 +54,7 @@ public sealed partial class Live : IDisposable
         Apply(Monitor.Current);
     }
 
-    private void OnChanged(BrokerSnapshot snapshot)
+    internal void OnChanged(BrokerSnapshot snapshot)
     {
         // A pool thread, one per snapshot: they may run in any order and after the broker published newer ones, so
         // the render shows the monitor's current snapshot, never the one that happened to come with this call.
@@ -62,7 +62,17 @@ public sealed partial class Live : IDisposable
         {
             // Off the broker's thread: its synchronization context (the NetMQ poller) must not run our continuations,
             // and it is gone once the broker stops.
-            var closing = _closing.Token;
+            CancellationToken closing;
+            try
+            {
+                closing = _closing.Token;
+            }
+            catch (ObjectDisposedException)
+            {
+                // A callback queued before the page closed and run after: unsubscribing does not recall it. Nothing to
+                // show it to; an exception here, on a pool thread, would end the whole process.
+                return;
+            }
             // The wait starts now, when the snapshot arrives, not when a pool thread gets to it: a clock that moves
             // on in between (a test's fake clock, a busy machine) would otherwise add to it.
             var wait = new DateTimeOffset(Interlocked.Read(ref _lastRenderTicks), TimeSpan.Zero) + MinRenderInterval - Clock.GetUtcNow();
