@@ -17,6 +17,7 @@ internal sealed class BrokerHostedService(JobBroker broker, BrokerMetrics metric
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
+        // May run twice (see WorkerHostedService); both are idempotent.
         broker.Dispose();
         _metrics.Dispose();
         return Task.CompletedTask;
@@ -25,13 +26,29 @@ internal sealed class BrokerHostedService(JobBroker broker, BrokerMetrics metric
 
 internal sealed class WorkerHostedService(Worker.JobWorker worker) : IHostedService
 {
+    private readonly Lock _gate = new();
+    private Task? _stop;
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         worker.Start();
         return Task.CompletedTask;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// One stop, however many callers: a host can be stopped twice at once (a test host's factory and the app's own
+    /// Run both stop it when it shuts down; Run then disposes the services while the other stop still runs). The
+    /// second caller waits for the first stop instead of draining a worker the first has disposed.
+    /// </summary>
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return _stop ??= StopOnceAsync(cancellationToken);
+        }
+    }
+
+    private async Task StopOnceAsync(CancellationToken cancellationToken)
     {
         await worker.StopAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
         worker.Dispose();

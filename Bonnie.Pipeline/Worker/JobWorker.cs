@@ -101,11 +101,15 @@ internal sealed partial class JobWorker : IDisposable
     public async Task StopAsync(TimeSpan grace, CancellationToken cancellationToken = default)
     {
         var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Post(() =>
+        if (!Post(() =>
         {
             _draining = true;
             drained.TrySetResult();
-        });
+        }))
+        {
+            // Disposed already (a host stopped twice at once: the first stop disposed us): nothing left to stop.
+            return;
+        }
         try
         {
             await drained.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -123,7 +127,7 @@ internal sealed partial class JobWorker : IDisposable
             // What is still running is given up; the broker hands those jobs out again after their deadline.
             LogStopCut(_logger, Name, Busy);
             _waiting.Writer.TryComplete();
-            await _stopping.CancelAsync().ConfigureAwait(false);
+            GiveUpRunning();
         }
         // Let the last reports leave the poller before the sockets close. If they cannot (the broker is gone and
         // the socket is full), the broker hands those jobs out again after their deadline: stop anyway.
@@ -348,15 +352,30 @@ internal sealed partial class JobWorker : IDisposable
 
     /// <summary>
     /// Hands work to the poller thread. Processing tasks may finish while the worker is being disposed; what they
-    /// report then is dropped (the broker hands those jobs out again), never posted to a disposed queue.
+    /// report then is dropped (the broker hands those jobs out again), never posted to a disposed queue. False when
+    /// dropped.
     /// </summary>
-    private void Post(Action action)
+    private bool Post(Action action)
     {
         lock (_results)
         {
             if (!_disposed)
             {
                 _results.Enqueue(action);
+                return true;
+            }
+            return false;
+        }
+    }
+
+    /// <summary>Cancels what still runs, unless <see cref="Dispose"/> did already.</summary>
+    private void GiveUpRunning()
+    {
+        lock (_results)
+        {
+            if (!_disposed)
+            {
+                _stopping.Cancel();
             }
         }
     }

@@ -52,6 +52,31 @@ public sealed class JobWorkerStopTests
         Assert.Single(healthy.Seen);
     }
 
+    [Fact]
+    public async Task StopAsync_AfterTheWorkerWasDisposed_ReturnsAtOnce()
+    {
+        using var harness = new BrokerHarness();
+        var worker = harness.StartWorker(new ScriptedProcessor(), concurrency: 1);
+        worker.Dispose();
+
+        await worker.StopAsync(TimeSpan.FromMinutes(5)).WaitAsync(TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task HostedStop_HostStoppedTwice_SecondStopEndsWithTheFirstWithoutError()
+    {
+        // A test host's factory and the app's own Run both stop the host; the second stop came after the first had
+        // disposed the worker and waited, for the host's whole shutdown time, for a worker that was gone.
+        using var harness = new BrokerHarness();
+        var hosted = new Bonnie.Pipeline.Hosting.WorkerHostedService(harness.StartWorker(new ScriptedProcessor(), concurrency: 1));
+        await hosted.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+        using var shutdownTime = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+
+        await hosted.StopAsync(shutdownTime.Token).WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.False(shutdownTime.IsCancellationRequested, "the second stop waited for the host's shutdown time");
+    }
+
     private sealed class UntilCanceledProcessor : IJobProcessor
     {
         public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
