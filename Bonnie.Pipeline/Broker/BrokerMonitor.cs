@@ -37,11 +37,13 @@ public sealed record WorkerSnapshot(string Id, WorkerState State, int FreeSlots,
 
 /// <summary>
 /// Publishes the broker's state to whoever shows it (the live view, the home page, metrics). Subscribers are called
-/// on the thread pool; they marshal to their own context.
+/// on the thread pool, one call at a time and always with the newest snapshot: snapshots published while a call runs
+/// are not delivered one by one, the newest of them follows it. They marshal to their own context.
 /// </summary>
 public sealed class BrokerMonitor
 {
     private BrokerSnapshot _current = BrokerSnapshot.Empty;
+    private int _delivering;
 
     public BrokerSnapshot Current => Volatile.Read(ref _current);
 
@@ -52,9 +54,27 @@ public sealed class BrokerMonitor
         Volatile.Write(ref _current, snapshot);
         // Subscribers run on the thread pool, never on the broker's poller thread: its synchronization context would
         // capture their continuations (and is gone once the broker stops), and a slow subscriber would stall the broker.
-        if (Changed is { } changed)
+        // One delivery at a time: with one pool item per snapshot, items ran in any order and a subscriber could be
+        // left holding an older snapshot than the broker's last.
+        if (Interlocked.Exchange(ref _delivering, 1) == 0)
         {
-            ThreadPool.QueueUserWorkItem(static state => state.changed(state.snapshot), (changed, snapshot), preferLocal: false);
+            ThreadPool.QueueUserWorkItem(static monitor => monitor.Deliver(), this, preferLocal: false);
+        }
+    }
+
+    private void Deliver()
+    {
+        while (true)
+        {
+            var snapshot = Current;
+            Changed?.Invoke(snapshot);
+            // A full fence before reading the current snapshot again: a Publish that found the flag set has written
+            // its snapshot before this read, or finds the flag clear and delivers it itself.
+            Interlocked.Exchange(ref _delivering, 0);
+            if (ReferenceEquals(Current, snapshot) || Interlocked.Exchange(ref _delivering, 1) != 0)
+            {
+                return;
+            }
         }
     }
 }

@@ -8,7 +8,7 @@ internal sealed class BrokerStatusFeed(BrokerMonitor monitor, SystemStatus statu
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        monitor.Changed += OnPublished;
+        monitor.Changed += OnChanged;
         if (monitor.Current.Running)
         {
             OnChanged(monitor.Current);
@@ -18,12 +18,9 @@ internal sealed class BrokerStatusFeed(BrokerMonitor monitor, SystemStatus statu
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        monitor.Changed -= OnPublished;
+        monitor.Changed -= OnChanged;
         return Task.CompletedTask;
     }
-
-    // Each snapshot arrives on a pool thread of its own, in no promised order: the newest is the monitor's current one.
-    private void OnPublished(BrokerSnapshot _) => OnChanged(monitor.Current);
 
     internal void OnChanged(BrokerSnapshot snapshot) =>
         status.Update(current => current with

@@ -56,8 +56,7 @@ public sealed partial class Live : IDisposable
 
     internal void OnChanged(BrokerSnapshot snapshot)
     {
-        // A pool thread, one per snapshot: they may run in any order and after the broker published newer ones, so
-        // the render shows the monitor's current snapshot, never the one that happened to come with this call.
+        // A pool thread. The render comes up to a second later, so it shows the snapshot current then, not this one.
         if (Interlocked.Exchange(ref _renderScheduled, 1) == 0)
         {
             // Off the broker's thread: its synchronization context (the NetMQ poller) must not run our continuations,
