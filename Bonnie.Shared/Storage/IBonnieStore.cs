@@ -53,8 +53,8 @@ public interface IBonnieStore : IObjectLookups
 }
 
 /// <summary>
-/// What the handlers read while they work out a batch: the objects as the store has them. A store may answer from
-/// memory; a batch being written may answer through its own transaction.
+/// What the handlers read while they work out a batch: the objects as the store has them (a store may answer from
+/// memory). All a unit of work needs of the store.
 /// </summary>
 public interface IObjectLookups
 {

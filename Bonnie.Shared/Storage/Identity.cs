@@ -27,13 +27,6 @@ public sealed record EventIdentity
     public IReadOnlyList<string> Groups { get; init; } = [];
     public IReadOnlyList<string> Roles { get; init; } = [];
     public DateTimeOffset? ResolvedAt { get; init; }
-    /// <summary>
-    /// When the entry got <see cref="Rights"/> (the time of the event that set them): the moment this snapshot stands
-    /// for, kept when a pending snapshot is filled in later. Null on snapshots kept before Bonnie recorded it.
-    /// </summary>
-    public DateTimeOffset? SeenAt { get; init; }
-    /// <summary>When the entry left the ACL (its rights revoked); a grant after that is a new moment.</summary>
-    public DateTimeOffset? RemovedAt { get; init; }
 }
 
 /// <summary>A person seen under <see cref="Names"/> (login names and addresses, lower case) at <see cref="At"/>.</summary>

@@ -21,9 +21,22 @@ internal sealed partial class EmbeddedStore
         try
         {
             using var tx = _writer.BeginTransaction();
-            var sequences = new Dictionary<string, long>(batch.Events.Count, StringComparer.Ordinal);
-            WriteEvents(batch.Events, sequences);
-            Finish(tx, batch, sequences);
+            var newVersions = new List<Action>();
+            var sequences = WriteEvents(batch.Events);
+            WriteFolders(batch.Folders.Values, newVersions);
+            WriteFolderAliases(batch);
+            WriteMessages(batch.Messages.Values.OrderBy(m => m.Key, StringComparer.Ordinal), newVersions);
+            WriteSessions(batch.Sessions.Values.OrderBy(s => s.Id, StringComparer.Ordinal), newVersions);
+            WriteChanges(batch.Changes, sequences);
+            WriteUsers(tx, batch.Users.Values);
+            WritePeople(tx, batch.People);
+            WriteQuarantine(tx, batch.Quarantine);
+            tx.Commit();
+            // Versions and cache move only once the commit stands.
+            foreach (var apply in newVersions)
+            {
+                apply();
+            }
         }
         catch
         {
@@ -34,25 +47,6 @@ internal sealed partial class EmbeddedStore
         finally
         {
             _writeLock.Release();
-        }
-    }
-
-    /// <summary>Writes the batch's objects and changes after its events, commits, and only then updates versions and cache.</summary>
-    private void Finish(SqliteTransaction tx, StoreBatch batch, Dictionary<string, long> sequences)
-    {
-        var newVersions = new List<Action>();
-        WriteFolders(batch.Folders.Values, newVersions);
-        WriteFolderAliases(batch);
-        WriteMessages(batch.Messages.Values.OrderBy(m => m.Key, StringComparer.Ordinal), newVersions);
-        WriteSessions(batch.Sessions.Values.OrderBy(s => s.Id, StringComparer.Ordinal), newVersions);
-        WriteChanges(batch.Changes, sequences);
-        WriteUsers(tx, batch.Users.Values);
-        WritePeople(tx, batch.People);
-        WriteQuarantine(tx, batch.Quarantine);
-        tx.Commit();
-        foreach (var apply in newVersions)
-        {
-            apply();
         }
     }
 
@@ -98,12 +92,13 @@ internal sealed partial class EmbeddedStore
             ?28, ?29, ?30, ?31)
         """;
 
-    /// <summary>Inserts the events (their sequences go into <paramref name="sequences"/>), their terms and full text.</summary>
-    private void WriteEvents(List<StoredEvent> events, Dictionary<string, long> sequences)
+    /// <summary>Inserts the events, their terms and full text; returns each event's sequence by job id.</summary>
+    private Dictionary<string, long> WriteEvents(List<StoredEvent> events)
     {
+        var sequences = new Dictionary<string, long>(events.Count, StringComparer.Ordinal);
         if (events.Count == 0)
         {
-            return;
+            return sequences;
         }
         var insert = Native(InsertEvent);
         var termRows = new List<(string Term, long Seq)>(events.Count * 8);
@@ -163,6 +158,7 @@ internal sealed partial class EmbeddedStore
             }
         }
         WriteTerms(termRows);
+        return sequences;
     }
 
     private long NextFreeSequence(long lo, long hi)

@@ -131,6 +131,11 @@ internal sealed partial class EmbeddedStore
         {
             total = driverCount;
         }
+        else if (loginAddress is not null && conjuncts.All(n => ReferenceEquals(n, loginAddress) || n is EventTypeNode { Type: EventType.Login }))
+        {
+            // Nothing but Logins and their address: the probe that chose the driver counted exactly these.
+            total = driverCount;
+        }
         else if (fts is not null && conjuncts.Count == 1 && lo == long.MinValue && hi == long.MaxValue)
         {
             total = Scalar(c, "SELECT count(*) FROM events_fts WHERE events_fts MATCH $q", ("$q", SqlQueryTranslator.FtsExpression(fts)!));
