@@ -18,9 +18,9 @@ internal static class BrokerBench
 {
     public static int Run(string[] args)
     {
-        var events = Option(args, "--events", 40_000);
-        var clients = Option(args, "--clients", 8);
-        var window = Option(args, "--window", 200);
+        var events = BenchArgs.Int(args, "--events", 40_000);
+        var clients = BenchArgs.Int(args, "--clients", 8);
+        var window = BenchArgs.Int(args, "--window", 200);
         var payloads = Realistic(events);
         Console.WriteLine($"broker bench: {events} realistic notifications, {clients} clients, window {window} each");
 
@@ -44,12 +44,19 @@ internal static class BrokerBench
             Console.WriteLine("one process per event: skipped, publish the dealer first (dotnet publish Bonnie.Dealer -c Release -o artifacts/dealer)");
             return 0;
         }
-        var perProcess = Option(args, "--processes", 600);
-        var parallel = Option(args, "--parallel", 4);
+        var perProcess = BenchArgs.Int(args, "--processes", 600);
+        var parallel = BenchArgs.Int(args, "--parallel", 4);
         var p = RunDealerProcesses(dealer, payloads.Take(perProcess).ToArray(), parallel);
         Console.WriteLine($"one dealer process per event ({parallel} at a time, durable broker): {p.PerSecond,8:N0} events/s  process p50 {p.P50,7:N2} ms  p99 {p.P99,7:N2} ms");
         return 0;
     }
+
+    /// <summary>A broker's options for a bench: every endpoint on loopback, on a port the system picks.</summary>
+    internal static BrokerOptions Loopback() => new()
+    {
+        ClientEndpoint = "tcp://127.0.0.1:0", WorkerEndpoint = "tcp://127.0.0.1:0",
+        ControllerEndpoint = "tcp://127.0.0.1:0", CollectorEndpoint = "tcp://127.0.0.1:0",
+    };
 
     private static string? DealerPath()
     {
@@ -71,11 +78,7 @@ internal static class BrokerBench
         var directory = Directory.CreateTempSubdirectory("bonnie-bench-dealer-").FullName;
         try
         {
-            var options = new BrokerOptions
-            {
-                ClientEndpoint = "tcp://127.0.0.1:0", WorkerEndpoint = "tcp://127.0.0.1:0",
-                ControllerEndpoint = "tcp://127.0.0.1:0", CollectorEndpoint = "tcp://127.0.0.1:0",
-            };
+            var options = Loopback();
             using var broker = new JobBroker(options, Path.Combine(directory, "queue"), TimeProvider.System, NullLogger<JobBroker>.Instance, new BrokerMonitor());
             broker.Start();
             var latencies = new double[payloads.Length];
@@ -127,11 +130,7 @@ internal static class BrokerBench
         var directory = Directory.CreateTempSubdirectory("bonnie-bench-broker-").FullName;
         try
         {
-            var options = new BrokerOptions
-            {
-                ClientEndpoint = "tcp://127.0.0.1:0", WorkerEndpoint = "tcp://127.0.0.1:0",
-                ControllerEndpoint = "tcp://127.0.0.1:0", CollectorEndpoint = "tcp://127.0.0.1:0",
-            };
+            var options = Loopback();
             using var broker = new JobBroker(options, directory, TimeProvider.System, NullLogger<JobBroker>.Instance, new BrokerMonitor());
             broker.Start();
             return Drive(broker.ClientEndpoint, payloads, clients, window);
@@ -213,11 +212,5 @@ internal static class BrokerBench
             result[i] = Encoding.UTF8.GetBytes(text);
         }
         return result;
-    }
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
     }
 }

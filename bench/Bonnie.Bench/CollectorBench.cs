@@ -23,7 +23,7 @@ internal static class CollectorBench
 {
     public static int Run(string[] args)
     {
-        var count = args.Length > 1 && args[0] == "--messages" ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2000;
+        var count = BenchArgs.Int(args, "--messages", 2000);
         var directory = Directory.CreateTempSubdirectory("bonnie-bench-collector-").FullName;
         try
         {
@@ -63,11 +63,7 @@ internal static class CollectorBench
     private static double RunThroughCollector(string directory, string spool, int count)
     {
         var monitor = new BrokerMonitor();
-        using var broker = new JobBroker(new BrokerOptions
-        {
-            ClientEndpoint = "tcp://127.0.0.1:0", WorkerEndpoint = "tcp://127.0.0.1:0",
-            ControllerEndpoint = "tcp://127.0.0.1:0", CollectorEndpoint = "tcp://127.0.0.1:0",
-        }, Path.Combine(directory, "queue"), TimeProvider.System, NullLogger<JobBroker>.Instance, monitor);
+        using var broker = new JobBroker(BrokerBench.Loopback(), Path.Combine(directory, "queue"), TimeProvider.System, NullLogger<JobBroker>.Instance, monitor);
         broker.Start();
 
         var collectorOptions = new CollectorOptions { BrokerEndpoint = broker.CollectorEndpoint, SpoolPartitions = [spool], Concurrency = 8 };

@@ -20,8 +20,8 @@ internal static class ExportBench
 {
     public static int Run(string[] args)
     {
-        var count = Option(args, "--messages", 10_000);
-        var size = Option(args, "--size", 8_000);
+        var count = BenchArgs.Int(args, "--messages", 10_000);
+        var size = BenchArgs.Int(args, "--size", 8_000);
         var directory = Path.Combine(Path.GetTempPath(), "bonnie-export-bench-" + Guid.NewGuid().ToString("N"));
         try
         {
@@ -107,12 +107,6 @@ internal static class ExportBench
             }
             await store.CommitAsync(batch);
         }
-    }
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
     }
 
     /// <summary>Counts what is written and keeps nothing, refusing synchronous writes like a response body.</summary>

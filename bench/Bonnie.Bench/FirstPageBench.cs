@@ -23,11 +23,11 @@ internal static class FirstPageBench
 
     public static int Run(string[] args)
     {
-        var events = Option(args, "--events", 200_000);
-        var runs = Option(args, "--runs", 5);
-        var users = Option(args, "--users", Math.Max(50, events / 1_000));
-        var query = Text(args, "--query") ?? $"user:{NotificationGenerator.UserName(7)}";
-        var web = Text(args, "--web") is { } given ? Path.GetFullPath(given) : FindWebAssembly();
+        var events = BenchArgs.Int(args, "--events", 200_000);
+        var runs = BenchArgs.Int(args, "--runs", 5);
+        var users = BenchArgs.Int(args, "--users", Math.Max(50, events / 1_000));
+        var query = BenchArgs.Text(args, "--query") ?? $"user:{NotificationGenerator.UserName(7)}";
+        var web = BenchArgs.Text(args, "--web") is { } given ? Path.GetFullPath(given) : FindWebAssembly();
         if (web is null || !File.Exists(web))
         {
             Console.Error.WriteLine("Bonnie.Web.dll not found: build it (dotnet build Bonnie.Web -c Release) or pass --web <path>");
@@ -219,14 +219,5 @@ internal static class FirstPageBench
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static int Option(string[] args, string name, int fallback) =>
-        Text(args, name) is { } value ? int.Parse(value, CultureInfo.InvariantCulture) : fallback;
-
-    private static string? Text(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 }

@@ -1,10 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Bonnie.Pipeline.Broker;
-using Bonnie.Pipeline.Storage.Embedded;
 using Bonnie.Pipeline.Worker;
-using Bonnie.Pipeline.Worker.Handlers;
-using Bonnie.Pipeline.Worker.Payloads;
 using Bonnie.Shared.Protocol;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -24,9 +21,9 @@ internal static class PipelineBench
 {
     public static int Run(string[] args)
     {
-        var events = Option(args, "--events", 100_000);
-        var users = Option(args, "--users", 1_000);
-        var concurrencies = (OptionText(args, "--concurrency") ?? "32,256,1024").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
+        var events = BenchArgs.Int(args, "--events", 100_000);
+        var users = BenchArgs.Int(args, "--users", 1_000);
+        var concurrencies = (BenchArgs.Text(args, "--concurrency") ?? "32,256,1024").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
         var root = Directory.CreateTempSubdirectory("bonnie-bench-pipeline-").FullName;
         Console.WriteLine($"pipeline bench: {events:N0} realistic notifications queued for {users:N0} users, drained by one worker; in {root}");
         try
@@ -62,28 +59,22 @@ internal static class PipelineBench
     private static (double Rate, long Batches) Drain(string directory, byte[][] notifications, int concurrency, bool store)
     {
         var monitor = new BrokerMonitor();
-        using var broker = new JobBroker(new BrokerOptions
-        {
-            ClientEndpoint = "tcp://127.0.0.1:0", WorkerEndpoint = "tcp://127.0.0.1:0",
-            ControllerEndpoint = "tcp://127.0.0.1:0", CollectorEndpoint = "tcp://127.0.0.1:0",
-        }, Path.Combine(directory, "queue"), TimeProvider.System, NullLogger<JobBroker>.Instance, monitor);
+        using var broker = new JobBroker(BrokerBench.Loopback(), Path.Combine(directory, "queue"), TimeProvider.System, NullLogger<JobBroker>.Instance, monitor);
         broker.Start();
         Queue(broker.ClientEndpoint, notifications);
 
-        using var embedded = new EmbeddedStore(Path.Combine(directory, "store"), new EmbeddedStoreOptions().CacheSizeMegabytes, NullLogger<EmbeddedStore>.Instance);
-        embedded.InitializeAsync().GetAwaiter().GetResult();
-        var payloads = new PayloadDirectory(Path.Combine(directory, "store", "payloads"), compress: true);
-        // No payload source here, and no retries for one (the broker counts attempts from 0): every delivery is kept
-        // without its payload at once, as in the store bench, so the figure is the store's and the broker's.
-        var fetcher = new PayloadFetcher([], payloads, new PayloadOptions { MaxAttempts = 0 }, NullLogger<PayloadFetcher>.Instance);
-        var processor = new CountingProcessor(store ? new StoreJobProcessor(embedded, [new FolderHandler(), new MessageHandler(), new SessionHandler()], fetcher,
-            TimeProvider.System, NullLogger<StoreJobProcessor>.Instance) : new NothingProcessor());
+        var storeDirectory = Path.Combine(directory, "store");
+        using var embedded = store ? StoreBench.OpenStore(storeDirectory) : null;
+        var processor = new CountingProcessor(embedded is null ? new NothingProcessor() : StoreBench.Processor(embedded, storeDirectory));
         var services = new ServiceCollection();
         services.AddSingleton<IJobProcessor>(processor);
         using var provider = services.BuildServiceProvider();
         using var worker = new JobWorker(new WorkerOptions
         {
-            WorkerEndpoint = broker.WorkerEndpoint, ControllerEndpoint = broker.ControllerEndpoint, Concurrency = concurrency, MaxBatch = concurrency,
+            WorkerEndpoint = broker.WorkerEndpoint,
+            ControllerEndpoint = broker.ControllerEndpoint,
+            Concurrency = concurrency,
+            MaxBatch = concurrency,
         }, provider.GetRequiredService<IServiceScopeFactory>(), TimeProvider.System, NullLogger<JobWorker>.Instance);
 
         var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -153,17 +144,5 @@ internal static class PipelineBench
             Interlocked.Increment(ref _batches);
             return inner.ProcessBatchAsync(jobs, cancellationToken);
         }
-    }
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
-
-    private static string? OptionText(string[] args, string name)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 }

@@ -23,9 +23,9 @@ internal static class StoreBench
 {
     public static int Run(string[] args)
     {
-        var events = Option(args, "--events", 1_000_000);
-        var batchSize = Option(args, "--batch", 2_000);
-        var users = Option(args, "--users", Math.Max(50, events / 1_000));
+        var events = BenchArgs.Int(args, "--events", 1_000_000);
+        var batchSize = BenchArgs.Int(args, "--batch", 2_000);
+        var users = BenchArgs.Int(args, "--users", Math.Max(50, events / 1_000));
         var keep = args.Contains("--keep");
         var root = Directory.CreateTempSubdirectory("bonnie-bench-store-").FullName;
         Console.WriteLine($"store bench: {events:N0} realistic notifications, {users:N0} users, batches of {batchSize:N0}, in {root}");
@@ -63,13 +63,8 @@ internal static class StoreBench
 
     internal static (double Rate, EmbeddedStore Store) RunStore(string dir, int events, int users, int batchSize, IIdentityEnricher? identity = null)
     {
-        // The page cache the product runs with (Bonnie:Store:CacheSizeMegabytes), so the figures are the product's.
-        var store = new EmbeddedStore(dir, new EmbeddedStoreOptions().CacheSizeMegabytes, NullLogger<EmbeddedStore>.Instance);
-        store.InitializeAsync().GetAwaiter().GetResult();
-        var payloads = new PayloadDirectory(Path.Combine(dir, "payloads"), compress: true);
-        var fetcher = new PayloadFetcher([], payloads, new PayloadOptions { MaxAttempts = 1 }, NullLogger<PayloadFetcher>.Instance);
-        var processor = new StoreJobProcessor(store, [new FolderHandler(), new MessageHandler(), new SessionHandler()], fetcher,
-            TimeProvider.System, NullLogger<StoreJobProcessor>.Instance, identity);
+        var store = OpenStore(dir);
+        var processor = Processor(store, dir, identity);
         var generator = new NotificationGenerator(users, events);
         var processing = new Stopwatch();
         var batch = new List<Job>(batchSize);
@@ -98,6 +93,26 @@ internal static class StoreBench
             }
         }
         return (events / processing.Elapsed.TotalSeconds, store);
+    }
+
+    /// <summary>A fresh embedded store with the page cache the product runs with, so the figures are the product's.</summary>
+    internal static EmbeddedStore OpenStore(string dir)
+    {
+        var store = new EmbeddedStore(dir, new EmbeddedStoreOptions().CacheSizeMegabytes, NullLogger<EmbeddedStore>.Instance);
+        store.InitializeAsync().GetAwaiter().GetResult();
+        return store;
+    }
+
+    /// <summary>
+    /// The worker's processor and handlers over <paramref name="store"/>. No payload source, and no retry for one (the
+    /// broker counts attempts from 0): every delivery is kept without its payload at once, so the figure is the store's.
+    /// </summary>
+    internal static StoreJobProcessor Processor(EmbeddedStore store, string dir, IIdentityEnricher? identity = null)
+    {
+        var payloads = new PayloadDirectory(Path.Combine(dir, "payloads"), compress: true);
+        var fetcher = new PayloadFetcher([], payloads, new PayloadOptions { MaxAttempts = 0 }, NullLogger<PayloadFetcher>.Instance);
+        return new StoreJobProcessor(store, [new FolderHandler(), new MessageHandler(), new SessionHandler()], fetcher,
+            TimeProvider.System, NullLogger<StoreJobProcessor>.Instance, identity);
     }
 
     private static readonly string[] BaselineParameters = ["$s", "$id", "$t", "$ts", "$u", "$sv", "$se", "$f", "$sub", "$raw"];
@@ -204,12 +219,6 @@ internal static class StoreBench
         using var cmd = c.CreateCommand();
         cmd.CommandText = sql;
         cmd.ExecuteNonQuery();
-    }
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
     }
 }
 
@@ -407,25 +416,31 @@ internal sealed class ResolvedDirectory : IIdentityEnricher
 
     public Task<Enrichment> EnrichAsync(string loginName, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        var (id, name) = Person(loginName);
+        var (id, name, group) = Person(loginName);
         var identity = new EventIdentity
         {
-            Status = IdentityStatus.Resolved, PersonId = id, DisplayName = name, Addresses = [loginName],
-            Groups = ["staff", Groups[(uint)loginName.GetHashCode(StringComparison.Ordinal) % Groups.Length]], Roles = ["employee"], ResolvedAt = at,
+            Status = IdentityStatus.Resolved,
+            PersonId = id,
+            DisplayName = name,
+            Addresses = [loginName],
+            Groups = ["staff", group],
+            Roles = ["employee"],
+            ResolvedAt = at,
         };
         return Task.FromResult(new Enrichment(identity, new PersonSighting(id, name, [loginName.ToLowerInvariant()], at)));
     }
 
     public Task<SubjectEnrichment> DescribeSubjectAsync(string identifier, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        var (id, name) = Person(identifier);
+        var (id, name, _) = Person(identifier);
         var subject = new SubjectIdentity { Identifier = identifier, Kind = SubjectKind.Person, Status = IdentityStatus.Resolved, PersonId = id, DisplayName = name };
         return Task.FromResult(new SubjectEnrichment(subject, new PersonSighting(id, name, [identifier.ToLowerInvariant()], at)));
     }
 
-    private static (string Id, string Name) Person(string login)
+    // Derived from the name alone, so every run of the bench gives everyone the same id and group.
+    private static (string Id, string Name, string Group) Person(string login)
     {
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(login.ToLowerInvariant()));
-        return (new Guid(hash.AsSpan(0, 16)).ToString(), "Person " + login.Split('@')[0]);
+        return (new Guid(hash.AsSpan(0, 16)).ToString(), "Person " + login.Split('@')[0], Groups[hash[16] % Groups.Length]);
     }
 }
