@@ -61,8 +61,13 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
         // before the first table exists, so before WAL mode is set.
         Exec(_writer, "PRAGMA page_size=8192");
         Exec(_writer, "PRAGMA journal_mode=WAL");
-        // NORMAL in WAL mode: a power cut may lose the last commits, never corrupt; the broker replays unacknowledged jobs.
-        Exec(_writer, "PRAGMA synchronous=NORMAL");
+        // FULL: a commit returns only once the WAL is fsynced. The worker reports a job DONE to the broker right after
+        // its commit, and the broker never hands a DONE job out again; under NORMAL a power cut would take back every
+        // commit since the last checkpoint (up to 256 MB of WAL, tens of thousands of events) that the broker already
+        // counts as stored. Measured cost: none beyond noise (store bench, 100,000 events in batches of 5,000:
+        // 10,327-11,517 events/s against 10,319-10,595; pipeline bench, 50,000 events, 32 slots, 13-15 events per
+        // transaction: 3,169-3,377 against 3,161-3,175).
+        Exec(_writer, "PRAGMA synchronous=FULL");
         Exec(_writer, $"PRAGMA cache_size=-{CacheSizeMegabytes * 1024}");
         Exec(_writer, "PRAGMA temp_store=MEMORY");
         Exec(_writer, "PRAGMA busy_timeout=10000");
@@ -75,6 +80,21 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
         Schema.Migrate(_writer);
         _raw = RawCodec.Open(_writer);
         _logger.LogInformation("Embedded store at {Path}, schema version {Version}", DatabasePath, Schema.CurrentVersion);
+    }
+
+    /// <summary>A PRAGMA's value on the writer's connection, where it is per connection (tests).</summary>
+    internal object? WriterPragma(string name)
+    {
+        EnsureInitialized();
+        _writeLock.Wait();
+        try
+        {
+            return PragmaValue(_writer, "PRAGMA " + name);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
     }
 
     private static object? PragmaValue(SqliteConnection c, string sql)

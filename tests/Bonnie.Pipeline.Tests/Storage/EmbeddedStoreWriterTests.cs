@@ -117,6 +117,17 @@ public sealed class EmbeddedStoreWriterTests : IAsyncLifetime, IDisposable
         Assert.Equal(raw, (await _worker.GetEventAsync("e1"))!.Raw.ToArray());
     }
 
+    // The worker tells the broker a job is DONE as soon as its commit returns, and a DONE job is never handed out
+    // again: a commit that a power cut could still take back (synchronous=NORMAL in WAL mode fsyncs only at
+    // checkpoints) would lose events the broker counts as stored. FULL fsyncs the WAL before the commit returns.
+    [Fact]
+    public void Writer_CommitsAreFsyncedBeforeTheyReturn()
+    {
+        const long Full = 2;
+        Assert.Equal(Full, _worker.WriterPragma("synchronous"));
+        Assert.Equal("wal", _worker.WriterPragma("journal_mode"));
+    }
+
     private static StoredEvent Event(string id, byte[]? raw = null)
     {
         raw ??= Encoding.UTF8.GetBytes($$"""{"event":"FlagsSet","id":"{{id}}"}""");
