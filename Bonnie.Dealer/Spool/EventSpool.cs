@@ -1,4 +1,5 @@
 using System.Globalization;
+using Bonnie.Shared.IO;
 
 namespace Bonnie.Dealer.Spool;
 
@@ -186,7 +187,7 @@ internal sealed class EventSpool(IReadOnlyList<string> directories, TimeProvider
             stream.Flush(flushToDisk: true);
         }
         File.Move(temp, target, overwrite: true);
-        NativeMethods.FsyncDirectory(directory);
+        DurableDirectory.Sync(directory);
         return target;
     }
 

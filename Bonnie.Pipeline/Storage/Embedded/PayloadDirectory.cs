@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Bonnie.Shared.IO;
 using Bonnie.Shared.Storage;
 using ZstdSharp;
 
@@ -8,12 +10,16 @@ namespace Bonnie.Pipeline.Storage.Embedded;
 /// Payloads as files named by their SHA-256 under two fan-out levels (<c>ab/cd/abcd…</c>). A compressed file ends in
 /// <c>.zst</c>, so a read knows to decompress and gives back the exact bytes; every read checks the hash.
 /// Written to a temporary file, flushed to disk, then renamed: a crash never leaves a partial payload under its name.
+/// The rename is made durable too (the directory fsynced) before the event that names the payload is committed.
 /// </summary>
 internal sealed class PayloadDirectory(string root, bool compress) : IPayloadStore
 {
     private const string CompressedSuffix = ".zst";
 
     public string Root { get; } = root;
+
+    // Fan-out directories whose own names are known to be on disk (their parents were fsynced after they existed).
+    private readonly ConcurrentDictionary<string, bool> _durableDirectories = new(StringComparer.Ordinal);
 
     public async Task<string> PutAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
@@ -46,9 +52,12 @@ internal sealed class PayloadDirectory(string root, bool compress) : IPayloadSto
             }
             // Another writer may have stored the same bytes meanwhile; either copy is the same content.
             File.Move(temp, Path.Combine(dir, name), overwrite: false);
+            MakeNamesDurable(dir);
         }
         catch (IOException) when (Locate(sha) is not null)
         {
+            // The other writer may not have made its name durable yet.
+            MakeNamesDurable(dir);
         }
         finally
         {
@@ -58,6 +67,22 @@ internal sealed class PayloadDirectory(string root, bool compress) : IPayloadSto
             }
         }
         return sha;
+    }
+
+    // Without this a power cut can leave the event committed (the store fsyncs its commits) and the payload file it
+    // names gone: the data was fsynced, its directory entry was not. A fan-out directory made by this call must itself
+    // be named durably in its parent, and so on up to the root, once.
+    private void MakeNamesDurable(string dir)
+    {
+        DurableDirectory.Sync(dir);
+        if (_durableDirectories.ContainsKey(dir))
+        {
+            return;
+        }
+        var middle = Path.GetDirectoryName(dir)!;
+        DurableDirectory.Sync(middle);
+        DurableDirectory.Sync(Root);
+        _durableDirectories.TryAdd(dir, true);
     }
 
     public async Task<byte[]?> GetAsync(string sha256, CancellationToken cancellationToken = default)
