@@ -14,7 +14,6 @@ internal sealed class EventSpool(IReadOnlyList<string> directories, TimeProvider
     public const string UndeliverableFolder = "undeliverable";
     private const string Extension = ".json";
     private const string ClaimMarker = ".claim-";
-    private const string TempExtension = ".tmp";
 
     // A claim is held for one delivery (at most the timeout); an older one belongs to a process that is gone.
     private static readonly TimeSpan StaleClaimAge = TimeSpan.FromMinutes(10);
@@ -174,20 +173,7 @@ internal sealed class EventSpool(IReadOnlyList<string> directories, TimeProvider
     {
         EnsureDirectory(directory);
         var target = Path.Combine(directory, name);
-        var temp = target + TempExtension;
-        using (var stream = new FileStream(temp, new FileStreamOptions
-        {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.Write,
-            UnixCreateMode = PrivateFile,
-            BufferSize = 0,
-        }))
-        {
-            stream.Write(payload);
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temp, target, overwrite: true);
-        DurableDirectory.Sync(directory);
+        DurableFile.Write(target, payload, overwrite: true, PrivateFile);
         return target;
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Bonnie.Shared.IO;
 
 namespace Bonnie.Pipeline.Backfill;
 
@@ -32,17 +33,11 @@ internal sealed class BackfillCheckpoint
         }
     }
 
-    /// <summary>Written to a temporary file, flushed and renamed: a crash leaves the old or the new checkpoint, never half of one.</summary>
-    public void Save(string path)
-    {
-        var temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            JsonSerializer.Serialize(stream, this, BackfillJson.Default.BackfillCheckpoint);
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, path, overwrite: true);
-    }
+    /// <summary>
+    /// Written durably (<see cref="DurableFile"/>): a crash leaves the old or the new checkpoint, never half of one, and
+    /// a power cut after a grant was recorded cannot take the record back, so the grant is always taken back later.
+    /// </summary>
+    public void Save(string path) => DurableFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(this, BackfillJson.Default.BackfillCheckpoint));
 }
 
 internal sealed class FolderCheckpoint

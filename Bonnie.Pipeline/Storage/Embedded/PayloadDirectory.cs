@@ -9,8 +9,8 @@ namespace Bonnie.Pipeline.Storage.Embedded;
 /// <summary>
 /// Payloads as files named by their SHA-256 under two fan-out levels (<c>ab/cd/abcd…</c>). A compressed file ends in
 /// <c>.zst</c>, so a read knows to decompress and gives back the exact bytes; every read checks the hash.
-/// Written to a temporary file, flushed to disk, then renamed: a crash never leaves a partial payload under its name.
-/// The rename is made durable too (the directory fsynced) before the event that names the payload is committed.
+/// Written durably (<see cref="DurableFile"/>): a crash never leaves a partial payload under its name, and the name is on
+/// disk before the event that names the payload is committed.
 /// </summary>
 internal sealed class PayloadDirectory(string root, bool compress) : IPayloadStore
 {
@@ -21,12 +21,13 @@ internal sealed class PayloadDirectory(string root, bool compress) : IPayloadSto
     // Fan-out directories whose own names are known to be on disk (their parents were fsynced after they existed).
     private readonly ConcurrentDictionary<string, bool> _durableDirectories = new(StringComparer.Ordinal);
 
-    public async Task<string> PutAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    public Task<string> PutAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var sha = Convert.ToHexStringLower(SHA256.HashData(payload.Span));
         if (Locate(sha) is not null)
         {
-            return sha;
+            return Task.FromResult(sha);
         }
         var dir = DirectoryFor(sha);
         Directory.CreateDirectory(dir);
@@ -42,45 +43,30 @@ internal sealed class PayloadDirectory(string root, bool compress) : IPayloadSto
                 name = sha + CompressedSuffix;
             }
         }
-        var temp = Path.Combine(dir, "." + name + "." + Guid.NewGuid().ToString("N") + ".tmp");
         try
         {
-            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous))
-            {
-                await file.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
-                file.Flush(flushToDisk: true);
-            }
-            // Another writer may have stored the same bytes meanwhile; either copy is the same content.
-            File.Move(temp, Path.Combine(dir, name), overwrite: false);
-            MakeNamesDurable(dir);
+            DurableFile.Write(Path.Combine(dir, name), bytes.Span, overwrite: false);
         }
         catch (IOException) when (Locate(sha) is not null)
         {
-            // The other writer may not have made its name durable yet.
-            MakeNamesDurable(dir);
+            // Another writer stored the same bytes meanwhile (either copy is the same content); its name may not be
+            // durable yet.
+            DurableDirectory.Sync(dir);
         }
-        finally
-        {
-            if (File.Exists(temp))
-            {
-                File.Delete(temp);
-            }
-        }
-        return sha;
+        MakeParentsDurable(dir);
+        return Task.FromResult(sha);
     }
 
     // Without this a power cut can leave the event committed (the store fsyncs its commits) and the payload file it
-    // names gone: the data was fsynced, its directory entry was not. A fan-out directory made by this call must itself
-    // be named durably in its parent, and so on up to the root, once.
-    private void MakeNamesDurable(string dir)
+    // names gone with the fan-out directory that holds it: DurableFile made the file's name durable, not the names of
+    // directories made for it. Once per directory, as they never go away.
+    private void MakeParentsDurable(string dir)
     {
-        DurableDirectory.Sync(dir);
         if (_durableDirectories.ContainsKey(dir))
         {
             return;
         }
-        var middle = Path.GetDirectoryName(dir)!;
-        DurableDirectory.Sync(middle);
+        DurableDirectory.Sync(Path.GetDirectoryName(dir)!);
         DurableDirectory.Sync(Root);
         _durableDirectories.TryAdd(dir, true);
     }
