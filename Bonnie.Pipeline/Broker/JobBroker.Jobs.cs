@@ -17,7 +17,10 @@ internal sealed partial class JobBroker
         public CollectorInfo? Collector { get; set; }
     }
 
-    /// <summary>The jobs of one mailbox owner, in arrival order; only the head is ever out with a worker.</summary>
+    /// <summary>
+    /// The jobs of one mailbox owner, in arrival order. What is out with workers is the head, or a run: the head and
+    /// the jobs right behind it, all with the one worker that holds the head (<see cref="ExtendRun"/>).
+    /// </summary>
     private sealed class Lane(string key)
     {
         public string Key { get; } = key;
@@ -28,6 +31,8 @@ internal sealed partial class JobBroker
     private readonly Dictionary<string, JobInfo> _jobs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Lane> _lanes = new(StringComparer.Ordinal);
     private readonly PriorityQueue<Lane, long> _readyLanes = new();
+    /// <summary>Lanes whose head is out and that may have jobs pending behind their run (new, or a slot freed).</summary>
+    private readonly HashSet<Lane> _extendable = [];
     private readonly Dictionary<JobState, long> _finished = new() { [JobState.Done] = 0, [JobState.Failed] = 0 };
 
     private void Reload(JobJournal journal)
@@ -61,6 +66,10 @@ internal sealed partial class JobBroker
         var job = new JobInfo(seq, id, lane) { State = JobState.Pending };
         lane.Jobs.Enqueue(job);
         _jobs.Add(id, job);
+        if (lane.Jobs.Peek().State == JobState.Assigned)
+        {
+            _extendable.Add(lane);
+        }
         return job;
     }
 
@@ -89,11 +98,89 @@ internal sealed partial class JobBroker
             {
                 continue;
             }
-            if (!Assign(job, worker))
+            if (Assign(job, worker) && !ExtendRun(lane, worker))
+            {
+                _extendable.Add(lane);
+            }
+            else if (job.State != JobState.Assigned)
             {
                 MarkReadyIfHead(lane);
             }
         }
+        ExtendRuns();
+    }
+
+    private void ExtendRuns()
+    {
+        // Nothing to do while no worker that takes runs has a free slot (the common case under load: O(1)).
+        if (_extendable.Count == 0 || !_workerRing.Exists(w => w.TakesRuns && w.FreeSlots > 0 && !w.Unavailable))
+        {
+            return;
+        }
+        foreach (var lane in _extendable.ToList())
+        {
+            if (!lane.Jobs.TryPeek(out var head) || head.State != JobState.Assigned || head.Worker is not { } worker
+                || ExtendRun(lane, worker))
+            {
+                _extendable.Remove(lane);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Hands the worker that holds a lane's head the pending jobs right behind it, in order, each with the id of the
+    /// job it follows, up to <see cref="BrokerOptions.MaxLaneRun"/> out at once. The worker stores them in one
+    /// transaction, in order, and gives back (RELEASE) any whose predecessor it did not store, so the lane's order holds
+    /// however each ends. False when the worker's free slots stopped the run (try again when one frees).
+    /// </summary>
+    private bool ExtendRun(Lane lane, WorkerInfo worker)
+    {
+        if (!worker.TakesRuns || _options.MaxLaneRun <= 1)
+        {
+            return true;
+        }
+        if (worker.FreeSlots <= 0 || worker.Unavailable)
+        {
+            return false;
+        }
+        var run = 0;
+        JobInfo? last = null;
+        var next = new List<JobInfo>();
+        foreach (var job in lane.Jobs)
+        {
+            if (next.Count == 0 && job.State == JobState.Assigned && ReferenceEquals(job.Worker, worker))
+            {
+                run++;
+                last = job;
+                continue;
+            }
+            // The run starts at the head and has no gaps: a job behind one that is not with this worker waits.
+            if (last is null || job.State != JobState.Pending || run + next.Count >= _options.MaxLaneRun || next.Count >= worker.FreeSlots)
+            {
+                break;
+            }
+            next.Add(job);
+        }
+        foreach (var job in next)
+        {
+            // Assign may lose the worker (its connection is gone), which puts its jobs back: stop there.
+            if (!ReferenceEquals(last!.Worker, worker) || !Assign(job, worker, last.Id))
+            {
+                return true;
+            }
+            last = job;
+        }
+        return worker.FreeSlots > 0 || run + next.Count >= _options.MaxLaneRun;
+    }
+
+    /// <summary>RELEASE: the worker did not process the job (it follows one that was not stored); no attempt counted.</summary>
+    private void PutBack(JobInfo job)
+    {
+        job.Worker?.Jobs.Remove(job.Id);
+        job.Worker = null;
+        job.State = JobState.Pending;
+        MarkReadyIfHead(job.Lane);
+        _extendable.Add(job.Lane);
     }
 
     private void Finish(JobInfo job, JobState state, string? reason)
@@ -120,10 +207,13 @@ internal sealed partial class JobBroker
         if (lane.Jobs.Count == 0)
         {
             _lanes.Remove(lane.Key);
+            _extendable.Remove(lane);
         }
         else
         {
             MarkReadyIfHead(lane);
+            // The run behind a finished head has room for one more.
+            _extendable.Add(lane);
         }
         _journal!.Enqueue(new JournalWrite.SetState(job.Id, state, job.Attempts, null, reason));
         if (state == JobState.Done)

@@ -13,6 +13,8 @@ internal sealed partial class JobBroker
         public byte[] Identity { get; } = identity;
         public int FreeSlots { get; set; }
         public bool Unavailable { get; set; }
+        /// <summary>Said <c>READY n RUNS</c>: takes several jobs of one lane at once and stores them in order.</summary>
+        public bool TakesRuns { get; set; }
         public long LastSeen { get; set; }
         public HashSet<string> Jobs { get; } = new(StringComparer.Ordinal);
     }
@@ -64,6 +66,7 @@ internal sealed partial class JobBroker
                     // "READY <n>": the worker says how many slots it has free, all told (at start, or after HELLO).
                     worker.FreeSlots = free;
                     worker.Unavailable = false;
+                    worker.TakesRuns = message.FrameCount >= 4 && Text(message[3]) == WireProtocol.Runs;
                 }
                 else if (!known)
                 {
@@ -97,9 +100,9 @@ internal sealed partial class JobBroker
         return null;
     }
 
-    private bool Assign(JobInfo job, WorkerInfo worker)
+    private bool Assign(JobInfo job, WorkerInfo worker, string? after = null)
     {
-        if (!SendControl(worker, WireProtocol.Take, job.Id))
+        if (!(after is null ? SendControl(worker, WireProtocol.Take, job.Id) : SendControl(worker, WireProtocol.Take, job.Id, after)))
         {
             return false;
         }
@@ -163,6 +166,10 @@ internal sealed partial class JobBroker
                             requests.Add(message[f].ConvertToString(Encoding.UTF8));
                         }
                         StartCollect(job, requests);
+                        break;
+                    case WireProtocol.Release when _jobs.TryGetValue(id, out var job) && job.State == JobState.Assigned
+                                                     && ReferenceEquals(job.Worker, worker):
+                        PutBack(job);
                         break;
                     case WireProtocol.Fail when _jobs.TryGetValue(id, out var job):
                         Finish(job, JobState.Failed, message.FrameCount > 3 ? message[3].ConvertToString(Encoding.UTF8) : "failed by the worker");

@@ -12,6 +12,13 @@ public sealed record Job(
 {
     /// <summary>What the collector answered for this job after a <see cref="JobOutcome.Collect"/>; empty before.</summary>
     public IReadOnlyList<CollectedItem> Collected { get; init; } = [];
+
+    /// <summary>
+    /// The job of the same mailbox just before this one, when the broker handed both to this worker at once (a run):
+    /// this one may be stored only after that one, and not at all when that one was not stored (postponed, sent to
+    /// the collector or released itself). Null for a lane's head.
+    /// </summary>
+    public string? After { get; init; }
 }
 
 /// <summary>One answer of the collector: what was asked (<c>payload user/alice@example.org 1795951197 7</c>) and the bytes.</summary>
@@ -34,6 +41,14 @@ public abstract record JobOutcome
     /// <summary>The job can never succeed; kept as FAILED with the reason, visible to officers.</summary>
     public sealed record Fail(string Reason) : JobOutcome;
 
+    /// <summary>
+    /// Not processed: the job it follows (<see cref="Job.After"/>) was not stored, and a mailbox's events are never
+    /// stored out of order. The broker puts it back without counting an attempt; it goes out again after that one.
+    /// </summary>
+    public sealed record Released : JobOutcome;
+
+    public static JobOutcome Release { get; } = new Released();
+
     public static JobOutcome Success { get; } = new Done();
 }
 
@@ -48,7 +63,9 @@ public interface IJobProcessor
 
 /// <summary>
 /// A processor that can take many jobs at once (one store transaction for all of them). The worker gives it every
-/// job that is waiting; jobs of one mailbox never share a batch, because the broker hands out one per mailbox at a time.
+/// job that is waiting, in the order the broker handed them out. Several jobs of one mailbox may share a batch (a run,
+/// see <see cref="Job.After"/>): the processor stores each only after the one it follows, and releases it
+/// (<see cref="JobOutcome.Release"/>) when that one is not stored in this batch.
 /// </summary>
 public interface IBatchJobProcessor : IJobProcessor
 {

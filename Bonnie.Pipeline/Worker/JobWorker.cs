@@ -33,6 +33,16 @@ internal sealed partial class JobWorker : IDisposable
 
     /// <summary>Jobs the broker gave us (TAKE) whose JOB has not come yet, with when we last asked (GET).</summary>
     private readonly Dictionary<string, long> _awaiting = new(StringComparer.Ordinal);
+    /// <summary>For a job taken as part of a run (TAKE id after-id): the job of its mailbox it follows.</summary>
+    private readonly Dictionary<string, string> _after = new(StringComparer.Ordinal);
+    /// <summary>A job whose JOB came before the one it follows (a GET asked again): waits for it, by that one's id.</summary>
+    private readonly Dictionary<string, Job> _parked = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Jobs of runs this worker did not store (postponed, sent to the collector, released), with when: a job that
+    /// follows one of them is released too, whichever batch it lands in. An id leaves when that job comes back.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _notStored = new(StringComparer.Ordinal);
+    private static readonly TimeSpan NotStoredMemory = TimeSpan.FromHours(1);
     private int _taken;
     private bool _draining;
     private bool _disposed;
@@ -66,6 +76,7 @@ internal sealed partial class JobWorker : IDisposable
         {
             _controller.TrySendFrame(WireProtocol.Heartbeat);
             AskAgainForLostJobs();
+            ForgetOldNotStored();
         };
     }
 
@@ -136,9 +147,22 @@ internal sealed partial class JobWorker : IDisposable
         await Task.WhenAny(flushed.Task, Task.Delay(TimeSpan.FromSeconds(5), cancellationToken)).ConfigureAwait(false);
     }
 
-    /// <summary>"READY &lt;n&gt;": how many slots are free, all told; the broker sets its count to it.</summary>
-    private void AnnounceFreeSlots() => _controller.SendMoreFrame(WireProtocol.Ready)
-        .SendFrame(Math.Max(0, _options.Concurrency - _taken).ToString(CultureInfo.InvariantCulture));
+    /// <summary>
+    /// "READY &lt;n&gt;": how many slots are free, all told; the broker sets its count to it. A worker that stores
+    /// batches adds RUNS: it takes several jobs of one mailbox at once and keeps their order (<see cref="Job.After"/>).
+    /// </summary>
+    private void AnnounceFreeSlots()
+    {
+        var free = Math.Max(0, _options.Concurrency - _taken).ToString(CultureInfo.InvariantCulture);
+        if (_batches is null)
+        {
+            _controller.SendMoreFrame(WireProtocol.Ready).SendFrame(free);
+        }
+        else
+        {
+            _controller.SendMoreFrame(WireProtocol.Ready).SendMoreFrame(free).SendFrame(WireProtocol.Runs);
+        }
+    }
 
     private void ReceiveControl()
     {
@@ -151,6 +175,10 @@ internal sealed partial class JobWorker : IDisposable
                     var id = message[1].ConvertToString(Encoding.ASCII);
                     if (_awaiting.TryAdd(id, Environment.TickCount64))
                     {
+                        if (message.FrameCount >= 3)
+                        {
+                            _after[id] = message[2].ConvertToString(Encoding.ASCII);
+                        }
                         _taken++;
                         _channel.SendMoreFrame(WireProtocol.Get).SendFrame(id);
                     }
@@ -159,8 +187,10 @@ internal sealed partial class JobWorker : IDisposable
                     // The broker does not know us (it restarted): what it handed out before is not ours any more,
                     // and a GET lost with the old connection would hold its slot for ever. Free those slots and
                     // say again how many are free.
-                    _taken -= _awaiting.Count;
+                    _taken -= _awaiting.Count + _parked.Count;
                     _awaiting.Clear();
+                    _after.Clear();
+                    _parked.Clear();
                     AnnounceFreeSlots();
                     break;
             }
@@ -197,19 +227,64 @@ internal sealed partial class JobWorker : IDisposable
                 // Only a job we asked for and have not got yet: a GET sent again may be answered twice.
                 if (_awaiting.Remove(id))
                 {
-                    Run(ReadJob(message));
+                    _after.Remove(id, out var after);
+                    Deliver(ReadJob(message) with { After = after });
                 }
             }
             else if (kind == WireProtocol.Gone && _awaiting.Remove(id))
             {
                 // Someone else has it now (we were too slow, or the broker restarted); the slot is free again.
+                _after.Remove(id);
                 _taken--;
                 if (!_draining)
                 {
                     _controller.SendFrame(WireProtocol.Ready);
                 }
+                // A job that follows it cannot be stored here before it: give that one back too.
+                ReleaseParkedBehind(id);
             }
             message = new NetMQMessage();
+        }
+    }
+
+    /// <summary>Runs a job, unless the job it follows has not come yet (then it waits for that one).</summary>
+    private void Deliver(Job job)
+    {
+        while (true)
+        {
+            if (job.After is { } after && _awaiting.ContainsKey(after))
+            {
+                _parked[after] = job;
+                return;
+            }
+            Run(job);
+            if (!_parked.Remove(job.Id, out var next))
+            {
+                return;
+            }
+            job = next;
+        }
+    }
+
+    private void ReleaseParkedBehind(string id)
+    {
+        while (_parked.Remove(id, out var next))
+        {
+            _notStored[next.Id] = Environment.TickCount64;
+            Report(next, JobOutcome.Release);
+            id = next.Id;
+        }
+    }
+
+    private void ForgetOldNotStored()
+    {
+        var before = Environment.TickCount64 - (long)NotStoredMemory.TotalMilliseconds;
+        foreach (var (id, at) in _notStored)
+        {
+            if (at < before)
+            {
+                _notStored.TryRemove(id, out _);
+            }
         }
     }
 
@@ -244,6 +319,31 @@ internal sealed partial class JobWorker : IDisposable
                 {
                     batch.Add(job);
                 }
+                // A job of a run whose predecessor this worker did not store (in an earlier batch) is released unseen.
+                var released = new List<Job>();
+                var now = Environment.TickCount64;
+                foreach (var job in batch)
+                {
+                    // Back again (a retry): whatever follows it now is stored after it.
+                    _notStored.TryRemove(job.Id, out _);
+                    if (job.After is { } after && _notStored.ContainsKey(after))
+                    {
+                        _notStored[job.Id] = now;
+                        released.Add(job);
+                    }
+                }
+                foreach (var job in released)
+                {
+                    Post(() => Report(job, JobOutcome.Release));
+                }
+                if (released.Count > 0)
+                {
+                    batch.RemoveAll(released.Contains);
+                    if (batch.Count == 0)
+                    {
+                        continue;
+                    }
+                }
                 IReadOnlyList<JobOutcome> outcomes;
                 try
                 {
@@ -265,6 +365,10 @@ internal sealed partial class JobWorker : IDisposable
                 for (var i = 0; i < batch.Count; i++)
                 {
                     var (job, outcome) = (batch[i], outcomes[i]);
+                    if (outcome is not (JobOutcome.Done or JobOutcome.Fail))
+                    {
+                        _notStored[job.Id] = Environment.TickCount64;
+                    }
                     Post(() => Report(job, outcome));
                 }
             }
@@ -341,6 +445,9 @@ internal sealed partial class JobWorker : IDisposable
                 break;
             case JobOutcome.Fail fail:
                 _channel.SendMoreFrame(WireProtocol.Fail).SendMoreFrame(job.Id).SendFrame(fail.Reason);
+                break;
+            case JobOutcome.Released:
+                _channel.SendMoreFrame(WireProtocol.Release).SendFrame(job.Id);
                 break;
         }
         _taken--;

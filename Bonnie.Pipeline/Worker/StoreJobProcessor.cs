@@ -79,11 +79,35 @@ internal sealed partial class StoreJobProcessor(
                 }
             }
         }
+        ReleaseBehindNotStored(jobs, outcomes, quarantine);
         work.RemoveAll(w => outcomes[w.Index] is not null);
         await EnrichAsync(work, cancellationToken).ConfigureAwait(false);
 
         await CommitWithRetriesAsync(jobs, work, quarantine, outcomes, cancellationToken).ConfigureAwait(false);
         return outcomes.Select(o => o ?? JobOutcome.Success).ToArray();
+    }
+
+    /// <summary>
+    /// A job that follows another of its mailbox (<see cref="Job.After"/>) which this batch does not store (postponed,
+    /// or released itself) is released unprocessed, and so is a quarantine of it: a mailbox's events are stored in the
+    /// order Cyrus sent them, never one before the event it follows.
+    /// </summary>
+    private static void ReleaseBehindNotStored(IReadOnlyList<Job> jobs, JobOutcome?[] outcomes, List<QuarantineItem> quarantine)
+    {
+        HashSet<string>? notStored = null;
+        for (var i = 0; i < jobs.Count; i++)
+        {
+            if (jobs[i].After is { } after && notStored?.Contains(after) == true)
+            {
+                outcomes[i] = JobOutcome.Release;
+                var id = jobs[i].Id;
+                quarantine.RemoveAll(q => q.JobId == id);
+            }
+            if (outcomes[i] is JobOutcome.Postpone or JobOutcome.Collect or JobOutcome.Released)
+            {
+                (notStored ??= new HashSet<string>(StringComparer.Ordinal)).Add(jobs[i].Id);
+            }
+        }
     }
 
     // Once per distinct user of the batch; the enricher answers "pending" rather than wait for a down directory.

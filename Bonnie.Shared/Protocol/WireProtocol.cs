@@ -10,13 +10,17 @@ namespace Bonnie.Shared.Protocol;
 /// <c>REFUSED &lt;reason&gt;</c> for a notification it will never accept (too large). A REQ client's empty
 /// delimiter frame is tolerated and echoed.</para>
 /// <para><b>Controller router</b> (workers, default 5561): worker → <c>READY &lt;n&gt;</c> (n slots free, all
-/// told: at start and after HELLO), <c>READY</c> (one more slot free, after a job), <c>HEARTBEAT</c>; broker →
-/// <c>TAKE &lt;id&gt;</c>, <c>HELLO</c> (the broker does not know the worker, e.g. after its restart: say READY &lt;n&gt;).</para>
+/// told: at start and after HELLO; a worker that stores batches adds <c>RUNS</c>: it takes several jobs of one
+/// mailbox at once and stores them in order), <c>READY</c> (one more slot free, after a job), <c>HEARTBEAT</c>;
+/// broker → <c>TAKE &lt;id&gt;</c>, or <c>TAKE &lt;id&gt; &lt;after-id&gt;</c> to a worker that said RUNS (the job
+/// follows after-id, of the same mailbox, which that worker holds: it may be stored only after that one),
+/// <c>HELLO</c> (the broker does not know the worker, e.g. after its restart: say READY &lt;n&gt;).</para>
 /// <para><b>Worker router</b> (workers, default 5560): worker → <c>GET &lt;id&gt;</c>; broker → <c>JOB</c>
 /// [id, attempt, receivedAt (unix ms), notification, then request/status/data triples of collected items] or
 /// <c>GONE &lt;id&gt;</c> when the job is no longer this worker's. Worker → <c>DONE &lt;id&gt;</c>,
 /// <c>POSTPONE &lt;id&gt; &lt;reason&gt; &lt;retry-after ms&gt;</c>, <c>COLLECT &lt;id&gt; &lt;request&gt;...</c>,
-/// <c>FAIL &lt;id&gt; &lt;reason&gt;</c>.</para>
+/// <c>FAIL &lt;id&gt; &lt;reason&gt;</c>, <c>RELEASE &lt;id&gt;</c> (not processed, because the job it follows was
+/// not stored: back to PENDING without counting an attempt).</para>
 /// <para><b>Collector router</b> (collectors on the IMAP hosts, default 5569): collector → <c>READY</c>,
 /// <c>HEARTBEAT</c>; broker → <c>COLLECT &lt;id&gt; &lt;request&gt;...</c>; collector → <c>COLLECTED &lt;id&gt;</c>
 /// followed by request/status/data triples (status <c>OK</c> or an error text).</para>
@@ -38,6 +42,8 @@ public static class WireProtocol
     public const string Collect = "COLLECT";
     public const string Collected = "COLLECTED";
     public const string Fail = "FAIL";
+    public const string Release = "RELEASE";
+    public const string Runs = "RUNS";
     public const string CollectOk = "OK";
 
     public const int DefaultClientPort = 5570;

@@ -13,4 +13,8 @@ internal static class BenchArgs
 
     public static int Int(string[] args, string name, int fallback) =>
         Text(args, name) is { } value ? int.Parse(value, CultureInfo.InvariantCulture) : fallback;
+
+    /// <summary>A comma-separated list of numbers, such as <c>--concurrency 32,256</c>.</summary>
+    public static int[] IntList(string[] args, string name, string fallback) =>
+        (Text(args, name) ?? fallback).Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
 }

@@ -13,9 +13,9 @@ namespace Bonnie.Bench;
 /// <summary>
 /// Sustained ingest through the whole pipeline: a backlog of N realistic notifications in the real broker (journal
 /// on disk), drained by a worker running the real store processor into the embedded store, once per worker
-/// concurrency. A worker holds at most that many jobs, and the broker hands out one job per mailbox at a time, so
-/// it bounds the batch the store commits in one transaction. The baseline, in the same run: the same notifications
-/// straight through the processor in batches of 5,000 (the store bench's figure).
+/// concurrency and lane run (<see cref="BrokerOptions.MaxLaneRun"/>: how many jobs of one mailbox are out with the
+/// worker at once). Both bound the batch the store commits in one transaction. The baseline, in the same run: the same
+/// notifications straight through the processor in batches of 5,000 (the store bench's figure).
 /// </summary>
 internal static class PipelineBench
 {
@@ -23,7 +23,8 @@ internal static class PipelineBench
     {
         var events = BenchArgs.Int(args, "--events", 100_000);
         var users = BenchArgs.Int(args, "--users", 1_000);
-        var concurrencies = (BenchArgs.Text(args, "--concurrency") ?? "32,256,1024").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
+        var concurrencies = BenchArgs.IntList(args, "--concurrency", "32,256,1024");
+        var laneRuns = BenchArgs.IntList(args, "--lane-runs", new BrokerOptions().MaxLaneRun.ToString(CultureInfo.InvariantCulture));
         var root = Directory.CreateTempSubdirectory("bonnie-bench-pipeline-").FullName;
         Console.WriteLine($"pipeline bench: {events:N0} realistic notifications queued for {users:N0} users, drained by one worker; in {root}");
         try
@@ -33,18 +34,25 @@ internal static class PipelineBench
             var (direct, directStore) = StoreBench.RunStore(Path.Combine(root, "direct"), events, users, 5_000);
             directStore.Dispose();
             Console.WriteLine($"baseline, straight through the processor in batches of 5,000: {direct:N0} events/s");
-            for (var i = 0; i < concurrencies.Length; i++)
+            var run = 0;
+            foreach (var concurrency in concurrencies)
             {
-                var (rate, batches) = Drain(Path.Combine(root, "c" + i.ToString(CultureInfo.InvariantCulture)), notifications, concurrencies[i], store: true);
-                Console.WriteLine($"through broker and worker, concurrency {concurrencies[i],5}: {rate,8:N0} events/s (ratio to the baseline {rate / direct:N2}), {batches:N0} transactions, {events / (double)batches:N0} events each on average");
+                foreach (var laneRun in laneRuns)
+                {
+                    var (rate, batches) = Drain(Path.Combine(root, "c" + (run++).ToString(CultureInfo.InvariantCulture)), notifications, concurrency, laneRun, store: true);
+                    Console.WriteLine($"through broker and worker, concurrency {concurrency,5}, lane run {laneRun,4}: {rate,8:N0} events/s (ratio to the baseline {rate / direct:N2}), {batches:N0} transactions, {events / (double)batches:N0} events each on average");
+                }
             }
             if (args.Contains("--without-store"))
             {
                 // What the broker and the worker's round trips alone allow: the same backlog, a processor that does nothing.
                 foreach (var concurrency in concurrencies)
                 {
-                    var (rate, batches) = Drain(Path.Combine(root, "n" + concurrency.ToString(CultureInfo.InvariantCulture)), notifications, concurrency, store: false);
-                    Console.WriteLine($"through broker and worker, no store, concurrency {concurrency,5}: {rate,8:N0} events/s, {batches:N0} batches");
+                    foreach (var laneRun in laneRuns)
+                    {
+                        var (rate, batches) = Drain(Path.Combine(root, "n" + (run++).ToString(CultureInfo.InvariantCulture)), notifications, concurrency, laneRun, store: false);
+                        Console.WriteLine($"through broker and worker, no store, concurrency {concurrency,5}, lane run {laneRun,4}: {rate,8:N0} events/s, {batches:N0} batches");
+                    }
                 }
             }
             return 0;
@@ -56,10 +64,12 @@ internal static class PipelineBench
         }
     }
 
-    private static (double Rate, long Batches) Drain(string directory, byte[][] notifications, int concurrency, bool store)
+    private static (double Rate, long Batches) Drain(string directory, byte[][] notifications, int concurrency, int laneRun, bool store)
     {
         var monitor = new BrokerMonitor();
-        using var broker = new JobBroker(BrokerBench.Loopback(), Path.Combine(directory, "queue"), TimeProvider.System, NullLogger<JobBroker>.Instance, monitor);
+        var options = BrokerBench.Loopback();
+        options.MaxLaneRun = laneRun;
+        using var broker = new JobBroker(options, Path.Combine(directory, "queue"), TimeProvider.System, NullLogger<JobBroker>.Instance, monitor);
         broker.Start();
         Queue(broker.ClientEndpoint, notifications);
 

@@ -53,7 +53,7 @@ internal sealed class BrokerHarness : IDisposable
         return reply!;
     }
 
-    public JobWorker StartWorker(IJobProcessor processor, int concurrency = 4, string? name = null, TimeSpan? heartbeat = null)
+    public JobWorker StartWorker(IJobProcessor processor, int concurrency = 4, string? name = null, TimeSpan? heartbeat = null, int? maxBatch = null)
     {
         var services = new ServiceCollection();
         services.AddSingleton(processor);
@@ -65,6 +65,7 @@ internal sealed class BrokerHarness : IDisposable
                 WorkerEndpoint = Broker.WorkerEndpoint,
                 ControllerEndpoint = Broker.ControllerEndpoint,
                 Concurrency = concurrency,
+                MaxBatch = maxBatch ?? new WorkerOptions().MaxBatch,
                 HeartbeatInterval = heartbeat ?? TimeSpan.FromMilliseconds(100),
                 Name = name ?? "",
             },

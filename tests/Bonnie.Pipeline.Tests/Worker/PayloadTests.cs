@@ -100,6 +100,41 @@ public sealed class PayloadTests : IDisposable
     }
 
     [Fact]
+    public async Task ProcessBatchAsync_DeliveryPostponedInARun_WhatFollowsItIsReleasedThenStoredAfterIt()
+    {
+        // A run of alice's mailbox: the delivery, then the flag set on it. The delivery's payload is not in the spool
+        // yet, so it is postponed; storing the flag change now would record it before the message existed.
+        await using var p = await TestPipeline.CreateAsync([new SpoolPayloadSource([_spool])], maxAttempts: 3);
+        var delivery = TestPipeline.JobFor(DeliveryOf(Message), attempt: 1);
+        var flag = TestPipeline.JobFor(Fixture.Event("FlagsSet"), attempt: 0) with { After = delivery.Id };
+        var otherMailbox = TestPipeline.JobFor(Fixture.Event("Login"), attempt: 0);
+        var garbage = TestPipeline.JobFor("{\"not\": \"a notification\"}"u8.ToArray(), attempt: 0) with { After = flag.Id };
+
+        var first = await p.Processor.ProcessBatchAsync([delivery, flag, otherMailbox, garbage]);
+
+        Assert.IsType<JobOutcome.Postpone>(first[0]);
+        Assert.IsType<JobOutcome.Released>(first[1]);
+        Assert.IsType<JobOutcome.Done>(first[2]);
+        // Released down the run, even a notification that would only have been quarantined.
+        Assert.IsType<JobOutcome.Released>(first[3]);
+        Assert.Null(await p.Store.GetEventAsync(flag.Id));
+        Assert.NotNull(await p.Store.GetEventAsync(otherMailbox.Id));
+        Assert.Empty((await p.Store.GetQuarantineAsync(10, null)).Items);
+        Assert.Empty(await p.Store.FindProcessedJobsAsync([delivery.Id, flag.Id, garbage.Id]));
+
+        // The broker hands the run out again once the delivery's retry is due; by then the spool has the message.
+        LayOutSpoolFile("sufr9a0wrxwpaaifzy6ge6cu", 1, Message);
+        var second = await p.Processor.ProcessBatchAsync([delivery with { Attempt = 2 }, flag, garbage]);
+
+        Assert.All(second, o => Assert.IsType<JobOutcome.Done>(o));
+        var message = (await p.Store.GetEventAsync(delivery.Id))!.MessageKeys.Single();
+        var history = (await p.Store.GetChangesAsync(ObjectKind.Message, message)).Select(Fixture.Describe).ToList();
+        Assert.Contains(history, h => h.StartsWith("Flag \\Flagged", StringComparison.Ordinal));
+        Assert.Equal(PayloadStatus.Stored, (await p.Store.GetEventAsync(delivery.Id))!.PayloadStatus);
+        Assert.Single((await p.Store.GetQuarantineAsync(10, null)).Items);
+    }
+
+    [Fact]
     public async Task ProcessAsync_SamePayloadInTwoMailboxes_StoredOnce()
     {
         LayOutSpoolFile("sufr9a0wrxwpaaifzy6ge6cu", 1, Message);

@@ -1,0 +1,275 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Bonnie.Pipeline.Broker;
+using Bonnie.Shared.Protocol;
+using NetMQ;
+using NetMQ.Sockets;
+
+namespace Bonnie.Pipeline.Tests.Broker;
+
+/// <summary>
+/// Runs: a worker that stores batches (it says <c>READY n RUNS</c>) gets several jobs of one mailbox at once, each
+/// naming the job it follows, so that a burst of one mailbox is not one transaction per event. Spoken here with raw
+/// sockets, so that every frame the broker sends is seen.
+/// </summary>
+public sealed class LaneRunTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task Take_WorkerThatTakesRuns_GetsAMailboxsJobsInOrderEachNamingTheOneBefore()
+    {
+        using var harness = new BrokerHarness(o => o.MaxLaneRun = 3);
+        var alice = Submit(harness, "alice@example.org", 5);
+        var bob = Submit(harness, "bob@example.org", 1);
+        using var worker = new RawWorker(harness, "runner");
+
+        worker.Ready(10, runs: true);
+
+        // Oldest first: alice's head and its run (bounded at 3), then bob's head. Nothing of alice past the bound.
+        var takes = worker.Takes(4);
+        Assert.Equal(
+            [(alice[0], null), (alice[1], alice[0]), (alice[2], alice[1]), (bob[0], null)],
+            takes);
+        Assert.Empty(worker.Takes(1, TimeSpan.FromMilliseconds(500)));
+
+        // The head is stored: the run moves on by one, and the new job names the last one out.
+        worker.Report(WireProtocol.Done, alice[0]);
+        Assert.Equal([(alice[3], alice[2])], worker.Takes(1));
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 1, Timeout);
+    }
+
+    [Fact]
+    public void Take_WorkerWithoutRuns_GetsOneJobPerMailboxAtATime()
+    {
+        using var harness = new BrokerHarness();
+        var alice = Submit(harness, "alice@example.org", 3);
+        using var worker = new RawWorker(harness, "plain");
+
+        worker.Ready(10, runs: false);
+
+        Assert.Equal([(alice[0], null)], worker.Takes(1));
+        Assert.Empty(worker.Takes(1, TimeSpan.FromMilliseconds(500)));
+        worker.Report(WireProtocol.Done, alice[0]);
+        Assert.Equal([(alice[1], null)], worker.Takes(1));
+    }
+
+    [Fact]
+    public async Task Release_BehindAPostponedHead_BackWithoutAnAttemptAndOutAgainOnlyAfterIt()
+    {
+        using var harness = new BrokerHarness(o => o.MaxLaneRun = 3);
+        var alice = Submit(harness, "alice@example.org", 3);
+        using var worker = new RawWorker(harness, "runner");
+        worker.Ready(10, runs: true);
+        Assert.Equal(3, worker.Takes(3).Count);
+
+        // The head's payload is not there yet; the worker stores neither job behind it and gives them back.
+        worker.Report(WireProtocol.Postpone, alice[0], "payload not available yet", "1000");
+        worker.Report(WireProtocol.Release, alice[1]);
+        worker.Report(WireProtocol.Release, alice[2]);
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Postponed] == 1 && s.Jobs[JobState.Pending] == 2, Timeout);
+        // The released jobs wait behind the postponed head: nothing goes out before its retry time. (This worker
+        // sends no heartbeats, so the broker counts it lost 2 s after its last word: the retry comes well before.)
+        Assert.Empty(worker.Takes(1, TimeSpan.FromMilliseconds(300)));
+
+        // Then the same run again, in order; the postponement counted an attempt, the releases did not.
+        Assert.Equal([(alice[0], null), (alice[1], alice[0]), (alice[2], alice[1])], worker.Takes(3));
+        Assert.Equal([1, 0, 0], alice.Select(worker.Attempt));
+    }
+
+    [Fact]
+    public async Task Release_OfAJobNotHeldByThatWorker_Ignored()
+    {
+        using var harness = new BrokerHarness();
+        var alice = Submit(harness, "alice@example.org", 2);
+        using var holder = new RawWorker(harness, "holder");
+        using var other = new RawWorker(harness, "other");
+        holder.Ready(10, runs: true);
+        Assert.Equal(2, holder.Takes(2).Count);
+
+        other.Report(WireProtocol.Release, alice[1]);
+        holder.Report(WireProtocol.Done, alice[0]);
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 1, Timeout);
+
+        // Still the holder's: it answers JOB to the holder, and nothing was put back for anyone else.
+        Assert.Equal(0, holder.Attempt(alice[1]));
+        Assert.Equal(1, harness.Monitor.Current.Jobs[JobState.Assigned]);
+    }
+
+    [Theory]
+    // One job per batch: every job behind the postponed one is in a later batch than it, so the worker itself must
+    // hold them back. Batches as large as the slots: they mostly share its batch, and the processor releases them.
+    [InlineData(1)]
+    [InlineData(64)]
+    public async Task Worker_OneMailboxsBurstWithAPostponementInIt_StoredInArrivalOrder(int maxBatch)
+    {
+        using var harness = new BrokerHarness(o => o.PostponeDelay = TimeSpan.FromMilliseconds(100));
+        var alice = Submit(harness, "alice@example.org", 40);
+        var processor = new OrderRecordingBatchProcessor(postponeOnce: alice[7]);
+
+        harness.StartWorker(processor, concurrency: 64, maxBatch: maxBatch);
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 40, Timeout);
+
+        // Whatever batch each job landed in, the mailbox's events were stored in the order Cyrus sent them: the jobs
+        // behind the postponed one were given back (not stored ahead of it) and came again after it.
+        Assert.Equal(alice, processor.Stored);
+        Assert.Equal(2, processor.Seen.Count(j => j.Id == alice[7]));
+        Assert.Contains(processor.Seen, j => j.Id == alice[8]);
+        Assert.All(processor.Seen.Where(j => j.Id == alice[8]), j => Assert.Equal(0, j.Attempt));
+        if (maxBatch > 1)
+        {
+            // Runs: far fewer transactions than events (one per event without them).
+            Assert.True(processor.Batches < 20, $"{processor.Batches} batches for 40 events of one mailbox");
+        }
+    }
+
+    [Fact]
+    public void Options_LaneRunOutOfRange_Refused()
+    {
+        var result = new ValidateBrokerOptions().Validate(null, new BrokerOptions { MaxLaneRun = 0 });
+
+        Assert.Contains(result.Failures!, f => f.Contains("MaxLaneRun", StringComparison.Ordinal));
+    }
+
+    private static List<string> Submit(BrokerHarness harness, string user, int count)
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < count; i++)
+        {
+            var notification = Notifications.For(user);
+            Assert.Equal(WireProtocol.Ack, harness.Submit(notification));
+            ids.Add(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(notification))));
+        }
+        return ids;
+    }
+
+    /// <summary>
+    /// Stores (records) what it is given in batches, in order, keeping the batch processor's contract: a job that
+    /// follows one not stored in this batch is released. Postpones one job the first time it sees it.
+    /// </summary>
+    private sealed class OrderRecordingBatchProcessor(string postponeOnce) : Bonnie.Pipeline.Worker.IBatchJobProcessor
+    {
+        private bool _postponed;
+
+        public List<string> Stored { get; } = [];
+        public List<Bonnie.Pipeline.Worker.Job> Seen { get; } = [];
+        public int Batches { get; private set; }
+
+        public Task<Bonnie.Pipeline.Worker.JobOutcome> ProcessAsync(Bonnie.Pipeline.Worker.Job job, CancellationToken cancellationToken = default)
+            => throw new InvalidOperationException("a batch processor is given batches");
+
+        public async Task<IReadOnlyList<Bonnie.Pipeline.Worker.JobOutcome>> ProcessBatchAsync(
+            IReadOnlyList<Bonnie.Pipeline.Worker.Job> jobs, CancellationToken cancellationToken = default)
+        {
+            // A transaction takes a while: what arrives meanwhile lands in the next batch.
+            await Task.Delay(20, cancellationToken);
+            Batches++;
+            var notStored = new HashSet<string>();
+            var outcomes = new List<Bonnie.Pipeline.Worker.JobOutcome>();
+            foreach (var job in jobs)
+            {
+                Seen.Add(job);
+                Bonnie.Pipeline.Worker.JobOutcome outcome;
+                if (job.After is { } after && notStored.Contains(after))
+                {
+                    outcome = Bonnie.Pipeline.Worker.JobOutcome.Release;
+                }
+                else if (job.Id == postponeOnce && !_postponed)
+                {
+                    _postponed = true;
+                    outcome = new Bonnie.Pipeline.Worker.JobOutcome.Postpone("payload not available yet", TimeSpan.FromMilliseconds(100));
+                }
+                else
+                {
+                    outcome = Bonnie.Pipeline.Worker.JobOutcome.Success;
+                    Stored.Add(job.Id);
+                }
+                if (outcome is not Bonnie.Pipeline.Worker.JobOutcome.Done)
+                {
+                    notStored.Add(job.Id);
+                }
+                outcomes.Add(outcome);
+            }
+            return outcomes;
+        }
+    }
+
+    /// <summary>A worker spoken by hand: its controller and channel sockets under one identity.</summary>
+    private sealed class RawWorker : IDisposable
+    {
+        private readonly DealerSocket _controller = new();
+        private readonly DealerSocket _channel = new();
+
+        public RawWorker(BrokerHarness harness, string name)
+        {
+            _controller.Options.Identity = Encoding.ASCII.GetBytes(name);
+            _channel.Options.Identity = Encoding.ASCII.GetBytes(name);
+            _controller.Options.Linger = TimeSpan.Zero;
+            _channel.Options.Linger = TimeSpan.Zero;
+            _controller.Connect(harness.Broker.ControllerEndpoint);
+            _channel.Connect(harness.Broker.WorkerEndpoint);
+        }
+
+        public void Ready(int slots, bool runs)
+        {
+            var message = new NetMQMessage();
+            message.Append(WireProtocol.Ready);
+            message.Append(slots.ToString(CultureInfo.InvariantCulture));
+            if (runs)
+            {
+                message.Append(WireProtocol.Runs);
+            }
+            _controller.SendMultipartMessage(message);
+        }
+
+        /// <summary>The next TAKEs (id, after-id), up to <paramref name="count"/>, within the wait.</summary>
+        public List<(string Id, string? After)> Takes(int count, TimeSpan? wait = null)
+        {
+            var takes = new List<(string, string?)>();
+            var until = DateTime.UtcNow + (wait ?? Timeout);
+            var message = new NetMQMessage();
+            while (takes.Count < count && DateTime.UtcNow < until)
+            {
+                if (!_controller.TryReceiveMultipartMessage(until - DateTime.UtcNow, ref message))
+                {
+                    break;
+                }
+                if (message[0].ConvertToString() == WireProtocol.Take)
+                {
+                    takes.Add((message[1].ConvertToString(), message.FrameCount > 2 ? message[2].ConvertToString() : null));
+                }
+                message = new NetMQMessage();
+            }
+            return takes;
+        }
+
+        /// <summary>GET: the attempt the broker hands the job out with (-1 for GONE).</summary>
+        public int Attempt(string id)
+        {
+            _channel.SendMoreFrame(WireProtocol.Get).SendFrame(id);
+            var message = new NetMQMessage();
+            Assert.True(_channel.TryReceiveMultipartMessage(Timeout, ref message), "no answer to GET");
+            Assert.Equal(id, message[1].ConvertToString());
+            return message[0].ConvertToString() == WireProtocol.Job ? int.Parse(message[2].ConvertToString(), CultureInfo.InvariantCulture) : -1;
+        }
+
+        public void Report(string command, string id, params string[] more)
+        {
+            var message = new NetMQMessage();
+            message.Append(command);
+            message.Append(id);
+            foreach (var frame in more)
+            {
+                message.Append(frame);
+            }
+            _channel.SendMultipartMessage(message);
+        }
+
+        public void Dispose()
+        {
+            _controller.Dispose();
+            _channel.Dispose();
+        }
+    }
+}
