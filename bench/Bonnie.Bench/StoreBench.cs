@@ -35,6 +35,20 @@ internal static class StoreBench
             Console.WriteLine($"plain batched SQLite inserts of the same rows: {baseline:N0} rows/s");
             var (rate, store) = RunStore(Path.Combine(root, "store"), events, users, batchSize);
             Console.WriteLine($"through processor + handlers into the embedded store: {rate:N0} events/s (ratio to plain inserts {rate / baseline:N2})");
+            if (BenchArgs.Text(args, "--payloads") is { } payloadConcurrencies)
+            {
+                // The deliveries' messages from a Cyrus spool on this host, fetched, hashed, compressed and written
+                // durably (fsynced) before each commit, as a worker on the IMAP host does; once per fetch concurrency.
+                foreach (var concurrency in payloadConcurrencies.Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)))
+                {
+                    var dir = Path.Combine(root, "payloads-" + concurrency.ToString(CultureInfo.InvariantCulture));
+                    var (withPayloads, payloadStore) = RunStore(dir, events, users, batchSize, spool: Path.Combine(dir, "spool"), payloadConcurrency: concurrency);
+                    payloadStore.Dispose();
+                    var payloadBytes = new DirectoryInfo(Path.Combine(dir, "payloads")).EnumerateFiles("*", SearchOption.AllDirectories).ToList();
+                    Console.WriteLine($"the same with every delivery's message fetched from a spool and kept ({payloadBytes.Count:N0} payloads, {payloadBytes.Sum(f => f.Length) / 1e6:N0} MB compressed), " +
+                        $"{concurrency} fetches at once: {withPayloads:N0} events/s (ratio to the store without payloads {withPayloads / rate:N2})");
+                }
+            }
             if (args.Contains("--identity"))
             {
                 var (resolved, resolvedStore) = RunStore(Path.Combine(root, "identity"), events, users, batchSize, new ResolvedDirectory());
@@ -61,10 +75,11 @@ internal static class StoreBench
         }
     }
 
-    internal static (double Rate, EmbeddedStore Store) RunStore(string dir, int events, int users, int batchSize, IIdentityEnricher? identity = null)
+    internal static (double Rate, EmbeddedStore Store) RunStore(string dir, int events, int users, int batchSize, IIdentityEnricher? identity = null,
+        string? spool = null, int payloadConcurrency = 1)
     {
         var store = OpenStore(dir);
-        var processor = Processor(store, dir, identity);
+        var processor = Processor(store, dir, identity, spool, payloadConcurrency);
         var generator = new NotificationGenerator(users, events);
         var processing = new Stopwatch();
         var batch = new List<Job>(batchSize);
@@ -77,6 +92,10 @@ internal static class StoreBench
             {
                 var n = generator.Next();
                 batch.Add(new Job(Convert.ToHexStringLower(SHA256.HashData(n.Bytes)), n.Bytes, 1, n.Timestamp));
+                if (spool is not null && n.Type == "MessageNew")
+                {
+                    LayOutSpoolFile(spool, n);
+                }
             }
             processing.Start();
             var outcomes = processor.ProcessBatchAsync(batch).GetAwaiter().GetResult();
@@ -104,15 +123,49 @@ internal static class StoreBench
     }
 
     /// <summary>
-    /// The worker's processor and handlers over <paramref name="store"/>. No payload source, and no retry for one (the
-    /// broker counts attempts from 0): every delivery is kept without its payload at once, so the figure is the store's.
+    /// The worker's processor and handlers over <paramref name="store"/>. Without a spool no payload source, and no retry
+    /// for one (the broker counts attempts from 0): every delivery is kept without its payload at once, so the figure is
+    /// the store's. With one, the Cyrus spool source the worker uses on the IMAP host.
     /// </summary>
-    internal static StoreJobProcessor Processor(EmbeddedStore store, string dir, IIdentityEnricher? identity = null)
+    internal static StoreJobProcessor Processor(EmbeddedStore store, string dir, IIdentityEnricher? identity = null, string? spool = null, int payloadConcurrency = 1)
     {
         var payloads = new PayloadDirectory(Path.Combine(dir, "payloads"), compress: true);
-        var fetcher = new PayloadFetcher([], payloads, new PayloadOptions { MaxAttempts = 0 }, NullLogger<PayloadFetcher>.Instance);
+        IPayloadSource[] sources = spool is null ? [] : [new SpoolPayloadSource([spool])];
+        var fetcher = new PayloadFetcher(sources, payloads, new PayloadOptions { MaxAttempts = 0, FetchConcurrency = payloadConcurrency }, NullLogger<PayloadFetcher>.Instance);
         return new StoreJobProcessor(store, [new FolderHandler(), new MessageHandler(), new SessionHandler()], fetcher,
             TimeProvider.System, NullLogger<StoreJobProcessor>.Instance, identity);
+    }
+
+    /// <summary>
+    /// The delivered message as Cyrus keeps it in its spool (not timed): headers from the notification and a body of
+    /// the notification's messageSize in words, so it compresses like mail does. A message delivered to several
+    /// mailboxes would be one payload; here each is distinct.
+    /// </summary>
+    private static void LayOutSpoolFile(string spool, Notification n)
+    {
+        var json = Encoding.UTF8.GetString(n.Bytes);
+        var mailboxId = Field(json, "\"mailboxID\":\"", "\"");
+        var uid = uint.Parse(Field(json, ";UID=", "\""), CultureInfo.InvariantCulture);
+        var size = int.Parse(Field(json, "\"messageSize\":", ","), CultureInfo.InvariantCulture);
+        var mid = Field(json, "\"vnd.cmu.midset\":[\"", "\"");
+        var text = new StringBuilder(size + 512);
+        text.Append("From: Sender Name <sender@example.net>\r\nTo: ").Append(n.User).Append("\r\nSubject: ").Append(n.Subject)
+            .Append("\r\nMessage-ID: ").Append(mid).Append("\r\nDate: ").Append(n.Timestamp.ToString("r", CultureInfo.InvariantCulture))
+            .Append("\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n");
+        var random = new Random(uid.GetHashCode() ^ mailboxId.Length);
+        while (text.Length < size)
+        {
+            text.Append(NotificationGenerator.Words[random.Next(NotificationGenerator.Words.Length)]).Append(random.Next(10) == 0 ? ".\r\n" : " ");
+        }
+        var path = SpoolPayloadSource.PathFor(spool, mailboxId, uid)!;
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, text.ToString());
+    }
+
+    private static string Field(string json, string start, string end)
+    {
+        var i = json.IndexOf(start, StringComparison.Ordinal) + start.Length;
+        return json[i..json.IndexOf(end, i, StringComparison.Ordinal)];
     }
 
     private static readonly string[] BaselineParameters = ["$s", "$id", "$t", "$ts", "$u", "$sv", "$se", "$f", "$sub", "$raw"];

@@ -10,6 +10,13 @@ internal interface IPayloadSource
 {
     string Name { get; }
 
+    /// <summary>
+    /// Fetches from one folder must not overlap: the IMAP source may grant itself read access to a folder and take it
+    /// back, and two fetches doing that at once could leave the grant in place (the second reads the first's grant as
+    /// what was there before).
+    /// </summary>
+    bool OneFetchPerFolder => false;
+
     Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken);
 }
 

@@ -14,6 +14,8 @@ internal sealed partial class ImapPayloadSource(ImapPayloadOptions options, ILog
 {
     public string Name => "imap";
 
+    public bool OneFetchPerFolder => true;
+
     public async Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
     {
         if (!options.IsConfigured)

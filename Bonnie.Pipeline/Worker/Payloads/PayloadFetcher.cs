@@ -24,6 +24,12 @@ internal sealed partial class PayloadFetcher(
 
     public TimeSpan RetryAfter => options.RetryAfter;
 
+    /// <summary>How many fetches of a batch may run at once.</summary>
+    public int Concurrency => Math.Max(1, options.FetchConcurrency);
+
+    /// <summary>True when a folder's fetches must run one after another (<see cref="IPayloadSource.OneFetchPerFolder"/>).</summary>
+    public bool OneFetchPerFolder => _sources.Any(s => s.OneFetchPerFolder);
+
     /// <summary>True when the broker's attempt count has reached the bound: keep the event without its payload now.</summary>
     public bool IsLastAttempt(Job job) => job.Attempt >= options.MaxAttempts;
 

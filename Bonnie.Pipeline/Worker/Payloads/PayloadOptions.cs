@@ -13,6 +13,11 @@ public sealed class PayloadOptions
     /// <summary>Attempts (the broker's count) before an event is kept without its payload.</summary>
     public int MaxAttempts { get; set; } = 5;
     public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// Payloads of a batch fetched and written at once. Each is read (spool, IMAP), hashed, compressed and fsynced before
+    /// the batch's commit; one at a time, those waits add up (bench/README.md, store --payloads).
+    /// </summary>
+    public int FetchConcurrency { get; set; } = 8;
 }
 
 /// <summary>Fetching over IMAP as the Cyrus admin. The password is never logged.</summary>
@@ -37,6 +42,10 @@ internal sealed class ValidatePayloadOptions : IValidateOptions<PayloadOptions>
         if (options.MaxAttempts is < 1 or > 1000)
         {
             errors.Add($"Bonnie:Payloads:MaxAttempts must be between 1 and 1000 (was {options.MaxAttempts}).");
+        }
+        if (options.FetchConcurrency is < 1 or > 64)
+        {
+            errors.Add($"Bonnie:Payloads:FetchConcurrency must be between 1 and 64 (was {options.FetchConcurrency}).");
         }
         if (options.RetryAfter < TimeSpan.Zero)
         {

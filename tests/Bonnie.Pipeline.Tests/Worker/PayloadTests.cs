@@ -134,6 +134,87 @@ public sealed class PayloadTests : IDisposable
         Assert.Single((await p.Store.GetQuarantineAsync(10, null)).Items);
     }
 
+    [Theory]
+    // The spool can be read by many at once, even in one folder; the IMAP source cannot (it may grant itself read
+    // access to a folder and take it back), so a folder's fetches wait for each other.
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ProcessBatchAsync_DeliveriesToSeveralFolders_FetchedAtOnceNeverTwiceInOneFolderWhereTheSourceForbidsIt(bool oneFetchPerFolder)
+    {
+        var source = new GatedSource(oneFetchPerFolder, gate: 4);
+        await using var p = await TestPipeline.CreateAsync([source]);
+        var jobs = (from user in FourUsers
+                    from uid in Enumerable.Range(1, 3)
+                    select TestPipeline.JobFor(Fixture.Edit(Fixture.Event("MessageNew"),
+                        ("user/alice%40example.org", $"user/{user}%40example.org"), (";UID=1", $";UID={uid}")))).ToList();
+
+        var outcomes = await p.Processor.ProcessBatchAsync(jobs);
+
+        Assert.All(outcomes, o => Assert.IsType<JobOutcome.Done>(o));
+        Assert.Equal(12, source.Fetched);
+        // Four fetches were in flight together (each waits, bounded, until four are): they ran at once.
+        Assert.True(source.MaxInFlight >= 4, $"at most {source.MaxInFlight} fetches at once");
+        Assert.Equal(oneFetchPerFolder ? 1 : 3, source.MaxInFlightInOneFolder);
+        foreach (var job in jobs)
+        {
+            // Kept with its payload (these bytes are not what the email id names, so marked as a digest mismatch).
+            Assert.NotNull((await p.Store.GetEventAsync(job.Id))!.PayloadSha256);
+        }
+    }
+
+    private static readonly string[] FourUsers = ["anna", "bert", "carl", "dora"];
+
+    /// <summary>
+    /// Hands out a message for any delivery, but each fetch first waits (up to 5 s) until <c>gate</c> fetches are in
+    /// flight, so that fetching one at a time shows as a maximum of 1 instead of passing by luck of timing.
+    /// </summary>
+    private sealed class GatedSource(bool oneFetchPerFolder, int gate) : IPayloadSource
+    {
+        private readonly Dictionary<string, int> _perFolder = [];
+        private int _inFlight;
+        private int _fetched;
+
+        public string Name => "gated";
+        public bool OneFetchPerFolder => oneFetchPerFolder;
+        public int MaxInFlight { get; private set; }
+        public int MaxInFlightInOneFolder { get; private set; }
+        public int Fetched => _fetched;
+
+        public async Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
+        {
+            var folder = e.Mailbox!.Name;
+            lock (_perFolder)
+            {
+                _inFlight++;
+                _perFolder[folder] = _perFolder.GetValueOrDefault(folder) + 1;
+                MaxInFlight = Math.Max(MaxInFlight, _inFlight);
+                MaxInFlightInOneFolder = Math.Max(MaxInFlightInOneFolder, _perFolder[folder]);
+            }
+            var until = DateTime.UtcNow.AddSeconds(5);
+            while (Volatile.Read(ref _inFlight) < gate && DateTime.UtcNow < until && Volatile.Read(ref _fetched) == 0)
+            {
+                await Task.Delay(10, cancellationToken);
+            }
+            // Hold on a moment so fetches of one folder that may overlap do overlap.
+            await Task.Delay(30, cancellationToken);
+            lock (_perFolder)
+            {
+                _inFlight--;
+                _perFolder[folder]--;
+            }
+            Interlocked.Increment(ref _fetched);
+            return PayloadAnswer.Found(Encoding.ASCII.GetBytes($"Subject: {folder} {job.Id}\r\n\r\nbody\r\n"));
+        }
+    }
+
+    [Fact]
+    public void Validate_FetchConcurrencyOutOfRange_Refused()
+    {
+        var result = new ValidatePayloadOptions().Validate(null, new PayloadOptions { FetchConcurrency = 0 });
+
+        Assert.Contains(result.Failures!, f => f.Contains("FetchConcurrency", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task ProcessAsync_SamePayloadInTwoMailboxes_StoredOnce()
     {
