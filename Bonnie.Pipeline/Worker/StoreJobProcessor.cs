@@ -87,26 +87,37 @@ internal sealed partial class StoreJobProcessor(
     /// <summary>
     /// The payloads of the batch's deliveries and appends, several at once: each is a read (spool, IMAP) and a durable
     /// write (fsynced) that would otherwise wait one after another. One folder's fetches stay in order, one at a time,
-    /// where a source needs that (<see cref="PayloadFetcher.OneFetchPerFolder"/>).
+    /// where a source needs that (<see cref="PayloadFetcher.OneFetchPerFolder"/>). The fetches run on threads of their
+    /// own: a payload's write blocks in fsync, and blocking the thread pool's few threads (two on a 2-core machine)
+    /// would also hold up the web host's requests while a backlog is ingested.
     /// </summary>
     private async Task FetchPayloadsAsync(List<Item> work, CancellationToken cancellationToken)
     {
         var perFolder = payloads.OneFetchPerFolder;
-        var groups = work.Where(w => w.Event.Type is EventType.MessageNew or EventType.MessageAppend)
-            .GroupBy(w => perFolder ? w.Event.Mailbox?.Name ?? w.Job.Id : w.Job.Id, StringComparer.Ordinal)
-            .ToList();
-        if (groups.Count == 0)
+        var groups = new System.Collections.Concurrent.ConcurrentQueue<List<Item>>(
+            work.Where(w => w.Event.Type is EventType.MessageNew or EventType.MessageAppend)
+                .GroupBy(w => perFolder ? w.Event.Mailbox?.Name ?? w.Job.Id : w.Job.Id, StringComparer.Ordinal)
+                .Select(g => g.ToList()));
+        async Task FetchGroupsAsync()
         {
-            return;
-        }
-        await Parallel.ForEachAsync(groups, new ParallelOptions { MaxDegreeOfParallelism = payloads.Concurrency, CancellationToken = cancellationToken },
-            async (group, token) =>
+            while (groups.TryDequeue(out var group))
             {
                 foreach (var item in group)
                 {
-                    item.Payload = await payloads.FetchAsync(item.Event, item.Job, token).ConfigureAwait(false);
+                    item.Payload = await payloads.FetchAsync(item.Event, item.Job, cancellationToken).ConfigureAwait(false);
                 }
-            }).ConfigureAwait(false);
+            }
+        }
+        if (groups.Count <= 1)
+        {
+            await FetchGroupsAsync().ConfigureAwait(false);
+            return;
+        }
+        var fetchers = Enumerable.Range(0, Math.Min(payloads.Concurrency, groups.Count))
+            .Select(_ => Task.Factory.StartNew(() => FetchGroupsAsync().GetAwaiter().GetResult(), cancellationToken,
+                TaskCreationOptions.LongRunning, TaskScheduler.Default))
+            .ToList();
+        await Task.WhenAll(fetchers).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -39,9 +39,11 @@ internal static class StoreBench
             {
                 // The deliveries' messages from a Cyrus spool on this host, fetched, hashed, compressed and written
                 // durably (fsynced) before each commit, as a worker on the IMAP host does; once per fetch concurrency.
+                var run = 0;
                 foreach (var concurrency in payloadConcurrencies.Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)))
                 {
-                    var dir = Path.Combine(root, "payloads-" + concurrency.ToString(CultureInfo.InvariantCulture));
+                    // A directory per run: a store that already holds these events would store nothing again.
+                    var dir = Path.Combine(root, "payloads-" + (run++).ToString(CultureInfo.InvariantCulture));
                     var (withPayloads, payloadStore) = RunStore(dir, events, users, batchSize, spool: Path.Combine(dir, "spool"), payloadConcurrency: concurrency);
                     payloadStore.Dispose();
                     var payloadBytes = new DirectoryInfo(Path.Combine(dir, "payloads")).EnumerateFiles("*", SearchOption.AllDirectories).ToList();

@@ -43,9 +43,9 @@ internal sealed class ValidatePayloadOptions : IValidateOptions<PayloadOptions>
         {
             errors.Add($"Bonnie:Payloads:MaxAttempts must be between 1 and 1000 (was {options.MaxAttempts}).");
         }
-        if (options.FetchConcurrency is < 1 or > 64)
+        if (options.FetchConcurrency is < 1 or > 256)
         {
-            errors.Add($"Bonnie:Payloads:FetchConcurrency must be between 1 and 64 (was {options.FetchConcurrency}).");
+            errors.Add($"Bonnie:Payloads:FetchConcurrency must be between 1 and 256 (was {options.FetchConcurrency}).");
         }
         if (options.RetryAfter < TimeSpan.Zero)
         {
