@@ -27,13 +27,27 @@ internal sealed partial class JobBroker
         }
         foreach (var job in _jobs.Values.Where(j => j.State == JobState.Assigned && j.Deadline <= now).ToList())
         {
-            // A busy worker past its deadline loses the job and gets no more until it says READY again.
-            if (job.Worker is { } worker)
+            if (job.State != JobState.Assigned || job.Worker is not { } worker)
             {
-                worker.Unavailable = true;
-                LogDeadlineMissed(_logger, job.Id, worker.Id);
+                // Put back with the run it followed, below.
+                continue;
             }
-            Requeue(job, $"worker {job.Worker?.Id} missed the job's deadline of {_options.JobDeadline}");
+            if (FollowsJobOf(job, worker))
+            {
+                // Its predecessor with the same worker is not late (it was handed out later, after a retry): it goes
+                // back with that one's run when that one is.
+                continue;
+            }
+            // A busy worker past its deadline loses the job and gets no more until it says READY again. The run behind
+            // the job goes back too, without an attempt: those jobs waited on this one and are not at fault.
+            worker.Unavailable = true;
+            LogDeadlineMissed(_logger, job.Id, worker.Id);
+            var run = RunBehind(job, worker);
+            Requeue(job, $"worker {worker.Id} missed the job's deadline of {_options.JobDeadline}");
+            foreach (var follower in run)
+            {
+                PutBack(follower);
+            }
         }
         foreach (var job in _postponed.Where(j => j.NotBefore <= now).ToList())
         {

@@ -173,6 +173,41 @@ internal sealed partial class JobBroker
         return worker.FreeSlots > 0 || run + next.Count >= _options.MaxLaneRun;
     }
 
+    /// <summary>True when the job just ahead of this one in its lane is out with the same worker (a run's follower).</summary>
+    private static bool FollowsJobOf(JobInfo job, WorkerInfo worker)
+    {
+        JobInfo? previous = null;
+        foreach (var other in job.Lane.Jobs)
+        {
+            if (ReferenceEquals(other, job))
+            {
+                return previous is { State: JobState.Assigned } && ReferenceEquals(previous.Worker, worker);
+            }
+            previous = other;
+        }
+        return false;
+    }
+
+    /// <summary>The jobs right behind this one in its lane that are out with the same worker: the rest of its run.</summary>
+    private static List<JobInfo> RunBehind(JobInfo job, WorkerInfo worker)
+    {
+        var run = new List<JobInfo>();
+        var behind = false;
+        foreach (var other in job.Lane.Jobs)
+        {
+            if (behind)
+            {
+                if (other.State != JobState.Assigned || !ReferenceEquals(other.Worker, worker))
+                {
+                    break;
+                }
+                run.Add(other);
+            }
+            behind |= ReferenceEquals(other, job);
+        }
+        return run;
+    }
+
     /// <summary>RELEASE: the worker did not process the job (it follows one that was not stored); no attempt counted.</summary>
     private void PutBack(JobInfo job)
     {

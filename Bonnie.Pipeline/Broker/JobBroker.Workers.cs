@@ -233,9 +233,17 @@ internal sealed partial class JobBroker
         {
             _nextWorker = 0;
         }
-        foreach (var id in worker.Jobs.ToList())
+        // Decided before anything moves: a job that follows one this worker also held was never the one at fault, and
+        // goes back without an attempt counted; only what led (the head of each run, and jobs on their own) is charged.
+        var held = worker.Jobs.Select(id => _jobs.GetValueOrDefault(id)).OfType<JobInfo>().Where(j => j.State == JobState.Assigned).ToList();
+        var followers = held.Where(j => FollowsJobOf(j, worker)).ToHashSet();
+        foreach (var job in held)
         {
-            if (_jobs.TryGetValue(id, out var job) && job.State == JobState.Assigned)
+            if (followers.Contains(job))
+            {
+                PutBack(job);
+            }
+            else
             {
                 Requeue(job, $"worker {worker.Id} was lost ({reason})");
             }

@@ -37,12 +37,8 @@ internal sealed partial class JobWorker : IDisposable
     private readonly Dictionary<string, string> _after = new(StringComparer.Ordinal);
     /// <summary>A job whose JOB came before the one it follows (a GET asked again): waits for it, by that one's id.</summary>
     private readonly Dictionary<string, Job> _parked = new(StringComparer.Ordinal);
-    /// <summary>
-    /// Jobs of runs this worker did not store (postponed, sent to the collector, released), with when: a job that
-    /// follows one of them is released too, whichever batch it lands in. An id leaves when that job comes back.
-    /// </summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _notStored = new(StringComparer.Ordinal);
-    private static readonly TimeSpan NotStoredMemory = TimeSpan.FromHours(1);
+    /// <summary>What this worker finished lately: a job of a run is stored only after the one it follows.</summary>
+    private readonly StoredJobs _finished = new();
     private int _taken;
     private bool _draining;
     private bool _disposed;
@@ -76,7 +72,6 @@ internal sealed partial class JobWorker : IDisposable
         {
             _controller.TrySendFrame(WireProtocol.Heartbeat);
             AskAgainForLostJobs();
-            ForgetOldNotStored();
         };
     }
 
@@ -115,6 +110,8 @@ internal sealed partial class JobWorker : IDisposable
         if (!Post(() =>
         {
             _draining = true;
+            // No more jobs: the broker sets this worker's free slots to none. A TAKE already on its way is released.
+            SendReady(0);
             drained.TrySetResult();
         }))
         {
@@ -151,9 +148,11 @@ internal sealed partial class JobWorker : IDisposable
     /// "READY &lt;n&gt;": how many slots are free, all told; the broker sets its count to it. A worker that stores
     /// batches adds RUNS: it takes several jobs of one mailbox at once and keeps their order (<see cref="Job.After"/>).
     /// </summary>
-    private void AnnounceFreeSlots()
+    private void AnnounceFreeSlots() => SendReady(Math.Max(0, _options.Concurrency - _taken));
+
+    private void SendReady(int freeSlots)
     {
-        var free = Math.Max(0, _options.Concurrency - _taken).ToString(CultureInfo.InvariantCulture);
+        var free = freeSlots.ToString(CultureInfo.InvariantCulture);
         if (_batches is null)
         {
             _controller.SendMoreFrame(WireProtocol.Ready).SendFrame(free);
@@ -173,7 +172,13 @@ internal sealed partial class JobWorker : IDisposable
             {
                 case WireProtocol.Take when message.FrameCount >= 2:
                     var id = message[1].ConvertToString(Encoding.ASCII);
-                    if (_awaiting.TryAdd(id, Environment.TickCount64))
+                    if (_draining)
+                    {
+                        // Stopping: straight back to the broker, which hands it to another worker now rather than
+                        // after its deadline (and counts no attempt).
+                        _channel.SendMoreFrame(WireProtocol.Release).SendFrame(id);
+                    }
+                    else if (_awaiting.TryAdd(id, Environment.TickCount64))
                     {
                         if (message.FrameCount >= 3)
                         {
@@ -181,6 +186,12 @@ internal sealed partial class JobWorker : IDisposable
                         }
                         _taken++;
                         _channel.SendMoreFrame(WireProtocol.Get).SendFrame(id);
+                    }
+                    else
+                    {
+                        // Handed to us again while we still wait for it (it went past its deadline and came back):
+                        // we hold it once, so the slot the broker counted for this TAKE is free.
+                        _controller.SendFrame(WireProtocol.Ready);
                     }
                     break;
                 case WireProtocol.Hello when !_draining:
@@ -254,6 +265,12 @@ internal sealed partial class JobWorker : IDisposable
         {
             if (job.After is { } after && _awaiting.ContainsKey(after))
             {
+                if (_parked.Remove(after, out var earlier))
+                {
+                    // Two jobs said to follow the same one (the lane changed under a lost answer): neither order can
+                    // be trusted, give the earlier back.
+                    Report(earlier, JobOutcome.Release);
+                }
                 _parked[after] = job;
                 return;
             }
@@ -270,21 +287,8 @@ internal sealed partial class JobWorker : IDisposable
     {
         while (_parked.Remove(id, out var next))
         {
-            _notStored[next.Id] = Environment.TickCount64;
             Report(next, JobOutcome.Release);
             id = next.Id;
-        }
-    }
-
-    private void ForgetOldNotStored()
-    {
-        var before = Environment.TickCount64 - (long)NotStoredMemory.TotalMilliseconds;
-        foreach (var (id, at) in _notStored)
-        {
-            if (at < before)
-            {
-                _notStored.TryRemove(id, out _);
-            }
         }
     }
 
@@ -319,17 +323,19 @@ internal sealed partial class JobWorker : IDisposable
                 {
                     batch.Add(job);
                 }
-                // A job of a run whose predecessor this worker did not store (in an earlier batch) is released unseen.
+                // A job of a run is processed only when the job it follows is earlier in this batch (the processor then
+                // stores it only if that one is stored) or known finished here; otherwise it is released unseen.
                 var released = new List<Job>();
-                var now = Environment.TickCount64;
+                var inBatch = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var job in batch)
                 {
-                    // Back again (a retry): whatever follows it now is stored after it.
-                    _notStored.TryRemove(job.Id, out _);
-                    if (job.After is { } after && _notStored.ContainsKey(after))
+                    if (job.After is { } after && !inBatch.Contains(after) && !_finished.IsFinished(after))
                     {
-                        _notStored[job.Id] = now;
                         released.Add(job);
+                    }
+                    else
+                    {
+                        inBatch.Add(job.Id);
                     }
                 }
                 foreach (var job in released)
@@ -365,10 +371,7 @@ internal sealed partial class JobWorker : IDisposable
                 for (var i = 0; i < batch.Count; i++)
                 {
                     var (job, outcome) = (batch[i], outcomes[i]);
-                    if (outcome is not (JobOutcome.Done or JobOutcome.Fail))
-                    {
-                        _notStored[job.Id] = Environment.TickCount64;
-                    }
+                    _finished.Record(job.Id, outcome is JobOutcome.Done or JobOutcome.Fail);
                     Post(() => Report(job, outcome));
                 }
             }
@@ -383,7 +386,11 @@ internal sealed partial class JobWorker : IDisposable
     {
         if (_batches is not null)
         {
-            _waiting.Writer.TryWrite(job);
+            if (!_waiting.Writer.TryWrite(job))
+            {
+                // Stopping, and past taking more: the broker hands it to another worker now.
+                Report(job, JobOutcome.Release);
+            }
             return;
         }
         var task = Task.Run(async () =>

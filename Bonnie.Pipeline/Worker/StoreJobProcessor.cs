@@ -89,7 +89,9 @@ internal sealed partial class StoreJobProcessor(
     /// write (fsynced) that would otherwise wait one after another. One folder's fetches stay in order, one at a time,
     /// where a source needs that (<see cref="PayloadFetcher.OneFetchPerFolder"/>). The fetches run on threads of their
     /// own: a payload's write blocks in fsync, and blocking the thread pool's few threads (two on a 2-core machine)
-    /// would also hold up the web host's requests while a backlog is ingested.
+    /// would also hold up the web host's requests while a backlog is ingested. A fetch that never awaits (the spool,
+    /// the event's own content, the collector's answer) stays on its thread to the end; an IMAP fetch awaits the network
+    /// and finishes, write included, on the pool.
     /// </summary>
     private async Task FetchPayloadsAsync(List<Item> work, CancellationToken cancellationToken)
     {

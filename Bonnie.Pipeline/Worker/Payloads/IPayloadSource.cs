@@ -77,16 +77,16 @@ internal sealed class SpoolPayloadSource(IReadOnlyList<string> partitions) : IPa
             uid.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".");
     }
 
-    public async Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
+    public Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
     {
         if (partitions.Count == 0)
         {
-            return PayloadAnswer.No("no spool partition configured");
+            return Task.FromResult(PayloadAnswer.No("no spool partition configured"));
         }
         var uid = e.Mailbox?.Uid;
         if (e.MailboxId is null || uid is null)
         {
-            return PayloadAnswer.No("the event names no mailbox id and UID");
+            return Task.FromResult(PayloadAnswer.No("the event names no mailbox id and UID"));
         }
         foreach (var partition in partitions)
         {
@@ -95,18 +95,21 @@ internal sealed class SpoolPayloadSource(IReadOnlyList<string> partitions) : IPa
             {
                 try
                 {
-                    return PayloadAnswer.Found(await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false));
+                    // Read synchronously: a local file, and the fetch then stays on the thread the processor gave it
+                    // (StoreJobProcessor.FetchPayloadsAsync) for its fsynced write too, off the thread pool.
+                    cancellationToken.ThrowIfCancellationRequested();
+                    return Task.FromResult(PayloadAnswer.Found(File.ReadAllBytes(path)));
                 }
                 catch (IOException ex)
                 {
-                    return PayloadAnswer.No($"reading {path} failed: {ex.Message}");
+                    return Task.FromResult(PayloadAnswer.No($"reading {path} failed: {ex.Message}"));
                 }
                 catch (UnauthorizedAccessException ex)
                 {
-                    return PayloadAnswer.No($"reading {path} is not allowed: {ex.Message}");
+                    return Task.FromResult(PayloadAnswer.No($"reading {path} is not allowed: {ex.Message}"));
                 }
             }
         }
-        return PayloadAnswer.No("no spool file for the message");
+        return Task.FromResult(PayloadAnswer.No("no spool file for the message"));
     }
 }

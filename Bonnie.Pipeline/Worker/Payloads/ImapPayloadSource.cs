@@ -14,7 +14,8 @@ internal sealed partial class ImapPayloadSource(ImapPayloadOptions options, ILog
 {
     public string Name => "imap";
 
-    public bool OneFetchPerFolder => true;
+    // Only when configured: the source is registered either way, and an unconfigured one fetches nothing.
+    public bool OneFetchPerFolder => options.IsConfigured;
 
     public async Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
     {
@@ -54,8 +55,10 @@ internal sealed partial class ImapPayloadSource(ImapPayloadOptions options, ILog
                     LogGrantingRead(logger, mailbox.Name);
                     before = (await folder.GetAccessControlListAsync(token).ConfigureAwait(false))
                         .FirstOrDefault(a => a.Name == options.User);
-                    await folder.AddAccessRightsAsync(options.User, new AccessRights("lr"), token).ConfigureAwait(false);
+                    // Set before the command is sent: a time-out or cancellation while it is in flight may still have
+                    // granted it on the server, and putting back what was there before is harmless if it did not.
                     granted = true;
+                    await folder.AddAccessRightsAsync(options.User, new AccessRights("lr"), token).ConfigureAwait(false);
                     await folder.OpenAsync(FolderAccess.ReadOnly, token).ConfigureAwait(false);
                 }
                 if (mailbox.UidValidity is { } validity && folder.UidValidity != validity)

@@ -2,6 +2,9 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Bonnie.Pipeline.Broker;
+using Bonnie.Pipeline.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Bonnie.Shared.Protocol;
 using NetMQ;
 using NetMQ.Sockets;
@@ -58,24 +61,60 @@ public sealed class LaneRunTests
     [Fact]
     public async Task Release_BehindAPostponedHead_BackWithoutAnAttemptAndOutAgainOnlyAfterIt()
     {
-        using var harness = new BrokerHarness(o => o.MaxLaneRun = 3);
+        // This worker sends no heartbeats: the broker may wait 10 s for its word before it counts it lost.
+        using var harness = new BrokerHarness(o => (o.MaxLaneRun, o.HeartbeatLiveness) = (3, 100));
         var alice = Submit(harness, "alice@example.org", 3);
         using var worker = new RawWorker(harness, "runner");
         worker.Ready(10, runs: true);
         Assert.Equal(3, worker.Takes(3).Count);
 
         // The head's payload is not there yet; the worker stores neither job behind it and gives them back.
-        worker.Report(WireProtocol.Postpone, alice[0], "payload not available yet", "1000");
+        worker.Report(WireProtocol.Postpone, alice[0], "payload not available yet", "2000");
         worker.Report(WireProtocol.Release, alice[1]);
         worker.Report(WireProtocol.Release, alice[2]);
         await harness.WaitUntilAsync(s => s.Jobs[JobState.Postponed] == 1 && s.Jobs[JobState.Pending] == 2, Timeout);
-        // The released jobs wait behind the postponed head: nothing goes out before its retry time. (This worker
-        // sends no heartbeats, so the broker counts it lost 2 s after its last word: the retry comes well before.)
+        // The released jobs wait behind the postponed head: nothing goes out before its retry time.
         Assert.Empty(worker.Takes(1, TimeSpan.FromMilliseconds(300)));
 
         // Then the same run again, in order; the postponement counted an attempt, the releases did not.
         Assert.Equal([(alice[0], null), (alice[1], alice[0]), (alice[2], alice[1])], worker.Takes(3));
         Assert.Equal([1, 0, 0], alice.Select(worker.Attempt));
+    }
+
+    [Fact]
+    public async Task WorkerLost_WithARun_OnlyTheHeadIsChargedAnAttempt()
+    {
+        using var harness = new BrokerHarness(o => (o.MaxLaneRun, o.HeartbeatLiveness) = (3, 10));
+        var alice = Submit(harness, "alice@example.org", 3);
+        using (var lost = new RawWorker(harness, "lost"))
+        {
+            lost.Ready(10, runs: true);
+            Assert.Equal(3, lost.Takes(3).Count);
+        }
+        // Silent past its heartbeats (1 s): lost. The run's followers were waiting on the head, not at fault.
+        using var next = new RawWorker(harness, "next");
+        await harness.WaitUntilAsync(s => s.Workers.All(w => w.Id != "lost") && s.Jobs[JobState.Pending] == 3, Timeout);
+        next.Ready(10, runs: true);
+
+        Assert.Equal([(alice[0], null), (alice[1], alice[0]), (alice[2], alice[1])], next.Takes(3));
+        Assert.Equal([1, 0, 0], alice.Select(next.Attempt));
+    }
+
+    [Fact]
+    public async Task Deadline_HeadOfARunLate_TheRunGoesBackAndOnlyTheHeadIsCharged()
+    {
+        using var harness = new BrokerHarness(o => (o.MaxLaneRun, o.HeartbeatLiveness, o.JobDeadline) = (3, 100, TimeSpan.FromMilliseconds(400)));
+        var alice = Submit(harness, "alice@example.org", 3);
+        using var slow = new RawWorker(harness, "slow");
+        slow.Ready(10, runs: true);
+        Assert.Equal(3, slow.Takes(3).Count);
+
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Pending] == 3 && s.Workers.Any(w => w.Id == "slow" && w.State == WorkerState.Unavailable), Timeout);
+        using var next = new RawWorker(harness, "next");
+        next.Ready(10, runs: true);
+
+        Assert.Equal([(alice[0], null), (alice[1], alice[0]), (alice[2], alice[1])], next.Takes(3));
+        Assert.Equal([1, 0, 0], alice.Select(next.Attempt));
     }
 
     [Fact]
@@ -92,7 +131,9 @@ public sealed class LaneRunTests
         holder.Report(WireProtocol.Done, alice[0]);
         await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 1, Timeout);
 
-        // Still the holder's: it answers JOB to the holder, and nothing was put back for anyone else.
+        // Still the holder's: it answers JOB to the holder, and nothing was put back for anyone (put back, it would be
+        // the lane's head now and go out again at once).
+        Assert.Empty(holder.Takes(1, TimeSpan.FromMilliseconds(500)));
         Assert.Equal(0, holder.Attempt(alice[1]));
         Assert.Equal(1, harness.Monitor.Current.Jobs[JobState.Assigned]);
     }
@@ -125,6 +166,75 @@ public sealed class LaneRunTests
     }
 
     [Fact]
+    public void Worker_FollowerOfAJobItNeverGot_ReleasedUnprocessed_FollowerOfOneItStored_Processed()
+    {
+        // A broker spoken by hand, so that a TAKE can be "lost": the worker is told Y follows X, and never gets X.
+        using var controller = new RouterSocket();
+        using var channel = new RouterSocket();
+        var controllerPort = controller.BindRandomPort("tcp://127.0.0.1");
+        var channelPort = channel.BindRandomPort("tcp://127.0.0.1");
+        var processor = new OrderRecordingBatchProcessor(postponeOnce: "");
+        var services = new ServiceCollection();
+        services.AddSingleton<IJobProcessor>(processor);
+        using var provider = services.BuildServiceProvider();
+        using var worker = new JobWorker(
+            new WorkerOptions { ControllerEndpoint = $"tcp://127.0.0.1:{controllerPort}", WorkerEndpoint = $"tcp://127.0.0.1:{channelPort}", Concurrency = 8 },
+            provider.GetRequiredService<IServiceScopeFactory>(), TimeProvider.System, NullLogger<JobWorker>.Instance);
+        worker.Start();
+        var ready = Next(controller, WireProtocol.Ready);
+        Assert.Equal(WireProtocol.Runs, ready[3].ConvertToString());
+        var identity = ready[0].ToByteArray();
+
+        Hand(controller, channel, identity, "Y", after: "X");
+        Assert.Equal("Y", Next(channel, WireProtocol.Release)[2].ConvertToString());
+
+        Hand(controller, channel, identity, "X", after: null);
+        Assert.Equal("X", Next(channel, WireProtocol.Done)[2].ConvertToString());
+        Hand(controller, channel, identity, "Z", after: "X");
+        Assert.Equal("Z", Next(channel, WireProtocol.Done)[2].ConvertToString());
+
+        Assert.Equal(["X", "Z"], processor.Stored);
+    }
+
+    /// <summary>TAKE, then the JOB the worker asks for.</summary>
+    private static void Hand(RouterSocket controller, RouterSocket channel, byte[] identity, string id, string? after)
+    {
+        var take = new NetMQMessage();
+        take.Append(identity);
+        take.Append(WireProtocol.Take);
+        take.Append(id);
+        if (after is not null)
+        {
+            take.Append(after);
+        }
+        controller.SendMultipartMessage(take);
+        Assert.Equal(id, Next(channel, WireProtocol.Get)[2].ConvertToString());
+        var job = new NetMQMessage();
+        job.Append(identity);
+        job.Append(WireProtocol.Job);
+        job.Append(id);
+        job.Append("0");
+        job.Append(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+        job.Append(Notifications.For("alice@example.org"));
+        channel.SendMultipartMessage(job);
+    }
+
+    /// <summary>The next message with this command (heartbeats and bare READYs in between are skipped).</summary>
+    private static NetMQMessage Next(RouterSocket socket, string command)
+    {
+        var until = DateTime.UtcNow + Timeout;
+        while (DateTime.UtcNow < until)
+        {
+            var message = new NetMQMessage();
+            if (socket.TryReceiveMultipartMessage(until - DateTime.UtcNow, ref message) && message[1].ConvertToString() == command)
+            {
+                return message;
+            }
+        }
+        throw new TimeoutException($"no {command} within {Timeout}");
+    }
+
+    [Fact]
     public void Options_LaneRunOutOfRange_Refused()
     {
         var result = new ValidateBrokerOptions().Validate(null, new BrokerOptions { MaxLaneRun = 0 });
@@ -148,44 +258,44 @@ public sealed class LaneRunTests
     /// Stores (records) what it is given in batches, in order, keeping the batch processor's contract: a job that
     /// follows one not stored in this batch is released. Postpones one job the first time it sees it.
     /// </summary>
-    private sealed class OrderRecordingBatchProcessor(string postponeOnce) : Bonnie.Pipeline.Worker.IBatchJobProcessor
+    private sealed class OrderRecordingBatchProcessor(string postponeOnce) : IBatchJobProcessor
     {
         private bool _postponed;
 
         public List<string> Stored { get; } = [];
-        public List<Bonnie.Pipeline.Worker.Job> Seen { get; } = [];
+        public List<Job> Seen { get; } = [];
         public int Batches { get; private set; }
 
-        public Task<Bonnie.Pipeline.Worker.JobOutcome> ProcessAsync(Bonnie.Pipeline.Worker.Job job, CancellationToken cancellationToken = default)
+        public Task<JobOutcome> ProcessAsync(Job job, CancellationToken cancellationToken = default)
             => throw new InvalidOperationException("a batch processor is given batches");
 
-        public async Task<IReadOnlyList<Bonnie.Pipeline.Worker.JobOutcome>> ProcessBatchAsync(
-            IReadOnlyList<Bonnie.Pipeline.Worker.Job> jobs, CancellationToken cancellationToken = default)
+        public async Task<IReadOnlyList<JobOutcome>> ProcessBatchAsync(
+            IReadOnlyList<Job> jobs, CancellationToken cancellationToken = default)
         {
             // A transaction takes a while: what arrives meanwhile lands in the next batch.
             await Task.Delay(20, cancellationToken);
             Batches++;
             var notStored = new HashSet<string>();
-            var outcomes = new List<Bonnie.Pipeline.Worker.JobOutcome>();
+            var outcomes = new List<JobOutcome>();
             foreach (var job in jobs)
             {
                 Seen.Add(job);
-                Bonnie.Pipeline.Worker.JobOutcome outcome;
+                JobOutcome outcome;
                 if (job.After is { } after && notStored.Contains(after))
                 {
-                    outcome = Bonnie.Pipeline.Worker.JobOutcome.Release;
+                    outcome = JobOutcome.Release;
                 }
                 else if (job.Id == postponeOnce && !_postponed)
                 {
                     _postponed = true;
-                    outcome = new Bonnie.Pipeline.Worker.JobOutcome.Postpone("payload not available yet", TimeSpan.FromMilliseconds(100));
+                    outcome = new JobOutcome.Postpone("payload not available yet", TimeSpan.FromMilliseconds(100));
                 }
                 else
                 {
-                    outcome = Bonnie.Pipeline.Worker.JobOutcome.Success;
+                    outcome = JobOutcome.Success;
                     Stored.Add(job.Id);
                 }
-                if (outcome is not Bonnie.Pipeline.Worker.JobOutcome.Done)
+                if (outcome is not JobOutcome.Done)
                 {
                     notStored.Add(job.Id);
                 }

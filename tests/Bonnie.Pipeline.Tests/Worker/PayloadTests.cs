@@ -154,7 +154,14 @@ public sealed class PayloadTests : IDisposable
         Assert.Equal(12, source.Fetched);
         // Four fetches were in flight together (each waits, bounded, until four are): they ran at once.
         Assert.True(source.MaxInFlight >= 4, $"at most {source.MaxInFlight} fetches at once");
-        Assert.Equal(oneFetchPerFolder ? 1 : 3, source.MaxInFlightInOneFolder);
+        if (oneFetchPerFolder)
+        {
+            Assert.Equal(1, source.MaxInFlightInOneFolder);
+        }
+        else
+        {
+            Assert.True(source.MaxInFlightInOneFolder > 1, "one folder's fetches never overlapped");
+        }
         foreach (var job in jobs)
         {
             // Kept with its payload (these bytes are not what the email id names, so marked as a digest mismatch).
