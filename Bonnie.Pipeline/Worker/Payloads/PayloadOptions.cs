@@ -17,7 +17,7 @@ public sealed class PayloadOptions
     /// Payloads of a batch fetched and written at once. Each is read (spool, IMAP), hashed, compressed and fsynced before
     /// the batch's commit; one at a time, those waits add up (bench/README.md, store --payloads).
     /// </summary>
-    public int FetchConcurrency { get; set; } = 8;
+    public int FetchConcurrency { get; set; } = 16;
 }
 
 /// <summary>Fetching over IMAP as the Cyrus admin. The password is never logged.</summary>
