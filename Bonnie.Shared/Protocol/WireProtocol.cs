@@ -19,8 +19,8 @@ namespace Bonnie.Shared.Protocol;
 /// [id, attempt, receivedAt (unix ms), notification, then request/status/data triples of collected items] or
 /// <c>GONE &lt;id&gt;</c> when the job is no longer this worker's. Worker → <c>DONE &lt;id&gt;</c>,
 /// <c>POSTPONE &lt;id&gt; &lt;reason&gt; &lt;retry-after ms&gt;</c>, <c>COLLECT &lt;id&gt; &lt;request&gt;...</c>,
-/// <c>FAIL &lt;id&gt; &lt;reason&gt;</c>, <c>RELEASE &lt;id&gt;</c> (not processed, because the job it follows was
-/// not stored: back to PENDING without counting an attempt).</para>
+/// <c>FAIL &lt;id&gt; &lt;reason&gt;</c>, <c>RELEASE &lt;id&gt;</c> (not processed: the job it follows is not known
+/// stored on this worker, or the worker is stopping; back to PENDING without counting an attempt).</para>
 /// <para><b>Collector router</b> (collectors on the IMAP hosts, default 5569): collector → <c>READY</c>,
 /// <c>HEARTBEAT</c>; broker → <c>COLLECT &lt;id&gt; &lt;request&gt;...</c>; collector → <c>COLLECTED &lt;id&gt;</c>
 /// followed by request/status/data triples (status <c>OK</c> or an error text).</para>
