@@ -12,15 +12,15 @@ public sealed class WorkerOptions
     public string WorkerEndpoint { get; set; } = "tcp://127.0.0.1:5560";
     public string ControllerEndpoint { get; set; } = "tcp://127.0.0.1:5561";
     /// <summary>
-    /// Jobs this process takes at once. The broker hands out one job per user at a time, so this bounds how many
-    /// users a worker serves in parallel; the store processes what is waiting in one transaction, so it also bounds
-    /// that transaction (the jobs of the batch being written hold their slots). Draining a backlog of 100,000 events
-    /// for 1,000 users: 3,757 events/s with 32 (14 events per transaction), 5,625 with 256, 5,905 with 1,024
-    /// (bench/README.md, "pipeline").
+    /// Jobs this process takes at once. The store processes what is waiting in one transaction, so this bounds that
+    /// transaction (the jobs of the batch being written hold their slots). Before runs (one job per user at a time)
+    /// 1,024 slots drained a backlog of 1,000 users barely faster than 256 (5,905 against 5,625 events/s); with runs of
+    /// up to 256 jobs per user, 6,774-6,876 against 4,103-4,195, 484-492 events per transaction against 121-123
+    /// (`pipeline --events 30000 --users 1000 --concurrency 256,1024,256,1024`, bench/README.md).
     /// </summary>
-    public int Concurrency { get; set; } = 256;
+    public int Concurrency { get; set; } = 1024;
     /// <summary>Jobs at most in one batch for a processor that takes batches.</summary>
-    public int MaxBatch { get; set; } = 256;
+    public int MaxBatch { get; set; } = 1024;
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>The worker's name at the broker; empty means host name and process id.</summary>
     public string Name { get; set; } = "";
