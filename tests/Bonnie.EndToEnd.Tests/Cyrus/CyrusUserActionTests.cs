@@ -112,6 +112,47 @@ public sealed class CyrusUserActionTests(CyrusUserActionTests.Fixture bonnie) : 
     }
 
     [Fact]
+    public async Task BurstIntoOneMailbox_EveryAppendKeptWithItsPayload_EachFlagAfterItsAppend()
+    {
+        // One user's burst (what a migration into one account sends): the broker hands the worker runs of that mailbox,
+        // stored in batches, fetched several payloads at once. Nothing may be lost, and nothing stored before what it
+        // follows.
+        using var cancel = new CancellationTokenSource(Timeout);
+        var ct = cancel.Token;
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        var messages = Enumerable.Range(0, 25).Select(i => CyrusFixture.NewMessage(Cyrus.Bob, $"Burst {suffix} {i}")).ToList();
+        using (var client = await Cyrus.ConnectAsync(Cyrus.Bob, ct))
+        {
+            var inbox = client.Inbox;
+            await inbox.OpenAsync(FolderAccess.ReadWrite, ct);
+            foreach (var test in messages)
+            {
+                var uid = await inbox.AppendAsync(new AppendRequest(test.Message, MessageFlags.None), ct)
+                    ?? throw new InvalidOperationException("Cyrus answered APPEND without APPENDUID");
+                await inbox.AddFlagsAsync(uid, MessageFlags.Flagged, silent: true, ct);
+            }
+            await client.DisconnectAsync(quit: true, ct);
+        }
+
+        foreach (var test in messages)
+        {
+            var key = await MessageKeyAsync(test.MessageId, "MessageAppend");
+            var history = await BonnieOnCyrus.EventuallyJsonAsync(async c =>
+            {
+                var h = await bonnie.GetAsync($"/api/messages/{Uri.EscapeDataString(key)}/history", c);
+                return h?.GetProperty("changes").EnumerateArray().Any(ch => ch.GetProperty("key").GetString() == "\\Flagged") == true ? h : null;
+            }, $"the flag on {test.MessageId}");
+            var item = history.GetProperty("item");
+            Assert.Equal("Stored", item.GetProperty("payloadStatus").GetString());
+            Assert.Equal(BonnieOnCyrus.Hex(SHA256.HashData(await RawAsync(Cyrus.Bob, test.MessageId, ct))), item.GetProperty("payloadSha256").GetString());
+            var story = history.GetProperty("changes").EnumerateArray()
+                .Select(c => $"{c.GetProperty("aspect").GetString()} {c.GetProperty("key").GetString()} {c.GetProperty("to").GetString() ?? "-"}")
+                .ToList();
+            AssertInOrder(story, "Location appended", "Flag \\Flagged set");
+        }
+    }
+
+    [Fact]
     public async Task FolderCreateSubscribeAclGrantRevokeRenameDelete_FolderHistoryShowsNamesAndAclEntries()
     {
         using var cancel = new CancellationTokenSource(Timeout);
