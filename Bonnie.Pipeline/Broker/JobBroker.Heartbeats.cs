@@ -38,16 +38,10 @@ internal sealed partial class JobBroker
                 // back with that one's run when that one is.
                 continue;
             }
-            // A busy worker past its deadline loses the job and gets no more until it says READY again. The run behind
-            // the job goes back too, without an attempt: those jobs waited on this one and are not at fault.
+            // A busy worker past its deadline loses the job and gets no more until it says READY again.
             worker.Unavailable = true;
             LogDeadlineMissed(_logger, job.Id, worker.Id);
-            var run = RunBehind(job, worker);
-            Requeue(job, $"worker {worker.Id} missed the job's deadline of {_options.JobDeadline}");
-            foreach (var follower in run)
-            {
-                PutBack(follower);
-            }
+            RequeueWithRun(job, worker, $"worker {worker.Id} missed the job's deadline of {_options.JobDeadline}");
         }
         foreach (var job in _postponed.Where(j => j.NotBefore <= now).ToList())
         {

@@ -188,12 +188,16 @@ internal sealed partial class JobBroker
         return false;
     }
 
-    /// <summary>The jobs right behind this one in its lane that are out with the same worker: the rest of its run.</summary>
-    private static List<JobInfo> RunBehind(JobInfo job, WorkerInfo worker)
+    /// <summary>
+    /// Back to PENDING after a lost worker or a missed deadline, charged an attempt (<see cref="Requeue"/>), with the rest
+    /// of its run: the jobs right behind it out with the same worker go back without one. They only waited on this job,
+    /// so a job that crashes or hangs its worker does not take its followers to FAILED with it.
+    /// </summary>
+    private void RequeueWithRun(JobInfo head, WorkerInfo worker, string reason)
     {
         var run = new List<JobInfo>();
         var behind = false;
-        foreach (var other in job.Lane.Jobs)
+        foreach (var other in head.Lane.Jobs)
         {
             if (behind)
             {
@@ -203,9 +207,13 @@ internal sealed partial class JobBroker
                 }
                 run.Add(other);
             }
-            behind |= ReferenceEquals(other, job);
+            behind |= ReferenceEquals(other, head);
         }
-        return run;
+        Requeue(head, reason);
+        foreach (var follower in run)
+        {
+            PutBack(follower);
+        }
     }
 
     /// <summary>RELEASE: the worker did not process the job (it follows one that was not stored); no attempt counted.</summary>

@@ -233,19 +233,12 @@ internal sealed partial class JobBroker
         {
             _nextWorker = 0;
         }
-        // Decided before anything moves: a job that follows one this worker also held was never the one at fault, and
-        // goes back without an attempt counted; only what led (the head of each run, and jobs on their own) is charged.
-        var held = worker.Jobs.Select(id => _jobs.GetValueOrDefault(id)).OfType<JobInfo>().Where(j => j.State == JobState.Assigned).ToList();
-        var followers = held.Where(j => FollowsJobOf(j, worker)).ToHashSet();
-        foreach (var job in held)
+        foreach (var id in worker.Jobs.ToList())
         {
-            if (followers.Contains(job))
+            // A run's follower goes back with its head (it may come first here, while its head is still out).
+            if (_jobs.TryGetValue(id, out var job) && job.State == JobState.Assigned && !FollowsJobOf(job, worker))
             {
-                PutBack(job);
-            }
-            else
-            {
-                Requeue(job, $"worker {worker.Id} was lost ({reason})");
+                RequeueWithRun(job, worker, $"worker {worker.Id} was lost ({reason})");
             }
         }
         worker.Jobs.Clear();

@@ -31,10 +31,11 @@ internal sealed partial class JobWorker : IDisposable
     private Task? _batches;
     private const long GetAnswerTimeoutMs = 10_000;
 
-    /// <summary>Jobs the broker gave us (TAKE) whose JOB has not come yet, with when we last asked (GET).</summary>
-    private readonly Dictionary<string, long> _awaiting = new(StringComparer.Ordinal);
-    /// <summary>For a job taken as part of a run (TAKE id after-id): the job of its mailbox it follows.</summary>
-    private readonly Dictionary<string, string> _after = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Jobs the broker gave us (TAKE) whose JOB has not come yet: when we last asked (GET), and for a job of a run
+    /// (TAKE id after-id) the job of its mailbox it follows.
+    /// </summary>
+    private readonly Dictionary<string, (long AskedAt, string? After)> _awaiting = new(StringComparer.Ordinal);
     /// <summary>A job whose JOB came before the one it follows (a GET asked again): waits for it, by that one's id.</summary>
     private readonly Dictionary<string, Job> _parked = new(StringComparer.Ordinal);
     /// <summary>What this worker finished lately: a job of a run is stored only after the one it follows.</summary>
@@ -178,12 +179,8 @@ internal sealed partial class JobWorker : IDisposable
                         // after its deadline (and counts no attempt).
                         _channel.SendMoreFrame(WireProtocol.Release).SendFrame(id);
                     }
-                    else if (_awaiting.TryAdd(id, Environment.TickCount64))
+                    else if (_awaiting.TryAdd(id, (Environment.TickCount64, message.FrameCount >= 3 ? message[2].ConvertToString(Encoding.ASCII) : null)))
                     {
-                        if (message.FrameCount >= 3)
-                        {
-                            _after[id] = message[2].ConvertToString(Encoding.ASCII);
-                        }
                         _taken++;
                         _channel.SendMoreFrame(WireProtocol.Get).SendFrame(id);
                     }
@@ -200,7 +197,6 @@ internal sealed partial class JobWorker : IDisposable
                     // say again how many are free.
                     _taken -= _awaiting.Count + _parked.Count;
                     _awaiting.Clear();
-                    _after.Clear();
                     _parked.Clear();
                     AnnounceFreeSlots();
                     break;
@@ -216,11 +212,11 @@ internal sealed partial class JobWorker : IDisposable
     private void AskAgainForLostJobs()
     {
         var now = Environment.TickCount64;
-        foreach (var (id, sentAt) in _awaiting.ToList())
+        foreach (var (id, (sentAt, after)) in _awaiting.ToList())
         {
             if (now - sentAt > GetAnswerTimeoutMs)
             {
-                _awaiting[id] = now;
+                _awaiting[id] = (now, after);
                 _channel.SendMoreFrame(WireProtocol.Get).SendFrame(id);
             }
         }
@@ -236,16 +232,14 @@ internal sealed partial class JobWorker : IDisposable
             if (kind == WireProtocol.Job && message.FrameCount >= 5)
             {
                 // Only a job we asked for and have not got yet: a GET sent again may be answered twice.
-                if (_awaiting.Remove(id))
+                if (_awaiting.Remove(id, out var awaited))
                 {
-                    _after.Remove(id, out var after);
-                    Deliver(ReadJob(message) with { After = after });
+                    Deliver(ReadJob(message) with { After = awaited.After });
                 }
             }
             else if (kind == WireProtocol.Gone && _awaiting.Remove(id))
             {
                 // Someone else has it now (we were too slow, or the broker restarted); the slot is free again.
-                _after.Remove(id);
                 _taken--;
                 if (!_draining)
                 {

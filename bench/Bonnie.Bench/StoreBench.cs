@@ -146,10 +146,10 @@ internal static class StoreBench
     private static void LayOutSpoolFile(string spool, Notification n)
     {
         var json = Encoding.UTF8.GetString(n.Bytes);
-        var mailboxId = Field(json, "\"mailboxID\":\"", "\"");
-        var uid = uint.Parse(Field(json, ";UID=", "\""), CultureInfo.InvariantCulture);
-        var size = int.Parse(Field(json, "\"messageSize\":", ","), CultureInfo.InvariantCulture);
-        var mid = Field(json, "\"vnd.cmu.midset\":[\"", "\"");
+        var mailboxId = NotificationGenerator.Between(json, "\"mailboxID\":\"", "\"")!;
+        var uid = uint.Parse(NotificationGenerator.Between(json, ";UID=", "\"")!, CultureInfo.InvariantCulture);
+        var size = int.Parse(NotificationGenerator.Between(json, "\"messageSize\":", ",")!, CultureInfo.InvariantCulture);
+        var mid = NotificationGenerator.Between(json, "\"vnd.cmu.midset\":[\"", "\"")!;
         var text = new StringBuilder(size + 512);
         text.Append("From: Sender Name <sender@example.net>\r\nTo: ").Append(n.User).Append("\r\nSubject: ").Append(n.Subject)
             .Append("\r\nMessage-ID: ").Append(mid).Append("\r\nDate: ").Append(n.Timestamp.ToString("r", CultureInfo.InvariantCulture))
@@ -162,12 +162,6 @@ internal static class StoreBench
         var path = SpoolPayloadSource.PathFor(spool, mailboxId, uid)!;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, text.ToString());
-    }
-
-    private static string Field(string json, string start, string end)
-    {
-        var i = json.IndexOf(start, StringComparison.Ordinal) + start.Length;
-        return json[i..json.IndexOf(end, i, StringComparison.Ordinal)];
     }
 
     private static readonly string[] BaselineParameters = ["$s", "$id", "$t", "$ts", "$u", "$sv", "$se", "$f", "$sub", "$raw"];
@@ -364,7 +358,7 @@ internal sealed class NotificationGenerator(int users, int events)
         return new Notification(Encoding.UTF8.GetBytes(json), type, user, at, session, folder, subject);
     }
 
-    private static string? Between(string s, string start, string end)
+    internal static string? Between(string s, string start, string end)
     {
         var i = s.IndexOf(start, StringComparison.Ordinal);
         if (i < 0)
