@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using System.Text;
 using Bonnie.Pipeline.Broker;
 using Bonnie.Pipeline.Worker;
+using Bonnie.Shared.Protocol;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using NetMQ;
@@ -51,6 +53,19 @@ internal sealed class BrokerHarness : IDisposable
         dealer.SendFrame(notification);
         Assert.True(dealer.TryReceiveFrameString(TimeSpan.FromSeconds(10), out var reply), "the broker did not answer within 10 s");
         return reply!;
+    }
+
+    /// <summary>Submits <paramref name="count"/> notifications of <paramref name="user"/>'s mailbox; their job ids in order.</summary>
+    public List<string> SubmitJobs(string user, int count)
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < count; i++)
+        {
+            var notification = Notifications.For(user);
+            Assert.Equal(WireProtocol.Ack, Submit(notification));
+            ids.Add(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(notification))));
+        }
+        return ids;
     }
 
     public JobWorker StartWorker(IJobProcessor processor, int concurrency = 4, string? name = null, TimeSpan? heartbeat = null, int? maxBatch = null)

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using Bonnie.Pipeline.Broker;
 using Bonnie.Pipeline.Worker;
@@ -24,8 +23,8 @@ public sealed class LaneRunTests
     public async Task Take_WorkerThatTakesRuns_GetsAMailboxsJobsInOrderEachNamingTheOneBefore()
     {
         using var harness = new BrokerHarness(o => o.MaxLaneRun = 3);
-        var alice = Submit(harness, "alice@example.org", 5);
-        var bob = Submit(harness, "bob@example.org", 1);
+        var alice = harness.SubmitJobs("alice@example.org", 5);
+        var bob = harness.SubmitJobs("bob@example.org", 1);
         using var worker = new RawWorker(harness, "runner");
 
         worker.Ready(10, runs: true);
@@ -47,7 +46,7 @@ public sealed class LaneRunTests
     public void Take_WorkerWithoutRuns_GetsOneJobPerMailboxAtATime()
     {
         using var harness = new BrokerHarness();
-        var alice = Submit(harness, "alice@example.org", 3);
+        var alice = harness.SubmitJobs("alice@example.org", 3);
         using var worker = new RawWorker(harness, "plain");
 
         worker.Ready(10, runs: false);
@@ -63,7 +62,7 @@ public sealed class LaneRunTests
     {
         // This worker sends no heartbeats: the broker may wait 10 s for its word before it counts it lost.
         using var harness = new BrokerHarness(o => (o.MaxLaneRun, o.HeartbeatLiveness) = (3, 100));
-        var alice = Submit(harness, "alice@example.org", 3);
+        var alice = harness.SubmitJobs("alice@example.org", 3);
         using var worker = new RawWorker(harness, "runner");
         worker.Ready(10, runs: true);
         Assert.Equal(3, worker.Takes(3).Count);
@@ -85,7 +84,7 @@ public sealed class LaneRunTests
     public async Task WorkerLost_WithARun_OnlyTheHeadIsChargedAnAttempt()
     {
         using var harness = new BrokerHarness(o => (o.MaxLaneRun, o.HeartbeatLiveness) = (3, 10));
-        var alice = Submit(harness, "alice@example.org", 3);
+        var alice = harness.SubmitJobs("alice@example.org", 3);
         using (var lost = new RawWorker(harness, "lost"))
         {
             lost.Ready(10, runs: true);
@@ -104,7 +103,7 @@ public sealed class LaneRunTests
     public async Task Deadline_HeadOfARunLate_TheRunGoesBackAndOnlyTheHeadIsCharged()
     {
         using var harness = new BrokerHarness(o => (o.MaxLaneRun, o.HeartbeatLiveness, o.JobDeadline) = (3, 100, TimeSpan.FromMilliseconds(400)));
-        var alice = Submit(harness, "alice@example.org", 3);
+        var alice = harness.SubmitJobs("alice@example.org", 3);
         using var slow = new RawWorker(harness, "slow");
         slow.Ready(10, runs: true);
         Assert.Equal(3, slow.Takes(3).Count);
@@ -121,7 +120,7 @@ public sealed class LaneRunTests
     public async Task Release_OfAJobNotHeldByThatWorker_Ignored()
     {
         using var harness = new BrokerHarness();
-        var alice = Submit(harness, "alice@example.org", 2);
+        var alice = harness.SubmitJobs("alice@example.org", 2);
         using var holder = new RawWorker(harness, "holder");
         using var other = new RawWorker(harness, "other");
         holder.Ready(10, runs: true);
@@ -146,7 +145,7 @@ public sealed class LaneRunTests
     public async Task Worker_OneMailboxsBurstWithAPostponementInIt_StoredInArrivalOrder(int maxBatch)
     {
         using var harness = new BrokerHarness(o => o.PostponeDelay = TimeSpan.FromMilliseconds(100));
-        var alice = Submit(harness, "alice@example.org", 40);
+        var alice = harness.SubmitJobs("alice@example.org", 40);
         var processor = new OrderRecordingBatchProcessor(postponeOnce: alice[7]);
 
         harness.StartWorker(processor, concurrency: 64, maxBatch: maxBatch);
@@ -242,18 +241,6 @@ public sealed class LaneRunTests
         Assert.Contains(result.Failures!, f => f.Contains("MaxLaneRun", StringComparison.Ordinal));
     }
 
-    private static List<string> Submit(BrokerHarness harness, string user, int count)
-    {
-        var ids = new List<string>();
-        for (var i = 0; i < count; i++)
-        {
-            var notification = Notifications.For(user);
-            Assert.Equal(WireProtocol.Ack, harness.Submit(notification));
-            ids.Add(Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(notification))));
-        }
-        return ids;
-    }
-
     /// <summary>
     /// Stores (records) what it is given in batches, in order, keeping the batch processor's contract: a job that
     /// follows one not stored in this batch is released. Postpones one job the first time it sees it.
@@ -302,84 +289,6 @@ public sealed class LaneRunTests
                 outcomes.Add(outcome);
             }
             return outcomes;
-        }
-    }
-
-    /// <summary>A worker spoken by hand: its controller and channel sockets under one identity.</summary>
-    private sealed class RawWorker : IDisposable
-    {
-        private readonly DealerSocket _controller = new();
-        private readonly DealerSocket _channel = new();
-
-        public RawWorker(BrokerHarness harness, string name)
-        {
-            _controller.Options.Identity = Encoding.ASCII.GetBytes(name);
-            _channel.Options.Identity = Encoding.ASCII.GetBytes(name);
-            _controller.Options.Linger = TimeSpan.Zero;
-            _channel.Options.Linger = TimeSpan.Zero;
-            _controller.Connect(harness.Broker.ControllerEndpoint);
-            _channel.Connect(harness.Broker.WorkerEndpoint);
-        }
-
-        public void Ready(int slots, bool runs)
-        {
-            var message = new NetMQMessage();
-            message.Append(WireProtocol.Ready);
-            message.Append(slots.ToString(CultureInfo.InvariantCulture));
-            if (runs)
-            {
-                message.Append(WireProtocol.Runs);
-            }
-            _controller.SendMultipartMessage(message);
-        }
-
-        /// <summary>The next TAKEs (id, after-id), up to <paramref name="count"/>, within the wait.</summary>
-        public List<(string Id, string? After)> Takes(int count, TimeSpan? wait = null)
-        {
-            var takes = new List<(string, string?)>();
-            var until = DateTime.UtcNow + (wait ?? Timeout);
-            var message = new NetMQMessage();
-            while (takes.Count < count && DateTime.UtcNow < until)
-            {
-                if (!_controller.TryReceiveMultipartMessage(until - DateTime.UtcNow, ref message))
-                {
-                    break;
-                }
-                if (message[0].ConvertToString() == WireProtocol.Take)
-                {
-                    takes.Add((message[1].ConvertToString(), message.FrameCount > 2 ? message[2].ConvertToString() : null));
-                }
-                message = new NetMQMessage();
-            }
-            return takes;
-        }
-
-        /// <summary>GET: the attempt the broker hands the job out with (-1 for GONE).</summary>
-        public int Attempt(string id)
-        {
-            _channel.SendMoreFrame(WireProtocol.Get).SendFrame(id);
-            var message = new NetMQMessage();
-            Assert.True(_channel.TryReceiveMultipartMessage(Timeout, ref message), "no answer to GET");
-            Assert.Equal(id, message[1].ConvertToString());
-            return message[0].ConvertToString() == WireProtocol.Job ? int.Parse(message[2].ConvertToString(), CultureInfo.InvariantCulture) : -1;
-        }
-
-        public void Report(string command, string id, params string[] more)
-        {
-            var message = new NetMQMessage();
-            message.Append(command);
-            message.Append(id);
-            foreach (var frame in more)
-            {
-                message.Append(frame);
-            }
-            _channel.SendMultipartMessage(message);
-        }
-
-        public void Dispose()
-        {
-            _controller.Dispose();
-            _channel.Dispose();
         }
     }
 }
