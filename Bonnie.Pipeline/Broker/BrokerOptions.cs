@@ -25,7 +25,11 @@ public sealed class BrokerOptions
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>Heartbeats a worker may miss before it is marked gone and its jobs return to PENDING.</summary>
     public int HeartbeatLiveness { get; set; } = 3;
-    /// <summary>A job assigned longer than this returns to PENDING and its worker is marked unavailable.</summary>
+    /// <summary>
+    /// A job assigned longer than this returns to PENDING. If its worker asked for it, the job is charged an attempt
+    /// and the worker is marked unavailable. If it never asked, its TAKE was lost: no attempt is charged and the slot
+    /// is free again (docs/broker.md).
+    /// </summary>
     public TimeSpan JobDeadline { get; set; } = TimeSpan.FromMinutes(5);
     /// <summary>Attempts (postponements and deadline misses) before a job is FAILED with its reason.</summary>
     public int MaxAttempts { get; set; } = 8;

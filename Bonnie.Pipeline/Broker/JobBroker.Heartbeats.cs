@@ -38,6 +38,12 @@ internal sealed partial class JobBroker
                 // back with that one's run when that one is.
                 continue;
             }
+            if (!job.Asked)
+            {
+                LogTakeLost(_logger, job.Id, worker.Id);
+                PutBackLostTake(job, worker);
+                continue;
+            }
             // A busy worker past its deadline loses the job and gets no more until it says READY again.
             worker.Unavailable = true;
             LogDeadlineMissed(_logger, job.Id, worker.Id);

@@ -12,6 +12,8 @@ internal sealed partial class JobBroker
         public long? NotBefore { get; set; }
         public string? Reason { get; set; }
         public WorkerInfo? Worker { get; set; }
+        /// <summary>Its worker asked for it (GET) since it was handed out: the TAKE arrived.</summary>
+        public bool Asked { get; set; }
         public long Deadline { get; set; }
         public IReadOnlyList<string> CollectRequests { get; set; } = [];
         public CollectorInfo? Collector { get; set; }
@@ -195,6 +197,27 @@ internal sealed partial class JobBroker
     /// </summary>
     private void RequeueWithRun(JobInfo head, WorkerInfo worker, string reason)
     {
+        var run = RunBehind(head, worker);
+        Requeue(head, reason);
+        PutBackRun(run, worker);
+    }
+
+    /// <summary>
+    /// At the deadline of a job its worker never asked for: its TAKE was lost (a connection that broke and came back
+    /// discards what was queued on it), so the job never ran and the worker never had it. Back to PENDING with its run,
+    /// without an attempt, and the slots counted for what never arrived are free again.
+    /// </summary>
+    private void PutBackLostTake(JobInfo head, WorkerInfo worker)
+    {
+        var run = RunBehind(head, worker);
+        WriteOffTake(head, worker);
+        PutBack(head);
+        PutBackRun(run, worker);
+    }
+
+    /// <summary>The jobs right behind <paramref name="head"/> in its lane out with the same worker, in order.</summary>
+    private static List<JobInfo> RunBehind(JobInfo head, WorkerInfo worker)
+    {
         var run = new List<JobInfo>();
         var behind = false;
         foreach (var other in head.Lane.Jobs)
@@ -209,9 +232,19 @@ internal sealed partial class JobBroker
             }
             behind |= ReferenceEquals(other, head);
         }
-        Requeue(head, reason);
+        return run;
+    }
+
+    private void PutBackRun(List<JobInfo> run, WorkerInfo worker)
+    {
         foreach (var follower in run)
         {
+            // One the worker asked for it holds, and gives back itself (RELEASE, with a READY for its slot); one it
+            // never asked for did not reach it, with its head's TAKE or on its own.
+            if (!follower.Asked)
+            {
+                WriteOffTake(follower, worker);
+            }
             PutBack(follower);
         }
     }

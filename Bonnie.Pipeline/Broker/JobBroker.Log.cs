@@ -33,4 +33,10 @@ internal sealed partial class JobBroker
 
     [LoggerMessage(10, LogLevel.Information, "Job {Job} of lane {Lane} was reported finished ahead of the lane's head (the jobs before it went out again after a restart); it leaves the lane")]
     private static partial void LogFinishedBehindHead(ILogger logger, string job, string lane);
+
+    [LoggerMessage(11, LogLevel.Warning, "Worker {Worker} never asked for job {Job} before its deadline: the TAKE is taken as lost (a broken connection); the job and its run go back to PENDING without an attempt counted, and their slots are free again")]
+    private static partial void LogTakeLost(ILogger logger, string job, string worker);
+
+    [LoggerMessage(12, LogLevel.Information, "Worker {Worker} asked for job {Job} after its TAKE was taken as lost: answered GONE, and its slot counted busy until the worker frees it")]
+    private static partial void LogLateTake(ILogger logger, string job, string worker);
 }

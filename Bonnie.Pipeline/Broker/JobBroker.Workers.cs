@@ -17,7 +17,18 @@ internal sealed partial class JobBroker
         public bool TakesRuns { get; set; }
         public long LastSeen { get; set; }
         public HashSet<string> Jobs { get; } = new(StringComparer.Ordinal);
+        /// <summary>
+        /// Jobs whose TAKE was taken as lost and whose slot was counted free again (<see cref="WriteOffTake"/>), with
+        /// the time until which a late GET for one is still matched.
+        /// </summary>
+        public Dictionary<string, long> LostTakes { get; } = new(StringComparer.Ordinal);
     }
+
+    /// <summary>
+    /// Bounds <see cref="WorkerInfo.LostTakes"/> of one worker: a TAKE written off and then handed to another worker
+    /// stays remembered for a deadline, and a connection that breaks under a worker with many slots loses as many TAKEs.
+    /// </summary>
+    private const int MaxLostTakes = 4096;
 
     private readonly Dictionary<string, WorkerInfo> _workers = new(StringComparer.Ordinal);
     private readonly List<WorkerInfo> _workerRing = [];
@@ -64,7 +75,10 @@ internal sealed partial class JobBroker
                     && int.TryParse(Text(message[2]), NumberStyles.None, CultureInfo.InvariantCulture, out var free))
                 {
                     // "READY <n>": the worker says how many slots it has free, all told (at start, or after HELLO).
+                    // A written-off TAKE that still comes may be counted in n already: forgotten, its late GET can leave
+                    // the worker a slot more than it has, never one less.
                     worker.FreeSlots = free;
+                    worker.LostTakes.Clear();
                     worker.Unavailable = false;
                     worker.TakesRuns = message.FrameCount >= 4 && Text(message[3]) == WireProtocol.Runs;
                 }
@@ -110,6 +124,7 @@ internal sealed partial class JobBroker
         worker.Jobs.Add(job.Id);
         job.State = JobState.Assigned;
         job.Worker = worker;
+        job.Asked = false;
         job.Deadline = Now + (long)_options.JobDeadline.TotalMilliseconds;
         return true;
     }
@@ -181,16 +196,36 @@ internal sealed partial class JobBroker
         Dispatch();
     }
 
+    /// <summary>
+    /// Answers a GET: JOB when the job is out with this worker, GONE when not. A GET for a TAKE written off as lost
+    /// (<see cref="WriteOffTake"/>) shows that it was only late: the worker holds a slot for it until this GONE, then
+    /// frees it with a bare READY, so that slot counts as busy again.
+    /// </summary>
     private void SendJob(WorkerInfo worker, string id)
     {
         var reply = new NetMQMessage();
         reply.Append(worker.Identity);
-        if (_jobs.TryGetValue(id, out var job) && job.State == JobState.Assigned && ReferenceEquals(job.Worker, worker)
-            && _journal!.Read(id) is { } stored)
+        var held = _jobs.TryGetValue(id, out var job) && job.State == JobState.Assigned && ReferenceEquals(job.Worker, worker)
+            ? job
+            : null;
+        if (held is not null)
+        {
+            held.Asked = true;
+            // Handed to it again after its TAKE was written off, it may be asking for either TAKE: counted for the new
+            // one. Were it the old one, the new one comes as a duplicate, which the worker frees at once: a slot more
+            // than it has, never one less (docs/broker.md).
+            worker.LostTakes.Remove(id);
+        }
+        else if (worker.LostTakes.Remove(id, out var until) && until > Now)
+        {
+            worker.FreeSlots--;
+            LogLateTake(_logger, id, worker.Id);
+        }
+        if (held is not null && _journal!.Read(id) is { } stored)
         {
             reply.Append(WireProtocol.Job);
             reply.Append(id);
-            reply.Append(job.Attempts.ToString(CultureInfo.InvariantCulture));
+            reply.Append(held.Attempts.ToString(CultureInfo.InvariantCulture));
             reply.Append(stored.Job.ReceivedAt.ToString(CultureInfo.InvariantCulture));
             reply.Append(stored.Notification);
             foreach (var item in stored.Collected)
@@ -212,6 +247,32 @@ internal sealed partial class JobBroker
         catch (HostUnreachableException)
         {
             LoseWorker(worker, "its connection is gone");
+        }
+    }
+
+    /// <summary>
+    /// The slot counted for a TAKE the worker never asked for is free again; remembered for one more deadline, in case
+    /// the TAKE was only late (see <see cref="SendJob"/>).
+    /// </summary>
+    private void WriteOffTake(JobInfo job, WorkerInfo worker)
+    {
+        worker.FreeSlots++;
+        var now = Now;
+        if (worker.LostTakes.Count >= MaxLostTakes)
+        {
+            foreach (var (id, until) in worker.LostTakes.ToList())
+            {
+                if (until <= now)
+                {
+                    worker.LostTakes.Remove(id);
+                }
+            }
+        }
+        // Full of TAKEs written off within a deadline: a late one goes unmatched, and leaves the worker a slot more than
+        // it has (it takes one job too many), never one less.
+        if (worker.LostTakes.Count < MaxLostTakes)
+        {
+            worker.LostTakes[job.Id] = now + (long)_options.JobDeadline.TotalMilliseconds;
         }
     }
 

@@ -107,6 +107,8 @@ public sealed class LaneRunTests
         using var slow = new RawWorker(harness, "slow");
         slow.Ready(10, runs: true);
         Assert.Equal(3, slow.Takes(3).Count);
+        // It asks for the whole run and finishes none of it (a TAKE never asked for is a lost one: LostTakeTests).
+        Assert.Equal([0, 0, 0], alice.Select(slow.Attempt));
 
         await harness.WaitUntilAsync(s => s.Jobs[JobState.Pending] == 3 && s.Workers.Any(w => w.Id == "slow" && w.State == WorkerState.Unavailable), Timeout);
         using var next = new RawWorker(harness, "next");
