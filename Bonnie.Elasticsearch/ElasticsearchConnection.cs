@@ -89,6 +89,10 @@ internal sealed partial class ElasticsearchConnection
 
     public int MaxAttempts => _options.MaxAttempts;
 
+    public int MaxBulkOperations => _options.MaxBulkOperations;
+
+    public int MaxBulkBytes => _options.MaxBulkBytes;
+
     public Task WaitBeforeRetryAsync(int attempt, CancellationToken cancellationToken) => Task.Delay(RetryDelay(attempt), _time, cancellationToken);
 
     private static JsonNode? Parse(string? body)

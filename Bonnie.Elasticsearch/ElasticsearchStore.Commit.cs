@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json.Nodes;
 using Bonnie.Shared.Search;
 using Bonnie.Shared.Storage;
@@ -232,7 +233,7 @@ internal sealed partial class ElasticsearchStore
     /// <summary>Events already stored or objects changed since they were read: a conflict, found before anything is written.</summary>
     private async Task PreCheckAsync(StoreBatch batch, CancellationToken cancellationToken)
     {
-        var docs = new JsonArray();
+        var docs = new List<JsonObject>();
         var expected = new Dictionary<(string, string), long>();
         foreach (var e in batch.Events)
         {
@@ -281,17 +282,44 @@ internal sealed partial class ElasticsearchStore
     }
 
     /// <summary>
-    /// Sends the operations as one bulk request (refresh=wait_for: reads see them when this returns). Items the
-    /// cluster rejected for load (429) or a node failure (5xx) are sent again, bounded; a 409 is returned for the
-    /// caller to decide; any other item error is an exception with the server's reason.
+    /// Sends the operations in order, in bulk requests of at most <see cref="ElasticsearchStoreOptions.MaxBulkOperations"/>
+    /// operations and <see cref="ElasticsearchStoreOptions.MaxBulkBytes"/> bytes (refresh=wait_for: reads see them when
+    /// this returns). Items the cluster rejected for load (429) or a node failure (5xx) are sent again, bounded; a 409 is
+    /// returned for the caller to decide; any other item error is an exception with the server's reason.
     /// </summary>
     private async Task<List<BulkOp>> BulkAsync(List<BulkOp> ops, CancellationToken cancellationToken)
+    {
+        var conflicts = new List<BulkOp>();
+        var request = new List<(BulkOp Op, string Lines)>();
+        var bytes = 0L;
+        foreach (var op in ops)
+        {
+            // Serialised as the requests fill, so a batch of many thousand events is never held as text all at once.
+            var lines = NdJson(op.Lines());
+            var size = Encoding.UTF8.GetByteCount(lines);
+            if (request.Count > 0 && (request.Count >= connection.MaxBulkOperations || bytes + size > connection.MaxBulkBytes))
+            {
+                conflicts.AddRange(await BulkRequestAsync(request, cancellationToken).ConfigureAwait(false));
+                request = [];
+                bytes = 0;
+            }
+            request.Add((op, lines));
+            bytes += size;
+        }
+        if (request.Count > 0)
+        {
+            conflicts.AddRange(await BulkRequestAsync(request, cancellationToken).ConfigureAwait(false));
+        }
+        return conflicts;
+    }
+
+    private async Task<List<BulkOp>> BulkRequestAsync(List<(BulkOp Op, string Lines)> ops, CancellationToken cancellationToken)
     {
         var conflicts = new List<BulkOp>();
         var pending = ops;
         for (var attempt = 1; pending.Count > 0; attempt++)
         {
-            var r = await connection.SendAsync(HttpMethod.POST, "_bulk?refresh=wait_for", NdJson(pending.SelectMany(o => o.Lines())), ndjson: true, cancellationToken)
+            var r = await connection.SendAsync(HttpMethod.POST, "_bulk?refresh=wait_for", string.Concat(pending.Select(p => p.Lines)), ndjson: true, cancellationToken)
                 .ConfigureAwait(false);
             var items = r.Body?["items"]?.AsArray();
             if (items is null || items.Count != pending.Count)
@@ -299,11 +327,11 @@ internal sealed partial class ElasticsearchStore
                 throw new ElasticsearchStoreException(
                     $"Elasticsearch answered a bulk of {pending.Count} operations with {items?.Count.ToString(CultureInfo.InvariantCulture) ?? "no"} results; the batch is not stored.");
             }
-            var retry = new List<BulkOp>();
+            var retry = new List<(BulkOp Op, string Lines)>();
             var retryReason = "";
             for (var i = 0; i < items.Count; i++)
             {
-                var op = pending[i];
+                var op = pending[i].Op;
                 var result = items[i]!.AsObject().First().Value!;
                 var status = result["status"]?.GetValue<int>() ?? 0;
                 if (status is >= 200 and < 300 || (op.Action == "delete" && status == 404))
@@ -322,7 +350,7 @@ internal sealed partial class ElasticsearchStore
                 }
                 if (status is 429 or >= 500)
                 {
-                    retry.Add(op);
+                    retry.Add(pending[i]);
                     retryReason = reason;
                     continue;
                 }
@@ -333,7 +361,7 @@ internal sealed partial class ElasticsearchStore
                 if (attempt >= connection.MaxAttempts)
                 {
                     throw new ElasticsearchStoreException(
-                        $"Elasticsearch refused {retry.Count} of the batch's operations after {attempt} attempts ({retry[0]}: {retryReason}); the batch is not stored.",
+                        $"Elasticsearch refused {retry.Count} of the batch's operations after {attempt} attempts ({retry[0].Op}: {retryReason}); the batch is not stored.",
                         null, null);
                 }
                 LogBulkRetry(logger, retry.Count, retryReason, attempt, connection.MaxAttempts);

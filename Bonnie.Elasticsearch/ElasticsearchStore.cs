@@ -49,7 +49,7 @@ internal sealed partial class ElasticsearchStore(ElasticsearchConnection connect
         {
             return found;
         }
-        var docs = new JsonArray();
+        var docs = new List<JsonObject>();
         foreach (var id in jobIds.Distinct(StringComparer.Ordinal))
         {
             docs.Add(new JsonObject { ["_index"] = indices.Events, ["_id"] = id, ["_source"] = false });
@@ -132,20 +132,30 @@ internal sealed partial class ElasticsearchStore(ElasticsearchConnection connect
         return r.Status == 404 || r.Body?["found"]?.GetValue<bool>() != true ? null : r.Body.AsObject();
     }
 
-    private async Task<List<JsonObject>> MultiGetAsync(JsonArray docs, CancellationToken cancellationToken)
+    /// <summary>The documents, read in requests of at most <see cref="ElasticsearchStoreOptions.MaxBulkOperations"/> each.</summary>
+    private async Task<List<JsonObject>> MultiGetAsync(List<JsonObject> docs, CancellationToken cancellationToken)
     {
-        var r = await connection.SendAsync(HttpMethod.POST, "_mget", new JsonObject { ["docs"] = docs }, cancellationToken).ConfigureAwait(false);
         var list = new List<JsonObject>();
-        foreach (var d in r.Body?["docs"]?.AsArray() ?? [])
+        foreach (var chunk in docs.Chunk(connection.MaxBulkOperations))
         {
-            var doc = d!.AsObject();
-            // A missing index is "not found"; any other per-document error is a failure, not an absence.
-            if (doc["error"] is JsonObject error && error["type"]?.GetValue<string>() != "index_not_found_exception")
+            var r = await connection.SendAsync(HttpMethod.POST, "_mget", new JsonObject { ["docs"] = new JsonArray(chunk) }, cancellationToken).ConfigureAwait(false);
+            var answered = r.Body?["docs"]?.AsArray() ?? [];
+            if (answered.Count != chunk.Length)
             {
                 throw new ElasticsearchStoreException(
-                    $"Elasticsearch could not read {doc["_index"]}/{doc["_id"]}: {error["type"]}: {error["reason"]}");
+                    $"Elasticsearch answered a read of {chunk.Length} documents with {answered.Count}; nothing was decided on it.");
             }
-            list.Add(doc);
+            foreach (var d in answered)
+            {
+                var doc = d!.AsObject();
+                // A missing index is "not found"; any other per-document error is a failure, not an absence.
+                if (doc["error"] is JsonObject error && error["type"]?.GetValue<string>() != "index_not_found_exception")
+                {
+                    throw new ElasticsearchStoreException(
+                        $"Elasticsearch could not read {doc["_index"]}/{doc["_id"]}: {error["type"]}: {error["reason"]}");
+                }
+                list.Add(doc);
+            }
         }
         return list;
     }

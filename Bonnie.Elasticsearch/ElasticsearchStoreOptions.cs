@@ -24,6 +24,14 @@ public sealed class ElasticsearchStoreOptions
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(250);
     /// <summary>How long one request may take.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// Operations at most in one bulk request. A worker's batch can hold many thousands of events (its transaction
+    /// size in the embedded store); the cluster is sent them in requests of this many, far below its
+    /// <c>http.max_content_length</c> (100 MB by default) and near the 5-15 MB a bulk request is advised to be.
+    /// </summary>
+    public int MaxBulkOperations { get; set; } = 1000;
+    /// <summary>Bytes at most in one bulk request's body (an operation larger than this alone goes in a request of its own).</summary>
+    public int MaxBulkBytes { get; set; } = 10 * 1024 * 1024;
 }
 
 internal sealed class ValidateElasticsearchStoreOptions : IValidateOptions<ElasticsearchStoreOptions>
@@ -68,6 +76,14 @@ internal sealed class ValidateElasticsearchStoreOptions : IValidateOptions<Elast
         if (options.RequestTimeout <= TimeSpan.Zero || options.RequestTimeout > TimeSpan.FromMinutes(30))
         {
             errors.Add($"Bonnie:Elasticsearch:RequestTimeout must be positive and at most 30 minutes (was {options.RequestTimeout}).");
+        }
+        if (options.MaxBulkOperations is < 1 or > 100_000)
+        {
+            errors.Add($"Bonnie:Elasticsearch:MaxBulkOperations must be between 1 and 100000 (was {options.MaxBulkOperations}).");
+        }
+        if (options.MaxBulkBytes is < 64 * 1024 or > 100 * 1024 * 1024)
+        {
+            errors.Add($"Bonnie:Elasticsearch:MaxBulkBytes must be between 65536 and 104857600 (was {options.MaxBulkBytes}).");
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }

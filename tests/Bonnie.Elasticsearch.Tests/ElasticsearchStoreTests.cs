@@ -18,6 +18,11 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _es = await FakeElasticsearch.StartAsync();
+        _store = Store();
+    }
+
+    private ElasticsearchStore Store(int maxBulkOperations = 1000, int maxBulkBytes = 10 * 1024 * 1024)
+    {
         var options = new ElasticsearchStoreOptions
         {
             Nodes = [_es.Url.ToString()],
@@ -25,8 +30,10 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
             MaxAttempts = 3,
             RetryDelay = TimeSpan.FromMilliseconds(1),
             RequestTimeout = TimeSpan.FromSeconds(20),
+            MaxBulkOperations = maxBulkOperations,
+            MaxBulkBytes = maxBulkBytes,
         };
-        _store = new ElasticsearchStore(new ElasticsearchConnection(options, TimeProvider.System, NullLogger.Instance), new IndexLayout("t"),
+        return new ElasticsearchStore(new ElasticsearchConnection(options, TimeProvider.System, NullLogger.Instance), new IndexLayout("t"),
             NullLogger<ElasticsearchStore>.Instance);
     }
 
@@ -278,6 +285,87 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
         Assert.Equal(2, bulks.Count);
         Assert.Equal(["t-folders"], bulks[1].Lines.Where(l => l.Count == 1 && l.First().Key is "index" or "create").Select(l => l.First().Value!["_index"]!.GetValue<string>()));
         Assert.Equal(1, batch.Folders["f2"].Version);
+    }
+
+    [Fact]
+    public async Task CommitAsync_BatchLargerThanOneBulk_SentInOrderInRequestsOfAtMostTheLimit()
+    {
+        _es.Respond = r => r.Path switch
+        {
+            "_mget" => NotFoundDocs(r),
+            "_bulk" => BulkOk(r),
+            _ => null,
+        };
+        var store = Store(maxBulkOperations: 10);
+        var batch = new StoreBatch();
+        var events = Enumerable.Range(1, 25).Select(Event).ToList();
+        batch.Events.AddRange(events);
+
+        await store.CommitAsync(batch, Timeout);
+
+        // The pre-check reads every event in reads of at most 10 documents, the events go in bulks of 10, 10 and 5.
+        var reads = _es.Requests.Where(r => r.Path == "_mget").Select(r => r.Json["docs"]!.AsArray().Count).ToList();
+        Assert.Equal([10, 10, 5], reads);
+        var bulks = _es.Requests.Where(r => r.Path == "_bulk").Select(r => r.Lines.Where(l => l.ContainsKey("create")).ToList()).ToList();
+        Assert.Equal([10, 10, 5], bulks.Select(b => b.Count));
+        Assert.Equal(events.Select(e => e.Id), bulks.SelectMany(b => b).Select(l => l["create"]!["_id"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task CommitAsync_EventsLargerThanTheByteLimit_EachRequestUnderItAndNothingLeftOut()
+    {
+        _es.Respond = r => r.Path switch
+        {
+            "_mget" => NotFoundDocs(r),
+            "_bulk" => BulkOk(r),
+            _ => null,
+        };
+        var store = Store(maxBulkBytes: 64 * 1024);
+        var batch = new StoreBatch();
+        // About 20 KB each once base64 and JSON: three fit in a request of 64 KB, not four.
+        var events = Enumerable.Range(1, 10).Select(n => Event(n) with { Raw = Encoding.UTF8.GetBytes(new string('x', 15_000) + n) }).ToList();
+        batch.Events.AddRange(events);
+
+        await store.CommitAsync(batch, Timeout);
+
+        var bulks = _es.Requests.Where(r => r.Path == "_bulk").ToList();
+        Assert.True(bulks.Count >= 4, $"{bulks.Count} bulk requests");
+        Assert.All(bulks, b => Assert.True(Encoding.UTF8.GetByteCount(b.Body) <= 64 * 1024, $"a bulk of {Encoding.UTF8.GetByteCount(b.Body)} bytes"));
+        Assert.Equal(events.Select(e => e.Id), bulks.SelectMany(b => b.Lines).Where(l => l.ContainsKey("create")).Select(l => l["create"]!["_id"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task CommitAsync_ItemOfTheSecondBulkRejected_OnlyThatItemSentAgainAndTheBatchStored()
+    {
+        var rejected = Event(14).Id;
+        var rejections = 0;
+        _es.Respond = r => r.Path switch
+        {
+            "_mget" => NotFoundDocs(r),
+            "_bulk" => BulkOk(r, line => line["create"]?["_id"]?.GetValue<string>() == rejected && Interlocked.Increment(ref rejections) == 1
+                ? JsonNode.Parse($$$"""{"_index":"t-events","_id":"{{{rejected}}}","status":429,"error":{"type":"es_rejected_execution_exception","reason":"queue full"}}""")!.AsObject()
+                : null),
+            _ => null,
+        };
+        var store = Store(maxBulkOperations: 10);
+        var batch = new StoreBatch();
+        batch.Events.AddRange(Enumerable.Range(1, 25).Select(Event));
+
+        await store.CommitAsync(batch, Timeout);
+
+        var bulks = _es.Requests.Where(r => r.Path == "_bulk").Select(r => r.Lines.Where(l => l.ContainsKey("create")).Select(l => l["create"]!["_id"]!.GetValue<string>()).ToList()).ToList();
+        Assert.Equal([10, 10, 1, 5], bulks.Select(b => b.Count));
+        Assert.Equal([rejected], bulks[2]);
+    }
+
+    [Fact]
+    public async Task FindProcessedJobsAsync_ClusterAnswersFewerDocumentsThanAsked_ExceptionNotAbsence()
+    {
+        _es.Respond = r => r.Path == "_mget" ? FakeResponse.Ok(new JsonObject { ["docs"] = new JsonArray() }) : null;
+
+        var ex = await Assert.ThrowsAsync<ElasticsearchStoreException>(() => _store.FindProcessedJobsAsync([Event(1).Id], Timeout));
+
+        Assert.Contains("answered a read of 2 documents with 0", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
