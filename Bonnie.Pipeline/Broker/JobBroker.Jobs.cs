@@ -14,6 +14,12 @@ internal sealed partial class JobBroker
         public WorkerInfo? Worker { get; set; }
         /// <summary>Its worker asked for it (GET) since it was handed out: the TAKE arrived.</summary>
         public bool Asked { get; set; }
+        /// <summary>
+        /// Numbers the TAKEs in the order they are sent (from 1). A worker gets its TAKEs in that order, or loses them, and
+        /// asks for each as it comes: if it asked for a job and not for one of its jobs with a lower number, that TAKE was
+        /// lost (<see cref="Release"/>).
+        /// </summary>
+        public long Take { get; set; }
         public long Deadline { get; set; }
         public IReadOnlyList<string> CollectRequests { get; set; } = [];
         public CollectorInfo? Collector { get; set; }
@@ -177,17 +183,21 @@ internal sealed partial class JobBroker
 
     /// <summary>True when the job just ahead of this one in its lane is out with the same worker (a run's follower).</summary>
     private static bool FollowsJobOf(JobInfo job, WorkerInfo worker)
+        => Predecessor(job) is { State: JobState.Assigned } previous && ReferenceEquals(previous.Worker, worker);
+
+    /// <summary>The job just ahead of this one in its lane, if any.</summary>
+    private static JobInfo? Predecessor(JobInfo job)
     {
         JobInfo? previous = null;
         foreach (var other in job.Lane.Jobs)
         {
             if (ReferenceEquals(other, job))
             {
-                return previous is { State: JobState.Assigned } && ReferenceEquals(previous.Worker, worker);
+                return previous;
             }
             previous = other;
         }
-        return false;
+        return null;
     }
 
     /// <summary>
@@ -246,6 +256,31 @@ internal sealed partial class JobBroker
                 WriteOffTake(follower, worker);
             }
             PutBack(follower);
+        }
+    }
+
+    /// <summary>
+    /// RELEASE from the worker that holds the job: it did not store it, because it does not have the job it follows
+    /// stored. If that job is out with the same worker, was handed out before this one and was never asked for, while
+    /// this one was, its TAKE was lost: the control socket and the job channel are each ordered, and a worker asks for a
+    /// TAKE as soon as it comes. It goes back at once, as at its deadline (<see cref="PutBackLostTake"/>), and the lane
+    /// goes out again in order. Left out until its deadline, this job would go out again behind it, come back, and so on.
+    /// </summary>
+    private void Release(JobInfo job, WorkerInfo worker)
+    {
+        var previous = Predecessor(job);
+        // Back first, so that only the job before it is written off: the jobs behind it that are still out the worker
+        // gives back itself (it did not store this one).
+        PutBack(job);
+        // Only a job the worker asked for tells of the TAKE before it. A stopping worker gives back each TAKE as it comes,
+        // without asking, the one before first. A worker may give back a copy it held from before (taken back at a
+        // deadline and handed out again) before the new TAKEs reach it. And a TAKE of the job before sent after this
+        // one's (that job came back from a postponement) may still be on its way.
+        if (previous is { State: JobState.Assigned, Asked: false } && ReferenceEquals(previous.Worker, worker)
+            && job.Asked && previous.Take < job.Take)
+        {
+            LogTakeLostBehindRelease(_logger, previous.Id, worker.Id, job.Id);
+            PutBackLostTake(previous, worker);
         }
     }
 

@@ -39,4 +39,7 @@ internal sealed partial class JobBroker
 
     [LoggerMessage(12, LogLevel.Information, "Worker {Worker} asked for job {Job} after its TAKE was taken as lost: answered GONE, and its slot counted busy until the worker frees it")]
     private static partial void LogLateTake(ILogger logger, string job, string worker);
+
+    [LoggerMessage(13, LogLevel.Warning, "Worker {Worker} gave back job {Follower}, which it asked for, and never asked for job {Job} it follows, handed to it before: the TAKE of {Job} is taken as lost (a broken connection); it goes back to PENDING without an attempt counted, and its slot is free again")]
+    private static partial void LogTakeLostBehindRelease(ILogger logger, string job, string worker, string follower);
 }

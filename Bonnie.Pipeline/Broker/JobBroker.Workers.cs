@@ -33,6 +33,7 @@ internal sealed partial class JobBroker
     private readonly Dictionary<string, WorkerInfo> _workers = new(StringComparer.Ordinal);
     private readonly List<WorkerInfo> _workerRing = [];
     private int _nextWorker;
+    private long _takes;
     private int _doneThisSecond;
 
     private WorkerInfo Seen(byte[] identity, out bool known)
@@ -125,6 +126,7 @@ internal sealed partial class JobBroker
         job.State = JobState.Assigned;
         job.Worker = worker;
         job.Asked = false;
+        job.Take = ++_takes;
         job.Deadline = Now + (long)_options.JobDeadline.TotalMilliseconds;
         return true;
     }
@@ -184,7 +186,7 @@ internal sealed partial class JobBroker
                         break;
                     case WireProtocol.Release when _jobs.TryGetValue(id, out var job) && job.State == JobState.Assigned
                                                      && ReferenceEquals(job.Worker, worker):
-                        PutBack(job);
+                        Release(job, worker);
                         break;
                     case WireProtocol.Fail when _jobs.TryGetValue(id, out var job):
                         Finish(job, JobState.Failed, message.FrameCount > 3 ? message[3].ConvertToString(Encoding.UTF8) : "failed by the worker");

@@ -23,6 +23,14 @@ public sealed class LostTakeTests
         options.MaxLaneRun = 3;
     }
 
+    /// <summary>The default deadline: what these tests wait for must come long before it.</summary>
+    private static void LongDeadline(BrokerOptions options)
+    {
+        options.HeartbeatLiveness = 100;
+        options.JobDeadline = TimeSpan.FromMinutes(5);
+        options.MaxLaneRun = 3;
+    }
+
     [Fact]
     public void Deadline_TakeNeverAskedFor_TheSameJobAgainUnchargedAndTheSlotIsBack()
     {
@@ -106,7 +114,7 @@ public sealed class LostTakeTests
     }
 
     [Fact]
-    public async Task Deadline_FollowerNeverAskedFor_OutAgainOnlyBehindItsPredecessorUncharged()
+    public async Task Release_BehindAFollowerNeverAskedFor_OutAgainOnlyBehindItsPredecessorUncharged()
     {
         using var harness = new BrokerHarness(ShortDeadline);
         var alice = harness.SubmitJobs("alice@example.org", 3);
@@ -122,9 +130,10 @@ public sealed class LostTakeTests
         worker.Report(WireProtocol.Release, alice[2]);
         worker.Free();
 
-        // alice[2] goes out again behind alice[1], which is still out; at alice[1]'s deadline both come again, in order,
-        // uncharged.
-        Assert.Equal([(alice[2], alice[1]), (alice[1], null), (alice[2], alice[1])], worker.Takes(3));
+        // The worker asked for alice[2] and not for alice[1], handed to it before: alice[1]'s TAKE counts as lost at
+        // once (without waiting for its deadline, alice[2] would go out again behind it, come back, and so on). Both come
+        // again, in order, uncharged.
+        Assert.Equal([(alice[1], null), (alice[2], alice[1])], worker.Takes(2));
         Assert.Equal(0, worker.Attempt(alice[1]));
         Assert.Equal(0, worker.Attempt(alice[2]));
         // Three slots, two of them holding those two jobs.
@@ -155,5 +164,97 @@ public sealed class LostTakeTests
         var asked = DateTimeOffset.UtcNow;
         await harness.WaitUntilAsync(s => s.At > asked.AddMilliseconds(300), Timeout);
         Assert.Equal(1, harness.Monitor.Current.Workers.Single(w => w.Id == "slow").FreeSlots);
+    }
+
+    [Fact]
+    public void Release_FollowerOfATakeNeverAskedFor_ThatTakeCountsAsLostAtOnceAndTheRunGoesOutAgainInOrder()
+    {
+        using var harness = new BrokerHarness(LongDeadline);
+        var alice = harness.SubmitJobs("alice@example.org", 2);
+        var (head, follower) = (alice[0], alice[1]);
+        using var worker = new RawWorker(harness, "runner");
+        worker.Ready(10, runs: true);
+        Assert.Equal([(head, null), (follower, head)], worker.Takes(2));
+
+        // The head's TAKE is lost. The worker asks for the follower and gives it back, as JobWorker does: the job it
+        // follows never came.
+        Assert.Equal(0, worker.Attempt(follower));
+        worker.Report(WireProtocol.Release, follower);
+        worker.Free();
+
+        // It asked for a job handed out after the head and not for the head: the head's TAKE counts as lost now, not
+        // at its deadline minutes away. The head comes again, uncharged, and the follower only behind it: it is not
+        // handed out again and again behind a head the worker does not have.
+        Assert.Equal([(head, null), (follower, head)], worker.Takes(2, TimeSpan.FromSeconds(5)));
+        Assert.Equal([0, 0], alice.Select(worker.Attempt));
+    }
+
+    [Fact]
+    public void Release_FollowerOfAJobAskedForAndPostponed_NoWriteOffThatJobIsChargedAndComesAgainAfterItsRetryTime()
+    {
+        using var harness = new BrokerHarness(LongDeadline);
+        var alice = harness.SubmitJobs("alice@example.org", 2);
+        var (head, follower) = (alice[0], alice[1]);
+        using var worker = new RawWorker(harness, "runner");
+        worker.Ready(10, runs: true);
+        Assert.Equal([(head, null), (follower, head)], worker.Takes(2));
+        Assert.Equal([0, 0], alice.Select(worker.Attempt));
+
+        worker.Report(WireProtocol.Postpone, head, "payload not available yet", "2000");
+        worker.Free();
+        worker.Report(WireProtocol.Release, follower);
+        worker.Free();
+
+        // The head was asked for: nothing is written off, nothing goes out before its retry time.
+        Assert.Empty(worker.Takes(1, TimeSpan.FromMilliseconds(500)));
+        Assert.Equal([(head, null), (follower, head)], worker.Takes(2));
+        Assert.Equal([1, 0], alice.Select(worker.Attempt));
+    }
+
+    [Fact]
+    public void Release_FollowerAfterItsPredecessorCameBackFromAPostponement_NoWriteOffOfThatNewTake()
+    {
+        using var harness = new BrokerHarness(LongDeadline);
+        var alice = harness.SubmitJobs("alice@example.org", 2);
+        var (head, follower) = (alice[0], alice[1]);
+        using var worker = new RawWorker(harness, "runner");
+        worker.Ready(10, runs: true);
+        Assert.Equal([(head, null), (follower, head)], worker.Takes(2));
+        Assert.Equal([0, 0], alice.Select(worker.Attempt));
+        worker.Report(WireProtocol.Postpone, head, "payload not available yet", "200");
+        worker.Free();
+        Assert.Equal([(head, null)], worker.Takes(1));
+
+        // The follower's RELEASE comes only now, when the head is out again and not yet asked for. That TAKE of the head
+        // was sent after the follower's: the worker may not have it yet, and nothing says it was lost.
+        worker.Report(WireProtocol.Release, follower);
+        worker.Free();
+
+        Assert.DoesNotContain((head, null), worker.Takes(1, TimeSpan.FromMilliseconds(500)));
+        Assert.Equal(1, worker.Attempt(head));
+    }
+
+    [Fact]
+    public async Task Release_OfACopyTakenBackAtItsHeadsDeadline_NoWriteOffOfTheHeadsNewTake()
+    {
+        using var harness = new BrokerHarness(o => (o.MaxLaneRun, o.HeartbeatLiveness, o.JobDeadline) = (3, 100, TimeSpan.FromSeconds(2)));
+        var alice = harness.SubmitJobs("alice@example.org", 2);
+        var (head, follower) = (alice[0], alice[1]);
+        using var worker = new RawWorker(harness, "slow");
+        worker.Ready(10, runs: true);
+        Assert.Equal([(head, null), (follower, head)], worker.Takes(2));
+        Assert.Equal([0, 0], alice.Select(worker.Attempt));
+        // The head is late: charged, and the follower is taken back with it while the worker still holds both.
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Pending] == 2 && s.Workers.Any(w => w.Id == "slow" && w.State == WorkerState.Unavailable), Timeout);
+        worker.Free();
+        Assert.Equal([(head, null), (follower, head)], worker.Takes(2));
+
+        // The worker gives back its old copy of the follower before the new TAKEs reach it (here: before it asks for
+        // them). The follower, handed out again, was not asked for: its RELEASE says nothing of the head's TAKE.
+        worker.Report(WireProtocol.Release, follower);
+        worker.Free();
+
+        Assert.DoesNotContain((head, null), worker.Takes(1, TimeSpan.FromMilliseconds(500)));
+        Assert.Equal(1, worker.Attempt(head));
     }
 }
