@@ -20,6 +20,11 @@ internal sealed partial class JobBroker
         /// lost (<see cref="Release"/>).
         /// </summary>
         public long Take { get; set; }
+        /// <summary>
+        /// The <see cref="Take"/> of the job before it, when the worker that had asked for that one gave this one back:
+        /// not handed out again behind that same TAKE (<see cref="Release"/>).
+        /// </summary>
+        public long ReleasedBehind { get; set; }
         public long Deadline { get; set; }
         public IReadOnlyList<string> CollectRequests { get; set; } = [];
         public CollectorInfo? Collector { get; set; }
@@ -162,8 +167,10 @@ internal sealed partial class JobBroker
                 last = job;
                 continue;
             }
-            // The run starts at the head and has no gaps: a job behind one that is not with this worker waits.
-            if (last is null || job.State != JobState.Pending || run + next.Count >= _options.MaxLaneRun || next.Count >= worker.FreeSlots)
+            // The run starts at the head and has no gaps: a job behind one that is not with this worker waits. So does one
+            // this worker gave back behind the very TAKE it still holds: it would give it back again.
+            if (last is null || job.State != JobState.Pending || job.ReleasedBehind == last.Take
+                || run + next.Count >= _options.MaxLaneRun || next.Count >= worker.FreeSlots)
             {
                 break;
             }
@@ -265,6 +272,7 @@ internal sealed partial class JobBroker
     /// this one was, its TAKE was lost: the control socket and the job channel are each ordered, and a worker asks for a
     /// TAKE as soon as it comes. It goes back at once, as at its deadline (<see cref="PutBackLostTake"/>), and the lane
     /// goes out again in order. Left out until its deadline, this job would go out again behind it, come back, and so on.
+    /// If the worker did ask for that job, this one waits until that job is reported or goes out again.
     /// </summary>
     private void Release(JobInfo job, WorkerInfo worker)
     {
@@ -272,12 +280,22 @@ internal sealed partial class JobBroker
         // Back first, so that only the job before it is written off: the jobs behind it that are still out the worker
         // gives back itself (it did not store this one).
         PutBack(job);
+        if (previous is not { State: JobState.Assigned } || !ReferenceEquals(previous.Worker, worker))
+        {
+            return;
+        }
+        if (previous.Asked)
+        {
+            // It has that job and did not store it, yet its report has not come: it was sent before this RELEASE, on
+            // the same channel, and lost with a broken connection (or the worker restarted under the same name). Handed
+            // out behind it again, this one would come back again, and so on until that job's deadline.
+            job.ReleasedBehind = previous.Take;
+        }
         // Only a job the worker asked for tells of the TAKE before it. A stopping worker gives back each TAKE as it comes,
         // without asking, the one before first. A worker may give back a copy it held from before (taken back at a
         // deadline and handed out again) before the new TAKEs reach it. And a TAKE of the job before sent after this
         // one's (that job came back from a postponement) may still be on its way.
-        if (previous is { State: JobState.Assigned, Asked: false } && ReferenceEquals(previous.Worker, worker)
-            && job.Asked && previous.Take < job.Take)
+        else if (job.Asked && previous.Take < job.Take)
         {
             LogTakeLostBehindRelease(_logger, previous.Id, worker.Id, job.Id);
             PutBackLostTake(previous, worker);

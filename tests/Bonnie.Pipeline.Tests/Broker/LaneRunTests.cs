@@ -81,6 +81,31 @@ public sealed class LaneRunTests
     }
 
     [Fact]
+    public void Release_WhileItsPredecessorIsAskedForAndStillOut_NotHandedOutAgainBehindItUntilThatOneIsReported()
+    {
+        using var harness = new BrokerHarness(o => (o.MaxLaneRun, o.HeartbeatLiveness) = (3, 100));
+        var alice = harness.SubmitJobs("alice@example.org", 2);
+        using var worker = new RawWorker(harness, "runner");
+        worker.Ready(10, runs: true);
+        Assert.Equal([(alice[0], null), (alice[1], alice[0])], worker.Takes(2));
+        Assert.Equal([0, 0], alice.Select(worker.Attempt));
+
+        // The worker did not store the head, and its report of it was lost with a broken connection; the follower's
+        // RELEASE came. Handed out again behind the head, the follower would come back again at once, and so on until
+        // the head's deadline. Nor is the head written off: the worker asked for it.
+        worker.Report(WireProtocol.Release, alice[1]);
+        worker.Free();
+        Assert.Empty(worker.Takes(1, TimeSpan.FromMilliseconds(500)));
+
+        // Once the head's end is known (here it is postponed; a report lost for good ends at its deadline), the lane goes
+        // on as after any release.
+        worker.Report(WireProtocol.Postpone, alice[0], "payload not available yet", "200");
+        worker.Free();
+        Assert.Equal([(alice[0], null), (alice[1], alice[0])], worker.Takes(2));
+        Assert.Equal([1, 0], alice.Select(worker.Attempt));
+    }
+
+    [Fact]
     public async Task WorkerLost_WithARun_OnlyTheHeadIsChargedAnAttempt()
     {
         using var harness = new BrokerHarness(o => (o.MaxLaneRun, o.HeartbeatLiveness) = (3, 10));
