@@ -15,9 +15,10 @@ namespace Bonnie.Shared.Protocol;
 /// broker → <c>TAKE &lt;id&gt;</c>, or <c>TAKE &lt;id&gt; &lt;after-id&gt;</c> to a worker that said RUNS (the job
 /// follows after-id, of the same mailbox, which that worker holds: it may be stored only after that one),
 /// <c>HELLO</c> (the broker does not know the worker, e.g. after its restart: say READY &lt;n&gt;).</para>
-/// <para><b>Worker router</b> (workers, default 5560): worker → <c>GET &lt;id&gt;</c> for each TAKE at once (a
-/// TAKE not asked for by the job's deadline counts as lost: the job goes back uncharged, its slot counted free
-/// again); broker → <c>JOB</c>
+/// <para><b>Worker router</b> (workers, default 5560): worker → <c>GET &lt;id&gt;</c> for each TAKE at once, in the
+/// order the TAKEs come (a TAKE not asked for by the job's deadline counts as lost: the job goes back uncharged, its
+/// slot counted free again; so does one behind which the worker gives back a job of its run that it asked for and that
+/// was sent later); broker → <c>JOB</c>
 /// [id, attempt, receivedAt (unix ms), notification, then request/status/data triples of collected items] or
 /// <c>GONE &lt;id&gt;</c> when the job is no longer this worker's. Worker → <c>DONE &lt;id&gt;</c>,
 /// <c>POSTPONE &lt;id&gt; &lt;reason&gt; &lt;retry-after ms&gt;</c>, <c>COLLECT &lt;id&gt; &lt;request&gt;...</c>,
