@@ -26,9 +26,10 @@ internal sealed partial class JobBroker
 
     /// <summary>
     /// Bounds <see cref="WorkerInfo.LostTakes"/> of one worker: a TAKE written off and then handed to another worker
-    /// stays remembered for a deadline, and a connection that breaks under a worker with many slots loses as many TAKEs.
+    /// stays remembered for a deadline, and a connection that breaks under a worker with many slots loses as many TAKEs:
+    /// as many as a worker may have slots (<c>Bonnie:Worker:Concurrency</c> is at most 65,536), a few megabytes at most.
     /// </summary>
-    private const int MaxLostTakes = 4096;
+    private const int MaxLostTakes = 65_536;
 
     private readonly Dictionary<string, WorkerInfo> _workers = new(StringComparer.Ordinal);
     private readonly List<WorkerInfo> _workerRing = [];

@@ -39,14 +39,19 @@ internal sealed partial class JobWorker : IDisposable
     /// <summary>A job whose JOB came before the one it follows (a GET asked again): waits for it, by that one's id.</summary>
     private readonly Dictionary<string, Job> _parked = new(StringComparer.Ordinal);
     /// <summary>What this worker finished lately: a job of a run is stored only after the one it follows.</summary>
-    private readonly StoredJobs _finished = new();
+    private readonly StoredJobs _finished;
     private int _taken;
+    /// <summary>Bytes of the jobs received and not yet reported: their notifications and what the collector sent with them.</summary>
+    private long _heldBytes;
+    /// <summary>Free slots not announced to the broker because the jobs held are over <see cref="WorkerOptions.MaxHeldBytes"/>.</summary>
+    private int _withheld;
     private bool _draining;
     private bool _disposed;
 
     public JobWorker(WorkerOptions options, IServiceScopeFactory scopes, TimeProvider time, ILogger<JobWorker> logger)
     {
         _options = options;
+        _finished = new StoredJobs(Math.Max(1024, options.Concurrency * StoredJobs.BatchesRemembered));
         _scopes = scopes;
         _time = time;
         _logger = logger;
@@ -149,7 +154,47 @@ internal sealed partial class JobWorker : IDisposable
     /// "READY &lt;n&gt;": how many slots are free, all told; the broker sets its count to it. A worker that stores
     /// batches adds RUNS: it takes several jobs of one mailbox at once and keeps their order (<see cref="Job.After"/>).
     /// </summary>
-    private void AnnounceFreeSlots() => SendReady(Math.Max(0, _options.Concurrency - _taken));
+    private void AnnounceFreeSlots()
+    {
+        var free = Math.Max(0, _options.Concurrency - _taken);
+        _withheld = _heldBytes > _options.MaxHeldBytes ? free : 0;
+        SendReady(free - _withheld);
+    }
+
+    /// <summary>A slot is free again (a job reported, or one we were handed but do not hold): tell the broker, unless we hold too much.</summary>
+    private void FreeSlot()
+    {
+        if (_draining)
+        {
+            return;
+        }
+        _withheld++;
+        AnnounceWithheld();
+    }
+
+    /// <summary>
+    /// The slots are many (a batch is what the slots hold, and big batches are what make the store fast), so the jobs
+    /// they hold could be large: a collector sends each message's bytes with its job. Past the bound, freed slots are
+    /// kept back and the broker sends nothing more until what is held has been reported.
+    /// </summary>
+    private void AnnounceWithheld()
+    {
+        while (_withheld > 0 && _heldBytes <= _options.MaxHeldBytes)
+        {
+            _withheld--;
+            _controller.SendFrame(WireProtocol.Ready);
+        }
+    }
+
+    private static long Size(Job job)
+    {
+        long size = job.Notification.Length;
+        foreach (var item in job.Collected)
+        {
+            size += item.Data.Length;
+        }
+        return size;
+    }
 
     private void SendReady(int freeSlots)
     {
@@ -188,7 +233,7 @@ internal sealed partial class JobWorker : IDisposable
                     {
                         // Handed to us again while we still wait for it (it went past its deadline and came back):
                         // we hold it once, so the slot the broker counted for this TAKE is free.
-                        _controller.SendFrame(WireProtocol.Ready);
+                        FreeSlot();
                     }
                     break;
                 case WireProtocol.Hello when !_draining:
@@ -196,6 +241,10 @@ internal sealed partial class JobWorker : IDisposable
                     // and a GET lost with the old connection would hold its slot for ever. Free those slots and
                     // say again how many are free.
                     _taken -= _awaiting.Count + _parked.Count;
+                    foreach (var parked in _parked.Values)
+                    {
+                        _heldBytes -= Size(parked);
+                    }
                     _awaiting.Clear();
                     _parked.Clear();
                     AnnounceFreeSlots();
@@ -234,17 +283,16 @@ internal sealed partial class JobWorker : IDisposable
                 // Only a job we asked for and have not got yet: a GET sent again may be answered twice.
                 if (_awaiting.Remove(id, out var awaited))
                 {
-                    Deliver(ReadJob(message) with { After = awaited.After });
+                    var job = ReadJob(message) with { After = awaited.After };
+                    _heldBytes += Size(job);
+                    Deliver(job);
                 }
             }
             else if (kind == WireProtocol.Gone && _awaiting.Remove(id))
             {
                 // Someone else has it now (we were too slow, or the broker restarted); the slot is free again.
                 _taken--;
-                if (!_draining)
-                {
-                    _controller.SendFrame(WireProtocol.Ready);
-                }
+                FreeSlot();
                 // A job that follows it cannot be stored here before it: give that one back too.
                 ReleaseParkedBehind(id);
             }
@@ -452,10 +500,8 @@ internal sealed partial class JobWorker : IDisposable
                 break;
         }
         _taken--;
-        if (!_draining)
-        {
-            _controller.SendFrame(WireProtocol.Ready);
-        }
+        _heldBytes -= Size(job);
+        FreeSlot();
     }
 
     /// <summary>

@@ -8,11 +8,15 @@ namespace Bonnie.Pipeline.Worker;
 /// </summary>
 /// <remarks>
 /// Bounded: a follower is handed out while its predecessor is still with this worker, so it arrives within a few
-/// batches of it; <see cref="Capacity"/> is many times what a worker finishes in that time.
+/// batches of it; the capacity is several times what a worker holds (a batch is at most what its slots hold), so
+/// several batches' worth. Forgetting too early would cost releases, never order.
 /// </remarks>
-internal sealed class StoredJobs
+internal sealed class StoredJobs(int capacity)
 {
-    public const int Capacity = 16_384;
+    /// <summary>Slots times this many jobs are remembered: four batches of a full worker.</summary>
+    public const int BatchesRemembered = 4;
+
+    public int Capacity { get; } = capacity;
 
     private readonly Dictionary<string, bool> _finished = new(StringComparer.Ordinal);
     private readonly Queue<string> _order = new();

@@ -12,15 +12,24 @@ public sealed class WorkerOptions
     public string WorkerEndpoint { get; set; } = "tcp://127.0.0.1:5560";
     public string ControllerEndpoint { get; set; } = "tcp://127.0.0.1:5561";
     /// <summary>
-    /// Jobs this process takes at once. The store processes what is waiting in one transaction, so this bounds that
-    /// transaction (the jobs of the batch being written hold their slots). Before runs (one job per user at a time)
-    /// 1,024 slots drained a backlog of 1,000 users barely faster than 256 (5,905 against 5,625 events/s); with runs of
-    /// up to 256 jobs per user, 6,774-6,876 against 4,103-4,195, 484-492 events per transaction against 121-123
-    /// (`pipeline --events 30000 --users 1000 --concurrency 256,1024,256,1024`, bench/README.md).
+    /// Jobs this process takes at once. The store writes what is waiting in one transaction, so this bounds that
+    /// transaction (the jobs of the batch being written hold their slots, so batches settle near half of it), and big
+    /// transactions are what keep the embedded store fast as it grows: each commit rewrites about one page per row of
+    /// its random-key indexes whatever the batch's size. A backlog of 300,000 events of 1,000 mailboxes drained at
+    /// 5,146-5,333 events/s with 1,024 slots (510 events per transaction), 6,388-6,448 with 8,192 (3,750-3,947) and
+    /// 7,733 with 16,384 (7,500) (`pipeline --events 300000 --concurrency 1024,8192,16384,...`, bench/README.md).
+    /// A store that writes fewer than this many jobs per <c>Bonnie:Broker:JobDeadline</c> would see jobs time out while
+    /// they wait. A processor that does not take batches runs this many jobs at once.
     /// </summary>
-    public int Concurrency { get; set; } = 1024;
+    public int Concurrency { get; set; } = 16384;
     /// <summary>Jobs at most in one batch for a processor that takes batches.</summary>
-    public int MaxBatch { get; set; } = 1024;
+    public int MaxBatch { get; set; } = 16384;
+    /// <summary>
+    /// Bytes of jobs held at most (their notifications and what the collector sent with them, whole messages): past
+    /// it, freed slots are not offered to the broker until jobs held have been reported. Slots are many; messages can
+    /// be large.
+    /// </summary>
+    public long MaxHeldBytes { get; set; } = 256L * 1024 * 1024;
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>The worker's name at the broker; empty means host name and process id.</summary>
     public string Name { get; set; } = "";
@@ -38,13 +47,17 @@ internal sealed class ValidateWorkerOptions : IValidateOptions<WorkerOptions>
     public ValidateOptionsResult Validate(string? name, WorkerOptions options)
     {
         var errors = new List<string>();
-        if (options.Concurrency is < 1 or > 4096)
+        if (options.Concurrency is < 1 or > 65_536)
         {
-            errors.Add($"{WorkerOptions.Section}:Concurrency must be between 1 and 4096 (was {options.Concurrency}).");
+            errors.Add($"{WorkerOptions.Section}:Concurrency must be between 1 and 65536 (was {options.Concurrency}).");
         }
-        if (options.MaxBatch is < 1 or > 10_000)
+        if (options.MaxBatch is < 1 or > 65_536)
         {
-            errors.Add($"{WorkerOptions.Section}:MaxBatch must be between 1 and 10000 (was {options.MaxBatch}).");
+            errors.Add($"{WorkerOptions.Section}:MaxBatch must be between 1 and 65536 (was {options.MaxBatch}).");
+        }
+        if (options.MaxHeldBytes < 1)
+        {
+            errors.Add($"{WorkerOptions.Section}:MaxHeldBytes must be positive (was {options.MaxHeldBytes}).");
         }
         if (options.HeartbeatInterval <= TimeSpan.Zero)
         {

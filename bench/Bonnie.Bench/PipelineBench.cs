@@ -23,7 +23,7 @@ internal static class PipelineBench
     {
         var events = BenchArgs.Int(args, "--events", 100_000);
         var users = BenchArgs.Int(args, "--users", 1_000);
-        var concurrencies = BenchArgs.IntList(args, "--concurrency", "32,256,1024");
+        var concurrencies = BenchArgs.IntList(args, "--concurrency", "1024,16384");
         var laneRuns = BenchArgs.IntList(args, "--lane-runs", new BrokerOptions().MaxLaneRun.ToString(CultureInfo.InvariantCulture));
         var root = Directory.CreateTempSubdirectory("bonnie-bench-pipeline-").FullName;
         Console.WriteLine($"pipeline bench: {events:N0} realistic notifications queued for {users:N0} users, drained by one worker; in {root}");

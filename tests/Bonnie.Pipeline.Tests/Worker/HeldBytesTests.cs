@@ -1,0 +1,195 @@
+using System.Globalization;
+using Bonnie.Pipeline.Worker;
+using Bonnie.Shared.Protocol;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using NetMQ;
+using NetMQ.Sockets;
+
+namespace Bonnie.Pipeline.Tests.Worker;
+
+/// <summary>
+/// A worker holds many jobs at once (its batch is what its slots hold), and a job can carry a whole message from the
+/// collector: past <see cref="WorkerOptions.MaxHeldBytes"/> it offers the broker no freed slot until what it holds has
+/// been reported. Spoken with raw sockets, so that every READY the worker sends is seen.
+/// </summary>
+public sealed class HeldBytesTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public void Worker_OverItsByteBound_FreedSlotKeptBackUntilTheHeldJobsAreReported()
+    {
+        using var controller = new RouterSocket();
+        using var channel = new RouterSocket();
+        var controllerPort = controller.BindRandomPort("tcp://127.0.0.1");
+        var channelPort = channel.BindRandomPort("tcp://127.0.0.1");
+        var processor = new GatedBatchProcessor();
+        var services = new ServiceCollection();
+        services.AddSingleton<IJobProcessor>(processor);
+        using var provider = services.BuildServiceProvider();
+        using var worker = new JobWorker(
+            new WorkerOptions
+            {
+                ControllerEndpoint = $"tcp://127.0.0.1:{controllerPort}", WorkerEndpoint = $"tcp://127.0.0.1:{channelPort}", Concurrency = 8, MaxHeldBytes = 3_000,
+            },
+            provider.GetRequiredService<IServiceScopeFactory>(), TimeProvider.System, NullLogger<JobWorker>.Instance);
+        worker.Start();
+        var ready = Next(controller, WireProtocol.Ready);
+        Assert.Equal("8", ready[2].ConvertToString());
+        var identity = ready[0].ToByteArray();
+
+        // Two jobs of 2,000 bytes each: 4,000 held, over the bound of 3,000, while the store has not answered.
+        Hand(controller, channel, identity, "A", 2_000);
+        Hand(controller, channel, identity, "B", 2_000);
+        processor.WaitUntilHolding(1);
+        // A slot freed now (a TAKE whose job is GONE; its GONE reaches the worker after B's JOB) is kept back.
+        Take(controller, identity, "C");
+        Assert.Equal("C", Next(channel, WireProtocol.Get)[2].ConvertToString());
+        Send(channel, identity, WireProtocol.Gone, "C");
+        Assert.Equal(0, CountReadies(controller, TimeSpan.FromMilliseconds(500)));
+
+        processor.Open();
+        Assert.Equal(["A", "B"], new[] { Next(channel, WireProtocol.Done)[2].ConvertToString(), Next(channel, WireProtocol.Done)[2].ConvertToString() }.Order());
+
+        // Then every freed slot is offered again, the one kept back included: three, not more.
+        Assert.Equal(3, CountReadies(controller, TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public void Worker_UnderItsByteBound_FreedSlotOfferedAtOnce()
+    {
+        using var controller = new RouterSocket();
+        using var channel = new RouterSocket();
+        var controllerPort = controller.BindRandomPort("tcp://127.0.0.1");
+        var channelPort = channel.BindRandomPort("tcp://127.0.0.1");
+        var processor = new GatedBatchProcessor();
+        var services = new ServiceCollection();
+        services.AddSingleton<IJobProcessor>(processor);
+        using var provider = services.BuildServiceProvider();
+        using var worker = new JobWorker(
+            new WorkerOptions
+            {
+                ControllerEndpoint = $"tcp://127.0.0.1:{controllerPort}", WorkerEndpoint = $"tcp://127.0.0.1:{channelPort}", Concurrency = 8, MaxHeldBytes = 3_000,
+            },
+            provider.GetRequiredService<IServiceScopeFactory>(), TimeProvider.System, NullLogger<JobWorker>.Instance);
+        worker.Start();
+        var identity = Next(controller, WireProtocol.Ready)[0].ToByteArray();
+
+        Hand(controller, channel, identity, "A", 2_000);
+        processor.WaitUntilHolding(1);
+        Take(controller, identity, "C");
+        Assert.Equal("C", Next(channel, WireProtocol.Get)[2].ConvertToString());
+        Send(channel, identity, WireProtocol.Gone, "C");
+
+        Assert.Equal(1, CountReadies(controller, TimeSpan.FromMilliseconds(500)));
+        processor.Open();
+    }
+
+    [Fact]
+    public void Validate_MaxHeldBytesNotPositive_Refused()
+    {
+        var result = new ValidateWorkerOptions().Validate(null, new WorkerOptions { MaxHeldBytes = 0 });
+
+        Assert.Contains(result.Failures!, f => f.Contains("MaxHeldBytes", StringComparison.Ordinal));
+    }
+
+    private static void Take(RouterSocket controller, byte[] identity, string id)
+    {
+        var take = new NetMQMessage();
+        take.Append(identity);
+        take.Append(WireProtocol.Take);
+        take.Append(id);
+        controller.SendMultipartMessage(take);
+    }
+
+    private static void Send(RouterSocket socket, byte[] identity, params string[] frames)
+    {
+        var message = new NetMQMessage();
+        message.Append(identity);
+        foreach (var frame in frames)
+        {
+            message.Append(frame);
+        }
+        socket.SendMultipartMessage(message);
+    }
+
+    /// <summary>TAKE, then the JOB the worker asks for, with a notification of <paramref name="size"/> bytes.</summary>
+    private static void Hand(RouterSocket controller, RouterSocket channel, byte[] identity, string id, int size)
+    {
+        Take(controller, identity, id);
+        Assert.Equal(id, Next(channel, WireProtocol.Get)[2].ConvertToString());
+        var job = new NetMQMessage();
+        job.Append(identity);
+        job.Append(WireProtocol.Job);
+        job.Append(id);
+        job.Append("0");
+        job.Append(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+        job.Append(new byte[size]);
+        channel.SendMultipartMessage(job);
+    }
+
+    /// <summary>The next message with this command (heartbeats and other commands in between are skipped).</summary>
+    private static NetMQMessage Next(RouterSocket socket, string command)
+    {
+        var until = DateTime.UtcNow + Timeout;
+        while (DateTime.UtcNow < until)
+        {
+            var message = new NetMQMessage();
+            if (socket.TryReceiveMultipartMessage(until - DateTime.UtcNow, ref message) && message[1].ConvertToString() == command)
+            {
+                return message;
+            }
+        }
+        throw new TimeoutException($"no {command} within {Timeout}");
+    }
+
+    /// <summary>Bare READYs (one freed slot each) that arrive within <paramref name="window"/>.</summary>
+    private static int CountReadies(RouterSocket controller, TimeSpan window)
+    {
+        var count = 0;
+        var until = DateTime.UtcNow + window;
+        var message = new NetMQMessage();
+        while (DateTime.UtcNow < until && controller.TryReceiveMultipartMessage(until - DateTime.UtcNow, ref message))
+        {
+            if (message.FrameCount == 2 && message[1].ConvertToString() == WireProtocol.Ready)
+            {
+                count++;
+            }
+            message = new NetMQMessage();
+        }
+        return count;
+    }
+
+    /// <summary>Holds every job it is given until <see cref="Open"/>, then stores them all.</summary>
+    private sealed class GatedBatchProcessor : IBatchJobProcessor
+    {
+        private readonly TaskCompletionSource _open = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _holding;
+
+        public void Open() => _open.TrySetResult();
+
+        public void WaitUntilHolding(int count)
+        {
+            var until = DateTime.UtcNow + Timeout;
+            while (Volatile.Read(ref _holding) < count)
+            {
+                if (DateTime.UtcNow > until)
+                {
+                    throw new TimeoutException($"the worker handed over {_holding} jobs, not {count}");
+                }
+                Thread.Sleep(10);
+            }
+        }
+
+        public Task<JobOutcome> ProcessAsync(Job job, CancellationToken cancellationToken = default)
+            => throw new InvalidOperationException("a batch processor is given batches");
+
+        public async Task<IReadOnlyList<JobOutcome>> ProcessBatchAsync(IReadOnlyList<Job> jobs, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Add(ref _holding, jobs.Count);
+            await _open.Task.WaitAsync(cancellationToken);
+            return jobs.Select(_ => JobOutcome.Success).ToList();
+        }
+    }
+}
