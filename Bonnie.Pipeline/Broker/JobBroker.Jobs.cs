@@ -314,6 +314,13 @@ internal sealed partial class JobBroker
 
     private void Finish(JobInfo job, JobState state, string? reason)
     {
+        if (job is { State: JobState.Assigned, Asked: false, Worker: { } holder })
+        {
+            // Reported by another worker (one that had it before its deadline) while its TAKE to this one is unanswered:
+            // that TAKE may be lost, and nothing else would free its slot. If it was only late, its GET is answered
+            // GONE and takes the slot back (SendJob).
+            WriteOffTake(job, holder);
+        }
         job.State = state;
         job.Reason = reason;
         job.Worker?.Jobs.Remove(job.Id);

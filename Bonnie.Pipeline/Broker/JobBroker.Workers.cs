@@ -22,6 +22,12 @@ internal sealed partial class JobBroker
         /// the time until which a late GET for one is still matched.
         /// </summary>
         public Dictionary<string, long> LostTakes { get; } = new(StringComparer.Ordinal);
+        /// <summary>
+        /// The last TAKE sent before its last "READY &lt;n&gt;": a TAKE up to it that never reached the worker was counted
+        /// free in n (a new process under the same name holds nothing; after HELLO a worker counts free what it had not
+        /// got yet), so writing it off frees no slot.
+        /// </summary>
+        public long ReadyAfterTake { get; set; }
     }
 
     /// <summary>
@@ -80,6 +86,7 @@ internal sealed partial class JobBroker
                     // A written-off TAKE that still comes may be counted in n already: forgotten, its late GET can leave
                     // the worker a slot more than it has, never one less.
                     worker.FreeSlots = free;
+                    worker.ReadyAfterTake = _takes;
                     worker.LostTakes.Clear();
                     worker.Unavailable = false;
                     worker.TakesRuns = message.FrameCount >= 4 && Text(message[3]) == WireProtocol.Runs;
@@ -170,14 +177,18 @@ internal sealed partial class JobBroker
                         // Accepted from whichever worker finishes first: the store is idempotent by job id.
                         Finish(job, JobState.Done, null);
                         break;
-                    case WireProtocol.Postpone when _jobs.TryGetValue(id, out var job) && job.State == JobState.Assigned:
+                    // Only from the worker that holds it: a copy taken back at its deadline and handed out again is
+                    // the new holder's to postpone or collect for (a DONE or FAIL, below, is final from any worker).
+                    case WireProtocol.Postpone when _jobs.TryGetValue(id, out var job) && job.State == JobState.Assigned
+                                                     && ReferenceEquals(job.Worker, worker):
                         var reason = message.FrameCount > 3 ? message[3].ConvertToString(Encoding.UTF8) : "postponed by the worker";
                         TimeSpan? after = message.FrameCount > 4 && long.TryParse(Text(message[4]), NumberStyles.None, CultureInfo.InvariantCulture, out var ms) && ms > 0
                             ? TimeSpan.FromMilliseconds(ms)
                             : null;
                         Postpone(job, reason, after);
                         break;
-                    case WireProtocol.Collect when _jobs.TryGetValue(id, out var job) && job.State == JobState.Assigned:
+                    case WireProtocol.Collect when _jobs.TryGetValue(id, out var job) && job.State == JobState.Assigned
+                                                    && ReferenceEquals(job.Worker, worker):
                         var requests = new List<string>();
                         for (var f = 3; f < message.FrameCount; f++)
                         {
@@ -259,6 +270,12 @@ internal sealed partial class JobBroker
     /// </summary>
     private void WriteOffTake(JobInfo job, WorkerInfo worker)
     {
+        if (job.Take <= worker.ReadyAfterTake)
+        {
+            // Counted free in the worker's last "READY <n>" already: crediting it again would leave the worker more
+            // slots than it has, one for each job of a process that restarted under the same name.
+            return;
+        }
         worker.FreeSlots++;
         var now = Now;
         if (worker.LostTakes.Count >= MaxLostTakes)

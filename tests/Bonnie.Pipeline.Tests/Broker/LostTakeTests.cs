@@ -257,4 +257,85 @@ public sealed class LostTakeTests
         Assert.DoesNotContain((head, null), worker.Takes(1, TimeSpan.FromMilliseconds(500)));
         Assert.Equal(1, worker.Attempt(head));
     }
+
+    [Fact]
+    public void Deadline_TakeOfAProcessThatRestartedUnderTheSameName_NoSlotCreditedTwice()
+    {
+        using var harness = new BrokerHarness(o => (o.MaxLaneRun, o.HeartbeatLiveness, o.JobDeadline) = (3, 100, TimeSpan.FromSeconds(2)));
+        var alice = harness.SubmitJobs("alice@example.org", 1);
+        var bob = harness.SubmitJobs("bob@example.org", 1);
+        var old = new RawWorker(harness, "restarts");
+        old.Ready(1, runs: false);
+        var first = Assert.Single(old.Takes(1)).Id;
+        var second = first == alice[0] ? bob[0] : alice[0];
+
+        // The process stops before asking for it; a new one under the same name says it has its one slot free, gets
+        // the other job at once, and stores it.
+        old.Dispose();
+        Thread.Sleep(300);
+        using var restarted = new RawWorker(harness, "restarts");
+        restarted.Ready(1, runs: false);
+        Assert.Equal([(second, null)], restarted.Takes(1));
+        Assert.Equal(0, restarted.Attempt(second));
+        restarted.Report(WireProtocol.Done, second);
+        restarted.Free();
+
+        // The old process's TAKE is written off at its deadline and the job comes to the new process, uncharged. Its
+        // slot was counted in "READY 1" already: the worker, busy with its one job now, is handed nothing more.
+        Assert.Equal([(first, null)], restarted.Takes(1));
+        Assert.Equal(0, restarted.Attempt(first));
+        var carol = harness.SubmitJobs("carol@example.org", 1);
+        Assert.Empty(restarted.Takes(1, TimeSpan.FromSeconds(1)));
+        restarted.Report(WireProtocol.Done, first);
+        restarted.Free();
+        Assert.Equal([(carol[0], null)], restarted.Takes(1));
+    }
+
+    [Fact]
+    public async Task Done_FromTheWorkerThatHadItBefore_WhileItsNewTakeIsLost_TheNewHoldersSlotIsFreeAgain()
+    {
+        using var harness = new BrokerHarness(ShortDeadline);
+        var alice = harness.SubmitJobs("alice@example.org", 1);
+        using var slow = new RawWorker(harness, "slow");
+        slow.Ready(1, runs: false);
+        Assert.Equal([(alice[0], null)], slow.Takes(1));
+        Assert.Equal(0, slow.Attempt(alice[0]));
+        await harness.WaitUntilAsync(s => s.Workers.Any(w => w.Id == "slow" && w.State == WorkerState.Unavailable), Timeout);
+
+        // Out again, to another worker, whose TAKE is lost; then the slow worker's DONE comes, and the job is done.
+        using var next = new RawWorker(harness, "next");
+        next.Ready(1, runs: false);
+        Assert.Equal([(alice[0], null)], next.Takes(1));
+        slow.Report(WireProtocol.Done, alice[0]);
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 1, Timeout);
+
+        // The slot counted for that lost TAKE is free again: the next job goes to that worker.
+        var bob = harness.SubmitJobs("bob@example.org", 1);
+        Assert.Equal([(bob[0], null)], next.Takes(1));
+    }
+
+    [Fact]
+    public void Postpone_FromTheWorkerThatHadItBeforeItsDeadline_IgnoredWhileTheNewHolderHasIt()
+    {
+        using var harness = new BrokerHarness(o => (o.MaxLaneRun, o.HeartbeatLiveness, o.JobDeadline, o.PostponeDelay) = (3, 100, TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(100)));
+        var alice = harness.SubmitJobs("alice@example.org", 1);
+        using var slow = new RawWorker(harness, "slow");
+        slow.Ready(1, runs: false);
+        Assert.Equal([(alice[0], null)], slow.Takes(1));
+        Assert.Equal(0, slow.Attempt(alice[0]));
+        using var next = new RawWorker(harness, "next");
+        next.Ready(1, runs: false);
+        // Past its deadline at the slow worker, it goes to the next one, which has it.
+        Assert.Equal([(alice[0], null)], next.Takes(1));
+        Assert.Equal(1, next.Attempt(alice[0]));
+
+        // The slow worker postpones its old copy: the job stays with the worker that has it now, and is not handed to
+        // a third one after the postponement's short delay.
+        slow.Report(WireProtocol.Postpone, alice[0], "payload not available yet", "100");
+        using var third = new RawWorker(harness, "third");
+        third.Ready(1, runs: false);
+        Assert.Empty(third.Takes(1, TimeSpan.FromMilliseconds(400)));
+        next.Report(WireProtocol.Done, alice[0]);
+        Assert.Empty(third.Takes(1, TimeSpan.FromMilliseconds(400)));
+    }
 }
