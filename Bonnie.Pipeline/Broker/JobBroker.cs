@@ -78,6 +78,13 @@ internal sealed partial class JobBroker : IDisposable
         _clients.Options.MaxMsgSize = Math.Max(_options.MaxNotificationBytes, 1) * 4L;
         _clients.Options.ReceiveHighWatermark = 100_000;
         _clients.Options.SendHighWatermark = 100_000;
+        // A worker may have 65,536 slots, each in flight at once (a TAKE, a GET, a JOB, a report): a send to a peer whose
+        // queue is full waits (RouterMandatory), and a broker waiting on one worker serves no one.
+        foreach (var socket in new[] { _controller, _workerChannel })
+        {
+            socket.Options.ReceiveHighWatermark = 150_000;
+            socket.Options.SendHighWatermark = 150_000;
+        }
         ClientEndpoint = Bind(_clients, _options.ClientEndpoint);
         WorkerEndpoint = Bind(_workerChannel, _options.WorkerEndpoint);
         ControllerEndpoint = Bind(_controller, _options.ControllerEndpoint);

@@ -43,8 +43,18 @@ internal sealed partial class JobWorker : IDisposable
     private int _taken;
     /// <summary>Bytes of the jobs received and not yet reported: their notifications and what the collector sent with them.</summary>
     private long _heldBytes;
-    /// <summary>Free slots not announced to the broker because the jobs held are over <see cref="WorkerOptions.MaxHeldBytes"/>.</summary>
+    /// <summary>Free slots not offered to the broker, because what they would bring would pass <see cref="WorkerOptions.MaxHeldBytes"/>.</summary>
     private int _withheld;
+    /// <summary>
+    /// What a job is expected to weigh, to bound what the slots offered may bring: a TAKE does not say how big its job
+    /// is. Until a job has come, a guess large enough for a message with attachments (so the first slots offered are
+    /// few when the bound is small); then a moving average of the jobs received.
+    /// </summary>
+    private long _jobSizeEstimate = InitialJobSizeEstimate;
+    private bool _jobSizeKnown;
+    internal const long InitialJobSizeEstimate = 64 * 1024;
+    /// <summary>Reports sent per turn of the poller before it reads the broker's words again.</summary>
+    private const int ResultsPerTurn = 256;
     private bool _draining;
     private bool _disposed;
 
@@ -63,13 +73,23 @@ internal sealed partial class JobWorker : IDisposable
         _channel.Options.Identity = identity;
         _controller.Options.Linger = TimeSpan.Zero;
         _channel.Options.Linger = TimeSpan.FromSeconds(1);
+        // Every slot may be in flight at once: a TAKE each on the controller, a GET, a JOB and a report on the channel.
+        // ZeroMQ's default of 1,000 queued messages would make the sender wait (the broker) or drop (nothing here may).
+        var queued = Math.Max(1000, 2 * options.Concurrency);
+        _controller.Options.ReceiveHighWatermark = queued;
+        _controller.Options.SendHighWatermark = queued;
+        _channel.Options.ReceiveHighWatermark = queued;
+        _channel.Options.SendHighWatermark = queued;
         _heartbeat = new NetMQTimer(options.HeartbeatInterval);
         _poller = [_controller, _channel, _results, _heartbeat];
         _controller.ReceiveReady += (_, _) => ReceiveControl();
         _channel.ReceiveReady += (_, _) => ReceiveJobs();
         _results.ReceiveReady += (_, e) =>
         {
-            while (e.Queue.TryDequeue(out var action, TimeSpan.Zero))
+            // A batch's reports come all at once (thousands: a DONE and a READY each), and each READY brings a TAKE back.
+            // A few hundred at a time, so that the poller reads the TAKEs between them: sent without reading, both
+            // sides' queues fill, and a broker blocked on a full queue stops reading what this worker sends.
+            for (var i = 0; i < ResultsPerTurn && e.Queue.TryDequeue(out var action, TimeSpan.Zero); i++)
             {
                 action();
             }
@@ -157,8 +177,14 @@ internal sealed partial class JobWorker : IDisposable
     private void AnnounceFreeSlots()
     {
         var free = Math.Max(0, _options.Concurrency - _taken);
-        _withheld = _heldBytes > _options.MaxHeldBytes ? free : 0;
-        SendReady(free - _withheld);
+        _withheld = free;
+        var offered = 0;
+        while (_withheld > 0 && MayOffer(offered))
+        {
+            _withheld--;
+            offered++;
+        }
+        SendReady(offered);
     }
 
     /// <summary>A slot is free again (a job reported, or one we were handed but do not hold): tell the broker, unless we hold too much.</summary>
@@ -174,16 +200,41 @@ internal sealed partial class JobWorker : IDisposable
 
     /// <summary>
     /// The slots are many (a batch is what the slots hold, and big batches are what make the store fast), so the jobs
-    /// they hold could be large: a collector sends each message's bytes with its job. Past the bound, freed slots are
-    /// kept back and the broker sends nothing more until what is held has been reported.
+    /// they hold could be large: a collector sends each message's bytes with its job. A free slot is offered only while
+    /// what is held, and what the slots already offered or asked for may bring, stays within the bound.
     /// </summary>
     private void AnnounceWithheld()
     {
-        while (_withheld > 0 && _heldBytes <= _options.MaxHeldBytes)
+        while (!_draining && _withheld > 0 && MayOffer(Offered))
         {
             _withheld--;
             _controller.SendFrame(WireProtocol.Ready);
         }
+    }
+
+    /// <summary>Slots the broker counts free for us: all but those taken and those kept back.</summary>
+    private int Offered => _options.Concurrency - _taken - _withheld;
+
+    /// <summary>
+    /// One more slot on top of <paramref name="offered"/>: what is held plus what the offered slots and the jobs asked for
+    /// may bring, at the estimated size, within <see cref="WorkerOptions.MaxHeldBytes"/>. A worker that holds and is
+    /// offered nothing always offers one, so a job larger than the bound still comes, alone.
+    /// </summary>
+    private bool MayOffer(int offered)
+    {
+        if (_taken == 0 && offered == 0)
+        {
+            return true;
+        }
+        var coming = (long)(offered + 1 + _awaiting.Count) * _jobSizeEstimate;
+        return _heldBytes + coming <= _options.MaxHeldBytes;
+    }
+
+    /// <summary>A job came: its size moves the estimate (the first one replaces the guess).</summary>
+    private void Weigh(long size)
+    {
+        _jobSizeEstimate = _jobSizeKnown ? Math.Max(1, _jobSizeEstimate + ((size - _jobSizeEstimate) / 8)) : Math.Max(1, size);
+        _jobSizeKnown = true;
     }
 
     private static long Size(Job job)
@@ -284,8 +335,12 @@ internal sealed partial class JobWorker : IDisposable
                 if (_awaiting.Remove(id, out var awaited))
                 {
                     var job = ReadJob(message) with { After = awaited.After };
-                    _heldBytes += Size(job);
+                    var size = Size(job);
+                    _heldBytes += size;
+                    Weigh(size);
                     Deliver(job);
+                    // Lighter than expected, the slots kept back may be worth offering now.
+                    AnnounceWithheld();
                 }
             }
             else if (kind == WireProtocol.Gone && _awaiting.Remove(id))

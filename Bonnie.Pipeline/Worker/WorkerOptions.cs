@@ -25,9 +25,11 @@ public sealed class WorkerOptions
     /// <summary>Jobs at most in one batch for a processor that takes batches.</summary>
     public int MaxBatch { get; set; } = 16384;
     /// <summary>
-    /// Bytes of jobs held at most (their notifications and what the collector sent with them, whole messages): past
-    /// it, freed slots are not offered to the broker until jobs held have been reported. Slots are many; messages can
-    /// be large.
+    /// Bytes of jobs held at most (their notifications and what the collector sent with them, whole messages): a free
+    /// slot is offered to the broker only while what is held, plus what the slots offered may bring at the size jobs
+    /// have had lately (64 KiB before the first), stays under it. Slots are many; messages can be large. It is a bound
+    /// on an estimate: jobs much larger than the ones before them can pass it by what the slots already offered bring.
+    /// A job larger than the bound still comes, alone.
     /// </summary>
     public long MaxHeldBytes { get; set; } = 256L * 1024 * 1024;
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);

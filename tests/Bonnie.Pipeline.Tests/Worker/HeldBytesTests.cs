@@ -10,80 +10,106 @@ namespace Bonnie.Pipeline.Tests.Worker;
 
 /// <summary>
 /// A worker holds many jobs at once (its batch is what its slots hold), and a job can carry a whole message from the
-/// collector: past <see cref="WorkerOptions.MaxHeldBytes"/> it offers the broker no freed slot until what it holds has
-/// been reported. Spoken with raw sockets, so that every READY the worker sends is seen.
+/// collector: it offers the broker only as many slots as <see cref="WorkerOptions.MaxHeldBytes"/> allows for what it
+/// holds and what the offered slots may bring, at the size its jobs have had. Spoken with raw sockets, so that every
+/// READY the worker sends is seen.
 /// </summary>
 public sealed class HeldBytesTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
     [Fact]
-    public void Worker_OverItsByteBound_FreedSlotKeptBackUntilTheHeldJobsAreReported()
+    public void Worker_OffersOnlyTheSlotsItsByteBoundAllows_AndMoreOnceHeldJobsAreReported()
     {
         using var controller = new RouterSocket();
         using var channel = new RouterSocket();
         var controllerPort = controller.BindRandomPort("tcp://127.0.0.1");
         var channelPort = channel.BindRandomPort("tcp://127.0.0.1");
         var processor = new GatedBatchProcessor();
-        var services = new ServiceCollection();
-        services.AddSingleton<IJobProcessor>(processor);
-        using var provider = services.BuildServiceProvider();
-        using var worker = new JobWorker(
-            new WorkerOptions
-            {
-                ControllerEndpoint = $"tcp://127.0.0.1:{controllerPort}", WorkerEndpoint = $"tcp://127.0.0.1:{channelPort}", Concurrency = 8, MaxHeldBytes = 3_000,
-            },
-            provider.GetRequiredService<IServiceScopeFactory>(), TimeProvider.System, NullLogger<JobWorker>.Instance);
-        worker.Start();
+        using var worker = StartWorker(processor, controllerPort, channelPort, concurrency: 8, maxHeldBytes: 10_000);
+
+        // Nothing known of the jobs' size, and a bound below the first guess: one slot, not eight.
+        var ready = Next(controller, WireProtocol.Ready);
+        Assert.Equal("1", ready[2].ConvertToString());
+        var identity = ready[0].ToByteArray();
+
+        // A job of 2,000 bytes: held 2,000, so four more such jobs fit, and four more slots are offered.
+        Hand(controller, channel, identity, "A", 2_000);
+        Assert.Equal(4, CountReadies(controller, TimeSpan.FromMilliseconds(500)));
+
+        // Four jobs more while the store has not answered: 10,000 bytes held, nothing more offered.
+        foreach (var id in new[] { "B", "C", "D", "E" })
+        {
+            Hand(controller, channel, identity, id, 2_000);
+        }
+        Assert.Equal(0, CountReadies(controller, TimeSpan.FromMilliseconds(500)));
+
+        // All five stored and reported: nothing held, five slots offered (what 10,000 bytes allow), not eight.
+        processor.Open();
+        Assert.Equal(["A", "B", "C", "D", "E"], Enumerable.Range(0, 5).Select(_ => Next(channel, WireProtocol.Done)[2].ConvertToString()).Order());
+        Assert.Equal(5, CountReadies(controller, TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public void Worker_JobLargerThanItsBound_ComesAloneAndIsStored()
+    {
+        using var controller = new RouterSocket();
+        using var channel = new RouterSocket();
+        var controllerPort = controller.BindRandomPort("tcp://127.0.0.1");
+        var channelPort = channel.BindRandomPort("tcp://127.0.0.1");
+        var processor = new GatedBatchProcessor();
+        using var worker = StartWorker(processor, controllerPort, channelPort, concurrency: 8, maxHeldBytes: 1_000);
+        var ready = Next(controller, WireProtocol.Ready);
+        Assert.Equal("1", ready[2].ConvertToString());
+        var identity = ready[0].ToByteArray();
+
+        // 5,000 bytes, five times the bound: nothing else is offered while it is held, and it is stored.
+        Hand(controller, channel, identity, "huge", 5_000);
+        Assert.Equal(0, CountReadies(controller, TimeSpan.FromMilliseconds(500)));
+        processor.Open();
+        Assert.Equal("huge", Next(channel, WireProtocol.Done)[2].ConvertToString());
+        // Then, holding nothing, it offers a slot again: one, as that is all the bound allows for jobs of that size.
+        Assert.Equal(1, CountReadies(controller, TimeSpan.FromSeconds(1)));
+    }
+
+    [Fact]
+    public void Worker_SmallJobsUnderItsBound_FreedSlotOfferedAtOnce()
+    {
+        using var controller = new RouterSocket();
+        using var channel = new RouterSocket();
+        var controllerPort = controller.BindRandomPort("tcp://127.0.0.1");
+        var channelPort = channel.BindRandomPort("tcp://127.0.0.1");
+        var processor = new GatedBatchProcessor();
+        using var worker = StartWorker(processor, controllerPort, channelPort, concurrency: 8, maxHeldBytes: 1_000_000);
         var ready = Next(controller, WireProtocol.Ready);
         Assert.Equal("8", ready[2].ConvertToString());
         var identity = ready[0].ToByteArray();
 
-        // Two jobs of 2,000 bytes each: 4,000 held, over the bound of 3,000, while the store has not answered.
-        Hand(controller, channel, identity, "A", 2_000);
-        Hand(controller, channel, identity, "B", 2_000);
-        processor.WaitUntilHolding(1);
-        // A slot freed now (a TAKE whose job is GONE; its GONE reaches the worker after B's JOB) is kept back.
-        Take(controller, identity, "C");
-        Assert.Equal("C", Next(channel, WireProtocol.Get)[2].ConvertToString());
-        Send(channel, identity, WireProtocol.Gone, "C");
-        Assert.Equal(0, CountReadies(controller, TimeSpan.FromMilliseconds(500)));
-
-        processor.Open();
-        Assert.Equal(["A", "B"], new[] { Next(channel, WireProtocol.Done)[2].ConvertToString(), Next(channel, WireProtocol.Done)[2].ConvertToString() }.Order());
-
-        // Then every freed slot is offered again, the one kept back included: three, not more.
-        Assert.Equal(3, CountReadies(controller, TimeSpan.FromSeconds(1)));
-    }
-
-    [Fact]
-    public void Worker_UnderItsByteBound_FreedSlotOfferedAtOnce()
-    {
-        using var controller = new RouterSocket();
-        using var channel = new RouterSocket();
-        var controllerPort = controller.BindRandomPort("tcp://127.0.0.1");
-        var channelPort = channel.BindRandomPort("tcp://127.0.0.1");
-        var processor = new GatedBatchProcessor();
-        var services = new ServiceCollection();
-        services.AddSingleton<IJobProcessor>(processor);
-        using var provider = services.BuildServiceProvider();
-        using var worker = new JobWorker(
-            new WorkerOptions
-            {
-                ControllerEndpoint = $"tcp://127.0.0.1:{controllerPort}", WorkerEndpoint = $"tcp://127.0.0.1:{channelPort}", Concurrency = 8, MaxHeldBytes = 3_000,
-            },
-            provider.GetRequiredService<IServiceScopeFactory>(), TimeProvider.System, NullLogger<JobWorker>.Instance);
-        worker.Start();
-        var identity = Next(controller, WireProtocol.Ready)[0].ToByteArray();
-
         Hand(controller, channel, identity, "A", 2_000);
         processor.WaitUntilHolding(1);
+        // A TAKE whose job is GONE: its slot is offered again at once.
         Take(controller, identity, "C");
         Assert.Equal("C", Next(channel, WireProtocol.Get)[2].ConvertToString());
         Send(channel, identity, WireProtocol.Gone, "C");
 
         Assert.Equal(1, CountReadies(controller, TimeSpan.FromMilliseconds(500)));
         processor.Open();
+    }
+
+    private static JobWorker StartWorker(GatedBatchProcessor processor, int controllerPort, int channelPort, int concurrency, long maxHeldBytes)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IJobProcessor>(processor);
+        var provider = services.BuildServiceProvider();
+        var worker = new JobWorker(
+            new WorkerOptions
+            {
+                ControllerEndpoint = $"tcp://127.0.0.1:{controllerPort}", WorkerEndpoint = $"tcp://127.0.0.1:{channelPort}",
+                Concurrency = concurrency, MaxHeldBytes = maxHeldBytes,
+            },
+            provider.GetRequiredService<IServiceScopeFactory>(), TimeProvider.System, NullLogger<JobWorker>.Instance);
+        worker.Start();
+        return worker;
     }
 
     [Fact]
