@@ -325,7 +325,7 @@ internal sealed partial class ElasticsearchStore
             if (items is null || items.Count != pending.Count)
             {
                 throw new ElasticsearchStoreException(
-                    $"Elasticsearch answered a bulk of {pending.Count} operations with {items?.Count.ToString(CultureInfo.InvariantCulture) ?? "no"} results; the batch is not stored.");
+                    $"Elasticsearch answered a bulk of {pending.Count} operations with {items?.Count.ToString(CultureInfo.InvariantCulture) ?? "no"} results; the batch is not reported stored (a retry finds what went in before, and stores nothing twice).");
             }
             var retry = new List<(BulkOp Op, string Lines)>();
             var retryReason = "";
@@ -354,14 +354,14 @@ internal sealed partial class ElasticsearchStore
                     retryReason = reason;
                     continue;
                 }
-                throw new ElasticsearchStoreException($"Elasticsearch refused {op}: {reason}; the batch is not stored.", status, null);
+                throw new ElasticsearchStoreException($"Elasticsearch refused {op}: {reason}; the batch is not reported stored (a retry finds what went in before, and stores nothing twice).", status, null);
             }
             if (retry.Count > 0)
             {
                 if (attempt >= connection.MaxAttempts)
                 {
                     throw new ElasticsearchStoreException(
-                        $"Elasticsearch refused {retry.Count} of the batch's operations after {attempt} attempts ({retry[0].Op}: {retryReason}); the batch is not stored.",
+                        $"Elasticsearch refused {retry.Count} of the batch's operations after {attempt} attempts ({retry[0].Op}: {retryReason}); the batch is not reported stored (a retry finds what went in before, and stores nothing twice).",
                         null, null);
                 }
                 LogBulkRetry(logger, retry.Count, retryReason, attempt, connection.MaxAttempts);
