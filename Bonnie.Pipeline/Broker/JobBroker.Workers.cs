@@ -23,6 +23,11 @@ internal sealed partial class JobBroker
         /// </summary>
         public Dictionary<string, long> LostTakes { get; } = new(StringComparer.Ordinal);
         /// <summary>
+        /// <see cref="LostTakes"/> in the order they were written off, which is the order they expire in (each for one
+        /// deadline): the expired ones are dropped from the front, not found by a scan of them all.
+        /// </summary>
+        public Queue<(string Id, long Until)> LostTakesByExpiry { get; } = new();
+        /// <summary>
         /// The last TAKE sent before its last "READY &lt;n&gt;": a TAKE up to it that never reached the worker was counted
         /// free in n (a new process under the same name holds nothing; after HELLO a worker counts free what it had not
         /// got yet), so writing it off frees no slot.
@@ -88,6 +93,7 @@ internal sealed partial class JobBroker
                     worker.FreeSlots = free;
                     worker.ReadyAfterTake = _takes;
                     worker.LostTakes.Clear();
+                    worker.LostTakesByExpiry.Clear();
                     worker.Unavailable = false;
                     worker.TakesRuns = message.FrameCount >= 4 && Text(message[3]) == WireProtocol.Runs;
                 }
@@ -278,21 +284,22 @@ internal sealed partial class JobBroker
         }
         worker.FreeSlots++;
         var now = Now;
-        if (worker.LostTakes.Count >= MaxLostTakes)
+        while (worker.LostTakesByExpiry.TryPeek(out var oldest) && oldest.Until <= now)
         {
-            foreach (var (id, until) in worker.LostTakes.ToList())
+            worker.LostTakesByExpiry.Dequeue();
+            // Unless written off again since (then a later entry stands for it), or matched by a late GET already.
+            if (worker.LostTakes.TryGetValue(oldest.Id, out var until) && until == oldest.Until)
             {
-                if (until <= now)
-                {
-                    worker.LostTakes.Remove(id);
-                }
+                worker.LostTakes.Remove(oldest.Id);
             }
         }
         // Full of TAKEs written off within a deadline: a late one goes unmatched, and leaves the worker a slot more than
         // it has (it takes one job too many), never one less.
-        if (worker.LostTakes.Count < MaxLostTakes)
+        if (worker.LostTakes.Count < MaxLostTakes && worker.LostTakesByExpiry.Count < 2 * MaxLostTakes)
         {
-            worker.LostTakes[job.Id] = now + (long)_options.JobDeadline.TotalMilliseconds;
+            var until = now + (long)_options.JobDeadline.TotalMilliseconds;
+            worker.LostTakes[job.Id] = until;
+            worker.LostTakesByExpiry.Enqueue((job.Id, until));
         }
     }
 

@@ -33,7 +33,11 @@ internal static class StoreBench
         {
             var baseline = RunBaseline(Path.Combine(root, "baseline"), events, users, batchSize);
             Console.WriteLine($"plain batched SQLite inserts of the same rows: {baseline:N0} rows/s");
+            // Sampling allocations slows the run a little: its rate is for reading next to the types, not for the record.
+            using var allocations = args.Contains("--allocations") ? new AllocationListener() : null;
             var (rate, store) = RunStore(Path.Combine(root, "store"), events, users, batchSize);
+            allocations?.Dispose();
+            allocations?.Print(events);
             Console.WriteLine($"through processor + handlers into the embedded store: {rate:N0} events/s (ratio to plain inserts {rate / baseline:N2})");
             if (BenchArgs.Text(args, "--payloads") is { } payloadConcurrencies)
             {
