@@ -20,6 +20,7 @@ internal sealed partial class JobBroker
 
     private void StartCollect(JobInfo job, IReadOnlyList<string> requests)
     {
+        WriteOffUnansweredTake(job);
         job.Worker?.Jobs.Remove(job.Id);
         job.Worker = null;
         job.State = JobState.Collecting;

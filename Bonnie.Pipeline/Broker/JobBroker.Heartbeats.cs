@@ -44,8 +44,13 @@ internal sealed partial class JobBroker
                 PutBackLostTake(job, worker);
                 continue;
             }
-            // A busy worker past its deadline loses the job and gets no more until it says READY again.
-            worker.Unavailable = true;
+            // A busy worker past its deadline loses the job and gets no more until it says READY again. Not one whose
+            // last "READY <n>" came after this TAKE: that count is of a process that does not hold the job (one restarted
+            // under the same name), and an idle worker might not say READY again.
+            if (job.Take > worker.ReadyAfterTake)
+            {
+                worker.Unavailable = true;
+            }
             LogDeadlineMissed(_logger, job.Id, worker.Id);
             RequeueWithRun(job, worker, $"worker {worker.Id} missed the job's deadline of {_options.JobDeadline}");
         }

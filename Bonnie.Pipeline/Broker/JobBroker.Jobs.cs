@@ -277,6 +277,9 @@ internal sealed partial class JobBroker
     private void Release(JobInfo job, WorkerInfo worker)
     {
         var previous = Predecessor(job);
+        // An old copy given back (handed out again, its new TAKE not answered yet; a stopping worker's TAKEs were counted
+        // in its "READY 0" and free nothing here).
+        WriteOffUnansweredTake(job);
         // Back first, so that only the job before it is written off: the jobs behind it that are still out the worker
         // gives back itself (it did not store this one).
         PutBack(job);
@@ -312,15 +315,23 @@ internal sealed partial class JobBroker
         _extendable.Add(job.Lane);
     }
 
-    private void Finish(JobInfo job, JobState state, string? reason)
+    /// <summary>
+    /// A job leaves ASSIGNED on the word of a copy handed out before (a report of another worker that had it before its
+    /// deadline, or of its holder's old copy) while its TAKE to the holder is unanswered: that TAKE may be lost, and
+    /// nothing else would free its slot, as the job no longer has a deadline there. If it was only late, its GET is
+    /// answered GONE and takes the slot back (SendJob).
+    /// </summary>
+    private void WriteOffUnansweredTake(JobInfo job)
     {
         if (job is { State: JobState.Assigned, Asked: false, Worker: { } holder })
         {
-            // Reported by another worker (one that had it before its deadline) while its TAKE to this one is unanswered:
-            // that TAKE may be lost, and nothing else would free its slot. If it was only late, its GET is answered
-            // GONE and takes the slot back (SendJob).
             WriteOffTake(job, holder);
         }
+    }
+
+    private void Finish(JobInfo job, JobState state, string? reason)
+    {
+        WriteOffUnansweredTake(job);
         job.State = state;
         job.Reason = reason;
         job.Worker?.Jobs.Remove(job.Id);
@@ -396,6 +407,7 @@ internal sealed partial class JobBroker
 
     private void Postpone(JobInfo job, string reason, TimeSpan? retryAfter)
     {
+        WriteOffUnansweredTake(job);
         job.Worker?.Jobs.Remove(job.Id);
         job.Worker = null;
         job.Attempts++;

@@ -53,6 +53,10 @@ internal sealed partial class JobWorker : IDisposable
     private long _jobSizeEstimate = InitialJobSizeEstimate;
     private bool _jobSizeKnown;
     internal const long InitialJobSizeEstimate = 64 * 1024;
+    /// <summary>Heartbeats without a job held or a TAKE before an idle worker restates its free slots.</summary>
+    private const int IdleHeartbeats = 5;
+    /// <summary>When the worker last held a job or got a TAKE (<see cref="RestateFreeSlotsWhenIdle"/>).</summary>
+    private long _idleSince = Environment.TickCount64;
     /// <summary>Reports sent per turn of the poller before it reads the broker's words again.</summary>
     private const int ResultsPerTurn = 256;
     private bool _draining;
@@ -98,6 +102,7 @@ internal sealed partial class JobWorker : IDisposable
         {
             _controller.TrySendFrame(WireProtocol.Heartbeat);
             AskAgainForLostJobs();
+            RestateFreeSlotsWhenIdle();
         };
     }
 
@@ -217,8 +222,8 @@ internal sealed partial class JobWorker : IDisposable
 
     /// <summary>
     /// One more slot on top of <paramref name="offered"/>: what is held plus what the offered slots and the jobs asked for
-    /// may bring, at the estimated size, within <see cref="WorkerOptions.MaxHeldBytes"/>. A worker that holds and is
-    /// offered nothing always offers one, so a job larger than the bound still comes, alone.
+    /// may bring, at the estimated size, within <see cref="WorkerOptions.MaxHeldBytes"/>. A worker that holds nothing
+    /// and offers nothing always offers one, so a job larger than the bound still comes, alone.
     /// </summary>
     private bool MayOffer(int offered)
     {
@@ -235,6 +240,27 @@ internal sealed partial class JobWorker : IDisposable
     {
         _jobSizeEstimate = _jobSizeKnown ? Math.Max(1, _jobSizeEstimate + ((size - _jobSizeEstimate) / 8)) : Math.Max(1, size);
         _jobSizeKnown = true;
+    }
+
+    /// <summary>
+    /// Idle a while, say again how many slots are free, all told. The broker's count is kept by one word per slot, and a
+    /// word can be lost with a broken connection (a bare READY, a DONE whose deadline then makes the broker think us
+    /// busy): a worker that holds nothing would otherwise wait for a TAKE that never comes. Idle means no job held and
+    /// no TAKE for <see cref="IdleHeartbeats"/> heartbeats, so no TAKE is likely on its way to be counted twice.
+    /// </summary>
+    private void RestateFreeSlotsWhenIdle()
+    {
+        if (_taken > 0 || _draining)
+        {
+            _idleSince = Environment.TickCount64;
+            return;
+        }
+        var idleFor = Environment.TickCount64 - _idleSince;
+        if (idleFor >= IdleHeartbeats * (long)_options.HeartbeatInterval.TotalMilliseconds)
+        {
+            AnnounceFreeSlots();
+            _idleSince = Environment.TickCount64;
+        }
     }
 
     private static long Size(Job job)
@@ -277,6 +303,7 @@ internal sealed partial class JobWorker : IDisposable
                     }
                     else if (_awaiting.TryAdd(id, (Environment.TickCount64, message.FrameCount >= 3 ? message[2].ConvertToString(Encoding.ASCII) : null)))
                     {
+                        _idleSince = Environment.TickCount64;
                         _taken++;
                         _channel.SendMoreFrame(WireProtocol.Get).SendFrame(id);
                     }

@@ -338,4 +338,51 @@ public sealed class LostTakeTests
         next.Report(WireProtocol.Done, alice[0]);
         Assert.Empty(third.Takes(1, TimeSpan.FromMilliseconds(400)));
     }
+
+    [Fact]
+    public async Task Postpone_OfAnOldCopyWhileTheNewTakeIsLost_TheSlotOfThatTakeIsFreeAgain()
+    {
+        using var harness = new BrokerHarness(ShortDeadline);
+        var alice = harness.SubmitJobs("alice@example.org", 1);
+        using var worker = new RawWorker(harness, "two-slots");
+        worker.Ready(2, runs: false);
+        Assert.Equal([(alice[0], null)], worker.Takes(1));
+        Assert.Equal(0, worker.Attempt(alice[0]));
+        // Too slow: the job goes back, and the worker, saying its one other slot is free, is handed it again.
+        await harness.WaitUntilAsync(s => s.Workers.Any(w => w.Id == "two-slots" && w.State == WorkerState.Unavailable), Timeout);
+        worker.Ready(1, runs: false);
+        Assert.Equal([(alice[0], null)], worker.Takes(1));
+
+        // That TAKE is lost. The old copy ends in a postponement, and the worker frees its slot, as JobWorker does.
+        worker.Report(WireProtocol.Postpone, alice[0], "payload not available yet", "60000");
+        worker.Free();
+
+        // It holds nothing: both slots are free at the broker, not one.
+        var freed = DateTimeOffset.UtcNow;
+        await harness.WaitUntilAsync(s => s.At > freed.AddMilliseconds(300), Timeout);
+        Assert.Equal(2, harness.Monitor.Current.Workers.Single(w => w.Id == "two-slots").FreeSlots);
+    }
+
+    [Fact]
+    public void Deadline_OfAJobAskedForByAProcessThatRestartedUnderTheSameName_TheNewProcessGetsItAgain()
+    {
+        using var harness = new BrokerHarness(ShortDeadline);
+        var alice = harness.SubmitJobs("alice@example.org", 1);
+        var old = new RawWorker(harness, "restarts");
+        old.Ready(1, runs: false);
+        Assert.Equal([(alice[0], null)], old.Takes(1));
+        Assert.Equal(0, old.Attempt(alice[0]));
+
+        // It dies holding the job; a new process under the same name says its slot is free and waits, idle.
+        old.Dispose();
+        Thread.Sleep(300);
+        using var restarted = new RawWorker(harness, "restarts");
+        restarted.Ready(1, runs: false);
+
+        // At the deadline the job comes again, charged (it may be what killed the old one), to the new process: the
+        // worker is not taken for a busy one that missed a deadline, which an idle one would never recover from.
+        Assert.Equal([(alice[0], null)], restarted.Takes(1));
+        Assert.Equal(1, restarted.Attempt(alice[0]));
+    }
 }
+

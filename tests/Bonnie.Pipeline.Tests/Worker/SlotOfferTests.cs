@@ -11,10 +11,11 @@ namespace Bonnie.Pipeline.Tests.Worker;
 /// <summary>
 /// A worker holds many jobs at once (its batch is what its slots hold), and a job can carry a whole message from the
 /// collector: it offers the broker only as many slots as <see cref="WorkerOptions.MaxHeldBytes"/> allows for what it
-/// holds and what the offered slots may bring, at the size its jobs have had. Spoken with raw sockets, so that every
-/// READY the worker sends is seen.
+/// holds and what the offered slots may bring, at the size its jobs have had; idle, it restates its free slots, so a
+/// word lost on the way cannot leave it waiting for good. Spoken with raw sockets, so that every READY the worker sends
+/// is seen.
 /// </summary>
-public sealed class HeldBytesTests
+public sealed class SlotOfferTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
@@ -96,7 +97,46 @@ public sealed class HeldBytesTests
         processor.Open();
     }
 
-    private static JobWorker StartWorker(GatedBatchProcessor processor, int controllerPort, int channelPort, int concurrency, long maxHeldBytes)
+    [Fact]
+    public void Worker_IdleAWhile_RestatesItsFreeSlots_ButNotWhileItHoldsAJob()
+    {
+        using var controller = new RouterSocket();
+        using var channel = new RouterSocket();
+        var controllerPort = controller.BindRandomPort("tcp://127.0.0.1");
+        var channelPort = channel.BindRandomPort("tcp://127.0.0.1");
+        var processor = new GatedBatchProcessor();
+        using var worker = StartWorker(processor, controllerPort, channelPort, concurrency: 8, maxHeldBytes: 1_000_000, heartbeat: TimeSpan.FromMilliseconds(200));
+        var identity = Next(controller, WireProtocol.Ready)[0].ToByteArray();
+
+        // Nothing handed to it for five heartbeats: "READY 8" again, all told (a bare READY lost on the way, or a DONE
+        // lost so that the broker took it for busy, would otherwise leave it unused for good).
+        Assert.Equal("8", Next(controller, WireProtocol.Ready)[2].ConvertToString());
+
+        // Holding a job, it says nothing of the kind: the broker's count would miss that job.
+        Hand(controller, channel, identity, "A", 100);
+        processor.WaitUntilHolding(1);
+        Assert.Equal(0, CountRestatements(controller, TimeSpan.FromSeconds(2)));
+        processor.Open();
+        Assert.Equal("A", Next(channel, WireProtocol.Done)[2].ConvertToString());
+    }
+
+    private static int CountRestatements(RouterSocket controller, TimeSpan window)
+    {
+        var count = 0;
+        var until = DateTime.UtcNow + window;
+        var message = new NetMQMessage();
+        while (DateTime.UtcNow < until && controller.TryReceiveMultipartMessage(until - DateTime.UtcNow, ref message))
+        {
+            if (message.FrameCount >= 3 && message[1].ConvertToString() == WireProtocol.Ready)
+            {
+                count++;
+            }
+            message = new NetMQMessage();
+        }
+        return count;
+    }
+
+    private static JobWorker StartWorker(GatedBatchProcessor processor, int controllerPort, int channelPort, int concurrency, long maxHeldBytes, TimeSpan? heartbeat = null)
     {
         var services = new ServiceCollection();
         services.AddSingleton<IJobProcessor>(processor);
@@ -105,7 +145,7 @@ public sealed class HeldBytesTests
             new WorkerOptions
             {
                 ControllerEndpoint = $"tcp://127.0.0.1:{controllerPort}", WorkerEndpoint = $"tcp://127.0.0.1:{channelPort}",
-                Concurrency = concurrency, MaxHeldBytes = maxHeldBytes,
+                Concurrency = concurrency, MaxHeldBytes = maxHeldBytes, HeartbeatInterval = heartbeat ?? TimeSpan.FromSeconds(1),
             },
             provider.GetRequiredService<IServiceScopeFactory>(), TimeProvider.System, NullLogger<JobWorker>.Instance);
         worker.Start();
