@@ -353,6 +353,14 @@ internal sealed class UnitOfWork(IObjectLookups store)
         _absentSessions.Clear();
     }
 
+    /// <summary>The change records of the events ended so far, handed over (a streamed batch writes them early).</summary>
+    public List<ChangeRecord> TakeChanges()
+    {
+        var taken = new List<ChangeRecord>(_changes);
+        _changes.Clear();
+        return taken;
+    }
+
     public StoreBatch ToBatch()
     {
         var batch = new StoreBatch();

@@ -24,6 +24,10 @@ internal sealed partial class StoreJobProcessor(
     IIdentityEnricher? identity = null) : IBatchJobProcessor
 {
     private const int ConflictRetries = 5;
+
+    // Events handed to a streaming store at a time: small enough that the writer starts early and the last chunk's
+    // write after the handlers end is short. Batches under two chunks are committed whole: too little to overlap.
+    internal const int StreamChunk = 1024;
     private readonly IEventHandler[] _handlers = handlers.ToArray();
 
     public async Task<JobOutcome> ProcessAsync(Job job, CancellationToken cancellationToken = default)
@@ -184,6 +188,11 @@ internal sealed partial class StoreJobProcessor(
         {
             try
             {
+                if (store is IStreamingStore streaming && work.Count >= 2 * StreamChunk
+                    && await TryStreamAsync(streaming, work, outcomes, quarantine, cancellationToken).ConfigureAwait(false))
+                {
+                    return;
+                }
                 var batch = await BuildBatchAsync(work, outcomes, quarantine, cancellationToken).ConfigureAwait(false);
                 await store.CommitAsync(batch, cancellationToken).ConfigureAwait(false);
                 return;
@@ -209,6 +218,50 @@ internal sealed partial class StoreJobProcessor(
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// Runs the handlers over the batch while the store writes the events already handled (see
+    /// <see cref="IStreamingStore"/>), then commits. False, with nothing written, when a handler failed: the batch is
+    /// then built whole by <see cref="BuildBatchAsync"/>, which keeps the failed job out and records it as failed.
+    /// </summary>
+    private async Task<bool> TryStreamAsync(IStreamingStore streaming, List<Item> work, JobOutcome?[] outcomes, List<QuarantineItem> quarantine,
+        CancellationToken cancellationToken)
+    {
+        await using var stream = await streaming.BeginBatchAsync(cancellationToken).ConfigureAwait(false);
+        var uow = new UnitOfWork(store);
+        var subjects = identity is null ? null : new FolderSubjects(identity);
+        var events = new List<StoredEvent>(StreamChunk);
+        foreach (var item in work)
+        {
+            try
+            {
+                events.Add(await HandleAsync(uow, subjects, item, cancellationToken).ConfigureAwait(false));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Disposing the stream undoes what it wrote; the whole-batch path runs the handlers again.
+                LogStreamAbandoned(logger, item.Job.Id, ex.Message);
+                foreach (var w in work)
+                {
+                    outcomes[w.Index] = null;
+                }
+                return false;
+            }
+            outcomes[item.Index] = JobOutcome.Success;
+            if (events.Count == StreamChunk)
+            {
+                await stream.WriteAsync(events, uow.TakeChanges(), cancellationToken).ConfigureAwait(false);
+                events = new List<StoredEvent>(StreamChunk);
+            }
+        }
+        var rest = uow.ToBatch();
+        rest.Events.AddRange(events);
+        rest.People.AddRange(work.Select(w => w.Identity?.Person).OfType<PersonSighting>());
+        rest.People.AddRange(work.SelectMany(w => w.SubjectPeople));
+        rest.Quarantine.AddRange(quarantine);
+        await stream.CommitAsync(rest, cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     private async Task<StoreBatch> BuildBatchAsync(List<Item> work, JobOutcome?[] outcomes, List<QuarantineItem> quarantine, CancellationToken cancellationToken)
@@ -346,6 +399,9 @@ internal sealed partial class StoreJobProcessor(
         /// <summary>People the event's folder's ACL subjects and owner resolved to.</summary>
         public List<PersonSighting> SubjectPeople { get; } = [];
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "A handler failed on job {JobId} ({Reason}): the batch is built again without streaming")]
+    private static partial void LogStreamAbandoned(ILogger logger, string jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} quarantined: the notification does not parse ({Failure})")]
     private static partial void LogQuarantined(ILogger logger, string jobId, ParseFailure failure);

@@ -21,33 +21,36 @@ internal sealed partial class EmbeddedStore
         try
         {
             using var tx = _writer.BeginTransaction();
-            var newVersions = new List<Action>();
-            var sequences = WriteEvents(batch.Events);
-            WriteFolders(batch.Folders.Values, newVersions);
-            WriteFolderAliases(batch);
-            WriteMessages(batch.Messages.Values.OrderBy(m => m.Key, StringComparer.Ordinal), newVersions);
-            WriteSessions(batch.Sessions.Values.OrderBy(s => s.Id, StringComparer.Ordinal), newVersions);
+            var sequences = new Dictionary<string, long>(batch.Events.Count, StringComparer.Ordinal);
+            WriteEvents(batch.Events, sequences);
             WriteChanges(batch.Changes, sequences);
-            WriteUsers(tx, batch.Users.Values);
-            WritePeople(tx, batch.People);
-            WriteQuarantine(tx, batch.Quarantine);
-            tx.Commit();
-            // Versions and cache move only once the commit stands.
-            foreach (var apply in newVersions)
-            {
-                apply();
-            }
+            WriteObjectsAndCommit(tx, batch, batch.Changes);
         }
         catch
         {
             // Rolled back: what the cache learned since may not be what the database holds; start afresh.
-            _cache.Clear();
+            ForgetCache();
             throw;
         }
         finally
         {
             _writeLock.Release();
         }
+    }
+
+    /// <summary>What a batch writes after its events and change records: the objects as the batch left them, then COMMIT.</summary>
+    private void WriteObjectsAndCommit(SqliteTransaction tx, StoreBatch batch, IEnumerable<ChangeRecord> changes)
+    {
+        var newVersions = new List<Action>();
+        WriteFolders(batch.Folders.Values, newVersions);
+        WriteFolderAliases(batch.Folders.Values, changes);
+        WriteMessages(batch.Messages.Values.OrderBy(m => m.Key, StringComparer.Ordinal), newVersions);
+        WriteSessions(batch.Sessions.Values.OrderBy(s => s.Id, StringComparer.Ordinal), newVersions);
+        WriteUsers(tx, batch.Users.Values);
+        WritePeople(tx, batch.People);
+        WriteQuarantine(tx, batch.Quarantine);
+        // Versions and cache move only once the commit stands.
+        CommitWriter(tx, newVersions);
     }
 
     private SqliteCommand Command(SqliteTransaction tx, string sql, params string[] parameters)
@@ -92,21 +95,25 @@ internal sealed partial class EmbeddedStore
             ?28, ?29, ?30, ?31)
         """;
 
-    /// <summary>Inserts the events, their terms and full text; returns each event's sequence by job id.</summary>
-    private Dictionary<string, long> WriteEvents(List<StoredEvent> events)
+    /// <summary>Inserts the events, their terms and full text; adds each event's sequence by job id to <paramref name="sequences"/>.</summary>
+    private void WriteEvents(List<StoredEvent> events, Dictionary<string, long> sequences, (ReadOnlyMemory<byte> Bytes, long Codec)[]? encoded = null,
+        List<(string Term, long Seq)>? termRowsOut = null)
     {
-        var sequences = new Dictionary<string, long>(events.Count, StringComparer.Ordinal);
         if (events.Count == 0)
         {
-            return sequences;
+            return;
         }
         var insert = Native(InsertEvent);
-        var termRows = new List<(string Term, long Seq)>(events.Count * 8);
+        var termRows = termRowsOut ?? new List<(string Term, long Seq)>(events.Count * 8);
         var fts = Native("INSERT INTO events_fts(rowid, subject, sender, recipients, body) VALUES (?1, ?2, ?3, ?4, ?5)");
         var terms = new HashSet<string>(StringComparer.Ordinal);
-        // Compression is pure CPU: done for the whole batch on every core before the single-threaded inserts.
-        var encoded = new (ReadOnlyMemory<byte> Bytes, long Codec)[events.Count];
-        Parallel.For(0, events.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => encoded[i] = _raw.Encode(events[i].Raw));
+        // Compression is pure CPU: done for the whole batch on every core before the single-threaded inserts, unless
+        // the caller did it already (a streamed batch compresses on the handlers' thread).
+        if (encoded is null)
+        {
+            encoded = new (ReadOnlyMemory<byte> Bytes, long Codec)[events.Count];
+            Parallel.For(0, events.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => encoded[i] = _raw.Encode(events[i].Raw));
+        }
         var index = 0;
         foreach (var e in events)
         {
@@ -157,8 +164,11 @@ internal sealed partial class EmbeddedStore
                 fts.Bind(1, seq).Bind(2, e.Subject).Bind(3, string.Join(' ', e.From)).Bind(4, string.Join(' ', e.To)).Bind(5, e.BodyText).Execute();
             }
         }
-        WriteTerms(termRows);
-        return sequences;
+        // A streamed batch writes its terms once, at the end (see BatchStream).
+        if (termRowsOut is null)
+        {
+            WriteTerms(termRows);
+        }
     }
 
     private long NextFreeSequence(long lo, long hi)
@@ -226,11 +236,11 @@ internal sealed partial class EmbeddedStore
 
     // Every name a folder ever had finds it (folder:Archive, folder:INBOX/Archive, folder:user/alice/Archive@example.org):
     // its current name and both sides of each rename in the batch.
-    private void WriteFolderAliases(StoreBatch batch)
+    private void WriteFolderAliases(IEnumerable<FolderObject> folders, IEnumerable<ChangeRecord> changes)
     {
         var alias = Native("INSERT OR IGNORE INTO folder_aliases(alias, folder_id) VALUES (?1, ?2)");
-        var names = batch.Folders.Values.Select(f => (f.Id, (string?)f.Name))
-            .Concat(batch.Changes.Where(c => c.Kind == ObjectKind.Folder && c.Aspect == ChangeAspect.Name)
+        var names = folders.Select(f => (f.Id, (string?)f.Name))
+            .Concat(changes.Where(c => c.Kind == ObjectKind.Folder && c.Aspect == ChangeAspect.Name)
                 .SelectMany(c => new[] { (c.ObjectId, c.From), (c.ObjectId, c.To) }))
             .Where(n => n.Item2 is not null)
             .Distinct();
@@ -383,7 +393,7 @@ internal sealed partial class EmbeddedStore
                 }
             }
             WritePeople(tx, people);
-            tx.Commit();
+            CommitWriter(tx, null);
         }
         finally
         {

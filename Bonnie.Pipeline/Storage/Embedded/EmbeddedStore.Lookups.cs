@@ -1,34 +1,58 @@
 using Bonnie.Shared.Storage;
+using Microsoft.Data.Sqlite;
 
 namespace Bonnie.Pipeline.Storage.Embedded;
 
 internal sealed partial class EmbeddedStore
 {
-    // Lookups wait for the write lock: they share the writer's connection (a pooled reader would cost more than the
-    // lookup), and must never see a batch that is half written.
+    // Lookups read committed state on the lookup connection (a pooled reader would cost more than the lookup), one at a
+    // time under the lookup gate. They never see a batch that is half written, and never wait for one being written.
 
     public Task<FolderObject?> GetFolderAsync(string folderId, CancellationToken cancellationToken = default)
-        => WithWriterAsync(_ => LookUpFolder(folderId), cancellationToken);
+        => Look(() => LookUpFolder(folderId), cancellationToken);
 
     public Task<FolderObject?> FindFolderByNameAsync(string name, CancellationToken cancellationToken = default)
-        => WithWriterAsync(_ => LookUpFolderByName(name), cancellationToken);
+        => Look(() => LookUpFolderByName(name), cancellationToken);
 
     public Task<MessageObject?> GetMessageAsync(string key, CancellationToken cancellationToken = default)
-        => WithWriterAsync(_ => LookUpMessage(key), cancellationToken);
+        => Look(() => LookUpMessage(key), cancellationToken);
 
     public Task<MessageObject?> FindMessageAtAsync(string folderId, uint uid, CancellationToken cancellationToken = default)
-        => WithWriterAsync(_ => LookUpMessageAt(folderId, uid), cancellationToken);
+        => Look(() => LookUpMessageAt(folderId, uid), cancellationToken);
 
     public Task<MessageObject?> FindMessageOnceAtAsync(string folderId, uint uid, CancellationToken cancellationToken = default)
-        => WithWriterAsync(_ => LookUpMessageOnceAt(folderId, uid), cancellationToken);
+        => Look(() => LookUpMessageOnceAt(folderId, uid), cancellationToken);
 
     public Task<IReadOnlyList<MessageObject>> FindMessagesInFolderAsync(string folderId, CancellationToken cancellationToken = default)
-        => WithWriterAsync<IReadOnlyList<MessageObject>>(_ => LookUpMessagesInFolder(folderId), cancellationToken);
+        => Look<IReadOnlyList<MessageObject>>(() => LookUpMessagesInFolder(folderId), cancellationToken);
 
     public Task<SessionObject?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
-        => WithWriterAsync(_ => LookUpSession(sessionId), cancellationToken);
+        => Look(() => LookUpSession(sessionId), cancellationToken);
 
-    // ---- the lookups themselves: on the writer's connection, by whoever holds the write lock
+    private Task<T> Look<T>(Func<T> lookUp, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        EnsureInitialized();
+        lock (_lookupGate)
+        {
+            return Task.FromResult(lookUp());
+        }
+    }
+
+    // The lookup connection's statements stay prepared for its life, like the writer's.
+    private readonly Dictionary<string, NativeStatement> _lookupNative = new(StringComparer.Ordinal);
+
+    private NativeStatement LookupStatement(string sql)
+    {
+        if (!_lookupNative.TryGetValue(sql, out var statement))
+        {
+            statement = new NativeStatement(_lookup, sql);
+            _lookupNative[sql] = statement;
+        }
+        return statement;
+    }
+
+    // ---- the lookups themselves: on the lookup connection, under the lookup gate
 
     private const string MessageAtSql = "SELECT m.doc, m.version FROM message_at a JOIN messages m ON m.key = a.key WHERE a.folder_id = ?1 AND a.uid = ?2";
 
@@ -96,7 +120,7 @@ internal sealed partial class EmbeddedStore
 
     private List<MessageObject> LookUpMessagesInFolder(string folderId)
     {
-        var cmd = Native("SELECT m.doc, m.version FROM message_at a JOIN messages m ON m.key = a.key WHERE a.folder_id = ?1 ORDER BY a.uid");
+        var cmd = LookupStatement("SELECT m.doc, m.version FROM message_at a JOIN messages m ON m.key = a.key WHERE a.folder_id = ?1 ORDER BY a.uid");
         var found = new Dictionary<string, MessageObject>(StringComparer.Ordinal);
         cmd.Bind(1, folderId);
         try
@@ -140,7 +164,7 @@ internal sealed partial class EmbeddedStore
     private T? ReadDocument<T>(string sql, string value, uint? uid, Func<string, long, T> read)
         where T : class
     {
-        var cmd = Native(sql);
+        var cmd = LookupStatement(sql);
         cmd.Bind(1, value);
         if (uid is { } u)
         {
@@ -159,25 +183,64 @@ internal sealed partial class EmbeddedStore
     /// <summary>
     /// Forgets the cache when anything but this store's writer changed the database since the cache last looked:
     /// another process (a worker beside the web host) or connection may write the same store, and what the cache
-    /// holds may then be stale. <c>PRAGMA data_version</c> moves only for other connections' commits.
-    /// Call under the write lock, before asking the cache.
+    /// holds may then be stale. <c>PRAGMA data_version</c> moves for every commit of another connection, the writer's
+    /// included; after each of its own commits the writer takes the new value as known (<see cref="CommitWriter"/>).
+    /// Call under the lookup gate, before asking the cache.
     /// </summary>
     private void ForgetIfChangedElsewhere()
     {
-        var version = Native("PRAGMA data_version");
+        var now = LookupDataVersion();
+        if (now != _dataVersion)
+        {
+            _cache.Clear();
+            _dataVersion = now;
+        }
+    }
+
+    private long LookupDataVersion()
+    {
+        var version = LookupStatement("PRAGMA data_version");
         try
         {
             version.Read();
-            var now = version.ColumnInt64(0);
-            if (now != _dataVersion)
-            {
-                _cache.Clear();
-                _dataVersion = now;
-            }
+            return version.ColumnInt64(0);
         }
         finally
         {
             version.Reset();
+        }
+    }
+
+    /// <summary>
+    /// Commits the writer's transaction and then updates the cache, under the lookup gate: a lookup sees either
+    /// neither or both. Another process's commit in the instant between the COMMIT and the data version read here
+    /// goes unnoticed by the cache; the version checks of the next commit then fail on what it changed, and the store
+    /// forgets the cache (see <see cref="ObjectCache"/>).
+    /// </summary>
+    private void CommitWriter(SqliteTransaction tx, List<Action>? newVersions)
+    {
+        lock (_lookupGate)
+        {
+            // Another connection committed since the last lookup (this transaction holds the write lock, so not since
+            // it began writing): what the cache holds may be stale.
+            if (LookupDataVersion() != _dataVersion)
+            {
+                _cache.Clear();
+            }
+            tx.Commit();
+            foreach (var apply in newVersions ?? [])
+            {
+                apply();
+            }
+            _dataVersion = LookupDataVersion();
+        }
+    }
+
+    private void ForgetCache()
+    {
+        lock (_lookupGate)
+        {
+            _cache.Clear();
         }
     }
 }

@@ -6,7 +6,8 @@ using Microsoft.Extensions.Logging;
 namespace Bonnie.Pipeline.Storage.Embedded;
 
 /// <summary>
-/// The embedded store: SQLite in WAL mode (one writer connection, pooled read-only readers), FTS5 for full text,
+/// The embedded store: SQLite in WAL mode (one writer connection, one connection for the handlers' lookups, pooled
+/// read-only readers for searches), FTS5 for full text,
 /// payloads in a <see cref="PayloadDirectory"/>. Events are keyed by a time-ordered sequence
 /// (<c>timestamp_ms * 4096 + n</c>), so row order, the full-text index's order and paging all follow event time.
 /// </summary>
@@ -17,6 +18,13 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly string _readConnectionString;
     private readonly SqliteConnection _writer;
+    // The handlers' lookups read committed state on a connection of their own, so that they need not wait for the
+    // writer: a batch's events are written while the handlers still work on its later events (BatchStream). What a
+    // batch changed but has not committed is in its unit of work, which answers before the store is asked.
+    private readonly SqliteConnection _lookup;
+    // Guards the lookup connection, its statements, the object cache and its data version; also held across the
+    // writer's COMMIT and the cache update after it, so no lookup sees a commit the cache does not know yet.
+    private readonly Lock _lookupGate = new();
     private readonly ILogger<EmbeddedStore> _logger;
     private readonly Lock _initGate = new();
     private bool _initialized;
@@ -39,6 +47,12 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
             Mode = SqliteOpenMode.ReadOnly,
             Pooling = true,
         }.ToString();
+        _lookup = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = DatabasePath,
+            Mode = SqliteOpenMode.ReadOnly,
+            Pooling = false,
+        }.ToString());
         CacheSizeMegabytes = cacheSizeMegabytes;
     }
 
@@ -79,6 +93,9 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
         Exec(_writer, $"PRAGMA wal_autocheckpoint={256L * 1024 * 1024 / pageSize}");
         Schema.Migrate(_writer);
         _raw = RawCodec.Open(_writer);
+        _lookup.Open();
+        Exec(_lookup, $"PRAGMA cache_size=-{CacheSizeMegabytes * 1024}");
+        Exec(_lookup, "PRAGMA busy_timeout=10000");
         _logger.LogInformation("Embedded store at {Path}, schema version {Version}", DatabasePath, Schema.CurrentVersion);
     }
 
@@ -175,11 +192,12 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
 
     public void Dispose()
     {
-        foreach (var statement in _native.Values)
+        foreach (var statement in _native.Values.Concat(_lookupNative.Values))
         {
             statement.Dispose();
         }
         _writer.Dispose();
+        _lookup.Dispose();
         _writeLock.Dispose();
         // Null when the store was never initialised.
         _raw?.Dispose();

@@ -5,7 +5,7 @@ using SQLitePCL;
 namespace Bonnie.Pipeline.Storage.Embedded;
 
 /// <summary>
-/// A statement prepared once on the writer's connection and bound by position through SQLitePCL directly.
+/// A statement prepared once on a connection (the writer's, or the lookups') and bound by position through SQLitePCL directly.
 /// The commit path inserts about ten rows per event; through ADO.NET each execution looks every parameter up by
 /// name and converts each name to UTF-8, which cost a fifth of the ingest time. Runs inside whatever transaction
 /// the connection has open (the commit's), exactly like a command on it.

@@ -1,0 +1,161 @@
+using System.Runtime.ExceptionServices;
+using System.Threading.Channels;
+using Bonnie.Shared.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Bonnie.Pipeline.Storage.Embedded;
+
+internal sealed partial class EmbeddedStore : IStreamingStore
+{
+    public async Task<IStoreBatchStream> BeginBatchAsync(CancellationToken cancellationToken)
+    {
+        EnsureInitialized();
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return new BatchStream(this);
+        }
+        catch
+        {
+            _writeLock.Release();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A batch written on a thread of its own while the handlers work out its later events: on a 2-core machine the
+    /// handlers and SQLite each keep a core busy, where one after the other left one idle. Everything goes into one
+    /// transaction, committed at the end exactly as <see cref="CommitAsync"/> commits a whole batch; until then the
+    /// handlers' lookups see only committed state (their unit of work knows what this batch changed). Holds the write
+    /// lock from start to disposal.
+    /// </summary>
+    private sealed class BatchStream : IStoreBatchStream
+    {
+        private readonly EmbeddedStore _store;
+        // Two chunks may wait: enough to keep the writer busy, bounded so memory does not grow when it is slower.
+        private readonly Channel<Action> _steps = Channel.CreateBounded<Action>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+        private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Dictionary<string, long> _sequences = new(StringComparer.Ordinal);
+        // Renames in earlier chunks: each name a folder had finds it (folder aliases, written with the objects).
+        private readonly List<ChangeRecord> _renames = [];
+        // The batch's term rows, written at the end sorted all together: each term's rows of the whole batch then go
+        // to the same page at once (sorted a chunk at a time, the term index cost 4.7 s per 300,000 events against 2.8).
+        private readonly List<(string Term, long Seq)> _termRows = [];
+        private SqliteTransaction? _tx;
+        private volatile Exception? _failure;
+        private bool _committed;
+        private int _disposed;
+
+        public BatchStream(EmbeddedStore store)
+        {
+            _store = store;
+            new Thread(Run) { IsBackground = true, Name = "Bonnie store writer" }.Start();
+        }
+
+        public async ValueTask WriteAsync(List<StoredEvent> events, List<ChangeRecord> changes, CancellationToken cancellationToken)
+        {
+            ThrowIfFailed();
+            // Compressed here, on the handlers' thread, which would otherwise wait for the writer: the writer's thread
+            // is the one that bounds the rate.
+            var encoded = new (ReadOnlyMemory<byte> Bytes, long Codec)[events.Count];
+            for (var i = 0; i < events.Count; i++)
+            {
+                encoded[i] = _store._raw.Encode(events[i].Raw);
+            }
+            await _steps.Writer.WriteAsync(() => Write(events, changes, encoded), cancellationToken).ConfigureAwait(false);
+        }
+
+        public async Task CommitAsync(StoreBatch rest, CancellationToken cancellationToken)
+        {
+            await WriteAsync(rest.Events, rest.Changes, cancellationToken).ConfigureAwait(false);
+            await _steps.Writer.WriteAsync(() =>
+            {
+                _tx ??= _store._writer.BeginTransaction();
+                _store.WriteTerms(_termRows);
+                _store.WriteObjectsAndCommit(_tx, rest, _renames);
+                _committed = true;
+            }, cancellationToken).ConfigureAwait(false);
+            _steps.Writer.TryComplete();
+            await _ended.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            ThrowIfFailed();
+        }
+
+        private void Write(List<StoredEvent> events, List<ChangeRecord> changes, (ReadOnlyMemory<byte> Bytes, long Codec)[] encoded)
+        {
+            _tx ??= _store._writer.BeginTransaction();
+            _store.WriteEvents(events, _sequences, encoded, _termRows);
+            _store.WriteChanges(changes, _sequences);
+            _renames.AddRange(changes.Where(c => c.Kind == ObjectKind.Folder && c.Aspect == ChangeAspect.Name));
+        }
+
+        private void Run()
+        {
+            try
+            {
+                var reader = _steps.Reader;
+                while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+                {
+                    while (reader.TryRead(out var step))
+                    {
+                        // After a failure nothing more is written; the transaction is rolled back below.
+                        if (_failure is null)
+                        {
+                            try
+                            {
+                                step();
+                            }
+                            catch (Exception ex)
+                            {
+                                _failure = ex;
+                            }
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                if (!_committed)
+                {
+                    try
+                    {
+                        _tx?.Rollback();
+                    }
+                    catch (Exception ex) when (ex is SqliteException or InvalidOperationException)
+                    {
+                        // A failed COMMIT has already ended the transaction; nothing is left to undo.
+                    }
+                    // Rolled back: what the cache learned since may not be what the database holds; start afresh.
+                    _store.ForgetCache();
+                }
+                _tx?.Dispose();
+                _ended.TrySetResult();
+            }
+        }
+
+        private void ThrowIfFailed()
+        {
+            if (_failure is { } failure)
+            {
+                ExceptionDispatchInfo.Throw(failure);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            {
+                return;
+            }
+            _steps.Writer.TryComplete();
+            try
+            {
+                // Not cancellable: the write lock may be released only once the writer's thread is done with the connection.
+                await _ended.Task.ConfigureAwait(false);
+            }
+            finally
+            {
+                _store._writeLock.Release();
+            }
+        }
+    }
+}
