@@ -22,7 +22,9 @@ internal sealed partial class EmbeddedStore
         {
             using var tx = _writer.BeginTransaction();
             var sequences = new Dictionary<string, long>(batch.Events.Count, StringComparer.Ordinal);
-            WriteEvents(batch.Events, sequences);
+            var termRows = new List<(string Term, long Seq)>(batch.Events.Count * 8);
+            WriteEvents(batch.Events, PrepareAll(batch.Events), sequences, termRows);
+            WriteTerms(termRows);
             WriteChanges(batch.Changes, sequences);
             WriteObjectsAndCommit(tx, batch, batch.Changes);
         }
@@ -95,33 +97,53 @@ internal sealed partial class EmbeddedStore
             ?28, ?29, ?30, ?31)
         """;
 
-    /// <summary>Inserts the events, their terms and full text; adds each event's sequence by job id to <paramref name="sequences"/>.</summary>
-    private void WriteEvents(List<StoredEvent> events, Dictionary<string, long> sequences, (ReadOnlyMemory<byte> Bytes, long Codec)[]? encoded = null,
-        List<(string Term, long Seq)>? termRowsOut = null)
+    /// <summary>
+    /// What an event's rows need that takes no database: the compressed notification, the joined columns, the terms,
+    /// the full text. Worked out before the single-threaded inserts, on every core for a batch committed whole, or on
+    /// the handlers' thread for a streamed one (which would otherwise wait for the writer).
+    /// </summary>
+    internal readonly record struct PreparedEvent(
+        ReadOnlyMemory<byte> Raw, long Codec, string Type, string? MessageIds, string? MessageKeys, string? From, string? To, string? Flags,
+        string? Identity, string[] Terms, bool FullText, string FullTextFrom, string FullTextTo);
+
+    internal PreparedEvent Prepare(StoredEvent e)
+    {
+        var (raw, codec) = _raw.Encode(e.Raw);
+        var terms = new HashSet<string>(StringComparer.Ordinal);
+        EventTerms.Collect(e, terms);
+        var fullText = e.Subject is not null || e.From.Count > 0 || e.To.Count > 0 || e.BodyText is not null;
+        return new PreparedEvent(raw, codec, e.Type.ToString(), Join(e.MessageIds), Join(e.MessageKeys), Join(e.From), Join(e.To), Join(e.Flags),
+            e.Identity is null ? null : StoreJson.Write(e.Identity), [.. terms], fullText,
+            fullText ? string.Join(' ', e.From) : "", fullText ? string.Join(' ', e.To) : "");
+    }
+
+    internal PreparedEvent[] PrepareAll(List<StoredEvent> events)
+    {
+        var prepared = new PreparedEvent[events.Count];
+        Parallel.For(0, events.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => prepared[i] = Prepare(events[i]));
+        return prepared;
+    }
+
+    /// <summary>
+    /// Inserts the events and their full text, and adds each event's sequence by job id to <paramref name="sequences"/>
+    /// and its term rows to <paramref name="termRows"/> (written by <see cref="WriteTerms"/>, sorted).
+    /// </summary>
+    private void WriteEvents(List<StoredEvent> events, PreparedEvent[] prepared, Dictionary<string, long> sequences, List<(string Term, long Seq)> termRows)
     {
         if (events.Count == 0)
         {
             return;
         }
         var insert = Native(InsertEvent);
-        var termRows = termRowsOut ?? new List<(string Term, long Seq)>(events.Count * 8);
         var fts = Native("INSERT INTO events_fts(rowid, subject, sender, recipients, body) VALUES (?1, ?2, ?3, ?4, ?5)");
-        var terms = new HashSet<string>(StringComparer.Ordinal);
-        // Compression is pure CPU: done for the whole batch on every core before the single-threaded inserts, unless
-        // the caller did it already (a streamed batch compresses on the handlers' thread).
-        if (encoded is null)
+        for (var i = 0; i < events.Count; i++)
         {
-            encoded = new (ReadOnlyMemory<byte> Bytes, long Codec)[events.Count];
-            Parallel.For(0, events.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => encoded[i] = _raw.Encode(events[i].Raw));
-        }
-        var index = 0;
-        foreach (var e in events)
-        {
+            var e = events[i];
+            var p = prepared[i];
             if (sequences.ContainsKey(e.Id))
             {
                 throw new StoreConflictException($"The event of job {e.Id} is twice in the batch; nothing of this batch was written.");
             }
-            var (raw, codec) = encoded[index++];
             var ms = e.Timestamp.ToUnixTimeMilliseconds();
             var lo = ms * SequencePerMillisecond;
             var seq = lo;
@@ -132,13 +154,13 @@ internal sealed partial class EmbeddedStore
             {
                 try
                 {
-                    insert.Bind(1, seq).Bind(2, e.Id).Bind(3, e.Type.ToString()).Bind(4, e.Name).Bind(5, ms)
+                    insert.Bind(1, seq).Bind(2, e.Id).Bind(3, p.Type).Bind(4, e.Name).Bind(5, ms)
                         .Bind(6, e.ReceivedAt.ToUnixTimeMilliseconds()).Bind(7, e.User).Bind(8, e.Service).Bind(9, e.SessionId).Bind(10, e.ClientIp)
                         .Bind(11, e.FolderId).Bind(12, e.FolderName).Bind(13, e.FolderPath).Bind(14, e.OldFolderId).Bind(15, e.OldFolderName)
-                        .Bind(16, e.Uids).Bind(17, Join(e.MessageIds)).Bind(18, Join(e.MessageKeys)).Bind(19, Join(e.From)).Bind(20, Join(e.To))
-                        .Bind(21, Join(e.Flags)).Bind(22, e.Subject).Bind(23, e.Size).Bind(24, (long)e.PayloadStatus).Bind(25, e.PayloadSha256)
-                        .Bind(26, e.RawSha256).Bind(27, raw.Span).Bind(28, e.Identity?.Status).Bind(29, e.Identity?.PersonId)
-                        .Bind(30, e.Identity is null ? null : StoreJson.Write(e.Identity)).Bind(31, codec)
+                        .Bind(16, e.Uids).Bind(17, p.MessageIds).Bind(18, p.MessageKeys).Bind(19, p.From).Bind(20, p.To)
+                        .Bind(21, p.Flags).Bind(22, e.Subject).Bind(23, e.Size).Bind(24, (long)e.PayloadStatus).Bind(25, e.PayloadSha256)
+                        .Bind(26, e.RawSha256).Bind(27, p.Raw.Span).Bind(28, e.Identity?.Status).Bind(29, e.Identity?.PersonId)
+                        .Bind(30, p.Identity).Bind(31, p.Codec)
                         .Execute();
                     break;
                 }
@@ -153,21 +175,14 @@ internal sealed partial class EmbeddedStore
                 }
             }
             sequences[e.Id] = seq;
-            terms.Clear();
-            EventTerms.Collect(e, terms);
-            foreach (var t in terms)
+            foreach (var t in p.Terms)
             {
                 termRows.Add((t, seq));
             }
-            if (e.Subject is not null || e.From.Count > 0 || e.To.Count > 0 || e.BodyText is not null)
+            if (p.FullText)
             {
-                fts.Bind(1, seq).Bind(2, e.Subject).Bind(3, string.Join(' ', e.From)).Bind(4, string.Join(' ', e.To)).Bind(5, e.BodyText).Execute();
+                fts.Bind(1, seq).Bind(2, e.Subject).Bind(3, p.FullTextFrom).Bind(4, p.FullTextTo).Bind(5, e.BodyText).Execute();
             }
-        }
-        // A streamed batch writes its terms once, at the end (see BatchStream).
-        if (termRowsOut is null)
-        {
-            WriteTerms(termRows);
         }
     }
 

@@ -55,14 +55,14 @@ internal sealed partial class EmbeddedStore : IStreamingStore
         public async ValueTask WriteAsync(List<StoredEvent> events, List<ChangeRecord> changes, CancellationToken cancellationToken)
         {
             ThrowIfFailed();
-            // Compressed here, on the handlers' thread, which would otherwise wait for the writer: the writer's thread
-            // is the one that bounds the rate.
-            var encoded = new (ReadOnlyMemory<byte> Bytes, long Codec)[events.Count];
+            // Compressed, joined and split into terms here, on the handlers' thread, which would otherwise wait for the
+            // writer: the writer's thread is the one that bounds the rate.
+            var prepared = new PreparedEvent[events.Count];
             for (var i = 0; i < events.Count; i++)
             {
-                encoded[i] = _store._raw.Encode(events[i].Raw);
+                prepared[i] = _store.Prepare(events[i]);
             }
-            await _steps.Writer.WriteAsync(() => Write(events, changes, encoded), cancellationToken).ConfigureAwait(false);
+            await _steps.Writer.WriteAsync(() => Write(events, changes, prepared), cancellationToken).ConfigureAwait(false);
         }
 
         public async Task CommitAsync(StoreBatch rest, CancellationToken cancellationToken)
@@ -80,10 +80,10 @@ internal sealed partial class EmbeddedStore : IStreamingStore
             ThrowIfFailed();
         }
 
-        private void Write(List<StoredEvent> events, List<ChangeRecord> changes, (ReadOnlyMemory<byte> Bytes, long Codec)[] encoded)
+        private void Write(List<StoredEvent> events, List<ChangeRecord> changes, PreparedEvent[] prepared)
         {
             _tx ??= _store._writer.BeginTransaction();
-            _store.WriteEvents(events, _sequences, encoded, _termRows);
+            _store.WriteEvents(events, prepared, _sequences, _termRows);
             _store.WriteChanges(changes, _sequences);
             _renames.AddRange(changes.Where(c => c.Kind == ObjectKind.Folder && c.Aspect == ChangeAspect.Name));
         }
