@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Bonnie.Pipeline.Broker;
 using Bonnie.Pipeline.Storage;
+using Bonnie.Pipeline.Tests.Broker;
 using Bonnie.Pipeline.Worker;
 using Bonnie.Pipeline.Worker.Handlers;
 using Bonnie.Pipeline.Worker.Payloads;
@@ -43,7 +45,12 @@ public sealed class BatchStreamTests
         {
             var uid = (i + 10).ToString(CultureInfo.InvariantCulture);
             var mid = $"<stream-{i}@example.net>";
-            var emailId = "M" + i.ToString("x24", CultureInfo.InvariantCulture);
+            // The message itself, and its email id made from its SHA-1 as Cyrus makes it: the payload checks out.
+            var body = Encoding.ASCII.GetBytes($"Message-ID: {mid}\r\nSubject: stream {i}\r\n\r\nbody of message {i}\r\n");
+#pragma warning disable CA5350 // Cyrus' GUID is a SHA-1: it identifies the message, it protects nothing.
+            var emailId = "M" + Convert.ToHexStringLower(SHA1.HashData(body))[..24];
+#pragma warning restore CA5350
+            Messages.Source.Bodies[emailId] = body;
             if (i % 100 == 0)
             {
                 session = $"cyrus-stream-{i}";
@@ -67,6 +74,21 @@ public sealed class BatchStreamTests
         return jobs;
     }
 
+    /// <summary>Hands out each workload message by its email id, as the spool would.</summary>
+    private sealed class Messages : IPayloadSource
+    {
+        public static readonly Messages Source = new();
+
+        public System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> Bodies { get; } = new(StringComparer.Ordinal);
+
+        public string Name => "workload";
+
+        public Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
+            => Task.FromResult(e.EmailId is { } id && Bodies.TryGetValue(id, out var body) ? PayloadAnswer.Found(body) : new PayloadAnswer(null, "not in the workload"));
+    }
+
+    private static Task<TestPipeline> PipelineAsync() => TestPipeline.CreateAsync([Messages.Source]);
+
     private static Job Job(string json)
     {
         var bytes = Encoding.UTF8.GetBytes(json);
@@ -81,8 +103,8 @@ public sealed class BatchStreamTests
     {
         var jobs = Workload(1100);
         Assert.True(jobs.Count > 2 * StoreJobProcessor.StreamChunk + 100, "the batch must be streamed in several chunks");
-        await using var streamed = await TestPipeline.CreateAsync();
-        await using var small = await TestPipeline.CreateAsync();
+        await using var streamed = await PipelineAsync();
+        await using var small = await PipelineAsync();
 
         var outcomes = await streamed.Processor.ProcessBatchAsync(jobs).WaitAsync(Patience);
         foreach (var chunk in jobs.Chunk(100))
@@ -123,6 +145,36 @@ public sealed class BatchStreamTests
             (await streamed.Store.GetSessionsForUserAsync("alice@example.org", 100)).Select(s => (s.Id, s.ClientIp)));
     }
 
+    [Fact]
+    public async Task Backlog_DrainedThroughTheBrokerByAWorkerWithItsDefaults_EveryEventStoredOnceWithTheSameHistories()
+    {
+        // One mailbox's backlog: the broker hands it out in runs, the worker's default slots take it in big batches,
+        // which are streamed. The reference is the same notifications in order, in batches of 100.
+        var jobs = Workload(1100);
+        await using var drained = await PipelineAsync();
+        await using var reference = await PipelineAsync();
+        using var harness = new BrokerHarness();
+        foreach (var job in jobs)
+        {
+            Assert.Equal(Bonnie.Shared.Protocol.WireProtocol.Ack, harness.Submit(job.Notification.ToArray()));
+        }
+
+        harness.StartWorker(drained.Processor, concurrency: new WorkerOptions().Concurrency);
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == jobs.Count, TimeSpan.FromMinutes(3));
+        foreach (var chunk in jobs.Chunk(100))
+        {
+            Assert.All(await reference.Processor.ProcessBatchAsync(chunk), o => Assert.IsType<JobOutcome.Done>(o));
+        }
+
+        Assert.Equal(jobs.Count, (await drained.Store.SearchEventsAsync(Search("user:alice@example.org", 1))).Total);
+        foreach (var job in jobs.Where(j => j.Notification.Span.IndexOf("\"MessageNew\""u8) >= 0))
+        {
+            var key = Assert.Single((await drained.Store.GetEventAsync(job.Id))!.MessageKeys);
+            Assert.Equal((await reference.Store.GetChangesAsync(ObjectKind.Message, key)).Select(Fixture.Describe),
+                (await drained.Store.GetChangesAsync(ObjectKind.Message, key)).Select(Fixture.Describe));
+        }
+    }
+
     private static string StoreJsonOf(MessageObject? m)
         => System.Text.Json.JsonSerializer.Serialize(m?.Locations.Select(l => (l.FolderId, l.Uid, l.Since, l.Until, string.Join(',', l.Flags.Order(StringComparer.Ordinal)))).ToList());
 
@@ -141,7 +193,7 @@ public sealed class BatchStreamTests
     [Fact]
     public async Task ProcessBatchAsync_HandlerFailsLateInAStreamedBatch_ThatJobFailedTheRestStoredOnce()
     {
-        await using var p = await TestPipeline.CreateAsync();
+        await using var p = await PipelineAsync();
         var fetcher = new PayloadFetcher([], p.Payloads, new PayloadOptions { MaxAttempts = 1 }, NullLogger<PayloadFetcher>.Instance);
         var processor = new StoreJobProcessor(p.Store, [new FolderHandler(), new MessageHandler(), new SessionHandler(), new BrokenDeleteHandler()], fetcher,
             p.Time, NullLogger<StoreJobProcessor>.Instance);
@@ -165,7 +217,7 @@ public sealed class BatchStreamTests
     [Fact]
     public async Task ProcessBatchAsync_StreamedBatchHoldsJobsStoredBefore_EachEventStoredOnce()
     {
-        await using var p = await TestPipeline.CreateAsync();
+        await using var p = await PipelineAsync();
         var jobs = Workload(1100);
         // A job of the third chunk stored by an earlier batch (another worker, or a retry after a lost DONE): the
         // stream meets its event id already taken, is undone, and the batch is worked out again without it.
@@ -182,7 +234,7 @@ public sealed class BatchStreamTests
     [Fact]
     public async Task BatchStream_DisposedWithoutCommit_NothingStaysAndTheWriterIsFree()
     {
-        await using var p = await TestPipeline.CreateAsync();
+        await using var p = await PipelineAsync();
         await using (var stream = await p.Store.BeginBatchAsync(CancellationToken.None))
         {
             await stream.WriteAsync([Event("e1"), Event("e2")], [], CancellationToken.None);
@@ -199,7 +251,7 @@ public sealed class BatchStreamTests
     [Fact]
     public async Task BatchStream_WhileWriting_LookupsAnswerFromCommittedStateWithoutWaiting()
     {
-        await using var p = await TestPipeline.CreateAsync();
+        await using var p = await PipelineAsync();
         var committed = new StoreBatch();
         committed.Events.Add(Event("e0"));
         committed.Messages["m0"] = Message("m0");
