@@ -114,21 +114,32 @@ internal sealed partial class EmbeddedStore : IStreamingStore
             }
             finally
             {
-                if (!_committed)
+                try
                 {
-                    try
+                    if (!_committed)
                     {
-                        _tx?.Rollback();
+                        try
+                        {
+                            _tx?.Rollback();
+                        }
+                        catch (Exception ex) when (ex is SqliteException or InvalidOperationException)
+                        {
+                            // A failed COMMIT has already ended the transaction; nothing is left to undo.
+                        }
+                        // Rolled back: what the cache learned since may not be what the database holds; start afresh.
+                        _store.ForgetCache();
                     }
-                    catch (Exception ex) when (ex is SqliteException or InvalidOperationException)
-                    {
-                        // A failed COMMIT has already ended the transaction; nothing is left to undo.
-                    }
-                    // Rolled back: what the cache learned since may not be what the database holds; start afresh.
-                    _store.ForgetCache();
+                    _tx?.Dispose();
                 }
-                _tx?.Dispose();
-                _ended.TrySetResult();
+                catch (Exception ex)
+                {
+                    _failure ??= ex;
+                }
+                finally
+                {
+                    // Always: disposal waits for this before it gives the write lock back.
+                    _ended.TrySetResult();
+                }
             }
         }
 
