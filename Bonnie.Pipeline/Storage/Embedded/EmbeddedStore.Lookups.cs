@@ -1,5 +1,6 @@
 using Bonnie.Shared.Storage;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 
 namespace Bonnie.Pipeline.Storage.Embedded;
 
@@ -29,13 +30,19 @@ internal sealed partial class EmbeddedStore
     public Task<SessionObject?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
         => Look(() => LookUpSession(sessionId), cancellationToken);
 
-    private Task<T> Look<T>(Func<T> lookUp, CancellationToken cancellationToken)
+    // Waited for asynchronously: the gate is held across the writer's COMMIT (an fsync, sometimes a checkpoint), and the
+    // web host's history pages look objects up too; a blocking wait would park thread-pool threads for that long.
+    private async Task<T> Look<T>(Func<T> lookUp, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
         EnsureInitialized();
-        lock (_lookupGate)
+        await _lookupGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            return Task.FromResult(lookUp());
+            return lookUp();
+        }
+        finally
+        {
+            _lookupGate.Release();
         }
     }
 
@@ -213,13 +220,15 @@ internal sealed partial class EmbeddedStore
 
     /// <summary>
     /// Commits the writer's transaction and then updates the cache, under the lookup gate: a lookup sees either
-    /// neither or both. Another process's commit in the instant between the COMMIT and the data version read here
-    /// goes unnoticed by the cache; the version checks of the next commit then fail on what it changed, and the store
-    /// forgets the cache (see <see cref="ObjectCache"/>).
+    /// neither or both. The lookup connection's data version moves for this commit too; whether anyone else committed
+    /// as well, in the instant after it, the writer's own data version tells (it moves only for others' commits):
+    /// read before the COMMIT and again after the lookup connection's, unchanged means the new value is this commit's
+    /// alone. Once the COMMIT has returned the batch is stored: what goes wrong after it only costs the cache.
     /// </summary>
     private void CommitWriter(SqliteTransaction tx, List<Action>? newVersions)
     {
-        lock (_lookupGate)
+        _lookupGate.Wait();
+        try
         {
             // Another connection committed since the last lookup (this transaction holds the write lock, so not since
             // it began writing): what the cache holds may be stale.
@@ -227,20 +236,65 @@ internal sealed partial class EmbeddedStore
             {
                 _cache.Clear();
             }
+            var othersBefore = WriterDataVersion();
             tx.Commit();
-            foreach (var apply in newVersions ?? [])
+            try
             {
-                apply();
+                AfterCommitForTests?.Invoke();
+                var now = LookupDataVersion();
+                foreach (var apply in newVersions ?? [])
+                {
+                    apply();
+                }
+                if (WriterDataVersion() != othersBefore)
+                {
+                    _cache.Clear();
+                }
+                _dataVersion = now;
             }
-            _dataVersion = LookupDataVersion();
+            catch (Exception ex)
+            {
+                _cache.Clear();
+                _dataVersion = -1;
+                LogCacheAfterCommitFailed(_logger, ex);
+            }
+        }
+        finally
+        {
+            _lookupGate.Release();
         }
     }
 
+    /// <summary>Runs right after a COMMIT, before the cache learns of it: tests put another process's commit there.</summary>
+    internal Action? AfterCommitForTests { get; set; }
+
+    private long WriterDataVersion()
+    {
+        var version = Native("PRAGMA data_version");
+        try
+        {
+            version.Read();
+            return version.ColumnInt64(0);
+        }
+        finally
+        {
+            version.Reset();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The store committed a batch but could not update its object cache; the cache is forgotten")]
+    private static partial void LogCacheAfterCommitFailed(ILogger logger, Exception exception);
+
     private void ForgetCache()
     {
-        lock (_lookupGate)
+        _lookupGate.Wait();
+        try
         {
             _cache.Clear();
+        }
+        finally
+        {
+            _lookupGate.Release();
         }
     }
 }

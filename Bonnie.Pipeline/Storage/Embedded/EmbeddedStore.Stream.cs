@@ -1,5 +1,5 @@
 using System.Runtime.ExceptionServices;
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using Bonnie.Shared.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -32,8 +32,12 @@ internal sealed partial class EmbeddedStore : IStreamingStore
     private sealed class BatchStream : IStoreBatchStream
     {
         private readonly EmbeddedStore _store;
-        // Two chunks may wait: enough to keep the writer busy, bounded so memory does not grow when it is slower.
-        private readonly Channel<Action> _steps = Channel.CreateBounded<Action>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+        // Two chunks may wait: enough to keep the writer busy, bounded so memory does not grow when it is slower. The
+        // writer's thread waits for them synchronously, so that it never needs a thread-pool thread to wake it.
+        private readonly ConcurrentQueue<Action> _steps = new();
+        private readonly SemaphoreSlim _queued = new(0);
+        private readonly SemaphoreSlim _room = new(2);
+        private int _complete;
         private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly Dictionary<string, long> _sequences = new(StringComparer.Ordinal);
         // Renames in earlier chunks: each name a folder had finds it (folder aliases, written with the objects).
@@ -62,22 +66,43 @@ internal sealed partial class EmbeddedStore : IStreamingStore
             {
                 prepared[i] = _store.Prepare(events[i]);
             }
-            await _steps.Writer.WriteAsync(() => Write(events, changes, prepared), cancellationToken).ConfigureAwait(false);
+            await EnqueueAsync(() => Write(events, changes, prepared), cancellationToken).ConfigureAwait(false);
+        }
+
+        private async ValueTask EnqueueAsync(Action step, CancellationToken cancellationToken)
+        {
+            await _room.WaitAsync(cancellationToken).ConfigureAwait(false);
+            _steps.Enqueue(step);
+            _queued.Release();
+        }
+
+        /// <summary>No more steps: the writer's thread ends once it has run those queued.</summary>
+        private void Complete()
+        {
+            if (Interlocked.Exchange(ref _complete, 1) == 0)
+            {
+                _queued.Release();
+            }
         }
 
         public async Task CommitAsync(StoreBatch rest, CancellationToken cancellationToken)
         {
             await WriteAsync(rest.Events, rest.Changes, cancellationToken).ConfigureAwait(false);
-            await _steps.Writer.WriteAsync(() =>
+            await EnqueueAsync(() =>
             {
                 _tx ??= _store._writer.BeginTransaction();
                 _store.WriteTerms(_termRows);
                 _store.WriteObjectsAndCommit(_tx, rest, _renames);
                 _committed = true;
             }, cancellationToken).ConfigureAwait(false);
-            _steps.Writer.TryComplete();
+            Complete();
             await _ended.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             ThrowIfFailed();
+            if (!_committed)
+            {
+                // Success is the commit having run, not the absence of an error.
+                throw new InvalidOperationException("The batch's writer ended without committing it; nothing of it was stored.");
+            }
         }
 
         private void Write(List<StoredEvent> events, List<ChangeRecord> changes, PreparedEvent[] prepared)
@@ -92,22 +117,25 @@ internal sealed partial class EmbeddedStore : IStreamingStore
         {
             try
             {
-                var reader = _steps.Reader;
-                while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+                while (true)
                 {
-                    while (reader.TryRead(out var step))
+                    _queued.Wait();
+                    if (!_steps.TryDequeue(out var step))
                     {
-                        // After a failure nothing more is written; the transaction is rolled back below.
-                        if (_failure is null)
+                        // Woken with nothing queued: the stream is complete (steps are queued before they are signalled).
+                        break;
+                    }
+                    _room.Release();
+                    // After a failure nothing more is written; the transaction is rolled back below.
+                    if (_failure is null)
+                    {
+                        try
                         {
-                            try
-                            {
-                                step();
-                            }
-                            catch (Exception ex)
-                            {
-                                _failure = ex;
-                            }
+                            step();
+                        }
+                        catch (Exception ex)
+                        {
+                            _failure = ex;
                         }
                     }
                 }
@@ -126,10 +154,12 @@ internal sealed partial class EmbeddedStore : IStreamingStore
                         {
                             // A failed COMMIT has already ended the transaction; nothing is left to undo.
                         }
-                        // Rolled back: what the cache learned since may not be what the database holds; start afresh.
-                        _store.ForgetCache();
+                        finally
+                        {
+                            // Rolled back: what the cache learned since may not be what the database holds; start afresh.
+                            _store.ForgetCache();
+                        }
                     }
-                    _tx?.Dispose();
                 }
                 catch (Exception ex)
                 {
@@ -137,6 +167,15 @@ internal sealed partial class EmbeddedStore : IStreamingStore
                 }
                 finally
                 {
+                    try
+                    {
+                        // Left undisposed, the connection would keep it as its transaction and refuse the next one.
+                        _tx?.Dispose();
+                    }
+                    catch (Exception ex)
+                    {
+                        _failure ??= ex;
+                    }
                     // Always: disposal waits for this before it gives the write lock back.
                     _ended.TrySetResult();
                 }
@@ -157,7 +196,7 @@ internal sealed partial class EmbeddedStore : IStreamingStore
             {
                 return;
             }
-            _steps.Writer.TryComplete();
+            Complete();
             try
             {
                 // Not cancellable: the write lock may be released only once the writer's thread is done with the connection.

@@ -24,10 +24,11 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
     private readonly SqliteConnection _lookup;
     // Guards the lookup connection, its statements, the object cache and its data version; also held across the
     // writer's COMMIT and the cache update after it, so no lookup sees a commit the cache does not know yet.
-    private readonly Lock _lookupGate = new();
+    private readonly SemaphoreSlim _lookupGate = new(1, 1);
     private readonly ILogger<EmbeddedStore> _logger;
     private readonly Lock _initGate = new();
     private bool _initialized;
+    private int _disposed;
     private RawCodec _raw = null!;
 
     public EmbeddedStore(string directory, int cacheSizeMegabytes, ILogger<EmbeddedStore> logger)
@@ -94,6 +95,7 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
         Schema.Migrate(_writer);
         _raw = RawCodec.Open(_writer);
         _lookup.Open();
+        // Its own page cache, as large as the writer's (Bonnie:Store:CacheSizeMegabytes is per connection).
         Exec(_lookup, $"PRAGMA cache_size=-{CacheSizeMegabytes * 1024}");
         Exec(_lookup, "PRAGMA busy_timeout=10000");
         _logger.LogInformation("Embedded store at {Path}, schema version {Version}", DatabasePath, Schema.CurrentVersion);
@@ -192,15 +194,36 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
 
     public void Dispose()
     {
-        foreach (var statement in _native.Values.Concat(_lookupNative.Values))
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
         {
-            statement.Dispose();
+            return;
         }
-        _writer.Dispose();
-        _lookup.Dispose();
-        _writeLock.Dispose();
-        // Null when the store was never initialised.
-        _raw?.Dispose();
+        // A batch being written (a worker stopping past its grace) finishes or rolls back before its connection goes:
+        // closed under its thread, it would fail with errors that hide why it stopped. Bounded: stopping goes on.
+        var idle = _writeLock.Wait(TimeSpan.FromSeconds(30));
+        if (!idle)
+        {
+            _logger.LogWarning("The store is closed while a batch is still being written; that batch is rolled back and its jobs come again");
+        }
+        try
+        {
+            foreach (var statement in _native.Values.Concat(_lookupNative.Values))
+            {
+                statement.Dispose();
+            }
+            _writer.Dispose();
+            _lookup.Dispose();
+            // Null when the store was never initialised.
+            _raw?.Dispose();
+        }
+        finally
+        {
+            // The locks are not disposed: a batch stream still running releases the write lock when it ends.
+            if (idle)
+            {
+                _writeLock.Release();
+            }
+        }
     }
 
     public ValueTask DisposeAsync()

@@ -11,7 +11,7 @@ public sealed class EmbeddedStoreOptions
     public string? Directory { get; set; }
     /// <summary>Compress payloads with zstd when that makes them smaller (reads stay byte-exact).</summary>
     public bool CompressPayloads { get; set; } = true;
-    /// <summary>SQLite page cache of the writer connection.</summary>
+    /// <summary>SQLite page cache of each of the store's two connections that ingest uses: the writer's and the handlers' lookups'.</summary>
     public int CacheSizeMegabytes { get; set; } = 64;
 }
 

@@ -249,6 +249,21 @@ public sealed class BatchStreamTests
     }
 
     [Fact]
+    public async Task StoreDisposed_WhileABatchIsStreamed_WaitsForTheBatchToEnd()
+    {
+        await using var p = await TestPipeline.CreateAsync();
+        var stream = await p.Store.BeginBatchAsync(CancellationToken.None);
+        await stream.WriteAsync([Event("e1")], [], CancellationToken.None);
+
+        // A worker stopping past its grace: the host closes the store while the batch is still being written.
+        var closing = Task.Run(p.Store.Dispose);
+        await Task.Delay(500);
+        Assert.False(closing.IsCompleted, "the store closed its connection under a batch being written");
+        await stream.DisposeAsync();
+        await closing.WaitAsync(Patience);
+    }
+
+    [Fact]
     public async Task BatchStream_WhileWriting_LookupsAnswerFromCommittedStateWithoutWaiting()
     {
         await using var p = await PipelineAsync();

@@ -57,6 +57,26 @@ public sealed class EmbeddedStoreWriterTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task GetMessageAsync_OtherProcessCommittedRightAfterOurCommit_SeesItsChangeNotTheCachedCopy()
+    {
+        await CommitMessageAsync(_worker, "m1", flags: []);
+        Assert.Empty((await _worker.GetMessageAsync("m1"))!.Locations[0].Flags);
+        var changed = (await _webHost.GetMessageAsync("m1"))!;
+        changed.Locations[0].Flags.Add("\\Seen");
+        // The other process takes the write lock the instant the worker's COMMIT frees it, before the worker has looked
+        // at the store's data version: that version then holds both commits, and only one of them is the worker's.
+        _worker.AfterCommitForTests = () =>
+        {
+            _worker.AfterCommitForTests = null;
+            CommitAsync(_webHost, changed).GetAwaiter().GetResult();
+        };
+
+        await CommitMessageAsync(_worker, "m2", flags: []);
+
+        Assert.Equal(["\\Seen"], (await _worker.GetMessageAsync("m1"))!.Locations[0].Flags);
+    }
+
+    [Fact]
     public async Task GetSessionAsync_AskedBeforeOtherProcessCreatedIt_FoundAfterwards()
     {
         Assert.Null(await _webHost.GetSessionAsync("s1"));
