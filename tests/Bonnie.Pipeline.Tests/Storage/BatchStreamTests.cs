@@ -214,6 +214,39 @@ public sealed class BatchStreamTests
         Assert.Equal(("failed", broken.Id), (failed.Stage, failed.JobId));
     }
 
+    /// <summary>Cancels the batch (a worker stopping) when it reaches a given delivery, chunks having been written.</summary>
+    private sealed class StopAtHandler(string uid, CancellationTokenSource stopping) : IEventHandler
+    {
+        public IReadOnlySet<EventType> EventTypes { get; } = new HashSet<EventType> { EventType.MessageNew };
+
+        public Task HandleAsync(EventContext context, CancellationToken cancellationToken)
+        {
+            if (context.Event.Mailbox?.Uid?.ToString(CultureInfo.InvariantCulture) == uid)
+            {
+                stopping.Cancel();
+            }
+            return Task.CompletedTask;
+        }
+    }
+
+    [Fact]
+    public async Task ProcessBatchAsync_CancelledAfterChunksWereWritten_NothingStaysAndTheBatchRunsAgainWhole()
+    {
+        await using var p = await PipelineAsync();
+        using var stopping = new CancellationTokenSource();
+        var fetcher = new PayloadFetcher([Messages.Source], p.Payloads, new PayloadOptions { MaxAttempts = 1 }, NullLogger<PayloadFetcher>.Instance);
+        var stopped = new StoreJobProcessor(p.Store, [new FolderHandler(), new MessageHandler(), new SessionHandler(), new StopAtHandler("1000", stopping)],
+            fetcher, p.Time, NullLogger<StoreJobProcessor>.Instance);
+        var jobs = Workload(1100);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => stopped.ProcessBatchAsync(jobs, stopping.Token).WaitAsync(Patience));
+
+        Assert.Equal(0, (await p.Store.SearchEventsAsync(Search("user:alice@example.org", 1))).Total);
+        Assert.Empty(await p.Store.FindProcessedJobsAsync(jobs.Select(j => j.Id).ToList()));
+        Assert.All(await p.Processor.ProcessBatchAsync(jobs).WaitAsync(Patience), o => Assert.IsType<JobOutcome.Done>(o));
+        Assert.Equal(jobs.Count, (await p.Store.SearchEventsAsync(Search("user:alice@example.org", 1))).Total);
+    }
+
     [Fact]
     public async Task ProcessBatchAsync_StreamedBatchHoldsJobsStoredBefore_EachEventStoredOnce()
     {
