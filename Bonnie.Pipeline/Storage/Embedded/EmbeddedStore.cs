@@ -205,6 +205,8 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
         {
             _logger.LogWarning("The store is closed while a batch is still being written; that batch is rolled back and its jobs come again");
         }
+        // Likewise a lookup under way (a history page) ends before the lookup connection goes.
+        var noLookup = _lookupGate.Wait(TimeSpan.FromSeconds(30));
         try
         {
             foreach (var statement in _native.Values.Concat(_lookupNative.Values))
@@ -219,6 +221,10 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
         finally
         {
             // The locks are not disposed: a batch stream still running releases the write lock when it ends.
+            if (noLookup)
+            {
+                _lookupGate.Release();
+            }
             if (idle)
             {
                 _writeLock.Release();
