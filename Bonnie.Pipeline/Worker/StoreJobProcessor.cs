@@ -255,13 +255,19 @@ internal sealed partial class StoreJobProcessor(
                 events = new List<StoredEvent>(StreamChunk);
             }
         }
-        var rest = uow.ToBatch();
-        rest.Events.AddRange(events);
-        rest.People.AddRange(work.Select(w => w.Identity?.Person).OfType<PersonSighting>());
-        rest.People.AddRange(work.SelectMany(w => w.SubjectPeople));
-        rest.Quarantine.AddRange(quarantine);
-        await stream.CommitAsync(rest, cancellationToken).ConfigureAwait(false);
+        await stream.CommitAsync(ToBatch(uow, events, work, quarantine), cancellationToken).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>What the unit of work leaves, with the events not handed over yet, the people seen and the quarantine.</summary>
+    private static StoreBatch ToBatch(UnitOfWork uow, List<StoredEvent> events, List<Item> work, IEnumerable<QuarantineItem> quarantine)
+    {
+        var batch = uow.ToBatch();
+        batch.Events.AddRange(events);
+        batch.People.AddRange(work.Select(w => w.Identity?.Person).OfType<PersonSighting>());
+        batch.People.AddRange(work.SelectMany(w => w.SubjectPeople));
+        batch.Quarantine.AddRange(quarantine);
+        return batch;
     }
 
     private async Task<StoreBatch> BuildBatchAsync(List<Item> work, JobOutcome?[] outcomes, List<QuarantineItem> quarantine, CancellationToken cancellationToken)
@@ -290,13 +296,7 @@ internal sealed partial class StoreJobProcessor(
             }
             outcomes[item.Index] = JobOutcome.Success;
         }
-        var result = uow.ToBatch();
-        result.Events.AddRange(events);
-        result.People.AddRange(work.Select(w => w.Identity?.Person).OfType<PersonSighting>());
-        result.People.AddRange(work.SelectMany(w => w.SubjectPeople));
-        result.Quarantine.AddRange(quarantine);
-        result.Quarantine.AddRange(failed);
-        return result;
+        return ToBatch(uow, events, work, quarantine.Concat(failed));
     }
 
     private async Task<StoredEvent> HandleAsync(UnitOfWork uow, FolderSubjects? subjects, Item item, CancellationToken cancellationToken)

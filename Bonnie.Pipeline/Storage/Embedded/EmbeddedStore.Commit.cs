@@ -23,7 +23,7 @@ internal sealed partial class EmbeddedStore
             using var tx = _writer.BeginTransaction();
             var sequences = new Dictionary<string, long>(batch.Events.Count, StringComparer.Ordinal);
             var termRows = new List<(string Term, long Seq)>(batch.Events.Count * 8);
-            WriteEvents(batch.Events, PrepareAll(batch.Events), sequences, termRows);
+            WriteEvents(batch.Events, PrepareAll(batch.Events, onEveryCore: true), sequences, termRows);
             WriteTerms(termRows);
             WriteChanges(batch.Changes, sequences);
             WriteObjectsAndCommit(tx, batch, batch.Changes);
@@ -77,17 +77,7 @@ internal sealed partial class EmbeddedStore
     }
 
     // The writer's hot statements stay prepared for the life of the connection (see NativeStatement).
-    private readonly Dictionary<string, NativeStatement> _native = new(StringComparer.Ordinal);
-
-    private NativeStatement Native(string sql)
-    {
-        if (!_native.TryGetValue(sql, out var statement))
-        {
-            statement = new NativeStatement(_writer, sql);
-            _native[sql] = statement;
-        }
-        return statement;
-    }
+    private NativeStatement Native(string sql) => _native[sql];
 
     private const string InsertEvent = """
         INSERT INTO events(seq, id, type, name, ts, received, user, service, session, ip, folder_id, folder, folder_path,
@@ -106,10 +96,15 @@ internal sealed partial class EmbeddedStore
         ReadOnlyMemory<byte> Raw, long Codec, string Type, string? MessageIds, string? MessageKeys, string? From, string? To, string? Flags,
         string? Identity, string[] Terms, bool FullText, string FullTextFrom, string FullTextTo);
 
+    [ThreadStatic]
+    private static HashSet<string>? t_terms;
+
     internal PreparedEvent Prepare(StoredEvent e)
     {
         var (raw, codec) = _raw.Encode(e.Raw);
-        var terms = new HashSet<string>(StringComparer.Ordinal);
+        // One set per thread, cleared per event: a new one per event was a million allocations per million events.
+        var terms = t_terms ??= new HashSet<string>(StringComparer.Ordinal);
+        terms.Clear();
         EventTerms.Collect(e, terms);
         var fullText = e.Subject is not null || e.From.Count > 0 || e.To.Count > 0 || e.BodyText is not null;
         return new PreparedEvent(raw, codec, e.Type.ToString(), Join(e.MessageIds), Join(e.MessageKeys), Join(e.From), Join(e.To), Join(e.Flags),
@@ -117,10 +112,12 @@ internal sealed partial class EmbeddedStore
             fullText ? string.Join(' ', e.From) : "", fullText ? string.Join(' ', e.To) : "");
     }
 
-    internal PreparedEvent[] PrepareAll(List<StoredEvent> events)
+    /// <summary>Prepares the events on every core, or (<paramref name="onEveryCore"/> false) on the calling thread.</summary>
+    internal PreparedEvent[] PrepareAll(List<StoredEvent> events, bool onEveryCore)
     {
         var prepared = new PreparedEvent[events.Count];
-        Parallel.For(0, events.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => prepared[i] = Prepare(events[i]));
+        Parallel.For(0, events.Count, new ParallelOptions { MaxDegreeOfParallelism = onEveryCore ? Environment.ProcessorCount : 1 },
+            i => prepared[i] = Prepare(events[i]));
         return prepared;
     }
 
@@ -188,16 +185,7 @@ internal sealed partial class EmbeddedStore
 
     private long NextFreeSequence(long lo, long hi)
     {
-        var max = Native("SELECT max(seq) FROM events WHERE seq >= ?1 AND seq < ?2");
-        max.Bind(1, lo).Bind(2, hi);
-        try
-        {
-            return max.Read() && !max.ColumnIsNull(0) ? max.ColumnInt64(0) + 1 : lo;
-        }
-        finally
-        {
-            max.Reset();
-        }
+        return Native("SELECT max(seq) FROM events WHERE seq >= ?1 AND seq < ?2").Bind(1, lo).Bind(2, hi).ReadInt64() + 1 ?? lo;
     }
 
     // The term index is a B-tree keyed by (term, seq): rows inserted in event order land all over it, touching a
@@ -251,11 +239,13 @@ internal sealed partial class EmbeddedStore
 
     // Every name a folder ever had finds it (folder:Archive, folder:INBOX/Archive, folder:user/alice/Archive@example.org):
     // its current name and both sides of each rename in the batch.
+    internal static bool IsRename(ChangeRecord c) => c.Kind == ObjectKind.Folder && c.Aspect == ChangeAspect.Name;
+
     private void WriteFolderAliases(IEnumerable<FolderObject> folders, IEnumerable<ChangeRecord> changes)
     {
         var alias = Native("INSERT OR IGNORE INTO folder_aliases(alias, folder_id) VALUES (?1, ?2)");
         var names = folders.Select(f => (f.Id, (string?)f.Name))
-            .Concat(changes.Where(c => c.Kind == ObjectKind.Folder && c.Aspect == ChangeAspect.Name)
+            .Concat(changes.Where(IsRename)
                 .SelectMany(c => new[] { (c.ObjectId, c.From), (c.ObjectId, c.To) }))
             .Where(n => n.Item2 is not null)
             .Distinct();

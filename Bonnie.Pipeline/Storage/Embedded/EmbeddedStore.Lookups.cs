@@ -47,17 +47,7 @@ internal sealed partial class EmbeddedStore
     }
 
     // The lookup connection's statements stay prepared for its life, like the writer's.
-    private readonly Dictionary<string, NativeStatement> _lookupNative = new(StringComparer.Ordinal);
-
-    private NativeStatement LookupStatement(string sql)
-    {
-        if (!_lookupNative.TryGetValue(sql, out var statement))
-        {
-            statement = new NativeStatement(_lookup, sql);
-            _lookupNative[sql] = statement;
-        }
-        return statement;
-    }
+    private NativeStatement LookupStatement(string sql) => _lookupStatements[sql];
 
     // ---- the lookups themselves: on the lookup connection, under the lookup gate
 
@@ -204,19 +194,7 @@ internal sealed partial class EmbeddedStore
         }
     }
 
-    private long LookupDataVersion()
-    {
-        var version = LookupStatement("PRAGMA data_version");
-        try
-        {
-            version.Read();
-            return version.ColumnInt64(0);
-        }
-        finally
-        {
-            version.Reset();
-        }
-    }
+    private long LookupDataVersion() => LookupStatement("PRAGMA data_version").ReadInt64()!.Value;
 
     /// <summary>
     /// Commits the writer's transaction and then updates the cache, under the lookup gate: a lookup sees either
@@ -268,19 +246,7 @@ internal sealed partial class EmbeddedStore
     /// <summary>Runs right after a COMMIT, before the cache learns of it: tests put another process's commit there.</summary>
     internal Action? AfterCommitForTests { get; set; }
 
-    private long WriterDataVersion()
-    {
-        var version = Native("PRAGMA data_version");
-        try
-        {
-            version.Read();
-            return version.ColumnInt64(0);
-        }
-        finally
-        {
-            version.Reset();
-        }
-    }
+    private long WriterDataVersion() => Native("PRAGMA data_version").ReadInt64()!.Value;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The store committed a batch but could not update its object cache; the cache is forgotten")]
     private static partial void LogCacheAfterCommitFailed(ILogger logger, Exception exception);

@@ -61,11 +61,7 @@ internal sealed partial class EmbeddedStore : IStreamingStore
             ThrowIfFailed();
             // Compressed, joined and split into terms here, on the handlers' thread, which would otherwise wait for the
             // writer: the writer's thread is the one that bounds the rate.
-            var prepared = new PreparedEvent[events.Count];
-            for (var i = 0; i < events.Count; i++)
-            {
-                prepared[i] = _store.Prepare(events[i]);
-            }
+            var prepared = _store.PrepareAll(events, onEveryCore: false);
             await EnqueueAsync(() => Write(events, changes, prepared), cancellationToken).ConfigureAwait(false);
         }
 
@@ -110,7 +106,7 @@ internal sealed partial class EmbeddedStore : IStreamingStore
             _tx ??= _store._writer.BeginTransaction();
             _store.WriteEvents(events, prepared, _sequences, _termRows);
             _store.WriteChanges(changes, _sequences);
-            _renames.AddRange(changes.Where(c => c.Kind == ObjectKind.Folder && c.Aspect == ChangeAspect.Name));
+            _renames.AddRange(changes.Where(IsRename));
         }
 
         private void Run()
@@ -144,22 +140,7 @@ internal sealed partial class EmbeddedStore : IStreamingStore
             {
                 try
                 {
-                    if (!_committed)
-                    {
-                        try
-                        {
-                            _tx?.Rollback();
-                        }
-                        catch (Exception ex) when (ex is SqliteException or InvalidOperationException)
-                        {
-                            // A failed COMMIT has already ended the transaction; nothing is left to undo.
-                        }
-                        finally
-                        {
-                            // Rolled back: what the cache learned since may not be what the database holds; start afresh.
-                            _store.ForgetCache();
-                        }
-                    }
+                    EndTransaction();
                 }
                 catch (Exception ex)
                 {
@@ -167,18 +148,32 @@ internal sealed partial class EmbeddedStore : IStreamingStore
                 }
                 finally
                 {
-                    try
-                    {
-                        // Left undisposed, the connection would keep it as its transaction and refuse the next one.
-                        _tx?.Dispose();
-                    }
-                    catch (Exception ex)
-                    {
-                        _failure ??= ex;
-                    }
                     // Always: disposal waits for this before it gives the write lock back.
                     _ended.TrySetResult();
                 }
+            }
+        }
+
+        /// <summary>Rolls back what was not committed, and always disposes the transaction.</summary>
+        private void EndTransaction()
+        {
+            try
+            {
+                if (!_committed)
+                {
+                    // Rolled back: what the cache learned since may not be what the database holds; start afresh.
+                    _store.ForgetCache();
+                    _tx?.Rollback();
+                }
+            }
+            catch (Exception ex) when (ex is SqliteException or InvalidOperationException)
+            {
+                // A failed COMMIT has already ended the transaction; nothing is left to undo.
+            }
+            finally
+            {
+                // Left undisposed, the connection would keep it as its transaction and refuse the next one.
+                _tx?.Dispose();
             }
         }
 

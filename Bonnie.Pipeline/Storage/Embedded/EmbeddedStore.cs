@@ -18,6 +18,7 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly string _readConnectionString;
     private readonly SqliteConnection _writer;
+    private readonly NativeStatements _native;
     // The handlers' lookups read committed state on a connection of their own, so that they need not wait for the
     // writer: a batch's events are written while the handlers still work on its later events (BatchStream). What a
     // batch changed but has not committed is in its unit of work, which answers before the store is asked.
@@ -25,6 +26,7 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
     // Guards the lookup connection, its statements, the object cache and its data version; also held across the
     // writer's COMMIT and the cache update after it, so no lookup sees a commit the cache does not know yet.
     private readonly SemaphoreSlim _lookupGate = new(1, 1);
+    private readonly NativeStatements _lookupStatements;
     private readonly ILogger<EmbeddedStore> _logger;
     private readonly Lock _initGate = new();
     private bool _initialized;
@@ -54,6 +56,8 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
             Mode = SqliteOpenMode.ReadOnly,
             Pooling = false,
         }.ToString());
+        _native = new NativeStatements(_writer);
+        _lookupStatements = new NativeStatements(_lookup);
         CacheSizeMegabytes = cacheSizeMegabytes;
     }
 
@@ -209,10 +213,8 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
         var noLookup = _lookupGate.Wait(TimeSpan.FromSeconds(30));
         try
         {
-            foreach (var statement in _native.Values.Concat(_lookupNative.Values))
-            {
-                statement.Dispose();
-            }
+            _native.Dispose();
+            _lookupStatements.Dispose();
             _writer.Dispose();
             _lookup.Dispose();
             // Null when the store was never initialised.

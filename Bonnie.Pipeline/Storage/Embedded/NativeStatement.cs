@@ -107,6 +107,19 @@ internal sealed class NativeStatement : IDisposable
         return false;
     }
 
+    /// <summary>The first column of the first row as an integer, null when there is no row or it is NULL; resets.</summary>
+    public long? ReadInt64()
+    {
+        try
+        {
+            return Read() && !ColumnIsNull(0) ? ColumnInt64(0) : null;
+        }
+        finally
+        {
+            Reset();
+        }
+    }
+
     public long ColumnInt64(int index) => raw.sqlite3_column_int64(_stmt, index);
 
     public bool ColumnIsNull(int index) => raw.sqlite3_column_type(_stmt, index) == raw.SQLITE_NULL;
@@ -128,4 +141,31 @@ internal sealed class NativeStatement : IDisposable
     }
 
     public void Dispose() => _stmt.Dispose();
+}
+
+/// <summary>One connection's statements, each prepared on first use and kept for the connection's life.</summary>
+internal sealed class NativeStatements(SqliteConnection connection) : IDisposable
+{
+    private readonly Dictionary<string, NativeStatement> _prepared = new(StringComparer.Ordinal);
+
+    public NativeStatement this[string sql]
+    {
+        get
+        {
+            if (!_prepared.TryGetValue(sql, out var statement))
+            {
+                statement = new NativeStatement(connection, sql);
+                _prepared[sql] = statement;
+            }
+            return statement;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var statement in _prepared.Values)
+        {
+            statement.Dispose();
+        }
+    }
 }

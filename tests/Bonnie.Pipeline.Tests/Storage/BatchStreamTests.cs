@@ -4,6 +4,7 @@ using System.Text;
 using Bonnie.Pipeline.Broker;
 using Bonnie.Pipeline.Storage;
 using Bonnie.Pipeline.Tests.Broker;
+using Bonnie.Pipeline.Tests.Worker;
 using Bonnie.Pipeline.Worker;
 using Bonnie.Pipeline.Worker.Handlers;
 using Bonnie.Pipeline.Worker.Payloads;
@@ -19,9 +20,20 @@ namespace Bonnie.Pipeline.Tests.Storage;
 /// what the same jobs store in small batches, a failure half-way must leave nothing of the stream behind, and lookups
 /// must neither wait for the writer nor see what it has not committed.
 /// </summary>
-public sealed class BatchStreamTests
+public sealed class BatchStreamTests : IDisposable
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 29, 8, 0, 0, TimeSpan.Zero);
+    // Alice's INBOX as the Cyrus spool holds it: the payloads come through the real spool source.
+    private const string Inbox = "sufr9a0wrxwpaaifzy6ge6cu";
+    private readonly string _spool = Path.Combine(Path.GetTempPath(), "bonnie-stream-spool", Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_spool))
+        {
+            Directory.Delete(_spool, recursive: true);
+        }
+    }
     // Only so that a deadlock (a lookup waiting for the writer the stream holds) fails instead of hanging the run.
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
 
@@ -29,7 +41,7 @@ public sealed class BatchStreamTests
     /// Alice's mailbox over a day: deliveries, each flagged in a session that logged in from its own address, every
     /// fifth moved to Archive, every seventh read; more than two chunks' worth, so one batch of them is streamed.
     /// </summary>
-    private static List<Job> Workload(int messages)
+    private List<Job> Workload(int messages)
     {
         var newMessage = Fixture.Event("MessageNew");
         var flags = Fixture.Event("FlagsSet");
@@ -50,7 +62,9 @@ public sealed class BatchStreamTests
 #pragma warning disable CA5350 // Cyrus' GUID is a SHA-1: it identifies the message, it protects nothing.
             var emailId = "M" + Convert.ToHexStringLower(SHA1.HashData(body))[..24];
 #pragma warning restore CA5350
-            Messages.Source.Bodies[emailId] = body;
+            var path = SpoolPayloadSource.PathFor(_spool, Inbox, uint.Parse(uid, CultureInfo.InvariantCulture))!;
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllBytes(path, body);
             if (i % 100 == 0)
             {
                 session = $"cyrus-stream-{i}";
@@ -74,20 +88,7 @@ public sealed class BatchStreamTests
         return jobs;
     }
 
-    /// <summary>Hands out each workload message by its email id, as the spool would.</summary>
-    private sealed class Messages : IPayloadSource
-    {
-        public static readonly Messages Source = new();
-
-        public System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> Bodies { get; } = new(StringComparer.Ordinal);
-
-        public string Name => "workload";
-
-        public Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
-            => Task.FromResult(e.EmailId is { } id && Bodies.TryGetValue(id, out var body) ? PayloadAnswer.Found(body) : new PayloadAnswer(null, "not in the workload"));
-    }
-
-    private static Task<TestPipeline> PipelineAsync() => TestPipeline.CreateAsync([Messages.Source]);
+    private Task<TestPipeline> PipelineAsync() => TestPipeline.CreateAsync([new SpoolPayloadSource([_spool])]);
 
     private static Job Job(string json)
     {
@@ -123,6 +124,12 @@ public sealed class BatchStreamTests
             Assert.Equal((b.Type, b.User, b.ClientIp, b.FolderId, string.Join(',', b.MessageKeys), string.Join(',', b.Flags), b.Timestamp),
                 (a.Type, a.User, a.ClientIp, a.FolderId, string.Join(',', a.MessageKeys), string.Join(',', a.Flags), a.Timestamp));
             Assert.Equal(b.Raw.ToArray(), a.Raw.ToArray());
+            // Each delivery's message, read from the spool, checked against its GUID and kept.
+            Assert.Equal(b.PayloadSha256, a.PayloadSha256);
+            if (a.Type == EventType.MessageNew)
+            {
+                Assert.Equal(PayloadStatus.Stored, a.PayloadStatus);
+            }
             keys.UnionWith(a.MessageKeys);
         }
         Assert.Equal(1100, keys.Count);
@@ -131,7 +138,7 @@ public sealed class BatchStreamTests
             var history = (await streamed.Store.GetChangesAsync(ObjectKind.Message, key)).Select(Fixture.Describe).ToList();
             Assert.NotEmpty(history);
             Assert.Equal((await small.Store.GetChangesAsync(ObjectKind.Message, key)).Select(Fixture.Describe), history);
-            Assert.Equal(StoreJsonOf(await small.Store.GetMessageAsync(key)), StoreJsonOf(await streamed.Store.GetMessageAsync(key)));
+            Assert.Equal(LocationsOf(await small.Store.GetMessageAsync(key)), LocationsOf(await streamed.Store.GetMessageAsync(key)));
         }
         foreach (var q in new[] { "event:MessageNew", "event:vnd.cmu.MessageMove folder:Archive", "ip:198.51.100.3", "flag:\\flagged", "messageid:stream-17@example.net", "\"lmtp one\"" })
         {
@@ -175,20 +182,8 @@ public sealed class BatchStreamTests
         }
     }
 
-    private static string StoreJsonOf(MessageObject? m)
+    private static string LocationsOf(MessageObject? m)
         => System.Text.Json.JsonSerializer.Serialize(m?.Locations.Select(l => (l.FolderId, l.Uid, l.Since, l.Until, string.Join(',', l.Flags.Order(StringComparer.Ordinal)))).ToList());
-
-    /// <summary>A handler with a bug: it fails on folder deletions, after changing a folder.</summary>
-    private sealed class BrokenDeleteHandler : IEventHandler
-    {
-        public IReadOnlySet<EventType> EventTypes { get; } = new HashSet<EventType> { EventType.MailboxDelete };
-
-        public Task HandleAsync(EventContext context, CancellationToken cancellationToken)
-        {
-            context.Work.DiscoverFolder("half-way", "user/x@example.org", context.At).Exists = false;
-            throw new InvalidOperationException("bug in a handler");
-        }
-    }
 
     [Fact]
     public async Task ProcessBatchAsync_HandlerFailsLateInAStreamedBatch_ThatJobFailedTheRestStoredOnce()
@@ -234,7 +229,7 @@ public sealed class BatchStreamTests
     {
         await using var p = await PipelineAsync();
         using var stopping = new CancellationTokenSource();
-        var fetcher = new PayloadFetcher([Messages.Source], p.Payloads, new PayloadOptions { MaxAttempts = 1 }, NullLogger<PayloadFetcher>.Instance);
+        var fetcher = new PayloadFetcher([new SpoolPayloadSource([_spool])], p.Payloads, new PayloadOptions { MaxAttempts = 1 }, NullLogger<PayloadFetcher>.Instance);
         var stopped = new StoreJobProcessor(p.Store, [new FolderHandler(), new MessageHandler(), new SessionHandler(), new StopAtHandler("1000", stopping)],
             fetcher, p.Time, NullLogger<StoreJobProcessor>.Instance);
         var jobs = Workload(1100);
@@ -270,13 +265,13 @@ public sealed class BatchStreamTests
         await using var p = await PipelineAsync();
         await using (var stream = await p.Store.BeginBatchAsync(CancellationToken.None))
         {
-            await stream.WriteAsync([Event("e1"), Event("e2")], [], CancellationToken.None);
+            await stream.WriteAsync([EmbeddedStoreWriterTests.Event("e1"), EmbeddedStoreWriterTests.Event("e2")], [], CancellationToken.None);
         }
 
         Assert.Null(await p.Store.GetEventAsync("e1"));
         Assert.Equal(0, (await p.Store.SearchEventsAsync(Search("user:alice@example.org"))).Total);
         var batch = new StoreBatch();
-        batch.Events.Add(Event("e3"));
+        batch.Events.Add(EmbeddedStoreWriterTests.Event("e3"));
         await p.Store.CommitAsync(batch).WaitAsync(Patience);
         Assert.Equal(["e3"], (await p.Store.SearchEventsAsync(Search("user:alice@example.org"))).Items.Select(e => e.Id));
     }
@@ -286,7 +281,7 @@ public sealed class BatchStreamTests
     {
         await using var p = await TestPipeline.CreateAsync();
         var stream = await p.Store.BeginBatchAsync(CancellationToken.None);
-        await stream.WriteAsync([Event("e1")], [], CancellationToken.None);
+        await stream.WriteAsync([EmbeddedStoreWriterTests.Event("e1")], [], CancellationToken.None);
 
         // A worker stopping past its grace: the host closes the store while the batch is still being written.
         var closing = Task.Run(p.Store.Dispose);
@@ -301,12 +296,12 @@ public sealed class BatchStreamTests
     {
         await using var p = await PipelineAsync();
         var committed = new StoreBatch();
-        committed.Events.Add(Event("e0"));
+        committed.Events.Add(EmbeddedStoreWriterTests.Event("e0"));
         committed.Messages["m0"] = Message("m0");
         await p.Store.CommitAsync(committed);
 
         await using var stream = await p.Store.BeginBatchAsync(CancellationToken.None);
-        await stream.WriteAsync([Event("e1")], [], CancellationToken.None);
+        await stream.WriteAsync([EmbeddedStoreWriterTests.Event("e1")], [], CancellationToken.None);
 
         // The stream holds the writer: a lookup that waited for it would never answer here.
         Assert.NotNull(await p.Store.GetMessageAsync("m0").WaitAsync(Patience));
@@ -320,21 +315,6 @@ public sealed class BatchStreamTests
         // The cache had m1 as absent; the commit taught it otherwise.
         Assert.NotNull(await p.Store.GetMessageAsync("m1"));
         Assert.Equal(2, (await p.Store.SearchEventsAsync(Search("user:alice@example.org"))).Total);
-    }
-
-    private static StoredEvent Event(string id)
-    {
-        var raw = Encoding.UTF8.GetBytes($$"""{"event":"FlagsSet","id":"{{id}}"}""");
-        return new StoredEvent
-        {
-            Id = id,
-            Type = EventType.FlagsSet,
-            Name = "FlagsSet",
-            Timestamp = T0,
-            User = "alice@example.org",
-            RawSha256 = Convert.ToHexStringLower(SHA256.HashData(raw)),
-            Raw = raw,
-        };
     }
 
     private static MessageObject Message(string key)

@@ -148,7 +148,8 @@ public sealed class EmbeddedStoreWriterTests : IAsyncLifetime, IDisposable
         Assert.Equal("wal", _worker.WriterPragma("journal_mode"));
     }
 
-    private static StoredEvent Event(string id, byte[]? raw = null)
+    /// <summary>A FlagsSet event of Alice's (also what other store tests write).</summary>
+    internal static StoredEvent Event(string id, byte[]? raw = null)
     {
         raw ??= Encoding.UTF8.GetBytes($$"""{"event":"FlagsSet","id":"{{id}}"}""");
         return new StoredEvent

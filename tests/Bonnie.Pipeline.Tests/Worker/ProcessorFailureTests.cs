@@ -3,25 +3,12 @@ using Bonnie.Pipeline.Tests.Storage;
 using Bonnie.Pipeline.Worker;
 using Bonnie.Pipeline.Worker.Handlers;
 using Bonnie.Pipeline.Worker.Payloads;
-using Bonnie.Shared.Events;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Bonnie.Pipeline.Tests.Worker;
 
 public sealed class ProcessorFailureTests
 {
-    /// <summary>A handler with a bug: it fails on folder deletions.</summary>
-    private sealed class BrokenDeleteHandler : IEventHandler
-    {
-        public IReadOnlySet<EventType> EventTypes { get; } = new HashSet<EventType> { EventType.MailboxDelete };
-
-        public Task HandleAsync(EventContext context, CancellationToken cancellationToken)
-        {
-            context.Work.DiscoverFolder("half-way", "user/x@example.org", context.At).Exists = false;
-            throw new InvalidOperationException("bug in a handler");
-        }
-    }
-
     [Fact]
     public async Task ProcessBatchAsync_HandlerThrows_ThatJobFailedAndQuarantinedTheRestStored()
     {
