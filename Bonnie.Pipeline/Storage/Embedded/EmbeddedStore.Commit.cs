@@ -116,8 +116,18 @@ internal sealed partial class EmbeddedStore
     internal PreparedEvent[] PrepareAll(List<StoredEvent> events, bool onEveryCore)
     {
         var prepared = new PreparedEvent[events.Count];
-        Parallel.For(0, events.Count, new ParallelOptions { MaxDegreeOfParallelism = onEveryCore ? Environment.ProcessorCount : 1 },
-            i => prepared[i] = Prepare(events[i]));
+        if (onEveryCore)
+        {
+            Parallel.For(0, events.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => prepared[i] = Prepare(events[i]));
+        }
+        else
+        {
+            // A plain loop: Parallel.For with one degree still pays for its partitioner and delegates per chunk.
+            for (var i = 0; i < events.Count; i++)
+            {
+                prepared[i] = Prepare(events[i]);
+            }
+        }
         return prepared;
     }
 
