@@ -1,5 +1,6 @@
 using Bonnie.Pipeline.Broker;
 using Bonnie.Pipeline.Worker;
+using Bonnie.Pipeline.Worker.Payloads;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -45,6 +46,11 @@ public static class PipelineHostingExtensions
         }
         if (builder.Configuration.GetValue(WorkerOptions.Section + ":Enabled", true))
         {
+            if (builder.Configuration.GetValue(BrokerOptions.Section + ":Enabled", true))
+            {
+                // Only here are both limits known; a worker pool beside a remote broker relies on its documentation.
+                builder.Services.AddSingleton<IValidateOptions<PayloadOptions>, ValidatePayloadAttemptsAgainstBroker>();
+            }
             var recordTo = builder.Configuration[WorkerOptions.Section + ":RecordTo"];
             if (!string.IsNullOrWhiteSpace(recordTo))
             {

@@ -10,7 +10,11 @@ public sealed class PayloadOptions
     /// <summary>Cyrus partition roots readable by this worker (<c>/var/spool/cyrus/mail</c>) when it runs on the IMAP host.</summary>
     public List<string> SpoolPartitions { get; set; } = [];
     public ImapPayloadOptions Imap { get; set; } = new();
-    /// <summary>Attempts (the broker's count) before an event is kept without its payload.</summary>
+    /// <summary>
+    /// Attempts (the broker's count) before an event is kept without its payload. Must stay below the broker's
+    /// <c>Bonnie:Broker:MaxAttempts</c>: the broker FAILs a job at its own limit, and a job failed for want of a payload
+    /// would never reach the store.
+    /// </summary>
     public int MaxAttempts { get; set; } = 5;
     public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(30);
     /// <summary>
@@ -74,5 +78,23 @@ internal sealed class ValidatePayloadOptions : IValidateOptions<PayloadOptions>
             }
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+/// <summary>
+/// Where the broker runs in this process, the payload's attempts checked against the broker's: the worker postpones a
+/// delivery at attempts 0 to MaxAttempts-1 and keeps it without its payload at MaxAttempts, so the broker must allow
+/// more than that many postponements, or the job is FAILED before the event is kept.
+/// </summary>
+internal sealed class ValidatePayloadAttemptsAgainstBroker(IOptions<Broker.BrokerOptions> broker) : IValidateOptions<PayloadOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PayloadOptions options)
+    {
+        var brokerAttempts = broker.Value.MaxAttempts;
+        return options.MaxAttempts < brokerAttempts
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail(
+                $"Bonnie:Payloads:MaxAttempts ({options.MaxAttempts}) must be below Bonnie:Broker:MaxAttempts ({brokerAttempts}): " +
+                "the broker would fail the job before the event is kept without its payload.");
     }
 }

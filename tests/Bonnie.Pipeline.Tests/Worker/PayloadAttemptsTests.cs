@@ -1,0 +1,95 @@
+using Bonnie.Pipeline.Broker;
+using Bonnie.Pipeline.Hosting;
+using Bonnie.Pipeline.Storage;
+using Bonnie.Pipeline.Tests.Broker;
+using Bonnie.Pipeline.Tests.Storage;
+using Bonnie.Pipeline.Worker.Payloads;
+using Bonnie.Shared.Protocol;
+using Bonnie.Shared.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Bonnie.Pipeline.Tests.Worker;
+
+/// <summary>
+/// A delivery whose payload no source has goes through the real broker: postponed, retried, and in the end kept
+/// without its payload, as long as the broker allows more attempts than the payload fetcher uses.
+/// </summary>
+public sealed class PayloadAttemptsTests
+{
+    [Theory]
+    [InlineData(3, 4, true)]
+    // The setting the start-up check refuses: the broker's last attempt comes first and the job is FAILED.
+    [InlineData(4, 4, false)]
+    public async Task Delivery_NoSourceHasThePayload_PostponedThroughTheBrokerThenKeptOnlyWhileTheBrokerAllowsMoreAttempts(
+        int payloadAttempts, int brokerAttempts, bool kept)
+    {
+        using var harness = new BrokerHarness(o => o.MaxAttempts = brokerAttempts);
+        await using var p = await TestPipeline.CreateAsync([new SpoolPayloadSource([])], maxAttempts: payloadAttempts,
+            retryAfter: TimeSpan.FromMilliseconds(50));
+        harness.StartWorker(p.Processor);
+        var json = Fixture.Event("MessageNew");
+
+        Assert.Equal(WireProtocol.Ack, harness.Submit(json));
+
+        var id = TestPipeline.JobFor(json).Id;
+        await harness.WaitUntilAsync(s => s.Jobs[kept ? JobState.Done : JobState.Failed] == 1, TimeSpan.FromSeconds(30));
+        var stored = await p.Store.GetEventAsync(id);
+        if (kept)
+        {
+            Assert.Equal(PayloadStatus.Missing, stored!.PayloadStatus);
+            Assert.Empty(harness.Broker.ListFailed(10));
+        }
+        else
+        {
+            Assert.Null(stored);
+            var failed = Assert.Single(harness.Broker.ListFailed(10));
+            Assert.Equal(id, failed.Id);
+            Assert.Contains("payload not available yet", failed.Reason, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("8", null, "Bonnie:Payloads:MaxAttempts (8) must be below Bonnie:Broker:MaxAttempts (8)")]
+    [InlineData("5", "5", "Bonnie:Payloads:MaxAttempts (5) must be below Bonnie:Broker:MaxAttempts (5)")]
+    public async Task StartAsync_PayloadAttemptsNotBelowTheBrokers_StopsTheHostNamingBothSettings(string payloads, string? broker, string expected)
+    {
+        var data = Directory.CreateTempSubdirectory("bonnie-attempts-");
+        try
+        {
+            var builder = Host.CreateApplicationBuilder();
+            var settings = new Dictionary<string, string?>
+            {
+                ["Bonnie:DataDirectory"] = data.FullName,
+                ["Bonnie:Payloads:MaxAttempts"] = payloads,
+            };
+            if (broker is not null)
+            {
+                settings["Bonnie:Broker:MaxAttempts"] = broker;
+            }
+            builder.Configuration.AddInMemoryCollection(settings);
+            builder.AddBonniePipeline();
+            builder.AddBonnieStore();
+            using var host = builder.Build();
+            using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+
+            var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(cancel.Token));
+
+            Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Validate_PayloadAttemptsBelowTheBrokers_Accepted()
+    {
+        var broker = Options.Create(new BrokerOptions { MaxAttempts = 8 });
+
+        Assert.True(new ValidatePayloadAttemptsAgainstBroker(broker).Validate(null, new PayloadOptions { MaxAttempts = 7 }).Succeeded);
+        Assert.True(new ValidatePayloadAttemptsAgainstBroker(broker).Validate(null, new PayloadOptions { MaxAttempts = 8 }).Failed);
+    }
+}
