@@ -353,7 +353,67 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal([new FacetCount("MessageNew", 2), new FacetCount("Login", 1)], page.Facets["event"]);
         Assert.Equal([new FacetCount("alice@example.org", 2), new FacetCount("bob@example.org", 1)], page.Facets["user"]);
         Assert.Equal([new FacetCount("2026-11-30", 1), new FacetCount("2026-11-29", 2)], page.Facets["day"]);
-        Assert.Equal(3, page.Facets["folder"].Single().Count);
+        Assert.Equal([new FacetCount("user/alice@example.org", 3)], page.Facets["folder"]);
+    }
+
+    [SkippableFact]
+    public async Task SearchEventsAsync_UserFacet_OneLoginInAnyCaseIsOneBucketAsUserTermsMatchIt()
+    {
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1, user: "alice@example.org"));
+        batch.Events.Add(Event(2, user: "Alice@Example.ORG"));
+        batch.Events.Add(Event(3, EventType.Login, user: "bob@example.org"));
+        await _store.CommitAsync(batch);
+
+        var page = await _store.SearchEventsAsync(Search("", facets: Facets.User));
+        var bucket = page.Facets["user"][0];
+        var narrowed = await _store.SearchEventsAsync(Search("user:" + bucket.Value));
+
+        Assert.Equal([new FacetCount("alice@example.org", 2), new FacetCount("bob@example.org", 1)], page.Facets["user"]);
+        Assert.Equal(bucket.Count, narrowed.Total);
+    }
+
+    [SkippableFact]
+    public async Task SearchEventsAsync_SenderRecipientAndSession_FindOnlyTheEventsTheyName()
+    {
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1, subject: "Q3 figures") with
+        {
+            From = ["Carol Sender <carol@example.net>"],
+            To = ["alice@example.org", "Dave Reader <dave@example.com>"],
+            SessionId = "imap-4711-1764410000-1",
+        });
+        batch.Events.Add(Event(2, subject: "Re: Q3 figures") with
+        {
+            From = ["dave@example.com"],
+            To = ["carol@example.net"],
+            SessionId = "imap-4711-1764410000-12",
+        });
+        batch.Events.Add(Event(3, subject: "Lunch") with
+        {
+            From = ["erin@example.org"],
+            To = ["alice@example.org"],
+            SessionId = "lmtp-99-1764410000-1",
+        });
+        await _store.CommitAsync(batch);
+
+        async Task<string> Q(string q) => string.Join(',', (await _store.SearchEventsAsync(Search(q, 100))).Items.Select(e => (int)(e.Timestamp - T0).TotalSeconds).Order());
+
+        Assert.Equal("1", await Q("from:carol@example.net"));
+        Assert.Equal("2", await Q("to:carol@example.net"));
+        Assert.Equal("1", await Q("from:carol"));
+        Assert.Equal("1", await Q("from:\"Carol Sender\""));
+        Assert.Equal("1", await Q("to:dave"));
+        Assert.Equal("2", await Q("from:dave"));
+        Assert.Equal("1,3", await Q("to:alice@example.org"));
+        Assert.Equal("2,3", await Q("-from:carol"));
+        Assert.Equal("", await Q("from:alice@example.org"));
+        Assert.Equal("1,2", await Q("carol"));
+        Assert.Equal("1", await Q("session:imap-4711-1764410000-1"));
+        Assert.Equal("1", await Q("session:IMAP-4711-1764410000-1"));
+        Assert.Equal("1,2", await Q("session:imap-4711*"));
+        Assert.Equal("2", await Q("session:imap-4711* from:dave"));
+        Assert.Equal("", await Q("session:imap-4711"));
     }
 
     [SkippableFact]
