@@ -102,8 +102,25 @@ internal sealed partial class ElasticsearchStore
         var quarantineSequences = new Dictionary<long, int>();
         foreach (var q in batch.Quarantine)
         {
-            first.Add(new BulkOp("create", indices.Quarantine, q.JobId, EsDocuments.Quarantine(q, NextSequence(quarantineSequences, q.At)),
-                null, OnConflict.AlreadyStored));
+            var doc = EsDocuments.Quarantine(q, NextSequence(quarantineSequences, q.At));
+            if (q.Stage == QuarantineStages.Failed)
+            {
+                // As on the embedded store: a processing failure replaces an earlier failure's reason and time (the
+                // sequence, its place in the list, stays); an unreadable notification's record stands.
+                first.Add(new BulkOp("update", indices.Quarantine, q.JobId, new JsonObject
+                {
+                    ["script"] = new JsonObject
+                    {
+                        ["source"] = "if (ctx._source.stage == 'parse') { ctx.op = 'noop' } else { ctx._source.at = params.at; ctx._source.stage = params.stage; ctx._source.reason = params.reason }",
+                        ["params"] = new JsonObject { ["at"] = doc["at"]!.DeepClone(), ["stage"] = q.Stage, ["reason"] = q.Reason },
+                    },
+                    ["upsert"] = doc,
+                }, null, OnConflict.AlreadyStored));
+            }
+            else
+            {
+                first.Add(new BulkOp("create", indices.Quarantine, q.JobId, doc, null, OnConflict.AlreadyStored));
+            }
         }
 
         var conflicts = await BulkAsync(first, cancellationToken).ConfigureAwait(false);

@@ -282,6 +282,10 @@ internal sealed partial class ElasticsearchStore
             items.RemoveRange(limit, items.Count - limit);
             next = EsCursor.Encode(items[^1].Sequence, items[^1].JobId);
         }
+        // Whether a retry stored the event since: the events of this page's failed jobs, looked up by id at once.
+        var stored = await FindProcessedJobsAsync(items.Where(q => q.Stage != QuarantineStages.Parse).Select(q => q.JobId).ToList(), cancellationToken)
+            .ConfigureAwait(false);
+        items = items.Select(q => q.Stage != QuarantineStages.Parse && stored.Contains(q.JobId) ? q with { EventStored = true } : q).ToList();
         return new QuarantinePage(items, next);
     }
 }

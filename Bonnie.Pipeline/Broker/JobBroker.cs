@@ -106,6 +106,10 @@ internal sealed partial class JobBroker : IDisposable
     /// <summary>The failed jobs with their reasons, newest first.</summary>
     public IReadOnlyList<JournalJob> ListFailed(int limit) => _journal?.ListFailed(limit) ?? [];
 
+    /// <summary>One job's notification and state as the queue holds them (its own reader: safe from any thread).</summary>
+    public (byte[] Notification, JournalJob Job)? ReadJob(string id)
+        => _journal?.Read(id) is { } stored ? (stored.Notification, stored.Job) : null;
+
     private static string Bind(RouterSocket socket, string endpoint)
     {
         if (endpoint.EndsWith(":0", StringComparison.Ordinal))

@@ -1,3 +1,4 @@
+using Bonnie.Pipeline.Broker;
 using Bonnie.Pipeline.Hosting;
 using Bonnie.Pipeline.Identity;
 using Bonnie.Pipeline.Storage.Embedded;
@@ -46,6 +47,10 @@ public static class StoreHostingExtensions
             return new PayloadDirectory(Path.Combine(StoreDirectory(o), "payloads"), o.CompressPayloads);
         });
         services.AddHostedService<StoreInitializer>();
+        // After the store's initializer: hosted services start in order, and the forwarder writes to the store. It has
+        // nothing to do where no broker runs in this process (Bonnie:Broker:Enabled false, or a host of the store alone).
+        services.AddHostedService(sp => new FailedJobForwarder(sp.GetService<JobBroker>(), sp.GetRequiredService<IBonnieStore>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<FailedJobForwarder>>()));
 
         // Handlers are plugins, resolved with the processor in each job's scope; they run in this order.
         services.AddScoped<IEventHandler, FolderHandler>();

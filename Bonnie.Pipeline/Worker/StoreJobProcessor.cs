@@ -65,7 +65,7 @@ internal sealed partial class StoreJobProcessor(
             if (parsed.Event is null)
             {
                 LogQuarantined(logger, job.Id, parsed.Failure);
-                quarantine.Add(Quarantine(job, "parse", $"{parsed.Failure}: {parsed.Reason}"));
+                quarantine.Add(Quarantine(job, QuarantineStages.Parse, $"{parsed.Failure}: {parsed.Reason}"));
                 outcomes[i] = JobOutcome.Success;
                 continue;
             }
@@ -288,7 +288,7 @@ internal sealed partial class StoreJobProcessor(
                 // the batch without this job, which is kept (visible) as failed.
                 LogHandlerFailed(logger, ex, item.Job.Id, item.Event.Name);
                 outcomes[item.Index] = new JobOutcome.Fail($"processing {item.Event.Name} failed: {ex.Message}");
-                failed.Add(Quarantine(item.Job, "failed", $"processing {item.Event.Name} failed: {ex.GetType().Name}: {ex.Message}"));
+                failed.Add(Quarantine(item.Job, QuarantineStages.Failed, $"processing {item.Event.Name} failed: {ex.GetType().Name}: {ex.Message}"));
                 var rest = work.Where(w => w != item).ToList();
                 var batch = await BuildBatchAsync(rest, outcomes, quarantine, cancellationToken).ConfigureAwait(false);
                 batch.Quarantine.AddRange(failed);

@@ -54,11 +54,30 @@ public sealed record QuarantineItem
     public long Sequence { get; init; }
     public required string JobId { get; init; }
     public required DateTimeOffset At { get; init; }
-    /// <summary><c>parse</c> (unreadable notification) or <c>failed</c> (processing failed for good).</summary>
+    /// <summary>One of <see cref="QuarantineStages"/>.</summary>
     public required string Stage { get; init; }
     public required string Reason { get; init; }
     public required string RawSha256 { get; init; }
     public ReadOnlyMemory<byte> Raw { get; init; }
+    /// <summary>
+    /// Read, never written: the job's event is in the store now (a retry succeeded after the failure recorded here).
+    /// The record stays, because that it once failed, and why, is part of the trail.
+    /// </summary>
+    public bool EventStored { get; init; }
+}
+
+/// <summary>Why a notification is in the quarantine, and how a second record for the same job is kept.</summary>
+public static class QuarantineStages
+{
+    /// <summary>The notification cannot be read; it never will be, so the first record stands.</summary>
+    public const string Parse = "parse";
+    /// <summary>A handler failed on it. A later failure of the same job (after a retry) replaces the reason and time.</summary>
+    public const string Failed = "failed";
+    /// <summary>
+    /// The broker gave up on it (its attempts used up by missed deadlines, lost workers or postponements) before any
+    /// worker stored or quarantined it. Kept only where nothing is recorded for the job yet: a worker's own record says more.
+    /// </summary>
+    public const string Broker = "broker";
 }
 
 /// <summary>A page of quarantined notifications, newest first.</summary>

@@ -56,7 +56,9 @@ internal sealed record SessionDto(string Id, string? User, string? Service, stri
         s.Duration?.TotalSeconds, s.LoginAt is not null && s.LogoutAt is null, s.LoginEventId, s.LogoutEventId);
 }
 
-internal sealed record QuarantineDto(string JobId, DateTimeOffset At, string Stage, string Reason, string RawSha256, string RawBase64, string? RawText)
+/// <summary><c>eventStored</c>: a retry has stored the job's event since this failure was recorded.</summary>
+internal sealed record QuarantineDto(string JobId, DateTimeOffset At, string Stage, string Reason, string RawSha256, string RawBase64, string? RawText,
+    bool EventStored)
 {
     private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
 
@@ -71,7 +73,7 @@ internal sealed record QuarantineDto(string JobId, DateTimeOffset At, string Sta
         {
             text = null;
         }
-        return new(q.JobId, q.At, q.Stage, q.Reason, q.RawSha256, Convert.ToBase64String(q.Raw.Span), text);
+        return new(q.JobId, q.At, q.Stage, q.Reason, q.RawSha256, Convert.ToBase64String(q.Raw.Span), text, q.EventStored);
     }
 }
 

@@ -418,7 +418,13 @@ internal sealed partial class EmbeddedStore
 
     private void WriteQuarantine(SqliteTransaction tx, List<QuarantineItem> items)
     {
-        using var insert = Command(tx, "INSERT OR IGNORE INTO quarantine(job_id, at, stage, reason, raw_sha256, raw) VALUES ($j, $a, $s, $r, $h, $raw)",
+        // A processing failure replaces an earlier failure's reason and time (the one an officer acts on is the last);
+        // an unreadable notification's record, and any record at all for the broker's, stand (QuarantineStages).
+        using var insert = Command(tx, """
+            INSERT INTO quarantine(job_id, at, stage, reason, raw_sha256, raw) VALUES ($j, $a, $s, $r, $h, $raw)
+            ON CONFLICT(job_id) DO UPDATE SET at = excluded.at, stage = excluded.stage, reason = excluded.reason
+            WHERE excluded.stage = 'failed' AND quarantine.stage <> 'parse'
+            """,
             "$j", "$a", "$s", "$r", "$h", "$raw");
         foreach (var q in items)
         {

@@ -150,7 +150,11 @@ internal sealed partial class EmbeddedStore
         var before = cursor is null ? long.MaxValue : Cursor.Decode(cursor);
         await using var c = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT seq, job_id, at, stage, reason, raw_sha256, raw FROM quarantine WHERE seq < $c ORDER BY seq DESC LIMIT $n";
+        cmd.CommandText = """
+            SELECT seq, job_id, at, stage, reason, raw_sha256, raw,
+                   stage <> 'parse' AND EXISTS(SELECT 1 FROM events e WHERE e.id = q.job_id)
+            FROM quarantine q WHERE seq < $c ORDER BY seq DESC LIMIT $n
+            """;
         cmd.Parameters.AddWithValue("$c", before);
         cmd.Parameters.AddWithValue("$n", limit + 1);
         var list = new List<QuarantineItem>();
@@ -166,6 +170,7 @@ internal sealed partial class EmbeddedStore
                 Reason = r.GetString(4),
                 RawSha256 = r.GetString(5),
                 Raw = (byte[])r.GetValue(6),
+                EventStored = r.GetInt64(7) != 0,
             });
         }
         string? next = null;

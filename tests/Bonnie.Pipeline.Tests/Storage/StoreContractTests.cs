@@ -480,6 +480,64 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task CommitAsync_SeveralRecordsOfOneJob_ALaterFailureReplacesTheReasonUnreadableAndFirstRecordsStand()
+    {
+        QuarantineItem Item(string job, string stage, string reason, int second) => new()
+        {
+            JobId = job, At = T0.AddSeconds(second), Stage = stage, Reason = reason, RawSha256 = "", Raw = new byte[] { 1, 2, (byte)second },
+        };
+        var first = new StoreBatch();
+        first.Quarantine.Add(Item("retried", QuarantineStages.Failed, "processing MessageMove failed: first cause", 1));
+        first.Quarantine.Add(Item("unreadable", QuarantineStages.Parse, "MalformedJson: bad", 2));
+        first.Quarantine.Add(Item("given-up", QuarantineStages.Broker, "the broker gave up after 8 attempts: deadline", 3));
+        first.Quarantine.Add(Item("worker-said", QuarantineStages.Failed, "processing FlagsSet failed: the worker's reason", 4));
+        await _store.CommitAsync(first);
+        var second = new StoreBatch();
+        second.Quarantine.Add(Item("retried", QuarantineStages.Failed, "processing MessageMove failed: second cause", 10));
+        second.Quarantine.Add(Item("unreadable", QuarantineStages.Failed, "should not replace", 11));
+        second.Quarantine.Add(Item("given-up", QuarantineStages.Failed, "processing Login failed: after the retry", 12));
+        second.Quarantine.Add(Item("worker-said", QuarantineStages.Broker, "the broker gave up after 1 attempts: failed", 13));
+        await _store.CommitAsync(second);
+
+        var items = (await _store.GetQuarantineAsync(10, null)).Items.ToDictionary(q => q.JobId);
+
+        Assert.Equal(4, items.Count);
+        Assert.Equal(("failed", "processing MessageMove failed: second cause", T0.AddSeconds(10)), (items["retried"].Stage, items["retried"].Reason, items["retried"].At));
+        Assert.Equal(("parse", "MalformedJson: bad"), (items["unreadable"].Stage, items["unreadable"].Reason));
+        Assert.Equal(("failed", "processing Login failed: after the retry"), (items["given-up"].Stage, items["given-up"].Reason));
+        Assert.Equal(("failed", "processing FlagsSet failed: the worker's reason"), (items["worker-said"].Stage, items["worker-said"].Reason));
+        // The bytes are the first record's: they are the notification's, the same each time.
+        Assert.Equal(new byte[] { 1, 2, 1 }, items["retried"].Raw.ToArray());
+    }
+
+    [SkippableFact]
+    public async Task GetQuarantineAsync_FailedJobWhoseRetryStoredTheEvent_StaysListedMarkedEventStored()
+    {
+        var stored = Event(1);
+        var batch = new StoreBatch();
+        batch.Quarantine.Add(new QuarantineItem
+        {
+            JobId = stored.Id, At = T0, Stage = QuarantineStages.Failed, Reason = "processing MessageNew failed: store busy", RawSha256 = "", Raw = stored.Raw,
+        });
+        batch.Quarantine.Add(new QuarantineItem
+        {
+            JobId = Event(2).Id, At = T0.AddSeconds(1), Stage = QuarantineStages.Broker, Reason = "the broker gave up after 8 attempts", RawSha256 = "", Raw = Event(2).Raw,
+        });
+        await _store.CommitAsync(batch);
+        var before = (await _store.GetQuarantineAsync(10, null)).Items;
+        var retried = new StoreBatch();
+        retried.Events.Add(stored);
+        await _store.CommitAsync(retried);
+
+        var after = (await _store.GetQuarantineAsync(10, null)).Items.ToDictionary(q => q.JobId);
+
+        Assert.All(before, q => Assert.False(q.EventStored));
+        Assert.True(after[stored.Id].EventStored);
+        Assert.Equal("processing MessageNew failed: store busy", after[stored.Id].Reason);
+        Assert.False(after[Event(2).Id].EventStored);
+    }
+
+    [SkippableFact]
     public async Task GetSessionsForUserAsync_SeveralSessions_NewestFirst()
     {
         var batch = new StoreBatch();

@@ -8,6 +8,7 @@ using Bonnie.Shared.Protocol;
 using Bonnie.Shared.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Bonnie.Pipeline.Tests.Worker;
@@ -48,6 +49,29 @@ public sealed class PayloadAttemptsTests
             Assert.Equal(id, failed.Id);
             Assert.Contains("payload not available yet", failed.Reason, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task FailedJobForwarder_JobTheBrokerGaveUpOn_InTheStoresQuarantineWithItsBytesOnce()
+    {
+        using var harness = new BrokerHarness(o => o.MaxAttempts = 2);
+        await using var p = await TestPipeline.CreateAsync([new SpoolPayloadSource([])], maxAttempts: 5, retryAfter: TimeSpan.FromMilliseconds(50));
+        harness.StartWorker(p.Processor);
+        var json = Fixture.Event("MessageNew");
+        Assert.Equal(WireProtocol.Ack, harness.Submit(json));
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Failed] == 1, TimeSpan.FromSeconds(30));
+        var forwarder = new FailedJobForwarder(harness.Broker, p.Store, TimeProvider.System, NullLogger<FailedJobForwarder>.Instance);
+
+        var forwarded = await forwarder.ForwardAsync(CancellationToken.None);
+        var again = await forwarder.ForwardAsync(CancellationToken.None);
+
+        Assert.Equal((1, 0), (forwarded, again));
+        var item = Assert.Single((await p.Store.GetQuarantineAsync(10, null)).Items);
+        Assert.Equal(TestPipeline.JobFor(json).Id, item.JobId);
+        Assert.Equal(QuarantineStages.Broker, item.Stage);
+        Assert.StartsWith("the broker gave up after 2 attempts: postponed 2 times", item.Reason, StringComparison.Ordinal);
+        Assert.Equal(System.Text.Encoding.UTF8.GetBytes(json), item.Raw.ToArray());
+        Assert.False(item.EventStored);
     }
 
     [Theory]

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Bonnie.Pipeline.Worker;
+using Bonnie.Shared.Storage;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -206,5 +207,36 @@ public sealed class ApiTests : IAsyncLifetime
         var item = Assert.Single(body.GetProperty("items").EnumerateArray());
         Assert.Equal("not json at all", item.GetProperty("rawText").GetString());
         Assert.Equal("parse", item.GetProperty("stage").GetString());
+        Assert.False(item.GetProperty("eventStored").GetBoolean());
+    }
+
+    [Fact]
+    public async Task GetQuarantine_FailedJobsOneStoredByARetry_ListedWithStageReasonAndWhetherTheEventIsStoredNow()
+    {
+        var login = Encoding.UTF8.GetBytes(Fixture("Login"));
+        var never = "{\"event\":\"Logout\",\"never\":\"stored\"}"u8.ToArray();
+        var batch = new StoreBatch();
+        batch.Quarantine.Add(new QuarantineItem
+        {
+            JobId = Convert.ToHexStringLower(SHA256.HashData(login)), At = DateTimeOffset.UtcNow, Stage = QuarantineStages.Failed,
+            Reason = "processing Login failed: InvalidOperationException: the store was closing", RawSha256 = "", Raw = login,
+        });
+        batch.Quarantine.Add(new QuarantineItem
+        {
+            JobId = Convert.ToHexStringLower(SHA256.HashData(never)), At = DateTimeOffset.UtcNow, Stage = QuarantineStages.Broker,
+            Reason = "the broker gave up after 8 attempts: deadline missed", RawSha256 = "", Raw = never,
+        });
+        await _factory.Services.GetRequiredService<IBonnieStore>().CommitAsync(batch);
+
+        var (status, body) = await GetAsync("/api/quarantine");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var items = body.GetProperty("items").EnumerateArray().ToDictionary(i => i.GetProperty("stage").GetString()!);
+        Assert.Equal(["broker", "failed", "parse"], items.Keys.Order());
+        // The Login was stored by the set-up's processing: a retry that worked, as far as the quarantine can tell.
+        Assert.True(items["failed"].GetProperty("eventStored").GetBoolean());
+        Assert.Contains("the store was closing", items["failed"].GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.False(items["broker"].GetProperty("eventStored").GetBoolean());
+        Assert.Equal(Encoding.UTF8.GetString(never), items["broker"].GetProperty("rawText").GetString());
     }
 }

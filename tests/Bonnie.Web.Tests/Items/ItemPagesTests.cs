@@ -51,6 +51,35 @@ public sealed class ItemPagesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task QuarantinePage_FailedJobsOneStoredSince_EachMarkedWhetherItsEventIsStoredNow()
+    {
+        var login = TestStore.Job("Login");
+        var batch = new StoreBatch();
+        batch.Quarantine.Add(new QuarantineItem
+        {
+            JobId = login.Id, At = DateTimeOffset.UtcNow, Stage = QuarantineStages.Failed, Reason = "processing Login failed: the store was closing",
+            RawSha256 = "", Raw = login.Notification,
+        });
+        batch.Quarantine.Add(new QuarantineItem
+        {
+            JobId = "0f" + new string('0', 62), At = DateTimeOffset.UtcNow.AddSeconds(1), Stage = QuarantineStages.Broker,
+            Reason = "the broker gave up after 8 attempts: deadline missed", RawSha256 = "", Raw = "{}"u8.ToArray(),
+        });
+        await _page.Store.Store.CommitAsync(batch);
+
+        var page = _page.Render<Quarantine>();
+
+        page.WaitForAssertion(() =>
+        {
+            var rows = page.FindAll("tbody tr.mud-table-row").Select(r => r.TextContent).ToList();
+            Assert.Equal(3, rows.Count);
+            Assert.Contains(rows, r => r.Contains("broker", StringComparison.Ordinal) && r.Contains("Not stored", StringComparison.Ordinal));
+            Assert.Contains(rows, r => r.Contains("the store was closing", StringComparison.Ordinal) && r.Contains("Stored since", StringComparison.Ordinal));
+            Assert.Contains(rows, r => r.Contains("parse", StringComparison.Ordinal) && r.Contains("Unreadable", StringComparison.Ordinal));
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
     public async Task EventPage_MessageNew_ShowsTheRawNotificationIndented()
     {
         var events = await _page.Store.Store.SearchEventsAsync(new Shared.Search.EventSearch { Query = Shared.Search.QueryParser.Parse("event:MessageNew") });
