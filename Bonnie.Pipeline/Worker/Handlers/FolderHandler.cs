@@ -128,6 +128,22 @@ internal sealed class FolderHandler : IEventHandler
         }
         else
         {
+            if (folder.Exists)
+            {
+                // Known already, though Cyrus reports its creation only now: an event of it (a MailboxModseq, which
+                // Cyrus may send first) arrived before and taught its ACL. Before this event it did not exist and had
+                // no ACL, so its existence and its first grants are recorded here, as if the create had come first.
+                var known = e.Acl.Count == 0 ? new Dictionary<string, string>(folder.Acl, StringComparer.Ordinal) : null;
+                context.Work.Learn(folder, f =>
+                {
+                    f.Exists = false;
+                    f.Acl.Clear();
+                });
+                foreach (var (subject, rights) in known ?? [])
+                {
+                    folder.Acl[subject] = rights;
+                }
+            }
             folder.Exists = true;
             folder.Name = e.Mailbox.Name;
         }

@@ -245,6 +245,33 @@ public sealed class HandlerHistoryTests : IAsyncLifetime
         Assert.Equal(2, (await _p.Store.GetChangesAsync(ObjectKind.Message, FirstMessage)).Count);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ProcessAsync_ModseqBeforeTheFoldersCreate_TheCreationRecordedAsIfItHadComeFirst(bool oneBatch)
+    {
+        await using var createdOnly = await TestPipeline.CreateAsync();
+        await createdOnly.RunAllAsync(Fixture.Event("MailboxCreate"));
+        var expected = (await createdOnly.Store.GetChangesAsync(ObjectKind.Folder, Inbox)).Select(Fixture.Describe).ToList();
+
+        if (oneBatch)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var outcomes = await _p.Processor.ProcessBatchAsync(
+                [TestPipeline.JobFor(Fixture.Event("MailboxModseq")), TestPipeline.JobFor(Fixture.Event("MailboxCreate"))], timeout.Token);
+            Assert.All(outcomes, o => Assert.IsType<JobOutcome.Done>(o));
+        }
+        else
+        {
+            await _p.RunAllAsync(Fixture.Event("MailboxModseq"), Fixture.Event("MailboxCreate"));
+        }
+
+        var changes = (await _p.Store.GetChangesAsync(ObjectKind.Folder, Inbox)).Select(Fixture.Describe).ToList();
+        Assert.Contains(expected, c => c.StartsWith("Existence", StringComparison.Ordinal));
+        Assert.Equal(expected, changes);
+        Assert.True((await _p.Store.GetFolderAsync(Inbox))!.Exists);
+    }
+
     [Fact]
     public async Task ProcessAsync_SameJobTwice_StoresNothingTwice()
     {
