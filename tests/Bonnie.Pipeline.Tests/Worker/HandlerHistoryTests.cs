@@ -309,6 +309,15 @@ public sealed class HandlerHistoryTests : IAsyncLifetime
             Assert.NotEmpty(expected);
             Assert.Equal(expected, (await batched.Store.GetChangesAsync(kind, id)).Select(Fixture.Describe));
         }
+        // Both paths equal, and right: a move is one history, a rename then a delete are the folder's last two records.
+        Assert.Equal(
+            ["Existence absent -> present", "Location delivered - -> sufr9a0wrxwpaaifzy6ge6cu/2", "Location moved sufr9a0wrxwpaaifzy6ge6cu/2 -> oe16bupldlr2b7ax2w5twkwq/3"],
+            (await batched.Store.GetChangesAsync(ObjectKind.Message, "M00000000000000000000a2a2")).Select(Fixture.Describe));
+        Assert.Equal(
+            ["Name user/alice/Temp@example.org -> user/alice/Temp2@example.org", "Existence present -> absent"],
+            (await batched.Store.GetChangesAsync(ObjectKind.Folder, Temp)).Select(Fixture.Describe));
+        Assert.Equal(["Existence absent -> present", "Acl alice@example.org - -> lrswipkxtecdan"],
+            (await batched.Store.GetChangesAsync(ObjectKind.Folder, Inbox)).Select(Fixture.Describe).Take(2));
     }
 
     [Fact]
