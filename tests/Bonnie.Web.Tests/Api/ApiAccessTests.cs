@@ -8,6 +8,7 @@ using Bonnie.Shared.Search;
 using Bonnie.Shared.Storage;
 using Bonnie.Web.Audit;
 using Microsoft.AspNetCore.Hosting;
+using Bonnie.Web.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -36,35 +37,22 @@ public sealed class ApiAccessTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
-        {
-            b.UseSetting("Bonnie:DataDirectory", _data);
-            b.UseSetting("urls", "http://127.0.0.1:0");
-            b.UseSetting("Bonnie:Broker:Enabled", "false");
-            b.UseSetting("Bonnie:Worker:Enabled", "false");
-            b.UseSetting("Bonnie:Payloads:MaxAttempts", "1");
-            // An IMAP admin that refuses connections (the discard port): the backfill is configured, so an
-            // administrator's start is real and fails, and its password is one more secret to look for in the logs.
-            b.UseSetting("Bonnie:Payloads:Imap:Host", "127.0.0.1");
-            b.UseSetting("Bonnie:Payloads:Imap:Port", "9");
-            b.UseSetting("Bonnie:Payloads:Imap:Security", "None");
-            b.UseSetting("Bonnie:Payloads:Imap:Password", ImapPassword);
-            b.UseSetting("Logging:LogLevel:Default", "Trace");
-            var keys = new[]
-            {
+        _factory = ApiHost.Start(_data,
+            [
                 ("auditor", AuditorKey, "Auditor"), ("investigator", InvestigatorKey, "Investigator"),
                 ("restorer", RestorerKey, "Restorer"), ("administrator", AdministratorKey, "Administrator"),
-            };
-            for (var i = 0; i < keys.Length; i++)
+            ],
+            b =>
             {
-                b.UseSetting($"Bonnie:ApiKeys:{i}:Name", keys[i].Item1);
-                b.UseSetting($"Bonnie:ApiKeys:{i}:Key", keys[i].Item2);
-                b.UseSetting($"Bonnie:ApiKeys:{i}:Role", keys[i].Item3);
-            }
-            b.ConfigureLogging(l => l.AddProvider(_logs));
-        });
-        _factory.UseKestrel(0);
-        _factory.StartServer();
+                // An IMAP admin that refuses connections (the discard port): the backfill is configured, so an
+                // administrator's start is real and fails, and its password is one more secret to look for in the logs.
+                b.UseSetting("Bonnie:Payloads:Imap:Host", "127.0.0.1");
+                b.UseSetting("Bonnie:Payloads:Imap:Port", "9");
+                b.UseSetting("Bonnie:Payloads:Imap:Security", "None");
+                b.UseSetting("Bonnie:Payloads:Imap:Password", ImapPassword);
+                b.UseSetting("Logging:LogLevel:Default", "Trace");
+                b.ConfigureLogging(l => l.AddProvider(_logs));
+            });
         _client = _factory.CreateClient();
         _client.Timeout = TimeSpan.FromSeconds(30);
 

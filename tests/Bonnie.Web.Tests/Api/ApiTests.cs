@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Bonnie.Pipeline.Worker;
 using Bonnie.Shared.Storage;
+using Bonnie.Web.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -28,23 +29,7 @@ public sealed class ApiTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
-        {
-            b.UseSetting("Bonnie:DataDirectory", _data);
-            // A port of its own: the default 5080 may be taken by a running Bonnie or another test class.
-            b.UseSetting("urls", "http://127.0.0.1:0");
-            b.UseSetting("Bonnie:Broker:Enabled", "false");
-            b.UseSetting("Bonnie:Worker:Enabled", "false");
-            b.UseSetting("Bonnie:Payloads:MaxAttempts", "1");
-            b.UseSetting("Bonnie:ApiKeys:0:Name", "auditor");
-            b.UseSetting("Bonnie:ApiKeys:0:Key", AuditorKey);
-            b.UseSetting("Bonnie:ApiKeys:0:Role", "Auditor");
-            b.UseSetting("Bonnie:ApiKeys:1:Name", "admin");
-            b.UseSetting("Bonnie:ApiKeys:1:Key", AdminKey);
-            b.UseSetting("Bonnie:ApiKeys:1:Role", "Administrator");
-        });
-        _factory.UseKestrel(0);
-        _factory.StartServer();
+        _factory = ApiHost.Start(_data, [("auditor", AuditorKey, "Auditor"), ("admin", AdminKey, "Administrator")]);
         _client = _factory.CreateClient();
         _client.Timeout = TimeSpan.FromSeconds(30);
 

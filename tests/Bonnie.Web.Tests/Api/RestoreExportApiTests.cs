@@ -8,6 +8,7 @@ using System.Text.Json;
 using Bonnie.Pipeline.Export;
 using Bonnie.Pipeline.Worker;
 using Bonnie.Web.Audit;
+using Bonnie.Web.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -26,24 +27,7 @@ public sealed class RestoreExportApiTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _factory = new WebApplicationFactory<Program>().WithWebHostBuilder(b =>
-        {
-            b.UseSetting("Bonnie:DataDirectory", _data);
-            // A port of its own: the default 5080 may be taken by another host or test class running alongside.
-            b.UseSetting("urls", "http://127.0.0.1:0");
-            b.UseSetting("Bonnie:Broker:Enabled", "false");
-            b.UseSetting("Bonnie:Worker:Enabled", "false");
-            b.UseSetting("Bonnie:Payloads:MaxAttempts", "1");
-            var keys = new[] { ("auditor", AuditorKey, "Auditor"), ("investigator", InvestigatorKey, "Investigator"), ("restorer", RestorerKey, "Restorer") };
-            for (var i = 0; i < keys.Length; i++)
-            {
-                b.UseSetting($"Bonnie:ApiKeys:{i}:Name", keys[i].Item1);
-                b.UseSetting($"Bonnie:ApiKeys:{i}:Key", keys[i].Item2);
-                b.UseSetting($"Bonnie:ApiKeys:{i}:Role", keys[i].Item3);
-            }
-        });
-        _factory.UseKestrel(0);
-        _factory.StartServer();
+        _factory = ApiHost.Start(_data, [("auditor", AuditorKey, "Auditor"), ("investigator", InvestigatorKey, "Investigator"), ("restorer", RestorerKey, "Restorer")]);
         _client = _factory.CreateClient();
         _client.Timeout = TimeSpan.FromSeconds(30);
 
