@@ -46,8 +46,6 @@ public sealed class LiveViewJourneyTests : IAsyncLifetime
                 ["Bonnie:Broker:WorkerEndpoint"] = worker,
                 ["Bonnie:Broker:ControllerEndpoint"] = controller,
                 ["Bonnie:Broker:CollectorEndpoint"] = $"tcp://127.0.0.1:{FreePort.Next()}",
-                // One attempt: the failing notification is FAILED at once, with its reason.
-                ["Bonnie:Broker:MaxAttempts"] = "1",
                 ["Bonnie:Worker:Enabled"] = "true",
                 ["Bonnie:Worker:WorkerEndpoint"] = worker,
                 ["Bonnie:Worker:ControllerEndpoint"] = controller,
