@@ -49,10 +49,26 @@ internal static class StoreBench
                     // A directory per run: a store that already holds these events would store nothing again.
                     var dir = Path.Combine(root, "payloads-" + (run++).ToString(CultureInfo.InvariantCulture));
                     var (withPayloads, payloadStore) = RunStore(dir, events, users, batchSize, spool: Path.Combine(dir, "spool"), payloadConcurrency: concurrency);
-                    payloadStore.Dispose();
                     var payloadBytes = new DirectoryInfo(Path.Combine(dir, "payloads")).EnumerateFiles("*", SearchOption.AllDirectories).ToList();
                     Console.WriteLine($"the same with every delivery's message fetched from a spool and kept ({payloadBytes.Count:N0} payloads, {payloadBytes.Sum(f => f.Length) / 1e6:N0} MB compressed), " +
                         $"{concurrency} fetches at once: {withPayloads:N0} events/s (ratio to the store without payloads {withPayloads / rate:N2})");
+                    if (run == 1)
+                    {
+                        // Once: the officers' queries where the full text also holds the deliveries' bodies, and the
+                        // size of a store that keeps its payloads.
+                        Console.WriteLine("queries on the store with the deliveries' bodies in its full text:");
+                        Queries(payloadStore, events, users);
+                        payloadStore.Dispose();
+                        SqliteConnection.ClearAllPools();
+                        Checkpoint(Path.Combine(dir, "bonnie.db"));
+                        var records = new DirectoryInfo(dir).EnumerateFiles("*", SearchOption.TopDirectoryOnly).Sum(f => f.Length);
+                        var kept = payloadBytes.Sum(f => f.Length);
+                        Console.WriteLine($"store with payloads: records {records / 1e9 * 1_000_000 / events:N2} GB + payloads {kept / 1e9 * 1_000_000 / events:N2} GB per million events");
+                    }
+                    else
+                    {
+                        payloadStore.Dispose();
+                    }
                 }
             }
             if (args.Contains("--identity"))

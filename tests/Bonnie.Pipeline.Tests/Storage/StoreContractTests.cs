@@ -357,6 +357,26 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task SearchEventsAsync_NotAWord_ExcludesEventsWithItInAnyFieldOrOnlyInTheBodyKeepsEventsWithoutText()
+    {
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1, subject: "Merger talks"));
+        // No envelope (subject, addresses): the word only in the kept payload's body.
+        batch.Events.Add(Event(2) with { PayloadStatus = PayloadStatus.Stored, PayloadSha256 = new string('a', 64), BodyText = "the merger is off" });
+        batch.Events.Add(Event(3) with { From = ["merger-desk@example.net"] });
+        batch.Events.Add(Event(4, EventType.Login));
+        batch.Events.Add(Event(5, subject: "Lunch"));
+        await _store.CommitAsync(batch);
+
+        async Task<string> Q(string q) => string.Join(',', (await _store.SearchEventsAsync(Search(q, 100))).Items.Select(e => (int)(e.Timestamp - T0).TotalSeconds).Order());
+
+        Assert.Equal("1,2,3", await Q("merger"));
+        Assert.Equal("4,5", await Q("-merger"));
+        Assert.Equal("4", await Q("event:Login -merger"));
+        Assert.Equal("5", await Q("event:MessageNew -merger"));
+    }
+
+    [SkippableFact]
     public async Task SearchEventsAsync_UserFacet_OneLoginInAnyCaseIsOneBucketAsUserTermsMatchIt()
     {
         var batch = new StoreBatch();
