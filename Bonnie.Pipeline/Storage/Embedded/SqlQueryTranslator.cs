@@ -26,7 +26,7 @@ internal sealed class SqlQueryTranslator
         MatchAllNode => "1",
         AndNode a => "(" + string.Join(" AND ", a.Children.Select(Translate)) + ")",
         OrNode o => "(" + string.Join(" OR ", o.Children.Select(Translate)) + ")",
-        NotNode { Child: TextNode t } => FtsExpression(t) is { } fts ? NotText(fts) : "1",
+        NotNode { Child: TextNode t } => FtsExpression(t) is { } fts ? $"e.seq NOT IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {Parameter(fts)})" : "1",
         NotNode n => "NOT " + Translate(n.Child),
         EventTypeNode t => $"e.type = {Parameter(t.Type.ToString())}",
         // A login name also names a person: every event of whoever ever carried it, under any of their names.
@@ -43,14 +43,6 @@ internal sealed class SqlQueryTranslator
         FolderIdsNode f => FolderIds(f),
         _ => throw new NotSupportedException($"No SQL translation for {node.GetType().Name}."),
     };
-
-    // An event without subject, addresses or a stored payload has no full-text row (EmbeddedStore.Prepare), so no text
-    // can match it: tested first, it spares building the list of every event the text matches, which SQLite does only
-    // when a candidate reaches it. "Logins from a network, not <word>" over bodies: 428 ms at p95 against 43 without
-    // bodies (bench/README.md); the logins never reach the list.
-    private string NotText(string fts)
-        => "((e.subject IS NULL AND e.sender IS NULL AND e.recipients IS NULL AND e.payload_sha256 IS NULL) " +
-           $"OR e.seq NOT IN (SELECT rowid FROM events_fts WHERE events_fts MATCH {Parameter(fts)}))";
 
     private string UserOrPerson(string name)
     {
