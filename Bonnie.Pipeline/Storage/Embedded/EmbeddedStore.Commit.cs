@@ -143,6 +143,8 @@ internal sealed partial class EmbeddedStore
         }
         var insert = Native(InsertEvent);
         var fts = Native("INSERT INTO events_fts(rowid, subject, sender, recipients, body) VALUES (?1, ?2, ?3, ?4, ?5)");
+        var fields = Native("INSERT INTO fields_fts(rowid, subject, sender, recipients) VALUES (?1, ?2, ?3, ?4)");
+        string? lastTextType = null;
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i];
@@ -189,6 +191,17 @@ internal sealed partial class EmbeddedStore
             if (p.FullText)
             {
                 fts.Bind(1, seq).Bind(2, e.Subject).Bind(3, p.FullTextFrom).Bind(4, p.FullTextTo).Bind(5, e.BodyText).Execute();
+                if (e.Subject is not null || e.From.Count > 0 || e.To.Count > 0)
+                {
+                    fields.Bind(1, seq).Bind(2, e.Subject).Bind(3, p.FullTextFrom).Bind(4, p.FullTextTo).Execute();
+                }
+                // In the same transaction as the text itself; written when the type differs from the last event with
+                // text, which in practice is a few times per batch (deliveries), not per event.
+                if (!string.Equals(lastTextType, p.Type, StringComparison.Ordinal))
+                {
+                    Native("INSERT OR IGNORE INTO text_types(type) VALUES (?1)").Bind(1, p.Type).Execute();
+                    lastTextType = p.Type;
+                }
             }
         }
     }

@@ -35,6 +35,7 @@ internal sealed partial class EmbeddedStore
             }
         }
         conjuncts.RemoveAll(n => n is TimeRangeNode or MatchAllNode);
+        DropExclusionsThatCannotMatch(c, conjuncts);
 
         // Choose the driver: the terms of one conjunct (several when a login name names people: their events under
         // every name they carried, plus the name's events that were never resolved to anyone).
@@ -106,9 +107,10 @@ internal sealed partial class EmbeddedStore
         }
         else if (fts is not null)
         {
-            from = $"events_fts CROSS JOIN events e {Narrow} ON e.seq = events_fts.rowid";
-            seqColumn = "events_fts.rowid";
-            rest.Insert(0, $"events_fts MATCH {translator.Parameter(SqlQueryTranslator.FtsExpression(fts)!)}");
+            var table = SqlQueryTranslator.FtsTable(fts);
+            from = $"{table} CROSS JOIN events e {Narrow} ON e.seq = {table}.rowid";
+            seqColumn = $"{table}.rowid";
+            rest.Insert(0, $"{table} MATCH {translator.Parameter(SqlQueryTranslator.FtsExpression(fts)!)}");
         }
         else
         {
@@ -138,7 +140,8 @@ internal sealed partial class EmbeddedStore
         }
         else if (fts is not null && conjuncts.Count == 1 && lo == long.MinValue && hi == long.MaxValue)
         {
-            total = Scalar(c, "SELECT count(*) FROM events_fts WHERE events_fts MATCH $q", ("$q", SqlQueryTranslator.FtsExpression(fts)!));
+            var table = SqlQueryTranslator.FtsTable(fts);
+            total = Scalar(c, $"SELECT count(*) FROM {table} WHERE {table} MATCH $q", ("$q", SqlQueryTranslator.FtsExpression(fts)!));
         }
         else
         {
@@ -190,6 +193,34 @@ internal sealed partial class EmbeddedStore
             facets["day"] = Facet(c, "date(e.ts / 1000, 'unixepoch')", from, where, translator.Parameters, byValue: true);
         }
         return new EventPage(total, items, next) { Facets = facets };
+    }
+
+    /// <summary>
+    /// "event:Login -word": no Login carries text, so excluding a word excludes nothing. Dropped before planning, so
+    /// no plan (the index of Logins by address reads no type) has to look at a row or a word's list to find that out.
+    /// </summary>
+    private static void DropExclusionsThatCannotMatch(SqliteConnection c, List<QueryNode> conjuncts)
+    {
+        var types = conjuncts.OfType<EventTypeNode>().Select(t => t.Type.ToString()).ToList();
+        if (types.Count == 0 || !conjuncts.Any(n => n is NotNode { Child: TextNode }))
+        {
+            return;
+        }
+        var textTypes = new HashSet<string>(StringComparer.Ordinal);
+        using (var cmd = c.CreateCommand())
+        {
+            cmd.CommandText = "SELECT type FROM text_types";
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                textTypes.Add(r.GetString(0));
+            }
+        }
+        if (types.Any(textTypes.Contains))
+        {
+            return;
+        }
+        conjuncts.RemoveAll(n => n is NotNode { Child: TextNode });
     }
 
     // The filters a query applies to each candidate event (type, address, login, folder, person) read this narrow

@@ -75,6 +75,19 @@ internal static class Schema
         """
         CREATE INDEX events_logins_by_address ON events(lower(ip)) WHERE type = 'Login';
         """,
+        // The subject and addresses again, without the bodies: a subject:, from: or to: term reads its words' lists
+        // here, not through every body that holds them (SqlQueryTranslator.FtsTable). Filled from the events' own
+        // columns, which hold exactly what events_fts was given (addresses one per line instead of space-separated:
+        // the same tokens). And the event types that ever carried text, so excluding a word skips the others.
+        """
+        CREATE VIRTUAL TABLE fields_fts USING fts5(subject, sender, recipients, content='', tokenize='unicode61 remove_diacritics 2');
+        INSERT INTO fields_fts(rowid, subject, sender, recipients)
+            SELECT seq, subject, sender, recipients FROM events WHERE subject IS NOT NULL OR sender IS NOT NULL OR recipients IS NOT NULL;
+        CREATE TABLE text_types(type TEXT PRIMARY KEY) WITHOUT ROWID;
+        INSERT INTO text_types
+            SELECT DISTINCT type FROM events
+            WHERE subject IS NOT NULL OR sender IS NOT NULL OR recipients IS NOT NULL OR payload_sha256 IS NOT NULL;
+        """,
     ];
 
     public static int CurrentVersion => Steps.Length;

@@ -200,9 +200,56 @@ public sealed class SchemaMigrationTests
             using var cmd = check.CreateCommand();
             cmd.CommandText = "SELECT max(version) FROM schema_version";
             Assert.Equal((long)Schema.CurrentVersion, (long)cmd.ExecuteScalar()!);
-            Assert.Equal(6, Schema.CurrentVersion);
+            Assert.Equal(7, Schema.CurrentVersion);
             Assert.Null(await store.GetPersonAsync("p1"));
             Assert.Empty(await store.GetPendingIdentityAsync(10));
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Initialize_DatabaseOfVersion6WithADelivery_FieldSearchAndExclusionFindWhatTheyDidBefore()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "bonnie-store-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            await using (var old = new SqliteConnection($"Data Source={Path.Combine(dir, "bonnie.db")};Pooling=False"))
+            {
+                old.Open();
+                Schema.Migrate(old, 6);
+                using var cmd = old.CreateCommand();
+                // As a Bonnie of schema 6 stored them: a delivery whose subject, sender and body went to events_fts
+                // only, and a login.
+                cmd.CommandText = """
+                    INSERT INTO events(seq, id, type, name, ts, received, user, sender, recipients, subject, payload_status, payload_sha256, raw_sha256, raw)
+                    VALUES (4096, 'e1', 'MessageNew', 'MessageNew', 1, 1, 'alice@example.org', 'carol@example.net', 'alice@example.org', 'Merger talks', 1, 'aa', 'x', x'7b7d');
+                    INSERT INTO events_fts(rowid, subject, sender, recipients, body)
+                    VALUES (4096, 'Merger talks', 'carol@example.net', 'alice@example.org', 'the budget is final');
+                    INSERT INTO events(seq, id, type, name, ts, received, user, ip, payload_status, raw_sha256, raw)
+                    VALUES (8192, 'e2', 'Login', 'Login', 2, 2, 'alice@example.org', '10.0.0.1', 0, 'x', x'7b7d');
+                    INSERT INTO event_terms(term, seq) VALUES ('e:messagenew', 4096), ('e:login', 8192);
+                    """;
+                cmd.ExecuteNonQuery();
+            }
+            await using var store = new EmbeddedStore(dir, 16, NullLogger<EmbeddedStore>.Instance);
+            await store.InitializeAsync();
+
+            async Task<string> Q(string q)
+                => string.Join(',', (await store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(q), Limit = 10 })).Items.Select(e => e.Id).Order());
+
+            Assert.Equal("e1", await Q("subject:merger"));
+            Assert.Equal("e1", await Q("from:carol@example.net"));
+            Assert.Equal("e1", await Q("budget"));
+            Assert.Equal("", await Q("subject:budget"));
+            Assert.Equal("e2", await Q("-merger"));
+            Assert.Equal("e2", await Q("-budget"));
+            Assert.Equal("e2", await Q("event:Login -merger"));
+            Assert.Equal("e1,e2", await Q("-subject:budget"));
         }
         finally
         {

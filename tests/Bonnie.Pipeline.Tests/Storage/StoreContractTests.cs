@@ -374,6 +374,23 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal("4,5", await Q("-merger"));
         Assert.Equal("4", await Q("event:Login -merger"));
         Assert.Equal("5", await Q("event:MessageNew -merger"));
+        // A field's word is not found in the body, and excluding it keeps the events that have it only there.
+        Assert.Equal("1", await Q("subject:merger"));
+        Assert.Equal("2,3,4,5", await Q("-subject:merger"));
+        Assert.Equal("3", await Q("from:merger*"));
+        Assert.Equal("1,2,4,5", await Q("-from:merger*"));
+        Assert.Equal("4", await Q("event:Login -subject:merger"));
+
+        // A type that carried no text so far, then does: excluding a word now looks at its events' text.
+        var flags = new StoreBatch();
+        flags.Events.Add(Event(6, EventType.FlagsSet));
+        await _store.CommitAsync(flags);
+        Assert.Equal("6", await Q("event:FlagsSet -merger"));
+        var later = new StoreBatch();
+        later.Events.Add(Event(7, EventType.FlagsSet, subject: "Merger talks"));
+        await _store.CommitAsync(later);
+        Assert.Equal("6", await Q("event:FlagsSet -merger"));
+        Assert.Equal("4,5,6", await Q("-merger"));
     }
 
     [SkippableFact]
