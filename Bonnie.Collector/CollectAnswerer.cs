@@ -20,8 +20,6 @@ internal sealed record CollectAnswer(byte[] Data, string? Error)
 /// </summary>
 internal sealed partial class CollectAnswerer(CollectorOptions options, ILogger<CollectAnswerer> logger)
 {
-    private static readonly string[] MetadataRoots = ["/shared", "/private"];
-
     public async Task<CollectAnswer> AnswerAsync(string frame, CancellationToken cancellationToken)
     {
         if (!CollectRequest.TryParse(frame, out var request, out var error))
@@ -33,13 +31,13 @@ internal sealed partial class CollectAnswerer(CollectorOptions options, ILogger<
             return request!.Kind switch
             {
                 CollectKind.Payload => await PayloadAsync(request, cancellationToken).ConfigureAwait(false),
-                CollectKind.Metadata => await WithFolderAsync(request.Mailbox, MetadataAsync, cancellationToken).ConfigureAwait(false),
+                CollectKind.Metadata => await MetadataAsync(request.Mailbox, cancellationToken).ConfigureAwait(false),
                 _ => await WithFolderAsync(request.Mailbox, AclAsync, cancellationToken).ConfigureAwait(false),
             };
         }
         catch (Exception exception) when (exception is IOException or ImapProtocolException or ImapCommandException
                                               or AuthenticationException or FolderNotFoundException or System.Net.Sockets.SocketException
-                                              or UnauthorizedAccessException or MessageNotFoundException)
+                                              or UnauthorizedAccessException or MessageNotFoundException or ImapMetadataException)
         {
             LogFailed(logger, request!.Kind, request.Mailbox, exception.Message);
             return CollectAnswer.Failed($"{exception.GetType().Name}: {exception.Message}");
@@ -69,14 +67,22 @@ internal sealed partial class CollectAnswerer(CollectorOptions options, ILogger<
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<CollectAnswer> MetadataAsync(IMailFolder folder, CancellationToken cancellationToken)
+    /// <summary>
+    /// The folder's shared entries that are set, as a JSON object of entry to value (see <see cref="ImapMetadataSession"/>
+    /// for why not MailKit). Cyrus lets its admins read any folder's METADATA, so no right is granted for it.
+    /// </summary>
+    private async Task<CollectAnswer> MetadataAsync(string mailbox, CancellationToken cancellationToken)
     {
-        var entries = new SortedDictionary<string, string?>(StringComparer.Ordinal);
-        var metadata = await folder.GetMetadataAsync(
-            new MetadataOptions { Depth = int.MaxValue }, MetadataRoots.Select(t => new MetadataTag(t)), cancellationToken).ConfigureAwait(false);
-        foreach (var entry in metadata)
+        if (options.Imap.AdminPassword.Length == 0)
         {
-            entries[entry.Tag.Id] = entry.Value;
+            return CollectAnswer.Failed("IMAP is not configured (Bonnie:Collector:Imap:AdminPassword)");
+        }
+        await using var session = await ImapMetadataSession.OpenAsync(
+            new ImapAdminEndpoint(options.Imap.Host, options.Imap.Port, options.Imap.Security, options.Imap.AdminUser, options.Imap.AdminPassword, TimeSpan.FromSeconds(30)),
+            cancellationToken).ConfigureAwait(false);
+        if (await session.GetSharedAsync(mailbox, cancellationToken).ConfigureAwait(false) is not { } entries)
+        {
+            return CollectAnswer.Failed($"{mailbox} does not exist");
         }
         return new CollectAnswer(JsonSerializer.SerializeToUtf8Bytes(entries, CollectorJson.Default.SortedDictionaryStringString), null);
     }
@@ -147,7 +153,7 @@ internal sealed partial class CollectAnswerer(CollectorOptions options, ILogger<
 
 internal sealed record AclItem(string Identifier, string Rights);
 
-[System.Text.Json.Serialization.JsonSerializable(typeof(SortedDictionary<string, string?>))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(SortedDictionary<string, string>))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(List<AclItem>))]
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 internal sealed partial class CollectorJson : System.Text.Json.Serialization.JsonSerializerContext;

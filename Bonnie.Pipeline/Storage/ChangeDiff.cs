@@ -63,6 +63,16 @@ internal static class ChangeDiff
         {
             add(C(ChangeAspect.Quota, "state", before?.QuotaState, after.QuotaState));
         }
+        var beforeMetadata = before?.Metadata ?? new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in Same(beforeMetadata, after.Metadata) ? Enumerable.Empty<string>() : beforeMetadata.Keys.Union(after.Metadata.Keys, StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        {
+            beforeMetadata.TryGetValue(entry, out var from);
+            after.Metadata.TryGetValue(entry, out var to);
+            if (!string.Equals(from, to, StringComparison.Ordinal))
+            {
+                add(C(ChangeAspect.Metadata, entry, from, to));
+            }
+        }
     }
 
     private static bool Same<TValue>(SortedDictionary<string, TValue> a, SortedDictionary<string, TValue> b)

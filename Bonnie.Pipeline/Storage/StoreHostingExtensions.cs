@@ -63,6 +63,7 @@ public static class StoreHostingExtensions
         services.AddSingleton<IPayloadSource>(sp => new SpoolPayloadSource(sp.GetRequiredService<PayloadOptions>().SpoolPartitions));
         services.AddSingleton<IPayloadSource>(sp => new ImapPayloadSource(sp.GetRequiredService<PayloadOptions>().Imap, sp.GetRequiredService<ILogger<ImapPayloadSource>>()));
         services.AddSingleton<PayloadFetcher>();
+        services.AddSingleton<IFolderMetadataSource>(sp => new ImapFolderMetadataSource(sp.GetRequiredService<PayloadOptions>().Imap));
 
         services.AddBonnieIdentityEnrichment();
         services.AddScoped<StoreJobProcessor>();

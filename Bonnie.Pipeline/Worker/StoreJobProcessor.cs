@@ -3,6 +3,7 @@ using Bonnie.Pipeline.Identity;
 using Bonnie.Pipeline.Storage;
 using Bonnie.Pipeline.Worker.Handlers;
 using Bonnie.Pipeline.Worker.Payloads;
+using Bonnie.Shared.Cyrus;
 using Bonnie.Shared.Events;
 using Bonnie.Shared.Storage;
 using Microsoft.Extensions.Logging;
@@ -21,7 +22,8 @@ internal sealed partial class StoreJobProcessor(
     PayloadFetcher payloads,
     TimeProvider time,
     ILogger<StoreJobProcessor> logger,
-    IIdentityEnricher? identity = null) : IBatchJobProcessor
+    IIdentityEnricher? identity = null,
+    IFolderMetadataSource? metadata = null) : IBatchJobProcessor
 {
     private const int ConflictRetries = 5;
 
@@ -73,6 +75,7 @@ internal sealed partial class StoreJobProcessor(
         }
 
         await FetchPayloadsAsync(work, cancellationToken).ConfigureAwait(false);
+        await ReadMetadataAsync(work, cancellationToken).ConfigureAwait(false);
         foreach (var item in work)
         {
             if (item.Payload is { Status: PayloadStatus.Missing } && !payloads.IsLastAttempt(item.Job))
@@ -124,6 +127,45 @@ internal sealed partial class StoreJobProcessor(
                 TaskCreationOptions.LongRunning, TaskScheduler.Default))
             .ToList();
         await Task.WhenAll(fetchers).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Cyrus sends no event of its own when a folder's METADATA is set; it reports the folder's changed modseq
+    /// (MailboxModseq, also after deliveries and flag changes). So the batch's folders with such an event are read once
+    /// each, over one login, and what was read goes with the folder's last MailboxModseq in the batch, the event nearest
+    /// the moment of reading; the handler records what differs from what Bonnie had. A server that cannot be read
+    /// costs the reading, not the events: they are stored, and the folder's next MailboxModseq reads it again.
+    /// </summary>
+    private async Task ReadMetadataAsync(List<Item> work, CancellationToken cancellationToken)
+    {
+        if (metadata is not { IsConfigured: true })
+        {
+            return;
+        }
+        var last = new Dictionary<string, Item>(StringComparer.Ordinal);
+        foreach (var item in work)
+        {
+            if (item.Event.Type == EventType.MailboxModseq && item.Event.Mailbox?.Name is { Length: > 0 } name)
+            {
+                last[name] = item;
+            }
+        }
+        if (last.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            var read = await metadata.ReadAsync(last.Keys, cancellationToken).ConfigureAwait(false);
+            foreach (var (name, item) in last)
+            {
+                item.Metadata = read.GetValueOrDefault(name);
+            }
+        }
+        catch (ImapMetadataException ex)
+        {
+            LogMetadataUnread(logger, last.Count, ex.Message);
+        }
     }
 
     /// <summary>
@@ -316,6 +358,7 @@ internal sealed partial class StoreJobProcessor(
             Actor = new Actor(e.User, e.SessionId, clientIp, e.Service),
             PayloadStatus = payload?.Status ?? PayloadStatus.None,
             PayloadSha256 = payload?.Sha256,
+            FolderMetadata = item.Metadata,
         };
         foreach (var handler in _handlers)
         {
@@ -395,6 +438,8 @@ internal sealed partial class StoreJobProcessor(
         public Job Job { get; } = job;
         public CyrusEvent Event { get; } = e;
         public PayloadResult? Payload { get; set; }
+        /// <summary>The folder's shared METADATA as read for this event (MailboxModseq only); null when not read.</summary>
+        public SortedDictionary<string, string>? Metadata { get; set; }
         public Enrichment? Identity { get; set; }
         /// <summary>People the event's folder's ACL subjects and owner resolved to.</summary>
         public List<PersonSighting> SubjectPeople { get; } = [];
@@ -402,6 +447,9 @@ internal sealed partial class StoreJobProcessor(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "A handler failed on job {JobId} ({Reason}): the batch is built again without streaming")]
     private static partial void LogStreamAbandoned(ILogger logger, string jobId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "METADATA of {Folders} folder(s) not read; their events are stored, the next MailboxModseq of each reads it again: {Reason}")]
+    private static partial void LogMetadataUnread(ILogger logger, int folders, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} quarantined: the notification does not parse ({Failure})")]
     private static partial void LogQuarantined(ILogger logger, string jobId, ParseFailure failure);

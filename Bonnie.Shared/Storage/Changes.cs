@@ -17,6 +17,12 @@ public enum ChangeAspect
     Quota,
     /// <summary>A user's subscription; <see cref="ChangeRecord.Key"/> is the user, To is <c>subscribed</c> or <c>unsubscribed</c>.</summary>
     Subscription,
+    /// <summary>
+    /// One shared METADATA entry of a folder (RFC 5464); <see cref="ChangeRecord.Key"/> is the entry, From/To its values
+    /// (null: not set). Read from the server when Cyrus reports the folder changed (MailboxModseq), so the change is
+    /// dated by that event, not by the moment the value was set.
+    /// </summary>
+    Metadata,
 }
 
 /// <summary>Who caused a change, as the event told it (the client address comes from the session when the event lacks it).</summary>

@@ -41,6 +41,11 @@ public sealed class FolderObject
     public SortedDictionary<string, long> Quota { get; set; } = new(StringComparer.Ordinal);
     /// <summary>The last quota state Cyrus reported: <c>exceeded</c> or <c>within</c>.</summary>
     public string? QuotaState { get; set; }
+    /// <summary>
+    /// The folder's shared METADATA entries that are set, as last read from the server (empty when never read: reading
+    /// needs the IMAP admin configured, <c>Bonnie:Payloads:Imap</c>).
+    /// </summary>
+    public SortedDictionary<string, string> Metadata { get; set; } = new(StringComparer.Ordinal);
     public DateTimeOffset FirstSeen { get; set; }
     /// <summary>
     /// Null when an event brought the folder to Bonnie; <see cref="LocationOrigin.Backfill"/> when a backfill found it
@@ -85,6 +90,7 @@ public sealed class FolderObject
         Subscribers = new(Subscribers, StringComparer.OrdinalIgnoreCase),
         Quota = new(Quota, StringComparer.Ordinal),
         QuotaState = QuotaState,
+        Metadata = new(Metadata, StringComparer.Ordinal),
         FirstSeen = FirstSeen,
         FoundBy = FoundBy,
     };

@@ -18,6 +18,9 @@ internal static class FolderHistory
     public static IReadOnlyList<ChangeRecord> Acl(IReadOnlyList<ChangeRecord> changes) =>
         changes.Where(c => c.Aspect == ChangeAspect.Acl).ToList();
 
+    public static IReadOnlyList<ChangeRecord> Metadata(IReadOnlyList<ChangeRecord> changes) =>
+        changes.Where(c => c.Aspect == ChangeAspect.Metadata).ToList();
+
     /// <summary>
     /// The ACL as it stood at <paramref name="at"/>: identifier to rights. Worked back from the ACL now, undoing each
     /// change made after the moment (newest first; each change's "from" is the one before's "to"), because the ACL a

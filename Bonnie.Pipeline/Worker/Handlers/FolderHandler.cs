@@ -67,6 +67,12 @@ internal sealed class FolderHandler : IEventHandler
                 {
                     folder.Modseq = modseq;
                 }
+                // The folder's METADATA as the server has it now (read for this event): the diff records each entry set,
+                // changed or removed since Bonnie last read it.
+                if (context.FolderMetadata is { } entries)
+                {
+                    folder.Metadata = new SortedDictionary<string, string>(entries, StringComparer.Ordinal);
+                }
                 break;
         }
     }

@@ -31,6 +31,8 @@ internal sealed class EventContext
     /// <summary>Set by the processor before the handlers run, for MessageNew/MessageAppend.</summary>
     public PayloadStatus PayloadStatus { get; init; }
     public string? PayloadSha256 { get; init; }
+    /// <summary>Set by the processor for a folder's MailboxModseq when its METADATA was read (see StoreJobProcessor).</summary>
+    public SortedDictionary<string, string>? FolderMetadata { get; init; }
 
     public DateTimeOffset At => Event.Timestamp;
 }

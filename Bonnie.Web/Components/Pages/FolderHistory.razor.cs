@@ -12,6 +12,7 @@ public sealed partial class FolderHistory
     private IReadOnlyList<ChangeRecord> _changes = [];
     private IReadOnlyList<ChangeRecord> _names = [];
     private IReadOnlyList<ChangeRecord> _acl = [];
+    private IReadOnlyList<ChangeRecord> _metadata = [];
     private IReadOnlyList<FolderContentRow> _contents = [];
     private IReadOnlyDictionary<string, string> _aclAt = new Dictionary<string, string>();
     private DateTimeOffset? _contentsAt;
@@ -49,6 +50,7 @@ public sealed partial class FolderHistory
             _changes = await Store.GetChangesAsync(ObjectKind.Folder, id);
             _names = Folders.FolderHistory.Names(_changes);
             _acl = Folders.FolderHistory.Acl(_changes);
+            _metadata = Folders.FolderHistory.Metadata(_changes);
             _folder = folder;
             var now = Clock.GetUtcNow().UtcDateTime;
             _date = now.Date;

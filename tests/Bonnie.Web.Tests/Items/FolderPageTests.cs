@@ -47,6 +47,42 @@ public sealed class FolderPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Render_FolderWithMetadata_ShowsEntriesAndTheirChangesAsText()
+    {
+        var store = _page.Store.Store;
+        var folder = (await store.GetFolderAsync(TestStore.Archive))!;
+        const string hostile = "<script>alert('x')</script>";
+        folder.Metadata["/shared/comment"] = hostile;
+        var batch = new Bonnie.Shared.Storage.StoreBatch();
+        batch.Folders[folder.Id] = folder;
+        // The MailboxModseq the entry was read for: a change always names the event in its batch.
+        var raw = System.Text.Encoding.UTF8.GetBytes("{\"event\":\"MailboxModseq\"}");
+        batch.Events.Add(new Bonnie.Shared.Storage.StoredEvent
+        {
+            Id = "metadata-test", Type = Bonnie.Shared.Events.EventType.MailboxModseq, Name = "MailboxModseq", Timestamp = Day.AddHours(12),
+            FolderId = folder.Id, FolderName = folder.Name, Raw = raw, RawSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(raw)),
+        });
+        batch.Changes.Add(new Bonnie.Shared.Storage.ChangeRecord
+        {
+            Kind = Bonnie.Shared.Storage.ObjectKind.Folder, ObjectId = folder.Id, Aspect = Bonnie.Shared.Storage.ChangeAspect.Metadata,
+            Key = "/shared/comment", From = null, To = hostile, FolderId = folder.Id, FolderName = folder.Name,
+            Actor = new Bonnie.Shared.Storage.Actor(null, null, null, "imap"), At = Day.AddHours(12), EventId = "metadata-test",
+        });
+        await store.CommitAsync(batch);
+
+        var page = _page.Render<FolderHistory>(p => p.Add(x => x.Id, TestStore.Archive));
+
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[aria-label='Metadata now'] tbody tr")), PageTestContext.Timeout);
+        var now = Assert.Single(page.FindAll("[aria-label='Metadata now'] tbody tr"));
+        Assert.Equal("/shared/comment", now.Children[0].TextContent);
+        Assert.Equal(hostile, now.Children[1].TextContent);
+        var change = Assert.Single(page.FindAll("[aria-label='Metadata over time'] tbody tr"));
+        Assert.Equal(["2026-11-29 12:00:00 UTC", "/shared/comment", "not set", hostile], change.Children.Select(c => c.TextContent));
+        // Shown as text: no element came out of the value.
+        Assert.Empty(page.FindAll("[aria-label='Metadata'] script"));
+    }
+
+    [Fact]
     public void Render_Archive_ShowsItsAclChanges()
     {
         var page = _page.Render<FolderHistory>(p => p.Add(x => x.Id, TestStore.Archive));
