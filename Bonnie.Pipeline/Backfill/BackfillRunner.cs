@@ -1,5 +1,6 @@
 using Bonnie.Pipeline.Worker.Handlers;
 using Bonnie.Pipeline.Worker.Payloads;
+using Bonnie.Shared.Cyrus;
 using Bonnie.Shared.Events;
 using Bonnie.Shared.Storage;
 using MailKit;
@@ -227,7 +228,8 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
     {
         var name = folder.FullName;
         var mailbox = MailboxUri.TryParse("imap://backfill/" + Uri.EscapeDataString(name), out var parsed) ? parsed : null;
-        var found = new FoundFolder(folder.Id ?? HandlerSupport.NameKey(name), name, mailbox?.Owner, folder.UidValidity, acl);
+        var found = new FoundFolder(folder.Id ?? HandlerSupport.NameKey(name), name, mailbox?.Owner, folder.UidValidity, acl,
+            await ReadMetadataAsync(name, cancellationToken).ConfigureAwait(false));
         if (await _writer.RecordFolderAsync(found, cancellationToken).ConfigureAwait(false))
         {
             Update(p => p with { FoldersRecorded = p.FoldersRecorded + 1 });
@@ -391,6 +393,25 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
         lock (_gate)
         {
             _progress = change(_progress);
+        }
+    }
+
+    /// <summary>
+    /// The folder's shared METADATA as it stands (see <see cref="ImapMetadataSession"/>); empty, with the reason in the
+    /// run's errors, when it cannot be read: the folder and its messages are still walked.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, string>> ReadMetadataAsync(string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var session = await ImapMetadataSession.OpenAsync(
+                new ImapAdminEndpoint(_imap.Host!, _imap.Port, _imap.Security, _imap.User, _imap.Password ?? "", _imap.Timeout), cancellationToken).ConfigureAwait(false);
+            return await session.GetSharedAsync(name, cancellationToken).ConfigureAwait(false) ?? new SortedDictionary<string, string>(StringComparer.Ordinal);
+        }
+        catch (ImapMetadataException ex)
+        {
+            AddError($"{name}: METADATA not read: {ex.Message}");
+            return new SortedDictionary<string, string>(StringComparer.Ordinal);
         }
     }
 

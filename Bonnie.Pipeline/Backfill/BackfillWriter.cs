@@ -4,7 +4,8 @@ using Bonnie.Shared.Storage;
 namespace Bonnie.Pipeline.Backfill;
 
 /// <summary>A folder as the backfill found it.</summary>
-internal sealed record FoundFolder(string Id, string Name, string? Owner, uint UidValidity, IReadOnlyDictionary<string, string> Acl);
+internal sealed record FoundFolder(string Id, string Name, string? Owner, uint UidValidity, IReadOnlyDictionary<string, string> Acl,
+    IReadOnlyDictionary<string, string> Metadata);
 
 /// <summary>A message as the backfill found it at one folder and UID, its payload already archived (or not).</summary>
 internal sealed record FoundMessage(
@@ -38,6 +39,28 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time)
                     foreach (var (identifier, rights) in found.Acl)
                     {
                         f.Acl[identifier] = rights;
+                    }
+                    foreach (var (entry, value) in found.Metadata)
+                    {
+                        f.Metadata[entry] = value;
+                    }
+                });
+            }
+            else if (folder.Metadata.Count == 0 && found.Metadata.Count > 0)
+            {
+                // Known from events while METADATA was not read: what is found now is knowledge, not a change.
+                work.Learn(folder, f =>
+                {
+                    foreach (var (entry, value) in found.Metadata)
+                    {
+                        f.Metadata[entry] = value;
+                    }
+                    if (f.Acl.Count == 0)
+                    {
+                        foreach (var (identifier, rights) in found.Acl)
+                        {
+                            f.Acl[identifier] = rights;
+                        }
                     }
                 });
             }

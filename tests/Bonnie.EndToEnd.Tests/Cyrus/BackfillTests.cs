@@ -36,6 +36,7 @@ public sealed class BackfillTests(BackfillTests.SilentCyrus cyrus) : IClassFixtu
             var old = await client.Inbox.CreateAsync("Old-" + suffix, isMessageFolder: true, ct);
             Assert.NotNull(old);
             await old.SetAccessRightsAsync(cyrus.Alice, new AccessRights("lr"), ct);
+            await old.SetMetadataAsync(new MetadataCollection { new Metadata(MetadataTag.SharedComment, "Filed by Bob " + suffix) }, ct);
             appendedUid = (await old.AppendAsync(CyrusFixture.NewMessage(cyrus.Bob, "Filed " + suffix).Message, MessageFlags.Seen | MessageFlags.Flagged, ct))!.Value.Id;
             await old.OpenAsync(FolderAccess.ReadOnly, ct);
             folderId = old.Id!;
@@ -59,6 +60,11 @@ public sealed class BackfillTests(BackfillTests.SilentCyrus cyrus) : IClassFixtu
         Assert.Equal("lr", acl[cyrus.Alice]);
         Assert.True(acl.ContainsKey(cyrus.Bob));
         Assert.False(acl.ContainsKey(cyrus.Admin), "the backfill's own temporary grant is not the folder's ACL");
+        // Its METADATA as found (Cyrus's own settings beside bob's comment), knowledge like the ACL: no change records.
+        var metadata = folder.GetProperty("item").GetProperty("metadata");
+        Assert.Equal("Filed by Bob " + suffix, metadata.GetProperty("/shared/comment").GetString());
+        Assert.Equal("default", metadata.GetProperty("/shared/vendor/cmu/cyrus-imapd/partition").GetString());
+        Assert.False(metadata.TryGetProperty("/shared/vendor/cmu/cyrus-imapd/size", out _), "Cyrus's bookkeeping is not the folder's metadata");
         Assert.Empty(folder.GetProperty("changes").EnumerateArray());
         Assert.Empty(folder.GetProperty("events").EnumerateArray());
         Assert.False((await AclOnCyrusAsync(cyrus.Bob, "Old-" + suffix, ct)).ContainsKey(cyrus.Admin), "the grant was taken back on Cyrus");
