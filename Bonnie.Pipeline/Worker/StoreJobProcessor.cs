@@ -159,7 +159,11 @@ internal sealed partial class StoreJobProcessor(
             var read = await metadata.ReadAsync(last.Keys, cancellationToken).ConfigureAwait(false);
             foreach (var (name, item) in last)
             {
-                item.Metadata = read.GetValueOrDefault(name);
+                item.Metadata = read.Found.GetValueOrDefault(name);
+            }
+            foreach (var failure in read.Failures)
+            {
+                LogMetadataUnread(logger, 1, failure);
             }
         }
         catch (ImapMetadataException ex)

@@ -12,7 +12,11 @@ public sealed record ImapAdminEndpoint(string Host, int Port, string Security, s
 }
 
 /// <summary>A GETMETADATA exchange that failed: refused login, broken connection, an answer that does not parse.</summary>
-public sealed class ImapMetadataException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class ImapMetadataException(string message, Exception? inner = null, bool isRefusal = false) : Exception(message, inner)
+{
+    /// <summary>The server refused this one command (NO, BAD); the session itself is still good for the next.</summary>
+    public bool IsRefusal { get; } = isRefusal;
+}
 
 /// <summary>
 /// Reads a folder's shared METADATA (RFC 5464) as the Cyrus admin. Its own small IMAP exchange, not MailKit's:
@@ -130,7 +134,7 @@ public sealed class ImapMetadataSession : IAsyncDisposable
                     {
                         return null;
                     }
-                    throw new ImapMetadataException($"GETMETADATA of {mailbox}: {Describe(tokens.Skip(1).ToList())}");
+                    throw new ImapMetadataException($"GETMETADATA of {mailbox}: {Describe(tokens.Skip(1).ToList())}", isRefusal: true);
                 }
                 if (tokens is ["*", "METADATA", _, ..])
                 {
