@@ -36,42 +36,23 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time)
                     f.Owner = found.Owner;
                     f.UidValidity = found.UidValidity;
                     f.FoundBy = LocationOrigin.Backfill;
-                    foreach (var (identifier, rights) in found.Acl)
-                    {
-                        f.Acl[identifier] = rights;
-                    }
-                    foreach (var (entry, value) in found.Metadata)
-                    {
-                        f.Metadata[entry] = value;
-                    }
+                    Fill(f.Acl, found.Acl);
+                    Fill(f.Metadata, found.Metadata);
                 });
             }
-            else if (folder.Metadata.Count == 0 && found.Metadata.Count > 0)
+            else if ((folder.Acl.Count == 0 && found.Acl.Count > 0) || (folder.Metadata.Count == 0 && found.Metadata.Count > 0))
             {
-                // Known from events while METADATA was not read: what is found now is knowledge, not a change.
+                // Known from events that never reported its ACL, or while METADATA was not read: what is found now for
+                // what Bonnie did not have is knowledge, not a change. What Bonnie had stays as its events left it.
                 work.Learn(folder, f =>
                 {
-                    foreach (var (entry, value) in found.Metadata)
-                    {
-                        f.Metadata[entry] = value;
-                    }
                     if (f.Acl.Count == 0)
                     {
-                        foreach (var (identifier, rights) in found.Acl)
-                        {
-                            f.Acl[identifier] = rights;
-                        }
+                        Fill(f.Acl, found.Acl);
                     }
-                });
-            }
-            else if (folder.Acl.Count == 0 && found.Acl.Count > 0)
-            {
-                // Known from events that never reported its ACL: the ACL found now is knowledge, not a change.
-                work.Learn(folder, f =>
-                {
-                    foreach (var (identifier, rights) in found.Acl)
+                    if (f.Metadata.Count == 0)
                     {
-                        f.Acl[identifier] = rights;
+                        Fill(f.Metadata, found.Metadata);
                     }
                 });
             }
@@ -79,6 +60,14 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time)
             {
                 return written;
             }
+        }
+    }
+
+    private static void Fill(SortedDictionary<string, string> into, IReadOnlyDictionary<string, string> found)
+    {
+        foreach (var (key, value) in found)
+        {
+            into[key] = value;
         }
     }
 

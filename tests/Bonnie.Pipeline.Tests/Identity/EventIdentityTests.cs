@@ -180,8 +180,11 @@ public sealed class EventIdentityTests : IAsyncLifetime
 
 public sealed class SchemaMigrationTests
 {
-    [Fact]
-    public async Task Initialize_DatabaseOfVersion1_MigratesToIdentitySchema()
+    /// <summary>
+    /// A store directory whose database an older Bonnie left at <paramref name="version"/> (with its rows in
+    /// <paramref name="rows"/>), opened and migrated by this one, then handed to the test; removed after.
+    /// </summary>
+    private static async Task WithMigratedStoreAsync(int version, string? rows, Func<EmbeddedStore, Task> test)
     {
         var dir = Path.Combine(Path.GetTempPath(), "bonnie-store-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
@@ -190,19 +193,17 @@ public sealed class SchemaMigrationTests
             await using (var old = new SqliteConnection($"Data Source={Path.Combine(dir, "bonnie.db")};Pooling=False"))
             {
                 old.Open();
-                Schema.Migrate(old, 1);
+                Schema.Migrate(old, version);
+                if (rows is not null)
+                {
+                    using var cmd = old.CreateCommand();
+                    cmd.CommandText = rows;
+                    cmd.ExecuteNonQuery();
+                }
             }
             await using var store = new EmbeddedStore(dir, 16, NullLogger<EmbeddedStore>.Instance);
             await store.InitializeAsync();
-
-            await using var check = new SqliteConnection($"Data Source={store.DatabasePath};Pooling=False");
-            check.Open();
-            using var cmd = check.CreateCommand();
-            cmd.CommandText = "SELECT max(version) FROM schema_version";
-            Assert.Equal((long)Schema.CurrentVersion, (long)cmd.ExecuteScalar()!);
-            Assert.Equal(7, Schema.CurrentVersion);
-            Assert.Null(await store.GetPersonAsync("p1"));
-            Assert.Empty(await store.GetPendingIdentityAsync(10));
+            await test(store);
         }
         finally
         {
@@ -212,87 +213,57 @@ public sealed class SchemaMigrationTests
     }
 
     [Fact]
-    public async Task Initialize_DatabaseOfVersion6WithADelivery_FieldSearchAndExclusionFindWhatTheyDidBefore()
+    public Task Initialize_DatabaseOfVersion1_MigratesToIdentitySchema() => WithMigratedStoreAsync(1, null, async store =>
     {
-        var dir = Path.Combine(Path.GetTempPath(), "bonnie-store-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        try
-        {
-            await using (var old = new SqliteConnection($"Data Source={Path.Combine(dir, "bonnie.db")};Pooling=False"))
-            {
-                old.Open();
-                Schema.Migrate(old, 6);
-                using var cmd = old.CreateCommand();
-                // As a Bonnie of schema 6 stored them: a delivery whose subject, sender and body went to events_fts
-                // only, and a login.
-                cmd.CommandText = """
-                    INSERT INTO events(seq, id, type, name, ts, received, user, sender, recipients, subject, payload_status, payload_sha256, raw_sha256, raw)
-                    VALUES (4096, 'e1', 'MessageNew', 'MessageNew', 1, 1, 'alice@example.org', 'carol@example.net', 'alice@example.org', 'Merger talks', 1, 'aa', 'x', x'7b7d');
-                    INSERT INTO events_fts(rowid, subject, sender, recipients, body)
-                    VALUES (4096, 'Merger talks', 'carol@example.net', 'alice@example.org', 'the budget is final');
-                    INSERT INTO events(seq, id, type, name, ts, received, user, ip, payload_status, raw_sha256, raw)
-                    VALUES (8192, 'e2', 'Login', 'Login', 2, 2, 'alice@example.org', '10.0.0.1', 0, 'x', x'7b7d');
-                    INSERT INTO event_terms(term, seq) VALUES ('e:messagenew', 4096), ('e:login', 8192);
-                    """;
-                cmd.ExecuteNonQuery();
-            }
-            await using var store = new EmbeddedStore(dir, 16, NullLogger<EmbeddedStore>.Instance);
-            await store.InitializeAsync();
+        await using var check = new SqliteConnection($"Data Source={store.DatabasePath};Pooling=False");
+        check.Open();
+        using var cmd = check.CreateCommand();
+        cmd.CommandText = "SELECT max(version) FROM schema_version";
+        Assert.Equal((long)Schema.CurrentVersion, (long)cmd.ExecuteScalar()!);
+        Assert.Equal(7, Schema.CurrentVersion);
+        Assert.Null(await store.GetPersonAsync("p1"));
+        Assert.Empty(await store.GetPendingIdentityAsync(10));
+    });
 
-            async Task<string> Q(string q)
-                => string.Join(',', (await store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(q), Limit = 10 })).Items.Select(e => e.Id).Order());
-
-            Assert.Equal("e1", await Q("subject:merger"));
-            Assert.Equal("e1", await Q("from:carol@example.net"));
-            Assert.Equal("e1", await Q("budget"));
-            Assert.Equal("", await Q("subject:budget"));
-            Assert.Equal("e2", await Q("-merger"));
-            Assert.Equal("e2", await Q("-budget"));
-            Assert.Equal("e2", await Q("event:Login -merger"));
-            Assert.Equal("e1,e2", await Q("-subject:budget"));
-        }
-        finally
-        {
-            SqliteConnection.ClearAllPools();
-            Directory.Delete(dir, recursive: true);
-        }
-    }
-
+    // As a Bonnie of schema 6 stored them: a delivery whose subject, sender and body went to events_fts only, and a login.
     [Fact]
-    public async Task Initialize_DatabaseOfVersion2WithResolvedEvents_UserSearchFindsThemUnderEveryName()
+    public Task Initialize_DatabaseOfVersion6WithADelivery_FieldSearchAndExclusionFindWhatTheyDidBefore() => WithMigratedStoreAsync(6, """
+        INSERT INTO events(seq, id, type, name, ts, received, user, sender, recipients, subject, payload_status, payload_sha256, raw_sha256, raw)
+        VALUES (4096, 'e1', 'MessageNew', 'MessageNew', 1, 1, 'alice@example.org', 'carol@example.net', 'alice@example.org', 'Merger talks', 1, 'aa', 'x', x'7b7d');
+        INSERT INTO events_fts(rowid, subject, sender, recipients, body)
+        VALUES (4096, 'Merger talks', 'carol@example.net', 'alice@example.org', 'the budget is final');
+        INSERT INTO events(seq, id, type, name, ts, received, user, ip, payload_status, raw_sha256, raw)
+        VALUES (8192, 'e2', 'Login', 'Login', 2, 2, 'alice@example.org', '10.0.0.1', 0, 'x', x'7b7d');
+        INSERT INTO event_terms(term, seq) VALUES ('e:messagenew', 4096), ('e:login', 8192);
+        """, async store =>
     {
-        var dir = Path.Combine(Path.GetTempPath(), "bonnie-store-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        try
-        {
-            await using (var old = new SqliteConnection($"Data Source={Path.Combine(dir, "bonnie.db")};Pooling=False"))
-            {
-                old.Open();
-                Schema.Migrate(old, 2);
-                using var cmd = old.CreateCommand();
-                // Jane's event under her old name, stored by a Bonnie that had no person terms yet.
-                cmd.CommandText = """
-                    INSERT INTO events(seq, id, type, name, ts, received, user, payload_status, raw_sha256, raw, identity_status, person_id)
-                    VALUES (4096, 'e1', 'FlagsSet', 'FlagsSet', 1, 1, 'jane.gi@example.org', 0, 'x', x'7b7d', 'resolved', 'P-Jane');
-                    INSERT INTO event_terms(term, seq) VALUES ('u:jane.gi@example.org', 4096), ('e:flagsset', 4096);
-                    INSERT INTO people(id, display_name) VALUES ('P-Jane', 'Jane Doe');
-                    INSERT INTO person_names(name, person_id, first_seen, last_seen) VALUES
-                        ('jane.gi@example.org', 'P-Jane', 1, 1), ('jane.doe@example.org', 'P-Jane', 2, 2);
-                    """;
-                cmd.ExecuteNonQuery();
-            }
-            await using var store = new EmbeddedStore(dir, 16, NullLogger<EmbeddedStore>.Instance);
-            await store.InitializeAsync();
+        async Task<string> Q(string q)
+            => string.Join(',', (await store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(q), Limit = 10 })).Items.Select(e => e.Id).Order());
 
-            var page = await store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse("user:jane.doe@example.org") });
+        Assert.Equal("e1", await Q("subject:merger"));
+        Assert.Equal("e1", await Q("from:carol@example.net"));
+        Assert.Equal("e1", await Q("budget"));
+        Assert.Equal("", await Q("subject:budget"));
+        Assert.Equal("e2", await Q("-merger"));
+        Assert.Equal("e2", await Q("-budget"));
+        Assert.Equal("e2", await Q("event:Login -merger"));
+        Assert.Equal("e1,e2", await Q("-subject:budget"));
+    });
 
-            Assert.Equal("e1", Assert.Single(page.Items).Id);
-            Assert.Equal(1, page.Total);
-        }
-        finally
-        {
-            SqliteConnection.ClearAllPools();
-            Directory.Delete(dir, recursive: true);
-        }
-    }
+    // Jane's event under her old name, stored by a Bonnie that had no person terms yet.
+    [Fact]
+    public Task Initialize_DatabaseOfVersion2WithResolvedEvents_UserSearchFindsThemUnderEveryName() => WithMigratedStoreAsync(2, """
+        INSERT INTO events(seq, id, type, name, ts, received, user, payload_status, raw_sha256, raw, identity_status, person_id)
+        VALUES (4096, 'e1', 'FlagsSet', 'FlagsSet', 1, 1, 'jane.gi@example.org', 0, 'x', x'7b7d', 'resolved', 'P-Jane');
+        INSERT INTO event_terms(term, seq) VALUES ('u:jane.gi@example.org', 4096), ('e:flagsset', 4096);
+        INSERT INTO people(id, display_name) VALUES ('P-Jane', 'Jane Doe');
+        INSERT INTO person_names(name, person_id, first_seen, last_seen) VALUES
+            ('jane.gi@example.org', 'P-Jane', 1, 1), ('jane.doe@example.org', 'P-Jane', 2, 2);
+        """, async store =>
+    {
+        var page = await store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse("user:jane.doe@example.org") });
+
+        Assert.Equal("e1", Assert.Single(page.Items).Id);
+        Assert.Equal(1, page.Total);
+    });
 }
