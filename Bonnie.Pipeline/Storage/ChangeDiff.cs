@@ -26,17 +26,25 @@ internal static class ChangeDiff
         {
             add(C(ChangeAspect.Name, null, before.Name, after.Name));
         }
-        // Most events touch a folder without changing its ACL, subscribers or quota: compare before sorting.
-        var beforeAcl = before?.Acl ?? new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var id in Same(beforeAcl, after.Acl) ? Enumerable.Empty<string>() : beforeAcl.Keys.Union(after.Acl.Keys, StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        // Most events touch a folder without changing its ACL, subscribers, quota or METADATA: compare before sorting.
+        void Entries(ChangeAspect aspect, SortedDictionary<string, string>? beforeEntries, SortedDictionary<string, string> afterEntries)
         {
-            beforeAcl.TryGetValue(id, out var from);
-            after.Acl.TryGetValue(id, out var to);
-            if (!string.Equals(from, to, StringComparison.Ordinal))
+            beforeEntries ??= new SortedDictionary<string, string>(StringComparer.Ordinal);
+            if (Same(beforeEntries, afterEntries))
             {
-                add(C(ChangeAspect.Acl, id, from, to));
+                return;
+            }
+            foreach (var key in beforeEntries.Keys.Union(afterEntries.Keys, StringComparer.Ordinal).Order(StringComparer.Ordinal))
+            {
+                beforeEntries.TryGetValue(key, out var from);
+                afterEntries.TryGetValue(key, out var to);
+                if (!string.Equals(from, to, StringComparison.Ordinal))
+                {
+                    add(C(aspect, key, from, to));
+                }
             }
         }
+        Entries(ChangeAspect.Acl, before?.Acl, after.Acl);
         var beforeSubs = before?.Subscribers ?? [];
         if (!(beforeSubs.Count == after.Subscribers.Count && after.Subscribers.SetEquals(beforeSubs)))
         {
@@ -63,16 +71,7 @@ internal static class ChangeDiff
         {
             add(C(ChangeAspect.Quota, "state", before?.QuotaState, after.QuotaState));
         }
-        var beforeMetadata = before?.Metadata ?? new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var entry in Same(beforeMetadata, after.Metadata) ? Enumerable.Empty<string>() : beforeMetadata.Keys.Union(after.Metadata.Keys, StringComparer.Ordinal).Order(StringComparer.Ordinal))
-        {
-            beforeMetadata.TryGetValue(entry, out var from);
-            after.Metadata.TryGetValue(entry, out var to);
-            if (!string.Equals(from, to, StringComparison.Ordinal))
-            {
-                add(C(ChangeAspect.Metadata, entry, from, to));
-            }
-        }
+        Entries(ChangeAspect.Metadata, before?.Metadata, after.Metadata);
     }
 
     private static bool Same<TValue>(SortedDictionary<string, TValue> a, SortedDictionary<string, TValue> b)
