@@ -140,6 +140,32 @@ public sealed class FolderMetadataTests(CapturingCyrusFixture cyrus) : IClassFix
     }
 
     [Fact]
+    public async Task Source_BatchesInARow_OneSessionKeptAndOpenedAgainOnceTheConnectionWasCut()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        var (_, name) = await NewFolderAsync("meta-session", cancel.Token);
+        await SetAsync(name, Comment, "first", cancel.Token);
+        await using var relay = new CuttableRelay(cyrus.Host, cyrus.ImapPort);
+        await using var source = new ImapFolderMetadataSource(new ImapPayloadOptions
+        {
+            Host = "127.0.0.1", Port = relay.Port, Security = "None", User = cyrus.Admin, Password = cyrus.Password, Timeout = Timeout,
+        });
+
+        var first = await source.ReadAsync([name], cancel.Token);
+        await SetAsync(name, Comment, "second", cancel.Token);
+        var second = await source.ReadAsync([name], cancel.Token);
+        // Each login would be a Login and a Logout event in the trail: batches in a row share one session.
+        Assert.Equal(1, relay.Accepted);
+        relay.CutAll();
+        await SetAsync(name, Comment, "third", cancel.Token);
+        var third = await source.ReadAsync([name], cancel.Token);
+
+        Assert.Equal(["first", "second", "third"], new[] { first, second, third }.Select(r => r.Found[name]["/shared/comment"]));
+        Assert.All(new[] { first, second, third }, r => Assert.Empty(r.Failures));
+        Assert.Equal(2, relay.Accepted);
+    }
+
+    [Fact]
     public async Task Open_WrongPassword_ClearErrorWithoutThePassword()
     {
         using var cancel = new CancellationTokenSource(Timeout);
