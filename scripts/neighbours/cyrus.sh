@@ -115,12 +115,18 @@ imap_admin() {
 }
 
 ensure_inboxes() {
-    local u mbox
+    local u mbox line listed
     for u in "${USERS[@]}"; do
         mbox="user/$u@$DOMAIN"
         IMAP_UNTAGGED=()
         imap_admin "LIST \"\" \"$mbox\"" >/dev/null || die "LIST $mbox failed"
-        if [ ${#IMAP_UNTAGGED[@]} -eq 0 ] || ! printf '%s\n' "${IMAP_UNTAGGED[@]}" | grep -q '^\* LIST'; then
+        # A loop, not printf | grep -q: grep leaving at its first match can kill printf with SIGPIPE, which under
+        # pipefail reads as "no LIST line" and sends a CREATE for a mailbox that exists (seen once in CI).
+        listed=false
+        for line in "${IMAP_UNTAGGED[@]}"; do
+            [[ $line == '* LIST'* ]] && listed=true
+        done
+        if ! $listed; then
             imap_admin "CREATE \"$mbox\"" >/dev/null || die "CREATE $mbox failed"
         fi
     done
