@@ -130,7 +130,9 @@ public sealed class ImapMetadataSession : IAsyncDisposable
                     {
                         return entries;
                     }
-                    if (tokens[1] == "NO" && string.Join(' ', tokens.Skip(2)).Contains("does not exist", StringComparison.OrdinalIgnoreCase))
+                    // Cyrus says "Mailbox does not exist"; servers with RFC 5530's response codes say [NONEXISTENT].
+                    if (tokens[1] == "NO" && tokens.Skip(2).OfType<string>().Any(t => t.Contains("does not exist", StringComparison.OrdinalIgnoreCase)
+                                                                                       || t.Contains("[NONEXISTENT]", StringComparison.OrdinalIgnoreCase)))
                     {
                         return null;
                     }
