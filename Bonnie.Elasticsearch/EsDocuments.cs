@@ -169,7 +169,7 @@ internal static class EsDocuments
         f.Acl = new(f.Acl, StringComparer.Ordinal);
         f.Subscribers = new(f.Subscribers, StringComparer.OrdinalIgnoreCase);
         f.Quota = new(f.Quota, StringComparer.Ordinal);
-        f.Metadata = new(f.Metadata ?? [], StringComparer.Ordinal);
+        f.Metadata = new(f.Metadata, StringComparer.Ordinal);
         f.Version = hit["_version"]!.GetValue<long>();
         return f;
     }

@@ -133,6 +133,9 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
         try
         {
             using var client = await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            // One admin session for every folder's METADATA, as the worker keeps one: each login is a Login and a
+            // Logout event in the trail, and a session per folder was one more login per folder walked.
+            await using var metadata = new ImapFolderMetadataSource(_imap);
             var folders = await ListFoldersAsync(client, cancellationToken).ConfigureAwait(false);
             Update(p => p with { FoldersTotal = folders.Count });
             foreach (var folder in folders)
@@ -146,7 +149,7 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
                 Update(p => p with { CurrentFolder = folder.FullName });
                 try
                 {
-                    await BackfillFolderAsync(client, folder, checkpoint, cancellationToken).ConfigureAwait(false);
+                    await BackfillFolderAsync(client, metadata, folder, checkpoint, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is ImapCommandException or FolderNotFoundException or IOException or ImapProtocolException)
                 {
@@ -180,7 +183,8 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
         LogFinished(_logger, state, final.FoldersDone, final.MessagesSeen, final.MessagesRecorded, final.Bytes);
     }
 
-    private async Task BackfillFolderAsync(ImapClient client, IMailFolder folder, BackfillCheckpoint checkpoint, CancellationToken cancellationToken)
+    private async Task BackfillFolderAsync(ImapClient client, ImapFolderMetadataSource metadata, IMailFolder folder, BackfillCheckpoint checkpoint,
+        CancellationToken cancellationToken)
     {
         var name = folder.FullName;
         var acl = (await folder.GetAccessControlListAsync(cancellationToken).ConfigureAwait(false))
@@ -213,7 +217,7 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
             {
                 granted = true;
             }
-            await WalkAsync(folder, acl, checkpoint, cancellationToken).ConfigureAwait(false);
+            await WalkAsync(folder, acl, metadata, checkpoint, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -224,12 +228,13 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
         }
     }
 
-    private async Task WalkAsync(IMailFolder folder, Dictionary<string, string> acl, BackfillCheckpoint checkpoint, CancellationToken cancellationToken)
+    private async Task WalkAsync(IMailFolder folder, Dictionary<string, string> acl, ImapFolderMetadataSource metadata, BackfillCheckpoint checkpoint,
+        CancellationToken cancellationToken)
     {
         var name = folder.FullName;
         var mailbox = MailboxUri.TryParse("imap://backfill/" + Uri.EscapeDataString(name), out var parsed) ? parsed : null;
         var found = new FoundFolder(folder.Id ?? HandlerSupport.NameKey(name), name, mailbox?.Owner, folder.UidValidity, acl,
-            await ReadMetadataAsync(name, cancellationToken).ConfigureAwait(false));
+            await ReadMetadataAsync(metadata, name, cancellationToken).ConfigureAwait(false));
         if (await _writer.RecordFolderAsync(found, cancellationToken).ConfigureAwait(false))
         {
             Update(p => p with { FoldersRecorded = p.FoldersRecorded + 1 });
@@ -400,13 +405,16 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
     /// The folder's shared METADATA as it stands (see <see cref="ImapMetadataSession"/>); empty, with the reason in the
     /// run's errors, when it cannot be read: the folder and its messages are still walked.
     /// </summary>
-    private async Task<IReadOnlyDictionary<string, string>> ReadMetadataAsync(string name, CancellationToken cancellationToken)
+    private async Task<IReadOnlyDictionary<string, string>> ReadMetadataAsync(ImapFolderMetadataSource metadata, string name, CancellationToken cancellationToken)
     {
         try
         {
-            await using var session = await ImapMetadataSession.OpenAsync(
-                new ImapAdminEndpoint(_imap.Host!, _imap.Port, _imap.Security, _imap.User, _imap.Password ?? "", _imap.Timeout), cancellationToken).ConfigureAwait(false);
-            return await session.GetSharedAsync(name, cancellationToken).ConfigureAwait(false) ?? new SortedDictionary<string, string>(StringComparer.Ordinal);
+            var read = await metadata.ReadAsync([name], cancellationToken).ConfigureAwait(false);
+            foreach (var failure in read.Failures)
+            {
+                AddError($"METADATA not read: {failure}");
+            }
+            return read.Found.GetValueOrDefault(name) ?? new SortedDictionary<string, string>(StringComparer.Ordinal);
         }
         catch (ImapMetadataException ex)
         {

@@ -75,7 +75,6 @@ internal sealed partial class StoreJobProcessor(
         }
 
         await FetchPayloadsAsync(work, cancellationToken).ConfigureAwait(false);
-        await ReadMetadataAsync(work, cancellationToken).ConfigureAwait(false);
         foreach (var item in work)
         {
             if (item.Payload is { Status: PayloadStatus.Missing } && !payloads.IsLastAttempt(item.Job))
@@ -85,6 +84,8 @@ internal sealed partial class StoreJobProcessor(
         }
         ReleaseBehindNotStored(jobs, outcomes, quarantine);
         work.RemoveAll(w => outcomes[w.Index] is not null);
+        // After the postponed and released jobs left: a folder is read only for a MailboxModseq this batch stores.
+        await ReadMetadataAsync(work, cancellationToken).ConfigureAwait(false);
         await EnrichAsync(work, cancellationToken).ConfigureAwait(false);
 
         await CommitWithRetriesAsync(jobs, work, quarantine, outcomes, cancellationToken).ConfigureAwait(false);

@@ -206,17 +206,9 @@ internal sealed partial class EmbeddedStore
         {
             return;
         }
-        var textTypes = new HashSet<string>(StringComparer.Ordinal);
-        using (var cmd = c.CreateCommand())
-        {
-            cmd.CommandText = "SELECT type FROM text_types";
-            using var r = cmd.ExecuteReader();
-            while (r.Read())
-            {
-                textTypes.Add(r.GetString(0));
-            }
-        }
-        if (types.Any(textTypes.Contains))
+        var probe = new SqlQueryTranslator();
+        var list = string.Join(", ", types.Select(t => probe.Parameter(t)));
+        if (Scalar(c, $"SELECT count(*) FROM text_types WHERE type IN ({list})", probe.Parameters) > 0)
         {
             return;
         }

@@ -24,7 +24,7 @@ internal sealed partial class StoreJson : JsonSerializerContext
         f.Acl = new(f.Acl, StringComparer.Ordinal);
         f.Subscribers = new(f.Subscribers, StringComparer.OrdinalIgnoreCase);
         f.Quota = new(f.Quota, StringComparer.Ordinal);
-        f.Metadata = new(f.Metadata ?? [], StringComparer.Ordinal);
+        f.Metadata = new(f.Metadata, StringComparer.Ordinal);
         f.Version = version;
         return f;
     }
