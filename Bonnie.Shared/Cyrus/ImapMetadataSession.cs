@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
+using Bonnie.Shared.Events;
 
 namespace Bonnie.Shared.Cyrus;
 

@@ -55,6 +55,42 @@ public static class ModifiedUtf7
         return true;
     }
 
+    /// <summary>
+    /// Encodes a mailbox name for a client that did not enable UTF-8, as Cyrus expects it: printable ASCII as itself
+    /// ("&amp;" as "&amp;-"), anything else as UTF-16 in modified base64 between "&amp;" and "-".
+    /// </summary>
+    public static string Encode(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var builder = new StringBuilder(name.Length + 8);
+        var pending = new StringBuilder();
+        foreach (var c in name)
+        {
+            if (c is >= '\x20' and <= '\x7e')
+            {
+                FlushRun(builder, pending);
+                builder.Append(c == '&' ? "&-" : c.ToString());
+            }
+            else
+            {
+                pending.Append(c);
+            }
+        }
+        FlushRun(builder, pending);
+        return builder.ToString();
+    }
+
+    private static void FlushRun(StringBuilder builder, StringBuilder pending)
+    {
+        if (pending.Length == 0)
+        {
+            return;
+        }
+        var base64 = Convert.ToBase64String(Encoding.BigEndianUnicode.GetBytes(pending.ToString())).TrimEnd('=').Replace('/', ',');
+        builder.Append('&').Append(base64).Append('-');
+        pending.Clear();
+    }
+
     private static bool TryDecodeRun(ReadOnlySpan<char> run, StringBuilder builder)
     {
         // Modified base64: ',' instead of '/', no padding; the bits are UTF-16BE.

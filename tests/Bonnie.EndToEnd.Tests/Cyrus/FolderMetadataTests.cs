@@ -6,6 +6,7 @@ using Bonnie.Pipeline.Worker;
 using Bonnie.Pipeline.Worker.Handlers;
 using Bonnie.Pipeline.Worker.Payloads;
 using Bonnie.Shared.Cyrus;
+using Bonnie.Shared.Events;
 using Bonnie.Shared.Storage;
 using MailKit;
 using Microsoft.Extensions.Logging.Abstractions;
