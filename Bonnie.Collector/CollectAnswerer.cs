@@ -37,7 +37,8 @@ internal sealed partial class CollectAnswerer(CollectorOptions options, ILogger<
         }
         catch (Exception exception) when (exception is IOException or ImapProtocolException or ImapCommandException
                                               or AuthenticationException or FolderNotFoundException or System.Net.Sockets.SocketException
-                                              or UnauthorizedAccessException or MessageNotFoundException or ImapMetadataException)
+                                              or UnauthorizedAccessException or MessageNotFoundException or ImapMetadataException
+                                              or SslHandshakeException or TrustedCertificateException)
         {
             LogFailed(logger, request!.Kind, request.Mailbox, exception.Message);
             return CollectAnswer.Failed($"{exception.GetType().Name}: {exception.Message}");
@@ -78,7 +79,8 @@ internal sealed partial class CollectAnswerer(CollectorOptions options, ILogger<
             return CollectAnswer.Failed("IMAP is not configured (Bonnie:Collector:Imap:AdminPassword)");
         }
         await using var session = await ImapMetadataSession.OpenAsync(
-            new ImapAdminEndpoint(options.Imap.Host, options.Imap.Port, options.Imap.Security, options.Imap.AdminUser, options.Imap.AdminPassword, TimeSpan.FromSeconds(30)),
+            new ImapAdminEndpoint(options.Imap.Host, options.Imap.Port, options.Imap.Security, options.Imap.AdminUser, options.Imap.AdminPassword, TimeSpan.FromSeconds(30),
+                options.Imap.TrustedCertificate),
             cancellationToken).ConfigureAwait(false);
         if (await session.GetSharedAsync(mailbox, cancellationToken).ConfigureAwait(false) is not { } entries)
         {
@@ -107,7 +109,11 @@ internal sealed partial class CollectAnswerer(CollectorOptions options, ILogger<
             return CollectAnswer.Failed("IMAP is not configured (Bonnie:Collector:Imap:AdminPassword)");
         }
         using var client = new ImapClient();
-        var security = Enum.Parse<SecureSocketOptions>(options.Imap.Security == "None" ? "None" : options.Imap.Security);
+        var security = Enum.Parse<SecureSocketOptions>(options.Imap.Security);
+        if (ServerCertificateTrust.Load(options.Imap.TrustedCertificate) is { } trust)
+        {
+            client.ServerCertificateValidationCallback = trust.Validate;
+        }
         await client.ConnectAsync(options.Imap.Host, options.Imap.Port, security, cancellationToken).ConfigureAwait(false);
         await client.AuthenticateAsync(options.Imap.AdminUser, options.Imap.AdminPassword, cancellationToken).ConfigureAwait(false);
         var folder = await client.GetFolderAsync(mailbox, cancellationToken).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using Bonnie.Shared.Cyrus;
 using Microsoft.Extensions.Options;
 
 namespace Bonnie.Collector;
@@ -27,6 +28,11 @@ public sealed class ImapOptions
     public string AdminUser { get; set; } = "cyrus";
     /// <summary>Never logged. Empty: IMAP is not used, only the spool.</summary>
     public string AdminPassword { get; set; } = "";
+    /// <summary>
+    /// A PEM file with the certificate of the CA that signed the server's certificate, or the server's own: trusted
+    /// besides the machine's store (ServerCertificateTrust). The host name is checked either way.
+    /// </summary>
+    public string? TrustedCertificate { get; set; }
 }
 
 internal sealed class ValidateCollectorOptions : IValidateOptions<CollectorOptions>
@@ -49,6 +55,10 @@ internal sealed class ValidateCollectorOptions : IValidateOptions<CollectorOptio
         if (options.Imap.Security is not ("None" or "StartTls" or "SslOnConnect"))
         {
             errors.Add($"{CollectorOptions.Section}:Imap:Security must be None, StartTls or SslOnConnect (was '{options.Imap.Security}').");
+        }
+        if (ServerCertificateTrust.Check(options.Imap.TrustedCertificate) is { } trustProblem)
+        {
+            errors.Add($"{CollectorOptions.Section}:Imap:TrustedCertificate: {trustProblem}");
         }
         if (options.SpoolPartitions.Count == 0 && options.Imap.AdminPassword.Length == 0)
         {

@@ -1,3 +1,4 @@
+using Bonnie.Pipeline.Imap;
 using Bonnie.Pipeline.Worker.Handlers;
 using Bonnie.Pipeline.Worker.Payloads;
 using Bonnie.Shared.Cyrus;
@@ -6,7 +7,6 @@ using Bonnie.Shared.Storage;
 using MailKit;
 using MailKit.Net.Imap;
 using MailKit.Search;
-using MailKit.Security;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -353,13 +353,7 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
         var client = new ImapClient { Timeout = (int)_imap.Timeout.TotalMilliseconds };
         try
         {
-            var security = _imap.Security switch
-            {
-                "None" => SecureSocketOptions.None,
-                "SslOnConnect" => SecureSocketOptions.SslOnConnect,
-                _ => SecureSocketOptions.StartTls,
-            };
-            await client.ConnectAsync(_imap.Host!, _imap.Port, security, cancellationToken).ConfigureAwait(false);
+            await ImapConnect.ConnectAsync(client, _imap.Host!, _imap.Port, _imap.Security, _imap.TrustedCertificate, cancellationToken).ConfigureAwait(false);
             await client.AuthenticateAsync(_imap.User, _imap.Password ?? "", cancellationToken).ConfigureAwait(false);
             return client;
         }

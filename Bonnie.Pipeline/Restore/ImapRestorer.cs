@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using Bonnie.Pipeline.Imap;
+using Bonnie.Shared.Cyrus;
 using Bonnie.Shared.Storage;
 using MailKit;
 using MailKit.Net.Imap;
@@ -244,21 +246,21 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
         var client = new ImapClient { Timeout = (int)imap.Timeout.TotalMilliseconds };
         try
         {
-            var security = imap.Security switch
-            {
-                "None" => SecureSocketOptions.None,
-                "SslOnConnect" => SecureSocketOptions.SslOnConnect,
-                _ => SecureSocketOptions.StartTls,
-            };
-            await client.ConnectAsync(imap.Host!, imap.Port, security, cancellationToken).ConfigureAwait(false);
+            await ImapConnect.ConnectAsync(client, imap.Host!, imap.Port, imap.Security, imap.TrustedCertificate, cancellationToken).ConfigureAwait(false);
             var plain = new SaslMechanismPlain(new NetworkCredential(imap.AdminUser, imap.Password ?? "")) { AuthorizationId = owner };
             await client.AuthenticateAsync(plain, cancellationToken).ConfigureAwait(false);
             return client;
         }
-        catch (Exception ex) when (ex is SocketException or IOException or ImapProtocolException or SslHandshakeException or TimeoutException)
+        catch (Exception ex) when (ex is SocketException or IOException or ImapProtocolException or TimeoutException)
         {
             client.Dispose();
             throw new RestoreUnavailableException($"The IMAP server {imap.Host}:{imap.Port} cannot be reached ({ex.Message}). Check that Cyrus is running and Bonnie:Restore:Imap, then try again.", ex);
+        }
+        catch (Exception ex) when (ex is SslHandshakeException or TrustedCertificateException)
+        {
+            client.Dispose();
+            throw new RestoreUnavailableException(
+                $"The IMAP server {imap.Host}:{imap.Port} could not be reached over TLS ({ex.Message}). Check its certificate and Bonnie:Restore:Imap:TrustedCertificate.", ex);
         }
         catch (AuthenticationException ex)
         {

@@ -1,3 +1,4 @@
+using Bonnie.Shared.Cyrus;
 using Microsoft.Extensions.Options;
 
 namespace Bonnie.Pipeline.Restore;
@@ -24,6 +25,11 @@ public sealed class RestoreImapOptions
     public string AdminUser { get; set; } = "cyrus";
     public string? Password { get; set; }
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// A PEM file with the certificate of the CA that signed the server's certificate, or the server's own: trusted
+    /// besides the machine's store (ServerCertificateTrust). The host name is checked either way.
+    /// </summary>
+    public string? TrustedCertificate { get; set; }
 
     public bool IsConfigured => !string.IsNullOrWhiteSpace(Host);
 }
@@ -51,6 +57,10 @@ internal sealed class ValidateRestoreOptions : IValidateOptions<RestoreOptions>
             if (imap.Security is not ("None" or "StartTls" or "SslOnConnect"))
             {
                 errors.Add($"Bonnie:Restore:Imap:Security must be None, StartTls or SslOnConnect (was '{imap.Security}').");
+            }
+            if (ServerCertificateTrust.Check(imap.TrustedCertificate) is { } trustProblem)
+            {
+                errors.Add($"Bonnie:Restore:Imap:TrustedCertificate: {trustProblem}");
             }
             if (imap.Timeout <= TimeSpan.Zero)
             {

@@ -7,7 +7,9 @@ using Bonnie.Shared.Events;
 namespace Bonnie.Shared.Cyrus;
 
 /// <summary>Where and as whom to read folder METADATA over IMAP (the Cyrus admin). The password is never logged.</summary>
-public sealed record ImapAdminEndpoint(string Host, int Port, string Security, string User, string Password, TimeSpan Timeout)
+/// <param name="TrustedCertificate">A PEM file trusted besides the machine's store (<see cref="ServerCertificateTrust"/>); null: the store alone.</param>
+public sealed record ImapAdminEndpoint(
+    string Host, int Port, string Security, string User, string Password, TimeSpan Timeout, string? TrustedCertificate = null)
 {
     public override string ToString() => $"{User}@{Host}:{Port.ToString(CultureInfo.InvariantCulture)} ({Security})";
 }
@@ -70,11 +72,13 @@ public sealed class ImapMetadataSession : IAsyncDisposable
         ImapMetadataSession? session = null;
         try
         {
+            // Read at each session, so a renewed certificate needs no restart; a file that went missing fails this session.
+            var trust = ServerCertificateTrust.Load(endpoint.TrustedCertificate);
             await tcp.ConnectAsync(endpoint.Host, endpoint.Port, timeout.Token).ConfigureAwait(false);
             Stream stream = tcp.GetStream();
             if (endpoint.Security == "SslOnConnect")
             {
-                stream = await TlsAsync(stream, endpoint.Host, timeout.Token).ConfigureAwait(false);
+                stream = await TlsAsync(stream, endpoint.Host, trust, timeout.Token).ConfigureAwait(false);
             }
             session = new ImapMetadataSession(tcp, stream, endpoint.Timeout);
             var greeting = await session.ReadLineTokensAsync(timeout.Token).ConfigureAwait(false);
@@ -85,7 +89,7 @@ public sealed class ImapMetadataSession : IAsyncDisposable
             if (endpoint.Security is "StartTls" or "" or null)
             {
                 await session.CommandAsync("STARTTLS", timeout.Token).ConfigureAwait(false);
-                session._stream = await TlsAsync(session._stream, endpoint.Host, timeout.Token).ConfigureAwait(false);
+                session._stream = await TlsAsync(session._stream, endpoint.Host, trust, timeout.Token).ConfigureAwait(false);
                 session._start = session._end = 0;
             }
             // SASL PLAIN with the initial response (RFC 4959): one line, the password never in a log (nothing here logs).
@@ -197,10 +201,15 @@ public sealed class ImapMetadataSession : IAsyncDisposable
         tcp.Dispose();
     }
 
-    private static async Task<Stream> TlsAsync(Stream inner, string host, CancellationToken cancellationToken)
+    private static async Task<Stream> TlsAsync(Stream inner, string host, ServerCertificateTrust? trust, CancellationToken cancellationToken)
     {
         var tls = new SslStream(inner, leaveInnerStreamOpen: false);
-        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = host }, cancellationToken).ConfigureAwait(false);
+        var options = new SslClientAuthenticationOptions
+        {
+            TargetHost = host,
+            RemoteCertificateValidationCallback = trust is null ? null : trust.Validate,
+        };
+        await tls.AuthenticateAsClientAsync(options, cancellationToken).ConfigureAwait(false);
         return tls;
     }
 

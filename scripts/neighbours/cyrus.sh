@@ -18,16 +18,20 @@
 #
 # Environment (all optional):
 #   BONNIE_CYRUS_STATE      state directory        (default /var/tmp/bonnie-test/cyrus)
-#   BONNIE_CYRUS_IMAP_PORT  IMAP on 127.0.0.1      (default 1143)
+#   BONNIE_CYRUS_IMAP_PORT  IMAP on 127.0.0.1      (default 1143; offers STARTTLS)
+#   BONNIE_CYRUS_IMAPS_PORT IMAP over TLS          (default 1993)
 #   BONNIE_CYRUS_LMTP_PORT  LMTP on 127.0.0.1      (default 2003)
 #   BONNIE_CYRUS_PASSWORD   password of every user (default bonnie-test; a test default, never production)
 #   BONNIE_CYRUS_PIDFILE    the master's pid file  (default /run/bonnie-cyrus-master.pid)
 # Users: cyrus (admin), alice@example.org, bob@example.org.
-# Prints "ready imap=127.0.0.1:<port> lmtp=127.0.0.1:<port> seconds=<setup time>" on success.
+# TLS: a test CA (STATE/tls/ca.pem) signs the server's certificate for 127.0.0.1 and imap.example.org (not
+# localhost, so that a client can be shown a certificate that does not name the host it asked for). Made once.
+# Prints "ready imap=127.0.0.1:<port> imaps=127.0.0.1:<port> lmtp=127.0.0.1:<port> seconds=<setup time>" on success.
 set -euo pipefail
 
 STATE=${BONNIE_CYRUS_STATE:-/var/tmp/bonnie-test/cyrus}
 IMAP_PORT=${BONNIE_CYRUS_IMAP_PORT:-1143}
+IMAPS_PORT=${BONNIE_CYRUS_IMAPS_PORT:-1993}
 LMTP_PORT=${BONNIE_CYRUS_LMTP_PORT:-2003}
 PASSWORD=${BONNIE_CYRUS_PASSWORD:-bonnie-test}
 PIDFILE=${BONNIE_CYRUS_PIDFILE:-/run/bonnie-cyrus-master.pid}
@@ -62,7 +66,7 @@ master_pid() {
 
 install_packages() {
     local need=() p
-    for p in cyrus-imapd cyrus-admin cyrus-clients sasl2-bin rsyslog; do
+    for p in cyrus-imapd cyrus-admin cyrus-clients sasl2-bin rsyslog openssl; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
     done
     [ ${#need[@]} -eq 0 ] && return 0
@@ -132,6 +136,27 @@ ensure_inboxes() {
     done
 }
 
+# The test CA and the server's certificate, made once (the tests trust STATE/tls/ca.pem, never the machine's store).
+ensure_certificates() {
+    local dir=$STATE/tls
+    [ -s "$dir/ca.pem" ] && [ -s "$dir/server.pem" ] && [ -s "$dir/server.key" ] && return 0
+    install -d -m 0755 "$dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+        -subj "/CN=Bonnie test CA" -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null \
+        || die "could not make the test CA"
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$SERVERNAME" \
+        -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null || die "could not make the server's key"
+    printf 'subjectAltName=IP:127.0.0.1,DNS:%s\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' "$SERVERNAME" \
+        > "$dir/server.ext"
+    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -days 3650 \
+        -extfile "$dir/server.ext" -out "$dir/server.pem" 2>/dev/null || die "could not sign the server's certificate"
+    chmod 0600 "$dir/ca.key"
+    chown cyrus:mail "$dir/server.key"
+    chmod 0600 "$dir/server.key"
+    rm -f "$dir/server.csr" "$dir/server.ext"
+}
+
 write_configs() {
     local program=$1 out=$2
     cat > "$out/imapd.conf" <<EOF
@@ -160,6 +185,10 @@ sasl_auxprop_plugin: sasldb
 sasl_mech_list: PLAIN LOGIN
 sasl_minimum_layer: 0
 
+# STARTTLS on the IMAP port and implicit TLS on the IMAPS port, with the test CA's certificate.
+tls_server_cert: $STATE/tls/server.pem
+tls_server_key: $STATE/tls/server.key
+
 lmtpsocket: /run/cyrus/socket/lmtp
 idlesocket: /run/cyrus/socket/idle
 notifysocket: /run/cyrus/socket/notify
@@ -182,6 +211,7 @@ START {
 }
 SERVICES {
   imap          cmd="imapd" listen="127.0.0.1:$IMAP_PORT" prefork=0 maxchild=100
+  imaps         cmd="imapd -s" listen="127.0.0.1:$IMAPS_PORT" prefork=0 maxchild=20
   lmtp          cmd="lmtpd -a" listen="127.0.0.1:$LMTP_PORT" prefork=0 maxchild=20
   lmtpunix      cmd="lmtpd" listen="/run/cyrus/socket/lmtp" prefork=0 maxchild=20
   notify        cmd="notifyd" listen="/run/cyrus/socket/notify" proto="udp" prefork=1
@@ -214,6 +244,7 @@ start() {
     # STATE/events (captures) and STATE/dealer (the dealer's own files), owned by cyrus.
     install -d -m 0755 "$STATE" "$STATE/bin" "$STATE/log" "$STATE/staging"
     install -d -o cyrus -g mail -m 0750 "$STATE/events" "$STATE/dealer"
+    ensure_certificates
     local parent=$STATE
     while [ "$parent" != / ]; do
         parent=$(dirname "$parent")
@@ -236,8 +267,8 @@ start() {
     fingerprint=$(cat "$STATE/staging/program" "$STATE/staging/imapd.conf" "$STATE/staging/cyrus.conf" \
                       "$STATE/staging/master.env" "${dealer_config:-/dev/null}" | sha256sum | cut -d' ' -f1)
     if master_pid >/dev/null && [ "$(cat "$STATE/fingerprint" 2>/dev/null)" = "$fingerprint" ] \
-        && port_open "$IMAP_PORT" && port_open "$LMTP_PORT"; then
-        echo "ready imap=127.0.0.1:$IMAP_PORT lmtp=127.0.0.1:$LMTP_PORT seconds=$(elapsed "$t0") (already running)"
+        && port_open "$IMAP_PORT" && port_open "$IMAPS_PORT" && port_open "$LMTP_PORT"; then
+        echo "ready imap=127.0.0.1:$IMAP_PORT imaps=127.0.0.1:$IMAPS_PORT lmtp=127.0.0.1:$LMTP_PORT seconds=$(elapsed "$t0") (already running)"
         return 0
     fi
     stop_master
@@ -274,15 +305,16 @@ start() {
     for _ in $(seq 1 100); do master_pid >/dev/null && break; sleep 0.05; done
     master_pid >/dev/null || die "cyrmaster did not start (see $STATE/log/master.log and /var/log/mail.log)"
     wait_port "$IMAP_PORT"
+    wait_port "$IMAPS_PORT"
     wait_port "$LMTP_PORT"
     ensure_inboxes
     echo "$fingerprint" > "$STATE/fingerprint"
-    echo "ready imap=127.0.0.1:$IMAP_PORT lmtp=127.0.0.1:$LMTP_PORT seconds=$(elapsed "$t0")"
+    echo "ready imap=127.0.0.1:$IMAP_PORT imaps=127.0.0.1:$IMAPS_PORT lmtp=127.0.0.1:$LMTP_PORT seconds=$(elapsed "$t0")"
 }
 
 case ${1:-} in
     start) shift; start "$@" ;;
     stop) stop_master; rm -f "$STATE/fingerprint"; echo "stopped" ;;
     status) if pid=$(master_pid); then echo "running pid=$pid imap=127.0.0.1:$IMAP_PORT lmtp=127.0.0.1:$LMTP_PORT"; else echo "stopped"; exit 3; fi ;;
-    *) sed -n '2,27p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,30p' "$0" >&2; exit 2 ;;
 esac

@@ -45,7 +45,8 @@ internal sealed class ImapFolderMetadataSource(ImapPayloadOptions options) : IFo
             while (pending.TryPeek(out var folder))
             {
                 _session ??= await ImapMetadataSession.OpenAsync(
-                    new ImapAdminEndpoint(options.Host!, options.Port, options.Security, options.User, options.Password ?? "", options.Timeout),
+                    new ImapAdminEndpoint(options.Host!, options.Port, options.Security, options.User, options.Password ?? "", options.Timeout,
+                        options.TrustedCertificate),
                     cancellationToken).ConfigureAwait(false);
                 try
                 {

@@ -1,3 +1,5 @@
+using Bonnie.Pipeline.Imap;
+using Bonnie.Shared.Cyrus;
 using Bonnie.Shared.Events;
 using MailKit;
 using MailKit.Net.Imap;
@@ -33,13 +35,7 @@ internal sealed partial class ImapPayloadSource(ImapPayloadOptions options, ILog
         using var client = new ImapClient();
         try
         {
-            var security = options.Security switch
-            {
-                "None" => SecureSocketOptions.None,
-                "SslOnConnect" => SecureSocketOptions.SslOnConnect,
-                _ => SecureSocketOptions.StartTls,
-            };
-            await client.ConnectAsync(options.Host!, options.Port, security, token).ConfigureAwait(false);
+            await ImapConnect.ConnectAsync(client, options.Host!, options.Port, options.Security, options.TrustedCertificate, token).ConfigureAwait(false);
             await client.AuthenticateAsync(options.User, options.Password ?? "", token).ConfigureAwait(false);
             var folder = await client.GetFolderAsync(mailbox.Name, token).ConfigureAwait(false);
             AccessControl? before = null;
@@ -93,6 +89,7 @@ internal sealed partial class ImapPayloadSource(ImapPayloadOptions options, ILog
             }
         }
         catch (Exception ex) when (ex is ImapCommandException or ImapProtocolException or AuthenticationException or IOException
+            or SslHandshakeException or TrustedCertificateException
             or System.Net.Sockets.SocketException or FolderNotFoundException or MessageNotFoundException or ServiceNotConnectedException
             or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {

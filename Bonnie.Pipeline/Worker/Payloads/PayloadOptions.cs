@@ -1,3 +1,4 @@
+using Bonnie.Shared.Cyrus;
 using Microsoft.Extensions.Options;
 
 namespace Bonnie.Pipeline.Worker.Payloads;
@@ -34,6 +35,11 @@ public sealed class ImapPayloadOptions
     public string User { get; set; } = "cyrus";
     public string? Password { get; set; }
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// A PEM file with the certificate of the CA that signed the server's certificate, or the server's own: trusted
+    /// besides the machine's store (ServerCertificateTrust). The host name is checked either way.
+    /// </summary>
+    public string? TrustedCertificate { get; set; }
 
     public bool IsConfigured => !string.IsNullOrWhiteSpace(Host);
 }
@@ -68,6 +74,10 @@ internal sealed class ValidatePayloadOptions : IValidateOptions<PayloadOptions>
             if (options.Imap.Security is not ("None" or "StartTls" or "SslOnConnect"))
             {
                 errors.Add($"Bonnie:Payloads:Imap:Security must be None, StartTls or SslOnConnect (was '{options.Imap.Security}').");
+            }
+            if (ServerCertificateTrust.Check(options.Imap.TrustedCertificate) is { } trustProblem)
+            {
+                errors.Add($"Bonnie:Payloads:Imap:TrustedCertificate: {trustProblem}");
             }
         }
         for (var i = 0; i < options.SpoolPartitions.Count; i++)

@@ -49,6 +49,9 @@ public class CyrusFixture : IAsyncLifetime
 
     public int LmtpPort { get; } = PortFromEnvironment("BONNIE_CYRUS_LMTP_PORT", 2003);
 
+    /// <summary>IMAP over TLS from the first byte; the IMAP port offers STARTTLS with the same certificate.</summary>
+    public int ImapsPort { get; } = PortFromEnvironment("BONNIE_CYRUS_IMAPS_PORT", 1993);
+
     public string StateDirectory { get; } =
         Environment.GetEnvironmentVariable("BONNIE_CYRUS_STATE") ?? "/var/tmp/bonnie-test/cyrus";
 
@@ -67,6 +70,12 @@ public class CyrusFixture : IAsyncLifetime
     public string EventsDirectory => Path.Combine(StateDirectory, "events");
 
     public string DealerDirectory => Path.Combine(StateDirectory, "dealer");
+
+    /// <summary>
+    /// The test CA cyrus.sh made, which signed Cyrus's certificate (for 127.0.0.1 and imap.example.org, not localhost).
+    /// The machine's trust store does not know it.
+    /// </summary>
+    public string CertificateAuthority => Path.Combine(StateDirectory, "tls", "ca.pem");
 
     /// <summary>How long cyrus.sh start took (configure, start, wait until IMAP and LMTP answer).</summary>
     public TimeSpan StartDuration { get; private set; }

@@ -48,4 +48,29 @@ public sealed class ProcessorFailureTests
         Assert.Contains(payloads.Failures!, f => f.Contains("Bonnie:Payloads:Imap:Password is required", StringComparison.Ordinal));
         Assert.True(new ValidatePayloadOptions().Validate(null, new PayloadOptions()).Succeeded);
     }
+
+    [Fact]
+    public void Validate_TrustedCertificateMissingOrWithoutCertificate_RefusedAtStartWithTheFile()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), $"bonnie-missing-{Guid.NewGuid():N}.pem");
+        var notPem = Path.GetTempFileName();
+        File.WriteAllText(notPem, "this is a key file, not a certificate\n");
+        try
+        {
+            PayloadOptions With(string file) => new()
+            {
+                Imap = new ImapPayloadOptions { Host = "imap.example.org", Password = "secret", TrustedCertificate = file },
+            };
+
+            var missingResult = new ValidatePayloadOptions().Validate(null, With(missing));
+            var notPemResult = new ValidatePayloadOptions().Validate(null, With(notPem));
+
+            Assert.Contains(missingResult.Failures!, f => f.StartsWith("Bonnie:Payloads:Imap:TrustedCertificate", StringComparison.Ordinal) && f.Contains(missing, StringComparison.Ordinal));
+            Assert.Contains(notPemResult.Failures!, f => f.Contains("holds no PEM certificate", StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(notPem);
+        }
+    }
 }

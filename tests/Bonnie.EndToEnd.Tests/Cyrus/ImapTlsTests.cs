@@ -1,0 +1,168 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Bonnie.EndToEnd.Tests.Neighbours;
+using Bonnie.Pipeline.Worker;
+using Bonnie.Pipeline.Worker.Payloads;
+using Bonnie.Shared.Cyrus;
+using Bonnie.Shared.Events;
+using MailKit;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Bonnie.EndToEnd.Tests.Cyrus;
+
+/// <summary>
+/// Bonnie's IMAP connections to the real Cyrus over TLS: STARTTLS on the IMAP port and TLS from the first byte on the
+/// IMAPS port, with Cyrus's certificate signed by a CA the machine does not know (as an organisation's own CA is).
+/// Trusting that CA (TrustedCertificate) lets Bonnie in; without it, with another CA, or for a host name the certificate
+/// does not carry, the connection is refused before the admin's password is sent, with a reason that says so.
+/// </summary>
+[Collection(CyrusCollection.Name)]
+public sealed class ImapTlsTests(CapturingCyrusFixture cyrus) : IClassFixture<CapturingCyrusFixture>
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private const string Partition = "/shared/vendor/cmu/cyrus-imapd/partition";
+
+    private const string AliceInbox = "user/alice@" + CyrusFixture.Domain;
+
+    private ImapAdminEndpoint Endpoint(string host, int port, string security, string? trusted) =>
+        new(host, port, security, cyrus.Admin, cyrus.Password, Timeout, trusted);
+
+    [Theory]
+    [InlineData("StartTls")]
+    [InlineData("SslOnConnect")]
+    public async Task Metadata_OverTls_TrustingTheServersCa_ReadsTheFolder(string security)
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var port = security == "StartTls" ? cyrus.ImapPort : cyrus.ImapsPort;
+
+        await using var session = await ImapMetadataSession.OpenAsync(Endpoint(cyrus.Host, port, security, cyrus.CertificateAuthority), cancel.Token);
+        var entries = await session.GetSharedAsync(AliceInbox, cancel.Token);
+
+        Assert.NotNull(entries);
+        Assert.Equal("default", entries[Partition]);
+    }
+
+    [Theory]
+    [InlineData("StartTls")]
+    [InlineData("SslOnConnect")]
+    public async Task Metadata_OverTls_WithoutTrustingTheCa_RefusedWithTheCertificateAsReason_PasswordNeverSent(string security)
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var port = security == "StartTls" ? cyrus.ImapPort : cyrus.ImapsPort;
+        var before = await AdminLoginsAsync(cancel.Token);
+
+        var refused = await Assert.ThrowsAsync<ImapMetadataException>(
+            () => ImapMetadataSession.OpenAsync(Endpoint(cyrus.Host, port, security, trusted: null), cancel.Token));
+
+        Assert.Contains("certificate", refused.ToString(), StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(cyrus.Password, refused.ToString(), StringComparison.Ordinal);
+        // Had Bonnie signed in before checking the certificate, Cyrus would have logged an admin login for it. A trusted
+        // session afterwards is the yardstick: once its login is in the log, the refused one's would be too.
+        await using (await ImapMetadataSession.OpenAsync(Endpoint(cyrus.Host, port, security, cyrus.CertificateAuthority), cancel.Token))
+        {
+        }
+        var after = before;
+        for (var waited = 0; after == before && waited < 100; waited++)
+        {
+            await Task.Delay(50, cancel.Token);
+            after = await AdminLoginsAsync(cancel.Token);
+        }
+        Assert.Equal(before + 1, after);
+    }
+
+    [Fact]
+    public async Task Metadata_TrustingAnotherCa_Refused()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var other = Path.Combine(Path.GetTempPath(), $"bonnie-other-ca-{Guid.NewGuid():N}.pem");
+        using (var key = ECDsa.Create(ECCurve.NamedCurves.nistP256))
+        {
+            var request = new CertificateRequest("CN=Not Cyrus's CA", key, HashAlgorithmName.SHA256);
+            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+            using var ca = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+            await File.WriteAllTextAsync(other, ca.ExportCertificatePem(), cancel.Token);
+        }
+        try
+        {
+            var refused = await Assert.ThrowsAsync<ImapMetadataException>(
+                () => ImapMetadataSession.OpenAsync(Endpoint(cyrus.Host, cyrus.ImapsPort, "SslOnConnect", other), cancel.Token));
+            Assert.Contains("certificate", refused.ToString(), StringComparison.OrdinalIgnoreCase);
+        }
+        finally
+        {
+            File.Delete(other);
+        }
+    }
+
+    [Fact]
+    public async Task Metadata_TrustedCa_ButAHostNameTheCertificateDoesNotCarry_Refused()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        // "localhost" reaches the same Cyrus, but its certificate names 127.0.0.1 and imap.example.org only: trusting
+        // the CA that signed it must not make it good for any name.
+        var refused = await Assert.ThrowsAsync<ImapMetadataException>(
+            () => ImapMetadataSession.OpenAsync(Endpoint("localhost", cyrus.ImapsPort, "SslOnConnect", cyrus.CertificateAuthority), cancel.Token));
+
+        Assert.Contains("certificate", refused.ToString(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Metadata_TrustedCertificateFileMissing_ClearError()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var missing = Path.Combine(Path.GetTempPath(), $"bonnie-missing-{Guid.NewGuid():N}.pem");
+
+        var refused = await Assert.ThrowsAsync<ImapMetadataException>(
+            () => ImapMetadataSession.OpenAsync(Endpoint(cyrus.Host, cyrus.ImapsPort, "SslOnConnect", missing), cancel.Token));
+
+        Assert.Contains(missing, refused.Message, StringComparison.Ordinal);
+        Assert.IsType<TrustedCertificateException>(refused.InnerException);
+    }
+
+    [Fact]
+    public async Task PayloadSource_StartTls_TrustingTheCa_FetchesTheMessage_WithoutIt_NoPayloadAndTheReason()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var message = CyrusFixture.NewMessage(cyrus.Alice, "payload over STARTTLS");
+        var uid = await cyrus.AppendAsync(cyrus.Alice, "INBOX", message.Message, MessageFlags.None, [], cancel.Token);
+        var uri = $"imap://imap.example.org/user/alice%40example.org;UIDVALIDITY={uid.Validity}/;UID={uid.Id}";
+        var e = new CyrusEvent
+        {
+            Type = EventType.MessageAppend, Name = "MessageAppend", Timestamp = DateTimeOffset.UtcNow,
+            Mailbox = MailboxUri.Parse(uri), Raw = Encoding.UTF8.GetBytes("{}"),
+        };
+        var job = new Job("tls", e.Raw, 0, DateTimeOffset.UtcNow);
+        ImapPayloadSource Source(string? trusted) => new(
+            new ImapPayloadOptions
+            {
+                Host = cyrus.Host, Port = cyrus.ImapPort, Security = "StartTls", User = cyrus.Admin, Password = cyrus.Password,
+                TrustedCertificate = trusted,
+            },
+            NullLogger<ImapPayloadSource>.Instance);
+
+        var trusted = await Source(cyrus.CertificateAuthority).TryFetchAsync(e, job, cancel.Token);
+        var untrusted = await Source(null).TryFetchAsync(e, job, cancel.Token);
+
+        Assert.NotNull(trusted.Bytes);
+        Assert.Contains("payload over STARTTLS", Encoding.UTF8.GetString(trusted.Bytes));
+        Assert.Null(untrusted.Bytes);
+        Assert.Contains("certificate", untrusted.Reason, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>How many times the admin has signed in to this Cyrus over IMAP, by its own log (syslog's mail log).</summary>
+    private static async Task<int> AdminLoginsAsync(CancellationToken cancellationToken)
+    {
+        const string log = "/var/log/mail.log";
+        if (!File.Exists(log))
+        {
+            throw new InvalidOperationException($"{log} is missing: cyrus.sh starts rsyslogd, which writes Cyrus's log there");
+        }
+        await using var stream = new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        var text = await reader.ReadToEndAsync(cancellationToken);
+        return text.Split('\n').Count(line => line.Contains("cyrus/imap", StringComparison.Ordinal) && line.Contains("] cyrus ", StringComparison.Ordinal)
+            && line.Contains("User logged in", StringComparison.Ordinal));
+    }
+}
