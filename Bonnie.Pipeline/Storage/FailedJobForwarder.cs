@@ -8,7 +8,8 @@ namespace Bonnie.Pipeline.Storage;
 /// <summary>
 /// A job the broker gives up on (its attempts used up by missed deadlines, lost workers or postponements) never
 /// reaches a worker's quarantine: its event is in neither the trail nor <c>/api/quarantine</c>, only in the live
-/// view's failed jobs. Where the broker runs beside the store, this copies each such job into the store's quarantine
+/// view's failed jobs. In the broker's process (every host of Bonnie.Web opens the store, whether its workers run
+/// beside it or in processes of their own on the same store), this copies each such job into the store's quarantine
 /// (stage <see cref="QuarantineStages.Broker"/>), with the notification's bytes and the broker's reason. A job a worker
 /// already quarantined keeps the worker's record, which says more.
 /// </summary>
