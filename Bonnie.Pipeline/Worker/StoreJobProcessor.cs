@@ -74,6 +74,7 @@ internal sealed partial class StoreJobProcessor(
             work.Add(new Item(i, job, parsed.Event, hashes[i]));
         }
 
+        await LeaveOutStoredRetriesAsync(work, outcomes, cancellationToken).ConfigureAwait(false);
         await FetchPayloadsAsync(work, cancellationToken).ConfigureAwait(false);
         foreach (var item in work)
         {
@@ -90,6 +91,28 @@ internal sealed partial class StoreJobProcessor(
 
         await CommitWithRetriesAsync(jobs, work, quarantine, outcomes, cancellationToken).ConfigureAwait(false);
         return outcomes.Select(o => o ?? JobOutcome.Success).ToArray();
+    }
+
+    /// <summary>
+    /// A delivery handed out again (its worker was lost or missed its deadline, perhaps after its commit) may be stored
+    /// already. The commit would leave it out anyway, but only after its payload was fetched again: over IMAP a login,
+    /// a read and an fsynced write for nothing, for every delivery of a lost worker's batch. One indexed look-up per such
+    /// job instead. A job handed out for the first time (attempt 0) is not looked up, so a backlog costs nothing more.
+    /// </summary>
+    private async Task LeaveOutStoredRetriesAsync(List<Item> work, JobOutcome?[] outcomes, CancellationToken cancellationToken)
+    {
+        var retried = work.Where(w => w.Job.Attempt > 0 && w.Event.Type is EventType.MessageNew or EventType.MessageAppend)
+            .Select(w => w.Job.Id).ToList();
+        if (retried.Count == 0)
+        {
+            return;
+        }
+        var stored = await store.FindProcessedJobsAsync(retried, cancellationToken).ConfigureAwait(false);
+        foreach (var w in work.Where(w => stored.Contains(w.Job.Id)))
+        {
+            outcomes[w.Index] = JobOutcome.Success;
+        }
+        work.RemoveAll(w => stored.Contains(w.Job.Id));
     }
 
     /// <summary>

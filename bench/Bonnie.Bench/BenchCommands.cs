@@ -12,6 +12,7 @@ internal static class BenchCommands
         ["firstpage"] = FirstPageBench.Run,
         ["collector"] = CollectorBench.Run,
         ["pipeline"] = PipelineBench.Run,
+        ["restore"] = RestoreBench.Run,
     };
 
     public static int Run(string[] args)

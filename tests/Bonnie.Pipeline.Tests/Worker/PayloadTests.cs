@@ -290,6 +290,57 @@ public sealed class PayloadTests : IDisposable
     }
 
     [Fact]
+    public async Task ProcessAsync_DeliveryHandedOutAgainAfterItsCommit_StoredOnceWithoutFetchingAgain()
+    {
+        LayOutSpoolFile("sufr9a0wrxwpaaifzy6ge6cu", 1, Message);
+        var spool = new CountingSource(new SpoolPayloadSource([_spool]));
+        await using var p = await TestPipeline.CreateAsync([spool]);
+        var json = DeliveryOf(Message);
+
+        // First hand-out, then the broker's again (the worker was lost after its commit, before DONE).
+        Assert.IsType<JobOutcome.Done>(await p.RunAsync(json, attempt: 0));
+        Assert.IsType<JobOutcome.Done>(await p.RunAsync(json, attempt: 1));
+
+        Assert.Equal(1, spool.Fetches);
+        var stored = await p.Store.GetEventAsync(TestPipeline.JobFor(json).Id);
+        Assert.Equal(PayloadStatus.Stored, stored!.PayloadStatus);
+        var hits = await p.Store.SearchEventsAsync(new Bonnie.Shared.Search.EventSearch { Query = Bonnie.Shared.Search.QueryParser.Parse("event:MessageNew") });
+        Assert.Equal(1, hits.Total);
+    }
+
+    [Fact]
+    public async Task ProcessAsync_DeliveryPostponedThenHandedOutAgain_FetchedAgain()
+    {
+        var spool = new CountingSource(new SpoolPayloadSource([_spool]));
+        await using var p = await TestPipeline.CreateAsync([spool], maxAttempts: 3);
+        var json = DeliveryOf(Message);
+
+        Assert.IsType<JobOutcome.Postpone>(await p.RunAsync(json, attempt: 0));
+        LayOutSpoolFile("sufr9a0wrxwpaaifzy6ge6cu", 1, Message);
+        Assert.IsType<JobOutcome.Done>(await p.RunAsync(json, attempt: 1));
+
+        Assert.Equal(2, spool.Fetches);
+        Assert.Equal(PayloadStatus.Stored, (await p.Store.GetEventAsync(TestPipeline.JobFor(json).Id))!.PayloadStatus);
+    }
+
+    private sealed class CountingSource(IPayloadSource inner) : IPayloadSource
+    {
+        private int _fetches;
+
+        public int Fetches => _fetches;
+
+        public string Name => inner.Name;
+
+        public bool OneFetchPerFolder => inner.OneFetchPerFolder;
+
+        public Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _fetches);
+            return inner.TryFetchAsync(e, job, cancellationToken);
+        }
+    }
+
+    [Fact]
     public async Task ProcessAsync_NonDeliveryEvent_NeverAsksForPayload()
     {
         await using var p = await TestPipeline.CreateAsync([new SpoolPayloadSource([_spool])], maxAttempts: 5);

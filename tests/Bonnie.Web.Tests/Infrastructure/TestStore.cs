@@ -54,6 +54,32 @@ internal sealed class TestStore : IAsyncDisposable
         return store;
     }
 
+    /// <summary>
+    /// Sets <paramref name="entry"/> on <paramref name="folderId"/> as the worker does after reading it at a
+    /// MailboxModseq: the folder's current METADATA and a change record naming that event, in one batch.
+    /// </summary>
+    public static async Task SetFolderMetadataAsync(IBonnieStore store, string folderId, string entry, string value, DateTimeOffset at)
+    {
+        var folder = (await store.GetFolderAsync(folderId))!;
+        var before = folder.Metadata.GetValueOrDefault(entry);
+        folder.Metadata[entry] = value;
+        var batch = new StoreBatch();
+        batch.Folders[folder.Id] = folder;
+        var raw = Encoding.UTF8.GetBytes($"{{\"event\":\"MailboxModseq\",\"at\":\"{at:O}\"}}");
+        var eventId = Convert.ToHexStringLower(SHA256.HashData(raw));
+        batch.Events.Add(new StoredEvent
+        {
+            Id = eventId, Type = Bonnie.Shared.Events.EventType.MailboxModseq, Name = "MailboxModseq", Timestamp = at,
+            FolderId = folder.Id, FolderName = folder.Name, Raw = raw, RawSha256 = eventId,
+        });
+        batch.Changes.Add(new ChangeRecord
+        {
+            Kind = ObjectKind.Folder, ObjectId = folder.Id, Aspect = ChangeAspect.Metadata, Key = entry, From = before, To = value,
+            FolderId = folder.Id, FolderName = folder.Name, Actor = new Actor(null, null, null, "imap"), At = at, EventId = eventId,
+        });
+        await store.CommitAsync(batch);
+    }
+
     /// <summary>A week of alice's mailbox: folder created, a delivery (with <paramref name="deliveredPayload"/>), an append, read, flagged, unflagged, copied, an ACL change, a session, and one unreadable notification.</summary>
     public Task FillAsync(byte[] deliveredPayload) => ProcessAsync(Story(deliveredPayload));
 

@@ -49,26 +49,8 @@ public sealed class FolderPageTests : IAsyncLifetime
     [Fact]
     public async Task Render_FolderWithMetadata_ShowsEntriesAndTheirChangesAsText()
     {
-        var store = _page.Store.Store;
-        var folder = (await store.GetFolderAsync(TestStore.Archive))!;
         const string hostile = "<script>alert('x')</script>";
-        folder.Metadata["/shared/comment"] = hostile;
-        var batch = new Bonnie.Shared.Storage.StoreBatch();
-        batch.Folders[folder.Id] = folder;
-        // The MailboxModseq the entry was read for: a change always names the event in its batch.
-        var raw = System.Text.Encoding.UTF8.GetBytes("{\"event\":\"MailboxModseq\"}");
-        batch.Events.Add(new Bonnie.Shared.Storage.StoredEvent
-        {
-            Id = "metadata-test", Type = Bonnie.Shared.Events.EventType.MailboxModseq, Name = "MailboxModseq", Timestamp = Day.AddHours(12),
-            FolderId = folder.Id, FolderName = folder.Name, Raw = raw, RawSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(raw)),
-        });
-        batch.Changes.Add(new Bonnie.Shared.Storage.ChangeRecord
-        {
-            Kind = Bonnie.Shared.Storage.ObjectKind.Folder, ObjectId = folder.Id, Aspect = Bonnie.Shared.Storage.ChangeAspect.Metadata,
-            Key = "/shared/comment", From = null, To = hostile, FolderId = folder.Id, FolderName = folder.Name,
-            Actor = new Bonnie.Shared.Storage.Actor(null, null, null, "imap"), At = Day.AddHours(12), EventId = "metadata-test",
-        });
-        await store.CommitAsync(batch);
+        await TestStore.SetFolderMetadataAsync(_page.Store.Store, TestStore.Archive, "/shared/comment", hostile, Day.AddHours(12));
 
         var page = _page.Render<FolderHistory>(p => p.Add(x => x.Id, TestStore.Archive));
 

@@ -136,6 +136,32 @@ public sealed class ItemJourneyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Investigator_OpensAFolderHistory_SeesItsMetadataAsTextAndTheChange()
+    {
+        // A value an administrator could set on the server: markup and a line break, which must reach the officer as text.
+        const string value = "<img src=x onerror=alert(1)> under legal hold\ncase 2026-17";
+        var at = new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
+        await TestStore.SetFolderMetadataAsync(_factory.Services.GetRequiredService<Bonnie.Shared.Storage.IBonnieStore>(),
+            TestStore.Archive, "/shared/comment", value, at);
+        var page = await NewPageAsync();
+        await page.GotoAsync(_baseUrl + "/folders/" + TestStore.Archive);
+        await page.GetByLabel("User name").FillAsync(BonnieWebFactory.AdminName);
+        await page.GetByLabel("Password").FillAsync(BonnieWebFactory.AdminPassword);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+
+        var metadata = page.GetByRole(AriaRole.Region, new() { Name = "Metadata" });
+        var now = metadata.GetByRole(AriaRole.Table, new() { Name = "Metadata now" }).GetByRole(AriaRole.Row).Filter(new() { HasText = "/shared/comment" });
+        await now.WaitForAsync();
+        Assert.Equal(value, await now.Locator("td").Nth(1).InnerTextAsync());
+        var change = metadata.GetByRole(AriaRole.Table, new() { Name = "Metadata over time" }).GetByRole(AriaRole.Row).Filter(new() { HasText = "/shared/comment" });
+        Assert.Equal(["2026-11-29 12:00:00 UTC", "/shared/comment", "not set", value], await change.Locator("td").AllInnerTextsAsync());
+        // Text, not markup: no image element came out of the value, and nothing was fetched or run (the route and console checks).
+        Assert.Equal(0, await metadata.Locator("img").CountAsync());
+        await ScreenshotAsync(page, "13-folder-metadata");
+        Assert.Empty(_consoleErrors);
+    }
+
+    [Fact]
     public async Task RawDownload_WithoutSignIn_IsRefused()
     {
         using var client = _factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false, BaseAddress = _factory.ClientOptions.BaseAddress });
