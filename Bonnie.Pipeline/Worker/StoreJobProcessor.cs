@@ -78,7 +78,16 @@ internal sealed partial class StoreJobProcessor(
         await FetchPayloadsAsync(work, cancellationToken).ConfigureAwait(false);
         foreach (var item in work)
         {
-            if (item.Payload is { Status: PayloadStatus.Missing } && !payloads.IsLastAttempt(item.Job))
+            if (item.Payload is not { Status: PayloadStatus.Missing })
+            {
+                continue;
+            }
+            if (payloads.CollectFor(item.Event, item.Job) is { } request)
+            {
+                // The collector on the IMAP host reads the spool there; the job comes back with its answer.
+                outcomes[item.Index] = new JobOutcome.Collect([request.ToString()]);
+            }
+            else if (!payloads.IsLastAttempt(item.Job))
             {
                 outcomes[item.Index] = new JobOutcome.Postpone($"payload not available yet: {item.Payload.Reason}", payloads.RetryAfter);
             }

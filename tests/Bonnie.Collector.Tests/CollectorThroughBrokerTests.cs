@@ -1,8 +1,12 @@
 using System.Text;
 using Bonnie.Pipeline.Broker;
+using Bonnie.Pipeline.Storage.Embedded;
 using Bonnie.Pipeline.Worker;
+using Bonnie.Pipeline.Worker.Handlers;
+using Bonnie.Pipeline.Worker.Payloads;
 using Bonnie.Shared.Cyrus;
 using Bonnie.Shared.Protocol;
+using Bonnie.Shared.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -18,37 +22,11 @@ public sealed class CollectorThroughBrokerTests : IDisposable
     public async Task Collect_PayloadInTheSpool_WorkerGetsTheExactBytes()
     {
         var spool = Path.Combine(_directory, "spool");
-        var file = CyrusSpool.PathFor(spool, "sufr9a0wrxwpaaifzy6ge6cu", 1)!;
-        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         var message = "Return-Path: <sender@example.net>\r\nSubject: lmtp one\r\n\r\nbody \u00e9\r\n"u8.ToArray();
-        await File.WriteAllBytesAsync(file, message);
-
-        var monitor = new BrokerMonitor();
-        using var broker = new JobBroker(new BrokerOptions
-        {
-            ClientEndpoint = "tcp://127.0.0.1:0", WorkerEndpoint = "tcp://127.0.0.1:0",
-            ControllerEndpoint = "tcp://127.0.0.1:0", CollectorEndpoint = "tcp://127.0.0.1:0",
-            HeartbeatInterval = TimeSpan.FromMilliseconds(100),
-            // Two seconds of silence before the collector counts as lost: on a loaded machine a shorter window makes
-            // the broker give its request to the collector again (at least once, by design), which this test counts.
-            HeartbeatLiveness = 20,
-        }, Path.Combine(_directory, "queue"), TimeProvider.System, NullLogger<JobBroker>.Instance, monitor);
-        broker.Start();
-
-        var options = new CollectorOptions
-        {
-            BrokerEndpoint = broker.CollectorEndpoint,
-            SpoolPartitions = [spool],
-            HeartbeatInterval = TimeSpan.FromMilliseconds(100),
-        };
-        using var collector = new CollectorService(Options.Create(options), new CollectAnswerer(options, NullLogger<CollectAnswerer>.Instance),
-            NullLogger<CollectorService>.Instance);
-        await collector.StartAsync(CancellationToken.None);
-
+        await LayOutAsync(spool, message);
         var got = new TaskCompletionSource<Job>(TaskCreationOptions.RunContinuationsAsynchronously);
         var request = CollectRequest.ForPayload("sufr9a0wrxwpaaifzy6ge6cu", 1, "user/alice@example.org").ToString();
-        var services = new ServiceCollection();
-        services.AddSingleton<IJobProcessor>(new Processor(job =>
+        var processor = new Processor(job =>
         {
             if (job.Collected.Count == 0)
             {
@@ -56,30 +34,143 @@ public sealed class CollectorThroughBrokerTests : IDisposable
             }
             got.TrySetResult(job);
             return JobOutcome.Success;
-        }));
-        await using var provider = services.BuildServiceProvider();
-        using var worker = new JobWorker(new WorkerOptions
-        {
-            WorkerEndpoint = broker.WorkerEndpoint, ControllerEndpoint = broker.ControllerEndpoint,
-            HeartbeatInterval = TimeSpan.FromMilliseconds(100),
-        }, provider.GetRequiredService<IServiceScopeFactory>(), TimeProvider.System, NullLogger<JobWorker>.Instance);
-        worker.Start();
+        });
+        await using var loop = await Loop.StartAsync(_directory, spool, processor);
 
-        using (var dealer = new NetMQ.Sockets.DealerSocket())
-        {
-            dealer.Connect(broker.ClientEndpoint);
-            NetMQ.OutgoingSocketExtensions.SendFrame(dealer, """{"event":"MessageNew","uri":"imap://imap.example.org/user/alice%40example.org;UIDVALIDITY=1/;UID=1","mailboxID":"sufr9a0wrxwpaaifzy6ge6cu"}""");
-            Assert.True(NetMQ.ReceivingSocketExtensions.TryReceiveFrameString(dealer, TimeSpan.FromSeconds(10), out var ack));
-            Assert.Equal(WireProtocol.Ack, ack);
-        }
+        loop.Submit("""{"event":"MessageNew","uri":"imap://imap.example.org/user/alice%40example.org;UIDVALIDITY=1/;UID=1","mailboxID":"sufr9a0wrxwpaaifzy6ge6cu"}""");
 
         var job = await got.Task.WaitAsync(TimeSpan.FromSeconds(20));
         var item = Assert.Single(job.Collected);
         Assert.Null(item.Error);
         Assert.Equal(request, item.Request);
         Assert.Equal(message, item.Data.ToArray());
-        Assert.Equal(1, collector.Served);
-        await collector.StopAsync(CancellationToken.None);
+        Assert.Equal(1, loop.Collector.Served);
+    }
+
+    /// <summary>
+    /// A worker that is not on the IMAP host (no spool, no IMAP) with <c>UseCollector</c>: the real processor sends the
+    /// delivery to the collector, and stores the event with the message the collector read from the spool there.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task StoreProcessor_WorkerWithoutSpool_PayloadFromTheCollectorOnlyWhenAskedTo(bool useCollector)
+    {
+        var spool = Path.Combine(_directory, "spool");
+        var message = "Return-Path: <sender@example.net>\r\nFrom: sender@example.net\r\nTo: alice@example.org\r\nSubject: collected\r\n\r\nThe collector read this.\r\n"u8.ToArray();
+        await LayOutAsync(spool, message);
+        // The real notification, with the email id Cyrus gives these bytes (M + the first 24 hex digits of their SHA-1).
+#pragma warning disable CA5350 // Cyrus names messages by SHA-1; the test reproduces that name.
+        var notification = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "cyrus", "events", "MessageNew.json")).TrimEnd('\n')
+            .Replace("M743974037cbef97becd11ce5", "M" + Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(message))[..24], StringComparison.Ordinal);
+#pragma warning restore CA5350
+        var jobId = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(notification)));
+        await using var store = new EmbeddedStore(Path.Combine(_directory, "store"), 16, NullLogger<EmbeddedStore>.Instance);
+        await store.InitializeAsync();
+        var payloads = new PayloadDirectory(Path.Combine(_directory, "store", "payloads"), compress: true);
+        // Two attempts: without the collector, the first postpones and the second keeps the event without its message.
+        var options = new PayloadOptions { UseCollector = useCollector, MaxAttempts = 1, RetryAfter = TimeSpan.FromMilliseconds(50) };
+        var fetcher = new PayloadFetcher([new EventContentPayloadSource(), new CollectedPayloadSource(), new SpoolPayloadSource([])],
+            payloads, options, NullLogger<PayloadFetcher>.Instance);
+        var processor = new StoreJobProcessor(store, [new FolderHandler(), new MessageHandler(), new SessionHandler()], fetcher, TimeProvider.System,
+            NullLogger<StoreJobProcessor>.Instance);
+        await using var loop = await Loop.StartAsync(_directory, spool, processor);
+
+        loop.Submit(notification);
+
+        StoredEvent? stored = null;
+        for (var deadline = DateTime.UtcNow.AddSeconds(20); stored is null && DateTime.UtcNow < deadline; await Task.Delay(50))
+        {
+            stored = await store.GetEventAsync(jobId);
+        }
+        Assert.NotNull(stored);
+        if (useCollector)
+        {
+            Assert.Equal(PayloadStatus.Stored, stored.PayloadStatus);
+            Assert.Equal(message, await payloads.GetAsync(stored.PayloadSha256!));
+            Assert.Equal(1, loop.Collector.Served);
+        }
+        else
+        {
+            Assert.Equal(PayloadStatus.Missing, stored.PayloadStatus);
+            Assert.Equal(0, loop.Collector.Served);
+        }
+    }
+
+    private static async Task LayOutAsync(string spool, byte[] message)
+    {
+        var file = CyrusSpool.PathFor(spool, "sufr9a0wrxwpaaifzy6ge6cu", 1)!;
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        await File.WriteAllBytesAsync(file, message);
+    }
+
+    /// <summary>A real broker, a collector reading <c>spool</c> and one worker running <c>processor</c>, on loopback sockets.</summary>
+    private sealed class Loop : IAsyncDisposable
+    {
+        private readonly JobBroker _broker;
+        private readonly ServiceProvider _provider;
+        private readonly JobWorker _worker;
+
+        private Loop(JobBroker broker, CollectorService collector, ServiceProvider provider, JobWorker worker)
+        {
+            _broker = broker;
+            Collector = collector;
+            _provider = provider;
+            _worker = worker;
+        }
+
+        public CollectorService Collector { get; }
+
+        public static async Task<Loop> StartAsync(string directory, string spool, IJobProcessor processor)
+        {
+            var broker = new JobBroker(new BrokerOptions
+            {
+                ClientEndpoint = "tcp://127.0.0.1:0", WorkerEndpoint = "tcp://127.0.0.1:0",
+                ControllerEndpoint = "tcp://127.0.0.1:0", CollectorEndpoint = "tcp://127.0.0.1:0",
+                HeartbeatInterval = TimeSpan.FromMilliseconds(100),
+                // Two seconds of silence before the collector counts as lost: on a loaded machine a shorter window makes
+                // the broker give its request to the collector again (at least once, by design), which the tests count.
+                HeartbeatLiveness = 20,
+            }, Path.Combine(directory, "queue"), TimeProvider.System, NullLogger<JobBroker>.Instance, new BrokerMonitor());
+            broker.Start();
+            var options = new CollectorOptions
+            {
+                BrokerEndpoint = broker.CollectorEndpoint,
+                SpoolPartitions = [spool],
+                HeartbeatInterval = TimeSpan.FromMilliseconds(100),
+            };
+            var collector = new CollectorService(Options.Create(options), new CollectAnswerer(options, NullLogger<CollectAnswerer>.Instance),
+                NullLogger<CollectorService>.Instance);
+            await collector.StartAsync(CancellationToken.None);
+            var services = new ServiceCollection();
+            services.AddSingleton(processor);
+            var provider = services.BuildServiceProvider();
+            var worker = new JobWorker(new WorkerOptions
+            {
+                WorkerEndpoint = broker.WorkerEndpoint, ControllerEndpoint = broker.ControllerEndpoint,
+                HeartbeatInterval = TimeSpan.FromMilliseconds(100),
+            }, provider.GetRequiredService<IServiceScopeFactory>(), TimeProvider.System, NullLogger<JobWorker>.Instance);
+            worker.Start();
+            return new Loop(broker, collector, provider, worker);
+        }
+
+        public void Submit(string notification)
+        {
+            using var dealer = new NetMQ.Sockets.DealerSocket();
+            dealer.Connect(_broker.ClientEndpoint);
+            NetMQ.OutgoingSocketExtensions.SendFrame(dealer, notification);
+            Assert.True(NetMQ.ReceivingSocketExtensions.TryReceiveFrameString(dealer, TimeSpan.FromSeconds(10), out var ack));
+            Assert.Equal(WireProtocol.Ack, ack);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _worker.Dispose();
+            await Collector.StopAsync(CancellationToken.None);
+            Collector.Dispose();
+            await _provider.DisposeAsync();
+            _broker.Dispose();
+        }
     }
 
     [Fact]

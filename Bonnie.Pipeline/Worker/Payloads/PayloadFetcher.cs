@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Bonnie.Shared.Events;
+using Bonnie.Shared.Protocol;
 using Bonnie.Shared.Storage;
 using Microsoft.Extensions.Logging;
 using MimeKit;
@@ -33,6 +34,16 @@ internal sealed partial class PayloadFetcher(
     /// <summary>True when the broker's attempt count has reached the bound: keep the event without its payload now.</summary>
     public bool IsLastAttempt(Job job) => job.Attempt >= options.MaxAttempts;
 
+    /// <summary>
+    /// What to ask the collector for this delivery's message, or null: collectors are not used, the job has been to
+    /// one already (its answer, good or not, came back with it), or the event does not say where the message lies.
+    /// A collect costs no attempt, so a job on its last attempt still goes there before it is kept without its payload.
+    /// </summary>
+    public CollectRequest? CollectFor(CyrusEvent e, Job job) =>
+        options.UseCollector && job.Collected.Count == 0 && e.MailboxId is { } mailboxId && e.Mailbox is { Uid: { } uid } mailbox
+            ? CollectRequest.ForPayload(mailboxId, uid, mailbox.Name)
+            : null;
+
     public async Task<PayloadResult> FetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
     {
         var reasons = new List<string>();
@@ -54,7 +65,7 @@ internal sealed partial class PayloadFetcher(
             return new PayloadResult(status, sha256, BodyText(bytes), null, source.Name);
         }
         var reason = string.Join("; ", reasons);
-        if (IsLastAttempt(job))
+        if (IsLastAttempt(job) && CollectFor(e, job) is null)
         {
             LogPayloadMissing(logger, job.Id, job.Attempt, reason);
         }

@@ -23,6 +23,12 @@ public sealed class PayloadOptions
     /// the batch's commit; one at a time, those waits add up (bench/README.md, store --payloads).
     /// </summary>
     public int FetchConcurrency { get; set; } = 16;
+    /// <summary>
+    /// Ask the collectors on the IMAP hosts (bonnie-collector, through the broker) for a delivery's message that neither
+    /// the event, the spool nor IMAP gave this worker: once per job, before it is postponed. Off by default: without a
+    /// collector the job would wait for the broker's <c>CollectTimeout</c>, holding up its mailbox's later events.
+    /// </summary>
+    public bool UseCollector { get; set; }
 }
 
 /// <summary>Fetching over IMAP as the Cyrus admin. The password is never logged.</summary>

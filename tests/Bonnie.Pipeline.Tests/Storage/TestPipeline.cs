@@ -16,12 +16,12 @@ internal sealed class TestPipeline : IAsyncDisposable
 {
     public static readonly DateTimeOffset Now = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);
 
-    private TestPipeline(string directory, IReadOnlyList<IPayloadSource> sources, int maxAttempts, IIdentityEnricher? identity, TimeSpan? retryAfter)
+    private TestPipeline(string directory, IReadOnlyList<IPayloadSource> sources, int maxAttempts, IIdentityEnricher? identity, TimeSpan? retryAfter, bool useCollector)
     {
         Directory = directory;
         Store = new EmbeddedStore(Path.Combine(directory, "store"), 16, NullLogger<EmbeddedStore>.Instance);
         Payloads = new PayloadDirectory(Path.Combine(directory, "store", "payloads"), compress: true);
-        var fetcher = new PayloadFetcher(sources, Payloads, new PayloadOptions { MaxAttempts = maxAttempts, RetryAfter = retryAfter ?? new PayloadOptions().RetryAfter }, NullLogger<PayloadFetcher>.Instance);
+        var fetcher = new PayloadFetcher(sources, Payloads, new PayloadOptions { MaxAttempts = maxAttempts, RetryAfter = retryAfter ?? new PayloadOptions().RetryAfter, UseCollector = useCollector }, NullLogger<PayloadFetcher>.Instance);
         Processor = new StoreJobProcessor(Store, [new FolderHandler(), new MessageHandler(), new SessionHandler()], fetcher, Time,
             NullLogger<StoreJobProcessor>.Instance, identity);
     }
@@ -33,10 +33,11 @@ internal sealed class TestPipeline : IAsyncDisposable
     public FakeTimeProvider Time { get; } = new(Now);
 
     public static async Task<TestPipeline> CreateAsync(
-        IReadOnlyList<IPayloadSource>? sources = null, int maxAttempts = 1, IIdentityEnricher? identity = null, TimeSpan? retryAfter = null)
+        IReadOnlyList<IPayloadSource>? sources = null, int maxAttempts = 1, IIdentityEnricher? identity = null, TimeSpan? retryAfter = null,
+        bool useCollector = false)
     {
         var dir = Path.Combine(Path.GetTempPath(), "bonnie-store-tests", Guid.NewGuid().ToString("N"));
-        var p = new TestPipeline(dir, sources ?? [], maxAttempts, identity, retryAfter);
+        var p = new TestPipeline(dir, sources ?? [], maxAttempts, identity, retryAfter, useCollector);
         await p.Store.InitializeAsync();
         return p;
     }

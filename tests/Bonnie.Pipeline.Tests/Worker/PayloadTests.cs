@@ -323,6 +323,27 @@ public sealed class PayloadTests : IDisposable
         Assert.Equal(PayloadStatus.Stored, (await p.Store.GetEventAsync(TestPipeline.JobFor(json).Id))!.PayloadStatus);
     }
 
+    [Fact]
+    public async Task ProcessAsync_UseCollector_AskedOnceEvenOnTheLastAttempt_ThenPostponedOrKeptByItsAnswer()
+    {
+        await using var p = await TestPipeline.CreateAsync([new CollectedPayloadSource(), new SpoolPayloadSource([_spool])], maxAttempts: 2, useCollector: true);
+        var json = DeliveryOf(Message);
+        var job = TestPipeline.JobFor(json, attempt: 2);
+        var refused = new CollectedItem("payload sufr9a0wrxwpaaifzy6ge6cu 1 user%2Falice%40example.org", ReadOnlyMemory<byte>.Empty, "no spool file for the message");
+
+        // The last attempt, but the collector was never asked: ask it (a collect costs no attempt).
+        var collect = Assert.IsType<JobOutcome.Collect>(await p.Processor.ProcessAsync(job));
+        // Back with the collector's refusal, before the last attempt: postponed, not sent to the collector again.
+        var early = await p.Processor.ProcessAsync(job with { Attempt = 0, Collected = [refused] });
+        // Back with the refusal on the last attempt: kept without its message.
+        var last = await p.Processor.ProcessAsync(job with { Collected = [refused] });
+
+        Assert.Equal(["payload sufr9a0wrxwpaaifzy6ge6cu 1 user%2Falice%40example.org"], collect.Requests);
+        Assert.IsType<JobOutcome.Postpone>(early);
+        Assert.IsType<JobOutcome.Done>(last);
+        Assert.Equal(PayloadStatus.Missing, (await p.Store.GetEventAsync(job.Id))!.PayloadStatus);
+    }
+
     private sealed class CountingSource(IPayloadSource inner) : IPayloadSource
     {
         private int _fetches;
