@@ -113,7 +113,8 @@ internal static class StoreBench
             for (var i = 0; i < batchSize && done + i < events; i++)
             {
                 var n = generator.Next();
-                batch.Add(new Job(Convert.ToHexStringLower(SHA256.HashData(n.Bytes)), n.Bytes, 1, n.Timestamp));
+                // Attempt 0: a job's first hand-out, as the broker numbers it (a retried delivery is looked up first).
+                batch.Add(new Job(Convert.ToHexStringLower(SHA256.HashData(n.Bytes)), n.Bytes, 0, n.Timestamp));
                 if (spool is not null && n.Type == "MessageNew")
                 {
                     LayOutSpoolFile(spool, n);
