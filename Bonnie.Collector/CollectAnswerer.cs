@@ -110,7 +110,9 @@ internal sealed partial class CollectAnswerer(CollectorOptions options, ILogger<
         }
         using var client = new ImapClient();
         var security = Enum.Parse<SecureSocketOptions>(options.Imap.Security);
-        if (ServerCertificateTrust.Load(options.Imap.TrustedCertificate) is { } trust)
+        // Needed only for the handshake, which ConnectAsync completes.
+        using var trust = ServerCertificateTrust.Load(options.Imap.TrustedCertificate);
+        if (trust is not null)
         {
             client.ServerCertificateValidationCallback = trust.Validate;
         }

@@ -29,8 +29,8 @@ public sealed class ImapOptions
     /// <summary>Never logged. Empty: IMAP is not used, only the spool.</summary>
     public string AdminPassword { get; set; } = "";
     /// <summary>
-    /// A PEM file with the certificate of the CA that signed the server's certificate, or the server's own: trusted
-    /// besides the machine's store (ServerCertificateTrust). The host name is checked either way.
+    /// A PEM file with the root CA's certificate of the server's chain (self-signed), or the server's own certificate
+    /// (pinned): trusted besides the machine's store (ServerCertificateTrust). The host name is checked either way.
     /// </summary>
     public string? TrustedCertificate { get; set; }
 }
@@ -59,6 +59,10 @@ internal sealed class ValidateCollectorOptions : IValidateOptions<CollectorOptio
         if (ServerCertificateTrust.Check(options.Imap.TrustedCertificate) is { } trustProblem)
         {
             errors.Add($"{CollectorOptions.Section}:Imap:TrustedCertificate: {trustProblem}");
+        }
+        if (!string.IsNullOrWhiteSpace(options.Imap.TrustedCertificate) && options.Imap.Security == "None")
+        {
+            errors.Add($"{CollectorOptions.Section}:Imap:TrustedCertificate is set but Security is None: choose StartTls or SslOnConnect, or remove it.");
         }
         if (options.SpoolPartitions.Count == 0 && options.Imap.AdminPassword.Length == 0)
         {

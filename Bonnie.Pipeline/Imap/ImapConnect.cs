@@ -22,7 +22,9 @@ internal static class ImapConnect
     public static async Task ConnectAsync(
         ImapClient client, string host, int port, string security, string? trustedCertificate, CancellationToken cancellationToken)
     {
-        if (ServerCertificateTrust.Load(trustedCertificate) is { } trust)
+        // Needed only for the handshake, which ConnectAsync (STARTTLS included) completes.
+        using var trust = ServerCertificateTrust.Load(trustedCertificate);
+        if (trust is not null)
         {
             client.ServerCertificateValidationCallback = trust.Validate;
         }

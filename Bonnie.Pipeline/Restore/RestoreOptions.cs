@@ -26,8 +26,8 @@ public sealed class RestoreImapOptions
     public string? Password { get; set; }
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
     /// <summary>
-    /// A PEM file with the certificate of the CA that signed the server's certificate, or the server's own: trusted
-    /// besides the machine's store (ServerCertificateTrust). The host name is checked either way.
+    /// A PEM file with the root CA's certificate of the server's chain (self-signed), or the server's own certificate
+    /// (pinned): trusted besides the machine's store (ServerCertificateTrust). The host name is checked either way.
     /// </summary>
     public string? TrustedCertificate { get; set; }
 
@@ -61,6 +61,10 @@ internal sealed class ValidateRestoreOptions : IValidateOptions<RestoreOptions>
             if (ServerCertificateTrust.Check(imap.TrustedCertificate) is { } trustProblem)
             {
                 errors.Add($"Bonnie:Restore:Imap:TrustedCertificate: {trustProblem}");
+            }
+            if (!string.IsNullOrWhiteSpace(imap.TrustedCertificate) && imap.Security == "None")
+            {
+                errors.Add("Bonnie:Restore:Imap:TrustedCertificate is set but Security is None: choose StartTls or SslOnConnect, or remove it.");
             }
             if (imap.Timeout <= TimeSpan.Zero)
             {

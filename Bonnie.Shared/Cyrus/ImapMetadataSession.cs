@@ -73,7 +73,7 @@ public sealed class ImapMetadataSession : IAsyncDisposable
         try
         {
             // Read at each session, so a renewed certificate needs no restart; a file that went missing fails this session.
-            var trust = ServerCertificateTrust.Load(endpoint.TrustedCertificate);
+            using var trust = ServerCertificateTrust.Load(endpoint.TrustedCertificate);
             await tcp.ConnectAsync(endpoint.Host, endpoint.Port, timeout.Token).ConfigureAwait(false);
             Stream stream = tcp.GetStream();
             if (endpoint.Security == "SslOnConnect")

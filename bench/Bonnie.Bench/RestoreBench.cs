@@ -29,6 +29,11 @@ internal static class RestoreBench
         var owner = BenchArgs.Text(args, "--owner") ?? "alice@example.org";
         var admin = BenchArgs.Text(args, "--admin") ?? "cyrus";
         var password = Environment.GetEnvironmentVariable("BONNIE_CYRUS_PASSWORD") ?? "bonnie-test";
+        if (owner.Split('@') is not [{ Length: > 0 }, { Length: > 0 }])
+        {
+            Console.Error.WriteLine($"restore bench: --owner must be a login with its domain, such as alice@example.org (was '{owner}')");
+            return 2;
+        }
         var directory = Path.Combine(Path.GetTempPath(), "bonnie-restore-bench-" + Guid.NewGuid().ToString("N"));
         try
         {
@@ -41,7 +46,14 @@ internal static class RestoreBench
         }
         finally
         {
-            Directory.Delete(directory, recursive: true);
+            // The payloads written for the run; a failure to delete them must not hide the run's own error.
+            try
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
         }
     }
 

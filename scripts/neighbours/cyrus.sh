@@ -141,6 +141,10 @@ ensure_certificates() {
     local dir=$STATE/tls
     [ -s "$dir/ca.pem" ] && [ -s "$dir/server.pem" ] && [ -s "$dir/server.key" ] && return 0
     install -d -m 0755 "$dir"
+    rm -f "$dir/ca.key" "$dir/server.key"
+    # Keys are born unreadable to others (umask), not made so afterwards; the CA's key is gone once it has signed.
+    (
+    umask 077
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
         -subj "/CN=Bonnie test CA" -addext "basicConstraints=critical,CA:TRUE" \
         -addext "keyUsage=critical,keyCertSign,cRLSign" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null \
@@ -151,10 +155,10 @@ ensure_certificates() {
         > "$dir/server.ext"
     openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -days 3650 \
         -extfile "$dir/server.ext" -out "$dir/server.pem" 2>/dev/null || die "could not sign the server's certificate"
-    chmod 0600 "$dir/ca.key"
+    )
     chown cyrus:mail "$dir/server.key"
-    chmod 0600 "$dir/server.key"
-    rm -f "$dir/server.csr" "$dir/server.ext"
+    chmod 0644 "$dir/ca.pem" "$dir/server.pem"
+    rm -f "$dir/ca.key" "$dir/ca.srl" "$dir/server.csr" "$dir/server.ext"
 }
 
 write_configs() {
@@ -264,8 +268,9 @@ start() {
     printf '%s\n' "${env_lines[@]}" > "$STATE/staging/master.env"
 
     local fingerprint
+    # The certificate too: a master started with another one would go on presenting it.
     fingerprint=$(cat "$STATE/staging/program" "$STATE/staging/imapd.conf" "$STATE/staging/cyrus.conf" \
-                      "$STATE/staging/master.env" "${dealer_config:-/dev/null}" | sha256sum | cut -d' ' -f1)
+                      "$STATE/staging/master.env" "${dealer_config:-/dev/null}" "$STATE/tls/server.pem" | sha256sum | cut -d' ' -f1)
     if master_pid >/dev/null && [ "$(cat "$STATE/fingerprint" 2>/dev/null)" = "$fingerprint" ] \
         && port_open "$IMAP_PORT" && port_open "$IMAPS_PORT" && port_open "$LMTP_PORT"; then
         echo "ready imap=127.0.0.1:$IMAP_PORT imaps=127.0.0.1:$IMAPS_PORT lmtp=127.0.0.1:$LMTP_PORT seconds=$(elapsed "$t0") (already running)"
@@ -315,6 +320,6 @@ start() {
 case ${1:-} in
     start) shift; start "$@" ;;
     stop) stop_master; rm -f "$STATE/fingerprint"; echo "stopped" ;;
-    status) if pid=$(master_pid); then echo "running pid=$pid imap=127.0.0.1:$IMAP_PORT lmtp=127.0.0.1:$LMTP_PORT"; else echo "stopped"; exit 3; fi ;;
+    status) if pid=$(master_pid); then echo "running pid=$pid imap=127.0.0.1:$IMAP_PORT imaps=127.0.0.1:$IMAPS_PORT lmtp=127.0.0.1:$LMTP_PORT"; else echo "stopped"; exit 3; fi ;;
     *) sed -n '2,30p' "$0" >&2; exit 2 ;;
 esac

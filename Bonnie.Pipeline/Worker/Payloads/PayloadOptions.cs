@@ -42,8 +42,8 @@ public sealed class ImapPayloadOptions
     public string? Password { get; set; }
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
     /// <summary>
-    /// A PEM file with the certificate of the CA that signed the server's certificate, or the server's own: trusted
-    /// besides the machine's store (ServerCertificateTrust). The host name is checked either way.
+    /// A PEM file with the root CA's certificate of the server's chain (self-signed), or the server's own certificate
+    /// (pinned): trusted besides the machine's store (ServerCertificateTrust). The host name is checked either way.
     /// </summary>
     public string? TrustedCertificate { get; set; }
 
@@ -84,6 +84,10 @@ internal sealed class ValidatePayloadOptions : IValidateOptions<PayloadOptions>
             if (ServerCertificateTrust.Check(options.Imap.TrustedCertificate) is { } trustProblem)
             {
                 errors.Add($"Bonnie:Payloads:Imap:TrustedCertificate: {trustProblem}");
+            }
+            if (!string.IsNullOrWhiteSpace(options.Imap.TrustedCertificate) && options.Imap.Security == "None")
+            {
+                errors.Add("Bonnie:Payloads:Imap:TrustedCertificate is set but Security is None: choose StartTls or SslOnConnect, or remove it.");
             }
         }
         for (var i = 0; i < options.SpoolPartitions.Count; i++)

@@ -67,6 +67,18 @@ public sealed class ProcessorFailureTests
 
             Assert.Contains(missingResult.Failures!, f => f.StartsWith("Bonnie:Payloads:Imap:TrustedCertificate", StringComparison.Ordinal) && f.Contains(missing, StringComparison.Ordinal));
             Assert.Contains(notPemResult.Failures!, f => f.Contains("holds no PEM certificate", StringComparison.Ordinal));
+
+            // A usable file with a connection without TLS: it would never be used, which is a mistake to say at start.
+            using (var key = System.Security.Cryptography.ECDsa.Create())
+            {
+                var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=ca", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+                using var ca = request.CreateSelfSigned(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1));
+                File.WriteAllText(notPem, ca.ExportCertificatePem());
+            }
+            var plain = With(notPem);
+            plain.Imap.Security = "None";
+            Assert.True(new ValidatePayloadOptions().Validate(null, With(notPem)).Succeeded);
+            Assert.Contains(new ValidatePayloadOptions().Validate(null, plain).Failures!, f => f.Contains("Security is None", StringComparison.Ordinal));
         }
         finally
         {
