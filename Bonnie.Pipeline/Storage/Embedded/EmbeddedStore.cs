@@ -173,11 +173,13 @@ internal sealed partial class EmbeddedStore : IBonnieStore, IAsyncDisposable, ID
         }
     }
 
+    // On the lookup connection: what is committed is what this asks, and a batch being streamed holds the writer's
+    // lock for its whole run, which a worker asking about retried deliveries must not wait for.
     public Task<IReadOnlySet<string>> FindProcessedJobsAsync(IReadOnlyCollection<string> jobIds, CancellationToken cancellationToken = default)
-        => WithWriterAsync<IReadOnlySet<string>>(_ =>
+        => Look<IReadOnlySet<string>>(() =>
         {
             var found = new HashSet<string>(StringComparer.Ordinal);
-            var done = Native("SELECT 1 FROM events WHERE id = ?1 UNION ALL SELECT 1 FROM quarantine WHERE job_id = ?1 AND stage = 'parse' LIMIT 1");
+            var done = LookupStatement("SELECT 1 FROM events WHERE id = ?1 UNION ALL SELECT 1 FROM quarantine WHERE job_id = ?1 AND stage = 'parse' LIMIT 1");
             foreach (var id in jobIds)
             {
                 done.Bind(1, id);
