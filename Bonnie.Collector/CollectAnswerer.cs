@@ -18,8 +18,19 @@ internal sealed record CollectAnswer(byte[] Data, string? Error)
 /// Answers what only the IMAP host can give reliably. Payloads come from the spool file first (byte-exact, no
 /// effect on the server), IMAP second; METADATA and ACLs from IMAP as the admin.
 /// </summary>
-internal sealed partial class CollectAnswerer(CollectorOptions options, ILogger<CollectAnswerer> logger)
+internal sealed partial class CollectAnswerer(CollectorOptions options, ILogger<CollectAnswerer> logger) : IAsyncDisposable, IDisposable
 {
+    // One admin session for every METADATA request, kept between them: a worker asks once per changed folder and
+    // batch, and a login for each would put a Login and a Logout of the collector's into the trail every time.
+    private readonly ImapMetadataReader? _metadata = options.Imap.AdminPassword.Length == 0
+        ? null
+        : new ImapMetadataReader(new ImapAdminEndpoint(options.Imap.Host, options.Imap.Port, options.Imap.Security, options.Imap.AdminUser,
+            options.Imap.AdminPassword, TimeSpan.FromSeconds(30), options.Imap.TrustedCertificate));
+
+    public ValueTask DisposeAsync() => _metadata?.DisposeAsync() ?? ValueTask.CompletedTask;
+
+    public void Dispose() => _metadata?.Dispose();
+
     public async Task<CollectAnswer> AnswerAsync(string frame, CancellationToken cancellationToken)
     {
         if (!CollectRequest.TryParse(frame, out var request, out var error))
@@ -74,19 +85,16 @@ internal sealed partial class CollectAnswerer(CollectorOptions options, ILogger<
     /// </summary>
     private async Task<CollectAnswer> MetadataAsync(string mailbox, CancellationToken cancellationToken)
     {
-        if (options.Imap.AdminPassword.Length == 0)
+        if (_metadata is null)
         {
             return CollectAnswer.Failed("IMAP is not configured (Bonnie:Collector:Imap:AdminPassword)");
         }
-        await using var session = await ImapMetadataSession.OpenAsync(
-            new ImapAdminEndpoint(options.Imap.Host, options.Imap.Port, options.Imap.Security, options.Imap.AdminUser, options.Imap.AdminPassword, TimeSpan.FromSeconds(30),
-                options.Imap.TrustedCertificate),
-            cancellationToken).ConfigureAwait(false);
-        if (await session.GetSharedAsync(mailbox, cancellationToken).ConfigureAwait(false) is not { } entries)
+        var read = await _metadata.ReadAsync([mailbox], cancellationToken).ConfigureAwait(false);
+        if (read.Found.TryGetValue(mailbox, out var entries))
         {
-            return CollectAnswer.Failed($"{mailbox} does not exist");
+            return new CollectAnswer(JsonSerializer.SerializeToUtf8Bytes(entries, CollectorJson.Default.SortedDictionaryStringString), null);
         }
-        return new CollectAnswer(JsonSerializer.SerializeToUtf8Bytes(entries, CollectorJson.Default.SortedDictionaryStringString), null);
+        return CollectAnswer.Failed(read.Failures.Count > 0 ? read.Failures[0] : $"{mailbox} does not exist");
     }
 
     private static async Task<CollectAnswer> AclAsync(IMailFolder folder, CancellationToken cancellationToken)

@@ -1,10 +1,12 @@
 using System.Security.Cryptography;
+using System.Text.Json;
 using Bonnie.Pipeline.Identity;
 using Bonnie.Pipeline.Storage;
 using Bonnie.Pipeline.Worker.Handlers;
 using Bonnie.Pipeline.Worker.Payloads;
 using Bonnie.Shared.Cyrus;
 using Bonnie.Shared.Events;
+using Bonnie.Shared.Protocol;
 using Bonnie.Shared.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -92,6 +94,7 @@ internal sealed partial class StoreJobProcessor(
                 outcomes[item.Index] = new JobOutcome.Postpone($"payload not available yet: {item.Payload.Reason}", payloads.RetryAfter);
             }
         }
+        MetadataFromTheCollector(work, outcomes);
         ReleaseBehindNotStored(jobs, outcomes, quarantine);
         work.RemoveAll(w => outcomes[w.Index] is not null);
         // After the postponed and released jobs left: a folder is read only for a MailboxModseq this batch stores.
@@ -202,6 +205,51 @@ internal sealed partial class StoreJobProcessor(
         catch (ImapMetadataException ex)
         {
             LogMetadataUnread(logger, last.Count, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// Where this worker cannot read METADATA itself (no <c>Bonnie:Payloads:Imap</c>) but collectors are used: the
+    /// batch's last MailboxModseq of each folder goes to the collector once (<c>metadata &lt;folder&gt;</c>) and comes back
+    /// with what it read, which then goes with that event as a read of its own would. An answer that is an error (the
+    /// folder is gone, the collector has no IMAP) leaves the folder's METADATA as Bonnie knew it.
+    /// </summary>
+    private void MetadataFromTheCollector(List<Item> work, JobOutcome?[] outcomes)
+    {
+        if (metadata is { IsConfigured: true } || !payloads.UsesCollector)
+        {
+            return;
+        }
+        var last = new Dictionary<string, Item>(StringComparer.Ordinal);
+        foreach (var item in work)
+        {
+            if (outcomes[item.Index] is null && item.Event.Type == EventType.MailboxModseq && item.Event.Mailbox?.Name is { Length: > 0 } name)
+            {
+                last[name] = item;
+            }
+        }
+        foreach (var (name, item) in last)
+        {
+            var request = CollectRequest.ForMetadata(name).ToString();
+            if (item.Job.Collected.FirstOrDefault(c => c.Request == request) is not { } answer)
+            {
+                outcomes[item.Index] = new JobOutcome.Collect([request]);
+            }
+            else if (answer.Error is { } error)
+            {
+                LogMetadataUnread(logger, 1, $"{name}: the collector answered {error}");
+            }
+            else
+            {
+                try
+                {
+                    item.Metadata = JsonSerializer.Deserialize<SortedDictionary<string, string>>(answer.Data.Span);
+                }
+                catch (JsonException ex)
+                {
+                    LogMetadataUnread(logger, 1, $"{name}: the collector's answer is not a JSON object of entries ({ex.Message})");
+                }
+            }
         }
     }
 

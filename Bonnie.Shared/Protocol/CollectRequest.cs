@@ -21,6 +21,8 @@ public sealed record CollectRequest(CollectKind Kind, string Mailbox, string? Ma
 {
     public static CollectRequest ForPayload(string mailboxId, uint uid, string mailbox) => new(CollectKind.Payload, mailbox, mailboxId, uid);
 
+    public static CollectRequest ForMetadata(string mailbox) => new(CollectKind.Metadata, mailbox);
+
     public override string ToString() => Kind switch
     {
         CollectKind.Payload => $"payload {MailboxId} {Uid?.ToString(CultureInfo.InvariantCulture)} {Uri.EscapeDataString(Mailbox)}",

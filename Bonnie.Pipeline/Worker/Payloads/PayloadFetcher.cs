@@ -31,6 +31,9 @@ internal sealed partial class PayloadFetcher(
     /// <summary>True when a folder's fetches must run one after another (<see cref="IPayloadSource.OneFetchPerFolder"/>).</summary>
     public bool OneFetchPerFolder => _sources.Any(s => s.OneFetchPerFolder);
 
+    /// <summary>True when this worker asks the collectors on the IMAP hosts (<see cref="PayloadOptions.UseCollector"/>).</summary>
+    public bool UsesCollector => options.UseCollector;
+
     /// <summary>True when the broker's attempt count has reached the bound: keep the event without its payload now.</summary>
     public bool IsLastAttempt(Job job) => job.Attempt >= options.MaxAttempts;
 

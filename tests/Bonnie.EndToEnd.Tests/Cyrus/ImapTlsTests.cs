@@ -134,6 +134,62 @@ public sealed class ImapTlsTests(CapturingCyrusFixture cyrus) : IClassFixture<Ca
         Assert.IsType<TrustedCertificateException>(refused.InnerException);
     }
 
+    /// <summary>
+    /// The collector's METADATA answer, the one a worker without IMAP of its own receives (UseCollector), read from the
+    /// real Cyrus over STARTTLS with the test CA trusted; the worker's side is PayloadTests' collector METADATA test.
+    /// </summary>
+    [Fact]
+    public async Task Collector_MetadataOverStartTls_TrustingTheCa_AnswersTheSetEntriesAsJson()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var options = new Bonnie.Collector.CollectorOptions
+        {
+            SpoolPartitions = [],
+            Imap = new Bonnie.Collector.ImapOptions
+            {
+                Host = cyrus.Host, Port = cyrus.ImapPort, Security = "StartTls", AdminUser = cyrus.Admin, AdminPassword = cyrus.Password,
+                TrustedCertificate = cyrus.CertificateAuthority,
+            },
+        };
+        await using var answerer = new Bonnie.Collector.CollectAnswerer(options, NullLogger<Bonnie.Collector.CollectAnswerer>.Instance);
+        await using var distrustful = new Bonnie.Collector.CollectAnswerer(
+            new Bonnie.Collector.CollectorOptions
+            {
+                SpoolPartitions = [],
+                Imap = new Bonnie.Collector.ImapOptions
+                {
+                    Host = cyrus.Host, Port = cyrus.ImapPort, Security = "StartTls", AdminUser = cyrus.Admin, AdminPassword = cyrus.Password,
+                },
+            },
+            NullLogger<Bonnie.Collector.CollectAnswerer>.Instance);
+        var request = Bonnie.Shared.Protocol.CollectRequest.ForMetadata(AliceInbox).ToString();
+        var adminBefore = await LoginsAsync(cyrus.Admin, cancel.Token);
+
+        var answer = await answerer.AnswerAsync(request, cancel.Token);
+        var again = await answerer.AnswerAsync(request, cancel.Token);
+        var untrusted = await distrustful.AnswerAsync(request, cancel.Token);
+
+        Assert.Null(answer.Error);
+        Assert.Equal(answer.Data, again.Data);
+        var entries = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(answer.Data)!;
+        Assert.Equal("default", entries[Partition]);
+        Assert.DoesNotContain(entries.Keys, k => k.EndsWith("/size", StringComparison.Ordinal));
+        Assert.Empty(untrusted.Data);
+        Assert.Contains("ImapMetadataException", untrusted.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain(cyrus.Password, untrusted.Error, StringComparison.Ordinal);
+        // Two requests, one session: alice's login afterwards is the yardstick for the mail log having caught up.
+        var aliceBefore = await LoginsAsync(cyrus.Alice, cancel.Token);
+        using (await cyrus.ConnectAsync(cyrus.Alice, cancel.Token))
+        {
+        }
+        for (var waited = 0; await LoginsAsync(cyrus.Alice, cancel.Token) == aliceBefore; waited++)
+        {
+            Assert.True(waited < 200, "alice's login never reached the mail log");
+            await Task.Delay(50, cancel.Token);
+        }
+        Assert.Equal(adminBefore + 1, await LoginsAsync(cyrus.Admin, cancel.Token));
+    }
+
     [Fact]
     public async Task PayloadSource_StartTls_TrustingTheCa_FetchesTheMessage_WithoutIt_NoPayloadAndTheReason()
     {

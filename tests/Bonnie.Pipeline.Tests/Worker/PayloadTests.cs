@@ -344,6 +344,32 @@ public sealed class PayloadTests : IDisposable
         Assert.Equal(PayloadStatus.Missing, (await p.Store.GetEventAsync(job.Id))!.PayloadStatus);
     }
 
+    [Fact]
+    public async Task ProcessAsync_UseCollectorWithoutImap_FolderMetadataReadByTheCollector_AnErrorChangesNothing()
+    {
+        await using var p = await TestPipeline.CreateAsync(useCollector: true);
+        await p.RunAllAsync(Fixture.Event("MailboxCreate"));
+        var modseq = TestPipeline.JobFor(Fixture.Event("MailboxModseq"), attempt: 0);
+        var later = TestPipeline.JobFor(Fixture.Edit(Fixture.Event("MailboxModseq"), ("11:20:28.953Z", "11:25:00.000Z")), attempt: 0);
+        const string Request = "metadata user%2Falice%40example.org";
+
+        var asked = Assert.IsType<JobOutcome.Collect>(await p.Processor.ProcessAsync(modseq));
+        var read = await p.Processor.ProcessAsync(modseq with
+        {
+            Collected = [new CollectedItem(Request, Encoding.UTF8.GetBytes("""{"/shared/comment":"under legal hold"}"""), null)],
+        });
+        var refused = await p.Processor.ProcessAsync(later with { Collected = [new CollectedItem(Request, ReadOnlyMemory<byte>.Empty, "NO Mailbox does not exist")] });
+
+        Assert.Equal([Request], asked.Requests);
+        Assert.IsType<JobOutcome.Done>(read);
+        Assert.IsType<JobOutcome.Done>(refused);
+        var folder = await p.Store.GetFolderAsync("sufr9a0wrxwpaaifzy6ge6cu");
+        Assert.Equal("under legal hold", folder!.Metadata["/shared/comment"]);
+        var change = Assert.Single(await p.Store.GetChangesAsync(ObjectKind.Folder, folder.Id), c => c.Aspect == ChangeAspect.Metadata);
+        Assert.Equal(("/shared/comment", null, "under legal hold", modseq.Id), (change.Key, change.From, change.To, change.EventId));
+        Assert.NotNull(await p.Store.GetEventAsync(later.Id));
+    }
+
     private sealed class CountingSource(IPayloadSource inner) : IPayloadSource
     {
         private int _fetches;

@@ -1,0 +1,89 @@
+namespace Bonnie.Shared.Cyrus;
+
+/// <summary>What reading folders' METADATA gave: entries by folder name, and why any folder was not read.</summary>
+public sealed record FolderMetadataRead(IReadOnlyDictionary<string, SortedDictionary<string, string>> Found, IReadOnlyList<string> Failures);
+
+/// <summary>
+/// Folders' shared METADATA over one admin session kept from one read to the next: Cyrus reports every login and
+/// logout as events, and a login per MailboxModseq (one per delivery) would put two events of Bonnie's own into the
+/// audit trail for each. A session the server dropped is opened again, once per read. Used by the worker
+/// (<c>Bonnie:Payloads:Imap</c>), the backfill and the collector; one read at a time.
+/// </summary>
+public sealed class ImapMetadataReader(ImapAdminEndpoint endpoint) : IAsyncDisposable, IDisposable
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private ImapMetadataSession? _session;
+
+    /// <summary>
+    /// Each folder's entries that are set, by folder name; a folder that does not exist (any more) is in neither list.
+    /// Throws <see cref="ImapMetadataException"/> when the server cannot be reached or refuses the login.
+    /// </summary>
+    public async Task<FolderMetadataRead> ReadAsync(IReadOnlyCollection<string> folders, CancellationToken cancellationToken)
+    {
+        var found = new Dictionary<string, SortedDictionary<string, string>>(StringComparer.Ordinal);
+        var failures = new List<string>();
+        if (folders.Count == 0)
+        {
+            return new FolderMetadataRead(found, failures);
+        }
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var pending = new Queue<string>(folders);
+            var reopened = false;
+            while (pending.TryPeek(out var folder))
+            {
+                _session ??= await ImapMetadataSession.OpenAsync(endpoint, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    if (await _session.GetSharedAsync(folder, cancellationToken).ConfigureAwait(false) is { } entries)
+                    {
+                        found[folder] = entries;
+                    }
+                    pending.Dequeue();
+                }
+                catch (ImapMetadataException ex) when (ex.IsRefusal)
+                {
+                    // The server answered (NO/BAD for this folder): the session is fine, the next folder is read.
+                    failures.Add($"{folder}: {ex.Message}");
+                    pending.Dequeue();
+                }
+                catch (ImapMetadataException) when (!reopened)
+                {
+                    // A session kept since an earlier read that the server has closed meanwhile: once more, anew.
+                    await DropSessionAsync().ConfigureAwait(false);
+                    reopened = true;
+                }
+                catch
+                {
+                    await DropSessionAsync().ConfigureAwait(false);
+                    throw;
+                }
+            }
+            return new FolderMetadataRead(found, failures);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task DropSessionAsync()
+    {
+        if (_session is { } session)
+        {
+            _session = null;
+            await session.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await DropSessionAsync().ConfigureAwait(false);
+        _gate.Dispose();
+    }
+
+    // A container disposed without await (a test host, a synchronous shutdown) must not throw for want of the async
+    // path; the goodbye to the server is bounded (ImapMetadataSession.DisposeAsync waits 2 s at most).
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+}
