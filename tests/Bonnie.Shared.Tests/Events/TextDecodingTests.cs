@@ -18,6 +18,20 @@ public sealed class TextDecodingTests
     }
 
     [Theory]
+    // What the METADATA reader sends: the other way, and back. "&" escaped, ASCII untouched, a run ended by ASCII,
+    // a character outside the basic plane as one run of its surrogate pair.
+    [InlineData("~peter/mail/台北/日本語", "~peter/mail/&U,BTFw-/&ZeVnLIqe-")]
+    [InlineData("user/alice/R&D@example.org", "user/alice/R&-D@example.org")]
+    [InlineData("user/alice/Archive@example.org", "user/alice/Archive@example.org")]
+    [InlineData("user/alice/Verträge@example.org", "user/alice/Vertr&AOQ-ge@example.org")]
+    [InlineData("user/alice/📁@example.org", "user/alice/&2D3cwQ-@example.org")]
+    public void ModifiedUtf7Encode_MailboxName_AsImapExpectsIt_AndDecodesBack(string name, string expected)
+    {
+        Assert.Equal(expected, ModifiedUtf7.Encode(name));
+        Assert.Equal(name, ModifiedUtf7.Decode(expected));
+    }
+
+    [Theory]
     [InlineData("Tom & Jerry")]
     [InlineData("&AOQ")]
     [InlineData("&A!Q-")]
