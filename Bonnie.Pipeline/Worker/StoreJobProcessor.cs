@@ -209,9 +209,11 @@ internal sealed partial class StoreJobProcessor(
     }
 
     /// <summary>
-    /// Where this worker cannot read METADATA itself (no <c>Bonnie:Payloads:Imap</c>) but collectors are used: the
-    /// batch's last MailboxModseq of each folder goes to the collector once (<c>metadata &lt;folder&gt;</c>) and comes back
-    /// with what it read, which then goes with that event as a read of its own would. An answer that is an error (the
+    /// Where this worker cannot read METADATA itself (no <c>Bonnie:Payloads:Imap</c>) but collectors are used: a folder's
+    /// last MailboxModseq in the batch goes to the collector once (<c>metadata &lt;folder&gt;</c>) and comes back with what
+    /// it read, which then goes with that event as a read of its own would. A batch that holds such an answer for a
+    /// folder uses it and asks nothing more for that folder: the events of a busy folder, which come back behind the
+    /// collected one, would otherwise each be sent in turn and the answers never used. An answer that is an error (the
     /// folder is gone, the collector has no IMAP) leaves the folder's METADATA as Bonnie knew it.
     /// </summary>
     private void MetadataFromTheCollector(List<Item> work, JobOutcome?[] outcomes)
@@ -220,34 +222,31 @@ internal sealed partial class StoreJobProcessor(
         {
             return;
         }
-        var last = new Dictionary<string, Item>(StringComparer.Ordinal);
-        foreach (var item in work)
+        var byFolder = work
+            .Where(w => outcomes[w.Index] is null && w.Event.Type == EventType.MailboxModseq && w.Event.Mailbox?.Name is { Length: > 0 })
+            .GroupBy(w => w.Event.Mailbox!.Name, StringComparer.Ordinal);
+        foreach (var folder in byFolder)
         {
-            if (outcomes[item.Index] is null && item.Event.Type == EventType.MailboxModseq && item.Event.Mailbox?.Name is { Length: > 0 } name)
+            var request = CollectRequest.ForMetadata(folder.Key).ToString();
+            var answered = folder.Select(w => (Item: w, Answer: w.Job.Collected.FirstOrDefault(c => c.Request == request)))
+                .LastOrDefault(a => a.Answer is not null);
+            if (answered.Answer is not { } answer)
             {
-                last[name] = item;
-            }
-        }
-        foreach (var (name, item) in last)
-        {
-            var request = CollectRequest.ForMetadata(name).ToString();
-            if (item.Job.Collected.FirstOrDefault(c => c.Request == request) is not { } answer)
-            {
-                outcomes[item.Index] = new JobOutcome.Collect([request]);
+                outcomes[folder.Last().Index] = new JobOutcome.Collect([request]);
             }
             else if (answer.Error is { } error)
             {
-                LogMetadataUnread(logger, 1, $"{name}: the collector answered {error}");
+                LogMetadataUnread(logger, 1, $"{folder.Key}: the collector answered {error}");
             }
             else
             {
                 try
                 {
-                    item.Metadata = JsonSerializer.Deserialize<SortedDictionary<string, string>>(answer.Data.Span);
+                    answered.Item.Metadata = JsonSerializer.Deserialize<SortedDictionary<string, string>>(answer.Data.Span);
                 }
                 catch (JsonException ex)
                 {
-                    LogMetadataUnread(logger, 1, $"{name}: the collector's answer is not a JSON object of entries ({ex.Message})");
+                    LogMetadataUnread(logger, 1, $"{folder.Key}: the collector's answer is not a JSON object of entries ({ex.Message})");
                 }
             }
         }

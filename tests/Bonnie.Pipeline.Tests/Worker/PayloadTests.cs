@@ -370,6 +370,25 @@ public sealed class PayloadTests : IDisposable
         Assert.NotNull(await p.Store.GetEventAsync(later.Id));
     }
 
+    [Fact]
+    public async Task ProcessBatchAsync_UseCollector_AnsweredModseqFollowedByAnotherOfItsFolder_AnswerUsedNothingAskedAgain()
+    {
+        await using var p = await TestPipeline.CreateAsync(useCollector: true);
+        await p.RunAllAsync(Fixture.Event("MailboxCreate"));
+        const string Request = "metadata user%2Falice%40example.org";
+        var answered = TestPipeline.JobFor(Fixture.Event("MailboxModseq"), attempt: 0) with
+        {
+            Collected = [new CollectedItem(Request, Encoding.UTF8.GetBytes("""{"/shared/comment":"under legal hold"}"""), null)],
+        };
+        // A busy folder: its next change came back behind the collected one, in the same run.
+        var behind = TestPipeline.JobFor(Fixture.Edit(Fixture.Event("MailboxModseq"), ("11:20:28.953Z", "11:25:00.000Z")), attempt: 0) with { After = answered.Id };
+
+        var outcomes = await p.Processor.ProcessBatchAsync([answered, behind]);
+
+        Assert.All(outcomes, o => Assert.IsType<JobOutcome.Done>(o));
+        Assert.Equal("under legal hold", (await p.Store.GetFolderAsync("sufr9a0wrxwpaaifzy6ge6cu"))!.Metadata["/shared/comment"]);
+    }
+
     private sealed class CountingSource(IPayloadSource inner) : IPayloadSource
     {
         private int _fetches;
