@@ -220,6 +220,43 @@ public sealed class ImapTlsTests(CapturingCyrusFixture cyrus) : IClassFixture<Ca
         Assert.Contains("SslHandshakeException", untrusted.Reason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Restore_StartTls_TrustingTheCa_Restores_WithoutIt_UnavailableNamingTheSetting()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var directory = Directory.CreateTempSubdirectory("bonnie-tls-restore-").FullName;
+        try
+        {
+            var payloads = new Bonnie.Pipeline.Storage.Embedded.PayloadDirectory(Path.Combine(directory, "payloads"), compress: true);
+            var body = Encoding.ASCII.GetBytes($"From: tls@example.net\r\nTo: alice@example.org\r\nSubject: restored over TLS\r\nMessage-ID: <{Guid.NewGuid():N}@tls>\r\n\r\nover TLS\r\n");
+            var label = "Tls-" + Guid.NewGuid().ToString("N")[..8];
+            var plan = new Bonnie.Pipeline.Restore.RestorePlan(null,
+                [new Bonnie.Pipeline.Restore.RestoreItem("tls", await payloads.PutAsync(body, cancel.Token), body.Length, $"user/alice/{label}@example.org", [], DateTimeOffset.UtcNow, null)], []);
+            Bonnie.Pipeline.Restore.ImapRestorer Restorer(string? trusted) => new(Microsoft.Extensions.Options.Options.Create(new Bonnie.Pipeline.Restore.RestoreOptions
+            {
+                Imap = new Bonnie.Pipeline.Restore.RestoreImapOptions
+                {
+                    Host = cyrus.Host, Port = cyrus.ImapPort, Security = "StartTls", AdminUser = cyrus.Admin, Password = cyrus.Password,
+                    TrustedCertificate = trusted,
+                },
+            }), payloads, NullLogger<Bonnie.Pipeline.Restore.ImapRestorer>.Instance);
+
+            var refused = await Assert.ThrowsAsync<Bonnie.Pipeline.Restore.RestoreUnavailableException>(() => Restorer(null).RunAsync(plan, null, cancel.Token));
+            var result = await Restorer(cyrus.CertificateAuthority).RunAsync(plan, null, cancel.Token);
+
+            Assert.Contains("TrustedCertificate", refused.Message, StringComparison.Ordinal);
+            Assert.Equal(1, result.Progress.Restored);
+            using var alice = await cyrus.ConnectAsync(cyrus.Alice, cancel.Token);
+            var folder = await alice.GetFolderAsync("INBOX/" + label, cancel.Token);
+            await folder.OpenAsync(FolderAccess.ReadOnly, cancel.Token);
+            Assert.Equal(1, folder.Count);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     /// <summary>How many times <paramref name="login"/> has signed in to this Cyrus over IMAP, by its own log (syslog's mail log).</summary>
     private static async Task<int> LoginsAsync(string login, CancellationToken cancellationToken)
     {
