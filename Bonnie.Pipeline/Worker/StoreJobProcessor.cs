@@ -262,7 +262,10 @@ internal sealed partial class StoreJobProcessor(
         HashSet<string>? notStored = null;
         for (var i = 0; i < jobs.Count; i++)
         {
-            if (jobs[i].After is { } after && notStored?.Contains(after) == true)
+            // A job going to the collector is not stored either, so it may go while the job it follows is away too:
+            // the broker keeps both in their mailbox's order and hands them out again in it. A backlog of one mailbox
+            // whose messages only the collector has is then collected a run at a time, not one message per round trip.
+            if (jobs[i].After is { } after && notStored?.Contains(after) == true && outcomes[i] is not JobOutcome.Collect)
             {
                 outcomes[i] = JobOutcome.Release;
                 var id = jobs[i].Id;

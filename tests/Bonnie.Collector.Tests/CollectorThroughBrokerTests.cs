@@ -97,9 +97,64 @@ public sealed class CollectorThroughBrokerTests : IDisposable
         }
     }
 
-    private static async Task LayOutAsync(string spool, byte[] message)
+    /// <summary>
+    /// A backlog of one mailbox whose messages only the collector has: deliveries one after another in alice's INBOX,
+    /// each stored with its own message, none lost or doubled, whether the broker hands them out one by one or in runs
+    /// (where the worker sends several of the run to the collector at once).
+    /// </summary>
+    [Fact]
+    public async Task StoreProcessor_BacklogOfOneMailbox_EveryDeliveryStoredWithItsOwnMessage()
     {
-        var file = CyrusSpool.PathFor(spool, "sufr9a0wrxwpaaifzy6ge6cu", 1)!;
+        const int Count = 6;
+        var spool = Path.Combine(_directory, "spool");
+        var notifications = new List<(string Json, byte[] Message)>();
+        for (uint uid = 1; uid <= Count; uid++)
+        {
+            var message = Encoding.ASCII.GetBytes($"From: sender@example.net\r\nTo: alice@example.org\r\nSubject: backlog {uid}\r\n\r\nmessage {uid}\r\n");
+            await LayOutAsync(spool, message, uid);
+#pragma warning disable CA5350 // Cyrus names messages by SHA-1; the test reproduces that name.
+            var emailId = "M" + Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(message))[..24];
+#pragma warning restore CA5350
+            var json = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "cyrus", "events", "MessageNew.json")).TrimEnd('\n')
+                .Replace("M743974037cbef97becd11ce5", emailId, StringComparison.Ordinal)
+                .Replace(";UID=1\"", $";UID={uid}\"", StringComparison.Ordinal);
+            notifications.Add((json, message));
+        }
+        await using var store = new EmbeddedStore(Path.Combine(_directory, "store"), 16, NullLogger<EmbeddedStore>.Instance);
+        await store.InitializeAsync();
+        var payloads = new PayloadDirectory(Path.Combine(_directory, "store", "payloads"), compress: true);
+        var fetcher = new PayloadFetcher([new EventContentPayloadSource(), new CollectedPayloadSource(), new SpoolPayloadSource([])],
+            payloads, new PayloadOptions { UseCollector = true, MaxAttempts = 1 }, NullLogger<PayloadFetcher>.Instance);
+        var processor = new StoreJobProcessor(store, [new FolderHandler(), new MessageHandler(), new SessionHandler()], fetcher, TimeProvider.System,
+            NullLogger<StoreJobProcessor>.Instance);
+        await using var loop = await Loop.StartAsync(_directory, spool, processor);
+
+        foreach (var (json, _) in notifications)
+        {
+            loop.Submit(json);
+        }
+
+        var ids = notifications.Select(n => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(n.Json)))).ToList();
+        var stored = new StoredEvent?[Count];
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); stored.Any(e => e is null) && DateTime.UtcNow < deadline; await Task.Delay(50))
+        {
+            for (var i = 0; i < Count; i++)
+            {
+                stored[i] ??= await store.GetEventAsync(ids[i]);
+            }
+        }
+        for (var i = 0; i < Count; i++)
+        {
+            Assert.True(stored[i] is not null, $"delivery {i + 1} was not stored within 30 s");
+            Assert.Equal(PayloadStatus.Stored, stored[i]!.PayloadStatus);
+            Assert.Equal(notifications[i].Message, await payloads.GetAsync(stored[i]!.PayloadSha256!));
+        }
+        Assert.Equal(Count, loop.Collector.Served);
+    }
+
+    private static async Task LayOutAsync(string spool, byte[] message, uint uid = 1)
+    {
+        var file = CyrusSpool.PathFor(spool, "sufr9a0wrxwpaaifzy6ge6cu", uid)!;
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         await File.WriteAllBytesAsync(file, message);
     }

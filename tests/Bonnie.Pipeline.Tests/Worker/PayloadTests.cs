@@ -389,6 +389,24 @@ public sealed class PayloadTests : IDisposable
         Assert.Equal("under legal hold", (await p.Store.GetFolderAsync("sufr9a0wrxwpaaifzy6ge6cu"))!.Metadata["/shared/comment"]);
     }
 
+    [Fact]
+    public async Task ProcessBatchAsync_UseCollector_ARunOfDeliveriesGoesToTheCollectorTogether_WhatFollowsIsReleased()
+    {
+        await using var p = await TestPipeline.CreateAsync([new CollectedPayloadSource(), new SpoolPayloadSource([_spool])], maxAttempts: 3, useCollector: true);
+        var first = TestPipeline.JobFor(DeliveryOf(Message), attempt: 0);
+        var second = TestPipeline.JobFor(Fixture.Edit(DeliveryOf(Message), (";UID=1\"", ";UID=2\"")), attempt: 0) with { After = first.Id };
+        var flag = TestPipeline.JobFor(Fixture.Event("FlagsSet"), attempt: 0) with { After = second.Id };
+
+        var outcomes = await p.Processor.ProcessBatchAsync([first, second, flag]);
+
+        // Neither delivery is stored now, so sending the second while the first is away keeps the mailbox's order;
+        // the flag change is stored only after both, so it goes back.
+        Assert.IsType<JobOutcome.Collect>(outcomes[0]);
+        Assert.Contains("sufr9a0wrxwpaaifzy6ge6cu 2 ", Assert.IsType<JobOutcome.Collect>(outcomes[1]).Requests[0], StringComparison.Ordinal);
+        Assert.IsType<JobOutcome.Released>(outcomes[2]);
+        Assert.Null(await p.Store.GetEventAsync(flag.Id));
+    }
+
     private sealed class CountingSource(IPayloadSource inner) : IPayloadSource
     {
         private int _fetches;
