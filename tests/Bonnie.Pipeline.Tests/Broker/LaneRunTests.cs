@@ -127,7 +127,9 @@ public sealed class LaneRunTests
     [Fact]
     public async Task Deadline_HeadOfARunLate_TheRunGoesBackAndOnlyTheHeadIsCharged()
     {
-        using var harness = new BrokerHarness(o => (o.MaxLaneRun, o.HeartbeatLiveness, o.JobDeadline) = (3, 100, TimeSpan.FromMilliseconds(400)));
+        // Two seconds: the three GETs below must all land within the deadline, and with 400 ms a loaded machine once
+        // let it pass between them (the later jobs were back in the queue, GONE to this worker).
+        using var harness = new BrokerHarness(o => (o.MaxLaneRun, o.HeartbeatLiveness, o.JobDeadline) = (3, 100, TimeSpan.FromSeconds(2)));
         var alice = harness.SubmitJobs("alice@example.org", 3);
         using var slow = new RawWorker(harness, "slow");
         slow.Ready(10, runs: true);
@@ -258,6 +260,54 @@ public sealed class LaneRunTests
             }
         }
         throw new TimeoutException($"no {command} within {Timeout}");
+    }
+
+    [Fact]
+    public async Task Collect_HeadAndFollowerAwayAtOnce_FollowerBackFirstWaits_ThenTheRunAgainInOrder()
+    {
+        // This worker sends no heartbeats: the broker may wait 10 s for its word before it counts it lost.
+        using var harness = new BrokerHarness(o => (o.MaxLaneRun, o.HeartbeatLiveness) = (3, 100));
+        var alice = harness.SubmitJobs("alice@example.org", 3);
+        using var collector = new DealerSocket();
+        collector.Options.Identity = Encoding.ASCII.GetBytes("collector-1");
+        collector.Options.Linger = TimeSpan.Zero;
+        collector.Connect(harness.Broker.CollectorEndpoint);
+        collector.SendFrame(WireProtocol.Ready);
+        using var worker = new RawWorker(harness, "runner");
+        worker.Ready(10, runs: true);
+        Assert.Equal(3, worker.Takes(3).Count);
+
+        // The worker sends both deliveries to the collector and gives back what follows them (StoreJobProcessor).
+        worker.Report(WireProtocol.Collect, alice[0], "payload a");
+        worker.Report(WireProtocol.Collect, alice[1], "payload b");
+        worker.Report(WireProtocol.Release, alice[2]);
+        var requests = new Dictionary<string, NetMQMessage>();
+        while (requests.Count < 2)
+        {
+            var request = new NetMQMessage();
+            Assert.True(collector.TryReceiveMultipartMessage(Timeout, ref request), "the collector was not asked for both");
+            requests[request[1].ConvertToString()] = request;
+        }
+        void Answer(string id)
+        {
+            var reply = new NetMQMessage();
+            reply.Append(WireProtocol.Collected);
+            reply.Append(id);
+            reply.Append(requests[id][2].ConvertToString());
+            reply.Append(WireProtocol.CollectOk);
+            reply.Append("Subject: x\r\n\r\nbody"u8.ToArray());
+            collector.SendMultipartMessage(reply);
+        }
+
+        // The follower's answer comes first: it waits behind its head, which is still away.
+        Answer(alice[1]);
+        Assert.Empty(worker.Takes(1, TimeSpan.FromMilliseconds(500)));
+        Answer(alice[0]);
+
+        // Then the same run again, in the mailbox's order, no attempt spent.
+        Assert.Equal([(alice[0], null), (alice[1], alice[0]), (alice[2], alice[1])], worker.Takes(3));
+        Assert.Equal([0, 0, 0], alice.Select(worker.Attempt));
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Assigned] == 3, Timeout);
     }
 
     [Fact]
