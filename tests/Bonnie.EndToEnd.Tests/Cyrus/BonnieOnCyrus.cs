@@ -25,11 +25,18 @@ public class BonnieOnCyrus : IAsyncLifetime
     private readonly int _controllerPort = BonnieProcess.FreePort();
     private readonly int _collectorPort = BonnieProcess.FreePort();
     private readonly int _httpPort = BonnieProcess.FreePort();
+    private readonly bool _withCollector;
     private BonnieProcess? _host;
     private BonnieProcess? _worker;
+    private BonnieProcess? _collector;
 
-    public BonnieOnCyrus()
+    /// <param name="withCollector">
+    /// The worker off the IMAP host: no spool, no IMAP of its own, <c>UseCollector</c>; a bonnie-collector process
+    /// beside Cyrus reads the spool and, as the admin, METADATA.
+    /// </param>
+    public BonnieOnCyrus(bool withCollector = false)
     {
+        _withCollector = withCollector;
         var config = Path.Combine(_directory, "dealer.conf");
         Cyrus = new CyrusFixture(CyrusFixture.DealerProgram(), dealerConfigFile: config);
         File.WriteAllText(config, DealerConfig());
@@ -53,11 +60,26 @@ public class BonnieOnCyrus : IAsyncLifetime
         // Bonnie first, so that even the events of Cyrus's own start go straight to it, not to the spool.
         await StartHostAsync();
         await StartWorkerAsync();
+        if (_withCollector)
+        {
+            _collector = await BonnieProcess.StartAsync(new Dictionary<string, string>
+            {
+                ["Bonnie__Collector__BrokerEndpoint"] = $"tcp://127.0.0.1:{_collectorPort}",
+                ["Bonnie__Collector__Name"] = "cyrus-e2e-collector",
+                ["Bonnie__Collector__SpoolPartitions__0"] = "/var/spool/cyrus/mail",
+                ["Bonnie__Collector__HeartbeatInterval"] = "00:00:00.250",
+                ["Bonnie__Collector__Imap__Host"] = Cyrus.Host,
+                ["Bonnie__Collector__Imap__Port"] = Invariant(Cyrus.ImapPort),
+                ["Bonnie__Collector__Imap__AdminUser"] = Cyrus.Admin,
+                ["Bonnie__Collector__Imap__AdminPassword"] = Cyrus.Password,
+            }, "Collector cyrus-e2e-collector connected", BonnieProcess.CollectorAssembly);
+        }
         await Cyrus.InitializeAsync();
     }
 
     public async Task DisposeAsync()
     {
+        _collector?.Dispose();
         StopWorker();
         StopHost();
         await Cyrus.DisposeAsync();
@@ -95,6 +117,11 @@ public class BonnieOnCyrus : IAsyncLifetime
         environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{BonnieProcess.FreePort()}";
         environment["Bonnie__Worker__Name"] = WorkerName;
         environment["Bonnie__Worker__Concurrency"] = "4";
+        if (_withCollector)
+        {
+            environment.Remove("Bonnie__Payloads__SpoolPartitions__0");
+            environment["Bonnie__Payloads__UseCollector"] = "true";
+        }
         _worker = await BonnieProcess.StartAsync(environment, $"Worker {WorkerName} connected");
     }
 

@@ -97,7 +97,7 @@ public sealed class CyrusUserActionTests(CyrusUserActionTests.Fixture bonnie) : 
         {
             var key = await MessageKeyAsync(test.MessageId, type);
             var item = (await bonnie.GetAsync($"/api/messages/{Uri.EscapeDataString(key)}/history", ct))!.Value.GetProperty("item");
-            var bytes = await RawAsync(Cyrus.Bob, test.MessageId, ct);
+            var bytes = await Cyrus.RawAsync(Cyrus.Bob, test.MessageId, ct);
 
             Assert.Equal("Stored", item.GetProperty("payloadStatus").GetString());
             Assert.Equal(BonnieOnCyrus.Hex(SHA256.HashData(bytes)), item.GetProperty("payloadSha256").GetString());
@@ -144,7 +144,7 @@ public sealed class CyrusUserActionTests(CyrusUserActionTests.Fixture bonnie) : 
             }, $"the flag on {test.MessageId}");
             var item = history.GetProperty("item");
             Assert.Equal("Stored", item.GetProperty("payloadStatus").GetString());
-            Assert.Equal(BonnieOnCyrus.Hex(SHA256.HashData(await RawAsync(Cyrus.Bob, test.MessageId, ct))), item.GetProperty("payloadSha256").GetString());
+            Assert.Equal(BonnieOnCyrus.Hex(SHA256.HashData(await Cyrus.RawAsync(Cyrus.Bob, test.MessageId, ct))), item.GetProperty("payloadSha256").GetString());
             var story = history.GetProperty("changes").EnumerateArray()
                 .Select(c => $"{c.GetProperty("aspect").GetString()} {c.GetProperty("key").GetString()} {c.GetProperty("to").GetString() ?? "-"}")
                 .ToList();
@@ -256,17 +256,5 @@ public sealed class CyrusUserActionTests(CyrusUserActionTests.Fixture bonnie) : 
     }
 
     /// <summary>The message's exact bytes as Cyrus serves them (BODY.PEEK[]: reading them changes nothing).</summary>
-    private async Task<byte[]> RawAsync(string login, string messageId, CancellationToken ct)
-    {
-        using var client = await Cyrus.ConnectAsync(login, ct);
-        await client.Inbox.OpenAsync(FolderAccess.ReadOnly, ct);
-        var uid = (await client.Inbox.SearchAsync(MailKit.Search.SearchQuery.HeaderContains("Message-ID", messageId), ct)).Single();
-        using var stream = await client.Inbox.GetStreamAsync(uid, "", ct);
-        using var copy = new MemoryStream();
-        await stream.CopyToAsync(copy, ct);
-        await client.DisconnectAsync(quit: true, ct);
-        return copy.ToArray();
-    }
-
     public sealed class Fixture : BonnieOnCyrus;
 }

@@ -114,6 +114,19 @@ public class CyrusFixture : IAsyncLifetime
                 $"no dealer at {path}: run dotnet publish Bonnie.Dealer -c Release -o artifacts/dealer first", path);
     }
 
+    /// <summary>The message with <paramref name="messageId"/> in <paramref name="login"/>'s INBOX, byte-exact as Cyrus keeps it.</summary>
+    public async Task<byte[]> RawAsync(string login, string messageId, CancellationToken cancellationToken)
+    {
+        using var client = await ConnectAsync(login, cancellationToken);
+        await client.Inbox.OpenAsync(FolderAccess.ReadOnly, cancellationToken);
+        var uid = (await client.Inbox.SearchAsync(MailKit.Search.SearchQuery.HeaderContains("Message-ID", messageId), cancellationToken)).Single();
+        using var stream = await client.Inbox.GetStreamAsync(uid, "", cancellationToken);
+        using var copy = new MemoryStream();
+        await stream.CopyToAsync(copy, cancellationToken);
+        await client.DisconnectAsync(quit: true, cancellationToken);
+        return copy.ToArray();
+    }
+
     /// <summary>An authenticated IMAP connection; the caller disposes it.</summary>
     public async Task<ImapClient> ConnectAsync(string login, CancellationToken cancellationToken)
     {

@@ -16,15 +16,15 @@ internal sealed class BonnieProcess : IDisposable
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly string _readyText;
 
-    private BonnieProcess(IReadOnlyDictionary<string, string> environment, string readyText)
+    private BonnieProcess(IReadOnlyDictionary<string, string> environment, string readyText, string assembly)
     {
         _readyText = readyText;
-        var start = new ProcessStartInfo("dotnet", [WebAssembly])
+        var start = new ProcessStartInfo("dotnet", [assembly])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(WebAssembly)!,
+            WorkingDirectory = Path.GetDirectoryName(assembly)!,
         };
         start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
@@ -55,9 +55,9 @@ internal sealed class BonnieProcess : IDisposable
     public int Id => _process.Id;
 
     /// <summary>Starts the process and waits until its log says <paramref name="readyText"/>.</summary>
-    public static async Task<BonnieProcess> StartAsync(IReadOnlyDictionary<string, string> environment, string readyText)
+    public static async Task<BonnieProcess> StartAsync(IReadOnlyDictionary<string, string> environment, string readyText, string? assembly = null)
     {
-        var process = new BonnieProcess(environment, readyText);
+        var process = new BonnieProcess(environment, readyText, assembly ?? WebAssembly);
         try
         {
             await process._ready.Task.WaitAsync(TimeSpan.FromSeconds(60));
@@ -65,10 +65,13 @@ internal sealed class BonnieProcess : IDisposable
         catch (TimeoutException)
         {
             process.Kill();
-            throw new TimeoutException($"Bonnie.Web did not log '{readyText}' within 60 s. Its output:\n{process.Output}");
+            throw new TimeoutException($"{Path.GetFileName(assembly ?? WebAssembly)} did not log '{readyText}' within 60 s. Its output:\n{process.Output}");
         }
         return process;
     }
+
+    /// <summary>bonnie-collector, built beside the tests (a project reference).</summary>
+    public static string CollectorAssembly => Path.Combine(AppContext.BaseDirectory, "bonnie-collector.dll");
 
     private void OnLine(string? line)
     {
