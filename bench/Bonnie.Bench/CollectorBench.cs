@@ -3,7 +3,10 @@ using System.Globalization;
 using System.Text;
 using Bonnie.Collector;
 using Bonnie.Pipeline.Broker;
+using Bonnie.Pipeline.Storage.Embedded;
 using Bonnie.Pipeline.Worker;
+using Bonnie.Pipeline.Worker.Handlers;
+using Bonnie.Pipeline.Worker.Payloads;
 using Bonnie.Shared.Cyrus;
 using Bonnie.Shared.Protocol;
 using Microsoft.Extensions.DependencyInjection;
@@ -52,6 +55,17 @@ internal static class CollectorBench
             Console.WriteLine($"direct file reads (baseline):          {directRate,10:N0} payloads/s");
             Console.WriteLine($"worker -> broker -> collector -> worker: {throughCollector,10:N0} payloads/s");
             Console.WriteLine($"ratio collector/direct: {throughCollector / directRate:N3}");
+
+            // The product's own processor draining a backlog of one mailbox (the case the collector limits most:
+            // a mailbox's events are stored in order), reading the spool itself (a worker on the IMAP host, the
+            // baseline) and then asking the collector for every message (UseCollector, a worker off the IMAP host).
+            var backlog = BenchArgs.Int(args, "--backlog", 2000);
+            var (notifications, backlogSpool) = OneMailboxBacklog(Path.Combine(directory, "backlog"), backlog);
+            var ownSpool = DrainThroughStore(Path.Combine(directory, "own"), backlogSpool, notifications, useCollector: false);
+            var collected = DrainThroughStore(Path.Combine(directory, "collected"), backlogSpool, notifications, useCollector: true);
+            Console.WriteLine($"store processor, {backlog} deliveries to one mailbox through broker and worker:");
+            Console.WriteLine($"  the worker reads the spool itself (baseline): {ownSpool,10:N0} events/s");
+            Console.WriteLine($"  every message from the collector (UseCollector): {collected,10:N0} events/s; ratio {collected / ownSpool:N3}");
             return 0;
         }
         finally
@@ -120,6 +134,95 @@ internal static class CollectorBench
         }
         var rate = count / stopwatch.Elapsed.TotalSeconds;
         collector.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
+        return rate;
+    }
+
+    /// <summary>The real MessageNew, once per UID of alice's INBOX, each with its own message in a Cyrus-layout spool.</summary>
+    private static (List<string> Notifications, string Spool) OneMailboxBacklog(string directory, int count)
+    {
+        var spool = Path.Combine(directory, "spool");
+        var template = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "cyrus", "events", "MessageNew.json")).TrimEnd('\n');
+        var notifications = new List<string>(count);
+        for (uint uid = 1; uid <= count; uid++)
+        {
+            var body = Encoding.ASCII.GetBytes($"From: a@example.org\r\nTo: alice@example.org\r\nSubject: backlog {uid}\r\n\r\n{new string('x', 4000)}\r\n");
+            var path = CyrusSpool.PathFor(spool, "sufr9a0wrxwpaaifzy6ge6cu", uid)!;
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllBytes(path, body);
+#pragma warning disable CA5350 // Cyrus names messages by SHA-1; the bench reproduces that name.
+            var emailId = "M" + Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(body))[..24];
+#pragma warning restore CA5350
+            notifications.Add(template.Replace("M743974037cbef97becd11ce5", emailId, StringComparison.Ordinal)
+                .Replace(";UID=1\"", $";UID={uid}\"", StringComparison.Ordinal));
+        }
+        return (notifications, spool);
+    }
+
+    /// <summary>Queues the backlog in a real broker, then times a real worker with the store processor draining it.</summary>
+    private static double DrainThroughStore(string directory, string spool, List<string> notifications, bool useCollector)
+    {
+        using var broker = new JobBroker(BrokerBench.Loopback(), Path.Combine(directory, "queue"), TimeProvider.System, NullLogger<JobBroker>.Instance, new BrokerMonitor());
+        broker.Start();
+        var collectorOptions = new CollectorOptions { BrokerEndpoint = broker.CollectorEndpoint, SpoolPartitions = [spool], Concurrency = 8 };
+        using var collector = new CollectorService(Options.Create(collectorOptions),
+            new CollectAnswerer(collectorOptions, NullLogger<CollectAnswerer>.Instance), NullLogger<CollectorService>.Instance);
+        if (useCollector)
+        {
+            collector.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
+        }
+        using var store = new EmbeddedStore(Path.Combine(directory, "store"), 64, NullLogger<EmbeddedStore>.Instance);
+        store.InitializeAsync().GetAwaiter().GetResult();
+        var payloads = new PayloadDirectory(Path.Combine(directory, "store", "payloads"), compress: true);
+        var fetcher = new PayloadFetcher([new EventContentPayloadSource(), new CollectedPayloadSource(), new SpoolPayloadSource(useCollector ? [] : [spool])],
+            payloads, new PayloadOptions { UseCollector = useCollector, MaxAttempts = 3 }, NullLogger<PayloadFetcher>.Instance);
+        var processor = new StoreJobProcessor(store, [new FolderHandler(), new MessageHandler(), new SessionHandler()], fetcher, TimeProvider.System,
+            NullLogger<StoreJobProcessor>.Instance);
+        var services = new ServiceCollection();
+        services.AddSingleton<IJobProcessor>(processor);
+        using var provider = services.BuildServiceProvider();
+        using var worker = new JobWorker(new WorkerOptions
+        {
+            WorkerEndpoint = broker.WorkerEndpoint, ControllerEndpoint = broker.ControllerEndpoint, Concurrency = 1024, MaxBatch = 1024,
+        }, provider.GetRequiredService<IServiceScopeFactory>(), TimeProvider.System, NullLogger<JobWorker>.Instance);
+        using (var dealer = new DealerSocket())
+        {
+            dealer.Connect(broker.ClientEndpoint);
+            foreach (var notification in notifications)
+            {
+                dealer.SendFrame(notification);
+            }
+            for (var i = 0; i < notifications.Count; i++)
+            {
+                if (!dealer.TryReceiveFrameString(TimeSpan.FromSeconds(30), out _))
+                {
+                    throw new InvalidOperationException("the broker did not acknowledge");
+                }
+            }
+        }
+        var query = new Bonnie.Shared.Search.EventSearch { Query = Bonnie.Shared.Search.QueryParser.Parse("event:MessageNew"), Limit = 1 };
+        var stopwatch = Stopwatch.StartNew();
+        worker.Start();
+        long stored = 0;
+        while (stored < notifications.Count)
+        {
+            if (stopwatch.Elapsed > TimeSpan.FromMinutes(10))
+            {
+                throw new InvalidOperationException($"only {stored} of {notifications.Count} deliveries stored in 10 minutes");
+            }
+            Thread.Sleep(50);
+            stored = store.SearchEventsAsync(query).GetAwaiter().GetResult().Total;
+        }
+        var rate = notifications.Count / stopwatch.Elapsed.TotalSeconds;
+        // Every delivery stored with its own message, not kept without it.
+        var kept = Directory.EnumerateFiles(Path.Combine(directory, "store", "payloads"), "*", SearchOption.AllDirectories).Count();
+        if (kept != notifications.Count)
+        {
+            throw new InvalidOperationException($"{kept} payloads kept for {notifications.Count} deliveries");
+        }
+        if (useCollector)
+        {
+            collector.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
+        }
         return rate;
     }
 
