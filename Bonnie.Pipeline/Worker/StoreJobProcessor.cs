@@ -210,11 +210,12 @@ internal sealed partial class StoreJobProcessor(
 
     /// <summary>
     /// Where this worker cannot read METADATA itself (no <c>Bonnie:Payloads:Imap</c>) but collectors are used: a folder's
-    /// last MailboxModseq in the batch goes to the collector once (<c>metadata &lt;folder&gt;</c>) and comes back with what
-    /// it read, which then goes with that event as a read of its own would. A batch that holds such an answer for a
-    /// folder uses it and asks nothing more for that folder: the events of a busy folder, which come back behind the
-    /// collected one, would otherwise each be sent in turn and the answers never used. An answer that is an error (the
-    /// folder is gone, the collector has no IMAP) leaves the folder's METADATA as Bonnie knew it.
+    /// MailboxModseq goes to the collector once (<c>metadata &lt;folder&gt;</c>) and comes back with what it read, which
+    /// then goes with that event as a read of its own would. Each answer in the batch is used for its own event; the
+    /// folder's last MailboxModseq after the last answer is asked about in turn, since the collector read before it
+    /// happened (the set value it reports could be the one that event stands for). Every job is asked about at most once,
+    /// so a busy folder costs one round trip per batch, and no change goes unread. An answer that is an error (the folder
+    /// is gone, the collector has no IMAP or none answered) leaves the folder's METADATA as Bonnie knew it.
     /// </summary>
     private void MetadataFromTheCollector(List<Item> work, JobOutcome?[] outcomes)
     {
@@ -228,26 +229,31 @@ internal sealed partial class StoreJobProcessor(
         foreach (var folder in byFolder)
         {
             var request = CollectRequest.ForMetadata(folder.Key).ToString();
-            var answered = folder.Select(w => (Item: w, Answer: w.Job.Collected.FirstOrDefault(c => c.Request == request)))
-                .LastOrDefault(a => a.Answer is not null);
-            if (answered.Answer is not { } answer)
+            Item? lastAnswered = null;
+            foreach (var item in folder)
             {
-                outcomes[folder.Last().Index] = new JobOutcome.Collect([request]);
-            }
-            else if (answer.Error is { } error)
-            {
-                LogMetadataUnread(logger, 1, $"{folder.Key}: the collector answered {error}");
-            }
-            else
-            {
+                if (item.Job.Collected.FirstOrDefault(c => c.Request == request) is not { } answer)
+                {
+                    continue;
+                }
+                lastAnswered = item;
+                if (answer.Error is { } error)
+                {
+                    LogMetadataUnread(logger, 1, $"{folder.Key}: the collector answered {error}");
+                    continue;
+                }
                 try
                 {
-                    answered.Item.Metadata = JsonSerializer.Deserialize<SortedDictionary<string, string>>(answer.Data.Span);
+                    item.Metadata = JsonSerializer.Deserialize<SortedDictionary<string, string>>(answer.Data.Span);
                 }
                 catch (JsonException ex)
                 {
                     LogMetadataUnread(logger, 1, $"{folder.Key}: the collector's answer is not a JSON object of entries ({ex.Message})");
                 }
+            }
+            if (!ReferenceEquals(folder.Last(), lastAnswered))
+            {
+                outcomes[folder.Last().Index] = new JobOutcome.Collect([request]);
             }
         }
     }

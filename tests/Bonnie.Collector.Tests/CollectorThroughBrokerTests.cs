@@ -88,7 +88,8 @@ public sealed class CollectorThroughBrokerTests : IDisposable
         {
             Assert.Equal(PayloadStatus.Stored, stored.PayloadStatus);
             Assert.Equal(message, await payloads.GetAsync(stored.PayloadSha256!));
-            Assert.Equal(1, loop.Collector.Served);
+            // At least once: a broker that lost the collector's heartbeat hands the request out again, by design.
+            Assert.True(loop.Collector.Served >= 1);
         }
         else
         {
@@ -99,8 +100,8 @@ public sealed class CollectorThroughBrokerTests : IDisposable
 
     /// <summary>
     /// A backlog of one mailbox whose messages only the collector has: deliveries one after another in alice's INBOX,
-    /// each stored with its own message, none lost or doubled, whether the broker hands them out one by one or in runs
-    /// (where the worker sends several of the run to the collector at once).
+    /// all queued before the worker starts, so the broker hands them out as one run. The worker sends the whole run to
+    /// the collector at once (not one delivery per round trip), and each is stored with its own message.
     /// </summary>
     [Fact]
     public async Task StoreProcessor_BacklogOfOneMailbox_EveryDeliveryStoredWithItsOwnMessage()
@@ -125,14 +126,15 @@ public sealed class CollectorThroughBrokerTests : IDisposable
         var payloads = new PayloadDirectory(Path.Combine(_directory, "store", "payloads"), compress: true);
         var fetcher = new PayloadFetcher([new EventContentPayloadSource(), new CollectedPayloadSource(), new SpoolPayloadSource([])],
             payloads, new PayloadOptions { UseCollector = true, MaxAttempts = 1 }, NullLogger<PayloadFetcher>.Instance);
-        var processor = new StoreJobProcessor(store, [new FolderHandler(), new MessageHandler(), new SessionHandler()], fetcher, TimeProvider.System,
-            NullLogger<StoreJobProcessor>.Instance);
-        await using var loop = await Loop.StartAsync(_directory, spool, processor);
+        var processor = new CollectCounting(new StoreJobProcessor(store, [new FolderHandler(), new MessageHandler(), new SessionHandler()], fetcher,
+            TimeProvider.System, NullLogger<StoreJobProcessor>.Instance));
+        await using var loop = await Loop.StartAsync(_directory, spool, processor, startWorker: false);
 
         foreach (var (json, _) in notifications)
         {
             loop.Submit(json);
         }
+        loop.StartWorker();
 
         var ids = notifications.Select(n => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(n.Json)))).ToList();
         var stored = new StoredEvent?[Count];
@@ -149,7 +151,24 @@ public sealed class CollectorThroughBrokerTests : IDisposable
             Assert.Equal(PayloadStatus.Stored, stored[i]!.PayloadStatus);
             Assert.Equal(notifications[i].Message, await payloads.GetAsync(stored[i]!.PayloadSha256!));
         }
-        Assert.Equal(Count, loop.Collector.Served);
+        // Several deliveries of the run went in one round (how the worker cut its batches varies: 6, or 1 and 5); one
+        // at a time, as before, is at most 1.
+        Assert.True(processor.MostCollectsInOneBatch >= 2, $"at most {processor.MostCollectsInOneBatch} delivery sent to the collector per batch");
+    }
+
+    /// <summary>The store processor, counting how many jobs of one batch it sent to the collector.</summary>
+    private sealed class CollectCounting(StoreJobProcessor inner) : IBatchJobProcessor
+    {
+        public int MostCollectsInOneBatch { get; private set; }
+
+        public Task<JobOutcome> ProcessAsync(Job job, CancellationToken cancellationToken = default) => inner.ProcessAsync(job, cancellationToken);
+
+        public async Task<IReadOnlyList<JobOutcome>> ProcessBatchAsync(IReadOnlyList<Job> jobs, CancellationToken cancellationToken = default)
+        {
+            var outcomes = await inner.ProcessBatchAsync(jobs, cancellationToken);
+            MostCollectsInOneBatch = Math.Max(MostCollectsInOneBatch, outcomes.Count(o => o is JobOutcome.Collect));
+            return outcomes;
+        }
     }
 
     private static async Task LayOutAsync(string spool, byte[] message, uint uid = 1)
@@ -176,7 +195,7 @@ public sealed class CollectorThroughBrokerTests : IDisposable
 
         public CollectorService Collector { get; }
 
-        public static async Task<Loop> StartAsync(string directory, string spool, IJobProcessor processor)
+        public static async Task<Loop> StartAsync(string directory, string spool, IJobProcessor processor, bool startWorker = true)
         {
             var broker = new JobBroker(new BrokerOptions
             {
@@ -205,9 +224,15 @@ public sealed class CollectorThroughBrokerTests : IDisposable
                 WorkerEndpoint = broker.WorkerEndpoint, ControllerEndpoint = broker.ControllerEndpoint,
                 HeartbeatInterval = TimeSpan.FromMilliseconds(100),
             }, provider.GetRequiredService<IServiceScopeFactory>(), TimeProvider.System, NullLogger<JobWorker>.Instance);
-            worker.Start();
-            return new Loop(broker, collector, provider, worker);
+            var loop = new Loop(broker, collector, provider, worker);
+            if (startWorker)
+            {
+                loop.StartWorker();
+            }
+            return loop;
         }
+
+        public void StartWorker() => _worker.Start();
 
         public void Submit(string notification)
         {

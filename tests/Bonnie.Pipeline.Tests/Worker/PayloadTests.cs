@@ -371,7 +371,7 @@ public sealed class PayloadTests : IDisposable
     }
 
     [Fact]
-    public async Task ProcessBatchAsync_UseCollector_AnsweredModseqFollowedByAnotherOfItsFolder_AnswerUsedNothingAskedAgain()
+    public async Task ProcessBatchAsync_UseCollector_AnsweredModseqFollowedByAnotherOfItsFolder_AnswerUsedAndTheLaterOneAskedAbout()
     {
         await using var p = await TestPipeline.CreateAsync(useCollector: true);
         await p.RunAllAsync(Fixture.Event("MailboxCreate"));
@@ -380,13 +380,24 @@ public sealed class PayloadTests : IDisposable
         {
             Collected = [new CollectedItem(Request, Encoding.UTF8.GetBytes("""{"/shared/comment":"under legal hold"}"""), null)],
         };
-        // A busy folder: its next change came back behind the collected one, in the same run.
+        // A busy folder: its next change came back behind the collected one, in the same run. The collector read before
+        // it happened, so that answer cannot stand for it: it is asked about itself.
         var behind = TestPipeline.JobFor(Fixture.Edit(Fixture.Event("MailboxModseq"), ("11:20:28.953Z", "11:25:00.000Z")), attempt: 0) with { After = answered.Id };
 
         var outcomes = await p.Processor.ProcessBatchAsync([answered, behind]);
+        var back = await p.Processor.ProcessAsync(behind with
+        {
+            After = null, Collected = [new CollectedItem(Request, Encoding.UTF8.GetBytes("""{"/shared/comment":"hold lifted"}"""), null)],
+        });
 
-        Assert.All(outcomes, o => Assert.IsType<JobOutcome.Done>(o));
-        Assert.Equal("under legal hold", (await p.Store.GetFolderAsync("sufr9a0wrxwpaaifzy6ge6cu"))!.Metadata["/shared/comment"]);
+        Assert.IsType<JobOutcome.Done>(outcomes[0]);
+        Assert.Equal([Request], Assert.IsType<JobOutcome.Collect>(outcomes[1]).Requests);
+        Assert.IsType<JobOutcome.Done>(back);
+        var folder = await p.Store.GetFolderAsync("sufr9a0wrxwpaaifzy6ge6cu");
+        Assert.Equal("hold lifted", folder!.Metadata["/shared/comment"]);
+        var changes = (await p.Store.GetChangesAsync(ObjectKind.Folder, folder.Id)).Where(c => c.Aspect == ChangeAspect.Metadata).ToList();
+        Assert.Equal([(null, "under legal hold", answered.Id), ("under legal hold", "hold lifted", behind.Id)],
+            changes.Select(c => (c.From, c.To, c.EventId)));
     }
 
     [Fact]
