@@ -27,6 +27,9 @@ internal sealed partial class CollectAnswerer(CollectorOptions options, ILogger<
         : new ImapMetadataReader(new ImapAdminEndpoint(options.Imap.Host, options.Imap.Port, options.Imap.Security, options.Imap.AdminUser,
             options.Imap.AdminPassword, TimeSpan.FromSeconds(30), options.Imap.TrustedCertificate));
 
+    /// <summary>How long a METADATA request waits for the session another holds before it is answered with an error.</summary>
+    internal static readonly TimeSpan MetadataSessionWait = TimeSpan.FromSeconds(5);
+
     public ValueTask DisposeAsync() => _metadata?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     public void Dispose() => _metadata?.Dispose();
@@ -89,7 +92,9 @@ internal sealed partial class CollectAnswerer(CollectorOptions options, ILogger<
         {
             return CollectAnswer.Failed("IMAP is not configured (Bonnie:Collector:Imap:AdminPassword)");
         }
-        var read = await _metadata.ReadAsync([mailbox], cancellationToken).ConfigureAwait(false);
+        // Not queued behind a read the server is slow to answer: that would hold this slot, and payload requests the
+        // spool could answer at once would wait behind it past the broker's CollectTimeout.
+        var read = await _metadata.ReadAsync([mailbox], cancellationToken, MetadataSessionWait).ConfigureAwait(false);
         if (read.Found.TryGetValue(mailbox, out var entries))
         {
             return new CollectAnswer(JsonSerializer.SerializeToUtf8Bytes(entries, CollectorJson.Default.SortedDictionaryStringString), null);

@@ -13,12 +13,16 @@ public sealed class ImapMetadataReader(ImapAdminEndpoint endpoint) : IAsyncDispo
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ImapMetadataSession? _session;
+    private volatile bool _closing;
 
     /// <summary>
     /// Each folder's entries that are set, by folder name; a folder that does not exist (any more) is in neither list.
-    /// Throws <see cref="ImapMetadataException"/> when the server cannot be reached or refuses the login.
+    /// Throws <see cref="ImapMetadataException"/> when the server cannot be reached or refuses the login, when the
+    /// reader is closing, and when <paramref name="waitForSession"/> (none: as long as it takes) passed while another
+    /// read held the session: a caller that serves other requests too (the collector) must not queue behind a server
+    /// that stopped answering.
     /// </summary>
-    public async Task<FolderMetadataRead> ReadAsync(IReadOnlyCollection<string> folders, CancellationToken cancellationToken)
+    public async Task<FolderMetadataRead> ReadAsync(IReadOnlyCollection<string> folders, CancellationToken cancellationToken, TimeSpan? waitForSession = null)
     {
         var found = new Dictionary<string, SortedDictionary<string, string>>(StringComparer.Ordinal);
         var failures = new List<string>();
@@ -26,9 +30,16 @@ public sealed class ImapMetadataReader(ImapAdminEndpoint endpoint) : IAsyncDispo
         {
             return new FolderMetadataRead(found, failures);
         }
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (!await _gate.WaitAsync(waitForSession ?? Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false))
+        {
+            throw new ImapMetadataException($"another METADATA read has held the session for more than {waitForSession}; not read");
+        }
         try
         {
+            if (_closing)
+            {
+                throw new ImapMetadataException("the METADATA reader is closing; not read");
+            }
             var pending = new Queue<string>(folders);
             var reopened = false;
             while (pending.TryPeek(out var folder))
@@ -77,10 +88,22 @@ public sealed class ImapMetadataReader(ImapAdminEndpoint endpoint) : IAsyncDispo
         }
     }
 
+    // A read still in progress (the collector answers on tasks of their own) finishes first, within its timeouts; one
+    // that comes after finds the reader closing. The gate is not disposed: a late caller gets that answer, not a crash.
     public async ValueTask DisposeAsync()
     {
-        await DropSessionAsync().ConfigureAwait(false);
-        _gate.Dispose();
+        _closing = true;
+        if (await _gate.WaitAsync(TimeSpan.FromSeconds(70)).ConfigureAwait(false))
+        {
+            try
+            {
+                await DropSessionAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
     }
 
     // A container disposed without await (a test host, a synchronous shutdown) must not throw for want of the async
