@@ -97,7 +97,13 @@ internal sealed partial class CollectAnswerer(CollectorOptions options, ILogger<
         var read = await _metadata.ReadAsync([mailbox], cancellationToken, MetadataSessionWait).ConfigureAwait(false);
         if (read.Found.TryGetValue(mailbox, out var entries))
         {
-            return new CollectAnswer(JsonSerializer.SerializeToUtf8Bytes(entries, CollectorJson.Default.SortedDictionaryStringString), null);
+            // With the unique id of the folder read, so the worker can tell whether it is still the event's folder.
+            var answer = new SortedDictionary<string, string>(entries, StringComparer.Ordinal);
+            if (read.UniqueIds?.GetValueOrDefault(mailbox) is { } id)
+            {
+                answer[ImapMetadataSession.UniqueIdEntry] = id;
+            }
+            return new CollectAnswer(JsonSerializer.SerializeToUtf8Bytes(answer, CollectorJson.Default.SortedDictionaryStringString), null);
         }
         return CollectAnswer.Failed(read.Failures.Count > 0 ? read.Failures[0] : $"{mailbox} does not exist");
     }

@@ -195,7 +195,14 @@ internal sealed partial class StoreJobProcessor(
             var read = await metadata.ReadAsync(last.Keys, cancellationToken).ConfigureAwait(false);
             foreach (var (name, item) in last)
             {
-                item.Metadata = read.Found.GetValueOrDefault(name);
+                if (read.IsSameFolder(name, item.Event.MailboxId))
+                {
+                    item.Metadata = read.Found.GetValueOrDefault(name);
+                }
+                else
+                {
+                    LogMetadataUnread(logger, 1, $"{name} is now another folder than the event's {item.Event.MailboxId} (renamed since): not recorded for it");
+                }
             }
             foreach (var failure in read.Failures)
             {
@@ -244,7 +251,15 @@ internal sealed partial class StoreJobProcessor(
                 }
                 try
                 {
-                    item.Metadata = JsonSerializer.Deserialize<SortedDictionary<string, string>>(answer.Data.Span);
+                    var entries = JsonSerializer.Deserialize<SortedDictionary<string, string>>(answer.Data.Span);
+                    // The collector names the folder it read; under this name since the event, it may be another one.
+                    if (entries is not null && entries.Remove(ImapMetadataSession.UniqueIdEntry, out var readId)
+                        && item.Event.MailboxId is { } eventId && !string.Equals(readId, eventId, StringComparison.Ordinal))
+                    {
+                        LogMetadataUnread(logger, 1, $"{folder.Key} is now another folder than the event's {eventId} (renamed since): not recorded for it");
+                        continue;
+                    }
+                    item.Metadata = entries;
                 }
                 catch (JsonException ex)
                 {

@@ -1,7 +1,17 @@
 namespace Bonnie.Shared.Cyrus;
 
 /// <summary>What reading folders' METADATA gave: entries by folder name, and why any folder was not read.</summary>
-public sealed record FolderMetadataRead(IReadOnlyDictionary<string, SortedDictionary<string, string>> Found, IReadOnlyList<string> Failures);
+/// <param name="UniqueIds">The unique id of the folder each name stood for when read, where the server told it.</param>
+public sealed record FolderMetadataRead(
+    IReadOnlyDictionary<string, SortedDictionary<string, string>> Found, IReadOnlyList<string> Failures, IReadOnlyDictionary<string, string>? UniqueIds = null)
+{
+    /// <summary>
+    /// True unless the folder read under <paramref name="name"/> is known to be another than <paramref name="mailboxId"/>
+    /// (the event's folder was renamed, and another created under its name, before the read).
+    /// </summary>
+    public bool IsSameFolder(string name, string? mailboxId) =>
+        mailboxId is null || UniqueIds?.GetValueOrDefault(name) is not { } read || string.Equals(read, mailboxId, StringComparison.Ordinal);
+}
 
 /// <summary>
 /// Folders' shared METADATA over one admin session kept from one read to the next: Cyrus reports every login and
@@ -26,9 +36,10 @@ public sealed class ImapMetadataReader(ImapAdminEndpoint endpoint) : IAsyncDispo
     {
         var found = new Dictionary<string, SortedDictionary<string, string>>(StringComparer.Ordinal);
         var failures = new List<string>();
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
         if (folders.Count == 0)
         {
-            return new FolderMetadataRead(found, failures);
+            return new FolderMetadataRead(found, failures, ids);
         }
         if (!await _gate.WaitAsync(waitForSession ?? Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false))
         {
@@ -47,9 +58,13 @@ public sealed class ImapMetadataReader(ImapAdminEndpoint endpoint) : IAsyncDispo
                 _session ??= await ImapMetadataSession.OpenAsync(endpoint, cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    if (await _session.GetSharedAsync(folder, cancellationToken).ConfigureAwait(false) is { } entries)
+                    if (await _session.GetSharedWithIdAsync(folder, cancellationToken).ConfigureAwait(false) is { } read)
                     {
-                        found[folder] = entries;
+                        found[folder] = read.Entries;
+                        if (read.UniqueId is { } id)
+                        {
+                            ids[folder] = id;
+                        }
                     }
                     pending.Dequeue();
                 }
@@ -71,7 +86,7 @@ public sealed class ImapMetadataReader(ImapAdminEndpoint endpoint) : IAsyncDispo
                     throw;
                 }
             }
-            return new FolderMetadataRead(found, failures);
+            return new FolderMetadataRead(found, failures, ids);
         }
         finally
         {

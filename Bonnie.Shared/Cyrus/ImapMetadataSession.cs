@@ -35,7 +35,7 @@ public sealed class ImapMetadataSession : IAsyncDisposable
     // (expire, sharedseen, duplicatedeliver, partition, pop3newuidl, ...) is kept.
     private static readonly HashSet<string> Volatile = new(StringComparer.OrdinalIgnoreCase)
     {
-        "/shared/vendor/cmu/cyrus-imapd/uniqueid",
+        UniqueIdEntry,
         "/shared/vendor/cmu/cyrus-imapd/synccrcs",
         "/shared/vendor/cmu/cyrus-imapd/size",
         "/shared/vendor/cmu/cyrus-imapd/annotsize",
@@ -44,6 +44,10 @@ public sealed class ImapMetadataSession : IAsyncDisposable
         "/shared/vendor/cmu/cyrus-imapd/lastpop",
         "/shared/vendor/cmu/cyrus-imapd/hasalarms",
     };
+
+    /// <summary>The folder's unique id, which Cyrus's events call <c>mailboxID</c>: not an entry anyone sets, but it tells
+    /// which folder a name stood for at the moment of reading (<see cref="GetSharedWithIdAsync"/>).</summary>
+    public const string UniqueIdEntry = "/shared/vendor/cmu/cyrus-imapd/uniqueid";
 
     private const int MaxLiteral = 1 << 20;
     private readonly TcpClient _tcp;
@@ -118,10 +122,19 @@ public sealed class ImapMetadataSession : IAsyncDisposable
     /// the folder does not exist (any more).
     /// </summary>
     public async Task<SortedDictionary<string, string>?> GetSharedAsync(string mailbox, CancellationToken cancellationToken)
+        => (await GetSharedWithIdAsync(mailbox, cancellationToken).ConfigureAwait(false))?.Entries;
+
+    /// <summary>
+    /// As <see cref="GetSharedAsync"/>, with the unique id of the folder that had the name when it was read (null where
+    /// the server does not tell): a folder renamed, and another created under its name, between an event and this
+    /// read would otherwise lend its entries to the wrong folder.
+    /// </summary>
+    public async Task<(SortedDictionary<string, string> Entries, string? UniqueId)?> GetSharedWithIdAsync(string mailbox, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_timeout);
         var entries = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        string? uniqueId = null;
         try
         {
             var tag = NextTag();
@@ -133,7 +146,7 @@ public sealed class ImapMetadataSession : IAsyncDisposable
                 {
                     if (tokens[1] == "OK")
                     {
-                        return entries;
+                        return (entries, uniqueId);
                     }
                     // Cyrus says "Mailbox does not exist"; servers with RFC 5530's response codes say [NONEXISTENT].
                     if (tokens[1] == "NO" && tokens.Skip(2).OfType<string>().Any(t => t.Contains("does not exist", StringComparison.OrdinalIgnoreCase)
@@ -145,7 +158,7 @@ public sealed class ImapMetadataSession : IAsyncDisposable
                 }
                 if (tokens is ["*", "METADATA", _, ..])
                 {
-                    ReadEntries(tokens, entries);
+                    ReadEntries(tokens, entries, ref uniqueId);
                 }
             }
         }
@@ -156,7 +169,7 @@ public sealed class ImapMetadataSession : IAsyncDisposable
     }
 
     // "* METADATA <mailbox> ( entry value entry value ... )": values are strings (quoted or literal) or NIL.
-    private static void ReadEntries(List<string?> tokens, SortedDictionary<string, string> entries)
+    private static void ReadEntries(List<string?> tokens, SortedDictionary<string, string> entries, ref string? uniqueId)
     {
         var open = 3;
         while (open < tokens.Count && !ReferenceEquals(tokens[open], Open))
@@ -170,9 +183,13 @@ public sealed class ImapMetadataSession : IAsyncDisposable
         }
         for (var i = open + 1; i + 1 < tokens.Count && !ReferenceEquals(tokens[i], Close); i += 2)
         {
-            if (tokens[i] is { } entry && tokens[i + 1] is { } value && !ReferenceEquals(value, Close) && !IsVolatile(entry))
+            if (tokens[i] is { } entry && tokens[i + 1] is { } value && !ReferenceEquals(value, Close) && string.Equals(entry, UniqueIdEntry, StringComparison.OrdinalIgnoreCase))
             {
-                entries[entry] = value;
+                uniqueId = value;
+            }
+            else if (tokens[i] is { } kept && tokens[i + 1] is { } keptValue && !ReferenceEquals(keptValue, Close) && !IsVolatile(kept))
+            {
+                entries[kept] = keptValue;
             }
         }
     }

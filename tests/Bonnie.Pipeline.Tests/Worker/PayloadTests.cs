@@ -3,6 +3,7 @@ using System.Text;
 using Bonnie.Pipeline.Tests.Storage;
 using Bonnie.Pipeline.Worker;
 using Bonnie.Pipeline.Worker.Payloads;
+using Bonnie.Shared.Cyrus;
 using Bonnie.Shared.Events;
 using Bonnie.Shared.Storage;
 
@@ -416,6 +417,53 @@ public sealed class PayloadTests : IDisposable
         Assert.Contains("sufr9a0wrxwpaaifzy6ge6cu 2 ", Assert.IsType<JobOutcome.Collect>(outcomes[1]).Requests[0], StringComparison.Ordinal);
         Assert.IsType<JobOutcome.Released>(outcomes[2]);
         Assert.Null(await p.Store.GetEventAsync(flag.Id));
+    }
+
+    [Theory]
+    [InlineData("sufr9a0wrxwpaaifzy6ge6cu", true)]
+    [InlineData("zzzzzzzzzzzzzzzzzzzzzzzz", false)]
+    public async Task ProcessAsync_UseCollector_AnswerForTheFolderNowUnderTheName_RecordedOnlyWhenItIsTheEventsFolder(string readId, bool recorded)
+    {
+        await using var p = await TestPipeline.CreateAsync(useCollector: true);
+        await p.RunAllAsync(Fixture.Event("MailboxCreate"));
+        const string Request = "metadata user%2Falice%40example.org";
+        var answer = $$"""{"/shared/comment":"under legal hold","/shared/vendor/cmu/cyrus-imapd/uniqueid":"{{readId}}"}""";
+        var modseq = TestPipeline.JobFor(Fixture.Event("MailboxModseq"), attempt: 0) with
+        {
+            Collected = [new CollectedItem(Request, Encoding.UTF8.GetBytes(answer), null)],
+        };
+
+        Assert.IsType<JobOutcome.Done>(await p.Processor.ProcessAsync(modseq));
+
+        var folder = await p.Store.GetFolderAsync("sufr9a0wrxwpaaifzy6ge6cu");
+        // The unique id tells which folder was read; it is not an entry of the folder's.
+        Assert.Equal(recorded ? ["/shared/comment"] : [], folder!.Metadata.Keys);
+    }
+
+    [Theory]
+    [InlineData("sufr9a0wrxwpaaifzy6ge6cu", true)]
+    [InlineData("zzzzzzzzzzzzzzzzzzzzzzzz", false)]
+    public async Task ProcessAsync_OwnImapRead_FolderNowUnderTheNameIsAnother_NotRecordedForTheEvent(string readId, bool recorded)
+    {
+        await using var p = await TestPipeline.CreateAsync();
+        await p.RunAllAsync(Fixture.Event("MailboxCreate"));
+        var source = new FixedMetadata(new FolderMetadataRead(
+            new Dictionary<string, SortedDictionary<string, string>> { ["user/alice@example.org"] = new() { ["/shared/comment"] = "under legal hold" } },
+            [], new Dictionary<string, string> { ["user/alice@example.org"] = readId }));
+        var processor = new StoreJobProcessor(p.Store, [new Bonnie.Pipeline.Worker.Handlers.FolderHandler()],
+            new PayloadFetcher([], p.Payloads, new PayloadOptions(), Microsoft.Extensions.Logging.Abstractions.NullLogger<PayloadFetcher>.Instance),
+            TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<StoreJobProcessor>.Instance, metadata: source);
+
+        Assert.IsType<JobOutcome.Done>(await processor.ProcessAsync(TestPipeline.JobFor(Fixture.Event("MailboxModseq"), attempt: 0)));
+
+        Assert.Equal(recorded ? ["/shared/comment"] : [], (await p.Store.GetFolderAsync("sufr9a0wrxwpaaifzy6ge6cu"))!.Metadata.Keys);
+    }
+
+    private sealed class FixedMetadata(FolderMetadataRead read) : IFolderMetadataSource
+    {
+        public bool IsConfigured => true;
+
+        public Task<FolderMetadataRead> ReadAsync(IReadOnlyCollection<string> folders, CancellationToken cancellationToken) => Task.FromResult(read);
     }
 
     private sealed class CountingSource(IPayloadSource inner) : IPayloadSource
