@@ -8,7 +8,7 @@ namespace Bonnie.Pipeline.Imap;
 internal static class ImapConnect
 {
     /// <summary><c>None</c>, <c>SslOnConnect</c>, anything else STARTTLS (the validators allow only these three).</summary>
-    public static SecureSocketOptions SocketOptions(string security) => security switch
+    private static SecureSocketOptions SocketOptions(string security) => security switch
     {
         "None" => SecureSocketOptions.None,
         "SslOnConnect" => SecureSocketOptions.SslOnConnect,

@@ -201,7 +201,7 @@ internal sealed partial class StoreJobProcessor(
                 }
                 else
                 {
-                    LogMetadataUnread(logger, 1, $"{name} is now another folder than the event's {item.Event.MailboxId} (renamed since): not recorded for it");
+                    LogMetadataUnread(logger, 1, NowAnotherFolder(name, item));
                 }
             }
             foreach (var failure in read.Failures)
@@ -253,10 +253,11 @@ internal sealed partial class StoreJobProcessor(
                 {
                     var entries = JsonSerializer.Deserialize<SortedDictionary<string, string>>(answer.Data.Span);
                     // The collector names the folder it read; under this name since the event, it may be another one.
-                    if (entries is not null && entries.Remove(ImapMetadataSession.UniqueIdEntry, out var readId)
-                        && item.Event.MailboxId is { } eventId && !string.Equals(readId, eventId, StringComparison.Ordinal))
+                    string? readId = null;
+                    entries?.Remove(ImapMetadataSession.UniqueIdEntry, out readId);
+                    if (!FolderMetadataRead.SameFolder(readId, item.Event.MailboxId))
                     {
-                        LogMetadataUnread(logger, 1, $"{folder.Key} is now another folder than the event's {eventId} (renamed since): not recorded for it");
+                        LogMetadataUnread(logger, 1, NowAnotherFolder(folder.Key, item));
                         continue;
                     }
                     item.Metadata = entries;
@@ -272,6 +273,9 @@ internal sealed partial class StoreJobProcessor(
             }
         }
     }
+
+    private static string NowAnotherFolder(string name, Item item) =>
+        $"{name} is now another folder than the event's {item.Event.MailboxId} (renamed since): not recorded for it";
 
     /// <summary>
     /// A job that follows another of its mailbox (<see cref="Job.After"/>) which this batch does not store (postponed,

@@ -9,8 +9,11 @@ public sealed record FolderMetadataRead(
     /// True unless the folder read under <paramref name="name"/> is known to be another than <paramref name="mailboxId"/>
     /// (the event's folder was renamed, and another created under its name, before the read).
     /// </summary>
-    public bool IsSameFolder(string name, string? mailboxId) =>
-        mailboxId is null || UniqueIds?.GetValueOrDefault(name) is not { } read || string.Equals(read, mailboxId, StringComparison.Ordinal);
+    public bool IsSameFolder(string name, string? mailboxId) => SameFolder(UniqueIds?.GetValueOrDefault(name), mailboxId);
+
+    /// <summary>False only when both ids are known and differ: a server that does not tell, or an event that does not, is taken at its name.</summary>
+    public static bool SameFolder(string? readId, string? mailboxId) =>
+        readId is null || mailboxId is null || string.Equals(readId, mailboxId, StringComparison.Ordinal);
 }
 
 /// <summary>
@@ -58,7 +61,7 @@ public sealed class ImapMetadataReader(ImapAdminEndpoint endpoint) : IAsyncDispo
                 _session ??= await ImapMetadataSession.OpenAsync(endpoint, cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    if (await _session.GetSharedWithIdAsync(folder, cancellationToken).ConfigureAwait(false) is { } read)
+                    if (await _session.GetSharedAsync(folder, cancellationToken).ConfigureAwait(false) is { } read)
                     {
                         found[folder] = read.Entries;
                         if (read.UniqueId is { } id)

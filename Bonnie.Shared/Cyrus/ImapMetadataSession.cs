@@ -46,7 +46,7 @@ public sealed class ImapMetadataSession : IAsyncDisposable
     };
 
     /// <summary>The folder's unique id, which Cyrus's events call <c>mailboxID</c>: not an entry anyone sets, but it tells
-    /// which folder a name stood for at the moment of reading (<see cref="GetSharedWithIdAsync"/>).</summary>
+    /// which folder a name stood for at the moment of reading (<see cref="GetSharedAsync"/>).</summary>
     public const string UniqueIdEntry = "/shared/vendor/cmu/cyrus-imapd/uniqueid";
 
     private const int MaxLiteral = 1 << 20;
@@ -118,18 +118,12 @@ public sealed class ImapMetadataSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// The folder's shared entries that are set (NIL ones and Cyrus's bookkeeping left out), by entry name; null when
-    /// the folder does not exist (any more).
+    /// The folder's shared entries that are set (NIL ones and Cyrus's bookkeeping left out), by entry name, with the
+    /// unique id of the folder that had the name when it was read (null where the server does not tell: a folder
+    /// renamed, and another created under its name, between an event and this read would otherwise lend its entries
+    /// to the wrong folder); null when the folder does not exist (any more).
     /// </summary>
-    public async Task<SortedDictionary<string, string>?> GetSharedAsync(string mailbox, CancellationToken cancellationToken)
-        => (await GetSharedWithIdAsync(mailbox, cancellationToken).ConfigureAwait(false))?.Entries;
-
-    /// <summary>
-    /// As <see cref="GetSharedAsync"/>, with the unique id of the folder that had the name when it was read (null where
-    /// the server does not tell): a folder renamed, and another created under its name, between an event and this
-    /// read would otherwise lend its entries to the wrong folder.
-    /// </summary>
-    public async Task<(SortedDictionary<string, string> Entries, string? UniqueId)?> GetSharedWithIdAsync(string mailbox, CancellationToken cancellationToken)
+    public async Task<(SortedDictionary<string, string> Entries, string? UniqueId)?> GetSharedAsync(string mailbox, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_timeout);

@@ -112,7 +112,7 @@ public sealed class FolderMetadataTests(CapturingCyrusFixture cyrus) : IClassFix
         await SetAsync(name, Expire, "30", cancel.Token);
 
         await using var session = await ImapMetadataSession.OpenAsync(Admin(), cancel.Token);
-        var entries = await session.GetSharedAsync(name, cancel.Token);
+        var entries = (await session.GetSharedAsync(name, cancel.Token))?.Entries;
 
         Assert.NotNull(entries);
         Assert.Equal(comment, entries["/shared/comment"]);
@@ -137,7 +137,7 @@ public sealed class FolderMetadataTests(CapturingCyrusFixture cyrus) : IClassFix
 
         await using var session = await ImapMetadataSession.OpenAsync(Admin(), cancel.Token);
 
-        Assert.Equal("Zürich office", (await session.GetSharedAsync(name, cancel.Token))?["/shared/comment"]);
+        Assert.Equal("Zürich office", (await session.GetSharedAsync(name, cancel.Token))?.Entries["/shared/comment"]);
     }
 
     [Fact]

@@ -26,6 +26,9 @@ public sealed class ImapTlsTests(CapturingCyrusFixture cyrus) : IClassFixture<Ca
 
     private const string AliceInbox = "user/alice@" + CyrusFixture.Domain;
 
+    /// <summary>STARTTLS on the IMAP port, TLS from the first byte on the IMAPS port.</summary>
+    private int PortFor(string security) => security == "StartTls" ? cyrus.ImapPort : cyrus.ImapsPort;
+
     private ImapAdminEndpoint Endpoint(string host, int port, string security, string? trusted) =>
         new(host, port, security, cyrus.Admin, cyrus.Password, Timeout, trusted);
 
@@ -35,10 +38,10 @@ public sealed class ImapTlsTests(CapturingCyrusFixture cyrus) : IClassFixture<Ca
     public async Task Metadata_OverTls_TrustingTheServersCa_ReadsTheFolder(string security)
     {
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var port = security == "StartTls" ? cyrus.ImapPort : cyrus.ImapsPort;
+        var port = PortFor(security);
 
         await using var session = await ImapMetadataSession.OpenAsync(Endpoint(cyrus.Host, port, security, cyrus.CertificateAuthority), cancel.Token);
-        var entries = await session.GetSharedAsync(AliceInbox, cancel.Token);
+        var entries = (await session.GetSharedAsync(AliceInbox, cancel.Token))?.Entries;
 
         Assert.NotNull(entries);
         Assert.Equal("default", entries[Partition]);
@@ -50,7 +53,7 @@ public sealed class ImapTlsTests(CapturingCyrusFixture cyrus) : IClassFixture<Ca
     public async Task Metadata_OverTls_WithoutTrustingTheCa_RefusedWithTheCertificateAsReason_PasswordNeverSent(string security)
     {
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var port = security == "StartTls" ? cyrus.ImapPort : cyrus.ImapsPort;
+        var port = PortFor(security);
         var before = await LoginsAsync(cyrus.Admin, cancel.Token);
 
         var refused = await Assert.ThrowsAsync<ImapMetadataException>(
@@ -81,7 +84,7 @@ public sealed class ImapTlsTests(CapturingCyrusFixture cyrus) : IClassFixture<Ca
         await using var session = await ImapMetadataSession.OpenAsync(
             Endpoint(cyrus.Host, cyrus.ImapsPort, "SslOnConnect", Path.Combine(cyrus.StateDirectory, "tls", "server.pem")), cancel.Token);
 
-        Assert.Equal("default", (await session.GetSharedAsync(AliceInbox, cancel.Token))![Partition]);
+        Assert.Equal("default", (await session.GetSharedAsync(AliceInbox, cancel.Token))!.Value.Entries[Partition]);
     }
 
     [Fact]
