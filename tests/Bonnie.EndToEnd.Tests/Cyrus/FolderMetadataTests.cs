@@ -208,6 +208,56 @@ public sealed class FolderMetadataTests(CapturingCyrusFixture cyrus) : IClassFix
         Assert.DoesNotContain(changes, c => ImapMetadataSession.IsVolatile(c.Key!));
     }
 
+    /// <summary>
+    /// The race the unique-id check is for: the worker reads a folder's METADATA by name, later than the MailboxModseq it
+    /// reads for. If the folder was renamed meanwhile and another created under its name, what is read is the other
+    /// folder's; recorded for the event's folder, the custodian's folder would show the other folder's comment.
+    /// </summary>
+    [Fact]
+    public async Task Pipeline_FolderRenamedAndAnotherCreatedUnderItsNameBeforeTheRead_NeitherFolderGetsTheOthersMetadata()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        var (label, name) = await NewFolderAsync("meta-race", cancel.Token);
+        await RecordAfterAsync("MailboxCreate", label, cancel.Token);
+        var custodians = await _store.FindFolderByNameAsync(name, cancel.Token);
+        Assert.NotNull(custodians);
+
+        // The change Cyrus reports, not yet read by the worker (its notification waits, as in a backlog)...
+        await SetAsync(name, Comment, "matter 17: custodian's folder", cancel.Token);
+        await cyrus.Notifications.WaitForAsync(n => IsModseqOf(n, custodians.Id), Timeout, cancel.Token);
+        // ...then the folder moves away and another takes its name, with a comment of its own.
+        using (var alice = await cyrus.ConnectAsync(cyrus.Alice, cancel.Token))
+        {
+            var folder = await alice.Inbox.GetSubfolderAsync(label, cancel.Token);
+            await folder.RenameAsync(alice.Inbox, label + "-moved", cancel.Token);
+            await alice.Inbox.CreateAsync(label, true, cancel.Token);
+        }
+        await SetAsync(name, Comment, "another folder", cancel.Token);
+        string newId;
+        await using (var session = await ImapMetadataSession.OpenAsync(Admin(), cancel.Token))
+        {
+            newId = (await session.GetSharedAsync(name, cancel.Token))!.Value.UniqueId!;
+        }
+        Assert.NotEqual(custodians.Id, newId);
+        await cyrus.Notifications.WaitForAsync(n => IsModseqOf(n, newId), Timeout, cancel.Token);
+
+        await FeedAllAsync(cancel.Token);
+
+        var moved = await _store.GetFolderAsync(custodians.Id, cancel.Token);
+        Assert.Equal($"user/alice/{label}-moved@{CyrusFixture.Domain}", moved!.Name);
+        Assert.DoesNotContain("/shared/comment", moved.Metadata.Keys);
+        Assert.DoesNotContain(await _store.GetChangesAsync(ObjectKind.Folder, custodians.Id, cancel.Token),
+            c => c.Aspect == ChangeAspect.Metadata && c.Key == "/shared/comment");
+        // The folder now under the name has its own comment, from its own MailboxModseq.
+        var other = await _store.FindFolderByNameAsync(name, cancel.Token);
+        Assert.Equal(newId, other!.Id);
+        Assert.Equal("another folder", other.Metadata["/shared/comment"]);
+    }
+
+    private static bool IsModseqOf(System.Text.Json.JsonElement notification, string mailboxId) =>
+        notification.GetProperty("event").GetString() == "MailboxModseq"
+        && notification.TryGetProperty("mailboxID", out var id) && id.GetString() == mailboxId;
+
     private readonly Dictionary<string, int> _seen = new(StringComparer.Ordinal);
 
     /// <summary>Waits for one more notification of the type for the folder, then feeds every one so far through the processor.</summary>
@@ -225,6 +275,12 @@ public sealed class FolderMetadataTests(CapturingCyrusFixture cyrus) : IClassFix
             }
             await Task.Delay(100, cancellationToken);
         }
+        await FeedAllAsync(cancellationToken);
+    }
+
+    /// <summary>Feeds every notification so far through the processor (those already stored are known by their job id).</summary>
+    private async Task FeedAllAsync(CancellationToken cancellationToken)
+    {
         foreach (var line in (await File.ReadAllLinesAsync(cyrus.Notifications.File, cancellationToken)).Where(l => l.Length > 0))
         {
             var bytes = Encoding.UTF8.GetBytes(line);
