@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Bonnie.Shared.Cyrus;
 using Bonnie.Shared.Protocol;
@@ -94,15 +95,19 @@ internal sealed partial class CollectAnswerer(CollectorOptions options, ILogger<
         }
         // Not queued behind a read the server is slow to answer: that would hold this slot, and payload requests the
         // spool could answer at once would wait behind it past the broker's CollectTimeout.
+        // Taken before the read: everything Cyrus committed by then is in what is read.
+        var readAt = DateTimeOffset.UtcNow;
         var read = await _metadata.ReadAsync([mailbox], cancellationToken, MetadataSessionWait).ConfigureAwait(false);
         if (read.Found.TryGetValue(mailbox, out var entries))
         {
-            // With the unique id of the folder read, so the worker can tell whether it is still the event's folder.
+            // With the unique id of the folder read, so the worker can tell whether it is still the event's folder, and
+            // the time of reading, so it can tell which of the folder's later events the read already covers.
             var answer = new SortedDictionary<string, string>(entries, StringComparer.Ordinal);
             if (read.UniqueIds?.GetValueOrDefault(mailbox) is { } id)
             {
                 answer[ImapMetadataSession.UniqueIdEntry] = id;
             }
+            answer[CollectRequest.MetadataReadAtEntry] = readAt.ToString("O", CultureInfo.InvariantCulture);
             return new CollectAnswer(JsonSerializer.SerializeToUtf8Bytes(answer, CollectorJson.Default.SortedDictionaryStringString), null);
         }
         return CollectAnswer.Failed(read.Failures.Count > 0 ? read.Failures[0] : $"{mailbox} does not exist");

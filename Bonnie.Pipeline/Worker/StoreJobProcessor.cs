@@ -216,13 +216,24 @@ internal sealed partial class StoreJobProcessor(
     }
 
     /// <summary>
+    /// How long after an event's timestamp a collector's read must have begun for the read to be sure to hold that
+    /// event's change. Cyrus dates an event when the operation begins (<c>mboxevent_new</c>), before the change is
+    /// committed, and the collector runs on the IMAP host, so both times come from one clock. A minute is far more than a
+    /// METADATA change takes; an event younger than that is asked about itself.
+    /// </summary>
+    internal static readonly TimeSpan CollectorReadMargin = TimeSpan.FromMinutes(1);
+
+    /// <summary>
     /// Where this worker cannot read METADATA itself (no <c>Bonnie:Payloads:Imap</c>) but collectors are used: a folder's
     /// MailboxModseq goes to the collector once (<c>metadata &lt;folder&gt;</c>) and comes back with what it read, which
-    /// then goes with that event as a read of its own would. Each answer in the batch is used for its own event; the
-    /// folder's last MailboxModseq after the last answer is asked about in turn, since the collector read before it
-    /// happened (the set value it reports could be the one that event stands for). Every job is asked about at most once,
-    /// so a busy folder costs one round trip per batch, and no change goes unread. An answer that is an error (the folder
-    /// is gone, the collector has no IMAP or none answered) leaves the folder's METADATA as Bonnie knew it.
+    /// then goes with that event as a read of its own would. When the read began more than
+    /// <see cref="CollectorReadMargin"/> after the folder's next events in the batch (a backlog: they happened before the
+    /// collector read), it holds their changes too and goes with the last of them instead, the event nearest the moment
+    /// of reading, as the worker's own read does. The folder's last MailboxModseq that no answer covers is asked about in
+    /// turn, since the collector read before it happened (the set value it reports could be the one that event stands
+    /// for). Every job is asked about at most once, so a busy folder costs at most one round trip per batch, a backlog's
+    /// batch usually none, and no change goes unread. An answer that is an error (the folder is gone, the collector has no
+    /// IMAP or none answered) leaves the folder's METADATA as Bonnie knew it, and covers no other event.
     /// </summary>
     private void MetadataFromTheCollector(List<Item> work, JobOutcome?[] outcomes)
     {
@@ -235,15 +246,20 @@ internal sealed partial class StoreJobProcessor(
             .GroupBy(w => w.Event.Mailbox!.Name, StringComparer.Ordinal);
         foreach (var folder in byFolder)
         {
+            var items = folder.ToList();
             var request = CollectRequest.ForMetadata(folder.Key).ToString();
-            Item? lastAnswered = null;
-            foreach (var item in folder)
+            // The last of the folder's events (by position) that a read was asked for or covers.
+            var covered = -1;
+            // When the read that went with an event began: a later read wins where two go with the same event.
+            var readFor = new DateTimeOffset?[items.Count];
+            for (var i = 0; i < items.Count; i++)
             {
+                var item = items[i];
                 if (item.Job.Collected.FirstOrDefault(c => c.Request == request) is not { } answer)
                 {
                     continue;
                 }
-                lastAnswered = item;
+                covered = Math.Max(covered, i);
                 if (answer.Error is { } error)
                 {
                     LogMetadataUnread(logger, 1, $"{folder.Key}: the collector answered {error}");
@@ -255,24 +271,46 @@ internal sealed partial class StoreJobProcessor(
                     // The collector names the folder it read; under this name since the event, it may be another one.
                     string? readId = null;
                     entries?.Remove(ImapMetadataSession.UniqueIdEntry, out readId);
+                    var readAt = ReadAt(entries);
                     if (!FolderMetadataRead.SameFolder(readId, item.Event.MailboxId))
                     {
                         LogMetadataUnread(logger, 1, NowAnotherFolder(folder.Key, item));
                         continue;
                     }
-                    item.Metadata = entries;
+                    var target = i;
+                    // Stops at the first event the read may not hold, so none is skipped over.
+                    for (var j = i + 1; readAt is { } at && j < items.Count && items[j].Event.Timestamp + CollectorReadMargin <= at
+                        && string.Equals(items[j].Event.MailboxId, item.Event.MailboxId, StringComparison.Ordinal); j++)
+                    {
+                        target = j;
+                    }
+                    covered = Math.Max(covered, target);
+                    var at2 = readAt ?? DateTimeOffset.MinValue;
+                    if (readFor[target] is { } other && other > at2)
+                    {
+                        continue;
+                    }
+                    items[target].Metadata = entries;
+                    readFor[target] = at2;
                 }
                 catch (JsonException ex)
                 {
                     LogMetadataUnread(logger, 1, $"{folder.Key}: the collector's answer is not a JSON object of entries ({ex.Message})");
                 }
             }
-            if (!ReferenceEquals(folder.Last(), lastAnswered))
+            if (covered < items.Count - 1)
             {
-                outcomes[folder.Last().Index] = new JobOutcome.Collect([request]);
+                outcomes[items[^1].Index] = new JobOutcome.Collect([request]);
             }
         }
     }
+
+    /// <summary>Takes the collector's time of reading out of its answer; null from a collector that does not send it.</summary>
+    private static DateTimeOffset? ReadAt(SortedDictionary<string, string>? entries) =>
+        entries is not null && entries.Remove(CollectRequest.MetadataReadAtEntry, out var text)
+        && DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var at)
+            ? at
+            : null;
 
     private static string NowAnotherFolder(string name, Item item) =>
         $"{name} is now another folder than the event's {item.Event.MailboxId} (renamed since): not recorded for it";

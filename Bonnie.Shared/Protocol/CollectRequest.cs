@@ -23,6 +23,12 @@ public sealed record CollectRequest(CollectKind Kind, string Mailbox, string? Ma
 
     public static CollectRequest ForMetadata(string mailbox) => new(CollectKind.Metadata, mailbox);
 
+    /// <summary>
+    /// In a <c>metadata</c> answer, beside the folder's entries (which all begin with <c>/</c>): when the collector began
+    /// reading, in UTC (ISO 8601), so the worker can tell which of the folder's events the read came after.
+    /// </summary>
+    public const string MetadataReadAtEntry = "bonnie:read-at";
+
     public override string ToString() => Kind switch
     {
         CollectKind.Payload => $"payload {MailboxId} {Uid?.ToString(CultureInfo.InvariantCulture)} {Uri.EscapeDataString(Mailbox)}",

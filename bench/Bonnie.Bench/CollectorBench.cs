@@ -61,11 +61,12 @@ internal static class CollectorBench
             // baseline) and then asking the collector for every message (UseCollector, a worker off the IMAP host).
             var backlog = BenchArgs.Int(args, "--backlog", 2000);
             var (notifications, backlogSpool) = OneMailboxBacklog(Path.Combine(directory, "backlog"), backlog);
-            var ownSpool = DrainThroughStore(Path.Combine(directory, "own"), backlogSpool, notifications, useCollector: false);
-            var collected = DrainThroughStore(Path.Combine(directory, "collected"), backlogSpool, notifications, useCollector: true);
-            Console.WriteLine($"store processor, {backlog} deliveries to one mailbox through broker and worker:");
-            Console.WriteLine($"  the worker reads the spool itself (baseline): {ownSpool,10:N0} events/s");
-            Console.WriteLine($"  every message from the collector (UseCollector): {collected,10:N0} events/s; ratio {collected / ownSpool:N3}");
+            using var metadataServer = new ScriptedMetadataServer();
+            var ownSpool = DrainThroughStore(Path.Combine(directory, "own"), backlogSpool, notifications, useCollector: false, metadataServer);
+            var collected = DrainThroughStore(Path.Combine(directory, "collected"), backlogSpool, notifications, useCollector: true, metadataServer);
+            Console.WriteLine($"store processor, {backlog} deliveries to one mailbox, each with its MailboxModseq, through broker and worker:");
+            Console.WriteLine($"  the worker reads the spool and METADATA itself (baseline): {ownSpool.Rate,10:N0} events/s, {ownSpool.Reads} METADATA reads");
+            Console.WriteLine($"  both from the collector (UseCollector): {collected.Rate,10:N0} events/s, {collected.Reads} METADATA reads; ratio {collected.Rate / ownSpool.Rate:N3}");
             return 0;
         }
         finally
@@ -137,11 +138,17 @@ internal static class CollectorBench
         return rate;
     }
 
-    /// <summary>The real MessageNew, once per UID of alice's INBOX, each with its own message in a Cyrus-layout spool.</summary>
+    /// <summary>
+    /// The real MessageNew, once per UID of alice's INBOX, each with its own message in a Cyrus-layout spool, and after
+    /// each the MailboxModseq Cyrus sends with it (each dated a millisecond apart, so each is a job of its own).
+    /// </summary>
     private static (List<string> Notifications, string Spool) OneMailboxBacklog(string directory, int count)
     {
         var spool = Path.Combine(directory, "spool");
-        var template = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "cyrus", "events", "MessageNew.json")).TrimEnd('\n');
+        var events = Path.Combine(AppContext.BaseDirectory, "TestData", "cyrus", "events");
+        var template = File.ReadAllText(Path.Combine(events, "MessageNew.json")).TrimEnd('\n');
+        var modseq = File.ReadAllText(Path.Combine(events, "MailboxModseq.json")).TrimEnd('\n');
+        var start = DateTimeOffset.Parse("2026-11-29T11:20:28.953Z", CultureInfo.InvariantCulture);
         var notifications = new List<string>(count);
         for (uint uid = 1; uid <= count; uid++)
         {
@@ -154,16 +161,27 @@ internal static class CollectorBench
 #pragma warning restore CA5350
             notifications.Add(template.Replace("M743974037cbef97becd11ce5", emailId, StringComparison.Ordinal)
                 .Replace(";UID=1\"", $";UID={uid}\"", StringComparison.Ordinal));
+            notifications.Add(modseq.Replace("2026-11-29T11:20:28.953Z",
+                start.AddMilliseconds(uid).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture), StringComparison.Ordinal));
         }
         return (notifications, spool);
     }
 
-    /// <summary>Queues the backlog in a real broker, then times a real worker with the store processor draining it.</summary>
-    private static double DrainThroughStore(string directory, string spool, List<string> notifications, bool useCollector)
+    /// <summary>
+    /// Queues the backlog in a real broker, then times a real worker with the store processor draining it. The folder's
+    /// METADATA is read from <paramref name="server"/>, by the worker itself or through the collector.
+    /// </summary>
+    private static (double Rate, int Reads) DrainThroughStore(string directory, string spool, List<string> notifications, bool useCollector,
+        ScriptedMetadataServer server)
     {
         using var broker = new JobBroker(BrokerBench.Loopback(), Path.Combine(directory, "queue"), TimeProvider.System, NullLogger<JobBroker>.Instance, new BrokerMonitor());
         broker.Start();
-        var collectorOptions = new CollectorOptions { BrokerEndpoint = broker.CollectorEndpoint, SpoolPartitions = [spool], Concurrency = 8 };
+        var readsBefore = server.Reads;
+        var collectorOptions = new CollectorOptions
+        {
+            BrokerEndpoint = broker.CollectorEndpoint, SpoolPartitions = [spool], Concurrency = 8,
+            Imap = new ImapOptions { Host = "127.0.0.1", Port = server.Port, Security = "None", AdminUser = "cyrus", AdminPassword = "bench" },
+        };
         using var collector = new CollectorService(Options.Create(collectorOptions),
             new CollectAnswerer(collectorOptions, NullLogger<CollectAnswerer>.Instance), NullLogger<CollectorService>.Instance);
         if (useCollector)
@@ -175,8 +193,11 @@ internal static class CollectorBench
         var payloads = new PayloadDirectory(Path.Combine(directory, "store", "payloads"), compress: true);
         var fetcher = new PayloadFetcher([new EventContentPayloadSource(), new CollectedPayloadSource(), new SpoolPayloadSource(useCollector ? [] : [spool])],
             payloads, new PayloadOptions { UseCollector = useCollector, MaxAttempts = 3 }, NullLogger<PayloadFetcher>.Instance);
+        using var ownMetadata = new ImapFolderMetadataSource(useCollector
+            ? new ImapPayloadOptions()
+            : new ImapPayloadOptions { Host = "127.0.0.1", Port = server.Port, Security = "None", User = "cyrus", Password = "bench" });
         var processor = new StoreJobProcessor(store, [new FolderHandler(), new MessageHandler(), new SessionHandler()], fetcher, TimeProvider.System,
-            NullLogger<StoreJobProcessor>.Instance);
+            NullLogger<StoreJobProcessor>.Instance, metadata: ownMetadata);
         var services = new ServiceCollection();
         services.AddSingleton<IJobProcessor>(processor);
         using var provider = services.BuildServiceProvider();
@@ -199,7 +220,7 @@ internal static class CollectorBench
                 }
             }
         }
-        var query = new Bonnie.Shared.Search.EventSearch { Query = Bonnie.Shared.Search.QueryParser.Parse("event:MessageNew"), Limit = 1 };
+        var query = new Bonnie.Shared.Search.EventSearch { Query = Bonnie.Shared.Search.QueryParser.Parse("event:MessageNew OR event:MailboxModseq"), Limit = 1 };
         var stopwatch = Stopwatch.StartNew();
         worker.Start();
         long stored = 0;
@@ -207,7 +228,7 @@ internal static class CollectorBench
         {
             if (stopwatch.Elapsed > TimeSpan.FromMinutes(10))
             {
-                throw new InvalidOperationException($"only {stored} of {notifications.Count} deliveries stored in 10 minutes");
+                throw new InvalidOperationException($"only {stored} of {notifications.Count} events stored in 10 minutes");
             }
             Thread.Sleep(50);
             stored = store.SearchEventsAsync(query).GetAwaiter().GetResult().Total;
@@ -215,15 +236,94 @@ internal static class CollectorBench
         var rate = notifications.Count / stopwatch.Elapsed.TotalSeconds;
         // Every delivery stored with its own message, not kept without it.
         var kept = Directory.EnumerateFiles(Path.Combine(directory, "store", "payloads"), "*", SearchOption.AllDirectories).Count();
-        if (kept != notifications.Count)
+        if (kept != notifications.Count / 2)
         {
-            throw new InvalidOperationException($"{kept} payloads kept for {notifications.Count} deliveries");
+            throw new InvalidOperationException($"{kept} payloads kept for {notifications.Count / 2} deliveries");
         }
         if (useCollector)
         {
             collector.StopAsync(CancellationToken.None).GetAwaiter().GetResult();
         }
-        return rate;
+        var folder = store.GetFolderAsync("sufr9a0wrxwpaaifzy6ge6cu").GetAwaiter().GetResult();
+        if (folder?.Metadata.GetValueOrDefault("/shared/comment") != ScriptedMetadataServer.Comment)
+        {
+            throw new InvalidOperationException("the folder's METADATA was never recorded");
+        }
+        return (rate, server.Reads - readsBefore);
+    }
+
+    /// <summary>
+    /// A stand-in for Cyrus's METADATA (there is no Cyrus in the bench): greets, takes any AUTHENTICATE, and answers
+    /// every GETMETADATA at once with one comment and INBOX's unique id, the way Cyrus words it. Its answers cost next to
+    /// nothing, so the figures show the round trips and what the pipeline does with the answers, not Cyrus's reading.
+    /// </summary>
+    private sealed class ScriptedMetadataServer : IDisposable
+    {
+        public const string Comment = "bench folder";
+        private readonly System.Net.Sockets.TcpListener _listener = new(System.Net.IPAddress.Loopback, 0);
+        private int _reads;
+
+        public ScriptedMetadataServer()
+        {
+            _listener.Start();
+            _ = AcceptAsync();
+        }
+
+        public int Port => ((System.Net.IPEndPoint)_listener.LocalEndpoint).Port;
+
+        public int Reads => Volatile.Read(ref _reads);
+
+        private async Task AcceptAsync()
+        {
+            try
+            {
+                while (true)
+                {
+                    _ = ServeAsync(await _listener.AcceptTcpClientAsync().ConfigureAwait(false));
+                }
+            }
+            catch (Exception ex) when (ex is System.Net.Sockets.SocketException or ObjectDisposedException)
+            {
+                // Stopped.
+            }
+        }
+
+        private async Task ServeAsync(System.Net.Sockets.TcpClient client)
+        {
+            using (client)
+            {
+                try
+                {
+                    await using var stream = client.GetStream();
+                    using var reader = new StreamReader(stream, Encoding.ASCII);
+                    await stream.WriteAsync("* OK bench METADATA server\r\n"u8.ToArray()).ConfigureAwait(false);
+                    while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
+                    {
+                        var parts = line.Split(' ', 3);
+                        var answer = parts.Length < 2 ? "* BAD\r\n" : parts[1].ToUpperInvariant() switch
+                        {
+                            "GETMETADATA" => Read(parts[0], line),
+                            "LOGOUT" => $"* BYE\r\n{parts[0]} OK\r\n",
+                            _ => $"{parts[0]} OK done\r\n",
+                        };
+                        await stream.WriteAsync(Encoding.ASCII.GetBytes(answer)).ConfigureAwait(false);
+                    }
+                }
+                catch (IOException)
+                {
+                    // The client went away.
+                }
+            }
+        }
+
+        private string Read(string tag, string line)
+        {
+            Interlocked.Increment(ref _reads);
+            var name = line[line.IndexOf('"', StringComparison.Ordinal)..(line.LastIndexOf('"') + 1)];
+            return $"* METADATA {name} (/shared/comment \"{Comment}\" /shared/vendor/cmu/cyrus-imapd/uniqueid \"sufr9a0wrxwpaaifzy6ge6cu\")\r\n{tag} OK done\r\n";
+        }
+
+        public void Dispose() => _listener.Stop();
     }
 
     private sealed class Processor(Func<Job, JobOutcome> answer) : IJobProcessor

@@ -401,6 +401,60 @@ public sealed class PayloadTests : IDisposable
             changes.Select(c => (c.From, c.To, c.EventId)));
     }
 
+    /// <summary>
+    /// The collector says when it read. Three MailboxModseq of one folder at 11:20:28, 11:25 and 11:30; the first was
+    /// asked about. A read that began a minute or more after all three (a backlog) holds their changes: it goes with the
+    /// last, and nobody is asked again. One that began within the minute after the last may have missed its change, so
+    /// the last is asked about; one that began before the second covers only the first.
+    /// </summary>
+    [Theory]
+    [InlineData("2026-12-01T09:00:00.0000000+00:00", 2, false)]
+    [InlineData("2026-11-29T11:31:00.0000000+00:00", 2, false)]
+    [InlineData("2026-11-29T11:30:30.0000000+00:00", 1, true)]
+    [InlineData("2026-11-29T11:22:00.0000000+00:00", 0, true)]
+    public async Task ProcessBatchAsync_UseCollector_ReadBeganAfterTheFoldersLaterEvents_GoesWithTheLastItCovers(string readAt, int recordedFor, bool lastAsked)
+    {
+        await using var p = await TestPipeline.CreateAsync(useCollector: true);
+        await p.RunAllAsync(Fixture.Event("MailboxCreate"));
+        const string Request = "metadata user%2Falice%40example.org";
+        var answer = $$"""{"/shared/comment":"under legal hold","/shared/vendor/cmu/cyrus-imapd/uniqueid":"sufr9a0wrxwpaaifzy6ge6cu","bonnie:read-at":"{{readAt}}"}""";
+        var asked = TestPipeline.JobFor(Fixture.Event("MailboxModseq"), attempt: 0) with
+        {
+            Collected = [new CollectedItem(Request, Encoding.UTF8.GetBytes(answer), null)],
+        };
+        var second = TestPipeline.JobFor(Fixture.Edit(Fixture.Event("MailboxModseq"), ("11:20:28.953Z", "11:25:00.000Z")), attempt: 0) with { After = asked.Id };
+        var third = TestPipeline.JobFor(Fixture.Edit(Fixture.Event("MailboxModseq"), ("11:20:28.953Z", "11:30:00.000Z")), attempt: 0) with { After = second.Id };
+        Job[] jobs = [asked, second, third];
+
+        var outcomes = await p.Processor.ProcessBatchAsync(jobs);
+
+        Assert.Equal(lastAsked, outcomes[2] is JobOutcome.Collect);
+        Assert.All(outcomes.Take(2), o => Assert.IsType<JobOutcome.Done>(o));
+        var folder = await p.Store.GetFolderAsync("sufr9a0wrxwpaaifzy6ge6cu");
+        // The read time is not an entry of the folder's.
+        Assert.Equal(["/shared/comment"], folder!.Metadata.Keys);
+        var change = Assert.Single(await p.Store.GetChangesAsync(ObjectKind.Folder, folder.Id), c => c.Aspect == ChangeAspect.Metadata);
+        Assert.Equal(jobs[recordedFor].Id, change.EventId);
+    }
+
+    [Fact]
+    public async Task ProcessBatchAsync_UseCollector_AnErrorAnswerCoversNoLaterEvent()
+    {
+        await using var p = await TestPipeline.CreateAsync(useCollector: true);
+        await p.RunAllAsync(Fixture.Event("MailboxCreate"));
+        const string Request = "metadata user%2Falice%40example.org";
+        var refused = TestPipeline.JobFor(Fixture.Event("MailboxModseq"), attempt: 0) with
+        {
+            Collected = [new CollectedItem(Request, ReadOnlyMemory<byte>.Empty, "ImapMetadataException: Cyrus did not answer")],
+        };
+        var later = TestPipeline.JobFor(Fixture.Edit(Fixture.Event("MailboxModseq"), ("11:20:28.953Z", "11:25:00.000Z")), attempt: 0) with { After = refused.Id };
+
+        var outcomes = await p.Processor.ProcessBatchAsync([refused, later]);
+
+        Assert.IsType<JobOutcome.Done>(outcomes[0]);
+        Assert.Equal([Request], Assert.IsType<JobOutcome.Collect>(outcomes[1]).Requests);
+    }
+
     [Fact]
     public async Task ProcessBatchAsync_UseCollector_ARunOfDeliveriesGoesToTheCollectorTogether_WhatFollowsIsReleased()
     {
