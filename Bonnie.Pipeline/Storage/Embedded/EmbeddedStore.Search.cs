@@ -50,7 +50,7 @@ internal sealed partial class EmbeddedStore
                 KeywordNode { IsPrefix: false, Field: KeywordField.User } k =>
                     [EventTerms.User + k.Value, .. PeopleNamed(c, k.Value).Select(id => EventTerms.Person + id.ToLowerInvariant())],
                 KeywordNode { IsPrefix: false } k => [EventTerms.For(k.Field) + k.Value],
-                FolderIdsNode { Ids.Count: 1 } f => [EventTerms.Folder + f.Ids[0].ToLowerInvariant()],
+                FolderIdNode f => [EventTerms.Folder + f.Id.ToLowerInvariant()],
                 _ => null,
             };
             if (terms is null)
@@ -186,7 +186,7 @@ internal sealed partial class EmbeddedStore
         }
         if (search.Facets.HasFlag(Facets.Folder))
         {
-            facets["folder"] = Facet(c, "e.folder", from, where, translator.Parameters);
+            facets["folder"] = FolderFacet(c, from, where, translator.Parameters);
         }
         if (search.Facets.HasFlag(Facets.Day))
         {
@@ -231,27 +231,28 @@ internal sealed partial class EmbeddedStore
         ? $"e.type = 'Login' AND lower(e.ip) >= {translator.Parameter(address.Value)} AND lower(e.ip) < {translator.Parameter(address.Value + '\uffff')}"
         : $"e.type = 'Login' AND lower(e.ip) = {translator.Parameter(address.Value)}";
 
-    private const int MaxFoldersPerTerm = 1000;
-
-    /// <summary>Replaces each folder name (or prefix) with the ids of the folders that have, or ever had, that name.</summary>
+    /// <summary>
+    /// Replaces each folder name (or prefix) with the folder that has, or ever had, that name when there is one (its
+    /// events are then walked straight from the term index), or with the name itself when many folders carry it
+    /// (every user's INBOX or Archive), which the statement resolves in one subquery however many there are.
+    /// </summary>
     private static QueryNode ResolveFolders(SqliteConnection c, QueryNode node) => node switch
     {
         AndNode a => new AndNode(a.Children.Select(n => ResolveFolders(c, n)).ToList()) { Position = a.Position },
         OrNode o => new OrNode(o.Children.Select(n => ResolveFolders(c, n)).ToList()) { Position = o.Position },
         NotNode n => new NotNode(ResolveFolders(c, n.Child)) { Position = n.Position },
-        KeywordNode { Field: KeywordField.Folder } k => FolderIds(c, k),
+        KeywordNode { Field: KeywordField.Folder } k => ResolveFolder(c, k),
         _ => node,
     };
 
-    private static QueryNode FolderIds(SqliteConnection c, KeywordNode k)
+    private static QueryNode ResolveFolder(SqliteConnection c, KeywordNode k)
     {
         using var cmd = c.CreateCommand();
         cmd.CommandText = k.IsPrefix
-            ? "SELECT DISTINCT folder_id FROM folder_aliases WHERE alias >= $a AND alias < $b LIMIT $n"
-            : "SELECT DISTINCT folder_id FROM folder_aliases WHERE alias = $a LIMIT $n";
+            ? "SELECT DISTINCT folder_id FROM folder_aliases WHERE alias >= $a AND alias < $b LIMIT 2"
+            : "SELECT DISTINCT folder_id FROM folder_aliases WHERE alias = $a LIMIT 2";
         cmd.Parameters.AddWithValue("$a", k.Value);
         cmd.Parameters.AddWithValue("$b", k.Value + '\uffff');
-        cmd.Parameters.AddWithValue("$n", MaxFoldersPerTerm + 1);
         var ids = new List<string>();
         using (var r = cmd.ExecuteReader())
         {
@@ -260,20 +261,47 @@ internal sealed partial class EmbeddedStore
                 ids.Add(r.GetString(0));
             }
         }
-        if (ids.Count > MaxFoldersPerTerm)
+        return ids.Count switch
         {
-            throw new QuerySyntaxException(
-                $"'folder:{k.Value}{(k.IsPrefix ? "*" : "")}' at position {k.Position} matches more than {MaxFoldersPerTerm} folders; name the folder more precisely.",
-                k.Position, "a more precise folder name");
-        }
-        return ids.Count == 0 ? new NotNode(new MatchAllNode()) { Position = k.Position } : new FolderIdsNode(ids) { Position = k.Position };
+            0 => new NotNode(new MatchAllNode()) { Position = k.Position },
+            1 => new FolderIdNode(ids[0]) { Position = k.Position },
+            _ => new FolderAliasNode(k.Value, k.IsPrefix) { Position = k.Position },
+        };
     }
 
+    /// <summary>
+    /// The 50 largest buckets, or for a facet by value (days) every bucket, newest first: a day left out would make the
+    /// timeline's days add up to less than the total (ten years of days are 3,653 buckets).
+    /// </summary>
     private static List<FacetCount> Facet(SqliteConnection c, string expression, string from, string where,
         IReadOnlyList<KeyValuePair<string, object>> parameters, bool byValue = false)
     {
         using var cmd = c.CreateCommand();
-        cmd.CommandText = $"SELECT {expression} AS v, count(*) AS n FROM {from} WHERE {where} AND v IS NOT NULL GROUP BY v ORDER BY {(byValue ? "v DESC" : "n DESC, v")} LIMIT 50";
+        cmd.CommandText = $"SELECT {expression} AS v, count(*) AS n FROM {from} WHERE {where} AND v IS NOT NULL GROUP BY v ORDER BY {(byValue ? "v DESC" : "n DESC, v LIMIT 50")}";
+        return ReadFacet(cmd, parameters);
+    }
+
+    /// <summary>
+    /// A folder's bucket counts what <c>folder:</c> with its name finds: the events in it and the events that took a
+    /// message or the folder out of it (a move's source, a rename's old name). Only those events' rows are read for
+    /// the old name; the rest come from the narrow index.
+    /// </summary>
+    private static List<FacetCount> FolderFacet(SqliteConnection c, string from, string where, IReadOnlyList<KeyValuePair<string, object>> parameters)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = $"""
+            SELECT v, count(*) AS n FROM (
+                SELECT e.folder AS v FROM {from} WHERE {where} AND e.folder IS NOT NULL
+                UNION ALL
+                SELECT e.old_folder AS v FROM {from} WHERE {where} AND e.old_folder_id IS NOT NULL AND e.old_folder IS NOT NULL
+                    AND e.old_folder IS NOT e.folder)
+            GROUP BY v ORDER BY n DESC, v LIMIT 50
+            """;
+        return ReadFacet(cmd, parameters);
+    }
+
+    private static List<FacetCount> ReadFacet(SqliteCommand cmd, IReadOnlyList<KeyValuePair<string, object>> parameters)
+    {
         AddParameters(cmd, parameters);
         var list = new List<FacetCount>();
         using var r = cmd.ExecuteReader();
@@ -318,5 +346,8 @@ internal sealed partial class EmbeddedStore
     }
 }
 
-/// <summary>A folder term resolved to the ids of the folders that have or had that name (see folder_aliases).</summary>
-internal sealed record FolderIdsNode(IReadOnlyList<string> Ids) : QueryNode;
+/// <summary>A folder term that only one folder ever answered to (see folder_aliases): that folder's id.</summary>
+internal sealed record FolderIdNode(string Id) : QueryNode;
+
+/// <summary>A folder term that several folders answer to, resolved by the statement itself.</summary>
+internal sealed record FolderAliasNode(string Alias, bool IsPrefix) : QueryNode;

@@ -32,12 +32,17 @@ internal sealed class SqlQueryTranslator
         NotNode { Child: TextNode t } => FtsExpression(t) is { } fts
             ? $"(e.type NOT IN (SELECT type FROM text_types) OR e.seq NOT IN (SELECT rowid FROM {FtsTable(t)} WHERE {FtsTable(t)} MATCH {Parameter(fts)}))"
             : "1",
-        NotNode n => "NOT " + Translate(n.Child),
+        // SQL's NULL is neither true nor false: "NOT folder:X" would leave out every event without a folder (a login),
+        // "NOT user:x" every event without a user. An officer means "all but X", as Elasticsearch's must_not does.
+        NotNode n => "NOT coalesce(" + Translate(n.Child) + ", 0)",
         EventTypeNode t => $"e.type = {Parameter(t.Type.ToString())}",
         // A login name also names a person: every event of whoever ever carried it, under any of their names.
         KeywordNode { IsPrefix: false, Field: KeywordField.User } k => UserOrPerson(k.Value),
         KeywordNode { IsPrefix: false } k => $"EXISTS(SELECT 1 FROM event_terms t WHERE t.term = {Parameter(EventTerms.For(k.Field) + k.Value)} AND t.seq = e.seq)",
-        // Single-valued fields: a prefix is a range on the row's own column, no index walk per row.
+        // Single-valued fields: a prefix is a range on the row's own column, no index walk per row. SQLite's lower()
+        // folds ASCII letters only, so a prefix with other letters (user:ém*) walks the terms, lower-cased at ingest
+        // as the query is.
+        KeywordNode { Field: KeywordField.User } k when !IsAscii(k.Value) => PrefixTerm(EventTerms.For(k.Field) + k.Value),
         KeywordNode { Field: KeywordField.User } k => ColumnPrefix("lower(e.user)", k.Value),
         KeywordNode { Field: KeywordField.Session } k => ColumnPrefix("lower(e.session)", k.Value),
         KeywordNode { Field: KeywordField.Ip } k => ColumnPrefix("lower(e.ip)", k.Value),
@@ -45,20 +50,36 @@ internal sealed class SqlQueryTranslator
         // Listed once per query: FTS5 evaluates the whole expression even when asked about a single rowid.
         TextNode t => FtsExpression(t) is { } fts ? $"e.seq IN (SELECT rowid FROM {FtsTable(t)} WHERE {FtsTable(t)} MATCH {Parameter(fts)})" : "0",
         TimeRangeNode r => TimeRange(r),
-        FolderIdsNode f => FolderIds(f),
+        FolderIdNode f => FolderId(f),
+        FolderAliasNode f => FolderAlias(f),
         _ => throw new NotSupportedException($"No SQL translation for {node.GetType().Name}."),
     };
 
     private string UserOrPerson(string name)
     {
         var p = Parameter(name);
-        return $"(lower(e.user) = {p} OR e.person_id IN (SELECT n.person_id FROM person_names n WHERE n.name = {p}))";
+        // The row's own column where SQLite's ASCII-only lower() agrees with the query's lower-casing; else the term.
+        var login = IsAscii(name)
+            ? $"lower(e.user) = {p}"
+            : $"EXISTS(SELECT 1 FROM event_terms t WHERE t.term = {Parameter(EventTerms.For(KeywordField.User) + name)} AND t.seq = e.seq)";
+        return $"({login} OR e.person_id IN (SELECT n.person_id FROM person_names n WHERE n.name = {p}))";
     }
 
-    private string FolderIds(FolderIdsNode f)
+    private static bool IsAscii(string value) => value.All(char.IsAscii);
+
+    private string FolderId(FolderIdNode f)
     {
-        var list = string.Join(", ", f.Ids.Select(id => Parameter(id)));
-        return $"(e.folder_id IN ({list}) OR e.old_folder_id IN ({list}))";
+        var id = Parameter(f.Id);
+        return $"(e.folder_id = {id} OR e.old_folder_id = {id})";
+    }
+
+    private string FolderAlias(FolderAliasNode f)
+    {
+        // Every folder that has or had the name (or a name under the prefix), however many: SQLite builds the list once.
+        var folders = f.IsPrefix
+            ? $"SELECT folder_id FROM folder_aliases WHERE alias >= {Parameter(f.Alias)} AND alias < {Parameter(f.Alias + '\uffff')}"
+            : $"SELECT folder_id FROM folder_aliases WHERE alias = {Parameter(f.Alias)}";
+        return $"(e.folder_id IN ({folders}) OR e.old_folder_id IN ({folders}))";
     }
 
     private string ColumnPrefix(string column, string prefix)
