@@ -38,7 +38,7 @@ public static class StoreHostingExtensions
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<EmbeddedStoreOptions>>().Value;
-            return new EmbeddedStore(StoreDirectory(o), o.CacheSizeMegabytes, sp.GetRequiredService<ILogger<EmbeddedStore>>());
+            return new EmbeddedStore(StoreDirectory(o), o.CacheSizeMegabytes, sp.GetRequiredService<ILogger<EmbeddedStore>>()) { SearchTimeout = o.SearchTimeout };
         });
         services.AddSingleton<IBonnieStore>(sp => sp.GetRequiredService<EmbeddedStore>());
         services.AddSingleton<IPayloadStore>(sp =>

@@ -13,6 +13,14 @@ public sealed class EmbeddedStoreOptions
     public bool CompressPayloads { get; set; } = true;
     /// <summary>SQLite page cache of each of the store's two connections that ingest uses: the writer's and the handlers' lookups'.</summary>
     public int CacheSizeMegabytes { get; set; } = 64;
+    /// <summary>
+    /// How long one search (its page, total and facets) may run before it is stopped and the officer asked to narrow
+    /// it. Long enough for any filtered query over millions of events (p95 under 100 ms, bench/README.md); short
+    /// enough that a runaway query does not hold a core while its officer waits.
+    /// </summary>
+    public TimeSpan SearchTimeout { get; set; } = DefaultSearchTimeout;
+
+    internal static readonly TimeSpan DefaultSearchTimeout = TimeSpan.FromSeconds(30);
 }
 
 internal sealed class ValidateEmbeddedStoreOptions : IValidateOptions<EmbeddedStoreOptions>
@@ -27,6 +35,10 @@ internal sealed class ValidateEmbeddedStoreOptions : IValidateOptions<EmbeddedSt
         if (options.CacheSizeMegabytes is < 1 or > 65536)
         {
             errors.Add($"Bonnie:Store:CacheSizeMegabytes must be between 1 and 65536 (was {options.CacheSizeMegabytes}).");
+        }
+        if (options.SearchTimeout < TimeSpan.FromSeconds(1) || options.SearchTimeout > TimeSpan.FromHours(1))
+        {
+            errors.Add($"Bonnie:Store:SearchTimeout must be between 00:00:01 and 01:00:00 (was {options.SearchTimeout}).");
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
