@@ -7,7 +7,10 @@ namespace Bonnie.Elasticsearch;
 
 internal sealed partial class ElasticsearchStore
 {
-    private const int MaxFoldersPerTerm = 1000;
+    // Elasticsearch's own limit on the values of one terms query (index.max_terms_count, 65,536): a name every user's
+    // folder carries (INBOX, Archive) is searched on a server with up to this many users instead of being refused at
+    // 1,000, as it was; the embedded store has no such limit.
+    private const int MaxFoldersPerTerm = 65_000;
     private const int FacetSize = 50;
 
     public async Task<StoredEvent?> GetEventAsync(string eventId, CancellationToken cancellationToken = default)
@@ -56,7 +59,7 @@ internal sealed partial class ElasticsearchStore
         }
         if (search.Facets.HasFlag(Facets.Folder))
         {
-            aggs["folder"] = Terms("folder_name");
+            aggs["folder"] = FolderTerms();
         }
         if (search.Facets.HasFlag(Facets.Day))
         {
@@ -88,6 +91,28 @@ internal sealed partial class ElasticsearchStore
             ["order"] = new JsonArray(new JsonObject { ["_count"] = "desc" }, new JsonObject { ["_key"] = "asc" }),
         },
     };
+
+    /// <summary>
+    /// A folder's bucket counts what <c>folder:</c> with its name finds: the events in it, and those that took a message
+    /// or the folder out of it (a move's source, a rename's old name), as the embedded store counts them.
+    /// </summary>
+    private static JsonObject FolderTerms()
+    {
+        var terms = Terms("folder_name");
+        var t = terms["terms"]!.AsObject();
+        t.Remove("field");
+        t["script"] = new JsonObject
+        {
+            ["lang"] = "painless",
+            ["source"] = """
+                def names = new ArrayList();
+                if (doc['folder_name'].size() > 0) { names.add(doc['folder_name'].value); }
+                if (doc['old_folder_name'].size() > 0 && (names.isEmpty() || doc['old_folder_name'].value != names.get(0))) { names.add(doc['old_folder_name'].value); }
+                return names;
+                """,
+        };
+        return terms;
+    }
 
     internal static EventPage ReadPage(JsonNode body, int limit)
     {

@@ -163,12 +163,19 @@ internal sealed class IndexLayout(string prefix)
             {
                 ["bonnie_lowercase"] = new JsonObject { ["type"] = "custom", ["filter"] = new JsonArray("lowercase") },
             },
+            // Words are what FTS5's unicode61 tokenizer takes them to be: runs of letters and digits. The standard
+            // tokenizer keeps "example.net" and "o'brien" whole, so "from:example" or "brien" found mail on the
+            // embedded store and nothing here. (Applies to indices created from now on; existing ones keep theirs.)
+            ["tokenizer"] = new JsonObject
+            {
+                ["bonnie_words"] = new JsonObject { ["type"] = "pattern", ["pattern"] = "[^\\p{L}\\p{N}\\p{Co}]+" },
+            },
             ["analyzer"] = new JsonObject
             {
                 ["bonnie_text"] = new JsonObject
                 {
                     ["type"] = "custom",
-                    ["tokenizer"] = "standard",
+                    ["tokenizer"] = "bonnie_words",
                     ["filter"] = new JsonArray("lowercase", "asciifolding"),
                 },
             },

@@ -414,7 +414,7 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
                 { "term": { "user": "alice@example.org" } },
                 { "bool": { "should": [
                     { "match_phrase": { "subject": { "query": "contract draft" } } },
-                    { "match_phrase_prefix": { "from": { "query": "erin" } } } ],
+                    { "match_phrase_prefix": { "from": { "query": "erin", "max_expansions": 1000 } } } ],
                   "minimum_should_match": 1 } },
                 { "bool": { "must_not": [ { "term": { "flags": "\\seen" } } ] } },
                 { "range": { "timestamp": { "gte": "2026-01-01T00:00:00.000Z" } } } ] } },
@@ -425,6 +425,55 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
             }
             """);
         Assert.True(JsonNode.DeepEquals(expected, sent), sent.ToJsonString());
+    }
+
+    /// <summary>
+    /// The folder facet counts an event under its folder and under the folder it took a message out of, as folder:
+    /// finds it (the embedded store's contract test proves the counts; this the request that asks for them).
+    /// </summary>
+    [Fact]
+    public async Task SearchEventsAsync_FolderFacet_BucketsByTheFolderAndTheOldFolder()
+    {
+        _es.Respond = r => r.Path == "t-events/_search"
+            ? FakeResponse.Ok(JsonNode.Parse("""{"hits":{"total":{"value":0,"relation":"eq"},"hits":[]},"aggregations":{"folder":{"buckets":[{"key":"user/alice@example.org","doc_count":3}]}}}""")!)
+            : null;
+
+        var page = await _store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(""), Facets = Facets.Folder }, Timeout);
+
+        var terms = _es.Requests.Single(r => r.Path == "t-events/_search").Json["aggs"]!["folder"]!["terms"]!;
+        var script = terms["script"]!["source"]!.GetValue<string>();
+        Assert.Contains("doc['folder_name']", script, StringComparison.Ordinal);
+        Assert.Contains("doc['old_folder_name']", script, StringComparison.Ordinal);
+        Assert.Null(terms["field"]);
+        Assert.Equal([new FacetCount("user/alice@example.org", 3)], page.Facets["folder"]);
+    }
+
+    [Fact]
+    public async Task SearchEventsAsync_FreeTextPrefix_ExpandsToAThousandWordsNotElasticsearchsFifty()
+    {
+        _es.Respond = r => r.Path == "t-events/_search"
+            ? FakeResponse.Ok(JsonNode.Parse("""{"hits":{"total":{"value":0,"relation":"eq"},"hits":[]}}""")!)
+            : null;
+
+        await _store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse("contr*") }, Timeout);
+
+        var multi = _es.Requests.Single(r => r.Path == "t-events/_search").Json["query"]!["multi_match"]!;
+        Assert.Equal("phrase_prefix", multi["type"]!.GetValue<string>());
+        Assert.Equal(1000, multi["max_expansions"]!.GetValue<int>());
+    }
+
+    /// <summary>Full text splits words where the embedded store's FTS5 tokenizer does: at anything not a letter or digit.</summary>
+    [Fact]
+    public void Settings_TextAnalyzer_SplitsWordsAtPunctuationAsTheEmbeddedStoreDoes()
+    {
+        var analysis = IndexLayout.Settings()["analysis"]!;
+        Assert.Equal("bonnie_words", analysis["analyzer"]!["bonnie_text"]!["tokenizer"]!.GetValue<string>());
+        var pattern = analysis["tokenizer"]!["bonnie_words"]!["pattern"]!.GetValue<string>();
+
+        // Java's and .NET's regular expressions read \p{L}, \p{N} and \p{Co} alike.
+        var words = System.Text.RegularExpressions.Regex.Split("O'Brien <carol@example.net> Zürich-Süd 2026", pattern).Where(w => w.Length > 0);
+
+        Assert.Equal(["O", "Brien", "carol", "example", "net", "Zürich", "Süd", "2026"], words);
     }
 
     [Fact]
