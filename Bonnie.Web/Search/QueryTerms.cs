@@ -1,12 +1,11 @@
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
 using Bonnie.Shared.Search;
 
 namespace Bonnie.Web.Search;
 
 /// <summary>Writes terms of the query language so that what the builder and the facet chips add always parses.</summary>
-internal static partial class QueryTerms
+internal static class QueryTerms
 {
     /// <summary><c>field:value</c>, the value quoted when it holds spaces, quotes or parentheses.</summary>
     public static string Term(string field, string value)
@@ -33,7 +32,11 @@ internal static partial class QueryTerms
         return sb.Append('"').ToString();
     }
 
-    /// <summary>The query with <paramref name="term"/> added (AND), unless it is already there.</summary>
+    /// <summary>
+    /// The query with <paramref name="term"/> added (AND), unless it is already there. A query whose top level is an
+    /// OR is put in parentheses first: AND binds tighter than OR, so <c>a OR b user:x</c> would narrow only <c>b</c>
+    /// and find more than the facet that offered <c>user:x</c> counted.
+    /// </summary>
     public static string Append(string? query, string term)
     {
         var q = (query ?? "").Trim();
@@ -41,8 +44,32 @@ internal static partial class QueryTerms
         {
             return term;
         }
+        if (JoinsOnlyTheLastOrBranch(q, term, out var sort))
+        {
+            // sort: is refused inside parentheses, so it moves after them.
+            var grouped = "(" + WithoutSortTerms(q) + ") " + term;
+            return sort == SortOrder.OldestFirst ? grouped + " sort:oldest" : grouped;
+        }
         var words = q.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         return words.Contains(term, StringComparer.Ordinal) ? q : q + " " + term;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="term"/> added without parentheses would join only the query's last OR branch. A query
+    /// that does not parse is left as typed: the page shows the error where the officer put it.
+    /// </summary>
+    private static bool JoinsOnlyTheLastOrBranch(string query, string term, out SortOrder sort)
+    {
+        sort = SortOrder.NewestFirst;
+        try
+        {
+            sort = QueryParser.Parse(query).Sort;
+            return QueryParser.Parse(query + " " + term).Root is OrNode;
+        }
+        catch (QuerySyntaxException)
+        {
+            return false;
+        }
     }
 
     public static string Date(DateTime date) => date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
@@ -50,10 +77,52 @@ internal static partial class QueryTerms
     /// <summary>The query with its <c>sort:</c> term replaced by the order asked for (newest first is the default, so it is dropped).</summary>
     public static string WithSort(string? query, SortOrder order)
     {
-        var q = SortTerm().Replace(query ?? "", "").Trim();
+        var q = WithoutSortTerms(query ?? "");
         return order == SortOrder.OldestFirst ? (q.Length == 0 ? "sort:oldest" : q + " sort:oldest") : q;
     }
 
-    [GeneratedRegex(@"(?<=^|\s)sort:\S*", RegexOptions.IgnoreCase)]
-    private static partial Regex SortTerm();
+    /// <summary>
+    /// The query without its <c>sort:</c> words, found where the parser finds words: a phrase such as
+    /// <c>"sort:of"</c> is text and stays.
+    /// </summary>
+    private static string WithoutSortTerms(string query)
+    {
+        var kept = new StringBuilder(query.Length);
+        var i = 0;
+        while (i < query.Length)
+        {
+            var start = i;
+            if (query[i] == '"')
+            {
+                i++;
+                while (i < query.Length && query[i] != '"')
+                {
+                    i += query[i] == '\\' && i + 1 < query.Length ? 2 : 1;
+                }
+                i = Math.Min(i + 1, query.Length);
+            }
+            else if (char.IsWhiteSpace(query[i]) || query[i] is '(' or ')')
+            {
+                i++;
+            }
+            else
+            {
+                while (i < query.Length && !char.IsWhiteSpace(query[i]) && query[i] is not '(' and not ')' and not '"')
+                {
+                    i++;
+                }
+                if (query.AsSpan(start, i - start).StartsWith("sort:", StringComparison.OrdinalIgnoreCase))
+                {
+                    // The space after it goes too, so the words either side keep one space between them.
+                    while (i < query.Length && char.IsWhiteSpace(query[i]))
+                    {
+                        i++;
+                    }
+                    continue;
+                }
+            }
+            kept.Append(query, start, i - start);
+        }
+        return kept.ToString().Trim();
+    }
 }

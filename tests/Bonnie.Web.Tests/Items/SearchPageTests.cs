@@ -95,6 +95,22 @@ public sealed class SearchPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public void FacetChip_ClickAfterAnOrQuery_FindsWhatTheChipCounted()
+    {
+        var page = _page.Render<SearchPage>();
+        Search(page, "event:Login OR event:MessageRead");
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[aria-label='Add event:MessageRead (1)']")), PageTestContext.Timeout);
+
+        page.Find("[aria-label='Add event:MessageRead (1)']").Click();
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal("(event:Login OR event:MessageRead) event:MessageRead", page.Find("#search-query").GetAttribute("value"));
+            Assert.Equal("1 event matches", Total(page));
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
     public void Chart_Search_PlotsMatchesPerDay()
     {
         var page = _page.Render<SearchPage>();
