@@ -8,10 +8,11 @@ namespace Bonnie.Web.Api;
 public static class ApiEndpoints
 {
     private const int HistoryEventLimit = 10_000;
+    private const int MaxSessionLimit = 10_000;
 
     public static IEndpointRouteBuilder MapBonnieApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").RequireAuthorization(BonniePolicies.CanSearch);
+        var api = app.MapGroup("/api").RequireAuthorization(BonniePolicies.CanSearch).AnswerBadInput();
         api.MapGet("/events", SearchAsync);
         api.MapGet("/events/{id}", GetEventAsync);
         api.MapGet("/messages/{id}/history", MessageHistoryAsync);
@@ -22,25 +23,18 @@ public static class ApiEndpoints
         return app;
     }
 
-    private static async Task<IResult> SearchAsync(IBonnieStore store, string? q, int? limit, string? cursor, string? facets, CancellationToken cancellationToken)
+    private static async Task<IResult> SearchAsync(IBonnieStore store, string? q, string? limit, string? cursor, string? facets, CancellationToken cancellationToken)
     {
-        try
+        var search = new EventSearch
         {
-            var search = new EventSearch
-            {
-                Query = QueryParser.Parse(q),
-                Limit = Math.Clamp(limit ?? 50, 1, EventSearch.MaxLimit),
-                Cursor = string.IsNullOrEmpty(cursor) ? null : cursor,
-                Facets = ParseFacets(facets),
-            };
-            var page = await store.SearchEventsAsync(search, cancellationToken);
-            return Results.Ok(new EventPageDto(page.Total, page.Items.Select(e => EventDto.Of(e, withRaw: false)).ToList(), page.Next,
-                search.Facets == Facets.None ? null : page.Facets));
-        }
-        catch (QuerySyntaxException ex)
-        {
-            return Results.BadRequest(new QueryErrorDto(ex.Message, ex.Position, ex.Expected));
-        }
+            Query = QueryParser.Parse(q),
+            Limit = ApiInput.Limit(limit, 50, EventSearch.MaxLimit),
+            Cursor = string.IsNullOrEmpty(cursor) ? null : cursor,
+            Facets = ParseFacets(facets),
+        };
+        var page = await store.SearchEventsAsync(search, cancellationToken);
+        return Results.Ok(new EventPageDto(page.Total, page.Items.Select(e => EventDto.Of(e, withRaw: false)).ToList(), page.Next,
+            search.Facets == Facets.None ? null : page.Facets));
     }
 
     private static Facets ParseFacets(string? facets)
@@ -93,9 +87,9 @@ public static class ApiEndpoints
             events.Select(e => EventDto.Of(e, withRaw: false)).ToList()));
     }
 
-    private static async Task<IResult> SessionsAsync(IBonnieStore store, string login, int? limit, CancellationToken cancellationToken)
+    private static async Task<IResult> SessionsAsync(IBonnieStore store, string login, string? limit, CancellationToken cancellationToken)
     {
-        var sessions = await store.GetSessionsForUserAsync(login, Math.Clamp(limit ?? 100, 1, 10_000), cancellationToken);
+        var sessions = await store.GetSessionsForUserAsync(login, ApiInput.Limit(limit, 100, MaxSessionLimit), cancellationToken);
         return Results.Ok(new { items = sessions.Select(SessionDto.Of).ToList() });
     }
 
@@ -114,16 +108,9 @@ public static class ApiEndpoints
             });
     }
 
-    private static async Task<IResult> QuarantineAsync(IBonnieStore store, int? limit, string? cursor, CancellationToken cancellationToken)
+    private static async Task<IResult> QuarantineAsync(IBonnieStore store, string? limit, string? cursor, CancellationToken cancellationToken)
     {
-        try
-        {
-            var page = await store.GetQuarantineAsync(Math.Clamp(limit ?? 50, 1, EventSearch.MaxLimit), string.IsNullOrEmpty(cursor) ? null : cursor, cancellationToken);
-            return Results.Ok(new { items = page.Items.Select(QuarantineDto.Of).ToList(), next = page.Next });
-        }
-        catch (QuerySyntaxException ex)
-        {
-            return Results.BadRequest(new QueryErrorDto(ex.Message, ex.Position, ex.Expected));
-        }
+        var page = await store.GetQuarantineAsync(ApiInput.Limit(limit, 50, EventSearch.MaxLimit), string.IsNullOrEmpty(cursor) ? null : cursor, cancellationToken);
+        return Results.Ok(new { items = page.Items.Select(QuarantineDto.Of).ToList(), next = page.Next });
     }
 }

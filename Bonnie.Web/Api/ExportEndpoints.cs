@@ -16,10 +16,11 @@ public static class ExportEndpoints
 {
     public static IEndpointRouteBuilder MapBonnieExportApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/export").RequireAuthorization(BonniePolicies.CanExport);
-        api.MapGet("", (string? q, string? keys, bool? mbox, HttpContext http, EvidenceBundleWriter writer, IOfficerAudit audit) =>
-            ExportAsync(new ExportBody(q, SplitKeys(keys), mbox ?? false), http, writer, audit));
-        api.MapPost("", (ExportBody body, HttpContext http, EvidenceBundleWriter writer, IOfficerAudit audit) => ExportAsync(body, http, writer, audit));
+        var api = app.MapGroup("/api/export").RequireAuthorization(BonniePolicies.CanExport).AnswerBadInput();
+        api.MapGet("", (string? q, string? keys, string? mbox, HttpContext http, EvidenceBundleWriter writer, IOfficerAudit audit) =>
+            ExportAsync(new ExportBody(q, SplitKeys(keys), ApiInput.Flag("mbox", mbox)), http, writer, audit));
+        api.MapPost("", async (HttpContext http, EvidenceBundleWriter writer, IOfficerAudit audit) =>
+            await ExportAsync(await ApiInput.JsonBodyAsync<ExportBody>(http.Request, http.RequestAborted), http, writer, audit));
         return app;
     }
 

@@ -12,7 +12,7 @@ public static class RestoreEndpoints
 {
     public static IEndpointRouteBuilder MapBonnieRestoreApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/restore").RequireAuthorization(BonniePolicies.CanRestore);
+        var api = app.MapGroup("/api/restore").RequireAuthorization(BonniePolicies.CanRestore).AnswerBadInput();
         api.MapPost("", StartAsync);
         api.MapGet("", (RestoreJobs jobs) => Results.Ok(new { items = jobs.All.Select(RestoreJobDto.Of).ToList() }));
         api.MapGet("/{id}", (RestoreJobs jobs, string id) => jobs.Get(id) is { } job ? Results.Ok(RestoreJobDto.Of(job)) : Results.NotFound());
@@ -20,9 +20,10 @@ public static class RestoreEndpoints
         return app;
     }
 
-    private static async Task<IResult> StartAsync(RestoreRequestDto body, RestoreJobs jobs, IOfficerAudit audit, IOptions<RestoreOptions> options,
+    private static async Task<IResult> StartAsync(RestoreJobs jobs, IOfficerAudit audit, IOptions<RestoreOptions> options,
         HttpContext http, CancellationToken cancellationToken)
     {
+        var body = await ApiInput.JsonBodyAsync<RestoreRequestDto>(http.Request, cancellationToken);
         RestoreRequest request;
         try
         {

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Bonnie.Pipeline.Worker;
+using Bonnie.Shared.Search;
 using Bonnie.Shared.Storage;
 using Bonnie.Web.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -133,6 +134,46 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal(9, body.GetProperty("position").GetInt32());
         Assert.Equal("')'", body.GetProperty("expected").GetString());
+    }
+
+    [Fact]
+    public async Task GetEvents_ReadmeTemplateWithEmptyLimitAndCursor_FirstPageOfTheDefaultSize()
+    {
+        var (status, body) = await GetAsync("/api/events?q=user:alice@example.org&limit=&cursor=");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(7, body.GetProperty("items").GetArrayLength());
+    }
+
+    [Theory]
+    [InlineData("/api/quarantine?limit=&cursor=")]
+    [InlineData("/api/users/cyrus/sessions?limit=")]
+    public async Task Get_EmptyLimit_AnsweredWithTheDefault(string path)
+    {
+        var (status, body) = await GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(1, body.GetProperty("items").GetArrayLength());
+    }
+
+    [Theory]
+    [InlineData("/api/events?q=user:alice@example.org&limit=abc", EventSearch.MaxLimit)]
+    [InlineData("/api/events?q=user:alice@example.org&limit=99999999999", EventSearch.MaxLimit)]
+    [InlineData("/api/events?q=user:alice@example.org&limit=0", EventSearch.MaxLimit)]
+    [InlineData("/api/events?q=user:alice@example.org&limit=-1", EventSearch.MaxLimit)]
+    [InlineData("/api/events?q=user:alice@example.org&limit=1001", EventSearch.MaxLimit)]
+    [InlineData("/api/events?q=user:alice@example.org&limit=2.5", EventSearch.MaxLimit)]
+    [InlineData("/api/quarantine?limit=0", EventSearch.MaxLimit)]
+    [InlineData("/api/quarantine?limit=abc", EventSearch.MaxLimit)]
+    [InlineData("/api/users/cyrus/sessions?limit=-1", 10_000)]
+    [InlineData("/api/users/cyrus/sessions?limit=abc", 10_000)]
+    public async Task Get_BadLimit_BadRequestSayingWhatLimitTakes(string path, int max)
+    {
+        var (status, body) = await GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith($"limit must be a whole number between 1 and {max}", body.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal($"a whole number between 1 and {max}", body.GetProperty("expected").GetString());
     }
 
     [Fact]

@@ -99,6 +99,44 @@ public sealed class RestoreExportApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Export_MboxNeitherTrueNorFalse_RefusedSayingWhatItTakes()
+    {
+        using var response = await _client.SendAsync(Request(HttpMethod.Get, "/api/export?q=user:alice@example.org&mbox=yes", InvestigatorKey));
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("mbox must be true or false, not 'yes'.", body.RootElement.GetProperty("error").GetString());
+        Assert.DoesNotContain(await AuditAsync(), r => r.Action == OfficerActions.Export);
+    }
+
+    [Fact]
+    public async Task ExportPost_BodyNotJson_RefusedSayingWhy()
+    {
+        using var request = Request(HttpMethod.Post, "/api/export", InvestigatorKey);
+        request.Content = new StringContent("{\"query\": \"user:alice@example.org\"", Encoding.UTF8, "application/json");
+        using var response = await _client.SendAsync(request);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.StartsWith("The body is not a JSON object", body.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(await AuditAsync(), r => r.Action == OfficerActions.Export);
+    }
+
+    [Fact]
+    public async Task RestorePost_DryRunNotABoolean_RefusedNamingTheField()
+    {
+        using var request = Request(HttpMethod.Post, "/api/restore", RestorerKey);
+        request.Content = new StringContent("{\"scope\": \"folder\", \"folderId\": \"sufr9a0wrxwpaaifzy6ge6cu\", \"dryRun\": \"yes\"}",
+            Encoding.UTF8, "application/json");
+        using var response = await _client.SendAsync(request);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("$.dryRun", body.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(await AuditAsync(), r => r.Action == OfficerActions.Restore);
+    }
+
+    [Fact]
     public async Task RestoreDryRun_AsInvestigator_IsForbidden()
     {
         using var response = await _client.SendAsync(Request(HttpMethod.Post, "/api/restore", InvestigatorKey,

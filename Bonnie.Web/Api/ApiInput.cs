@@ -1,0 +1,115 @@
+using System.Globalization;
+using System.Text.Json;
+using Bonnie.Shared.Search;
+
+namespace Bonnie.Web.Api;
+
+/// <summary>
+/// Reads the API's numbers, flags and bodies by hand: bound by minimal APIs, a bad one is refused with an empty
+/// 400 that does not say which parameter was wrong. Each refusal here names the parameter and what it takes.
+/// </summary>
+internal static class ApiInput
+{
+    /// <summary>
+    /// <c>limit</c>, or <paramref name="fallback"/> when it is absent or empty: the README's own template
+    /// <c>?q=&amp;limit=&amp;cursor=</c> sends it empty.
+    /// </summary>
+    public static int Limit(string? text, int fallback, int max)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return fallback;
+        }
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) && limit >= 1 && limit <= max)
+        {
+            return limit;
+        }
+        var expected = $"a whole number between 1 and {max}";
+        throw new ApiInputException($"limit must be {expected}, not '{Shorten(text)}'.", expected);
+    }
+
+    /// <summary>A yes/no parameter: <c>true</c> or <c>false</c>; absent or empty is false.</summary>
+    public static bool Flag(string name, string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return false;
+        }
+        return bool.TryParse(text, out var value)
+            ? value
+            : throw new ApiInputException($"{name} must be true or false, not '{Shorten(text)}'.", "true or false");
+    }
+
+    /// <summary>The body as <typeparamref name="T"/>; a body that is not JSON, or not that shape, is refused with the reader's reason.</summary>
+    public static async Task<T> JsonBodyAsync<T>(HttpRequest request, CancellationToken cancellationToken) where T : class
+    {
+        // Only JSON is read: a cross-site form cannot send that content type without the browser asking first.
+        if (!request.HasJsonContentType())
+        {
+            throw new ApiInputException("The body must be JSON, sent with Content-Type: application/json.", "a JSON body",
+                StatusCodes.Status415UnsupportedMediaType);
+        }
+        try
+        {
+            return await request.ReadFromJsonAsync<T>(cancellationToken)
+                ?? throw new ApiInputException("The body must be a JSON object, not null.", "a JSON object");
+        }
+        catch (JsonException ex)
+        {
+            throw new ApiInputException("The body is not a JSON object of the expected shape: " + ex.Message, "a JSON object");
+        }
+    }
+
+    /// <summary>
+    /// Answers a query that does not parse and a parameter or body refused here with one JSON shape,
+    /// <c>{"error", "position", "expected"}</c> (position 0 when the problem is not in the query's text).
+    /// </summary>
+    public static TBuilder AnswerBadInput<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            try
+            {
+                return await next(context);
+            }
+            catch (QuerySyntaxException ex)
+            {
+                return Results.BadRequest(new QueryErrorDto(ex.Message, ex.Position, ex.Expected));
+            }
+            catch (ApiInputException ex)
+            {
+                return Results.Json(new QueryErrorDto(ex.Message, 0, ex.Expected), statusCode: ex.StatusCode);
+            }
+        });
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
+}
+
+/// <summary>A parameter or body the API refuses; the message names it and says what it takes.</summary>
+internal sealed class ApiInputException : Exception
+{
+    public ApiInputException(string message, string expected, int statusCode = StatusCodes.Status400BadRequest)
+        : base(message)
+    {
+        Expected = expected;
+        StatusCode = statusCode;
+    }
+
+    public ApiInputException()
+        : this("The request is not valid.", "a valid request")
+    {
+    }
+
+    public ApiInputException(string message)
+        : this(message, "a valid request")
+    {
+    }
+
+    public ApiInputException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Expected = "a valid request";
+    }
+
+    public string Expected { get; }
+    public int StatusCode { get; } = StatusCodes.Status400BadRequest;
+}
