@@ -1,10 +1,15 @@
+using System.Globalization;
 using Bonnie.Shared.Search;
 using Bonnie.Shared.Storage;
+using Bonnie.Web.Audit;
 using Bonnie.Web.Security;
 
 namespace Bonnie.Web.Api;
 
-/// <summary>The JSON API under <c>/api</c>: search, one event with its raw notification, histories, sessions, quarantine.</summary>
+/// <summary>
+/// The JSON API under <c>/api</c>: search, one event with its raw notification, histories, sessions, quarantine.
+/// Every read of evidence is in the officers' audit before it is answered, under the page's action where a page has one.
+/// </summary>
 public static class ApiEndpoints
 {
     private const int HistoryEventLimit = 10_000;
@@ -23,7 +28,8 @@ public static class ApiEndpoints
         return app;
     }
 
-    private static async Task<IResult> SearchAsync(IBonnieStore store, string? q, string? limit, string? cursor, string? facets, CancellationToken cancellationToken)
+    private static async Task<IResult> SearchAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string? q, string? limit, string? cursor,
+        string? facets, CancellationToken cancellationToken)
     {
         var search = new EventSearch
         {
@@ -32,6 +38,13 @@ public static class ApiEndpoints
             Cursor = string.IsNullOrEmpty(cursor) ? null : cursor,
             Facets = ParseFacets(facets),
         };
+        // Every page is recorded, not only the first: each one is read.
+        await audit.RecordApiReadAsync(http, OfficerActions.Search, search.Query.Text, new Dictionary<string, string?>
+        {
+            ["limit"] = search.Limit.ToString(CultureInfo.InvariantCulture),
+            ["cursor"] = search.Cursor,
+            ["facets"] = string.IsNullOrWhiteSpace(facets) ? null : facets,
+        }, cancellationToken);
         var page = await store.SearchEventsAsync(search, cancellationToken);
         return Results.Ok(new EventPageDto(page.Total, page.Items.Select(e => EventDto.Of(e, withRaw: false)).ToList(), page.Next,
             search.Facets == Facets.None ? null : page.Facets));
@@ -55,62 +68,84 @@ public static class ApiEndpoints
         return result;
     }
 
-    private static async Task<IResult> GetEventAsync(IBonnieStore store, string id, CancellationToken cancellationToken)
+    private static async Task<IResult> GetEventAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string id, CancellationToken cancellationToken)
     {
-        var e = await store.GetEventAsync(id, cancellationToken);
-        return e is null ? Results.NotFound() : Results.Ok(EventDto.Of(e, withRaw: true));
+        if (await store.GetEventAsync(id, cancellationToken) is not { } e)
+        {
+            return Results.NotFound();
+        }
+        await audit.RecordApiReadAsync(http, OfficerActions.EventViewed, id, cancellationToken: cancellationToken);
+        return Results.Ok(EventDto.Of(e, withRaw: true));
     }
 
-    private static async Task<IResult> MessageHistoryAsync(IBonnieStore store, string id, CancellationToken cancellationToken)
+    private static async Task<IResult> MessageHistoryAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string id,
+        CancellationToken cancellationToken)
     {
         var message = await store.GetMessageAsync(id, cancellationToken);
         if (message is null)
         {
             return Results.NotFound();
         }
+        await audit.RecordApiReadAsync(http, OfficerActions.MessageViewed, id, cancellationToken: cancellationToken);
         var changes = await store.GetChangesAsync(ObjectKind.Message, id, cancellationToken);
         var events = await store.GetEventsForObjectAsync(ObjectKind.Message, id, HistoryEventLimit, cancellationToken);
         return Results.Ok(new HistoryDto<MessageDto>(MessageDto.Of(message), changes.Select(ChangeDto.Of).ToList(),
             events.Select(e => EventDto.Of(e, withRaw: false)).ToList()));
     }
 
-    private static async Task<IResult> FolderHistoryAsync(IBonnieStore store, string id, CancellationToken cancellationToken)
+    private static async Task<IResult> FolderHistoryAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string id,
+        CancellationToken cancellationToken)
     {
         var folder = await store.GetFolderAsync(id, cancellationToken);
         if (folder is null)
         {
             return Results.NotFound();
         }
+        await audit.RecordApiReadAsync(http, OfficerActions.FolderViewed, id, cancellationToken: cancellationToken);
         var changes = await store.GetChangesAsync(ObjectKind.Folder, id, cancellationToken);
         var events = await store.GetEventsForObjectAsync(ObjectKind.Folder, id, HistoryEventLimit, cancellationToken);
         return Results.Ok(new HistoryDto<FolderDto>(FolderDto.Of(folder), changes.Select(ChangeDto.Of).ToList(),
             events.Select(e => EventDto.Of(e, withRaw: false)).ToList()));
     }
 
-    private static async Task<IResult> SessionsAsync(IBonnieStore store, string login, string? limit, CancellationToken cancellationToken)
+    private static async Task<IResult> SessionsAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string login, string? limit,
+        CancellationToken cancellationToken)
     {
-        var sessions = await store.GetSessionsForUserAsync(login, ApiInput.Limit(limit, 100, MaxSessionLimit), cancellationToken);
+        var count = ApiInput.Limit(limit, 100, MaxSessionLimit);
+        await audit.RecordApiReadAsync(http, OfficerActions.SessionsViewed, login,
+            new Dictionary<string, string?> { ["limit"] = count.ToString(CultureInfo.InvariantCulture) }, cancellationToken);
+        var sessions = await store.GetSessionsForUserAsync(login, count, cancellationToken);
         return Results.Ok(new { items = sessions.Select(SessionDto.Of).ToList() });
     }
 
     // Every name the person carried; their events are found with user:<any of those names>.
-    private static async Task<IResult> PersonAsync(IBonnieStore store, string id, CancellationToken cancellationToken)
+    private static async Task<IResult> PersonAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string id, CancellationToken cancellationToken)
     {
-        var person = await store.GetPersonAsync(id, cancellationToken);
-        return person is null
-            ? Results.NotFound()
-            : Results.Ok(new
-            {
-                id = person.PersonId,
-                displayName = person.DisplayName,
-                names = person.Names.Select(n => new { name = n.Name, firstSeen = n.FirstSeen, lastSeen = n.LastSeen }).ToList(),
-                eventCount = person.EventCount,
-            });
+        if (await store.GetPersonAsync(id, cancellationToken) is not { } person)
+        {
+            return Results.NotFound();
+        }
+        await audit.RecordApiReadAsync(http, OfficerActions.PersonViewed, id, cancellationToken: cancellationToken);
+        return Results.Ok(new
+        {
+            id = person.PersonId,
+            displayName = person.DisplayName,
+            names = person.Names.Select(n => new { name = n.Name, firstSeen = n.FirstSeen, lastSeen = n.LastSeen }).ToList(),
+            eventCount = person.EventCount,
+        });
     }
 
-    private static async Task<IResult> QuarantineAsync(IBonnieStore store, string? limit, string? cursor, CancellationToken cancellationToken)
+    private static async Task<IResult> QuarantineAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string? limit, string? cursor,
+        CancellationToken cancellationToken)
     {
-        var page = await store.GetQuarantineAsync(ApiInput.Limit(limit, 50, EventSearch.MaxLimit), string.IsNullOrEmpty(cursor) ? null : cursor, cancellationToken);
+        var count = ApiInput.Limit(limit, 50, EventSearch.MaxLimit);
+        cursor = string.IsNullOrEmpty(cursor) ? null : cursor;
+        await audit.RecordApiReadAsync(http, OfficerActions.QuarantineViewed, null, new Dictionary<string, string?>
+        {
+            ["limit"] = count.ToString(CultureInfo.InvariantCulture),
+            ["cursor"] = cursor,
+        }, cancellationToken);
+        var page = await store.GetQuarantineAsync(count, cursor, cancellationToken);
         return Results.Ok(new { items = page.Items.Select(QuarantineDto.Of).ToList(), next = page.Next });
     }
 }

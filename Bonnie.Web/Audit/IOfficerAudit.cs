@@ -49,6 +49,16 @@ public static class OfficerActions
     public const string AuditVerified = "audit-verified";
     public const string Search = "search";
     public const string MessageViewed = "message-viewed";
+    /// <summary>One event was read with its raw notification (Target: the event id).</summary>
+    public const string EventViewed = "event-viewed";
+    /// <summary>A folder's history was read (Target: the folder id).</summary>
+    public const string FolderViewed = "folder-viewed";
+    /// <summary>A user's sessions were read (Target: the login).</summary>
+    public const string SessionsViewed = "sessions-viewed";
+    /// <summary>A page of the quarantine (unreadable or failed notifications, raw) was read.</summary>
+    public const string QuarantineViewed = "quarantine-viewed";
+    /// <summary>A person's names were read (Target: the person id).</summary>
+    public const string PersonViewed = "person-viewed";
     /// <summary>The raw .eml or an attachment of a message was downloaded.</summary>
     public const string MessageDownloaded = "message-downloaded";
     public const string Export = "export";

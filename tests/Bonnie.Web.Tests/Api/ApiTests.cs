@@ -6,6 +6,7 @@ using System.Text.Json;
 using Bonnie.Pipeline.Worker;
 using Bonnie.Shared.Search;
 using Bonnie.Shared.Storage;
+using Bonnie.Web.Audit;
 using Bonnie.Web.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -80,8 +81,11 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(path, key: "wrong-key-0123456789abcdefgh")).Status);
     }
 
-    [Fact]
-    public async Task GetPerson_PersonWithTwoNames_ListsNamesAndEventCount()
+    private async Task<IReadOnlyList<OfficerAuditRecord>> AuditAsync()
+        => (await _factory.Services.GetRequiredService<OfficerAuditLog>().ReadPageAsync(0, 1000)).Records;
+
+    /// <summary>alice's two latest events become P-1's, a person who also carried a.example@example.org.</summary>
+    private async Task GiveAliceTwoNamesAsync()
     {
         var store = _factory.Services.GetRequiredService<Bonnie.Shared.Storage.IBonnieStore>();
         var (_, events) = await GetAsync("/api/events?q=user:alice@example.org&limit=2");
@@ -91,6 +95,12 @@ public sealed class ApiTests : IAsyncLifetime
         var identity = new Bonnie.Shared.Storage.EventIdentity { Status = "resolved", PersonId = "P-1", DisplayName = "Alice", ResolvedAt = at };
         await store.UpdateIdentityAsync(ids.Select(id => new Bonnie.Shared.Storage.IdentityUpdate(id, identity)).ToList(),
             [new("P-1", "Alice", ["alice@example.org", "a.example@example.org"], at)]);
+    }
+
+    [Fact]
+    public async Task GetPerson_PersonWithTwoNames_ListsNamesAndEventCount()
+    {
+        await GiveAliceTwoNamesAsync();
 
         var (status, person) = await GetAsync("/api/people/P-1");
         var (unknown, _) = await GetAsync("/api/people/P-2");
@@ -115,6 +125,54 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Equal(4, rest.GetProperty("items").GetArrayLength());
         Assert.Equal(JsonValueKind.Null, rest.GetProperty("next").ValueKind);
         Assert.Equal("AclChange", body.GetProperty("items")[0].GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task GetEvents_TwoPagesWithAuditorKey_EachPageAuditedAsASearchByTheKeysNameNeverTheKey()
+    {
+        var (_, first) = await GetAsync("/api/events?q=user:alice@example.org&limit=3&facets=user");
+        var next = first.GetProperty("next").GetString()!;
+        var (status, _) = await GetAsync($"/api/events?q=user:alice@example.org&limit=10&cursor={Uri.EscapeDataString(next)}");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var searches = (await AuditAsync()).Where(r => r.Action == OfficerActions.Search).OrderBy(r => r.Sequence).ToList();
+        Assert.Equal(2, searches.Count);
+        Assert.All(searches, r => Assert.Equal(("api:auditor", "user:alice@example.org", "127.0.0.1"), (r.Officer, r.Target, r.ClientAddress)));
+        Assert.Equal("""{"cursor":null,"facets":"user","limit":"3","via":"api"}""", searches[0].Details);
+        Assert.Equal($$"""{"cursor":"{{next}}","facets":null,"limit":"10","via":"api"}""", searches[1].Details);
+        Assert.DoesNotContain(AuditorKey, JsonSerializer.Serialize(await AuditAsync()), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/api/events/{MessageNew}", OfficerActions.EventViewed, "{MessageNew}")]
+    [InlineData("/api/messages/M743974037cbef97becd11ce5/history", OfficerActions.MessageViewed, "M743974037cbef97becd11ce5")]
+    [InlineData("/api/folders/oe16bupldlr2b7ax2w5twkwq/history", OfficerActions.FolderViewed, "oe16bupldlr2b7ax2w5twkwq")]
+    [InlineData("/api/users/cyrus/sessions", OfficerActions.SessionsViewed, "cyrus")]
+    [InlineData("/api/quarantine", OfficerActions.QuarantineViewed, null)]
+    [InlineData("/api/people/P-1", OfficerActions.PersonViewed, "P-1")]
+    public async Task Read_WithAuditorKey_AuditedByTheKeysNameThroughTheApiNeverTheKey(string path, string action, string? target)
+    {
+        var eventId = JobId(Fixture("MessageNew"));
+        await GiveAliceTwoNamesAsync();
+        var before = (await AuditAsync()).Count;
+
+        var (status, _) = await GetAsync(path.Replace("{MessageNew}", eventId, StringComparison.Ordinal));
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var records = await AuditAsync();
+        var read = Assert.Single(records.Take(records.Count - before));
+        Assert.Equal(("api:auditor", action, target?.Replace("{MessageNew}", eventId, StringComparison.Ordinal)), (read.Officer, read.Action, read.Target));
+        Assert.Contains("\"via\":\"api\"", read.Details, StringComparison.Ordinal);
+        Assert.DoesNotContain(AuditorKey, JsonSerializer.Serialize(records), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetEvents_RefusedLimitOrQuery_NotAuditedAsASearch()
+    {
+        await GetAsync("/api/events?q=user:alice@example.org&limit=0");
+        await GetAsync("/api/events?q=" + Uri.EscapeDataString("(user:bob"));
+
+        Assert.DoesNotContain(await AuditAsync(), r => r.Action == OfficerActions.Search);
     }
 
     [Fact]
