@@ -1,4 +1,5 @@
 using Bonnie.Pipeline.Status;
+using Bonnie.Shared.Search;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Components;
 using Bonnie.Web.LiveSystem;
@@ -19,6 +20,24 @@ public static class WebHostingExtensions
     public const string DefaultUrl = "http://127.0.0.1:5080";
 
     /// <summary>
+    /// The longest request line Kestrel takes. A query travels in the URL (<c>/api/events?q=</c>, <c>/search?q=</c>),
+    /// and the parser allows <see cref="QueryParser.MaxLength"/> characters: at up to 4 UTF-8 bytes each,
+    /// percent-encoded as 12, that is 48 KiB, beyond Kestrel's default of 8 KiB, which answered 414 for a query of
+    /// 1,531 accented characters before the parser could say anything. 16 KiB more holds the path, limit, cursor and
+    /// facets; the sign-in page's ReturnUrl, which encodes a bookmarked search's address once more (61 KB for 4,096 €),
+    /// fits too. (The headers never carry the query: every page is served with <c>Referrer-Policy: no-referrer</c>.)
+    /// </summary>
+    internal const int MaxRequestLineSize = QueryParser.MaxLength * 12 + 16 * 1024;
+
+    /// <summary>
+    /// The largest message the browser may send the circuit. The search page keeps its query in the address, and the
+    /// browser sends the whole address when the circuit starts and at each navigation: with SignalR's default of
+    /// 32 KiB, a query of 4,096 characters like € (37 KB percent-encoded) closed the circuit and the page never
+    /// answered. The default's 32 KiB stays for the rest of the message.
+    /// </summary>
+    internal const int MaxCircuitMessageSize = MaxRequestLineSize + 32 * 1024;
+
+    /// <summary>
     /// The officers' application: data directory, loopback-only default address, Blazor Server with
     /// MudBlazor, officers' accounts and their audit log, and the system status the home page shows.
     /// </summary>
@@ -34,6 +53,8 @@ public static class WebHostingExtensions
         // plain `dotnet run` works; a published app has no build manifest and serves them from wwwroot instead.
         builder.WebHost.UseStaticWebAssets();
 
+        builder.WebHost.ConfigureKestrel(o => o.Limits.MaxRequestLineSize = MaxRequestLineSize);
+
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<HostingOptions>().BindConfiguration("Bonnie").ValidateOnStart();
@@ -46,7 +67,8 @@ public static class WebHostingExtensions
             .Configure<DataDirectory, ILoggerFactory>((options, directory, loggers) =>
                 options.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(directory.PathOf("keys")), loggers));
 
-        services.AddRazorComponents().AddInteractiveServerComponents();
+        services.AddRazorComponents().AddInteractiveServerComponents()
+            .AddHubOptions(o => o.MaximumReceiveMessageSize = MaxCircuitMessageSize);
         services.AddCascadingAuthenticationState();
         services.AddAntiforgery(o => o.Cookie.Name = "bonnie.antiforgery");
         services.AddMudServices();

@@ -175,6 +175,32 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.DoesNotContain(await AuditAsync(), r => r.Action == OfficerActions.Search);
     }
 
+    [Theory]
+    [InlineData("é")]
+    [InlineData("€")]
+    [InlineData("𝒜")]
+    public async Task GetEvents_QueryAtTheParsersLimitInNonAsciiCharacters_ReachesTheParserAndIsAnswered(string character)
+    {
+        // € takes 9 bytes percent-encoded for one character of the limit: the longest request line a valid query makes.
+        var query = string.Concat(Enumerable.Repeat(character, QueryParser.MaxLength / character.Length));
+
+        var (status, body) = await GetAsync("/api/events?q=" + Uri.EscapeDataString(query));
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(0, body.GetProperty("total").GetInt64());
+    }
+
+    [Fact]
+    public async Task GetEvents_NonAsciiQueryOverTheParsersLimit_TheParsersOwnRefusal()
+    {
+        var query = new string('€', QueryParser.MaxLength + 1);
+
+        var (status, body) = await GetAsync("/api/events?q=" + Uri.EscapeDataString(query));
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal($"The query is {QueryParser.MaxLength + 1} characters long; the limit is {QueryParser.MaxLength}.", body.GetProperty("error").GetString());
+    }
+
     [Fact]
     public async Task GetEvents_Facets_CountsByType()
     {

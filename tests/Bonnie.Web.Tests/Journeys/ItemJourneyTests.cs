@@ -1,4 +1,5 @@
 using Bonnie.Pipeline.Worker;
+using Bonnie.Shared.Search;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -158,6 +159,31 @@ public sealed class ItemJourneyTests : IAsyncLifetime
         // Text, not markup: no image element came out of the value, and nothing was fetched or run (the route and console checks).
         Assert.Equal(0, await metadata.Locator("img").CountAsync());
         await ScreenshotAsync(page, "13-folder-metadata");
+        Assert.Empty(_consoleErrors);
+    }
+
+    [Fact]
+    public async Task Search_QueriesOfTheParsersLengthInNonAsciiCharacters_OpenedAndTypedBothAnswered()
+    {
+        // € is 9 bytes percent-encoded, so 4,096 of them make the longest address a query within the limit can.
+        var bookmarked = new string('€', QueryParser.MaxLength);
+        var typed = new string('é', QueryParser.MaxLength);
+        var page = await NewPageAsync();
+        await page.GotoAsync(_baseUrl + "/search?q=" + Uri.EscapeDataString(bookmarked));
+        await page.GetByLabel("User name").FillAsync(BonnieWebFactory.AdminName);
+        await page.GetByLabel("Password").FillAsync(BonnieWebFactory.AdminPassword);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+
+        await page.GetByRole(AriaRole.Status).Filter(new() { HasText = "0 events match" }).WaitForAsync();
+        var query = page.GetByRole(AriaRole.Textbox, new() { Name = "Query" });
+        Assert.Equal(bookmarked, await query.InputValueAsync());
+        await query.FillAsync(typed);
+        await query.PressAsync("Enter");
+        await page.WaitForURLAsync("**/search?q=" + Uri.EscapeDataString(typed));
+        await page.GetByRole(AriaRole.Status).Filter(new() { HasText = "0 events match" }).WaitForAsync();
+
+        var (records, _) = await _factory.Services.GetRequiredService<OfficerAuditLog>().ReadPageAsync(0, 50, CancellationToken.None);
+        Assert.Equal([typed, bookmarked], records.Where(r => r.Action == OfficerActions.Search).Select(r => r.Target));
         Assert.Empty(_consoleErrors);
     }
 
