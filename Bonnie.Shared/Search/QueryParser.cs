@@ -383,8 +383,18 @@ public static class QueryParser
             {
                 return new EventTypeNode(type) { Position = position };
             }
+            var parts = value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length > 1 && parts.All(p => EventNames.TryResolve(p, out _)))
+            {
+                throw new QuerySyntaxException(
+                    $"'event:' at position {valuePosition} takes one event type, not the list '{Shorten(value)}'; for any of them write ({string.Join(" OR ", parts.Select(p => "event:" + p))}).",
+                    valuePosition, "one event type");
+            }
+            var closest = EventNames.Closest(value);
             throw new QuerySyntaxException(
-                $"Unknown event type '{Shorten(value)}' at position {valuePosition}; expected one of {string.Join(", ", EventNames.Known)}.",
+                closest is not null
+                    ? $"Unknown event type '{Shorten(value)}' at position {valuePosition}; did you mean {closest}? Event types are {string.Join(", ", EventNames.Known)}."
+                    : $"Unknown event type '{Shorten(value)}' at position {valuePosition}; expected one of {string.Join(", ", EventNames.Known)}.",
                 valuePosition, "an event type");
         }
 
@@ -460,17 +470,62 @@ public static class EventNames
     public static IReadOnlyList<string> Known { get; } =
         Enum.GetNames<EventType>().Where(n => n != nameof(EventType.Unknown)).ToArray();
 
+    // Whole names only: Enum.TryParse also takes "Login,Logout" (the OR of the values, which is MessageNew) and
+    // numbers, so an officer's list or typo would silently search another type.
+    private static readonly Dictionary<string, EventType> ByName = BuildByName();
+
+    private static Dictionary<string, EventType> BuildByName()
+    {
+        var byName = new Dictionary<string, EventType>(StringComparer.OrdinalIgnoreCase);
+        foreach (var name in Known)
+        {
+            byName[name] = Enum.Parse<EventType>(name);
+        }
+        byName["QuotaExceeded"] = EventType.QuotaExceed;
+        return byName;
+    }
+
     public static bool TryResolve(string name, out EventType type)
     {
         if (name.StartsWith("vnd.cmu.", StringComparison.OrdinalIgnoreCase))
         {
             name = name[8..];
         }
-        if (string.Equals(name, "QuotaExceeded", StringComparison.OrdinalIgnoreCase))
+        return ByName.TryGetValue(name, out type);
+    }
+
+    /// <summary>The known name closest to <paramref name="name"/> (a typo or two away), or null when none is close.</summary>
+    public static string? Closest(string name)
+    {
+        if (name.StartsWith("vnd.cmu.", StringComparison.OrdinalIgnoreCase))
         {
-            name = nameof(EventType.QuotaExceed);
+            name = name[8..];
         }
-        return Enum.TryParse(name, ignoreCase: true, out type) && type != EventType.Unknown && Enum.IsDefined(type)
-            && !int.TryParse(name, out _);
+        var folded = name.ToLowerInvariant();
+        var best = Known
+            .Select(k => (Name: k, Distance: EditDistance(folded, k.ToLowerInvariant())))
+            .MinBy(k => k.Distance);
+        return best.Distance <= Math.Max(1, Math.Min(3, name.Length / 4)) ? best.Name : null;
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+                current[j] = Math.Min(substitution, Math.Min(previous[j], current[j - 1]) + 1);
+            }
+            (previous, current) = (current, previous);
+        }
+        return previous[b.Length];
     }
 }

@@ -149,4 +149,50 @@ public sealed class QueryParserTests
 
         Assert.Equal(3, root.Children.Count);
     }
+
+    [Theory]
+    [InlineData("event:LOGIN", EventType.Login)]
+    [InlineData("event:vnd.cmu.messagemove", EventType.MessageMove)]
+    [InlineData("event:quotaexceeded", EventType.QuotaExceed)]
+    public void Parse_EventName_AnyCase(string q, EventType expected)
+    {
+        Assert.Equal(expected, Assert.IsType<EventTypeNode>(QueryParser.Parse(q).Root).Type);
+    }
+
+    [Theory]
+    [InlineData("event:Login,Logout")]
+    [InlineData("event:Login,Login")]
+    [InlineData("event:MessageNew,Login")]
+    public void Parse_EventList_RefusedNotFoldedIntoAnotherType(string q)
+    {
+        var ex = Assert.Throws<QuerySyntaxException>(() => QueryParser.Parse(q));
+
+        Assert.Equal(6, ex.Position);
+        Assert.Equal("one event type", ex.Expected);
+        Assert.Contains("(event:", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(" OR event:", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("event:3")]
+    [InlineData("event:-1")]
+    [InlineData("event:Unknown")]
+    [InlineData("event:Login,Bogus")]
+    [InlineData("event:\" Login\"")]
+    public void Parse_EventNotAName_Refused(string q)
+    {
+        var ex = Assert.Throws<QuerySyntaxException>(() => QueryParser.Parse(q));
+
+        Assert.Equal(6, ex.Position);
+        Assert.Equal("an event type", ex.Expected);
+        Assert.Contains("MessageNew", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_EventTypo_SuggestsClosest()
+    {
+        var ex = Assert.Throws<QuerySyntaxException>(() => QueryParser.Parse("event:MesageMove"));
+
+        Assert.Contains("did you mean MessageMove?", ex.Message, StringComparison.Ordinal);
+    }
 }
