@@ -413,7 +413,17 @@ public static class QueryParser
         }
 
         private static KeywordNode MessageId(string value, bool isPhrase, int valuePosition, int position)
-            => Keyword(KeywordField.MessageId, value, isPhrase, valuePosition, position);
+        {
+            var node = Keyword(KeywordField.MessageId, value, isPhrase, valuePosition, position);
+            if (!node.IsPrefix)
+            {
+                return node;
+            }
+            // A prefix is the start of the stored "<id>": the "<" belongs in front of it, but a ">" after it would
+            // make the prefix end where the officer's typing stopped, so 750.39250* could only ever find "<750.39250>".
+            var prefix = value[..^1].Trim().ToLowerInvariant();
+            return node with { Value = prefix.StartsWith('<') ? prefix : "<" + prefix };
+        }
 
         private static TextNode Text(TextField field, string value, bool isPhrase, int position)
         {

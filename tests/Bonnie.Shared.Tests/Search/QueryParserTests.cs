@@ -195,4 +195,16 @@ public sealed class QueryParserTests
 
         Assert.Contains("did you mean MessageMove?", ex.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("messageid:750.39250@Example.org", "<750.39250@example.org>", false)]
+    [InlineData("messageid:<750.39250@example.org>", "<750.39250@example.org>", false)]
+    [InlineData("messageid:750.39250@example.org>", "<750.39250@example.org>", false)]
+    [InlineData("messageid:750.39250*", "<750.39250", true)]
+    [InlineData("messageid:<750.39250*", "<750.39250", true)]
+    [InlineData("messageid:<750.39250@example.org>*", "<750.39250@example.org>", true)]
+    public void Parse_MessageId_BracketsAddedButNeverCloseAPrefix(string q, string value, bool prefix)
+    {
+        Assert.Equal(new KeywordNode(KeywordField.MessageId, value, prefix) { Position = 0 }, QueryParser.Parse(q).Root);
+    }
 }
