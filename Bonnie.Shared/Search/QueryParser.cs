@@ -448,6 +448,12 @@ public static class QueryParser
             {
                 from = instant;
             }
+            else if (field != "on" && IsTimeOutsideRange(value))
+            {
+                throw new QuerySyntaxException(
+                    $"The time '{Shorten(value)}' after '{field}:' at position {valuePosition} is outside the times that can be searched, 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.",
+                    valuePosition, "a time between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z");
+            }
             else
             {
                 var expected = field == "on" ? "a date like 2026-11-29" : "a date like 2026-11-29 or a time like 2026-11-29T11:20:00Z";
@@ -457,8 +463,23 @@ public static class QueryParser
             {
                 "after" => new TimeRangeNode(from, null) { Position = position },
                 "before" => new TimeRangeNode(null, from) { Position = position },
-                _ => new TimeRangeNode(from, from.AddDays(1)) { Position = position },
+                // The last day has no next day to end at, and nothing can come after it.
+                _ => new TimeRangeNode(from, day == DateOnly.MaxValue ? null : from.AddDays(1)) { Position = position },
             };
+        }
+
+        // A time whose clock reading is valid but whose zone moves it past either end of DateTimeOffset
+        // (9999-12-31T23:00:00-05:00): said so, rather than that the text is not a time.
+        private static bool IsTimeOutsideRange(string value)
+        {
+            var t = value.IndexOf('T', StringComparison.Ordinal);
+            if (t < 0)
+            {
+                return false;
+            }
+            var zone = value.AsSpan(t).LastIndexOfAny('+', '-');
+            var local = value.EndsWith('Z') || value.EndsWith('z') ? value[..^1] : zone > 0 ? value[..(t + zone)] : null;
+            return local is not null && DateTime.TryParse(local, CultureInfo.InvariantCulture, DateTimeStyles.None, out _);
         }
     }
 

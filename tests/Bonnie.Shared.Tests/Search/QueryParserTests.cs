@@ -1,3 +1,4 @@
+using System.Globalization;
 using Bonnie.Shared.Events;
 using Bonnie.Shared.Search;
 
@@ -206,5 +207,44 @@ public sealed class QueryParserTests
     public void Parse_MessageId_BracketsAddedButNeverCloseAPrefix(string q, string value, bool prefix)
     {
         Assert.Equal(new KeywordNode(KeywordField.MessageId, value, prefix) { Position = 0 }, QueryParser.Parse(q).Root);
+    }
+
+    [Fact]
+    public void Parse_OnLastDay_OpenEndedInsteadOfOverflowing()
+    {
+        var on = Assert.IsType<TimeRangeNode>(QueryParser.Parse("on:9999-12-31").Root);
+
+        Assert.Equal(new DateTimeOffset(9999, 12, 31, 0, 0, 0, TimeSpan.Zero), on.From);
+        Assert.Null(on.Until);
+    }
+
+    [Theory]
+    [InlineData("on:0001-01-01", "0001-01-01T00:00:00Z", "0001-01-02T00:00:00Z")]
+    [InlineData("after:9999-12-31", "9999-12-31T00:00:00Z", null)]
+    [InlineData("before:9999-12-31", null, "9999-12-31T00:00:00Z")]
+    [InlineData("after:0001-01-01", "0001-01-01T00:00:00Z", null)]
+    [InlineData("before:0001-01-01T00:00:00Z", null, "0001-01-01T00:00:00Z")]
+    [InlineData("after:9999-12-31T23:59:59.9999999Z", "9999-12-31T23:59:59.9999999Z", null)]
+    [InlineData("before:9999-12-31T20:00:00-03:00", null, "9999-12-31T23:00:00Z")]
+    [InlineData("after:0001-01-01T01:00:00+01:00", "0001-01-01T00:00:00Z", null)]
+    public void Parse_DatesAtTheEdges_Kept(string q, string? from, string? until)
+    {
+        var r = Assert.IsType<TimeRangeNode>(QueryParser.Parse(q).Root);
+
+        Assert.Equal(from is null ? null : DateTimeOffset.Parse(from, CultureInfo.InvariantCulture), r.From);
+        Assert.Equal(until is null ? null : DateTimeOffset.Parse(until, CultureInfo.InvariantCulture), r.Until);
+    }
+
+    [Theory]
+    [InlineData("before:9999-12-31T23:00:00-05:00", 7)]
+    [InlineData("a after:0001-01-01T00:00:00+01:00", 8)]
+    [InlineData("after:9999-12-31T23:59:59-00:01", 6)]
+    public void Parse_TimeZoneMovesPastTheEdge_RefusedAtTheValue(string q, int position)
+    {
+        var ex = Assert.Throws<QuerySyntaxException>(() => QueryParser.Parse(q));
+
+        Assert.Equal(position, ex.Position);
+        Assert.Equal("a time between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z", ex.Expected);
+        Assert.Contains($"at position {position} is outside the times that can be searched", ex.Message, StringComparison.Ordinal);
     }
 }
