@@ -27,11 +27,27 @@ public static class QueryParser
             throw new QuerySyntaxException(
                 $"The query is {text.Length} characters long; the limit is {MaxLength}.", MaxLength, "a shorter query");
         }
+        RefuseControlCharacters(text);
         var tokens = Tokenize(text);
         var sort = ExtractSort(tokens);
         var parser = new Parser(tokens);
         var root = parser.ParseQuery();
         return new ParsedQuery(root, sort, text);
+    }
+
+    // A NUL ends the string FTS5 parses ("unterminated string", an HTTP 500) and no control character is anything
+    // an officer meant to search for. Tabs and line breaks (pasted text) separate terms as spaces do.
+    private static void RefuseControlCharacters(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsControl(text[i]) && !char.IsWhiteSpace(text[i]))
+            {
+                throw new QuerySyntaxException(
+                    $"The query contains a control character U+{(int)text[i]:X4} at position {i}; remove it (tabs and line breaks count as spaces).",
+                    i, "no control characters");
+            }
+        }
     }
 
     private enum TokenKind

@@ -247,4 +247,27 @@ public sealed class QueryParserTests
         Assert.Equal("a time between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z", ex.Expected);
         Assert.Contains($"at position {position} is outside the times that can be searched", ex.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("contract\0draft", 8, "U+0000")]
+    [InlineData("subject:\"a\u0001b\"", 10, "U+0001")]
+    [InlineData("user:bob\u001b[2J", 8, "U+001B")]
+    [InlineData("a \u007f", 2, "U+007F")]
+    [InlineData("a \u0085\u009b", 3, "U+009B")]
+    public void Parse_ControlCharacter_RefusedAtItsPosition(string q, int position, string code)
+    {
+        var ex = Assert.Throws<QuerySyntaxException>(() => QueryParser.Parse(q));
+
+        Assert.Equal(position, ex.Position);
+        Assert.Equal("no control characters", ex.Expected);
+        Assert.Contains($"control character {code} at position {position}", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_TabsAndLineBreaks_SeparateLikeSpaces()
+    {
+        var root = Assert.IsType<AndNode>(QueryParser.Parse("user:bob\tcontract\r\ndraft\u000b\u000c\u0085x").Root);
+
+        Assert.Equal(4, root.Children.Count);
+    }
 }
