@@ -125,7 +125,11 @@ public static class QueryParser
                 glued = true;
                 continue;
             }
-            if (c == '-' && !glued)
+            // A '-' that starts a token excludes, also right after ')' or a closing quote: "(customer)-review" and
+            // "\"a b\"-review" read as an exclusion, as in web and mail search, and no word can continue across a
+            // ')' or a quote, so there is no hyphenated word it could be part of. A '-' inside a word (e-mail,
+            // x-spam) never gets here: the word loop below takes it.
+            if (c == '-')
             {
                 if (i + 1 >= text.Length || char.IsWhiteSpace(text[i + 1]) || text[i + 1] == ')')
                 {

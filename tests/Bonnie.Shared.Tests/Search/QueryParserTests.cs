@@ -270,4 +270,36 @@ public sealed class QueryParserTests
 
         Assert.Equal(4, root.Children.Count);
     }
+
+    [Theory]
+    [InlineData("(customer)-review")]
+    [InlineData("(customer) -review")]
+    [InlineData("customer -review")]
+    [InlineData("\"customer\"-review")]
+    [InlineData("subject:\"customer\"-review")]
+    public void Parse_MinusAfterParenthesisOrQuote_Excludes(string q)
+    {
+        var root = Assert.IsType<AndNode>(QueryParser.Parse(q).Root);
+
+        Assert.Equal(2, root.Children.Count);
+        Assert.Equal("review", Assert.IsType<TextNode>(Assert.IsType<NotNode>(root.Children[1]).Child).Text);
+    }
+
+    [Theory]
+    [InlineData("e-mail")]
+    [InlineData("x-spam")]
+    [InlineData("customer-review")]
+    public void Parse_HyphenInsideWord_StaysOneWord(string q)
+    {
+        Assert.Equal(new TextNode(TextField.Any, q, false, false) { Position = 0 }, QueryParser.Parse(q).Root);
+    }
+
+    [Fact]
+    public void Parse_MinusAfterParenthesisWithNothingToExclude_Refused()
+    {
+        var ex = Assert.Throws<QuerySyntaxException>(() => QueryParser.Parse("(customer)- review"));
+
+        Assert.Equal(11, ex.Position);
+        Assert.Equal("a term after '-'", ex.Expected);
+    }
 }
