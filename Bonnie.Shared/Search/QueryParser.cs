@@ -335,7 +335,7 @@ public static class QueryParser
                     }
                 case TokenKind.Phrase:
                     CountTerm(t);
-                    return Text(TextField.Any, t.Text, isPhrase: true, t.Position);
+                    return Text(TextField.Any, t.Text, isPhrase: true, TakePhrasePrefix(), t.Position);
                 case TokenKind.Word:
                     CountTerm(t);
                     return ParseWord(t);
@@ -357,7 +357,7 @@ public static class QueryParser
             var colon = t.Text.IndexOf(':', StringComparison.Ordinal);
             if (colon <= 0)
             {
-                return Text(TextField.Any, t.Text, isPhrase: false, t.Position);
+                return Text(TextField.Any, t.Text, isPhrase: false, phrasePrefix: false, t.Position);
             }
             var field = t.Text[..colon].ToLowerInvariant();
             if (!FieldNames.Contains(field))
@@ -381,15 +381,15 @@ public static class QueryParser
             return field switch
             {
                 "event" => EventTerm(value, valuePosition, t.Position),
-                "user" => Keyword(KeywordField.User, value, isPhrase, valuePosition, t.Position),
-                "folder" => Keyword(KeywordField.Folder, value, isPhrase, valuePosition, t.Position),
-                "messageid" => MessageId(value, isPhrase, valuePosition, t.Position),
-                "session" => Keyword(KeywordField.Session, value, isPhrase, valuePosition, t.Position),
-                "ip" => Keyword(KeywordField.Ip, value, isPhrase, valuePosition, t.Position),
-                "flag" => Keyword(KeywordField.Flag, value, isPhrase, valuePosition, t.Position),
-                "from" => Text(TextField.From, value, isPhrase, t.Position),
-                "to" => Text(TextField.To, value, isPhrase, t.Position),
-                "subject" => Text(TextField.Subject, value, isPhrase, t.Position),
+                "user" => Keyword(KeywordField.User, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
+                "folder" => Keyword(KeywordField.Folder, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
+                "messageid" => Keyword(KeywordField.MessageId, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
+                "session" => Keyword(KeywordField.Session, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
+                "ip" => Keyword(KeywordField.Ip, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
+                "flag" => Keyword(KeywordField.Flag, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
+                "from" => Text(TextField.From, value, isPhrase, isPhrase && TakePhrasePrefix(), t.Position),
+                "to" => Text(TextField.To, value, isPhrase, isPhrase && TakePhrasePrefix(), t.Position),
+                "subject" => Text(TextField.Subject, value, isPhrase, isPhrase && TakePhrasePrefix(), t.Position),
                 "after" => Date(field, value, valuePosition, t.Position),
                 "before" => Date(field, value, valuePosition, t.Position),
                 "on" => Date(field, value, valuePosition, t.Position),
@@ -418,37 +418,45 @@ public static class QueryParser
                 valuePosition, "an event type");
         }
 
-        private static KeywordNode Keyword(KeywordField field, string value, bool isPhrase, int valuePosition, int position)
+        // "contract dra"* is a phrase whose last word is a prefix, as FTS5 ('"contract dra" *') and Elasticsearch
+        // (match_phrase_prefix) both read it. Without this the '*' was a term of its own, which has nothing to
+        // match, so the whole AND silently found nothing. Inside the quotes a '*' is only text.
+        private bool TakePhrasePrefix()
         {
-            var prefix = !isPhrase && value.EndsWith('*');
-            if (prefix)
+            if (Peek is { Kind: TokenKind.Word, Text: "*", GluedToPrevious: true })
+            {
+                _index++;
+                return true;
+            }
+            return false;
+        }
+
+        private static KeywordNode Keyword(KeywordField field, string value, bool isPhrase, bool phrasePrefix, int valuePosition, int position)
+        {
+            var prefix = isPhrase ? phrasePrefix : value.EndsWith('*');
+            if (prefix && !isPhrase)
             {
                 value = value[..^1];
-                if (value.Length == 0)
-                {
-                    throw new QuerySyntaxException($"A prefix at position {valuePosition} needs at least one character before '*'.", valuePosition, "characters before '*'");
-                }
             }
-            return new KeywordNode(field, NormalizeKeyword(field, value), prefix) { Position = position };
-        }
-
-        private static KeywordNode MessageId(string value, bool isPhrase, int valuePosition, int position)
-        {
-            var node = Keyword(KeywordField.MessageId, value, isPhrase, valuePosition, position);
-            if (!node.IsPrefix)
+            if (prefix && value.Length == 0)
             {
-                return node;
+                throw new QuerySyntaxException($"A prefix at position {valuePosition} needs at least one character before '*'.", valuePosition, "characters before '*'");
             }
-            // A prefix is the start of the stored "<id>": the "<" belongs in front of it, but a ">" after it would
-            // make the prefix end where the officer's typing stopped, so 750.39250* could only ever find "<750.39250>".
-            var prefix = value[..^1].Trim().ToLowerInvariant();
-            return node with { Value = prefix.StartsWith('<') ? prefix : "<" + prefix };
+            return new KeywordNode(field, prefix ? NormalizePrefix(field, value) : NormalizeKeyword(field, value), prefix) { Position = position };
         }
 
-        private static TextNode Text(TextField field, string value, bool isPhrase, int position)
+        // A prefix is the start of the stored "<id>": the '<' belongs in front of it, but a '>' after it would make
+        // the prefix end where the officer's typing stopped, so 750.39250* could only ever find "<750.39250>".
+        private static string NormalizePrefix(KeywordField field, string value)
         {
-            var prefix = !isPhrase && value.Length > 1 && value.EndsWith('*');
-            if (prefix)
+            value = value.Trim().ToLowerInvariant();
+            return field == KeywordField.MessageId && !value.StartsWith('<') ? "<" + value : value;
+        }
+
+        private static TextNode Text(TextField field, string value, bool isPhrase, bool phrasePrefix, int position)
+        {
+            var prefix = isPhrase ? phrasePrefix : value.Length > 1 && value.EndsWith('*');
+            if (prefix && !isPhrase)
             {
                 value = value[..^1];
             }

@@ -204,6 +204,7 @@ public sealed class QueryParserTests
     [InlineData("messageid:750.39250*", "<750.39250", true)]
     [InlineData("messageid:<750.39250*", "<750.39250", true)]
     [InlineData("messageid:<750.39250@example.org>*", "<750.39250@example.org>", true)]
+    [InlineData("messageid:\"750.39250\"*", "<750.39250", true)]
     public void Parse_MessageId_BracketsAddedButNeverCloseAPrefix(string q, string value, bool prefix)
     {
         Assert.Equal(new KeywordNode(KeywordField.MessageId, value, prefix) { Position = 0 }, QueryParser.Parse(q).Root);
@@ -301,5 +302,25 @@ public sealed class QueryParserTests
 
         Assert.Equal(11, ex.Position);
         Assert.Equal("a term after '-'", ex.Expected);
+    }
+
+    [Theory]
+    [InlineData("\"contract dra\"*", TextField.Any)]
+    [InlineData("subject:\"contract dra\"*", TextField.Subject)]
+    public void Parse_PhraseFollowedByStar_PhrasePrefix(string q, TextField field)
+    {
+        Assert.Equal(new TextNode(field, "contract dra", true, true) { Position = 0 }, QueryParser.Parse(q).Root);
+    }
+
+    [Fact]
+    public void Parse_StarInsidePhrase_IsText()
+    {
+        Assert.Equal(new TextNode(TextField.Any, "contract dra*", true, false) { Position = 0 }, QueryParser.Parse("\"contract dra*\"").Root);
+    }
+
+    [Fact]
+    public void Parse_KeywordPhraseFollowedByStar_Prefix()
+    {
+        Assert.Equal(new KeywordNode(KeywordField.Folder, "shared/legal hold", true) { Position = 0 }, QueryParser.Parse("folder:\"Shared/Legal hold\"*").Root);
     }
 }
