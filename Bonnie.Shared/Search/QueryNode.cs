@@ -47,7 +47,10 @@ public sealed record KeywordNode(KeywordField Field, string Value, bool IsPrefix
 /// <summary><c>event:MessageNew</c>, folded onto the event model's type.</summary>
 public sealed record EventTypeNode(EventType Type) : QueryNode;
 
-/// <summary>Words or a phrase in a text field; <see cref="IsPrefix"/> for <c>contr*</c>.</summary>
+/// <summary>
+/// Words or a phrase in a text field; <see cref="IsPrefix"/> for <c>contr*</c> and <c>"contract dra"*</c> (the last
+/// word a prefix). <see cref="Text"/> always has a letter or digit (<see cref="QueryParser.HasSearchableText"/>).
+/// </summary>
 public sealed record TextNode(TextField Field, string Text, bool IsPhrase, bool IsPrefix) : QueryNode;
 
 /// <summary>A time bound: events at or after <see cref="From"/> (inclusive) and before <see cref="Until"/> (exclusive); either may be open.</summary>

@@ -335,7 +335,7 @@ public static class QueryParser
                     }
                 case TokenKind.Phrase:
                     CountTerm(t);
-                    return Text(TextField.Any, t.Text, isPhrase: true, TakePhrasePrefix(), t.Position);
+                    return Text(TextField.Any, t.Text, isPhrase: true, TakePhrasePrefix(), t.Position, t.Position);
                 case TokenKind.Word:
                     CountTerm(t);
                     return ParseWord(t);
@@ -357,7 +357,7 @@ public static class QueryParser
             var colon = t.Text.IndexOf(':', StringComparison.Ordinal);
             if (colon <= 0)
             {
-                return Text(TextField.Any, t.Text, isPhrase: false, phrasePrefix: false, t.Position);
+                return Text(TextField.Any, t.Text, isPhrase: false, phrasePrefix: false, t.Position, t.Position);
             }
             var field = t.Text[..colon].ToLowerInvariant();
             if (!FieldNames.Contains(field))
@@ -387,9 +387,9 @@ public static class QueryParser
                 "session" => Keyword(KeywordField.Session, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
                 "ip" => Keyword(KeywordField.Ip, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
                 "flag" => Keyword(KeywordField.Flag, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
-                "from" => Text(TextField.From, value, isPhrase, isPhrase && TakePhrasePrefix(), t.Position),
-                "to" => Text(TextField.To, value, isPhrase, isPhrase && TakePhrasePrefix(), t.Position),
-                "subject" => Text(TextField.Subject, value, isPhrase, isPhrase && TakePhrasePrefix(), t.Position),
+                "from" => Text(TextField.From, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
+                "to" => Text(TextField.To, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
+                "subject" => Text(TextField.Subject, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
                 "after" => Date(field, value, valuePosition, t.Position),
                 "before" => Date(field, value, valuePosition, t.Position),
                 "on" => Date(field, value, valuePosition, t.Position),
@@ -453,8 +453,18 @@ public static class QueryParser
             return field == KeywordField.MessageId && !value.StartsWith('<') ? "<" + value : value;
         }
 
-        private static TextNode Text(TextField field, string value, bool isPhrase, bool phrasePrefix, int position)
+        private static TextNode Text(TextField field, string value, bool isPhrase, bool phrasePrefix, int valuePosition, int position)
         {
+            // Text is searched by its words, and a word is letters and digits: '&' or '*' alone would match nothing
+            // and take the whole AND with it (or, excluded, exclude nothing) without a word said. Refused here, once,
+            // so neither store has to decide what such a term means.
+            if (!HasSearchableText(value))
+            {
+                var what = isPhrase ? $"The phrase '{Shorten(value)}'" : $"'{Shorten(value)}'";
+                var hint = !isPhrase && value.EndsWith('*') ? "; a prefix needs letters or digits before its '*'" : "";
+                throw new QuerySyntaxException(
+                    $"{what} at position {valuePosition} has no letters or digits to search for{hint}.", valuePosition, "a word with letters or digits");
+            }
             var prefix = isPhrase ? phrasePrefix : value.Length > 1 && value.EndsWith('*');
             if (prefix && !isPhrase)
             {
@@ -509,6 +519,22 @@ public static class QueryParser
             var local = value.EndsWith('Z') || value.EndsWith('z') ? value[..^1] : zone > 0 ? value[..(t + zone)] : null;
             return local is not null && DateTime.TryParse(local, CultureInfo.InvariantCulture, DateTimeStyles.None, out _);
         }
+    }
+
+    /// <summary>
+    /// Whether text has a word to search for: a letter or a number (Unicode L or N, also outside the BMP). Every
+    /// <see cref="TextNode"/> the parser returns has one; stores need not check again.
+    /// </summary>
+    public static bool HasSearchableText(string text)
+    {
+        foreach (var r in text.EnumerateRunes())
+        {
+            if (Rune.IsLetter(r) || Rune.IsNumber(r))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>How keyword values are stored and searched: the same normalisation on both sides.</summary>

@@ -323,4 +323,44 @@ public sealed class QueryParserTests
     {
         Assert.Equal(new KeywordNode(KeywordField.Folder, "shared/legal hold", true) { Position = 0 }, QueryParser.Parse("folder:\"Shared/Legal hold\"*").Root);
     }
+
+    [Theory]
+    [InlineData("customer &", 9, "'&' at position 9 has no letters or digits to search for.")]
+    [InlineData("customer *", 9, "'*' at position 9 has no letters or digits to search for; a prefix needs letters or digits before its '*'.")]
+    [InlineData("customer -&", 10, "'&' at position 10 has no letters or digits to search for.")]
+    [InlineData("customer OR &*", 12, "'&*' at position 12 has no letters or digits to search for; a prefix needs letters or digits before its '*'.")]
+    [InlineData("subject:&", 8, "'&' at position 8 has no letters or digits to search for.")]
+    [InlineData("subject:\"- -\"", 8, "The phrase '- -' at position 8 has no letters or digits to search for.")]
+    [InlineData("from:\"\\\"\"", 5, "The phrase '\"' at position 5 has no letters or digits to search for.")]
+    [InlineData("\"contract dra\" *", 15, "'*' at position 15 has no letters or digits to search for; a prefix needs letters or digits before its '*'.")]
+    [InlineData("!!! ???", 0, "'!!!' at position 0 has no letters or digits to search for.")]
+    public void Parse_TextWithoutLettersOrDigits_RefusedAtTheTerm(string q, int position, string message)
+    {
+        var ex = Assert.Throws<QuerySyntaxException>(() => QueryParser.Parse(q));
+
+        Assert.Equal(position, ex.Position);
+        Assert.Equal("a word with letters or digits", ex.Expected);
+        Assert.Equal(message, ex.Message);
+    }
+
+    [Theory]
+    [InlineData("\"o'brien\"")]
+    [InlineData("\"a-b\"")]
+    [InlineData("a&b")]
+    [InlineData("\"contract & draft\"")]
+    [InlineData("x²")]
+    [InlineData("\U00020000")]
+    public void Parse_TextWithALetterOrDigitAmongPunctuation_Kept(string q)
+    {
+        Assert.IsType<TextNode>(QueryParser.Parse(q).Root);
+    }
+
+    [Theory]
+    [InlineData("flag:\\Seen")]
+    [InlineData("ip:::1")]
+    [InlineData("folder:-")]
+    public void Parse_KeywordOfPunctuation_KeptAsTyped(string q)
+    {
+        Assert.IsType<KeywordNode>(QueryParser.Parse(q).Root);
+    }
 }
