@@ -378,18 +378,20 @@ public static class QueryParser
             {
                 throw new QuerySyntaxException($"Expected a value after '{field}:' at position {t.Position}.", valuePosition, $"a value for {field}:");
             }
+            // Only text and keyword values have prefixes; after event: or a date the '*' stays a term and is refused.
+            var phrasePrefix = isPhrase && field is not ("event" or "after" or "before" or "on") && TakePhrasePrefix();
             return field switch
             {
                 "event" => EventTerm(value, valuePosition, t.Position),
-                "user" => Keyword(KeywordField.User, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
-                "folder" => Keyword(KeywordField.Folder, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
-                "messageid" => Keyword(KeywordField.MessageId, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
-                "session" => Keyword(KeywordField.Session, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
-                "ip" => Keyword(KeywordField.Ip, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
-                "flag" => Keyword(KeywordField.Flag, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
-                "from" => Text(TextField.From, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
-                "to" => Text(TextField.To, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
-                "subject" => Text(TextField.Subject, value, isPhrase, isPhrase && TakePhrasePrefix(), valuePosition, t.Position),
+                "user" => Keyword(KeywordField.User, value, isPhrase, phrasePrefix, valuePosition, t.Position),
+                "folder" => Keyword(KeywordField.Folder, value, isPhrase, phrasePrefix, valuePosition, t.Position),
+                "messageid" => Keyword(KeywordField.MessageId, value, isPhrase, phrasePrefix, valuePosition, t.Position),
+                "session" => Keyword(KeywordField.Session, value, isPhrase, phrasePrefix, valuePosition, t.Position),
+                "ip" => Keyword(KeywordField.Ip, value, isPhrase, phrasePrefix, valuePosition, t.Position),
+                "flag" => Keyword(KeywordField.Flag, value, isPhrase, phrasePrefix, valuePosition, t.Position),
+                "from" => Text(TextField.From, value, isPhrase, phrasePrefix, valuePosition, t.Position),
+                "to" => Text(TextField.To, value, isPhrase, phrasePrefix, valuePosition, t.Position),
+                "subject" => Text(TextField.Subject, value, isPhrase, phrasePrefix, valuePosition, t.Position),
                 "after" => Date(field, value, valuePosition, t.Position),
                 "before" => Date(field, value, valuePosition, t.Position),
                 "on" => Date(field, value, valuePosition, t.Position),

@@ -363,4 +363,12 @@ public sealed class QueryParserTests
     {
         Assert.IsType<KeywordNode>(QueryParser.Parse(q).Root);
     }
+
+    [Fact]
+    public void Parse_StarAfterQuotedEventName_RefusedNotSwallowed()
+    {
+        var ex = Assert.Throws<QuerySyntaxException>(() => QueryParser.Parse("event:\"Login\"*"));
+
+        Assert.Equal(13, ex.Position);
+    }
 }
