@@ -104,8 +104,8 @@ internal sealed class EsQueryTranslator(
 
     private static JsonObject Text(TextNode t)
     {
-        // Nothing to match (no letter or digit): matches nothing, as on the embedded store.
-        if (!t.Text.Any(char.IsLetterOrDigit))
+        // Nothing to match (no letter or digit; the parser refuses such text, another caller may not): matches nothing.
+        if (!QueryParser.HasSearchableText(t.Text))
         {
             return new JsonObject { ["match_none"] = new JsonObject() };
         }

@@ -8,6 +8,27 @@ public enum RestoreScope
     Mailbox,
 }
 
+public static class RestoreScopes
+{
+    /// <summary>
+    /// A scope by its name only (any case). <see cref="Enum.TryParse{TEnum}(string?, bool, out TEnum)"/> also takes
+    /// numbers and comma lists ("1", "Folder,Mailbox" is Mailbox): a restore must never run on a scope nobody named.
+    /// </summary>
+    public static bool TryParse(string? text, out RestoreScope scope)
+    {
+        foreach (var candidate in Enum.GetValues<RestoreScope>())
+        {
+            if (string.Equals(candidate.ToString(), text?.Trim(), StringComparison.OrdinalIgnoreCase))
+            {
+                scope = candidate;
+                return true;
+            }
+        }
+        scope = default;
+        return false;
+    }
+}
+
 /// <summary>
 /// One restore as an officer asked for it. <see cref="At"/> is the moment whose state is restored; when null, a
 /// folder that still exists is taken as it is now and a deleted one as it was just before its deletion, and a

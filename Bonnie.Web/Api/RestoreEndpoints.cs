@@ -124,7 +124,7 @@ public sealed record RestoreRequestDto(
 {
     internal RestoreRequest ToRequest() => new()
     {
-        Scope = Enum.TryParse<RestoreScope>(Scope, ignoreCase: true, out var s)
+        Scope = RestoreScopes.TryParse(Scope, out var s)
             ? s
             : throw new ArgumentException($"scope must be messages, folder or mailbox (was '{Scope}')."),
         MessageKeys = MessageKeys ?? [],

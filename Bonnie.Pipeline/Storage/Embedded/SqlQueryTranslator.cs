@@ -120,7 +120,7 @@ internal sealed class SqlQueryTranslator
     /// <summary>The FTS5 expression for a text term, or null when the text has nothing to match (no letters or digits).</summary>
     public static string? FtsExpression(TextNode t)
     {
-        if (!t.Text.Any(char.IsLetterOrDigit))
+        if (!QueryParser.HasSearchableText(t.Text))
         {
             return null;
         }

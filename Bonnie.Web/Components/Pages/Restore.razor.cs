@@ -35,7 +35,7 @@ public sealed partial class Restore
 
     protected override void OnInitialized()
     {
-        if (Enum.TryParse<RestoreScope>(ScopeQuery, ignoreCase: true, out var scope))
+        if (RestoreScopes.TryParse(ScopeQuery, out var scope))
         {
             Form.Scope = scope;
         }
