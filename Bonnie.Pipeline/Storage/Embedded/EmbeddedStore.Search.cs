@@ -319,18 +319,19 @@ internal sealed partial class EmbeddedStore
 
     /// <summary>
     /// A folder's bucket counts what <c>folder:</c> with its name finds: the events in it and the events that took a
-    /// message or the folder out of it (a move's source, a rename's old name). Only those events' rows are read for
-    /// the old name; the rest come from the narrow index.
+    /// message or the folder out of it (a move's source, a rename's old name). One pass over the query's events: each
+    /// is paired with a second row only to count its old folder, whose name SQLite reads from the event's row only for
+    /// events that have one; the rest come from the narrow index.
     /// </summary>
     private static List<FacetCount> FolderFacet(SqliteConnection c, string from, string where, IReadOnlyList<KeyValuePair<string, object>> parameters)
     {
         using var cmd = c.CreateCommand();
         cmd.CommandText = $"""
             SELECT v, count(*) AS n FROM (
-                SELECT e.folder AS v FROM {from} WHERE {where} AND e.folder IS NOT NULL
-                UNION ALL
-                SELECT e.old_folder AS v FROM {from} WHERE {where} AND e.old_folder_id IS NOT NULL AND e.old_folder IS NOT NULL
-                    AND e.old_folder IS NOT e.folder)
+                SELECT CASE side.k WHEN 0 THEN e.folder ELSE e.old_folder END AS v
+                FROM {from} CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1) side
+                WHERE {where} AND (side.k = 0 OR (e.old_folder_id IS NOT NULL AND e.old_folder IS NOT e.folder)))
+            WHERE v IS NOT NULL
             GROUP BY v ORDER BY n DESC, v LIMIT 50
             """;
         return ReadFacet(cmd, parameters);
