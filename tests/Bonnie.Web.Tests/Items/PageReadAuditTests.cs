@@ -1,0 +1,67 @@
+using System.Text;
+using Bonnie.Pipeline.Status;
+using Bonnie.Shared.Search;
+using Bonnie.Shared.Storage;
+using Bonnie.Web.Audit;
+using Bonnie.Web.Components.Pages;
+using Bonnie.Web.Search;
+using Bonnie.Web.Tests.Infrastructure;
+using Bunit;
+using Microsoft.Extensions.DependencyInjection;
+using SearchPage = Bonnie.Web.Components.Pages.Search;
+
+namespace Bonnie.Web.Tests.Items;
+
+/// <summary>
+/// The pages' reads of evidence in the officers' audit, under the API's action names: one record per load of the
+/// data (never per render), the signed-in officer as actor, what was read as target, nothing for what does not exist.
+/// </summary>
+public sealed class PageReadAuditTests : IAsyncLifetime
+{
+    private const string Client = "192.0.2.7";
+    private PageTestContext _page = default!;
+
+    public async Task InitializeAsync() => _page = await PageTestContext.CreateAsync();
+
+    public async Task DisposeAsync() => await _page.DisposeAsync();
+
+    private async Task<List<OfficerAuditRecord>> RecordsAsync(string action) =>
+        (await _page.AuditRecordsAsync()).Where(r => r.Action == action).OrderBy(r => r.Sequence).ToList();
+
+    private static void AssertRecord(OfficerAuditRecord record, string? target, string details)
+    {
+        Assert.Equal((PageTestContext.Officer, target, Client), (record.Officer, record.Target, record.ClientAddress));
+        Assert.Equal(details, record.Details);
+    }
+
+    private async Task<string> EventIdAsync(string query) =>
+        Assert.Single((await _page.Store.Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(query) })).Items).Id;
+
+    [Fact]
+    public async Task EventPage_ViewedThenRenderedAgain_OneEventViewedRecord()
+    {
+        var id = await EventIdAsync("event:MessageNew");
+        var page = _page.Render<EventDetail>(p => p.Add(x => x.Id, id));
+        page.WaitForAssertion(() => page.Find("pre.bonnie-raw"), PageTestContext.Timeout);
+
+        page.Render(p => p.Add(x => x.Id, id));
+        page.Render(_ => { });
+
+        page.WaitForAssertion(() => page.Find("pre.bonnie-raw"), PageTestContext.Timeout);
+        AssertRecord(Assert.Single(await RecordsAsync(OfficerActions.EventViewed)), id, "{}");
+    }
+
+    [Fact]
+    public async Task EventPage_UnknownIdThenAnEvent_OnlyTheEventShownIsRecorded()
+    {
+        var id = await EventIdAsync("event:MessageRead");
+        var page = _page.Render<EventDetail>(p => p.Add(x => x.Id, new string('0', 64)));
+        page.WaitForAssertion(() => Assert.Contains("No event is stored", page.Find("[role=alert]").TextContent, StringComparison.Ordinal),
+            PageTestContext.Timeout);
+
+        page.Render(p => p.Add(x => x.Id, id));
+
+        page.WaitForAssertion(() => page.Find("pre.bonnie-raw"), PageTestContext.Timeout);
+        AssertRecord(Assert.Single(await RecordsAsync(OfficerActions.EventViewed)), id, "{}");
+    }
+}
