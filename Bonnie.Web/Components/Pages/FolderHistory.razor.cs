@@ -1,8 +1,11 @@
 using System.Globalization;
 using Bonnie.Shared.Storage;
+using Bonnie.Web.Audit;
 using Bonnie.Web.Folders;
+using Bonnie.Web.Officers;
 using Bonnie.Web.Search;
 using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
 
 namespace Bonnie.Web.Components.Pages;
 
@@ -31,8 +34,18 @@ public sealed partial class FolderHistory
     [Inject]
     private TimeProvider Clock { get; set; } = default!;
 
+    [Inject]
+    private IOfficerAudit Audit { get; set; } = default!;
+
+    [Inject]
+    private OfficerCircuit Circuit { get; set; } = default!;
+
+    [CascadingParameter]
+    private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
+
     protected override async Task OnParametersSetAsync()
     {
+        // Loaded (and audited) once per folder once the circuit is live, not on every render nor during prerendering.
         if (!RendererInfo.IsInteractive || Id == _loadedId)
         {
             return;
@@ -47,6 +60,7 @@ public sealed partial class FolderHistory
             {
                 return;
             }
+            await Audit.RecordPageReadAsync(AuthenticationState, Circuit, OfficerActions.FolderViewed, id);
             _changes = await Store.GetChangesAsync(ObjectKind.Folder, id);
             _names = Folders.FolderHistory.Names(_changes);
             _acl = Folders.FolderHistory.Acl(_changes);
@@ -77,6 +91,9 @@ public sealed partial class FolderHistory
         try
         {
             var at = ChosenMoment;
+            // The messages it held then (subjects, senders) are evidence too, read anew for each moment.
+            await Audit.RecordPageReadAsync(AuthenticationState, Circuit, OfficerActions.FolderViewed, _folder.Id,
+                new Dictionary<string, string?> { ["contentsAt"] = at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture) });
             _contents = await Folders.FolderHistory.ContentsAtAsync(Store, _folder.Id, at);
             _aclAt = Folders.FolderHistory.AclAt(_folder.Acl, _changes, at, _folder.FirstSeen);
             _contentsAt = at;

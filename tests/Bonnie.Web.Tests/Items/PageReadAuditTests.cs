@@ -64,4 +64,46 @@ public sealed class PageReadAuditTests : IAsyncLifetime
         page.WaitForAssertion(() => page.Find("pre.bonnie-raw"), PageTestContext.Timeout);
         AssertRecord(Assert.Single(await RecordsAsync(OfficerActions.EventViewed)), id, "{}");
     }
+
+    [Fact]
+    public async Task FolderPage_ViewedThenRenderedAgain_OneFolderViewedRecord()
+    {
+        var page = _page.Render<FolderHistory>(p => p.Add(x => x.Id, TestStore.Archive));
+        page.WaitForAssertion(() => page.Find("[aria-label='Names over time']"), PageTestContext.Timeout);
+
+        page.Render(p => p.Add(x => x.Id, TestStore.Archive));
+        page.Render(_ => { });
+
+        page.WaitForAssertion(() => page.Find("[aria-label='Names over time']"), PageTestContext.Timeout);
+        AssertRecord(Assert.Single(await RecordsAsync(OfficerActions.FolderViewed)), TestStore.Archive, "{}");
+    }
+
+    [Fact]
+    public async Task FolderPage_UnknownIdThenAFolder_OnlyTheFolderShownIsRecorded()
+    {
+        var page = _page.Render<FolderHistory>(p => p.Add(x => x.Id, "no-such-folder"));
+        page.WaitForAssertion(() => Assert.Contains("No folder is stored", page.Find("[role=alert]").TextContent, StringComparison.Ordinal),
+            PageTestContext.Timeout);
+
+        page.Render(p => p.Add(x => x.Id, TestStore.Inbox));
+
+        page.WaitForAssertion(() => page.Find("[aria-label='Names over time']"), PageTestContext.Timeout);
+        AssertRecord(Assert.Single(await RecordsAsync(OfficerActions.FolderViewed)), TestStore.Inbox, "{}");
+    }
+
+    [Fact]
+    public async Task FolderPage_ShowContents_RecordsTheMomentWhoseMessagesWereRead()
+    {
+        _page.Clock.SetUtcNow(new DateTimeOffset(2026, 11, 29, 11, 20, 44, TimeSpan.Zero));
+        var page = _page.Render<FolderHistory>(p => p.Add(x => x.Id, TestStore.Archive));
+        page.WaitForAssertion(() => page.Find("button:contains('Show contents')"), PageTestContext.Timeout);
+
+        page.Find("button:contains('Show contents')").Click();
+
+        page.WaitForAssertion(() => page.Find("[role=status]"), PageTestContext.Timeout);
+        var records = await RecordsAsync(OfficerActions.FolderViewed);
+        Assert.Equal(2, records.Count);
+        AssertRecord(records[0], TestStore.Archive, "{}");
+        AssertRecord(records[1], TestStore.Archive, """{"contentsAt":"2026-11-29T11:20:44.9999999Z"}""");
+    }
 }
