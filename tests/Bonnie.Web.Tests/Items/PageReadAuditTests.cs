@@ -106,4 +106,47 @@ public sealed class PageReadAuditTests : IAsyncLifetime
         AssertRecord(records[0], TestStore.Archive, "{}");
         AssertRecord(records[1], TestStore.Archive, """{"contentsAt":"2026-11-29T11:20:44.9999999Z"}""");
     }
+
+    [Fact]
+    public async Task QuarantinePage_ViewedThenRenderedAgainByTheLiveStatus_OneQuarantineViewedRecord()
+    {
+        var page = _page.Render<Quarantine>();
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("tbody tr.mud-table-row")), PageTestContext.Timeout);
+
+        _page.Context.Services.GetRequiredService<SystemStatus>().Update(s => s with { Quarantined = 1 });
+        page.WaitForAssertion(() => Assert.Contains("1 kept now.", page.Markup, StringComparison.Ordinal), PageTestContext.Timeout);
+        page.Render(_ => { });
+
+        AssertRecord(Assert.Single(await RecordsAsync(OfficerActions.QuarantineViewed)), null, """{"cursor":null,"limit":"25"}""");
+    }
+
+    [Fact]
+    public async Task QuarantinePage_NextThenPreviousPage_EachPageReadIsRecordedWithItsCursor()
+    {
+        var batch = new StoreBatch();
+        for (var i = 0; i < 30; i++)
+        {
+            batch.Quarantine.Add(new QuarantineItem
+            {
+                JobId = $"{i:x2}" + new string('0', 62), At = DateTimeOffset.UtcNow.AddSeconds(i), Stage = QuarantineStages.Broker,
+                Reason = "the broker gave up", RawSha256 = "", Raw = "{}"u8.ToArray(),
+            });
+        }
+        await _page.Store.Store.CommitAsync(batch);
+        var second = (await _page.Store.Store.GetQuarantineAsync(25, null)).Next;
+        Assert.NotNull(second);
+        var page = _page.Render<Quarantine>();
+        page.WaitForAssertion(() => Assert.Equal(25, page.FindAll("tbody tr.mud-table-row").Count), PageTestContext.Timeout);
+
+        page.Find("button:contains('Next page')").Click();
+        page.WaitForAssertion(() => Assert.Equal(6, page.FindAll("tbody tr.mud-table-row").Count), PageTestContext.Timeout);
+        page.Find("button:contains('Previous page')").Click();
+        page.WaitForAssertion(() => Assert.Equal(25, page.FindAll("tbody tr.mud-table-row").Count), PageTestContext.Timeout);
+
+        var records = await RecordsAsync(OfficerActions.QuarantineViewed);
+        Assert.Equal(3, records.Count);
+        AssertRecord(records[0], null, """{"cursor":null,"limit":"25"}""");
+        AssertRecord(records[1], null, $$"""{"cursor":"{{second}}","limit":"25"}""");
+        AssertRecord(records[2], null, """{"cursor":null,"limit":"25"}""");
+    }
 }
