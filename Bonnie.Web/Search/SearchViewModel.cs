@@ -33,6 +33,9 @@ internal sealed class SearchViewModel
 
     public bool HasPrevious => _previous.Count > 0;
 
+    /// <summary>The cursor <see cref="PreviousAsync"/> loads (null for the first page, or when there is none before).</summary>
+    public string? PreviousCursor => _previous.TryPeek(out var cursor) ? cursor : null;
+
     public bool HasNext => Page?.Next is not null;
 
     public SortOrder Sort { get; private set; }

@@ -113,7 +113,7 @@ public sealed partial class Search
         _busy = true;
         try
         {
-            await Audit.RecordAsync(new OfficerAuditEntry(_officer ?? "?", OfficerActions.Search, Vm.Query, null, Circuit.ClientAddress));
+            await RecordAsync(Vm.Query, cursor: null, pageNumber: 1);
             await Vm.SearchAsync(Store);
         }
         finally
@@ -124,9 +124,14 @@ public sealed partial class Search
 
     private async Task NextAsync()
     {
+        if (Vm.AppliedQuery is not { } query || Vm.Page?.Next is not { } next)
+        {
+            return;
+        }
         _busy = true;
         try
         {
+            await RecordAsync(query, next, Vm.PageNumber + 1);
             await Vm.NextAsync(Store);
         }
         finally
@@ -137,9 +142,14 @@ public sealed partial class Search
 
     private async Task PreviousAsync()
     {
+        if (Vm.AppliedQuery is not { } query || !Vm.HasPrevious)
+        {
+            return;
+        }
         _busy = true;
         try
         {
+            await RecordAsync(query, Vm.PreviousCursor, Vm.PageNumber - 1);
             await Vm.PreviousAsync(Store);
         }
         finally
@@ -147,6 +157,16 @@ public sealed partial class Search
             _busy = false;
         }
     }
+
+    // Each page of results is evidence read, not only the first: every one is recorded with the query that ran
+    // (not what the box holds now) and where in it the officer is, as the API records its pages.
+    private Task RecordAsync(string query, string? cursor, int pageNumber) =>
+        Audit.RecordPageReadAsync(AuthenticationState, Circuit, OfficerActions.Search, query, new Dictionary<string, string?>
+        {
+            ["limit"] = SearchViewModel.PageSize.ToString(Culture),
+            ["cursor"] = cursor,
+            ["page"] = pageNumber.ToString(Culture),
+        });
 
     private Task SortChangedAsync(SortOrder order)
     {

@@ -149,4 +149,39 @@ public sealed class PageReadAuditTests : IAsyncLifetime
         AssertRecord(records[1], null, $$"""{"cursor":"{{second}}","limit":"25"}""");
         AssertRecord(records[2], null, """{"cursor":null,"limit":"25"}""");
     }
+
+    [Fact]
+    public async Task SearchPage_NextThenPreviousPage_EachPageIsASearchRecordWithTheQueryThatRanAndItsCursor()
+    {
+        const string query = "session:paging-session-*";
+        var login = TestStore.Fixture("Login");
+        await _page.Store.ProcessAsync(Enumerable.Range(0, 60)
+            .Select(i => TestStore.Raw(Encoding.UTF8.GetBytes(login
+                .Replace("cyrus-1795951187-11381-2-14971745235264492537", $"paging-session-{i:D2}", StringComparison.Ordinal)
+                .Replace("11:19:47.997Z", $"11:30:{i:D2}.000Z", StringComparison.Ordinal))))
+            .ToArray());
+        var second = (await _page.Store.Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(query), Limit = SearchViewModel.PageSize })).Next;
+        Assert.NotNull(second);
+        var page = _page.Render<SearchPage>();
+        page.Find("#search-query").Input(query);
+        page.Find("form[role=search]").Submit();
+        page.WaitForAssertion(() => Assert.Contains("Page 1:", page.Find("nav[aria-label='Result pages']").TextContent, StringComparison.Ordinal),
+            PageTestContext.Timeout);
+
+        // What the box holds is not what the pages read: paging follows the query that ran.
+        page.Find("#search-query").Input("user:someone-else");
+        page.Find("button:contains('Next page')").Click();
+        page.WaitForAssertion(() => Assert.Contains("Page 2:", page.Find("nav[aria-label='Result pages']").TextContent, StringComparison.Ordinal),
+            PageTestContext.Timeout);
+        page.Find("button:contains('Previous page')").Click();
+        page.WaitForAssertion(() => Assert.Contains("Page 1:", page.Find("nav[aria-label='Result pages']").TextContent, StringComparison.Ordinal),
+            PageTestContext.Timeout);
+        page.Render(_ => { });
+
+        var records = await RecordsAsync(OfficerActions.Search);
+        Assert.Equal(3, records.Count);
+        AssertRecord(records[0], query, """{"cursor":null,"limit":"50","page":"1"}""");
+        AssertRecord(records[1], query, $$"""{"cursor":"{{second}}","limit":"50","page":"2"}""");
+        AssertRecord(records[2], query, """{"cursor":null,"limit":"50","page":"1"}""");
+    }
 }
