@@ -53,6 +53,8 @@ public sealed partial class PersonHistory
             {
                 return;
             }
+            // Who the person is (every name, groups and roles over time) is recorded as the API records it; the trail below as a search.
+            await Audit.RecordPageReadAsync(AuthenticationState, Circuit, OfficerActions.PersonViewed, person.PersonId);
             _person = person;
             if (PersonTimeline.SearchName(person) is not { } name)
             {
@@ -60,9 +62,8 @@ public sealed partial class PersonHistory
             }
             // The person's events are a search like any other, and audited as one.
             _query = PersonTimeline.Query(name);
-            var officer = (await AuthenticationState).User.Identity?.Name ?? "?";
-            await Audit.RecordAsync(new OfficerAuditEntry(officer, OfficerActions.Search, _query,
-                new Dictionary<string, string?> { ["person"] = person.PersonId }, Circuit.ClientAddress));
+            await Audit.RecordPageReadAsync(AuthenticationState, Circuit, OfficerActions.Search, _query,
+                new Dictionary<string, string?> { ["person"] = person.PersonId });
             var page = await Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(_query), Limit = TrailLimit });
             _trail = page.Items;
             _trailTotal = page.Total;

@@ -53,6 +53,9 @@ public sealed partial class UserHistory
             {
                 return;
             }
+            // The sessions are evidence of their own, recorded as the API records them (a search would not name them).
+            await Audit.RecordPageReadAsync(AuthenticationState, Circuit, OfficerActions.SessionsViewed, _login,
+                new Dictionary<string, string?> { ["limit"] = SessionLimit.ToString(CultureInfo.InvariantCulture) });
             _sessions = await Store.GetSessionsForUserAsync(_login, SessionLimit);
             _byAddress = _sessions
                 .GroupBy(s => s.ClientIp ?? "(unknown)", StringComparer.Ordinal)
@@ -62,8 +65,7 @@ public sealed partial class UserHistory
 
             // The user's actions are a search like any other, and audited as one.
             var query = QueryTerms.Term("user", _login);
-            var officer = (await AuthenticationState).User.Identity?.Name ?? "?";
-            await Audit.RecordAsync(new OfficerAuditEntry(officer, OfficerActions.Search, query, null, Circuit.ClientAddress));
+            await Audit.RecordPageReadAsync(AuthenticationState, Circuit, OfficerActions.Search, query);
             var page = await Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(query), Limit = ActionLimit });
             _actions = page.Items;
             _actionsTotal = page.Total;

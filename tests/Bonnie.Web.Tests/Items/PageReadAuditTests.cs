@@ -184,4 +184,44 @@ public sealed class PageReadAuditTests : IAsyncLifetime
         AssertRecord(records[1], query, $$"""{"cursor":"{{second}}","limit":"50","page":"2"}""");
         AssertRecord(records[2], query, """{"cursor":null,"limit":"50","page":"1"}""");
     }
+
+    [Fact]
+    public async Task UserPage_ViewedThenRenderedAgain_OneSessionsViewedRecordForTheLogin()
+    {
+        var page = _page.Render<UserHistory>(p => p.Add(x => x.Login, "cyrus"));
+        page.WaitForAssertion(() => Assert.Single(page.FindAll("[aria-label='Sessions'] tbody tr.mud-table-row")), PageTestContext.Timeout);
+
+        page.Render(p => p.Add(x => x.Login, "cyrus"));
+        page.Render(_ => { });
+
+        AssertRecord(Assert.Single(await RecordsAsync(OfficerActions.SessionsViewed)), "cyrus", """{"limit":"1000"}""");
+        Assert.Equal("user:cyrus", Assert.Single(await RecordsAsync(OfficerActions.Search)).Target);
+    }
+
+    [Fact]
+    public async Task PersonPage_ViewedThenRenderedAgain_OnePersonViewedRecord()
+    {
+        await JaneStory.TellAsync(_page.Store);
+        var page = _page.Render<PersonHistory>(p => p.Add(x => x.Id, JaneStory.Jane));
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[aria-label='Names'] tbody tr")), PageTestContext.Timeout);
+
+        page.Render(p => p.Add(x => x.Id, JaneStory.Jane));
+        page.Render(_ => { });
+
+        AssertRecord(Assert.Single(await RecordsAsync(OfficerActions.PersonViewed)), JaneStory.Jane, "{}");
+    }
+
+    [Fact]
+    public async Task PersonPage_UnknownIdThenAPerson_OnlyThePersonShownIsRecorded()
+    {
+        await JaneStory.TellAsync(_page.Store);
+        var page = _page.Render<PersonHistory>(p => p.Add(x => x.Id, "no-such-person"));
+        page.WaitForAssertion(() => Assert.Equal("No person is stored under this id.", page.Find("[role=alert]").TextContent.Trim()),
+            PageTestContext.Timeout);
+
+        page.Render(p => p.Add(x => x.Id, JaneStory.Jane));
+
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[aria-label='Names'] tbody tr")), PageTestContext.Timeout);
+        AssertRecord(Assert.Single(await RecordsAsync(OfficerActions.PersonViewed)), JaneStory.Jane, "{}");
+    }
 }
