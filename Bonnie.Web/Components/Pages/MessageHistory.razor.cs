@@ -66,8 +66,7 @@ public sealed partial class MessageHistory
             {
                 return;
             }
-            var officer = (await AuthenticationState).User.Identity?.Name ?? "?";
-            await Audit.RecordAsync(new OfficerAuditEntry(officer, OfficerActions.MessageViewed, key, null, Circuit.ClientAddress));
+            await Audit.RecordPageReadAsync(AuthenticationState, Circuit, OfficerActions.MessageViewed, key);
 
             var changes = await Store.GetChangesAsync(ObjectKind.Message, key);
             var events = await Store.GetEventsForObjectAsync(ObjectKind.Message, key, EventLimit);
