@@ -93,10 +93,10 @@ internal sealed partial class CollectAnswerer(CollectorOptions options, ILogger<
         {
             return CollectAnswer.Failed("IMAP is not configured (Bonnie:Collector:Imap:AdminPassword)");
         }
-        // Not queued behind a read the server is slow to answer: that would hold this slot, and payload requests the
-        // spool could answer at once would wait behind it past the broker's CollectTimeout.
         // Taken before the read: everything Cyrus committed by then is in what is read.
         var readAt = DateTimeOffset.UtcNow;
+        // Not queued behind a read the server is slow to answer: that would hold this slot, and payload requests the
+        // spool could answer at once would wait behind it past the broker's CollectTimeout.
         var read = await _metadata.ReadAsync([mailbox], cancellationToken, MetadataSessionWait).ConfigureAwait(false);
         if (read.Found.TryGetValue(mailbox, out var entries))
         {

@@ -12,6 +12,8 @@ internal sealed partial class ElasticsearchStore
     // 1,000, as it was; the embedded store has no such limit.
     private const int MaxFoldersPerTerm = 65_000;
     private const int FacetSize = 50;
+    // People who ever carried one login name: a handful; a bound so a corrupt index cannot make a query unbounded.
+    private const int MaxPeoplePerName = 1000;
 
     public async Task<StoredEvent?> GetEventAsync(string eventId, CancellationToken cancellationToken = default)
         => await GetDocAsync(indices.Events, eventId, cancellationToken).ConfigureAwait(false) is { } hit
@@ -59,7 +61,7 @@ internal sealed partial class ElasticsearchStore
         }
         if (search.Facets.HasFlag(Facets.Folder))
         {
-            aggs["folder"] = FolderTerms();
+            aggs["folder"] = FolderFacet();
         }
         if (search.Facets.HasFlag(Facets.Day))
         {
@@ -82,11 +84,14 @@ internal sealed partial class ElasticsearchStore
         return body;
     }
 
-    private static JsonObject Terms(string field) => new()
+    private static JsonObject Terms(string field) => Terms("field", JsonValue.Create(field));
+
+    /// <summary>A facet's 50 largest buckets of a field's values, or of what a script returns for each event.</summary>
+    private static JsonObject Terms(string source, JsonNode value) => new()
     {
         ["terms"] = new JsonObject
         {
-            ["field"] = field,
+            [source] = value,
             ["size"] = FacetSize,
             ["order"] = new JsonArray(new JsonObject { ["_count"] = "desc" }, new JsonObject { ["_key"] = "asc" }),
         },
@@ -96,12 +101,7 @@ internal sealed partial class ElasticsearchStore
     /// A folder's bucket counts what <c>folder:</c> with its name finds: the events in it, and those that took a message
     /// or the folder out of it (a move's source, a rename's old name), as the embedded store counts them.
     /// </summary>
-    private static JsonObject FolderTerms()
-    {
-        var terms = Terms("folder_name");
-        var t = terms["terms"]!.AsObject();
-        t.Remove("field");
-        t["script"] = new JsonObject
+    private static JsonObject FolderFacet() => Terms("script", new JsonObject
         {
             ["lang"] = "painless",
             ["source"] = """
@@ -110,9 +110,7 @@ internal sealed partial class ElasticsearchStore
                 if (doc['old_folder_name'].size() > 0 && (names.isEmpty() || doc['old_folder_name'].value != names.get(0))) { names.add(doc['old_folder_name'].value); }
                 return names;
                 """,
-        };
-        return terms;
-    }
+        });
 
     internal static EventPage ReadPage(JsonNode body, int limit)
     {
@@ -182,7 +180,7 @@ internal sealed partial class ElasticsearchStore
             {
                 ["query"] = EsQueryTranslator.Term("name", k.Value),
                 ["size"] = 0,
-                ["aggs"] = new JsonObject { ["ids"] = new JsonObject { ["terms"] = new JsonObject { ["field"] = "person_id", ["size"] = MaxFoldersPerTerm } } },
+                ["aggs"] = new JsonObject { ["ids"] = new JsonObject { ["terms"] = new JsonObject { ["field"] = "person_id", ["size"] = MaxPeoplePerName } } },
             };
             // No person index yet (no event resolved so far): the name names nobody.
             var r = await connection.SendAsync(HttpMethod.POST, indices.PersonNames + "/_search", body, cancellationToken, 404).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Bonnie.Pipeline.Identity;
@@ -277,21 +278,15 @@ internal sealed partial class StoreJobProcessor(
                         LogMetadataUnread(logger, 1, NowAnotherFolder(folder.Key, item));
                         continue;
                     }
-                    var target = i;
-                    // Stops at the first event the read may not hold, so none is skipped over.
-                    for (var j = i + 1; readAt is { } at && j < items.Count && items[j].Event.Timestamp + CollectorReadMargin <= at
-                        && string.Equals(items[j].Event.MailboxId, item.Event.MailboxId, StringComparison.Ordinal); j++)
-                    {
-                        target = j;
-                    }
+                    var target = readAt is { } at ? LastCoveredBy(items, i, at) : i;
                     covered = Math.Max(covered, target);
-                    var at2 = readAt ?? DateTimeOffset.MinValue;
-                    if (readFor[target] is { } other && other > at2)
+                    var readTime = readAt ?? DateTimeOffset.MinValue;
+                    if (readFor[target] is { } other && other > readTime)
                     {
                         continue;
                     }
                     items[target].Metadata = entries;
-                    readFor[target] = at2;
+                    readFor[target] = readTime;
                 }
                 catch (JsonException ex)
                 {
@@ -305,10 +300,26 @@ internal sealed partial class StoreJobProcessor(
         }
     }
 
+    /// <summary>
+    /// The last of the folder's events from <paramref name="asked"/> on that happened <see cref="CollectorReadMargin"/>
+    /// or more before the read began. Stops at the first that did not, so none is skipped over, and at another folder
+    /// under the name.
+    /// </summary>
+    private static int LastCoveredBy(List<Item> items, int asked, DateTimeOffset readAt)
+    {
+        var last = asked;
+        while (last + 1 < items.Count && items[last + 1].Event.Timestamp + CollectorReadMargin <= readAt
+               && string.Equals(items[last + 1].Event.MailboxId, items[asked].Event.MailboxId, StringComparison.Ordinal))
+        {
+            last++;
+        }
+        return last;
+    }
+
     /// <summary>Takes the collector's time of reading out of its answer; null from a collector that does not send it.</summary>
     private static DateTimeOffset? ReadAt(SortedDictionary<string, string>? entries) =>
         entries is not null && entries.Remove(CollectRequest.MetadataReadAtEntry, out var text)
-        && DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var at)
+        && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var at)
             ? at
             : null;
 

@@ -74,6 +74,9 @@ public static partial class NotificationParser
         ("MessagesUnscheduled", EventType.MessagesUnscheduled),
     ];
 
+    /// <summary>Every event name a Cyrus version sends, with the type it stands for (also what the query language takes).</summary>
+    internal static IReadOnlyList<(string Name, EventType Type)> KnownEventNames => EventNames;
+
     // Declared after EventNames: static fields initialise in order.
     private static readonly (byte[] Name, (string Name, EventType Type) Event)[][] EventsByLength = ByLength(
         EventNames.Select(e => (e.Name, e)));

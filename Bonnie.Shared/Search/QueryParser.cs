@@ -467,7 +467,8 @@ public static class QueryParser
                 throw new QuerySyntaxException(
                     $"{what} at position {valuePosition} has no letters or digits to search for{hint}.", valuePosition, "a word with letters or digits");
             }
-            var prefix = isPhrase ? phrasePrefix : value.Length > 1 && value.EndsWith('*');
+            // A lone '*' has no letter or digit and was refused above.
+            var prefix = isPhrase ? phrasePrefix : value.EndsWith('*');
             if (prefix && !isPhrase)
             {
                 value = value[..^1];
@@ -561,25 +562,22 @@ public static class EventNames
     // numbers, so an officer's list or typo would silently search another type.
     private static readonly Dictionary<string, EventType> ByName = BuildByName();
 
+    // The names Cyrus sends (the notification parser's table: vnd.cmu.MessageMove, QuotaExceeded...) and the enum's own.
     private static Dictionary<string, EventType> BuildByName()
     {
         var byName = new Dictionary<string, EventType>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, type) in NotificationParser.KnownEventNames)
+        {
+            byName[name] = type;
+        }
         foreach (var name in Known)
         {
             byName[name] = Enum.Parse<EventType>(name);
         }
-        byName["QuotaExceeded"] = EventType.QuotaExceed;
         return byName;
     }
 
-    public static bool TryResolve(string name, out EventType type)
-    {
-        if (name.StartsWith("vnd.cmu.", StringComparison.OrdinalIgnoreCase))
-        {
-            name = name[8..];
-        }
-        return ByName.TryGetValue(name, out type);
-    }
+    public static bool TryResolve(string name, out EventType type) => ByName.TryGetValue(name, out type);
 
     /// <summary>The known name closest to <paramref name="name"/> (a typo or two away), or null when none is close.</summary>
     public static string? Closest(string name)

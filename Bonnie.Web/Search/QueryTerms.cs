@@ -64,6 +64,7 @@ internal static class QueryTerms
         try
         {
             sort = QueryParser.Parse(query).Sort;
+            // Parsed with the term, not alone: "(a OR b)" alone is an OR too, but the term then joins the whole group.
             return QueryParser.Parse(query + " " + term).Root is OrNode;
         }
         catch (QuerySyntaxException)

@@ -284,9 +284,7 @@ internal sealed partial class EmbeddedStore
     private static QueryNode ResolveFolder(SqliteConnection c, KeywordNode k)
     {
         using var cmd = c.CreateCommand();
-        cmd.CommandText = k.IsPrefix
-            ? "SELECT DISTINCT folder_id FROM folder_aliases WHERE alias >= $a AND alias < $b LIMIT 2"
-            : "SELECT DISTINCT folder_id FROM folder_aliases WHERE alias = $a LIMIT 2";
+        cmd.CommandText = $"SELECT DISTINCT folder_id FROM folder_aliases WHERE {SqlQueryTranslator.AliasCondition(k.IsPrefix, "$a", "$b")} LIMIT 2";
         cmd.Parameters.AddWithValue("$a", k.Value);
         cmd.Parameters.AddWithValue("$b", k.Value + '\uffff');
         var ids = new List<string>();

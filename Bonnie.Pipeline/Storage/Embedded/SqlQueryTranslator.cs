@@ -76,11 +76,12 @@ internal sealed class SqlQueryTranslator
     private string FolderAlias(FolderAliasNode f)
     {
         // Every folder that has or had the name (or a name under the prefix), however many: SQLite builds the list once.
-        var folders = f.IsPrefix
-            ? $"SELECT folder_id FROM folder_aliases WHERE alias >= {Parameter(f.Alias)} AND alias < {Parameter(f.Alias + '\uffff')}"
-            : $"SELECT folder_id FROM folder_aliases WHERE alias = {Parameter(f.Alias)}";
+        var folders = $"SELECT folder_id FROM folder_aliases WHERE {AliasCondition(f.IsPrefix, Parameter(f.Alias), f.IsPrefix ? Parameter(f.Alias + '\uffff') : "")}";
         return $"(e.folder_id IN ({folders}) OR e.old_folder_id IN ({folders}))";
     }
+
+    /// <summary>The folder_aliases rows of a folder name, or of every name in [<paramref name="lo"/>, <paramref name="hi"/>) for a prefix.</summary>
+    public static string AliasCondition(bool isPrefix, string lo, string hi) => isPrefix ? $"alias >= {lo} AND alias < {hi}" : $"alias = {lo}";
 
     private string ColumnPrefix(string column, string prefix)
         => $"({column} >= {Parameter(prefix)} AND {column} < {Parameter(prefix + '\uffff')})";
