@@ -2,10 +2,7 @@ using System.Globalization;
 using Bonnie.Shared.Storage;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Folders;
-using Bonnie.Web.Officers;
-using Bonnie.Web.Search;
 using Microsoft.AspNetCore.Components;
-using Microsoft.AspNetCore.Components.Authorization;
 
 namespace Bonnie.Web.Components.Pages;
 
@@ -21,59 +18,37 @@ public sealed partial class FolderHistory
     private DateTimeOffset? _contentsAt;
     private DateTime? _date;
     private TimeSpan? _time;
-    private bool _loading = true;
     private bool _busy;
-    private string? _loadedId;
 
     [Parameter]
     public string Id { get; set; } = "";
 
     [Inject]
-    private IBonnieStore Store { get; set; } = default!;
-
-    [Inject]
     private TimeProvider Clock { get; set; } = default!;
 
-    [Inject]
-    private IOfficerAudit Audit { get; set; } = default!;
+    protected override string RouteItem => Id;
 
-    [Inject]
-    private OfficerCircuit Circuit { get; set; } = default!;
-
-    [CascadingParameter]
-    private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
-
-    protected override async Task OnParametersSetAsync()
+    protected override void Forget()
     {
-        // Loaded (and audited) once per folder once the circuit is live, not on every render nor during prerendering.
-        if (!RendererInfo.IsInteractive || Id == _loadedId)
+        _folder = null;
+        _contentsAt = null;
+    }
+
+    protected override async Task LoadAsync(string id)
+    {
+        if (await Store.GetFolderAsync(id) is not { } folder)
         {
             return;
         }
-        _loadedId = Id;
-        _loading = true;
-        _folder = null;
-        _contentsAt = null;
-        try
-        {
-            if (ItemLinks.Decode(Id) is not { } id || await Store.GetFolderAsync(id) is not { } folder)
-            {
-                return;
-            }
-            await Audit.RecordPageReadAsync(AuthenticationState, Circuit, OfficerActions.FolderViewed, id);
-            _changes = await Store.GetChangesAsync(ObjectKind.Folder, id);
-            _names = Folders.FolderHistory.Names(_changes);
-            _acl = Folders.FolderHistory.Acl(_changes);
-            _metadata = Folders.FolderHistory.Metadata(_changes);
-            _folder = folder;
-            var now = Clock.GetUtcNow().UtcDateTime;
-            _date = now.Date;
-            _time = new TimeSpan(now.Hour, now.Minute, now.Second);
-        }
-        finally
-        {
-            _loading = false;
-        }
+        await RecordReadAsync(OfficerActions.FolderViewed, id);
+        _changes = await Store.GetChangesAsync(ObjectKind.Folder, id);
+        _names = Folders.FolderHistory.Names(_changes);
+        _acl = Folders.FolderHistory.Acl(_changes);
+        _metadata = Folders.FolderHistory.Metadata(_changes);
+        _folder = folder;
+        var now = Clock.GetUtcNow().UtcDateTime;
+        _date = now.Date;
+        _time = new TimeSpan(now.Hour, now.Minute, now.Second);
     }
 
     /// <summary>The moment the pickers show, in UTC; the end of the chosen second, so events within it count.</summary>
@@ -92,7 +67,7 @@ public sealed partial class FolderHistory
         {
             var at = ChosenMoment;
             // The messages it held then (subjects, senders) are evidence too, read anew for each moment.
-            await Audit.RecordPageReadAsync(AuthenticationState, Circuit, OfficerActions.FolderViewed, _folder.Id,
+            await RecordReadAsync(OfficerActions.FolderViewed, _folder.Id,
                 new Dictionary<string, string?> { ["contentsAt"] = at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture) });
             _contents = await Folders.FolderHistory.ContentsAtAsync(Store, _folder.Id, at);
             _aclAt = Folders.FolderHistory.AclAt(_folder.Acl, _changes, at, _folder.FirstSeen);

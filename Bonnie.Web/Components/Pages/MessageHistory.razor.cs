@@ -2,10 +2,7 @@ using System.Globalization;
 using Bonnie.Shared.Storage;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Messages;
-using Bonnie.Web.Officers;
-using Bonnie.Web.Search;
 using Microsoft.AspNetCore.Components;
-using Microsoft.AspNetCore.Components.Authorization;
 using MudBlazor;
 
 namespace Bonnie.Web.Components.Pages;
@@ -19,26 +16,12 @@ public sealed partial class MessageHistory
     private IReadOnlyList<TimelineEntry> _timeline = [];
     private MessageContent? _content;
     private string? _contentError;
-    private bool _loading = true;
-    private string? _loadedKey;
 
     [Parameter]
     public string Key { get; set; } = "";
 
     [Inject]
-    private IBonnieStore Store { get; set; } = default!;
-
-    [Inject]
     private IPayloadStore Payloads { get; set; } = default!;
-
-    [Inject]
-    private IOfficerAudit Audit { get; set; } = default!;
-
-    [Inject]
-    private OfficerCircuit Circuit { get; set; } = default!;
-
-    [CascadingParameter]
-    private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
 
     private string PayloadText => _message?.PayloadStatus switch
     {
@@ -48,36 +31,27 @@ public sealed partial class MessageHistory
         _ => "not kept",
     } + (_message?.PayloadSha256 is { } sha ? $" (SHA-256 {sha})" : "");
 
-    protected override async Task OnParametersSetAsync()
+    protected override string RouteItem => Key;
+
+    protected override void Forget()
     {
-        // Loaded (and audited) once the circuit is live, not again during prerendering.
-        if (!RendererInfo.IsInteractive || Key == _loadedKey)
-        {
-            return;
-        }
-        _loadedKey = Key;
-        _loading = true;
         _message = null;
         _content = null;
         _contentError = null;
-        try
-        {
-            if (ItemLinks.Decode(Key) is not { } key || await Store.GetMessageAsync(key) is not { } message)
-            {
-                return;
-            }
-            await Audit.RecordPageReadAsync(AuthenticationState, Circuit, OfficerActions.MessageViewed, key);
+    }
 
-            var changes = await Store.GetChangesAsync(ObjectKind.Message, key);
-            var events = await Store.GetEventsForObjectAsync(ObjectKind.Message, key, EventLimit);
-            _timeline = MessageTimeline.Build(message, changes, events);
-            _message = message;
-            await LoadContentAsync(message);
-        }
-        finally
+    protected override async Task LoadAsync(string id)
+    {
+        if (await Store.GetMessageAsync(id) is not { } message)
         {
-            _loading = false;
+            return;
         }
+        await RecordReadAsync(OfficerActions.MessageViewed, id);
+        var changes = await Store.GetChangesAsync(ObjectKind.Message, id);
+        var events = await Store.GetEventsForObjectAsync(ObjectKind.Message, id, EventLimit);
+        _timeline = MessageTimeline.Build(message, changes, events);
+        _message = message;
+        await LoadContentAsync(message);
     }
 
     private async Task LoadContentAsync(MessageObject message)

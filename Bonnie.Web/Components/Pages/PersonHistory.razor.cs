@@ -2,11 +2,8 @@ using System.Globalization;
 using Bonnie.Shared.Search;
 using Bonnie.Shared.Storage;
 using Bonnie.Web.Audit;
-using Bonnie.Web.Officers;
 using Bonnie.Web.People;
-using Bonnie.Web.Search;
 using Microsoft.AspNetCore.Components;
-using Microsoft.AspNetCore.Components.Authorization;
 
 namespace Bonnie.Web.Components.Pages;
 
@@ -20,59 +17,34 @@ public sealed partial class PersonHistory
     private IReadOnlyList<StoredEvent> _trail = [];
     private long _trailTotal;
     private string? _query;
-    private bool _loading = true;
-    private string? _loadedId;
 
     [Parameter]
     public string Id { get; set; } = "";
 
-    [Inject]
-    private IBonnieStore Store { get; set; } = default!;
+    protected override string RouteItem => Id;
 
-    [Inject]
-    private IOfficerAudit Audit { get; set; } = default!;
+    protected override void Forget() => _person = null;
 
-    [Inject]
-    private OfficerCircuit Circuit { get; set; } = default!;
-
-    [CascadingParameter]
-    private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
-
-    protected override async Task OnParametersSetAsync()
+    protected override async Task LoadAsync(string id)
     {
-        if (!RendererInfo.IsInteractive || Id == _loadedId)
+        if (await Store.GetPersonAsync(id) is not { } person)
         {
             return;
         }
-        _loadedId = Id;
-        _loading = true;
-        _person = null;
-        try
+        // Who the person is (every name, groups and roles over time) is recorded as the API records it; the trail below as a search.
+        await RecordReadAsync(OfficerActions.PersonViewed, person.PersonId);
+        _person = person;
+        if (PersonTimeline.SearchName(person) is not { } name)
         {
-            if (ItemLinks.Decode(Id) is not { } id || await Store.GetPersonAsync(id) is not { } person)
-            {
-                return;
-            }
-            // Who the person is (every name, groups and roles over time) is recorded as the API records it; the trail below as a search.
-            await Audit.RecordPageReadAsync(AuthenticationState, Circuit, OfficerActions.PersonViewed, person.PersonId);
-            _person = person;
-            if (PersonTimeline.SearchName(person) is not { } name)
-            {
-                return;
-            }
-            // The person's events are a search like any other, and audited as one.
-            _query = PersonTimeline.Query(name);
-            await Audit.RecordPageReadAsync(AuthenticationState, Circuit, OfficerActions.Search, _query,
-                new Dictionary<string, string?> { ["person"] = person.PersonId });
-            var page = await Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(_query), Limit = TrailLimit });
-            _trail = page.Items;
-            _trailTotal = page.Total;
-            (_states, _truncated) = await PersonTimeline.ReadAsync(Store, person);
+            return;
         }
-        finally
-        {
-            _loading = false;
-        }
+        // The person's events are a search like any other, and audited as one.
+        _query = PersonTimeline.Query(name);
+        await RecordReadAsync(OfficerActions.Search, _query, new Dictionary<string, string?> { ["person"] = person.PersonId });
+        var page = await Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(_query), Limit = TrailLimit });
+        _trail = page.Items;
+        _trailTotal = page.Total;
+        (_states, _truncated) = await PersonTimeline.ReadAsync(Store, person);
     }
 
     private static string Count(long n, string what) =>

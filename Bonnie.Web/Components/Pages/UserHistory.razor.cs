@@ -2,10 +2,8 @@ using System.Globalization;
 using Bonnie.Shared.Search;
 using Bonnie.Shared.Storage;
 using Bonnie.Web.Audit;
-using Bonnie.Web.Officers;
 using Bonnie.Web.Search;
 using Microsoft.AspNetCore.Components;
-using Microsoft.AspNetCore.Components.Authorization;
 
 namespace Bonnie.Web.Components.Pages;
 
@@ -20,68 +18,41 @@ public sealed partial class UserHistory
     private IReadOnlyList<StoredEvent> _actions = [];
     private long _actionsTotal;
     private IReadOnlyList<(string PersonId, string DisplayName)> _people = [];
-    private bool _loading = true;
-    private string? _loadedLogin;
 
     [Parameter]
     public string Login { get; set; } = "";
 
-    [Inject]
-    private IBonnieStore Store { get; set; } = default!;
+    protected override string RouteItem => Login;
 
-    [Inject]
-    private IOfficerAudit Audit { get; set; } = default!;
+    protected override void Forget() => _login = null;
 
-    [Inject]
-    private OfficerCircuit Circuit { get; set; } = default!;
-
-    [CascadingParameter]
-    private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
-
-    protected override async Task OnParametersSetAsync()
+    protected override async Task LoadAsync(string id)
     {
-        if (!RendererInfo.IsInteractive || Login == _loadedLogin)
-        {
-            return;
-        }
-        _loadedLogin = Login;
-        _loading = true;
-        try
-        {
-            _login = ItemLinks.Decode(Login);
-            if (_login is null)
-            {
-                return;
-            }
-            // The sessions are evidence of their own, recorded as the API records them (a search would not name them).
-            await Audit.RecordPageReadAsync(AuthenticationState, Circuit, OfficerActions.SessionsViewed, _login,
-                new Dictionary<string, string?> { ["limit"] = SessionLimit.ToString(CultureInfo.InvariantCulture) });
-            _sessions = await Store.GetSessionsForUserAsync(_login, SessionLimit);
-            _byAddress = _sessions
-                .GroupBy(s => s.ClientIp ?? "(unknown)", StringComparer.Ordinal)
-                .Select(g => (g.Key, g.Count(), g.Max(s => s.LoginAt)))
-                .OrderByDescending(g => g.Item2)
-                .ToList();
+        _login = id;
+        // The sessions are evidence of their own, recorded as the API records them (a search would not name them).
+        await RecordReadAsync(OfficerActions.SessionsViewed, _login,
+            new Dictionary<string, string?> { ["limit"] = SessionLimit.ToString(CultureInfo.InvariantCulture) });
+        _sessions = await Store.GetSessionsForUserAsync(_login, SessionLimit);
+        _byAddress = _sessions
+            .GroupBy(s => s.ClientIp ?? "(unknown)", StringComparer.Ordinal)
+            .Select(g => (g.Key, g.Count(), g.Max(s => s.LoginAt)))
+            .OrderByDescending(g => g.Item2)
+            .ToList();
 
-            // The user's actions are a search like any other, and audited as one.
-            var query = QueryTerms.Term("user", _login);
-            await Audit.RecordPageReadAsync(AuthenticationState, Circuit, OfficerActions.Search, query);
-            var page = await Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(query), Limit = ActionLimit });
-            _actions = page.Items;
-            _actionsTotal = page.Total;
-            // Who carried the name, as the latest events' snapshots recorded them.
-            _people = _actions
-                .Where(e => string.Equals(e.User, _login, StringComparison.OrdinalIgnoreCase))
-                .Select(e => e.Identity)
-                .Where(i => i is { Status: IdentityStatus.Resolved, PersonId: not null })
-                .GroupBy(i => i!.PersonId!, StringComparer.Ordinal)
-                .Select(g => (g.Key, g.First()!.DisplayName ?? g.Key))
-                .ToList();
-        }
-        finally
-        {
-            _loading = false;
-        }
+        // The user's actions are a search like any other, and audited as one.
+        var query = QueryTerms.Term("user", _login);
+        await RecordReadAsync(OfficerActions.Search, query);
+        var page = await Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(query), Limit = ActionLimit });
+        _actions = page.Items;
+        _actionsTotal = page.Total;
+        // Who carried the name, as the latest events' snapshots recorded them.
+        _people = _actions
+            .Where(e => string.Equals(e.User, _login, StringComparison.OrdinalIgnoreCase))
+            .Select(e => e.Identity)
+            .Where(i => i is { Status: IdentityStatus.Resolved, PersonId: not null })
+            .GroupBy(i => i!.PersonId!, StringComparer.Ordinal)
+            .Select(g => (g.Key, g.First()!.DisplayName ?? g.Key))
+            .ToList();
     }
 
     private static string Duration(SessionObject s) => s.Duration is { } d

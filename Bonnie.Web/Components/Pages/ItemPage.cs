@@ -1,0 +1,68 @@
+using Bonnie.Shared.Storage;
+using Bonnie.Web.Audit;
+using Bonnie.Web.Officers;
+using Bonnie.Web.Search;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+
+namespace Bonnie.Web.Components.Pages;
+
+/// <summary>
+/// A page about one item (an event, a message, a folder, a person, a user): the item is loaded, and its read recorded
+/// in the officers' audit, once per item and only once the circuit is live. Prerendering would otherwise read (and
+/// record) the evidence a second time, and every render after a click would read it again.
+/// </summary>
+public abstract class ItemPage : ComponentBase
+{
+    private string? _loadedItem;
+
+    /// <summary>True until the item named by the route has been looked up (found or not).</summary>
+    protected bool Loading { get; private set; } = true;
+
+    [Inject]
+    protected IBonnieStore Store { get; set; } = default!;
+
+    [Inject]
+    private IOfficerAudit Audit { get; set; } = default!;
+
+    [Inject]
+    private OfficerCircuit Circuit { get; set; } = default!;
+
+    [CascadingParameter]
+    private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
+
+    /// <summary>The route's value that names the item, as <see cref="ItemLinks"/> encoded it into the link.</summary>
+    protected abstract string RouteItem { get; }
+
+    /// <summary>Clears what the page showed of the item before, so a link to another item never shows the last one's data.</summary>
+    protected abstract void Forget();
+
+    /// <summary>Reads the item (its id decoded from the route) and records the read; leaves the page empty when it is unknown.</summary>
+    protected abstract Task LoadAsync(string id);
+
+    protected sealed override async Task OnParametersSetAsync()
+    {
+        if (!RendererInfo.IsInteractive || RouteItem == _loadedItem)
+        {
+            return;
+        }
+        _loadedItem = RouteItem;
+        Loading = true;
+        Forget();
+        try
+        {
+            if (ItemLinks.Decode(RouteItem) is { } id)
+            {
+                await LoadAsync(id);
+            }
+        }
+        finally
+        {
+            Loading = false;
+        }
+    }
+
+    /// <summary>Records a read of evidence under the officer and client address of this circuit, before it is shown.</summary>
+    protected Task RecordReadAsync(string action, string? target, IReadOnlyDictionary<string, string?>? details = null) =>
+        Audit.RecordPageReadAsync(AuthenticationState, Circuit, action, target, details);
+}
