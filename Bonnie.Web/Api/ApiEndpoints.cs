@@ -39,12 +39,8 @@ public static class ApiEndpoints
             Facets = ParseFacets(facets),
         };
         // Every page is recorded, not only the first: each one is read.
-        await audit.RecordApiReadAsync(http, OfficerActions.Search, search.Query.Text, new Dictionary<string, string?>
-        {
-            ["limit"] = search.Limit.ToString(CultureInfo.InvariantCulture),
-            ["cursor"] = search.Cursor,
-            ["facets"] = string.IsNullOrWhiteSpace(facets) ? null : facets,
-        }, cancellationToken);
+        await audit.RecordApiReadAsync(http, OfficerActions.Search, search.Query.Text,
+            AuditDetails.PagedRead(search.Limit, search.Cursor, ("facets", string.IsNullOrWhiteSpace(facets) ? null : facets)), cancellationToken);
         var page = await store.SearchEventsAsync(search, cancellationToken);
         return Results.Ok(new EventPageDto(page.Total, page.Items.Select(e => EventDto.Of(e, withRaw: false)).ToList(), page.Next,
             search.Facets == Facets.None ? null : page.Facets));
@@ -140,11 +136,7 @@ public static class ApiEndpoints
     {
         var count = ApiInput.Limit(limit, 50, EventSearch.MaxLimit);
         cursor = string.IsNullOrEmpty(cursor) ? null : cursor;
-        await audit.RecordApiReadAsync(http, OfficerActions.QuarantineViewed, null, new Dictionary<string, string?>
-        {
-            ["limit"] = count.ToString(CultureInfo.InvariantCulture),
-            ["cursor"] = cursor,
-        }, cancellationToken);
+        await audit.RecordApiReadAsync(http, OfficerActions.QuarantineViewed, null, AuditDetails.PagedRead(count, cursor), cancellationToken);
         var page = await store.GetQuarantineAsync(count, cursor, cancellationToken);
         return Results.Ok(new { items = page.Items.Select(QuarantineDto.Of).ToList(), next = page.Next });
     }

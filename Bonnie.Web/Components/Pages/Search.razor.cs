@@ -161,12 +161,8 @@ public sealed partial class Search
     // Each page of results is evidence read, not only the first: every one is recorded with the query that ran
     // (not what the box holds now) and where in it the officer is, as the API records its pages.
     private Task RecordAsync(string query, string? cursor, int pageNumber) =>
-        Audit.RecordPageReadAsync(AuthenticationState, Circuit, OfficerActions.Search, query, new Dictionary<string, string?>
-        {
-            ["limit"] = SearchViewModel.PageSize.ToString(Culture),
-            ["cursor"] = cursor,
-            ["page"] = pageNumber.ToString(Culture),
-        });
+        Audit.RecordPageReadAsync(AuthenticationState, Circuit, OfficerActions.Search, query,
+            AuditDetails.PagedRead(SearchViewModel.PageSize, cursor, ("page", pageNumber.ToString(Culture))));
 
     private Task SortChangedAsync(SortOrder order)
     {
