@@ -68,7 +68,7 @@ public static class ApiEndpoints
     {
         if (await store.GetEventAsync(id, cancellationToken) is not { } e)
         {
-            return Results.NotFound();
+            return ApiErrors.NotFound($"No event with id {ApiErrors.Quote(id)}.");
         }
         await audit.RecordApiReadAsync(http, OfficerActions.EventViewed, id, cancellationToken: cancellationToken);
         return Results.Ok(EventDto.Of(e, withRaw: true));
@@ -80,7 +80,7 @@ public static class ApiEndpoints
         var message = await store.GetMessageAsync(id, cancellationToken);
         if (message is null)
         {
-            return Results.NotFound();
+            return ApiErrors.NotFound($"No message with id {ApiErrors.Quote(id)}.");
         }
         await audit.RecordApiReadAsync(http, OfficerActions.MessageViewed, id, cancellationToken: cancellationToken);
         var changes = await store.GetChangesAsync(ObjectKind.Message, id, cancellationToken);
@@ -95,7 +95,7 @@ public static class ApiEndpoints
         var folder = await store.GetFolderAsync(id, cancellationToken);
         if (folder is null)
         {
-            return Results.NotFound();
+            return ApiErrors.NotFound($"No folder with id {ApiErrors.Quote(id)}.");
         }
         await audit.RecordApiReadAsync(http, OfficerActions.FolderViewed, id, cancellationToken: cancellationToken);
         var changes = await store.GetChangesAsync(ObjectKind.Folder, id, cancellationToken);
@@ -119,7 +119,7 @@ public static class ApiEndpoints
     {
         if (await store.GetPersonAsync(id, cancellationToken) is not { } person)
         {
-            return Results.NotFound();
+            return ApiErrors.NotFound($"No person with id {ApiErrors.Quote(id)}.");
         }
         await audit.RecordApiReadAsync(http, OfficerActions.PersonViewed, id, cancellationToken: cancellationToken);
         return Results.Ok(new

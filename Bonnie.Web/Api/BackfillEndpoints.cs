@@ -24,12 +24,13 @@ public static class BackfillEndpoints
     {
         if (!runner.IsConfigured)
         {
-            return Results.Problem("The backfill reads mailboxes as the Cyrus admin: set Bonnie:Payloads:Imap:Host and its password first.",
-                statusCode: StatusCodes.Status400BadRequest);
+            return ApiErrors.Answer(StatusCodes.Status400BadRequest,
+                "The backfill reads mailboxes as the Cyrus admin: set Bonnie:Payloads:Imap:Host and its password first.");
         }
         if (!runner.TryStart())
         {
-            return Results.Conflict(runner.Progress);
+            // The progress's own fields stay at the top, as before the error was added: a client may read its state.
+            return ApiErrors.Answer(StatusCodes.Status409Conflict, "A backfill is already running; follow it with GET /api/backfill.", runner.Progress);
         }
         await audit.RecordAsync(new OfficerAuditEntry(user.Identity?.Name ?? "unknown", OfficerActions.BackfillStarted,
             ClientAddress: context.Connection.RemoteIpAddress?.ToString()), cancellationToken);

@@ -39,7 +39,7 @@ public static class ExportEndpoints
         var cancellationToken = http.RequestAborted;
         if (string.IsNullOrWhiteSpace(body.Query) && (body.MessageKeys is null || body.MessageKeys.Count == 0))
         {
-            return Results.BadRequest(new { error = "Give a query (q) or message keys (keys) to export." });
+            return ApiErrors.Answer(StatusCodes.Status400BadRequest, "Give a query (q) or message keys (keys) to export.");
         }
         var officer = RestoreEndpoints.Officer(http.User);
         var client = http.Connection.RemoteIpAddress?.ToString();

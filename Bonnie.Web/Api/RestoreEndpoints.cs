@@ -15,7 +15,7 @@ public static class RestoreEndpoints
         var api = app.MapGroup("/api/restore").RequireAuthorization(BonniePolicies.CanRestore).AnswerBadInput();
         api.MapPost("", StartAsync);
         api.MapGet("", (RestoreJobs jobs) => Results.Ok(new { items = jobs.All.Select(RestoreJobDto.Of).ToList() }));
-        api.MapGet("/{id}", (RestoreJobs jobs, string id) => jobs.Get(id) is { } job ? Results.Ok(RestoreJobDto.Of(job)) : Results.NotFound());
+        api.MapGet("/{id}", (RestoreJobs jobs, string id) => jobs.Get(id) is { } job ? Results.Ok(RestoreJobDto.Of(job)) : NoJob(id));
         api.MapPost("/{id}/cancel", CancelAsync);
         return app;
     }
@@ -31,12 +31,12 @@ public static class RestoreEndpoints
         }
         catch (ArgumentException ex)
         {
-            return Results.BadRequest(new { error = ex.Message });
+            return ApiErrors.Answer(StatusCodes.Status400BadRequest, ex.Message);
         }
         var result = await RestoreStarter.StartAsync(request, jobs, audit, options.Value, Officer(http.User), http.Connection.RemoteIpAddress?.ToString(), cancellationToken);
         return result switch
         {
-            RestoreStart.Refused r => Results.Problem(r.Error, statusCode: r.Status),
+            RestoreStart.Refused r => ApiErrors.Answer(r.Status, r.Error),
             RestoreStart.Planned p => Results.Ok(RestorePlanDto.Of(p.Plan)),
             RestoreStart.Started s => Results.Accepted($"/api/restore/{s.Job.Id}", RestoreJobDto.Of(s.Job)),
             _ => throw new InvalidOperationException(),
@@ -47,13 +47,15 @@ public static class RestoreEndpoints
     {
         if (jobs.Get(id) is not { } job)
         {
-            return Results.NotFound();
+            return NoJob(id);
         }
         await audit.RecordAsync(new OfficerAuditEntry(Officer(http.User), OfficerActions.Restore, id,
             new Dictionary<string, string?> { ["stage"] = "cancelled" }, http.Connection.RemoteIpAddress?.ToString()), cancellationToken);
         job.Cancel();
         return Results.Accepted($"/api/restore/{id}", RestoreJobDto.Of(job));
     }
+
+    private static IResult NoJob(string id) => ApiErrors.NotFound($"No restore job with id {ApiErrors.Quote(id)}.");
 
     internal static string Officer(ClaimsPrincipal user) => user.Identity?.Name ?? "?";
 }

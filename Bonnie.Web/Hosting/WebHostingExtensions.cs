@@ -1,5 +1,6 @@
 using Bonnie.Pipeline.Status;
 using Bonnie.Shared.Search;
+using Bonnie.Web.Api;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Components;
 using Bonnie.Web.LiveSystem;
@@ -94,6 +95,7 @@ public static class WebHostingExtensions
             app.UseHttpsRedirection();
         }
         app.UseBonnieSecurityHeaders();
+        app.UseBonnieApiErrors();
         app.UseAuthentication();
         app.UseMustChangePassword();
         app.UseAuthorization();

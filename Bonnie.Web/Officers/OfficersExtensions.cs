@@ -1,4 +1,5 @@
 using Bonnie.Pipeline.Identity;
+using Bonnie.Web.Api;
 using Bonnie.Web.Security;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Identity;
@@ -72,10 +73,10 @@ internal static class OfficersExtensions
             if (context.User.HasClaim(c => c.Type == OfficerClaims.MustChangePassword)
                 && !IsAllowedWhileChangingPassword(context.Request.Path))
             {
-                if (context.Request.Path.StartsWithSegments("/api"))
+                if (ApiErrors.IsApi(context.Request))
                 {
-                    context.Response.StatusCode = StatusCodes.Status403Forbidden;
-                    return Task.CompletedTask;
+                    return ApiErrors.WriteAsync(context, StatusCodes.Status403Forbidden,
+                        $"The one-time password must be replaced first, at {ChangePasswordPath}.");
                 }
                 context.Response.Redirect(ChangePasswordPath);
                 return Task.CompletedTask;

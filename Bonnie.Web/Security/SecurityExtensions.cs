@@ -1,3 +1,4 @@
+using Bonnie.Web.Api;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
@@ -36,12 +37,13 @@ public static class SecurityExtensions
                 o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
                 o.ExpireTimeSpan = TimeSpan.FromHours(8);
                 o.SlidingExpiration = true;
-                // An API caller gets a status code, not a redirect to a sign-in page.
+                // An API caller gets a status code, not a redirect to a sign-in page (ApiAuthorizationResultHandler writes the body).
                 o.Events.OnRedirectToLogin = context => RejectApiOr(context, StatusCodes.Status401Unauthorized);
                 o.Events.OnRedirectToAccessDenied = context => RejectApiOr(context, StatusCodes.Status403Forbidden);
             });
 
         AddBonniePolicies(builder.Services.AddAuthorizationBuilder());
+        builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, ApiAuthorizationResultHandler>();
         return builder;
     }
 
@@ -58,9 +60,14 @@ public static class SecurityExtensions
 
     private static Task RejectApiOr(RedirectContext<CookieAuthenticationOptions> context, int status)
     {
-        if (context.Request.Path.StartsWithSegments("/api"))
+        if (ApiErrors.IsApi(context.Request))
         {
             context.Response.StatusCode = status;
+            if (status == StatusCodes.Status401Unauthorized)
+            {
+                // A 401 says how to authenticate (RFC 9110), as the key's own challenge does: the API takes a key.
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+            }
         }
         else
         {

@@ -55,9 +55,11 @@ public sealed class ApiTests : IAsyncLifetime
         Directory.Delete(_data, recursive: true);
     }
 
-    private async Task<(HttpStatusCode Status, JsonElement Body)> GetAsync(string path, string? key = AuditorKey)
+    private Task<(HttpStatusCode Status, JsonElement Body)> GetAsync(string path, string? key = AuditorKey) => SendAsync(HttpMethod.Get, path, key);
+
+    private async Task<(HttpStatusCode Status, JsonElement Body)> SendAsync(HttpMethod method, string path, string? key = AuditorKey)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        using var request = new HttpRequestMessage(method, path);
         if (key is not null)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
@@ -79,6 +81,70 @@ public sealed class ApiTests : IAsyncLifetime
     {
         Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(path, key: null)).Status);
         Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(path, key: "wrong-key-0123456789abcdefgh")).Status);
+    }
+
+    [Theory]
+    [InlineData("/api/events", null, "An API key is required: send it as Authorization: Bearer <key>.")]
+    [InlineData("/api/people/P-1", null, "An API key is required: send it as Authorization: Bearer <key>.")]
+    [InlineData("/api/events", "wrong-key-0123456789abcdefgh", "The API key is not valid.")]
+    [InlineData("/api/quarantine", "wrong-key-0123456789abcdefgh", "The API key is not valid.")]
+    [InlineData("/api/nosuchendpoint", "wrong-key-0123456789abcdefgh", "The API key is not valid.")]
+    public async Task Get_WithoutKeyOrWithWrongKey_UnauthorizedWithAnErrorSayingWhichAndNeverTheKey(string path, string? key, string error)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (key is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+        using var response = await _client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(error, JsonDocument.Parse(text).RootElement.GetProperty("error").GetString());
+        Assert.Contains("Bearer", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("wrong-key", text, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/api/events/nosuchevent", "No event with id 'nosuchevent'.")]
+    [InlineData("/api/messages/Mnosuchmessage/history", "No message with id 'Mnosuchmessage'.")]
+    [InlineData("/api/folders/nosuchfolder/history", "No folder with id 'nosuchfolder'.")]
+    [InlineData("/api/people/P-404", "No person with id 'P-404'.")]
+    [InlineData("/api/nosuchendpoint", "There is no API endpoint GET '/api/nosuchendpoint'.")]
+    public async Task Get_UnknownItem_NotFoundWithAnErrorNamingIt(string path, string error)
+    {
+        var (status, body) = await GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.Equal(error, body.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task Delete_OnASearchEndpoint_MethodNotAllowedWithAnError()
+    {
+        var (status, body) = await SendAsync(HttpMethod.Delete, "/api/events");
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, status);
+        Assert.Equal("DELETE is not allowed on '/api/events'.", body.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task PostBackfill_WithoutImapConfigured_BadRequestWithAnErrorNamingTheSetting()
+    {
+        var (status, body) = await SendAsync(HttpMethod.Post, "/api/backfill", AdminKey);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("set Bonnie:Payloads:Imap:Host", body.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetBackfill_AuditorKey_ForbiddenWithAnErrorNamingTheRolesItTakes()
+    {
+        var (status, body) = await GetAsync("/api/backfill");
+
+        Assert.Equal(HttpStatusCode.Forbidden, status);
+        Assert.Equal("api:auditor has the role Auditor; this takes the role Administrator.", body.GetProperty("error").GetString());
     }
 
     private async Task<IReadOnlyList<OfficerAuditRecord>> AuditAsync()
@@ -217,6 +283,7 @@ public sealed class ApiTests : IAsyncLifetime
         var (status, body) = await GetAsync("/api/events?q=" + Uri.EscapeDataString("(user:bob"));
 
         Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith("Expected ')'", body.GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Equal(9, body.GetProperty("position").GetInt32());
         Assert.Equal("')'", body.GetProperty("expected").GetString());
     }

@@ -60,6 +60,17 @@ public sealed class RestoreExportApiTests : IAsyncLifetime
         return request;
     }
 
+    private async Task<(HttpStatusCode Status, string? Error)> ErrorOfAsync(HttpRequestMessage request)
+    {
+        using (request)
+        using (var response = await _client.SendAsync(request))
+        {
+            Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+            using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            return (response.StatusCode, body.RootElement.GetProperty("error").GetString());
+        }
+    }
+
     private async Task<IReadOnlyList<OfficerAuditRecord>> AuditAsync()
         => (await _factory.Services.GetRequiredService<OfficerAuditLog>().ReadPageAsync(0, 100)).Records;
 
@@ -176,5 +187,55 @@ public sealed class RestoreExportApiTests : IAsyncLifetime
         using var response = await _client.SendAsync(Request(HttpMethod.Get, "/api/restore/nope", RestorerKey));
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(AuditorKey, "api:auditor has the role Auditor; this takes the role Restorer or Administrator.")]
+    [InlineData(InvestigatorKey, "api:investigator has the role Investigator; this takes the role Restorer or Administrator.")]
+    public async Task Restore_KeyWhoseRoleMayNot_ForbiddenWithAnErrorNamingTheRolesItTakes(string key, string error)
+    {
+        var (status, message) = await ErrorOfAsync(Request(HttpMethod.Post, "/api/restore", key,
+            new { scope = "folder", folderId = "sufr9a0wrxwpaaifzy6ge6cu", dryRun = true }));
+
+        Assert.Equal((HttpStatusCode.Forbidden, error), (status, message));
+        Assert.DoesNotContain(await AuditAsync(), r => r.Action == OfficerActions.Restore);
+    }
+
+    [Fact]
+    public async Task Export_AsAuditor_ForbiddenWithAnErrorNamingTheRolesItTakes()
+    {
+        var (status, message) = await ErrorOfAsync(Request(HttpMethod.Get, "/api/export?q=user:alice@example.org", AuditorKey));
+
+        Assert.Equal((HttpStatusCode.Forbidden, "api:auditor has the role Auditor; this takes the role Investigator, Restorer or Administrator."),
+            (status, message));
+    }
+
+    [Fact]
+    public async Task Restore_WithoutImapConfigured_RefusalIsAnError()
+    {
+        var (status, message) = await ErrorOfAsync(Request(HttpMethod.Post, "/api/restore", RestorerKey,
+            new { scope = "folder", folderId = "sufr9a0wrxwpaaifzy6ge6cu" }));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.Equal("Restore is not configured: set Bonnie:Restore:Imap:Host, AdminUser and Password.", message);
+    }
+
+    [Fact]
+    public async Task RestoreDryRun_UnknownFolder_RefusalIsAnErrorNamingIt()
+    {
+        var (status, message) = await ErrorOfAsync(Request(HttpMethod.Post, "/api/restore", RestorerKey,
+            new { scope = "folder", folderId = "nosuchfolder", dryRun = true }));
+
+        Assert.Equal((HttpStatusCode.BadRequest, "No folder with id 'nosuchfolder' is recorded."), (status, message));
+    }
+
+    [Theory]
+    [InlineData("GET", "/api/restore/nope")]
+    [InlineData("POST", "/api/restore/nope/cancel")]
+    public async Task RestoreJob_Unknown_NotFoundWithAnErrorNamingIt(string method, string path)
+    {
+        var (status, message) = await ErrorOfAsync(Request(new HttpMethod(method), path, RestorerKey));
+
+        Assert.Equal((HttpStatusCode.NotFound, "No restore job with id 'nope'."), (status, message));
     }
 }
