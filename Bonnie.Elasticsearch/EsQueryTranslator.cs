@@ -104,11 +104,6 @@ internal sealed class EsQueryTranslator(
 
     private static JsonObject Text(TextNode t)
     {
-        // Nothing to match (no letter or digit; the parser refuses such text, another caller may not): matches nothing.
-        if (!QueryParser.HasSearchableText(t.Text))
-        {
-            return new JsonObject { ["match_none"] = new JsonObject() };
-        }
         var type = t.IsPrefix ? "phrase_prefix" : t.IsPhrase ? "phrase" : null;
         if (t.Field == TextField.Any)
         {

@@ -457,10 +457,8 @@ public static class QueryParser
 
         private static TextNode Text(TextField field, string value, bool isPhrase, bool phrasePrefix, int valuePosition, int position)
         {
-            // Text is searched by its words, and a word is letters and digits: '&' or '*' alone would match nothing
-            // and take the whole AND with it (or, excluded, exclude nothing) without a word said. Refused here, once,
-            // so neither store has to decide what such a term means.
-            if (!HasSearchableText(value))
+            // Checked before the node refuses it (TextNode holds the invariant) to say where and what to write instead.
+            if (!TextNode.HasSearchableText(value))
             {
                 var what = isPhrase ? $"The phrase '{Shorten(value)}'" : $"'{Shorten(value)}'";
                 var hint = !isPhrase && value.EndsWith('*') ? "; a prefix needs letters or digits before its '*'" : "";
@@ -522,22 +520,6 @@ public static class QueryParser
             var local = value.EndsWith('Z') || value.EndsWith('z') ? value[..^1] : zone > 0 ? value[..(t + zone)] : null;
             return local is not null && DateTime.TryParse(local, CultureInfo.InvariantCulture, DateTimeStyles.None, out _);
         }
-    }
-
-    /// <summary>
-    /// Whether text has a word to search for: a letter or a number (Unicode L or N, also outside the BMP). Every
-    /// <see cref="TextNode"/> the parser returns has one; stores need not check again.
-    /// </summary>
-    public static bool HasSearchableText(string text)
-    {
-        foreach (var r in text.EnumerateRunes())
-        {
-            if (Rune.IsLetter(r) || Rune.IsNumber(r))
-            {
-                return true;
-            }
-        }
-        return false;
     }
 
     /// <summary>How keyword values are stored and searched: the same normalisation on both sides.</summary>

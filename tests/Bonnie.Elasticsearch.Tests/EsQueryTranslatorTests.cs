@@ -7,21 +7,6 @@ public sealed class EsQueryTranslatorTests
 {
     private static JsonObject Translate(string q) => new EsQueryTranslator().Translate(QueryParser.Parse(q).Root);
 
-    /// <summary>
-    /// The parser refuses such text; a node built without it (another caller of the translator) still matches nothing
-    /// rather than everything.
-    /// </summary>
-    [Theory]
-    [InlineData("*")]
-    [InlineData("!!! ???")]
-    [InlineData("\"")]
-    public void Translate_TextWithoutLettersOrDigits_MatchesNothing(string text)
-    {
-        var json = new EsQueryTranslator().Translate(new TextNode(TextField.Any, text, IsPhrase: false, IsPrefix: false)).ToJsonString();
-
-        Assert.Contains("match_none", json, StringComparison.Ordinal);
-    }
-
     [Fact]
     public void Translate_HostileText_TravelsAsPlainValueNeverQuerySyntax()
     {

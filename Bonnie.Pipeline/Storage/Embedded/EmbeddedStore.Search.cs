@@ -113,7 +113,7 @@ internal sealed partial class EmbeddedStore
             }
         }
         var driverTerm = driverTerms is { Count: 1 } ? driverTerms[0] : null;
-        var fts = driverTerms is null && loginAddress is null ? conjuncts.OfType<TextNode>().FirstOrDefault(t => SqlQueryTranslator.FtsExpression(t) is not null) : null;
+        var fts = driverTerms is null && loginAddress is null ? conjuncts.OfType<TextNode>().FirstOrDefault() : null;
         if (fts is not null)
         {
             driverNode = fts;
@@ -146,7 +146,7 @@ internal sealed partial class EmbeddedStore
             var table = SqlQueryTranslator.FtsTable(fts);
             from = $"{table} CROSS JOIN events e {Narrow} ON e.seq = {table}.rowid";
             seqColumn = $"{table}.rowid";
-            rest.Insert(0, $"{table} MATCH {translator.Parameter(SqlQueryTranslator.FtsExpression(fts)!)}");
+            rest.Insert(0, $"{table} MATCH {translator.Parameter(SqlQueryTranslator.FtsExpression(fts))}");
         }
         else
         {
@@ -177,7 +177,7 @@ internal sealed partial class EmbeddedStore
         else if (fts is not null && conjuncts.Count == 1 && lo == long.MinValue && hi == long.MaxValue)
         {
             var table = SqlQueryTranslator.FtsTable(fts);
-            total = Scalar(c, $"SELECT count(*) FROM {table} WHERE {table} MATCH $q", ("$q", SqlQueryTranslator.FtsExpression(fts)!));
+            total = Scalar(c, $"SELECT count(*) FROM {table} WHERE {table} MATCH $q", ("$q", SqlQueryTranslator.FtsExpression(fts)));
         }
         else
         {

@@ -29,9 +29,8 @@ internal sealed class SqlQueryTranslator
         // An event of a type that never carries text cannot contain the word: the type is in the narrow index, so
         // such events (logins, flags, folders: most of the store) are kept without the list of every event the word
         // matches ever being built. That list is long once bodies are indexed (SQLite builds it on first use).
-        NotNode { Child: TextNode t } => FtsExpression(t) is { } fts
-            ? $"(e.type NOT IN (SELECT type FROM text_types) OR e.seq NOT IN (SELECT rowid FROM {FtsTable(t)} WHERE {FtsTable(t)} MATCH {Parameter(fts)}))"
-            : "1",
+        NotNode { Child: TextNode t } =>
+            $"(e.type NOT IN (SELECT type FROM text_types) OR e.seq NOT IN (SELECT rowid FROM {FtsTable(t)} WHERE {FtsTable(t)} MATCH {Parameter(FtsExpression(t))}))",
         // SQL's NULL is neither true nor false: "NOT folder:X" would leave out every event without a folder (a login),
         // "NOT user:x" every event without a user. An officer means "all but X", as Elasticsearch's must_not does.
         NotNode n => "NOT coalesce(" + Translate(n.Child) + ", 0)",
@@ -48,7 +47,7 @@ internal sealed class SqlQueryTranslator
         KeywordNode { Field: KeywordField.Ip } k => ColumnPrefix("lower(e.ip)", k.Value),
         KeywordNode k => PrefixTerm(EventTerms.For(k.Field) + k.Value),
         // Listed once per query: FTS5 evaluates the whole expression even when asked about a single rowid.
-        TextNode t => FtsExpression(t) is { } fts ? $"e.seq IN (SELECT rowid FROM {FtsTable(t)} WHERE {FtsTable(t)} MATCH {Parameter(fts)})" : "0",
+        TextNode t => $"e.seq IN (SELECT rowid FROM {FtsTable(t)} WHERE {FtsTable(t)} MATCH {Parameter(FtsExpression(t))})",
         TimeRangeNode r => TimeRange(r),
         FolderIdNode f => FolderId(f),
         FolderAliasNode f => FolderAlias(f),
@@ -118,13 +117,13 @@ internal sealed class SqlQueryTranslator
     /// </summary>
     public static string FtsTable(TextNode t) => t.Field == TextField.Any ? "events_fts" : "fields_fts";
 
-    /// <summary>The FTS5 expression for a text term, or null when the text has nothing to match (no letters or digits).</summary>
-    public static string? FtsExpression(TextNode t)
+    /// <summary>
+    /// The FTS5 expression for a text term: always a quoted phrase. The text has a letter or digit (TextNode holds
+    /// that); should FTS5's tokenizer still find no token in it (it knows fewer letters than .NET does), the phrase is
+    /// empty and FTS5 matches nothing, without an error, as Elasticsearch does for a match with no terms.
+    /// </summary>
+    public static string FtsExpression(TextNode t)
     {
-        if (!QueryParser.HasSearchableText(t.Text))
-        {
-            return null;
-        }
         var column = t.Field switch
         {
             TextField.Subject => "subject",

@@ -334,6 +334,8 @@ public sealed class QueryParserTests
     [InlineData("from:\"\\\"\"", 5, "The phrase '\"' at position 5 has no letters or digits to search for.")]
     [InlineData("\"contract dra\" *", 15, "'*' at position 15 has no letters or digits to search for; a prefix needs letters or digits before its '*'.")]
     [InlineData("!!! ???", 0, "'!!!' at position 0 has no letters or digits to search for.")]
+    [InlineData("user:bob subject:\"!!!\"", 17, "The phrase '!!!' at position 17 has no letters or digits to search for.")]
+    [InlineData("subject:\"!!!\"*", 8, "The phrase '!!!' at position 8 has no letters or digits to search for.")]
     public void Parse_TextWithoutLettersOrDigits_RefusedAtTheTerm(string q, int position, string message)
     {
         var ex = Assert.Throws<QuerySyntaxException>(() => QueryParser.Parse(q));
@@ -341,6 +343,34 @@ public sealed class QueryParserTests
         Assert.Equal(position, ex.Position);
         Assert.Equal("a word with letters or digits", ex.Expected);
         Assert.Equal(message, ex.Message);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("*")]
+    [InlineData("!!! ???")]
+    [InlineData("\"")]
+    public void TextNode_TextWithoutLettersOrDigits_CannotBeBuilt(string text)
+    {
+        Assert.Throws<ArgumentException>(() => new TextNode(TextField.Subject, text, IsPhrase: true, IsPrefix: false));
+    }
+
+    [Fact]
+    public void TextNode_CopiedWithTextWithoutLettersOrDigits_CannotBeBuilt()
+    {
+        var node = new TextNode(TextField.Any, "contract", IsPhrase: false, IsPrefix: false);
+
+        Assert.Throws<ArgumentException>(() => node with { Text = "!!!" });
+        Assert.Equal("draft", (node with { Text = "draft" }).Text);
+    }
+
+    [Theory]
+    [InlineData("2026")]
+    [InlineData("\U0001D400")]
+    [InlineData("- é -")]
+    public void TextNode_LetterOrDigitAnywhere_Built(string text)
+    {
+        Assert.Equal(text, new TextNode(TextField.Any, text, IsPhrase: true, IsPrefix: false).Text);
     }
 
     [Theory]
