@@ -28,7 +28,11 @@ public static class QueryParser
                 $"The query is {text.Length} characters long; the limit is {MaxLength}.", MaxLength, "a shorter query");
         }
         RefuseControlCharacters(text);
-        var tokens = Tokenize(text);
+        var tokens = Tokenize(text, out var error);
+        if (error is not null)
+        {
+            throw error;
+        }
         var sort = ExtractSort(tokens);
         var parser = new Parser(tokens);
         var root = parser.ParseQuery();
@@ -63,10 +67,42 @@ public static class QueryParser
         End,
     }
 
-    private sealed record Token(TokenKind Kind, string Text, int Position, bool GluedToPrevious);
-
-    private static List<Token> Tokenize(string text)
+    /// <summary>
+    /// Where the query's <c>sort:</c> terms are, found by the parser's own lexer: a <c>sort:</c> inside a phrase
+    /// (<c>"sort:of"</c>) is text and not listed; one at any depth is. For a query the parser refuses the lexer reads
+    /// on as the parser would have: a phrase without its closing quote runs to the end of the query, so a
+    /// <c>sort:</c> after the quote is text in it.
+    /// </summary>
+    public static IReadOnlyList<Range> FindSortTerms(string? text)
     {
+        var tokens = Tokenize(text ?? "", out _);
+        var spans = new List<Range>();
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (IsSortTerm(tokens[i]))
+            {
+                var start = tokens[i].Position;
+                // sort:"oldest" is one term to the parser (a field and its quoted value), so it goes as one.
+                if (tokens[i].Text.Length == 5 && tokens[i + 1] is { Kind: TokenKind.Phrase, GluedToPrevious: true })
+                {
+                    i++;
+                }
+                spans.Add(start..tokens[i].End);
+            }
+        }
+        return spans;
+    }
+
+    private static bool IsSortTerm(Token t) => t.Kind == TokenKind.Word && t.Text.StartsWith("sort:", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A token and where it came from: <see cref="Position"/> to <see cref="End"/> (exclusive) in the query.</summary>
+    private sealed record Token(TokenKind Kind, string Text, int Position, bool GluedToPrevious, int End);
+
+    // Reads the whole query even when it is malformed, so that FindSortTerms can see it as the parser does; the first
+    // error is handed back for Parse to throw.
+    private static List<Token> Tokenize(string text, out QuerySyntaxException? error)
+    {
+        error = null;
         var tokens = new List<Token>();
         var i = 0;
         var glued = false;
@@ -82,14 +118,14 @@ public static class QueryParser
             var start = i;
             if (c == '(')
             {
-                tokens.Add(new Token(TokenKind.LParen, "(", start, glued));
+                tokens.Add(new Token(TokenKind.LParen, "(", start, glued, start + 1));
                 i++;
                 glued = false;
                 continue;
             }
             if (c == ')')
             {
-                tokens.Add(new Token(TokenKind.RParen, ")", start, glued));
+                tokens.Add(new Token(TokenKind.RParen, ")", start, glued, start + 1));
                 i++;
                 glued = true;
                 continue;
@@ -118,10 +154,10 @@ public static class QueryParser
                 }
                 if (!closed)
                 {
-                    throw new QuerySyntaxException(
+                    error ??= new QuerySyntaxException(
                         $"The phrase opened at position {start} has no closing quote.", text.Length, "a closing '\"'");
                 }
-                tokens.Add(new Token(TokenKind.Phrase, sb.ToString(), start, glued));
+                tokens.Add(new Token(TokenKind.Phrase, sb.ToString(), start, glued, i));
                 glued = true;
                 continue;
             }
@@ -133,9 +169,9 @@ public static class QueryParser
             {
                 if (i + 1 >= text.Length || char.IsWhiteSpace(text[i + 1]) || text[i + 1] == ')')
                 {
-                    throw new QuerySyntaxException($"'-' at position {start} must be followed by the term to exclude.", i + 1, "a term after '-'");
+                    error ??= new QuerySyntaxException($"'-' at position {start} must be followed by the term to exclude.", i + 1, "a term after '-'");
                 }
-                tokens.Add(new Token(TokenKind.Minus, "-", start, glued));
+                tokens.Add(new Token(TokenKind.Minus, "-", start, glued, start + 1));
                 i++;
                 glued = false;
                 continue;
@@ -152,10 +188,10 @@ public static class QueryParser
                 "NOT" => TokenKind.Not,
                 _ => TokenKind.Word,
             };
-            tokens.Add(new Token(kind, word, start, glued));
+            tokens.Add(new Token(kind, word, start, glued, i));
             glued = true;
         }
-        tokens.Add(new Token(TokenKind.End, "", text.Length, false));
+        tokens.Add(new Token(TokenKind.End, "", text.Length, false, text.Length));
         return tokens;
     }
 
@@ -175,7 +211,7 @@ public static class QueryParser
             {
                 depth--;
             }
-            else if (t.Kind == TokenKind.Word && t.Text.StartsWith("sort:", StringComparison.OrdinalIgnoreCase))
+            else if (IsSortTerm(t))
             {
                 var negated = i > 0 && tokens[i - 1].Kind is TokenKind.Not or TokenKind.Minus;
                 if (depth != 0 || negated)

@@ -83,47 +83,26 @@ internal static class QueryTerms
     }
 
     /// <summary>
-    /// The query without its <c>sort:</c> words, found where the parser finds words: a phrase such as
-    /// <c>"sort:of"</c> is text and stays.
+    /// The query without its <c>sort:</c> terms, found by the parser (<see cref="QueryParser.FindSortTerms"/>): a
+    /// phrase such as <c>"sort:of"</c> is text and stays. A query that does not parse loses its sort: terms too (the
+    /// lexer reads every query to its end), so choosing an order replaces a mistyped <c>sort:sideways</c> and never
+    /// leaves two; any other error stays where the officer put it, for the page to show.
     /// </summary>
     private static string WithoutSortTerms(string query)
     {
         var kept = new StringBuilder(query.Length);
-        var i = 0;
-        while (i < query.Length)
+        var from = 0;
+        foreach (var term in QueryParser.FindSortTerms(query))
         {
-            var start = i;
-            if (query[i] == '"')
+            kept.Append(query, from, term.Start.Value - from);
+            // The space after it goes too, so the words either side keep one space between them.
+            from = term.End.Value;
+            while (from < query.Length && char.IsWhiteSpace(query[from]))
             {
-                i++;
-                while (i < query.Length && query[i] != '"')
-                {
-                    i += query[i] == '\\' && i + 1 < query.Length ? 2 : 1;
-                }
-                i = Math.Min(i + 1, query.Length);
+                from++;
             }
-            else if (char.IsWhiteSpace(query[i]) || query[i] is '(' or ')')
-            {
-                i++;
-            }
-            else
-            {
-                while (i < query.Length && !char.IsWhiteSpace(query[i]) && query[i] is not '(' and not ')' and not '"')
-                {
-                    i++;
-                }
-                if (query.AsSpan(start, i - start).StartsWith("sort:", StringComparison.OrdinalIgnoreCase))
-                {
-                    // The space after it goes too, so the words either side keep one space between them.
-                    while (i < query.Length && char.IsWhiteSpace(query[i]))
-                    {
-                        i++;
-                    }
-                    continue;
-                }
-            }
-            kept.Append(query, start, i - start);
         }
+        kept.Append(query, from, query.Length - from);
         return kept.ToString().Trim();
     }
 }

@@ -83,6 +83,22 @@ public sealed class QueryParserTests
     }
 
     [Theory]
+    [InlineData("sort:oldest a", "sort:oldest")]
+    [InlineData("a sort:oldest", "sort:oldest")]
+    [InlineData("a (b Sort:Newest) \"sort:of\"", "Sort:Newest")]
+    [InlineData("a sort:\"oldest\" b", "sort:\"oldest\"")]
+    [InlineData("\"x \\\" sort:oldest\" sort:newest", "sort:newest")]
+    [InlineData("a sort:x \"unclosed sort:oldest", "sort:x")]
+    [InlineData("a - sort:oldest", "sort:oldest")]
+    [InlineData("\"sort:oldest\" sorted sort", "")]
+    public void FindSortTerms_Query_SpansOfTheSortTermsTheParserReads(string q, string expected)
+    {
+        var terms = QueryParser.FindSortTerms(q);
+
+        Assert.Equal(expected, string.Join('|', terms.Select(t => q[t])));
+    }
+
+    [Theory]
     [InlineData("(user:bob", 9, "')'")]
     [InlineData("user:bob)", 8, "a term, AND, OR or the end of the query")]
     [InlineData("user:", 5, "a value for user:")]

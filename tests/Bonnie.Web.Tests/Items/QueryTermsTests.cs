@@ -31,6 +31,48 @@ public sealed class QueryTermsTests
         Assert.Equal("\"the sort:of review\"", result);
     }
 
+    // Each sort: term goes with the space after it, so the words either side keep one space between them.
+    [Theory]
+    [InlineData("sort:oldest user:bob", "user:bob")]
+    [InlineData("user:bob sort:oldest", "user:bob")]
+    [InlineData("user:bob sort:oldest event:Login", "user:bob event:Login")]
+    [InlineData("user:bob\tsort:OLDEST  event:Login", "user:bob\tevent:Login")]
+    [InlineData("sort:oldest a sort:newest b", "a b")]
+    [InlineData("sort:oldest", "")]
+    [InlineData("(a OR b)sort:oldest", "(a OR b)")]
+    // sort:"oldest" is one term (a field and its quoted value), so the phrase does not stay behind as text.
+    [InlineData("sort:\"oldest\" a", "a")]
+    // Inside a phrase a sort: is text, also after an escaped quote in it.
+    [InlineData("\"sort:oldest\" a", "\"sort:oldest\" a")]
+    [InlineData("subject:\"say \\\"hi\\\" sort:oldest\" sort:oldest", "subject:\"say \\\"hi\\\" sort:oldest\"")]
+    [InlineData("\"a\\\\\" sort:oldest", "\"a\\\\\"")]
+    // Queries that do not parse: their sort: terms go as the parser's lexer finds them (so choosing an order
+    // replaces a mistyped one and never leaves two); a phrase without its closing quote runs to the end, as the
+    // parser reads it, so what follows its quote stays untouched; other errors stay where the officer put them.
+    [InlineData("user:bob sort:sideways", "user:bob")]
+    [InlineData("(a sort:oldest)", "(a )")]
+    [InlineData("colour:red sort:oldest", "colour:red")]
+    [InlineData("a - sort:oldest b", "a - b")]
+    [InlineData("a \"unclosed sort:oldest", "a \"unclosed sort:oldest")]
+    [InlineData("sort:oldest a \"unclosed sort:oldest", "a \"unclosed sort:oldest")]
+    public void WithSort_NewestFirst_RemovesEverySortTermTheParserSees(string query, string expected)
+    {
+        Assert.Equal(expected, QueryTerms.WithSort(query, SortOrder.NewestFirst));
+    }
+
+    [Theory]
+    [InlineData("", "sort:oldest")]
+    [InlineData("a sort:newest b", "a b sort:oldest")]
+    [InlineData("\"sort:of\" sort:newest", "\"sort:of\" sort:oldest")]
+    [InlineData("user:bob sort:sideways", "user:bob sort:oldest")]
+    public void WithSort_OldestFirst_OneSortTermAtTheEnd(string query, string expected)
+    {
+        var result = QueryTerms.WithSort(query, SortOrder.OldestFirst);
+
+        Assert.Equal(expected, result);
+        Assert.Equal(SortOrder.OldestFirst, QueryParser.Parse(result).Sort);
+    }
+
     [Fact]
     public async Task Append_FacetOfAnOrQuery_FindsAsManyEventsAsTheFacetCounted()
     {
