@@ -558,13 +558,20 @@ public static class QueryParser
         }
     }
 
-    /// <summary>How keyword values are stored and searched: the same normalisation on both sides.</summary>
+    /// <summary>
+    /// How keyword values are stored and searched: the same normalisation on both sides. A Message-ID is kept as
+    /// <c>&lt;id&gt;</c>, its angle brackets as in the header, whichever of them the officer (or a sender) left out.
+    /// </summary>
     public static string NormalizeKeyword(KeywordField field, string value)
     {
         value = value.Trim().ToLowerInvariant();
-        if (field == KeywordField.MessageId && value.Length > 0 && value[0] != '<')
+        if (field == KeywordField.MessageId && value.Length > 0)
         {
-            value = "<" + value + (value.EndsWith('>') ? "" : ">");
+            // messageid:<abc@x, typed without its closing '>' (or pasted from a header that lost it), was searched
+            // as "<abc@x" and found nothing: the stored id is "<abc@x>".
+            var start = value[0] == '<' ? 1 : 0;
+            var end = value.Length > start && value[^1] == '>' ? value.Length - 1 : value.Length;
+            value = "<" + value[start..end] + ">";
         }
         return value;
     }

@@ -27,6 +27,19 @@ public sealed class EsQueryTranslatorTests
             """), json), json.ToJsonString());
     }
 
+    // Documents hold the ids as QueryParser.NormalizeKeyword writes them ("<id>"), so each shape typed meets them.
+    [Theory]
+    [InlineData("messageid:750.39250@example.org", "term", "<750.39250@example.org>")]
+    [InlineData("messageid:<750.39250@example.org>", "term", "<750.39250@example.org>")]
+    [InlineData("messageid:<750.39250@example.org", "term", "<750.39250@example.org>")]
+    [InlineData("messageid:<750.3925*", "prefix", "<750.3925")]
+    public void Translate_MessageId_TheStoredFormOfTheId(string q, string query, string value)
+    {
+        var json = Translate(q);
+
+        Assert.True(JsonNode.DeepEquals(new JsonObject { [query] = new JsonObject { ["message_ids"] = value } }, json), json.ToJsonString());
+    }
+
     [Fact]
     public void Translate_OnDay_HalfOpenRangeOverTheDay()
     {

@@ -583,6 +583,34 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task SearchEventsAsync_MessageIdTypedWithEitherBracketOrNone_FindsTheMessage()
+    {
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1) with { MessageIds = ["<750.39250@example.org>"] });
+        batch.Events.Add(Event(2) with { MessageIds = ["<750.39251@example.org>"] });
+        // Stored as the sender wrote it, without brackets.
+        batch.Events.Add(Event(3) with { MessageIds = ["bare.1@example.net"] });
+        batch.Events.Add(Event(4));
+        await _store.CommitAsync(batch);
+
+        async Task<string> Q(string q) => string.Join(',', (await _store.SearchEventsAsync(Search(q, 100))).Items.Select(e => (int)(e.Timestamp - T0).TotalSeconds).Order());
+
+        Assert.Equal("1", await Q("messageid:750.39250@example.org"));
+        Assert.Equal("1", await Q("messageid:<750.39250@example.org>"));
+        Assert.Equal("1", await Q("messageid:<750.39250@example.org"));
+        Assert.Equal("1", await Q("messageid:750.39250@Example.org>"));
+        Assert.Equal("1", await Q("messageid:\"<750.39250@example.org\""));
+        Assert.Equal("1,2", await Q("messageid:<750.3925*"));
+        Assert.Equal("1,2", await Q("messageid:750.3925*"));
+        Assert.Equal("1", await Q("messageid:<750.39250@example.org*"));
+        Assert.Equal("3", await Q("messageid:<bare.1@example.net"));
+        Assert.Equal("3", await Q("messageid:<bare.1@example.net>"));
+        Assert.Equal("3", await Q("messageid:bare*"));
+        Assert.Equal("2,3,4", await Q("-messageid:<750.39250@example.org"));
+        Assert.Equal("", await Q("messageid:<750.3925"));
+    }
+
+    [SkippableFact]
     public async Task SearchEventsAsync_OldestFirst_AscendingOrder()
     {
         var batch = new StoreBatch();

@@ -217,6 +217,9 @@ public sealed class QueryParserTests
     [InlineData("messageid:750.39250@Example.org", "<750.39250@example.org>", false)]
     [InlineData("messageid:<750.39250@example.org>", "<750.39250@example.org>", false)]
     [InlineData("messageid:750.39250@example.org>", "<750.39250@example.org>", false)]
+    [InlineData("messageid:<750.39250@Example.org", "<750.39250@example.org>", false)]
+    [InlineData("messageid:\"<750.39250@example.org\"", "<750.39250@example.org>", false)]
+    [InlineData("messageid:\" <750.39250@example.org \"", "<750.39250@example.org>", false)]
     [InlineData("messageid:750.39250*", "<750.39250", true)]
     [InlineData("messageid:<750.39250*", "<750.39250", true)]
     [InlineData("messageid:<750.39250@example.org>*", "<750.39250@example.org>", true)]
@@ -224,6 +227,18 @@ public sealed class QueryParserTests
     public void Parse_MessageId_BracketsAddedButNeverCloseAPrefix(string q, string value, bool prefix)
     {
         Assert.Equal(new KeywordNode(KeywordField.MessageId, value, prefix) { Position = 0 }, QueryParser.Parse(q).Root);
+    }
+
+    // Stored ids go through the same normalisation, so every shape an officer types meets every shape stored.
+    [Theory]
+    [InlineData("<750.39250@example.org>")]
+    [InlineData("750.39250@example.org")]
+    [InlineData("<750.39250@example.org")]
+    [InlineData("750.39250@example.org>")]
+    [InlineData(" <750.39250@EXAMPLE.org> ")]
+    public void NormalizeKeyword_MessageIdWithOrWithoutEitherBracket_TheStoredForm(string id)
+    {
+        Assert.Equal("<750.39250@example.org>", QueryParser.NormalizeKeyword(KeywordField.MessageId, id));
     }
 
     [Fact]
