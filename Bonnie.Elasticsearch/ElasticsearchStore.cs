@@ -86,6 +86,21 @@ internal sealed partial class ElasticsearchStore(ElasticsearchConnection connect
         return hits.Count == 0 ? null : EsDocuments.ReadFolder(hits[0]);
     }
 
+    public async Task<IReadOnlyList<FolderObject>> FindFoldersBelowAsync(string name, CancellationToken cancellationToken = default)
+    {
+        // name is a lower-cased keyword: a prefix query finds the subtree, the domain is checked on each hit.
+        var query = new JsonObject
+        {
+            ["bool"] = new JsonObject
+            {
+                ["filter"] = new JsonArray(EsQueryTranslator.Prefix("name", FolderNames.Below(name).Prefix), EsQueryTranslator.Term("exists", "true")),
+            },
+        };
+        var hits = await SearchHitsAsync(indices.Folders, query, new JsonArray(new JsonObject { ["id"] = "asc" }), int.MaxValue, cancellationToken)
+            .ConfigureAwait(false);
+        return hits.Select(EsDocuments.ReadFolder).Where(f => FolderNames.IsBelow(f.Name, name)).ToList();
+    }
+
     public async Task<MessageObject?> GetMessageAsync(string key, CancellationToken cancellationToken = default)
         => await GetDocAsync(indices.Messages, key, cancellationToken).ConfigureAwait(false) is { } hit ? EsDocuments.ReadMessage(hit) : null;
 

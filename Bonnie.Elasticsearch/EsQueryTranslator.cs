@@ -159,5 +159,5 @@ internal sealed class EsQueryTranslator(
 
     public static JsonObject Term(string field, string value) => new() { ["term"] = new JsonObject { [field] = value } };
 
-    private static JsonObject Prefix(string field, string value) => new() { ["prefix"] = new JsonObject { [field] = value } };
+    public static JsonObject Prefix(string field, string value) => new() { ["prefix"] = new JsonObject { [field] = value } };
 }

@@ -92,12 +92,17 @@ internal static class ChangeDiff
 
     private static string? Text(long? v) => v?.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    public static void Message(MessageObject? before, MessageObject after, string eventId, DateTimeOffset at, Actor actor, Action<ChangeRecord> add)
+    /// <param name="folderNameNow">
+    /// The name of a location's folder when the change happens: a location keeps the name it had when the message
+    /// arrived, and a flag set after a rename happened in the folder as it was called then.
+    /// </param>
+    public static void Message(MessageObject? before, MessageObject after, string eventId, DateTimeOffset at, Actor actor, Func<MessageLocation, string?> folderNameNow,
+        Action<ChangeRecord> add)
     {
         ChangeRecord C(ChangeAspect aspect, string? key, string? from, string? to, MessageLocation? where) => new()
         {
             Kind = ObjectKind.Message, ObjectId = after.Key, Aspect = aspect, Key = key, From = from, To = to,
-            FolderId = where?.FolderId, FolderName = where?.FolderName, Uid = where?.Uid, Actor = actor, At = at, EventId = eventId,
+            FolderId = where?.FolderId, FolderName = where is null ? null : folderNameNow(where), Uid = where?.Uid, Actor = actor, At = at, EventId = eventId,
         };
         var existedBefore = before?.Exists ?? false;
         if (!existedBefore && after.Exists)

@@ -88,6 +88,27 @@ internal sealed class UnitOfWork(IObjectLookups store)
         return Touch(TrackLoaded(loaded));
     }
 
+    /// <summary>The existing folders below <paramref name="name"/>, as this batch left them (renamed or created in it too).</summary>
+    public async Task<IReadOnlyList<FolderObject>> FindFoldersBelowAsync(string name, CancellationToken cancellationToken)
+    {
+        foreach (var f in await store.FindFoldersBelowAsync(name, cancellationToken).ConfigureAwait(false))
+        {
+            if (!_folders.ContainsKey(f.Id))
+            {
+                TrackLoaded(f);
+            }
+        }
+        var found = new List<FolderObject>();
+        foreach (var t in _folders.Values)
+        {
+            if (t.Current.Exists && FolderNames.IsBelow(t.Current.Name, name))
+            {
+                found.Add(Touch(t.Current));
+            }
+        }
+        return found;
+    }
+
     /// <summary>A folder that comes into being now: its existence and initial ACL are recorded as changes.</summary>
     public FolderObject CreateFolder(string id, string name, DateTimeOffset at)
     {
@@ -248,6 +269,22 @@ internal sealed class UnitOfWork(IObjectLookups store)
         return Touch(m);
     }
 
+    /// <summary>Like <see cref="Learn(FolderObject, Action{FolderObject})"/>, for a message: knowledge, not a change.</summary>
+    public void Learn(MessageObject message, Action<MessageObject> learn)
+    {
+        learn(message);
+        if (_messages.TryGetValue(message.Key, out var t))
+        {
+            t.Dirty = true;
+            if (t.Before is not null)
+            {
+                t.Before = t.Before.Clone();
+                learn(t.Before);
+            }
+        }
+        Index(message);
+    }
+
     private MessageObject TrackLoaded(MessageObject m)
     {
         _messages[m.Key] = new Tracked<MessageObject>(m, m.Clone(), loaded: true);
@@ -326,7 +363,7 @@ internal sealed class UnitOfWork(IObjectLookups store)
             if (o is MessageObject m && _messages.TryGetValue(m.Key, out var t))
             {
                 var before = _changes.Count;
-                ChangeDiff.Message(t.Before, t.Current, eventId, at, actor, Add);
+                ChangeDiff.Message(t.Before, t.Current, eventId, at, actor, FolderNameNow, Add);
                 t.Dirty |= _changes.Count > before;
                 t.Before = t.Current.Clone();
                 Index(t.Current);
@@ -335,6 +372,10 @@ internal sealed class UnitOfWork(IObjectLookups store)
         _touchedInOrder.Clear();
         _touched.Clear();
     }
+
+    // The event touched the folders of the messages it changed, so their names are at hand as the event left them.
+    private string? FolderNameNow(MessageLocation location)
+        => _folders.TryGetValue(location.FolderId, out var folder) ? folder.Current.Name : location.FolderName;
 
     /// <summary>Forgets the changes of an event that failed half-way, so the batch can continue without it.</summary>
     public void Clear()

@@ -61,6 +61,11 @@ public interface IObjectLookups
     Task<FolderObject?> GetFolderAsync(string folderId, CancellationToken cancellationToken = default);
     /// <summary>The existing folder currently named <paramref name="name"/> (admin form, case-insensitive).</summary>
     Task<FolderObject?> FindFolderByNameAsync(string name, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// The existing folders below <paramref name="name"/> in the hierarchy (see <see cref="FolderNames"/>): Cyrus
+    /// renames a folder's children with it, and deletes a user's folders with the INBOX, and notifies neither.
+    /// </summary>
+    Task<IReadOnlyList<FolderObject>> FindFoldersBelowAsync(string name, CancellationToken cancellationToken = default);
     Task<MessageObject?> GetMessageAsync(string key, CancellationToken cancellationToken = default);
     /// <summary>The message currently at <paramref name="folderId"/>/<paramref name="uid"/>, if any.</summary>
     Task<MessageObject?> FindMessageAtAsync(string folderId, uint uid, CancellationToken cancellationToken = default);

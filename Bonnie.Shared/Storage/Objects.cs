@@ -155,9 +155,10 @@ public sealed class MessageLocation
 
     public string Address => FolderId + "/" + Uid.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    public MessageLocation Clone() => new()
+    /// <summary>A copy; at <paramref name="folderId"/> instead when given (the same place, once its folder's real id is known).</summary>
+    public MessageLocation Clone(string? folderId = null) => new()
     {
-        FolderId = FolderId,
+        FolderId = folderId ?? FolderId,
         Uid = Uid,
         FolderName = FolderName,
         Origin = Origin,

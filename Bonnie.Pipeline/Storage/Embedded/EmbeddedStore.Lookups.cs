@@ -15,6 +15,9 @@ internal sealed partial class EmbeddedStore
     public Task<FolderObject?> FindFolderByNameAsync(string name, CancellationToken cancellationToken = default)
         => Look(() => LookUpFolderByName(name), cancellationToken);
 
+    public Task<IReadOnlyList<FolderObject>> FindFoldersBelowAsync(string name, CancellationToken cancellationToken = default)
+        => Look<IReadOnlyList<FolderObject>>(() => LookUpFoldersBelow(name), cancellationToken);
+
     public Task<MessageObject?> GetMessageAsync(string key, CancellationToken cancellationToken = default)
         => Look(() => LookUpMessage(key), cancellationToken);
 
@@ -75,6 +78,32 @@ internal sealed partial class EmbeddedStore
 
     private FolderObject? LookUpFolderByName(string name)
         => ReadDocument("SELECT doc, version FROM folders WHERE name_lower = ?1 AND present = 1", name.ToLowerInvariant(), null, StoreJson.ReadFolder);
+
+    private List<FolderObject> LookUpFoldersBelow(string name)
+    {
+        // A range on the name index: every name that starts with "parent/" sorts before "parent0" ('0' follows '/').
+        var (prefix, _) = FolderNames.Below(name);
+        var cmd = LookupStatement("SELECT doc, version FROM folders WHERE name_lower >= ?1 AND name_lower < ?2 AND present = 1");
+        cmd.Bind(1, prefix);
+        cmd.Bind(2, prefix[..^1] + "0");
+        var found = new List<FolderObject>();
+        try
+        {
+            while (cmd.Read())
+            {
+                var f = StoreJson.ReadFolder(cmd.ColumnText(0), cmd.ColumnInt64(1));
+                if (FolderNames.IsBelow(f.Name, name))
+                {
+                    found.Add(f);
+                }
+            }
+        }
+        finally
+        {
+            cmd.Reset();
+        }
+        return found;
+    }
 
     private MessageObject? LookUpMessage(string key)
     {

@@ -37,6 +37,10 @@ internal sealed class FolderHandler : IEventHandler
                         if (e.Type == EventType.MailboxDelete)
                         {
                             await EndMessagesAsync(context, folder, cancellationToken).ConfigureAwait(false);
+                            if (FolderNames.IsUserInbox(folder.Name))
+                            {
+                                await DeleteUserFoldersAsync(context, folder, cancellationToken).ConfigureAwait(false);
+                            }
                         }
                     }
                     break;
@@ -94,6 +98,16 @@ internal sealed class FolderHandler : IEventHandler
         }
     }
 
+    // Deleting a user's INBOX deletes the user: every folder below goes with it, and Cyrus notifies the INBOX only.
+    private static async Task DeleteUserFoldersAsync(EventContext context, FolderObject inbox, CancellationToken cancellationToken)
+    {
+        foreach (var child in await context.Work.FindFoldersBelowAsync(inbox.Name, cancellationToken).ConfigureAwait(false))
+        {
+            child.Exists = false;
+            await EndMessagesAsync(context, child, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private static void ApplyAcl(CyrusEvent e, FolderObject folder)
     {
         if (e.Acl.Count > 0)
@@ -121,16 +135,23 @@ internal sealed class FolderHandler : IEventHandler
     private static async Task CreateAsync(EventContext context, CancellationToken cancellationToken)
     {
         var e = context.Event;
-        var id = HandlerSupport.FolderIdOf(e);
-        if (id is null || e.Mailbox is null)
+        if (e.Mailbox is null)
         {
             return;
         }
-        context.FolderId = id;
-        var folder = await context.Work.GetFolderAsync(id, cancellationToken).ConfigureAwait(false);
+        // 3.x names the new folder by its unique id. 2.5 gives none: a folder of that name that exists is the one
+        // created (its create reported late), else it is new, under a key no other folder has.
+        var folder = e.MailboxId is { } id
+            ? await context.Work.GetFolderAsync(id, cancellationToken).ConfigureAwait(false)
+            : await HandlerSupport.FolderNamedAsync(context, e.Mailbox.Name, cancellationToken).ConfigureAwait(false);
         if (folder is null)
         {
-            folder = context.Work.CreateFolder(id, e.Mailbox.Name, context.At);
+            folder = context.Work.CreateFolder(e.MailboxId ?? await HandlerSupport.NewNameKeyAsync(context, e.Mailbox.Name, cancellationToken).ConfigureAwait(false),
+                e.Mailbox.Name, context.At);
+            if (e.MailboxId is not null)
+            {
+                await HandlerSupport.AdoptNamedAsync(context, folder, cancellationToken).ConfigureAwait(false);
+            }
         }
         else
         {
@@ -153,6 +174,7 @@ internal sealed class FolderHandler : IEventHandler
             folder.Exists = true;
             folder.Name = e.Mailbox.Name;
         }
+        context.FolderId = folder.Id;
         folder.Owner = e.Mailbox.Owner;
         folder.UidValidity = e.Mailbox.UidValidity ?? folder.UidValidity;
         foreach (var entry in e.Acl)
@@ -168,25 +190,46 @@ internal sealed class FolderHandler : IEventHandler
         {
             return;
         }
+        var oldName = e.OldMailbox?.Name ?? e.Mailbox.Name;
         context.OldFolderName = e.OldMailbox?.Name;
-        // 3.x keeps the unique id across a rename; 2.5 sends none, so find the folder by its old name.
-        var id = e.MailboxId;
-        FolderObject? folder = null;
-        if (id is not null)
+        // 3.x keeps the unique id across a rename; 2.5 sends none, so find the folder by its old name, or by the new
+        // one when the rename of a parent renamed it already.
+        FolderObject? folder;
+        if (e.MailboxId is { } id)
         {
             folder = await context.Work.GetFolderAsync(id, cancellationToken).ConfigureAwait(false);
         }
-        else if (e.OldMailbox is { } old)
+        else
         {
-            folder = await context.Work.FindFolderByNameAsync(old.Name, cancellationToken).ConfigureAwait(false)
-                ?? await context.Work.GetFolderAsync(HandlerSupport.NameKey(old.Name), cancellationToken).ConfigureAwait(false);
+            folder = await HandlerSupport.FolderNamedAsync(context, oldName, cancellationToken).ConfigureAwait(false)
+                ?? await HandlerSupport.FolderNamedAsync(context, e.Mailbox.Name, cancellationToken).ConfigureAwait(false);
         }
-        folder ??= context.Work.DiscoverFolder(id ?? HandlerSupport.NameKey(e.OldMailbox?.Name ?? e.Mailbox.Name), e.OldMailbox?.Name ?? e.Mailbox.Name, context.At);
+        folder ??= context.Work.DiscoverFolder(e.MailboxId ?? await HandlerSupport.NewNameKeyAsync(context, oldName, cancellationToken).ConfigureAwait(false),
+            oldName, context.At);
         context.FolderId = folder.Id;
         context.OldFolderId = folder.Id;
+        var renamedFrom = folder.Name;
+        var oldOwner = folder.Owner;
         folder.Name = e.Mailbox.Name;
         folder.Owner = e.Mailbox.Owner;
         folder.UidValidity = e.Mailbox.UidValidity ?? folder.UidValidity;
+        if (!string.Equals(renamedFrom, folder.Name, StringComparison.Ordinal))
+        {
+            // Cyrus renames the folders below with it and notifies only this one ("don't notify implied rename"):
+            // each is renamed here, recorded on its own history as caused by this event.
+            foreach (var child in await context.Work.FindFoldersBelowAsync(renamedFrom, cancellationToken).ConfigureAwait(false))
+            {
+                if (ReferenceEquals(child, folder))
+                {
+                    continue;
+                }
+                child.Name = FolderNames.Rebase(child.Name, renamedFrom, folder.Name);
+                if (string.Equals(child.Owner, oldOwner, StringComparison.OrdinalIgnoreCase))
+                {
+                    child.Owner = folder.Owner;
+                }
+            }
+        }
     }
 
     private static async Task QuotaAsync(EventContext context, CancellationToken cancellationToken)
@@ -198,9 +241,8 @@ internal sealed class FolderHandler : IEventHandler
         }
         // Quota events name the quota root, not a mailbox id: find the folder by its name.
         var root = e.Mailbox.Name;
-        var folder = await context.Work.FindFolderByNameAsync(root, cancellationToken).ConfigureAwait(false)
-            ?? await context.Work.GetFolderAsync(HandlerSupport.NameKey(root), cancellationToken).ConfigureAwait(false)
-            ?? context.Work.DiscoverFolder(HandlerSupport.NameKey(root), root, context.At);
+        var folder = await HandlerSupport.FolderNamedAsync(context, root, cancellationToken).ConfigureAwait(false)
+            ?? context.Work.DiscoverFolder(await HandlerSupport.NewNameKeyAsync(context, root, cancellationToken).ConfigureAwait(false), root, context.At);
         context.FolderId = folder.Id;
         folder.Owner ??= e.Mailbox.Owner;
         Set(folder, "storage-limit", e.DiskQuota);

@@ -53,31 +53,78 @@ internal static class HandlerSupport
     /// <summary>System flags in their RFC 3501 spelling (Cyrus sends <c>\seen</c> on APPEND, <c>\Seen</c> elsewhere); keywords as sent.</summary>
     public static string NormalizeFlag(string flag) => SystemFlags.TryGetValue(flag, out var canonical) ? canonical : flag;
 
-    /// <summary>The folder's identity: Cyrus's unique id, or (2.5, which sends none) its name.</summary>
+    /// <summary>A Message-ID Bonnie can tell a message by: Cyrus sends <c>NIL</c> in the midset for a message without one.</summary>
+    public static string? UsableMessageId(string? messageId)
+        => string.IsNullOrWhiteSpace(messageId) || string.Equals(messageId, "NIL", StringComparison.OrdinalIgnoreCase) ? null : messageId;
+
+    /// <summary>The folder an event names, for an event no handler resolved: Cyrus's unique id, else its name key.</summary>
     public static string? FolderIdOf(CyrusEvent e)
         => e.MailboxId ?? (e.Mailbox is { } m ? NameKey(m.Name) : null);
 
+    /// <summary>
+    /// The key of a folder that Cyrus names but gives no unique id (2.5, or a 3.x copy's source): its name, lower-cased.
+    /// </summary>
     public static string NameKey(string name) => "name:" + name.ToLowerInvariant();
+
+    /// <summary>
+    /// The folder now called <paramref name="name"/>, for events that give no unique id: found by its current name (it
+    /// may have been renamed to it, its key still the old name), else by its name key while it still has that name.
+    /// </summary>
+    public static async Task<FolderObject?> FolderNamedAsync(EventContext context, string name, CancellationToken cancellationToken)
+    {
+        var folder = await context.Work.FindFolderByNameAsync(name, cancellationToken).ConfigureAwait(false);
+        if (folder is not null)
+        {
+            return folder;
+        }
+        var keyed = await context.Work.GetFolderAsync(NameKey(name), cancellationToken).ConfigureAwait(false);
+        return keyed is { Exists: true } && string.Equals(keyed.Name, name, StringComparison.OrdinalIgnoreCase) ? keyed : null;
+    }
+
+    /// <summary>
+    /// A key for a folder without a unique id that is new to Bonnie: its name key, unless another folder has it (one
+    /// renamed away from the name, or deleted): then the name key and the moment, which a replay of the event repeats.
+    /// </summary>
+    public static async Task<string> NewNameKeyAsync(EventContext context, string name, CancellationToken cancellationToken)
+    {
+        var key = NameKey(name);
+        return await context.Work.GetFolderAsync(key, cancellationToken).ConfigureAwait(false) is null
+            ? key
+            : key + ";" + context.At.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     /// <summary>The event's folder, discovered (not created: nothing changes) when first seen; null when the event names none.</summary>
     public static async Task<FolderObject?> FolderOfAsync(EventContext context, CancellationToken cancellationToken)
     {
         var e = context.Event;
-        var id = FolderIdOf(e);
-        if (id is null || e.Mailbox is null)
+        if (e.Mailbox is null)
         {
             return null;
         }
-        context.FolderId = id;
-        var folder = await context.Work.GetFolderAsync(id, cancellationToken).ConfigureAwait(false)
-            ?? context.Work.DiscoverFolder(id, e.Mailbox.Name, context.At, f =>
-            {
-                // The ACL the event reports is the folder's state when first seen, not a change.
-                foreach (var entry in e.Acl)
+        var folder = e.MailboxId is { } id
+            ? await context.Work.GetFolderAsync(id, cancellationToken).ConfigureAwait(false)
+            : await FolderNamedAsync(context, e.Mailbox.Name, cancellationToken).ConfigureAwait(false);
+        if (folder is null)
+        {
+            folder = context.Work.DiscoverFolder(e.MailboxId ?? await NewNameKeyAsync(context, e.Mailbox.Name, cancellationToken).ConfigureAwait(false),
+                e.Mailbox.Name, context.At, f =>
                 {
-                    f.Acl[entry.Identifier] = entry.Rights;
-                }
-            });
+                    // The ACL the event reports is the folder's state when first seen, not a change; except the entry
+                    // an AclChange is about, which is the change itself.
+                    foreach (var entry in e.Acl)
+                    {
+                        if (!IsTheAclChange(e, entry.Identifier))
+                        {
+                            f.Acl[entry.Identifier] = entry.Rights;
+                        }
+                    }
+                });
+            if (e.MailboxId is not null)
+            {
+                await AdoptNamedAsync(context, folder, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        context.FolderId = folder.Id;
         folder.Owner ??= e.Mailbox.Owner;
         if (folder.Acl.Count == 0 && e.Acl.Count > 0)
         {
@@ -87,7 +134,7 @@ internal static class HandlerSupport
             {
                 foreach (var entry in e.Acl)
                 {
-                    if (e.Type != EventType.AclChange || !string.Equals(entry.Identifier, e.AclSubject, StringComparison.Ordinal))
+                    if (!IsTheAclChange(e, entry.Identifier))
                     {
                         f.Acl[entry.Identifier] = entry.Rights;
                     }
@@ -99,6 +146,37 @@ internal static class HandlerSupport
             folder.UidValidity = v;
         }
         return folder;
+    }
+
+    private static bool IsTheAclChange(CyrusEvent e, string identifier)
+        => e.Type == EventType.AclChange && string.Equals(identifier, e.AclSubject, StringComparison.Ordinal);
+
+    /// <summary>
+    /// A folder Bonnie first knew by name only (Cyrus 3.x names a copy's or move's source by URI, without its id: a
+    /// folder whose first event was a copy out of it) is the same folder as the one now seen with its unique id: the
+    /// messages known to be in it are in the real folder, and the name-keyed stand-in is no folder of its own.
+    /// Knowledge, not change: nothing is recorded for either.
+    /// </summary>
+    public static async Task AdoptNamedAsync(EventContext context, FolderObject real, CancellationToken cancellationToken)
+    {
+        var standIn = await context.Work.GetFolderAsync(NameKey(real.Name), cancellationToken).ConfigureAwait(false);
+        if (standIn is not { Exists: true } || !string.Equals(standIn.Name, real.Name, StringComparison.OrdinalIgnoreCase))
+        {
+            return;
+        }
+        foreach (var message in await context.Work.FindMessagesInFolderAsync(standIn.Id, cancellationToken).ConfigureAwait(false))
+        {
+            context.Work.Learn(message, m => m.Locations = m.Locations.ConvertAll(l => l.FolderId == standIn.Id ? l.Clone(real.Id) : l));
+        }
+        context.Work.Learn(standIn, f => f.Exists = false);
+        context.Work.Learn(real, f =>
+        {
+            f.Subscribers.UnionWith(standIn.Subscribers);
+            foreach (var (subject, rights) in standIn.Acl)
+            {
+                f.Acl.TryAdd(subject, rights);
+            }
+        });
     }
 
     /// <summary>Copy, move, rename: the source folder, by id when the event gives one, else by its current name.</summary>
@@ -116,9 +194,8 @@ internal static class HandlerSupport
         }
         else if (e.OldMailbox is { } old)
         {
-            folder = await context.Work.FindFolderByNameAsync(old.Name, cancellationToken).ConfigureAwait(false)
-                ?? await context.Work.GetFolderAsync(NameKey(old.Name), cancellationToken).ConfigureAwait(false)
-                ?? context.Work.DiscoverFolder(NameKey(old.Name), old.Name, context.At);
+            folder = await FolderNamedAsync(context, old.Name, cancellationToken).ConfigureAwait(false)
+                ?? context.Work.DiscoverFolder(await NewNameKeyAsync(context, old.Name, cancellationToken).ConfigureAwait(false), old.Name, context.At);
         }
         if (folder is not null)
         {

@@ -59,10 +59,11 @@ internal sealed class MessageHandler : IEventHandler
         {
             return;
         }
-        var messageId = e.MessageIds.Count > 0 ? e.MessageIds[0] : e.Envelope?.MessageId;
+        var messageId = HandlerSupport.UsableMessageId(e.MessageIds.Count > 0 ? e.MessageIds[0] : null) ?? HandlerSupport.UsableMessageId(e.Envelope?.MessageId);
         var key = e.EmailId
             ?? (messageId is not null ? $"mid:{messageId}:{e.MessageSize?.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : $"loc:{folder.Id}/{folder.UidValidity}/{u}");
         var message = await context.Work.GetMessageAsync(key, cancellationToken).ConfigureAwait(false)
+            ?? await ArrivedAlreadySeenAsync(context, folder, u, cancellationToken).ConfigureAwait(false)
             ?? context.Work.CreateMessage(key, context.At);
         context.MessageKeys.Add(message.Key);
         message.EmailId ??= e.EmailId;
@@ -94,6 +95,22 @@ internal sealed class MessageHandler : IEventHandler
         message.Locations.Add(location);
     }
 
+    /// <summary>
+    /// The message a later event found at this very place before its arrival was processed (a copy out of the folder
+    /// handled first, from another lane, or a delivery postponed): the same message, so one history. The place it was
+    /// only seen at becomes the place it arrived at: the arrival is recorded, the sighting was not a change.
+    /// </summary>
+    private static async Task<MessageObject?> ArrivedAlreadySeenAsync(EventContext context, FolderObject folder, uint uid, CancellationToken cancellationToken)
+    {
+        var seen = await context.Work.FindMessageAtAsync(folder.Id, uid, cancellationToken).ConfigureAwait(false);
+        if (seen?.CurrentAt(folder.Id, uid) is not { Origin: LocationOrigin.Seen })
+        {
+            return seen;
+        }
+        context.Work.Learn(seen, m => m.Locations.RemoveAll(l => l.Until is null && l.Uid == uid && l.FolderId == folder.Id && l.Origin == LocationOrigin.Seen));
+        return seen;
+    }
+
     private static async Task CopyOrMoveAsync(EventContext context, FolderObject target, bool move, CancellationToken cancellationToken)
     {
         var e = context.Event;
@@ -114,7 +131,8 @@ internal sealed class MessageHandler : IEventHandler
             }
             else
             {
-                message = await DiscoverAsync(context, null, 0, messageId, cancellationToken).ConfigureAwait(false);
+                // No source place: without a Message-ID either, the message is known by where it lands.
+                message = await DiscoverAsync(context, null, 0, messageId, cancellationToken, $"loc:{target.Id}/{target.UidValidity}/{newUids[i]}").ConfigureAwait(false);
             }
             context.MessageKeys.Add(message.Key);
             if (message.CurrentAt(target.Id, newUids[i]) is not null)
@@ -209,12 +227,13 @@ internal sealed class MessageHandler : IEventHandler
         => message.Locations.FindLast(l => l.Uid == uid && string.Equals(l.FolderId, folderId, StringComparison.Ordinal));
 
     private static string? MessageIdAt(CyrusEvent e, int index, int count)
-        => e.MessageIds.Count == count ? e.MessageIds[index] : e.MessageIds.Count == 1 && count == 1 ? e.MessageIds[0] : null;
+        => HandlerSupport.UsableMessageId(e.MessageIds.Count == count ? e.MessageIds[index] : e.MessageIds.Count == 1 && count == 1 ? e.MessageIds[0] : null);
 
     /// <summary>A message this store never saw arrive, found at a location by a later event.</summary>
-    private static async Task<MessageObject> DiscoverAsync(EventContext context, FolderObject? folder, uint uid, string? messageId, CancellationToken cancellationToken)
+    private static async Task<MessageObject> DiscoverAsync(EventContext context, FolderObject? folder, uint uid, string? messageId, CancellationToken cancellationToken,
+        string? keyWithoutPlace = null)
     {
-        var key = messageId is not null ? "mid:" + messageId : $"loc:{folder?.Id}/{folder?.UidValidity}/{uid}";
+        var key = messageId is not null ? "mid:" + messageId : folder is not null ? $"loc:{folder.Id}/{folder.UidValidity}/{uid}" : keyWithoutPlace!;
         var known = await context.Work.GetMessageAsync(key, cancellationToken).ConfigureAwait(false);
         if (known is not null)
         {

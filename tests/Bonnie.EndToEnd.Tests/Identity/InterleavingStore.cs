@@ -25,6 +25,8 @@ internal sealed class InterleavingStore(IBonnieStore inner, Func<Task> otherWrit
         => inner.FindProcessedJobsAsync(jobIds, cancellationToken);
     public Task<FolderObject?> GetFolderAsync(string folderId, CancellationToken cancellationToken = default) => inner.GetFolderAsync(folderId, cancellationToken);
     public Task<FolderObject?> FindFolderByNameAsync(string name, CancellationToken cancellationToken = default) => inner.FindFolderByNameAsync(name, cancellationToken);
+    public Task<IReadOnlyList<FolderObject>> FindFoldersBelowAsync(string name, CancellationToken cancellationToken = default)
+        => inner.FindFoldersBelowAsync(name, cancellationToken);
     public Task<MessageObject?> GetMessageAsync(string key, CancellationToken cancellationToken = default) => inner.GetMessageAsync(key, cancellationToken);
     public Task<MessageObject?> FindMessageAtAsync(string folderId, uint uid, CancellationToken cancellationToken = default)
         => inner.FindMessageAtAsync(folderId, uid, cancellationToken);

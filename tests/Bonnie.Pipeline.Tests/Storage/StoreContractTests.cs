@@ -190,6 +190,29 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task FindFoldersBelowAsync_FindsTheExistingSubtreeInTheSameDomainOnly()
+    {
+        var batch = new StoreBatch();
+        foreach (var (id, name, exists) in new[]
+        {
+            ("p", "user/alice/Projects@example.org", true), ("c1", "user/alice/Projects/Acme@example.org", true),
+            ("c2", "user/alice/PROJECTS/Acme/2026@example.org", true), ("gone", "user/alice/Projects/Old@example.org", false),
+            ("sibling", "user/alice/Projects2@example.org", true), ("sibling0", "user/alice/Projects0@example.org", true),
+            ("other-domain", "user/alice/Projects/Acme@example.net", true), ("other-user", "user/bob/Projects/Acme@example.org", true),
+        })
+        {
+            batch.Folders[id] = new FolderObject { Id = id, Name = name, Exists = exists };
+        }
+        await _store.CommitAsync(batch);
+
+        Assert.Equal(["c1", "c2"], (await _store.FindFoldersBelowAsync("user/alice/Projects@example.org")).Select(f => f.Id).Order(StringComparer.Ordinal));
+        // A user's INBOX has every folder of the user below it; a deleted one is not found.
+        Assert.Equal(["c1", "c2", "p", "sibling", "sibling0"],
+            (await _store.FindFoldersBelowAsync("user/alice@example.org")).Select(f => f.Id).Order(StringComparer.Ordinal));
+        Assert.Empty(await _store.FindFoldersBelowAsync("user/alice/Projects/Acme/2026@example.org"));
+    }
+
+    [SkippableFact]
     public async Task FindFolderByNameAsync_RenamedAndDeleted_FindsOnlyCurrentNameOfExistingFolder()
     {
         var batch = new StoreBatch();

@@ -1,0 +1,328 @@
+using Bonnie.Pipeline.Tests.Storage;
+using Bonnie.Pipeline.Worker;
+using Bonnie.Shared.Events;
+using Bonnie.Shared.Storage;
+using Xunit.Abstractions;
+
+namespace Bonnie.Pipeline.Tests.Worker;
+
+/// <summary>
+/// What a message's and a folder's history must say after the sequences Cyrus 3.6 really sends, notifications built
+/// in its format: moves and copies, renames of a parent, a user deleted, folders first seen by a copy out of them
+/// (Bonnie deployed on a running server), messages without a Message-ID.
+/// </summary>
+public sealed class HandlerIdentityTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private TestPipeline _p = null!;
+    private int _pid = 20000;
+
+    public async Task InitializeAsync() => _p = await TestPipeline.CreateAsync();
+
+    public async Task DisposeAsync() => await _p.DisposeAsync();
+
+    private const string Sess = "cyrus-1795951230-11919-1-18047406984012349348";
+    private const string Acl = "alice@example.org\\tlrswipkxtecdan\\t";
+
+    private static string U(string name) => name.Replace("@", "%40", StringComparison.Ordinal);
+
+    private static string Ts(int s) => $"2026-11-29T12:{s / 60:00}:{s % 60:00}.000Z";
+
+    private string Create(string id, string name, uint uv, int s, string acl = Acl)
+        => $"{{\"event\":\"MailboxCreate\",\"timestamp\":\"{Ts(s)}\",\"service\":\"imap\",\"mailboxID\":\"{id}\",\"uri\":\"imap://imap.example.org/{U(name)};UIDVALIDITY={uv}\",\"pid\":{_pid++},\"user\":\"alice@example.org\",\"vnd.cmu.mbtype\":\"e\",\"serverFQDN\":\"imap.example.org\",\"vnd.cmu.mailboxACL\":\"{acl}\",\"vnd.cmu.sessionId\":\"{Sess}\"}}";
+
+    private string New(string id, string name, uint uv, uint uid, string emailId, string mid, int s)
+        => $"{{\"event\":\"MessageNew\",\"timestamp\":\"{Ts(s)}\",\"service\":\"lmtp\",\"mailboxID\":\"{id}\",\"uri\":\"imap://imap.example.org/{U(name)};UIDVALIDITY={uv}/;UID={uid}\",\"modseq\":2,\"uidnext\":{uid + 1},\"vnd.cmu.midset\":[\"{mid}\"],\"pid\":{_pid++},\"user\":\"alice@example.org\",\"messageSize\":567,\"vnd.cmu.mbtype\":\"e\",\"serverFQDN\":\"imap.example.org\",\"vnd.cmu.mailboxACL\":\"{Acl}\",\"vnd.cmu.sessionId\":\"cyrus-lmtp-{s}\",\"vnd.cmu.emailid\":\"{emailId}\",\"vnd.cmu.threadid\":\"NIL\"}}";
+
+    private string CopyOrMove(bool move, string srcName, uint srcUv, uint oldUid, string dstId, string dstName, uint dstUv, uint uid, string mid, int s)
+        => $"{{\"event\":\"vnd.cmu.Message{(move ? "Move" : "Copy")}\",\"timestamp\":\"{Ts(s)}\",\"service\":\"imap\",\"oldMailboxID\":\"imap://imap.example.org/{U(srcName)};UIDVALIDITY={srcUv}\",\"vnd.cmu.oldUidset\":\"{oldUid}\",\"mailboxID\":\"{dstId}\",\"uri\":\"imap://imap.example.org/{U(dstName)};UIDVALIDITY={dstUv}\",\"modseq\":3,\"uidnext\":{uid + 1},\"uidset\":\"{uid}\",\"vnd.cmu.midset\":[\"{mid}\"],\"pid\":{_pid++},\"user\":\"alice@example.org\",\"vnd.cmu.mbtype\":\"e\",\"serverFQDN\":\"imap.example.org\",\"vnd.cmu.mailboxACL\":\"{Acl}\",\"vnd.cmu.sessionId\":\"{Sess}\"}}";
+
+    private string Uids(string type, string id, string name, uint uv, string uidset, string mids, int s, string extra = "")
+        => $"{{\"event\":\"{type}\",\"timestamp\":\"{Ts(s)}\",\"service\":\"imap\",\"mailboxID\":\"{id}\",\"uri\":\"imap://imap.example.org/{U(name)};UIDVALIDITY={uv}\",\"modseq\":9,\"uidset\":\"{uidset}\",\"vnd.cmu.midset\":[{mids}],{extra}\"pid\":{_pid++},\"user\":\"alice@example.org\",\"vnd.cmu.mbtype\":\"e\",\"serverFQDN\":\"imap.example.org\",\"vnd.cmu.mailboxACL\":\"{Acl}\",\"vnd.cmu.sessionId\":\"{Sess}\"}}";
+
+    private string Rename(string oldName, string id, string newName, uint uv, int s)
+        => $"{{\"event\":\"MailboxRename\",\"timestamp\":\"{Ts(s)}\",\"service\":\"imap\",\"oldMailboxID\":\"imap://imap.example.org/{U(oldName)};UIDVALIDITY={uv}\",\"mailboxID\":\"{id}\",\"uri\":\"imap://imap.example.org/{U(newName)};UIDVALIDITY={uv}\",\"pid\":{_pid++},\"user\":\"alice@example.org\",\"vnd.cmu.mbtype\":\"e\",\"serverFQDN\":\"imap.example.org\",\"vnd.cmu.mailboxACL\":\"{Acl}\",\"vnd.cmu.sessionId\":\"{Sess}\"}}";
+
+    private string Delete(string id, string name, uint uv, int s)
+        => $"{{\"event\":\"MailboxDelete\",\"timestamp\":\"{Ts(s)}\",\"service\":\"imap\",\"mailboxID\":\"{id}\",\"uri\":\"imap://imap.example.org/{U(name)};UIDVALIDITY={uv}\",\"pid\":{_pid++},\"user\":\"alice@example.org\",\"vnd.cmu.mbtype\":\"e\",\"serverFQDN\":\"imap.example.org\",\"vnd.cmu.mailboxACL\":\"{Acl}\",\"vnd.cmu.sessionId\":\"{Sess}\"}}";
+
+    private const string InboxId = "inbox000000000000000000001";
+    private const string Inbox = "user/alice@example.org";
+    private const string ArchId = "arch0000000000000000000001";
+    private const string Arch = "user/alice/Archive@example.org";
+    private const string TrashId = "trash000000000000000000001";
+    private const string Trash = "user/alice/Trash@example.org";
+    private const string Mid = "<m1@example.org>";
+    private const string Em = "M000000000000000000000001";
+
+    private async Task<List<string>> H(ObjectKind kind, string id)
+    {
+        var list = (await _p.Store.GetChangesAsync(kind, id)).Select(c => Fixture.Describe(c) + $"  [in {c.FolderName}]").ToList();
+        output.WriteLine($"--- {kind} {id}");
+        foreach (var l in list)
+        {
+            output.WriteLine(l);
+        }
+        return list;
+    }
+    [Fact]
+    public async Task MoveTwiceThenExpunge()
+    {
+        await _p.RunAllAsync(Create(InboxId, Inbox, 100, 0), Create(ArchId, Arch, 200, 1), Create(TrashId, Trash, 300, 2),
+            New(InboxId, Inbox, 100, 1, Em, Mid, 10),
+            CopyOrMove(true, Inbox, 100, 1, ArchId, Arch, 200, 1, Mid, 20), Uids("MessageExpunge", InboxId, Inbox, 100, "1", $"\"{Mid}\"", 20),
+            CopyOrMove(true, Arch, 200, 1, TrashId, Trash, 300, 1, Mid, 30), Uids("MessageExpunge", ArchId, Arch, 200, "1", $"\"{Mid}\"", 30),
+            Uids("MessageExpunge", TrashId, Trash, 300, "1", $"\"{Mid}\"", 40));
+        var h = await H(ObjectKind.Message, Em);
+        Assert.Equal(
+            [
+                "Existence absent -> present", $"Location delivered - -> {InboxId}/1", $"Location moved {InboxId}/1 -> {ArchId}/1",
+                $"Location moved {ArchId}/1 -> {TrashId}/1", $"Location expunged {TrashId}/1 -> -", "Existence present -> absent",
+            ],
+            h.Select(x => x[..x.IndexOf("  [", StringComparison.Ordinal)]));
+    }
+
+    [Fact]
+    public async Task CopyThenMoveOfTheCopy()
+    {
+        await _p.RunAllAsync(Create(InboxId, Inbox, 100, 0), Create(ArchId, Arch, 200, 1), Create(TrashId, Trash, 300, 2),
+            New(InboxId, Inbox, 100, 1, Em, Mid, 10),
+            CopyOrMove(false, Inbox, 100, 1, ArchId, Arch, 200, 5, Mid, 20),
+            CopyOrMove(true, Arch, 200, 5, TrashId, Trash, 300, 1, Mid, 30), Uids("MessageExpunge", ArchId, Arch, 200, "5", $"\"{Mid}\"", 30));
+        var h = await H(ObjectKind.Message, Em);
+        Assert.Equal(
+            [
+                "Existence absent -> present", $"Location delivered - -> {InboxId}/1", $"Location copied - -> {ArchId}/5",
+                $"Location moved {ArchId}/5 -> {TrashId}/1",
+            ],
+            h.Select(x => x[..x.IndexOf("  [", StringComparison.Ordinal)]));
+    }
+
+    [Fact]
+    public async Task FlagsOnMessageInRenamedFolder_RecordsFolderNameThen()
+    {
+        await _p.RunAllAsync(Create(ArchId, Arch, 200, 1), New(ArchId, Arch, 200, 1, Em, Mid, 10),
+            Rename(Arch, ArchId, "user/alice/Old@example.org", 200, 20),
+            Uids("FlagsSet", ArchId, "user/alice/Old@example.org", 200, "1", $"\"{Mid}\"", 30, "\"flagNames\":\"\\\\Flagged\","));
+        var h = await H(ObjectKind.Message, Em);
+        Assert.Equal("Flag \\Flagged unset -> set  [in user/alice/Old@example.org]", h[^1]);
+    }
+
+    [Fact]
+    public async Task ParentRename_ChildFollows_AndMoveFromChildKeepsOneHistory()
+    {
+        const string ParentId = "parent00000000000000000001";
+        const string ChildId = "child000000000000000000001";
+        // Cyrus 3.6 renames the children without a notification of their own (imapd.c renmbox: "don't notify implied rename").
+        await _p.RunAllAsync(Create(ArchId, Arch, 200, 1), Create(ParentId, "user/alice/Projects@example.org", 400, 2),
+            Create(ChildId, "user/alice/Projects/Acme@example.org", 500, 3),
+            New(ChildId, "user/alice/Projects/Acme@example.org", 500, 1, Em, Mid, 10),
+            Rename("user/alice/Projects@example.org", ParentId, "user/alice/Clients@example.org", 400, 20),
+            CopyOrMove(true, "user/alice/Clients/Acme@example.org", 500, 1, ArchId, Arch, 200, 1, Mid, 30),
+            Uids("MessageExpunge", ChildId, "user/alice/Clients/Acme@example.org", 500, "1", $"\"{Mid}\"", 30));
+        var child = await _p.Store.GetFolderAsync(ChildId);
+        Assert.Contains("Name user/alice/Projects/Acme@example.org -> user/alice/Clients/Acme@example.org",
+            (await H(ObjectKind.Folder, ChildId)).Select(x => x[..x.IndexOf("  [", StringComparison.Ordinal)]));
+        var h = await H(ObjectKind.Message, Em);
+        var other = await _p.Store.GetMessageAsync("mid:" + Mid);
+        Assert.Equal("user/alice/Clients/Acme@example.org", child!.Name);
+        Assert.Null(other);
+        Assert.Equal($"Location moved {ChildId}/1 -> {ArchId}/1", h[^1][..h[^1].IndexOf("  [", StringComparison.Ordinal)]);
+    }
+
+    [Fact]
+    public async Task FolderRenamedTwiceThenDeleted()
+    {
+        await _p.RunAllAsync(Create(ArchId, Arch, 200, 1), New(ArchId, Arch, 200, 1, Em, Mid, 10),
+            Rename(Arch, ArchId, "user/alice/A2@example.org", 200, 20),
+            Rename("user/alice/A2@example.org", ArchId, "user/alice/A3@example.org", 200, 30),
+            Delete(ArchId, "user/alice/A3@example.org", 200, 40));
+        var f = await H(ObjectKind.Folder, ArchId);
+        var m = await H(ObjectKind.Message, Em);
+        Assert.Equal(
+            [
+                "Existence absent -> present", "Acl alice@example.org - -> lrswipkxtecdan",
+                $"Name {Arch} -> user/alice/A2@example.org", "Name user/alice/A2@example.org -> user/alice/A3@example.org", "Existence present -> absent",
+            ],
+            f.Select(x => x[..x.IndexOf("  [", StringComparison.Ordinal)]));
+        Assert.Equal($"Location folder-deleted {ArchId}/1 -> -  [in user/alice/A3@example.org]", m[^2]);
+    }
+
+    [Fact]
+    public async Task AclGrant_OnFolderFirstSeenByTheGrant_IsRecorded()
+    {
+        // A folder created before Bonnie was deployed: the first event Bonnie sees of it is alice granting bob.
+        await _p.RunAllAsync(Fixture.Event("AclChange"));
+        var h = await H(ObjectKind.Folder, "oe16bupldlr2b7ax2w5twkwq");
+        Assert.Contains("Acl bob@example.org - -> lrs  [in user/alice/Archive@example.org]", h);
+    }
+
+    [Fact]
+    public async Task AclGrantRevokeGrant_SameIdentifier()
+    {
+        var revoke = Fixture.Edit(Fixture.Event("AclChange"), ("\"aclRights\":\"lrs\",", ""), ("bob@example.org\\tlrs\\t\"", "\""), ("11:20:51.851Z", "11:20:52.000Z"));
+        var regrant = Fixture.Edit(Fixture.Event("AclChange"), ("\"aclRights\":\"lrs\"", "\"aclRights\":\"lr\""), ("bob@example.org\\tlrs\\t\"", "bob@example.org\\tlr\\t\""), ("11:20:51.851Z", "11:20:53.000Z"));
+        await _p.RunAllAsync(Fixture.Event("MailboxSubscribe"), Fixture.Event("AclChange"), revoke, regrant);
+        var h = await H(ObjectKind.Folder, "oe16bupldlr2b7ax2w5twkwq");
+        Assert.Equal(["Acl bob@example.org - -> lrs", "Acl bob@example.org lrs -> -", "Acl bob@example.org - -> lr"],
+            h.Where(x => x.StartsWith("Acl bob", StringComparison.Ordinal)).Select(x => x[..x.IndexOf("  [", StringComparison.Ordinal)]));
+    }
+
+    [Fact]
+    public async Task Replay_OfAnEarlierFlagsSet_AfterItsClear_ChangesNothing()
+    {
+        await _p.RunAllAsync(Fixture.Event("MailboxCreate"), Fixture.Event("MessageNew"), Fixture.Event("FlagsSet"), Fixture.Event("FlagsClear"));
+        var before = await H(ObjectKind.Message, "M743974037cbef97becd11ce5");
+        Assert.IsType<JobOutcome.Done>(await _p.RunAsync(Fixture.Event("FlagsSet"), attempt: 2));
+        var after = await H(ObjectKind.Message, "M743974037cbef97becd11ce5");
+        Assert.Equal(before, after);
+        var m = await _p.Store.GetMessageAsync("M743974037cbef97becd11ce5");
+        Assert.DoesNotContain("\\Flagged", m!.Locations[0].Flags);
+    }
+
+    [Fact]
+    public async Task UnknownMessagesWithoutMessageId_AreNotMergedIntoOne()
+    {
+        // Two different messages (uid 5 and 6) that arrived before Bonnie, both without a Message-ID (Cyrus sends NIL).
+        await _p.RunAllAsync(
+            Uids("FlagsSet", InboxId, Inbox, 100, "5", "\"NIL\"", 10, "\"flagNames\":\"\\\\Flagged\","),
+            Uids("FlagsSet", InboxId, Inbox, 100, "6", "\"NIL\"", 11, "\"flagNames\":\"\\\\Flagged\","));
+        var a = await _p.Store.FindMessageAtAsync(InboxId, 5);
+        var b = await _p.Store.FindMessageAtAsync(InboxId, 6);
+        Assert.NotEqual(a!.Key, b!.Key);
+    }
+
+    [Fact]
+    public async Task UserInboxDeleted_ChildFoldersAndTheirMessagesEndToo()
+    {
+        // DELETE user/alice (admin) deletes every folder of alice; Cyrus notifies only user/alice (imapd.c delmbox passes no event).
+        await _p.RunAllAsync(Create(InboxId, Inbox, 100, 0), Create(ArchId, Arch, 200, 1), New(ArchId, Arch, 200, 1, Em, Mid, 10),
+            Delete(InboxId, Inbox, 100, 20));
+        var arch = await _p.Store.GetFolderAsync(ArchId);
+        Assert.False(arch!.Exists);
+        Assert.False((await _p.Store.GetMessageAsync(Em))!.Exists);
+        Assert.Contains($"Location folder-deleted {ArchId}/1 -> -  [in {Arch}]", await H(ObjectKind.Message, Em));
+        Assert.Contains("Existence present -> absent", (await H(ObjectKind.Folder, ArchId)).Select(x => x[..x.IndexOf("  [", StringComparison.Ordinal)]));
+    }
+
+    [Fact]
+    public async Task CopyProcessedBeforeTheSourceDelivery_OneHistory()
+    {
+        // Different lanes (source in another owner's or a shared folder) or a postponed delivery: the copy comes first.
+        await _p.RunAllAsync(Fixture.Event("MailboxCreate"), Fixture.Event("vnd.cmu.MessageCopy"), Fixture.Event("MessageNew"));
+        var atInbox = await _p.Store.FindMessageAtAsync("sufr9a0wrxwpaaifzy6ge6cu", 1);
+        var atArchive = await _p.Store.FindMessageAtAsync("oe16bupldlr2b7ax2w5twkwq", 2);
+        // One message at both places, its delivery and its copy in one history; no second message for the delivery.
+        Assert.Equal(atInbox!.Key, atArchive!.Key);
+        Assert.Null(await _p.Store.GetMessageAsync("M743974037cbef97becd11ce5"));
+        var h = await H(ObjectKind.Message, atInbox.Key);
+        Assert.Contains("Location delivered - -> sufr9a0wrxwpaaifzy6ge6cu/1", h.Select(x => x[..x.IndexOf("  [", StringComparison.Ordinal)]));
+        Assert.Contains("Location copied - -> oe16bupldlr2b7ax2w5twkwq/2", h.Select(x => x[..x.IndexOf("  [", StringComparison.Ordinal)]));
+        Assert.Equal("M743974037cbef97becd11ce5", (await _p.Store.GetMessageAsync(atInbox.Key))!.EmailId);
+    }
+
+    [Fact]
+    public async Task CopyIsFirstEventOfSourceFolder_ThenSourceExpunged_MessageGoneFromSource()
+    {
+        // Bonnie deployed on a running server: INBOX first appears as a copy's source (3.6 names it by URI, not by id).
+        var expungeInbox1 = Fixture.Edit(Fixture.Event("MessageExpunge"), ("\"uidset\":\"2\"", "\"uidset\":\"1\""),
+            ("179595122895.12822.14042202990968850809", "179595122889.12822.11728137019898957721"));
+        await _p.RunAllAsync(Fixture.Event("vnd.cmu.MessageCopy"), Fixture.Event("FlagsSet"), expungeInbox1);
+        var m = await _p.Store.GetMessageAsync("mid:<179595122889.12822.11728137019898957721@probe.example.org>");
+        var byName = await _p.Store.FindFolderByNameAsync("user/alice@example.org");
+        // The copy named INBOX by URI only; the flags and the expunge by its id: one folder, and the message left it.
+        Assert.Equal("sufr9a0wrxwpaaifzy6ge6cu", byName!.Id);
+        Assert.Equal(["oe16bupldlr2b7ax2w5twkwq/2"], m!.Locations.Where(l => l.Until is null).Select(l => l.Address));
+        Assert.Contains("Location expunged sufr9a0wrxwpaaifzy6ge6cu/1 -> -", (await H(ObjectKind.Message, m.Key)).Select(x => x[..x.IndexOf("  [", StringComparison.Ordinal)]));
+        Assert.False((await _p.Store.GetFolderAsync("name:user/alice@example.org"))!.Exists);
+    }
+
+    [Fact]
+    public async Task AfterAPhantomSourceFolder_LaterMovesFromInboxStillFindTheirMessage()
+    {
+        var second = Fixture.Edit(Fixture.Event("MessageNew"), ("UID=1\"", "UID=2\""),
+            ("179595122889.12822.11728137019898957721", "179595122895.12822.14042202990968850809"),
+            ("M743974037cbef97becd11ce5", "M00000000000000000000a2a2"), ("11:20:28.951Z", "11:20:29.100Z"));
+        // The first event naming INBOX is a copy out of it (Bonnie started after INBOX was created).
+        await _p.RunAllAsync(Fixture.Event("vnd.cmu.MessageCopy"), second, Fixture.Event("vnd.cmu.MessageMove"), Fixture.Event("MessageExpunge"));
+        await H(ObjectKind.Message, "M00000000000000000000a2a2");
+        var other = await _p.Store.GetMessageAsync("mid:<179595122895.12822.14042202990968850809@probe.example.org>");
+        var m = await _p.Store.GetMessageAsync("M00000000000000000000a2a2");
+        Assert.Null(other);
+        Assert.Equal(["oe16bupldlr2b7ax2w5twkwq/3"], m!.Locations.Where(l => l.Until is null).Select(l => l.Address));
+    }
+
+    [Fact]
+    public async Task Logout_BeforeLogin_SameSessionDuration()
+    {
+        await _p.RunAllAsync(Fixture.Event("Logout"));
+        await _p.RunAllAsync(Fixture.Event("Login"));
+        var s = Assert.Single(await _p.Store.GetSessionsForUserAsync("cyrus", 10));
+        Assert.Equal(TimeSpan.FromMilliseconds(43), s.Duration);
+        Assert.NotNull(s.LoginEventId);
+        Assert.NotNull(s.LogoutEventId);
+    }
+}
+
+/// <summary>The same, for the Cyrus 2.5/Kolab dialect, which gives folders no unique id: a folder is known by its name.</summary>
+public sealed class HandlerIdentity25Tests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private TestPipeline _p = null!;
+
+    public async Task InitializeAsync() => _p = await TestPipeline.CreateAsync();
+
+    public async Task DisposeAsync() => await _p.DisposeAsync();
+
+    private const string SamInbox = "name:user/sam.park@example.org";
+    private const string Contracts = "name:user/sam.park/projects/contracts@example.org";
+
+    private async Task<List<string>> H(ObjectKind kind, string id)
+    {
+        var list = (await _p.Store.GetChangesAsync(kind, id)).Select(c => Fixture.Describe(c) + $"  [in {c.FolderName}]").ToList();
+        output.WriteLine($"--- {kind} {id}");
+        list.ForEach(output.WriteLine);
+        return list;
+    }
+
+    private static string Ev(string name) => Fixture.Load("events-2.5/" + name + ".json");
+
+    private static string Rename25(string from, string to, string ts)
+        => $"{{\"event\": \"MailboxRename\", \"user\": \"sam.park@example.org\", \"service\": \"imap\", \"timestamp\": \"{ts}\", \"oldMailboxID\": \"imap://sam.park@example.org@imap.example.org/{from};UIDVALIDITY=1424000009\", \"uri\": \"imap://sam.park@example.org@imap.example.org/{to};UIDVALIDITY=1424000009\", \"vnd.cmu.sessionId\": \"imap.example.org-3990-1425370800-1\"}}";
+
+    private static string Flags25(string folder, string uid, string ts)
+        => $"{{\"event\": \"FlagsSet\", \"flagNames\": \"\\\\Flagged\", \"modseq\": 12, \"pid\": 3990, \"service\": \"imap\", \"timestamp\": \"{ts}\", \"uidset\": \"{uid}\", \"uri\": \"imap://sam.park@example.org@imap.example.org/{folder};UIDVALIDITY=1424000009\", \"user\": \"sam.park@example.org\", \"vnd.cmu.midset\": [\"<c0ffee01.4411@example.net>\"], \"vnd.cmu.sessionId\": \"imap.example.org-3990-1425370800-1\"}}";
+
+    private static string Create25(string folder, string ts)
+        => $"{{\"event\": \"MailboxCreate\", \"user\": \"sam.park@example.org\", \"service\": \"imap\", \"timestamp\": \"{ts}\", \"uri\": \"imap://sam.park@example.org@imap.example.org/{folder};UIDVALIDITY=1424000030\"}}";
+
+    [Fact]
+    public async Task Deliver_Copy_OneHistory()
+    {
+        await _p.RunAllAsync(Ev("MessageNew"), Ev("MessageCopy"));
+        var m = await _p.Store.FindMessageAtAsync(Contracts, 3);
+        var h = await H(ObjectKind.Message, m!.Key);
+        Assert.Equal(["Existence absent -> present", $"Location delivered - -> {SamInbox}/12", $"Location copied - -> {Contracts}/3"],
+            h.Select(x => x[..x.IndexOf("  [", StringComparison.Ordinal)]));
+    }
+
+    [Fact]
+    public async Task RenameThenFlags_SameMessage_ThenRecreateOldName_NewFolder()
+    {
+        await _p.RunAllAsync(Ev("MessageNew"), Create25("Projects/Contracts", "2015-03-03T09:20:00.000+01:00"), Ev("MessageCopy"),
+            Rename25("Projects/Contracts", "Projects/Signed", "2015-03-03T09:30:00.000+01:00"),
+            Flags25("Projects/Signed", "3", "2015-03-03T09:31:00.000+01:00"),
+            Create25("Projects/Contracts", "2015-03-03T09:32:00.000+01:00"));
+        var m = await _p.Store.FindMessageAtAsync(SamInbox, 12);
+        await H(ObjectKind.Message, m!.Key);
+        await H(ObjectKind.Folder, Contracts);
+        var signed = await _p.Store.FindFolderByNameAsync("user/sam.park/Projects/Signed@example.org");
+        var other = await _p.Store.GetMessageAsync("mid:<c0ffee01.4411@example.net>");
+        // The folder keeps its key (its first name) across the rename; the flag found the message there, and the
+        // folder created under the old name afterwards is another folder.
+        Assert.Contains(m.Locations, l => l.FolderId == Contracts && l.Flags.Contains("\\Flagged"));
+        Assert.Null(other);
+        Assert.Equal(Contracts, signed!.Id);
+        var recreated = await _p.Store.FindFolderByNameAsync("user/sam.park/Projects/Contracts@example.org");
+        Assert.NotEqual(Contracts, recreated!.Id);
+        Assert.Equal("user/sam.park/Projects/Signed@example.org", (await _p.Store.GetFolderAsync(Contracts))!.Name);
+    }
+}
