@@ -199,6 +199,57 @@ public sealed class CyrusUserActionTests(CyrusUserActionTests.Fixture bonnie) : 
     }
 
     [Fact]
+    public async Task ParentRenamed_ChildFolderFollows_AndAMoveOutOfTheChildKeepsOneMessageHistory()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        var ct = cancel.Token;
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        var test = CyrusFixture.NewMessage(Cyrus.Alice, "Acme contract " + suffix);
+        using (var client = await Cyrus.ConnectAsync(Cyrus.Alice, ct))
+        {
+            var parent = await client.Inbox.CreateAsync("Projects-" + suffix, isMessageFolder: true, ct);
+            var child = await parent!.CreateAsync("Acme", isMessageFolder: true, ct);
+            var uid = (await child!.AppendAsync(new AppendRequest(test.Message, MessageFlags.None), ct))!.Value;
+            // Cyrus renames Projects-…/Acme with its parent and notifies only the parent's rename.
+            await parent.RenameAsync(client.Inbox, "Clients-" + suffix, ct);
+            var separator = client.Inbox.DirectorySeparator;
+            var renamed = await client.GetFolderAsync($"INBOX{separator}Clients-{suffix}{separator}Acme", ct);
+            await renamed.OpenAsync(FolderAccess.ReadWrite, ct);
+            await renamed.MoveToAsync(uid, client.Inbox, ct);
+            await client.DisconnectAsync(quit: true, ct);
+        }
+
+        var key = await MessageKeyAsync(test.MessageId, "MessageAppend");
+        var history = await BonnieOnCyrus.EventuallyJsonAsync(async c =>
+        {
+            var h = await bonnie.GetAsync($"/api/messages/{Uri.EscapeDataString(key)}/history", c);
+            var locations = h?.GetProperty("item").GetProperty("locations").EnumerateArray().ToList() ?? [];
+            return locations.Count == 2 && locations[0].GetProperty("endReason").GetString() == "moved" ? h : null;
+        }, "the message moved out of the renamed child folder");
+
+        // One message: appended to the child, moved from it (under its new name) to INBOX; no second message made
+        // up for a folder Bonnie did not know by that name.
+        var places = history.GetProperty("item").GetProperty("locations").EnumerateArray()
+            .Select(l => (Origin: l.GetProperty("origin").GetString(), Ended: l.GetProperty("endReason").GetString()))
+            .ToList();
+        Assert.Equal([("appended", "moved"), ("moved", (string?)null)], places);
+        var keys = (await bonnie.WaitForEventsAsync($"messageid:{test.MessageId}", 3))
+            .SelectMany(e => e.GetProperty("messageKeys").EnumerateArray().Select(k => k.GetString())).Distinct().ToList();
+        Assert.Equal([key], keys);
+        var move = history.GetProperty("changes").EnumerateArray().Single(c => c.GetProperty("key").GetString() == "moved");
+        Assert.Equal("user/alice@example.org", move.GetProperty("folderName").GetString());
+
+        var childId = (await bonnie.WaitForEventsAsync($"event:MailboxCreate user:{Cyrus.Alice}", 1))
+            .Last(e => e.GetProperty("folder").GetString() == $"user/alice/Projects-{suffix}/Acme@example.org")
+            .GetProperty("folderId").GetString()!;
+        var folder = await bonnie.GetAsync($"/api/folders/{Uri.EscapeDataString(childId)}/history", ct);
+        Assert.Equal($"user/alice/Clients-{suffix}/Acme@example.org", folder!.Value.GetProperty("item").GetProperty("name").GetString());
+        Assert.Contains(folder.Value.GetProperty("changes").EnumerateArray(), c => c.GetProperty("aspect").GetString() == "Name"
+            && c.GetProperty("from").GetString() == $"user/alice/Projects-{suffix}/Acme@example.org"
+            && c.GetProperty("to").GetString() == $"user/alice/Clients-{suffix}/Acme@example.org");
+    }
+
+    [Fact]
     public async Task LoginThenLogout_SessionWithBothEndsInTheUsersSessions()
     {
         using var cancel = new CancellationTokenSource(Timeout);
