@@ -250,6 +250,36 @@ public sealed class CyrusUserActionTests(CyrusUserActionTests.Fixture bonnie) : 
     }
 
     [Fact]
+    public async Task UserDeletedByTheAdministrator_EveryFolderOfTheUserAndTheirMessagesEnd()
+    {
+        using var cancel = new CancellationTokenSource(Timeout);
+        var ct = cancel.Token;
+        var user = "leaver-" + Guid.NewGuid().ToString("N")[..8];
+        var inbox = $"user/{user}@{CyrusFixture.Domain}";
+        var archive = $"user/{user}/Archive@{CyrusFixture.Domain}";
+        await ImapAdmin.RunAsync(Cyrus, [$"CREATE \"{inbox}\"", $"CREATE \"{archive}\"", $"SETACL \"{archive}\" anyone p"], ct);
+        var test = CyrusFixture.NewMessage($"{user}@{CyrusFixture.Domain}", "Handover notes " + user);
+        Assert.All(await Cyrus.DeliverAsync(test.Message, [$"{user}+Archive@{CyrusFixture.Domain}"], ct), answer => Assert.StartsWith("250", answer));
+        var key = await MessageKeyAsync(test.MessageId, "MessageNew");
+        var archiveId = (await bonnie.WaitForEventsAsync($"event:MailboxCreate folder:\"{archive}\"", 1)).Single().GetProperty("folderId").GetString()!;
+
+        // What an administrator does when someone leaves (cyradm's sam then dm): the right to delete the INBOX, then
+        // DELETE user/x, which takes every folder of the user.
+        await ImapAdmin.RunAsync(Cyrus, [$"SETACL \"{inbox}\" {Cyrus.Admin} x", $"DELETE \"{inbox}\""], ct);
+
+        var folder = await BonnieOnCyrus.EventuallyJsonAsync(async c =>
+        {
+            var h = await bonnie.GetAsync($"/api/folders/{Uri.EscapeDataString(archiveId)}/history", c);
+            return h?.GetProperty("item").GetProperty("exists").GetBoolean() == false ? h : null;
+        }, "the user's Archive folder ended with the user");
+        Assert.Contains(folder.GetProperty("changes").EnumerateArray(), c => c.GetProperty("aspect").GetString() == "Existence"
+            && c.GetProperty("to").GetString() == "absent");
+        var message = await bonnie.GetAsync($"/api/messages/{Uri.EscapeDataString(key)}/history", ct);
+        var location = Assert.Single(message!.Value.GetProperty("item").GetProperty("locations").EnumerateArray());
+        Assert.Equal("folder-deleted", location.GetProperty("endReason").GetString());
+    }
+
+    [Fact]
     public async Task LoginThenLogout_SessionWithBothEndsInTheUsersSessions()
     {
         using var cancel = new CancellationTokenSource(Timeout);
