@@ -59,8 +59,13 @@ internal sealed class FolderHandler : IEventHandler
             case EventType.MailboxSubscribe when e.User is not null:
                 folder.Subscribers.Add(e.User);
                 break;
-            case EventType.MailboxUnSubscribe when e.User is not null:
-                folder.Subscribers.Remove(e.User);
+            case EventType.MailboxUnSubscribe when e.User is { } user:
+                if (context.FolderDiscovered)
+                {
+                    // First seen through this event: the user being unsubscribed was subscribed until now.
+                    context.Work.Learn(folder, f => f.Subscribers.Add(user));
+                }
+                folder.Subscribers.Remove(user);
                 break;
             case EventType.AclChange:
                 ApplyAcl(e, folder);

@@ -27,6 +27,8 @@ internal sealed class EventContext
     public string? FolderId { get; set; }
     public string? OldFolderId { get; set; }
     public string? OldFolderName { get; set; }
+    /// <summary>The event's folder was unknown to Bonnie before this event.</summary>
+    public bool FolderDiscovered { get; set; }
 
     /// <summary>Set by the processor before the handlers run, for MessageNew/MessageAppend.</summary>
     public PayloadStatus PayloadStatus { get; init; }
@@ -104,14 +106,18 @@ internal static class HandlerSupport
         var folder = e.MailboxId is { } id
             ? await context.Work.GetFolderAsync(id, cancellationToken).ConfigureAwait(false)
             : await FolderNamedAsync(context, e.Mailbox.Name, cancellationToken).ConfigureAwait(false);
+        // A MailboxModseq comes before the event it belongs to and reports the ACL as that event left it: learned from
+        // it, an AclChange processed next would find its own grant already there and record nothing.
+        IReadOnlyList<AclEntry> acl = e.Type == EventType.MailboxModseq ? [] : e.Acl;
         if (folder is null)
         {
+            context.FolderDiscovered = true;
             folder = context.Work.DiscoverFolder(e.MailboxId ?? await NewNameKeyAsync(context, e.Mailbox.Name, cancellationToken).ConfigureAwait(false),
                 e.Mailbox.Name, context.At, f =>
                 {
                     // The ACL the event reports is the folder's state when first seen, not a change; except the entry
                     // an AclChange is about, which is the change itself.
-                    foreach (var entry in e.Acl)
+                    foreach (var entry in acl)
                     {
                         if (!IsTheAclChange(e, entry.Identifier))
                         {
@@ -126,13 +132,13 @@ internal static class HandlerSupport
         }
         context.FolderId = folder.Id;
         folder.Owner ??= e.Mailbox.Owner;
-        if (folder.Acl.Count == 0 && e.Acl.Count > 0)
+        if (folder.Acl.Count == 0 && acl.Count > 0)
         {
             // Never reported before (first seen through an event without vnd.cmu.mailboxACL): what the event says
             // is the ACL as it stood, except the entry an AclChange is about, which is the change.
             context.Work.Learn(folder, f =>
             {
-                foreach (var entry in e.Acl)
+                foreach (var entry in acl)
                 {
                     if (!IsTheAclChange(e, entry.Identifier))
                     {

@@ -157,6 +157,32 @@ public sealed class HandlerIdentityTests(ITestOutputHelper output) : IAsyncLifet
     }
 
     [Fact]
+    public async Task AclGrant_AfterTheModseqThatCameBeforeIt_IsRecorded()
+    {
+        // Cyrus sends the grant's MailboxModseq first, carrying the ACL as the grant left it (bob already in it).
+        var modseq = Fixture.Edit(Fixture.Event("MailboxModseq"), ("sufr9a0wrxwpaaifzy6ge6cu", "oe16bupldlr2b7ax2w5twkwq"),
+            ("user/alice%40example.org;UIDVALIDITY=1795951197", "user/alice/Archive%40example.org;UIDVALIDITY=1795951233"),
+            ("alice@example.org\\tlrswipkxtecdan\\t", "alice@example.org\\tlrswipkxtecdan\\tbob@example.org\\tlrs\\t"),
+            ("11:20:28.953Z", "11:20:51.852Z"));
+        await _p.RunAllAsync(modseq, Fixture.Event("AclChange"));
+        var h = await H(ObjectKind.Folder, "oe16bupldlr2b7ax2w5twkwq");
+        Assert.Contains("Acl bob@example.org - -> lrs  [in user/alice/Archive@example.org]", h);
+        Assert.DoesNotContain(h, c => c.StartsWith("Acl alice", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Unsubscribe_AsTheFirstEventOfAFolder_IsRecorded()
+    {
+        await _p.RunAllAsync(Fixture.Event("MailboxUnSubscribe"));
+        var e = Assert.Single((await _p.Store.SearchEventsAsync(new Bonnie.Shared.Search.EventSearch
+        {
+            Query = Bonnie.Shared.Search.QueryParser.Parse("event:MailboxUnSubscribe"),
+        })).Items);
+        var h = await H(ObjectKind.Folder, e.FolderId!);
+        Assert.Equal([$"Subscription {e.User} subscribed -> unsubscribed"], h.Select(x => x[..x.IndexOf("  [", StringComparison.Ordinal)]));
+    }
+
+    [Fact]
     public async Task AclGrantRevokeGrant_SameIdentifier()
     {
         var revoke = Fixture.Edit(Fixture.Event("AclChange"), ("\"aclRights\":\"lrs\",", ""), ("bob@example.org\\tlrs\\t\"", "\""), ("11:20:51.851Z", "11:20:52.000Z"));
