@@ -130,16 +130,19 @@ internal sealed class UnitOfWork(IObjectLookups store)
     /// Records what an event tells about a folder's state that was simply unknown before (its ACL when first
     /// reported): applied to the state before the event too, so it is knowledge, not a change.
     /// </summary>
-    public void Learn(FolderObject folder, Action<FolderObject> learn)
+    public void Learn(FolderObject folder, Action<FolderObject> learn) => Learn(_folders, folder.Id, folder, learn, f => f.Clone());
+
+    private static void Learn<T>(Dictionary<string, Tracked<T>> tracked, string id, T current, Action<T> learn, Func<T, T> clone)
+        where T : class
     {
-        learn(folder);
-        if (_folders.TryGetValue(folder.Id, out var t))
+        learn(current);
+        if (tracked.TryGetValue(id, out var t))
         {
             // Before may be the very object Original refers to: the learned state must still be written.
             t.Dirty = true;
             if (t.Before is not null)
             {
-                t.Before = t.Before.Clone();
+                t.Before = clone(t.Before);
                 learn(t.Before);
             }
         }
@@ -272,16 +275,7 @@ internal sealed class UnitOfWork(IObjectLookups store)
     /// <summary>Like <see cref="Learn(FolderObject, Action{FolderObject})"/>, for a message: knowledge, not a change.</summary>
     public void Learn(MessageObject message, Action<MessageObject> learn)
     {
-        learn(message);
-        if (_messages.TryGetValue(message.Key, out var t))
-        {
-            t.Dirty = true;
-            if (t.Before is not null)
-            {
-                t.Before = t.Before.Clone();
-                learn(t.Before);
-            }
-        }
+        Learn(_messages, message.Key, message, learn, m => m.Clone());
         Index(message);
     }
 

@@ -52,6 +52,11 @@ public sealed class FolderObject
     /// as it was (what happened to it before is not known).
     /// </summary>
     public string? FoundBy { get; set; }
+    /// <summary>
+    /// Set on a folder Bonnie knew by name only (a copy's or a move's source, which Cyrus 3.x names by URI) once an
+    /// event gave the folder's unique id: that id, where its history goes on.
+    /// </summary>
+    public string? SameAs { get; set; }
     /// <summary>Store-managed, for optimistic concurrency between workers.</summary>
     public long Version { get; set; }
 
@@ -93,6 +98,7 @@ public sealed class FolderObject
         Metadata = new(Metadata, StringComparer.Ordinal),
         FirstSeen = FirstSeen,
         FoundBy = FoundBy,
+        SameAs = SameAs,
     };
 }
 

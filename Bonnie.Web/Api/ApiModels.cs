@@ -42,10 +42,10 @@ internal sealed record MessageDto(string Id, string? EmailId, string? MessageId,
 
 internal sealed record FolderDto(string Id, string Name, string? Owner, bool Exists, IReadOnlyDictionary<string, string> Acl,
     IReadOnlyCollection<string> Subscribers, IReadOnlyDictionary<string, long> Quota, string? QuotaState, uint? UidValidity, string? FoundBy,
-    IReadOnlyDictionary<string, string> Metadata)
+    IReadOnlyDictionary<string, string> Metadata, string? SameAs)
 {
     public static FolderDto Of(FolderObject f) => new(f.Id, f.Name, f.Owner, f.Exists, f.Acl, f.Subscribers, f.Quota, f.QuotaState,
-        f.UidValidity, f.FoundBy, f.Metadata);
+        f.UidValidity, f.FoundBy, f.Metadata, f.SameAs);
 }
 
 internal sealed record HistoryDto<T>(T Item, IReadOnlyList<ChangeDto> Changes, IReadOnlyList<EventDto> Events);

@@ -174,7 +174,11 @@ internal static class HandlerSupport
         {
             context.Work.Learn(message, m => m.Locations = m.Locations.ConvertAll(l => l.FolderId == standIn.Id ? l.Clone(real.Id) : l));
         }
-        context.Work.Learn(standIn, f => f.Exists = false);
+        context.Work.Learn(standIn, f =>
+        {
+            f.Exists = false;
+            f.SameAs = real.Id;
+        });
         context.Work.Learn(real, f =>
         {
             f.Subscribers.UnionWith(standIn.Subscribers);

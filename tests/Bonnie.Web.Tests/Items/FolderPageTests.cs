@@ -65,6 +65,27 @@ public sealed class FolderPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Render_FolderKnownByNameOnly_SaysWhichFolderItIsAndLinksThere()
+    {
+        // carol's INBOX is first named by a copy out of it (by URI, as Cyrus 3.6 names a copy's source), then an event
+        // gives its id: the name-keyed stand-in points to the real folder.
+        const string realId = "carolinbox00000000000001";
+        var copy = TestStore.Fixture("vnd.cmu.MessageCopy").Replace("user/alice%40example.org;", "user/carol%40example.org;", StringComparison.Ordinal)
+            .Replace("\"uidset\":\"2\"", "\"uidset\":\"7\"", StringComparison.Ordinal);
+        var read = TestStore.Fixture("MessageRead").Replace("sufr9a0wrxwpaaifzy6ge6cu", realId, StringComparison.Ordinal)
+            .Replace("user/alice%40example.org;", "user/carol%40example.org;", StringComparison.Ordinal);
+        await _page.Store.ProcessAsync(TestStore.Raw(System.Text.Encoding.UTF8.GetBytes(copy)), TestStore.Raw(System.Text.Encoding.UTF8.GetBytes(read)));
+
+        var page = _page.Render<FolderHistory>(p => p.Add(x => x.Id, Bonnie.Web.Search.ItemLinks.Encode("name:user/carol@example.org")));
+
+        page.WaitForAssertion(() => Assert.Contains("known by name only", page.Find("[aria-label='Folder']").TextContent, StringComparison.Ordinal),
+            PageTestContext.Timeout);
+        var note = page.Find("[aria-label='Folder'] [role=note]");
+        Assert.Equal("folders/" + realId, note.QuerySelector("a")!.GetAttribute("href"));
+        Assert.Contains(realId, note.TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Render_Archive_ShowsItsAclChanges()
     {
         var page = _page.Render<FolderHistory>(p => p.Add(x => x.Id, TestStore.Archive));
