@@ -398,6 +398,32 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FindFoldersBelowAsync_PrefixOnTheLowerCasedNameOfExistingFolders_OtherDomainsLeftOut()
+    {
+        JsonObject Hit(string id, string name) => new()
+        {
+            ["_id"] = id, ["_version"] = 1, ["sort"] = new JsonArray(id),
+            ["_source"] = EsDocuments.Folder(new FolderObject { Id = id, Name = name }),
+        };
+        _es.Respond = r => r.Path == "t-folders/_search"
+            ? FakeResponse.Ok(new JsonObject
+            {
+                ["hits"] = new JsonObject
+                {
+                    ["hits"] = new JsonArray(Hit("c1", "user/alice/Projects/Acme@example.org"), Hit("other", "user/alice/Projects/Acme@example.net")),
+                },
+            })
+            : FakeResponse.Ok(new JsonObject());
+
+        var below = await _store.FindFoldersBelowAsync("user/alice/PROJECTS@example.org", Timeout);
+
+        Assert.Equal(["c1"], below.Select(f => f.Id));
+        var filter = _es.Requests.Single(r => r.Path == "t-folders/_search").Json["query"]!["bool"]!["filter"]!.AsArray();
+        Assert.Equal("user/alice/projects/", filter[0]!["prefix"]!["name"]!.GetValue<string>());
+        Assert.Equal("true", filter[1]!["term"]!["exists"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task SearchEventsAsync_RepresentativeQuery_SerialisedToQueryDsl()
     {
         _es.Respond = r => r.Path == "t-events/_search"
