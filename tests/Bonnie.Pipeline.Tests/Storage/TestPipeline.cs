@@ -97,4 +97,12 @@ internal static class Fixture
     /// <summary>What a change looks like in assertions: <c>Location moved sufr9a0wrxwpaaifzy6ge6cu/2 -> oe16bupldlr2b7ax2w5twkwq/3</c>.</summary>
     public static string Describe(ChangeRecord c)
         => $"{c.Aspect} {c.Key} {c.From ?? "-"} -> {c.To ?? "-"}".Replace("  ", " ", StringComparison.Ordinal);
+
+    /// <summary>
+    /// <see cref="Describe"/> with where, who, when and why, as an officer reads a record:
+    /// <c>Flag \Seen unset -> set | in user/alice/Archive@example.org uid 1 | by alice@example.org (imap) | at 2026-11-29T11:20:38.1290000+00:00 | event 3f…</c>.
+    /// </summary>
+    public static string DescribeFully(ChangeRecord c)
+        => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{Describe(c)} | in {c.FolderName ?? "-"} uid {(c.Uid is { } u ? u.ToString(System.Globalization.CultureInfo.InvariantCulture) : "-")} | by {c.Actor.User ?? "-"} ({c.Actor.Service ?? "-"}) | at {c.At.UtcDateTime:O} | event {c.EventId}");
 }
