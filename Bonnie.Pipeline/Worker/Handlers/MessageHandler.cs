@@ -193,6 +193,16 @@ internal sealed class MessageHandler : IEventHandler
             {
                 continue;
             }
+            if (!set && location.Origin == LocationOrigin.Seen && (uids.Count == 1 || flags.Count == 1))
+            {
+                // Cyrus reports a clear only for the messages that had the flag; at a place Bonnie only saw the message
+                // (its flags there never reported), it had it until now: knowledge, so the clear is recorded as one. With
+                // several messages and several flags, which message lost which is not told, and nothing is assumed.
+                var had = flags.Select(HandlerSupport.NormalizeFlag).Where(f => !location.Flags.Contains(f)).ToList();
+                var folderId = folder.Id;
+                var uid = uids[i];
+                context.Work.Learn(message, m => m.CurrentAt(folderId, uid)?.Flags.UnionWith(had));
+            }
             foreach (var flag in flags)
             {
                 var f = HandlerSupport.NormalizeFlag(flag);

@@ -218,6 +218,49 @@ public sealed class HandlerCoverageTests : IAsyncLifetime
         Assert.Empty((await _p.Store.GetMessageAsync(FirstMessage))!.CurrentAt(Inbox, 1)!.Flags);
     }
 
+    [Fact]
+    public async Task FlagsClear_AsTheFirstEventOfAMessage_RecordsThatTheFlagWasSetUntilThen()
+    {
+        // Cyrus reports a clear only for the messages that had the flag (index.c: modified_flags.removed_flags), so a
+        // message first seen through it had \Flagged until now: "unflagged" is what happened, and the history says so.
+        var clear = Fixture.Event("FlagsClear");
+        await _p.RunAllAsync(clear);
+
+        const string Key = "mid:<179595122889.12822.11728137019898957721@probe.example.org>";
+        Assert.Equal([$"Flag \\Flagged set -> unset [in {InboxName}]"], await HistoryAsync(ObjectKind.Message, Key));
+        Assert.Equal(Id(clear), Assert.Single(await _p.Store.GetChangesAsync(ObjectKind.Message, Key)).EventId);
+        Assert.Empty((await _p.Store.GetMessageAsync(Key))!.CurrentAt(Inbox, 1)!.Flags);
+    }
+
+    [Fact]
+    public async Task FlagsClear_OfSeveralFlagsOnSeveralMessagesFirstSeen_LearnsNothingItCannotTell()
+    {
+        // One event lists the flags removed from any of its messages: with two of each, which message lost which is unknown.
+        var clear = Fixture.Edit(Fixture.Event("FlagsClear"), ("\"uidset\":\"1\"", "\"uidset\":\"1:2\""),
+            ("\"vnd.cmu.midset\":[\"<179595122889.12822.11728137019898957721@probe.example.org>\"]",
+                "\"vnd.cmu.midset\":[\"<179595122889.12822.11728137019898957721@probe.example.org>\",\"<179595122895.12822.14042202990968850809@probe.example.org>\"]"),
+            ("\"flagNames\":\"\\\\Flagged\"", "\"flagNames\":\"\\\\Flagged $Important\""));
+        await _p.RunAllAsync(clear);
+
+        Assert.Empty(await _p.Store.GetChangesAsync(ObjectKind.Message, "mid:<179595122889.12822.11728137019898957721@probe.example.org>"));
+        Assert.Empty(await _p.Store.GetChangesAsync(ObjectKind.Message, "mid:<179595122895.12822.14042202990968850809@probe.example.org>"));
+        Assert.NotNull(await _p.Store.FindMessageAtAsync(Inbox, 2));
+    }
+
+    [Fact]
+    public async Task FlagsClear_OfOneFlagOnSeveralMessagesFirstSeen_EachHadIt()
+    {
+        var clear = Fixture.Edit(Fixture.Event("FlagsClear"), ("\"uidset\":\"1\"", "\"uidset\":\"1:2\""),
+            ("\"vnd.cmu.midset\":[\"<179595122889.12822.11728137019898957721@probe.example.org>\"]",
+                "\"vnd.cmu.midset\":[\"<179595122889.12822.11728137019898957721@probe.example.org>\",\"<179595122895.12822.14042202990968850809@probe.example.org>\"]"));
+        await _p.RunAllAsync(clear);
+
+        Assert.Equal([$"Flag \\Flagged set -> unset [in {InboxName}]"],
+            await HistoryAsync(ObjectKind.Message, "mid:<179595122889.12822.11728137019898957721@probe.example.org>"));
+        Assert.Equal([$"Flag \\Flagged set -> unset [in {InboxName}]"],
+            await HistoryAsync(ObjectKind.Message, "mid:<179595122895.12822.14042202990968850809@probe.example.org>"));
+    }
+
     [Theory]
     [InlineData("2")]
     [InlineData("2:3")]
