@@ -106,6 +106,9 @@ public sealed record CyrusEvent
     /// <summary>2.5/Kolab dialect: parsed headers per UID, kept as JSON.</summary>
     public IReadOnlyDictionary<uint, JsonElement> MessageHeaders { get; init; } = NoHeaders;
 
+    /// <summary>The message's envelope in either dialect: <see cref="Envelope"/>, else (2.5/Kolab) read from <see cref="MessageHeaders"/>.</summary>
+    public Envelope? EnvelopeOrHeaders => Envelope ?? KolabHeaders.EnvelopeOf(MessageHeaders);
+
     /// <summary>Fields this model does not name, kept as sent.</summary>
     public IReadOnlyDictionary<string, JsonElement> Extra { get; init; } = NoExtra;
 

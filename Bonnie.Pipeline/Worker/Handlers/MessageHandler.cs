@@ -59,7 +59,8 @@ internal sealed class MessageHandler : IEventHandler
         {
             return;
         }
-        var messageId = HandlerSupport.UsableMessageId(e.MessageIds.Count > 0 ? e.MessageIds[0] : null) ?? HandlerSupport.UsableMessageId(e.Envelope?.MessageId);
+        var envelope = e.EnvelopeOrHeaders;
+        var messageId = HandlerSupport.UsableMessageId(e.MessageIds.Count > 0 ? e.MessageIds[0] : null) ?? HandlerSupport.UsableMessageId(envelope?.MessageId);
         var key = e.EmailId
             ?? (messageId is not null ? $"mid:{messageId}:{e.MessageSize?.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : $"loc:{folder.Id}/{folder.UidValidity}/{u}");
         var message = await context.Work.GetMessageAsync(key, cancellationToken).ConfigureAwait(false)
@@ -69,8 +70,8 @@ internal sealed class MessageHandler : IEventHandler
         message.EmailId ??= e.EmailId;
         message.MessageId ??= messageId;
         message.Size ??= e.MessageSize;
-        message.Subject ??= e.Envelope?.Subject;
-        message.From ??= e.Envelope is { From.Count: > 0 } env ? env.From[0].Address : null;
+        message.Subject ??= envelope?.Subject;
+        message.From ??= envelope is { From.Count: > 0 } ? envelope.From[0].Address : null;
         if (context.PayloadStatus != PayloadStatus.None && message.PayloadStatus is PayloadStatus.None or PayloadStatus.Missing)
         {
             message.PayloadStatus = context.PayloadStatus;

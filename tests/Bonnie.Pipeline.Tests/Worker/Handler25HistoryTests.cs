@@ -52,6 +52,28 @@ public sealed class Handler25HistoryTests : IAsyncLifetime
     private static string New25(uint uid, string mid, string ts)
         => $"{{\"event\": \"MessageNew\", \"messageSize\": 600, \"modseq\": 89, \"pid\": 4102, \"service\": \"lmtpunix\", \"timestamp\": \"{ts}\", \"uidset\": \"{uid}\", \"uri\": \"{Uri("INBOX", "1424000001")}/;UID={uid}\", \"user\": \"{Sam}\", \"vnd.cmu.midset\": [\"{mid}\"], \"vnd.cmu.sessionId\": \"imap.example.org-4102-1425370360-{uid}\"}}";
 
+    [Fact]
+    public async Task Delivery_SubjectAndAddressesFromKolabHeaders_SearchedAndOnTheMessage()
+    {
+        // 2.5 sends no vnd.cmu.envelope: subject:, from: and to: must still find its deliveries.
+        await _p.RunAllAsync(Ev("MessageNew"));
+
+        foreach (var query in new[] { "subject:\"contract draft\"", "from:erin@example.net", "to:sam.park@example.org", "from:Müller" })
+        {
+            var page = await _p.Store.SearchEventsAsync(new Bonnie.Shared.Search.EventSearch { Query = Bonnie.Shared.Search.QueryParser.Parse(query) });
+            Assert.True(page.Total == 1, $"{query} found {page.Total}");
+        }
+        var stored = Assert.Single((await _p.Store.SearchEventsAsync(new Bonnie.Shared.Search.EventSearch
+        {
+            Query = Bonnie.Shared.Search.QueryParser.Parse("event:MessageNew"),
+        })).Items);
+        Assert.Equal("Contract draft v2", stored.Subject);
+        Assert.Equal(["Erin Müller <erin@example.net>"], stored.From);
+        Assert.Equal(["Park, Sam <sam.park@example.org>"], stored.To);
+        var message = (await _p.Store.GetMessageAsync(Delivered))!;
+        Assert.Equal(("Contract draft v2", "erin@example.net"), (message.Subject, message.From));
+    }
+
     public static TheoryData<string, ObjectKind, string, string[]> EachAlone() => new()
     {
         { "MailboxCreate", ObjectKind.Folder, "name:user/sam.park/calendar/team@example.org",
