@@ -7,21 +7,37 @@ namespace Bonnie.Shared.Storage;
 /// </summary>
 public static class FolderNames
 {
-    /// <summary>What every name below <paramref name="name"/> starts and ends with, lower-cased.</summary>
+    /// <summary>
+    /// What every name below <paramref name="name"/> starts and ends with, lower-cased: for a case-insensitive index to
+    /// narrow on; <see cref="IsBelow"/> decides.
+    /// </summary>
     public static (string Prefix, string Suffix) Below(string name)
     {
         var (local, domain) = Split(name.ToLowerInvariant());
         return (local + "/", domain);
     }
 
-    /// <summary>Whether <paramref name="name"/> is below <paramref name="ancestor"/> (not the folder itself).</summary>
+    /// <summary>
+    /// Whether <paramref name="name"/> is below <paramref name="ancestor"/> (not the folder itself). Folder names are
+    /// case-sensitive in Cyrus (<c>Work</c> and <c>work</c> are two folders); domains are not.
+    /// </summary>
     public static bool IsBelow(string name, string ancestor)
     {
-        var (prefix, suffix) = Below(ancestor);
-        var lower = name.ToLowerInvariant();
-        return lower.Length > prefix.Length + suffix.Length && lower.StartsWith(prefix, StringComparison.Ordinal)
-            && lower.EndsWith(suffix, StringComparison.Ordinal) && Split(lower).Domain == suffix;
+        var (local, domain) = Split(name);
+        var (ancestorLocal, ancestorDomain) = Split(ancestor);
+        return string.Equals(domain, ancestorDomain, StringComparison.OrdinalIgnoreCase)
+            && local.Length > ancestorLocal.Length + 1 && local[ancestorLocal.Length] == '/'
+            && local.StartsWith(ancestorLocal, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// Whether Cyrus renames the folders below along with a rename from <paramref name="from"/> to <paramref name="to"/>:
+    /// not for a rename into its own subtree or onto an ancestor's name, and not for <c>RENAME INBOX</c> within the
+    /// user (the INBOX's messages move to the new folder; the folders below INBOX stay, RFC 3501 6.3.5). An
+    /// administrator's rename of a user (<c>user/alice</c> to <c>user/alicia</c>) takes every folder with it.
+    /// </summary>
+    public static bool RenameTakesChildren(string from, string to)
+        => !IsBelow(to, from) && !IsBelow(from, to) && !(IsUserInbox(from) && IsBelow(to, from));
 
     /// <summary>The name <paramref name="name"/> has once its ancestor <paramref name="from"/> is called <paramref name="to"/>.</summary>
     public static string Rebase(string name, string from, string to)

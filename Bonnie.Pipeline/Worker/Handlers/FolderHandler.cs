@@ -151,12 +151,11 @@ internal sealed class FolderHandler : IEventHandler
             : await HandlerSupport.FolderNamedAsync(context, e.Mailbox.Name, cancellationToken).ConfigureAwait(false);
         if (folder is null)
         {
+            var standIn = e.MailboxId is null ? null
+                : await HandlerSupport.StandInAsync(context, e.Mailbox.Name, e.Mailbox.UidValidity, cancellationToken).ConfigureAwait(false);
             folder = context.Work.CreateFolder(e.MailboxId ?? await HandlerSupport.NewNameKeyAsync(context, e.Mailbox.Name, cancellationToken).ConfigureAwait(false),
                 e.Mailbox.Name, context.At);
-            if (e.MailboxId is not null)
-            {
-                await HandlerSupport.AdoptNamedAsync(context, folder, cancellationToken).ConfigureAwait(false);
-            }
+            await HandlerSupport.AdoptAsync(context, standIn, folder, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -209,8 +208,15 @@ internal sealed class FolderHandler : IEventHandler
             folder = await HandlerSupport.FolderNamedAsync(context, oldName, cancellationToken).ConfigureAwait(false)
                 ?? await HandlerSupport.FolderNamedAsync(context, e.Mailbox.Name, cancellationToken).ConfigureAwait(false);
         }
-        folder ??= context.Work.DiscoverFolder(e.MailboxId ?? await HandlerSupport.NewNameKeyAsync(context, oldName, cancellationToken).ConfigureAwait(false),
-            oldName, context.At);
+        if (folder is null)
+        {
+            // First seen now: under its old name it may have been known by name only (a copy out of it came first).
+            var standIn = e.MailboxId is null ? null
+                : await HandlerSupport.StandInAsync(context, oldName, e.Mailbox.UidValidity, cancellationToken).ConfigureAwait(false);
+            folder = context.Work.DiscoverFolder(e.MailboxId ?? await HandlerSupport.NewNameKeyAsync(context, oldName, cancellationToken).ConfigureAwait(false),
+                oldName, context.At, f => f.UidValidity = e.Mailbox.UidValidity);
+            await HandlerSupport.AdoptAsync(context, standIn, folder, cancellationToken).ConfigureAwait(false);
+        }
         context.FolderId = folder.Id;
         context.OldFolderId = folder.Id;
         var renamedFrom = folder.Name;
@@ -218,7 +224,7 @@ internal sealed class FolderHandler : IEventHandler
         folder.Name = e.Mailbox.Name;
         folder.Owner = e.Mailbox.Owner;
         folder.UidValidity = e.Mailbox.UidValidity ?? folder.UidValidity;
-        if (!string.Equals(renamedFrom, folder.Name, StringComparison.Ordinal))
+        if (!string.Equals(renamedFrom, folder.Name, StringComparison.Ordinal) && FolderNames.RenameTakesChildren(renamedFrom, folder.Name))
         {
             // Cyrus renames the folders below with it and notifies only this one ("don't notify implied rename"):
             // each is renamed here, recorded on its own history as caused by this event.

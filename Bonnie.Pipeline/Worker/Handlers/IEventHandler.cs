@@ -112,6 +112,7 @@ internal static class HandlerSupport
         if (folder is null)
         {
             context.FolderDiscovered = true;
+            var standIn = e.MailboxId is null ? null : await StandInAsync(context, e.Mailbox.Name, e.Mailbox.UidValidity, cancellationToken).ConfigureAwait(false);
             folder = context.Work.DiscoverFolder(e.MailboxId ?? await NewNameKeyAsync(context, e.Mailbox.Name, cancellationToken).ConfigureAwait(false),
                 e.Mailbox.Name, context.At, f =>
                 {
@@ -125,10 +126,7 @@ internal static class HandlerSupport
                         }
                     }
                 });
-            if (e.MailboxId is not null)
-            {
-                await AdoptNamedAsync(context, folder, cancellationToken).ConfigureAwait(false);
-            }
+            await AdoptAsync(context, standIn, folder, cancellationToken).ConfigureAwait(false);
         }
         context.FolderId = folder.Id;
         folder.Owner ??= e.Mailbox.Owner;
@@ -158,15 +156,32 @@ internal static class HandlerSupport
         => e.Type == EventType.AclChange && string.Equals(identifier, e.AclSubject, StringComparison.Ordinal);
 
     /// <summary>
-    /// A folder Bonnie first knew by name only (Cyrus 3.x names a copy's or move's source by URI, without its id: a
-    /// folder whose first event was a copy out of it) is the same folder as the one now seen with its unique id: the
-    /// messages known to be in it are in the real folder, and the name-keyed stand-in is no folder of its own.
+    /// The stand-in for a folder Bonnie knew by name only (Cyrus 3.x names a copy's or move's source by URI, without
+    /// its id): the folder now called <paramref name="name"/> if it is one, not yet taken over, and of the same
+    /// UIDVALIDITY when both are known (a folder created later under the name is another folder). Looked up before the
+    /// folder with the id is tracked, which has the same name.
+    /// </summary>
+    public static async Task<FolderObject?> StandInAsync(EventContext context, string name, uint? uidValidity, CancellationToken cancellationToken)
+    {
+        bool Usable(FolderObject? f) => f is { Exists: true, SameAs: null } && f.Id.StartsWith("name:", StringComparison.Ordinal)
+            && string.Equals(f.Name, name, StringComparison.Ordinal) && (f.UidValidity is null || uidValidity is null || f.UidValidity == uidValidity);
+        var named = await context.Work.FindFolderByNameAsync(name, cancellationToken).ConfigureAwait(false);
+        if (Usable(named))
+        {
+            return named;
+        }
+        var keyed = await context.Work.GetFolderAsync(NameKey(name), cancellationToken).ConfigureAwait(false);
+        return Usable(keyed) ? keyed : null;
+    }
+
+    /// <summary>
+    /// The folder now seen with its unique id is the one Bonnie knew by name only: the messages known to be in the
+    /// stand-in are in the real folder, and the stand-in is no folder of its own (it points to the real one).
     /// Knowledge, not change: nothing is recorded for either.
     /// </summary>
-    public static async Task AdoptNamedAsync(EventContext context, FolderObject real, CancellationToken cancellationToken)
+    public static async Task AdoptAsync(EventContext context, FolderObject? standIn, FolderObject real, CancellationToken cancellationToken)
     {
-        var standIn = await context.Work.GetFolderAsync(NameKey(real.Name), cancellationToken).ConfigureAwait(false);
-        if (standIn is not { Exists: true } || !string.Equals(standIn.Name, real.Name, StringComparison.OrdinalIgnoreCase))
+        if (standIn is null || ReferenceEquals(standIn, real))
         {
             return;
         }
@@ -205,7 +220,8 @@ internal static class HandlerSupport
         else if (e.OldMailbox is { } old)
         {
             folder = await FolderNamedAsync(context, old.Name, cancellationToken).ConfigureAwait(false)
-                ?? context.Work.DiscoverFolder(await NewNameKeyAsync(context, old.Name, cancellationToken).ConfigureAwait(false), old.Name, context.At);
+                ?? context.Work.DiscoverFolder(await NewNameKeyAsync(context, old.Name, cancellationToken).ConfigureAwait(false), old.Name, context.At,
+                    f => f.UidValidity = old.UidValidity);
         }
         if (folder is not null)
         {

@@ -64,7 +64,7 @@ internal sealed class MessageHandler : IEventHandler
         var key = e.EmailId
             ?? (messageId is not null ? $"mid:{messageId}:{e.MessageSize?.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : $"loc:{folder.Id}/{folder.UidValidity}/{u}");
         var message = await context.Work.GetMessageAsync(key, cancellationToken).ConfigureAwait(false)
-            ?? await ArrivedAlreadySeenAsync(context, folder, u, cancellationToken).ConfigureAwait(false)
+            ?? await ArrivedAlreadySeenAsync(context, folder, u, messageId, cancellationToken).ConfigureAwait(false)
             ?? context.Work.CreateMessage(key, context.At);
         context.MessageKeys.Add(message.Key);
         message.EmailId ??= e.EmailId;
@@ -101,12 +101,18 @@ internal sealed class MessageHandler : IEventHandler
     /// handled first, from another lane, or a delivery postponed): the same message, so one history. The place it was
     /// only seen at becomes the place it arrived at: the arrival is recorded, the sighting was not a change.
     /// </summary>
-    private static async Task<MessageObject?> ArrivedAlreadySeenAsync(EventContext context, FolderObject folder, uint uid, CancellationToken cancellationToken)
+    private static async Task<MessageObject?> ArrivedAlreadySeenAsync(EventContext context, FolderObject folder, uint uid, string? messageId,
+        CancellationToken cancellationToken)
     {
+        // Only a sighting, and of this message as far as can be told: a message delivered there before (the folder's
+        // UIDs started again) or one with another Message-ID or GUID is another message.
+        var e = context.Event;
         var seen = await context.Work.FindMessageAtAsync(folder.Id, uid, cancellationToken).ConfigureAwait(false);
-        if (seen?.CurrentAt(folder.Id, uid) is not { Origin: LocationOrigin.Seen })
+        if (seen?.CurrentAt(folder.Id, uid) is not { Origin: LocationOrigin.Seen }
+            || (seen.MessageId is not null && messageId is not null && !string.Equals(seen.MessageId, messageId, StringComparison.Ordinal))
+            || (seen.EmailId is not null && e.EmailId is not null && !string.Equals(seen.EmailId, e.EmailId, StringComparison.Ordinal)))
         {
-            return seen;
+            return null;
         }
         context.Work.Learn(seen, m => m.Locations.RemoveAll(l => l.Until is null && l.Uid == uid && l.FolderId == folder.Id && l.Origin == LocationOrigin.Seen));
         return seen;

@@ -196,7 +196,8 @@ public abstract class StoreContractTests : IAsyncLifetime
         foreach (var (id, name, exists) in new[]
         {
             ("p", "user/alice/Projects@example.org", true), ("c1", "user/alice/Projects/Acme@example.org", true),
-            ("c2", "user/alice/PROJECTS/Acme/2026@example.org", true), ("gone", "user/alice/Projects/Old@example.org", false),
+            ("c2", "user/alice/Projects/Acme/2026@example.org", true), ("gone", "user/alice/Projects/Old@example.org", false),
+            ("other-case", "user/alice/projects/Acme@example.org", true),
             ("sibling", "user/alice/Projects2@example.org", true), ("sibling0", "user/alice/Projects0@example.org", true),
             ("other-domain", "user/alice/Projects/Acme@example.net", true), ("other-user", "user/bob/Projects/Acme@example.org", true),
         })
@@ -205,9 +206,10 @@ public abstract class StoreContractTests : IAsyncLifetime
         }
         await _store.CommitAsync(batch);
 
+        // Names are case-sensitive: projects/Acme is below another folder than Projects.
         Assert.Equal(["c1", "c2"], (await _store.FindFoldersBelowAsync("user/alice/Projects@example.org")).Select(f => f.Id).Order(StringComparer.Ordinal));
         // A user's INBOX has every folder of the user below it; a deleted one is not found.
-        Assert.Equal(["c1", "c2", "p", "sibling", "sibling0"],
+        Assert.Equal(["c1", "c2", "other-case", "p", "sibling", "sibling0"],
             (await _store.FindFoldersBelowAsync("user/alice@example.org")).Select(f => f.Id).Order(StringComparer.Ordinal));
         Assert.Empty(await _store.FindFoldersBelowAsync("user/alice/Projects/Acme/2026@example.org"));
     }

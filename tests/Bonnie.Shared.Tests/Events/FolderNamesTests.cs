@@ -6,7 +6,9 @@ public sealed class FolderNamesTests
 {
     [Theory]
     [InlineData("user/alice/Projects/Acme@example.org", "user/alice/Projects@example.org", true)]
-    [InlineData("USER/alice/projects/Acme/2026@example.org", "user/alice/Projects@example.org", true)]
+    [InlineData("user/alice/Projects/Acme/2026@EXAMPLE.org", "user/alice/Projects@example.org", true)]
+    // Cyrus's names are case-sensitive: work is another folder than Work.
+    [InlineData("user/alice/projects/Acme@example.org", "user/alice/Projects@example.org", false)]
     [InlineData("user/alice/Projects@example.org", "user/alice/Projects@example.org", false)]
     [InlineData("user/alice/Projects2@example.org", "user/alice/Projects@example.org", false)]
     [InlineData("user/alice/Projects/Acme@example.net", "user/alice/Projects@example.org", false)]
@@ -33,4 +35,14 @@ public sealed class FolderNamesTests
     [InlineData("shared/Team@example.org", false)]
     [InlineData("user/@example.org", false)]
     public void IsUserInbox(string name, bool inbox) => Assert.Equal(inbox, FolderNames.IsUserInbox(name));
+
+    [Theory]
+    [InlineData("user/alice/Projects@example.org", "user/alice/Clients@example.org", true)]
+    [InlineData("user/alice@example.org", "user/alicia@example.org", true)]
+    // RENAME INBOX Old: the INBOX's messages go to Old, the folders below INBOX stay (RFC 3501 6.3.5).
+    [InlineData("user/alice@example.org", "user/alice/Old@example.org", false)]
+    // Into its own subtree, or onto its parent's name: Cyrus renames that one folder only.
+    [InlineData("user/alice/Work@example.org", "user/alice/Work/Sub@example.org", false)]
+    [InlineData("user/alice/Work/Sub@example.org", "user/alice/Work@example.org", false)]
+    public void RenameTakesChildren(string from, string to, bool takes) => Assert.Equal(takes, FolderNames.RenameTakesChildren(from, to));
 }
