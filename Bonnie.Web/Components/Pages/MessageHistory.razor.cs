@@ -16,6 +16,8 @@ public sealed partial class MessageHistory
     private IReadOnlyList<TimelineEntry> _timeline = [];
     private MessageContent? _content;
     private string? _contentError;
+    // Each location's folder as it is called now (a location keeps the name it had when the message arrived).
+    private Dictionary<string, string> _folderNamesNow = new(StringComparer.Ordinal);
 
     [Parameter]
     public string Key { get; set; } = "";
@@ -36,6 +38,7 @@ public sealed partial class MessageHistory
     protected override void Forget()
     {
         _message = null;
+        _folderNamesNow = new(StringComparer.Ordinal);
         _content = null;
         _contentError = null;
     }
@@ -50,8 +53,24 @@ public sealed partial class MessageHistory
         var changes = await Store.GetChangesAsync(ObjectKind.Message, id);
         var events = await Store.GetEventsForObjectAsync(ObjectKind.Message, id, EventLimit);
         _timeline = MessageTimeline.Build(message, changes, events);
+        foreach (var folderId in message.Locations.Select(l => l.FolderId).Distinct(StringComparer.Ordinal))
+        {
+            if (await Store.GetFolderAsync(folderId) is { } folder)
+            {
+                _folderNamesNow[folderId] = folder.Name;
+            }
+        }
         _message = message;
         await LoadContentAsync(message);
+    }
+
+    /// <summary>The folder's name now, and the name it had when the message arrived when that was another.</summary>
+    private (string Now, string? Then) FolderNamesOf(MessageLocation location)
+    {
+        var then = location.FolderName ?? location.FolderId;
+        return _folderNamesNow.TryGetValue(location.FolderId, out var now) && !string.Equals(now, then, StringComparison.Ordinal)
+            ? (now, then)
+            : (then, null);
     }
 
     private async Task LoadContentAsync(MessageObject message)

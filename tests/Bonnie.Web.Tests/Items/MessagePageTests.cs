@@ -38,6 +38,24 @@ public sealed class MessagePageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Locations_FolderRenamedSinceTheCopy_ShowTheNameNowAndTheNameThen()
+    {
+        // Archive renamed to Contracts after the message was copied there.
+        var rename = TestStore.Fixture("MailboxRename").Replace("me1de6rfcjp143mbleivr07x", TestStore.Archive, StringComparison.Ordinal)
+            .Replace("user/alice/Temp%40", "user/alice/Archive%40", StringComparison.Ordinal)
+            .Replace("user/alice/Temp2%40", "user/alice/Contracts%40", StringComparison.Ordinal)
+            .Replace("11:20:35.044Z", "11:30:00.000Z", StringComparison.Ordinal);
+        await _page.Store.ProcessAsync(TestStore.Raw(System.Text.Encoding.UTF8.GetBytes(rename)));
+
+        var page = RenderDelivered();
+
+        var rows = page.FindAll("[aria-label='Locations'] tbody tr").Select(r => r.Children[0].TextContent.Trim()).ToList();
+        Assert.Equal("user/alice@example.org", rows[0]);
+        Assert.Contains("user/alice/Contracts@example.org", rows[1], StringComparison.Ordinal);
+        Assert.Contains("(called user/alice/Archive@example.org when the message arrived)", rows[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void HtmlPart_HostileMessage_IsSanitizedIntoASandboxedFrame()
     {
         var page = RenderDelivered();
