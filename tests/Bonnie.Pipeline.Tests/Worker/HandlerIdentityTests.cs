@@ -9,41 +9,19 @@ namespace Bonnie.Pipeline.Tests.Worker;
 /// <summary>
 /// What a message's and a folder's history must say after the sequences Cyrus 3.6 really sends, notifications built
 /// in its format: moves and copies, renames of a parent, a user deleted, folders first seen by a copy out of them
-/// (Bonnie deployed on a running server), messages without a Message-ID.
+/// (Bonnie deployed on a running server), messages without a Message-ID; and the renames Cyrus makes without renaming
+/// the folders below (RENAME INBOX, into its own subtree, onto an ancestor), names that differ only in case, and
+/// arrivals at a place already taken, each of which gave a wrong history before (a review's findings, 2026-12-06).
 /// </summary>
 public sealed class HandlerIdentityTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private TestPipeline _p = null!;
-    private int _pid = 20000;
 
     public async Task InitializeAsync() => _p = await TestPipeline.CreateAsync();
 
     public async Task DisposeAsync() => await _p.DisposeAsync();
 
-    private const string Sess = "cyrus-1795951230-11919-1-18047406984012349348";
-    private const string Acl = "alice@example.org\\tlrswipkxtecdan\\t";
-
-    private static string U(string name) => name.Replace("@", "%40", StringComparison.Ordinal);
-
-    private static string Ts(int s) => $"2026-11-29T12:{s / 60:00}:{s % 60:00}.000Z";
-
-    private string Create(string id, string name, uint uv, int s, string acl = Acl)
-        => $"{{\"event\":\"MailboxCreate\",\"timestamp\":\"{Ts(s)}\",\"service\":\"imap\",\"mailboxID\":\"{id}\",\"uri\":\"imap://imap.example.org/{U(name)};UIDVALIDITY={uv}\",\"pid\":{_pid++},\"user\":\"alice@example.org\",\"vnd.cmu.mbtype\":\"e\",\"serverFQDN\":\"imap.example.org\",\"vnd.cmu.mailboxACL\":\"{acl}\",\"vnd.cmu.sessionId\":\"{Sess}\"}}";
-
-    private string New(string id, string name, uint uv, uint uid, string emailId, string mid, int s)
-        => $"{{\"event\":\"MessageNew\",\"timestamp\":\"{Ts(s)}\",\"service\":\"lmtp\",\"mailboxID\":\"{id}\",\"uri\":\"imap://imap.example.org/{U(name)};UIDVALIDITY={uv}/;UID={uid}\",\"modseq\":2,\"uidnext\":{uid + 1},\"vnd.cmu.midset\":[\"{mid}\"],\"pid\":{_pid++},\"user\":\"alice@example.org\",\"messageSize\":567,\"vnd.cmu.mbtype\":\"e\",\"serverFQDN\":\"imap.example.org\",\"vnd.cmu.mailboxACL\":\"{Acl}\",\"vnd.cmu.sessionId\":\"cyrus-lmtp-{s}\",\"vnd.cmu.emailid\":\"{emailId}\",\"vnd.cmu.threadid\":\"NIL\"}}";
-
-    private string CopyOrMove(bool move, string srcName, uint srcUv, uint oldUid, string dstId, string dstName, uint dstUv, uint uid, string mid, int s)
-        => $"{{\"event\":\"vnd.cmu.Message{(move ? "Move" : "Copy")}\",\"timestamp\":\"{Ts(s)}\",\"service\":\"imap\",\"oldMailboxID\":\"imap://imap.example.org/{U(srcName)};UIDVALIDITY={srcUv}\",\"vnd.cmu.oldUidset\":\"{oldUid}\",\"mailboxID\":\"{dstId}\",\"uri\":\"imap://imap.example.org/{U(dstName)};UIDVALIDITY={dstUv}\",\"modseq\":3,\"uidnext\":{uid + 1},\"uidset\":\"{uid}\",\"vnd.cmu.midset\":[\"{mid}\"],\"pid\":{_pid++},\"user\":\"alice@example.org\",\"vnd.cmu.mbtype\":\"e\",\"serverFQDN\":\"imap.example.org\",\"vnd.cmu.mailboxACL\":\"{Acl}\",\"vnd.cmu.sessionId\":\"{Sess}\"}}";
-
-    private string Uids(string type, string id, string name, uint uv, string uidset, string mids, int s, string extra = "")
-        => $"{{\"event\":\"{type}\",\"timestamp\":\"{Ts(s)}\",\"service\":\"imap\",\"mailboxID\":\"{id}\",\"uri\":\"imap://imap.example.org/{U(name)};UIDVALIDITY={uv}\",\"modseq\":9,\"uidset\":\"{uidset}\",\"vnd.cmu.midset\":[{mids}],{extra}\"pid\":{_pid++},\"user\":\"alice@example.org\",\"vnd.cmu.mbtype\":\"e\",\"serverFQDN\":\"imap.example.org\",\"vnd.cmu.mailboxACL\":\"{Acl}\",\"vnd.cmu.sessionId\":\"{Sess}\"}}";
-
-    private string Rename(string oldName, string id, string newName, uint uv, int s)
-        => $"{{\"event\":\"MailboxRename\",\"timestamp\":\"{Ts(s)}\",\"service\":\"imap\",\"oldMailboxID\":\"imap://imap.example.org/{U(oldName)};UIDVALIDITY={uv}\",\"mailboxID\":\"{id}\",\"uri\":\"imap://imap.example.org/{U(newName)};UIDVALIDITY={uv}\",\"pid\":{_pid++},\"user\":\"alice@example.org\",\"vnd.cmu.mbtype\":\"e\",\"serverFQDN\":\"imap.example.org\",\"vnd.cmu.mailboxACL\":\"{Acl}\",\"vnd.cmu.sessionId\":\"{Sess}\"}}";
-
-    private string Delete(string id, string name, uint uv, int s)
-        => $"{{\"event\":\"MailboxDelete\",\"timestamp\":\"{Ts(s)}\",\"service\":\"imap\",\"mailboxID\":\"{id}\",\"uri\":\"imap://imap.example.org/{U(name)};UIDVALIDITY={uv}\",\"pid\":{_pid++},\"user\":\"alice@example.org\",\"vnd.cmu.mbtype\":\"e\",\"serverFQDN\":\"imap.example.org\",\"vnd.cmu.mailboxACL\":\"{Acl}\",\"vnd.cmu.sessionId\":\"{Sess}\"}}";
+    private readonly Cyrus36Notifications _n = new();
 
     private const string InboxId = "inbox000000000000000000001";
     private const string Inbox = "user/alice@example.org";
@@ -67,11 +45,11 @@ public sealed class HandlerIdentityTests(ITestOutputHelper output) : IAsyncLifet
     [Fact]
     public async Task MoveTwiceThenExpunge()
     {
-        await _p.RunAllAsync(Create(InboxId, Inbox, 100, 0), Create(ArchId, Arch, 200, 1), Create(TrashId, Trash, 300, 2),
-            New(InboxId, Inbox, 100, 1, Em, Mid, 10),
-            CopyOrMove(true, Inbox, 100, 1, ArchId, Arch, 200, 1, Mid, 20), Uids("MessageExpunge", InboxId, Inbox, 100, "1", $"\"{Mid}\"", 20),
-            CopyOrMove(true, Arch, 200, 1, TrashId, Trash, 300, 1, Mid, 30), Uids("MessageExpunge", ArchId, Arch, 200, "1", $"\"{Mid}\"", 30),
-            Uids("MessageExpunge", TrashId, Trash, 300, "1", $"\"{Mid}\"", 40));
+        await _p.RunAllAsync(_n.Create(InboxId, Inbox, 100, 0), _n.Create(ArchId, Arch, 200, 1), _n.Create(TrashId, Trash, 300, 2),
+            _n.New(InboxId, Inbox, 100, 1, Em, Mid, 10),
+            _n.CopyOrMove(true, Inbox, 100, 1, ArchId, Arch, 200, 1, Mid, 20), _n.Uids("MessageExpunge", InboxId, Inbox, 100, "1", $"\"{Mid}\"", 20),
+            _n.CopyOrMove(true, Arch, 200, 1, TrashId, Trash, 300, 1, Mid, 30), _n.Uids("MessageExpunge", ArchId, Arch, 200, "1", $"\"{Mid}\"", 30),
+            _n.Uids("MessageExpunge", TrashId, Trash, 300, "1", $"\"{Mid}\"", 40));
         var h = await H(ObjectKind.Message, Em);
         Assert.Equal(
             [
@@ -84,10 +62,10 @@ public sealed class HandlerIdentityTests(ITestOutputHelper output) : IAsyncLifet
     [Fact]
     public async Task CopyThenMoveOfTheCopy()
     {
-        await _p.RunAllAsync(Create(InboxId, Inbox, 100, 0), Create(ArchId, Arch, 200, 1), Create(TrashId, Trash, 300, 2),
-            New(InboxId, Inbox, 100, 1, Em, Mid, 10),
-            CopyOrMove(false, Inbox, 100, 1, ArchId, Arch, 200, 5, Mid, 20),
-            CopyOrMove(true, Arch, 200, 5, TrashId, Trash, 300, 1, Mid, 30), Uids("MessageExpunge", ArchId, Arch, 200, "5", $"\"{Mid}\"", 30));
+        await _p.RunAllAsync(_n.Create(InboxId, Inbox, 100, 0), _n.Create(ArchId, Arch, 200, 1), _n.Create(TrashId, Trash, 300, 2),
+            _n.New(InboxId, Inbox, 100, 1, Em, Mid, 10),
+            _n.CopyOrMove(false, Inbox, 100, 1, ArchId, Arch, 200, 5, Mid, 20),
+            _n.CopyOrMove(true, Arch, 200, 5, TrashId, Trash, 300, 1, Mid, 30), _n.Uids("MessageExpunge", ArchId, Arch, 200, "5", $"\"{Mid}\"", 30));
         var h = await H(ObjectKind.Message, Em);
         Assert.Equal(
             [
@@ -100,9 +78,9 @@ public sealed class HandlerIdentityTests(ITestOutputHelper output) : IAsyncLifet
     [Fact]
     public async Task FlagsOnMessageInRenamedFolder_RecordsFolderNameThen()
     {
-        await _p.RunAllAsync(Create(ArchId, Arch, 200, 1), New(ArchId, Arch, 200, 1, Em, Mid, 10),
-            Rename(Arch, ArchId, "user/alice/Old@example.org", 200, 20),
-            Uids("FlagsSet", ArchId, "user/alice/Old@example.org", 200, "1", $"\"{Mid}\"", 30, "\"flagNames\":\"\\\\Flagged\","));
+        await _p.RunAllAsync(_n.Create(ArchId, Arch, 200, 1), _n.New(ArchId, Arch, 200, 1, Em, Mid, 10),
+            _n.Rename(Arch, ArchId, "user/alice/Old@example.org", 200, 20),
+            _n.Uids("FlagsSet", ArchId, "user/alice/Old@example.org", 200, "1", $"\"{Mid}\"", 30, "\"flagNames\":\"\\\\Flagged\","));
         var h = await H(ObjectKind.Message, Em);
         Assert.Equal("Flag \\Flagged unset -> set  [in user/alice/Old@example.org]", h[^1]);
     }
@@ -113,12 +91,12 @@ public sealed class HandlerIdentityTests(ITestOutputHelper output) : IAsyncLifet
         const string ParentId = "parent00000000000000000001";
         const string ChildId = "child000000000000000000001";
         // Cyrus 3.6 renames the children without a notification of their own (imapd.c renmbox: "don't notify implied rename").
-        await _p.RunAllAsync(Create(ArchId, Arch, 200, 1), Create(ParentId, "user/alice/Projects@example.org", 400, 2),
-            Create(ChildId, "user/alice/Projects/Acme@example.org", 500, 3),
-            New(ChildId, "user/alice/Projects/Acme@example.org", 500, 1, Em, Mid, 10),
-            Rename("user/alice/Projects@example.org", ParentId, "user/alice/Clients@example.org", 400, 20),
-            CopyOrMove(true, "user/alice/Clients/Acme@example.org", 500, 1, ArchId, Arch, 200, 1, Mid, 30),
-            Uids("MessageExpunge", ChildId, "user/alice/Clients/Acme@example.org", 500, "1", $"\"{Mid}\"", 30));
+        await _p.RunAllAsync(_n.Create(ArchId, Arch, 200, 1), _n.Create(ParentId, "user/alice/Projects@example.org", 400, 2),
+            _n.Create(ChildId, "user/alice/Projects/Acme@example.org", 500, 3),
+            _n.New(ChildId, "user/alice/Projects/Acme@example.org", 500, 1, Em, Mid, 10),
+            _n.Rename("user/alice/Projects@example.org", ParentId, "user/alice/Clients@example.org", 400, 20),
+            _n.CopyOrMove(true, "user/alice/Clients/Acme@example.org", 500, 1, ArchId, Arch, 200, 1, Mid, 30),
+            _n.Uids("MessageExpunge", ChildId, "user/alice/Clients/Acme@example.org", 500, "1", $"\"{Mid}\"", 30));
         var child = await _p.Store.GetFolderAsync(ChildId);
         Assert.Contains("Name user/alice/Projects/Acme@example.org -> user/alice/Clients/Acme@example.org",
             (await H(ObjectKind.Folder, ChildId)).Select(x => x[..x.IndexOf("  [", StringComparison.Ordinal)]));
@@ -132,10 +110,10 @@ public sealed class HandlerIdentityTests(ITestOutputHelper output) : IAsyncLifet
     [Fact]
     public async Task FolderRenamedTwiceThenDeleted()
     {
-        await _p.RunAllAsync(Create(ArchId, Arch, 200, 1), New(ArchId, Arch, 200, 1, Em, Mid, 10),
-            Rename(Arch, ArchId, "user/alice/A2@example.org", 200, 20),
-            Rename("user/alice/A2@example.org", ArchId, "user/alice/A3@example.org", 200, 30),
-            Delete(ArchId, "user/alice/A3@example.org", 200, 40));
+        await _p.RunAllAsync(_n.Create(ArchId, Arch, 200, 1), _n.New(ArchId, Arch, 200, 1, Em, Mid, 10),
+            _n.Rename(Arch, ArchId, "user/alice/A2@example.org", 200, 20),
+            _n.Rename("user/alice/A2@example.org", ArchId, "user/alice/A3@example.org", 200, 30),
+            _n.Delete(ArchId, "user/alice/A3@example.org", 200, 40));
         var f = await H(ObjectKind.Folder, ArchId);
         var m = await H(ObjectKind.Message, Em);
         Assert.Equal(
@@ -210,8 +188,8 @@ public sealed class HandlerIdentityTests(ITestOutputHelper output) : IAsyncLifet
     {
         // Two different messages (uid 5 and 6) that arrived before Bonnie, both without a Message-ID (Cyrus sends NIL).
         await _p.RunAllAsync(
-            Uids("FlagsSet", InboxId, Inbox, 100, "5", "\"NIL\"", 10, "\"flagNames\":\"\\\\Flagged\","),
-            Uids("FlagsSet", InboxId, Inbox, 100, "6", "\"NIL\"", 11, "\"flagNames\":\"\\\\Flagged\","));
+            _n.Uids("FlagsSet", InboxId, Inbox, 100, "5", "\"NIL\"", 10, "\"flagNames\":\"\\\\Flagged\","),
+            _n.Uids("FlagsSet", InboxId, Inbox, 100, "6", "\"NIL\"", 11, "\"flagNames\":\"\\\\Flagged\","));
         var a = await _p.Store.FindMessageAtAsync(InboxId, 5);
         var b = await _p.Store.FindMessageAtAsync(InboxId, 6);
         Assert.NotEqual(a!.Key, b!.Key);
@@ -221,8 +199,8 @@ public sealed class HandlerIdentityTests(ITestOutputHelper output) : IAsyncLifet
     public async Task UserInboxDeleted_ChildFoldersAndTheirMessagesEndToo()
     {
         // DELETE user/alice (admin) deletes every folder of alice; Cyrus notifies only user/alice (imapd.c delmbox passes no event).
-        await _p.RunAllAsync(Create(InboxId, Inbox, 100, 0), Create(ArchId, Arch, 200, 1), New(ArchId, Arch, 200, 1, Em, Mid, 10),
-            Delete(InboxId, Inbox, 100, 20));
+        await _p.RunAllAsync(_n.Create(InboxId, Inbox, 100, 0), _n.Create(ArchId, Arch, 200, 1), _n.New(ArchId, Arch, 200, 1, Em, Mid, 10),
+            _n.Delete(InboxId, Inbox, 100, 20));
         var arch = await _p.Store.GetFolderAsync(ArchId);
         Assert.False(arch!.Exists);
         Assert.False((await _p.Store.GetMessageAsync(Em))!.Exists);
@@ -287,6 +265,145 @@ public sealed class HandlerIdentityTests(ITestOutputHelper output) : IAsyncLifet
         Assert.NotNull(s.LoginEventId);
         Assert.NotNull(s.LogoutEventId);
     }
+
+    private async Task<string?> NameOf(string id) => (await _p.Store.GetFolderAsync(id))?.Name;
+
+    // RENAME INBOX INBOX/Old: Cyrus moves INBOX's messages into a new folder and renames no folder below INBOX
+    // (imapd.c cmd_rename: "if this is my inbox, don't do recursive renames"; RFC 3501 6.3.5: inferiors unaffected).
+    [Fact]
+    public async Task RenameOfInbox_DoesNotRenameTheUsersOtherFolders()
+    {
+        const string NewId = "inboxold000000000000000001";
+        await _p.RunAllAsync(_n.Create(InboxId, Inbox, 100, 0), _n.Create(ArchId, Arch, 200, 1),
+            _n.Rename(Inbox, NewId, "user/alice/Old@example.org", 300, 10));
+        await H(ObjectKind.Folder, ArchId);
+        Assert.Equal(Arch, await NameOf(ArchId));
+    }
+
+    // Renamed into its own subtree, or onto an ancestor's name (Work was only a hierarchy level), Cyrus renames that
+    // one folder only ("renaming something inside of something else, don't recursively rename stuff").
+    [Theory]
+    [InlineData("user/alice/Work@example.org", "user/alice/Work/Sub@example.org", "user/alice/Work/A@example.org")]
+    [InlineData("user/alice/Work/Sub@example.org", "user/alice/Work@example.org", "user/alice/Work/Sub/X@example.org")]
+    public async Task RenameIntoOwnSubtreeOrOntoAnAncestor_ChildrenKeepTheirNames(string from, string to, string child)
+    {
+        const string FolderId = "work000000000000000000001";
+        const string ChildId = "workchild0000000000000001";
+        await _p.RunAllAsync(_n.Create(FolderId, from, 100, 0), _n.Create(ChildId, child, 200, 1), _n.Rename(from, FolderId, to, 100, 10));
+        Assert.Equal(to, await NameOf(FolderId));
+        Assert.Equal(child, await NameOf(ChildId));
+        Assert.DoesNotContain(await H(ObjectKind.Folder, ChildId), c => c.StartsWith("Name", StringComparison.Ordinal));
+    }
+
+    // A folder first seen (by id) through its own rename adopts the stand-in of its old name; a folder created later
+    // under the old name (another UIDVALIDITY) is another, empty folder.
+    [Fact]
+    public async Task RenameAsFirstSight_AdoptsTheStandIn_ANewFolderUnderTheOldNameStartsEmpty()
+    {
+        const string OldId = "old0000000000000000000001";
+        const string NewId = "newold0000000000000000001";
+        const string Old = "user/alice/Old@example.org";
+        await _p.RunAllAsync(_n.Create(ArchId, Arch, 200, 0),
+            _n.CopyOrMove(false, Old, 300, 1, ArchId, Arch, 200, 5, Mid, 10),          // Old known by name only: stand-in
+            _n.Rename(Old, OldId, "user/alice/Projects@example.org", 300, 20),       // Old's id seen first here
+            _n.Create(NewId, Old, 400, 30));                                          // a new, empty folder called Old
+        var m = await _p.Store.GetMessageAsync("mid:" + Mid);
+        await H(ObjectKind.Message, m!.Key);
+        Assert.DoesNotContain(m.Locations, l => l.FolderId == NewId);
+        var standIn = await _p.Store.GetFolderAsync("name:" + Old.ToLowerInvariant());
+        Assert.Equal(OldId, standIn!.SameAs);
+    }
+
+
+    // Continued: the first delivery into the new folder Old (uid 1) is a message of its own, not the old one's history.
+    [Fact]
+    public async Task RenameAsFirstSight_ADeliveryIntoTheRecreatedOldNameIsANewMessage()
+    {
+        const string OldId = "old0000000000000000000001";
+        const string NewId = "newold0000000000000000001";
+        const string Old = "user/alice/Old@example.org";
+        await _p.RunAllAsync(_n.Create(ArchId, Arch, 200, 0),
+            _n.CopyOrMove(false, Old, 300, 1, ArchId, Arch, 200, 5, Mid, 10),
+            _n.Rename(Old, OldId, "user/alice/Projects@example.org", 300, 20),
+            _n.Create(NewId, Old, 400, 30),
+            _n.New(NewId, Old, 400, 1, "M000000000000000000000002", "<other@example.org>", 40));
+        var fresh = await _p.Store.FindMessageAtAsync(NewId, 1);
+        await H(ObjectKind.Message, fresh!.Key);
+        Assert.Equal("M000000000000000000000002", fresh.Key);
+    }
+
+    // Deleting user/al's INBOX leaves user/alice's folders alone, and a child deleted before stays as it was.
+    [Fact]
+    public async Task InboxDeleteOfSimilarUser_AndChildAlreadyDeleted()
+    {
+        await _p.RunAllAsync(_n.Create("al0000000000000000000001", "user/al@example.org", 100, 0, user: "cyrus"),
+            _n.Create("alc000000000000000000001", "user/al/Sub@example.org", 101, 1, user: "cyrus"),
+            _n.Create(ArchId, Arch, 200, 2), _n.Delete("alc000000000000000000001", "user/al/Sub@example.org", 101, 3),
+            _n.Delete("al0000000000000000000001", "user/al@example.org", 100, 10));
+        Assert.True((await _p.Store.GetFolderAsync(ArchId))!.Exists);
+        var sub = await H(ObjectKind.Folder, "alc000000000000000000001");
+        Assert.Single(sub, x => x.StartsWith("Existence present -> absent", StringComparison.Ordinal));
+    }
+
+    // A stand-in below a renamed parent is renamed with it while its key stays its first name: the real folder, seen by
+    // id under the new name, finds it by that name and adopts it, so the expunge ends the one place the message had.
+    [Fact]
+    public async Task StandInRenamedWithItsParent_IsAdoptedByTheRealFolder()
+    {
+        const string ParentId = "parent00000000000000000001";
+        const string AcmeId = "acme000000000000000000001";
+        const string Acme = "user/alice/Projects/Acme@example.org";
+        const string NewAcme = "user/alice/Clients/Acme@example.org";
+        await _p.RunAllAsync(_n.Create(ArchId, Arch, 200, 0),
+            _n.CopyOrMove(false, Acme, 500, 1, ArchId, Arch, 200, 5, Mid, 10),
+            _n.Rename("user/alice/Projects@example.org", ParentId, "user/alice/Clients@example.org", 400, 20),
+            _n.Uids("FlagsSet", AcmeId, NewAcme, 500, "1", $"\"{Mid}\"", 30, "\"flagNames\":\"\\\\Flagged\","),
+            _n.Uids("MessageExpunge", AcmeId, NewAcme, 500, "1", $"\"{Mid}\"", 40));
+        var m = await _p.Store.GetMessageAsync("mid:" + Mid);
+        await H(ObjectKind.Message, m!.Key);
+        // Expunged from Acme: only the copy in Archive is current.
+        Assert.Equal([$"{ArchId}/5"], m.Locations.Where(l => l.Until is null).Select(l => l.Address));
+        Assert.Single((await _p.Store.ExistingFoldersNamedAsync(NewAcme)));
+    }
+
+    // Cyrus names are case-sensitive: Work and work are two folders. Renaming Work renames only Work's children.
+    [Fact]
+    public async Task RenameOfWork_DoesNotRenameChildrenOfLowercaseWork()
+    {
+        await _p.RunAllAsync(_n.Create("w00000000000000000000001", "user/alice/Work@example.org", 100, 0),
+            _n.Create("w00000000000000000000002", "user/alice/Work/A@example.org", 101, 1),
+            _n.Create("w00000000000000000000003", "user/alice/work@example.org", 102, 2),
+            _n.Create("w00000000000000000000004", "user/alice/work/B@example.org", 103, 3),
+            _n.Rename("user/alice/Work@example.org", "w00000000000000000000001", "user/alice/Job@example.org", 100, 10));
+        Assert.Equal("user/alice/Job/A@example.org", await NameOf("w00000000000000000000002"));
+        Assert.Equal("user/alice/work/B@example.org", await NameOf("w00000000000000000000004"));
+    }
+
+    // An arrival at a place another message arrived at (the folder's UIDs started again): a message of its own, not merged.
+    [Fact]
+    public async Task ArrivalAtPlaceOfADeliveredMessage_UidValidityChanged_IsNotMerged()
+    {
+        await _p.RunAllAsync(_n.Create(InboxId, Inbox, 100, 0), _n.New(InboxId, Inbox, 100, 1, Em, Mid, 10));
+        // The mailbox is reset (reconstruct / restore: new UIDVALIDITY, same id); a different message gets UID 1.
+        await _p.RunAllAsync(_n.New(InboxId, Inbox, 200, 1, "M000000000000000000000002", "<other@example.org>", 20));
+        var first = await _p.Store.GetMessageAsync(Em);
+        await H(ObjectKind.Message, Em);
+        Assert.NotNull(await _p.Store.GetMessageAsync("M000000000000000000000002"));
+        Assert.Equal(Mid, first!.MessageId);
+    }
+
+    // Adoption in the same batch as the copy that made the stand-in gives the same result as in separate batches.
+    [Fact]
+    public async Task AdoptionInTheSameBatchAsTheCopy_SameAsSeparately()
+    {
+        var jobs = new[] { Fixture.Event("vnd.cmu.MessageCopy"), Fixture.Event("FlagsSet") }.Select(j => TestPipeline.JobFor(j)).ToList();
+        var outcomes = await _p.Processor.ProcessBatchAsync(jobs);
+        Assert.All(outcomes, o => Assert.IsType<JobOutcome.Done>(o));
+        var m = await _p.Store.GetMessageAsync("mid:<179595122889.12822.11728137019898957721@probe.example.org>");
+        await H(ObjectKind.Message, m!.Key);
+        Assert.DoesNotContain(m.Locations, l => l.FolderId.StartsWith("name:", StringComparison.Ordinal));
+        Assert.False((await _p.Store.GetFolderAsync("name:user/alice@example.org"))!.Exists);
+    }
 }
 
 /// <summary>The same, for the Cyrus 2.5/Kolab dialect, which gives folders no unique id: a folder is known by its name.</summary>
@@ -350,5 +467,16 @@ public sealed class HandlerIdentity25Tests(ITestOutputHelper output) : IAsyncLif
         var recreated = await _p.Store.FindFolderByNameAsync("user/sam.park/Projects/Contracts@example.org");
         Assert.NotEqual(Contracts, recreated!.Id);
         Assert.Equal("user/sam.park/Projects/Signed@example.org", (await _p.Store.GetFolderAsync(Contracts))!.Name);
+    }
+}
+
+
+internal static class FolderLookupTestExtensions
+{
+    /// <summary>Every existing folder called <paramref name="name"/>: two would mean a stand-in was left beside its real folder.</summary>
+    public static async Task<IReadOnlyList<FolderObject>> ExistingFoldersNamedAsync(this Bonnie.Pipeline.Storage.Embedded.EmbeddedStore store, string name)
+    {
+        var parent = name[..name.LastIndexOf('/')] + name[name.LastIndexOf('@')..];
+        return (await store.FindFoldersBelowAsync(parent)).Where(f => string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase)).ToList();
     }
 }
