@@ -398,7 +398,7 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task FindFoldersBelowAsync_PrefixOnTheLowerCasedNameOfExistingFolders_OtherDomainsLeftOut()
+    public async Task FindFoldersBelowAsync_PrefixOnTheLowerCasedNameOfExistingFolders_OtherDomainsAndCasesLeftOut()
     {
         JsonObject Hit(string id, string name) => new()
         {
@@ -410,12 +410,14 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
             {
                 ["hits"] = new JsonObject
                 {
-                    ["hits"] = new JsonArray(Hit("c1", "user/alice/Projects/Acme@example.org"), Hit("other", "user/alice/Projects/Acme@example.net")),
+                    ["hits"] = new JsonArray(Hit("c1", "user/alice/Projects/Acme@example.org"), Hit("other", "user/alice/Projects/Acme@example.net"),
+                        Hit("other-case", "user/alice/projects/Acme@example.org")),
                 },
             })
             : FakeResponse.Ok(new JsonObject());
 
-        var below = await _store.FindFoldersBelowAsync("user/alice/PROJECTS@example.org", Timeout);
+        // The index is lower-cased; Cyrus's names are not (projects/Acme is below another folder than Projects).
+        var below = await _store.FindFoldersBelowAsync("user/alice/Projects@example.org", Timeout);
 
         Assert.Equal(["c1"], below.Select(f => f.Id));
         var filter = _es.Requests.Single(r => r.Path == "t-folders/_search").Json["query"]!["bool"]!["filter"]!.AsArray();
