@@ -48,6 +48,35 @@ public static class FolderNames
         return newLocal + local[oldLocal.Length..] + newDomain;
     }
 
+    /// <summary>
+    /// The name a rename from <paramref name="from"/> to <paramref name="to"/> gives a folder now called
+    /// <paramref name="current"/>, when a later rename (processed first) already changed its name. When the later one
+    /// renamed an ancestor (<c>user/alice</c> to <c>user/alicia</c>), this one lands under the ancestor's new name;
+    /// when it renamed the folder itself, or took it elsewhere, the later name stands.
+    /// </summary>
+    public static string Carry(string from, string current, string to)
+    {
+        var (fromLocal, _) = Split(from);
+        var (currentLocal, currentDomain) = Split(current);
+        var (toLocal, toDomain) = Split(to);
+        var f = fromLocal.Split('/');
+        var c = currentLocal.Split('/');
+        var common = 0;
+        while (common < f.Length && common < c.Length && string.Equals(f[^(common + 1)], c[^(common + 1)], StringComparison.Ordinal))
+        {
+            common++;
+        }
+        if (common == 0)
+        {
+            return current;
+        }
+        var fromParent = string.Join('/', f[..^common]);
+        var currentParent = string.Join('/', c[..^common]);
+        return toLocal.StartsWith(fromParent + "/", StringComparison.Ordinal)
+            ? currentParent + toLocal[fromParent.Length..] + currentDomain
+            : toLocal + toDomain;
+    }
+
     /// <summary>A user's INBOX (<c>user/alice@example.org</c>): deleting it deletes the whole user, every folder below.</summary>
     public static bool IsUserInbox(string name)
     {

@@ -18,6 +18,11 @@ public sealed class FolderObject
     public required string Id { get; init; }
     /// <summary>The current name in admin form (<c>user/alice/Archive@example.org</c>).</summary>
     public required string Name { get; set; }
+    /// <summary>
+    /// When the folder got <see cref="Name"/> (its creation's or rename's time; null when not known): a rename that
+    /// happened before it but is processed after it must not undo it.
+    /// </summary>
+    public DateTimeOffset? NameSince { get; set; }
     public string? Owner { get; set; }
     public bool Exists { get; set; } = true;
     public uint? UidValidity { get; set; }
@@ -84,6 +89,7 @@ public sealed class FolderObject
         Version = Version,
         Id = Id,
         Name = Name,
+        NameSince = NameSince,
         Owner = Owner,
         Exists = Exists,
         UidValidity = UidValidity,

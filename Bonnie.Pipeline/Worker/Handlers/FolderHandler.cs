@@ -180,6 +180,7 @@ internal sealed class FolderHandler : IEventHandler
         }
         context.FolderId = folder.Id;
         folder.Owner = e.Mailbox.Owner;
+        folder.NameSince = context.At;
         folder.UidValidity = e.Mailbox.UidValidity ?? folder.UidValidity;
         foreach (var entry in e.Acl)
         {
@@ -221,8 +222,18 @@ internal sealed class FolderHandler : IEventHandler
         context.OldFolderId = folder.Id;
         var renamedFrom = folder.Name;
         var oldOwner = folder.Owner;
-        folder.Name = e.Mailbox.Name;
-        folder.Owner = e.Mailbox.Owner;
+        if (folder.NameSince is { } since && since > context.At && !string.Equals(oldName, folder.Name, StringComparison.Ordinal))
+        {
+            // A later rename was processed first (it came through another lane: an administrator's rename of a user
+            // waits in the new user's lane). This one still happened: it lands where the later one left the folder.
+            folder.Name = FolderNames.Carry(oldName, folder.Name, e.Mailbox.Name);
+        }
+        else
+        {
+            folder.Name = e.Mailbox.Name;
+            folder.Owner = e.Mailbox.Owner;
+            folder.NameSince = context.At;
+        }
         folder.UidValidity = e.Mailbox.UidValidity ?? folder.UidValidity;
         if (!string.Equals(renamedFrom, folder.Name, StringComparison.Ordinal) && FolderNames.RenameTakesChildren(renamedFrom, folder.Name))
         {
@@ -235,6 +246,7 @@ internal sealed class FolderHandler : IEventHandler
                     continue;
                 }
                 child.Name = FolderNames.Rebase(child.Name, renamedFrom, folder.Name);
+                child.NameSince = child.NameSince > context.At ? child.NameSince : context.At;
                 if (string.Equals(child.Owner, oldOwner, StringComparison.OrdinalIgnoreCase))
                 {
                     child.Owner = folder.Owner;

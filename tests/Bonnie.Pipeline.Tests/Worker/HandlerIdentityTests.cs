@@ -295,6 +295,42 @@ public sealed class HandlerIdentityTests(ITestOutputHelper output) : IAsyncLifet
         Assert.DoesNotContain(await H(ObjectKind.Folder, ChildId), c => c.StartsWith("Name", StringComparison.Ordinal));
     }
 
+    // An administrator renames alice to alicia (the event waits in alicia's lane) while alice's earlier rename of a
+    // folder waits in alice's: processed the other way round, the folder still ends under alicia, named as alice left it.
+    [Fact]
+    public async Task UserRenamedBeforeAnEarlierFolderRenameIsProcessed_FolderEndsUnderTheNewUserWithItsNewName()
+    {
+        const string ProjId = "proj000000000000000000001";
+        const string AcmeId = "acme000000000000000000001";
+        await _p.RunAllAsync(_n.Create(InboxId, Inbox, 100, 0), _n.Create(ProjId, "user/alice/Projects@example.org", 200, 1),
+            _n.Create(AcmeId, "user/alice/Projects/Acme@example.org", 300, 2));
+        var folderRename = _n.Rename("user/alice/Projects@example.org", ProjId, "user/alice/Work@example.org", 200, 20);
+        var userRename = _n.Rename(Inbox, InboxId, "user/alicia@example.org", 100, 30, user: "cyrus");
+
+        await _p.RunAllAsync(userRename, folderRename);
+
+        var proj = await _p.Store.GetFolderAsync(ProjId);
+        Assert.Equal(("user/alicia/Work@example.org", "alicia@example.org"), (proj!.Name, proj.Owner));
+        Assert.Equal("user/alicia/Work/Acme@example.org", await NameOf(AcmeId));
+        Assert.Equal(
+            ["Name user/alice/Projects@example.org -> user/alicia/Projects@example.org", "Name user/alicia/Projects@example.org -> user/alicia/Work@example.org"],
+            (await H(ObjectKind.Folder, ProjId)).Where(c => c.StartsWith("Name", StringComparison.Ordinal)).Select(x => x[..x.IndexOf("  [", StringComparison.Ordinal)]));
+    }
+
+    // The later rename renamed the folder itself: the earlier one, processed after it, leaves the later name standing.
+    [Fact]
+    public async Task FolderRenamedTwice_ProcessedInReverse_TheLaterNameStands()
+    {
+        const string ProjId = "proj000000000000000000001";
+        await _p.RunAllAsync(_n.Create(ProjId, "user/alice/Projects@example.org", 200, 1));
+        var first = _n.Rename("user/alice/Projects@example.org", ProjId, "user/alice/Work@example.org", 200, 20);
+        var second = _n.Rename("user/alice/Work@example.org", ProjId, "user/alice/Done@example.org", 200, 30);
+
+        await _p.RunAllAsync(second, first);
+
+        Assert.Equal("user/alice/Done@example.org", await NameOf(ProjId));
+    }
+
     // A folder first seen (by id) through its own rename adopts the stand-in of its old name; a folder created later
     // under the old name (another UIDVALIDITY) is another, empty folder.
     [Fact]
