@@ -222,7 +222,8 @@ internal sealed class FolderHandler : IEventHandler
         context.OldFolderId = folder.Id;
         var renamedFrom = folder.Name;
         var oldOwner = folder.Owner;
-        if (folder.NameSince is { } since && since > context.At && !string.Equals(oldName, folder.Name, StringComparison.Ordinal))
+        var afterALaterRename = folder.NameSince is { } since && since > context.At && !string.Equals(oldName, folder.Name, StringComparison.Ordinal);
+        if (afterALaterRename)
         {
             // A later rename was processed first (it came through another lane: an administrator's rename of a user
             // waits in the new user's lane). This one still happened: it lands where the later one left the folder.
@@ -241,7 +242,9 @@ internal sealed class FolderHandler : IEventHandler
             // each is renamed here, recorded on its own history as caused by this event.
             foreach (var child in await context.Work.FindFoldersBelowAsync(renamedFrom, cancellationToken).ConfigureAwait(false))
             {
-                if (ReferenceEquals(child, folder))
+                // A folder that got its name after this rename happened (a later rename processed first) was not below
+                // this one then; unless the later rename was of an ancestor of both, which took them along together.
+                if (ReferenceEquals(child, folder) || (!afterALaterRename && child.NameSince > context.At))
                 {
                     continue;
                 }
