@@ -49,32 +49,20 @@ public static class FolderNames
     }
 
     /// <summary>
-    /// The name a rename from <paramref name="from"/> to <paramref name="to"/> gives a folder now called
-    /// <paramref name="current"/>, when a later rename (processed first) already changed its name. When the later one
-    /// renamed an ancestor (<c>user/alice</c> to <c>user/alicia</c>), this one lands under the ancestor's new name;
-    /// when it renamed the folder itself, or took it elsewhere, the later name stands.
+    /// The ancestors whose rename would have turned <paramref name="from"/> into <paramref name="current"/>, deepest
+    /// first (<c>user/alice/Projects</c> and <c>user/alicia/Projects</c>: <c>user/alice</c> renamed to
+    /// <c>user/alicia</c>); none when only a rename of the folder itself explains it.
     /// </summary>
-    public static string Carry(string from, string current, string to)
+    public static IEnumerable<(string From, string To)> AncestorsRenamed(string from, string current)
     {
-        var (fromLocal, _) = Split(from);
+        var (fromLocal, fromDomain) = Split(from);
         var (currentLocal, currentDomain) = Split(current);
-        var (toLocal, toDomain) = Split(to);
         var f = fromLocal.Split('/');
         var c = currentLocal.Split('/');
-        var common = 0;
-        while (common < f.Length && common < c.Length && string.Equals(f[^(common + 1)], c[^(common + 1)], StringComparison.Ordinal))
+        for (var common = 1; common < f.Length && common < c.Length && string.Equals(f[^common], c[^common], StringComparison.Ordinal); common++)
         {
-            common++;
+            yield return (string.Join('/', f[..^common]) + fromDomain, string.Join('/', c[..^common]) + currentDomain);
         }
-        if (common == 0)
-        {
-            return current;
-        }
-        var fromParent = string.Join('/', f[..^common]);
-        var currentParent = string.Join('/', c[..^common]);
-        return toLocal.StartsWith(fromParent + "/", StringComparison.Ordinal)
-            ? currentParent + toLocal[fromParent.Length..] + currentDomain
-            : toLocal + toDomain;
     }
 
     /// <summary>A user's INBOX (<c>user/alice@example.org</c>): deleting it deletes the whole user, every folder below.</summary>

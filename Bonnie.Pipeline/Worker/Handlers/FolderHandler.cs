@@ -176,11 +176,15 @@ internal sealed class FolderHandler : IEventHandler
                 }
             }
             folder.Exists = true;
-            folder.Name = e.Mailbox.Name;
         }
         context.FolderId = folder.Id;
-        folder.Owner = e.Mailbox.Owner;
-        folder.NameSince = context.At;
+        if (!(folder.NameSince > context.At))
+        {
+            // Unless a rename after the creation was processed first (another lane), the folder is called as created.
+            folder.Name = e.Mailbox.Name;
+            folder.Owner = e.Mailbox.Owner;
+            folder.NameSince = context.At;
+        }
         folder.UidValidity = e.Mailbox.UidValidity ?? folder.UidValidity;
         foreach (var entry in e.Acl)
         {
@@ -215,26 +219,43 @@ internal sealed class FolderHandler : IEventHandler
             var standIn = e.MailboxId is null ? null
                 : await HandlerSupport.StandInAsync(context, oldName, e.Mailbox.UidValidity, cancellationToken).ConfigureAwait(false);
             folder = context.Work.DiscoverFolder(e.MailboxId ?? await HandlerSupport.NewNameKeyAsync(context, oldName, cancellationToken).ConfigureAwait(false),
-                oldName, context.At, f => f.UidValidity = e.Mailbox.UidValidity);
+                oldName, context.At, f =>
+                {
+                    f.UidValidity = e.Mailbox.UidValidity;
+                    f.Owner = e.OldMailbox?.Owner;
+                });
             await HandlerSupport.AdoptAsync(context, standIn, folder, cancellationToken).ConfigureAwait(false);
         }
         context.FolderId = folder.Id;
         context.OldFolderId = folder.Id;
         var renamedFrom = folder.Name;
         var oldOwner = folder.Owner;
-        var afterALaterRename = folder.NameSince is { } since && since > context.At && !string.Equals(oldName, folder.Name, StringComparison.Ordinal);
-        if (afterALaterRename)
-        {
-            // A later rename was processed first (it came through another lane: an administrator's rename of a user
-            // waits in the new user's lane). This one still happened: it lands where the later one left the folder.
-            folder.Name = FolderNames.Carry(oldName, folder.Name, e.Mailbox.Name);
-        }
-        else
+        // A later rename processed first (it came through another lane: an administrator's rename of a user waits in
+        // the new user's lane) gave the folder the name it has: this one still happened, before it.
+        var afterALaterRename = folder.NameSince is { } since && since > context.At;
+        // Folders below that got their names after this moment were not below the folder when it was renamed.
+        var belowSince = afterALaterRename ? folder.NameSince : context.At;
+        if (!afterALaterRename)
         {
             folder.Name = e.Mailbox.Name;
             folder.Owner = e.Mailbox.Owner;
             folder.NameSince = context.At;
         }
+        else if (await LaterAncestorRenameAsync(context, folder, oldName, cancellationToken).ConfigureAwait(false) is { } ancestor)
+        {
+            if (FolderNames.IsBelow(e.Mailbox.Name, ancestor.From))
+            {
+                // Renamed within the ancestor's subtree: it lands under the ancestor's new name, with its owner.
+                folder.Name = FolderNames.Rebase(e.Mailbox.Name, ancestor.From, ancestor.To);
+            }
+            else
+            {
+                // Taken out of that subtree first: the ancestor's rename did not take it along.
+                folder.Name = e.Mailbox.Name;
+                folder.Owner = e.Mailbox.Owner;
+            }
+        }
+        // Otherwise the later rename was of the folder itself: its name stands.
         folder.UidValidity = e.Mailbox.UidValidity ?? folder.UidValidity;
         if (!string.Equals(renamedFrom, folder.Name, StringComparison.Ordinal) && FolderNames.RenameTakesChildren(renamedFrom, folder.Name))
         {
@@ -243,8 +264,8 @@ internal sealed class FolderHandler : IEventHandler
             foreach (var child in await context.Work.FindFoldersBelowAsync(renamedFrom, cancellationToken).ConfigureAwait(false))
             {
                 // A folder that got its name after this rename happened (a later rename processed first) was not below
-                // this one then; unless the later rename was of an ancestor of both, which took them along together.
-                if (ReferenceEquals(child, folder) || (!afterALaterRename && child.NameSince > context.At))
+                // this one then; after a later ancestor's rename, those it took along with this one were.
+                if (ReferenceEquals(child, folder) || child.NameSince > belowSince)
                 {
                     continue;
                 }
@@ -256,6 +277,24 @@ internal sealed class FolderHandler : IEventHandler
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The ancestor rename that gave <paramref name="folder"/> its current name, when one did: an ancestor's rename
+    /// explains the change from <paramref name="oldName"/>, and that ancestor got its name at the same moment.
+    /// </summary>
+    private static async Task<(string From, string To)?> LaterAncestorRenameAsync(EventContext context, FolderObject folder, string oldName,
+        CancellationToken cancellationToken)
+    {
+        foreach (var ancestor in FolderNames.AncestorsRenamed(oldName, folder.Name))
+        {
+            var renamed = await context.Work.FindFolderByNameAsync(ancestor.To, cancellationToken).ConfigureAwait(false);
+            if (renamed is not null && renamed.NameSince == folder.NameSince)
+            {
+                return ancestor;
+            }
+        }
+        return null;
     }
 
     private static async Task QuotaAsync(EventContext context, CancellationToken cancellationToken)

@@ -47,13 +47,13 @@ public sealed class FolderNamesTests
     public void RenameTakesChildren(string from, string to, bool takes) => Assert.Equal(takes, FolderNames.RenameTakesChildren(from, to));
 
     [Theory]
-    // alice renamed Projects to Work before the administrator renamed alice to alicia; the user rename came first.
-    [InlineData("user/alice/Projects@example.org", "user/alicia/Projects@example.org", "user/alice/Work@example.org", "user/alicia/Work@example.org")]
-    [InlineData("user/alice/Projects/Acme@example.org", "user/alice/Clients/Acme@example.org", "user/alice/Projects/Acme2@example.org",
-        "user/alice/Clients/Acme2@example.org")]
-    // The later rename renamed the folder itself: its name stands.
-    [InlineData("user/alice/Projects@example.org", "user/alice/Done@example.org", "user/alice/Work@example.org", "user/alice/Done@example.org")]
-    // The earlier rename took the folder out from under the renamed ancestor: it is where that rename put it.
-    [InlineData("user/alice/Projects/Acme@example.org", "user/alicia/Projects/Acme@example.org", "shared/Acme@example.org", "shared/Acme@example.org")]
-    public void Carry(string from, string current, string to, string expected) => Assert.Equal(expected, FolderNames.Carry(from, current, to));
+    [InlineData("user/alice/Projects@example.org", "user/alicia/Projects@example.org", "user/alice@example.org>user/alicia@example.org")]
+    [InlineData("user/alice/Projects/Acme@example.org", "user/alice/Clients/Acme@example.org", "user/alice/Projects@example.org>user/alice/Clients@example.org")]
+    // The same user in another domain: the INBOX moved, or (less deep) user/ itself, which is no folder.
+    [InlineData("user/alice/Projects@example.org", "user/alice/Projects@example.net", "user/alice@example.org>user/alice@example.net",
+        "user@example.org>user@example.net")]
+    // The folder itself renamed: no ancestor explains it.
+    [InlineData("user/alice/Projects@example.org", "user/alice/Done@example.org")]
+    public void AncestorsRenamed(string from, string current, params string[] expected)
+        => Assert.Equal(expected, FolderNames.AncestorsRenamed(from, current).Select(a => a.From + ">" + a.To));
 }
