@@ -317,27 +317,6 @@ public sealed class HandlerIdentityTests(ITestOutputHelper output) : IAsyncLifet
             (await H(ObjectKind.Folder, ProjId)).Where(c => c.StartsWith("Name", StringComparison.Ordinal)).Select(x => x[..x.IndexOf("  [", StringComparison.Ordinal)]));
     }
 
-    // Two shared folders swap names (A to tmp, B to A, tmp to B) and the renames are processed out of order: each
-    // folder's children follow their own parent, not the folder that had the name when the rename was processed.
-    [Fact]
-    public async Task SharedFoldersSwapNames_ProcessedOutOfOrder_EachChildFollowsItsOwnParent()
-    {
-        await _p.RunAllAsync(_n.Create("sa0000000000000000000001", "shared/A@example.org", 100, 0, user: "cyrus"),
-            _n.Create("sax000000000000000000001", "shared/A/x@example.org", 101, 1, user: "cyrus"),
-            _n.Create("sb0000000000000000000001", "shared/B@example.org", 102, 2, user: "cyrus"),
-            _n.Create("sby000000000000000000001", "shared/B/y@example.org", 103, 3, user: "cyrus"));
-        var r1 = _n.Rename("shared/A@example.org", "sa0000000000000000000001", "shared/tmp@example.org", 100, 20, "cyrus");
-        var r2 = _n.Rename("shared/B@example.org", "sb0000000000000000000001", "shared/A@example.org", 102, 21, "cyrus");
-        var r3 = _n.Rename("shared/tmp@example.org", "sa0000000000000000000001", "shared/B@example.org", 100, 22, "cyrus");
-
-        await _p.RunAllAsync(r2, r1, r3);
-
-        Assert.Equal("shared/B@example.org", await NameOf("sa0000000000000000000001"));
-        Assert.Equal("shared/A@example.org", await NameOf("sb0000000000000000000001"));
-        Assert.Equal("shared/B/x@example.org", await NameOf("sax000000000000000000001"));
-        Assert.Equal("shared/A/y@example.org", await NameOf("sby000000000000000000001"));
-    }
-
     // The later rename renamed the folder itself: the earlier one, processed after it, leaves the later name standing.
     [Fact]
     public async Task FolderRenamedTwice_ProcessedInReverse_TheLaterNameStands()

@@ -152,9 +152,12 @@ public sealed class RenameOrderTests : IAsyncLifetime
     }
 
 
-    // Swap in separate batches (state persisted between them).
-    [Fact]
-    public async Task SharedSwap_SeparateBatches()
+    // Two shared folders swap names (A to tmp, B to A, tmp to B), processed out of order: each folder's children
+    // follow their own parent, not the folder that had the name when the rename was processed; replays change nothing.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task SharedFoldersSwapNames_ProcessedOutOfOrder_EachChildFollowsItsOwnParent(bool oneBatch)
     {
         await _p.RunAllAsync(_n.Create("sa0000000000000000000001", "shared/A@example.org", 100, 0, user: "cyrus"),
             _n.Create("sax000000000000000000001", "shared/A/x@example.org", 101, 1, user: "cyrus"),
@@ -163,10 +166,20 @@ public sealed class RenameOrderTests : IAsyncLifetime
         var r1 = _n.Rename("shared/A@example.org", "sa0000000000000000000001", "shared/tmp@example.org", 100, 20, "cyrus");
         var r2 = _n.Rename("shared/B@example.org", "sb0000000000000000000001", "shared/A@example.org", 102, 21, "cyrus");
         var r3 = _n.Rename("shared/tmp@example.org", "sa0000000000000000000001", "shared/B@example.org", 100, 22, "cyrus");
-        await _p.RunAllAsync(r2);
-        await _p.RunAllAsync(r1);
-        await _p.RunAllAsync(r3);
-        await _p.RunAllAsync(r2, r1, r3); // replays: left out
+        if (oneBatch)
+        {
+            await _p.RunAllAsync(r2, r1, r3);
+        }
+        else
+        {
+            await _p.RunAllAsync(r2);
+            await _p.RunAllAsync(r1);
+            await _p.RunAllAsync(r3);
+        }
+        await _p.RunAllAsync(r2, r1, r3);
+
+        Assert.Equal("shared/B@example.org", (await F("sa0000000000000000000001")).Name);
+        Assert.Equal("shared/A@example.org", (await F("sb0000000000000000000001")).Name);
         Assert.Equal("shared/B/x@example.org", (await F("sax000000000000000000001")).Name);
         Assert.Equal("shared/A/y@example.org", (await F("sby000000000000000000001")).Name);
     }
