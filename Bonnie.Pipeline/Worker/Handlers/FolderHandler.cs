@@ -151,11 +151,8 @@ internal sealed class FolderHandler : IEventHandler
             : await HandlerSupport.FolderNamedAsync(context, e.Mailbox.Name, cancellationToken).ConfigureAwait(false);
         if (folder is null)
         {
-            var standIn = e.MailboxId is null ? null
-                : await HandlerSupport.StandInAsync(context, e.Mailbox.Name, e.Mailbox.UidValidity, cancellationToken).ConfigureAwait(false);
-            folder = context.Work.CreateFolder(e.MailboxId ?? await HandlerSupport.NewNameKeyAsync(context, e.Mailbox.Name, cancellationToken).ConfigureAwait(false),
-                e.Mailbox.Name, context.At);
-            await HandlerSupport.AdoptAsync(context, standIn, folder, cancellationToken).ConfigureAwait(false);
+            folder = await HandlerSupport.FirstSeenAsync(context, e.Mailbox.Name, e.Mailbox.UidValidity,
+                key => context.Work.CreateFolder(key, e.Mailbox.Name, context.At), cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -216,15 +213,11 @@ internal sealed class FolderHandler : IEventHandler
         if (folder is null)
         {
             // First seen now: under its old name it may have been known by name only (a copy out of it came first).
-            var standIn = e.MailboxId is null ? null
-                : await HandlerSupport.StandInAsync(context, oldName, e.Mailbox.UidValidity, cancellationToken).ConfigureAwait(false);
-            folder = context.Work.DiscoverFolder(e.MailboxId ?? await HandlerSupport.NewNameKeyAsync(context, oldName, cancellationToken).ConfigureAwait(false),
-                oldName, context.At, f =>
-                {
-                    f.UidValidity = e.Mailbox.UidValidity;
-                    f.Owner = e.OldMailbox?.Owner;
-                });
-            await HandlerSupport.AdoptAsync(context, standIn, folder, cancellationToken).ConfigureAwait(false);
+            folder = await HandlerSupport.FirstSeenAsync(context, oldName, e.Mailbox.UidValidity, key => context.Work.DiscoverFolder(key, oldName, context.At, f =>
+            {
+                f.UidValidity = e.Mailbox.UidValidity;
+                f.Owner = e.OldMailbox?.Owner;
+            }), cancellationToken).ConfigureAwait(false);
         }
         context.FolderId = folder.Id;
         context.OldFolderId = folder.Id;

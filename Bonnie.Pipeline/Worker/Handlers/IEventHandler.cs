@@ -37,6 +37,23 @@ internal sealed class EventContext
     public SortedDictionary<string, string>? FolderMetadata { get; init; }
 
     public DateTimeOffset At => Event.Timestamp;
+
+    private Envelope? _envelope;
+    private bool _envelopeRead;
+
+    /// <summary>The message's envelope in either dialect, read once per event (2.5's is built from its headers).</summary>
+    public Envelope? Envelope
+    {
+        get
+        {
+            if (!_envelopeRead)
+            {
+                _envelope = Event.EnvelopeOrHeaders;
+                _envelopeRead = true;
+            }
+            return _envelope;
+        }
+    }
 }
 
 /// <summary>What several handlers need: folder identity from an event, flag spelling.</summary>
@@ -111,22 +128,10 @@ internal static class HandlerSupport
         IReadOnlyList<AclEntry> acl = e.Type == EventType.MailboxModseq ? [] : e.Acl;
         if (folder is null)
         {
+            // Its ACL as the event reports it is learned below: the state when first seen, not a change.
             context.FolderDiscovered = true;
-            var standIn = e.MailboxId is null ? null : await StandInAsync(context, e.Mailbox.Name, e.Mailbox.UidValidity, cancellationToken).ConfigureAwait(false);
-            folder = context.Work.DiscoverFolder(e.MailboxId ?? await NewNameKeyAsync(context, e.Mailbox.Name, cancellationToken).ConfigureAwait(false),
-                e.Mailbox.Name, context.At, f =>
-                {
-                    // The ACL the event reports is the folder's state when first seen, not a change; except the entry
-                    // an AclChange is about, which is the change itself.
-                    foreach (var entry in acl)
-                    {
-                        if (!IsTheAclChange(e, entry.Identifier))
-                        {
-                            f.Acl[entry.Identifier] = entry.Rights;
-                        }
-                    }
-                });
-            await AdoptAsync(context, standIn, folder, cancellationToken).ConfigureAwait(false);
+            folder = await FirstSeenAsync(context, e.Mailbox.Name, e.Mailbox.UidValidity,
+                key => context.Work.DiscoverFolder(key, e.Mailbox.Name, context.At), cancellationToken).ConfigureAwait(false);
         }
         context.FolderId = folder.Id;
         folder.Owner ??= e.Mailbox.Owner;
@@ -156,12 +161,29 @@ internal static class HandlerSupport
         => e.Type == EventType.AclChange && string.Equals(identifier, e.AclSubject, StringComparison.Ordinal);
 
     /// <summary>
+    /// A folder Bonnie has not seen before, made by <paramref name="make"/> under its key: Cyrus's unique id, or (2.5)
+    /// a name key no other folder has. With an id, it takes over the stand-in Bonnie knew it by, if any.
+    /// </summary>
+    public static async Task<FolderObject> FirstSeenAsync(EventContext context, string name, uint? uidValidity, Func<string, FolderObject> make,
+        CancellationToken cancellationToken)
+    {
+        if (context.Event.MailboxId is not { } id)
+        {
+            return make(await NewNameKeyAsync(context, name, cancellationToken).ConfigureAwait(false));
+        }
+        // Looked up before the folder with the id is tracked, which has the same name.
+        var standIn = await StandInAsync(context, name, uidValidity, cancellationToken).ConfigureAwait(false);
+        var folder = make(id);
+        await AdoptAsync(context, standIn, folder, cancellationToken).ConfigureAwait(false);
+        return folder;
+    }
+
+    /// <summary>
     /// The stand-in for a folder Bonnie knew by name only (Cyrus 3.x names a copy's or move's source by URI, without
     /// its id): the folder now called <paramref name="name"/> if it is one, not yet taken over, and of the same
-    /// UIDVALIDITY when both are known (a folder created later under the name is another folder). Looked up before the
-    /// folder with the id is tracked, which has the same name.
+    /// UIDVALIDITY when both are known (a folder created later under the name is another folder).
     /// </summary>
-    public static async Task<FolderObject?> StandInAsync(EventContext context, string name, uint? uidValidity, CancellationToken cancellationToken)
+    private static async Task<FolderObject?> StandInAsync(EventContext context, string name, uint? uidValidity, CancellationToken cancellationToken)
     {
         bool Usable(FolderObject? f) => f is { Exists: true, SameAs: null } && f.Id.StartsWith("name:", StringComparison.Ordinal)
             && string.Equals(f.Name, name, StringComparison.Ordinal) && (f.UidValidity is null || uidValidity is null || f.UidValidity == uidValidity);
@@ -179,7 +201,7 @@ internal static class HandlerSupport
     /// stand-in are in the real folder, and the stand-in is no folder of its own (it points to the real one).
     /// Knowledge, not change: nothing is recorded for either.
     /// </summary>
-    public static async Task AdoptAsync(EventContext context, FolderObject? standIn, FolderObject real, CancellationToken cancellationToken)
+    private static async Task AdoptAsync(EventContext context, FolderObject? standIn, FolderObject real, CancellationToken cancellationToken)
     {
         if (standIn is null || ReferenceEquals(standIn, real))
         {

@@ -402,17 +402,17 @@ public sealed class HandlerIdentityTests(ITestOutputHelper output) : IAsyncLifet
         Assert.Single((await _p.Store.ExistingFoldersNamedAsync(NewAcme)));
     }
 
-    // Cyrus names are case-sensitive: Work and work are two folders. Renaming Work renames only Work's children.
+    // Cyrus names are case-sensitive: Projects and projects are two folders. Renaming Projects renames only its children.
     [Fact]
-    public async Task RenameOfWork_DoesNotRenameChildrenOfLowercaseWork()
+    public async Task RenameOfProjects_DoesNotRenameChildrenOfLowercaseProjects()
     {
-        await _p.RunAllAsync(_n.Create("w00000000000000000000001", "user/alice/Work@example.org", 100, 0),
-            _n.Create("w00000000000000000000002", "user/alice/Work/A@example.org", 101, 1),
-            _n.Create("w00000000000000000000003", "user/alice/work@example.org", 102, 2),
-            _n.Create("w00000000000000000000004", "user/alice/work/B@example.org", 103, 3),
-            _n.Rename("user/alice/Work@example.org", "w00000000000000000000001", "user/alice/Job@example.org", 100, 10));
+        await _p.RunAllAsync(_n.Create("w00000000000000000000001", "user/alice/Projects@example.org", 100, 0),
+            _n.Create("w00000000000000000000002", "user/alice/Projects/A@example.org", 101, 1),
+            _n.Create("w00000000000000000000003", "user/alice/projects@example.org", 102, 2),
+            _n.Create("w00000000000000000000004", "user/alice/projects/B@example.org", 103, 3),
+            _n.Rename("user/alice/Projects@example.org", "w00000000000000000000001", "user/alice/Job@example.org", 100, 10));
         Assert.Equal("user/alice/Job/A@example.org", await NameOf("w00000000000000000000002"));
-        Assert.Equal("user/alice/work/B@example.org", await NameOf("w00000000000000000000004"));
+        Assert.Equal("user/alice/projects/B@example.org", await NameOf("w00000000000000000000004"));
     }
 
     // An arrival at a place another message arrived at (the folder's UIDs started again): a message of its own, not merged.
