@@ -64,6 +64,7 @@ internal sealed class MessageHandler : IEventHandler
         var key = e.EmailId
             ?? (messageId is not null ? $"mid:{messageId}:{e.MessageSize?.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : $"loc:{folder.Id}/{folder.UidValidity}/{u}");
         var message = await context.Work.GetMessageAsync(key, cancellationToken).ConfigureAwait(false)
+            ?? await JoinedASightingAsync(context, messageId, cancellationToken).ConfigureAwait(false)
             ?? await ArrivedAlreadySeenAsync(context, folder, u, messageId, cancellationToken).ConfigureAwait(false)
             ?? context.Work.CreateMessage(key, context.At);
         context.MessageKeys.Add(message.Key);
@@ -94,6 +95,22 @@ internal sealed class MessageHandler : IEventHandler
             location.Flags.Add(HandlerSupport.NormalizeFlag(flag));
         }
         message.Locations.Add(location);
+    }
+
+    /// <summary>
+    /// The message an earlier delivery of the same GUID joined (<see cref="ArrivedAlreadySeenAsync"/>): it kept the
+    /// key of the sighting it joined, so it is not found by its email id. A sighting learns an email id only from a
+    /// delivery that joined it, so a sighting of this Message-ID that carries this email id is that message (one
+    /// message delivered to several mailboxes by one LMTP transaction has one GUID).
+    /// </summary>
+    private static async Task<MessageObject?> JoinedASightingAsync(EventContext context, string? messageId, CancellationToken cancellationToken)
+    {
+        if (context.Event.EmailId is not { } emailId || messageId is null)
+        {
+            return null;
+        }
+        var sighting = await context.Work.GetMessageAsync("mid:" + messageId, cancellationToken).ConfigureAwait(false);
+        return string.Equals(sighting?.EmailId, emailId, StringComparison.Ordinal) ? sighting : null;
     }
 
     /// <summary>

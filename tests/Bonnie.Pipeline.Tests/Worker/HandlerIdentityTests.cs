@@ -225,6 +225,43 @@ public sealed class HandlerIdentityTests(ITestOutputHelper output) : IAsyncLifet
     }
 
     [Fact]
+    public async Task CopyBeforeItsDelivery_ThenTheSameGuidDeliveredToBob_OneMessage()
+    {
+        // One LMTP transaction to alice and bob: one GUID. Alice's copy out of INBOX is processed before her delivery
+        // (another lane), so her delivery joins the copy's sighting, keyed by Message-ID. Bob's delivery must find that
+        // message although it is not stored under the email id: before, it became a second message.
+        const string bobInboxId = "bobinbox00000000000000001";
+        const string bobInbox = "user/bob@example.org";
+        await _p.RunAllAsync(_n.Create(InboxId, Inbox, 100, 0), _n.Create(ArchId, Arch, 200, 1),
+            _n.CopyOrMove(false, Inbox, 100, 1, ArchId, Arch, 200, 1, Mid, 20),
+            _n.New(InboxId, Inbox, 100, 1, Em, Mid, 10),
+            _n.Create(bobInboxId, bobInbox, 300, 2, user: "bob@example.org"),
+            _n.New(bobInboxId, bobInbox, 300, 7, Em, Mid, 10, user: "bob@example.org"));
+        var atAlice = await _p.Store.FindMessageAtAsync(InboxId, 1);
+        var atBob = await _p.Store.FindMessageAtAsync(bobInboxId, 7);
+        Assert.Equal(atAlice!.Key, atBob!.Key);
+        Assert.Null(await _p.Store.GetMessageAsync(Em));
+        Assert.Equal([$"{ArchId}/1", $"{bobInboxId}/7", $"{InboxId}/1"], atBob.Locations.Where(l => l.Until is null).Select(l => l.Address).Order());
+        Assert.Contains($"Location delivered - -> {bobInboxId}/7", (await H(ObjectKind.Message, atBob.Key)).Select(x => x[..x.IndexOf("  [", StringComparison.Ordinal)]));
+    }
+
+    [Fact]
+    public async Task ASightingOfTheSameMessageIdWithAnotherGuid_IsNotJoinedByADelivery()
+    {
+        // The Message-ID alone does not make two deliveries one message: a resent message has the same Message-ID and
+        // another GUID.
+        const string otherEm = "M000000000000000000000002";
+        await _p.RunAllAsync(_n.Create(InboxId, Inbox, 100, 0), _n.Create(ArchId, Arch, 200, 1),
+            _n.CopyOrMove(false, Inbox, 100, 1, ArchId, Arch, 200, 1, Mid, 20),
+            _n.New(InboxId, Inbox, 100, 1, Em, Mid, 10),
+            _n.New(InboxId, Inbox, 100, 2, otherEm, Mid, 30));
+        var first = await _p.Store.FindMessageAtAsync(InboxId, 1);
+        var second = await _p.Store.FindMessageAtAsync(InboxId, 2);
+        Assert.NotEqual(first!.Key, second!.Key);
+        Assert.Equal(otherEm, second.Key);
+    }
+
+    [Fact]
     public async Task CopyIsFirstEventOfSourceFolder_ThenSourceExpunged_MessageGoneFromSource()
     {
         // Bonnie deployed on a running server: INBOX first appears as a copy's source (3.6 names it by URI, not by id).
