@@ -118,15 +118,18 @@ public sealed class EvidenceBundleWriter
 
         await scratch.LoadJson.WriteAsync("[").ConfigureAwait(false);
         await scratch.LoadCsv.WriteAsync(string.Join(',', LoadFileColumns) + "\r\n").ConfigureAwait(false);
-        foreach (var key in keys)
+        var exported = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var named in keys)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var message = await _store.GetMessageAsync(key, cancellationToken).ConfigureAwait(false);
-            if (message is null)
+            // A merged sighting's key and its message's key are one message, exported once under the message's key.
+            var message = await MessageHistory.ResolveAsync(_store, named, cancellationToken).ConfigureAwait(false);
+            if (message is null || !exported.Add(message.Key))
             {
                 continue;
             }
-            var changes = await _store.GetChangesAsync(ObjectKind.Message, key, cancellationToken).ConfigureAwait(false);
+            var key = message.Key;
+            var changes = await MessageHistory.ChangesAsync(_store, message, cancellationToken).ConfigureAwait(false);
             byte[]? bytes = message.PayloadSha256 is { } sha ? await _payloads.GetAsync(sha, cancellationToken).ConfigureAwait(false) : null;
             var historyPath = "history/" + SafeName(key) + ".json";
             await AddAsync(historyPath, s => JsonSerializer.SerializeAsync(s, new { message, changes }, Json, cancellationToken)).ConfigureAwait(false);
@@ -201,10 +204,11 @@ public sealed class EvidenceBundleWriter
 
     private async Task WriteMboxAsync(IReadOnlyList<string> keys, Stream output, CancellationToken cancellationToken)
     {
+        var exported = new HashSet<string>(StringComparer.Ordinal);
         foreach (var key in keys)
         {
-            var message = await _store.GetMessageAsync(key, cancellationToken).ConfigureAwait(false);
-            if (message?.PayloadSha256 is not { } sha || await _payloads.GetAsync(sha, cancellationToken).ConfigureAwait(false) is not { } bytes)
+            var message = await MessageHistory.ResolveAsync(_store, key, cancellationToken).ConfigureAwait(false);
+            if (message is null || !exported.Add(message.Key) || message.PayloadSha256 is not { } sha || await _payloads.GetAsync(sha, cancellationToken).ConfigureAwait(false) is not { } bytes)
             {
                 continue;
             }

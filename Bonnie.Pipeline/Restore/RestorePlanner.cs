@@ -66,7 +66,7 @@ internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads,
 
     private async Task PlanMessageAsync(string key, RestoreRequest request, List<RestoreItem> items, List<RestoreSkip> skips, CancellationToken cancellationToken)
     {
-        var message = await store.GetMessageAsync(key, cancellationToken).ConfigureAwait(false);
+        var message = await MessageHistory.ResolveAsync(store, key, cancellationToken).ConfigureAwait(false);
         if (message is null)
         {
             skips.Add(new RestoreSkip(key, "no such message is recorded"));
@@ -98,10 +98,12 @@ internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads,
     {
         var keys = await KeysOfEventsAsync(new KeywordNode(KeywordField.Folder, folder.Id.ToLowerInvariant(), false), at.AddMilliseconds(1), cancellationToken)
             .ConfigureAwait(false);
+        var planned = new HashSet<string>(StringComparer.Ordinal);
         foreach (var key in keys)
         {
-            var message = await store.GetMessageAsync(key, cancellationToken).ConfigureAwait(false);
-            if (message is null)
+            // A merged sighting's key and its message's key are one message, restored once.
+            var message = await MessageHistory.ResolveAsync(store, key, cancellationToken).ConfigureAwait(false);
+            if (message is null || !planned.Add(message.Key))
             {
                 continue;
             }

@@ -170,7 +170,21 @@ internal sealed class UnitOfWork(IObjectLookups store)
 
     // ---- messages
 
+    // A sighting that turned out to be another message (MessageObject.SameAs) stands for that message: a handler
+    // looking it up by its key or a place it once had gets the message it is. A few hops at most, against a cycle.
+    private async Task<MessageObject?> FollowAsync(MessageObject? m, CancellationToken cancellationToken)
+    {
+        for (var hops = 0; m?.SameAs is { } other && hops < 4; hops++)
+        {
+            m = await GetOwnMessageAsync(other, cancellationToken).ConfigureAwait(false) ?? m;
+        }
+        return m;
+    }
+
     public async Task<MessageObject?> GetMessageAsync(string key, CancellationToken cancellationToken)
+        => await FollowAsync(await GetOwnMessageAsync(key, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+
+    private async Task<MessageObject?> GetOwnMessageAsync(string key, CancellationToken cancellationToken)
     {
         if (_messages.TryGetValue(key, out var t))
         {
@@ -230,7 +244,9 @@ internal sealed class UnitOfWork(IObjectLookups store)
         {
             return null;
         }
-        return Touch(_messages.TryGetValue(loaded.Key, out var tracked) ? tracked.Current : TrackLoaded(loaded));
+        // Ended places of a merged sighting still name the sighting in the store.
+        return await FollowAsync(Touch(_messages.TryGetValue(loaded.Key, out var tracked) ? tracked.Current : TrackLoaded(loaded)), cancellationToken)
+            .ConfigureAwait(false);
     }
 
     /// <summary>Every message in the folder now, as this batch left them (tracked ones first).</summary>

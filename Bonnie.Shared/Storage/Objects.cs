@@ -126,6 +126,13 @@ public sealed class MessageObject
     /// <summary>Every mailbox and UID the message has lived at, current ones with <see cref="MessageLocation.Until"/> null.</summary>
     public List<MessageLocation> Locations { get; set; } = [];
     public DateTimeOffset FirstSeen { get; set; }
+    /// <summary>
+    /// Set on a message Bonnie knew only from events about it (a sighting, keyed by Message-ID) once its delivery was
+    /// processed and turned out to be a message known by another key: that key, where its places and history went.
+    /// </summary>
+    public string? SameAs { get; set; }
+    /// <summary>The keys of sightings that turned out to be this message (<see cref="SameAs"/>): their histories are part of this one's.</summary>
+    public List<string> MergedFrom { get; set; } = [];
     /// <summary>Store-managed, for optimistic concurrency between workers.</summary>
     public long Version { get; set; }
 
@@ -147,6 +154,8 @@ public sealed class MessageObject
         PayloadStatus = PayloadStatus,
         Locations = Locations.ConvertAll(l => l.Clone()),
         FirstSeen = FirstSeen,
+        SameAs = SameAs,
+        MergedFrom = [.. MergedFrom],
     };
 }
 

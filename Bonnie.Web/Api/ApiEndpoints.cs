@@ -77,14 +77,15 @@ public static class ApiEndpoints
     private static async Task<IResult> MessageHistoryAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string id,
         CancellationToken cancellationToken)
     {
-        var message = await store.GetMessageAsync(id, cancellationToken);
+        // A sighting's key answers the message it turned out to be (its id is then that message's; mergedFrom lists the sighting).
+        var message = await MessageHistory.ResolveAsync(store, id, cancellationToken);
         if (message is null)
         {
             return ApiErrors.NotFound($"No message with id {ApiErrors.Quote(id)}.");
         }
-        await audit.RecordApiReadAsync(http, OfficerActions.MessageViewed, id, cancellationToken: cancellationToken);
-        var changes = await store.GetChangesAsync(ObjectKind.Message, id, cancellationToken);
-        var events = await store.GetEventsForObjectAsync(ObjectKind.Message, id, HistoryEventLimit, cancellationToken);
+        await audit.RecordApiReadAsync(http, OfficerActions.MessageViewed, message.Key, cancellationToken: cancellationToken);
+        var changes = await MessageHistory.ChangesAsync(store, message, cancellationToken);
+        var events = await MessageHistory.EventsAsync(store, message, HistoryEventLimit, cancellationToken);
         return Results.Ok(new HistoryDto<MessageDto>(MessageDto.Of(message), changes.Select(ChangeDto.Of).ToList(),
             events.Select(e => EventDto.Of(e, withRaw: false)).ToList()));
     }

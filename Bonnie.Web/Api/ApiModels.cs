@@ -33,11 +33,12 @@ internal sealed record LocationDto(string FolderId, string? FolderName, uint Uid
     string? EndReason, IReadOnlyCollection<string> Flags);
 
 internal sealed record MessageDto(string Id, string? EmailId, string? MessageId, long? Size, string? Subject, string? From, bool Exists,
-    string PayloadStatus, string? PayloadSha256, IReadOnlyList<LocationDto> Locations)
+    string PayloadStatus, string? PayloadSha256, IReadOnlyList<LocationDto> Locations, IReadOnlyList<string> MergedFrom)
 {
     public static MessageDto Of(MessageObject m) => new(m.Key, m.EmailId, m.MessageId, m.Size, m.Subject, m.From, m.Exists,
         m.PayloadStatus.ToString(), m.PayloadSha256,
-        m.Locations.Select(l => new LocationDto(l.FolderId, l.FolderName, l.Uid, l.Origin, l.Since, l.Until, l.EndReason, l.Flags)).ToList());
+        m.Locations.Select(l => new LocationDto(l.FolderId, l.FolderName, l.Uid, l.Origin, l.Since, l.Until, l.EndReason, l.Flags)).ToList(),
+        m.MergedFrom);
 }
 
 internal sealed record FolderDto(string Id, string Name, string? Owner, bool Exists, IReadOnlyDictionary<string, string> Acl,

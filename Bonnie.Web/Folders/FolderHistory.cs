@@ -69,9 +69,16 @@ internal static class FolderHistory
         var keys = events.Where(e => e.Timestamp <= at).SelectMany(e => e.MessageKeys).Distinct(StringComparer.Ordinal).ToList();
         var prefix = folderId + "/";
         var rows = new List<FolderContentRow>();
-        foreach (var key in keys)
+        var done = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var named in keys)
         {
-            var changes = await store.GetChangesAsync(ObjectKind.Message, key, cancellationToken);
+            // A sighting's key stands for the message it turned out to be, whose history includes the sighting's.
+            if (await MessageHistory.ResolveAsync(store, named, cancellationToken) is not { } message || !done.Add(message.Key))
+            {
+                continue;
+            }
+            var key = message.Key;
+            var changes = await MessageHistory.ChangesAsync(store, message, cancellationToken);
             var present = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
             foreach (var c in changes.Where(c => c.Aspect == ChangeAspect.Location && c.At <= at))
             {
@@ -89,7 +96,6 @@ internal static class FolderHistory
             {
                 continue;
             }
-            var message = await store.GetMessageAsync(key, cancellationToken);
             foreach (var (address, since) in here)
             {
                 var uid = uint.Parse(address.AsSpan(prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture);

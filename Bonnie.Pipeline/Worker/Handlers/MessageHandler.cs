@@ -64,8 +64,12 @@ internal sealed class MessageHandler : IEventHandler
         var key = e.EmailId
             ?? (messageId is not null ? $"mid:{messageId}:{e.MessageSize?.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : $"loc:{folder.Id}/{folder.UidValidity}/{u}");
         var message = await context.Work.GetMessageAsync(key, cancellationToken).ConfigureAwait(false)
-            ?? await JoinedASightingAsync(context, messageId, cancellationToken).ConfigureAwait(false)
-            ?? await ArrivedAlreadySeenAsync(context, folder, u, messageId, cancellationToken).ConfigureAwait(false)
+            ?? await JoinedASightingAsync(context, messageId, cancellationToken).ConfigureAwait(false);
+        if (message is not null)
+        {
+            await MergeSightingHereAsync(context, message, folder, u, messageId, cancellationToken).ConfigureAwait(false);
+        }
+        message ??= await ArrivedAlreadySeenAsync(context, folder, u, messageId, cancellationToken).ConfigureAwait(false)
             ?? context.Work.CreateMessage(key, context.At);
         context.MessageKeys.Add(message.Key);
         message.EmailId ??= e.EmailId;
@@ -118,16 +122,60 @@ internal sealed class MessageHandler : IEventHandler
     /// handled first, from another lane, or a delivery postponed): the same message, so one history. The place it was
     /// only seen at becomes the place it arrived at: the arrival is recorded, the sighting was not a change.
     /// </summary>
-    private static async Task<MessageObject?> ArrivedAlreadySeenAsync(EventContext context, FolderObject folder, uint uid, string? messageId,
+    /// <summary>
+    /// A sighting at this place of a message that turns out to be one already known by its GUID (events about it were
+    /// processed before its delivery: a postponed delivery, or a copy out of the place in another lane, while the same
+    /// GUID had been delivered to another mailbox). The sighting's places join the message, as knowledge, and the
+    /// sighting points to it; its history is read as part of the message's (<see cref="MessageObject.MergedFrom"/>).
+    /// Without this, two messages claimed the place and the copy's history was not the delivery's.
+    /// </summary>
+    private static async Task MergeSightingHereAsync(EventContext context, MessageObject message, FolderObject folder, uint uid, string? messageId,
         CancellationToken cancellationToken)
     {
-        // Only a sighting, and of this message as far as can be told: a message delivered there before (the folder's
-        // UIDs started again) or one with another Message-ID or GUID is another message.
+        var seen = await SightingHereAsync(context, folder, uid, messageId, cancellationToken).ConfigureAwait(false);
+        if (seen is null || string.Equals(seen.Key, message.Key, StringComparison.Ordinal))
+        {
+            return;
+        }
+        var places = seen.Locations.Where(l => !(l.Until is null && l.Uid == uid && l.FolderId == folder.Id)).ToList();
+        var sightingKey = seen.Key;
+        var messageKey = message.Key;
+        context.Work.Learn(seen, s =>
+        {
+            s.Locations.Clear();
+            s.SameAs = messageKey;
+        });
+        context.Work.Learn(message, m =>
+        {
+            m.Locations.AddRange(places.Select(l => l.Clone()));
+            if (!m.MergedFrom.Contains(sightingKey))
+            {
+                m.MergedFrom.Add(sightingKey);
+            }
+        });
+    }
+
+    /// <summary>A message only seen at this place (no arrival there), and of this message as far as can be told.</summary>
+    private static async Task<MessageObject?> SightingHereAsync(EventContext context, FolderObject folder, uint uid, string? messageId, CancellationToken cancellationToken)
+    {
+        // A message delivered there before (the folder's UIDs started again) or one with another Message-ID or GUID is
+        // another message.
         var e = context.Event;
         var seen = await context.Work.FindMessageAtAsync(folder.Id, uid, cancellationToken).ConfigureAwait(false);
         if (seen?.CurrentAt(folder.Id, uid) is not { Origin: LocationOrigin.Seen }
             || (seen.MessageId is not null && messageId is not null && !string.Equals(seen.MessageId, messageId, StringComparison.Ordinal))
             || (seen.EmailId is not null && e.EmailId is not null && !string.Equals(seen.EmailId, e.EmailId, StringComparison.Ordinal)))
+        {
+            return null;
+        }
+        return seen;
+    }
+
+    private static async Task<MessageObject?> ArrivedAlreadySeenAsync(EventContext context, FolderObject folder, uint uid, string? messageId,
+        CancellationToken cancellationToken)
+    {
+        var seen = await SightingHereAsync(context, folder, uid, messageId, cancellationToken).ConfigureAwait(false);
+        if (seen is null)
         {
             return null;
         }

@@ -45,13 +45,13 @@ public sealed partial class MessageHistory
 
     protected override async Task LoadAsync(string id)
     {
-        if (await Store.GetMessageAsync(id) is not { } message)
+        if (await Bonnie.Shared.Storage.MessageHistory.ResolveAsync(Store, id) is not { } message)
         {
             return;
         }
-        await RecordReadAsync(OfficerActions.MessageViewed, id);
-        var changes = await Store.GetChangesAsync(ObjectKind.Message, id);
-        var events = await Store.GetEventsForObjectAsync(ObjectKind.Message, id, EventLimit);
+        await RecordReadAsync(OfficerActions.MessageViewed, message.Key);
+        var changes = await Bonnie.Shared.Storage.MessageHistory.ChangesAsync(Store, message);
+        var events = await Bonnie.Shared.Storage.MessageHistory.EventsAsync(Store, message, EventLimit);
         _timeline = MessageTimeline.Build(message, changes, events);
         foreach (var folderId in message.Locations.Select(l => l.FolderId).Distinct(StringComparer.Ordinal))
         {

@@ -246,6 +246,45 @@ public sealed class HandlerIdentityTests(ITestOutputHelper output) : IAsyncLifet
     }
 
     [Fact]
+    public async Task BobsCopyBeforeHisDelivery_OfAGuidAliceHasAlready_OneMessageWithOneHistory()
+    {
+        // One LMTP transaction to alice and bob (one GUID). Alice's delivery is processed; bob's copy out of his INBOX
+        // is processed before his delivery (postponed, or the copy in another lane), so the copy makes a sighting.
+        // Bob's delivery then finds alice's message by its GUID: the sighting must become that message, not stay a
+        // second one claiming bob's places.
+        const string bobInboxId = "bobinbox00000000000000001";
+        const string bobInbox = "user/bob@example.org";
+        const string bobArchId = "bobarch000000000000000001";
+        const string bobArch = "user/bob/Archive@example.org";
+        await _p.RunAllAsync(_n.Create(InboxId, Inbox, 100, 0), _n.Create(bobInboxId, bobInbox, 300, 1, user: "bob@example.org"),
+            _n.Create(bobArchId, bobArch, 400, 2, user: "bob@example.org"),
+            _n.New(InboxId, Inbox, 100, 1, Em, Mid, 10),
+            _n.CopyOrMove(false, bobInbox, 300, 7, bobArchId, bobArch, 400, 1, Mid, 20),
+            _n.New(bobInboxId, bobInbox, 300, 7, Em, Mid, 10, user: "bob@example.org"),
+            _n.CopyOrMove(true, bobArch, 400, 1, InboxId, Inbox, 100, 2, Mid, 30));
+        var m = await _p.Store.GetMessageAsync(Em);
+        Assert.Equal(Em, (await _p.Store.FindMessageAtAsync(bobInboxId, 7))!.Key);
+        Assert.Equal(Em, (await _p.Store.FindMessageAtAsync(InboxId, 2))!.Key);
+        Assert.Equal([$"{bobInboxId}/7", $"{InboxId}/1", $"{InboxId}/2"], m!.Locations.Where(l => l.Until is null).Select(l => l.Address).Order());
+        // The sighting points to the message, holds no place, and its records are read as part of the message's history.
+        var sighting = await _p.Store.GetMessageAsync("mid:" + Mid);
+        Assert.Equal(Em, sighting!.SameAs);
+        Assert.Empty(sighting.Locations);
+        Assert.Equal(["mid:" + Mid], m.MergedFrom);
+        Assert.Equal(Em, (await MessageHistory.ResolveAsync(_p.Store, "mid:" + Mid))!.Key);
+        var history = (await MessageHistory.ChangesAsync(_p.Store, m)).Select(Fixture.Describe).ToList();
+        output.WriteLine(string.Join("\n", history));
+        Assert.Equal(
+            [
+                "Existence absent -> present", $"Location delivered - -> {InboxId}/1", $"Location delivered - -> {bobInboxId}/7",
+                $"Location copied - -> {bobArchId}/1", $"Location moved {bobArchId}/1 -> {InboxId}/2",
+            ],
+            history);
+        var events = await MessageHistory.EventsAsync(_p.Store, m, 100);
+        Assert.Equal(["MessageNew", "MessageNew", "MessageCopy", "MessageMove"], events.Select(e => e.Type.ToString()));
+    }
+
+    [Fact]
     public async Task ASightingOfTheSameMessageIdWithAnotherGuid_IsNotJoinedByADelivery()
     {
         // The Message-ID alone does not make two deliveries one message: a resent message has the same Message-ID and

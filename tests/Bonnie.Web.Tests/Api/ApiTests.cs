@@ -354,6 +354,53 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetMessageHistory_BobsCopyProcessedBeforeHisDeliveryOfTheSameGuid_OneMessageOneHistoryUnderEitherKey()
+    {
+        // Alice's message (delivered, copied) is delivered to bob too by the same LMTP transaction (same GUID). Bob's
+        // copy out of his INBOX is processed before his delivery: it makes a sighting keyed by Message-ID, which his
+        // delivery then merges into alice's message.
+        const string mid = "<179595122889.12822.11728137019898957721@probe.example.org>";
+        var copy = Fixture("vnd.cmu.MessageCopy")
+            .Replace("user/alice%40example.org;", "user/bob%40example.org;", StringComparison.Ordinal)
+            .Replace("\"vnd.cmu.oldUidset\":\"1\"", "\"vnd.cmu.oldUidset\":\"7\"", StringComparison.Ordinal)
+            .Replace("\"uidset\":\"2\"", "\"uidset\":\"9\"", StringComparison.Ordinal)
+            .Replace("11:20:45.789Z", "11:40:00.000Z", StringComparison.Ordinal);
+        var delivery = Fixture("MessageNew")
+            .Replace("sufr9a0wrxwpaaifzy6ge6cu", "bobinbox00000000000000001", StringComparison.Ordinal)
+            .Replace("user/alice%40example.org;", "user/bob%40example.org;", StringComparison.Ordinal)
+            .Replace("UID=1", "UID=7", StringComparison.Ordinal)
+            .Replace("\"user\":\"alice@example.org\"", "\"user\":\"bob@example.org\"", StringComparison.Ordinal)
+            .Replace("11:20:28.951Z", "11:39:00.000Z", StringComparison.Ordinal);
+        await using (var scope = _factory.Services.CreateAsyncScope())
+        {
+            var processor = scope.ServiceProvider.GetRequiredService<StoreJobProcessor>();
+            foreach (var json in new[] { copy, delivery })
+            {
+                var bytes = Encoding.UTF8.GetBytes(json);
+                var outcome = Assert.Single(await processor.ProcessBatchAsync([new Job(JobId(json), bytes, 1, DateTimeOffset.UtcNow)], CancellationToken.None));
+                Assert.IsType<JobOutcome.Done>(outcome);
+            }
+        }
+
+        foreach (var key in new[] { "M743974037cbef97becd11ce5", "mid:" + mid })
+        {
+            var (status, body) = await GetAsync("/api/messages/" + Uri.EscapeDataString(key) + "/history");
+            Assert.Equal(HttpStatusCode.OK, status);
+            var item = body.GetProperty("item");
+            Assert.Equal("M743974037cbef97becd11ce5", item.GetProperty("id").GetString());
+            Assert.Equal(["mid:" + mid], item.GetProperty("mergedFrom").EnumerateArray().Select(k => k.GetString()));
+            var places = item.GetProperty("locations").EnumerateArray()
+                .Select(l => $"{l.GetProperty("folderId").GetString()}/{l.GetProperty("uid").GetUInt32()}").Order().ToList();
+            Assert.Equal(["bobinbox00000000000000001/7", "oe16bupldlr2b7ax2w5twkwq/2", "oe16bupldlr2b7ax2w5twkwq/9", "sufr9a0wrxwpaaifzy6ge6cu/1"], places);
+            var changes = body.GetProperty("changes").EnumerateArray()
+                .Where(c => c.GetProperty("aspect").GetString() == "Location")
+                .Select(c => $"{c.GetProperty("key").GetString()} {c.GetProperty("to").GetString()}").ToList();
+            Assert.Equal(["delivered sufr9a0wrxwpaaifzy6ge6cu/1", "copied oe16bupldlr2b7ax2w5twkwq/2", "delivered bobinbox00000000000000001/7",
+                "copied oe16bupldlr2b7ax2w5twkwq/9"], changes);
+        }
+    }
+
+    [Fact]
     public async Task GetFolderHistory_AclGranted_EntryChange()
     {
         var (status, body) = await GetAsync("/api/folders/oe16bupldlr2b7ax2w5twkwq/history");

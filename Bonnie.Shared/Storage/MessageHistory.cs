@@ -1,0 +1,53 @@
+namespace Bonnie.Shared.Storage;
+
+/// <summary>
+/// A message's whole history as officers read it: its own change records and events, and those of each sighting that
+/// turned out to be this message (<see cref="MessageObject.MergedFrom"/>), in time order. Every reader of a message's
+/// history (page, API, folder contents, evidence export) goes through here, so none shows half of it.
+/// </summary>
+public static class MessageHistory
+{
+    /// <summary>The message a key names: a merged sighting's key names the message it turned out to be.</summary>
+    public static async Task<MessageObject?> ResolveAsync(IBonnieStore store, string key, CancellationToken cancellationToken = default)
+    {
+        var message = await store.GetMessageAsync(key, cancellationToken).ConfigureAwait(false);
+        for (var hops = 0; message?.SameAs is { } other && hops < 4; hops++)
+        {
+            message = await store.GetMessageAsync(other, cancellationToken).ConfigureAwait(false) ?? message;
+        }
+        return message;
+    }
+
+    public static async Task<IReadOnlyList<ChangeRecord>> ChangesAsync(IBonnieStore store, MessageObject message, CancellationToken cancellationToken = default)
+    {
+        var own = await store.GetChangesAsync(ObjectKind.Message, message.Key, cancellationToken).ConfigureAwait(false);
+        if (message.MergedFrom.Count == 0)
+        {
+            return own;
+        }
+        // A sighting's records were all committed before it was merged; a stable sort by time keeps each list's own
+        // order where times are equal.
+        var all = new List<ChangeRecord>();
+        foreach (var key in message.MergedFrom)
+        {
+            all.AddRange(await store.GetChangesAsync(ObjectKind.Message, key, cancellationToken).ConfigureAwait(false));
+        }
+        all.AddRange(own);
+        return [.. all.OrderBy(c => c.At)];
+    }
+
+    public static async Task<IReadOnlyList<StoredEvent>> EventsAsync(IBonnieStore store, MessageObject message, int limit, CancellationToken cancellationToken = default)
+    {
+        var own = await store.GetEventsForObjectAsync(ObjectKind.Message, message.Key, limit, cancellationToken).ConfigureAwait(false);
+        if (message.MergedFrom.Count == 0)
+        {
+            return own;
+        }
+        var all = new List<StoredEvent>(own);
+        foreach (var key in message.MergedFrom)
+        {
+            all.AddRange(await store.GetEventsForObjectAsync(ObjectKind.Message, key, limit, cancellationToken).ConfigureAwait(false));
+        }
+        return [.. all.DistinctBy(e => e.Id).OrderBy(e => e.Timestamp).Take(limit)];
+    }
+}
