@@ -137,7 +137,11 @@ internal sealed class MessageHandler : IEventHandler
         {
             return;
         }
-        var places = seen.Locations.Where(l => !(l.Until is null && l.Uid == uid && l.FolderId == folder.Id)).ToList();
+        // Not the place of this arrival (it is recorded now), nor a place the message is already known to have had.
+        var places = seen.Locations
+            .Where(l => !(l.Until is null && l.Uid == uid && l.FolderId == folder.Id))
+            .Where(l => !message.Locations.Exists(k => k.Uid == l.Uid && string.Equals(k.FolderId, l.FolderId, StringComparison.Ordinal) && (k.Until is null) == (l.Until is null)))
+            .ToList();
         var sightingKey = seen.Key;
         var messageKey = message.Key;
         context.Work.Learn(seen, s =>
