@@ -280,6 +280,58 @@ public sealed class CyrusUserActionTests(CyrusUserActionTests.Fixture bonnie) : 
     }
 
     [Fact]
+    public async Task OneDeliveryToAliceAndBob_OneMessage_EachRecipientsPlaceAndActionsInItsHistory()
+    {
+        // One LMTP transaction to two recipients: Cyrus stores the same bytes in both mailboxes, with one GUID, so
+        // Bonnie keeps one message with a delivered place in each INBOX, and what each recipient then does.
+        using var cancel = new CancellationTokenSource(Timeout);
+        var ct = cancel.Token;
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        var test = CyrusFixture.NewMessage(Cyrus.Alice, "Board minutes " + suffix);
+        await Cyrus.DeliverAsync(test.Message, [Cyrus.Alice, Cyrus.Bob], ct);
+
+        using (var client = await Cyrus.ConnectAsync(Cyrus.Alice, ct))
+        {
+            var archive = await client.Inbox.CreateAsync("Minutes-" + suffix, isMessageFolder: true, ct);
+            await client.Inbox.OpenAsync(FolderAccess.ReadWrite, ct);
+            var uid = (await client.Inbox.SearchAsync(MailKit.Search.SearchQuery.HeaderContains("Message-ID", test.MessageId), ct)).Single();
+            await client.Inbox.MoveToAsync(uid, archive!, ct);
+            await client.DisconnectAsync(quit: true, ct);
+        }
+        using (var client = await Cyrus.ConnectAsync(Cyrus.Bob, ct))
+        {
+            await client.Inbox.OpenAsync(FolderAccess.ReadWrite, ct);
+            var uid = (await client.Inbox.SearchAsync(MailKit.Search.SearchQuery.HeaderContains("Message-ID", test.MessageId), ct)).Single();
+            await client.Inbox.AddFlagsAsync(uid, MessageFlags.Flagged, silent: true, ct);
+            await client.DisconnectAsync(quit: true, ct);
+        }
+
+        var deliveries = await bonnie.WaitForEventsAsync($"messageid:{test.MessageId} event:MessageNew", 2);
+        var keys = deliveries.Select(e => e.GetProperty("messageKeys")[0].GetString()).Distinct().ToList();
+        var key = Assert.Single(keys)!;
+        Assert.StartsWith("M", key, StringComparison.Ordinal);
+        var history = await BonnieOnCyrus.EventuallyJsonAsync(async c =>
+        {
+            var h = await bonnie.GetAsync($"/api/messages/{Uri.EscapeDataString(key)}/history", c);
+            var flagged = h?.GetProperty("changes").EnumerateArray().Any(x => x.GetProperty("key").GetString() == "\\Flagged") ?? false;
+            var moved = h?.GetProperty("changes").EnumerateArray().Any(x => x.GetProperty("key").GetString() == "moved") ?? false;
+            return flagged && moved ? h : null;
+        }, "bob's flag and alice's move in the one message's history");
+
+        var places = history.GetProperty("item").GetProperty("locations").EnumerateArray()
+            .Select(l => (Folder: l.GetProperty("folderName").GetString()!, Origin: l.GetProperty("origin").GetString(), Ended: l.GetProperty("endReason").GetString()))
+            .OrderBy(p => p.Folder, StringComparer.Ordinal)
+            .ToList();
+        Assert.Equal(
+            [("user/alice/Minutes-" + suffix + "@example.org", "moved", null), ("user/alice@example.org", "delivered", "moved"),
+                ("user/bob@example.org", "delivered", null)],
+            places);
+        var flag = history.GetProperty("changes").EnumerateArray().Single(x => x.GetProperty("key").GetString() == "\\Flagged");
+        Assert.Equal(Cyrus.Bob, flag.GetProperty("user").GetString());
+        Assert.Equal("user/bob@example.org", flag.GetProperty("folderName").GetString());
+    }
+
+    [Fact]
     public async Task LoginThenLogout_SessionWithBothEndsInTheUsersSessions()
     {
         using var cancel = new CancellationTokenSource(Timeout);
