@@ -42,9 +42,11 @@ internal static class LaneKey
                 }
             }
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
-            // A notification that is not JSON still gets a lane of its own; the worker quarantines it.
+            // A notification that is not JSON, or whose strings are not UTF-8 (GetString cannot transcode them: an
+            // InvalidOperationException), still gets a lane of its own and is stored; the worker quarantines it. An
+            // exception here would escape the broker's poller and stop the whole process, on every resend.
             return null;
         }
         return OwnerOf(uri) ?? (string.IsNullOrEmpty(user) ? null : "user:" + user.ToLowerInvariant());

@@ -75,6 +75,26 @@ public sealed class JobBrokerTests
         Assert.Equal(garbage, Assert.Single(processor.Seen).Notification.ToArray());
     }
 
+    [Theory]
+    [InlineData("user")]
+    [InlineData("uri")]
+    public async Task Submit_JsonWithAStringThatIsNotUtf8_AcknowledgedKeptAndHandedOn_TheBrokerKeepsRunning(string field)
+    {
+        // Found by a review: a Login whose user was Latin-1 ("lat\xe9n1") stopped the whole process from the broker's
+        // poller (GetString cannot transcode it), and the dealer's resend stopped it again.
+        using var harness = new BrokerHarness();
+        var processor = new ScriptedProcessor();
+        harness.StartWorker(processor);
+        var bad = Encoding.UTF8.GetBytes($"{{\"event\":\"Login\",\"timestamp\":\"2026-11-20T10:00:00Z\",\"{field}\":\"latX\"}}");
+        bad[Array.IndexOf(bad, (byte)'X')] = 0xe9;
+
+        Assert.Equal(WireProtocol.Ack, harness.Submit(bad));
+        Assert.Equal(WireProtocol.Ack, harness.Submit(Notifications.For("alice@example.org")));
+
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 2);
+        Assert.Contains(processor.Seen, j => j.Notification.ToArray().SequenceEqual(bad));
+    }
+
     [Fact]
     public void Submit_ReqClientWithDelimiter_GetsAckTheSameWay()
     {

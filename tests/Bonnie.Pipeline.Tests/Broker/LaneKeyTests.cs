@@ -35,4 +35,12 @@ public sealed class LaneKeyTests
     {
         Assert.Null(LaneKey.From(Encoding.UTF8.GetBytes(notification)));
     }
+
+    [Fact]
+    public void From_UserThatIsNotUtf8_NullInsteadOfAnException()
+    {
+        byte[] notification = [.. "{\"event\":\"Login\",\"user\":\"lat"u8, 0xe9, .. "n1@example.org\"}"u8];
+
+        Assert.Null(LaneKey.From(notification));
+    }
 }

@@ -1,3 +1,4 @@
+using System.Text;
 using Bonnie.Pipeline.Storage.Embedded;
 using Bonnie.Pipeline.Tests.Storage;
 using Bonnie.Pipeline.Worker;
@@ -31,6 +32,24 @@ public sealed class ProcessorFailureTests
         Assert.Equal(("failed", jobs[1].Id), (failed.Stage, failed.JobId));
         // A failed job is not "processed": once the bug is fixed, a retry stores it.
         Assert.Empty(await p.Store.FindProcessedJobsAsync([jobs[1].Id]));
+    }
+
+    [Fact]
+    public async Task ProcessBatchAsync_ANotificationWhoseUserIsNotUtf8_QuarantinedAsUnreadable_TheRestStored()
+    {
+        await using var p = await TestPipeline.CreateAsync();
+        var login = Encoding.UTF8.GetBytes(Fixture.Event("Login").Replace("\"user\":\"cyrus\"", "\"user\":\"latXn1\"", StringComparison.Ordinal));
+        login[Array.IndexOf(login, (byte)'X')] = 0xe9;
+        var jobs = new[] { TestPipeline.JobFor(login), TestPipeline.JobFor(Fixture.Event("MailboxCreate")) };
+
+        var outcomes = await p.Processor.ProcessBatchAsync(jobs);
+
+        Assert.All(outcomes, o => Assert.IsType<JobOutcome.Done>(o));
+        var item = Assert.Single((await p.Store.GetQuarantineAsync(10, null)).Items);
+        Assert.Equal(("parse", jobs[0].Id), (item.Stage, item.JobId));
+        Assert.Contains("UTF-8", item.Reason, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(login, item.Raw.ToArray());
+        Assert.NotNull(await p.Store.GetEventAsync(jobs[1].Id));
     }
 
     [Fact]
