@@ -16,6 +16,28 @@ public sealed class BrokerOptions
     public string ControllerEndpoint { get; set; } = "tcp://127.0.0.1:5561";
     public string CollectorEndpoint { get; set; } = "tcp://127.0.0.1:5569";
 
+    /// <summary>
+    /// Where a process beside the broker connects to reach the endpoint it binds: a wildcard host (<c>*</c>,
+    /// <c>0.0.0.0</c>, <c>[::]</c>) is reached over loopback; any other endpoint as written.
+    /// </summary>
+    public static string ConnectTo(string bound)
+    {
+        const string Tcp = "tcp://";
+        if (!bound.StartsWith(Tcp, StringComparison.OrdinalIgnoreCase))
+        {
+            return bound;
+        }
+        var colon = bound.LastIndexOf(':');
+        var host = colon > Tcp.Length ? bound[Tcp.Length..colon] : "";
+        var loopback = host switch
+        {
+            "*" or "0.0.0.0" => "127.0.0.1",
+            "[::]" or "[*]" => "[::1]",
+            _ => null,
+        };
+        return loopback is null ? bound : Tcp + loopback + bound[colon..];
+    }
+
     /// <summary>Where the job queue lives; empty means <c>&lt;DataDirectory&gt;/broker</c>.</summary>
     public string QueueDirectory { get; set; } = "";
 

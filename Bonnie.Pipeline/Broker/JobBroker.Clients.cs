@@ -18,7 +18,16 @@ internal sealed partial class JobBroker
         // Drain what is there, bounded, so that one commit covers many submissions (group commit).
         for (var i = 0; i < _options.MaxBatch && _clients.TryReceiveMultipartMessage(ref message); i++)
         {
-            Submit(message);
+            try
+            {
+                Submit(message);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Whatever one submission holds, it must not stop the broker (an exception escaping the poller ends the
+                // process, and the dealer's resend would end it again). Not acknowledged, it stays in the dealer's spool.
+                LogSubmitFailed(_logger, ex, message.FrameCount > 1 ? message[message.FrameCount - 1].MessageSize : 0);
+            }
             message = new NetMQMessage();
         }
     }

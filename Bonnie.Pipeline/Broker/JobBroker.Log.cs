@@ -4,6 +4,9 @@ namespace Bonnie.Pipeline.Broker;
 
 internal sealed partial class JobBroker
 {
+    [LoggerMessage(14, LogLevel.Error, "A submission of {Size} bytes could not be taken in and is not acknowledged (the dealer keeps it and resends it); the broker goes on")]
+    private static partial void LogSubmitFailed(ILogger logger, Exception exception, int size);
+
     [LoggerMessage(1, LogLevel.Information, "Broker listening: clients {Client}, workers {Worker}, controller {Controller}, collectors {Collector}; {Jobs} unfinished jobs reloaded from {Path}")]
     private static partial void LogStarted(ILogger logger, string client, string worker, string controller, string collector, int jobs, string path);
 

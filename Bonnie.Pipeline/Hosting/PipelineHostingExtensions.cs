@@ -50,6 +50,21 @@ public static class PipelineHostingExtensions
             {
                 // Only here are both limits known; a worker pool beside a remote broker relies on its documentation.
                 builder.Services.AddSingleton<IValidateOptions<PayloadOptions>, ValidatePayloadAttemptsAgainstBroker>();
+                // The worker beside its broker connects where that broker listens unless told otherwise: with the
+                // broker's endpoints moved and the worker's left at their defaults, every event was acknowledged and
+                // none ever stored (and a worker could have served another broker on the default ports).
+                var configuration = builder.Configuration;
+                builder.Services.AddOptions<WorkerOptions>().PostConfigure<IOptions<BrokerOptions>>((worker, broker) =>
+                {
+                    if (string.IsNullOrEmpty(configuration[WorkerOptions.Section + ":WorkerEndpoint"]))
+                    {
+                        worker.WorkerEndpoint = BrokerOptions.ConnectTo(broker.Value.WorkerEndpoint);
+                    }
+                    if (string.IsNullOrEmpty(configuration[WorkerOptions.Section + ":ControllerEndpoint"]))
+                    {
+                        worker.ControllerEndpoint = BrokerOptions.ConnectTo(broker.Value.ControllerEndpoint);
+                    }
+                });
             }
             var recordTo = builder.Configuration[WorkerOptions.Section + ":RecordTo"];
             if (!string.IsNullOrWhiteSpace(recordTo))
