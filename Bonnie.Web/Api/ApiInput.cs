@@ -51,13 +51,50 @@ internal static class ApiInput
         }
         try
         {
-            return await request.ReadFromJsonAsync<T>(cancellationToken)
+            return await request.ReadFromJsonAsync<T>(StrictBody, cancellationToken)
                 ?? throw new ApiInputException("The body must be a JSON object, not null.", "a JSON object");
         }
         catch (JsonException ex)
         {
-            throw new ApiInputException("The body is not a JSON object of the expected shape: " + ex.Message, "a JSON object");
+            throw new ApiInputException(DescribeBodyError(ex), "a JSON object with the fields the README lists");
         }
+    }
+
+    // A field the API does not know is refused, not ignored: a misspelled "dryRun" ("dry_run") would otherwise start
+    // a real restore. A field given twice is refused too (which one was meant cannot be known).
+    private static readonly JsonSerializerOptions StrictBody = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+        AllowDuplicateProperties = false,
+    };
+
+    /// <summary>What is wrong with the body, in the API's words: the field by its JSON name, never a .NET type's.</summary>
+    internal static string DescribeBodyError(JsonException ex)
+    {
+        var message = ex.Message;
+        var field = ex.Path is { Length: > 2 } path && path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : null;
+        if (message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal) && Quoted(message) is { } unknown)
+        {
+            return $"The body has a field this endpoint does not take: '{Shorten(unknown)}'. Check its name against the README; nothing was done.";
+        }
+        if (message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
+        {
+            var twice = field ?? Quoted(message);
+            return $"The body gives {(twice is null ? "a field" : $"'{Shorten(twice)}'")} more than once; nothing was done.";
+        }
+        if (field is not null && message.Contains("could not be converted", StringComparison.Ordinal))
+        {
+            return $"The body's field '{Shorten(field)}' does not have the expected form (see the README for what it takes); nothing was done.";
+        }
+        var line = ex.LineNumber is { } l ? $" (line {l + 1}, byte {ex.BytePositionInLine + 1})" : "";
+        return $"The body is not a JSON object of the expected shape: it is not valid JSON{line}; nothing was done.";
+    }
+
+    private static string? Quoted(string message)
+    {
+        var start = message.IndexOf('\'');
+        var end = start < 0 ? -1 : message.IndexOf('\'', start + 1);
+        return end > start ? message[(start + 1)..end] : null;
     }
 
     /// <summary>

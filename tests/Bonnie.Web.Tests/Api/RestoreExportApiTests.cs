@@ -143,7 +143,26 @@ public sealed class RestoreExportApiTests : IAsyncLifetime
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains("$.dryRun", body.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Contains("'dryRun'", body.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("Bonnie.", body.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(await AuditAsync(), r => r.Action == OfficerActions.Restore);
+    }
+
+    [Theory]
+    [InlineData("{\"scope\": \"folder\", \"folderId\": \"sufr9a0wrxwpaaifzy6ge6cu\", \"dry_run\": true}", "'dry_run'", "does not take")]
+    [InlineData("{\"scope\": \"folder\", \"folderId\": \"sufr9a0wrxwpaaifzy6ge6cu\", \"dryRun\": true, \"dryRun\": false}", "'dryRun'", "more than once")]
+    public async Task RestorePost_MisspelledOrRepeatedField_RefusedNamingIt_NothingStarted(string json, string field, string why)
+    {
+        // Found by a review: an unknown field was ignored, so "dry_run": true started a real restore; with "dryRun" twice
+        // the last one won.
+        using var request = Request(HttpMethod.Post, "/api/restore", RestorerKey);
+        request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+        using var response = await _client.SendAsync(request);
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString()!;
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(field, error, StringComparison.Ordinal);
+        Assert.Contains(why, error, StringComparison.Ordinal);
         Assert.DoesNotContain(await AuditAsync(), r => r.Action == OfficerActions.Restore);
     }
 
