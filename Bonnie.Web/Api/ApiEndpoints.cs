@@ -38,10 +38,11 @@ public static class ApiEndpoints
             Cursor = string.IsNullOrEmpty(cursor) ? null : cursor,
             Facets = ParseFacets(facets),
         };
-        // Every page is recorded, not only the first: each one is read.
+        // Recorded once the store has answered (a cursor it refuses is a refused request, not a read: not recorded),
+        // and before anything is returned. Every page is recorded, not only the first: each one is read.
+        var page = await store.SearchEventsAsync(search, cancellationToken);
         await audit.RecordApiReadAsync(http, OfficerActions.Search, search.Query.Text,
             AuditDetails.PagedRead(search.Limit, search.Cursor, ("facets", string.IsNullOrWhiteSpace(facets) ? null : facets)), cancellationToken);
-        var page = await store.SearchEventsAsync(search, cancellationToken);
         return Results.Ok(new EventPageDto(page.Total, page.Items.Select(e => EventDto.Of(e, withRaw: false)).ToList(), page.Next,
             search.Facets == Facets.None ? null : page.Facets));
     }
@@ -137,8 +138,8 @@ public static class ApiEndpoints
     {
         var count = ApiInput.Limit(limit, 50, EventSearch.MaxLimit);
         cursor = string.IsNullOrEmpty(cursor) ? null : cursor;
-        await audit.RecordApiReadAsync(http, OfficerActions.QuarantineViewed, null, AuditDetails.PagedRead(count, cursor), cancellationToken);
         var page = await store.GetQuarantineAsync(count, cursor, cancellationToken);
+        await audit.RecordApiReadAsync(http, OfficerActions.QuarantineViewed, null, AuditDetails.PagedRead(count, cursor), cancellationToken);
         return Results.Ok(new { items = page.Items.Select(QuarantineDto.Of).ToList(), next = page.Next });
     }
 }

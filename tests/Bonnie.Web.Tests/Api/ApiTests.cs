@@ -242,6 +242,20 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("/api/events?q=user:alice@example.org&cursor=garbage", OfficerActions.Search)]
+    [InlineData("/api/quarantine?cursor=garbage", OfficerActions.QuarantineViewed)]
+    public async Task Read_CursorTheStoreRefuses_RefusedAndNotAudited(string path, string action)
+    {
+        // Found by a review: the read was recorded before the store refused its cursor, and whatever a client pasted
+        // as a cursor stayed in the officers' audit log.
+        var (status, body) = await GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.False(string.IsNullOrEmpty(body.GetProperty("error").GetString()));
+        Assert.DoesNotContain(await AuditAsync(), r => r.Action == action);
+    }
+
+    [Theory]
     [InlineData("é")]
     [InlineData("語")]
     [InlineData("𝒜")]
