@@ -17,6 +17,14 @@ internal interface IPayloadSource
     /// </summary>
     bool OneFetchPerFolder => false;
 
+    /// <summary>
+    /// Whether asking again later could give the bytes (the spool or IMAP server may answer then): false for a source
+    /// that is not configured, or whose answer is in the job itself. When no source may answer later, a delivery is
+    /// kept without its payload at once instead of being postponed, which held up its mailbox's later events for
+    /// minutes per delivery on a Bonnie with no payload source configured.
+    /// </summary>
+    bool MayAnswerLater => true;
+
     Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken);
 }
 
@@ -31,6 +39,8 @@ internal sealed class EventContentPayloadSource : IPayloadSource
 {
     public string Name => "event";
 
+    public bool MayAnswerLater => false;
+
     public Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
     {
         var uid = e.Mailbox?.Uid ?? e.UidSet?.Uids.FirstOrDefault() ?? 0;
@@ -44,6 +54,9 @@ internal sealed class EventContentPayloadSource : IPayloadSource
 internal sealed class CollectedPayloadSource : IPayloadSource
 {
     public string Name => "collector";
+
+    // A new collect is decided by PayloadFetcher.CollectFor, not by asking this source again.
+    public bool MayAnswerLater => false;
 
     public Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
     {
@@ -65,6 +78,8 @@ internal sealed class CollectedPayloadSource : IPayloadSource
 internal sealed class SpoolPayloadSource(IReadOnlyList<string> partitions) : IPayloadSource
 {
     public string Name => "spool";
+
+    public bool MayAnswerLater => partitions.Count > 0;
 
     public static string? PathFor(string partition, string mailboxId, uint uid)
     {

@@ -19,6 +19,8 @@ internal sealed partial class ImapPayloadSource(ImapPayloadOptions options, ILog
     // Only when configured: the source is registered either way, and an unconfigured one fetches nothing.
     public bool OneFetchPerFolder => options.IsConfigured;
 
+    public bool MayAnswerLater => options.IsConfigured;
+
     public async Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
     {
         if (!options.IsConfigured)

@@ -34,8 +34,11 @@ internal sealed partial class PayloadFetcher(
     /// <summary>True when this worker asks the collectors on the IMAP hosts (<see cref="PayloadOptions.UseCollector"/>).</summary>
     public bool UsesCollector => options.UseCollector;
 
-    /// <summary>True when the broker's attempt count has reached the bound: keep the event without its payload now.</summary>
-    public bool IsLastAttempt(Job job) => job.Attempt >= options.MaxAttempts;
+    /// <summary>
+    /// True when the event is to be kept without its payload now: the broker's attempt count has reached the bound, or
+    /// nothing could answer on a later attempt (no spool, no IMAP, no collector configured).
+    /// </summary>
+    public bool IsLastAttempt(Job job) => job.Attempt >= options.MaxAttempts || (!options.UseCollector && !_sources.Any(s => s.MayAnswerLater));
 
     /// <summary>
     /// What to ask the collector for this delivery's message, or null: collectors are not used, the job has been to

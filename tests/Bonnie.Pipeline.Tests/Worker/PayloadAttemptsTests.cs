@@ -27,7 +27,7 @@ public sealed class PayloadAttemptsTests
         int payloadAttempts, int brokerAttempts, bool kept)
     {
         using var harness = new BrokerHarness(o => o.MaxAttempts = brokerAttempts);
-        await using var p = await TestPipeline.CreateAsync([new SpoolPayloadSource([])], maxAttempts: payloadAttempts,
+        await using var p = await TestPipeline.CreateAsync([EmptySpool()], maxAttempts: payloadAttempts,
             retryAfter: TimeSpan.FromMilliseconds(50));
         harness.StartWorker(p.Processor);
         var json = Fixture.Event("MessageNew");
@@ -51,11 +51,35 @@ public sealed class PayloadAttemptsTests
         }
     }
 
+    /// <summary>A spool partition that is configured but holds no message (the file is not there yet, or was expunged).</summary>
+    private static SpoolPayloadSource EmptySpool() => new([Path.Combine(Path.GetTempPath(), "bonnie-tests-empty-spool")]);
+
+    [Fact]
+    public async Task Delivery_NoPayloadSourceConfigured_KeptWithoutItsPayloadAtOnce_TheMailboxsNextEventNotHeldUp()
+    {
+        // Found by two reviews: with nothing configured (the one-command start), each delivery was postponed five times,
+        // 30 s apart, and every later event of the mailbox waited behind it; asking again could never help.
+        using var harness = new BrokerHarness(o => o.MaxAttempts = 10);
+        await using var p = await TestPipeline.CreateAsync([new SpoolPayloadSource([]), new EventContentPayloadSource(), new CollectedPayloadSource()],
+            maxAttempts: 5, retryAfter: TimeSpan.FromMinutes(10));
+        harness.StartWorker(p.Processor);
+        var delivery = Fixture.Event("MessageNew");
+        var read = Fixture.Event("MessageRead");
+
+        Assert.Equal(WireProtocol.Ack, harness.Submit(delivery));
+        Assert.Equal(WireProtocol.Ack, harness.Submit(read));
+
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 2, TimeSpan.FromSeconds(30));
+        var stored = await p.Store.GetEventAsync(TestPipeline.JobFor(delivery).Id);
+        Assert.Equal(PayloadStatus.Missing, stored!.PayloadStatus);
+        Assert.NotNull(await p.Store.GetEventAsync(TestPipeline.JobFor(read).Id));
+    }
+
     [Fact]
     public async Task FailedJobForwarder_JobTheBrokerGaveUpOn_InTheStoresQuarantineWithItsBytesOnce()
     {
         using var harness = new BrokerHarness(o => o.MaxAttempts = 2);
-        await using var p = await TestPipeline.CreateAsync([new SpoolPayloadSource([])], maxAttempts: 5, retryAfter: TimeSpan.FromMilliseconds(50));
+        await using var p = await TestPipeline.CreateAsync([EmptySpool()], maxAttempts: 5, retryAfter: TimeSpan.FromMilliseconds(50));
         harness.StartWorker(p.Processor);
         var json = Fixture.Event("MessageNew");
         Assert.Equal(WireProtocol.Ack, harness.Submit(json));
