@@ -282,6 +282,15 @@ internal sealed partial class ElasticsearchStore
         return hits.Select(EsDocuments.ReadSession).ToList();
     }
 
+    public async Task<StoreCounts> GetCountsAsync(CancellationToken cancellationToken = default)
+    {
+        var events = await connection.SendAsync(HttpMethod.POST, indices.Events + "/_count", new JsonObject { ["query"] = new JsonObject { ["match_all"] = new JsonObject() } },
+            cancellationToken).ConfigureAwait(false);
+        var quarantined = await connection.SendAsync(HttpMethod.POST, indices.Quarantine + "/_count", new JsonObject { ["query"] = new JsonObject { ["match_all"] = new JsonObject() } },
+            cancellationToken).ConfigureAwait(false);
+        return new StoreCounts(events.Body?["count"]?.GetValue<long>() ?? 0, quarantined.Body?["count"]?.GetValue<long>() ?? 0);
+    }
+
     public async Task<QuarantinePage> GetQuarantineAsync(int limit, string? cursor, CancellationToken cancellationToken = default)
     {
         limit = Math.Clamp(limit, 1, EventSearch.MaxLimit);

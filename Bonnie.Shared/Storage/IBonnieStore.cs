@@ -38,6 +38,8 @@ public interface IBonnieStore : IObjectLookups
     /// <summary>A user's sessions, newest first.</summary>
     Task<IReadOnlyList<SessionObject>> GetSessionsForUserAsync(string login, int limit, CancellationToken cancellationToken = default);
     Task<QuarantinePage> GetQuarantineAsync(int limit, string? cursor, CancellationToken cancellationToken = default);
+    /// <summary>How many events and quarantined notifications the store holds (the home page's counts).</summary>
+    Task<StoreCounts> GetCountsAsync(CancellationToken cancellationToken = default);
 
     /// <summary>A person's record: every name they carried, and the count of their events; null when unknown.</summary>
     Task<PersonRecord?> GetPersonAsync(string personId, CancellationToken cancellationToken = default);
@@ -99,3 +101,6 @@ public sealed class StoreConflictException : Exception
     public StoreConflictException(string message) : base(message) { }
     public StoreConflictException(string message, Exception innerException) : base(message, innerException) { }
 }
+
+/// <summary>What the store holds, counted.</summary>
+public sealed record StoreCounts(long Events, long Quarantined);

@@ -76,6 +76,7 @@ public static class WebHostingExtensions
 
         services.AddSingleton<SystemStatus>();
         services.AddHostedService<BrokerStatusFeed>();
+        services.AddHostedService<StoreStatusFeed>();
         services.AddOfficerAudit();
         services.AddOfficers();
         services.AddLiveSystemView();

@@ -505,6 +505,22 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetCountsAsync_CountsEachIndex()
+    {
+        _es.Respond = r => r.Path switch
+        {
+            "t-events/_count" => FakeResponse.Ok(JsonNode.Parse("""{"count":1234}""")!),
+            "t-quarantine/_count" => FakeResponse.Ok(JsonNode.Parse("""{"count":5}""")!),
+            _ => null,
+        };
+
+        var counts = await _store.GetCountsAsync(Timeout);
+
+        Assert.Equal(new StoreCounts(1234, 5), counts);
+        Assert.Equal(2, _es.Requests.Count(r => r.Path.EndsWith("/_count", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task SearchEventsAsync_UserTerm_ResolvedThroughPersonNamesToEveryEventOfThePerson()
     {
         _es.Respond = r => r.Path switch

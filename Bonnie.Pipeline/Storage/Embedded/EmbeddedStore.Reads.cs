@@ -144,6 +144,17 @@ internal sealed partial class EmbeddedStore
         return list;
     }
 
+    public async Task<StoreCounts> GetCountsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var c = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var cmd = c.CreateCommand();
+        // One read transaction, so the two counts are of the same moment.
+        cmd.CommandText = "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM quarantine)";
+        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return new StoreCounts(reader.GetInt64(0), reader.GetInt64(1));
+    }
+
     public async Task<QuarantinePage> GetQuarantineAsync(int limit, string? cursor, CancellationToken cancellationToken = default)
     {
         limit = Math.Clamp(limit, 1, EventSearch.MaxLimit);

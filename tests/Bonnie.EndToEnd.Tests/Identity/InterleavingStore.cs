@@ -45,6 +45,8 @@ internal sealed class InterleavingStore(IBonnieStore inner, Func<Task> otherWrit
         => inner.GetSessionsForUserAsync(login, limit, cancellationToken);
     public Task<QuarantinePage> GetQuarantineAsync(int limit, string? cursor, CancellationToken cancellationToken = default)
         => inner.GetQuarantineAsync(limit, cursor, cancellationToken);
+
+    public Task<StoreCounts> GetCountsAsync(CancellationToken cancellationToken = default) => inner.GetCountsAsync(cancellationToken);
     public Task<PersonRecord?> GetPersonAsync(string personId, CancellationToken cancellationToken = default) => inner.GetPersonAsync(personId, cancellationToken);
     public Task<IReadOnlyList<StoredEvent>> GetPendingIdentityAsync(int limit, CancellationToken cancellationToken = default)
         => inner.GetPendingIdentityAsync(limit, cancellationToken);

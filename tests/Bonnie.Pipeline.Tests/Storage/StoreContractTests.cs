@@ -679,6 +679,18 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task GetCountsAsync_EventsAndQuarantine_CountedAsStored()
+    {
+        Assert.Equal(new StoreCounts(0, 0), await _store.GetCountsAsync());
+        var batch = new StoreBatch();
+        batch.Events.AddRange([Event(1), Event(2), Event(3)]);
+        batch.Quarantine.Add(new QuarantineItem { JobId = "job-q", At = T0, Stage = "parse", Reason = "MalformedJson: bad", RawSha256 = "", Raw = new byte[] { 0xff } });
+        await _store.CommitAsync(batch);
+
+        Assert.Equal(new StoreCounts(3, 1), await _store.GetCountsAsync());
+    }
+
+    [SkippableFact]
     public async Task GetQuarantineAsync_Paged_NewestFirstWithBytes()
     {
         var batch = new StoreBatch();
