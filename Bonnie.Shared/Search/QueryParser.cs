@@ -412,7 +412,7 @@ public static class QueryParser
             }
             if (value.Length == 0)
             {
-                throw new QuerySyntaxException($"Expected a value after '{field}:' at position {t.Position}.", valuePosition, $"a value for {field}:");
+                throw new QuerySyntaxException($"Expected a value after '{field}:' at position {valuePosition}.", valuePosition, $"a value for {field}:");
             }
             // Only text and keyword values have prefixes; after event: or a date the '*' stays a term and is refused.
             var phrasePrefix = isPhrase && field is not ("event" or "after" or "before" or "on") && TakePhrasePrefix();

@@ -97,6 +97,12 @@ public static class WebHostingExtensions
         }
         app.UseBonnieSecurityHeaders();
         app.UseBonnieApiErrors();
+        // An address with no page (or a GET that failed without a body) gets the application's own page, with its
+        // navigation, not the browser's bare error page; never under /api (JSON there, UseBonnieApiErrors).
+        app.UseWhen(context => HttpMethods.IsGet(context.Request.Method) && !context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase),
+            web => web.UseStatusCodePagesWithReExecute("/not-found", "?status={0}", createScopeForStatusCodePages: true));
+        // Explicitly here, after the status pages: the Not found page is found by routing the request again.
+        app.UseRouting();
         app.UseAuthentication();
         app.UseMustChangePassword();
         app.UseAuthorization();

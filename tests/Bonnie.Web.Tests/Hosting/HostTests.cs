@@ -41,6 +41,37 @@ public sealed class HostTests : IDisposable
         Assert.Equal("/signin", response.Headers.Location!.AbsolutePath);
     }
 
+    [Theory]
+    [InlineData("/no/such/page")]
+    [InlineData("/messages")]
+    public async Task UnknownAddress_SignedIn_TheApplicationsOwnNotFoundPage_With404(string path)
+    {
+        // Found by a review: the browser showed its own bare "HTTP ERROR 404" page, outside the application.
+        using var client = Client();
+        using (var signIn = await SignInForm.PostAsync(client, BonnieWebFactory.AdminName, BonnieWebFactory.AdminPassword))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
+        }
+
+        using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+        var html = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("There is no page at this address", html, StringComparison.Ordinal);
+        Assert.Contains("Main navigation", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnknownAddress_Anonymous_SignInFirst()
+    {
+        using var client = Client();
+
+        using var response = await client.GetAsync(new Uri("/no/such/page", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal("/signin", response.Headers.Location!.AbsolutePath);
+    }
+
     [Fact]
     public async Task Api_Anonymous_Returns401()
     {
