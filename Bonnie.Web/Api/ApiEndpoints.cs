@@ -67,6 +67,7 @@ public static class ApiEndpoints
 
     private static async Task<IResult> GetEventAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string id, CancellationToken cancellationToken)
     {
+        id = ApiInput.RouteValue(http, "id", id);
         if (await store.GetEventAsync(id, cancellationToken) is not { } e)
         {
             return ApiErrors.NotFound($"No event with id {ApiErrors.Quote(id)}.");
@@ -78,6 +79,7 @@ public static class ApiEndpoints
     private static async Task<IResult> MessageHistoryAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string id,
         CancellationToken cancellationToken)
     {
+        id = ApiInput.RouteValue(http, "id", id);
         // A sighting's key answers the message it turned out to be (its id is then that message's; mergedFrom lists the sighting).
         var message = await MessageHistory.ResolveAsync(store, id, cancellationToken);
         if (message is null)
@@ -94,6 +96,7 @@ public static class ApiEndpoints
     private static async Task<IResult> FolderHistoryAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string id,
         CancellationToken cancellationToken)
     {
+        id = ApiInput.RouteValue(http, "id", id);
         var folder = await store.GetFolderAsync(id, cancellationToken);
         if (folder is null)
         {
@@ -109,6 +112,7 @@ public static class ApiEndpoints
     private static async Task<IResult> SessionsAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string login, string? limit,
         CancellationToken cancellationToken)
     {
+        login = ApiInput.RouteValue(http, "login", login);
         var count = ApiInput.Limit(limit, 100, MaxSessionLimit);
         await audit.RecordApiReadAsync(http, OfficerActions.SessionsViewed, login,
             new Dictionary<string, string?> { ["limit"] = count.ToString(CultureInfo.InvariantCulture) }, cancellationToken);
@@ -119,6 +123,7 @@ public static class ApiEndpoints
     // Every name the person carried; their events are found with user:<any of those names>.
     private static async Task<IResult> PersonAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string id, CancellationToken cancellationToken)
     {
+        id = ApiInput.RouteValue(http, "id", id);
         if (await store.GetPersonAsync(id, cancellationToken) is not { } person)
         {
             return ApiErrors.NotFound($"No person with id {ApiErrors.Quote(id)}.");

@@ -28,6 +28,44 @@ internal static class ApiInput
         throw new ApiInputException($"limit must be {expected}, not '{Shorten(text)}'.", expected);
     }
 
+    /// <summary>
+    /// An id from the path as the client sent it. Routing decodes every escape but <c>%2F</c>, so an id holding '/'
+    /// (a Message-ID <c>mid:&lt;a/b@host&gt;</c>, a stand-in folder <c>name:user/alice/…</c>) was never found; the raw
+    /// segment is decoded here instead. The <c>~</c> + base64url form the officers' pages use is taken too.
+    /// </summary>
+    public static string RouteValue(HttpContext http, string name, string routed)
+    {
+        var value = RawSegment(http, name) ?? routed;
+        return value.StartsWith('~') && Bonnie.Web.Search.ItemLinks.Decode(value) is { } decoded ? decoded : value;
+    }
+
+    private static string? RawSegment(HttpContext http, string name)
+    {
+        if (http.GetEndpoint() is not RouteEndpoint endpoint
+            || http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget is not { Length: > 0 } target)
+        {
+            return null;
+        }
+        var index = endpoint.RoutePattern.PathSegments.ToList().FindIndex(s =>
+            s.Parts is [Microsoft.AspNetCore.Routing.Patterns.RoutePatternParameterPart p] && string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
+        var query = target.IndexOf('?', StringComparison.Ordinal);
+        var segments = (query < 0 ? target : target[..query]).TrimStart('/').Split('/');
+        // Counted from the end: a path base in front of the application shifts the start, not the route's own segments.
+        var offset = segments.Length - endpoint.RoutePattern.PathSegments.Count;
+        if (index < 0 || offset < 0)
+        {
+            return null;
+        }
+        try
+        {
+            return Uri.UnescapeDataString(segments[offset + index]);
+        }
+        catch (UriFormatException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>A yes/no parameter: <c>true</c> or <c>false</c>; absent or empty is false.</summary>
     public static bool Flag(string name, string? text)
     {

@@ -415,6 +415,35 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetMessageHistory_KeyWithSlashPercentAndQuestionMark_FoundEscapedOrAsThePagesLinkIt()
+    {
+        // Found by a review: routing leaves %2F encoded (and decodes the rest), so a Message-ID holding '/' was never found.
+        const string mid = "<a/b%41?x#y@odd.example.org>";
+        var json = Fixture("MessageNew")
+            .Replace("\"vnd.cmu.emailid\":\"M743974037cbef97becd11ce5\",", "", StringComparison.Ordinal)
+            .Replace("<179595122889.12822.11728137019898957721@probe.example.org>", mid, StringComparison.Ordinal)
+            .Replace("UID=1", "UID=5", StringComparison.Ordinal);
+        await using (var scope = _factory.Services.CreateAsyncScope())
+        {
+            var processor = scope.ServiceProvider.GetRequiredService<StoreJobProcessor>();
+            var bytes = Encoding.UTF8.GetBytes(json);
+            Assert.IsType<JobOutcome.Done>(Assert.Single(await processor.ProcessBatchAsync([new Job(JobId(json), bytes, 1, DateTimeOffset.UtcNow)], CancellationToken.None)));
+        }
+        const string key = "mid:" + mid + ":567";
+
+        foreach (var path in new[] { Uri.EscapeDataString(key), Bonnie.Web.Search.ItemLinks.Encode(key) })
+        {
+            var (status, body) = await GetAsync($"/api/messages/{path}/history");
+
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal(key, body.GetProperty("item").GetProperty("id").GetString());
+        }
+        var (missing, error) = await GetAsync("/api/messages/" + Uri.EscapeDataString("mid:<no/such@x>") + "/history");
+        Assert.Equal(HttpStatusCode.NotFound, missing);
+        Assert.Equal("No message with id 'mid:<no/such@x>'.", error.GetProperty("error").GetString());
+    }
+
+    [Fact]
     public async Task GetFolderHistory_AclGranted_EntryChange()
     {
         var (status, body) = await GetAsync("/api/folders/oe16bupldlr2b7ax2w5twkwq/history");
