@@ -31,6 +31,7 @@ public static class ApiEndpoints
     private static async Task<IResult> SearchAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string? q, string? limit, string? cursor,
         string? facets, CancellationToken cancellationToken)
     {
+        ApiInput.Once(http.Request, "q", "limit", "cursor", "facets");
         var search = new EventSearch
         {
             Query = QueryParser.Parse(q),
@@ -141,6 +142,7 @@ public static class ApiEndpoints
     private static async Task<IResult> QuarantineAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string? limit, string? cursor,
         CancellationToken cancellationToken)
     {
+        ApiInput.Once(http.Request, "limit", "cursor");
         var count = ApiInput.Limit(limit, 50, EventSearch.MaxLimit);
         cursor = string.IsNullOrEmpty(cursor) ? null : cursor;
         var page = await store.GetQuarantineAsync(count, cursor, cancellationToken);

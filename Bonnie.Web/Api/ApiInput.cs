@@ -14,6 +14,21 @@ internal static class ApiInput
     /// <c>limit</c>, or <paramref name="fallback"/> when it is absent or empty: the README's own template
     /// <c>?q=&amp;limit=&amp;cursor=</c> sends it empty.
     /// </summary>
+    /// <summary>
+    /// Refuses a parameter given more than once: routing would join the values with a comma (<c>q=a&amp;q=b</c> searched
+    /// for "a,b" and quietly found nothing).
+    /// </summary>
+    public static void Once(HttpRequest request, params string[] names)
+    {
+        foreach (var name in names)
+        {
+            if (request.Query.TryGetValue(name, out var values) && values.Count > 1)
+            {
+                throw new ApiInputException($"{name} is given {values.Count} times; give it once.", $"one {name}");
+            }
+        }
+    }
+
     public static int Limit(string? text, int fallback, int max)
     {
         if (string.IsNullOrWhiteSpace(text))

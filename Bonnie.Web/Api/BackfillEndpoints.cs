@@ -24,7 +24,8 @@ public static class BackfillEndpoints
     {
         if (!runner.IsConfigured)
         {
-            return ApiErrors.Answer(StatusCodes.Status400BadRequest,
+            // Not the request's fault but the server's setup: 503, as restore answers when it is not configured.
+            return ApiErrors.Answer(StatusCodes.Status503ServiceUnavailable,
                 "The backfill reads mailboxes as the Cyrus admin: set Bonnie:Payloads:Imap:Host and its password first.");
         }
         if (!runner.TryStart())

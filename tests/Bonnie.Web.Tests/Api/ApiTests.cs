@@ -130,11 +130,11 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task PostBackfill_WithoutImapConfigured_BadRequestWithAnErrorNamingTheSetting()
+    public async Task PostBackfill_WithoutImapConfigured_ServiceUnavailableWithAnErrorNamingTheSetting()
     {
         var (status, body) = await SendAsync(HttpMethod.Post, "/api/backfill", AdminKey);
 
-        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.Contains("set Bonnie:Payloads:Imap:Host", body.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
 
@@ -239,6 +239,19 @@ public sealed class ApiTests : IAsyncLifetime
         await GetAsync("/api/events?q=" + Uri.EscapeDataString("(user:bob"));
 
         Assert.DoesNotContain(await AuditAsync(), r => r.Action == OfficerActions.Search);
+    }
+
+    [Theory]
+    [InlineData("/api/events?q=user:cyrus&q=user:alice@example.org", "q is given 2 times")]
+    [InlineData("/api/events?q=user:cyrus&cursor=a&cursor=b", "cursor is given 2 times")]
+    [InlineData("/api/quarantine?limit=1&limit=2", "limit is given 2 times")]
+    public async Task Read_AParameterGivenTwice_RefusedNotJoined(string path, string error)
+    {
+        // Found by a review: q=a&q=b was searched as "a,b" and quietly found nothing.
+        var (status, body) = await GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith(error, body.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
 
     [Theory]

@@ -73,6 +73,19 @@ public sealed class HostTests : IDisposable
     }
 
     [Fact]
+    public async Task Health_GetAndHead_AnsweredWithoutAKey()
+    {
+        using var client = Client();
+
+        using var get = await client.GetAsync(new Uri("/api/health", UriKind.Relative));
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri("/api/health", UriKind.Relative)));
+
+        Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+        Assert.Contains("\"ok\"", await get.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+    }
+
+    [Fact]
     public async Task Api_Anonymous_Returns401()
     {
         using var client = Client();
