@@ -46,6 +46,8 @@ public static class OfficerActions
     public const string OfficerCreated = "officer-created";
     public const string OfficerRoleChanged = "officer-role-changed";
     public const string OfficerUnlocked = "officer-unlocked";
+    public const string OfficerDisabled = "officer-disabled";
+    public const string OfficerEnabled = "officer-enabled";
     public const string AuditVerified = "audit-verified";
     public const string Search = "search";
     public const string MessageViewed = "message-viewed";

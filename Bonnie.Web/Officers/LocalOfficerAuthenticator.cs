@@ -22,7 +22,8 @@ internal sealed class LocalOfficerAuthenticator(
     public async Task<OfficerAuthentication> AuthenticateAsync(string userName, string password, CancellationToken cancellationToken = default)
     {
         var officer = await store.FindAsync(userName, cancellationToken);
-        if (officer is null)
+        // A disabled officer is refused like an unknown name (at the same cost), so the answer does not tell which.
+        if (officer is null || officer.IsDisabled)
         {
             hasher.VerifyHashedPassword(_decoy.Value.Account, _decoy.Value.Hash, password);
             return OfficerAuthentication.Failed;

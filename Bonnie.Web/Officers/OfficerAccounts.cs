@@ -93,6 +93,37 @@ internal sealed class OfficerAccounts(
         return OfficerAccountResult.Done;
     }
 
+    /// <summary>
+    /// Disables an officer (one who left, or must stop acting now) or enables them again. A disabled officer cannot sign in,
+    /// and a session of theirs is refused at its next request (the cookie is checked against the account on each). The
+    /// account stays, so the audit log's records of what they did keep naming an officer Bonnie knows.
+    /// </summary>
+    public async Task<OfficerAccountResult> SetDisabledAsync(
+        string actingOfficer, string userName, bool disabled, string? clientAddress, CancellationToken cancellationToken = default)
+    {
+        var officer = await store.FindAsync(userName, cancellationToken);
+        if (officer is null)
+        {
+            return OfficerAccountResult.Refused($"There is no officer named '{userName}'.");
+        }
+        if (officer.IsDisabled == disabled)
+        {
+            return OfficerAccountResult.Done;
+        }
+        if (disabled && string.Equals(officer.UserName, actingOfficer, StringComparison.OrdinalIgnoreCase))
+        {
+            return OfficerAccountResult.Refused("You cannot disable yourself; another administrator can.");
+        }
+        if (disabled && officer.Role == BonnieRoles.Administrator && await store.CountAdministratorsAsync(cancellationToken) <= 1)
+        {
+            return OfficerAccountResult.Refused("This is the last administrator: make someone else an administrator first.");
+        }
+        await store.SetDisabledAsync(officer.UserName, disabled ? time.GetUtcNow() : null, cancellationToken);
+        await audit.RecordAsync(new OfficerAuditEntry(actingOfficer, disabled ? OfficerActions.OfficerDisabled : OfficerActions.OfficerEnabled,
+            officer.UserName, ClientAddress: clientAddress), cancellationToken);
+        return OfficerAccountResult.Done;
+    }
+
     /// <summary>An officer replaces their own password; the current one must be given.</summary>
     public async Task<OfficerAccountResult> ChangePasswordAsync(
         string userName, string currentPassword, string newPassword, string? clientAddress, CancellationToken cancellationToken = default)

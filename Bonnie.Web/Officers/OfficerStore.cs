@@ -12,7 +12,12 @@ public sealed record OfficerAccount(
     bool MustChangePassword,
     int FailedAttempts,
     DateTimeOffset? LockedUntil,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? DisabledAt = null)
+{
+    /// <summary>An officer who left or must not act: cannot sign in, and a session of theirs ends at its next request.</summary>
+    public bool IsDisabled => DisabledAt is not null;
+}
 
 /// <summary>Local officer accounts in <c>officers.db</c> in the data directory.</summary>
 internal sealed class OfficerStore(DataDirectory directory)
@@ -102,11 +107,17 @@ internal sealed class OfficerStore(DataDirectory directory)
         return result is string stored && stored == Format(until) ? until : null;
     }
 
+    /// <summary>Disables the account at <paramref name="at"/>, or (null) enables it again; false when there is no such officer.</summary>
+    public Task<bool> SetDisabledAsync(string userName, DateTimeOffset? at, CancellationToken cancellationToken = default) =>
+        ExecuteAsync("UPDATE officers SET disabled_at = $at WHERE user_name = $name", cancellationToken,
+            ("$at", at is { } t ? Format(t) : DBNull.Value), ("$name", userName));
+
+    /// <summary>Administrators who can act: a disabled one does not count.</summary>
     public async Task<long> CountAdministratorsAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM officers WHERE role = 'Administrator'";
+        command.CommandText = "SELECT count(*) FROM officers WHERE role = 'Administrator' AND disabled_at IS NULL";
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
     }
 
@@ -122,7 +133,7 @@ internal sealed class OfficerStore(DataDirectory directory)
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 
-    private const string Columns = "user_name, role, password_hash, must_change_password, failed_attempts, locked_until, created_at";
+    private const string Columns = "user_name, role, password_hash, must_change_password, failed_attempts, locked_until, created_at, disabled_at";
 
     private static string Format(DateTimeOffset time) =>
         time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
@@ -138,7 +149,8 @@ internal sealed class OfficerStore(DataDirectory directory)
         reader.GetInt64(3) != 0,
         reader.GetInt32(4),
         reader.IsDBNull(5) ? null : Parse(reader.GetString(5)),
-        Parse(reader.GetString(6)));
+        Parse(reader.GetString(6)),
+        reader.IsDBNull(7) ? null : Parse(reader.GetString(7)));
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
@@ -159,6 +171,15 @@ internal sealed class OfficerStore(DataDirectory directory)
                     created_at TEXT NOT NULL);
                 """;
             await schema.ExecuteNonQueryAsync(cancellationToken);
+            // Added 2026-12: an officers.db made before has no such column yet.
+            await using var column = connection.CreateCommand();
+            column.CommandText = "SELECT count(*) FROM pragma_table_info('officers') WHERE name = 'disabled_at'";
+            if (Convert.ToInt64(await column.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
+            {
+                await using var add = connection.CreateCommand();
+                add.CommandText = "ALTER TABLE officers ADD COLUMN disabled_at TEXT NULL";
+                await add.ExecuteNonQueryAsync(cancellationToken);
+            }
             _created = true;
         }
         return connection;

@@ -25,6 +25,7 @@ internal static class OfficersExtensions
         services.AddSingleton<OfficerSignIn>();
         services.AddSingleton<OfficerAccounts>();
         services.AddScoped<OfficerCircuit>();
+        services.AddScoped<Microsoft.AspNetCore.Components.Authorization.AuthenticationStateProvider, OfficerRevalidation>();
         services.AddHostedService(sp => ActivatorUtilities.CreateInstance<InitialAdministrator>(sp, Console.Out));
 
         // A removed or demoted officer must not keep the old rights for the cookie's lifetime.
@@ -40,7 +41,7 @@ internal static class OfficersExtensions
                     {
                         var store = context.HttpContext.RequestServices.GetRequiredService<OfficerStore>();
                         var officer = await store.FindAsync(principal.Identity?.Name ?? "", context.HttpContext.RequestAborted);
-                        if (officer is null || !principal.IsInRole(officer.Role)
+                        if (officer is null || officer.IsDisabled || !principal.IsInRole(officer.Role)
                             || (!officer.MustChangePassword && principal.HasClaim(c => c.Type == OfficerClaims.MustChangePassword)))
                         {
                             context.RejectPrincipal();

@@ -151,6 +151,30 @@ public sealed class HostTests : IDisposable
     }
 
     [Fact]
+    public async Task OfficerDisabled_TheirOpenSessionEndsAtItsNextRequest_AndTheyCannotSignInAgain()
+    {
+        var accounts = _factory.Services.GetRequiredService<OfficerAccounts>();
+        Assert.True((await accounts.CreateAsync("chief", "dee", "dee's long password", BonnieRoles.Investigator, false, null)).Succeeded);
+        using var client = Client();
+        using (var signIn = await SignInForm.PostAsync(client, "dee", "dee's long password"))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
+        }
+        using (var before = await client.GetAsync(new Uri("/search", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        }
+
+        Assert.True((await accounts.SetDisabledAsync("chief", "dee", disabled: true, null)).Succeeded);
+
+        using var after = await client.GetAsync(new Uri("/search", UriKind.Relative));
+        using var again = await SignInForm.PostAsync(client, "dee", "dee's long password");
+        Assert.Equal(HttpStatusCode.Redirect, after.StatusCode);
+        Assert.Equal("/signin", after.Headers.Location!.AbsolutePath);
+        Assert.Equal(HttpStatusCode.Unauthorized, again.StatusCode);
+    }
+
+    [Fact]
     public async Task SignIn_OneTimePassword_LeadsOnlyToChangePasswordUntilChanged()
     {
         var accounts = _factory.Services.GetRequiredService<OfficerAccounts>();

@@ -122,6 +122,63 @@ public sealed class OfficerTests : IDisposable
         Assert.Equal("{\"role\":\"Investigator\"}", record.Details);
     }
 
+    [Fact]
+    public async Task Disable_AnOfficerWhoLeft_CannotSignIn_AuditedAndEnabledAgainSignsIn()
+    {
+        // Found by a UI review: an officer who left could at best be demoted to Auditor and still read all the evidence.
+        await Accounts().CreateAsync("chief", "ann", "ann's long password", BonnieRoles.Investigator, false, null);
+        Assert.Equal(OfficerAuthenticationOutcome.Succeeded, (await Authenticator().AuthenticateAsync("ann", "ann's long password")).Outcome);
+
+        Assert.True((await Accounts().SetDisabledAsync("chief", "ann", disabled: true, "192.0.2.9")).Succeeded);
+
+        Assert.Equal(OfficerAuthenticationOutcome.Failed, (await Authenticator().AuthenticateAsync("ann", "ann's long password")).Outcome);
+        var listed = Assert.Single(await Accounts().ListAsync(), o => o.UserName == "ann");
+        Assert.Equal(_time.GetUtcNow(), listed.DisabledAt);
+
+        Assert.True((await Accounts().SetDisabledAsync("chief", "ann", disabled: false, null)).Succeeded);
+
+        Assert.Equal(OfficerAuthenticationOutcome.Succeeded, (await Authenticator().AuthenticateAsync("ann", "ann's long password")).Outcome);
+        var (records, _) = await _audit.ReadPageAsync(0, 10);
+        Assert.Equal([OfficerActions.OfficerCreated, OfficerActions.OfficerDisabled, OfficerActions.OfficerEnabled],
+            records.OrderBy(r => r.Sequence).Select(r => r.Action));
+    }
+
+    [Fact]
+    public async Task Disable_TheLastAdministratorOrOneself_IsRefused()
+    {
+        using var console = new StringWriter();
+        await FirstStart(console).StartAsync(CancellationToken.None);
+        await Accounts().CreateAsync("admin", "bo", "bo's long password!", BonnieRoles.Administrator, false, null);
+
+        var self = await Accounts().SetDisabledAsync("admin", "admin", disabled: true, null);
+        Assert.True((await Accounts().SetDisabledAsync("admin", "bo", disabled: true, null)).Succeeded);
+        var last = await Accounts().SetDisabledAsync("someone", "admin", disabled: true, null);
+
+        Assert.Contains("yourself", self.Errors.Single(), StringComparison.Ordinal);
+        Assert.Contains("last administrator", last.Errors.Single(), StringComparison.Ordinal);
+        // bo being disabled, admin is the last administrator who can act: demoting admin is refused too.
+        Assert.False((await Accounts().ChangeRoleAsync("someone", "admin", BonnieRoles.Auditor, null)).Succeeded);
+    }
+
+    [Fact]
+    public async Task OpenPage_OfficerDisabledOrGivenAnotherRole_NoLongerValid()
+    {
+        await Accounts().CreateAsync("chief", "eve", "eve's long password", BonnieRoles.Investigator, false, null);
+        var principal = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity(
+            [
+                new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.Name, "eve"),
+                new System.Security.Claims.Claim(System.Security.Claims.ClaimTypes.Role, BonnieRoles.Investigator),
+                new System.Security.Claims.Claim(BonnieClaims.AuthenticationKind, LocalOfficerAuthenticator.Kind),
+            ], "test"));
+
+        Assert.True(await OfficerRevalidation.StillValidAsync(_store, principal, CancellationToken.None));
+        await Accounts().ChangeRoleAsync("chief", "eve", BonnieRoles.Auditor, null);
+        Assert.False(await OfficerRevalidation.StillValidAsync(_store, principal, CancellationToken.None));
+        await Accounts().ChangeRoleAsync("chief", "eve", BonnieRoles.Investigator, null);
+        await Accounts().SetDisabledAsync("chief", "eve", disabled: true, null);
+        Assert.False(await OfficerRevalidation.StillValidAsync(_store, principal, CancellationToken.None));
+    }
+
     private sealed class StaticOptions(OfficerOptions value) : IOptionsMonitor<OfficerOptions>
     {
         public OfficerOptions CurrentValue => value;
