@@ -61,6 +61,18 @@ public sealed class RoleGatedActionsTests : IAsyncLifetime
     }
 
     [Fact]
+    public void ExportButton_QueryThatDoesNotParse_DisabledWithTheParsersReason()
+    {
+        // Found by a UI review: "(((" left Export enabled, and the click opened the API's JSON error in a new tab.
+        SignInAs(BonnieRoles.Investigator);
+
+        var export = _context.Render<ExportButton>(p => p.Add(x => x.Query, "((("));
+
+        Assert.Null(export.Find("[aria-label='Export evidence bundle']").GetAttribute("href"));
+        Assert.Contains("position 3", export.Find("[aria-label='Query error']").TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Buttons_Restorer_SeesRestoreOfAFolderAtAMomentAndExport()
     {
         SignInAs(BonnieRoles.Restorer);
