@@ -59,7 +59,25 @@ public sealed partial class Search
     private List<ChartSeries<double>> ChartSeries =>
         [new() { Name = "Events", Data = Vm.Days.Select(d => (double)d.Count).ToArray() }];
 
-    private string[] ChartLabels => Vm.Days.Select(d => d.Value).ToArray();
+    // About eight labels whatever the number of days (every day's label overlapped into a smear), shortened to the month
+    // and day unless the days span years; the bar's tooltip and the day facet still give each day in full.
+    private string[] ChartLabels
+    {
+        get
+        {
+            var every = Math.Max(1, (int)Math.Ceiling(Vm.Days.Count / 8.0));
+            var years = Vm.Days.Select(d => d.Value.Length >= 4 ? d.Value[..4] : d.Value).Distinct(StringComparer.Ordinal).Count();
+            return [.. Vm.Days.Select((d, i) => i % every != 0 ? "" : years == 1 && d.Value.Length == 10 ? d.Value[5..] : d.Value)];
+        }
+    }
+
+    // A few round ticks up the axis (it showed only 0 and the top).
+    private BarChartOptions ChartOptions => new()
+    {
+        ShowLegend = false,
+        YAxisTicks = Bonnie.Web.LiveSystem.LiveView.TickStep(Vm.Days.Select(d => (double)d.Count)),
+        YAxisTitle = "events",
+    };
 
     private string PageLabel
     {
