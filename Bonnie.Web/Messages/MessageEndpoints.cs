@@ -45,12 +45,13 @@ public static class MessageEndpoints
     private static async Task<(string? Key, byte[]? Payload)> LoadAsync(string segment, IBonnieStore store, IPayloadStore payloads,
         CancellationToken cancellationToken)
     {
+        // A merged sighting's key downloads the message it turned out to be.
         if (ItemLinks.Decode(segment) is not { } key
-            || await store.GetMessageAsync(key, cancellationToken) is not { PayloadSha256: { } sha } )
+            || await MessageHistory.ResolveAsync(store, key, cancellationToken) is not { PayloadSha256: { } sha } message)
         {
             return (null, null);
         }
-        return (key, await payloads.GetAsync(sha, cancellationToken));
+        return (message.Key, await payloads.GetAsync(sha, cancellationToken));
     }
 
     private static async Task RecordAsync(HttpContext context, IOfficerAudit audit, string key, string what, CancellationToken cancellationToken) =>
