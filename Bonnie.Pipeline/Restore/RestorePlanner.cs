@@ -29,7 +29,11 @@ internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads,
                 }
                 break;
             case RestoreScope.Folder:
-                var folder = await store.GetFolderAsync(request.FolderId ?? "", cancellationToken).ConfigureAwait(false)
+                if (string.IsNullOrWhiteSpace(request.FolderId))
+                {
+                    throw new RestoreSourceException("Give the folder's id (Cyrus's mailbox id, as the folder's history shows it) to restore a folder.");
+                }
+                var folder = await store.GetFolderAsync(request.FolderId, cancellationToken).ConfigureAwait(false)
                     ?? throw new RestoreSourceException($"No folder with id '{request.FolderId}' is recorded.");
                 at = request.At ?? await DefaultMomentAsync(folder, cancellationToken).ConfigureAwait(false);
                 await PlanFolderAsync(folder, at.Value, request.TargetFolder ?? folder.Name, items, skips, cancellationToken).ConfigureAwait(false);
@@ -45,6 +49,7 @@ internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads,
                 {
                     throw new RestoreSourceException($"No folder of '{owner}' is recorded.");
                 }
+                // Without a moment each folder has its own (now, or just before it was deleted): the plan's At stays null.
                 foreach (var f in folders)
                 {
                     var moment = request.At ?? await DefaultMomentAsync(f, cancellationToken).ConfigureAwait(false);

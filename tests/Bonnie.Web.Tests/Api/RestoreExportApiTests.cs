@@ -248,6 +248,16 @@ public sealed class RestoreExportApiTests : IAsyncLifetime
         Assert.Equal((HttpStatusCode.BadRequest, "No folder with id 'nosuchfolder' is recorded."), (status, message));
     }
 
+    [Fact]
+    public async Task RestoreDryRun_FolderWithoutAnId_AskedForTheId()
+    {
+        var (status, message) = await ErrorOfAsync(Request(HttpMethod.Post, "/api/restore", RestorerKey,
+            new { scope = "folder", folderId = "", dryRun = true }));
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.StartsWith("Give the folder's id", message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("GET", "/api/restore/nope")]
     [InlineData("POST", "/api/restore/nope/cancel")]
