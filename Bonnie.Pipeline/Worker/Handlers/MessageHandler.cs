@@ -118,11 +118,6 @@ internal sealed class MessageHandler : IEventHandler
     }
 
     /// <summary>
-    /// The message a later event found at this very place before its arrival was processed (a copy out of the folder
-    /// handled first, from another lane, or a delivery postponed): the same message, so one history. The place it was
-    /// only seen at becomes the place it arrived at: the arrival is recorded, the sighting was not a change.
-    /// </summary>
-    /// <summary>
     /// A sighting at this place of a message that turns out to be one already known by its GUID (events about it were
     /// processed before its delivery: a postponed delivery, or a copy out of the place in another lane, while the same
     /// GUID had been delivered to another mailbox). The sighting's places join the message, as knowledge, and the
@@ -175,6 +170,11 @@ internal sealed class MessageHandler : IEventHandler
         return seen;
     }
 
+    /// <summary>
+    /// The message a later event found at this very place before its arrival was processed (a copy out of the folder
+    /// handled first, from another lane, or a delivery postponed): the same message, so one history. The place it was
+    /// only seen at becomes the place it arrived at: the arrival is recorded, the sighting was not a change.
+    /// </summary>
     private static async Task<MessageObject?> ArrivedAlreadySeenAsync(EventContext context, FolderObject folder, uint uid, string? messageId,
         CancellationToken cancellationToken)
     {
