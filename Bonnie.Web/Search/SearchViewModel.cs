@@ -46,6 +46,30 @@ internal sealed class SearchViewModel
     public IReadOnlyList<FacetCount> Days =>
         Facets.TryGetValue("day", out var days) ? days.OrderBy(d => d.Value, StringComparer.Ordinal).ToList() : [];
 
+    /// <summary>
+    /// <see cref="Days"/> with the days between them that had no match (count 0), so the chart's axis is time: a bar per
+    /// day with matches only put 11-29 where 11-25 would be. Left as they are past a year, or when a value is not a date.
+    /// </summary>
+    public IReadOnlyList<FacetCount> ChartDays => WithEmptyDays(Days);
+
+    internal static IReadOnlyList<FacetCount> WithEmptyDays(IReadOnlyList<FacetCount> days)
+    {
+        var parsed = days.Select(d => DateOnly.TryParseExact(d.Value, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.None, out var day) ? day : (DateOnly?)null).ToList();
+        if (days.Count < 2 || parsed.Any(p => p is null) || parsed[^1]!.Value.DayNumber - parsed[0]!.Value.DayNumber > 366)
+        {
+            return days;
+        }
+        var counts = days.ToDictionary(d => d.Value, d => d.Count, StringComparer.Ordinal);
+        var filled = new List<FacetCount>();
+        for (var day = parsed[0]!.Value; day <= parsed[^1]!.Value; day = day.AddDays(1))
+        {
+            var value = day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+            filled.Add(new FacetCount(value, counts.GetValueOrDefault(value)));
+        }
+        return filled;
+    }
+
     /// <summary>Parses <see cref="Query"/>; on success returns the parsed query and clears the error.</summary>
     public ParsedQuery? TryParse()
     {

@@ -57,7 +57,7 @@ public sealed partial class Search
     public string? Q { get; set; }
 
     private List<ChartSeries<double>> ChartSeries =>
-        [new() { Name = "Events", Data = Vm.Days.Select(d => (double)d.Count).ToArray() }];
+        [new() { Name = "Events", Data = Vm.ChartDays.Select(d => (double)d.Count).ToArray() }];
 
     // About eight labels whatever the number of days (every day's label overlapped into a smear), shortened to the month
     // and day unless the days span years; the bar's tooltip and the day facet still give each day in full.
@@ -65,9 +65,10 @@ public sealed partial class Search
     {
         get
         {
-            var every = Math.Max(1, (int)Math.Ceiling(Vm.Days.Count / 8.0));
-            var years = Vm.Days.Select(d => d.Value.Length >= 4 ? d.Value[..4] : d.Value).Distinct(StringComparer.Ordinal).Count();
-            return [.. Vm.Days.Select((d, i) => i % every != 0 ? "" : years == 1 && d.Value.Length == 10 ? d.Value[5..] : d.Value)];
+            var days = Vm.ChartDays;
+            var every = Math.Max(1, (int)Math.Ceiling(days.Count / 8.0));
+            var years = days.Select(d => d.Value.Length >= 4 ? d.Value[..4] : d.Value).Distinct(StringComparer.Ordinal).Count();
+            return [.. days.Select((d, i) => i % every != 0 ? "" : years == 1 && d.Value.Length == 10 ? d.Value[5..] : d.Value)];
         }
     }
 

@@ -190,6 +190,28 @@ public sealed class ItemJourneyTests : IAsyncLifetime
         Assert.Empty(_consoleErrors);
     }
 
+    [Theory]
+    [InlineData(1366, 768)]
+    [InlineData(390, 844)]
+    public async Task Search_AQueryOverTheLimitIsRefused_ThePageStaysAsWideAsTheWindow(int width, int height)
+    {
+        // Found by two UI reviews: the refused query and its caret, in a <pre>, made the page 43,205 px wide.
+        var tooLong = string.Join(' ', Enumerable.Repeat("contract", QueryParser.MaxLength / 8 + 100));
+        var page = await NewPageAsync();
+        await page.SetViewportSizeAsync(width, height);
+        await page.GotoAsync(_baseUrl + "/search?q=" + Uri.EscapeDataString(tooLong));
+        await page.GetByLabel("User name").FillAsync(BonnieWebFactory.AdminName);
+        await page.GetByLabel("Password").FillAsync(BonnieWebFactory.AdminPassword);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+
+        await page.Locator("#query-error").WaitForAsync();
+        var widths = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, window.innerWidth]");
+        var (scrollWidth, innerWidth) = (widths[0], widths[1]);
+        await ScreenshotAsync(page, $"14-refused-query-{width}");
+        Assert.True(scrollWidth <= innerWidth, $"the page is {scrollWidth} px wide in a window of {innerWidth} px");
+        Assert.Contains("limit", await page.Locator("#query-error").InnerTextAsync(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task RawDownload_WithoutSignIn_IsRefused()
     {
