@@ -73,7 +73,14 @@ internal sealed partial class PayloadFetcher(
         var reason = string.Join("; ", reasons);
         if (IsLastAttempt(job) && CollectFor(e, job) is null)
         {
-            LogPayloadMissing(logger, job.Id, job.Attempt, reason);
+            if (job.Attempt >= options.MaxAttempts)
+            {
+                LogPayloadMissing(logger, job.Id, job.Attempt, reason);
+            }
+            else
+            {
+                LogNoPayloadSource(logger, job.Id, reason);
+            }
         }
         return new PayloadResult(PayloadStatus.Missing, null, null, reason, null);
     }
@@ -113,4 +120,7 @@ internal sealed partial class PayloadFetcher(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: no payload after {Attempt} attempts ({Reasons}); the event is kept marked payload missing")]
     private static partial void LogPayloadMissing(ILogger logger, string jobId, int attempt, string reasons);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: no payload source could give the message, now or later ({Reasons}); the event is kept marked payload missing. Configure Bonnie:Payloads (spool, Imap or UseCollector) to keep messages")]
+    private static partial void LogNoPayloadSource(ILogger logger, string jobId, string reasons);
 }
