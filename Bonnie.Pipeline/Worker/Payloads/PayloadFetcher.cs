@@ -21,6 +21,7 @@ internal sealed partial class PayloadFetcher(
     ILogger<PayloadFetcher> logger)
 {
     private const int MaxBodyText = 64 * 1024;
+    private int _toldNoSource;
     private readonly IPayloadSource[] _sources = sources.ToArray();
 
     public TimeSpan RetryAfter => options.RetryAfter;
@@ -77,9 +78,14 @@ internal sealed partial class PayloadFetcher(
             {
                 LogPayloadMissing(logger, job.Id, job.Attempt, reason);
             }
+            else if (Interlocked.Exchange(ref _toldNoSource, 1) == 0)
+            {
+                // Once, not per delivery: a Bonnie without a payload source would otherwise log one warning per message.
+                LogNoPayloadSource(logger, job.Id, reason);
+            }
             else
             {
-                LogNoPayloadSource(logger, job.Id, reason);
+                LogNoPayloadSourceAgain(logger, job.Id);
             }
         }
         return new PayloadResult(PayloadStatus.Missing, null, null, reason, null);
@@ -123,4 +129,7 @@ internal sealed partial class PayloadFetcher(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: no payload source could give the message, now or later ({Reasons}); the event is kept marked payload missing. Configure Bonnie:Payloads (spool, Imap or UseCollector) to keep messages")]
     private static partial void LogNoPayloadSource(ILogger logger, string jobId, string reasons);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId}: kept marked payload missing (no payload source is configured)")]
+    private static partial void LogNoPayloadSourceAgain(ILogger logger, string jobId);
 }
