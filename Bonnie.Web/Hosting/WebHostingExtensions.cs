@@ -77,6 +77,7 @@ public static class WebHostingExtensions
         services.AddSingleton<SystemStatus>();
         services.AddHostedService<BrokerStatusFeed>();
         services.AddHostedService<StoreStatusFeed>();
+        services.AddSingleton<PayloadSourceNotice>();
         services.AddOfficerAudit();
         services.AddOfficers();
         services.AddLiveSystemView();

@@ -25,6 +25,25 @@ public sealed class HomePageTests : IAsyncLifetime
     private static string Card(IRenderedComponent<Home> page, string label) =>
         page.Find($"[role=region][aria-label='{label}']").TextContent;
 
+    [Theory]
+    [InlineData(false, false, true)]
+    [InlineData(true, false, false)]
+    [InlineData(false, true, false)]
+    public void Render_NoPayloadSourceForTheWorkerHere_SaysMessagesAreNotKept(bool spool, bool collector, bool shown)
+    {
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build();
+        var payloads = new Bonnie.Pipeline.Worker.Payloads.PayloadOptions { UseCollector = collector };
+        if (spool)
+        {
+            payloads.SpoolPartitions.Add("/var/spool/cyrus/mail");
+        }
+        _context.Services.AddSingleton(new Bonnie.Web.Hosting.PayloadSourceNotice(configuration, Microsoft.Extensions.Options.Options.Create(payloads)));
+
+        var page = _context.Render<Home>();
+
+        Assert.Equal(shown, page.FindAll("[aria-label='Messages not kept']").Count == 1);
+    }
+
     [Fact]
     public void Render_NothingReported_SaysSoOnEveryCard()
     {
