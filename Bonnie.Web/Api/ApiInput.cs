@@ -11,10 +11,6 @@ namespace Bonnie.Web.Api;
 internal static class ApiInput
 {
     /// <summary>
-    /// <c>limit</c>, or <paramref name="fallback"/> when it is absent or empty: the README's own template
-    /// <c>?q=&amp;limit=&amp;cursor=</c> sends it empty.
-    /// </summary>
-    /// <summary>
     /// Refuses a parameter given more than once: routing would join the values with a comma (<c>q=a&amp;q=b</c> searched
     /// for "a,b" and quietly found nothing).
     /// </summary>
@@ -29,6 +25,10 @@ internal static class ApiInput
         }
     }
 
+    /// <summary>
+    /// <c>limit</c>, or <paramref name="fallback"/> when it is absent or empty: the README's own template
+    /// <c>?q=&amp;limit=&amp;cursor=</c> sends it empty.
+    /// </summary>
     public static int Limit(string? text, int fallback, int max)
     {
         if (string.IsNullOrWhiteSpace(text))
