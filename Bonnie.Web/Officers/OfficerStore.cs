@@ -178,7 +178,14 @@ internal sealed class OfficerStore(DataDirectory directory)
             {
                 await using var add = connection.CreateCommand();
                 add.CommandText = "ALTER TABLE officers ADD COLUMN disabled_at TEXT NULL";
-                await add.ExecuteNonQueryAsync(cancellationToken);
+                try
+                {
+                    await add.ExecuteNonQueryAsync(cancellationToken);
+                }
+                catch (SqliteException ex) when (ex.Message.Contains("duplicate column", StringComparison.OrdinalIgnoreCase))
+                {
+                    // Another connection opened at the same moment added it first.
+                }
             }
             _created = true;
         }

@@ -179,6 +179,28 @@ public sealed class OfficerTests : IDisposable
         Assert.False(await OfficerRevalidation.StillValidAsync(_store, principal, CancellationToken.None));
     }
 
+    [Fact]
+    public async Task OfficersDbMadeBeforeDisabling_OpensWithItsAccountsEnabled()
+    {
+        // officers.db files from before 2026-12 have no disabled_at column: it is added on open, the accounts kept.
+        var file = Path.Combine(_directory.Path, OfficerStore.FileName);
+        await using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Pooling=False"))
+        {
+            await old.OpenAsync();
+            await using var create = old.CreateCommand();
+            create.CommandText = """
+                CREATE TABLE officers(user_name TEXT NOT NULL PRIMARY KEY COLLATE NOCASE, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+                    must_change_password INTEGER NOT NULL, failed_attempts INTEGER NOT NULL DEFAULT 0, locked_until TEXT NULL, created_at TEXT NOT NULL);
+                INSERT INTO officers VALUES ('old-timer', 'Auditor', 'x', 0, 0, NULL, '2026-01-01T00:00:00.0000000Z');
+                """;
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var officer = Assert.Single(await new OfficerStore(TestData.DataDirectoryIn(_directory.Path)).ListAsync());
+
+        Assert.Equal(("old-timer", false), (officer.UserName, officer.IsDisabled));
+    }
+
     private sealed class StaticOptions(OfficerOptions value) : IOptionsMonitor<OfficerOptions>
     {
         public OfficerOptions CurrentValue => value;
