@@ -96,6 +96,45 @@ public sealed class JobBrokerTests
     }
 
     [Fact]
+    public async Task HostileFramesOnTheWorkerControllerAndCollectorPorts_TheBrokerKeepsRunningAndItsJobsAreDone()
+    {
+        // Any local process can reach these ports. Whatever it sends, the broker must go on acknowledging and handing out.
+        using var harness = new BrokerHarness();
+        byte[][] garbage =
+        [
+            [], [0xff, 0xfe, 0x00], "GET"u8.ToArray(), "READY"u8.ToArray(), "READY -5 RUNS"u8.ToArray(), "DONE"u8.ToArray(),
+            "POSTPONE"u8.ToArray(), "COLLECT"u8.ToArray(), "FAIL"u8.ToArray(), "RELEASE"u8.ToArray(), "COLLECTED"u8.ToArray(),
+            "TAKE x y"u8.ToArray(), "HEARTBEAT"u8.ToArray(), [.. "READY "u8, 0xff, 0xfe],
+        ];
+        foreach (var endpoint in new[] { harness.Broker.WorkerEndpoint, harness.Broker.ControllerEndpoint, harness.Broker.CollectorEndpoint })
+        {
+            using var hostile = new DealerSocket();
+            hostile.Options.Linger = TimeSpan.Zero;
+            hostile.Connect(endpoint);
+            foreach (var first in garbage)
+            {
+                foreach (var rest in new[] { 0, 1, 2, 5 })
+                {
+                    var message = new NetMQMessage();
+                    message.Append(first);
+                    for (var f = 0; f < rest; f++)
+                    {
+                        message.Append(f % 2 == 0 ? "not-a-job-id"u8.ToArray() : [0xff, 0x00, 0xfe]);
+                    }
+                    hostile.SendMultipartMessage(message);
+                }
+            }
+            await Task.Delay(200);
+        }
+        var processor = new ScriptedProcessor();
+        harness.StartWorker(processor);
+
+        Assert.Equal(WireProtocol.Ack, harness.Submit(Notifications.For("alice@example.org")));
+
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 1);
+    }
+
+    [Fact]
     public void Submit_ReqClientWithDelimiter_GetsAckTheSameWay()
     {
         using var harness = new BrokerHarness();
