@@ -250,7 +250,7 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
         foreach (var chunk in uids.Chunk(_options.BatchSize))
         {
             var summaries = await folder.FetchAsync(chunk, MessageSummaryItems.UniqueId | MessageSummaryItems.EmailId | MessageSummaryItems.Size
-                | MessageSummaryItems.Envelope | MessageSummaryItems.Flags, cancellationToken).ConfigureAwait(false);
+                | MessageSummaryItems.Envelope | MessageSummaryItems.Flags | MessageSummaryItems.InternalDate, cancellationToken).ConfigureAwait(false);
             var messages = new List<FoundMessage>(summaries.Count);
             long bytes = 0;
             foreach (var s in summaries.OrderBy(s => s.UniqueId.Id))
@@ -279,7 +279,8 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
                 }
                 flags.AddRange(s.Keywords);
                 var from = s.Envelope?.From.Mailboxes.FirstOrDefault()?.Address;
-                messages.Add(new FoundMessage(key, s.EmailId, messageId, (long?)s.Size, s.Envelope?.Subject, from, s.UniqueId.Id, flags, status, sha256));
+                messages.Add(new FoundMessage(key, s.EmailId, messageId, (long?)s.Size, s.Envelope?.Subject, from, s.UniqueId.Id, flags, status, sha256,
+                    s.InternalDate));
             }
             var recorded = await _writer.RecordMessagesAsync(found, messages, cancellationToken).ConfigureAwait(false);
             position.LastUid = chunk[^1].Id;

@@ -10,7 +10,7 @@ internal sealed record FoundFolder(string Id, string Name, string? Owner, uint U
 /// <summary>A message as the backfill found it at one folder and UID, its payload already archived (or not).</summary>
 internal sealed record FoundMessage(
     string Key, string? EmailId, string? MessageId, long? Size, string? Subject, string? From, uint Uid, IReadOnlyCollection<string> Flags,
-    PayloadStatus PayloadStatus, string? PayloadSha256);
+    PayloadStatus PayloadStatus, string? PayloadSha256, DateTimeOffset? InternalDate = null);
 
 /// <summary>
 /// Writes what a backfill finds through the same unit of work as the handlers, but as discoveries: objects are
@@ -101,7 +101,11 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time)
                 {
                     var location = new MessageLocation
                     {
-                        FolderId = folder.Id, Uid = m.Uid, FolderName = folder.Name, Origin = LocationOrigin.Backfill, Since = now,
+                        // Since the server's INTERNALDATE (when the message arrived; a copy keeps its original's), not the
+                        // backfill's own time: a restore gives it back as the internal date, and a review found restored
+                        // mail dated the day of the backfill.
+                        FolderId = folder.Id, Uid = m.Uid, FolderName = folder.Name, Origin = LocationOrigin.Backfill,
+                        Since = m.InternalDate is { } arrived && arrived <= now ? arrived : now,
                     };
                     location.Flags.UnionWith(m.Flags);
                     message.Locations.Add(location);

@@ -148,6 +148,16 @@ public sealed partial class RestoreJobs : IDisposable
             job.ErrorKind = ex.GetType().Name.Replace("Exception", "", StringComparison.Ordinal);
             LogFailed(_logger, job.Id, ex.GetType().Name, ex.Message);
         }
+        catch (Exception ex) when (ex is MailKit.Net.Imap.ImapProtocolException or IOException or System.Net.Sockets.SocketException
+            or MailKit.ServiceNotConnectedException)
+        {
+            // The server went away in the middle (stopped, restarted, the network): the same kind as not reaching it at
+            // all, which a client can retry; a review saw it reported as "Unexpected".
+            job.State = RestoreJobState.Failed;
+            job.Error = $"The IMAP server went away during the restore ({ex.Message}); what was restored stays, and running the restore again adds only the rest.";
+            job.ErrorKind = nameof(RestoreUnavailableException).Replace("Exception", "", StringComparison.Ordinal);
+            LogFailed(_logger, job.Id, ex.GetType().Name, ex.Message);
+        }
         catch (Exception ex)
         {
             job.State = RestoreJobState.Failed;

@@ -77,9 +77,13 @@ internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads,
             skips.Add(new RestoreSkip(key, "no such message is recorded"));
             return;
         }
+        // Without a moment: where it was last lost (expunged, expired, its folder deleted; a move is not a loss), so that a
+        // copy still present in another mailbox does not hide the one to give back (a review restored alice's message
+        // to bob's INBOX, where it already was); where it lives now when it was never lost.
         var location = request.At is { } when
             ? message.Locations.Where(l => LivedAt(l, when)).MaxBy(l => l.Since)
-            : message.Locations.MaxBy(l => l.Since);
+            : message.Locations.Where(l => l.Until is not null && l.EndReason is not LocationOrigin.Moved).MaxBy(l => l.Until)
+              ?? message.Locations.MaxBy(l => l.Since);
         if (location is null)
         {
             skips.Add(new RestoreSkip(key, request.At is null ? "the message was never seen in a folder" : $"the message was in no folder at {request.At:u}"));
@@ -101,8 +105,11 @@ internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads,
 
     private async Task PlanFolderAsync(FolderObject folder, DateTimeOffset at, string target, List<RestoreItem> items, List<RestoreSkip> skips, CancellationToken cancellationToken)
     {
-        var keys = await KeysOfEventsAsync(new KeywordNode(KeywordField.Folder, folder.Id.ToLowerInvariant(), false), at.AddMilliseconds(1), cancellationToken)
-            .ConfigureAwait(false);
+        var keys = (await KeysOfEventsAsync(new KeywordNode(KeywordField.Folder, folder.Id.ToLowerInvariant(), false), at.AddMilliseconds(1), cancellationToken)
+            .ConfigureAwait(false)).ToList();
+        // And what the folder holds as recorded now: mail the backfill found is there without any event naming it
+        // (a review found a backfilled folder's restore empty).
+        keys.AddRange((await store.FindMessagesInFolderAsync(folder.Id, cancellationToken).ConfigureAwait(false)).Select(m => m.Key));
         var planned = new HashSet<string>(StringComparer.Ordinal);
         foreach (var key in keys)
         {
@@ -210,6 +217,16 @@ internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads,
                 }
             }
         }
+        // And the folders recorded now under the owner's INBOX: the backfill records folders without any event.
+        var inboxName = CyrusMailboxName.FromOwnerView(owner, "INBOX");
+        var current = new List<FolderObject>();
+        if (await store.FindFolderByNameAsync(inboxName, cancellationToken).ConfigureAwait(false) is { } inboxFolder)
+        {
+            current.Add(inboxFolder);
+        }
+        current.AddRange(await store.FindFoldersBelowAsync(inboxName, cancellationToken).ConfigureAwait(false));
+        folders.AddRange(current.Where(f => ids.Add(f.Id)
+            && string.Equals(f.Owner ?? CyrusMailboxName.OwnerOf(f.Name), owner, StringComparison.OrdinalIgnoreCase)));
         return folders;
     }
 }

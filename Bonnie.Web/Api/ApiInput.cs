@@ -25,6 +25,20 @@ internal static class ApiInput
         }
     }
 
+    /// <summary>The most message keys one restore or export request may name; a larger selection is refused (413).</summary>
+    public const int MaxSelectedKeys = 10_000;
+
+    /// <summary>Refuses a selection of more than <see cref="MaxSelectedKeys"/> message keys, saying how to do it instead.</summary>
+    public static void SelectionWithinLimit(IReadOnlyCollection<string>? keys)
+    {
+        if (keys is { Count: > MaxSelectedKeys })
+        {
+            throw new ApiInputException(
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{keys.Count:N0} message keys are more than one request takes ({MaxSelectedKeys:N0}); select by a query (folder, mailbox, q) or split the selection."),
+                $"at most {MaxSelectedKeys} message keys", StatusCodes.Status413PayloadTooLarge);
+        }
+    }
+
     /// <summary>
     /// <c>limit</c>, or <paramref name="fallback"/> when it is absent or empty: the README's own template
     /// <c>?q=&amp;limit=&amp;cursor=</c> sends it empty.

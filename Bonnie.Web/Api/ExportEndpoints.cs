@@ -37,6 +37,7 @@ public static class ExportEndpoints
     private static async Task<IResult> ExportAsync(ExportBody body, HttpContext http, EvidenceBundleWriter writer, IOfficerAudit audit)
     {
         var cancellationToken = http.RequestAborted;
+        ApiInput.SelectionWithinLimit(body.MessageKeys);
         if (string.IsNullOrWhiteSpace(body.Query) && (body.MessageKeys is null || body.MessageKeys.Count == 0))
         {
             return ApiErrors.Answer(StatusCodes.Status400BadRequest, "Give a query (q) or message keys (keys) to export.");

@@ -24,6 +24,7 @@ public static class RestoreEndpoints
         HttpContext http, CancellationToken cancellationToken)
     {
         var body = await ApiInput.JsonBodyAsync<RestoreRequestDto>(http.Request, cancellationToken);
+        ApiInput.SelectionWithinLimit(body.MessageKeys);
         RestoreRequest request;
         try
         {

@@ -1,3 +1,4 @@
+using Bonnie.Shared.Storage;
 using Bonnie.Pipeline.Restore;
 using Microsoft.Extensions.Time.Testing;
 
@@ -16,6 +17,59 @@ public sealed class RestorePlannerTests : IAsyncLifetime
     }
 
     public async Task DisposeAsync() => await _a.DisposeAsync();
+
+    /// <summary>Records a folder and one message in it as the backfill does: no event, no change, the server's INTERNALDATE.</summary>
+    private async Task<string> BackfillAsync(string folderId, string name, uint uid, DateTimeOffset internalDate)
+    {
+        var writer = new Bonnie.Pipeline.Backfill.BackfillWriter(_a.Store, new FakeTimeProvider(T0.AddDays(20)));
+        var folder = new Bonnie.Pipeline.Backfill.FoundFolder(folderId, name, Bonnie.Pipeline.Restore.CyrusMailboxName.OwnerOf(name), 7,
+            new Dictionary<string, string>(), new Dictionary<string, string>());
+        await writer.RecordFolderAsync(folder, CancellationToken.None);
+        var bytes = System.Text.Encoding.UTF8.GetBytes($"From: a@example.net\r\nSubject: backfilled {uid}\r\nMessage-ID: <{Guid.NewGuid():N}@test>\r\n\r\nbody\r\n");
+        var sha = await _a.Payloads.PutAsync(bytes);
+        var key = ImapRestorer.EmailIdOf(bytes);
+        await writer.RecordMessagesAsync(folder,
+            [new Bonnie.Pipeline.Backfill.FoundMessage(key, key, null, bytes.Length, "backfilled", null, uid, ["\\Seen"], Bonnie.Shared.Storage.PayloadStatus.Stored, sha, internalDate)],
+            CancellationToken.None);
+        return key;
+    }
+
+    [Fact]
+    public async Task PlanAsync_FolderAndMailboxTheBackfillFound_TheirMailWithItsInternalDate()
+    {
+        // Found by a review against a real Cyrus: the backfill records no events, and the planner looked only through
+        // events, so a backfilled folder's restore was empty and a backfilled mailbox "had no folder"; restored mail was
+        // dated the day of the backfill.
+        var arrived = T0.AddDays(-40);
+        var key = await BackfillAsync("bf1", "user/carol/Archive@example.org", 3, arrived);
+        await BackfillAsync("bf0", "user/carol@example.org", 9, arrived.AddDays(1));
+
+        var folder = await _planner.PlanAsync(new RestoreRequest { Scope = RestoreScope.Folder, FolderId = "bf1", DryRun = true });
+        var mailbox = await _planner.PlanAsync(new RestoreRequest { Scope = RestoreScope.Mailbox, Mailbox = "carol@example.org", DryRun = true });
+
+        var item = Assert.Single(folder.Items);
+        Assert.Equal((key, arrived, "user/carol/Archive@example.org"), (item.MessageKey, item.InternalDate, item.TargetFolder));
+        Assert.Equal(["user/carol/Archive@example.org", "user/carol@example.org"], mailbox.Items.Select(i => i.TargetFolder).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task PlanAsync_MessageKeyOfAMessageLostInOneMailboxAndStillInAnother_RestoredWhereItWasLost()
+    {
+        // Found by a review: one GUID in alice's and bob's INBOX, alice's expunged; the restore went to bob's INBOX
+        // (where it still was, so nothing came back) because it took the latest place.
+        var alice = await _a.FolderAsync("ai", "user/alice@example.org", T0);
+        var bob = await _a.FolderAsync("bi", "user/bob@example.org", T0);
+        var (message, _) = await _a.MessageAsync(alice, 1, "shared", T0.AddHours(1), until: T0.AddHours(3), endReason: "expunged");
+        var stored = await _a.Store.GetMessageAsync(message.Key);
+        stored!.Locations.Add(new MessageLocation { FolderId = bob.Id, Uid = 5, FolderName = bob.Name, Since = T0.AddHours(2), Origin = LocationOrigin.Delivered });
+        var batch = new StoreBatch();
+        batch.Messages[stored.Key] = stored;
+        await _a.Store.CommitAsync(batch);
+
+        var plan = await _planner.PlanAsync(new RestoreRequest { Scope = RestoreScope.Messages, MessageKeys = [message.Key], DryRun = true });
+
+        Assert.Equal("user/alice@example.org", Assert.Single(plan.Items).TargetFolder);
+    }
 
     [Fact]
     public async Task PlanAsync_FolderAtAMoment_TakesOnlyWhatLivedThereThen()
