@@ -119,12 +119,19 @@ public sealed class EvidenceBundleWriter
         await scratch.LoadJson.WriteAsync("[").ConfigureAwait(false);
         await scratch.LoadCsv.WriteAsync(string.Join(',', LoadFileColumns) + "\r\n").ConfigureAwait(false);
         var exported = new HashSet<string>(StringComparer.Ordinal);
+        var notFound = new List<string>();
         foreach (var named in keys)
         {
             cancellationToken.ThrowIfCancellationRequested();
             // A merged sighting's key and its message's key are one message, exported once under the message's key.
             var message = await MessageHistory.ResolveAsync(_store, named, cancellationToken).ConfigureAwait(false);
-            if (message is null || !exported.Add(message.Key))
+            if (message is null)
+            {
+                // Said in the bundle: a selection's unknown key is not silently dropped.
+                notFound.Add(named);
+                continue;
+            }
+            if (!exported.Add(message.Key))
             {
                 continue;
             }
@@ -174,13 +181,15 @@ public sealed class EvidenceBundleWriter
             messages,
             withoutPayload,
             payloadBytes,
+            notFound,
+            coverage = Coverage,
             verify = "dotnet Bonnie.Web.dll verify-bundle <this zip>; compare the manifest hash it prints with the officers' audit record of this export",
         };
         await AddAsync("custody.json", s => JsonSerializer.SerializeAsync(s, custody, Json, cancellationToken)).ConfigureAwait(false);
         await AddAsync("report.html", async s =>
         {
             await using var w = new StreamWriter(s, new UTF8Encoding(false), 65536, leaveOpen: true);
-            await w.WriteAsync(ReportHead(request, exportedAt, messages, withoutPayload, payloadBytes)).ConfigureAwait(false);
+            await w.WriteAsync(ReportHead(request, exportedAt, messages, withoutPayload, payloadBytes, notFound)).ConfigureAwait(false);
             await w.FlushAsync(cancellationToken).ConfigureAwait(false);
             await Scratch.CopyAsync(scratch.Report, s, cancellationToken).ConfigureAwait(false);
             await w.WriteAsync("</tbody></table></body></html>\n").ConfigureAwait(false);
@@ -269,7 +278,14 @@ public sealed class EvidenceBundleWriter
 
     private static string H(string? value) => WebUtility.HtmlEncode(value ?? "");
 
-    private static string ReportHead(ExportRequest request, DateTimeOffset exportedAt, int messages, int withoutPayload, long bytes) => $"""
+    /// <summary>
+    /// What a query reaches, said in every bundle: a review found a verified bundle for <c>user:alice</c> empty because
+    /// alice's mail had been recorded by the backfill, which records no events for a query to match.
+    /// </summary>
+    internal const string Coverage = "A query selects the messages of the events it matches. Mail recorded by a backfill (found on the server, "
+        + "with no event) is not matched by a query until an event names it: select it by its keys, or restore or inspect its folder.";
+
+    private static string ReportHead(ExportRequest request, DateTimeOffset exportedAt, int messages, int withoutPayload, long bytes, List<string> notFound) => $"""
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8">
         <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
@@ -283,6 +299,8 @@ public sealed class EvidenceBundleWriter
         <dt>Exported by</dt><dd>{H(request.Officer)}</dd>
         <dt>Exported at</dt><dd>{H(exportedAt.ToString("u", CultureInfo.InvariantCulture))}</dd>
         <dt>Messages</dt><dd>{messages.ToString(CultureInfo.InvariantCulture)} ({withoutPayload.ToString(CultureInfo.InvariantCulture)} without their bytes), {bytes.ToString(CultureInfo.InvariantCulture)} bytes</dd>
+        <dt>Keys not found</dt><dd>{(notFound.Count == 0 ? "none" : string.Join(", ", notFound.Select(k => "<code>" + H(k) + "</code>")))}</dd>
+        <dt>Coverage</dt><dd>{H(Coverage)}</dd>
         </dl>
         <p>Every file of this bundle is listed with its SHA-256 in <code>manifest.sha256</code>; the manifest's own SHA-256 is in Bonnie's officers' audit log.
         Check the bundle with <code>dotnet Bonnie.Web.dll verify-bundle &lt;zip&gt;</code> or <code>sha256sum -c manifest.sha256</code> in the unpacked folder.</p>

@@ -78,6 +78,24 @@ public sealed class EvidenceBundleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WriteAsync_SelectionWithUnknownKeys_TheBundleNamesThemAndSaysWhatAQueryReaches()
+    {
+        // Found by a review: unknown keys gave a verified bundle that did not say they were unknown, and a query over
+        // backfilled mail (no events) a verified empty bundle that did not say why.
+        await ExportAsync(new ExportRequest { MessageKeys = [_keys[0], "Mnosuchkey000", "<script>x</script>"], Officer = "ivy" });
+
+        using var zip = ZipFile.OpenRead(_zip);
+        using var custody = JsonDocument.Parse(Read(zip, "custody.json"));
+        Assert.Equal(["Mnosuchkey000", "<script>x</script>"], custody.RootElement.GetProperty("notFound").EnumerateArray().Select(k => k.GetString()));
+        Assert.Equal(1, custody.RootElement.GetProperty("messages").GetInt32());
+        Assert.Contains("backfill", custody.RootElement.GetProperty("coverage").GetString(), StringComparison.Ordinal);
+        var html = Encoding.UTF8.GetString(Read(zip, "report.html"));
+        Assert.Contains("<code>Mnosuchkey000</code>", html, StringComparison.Ordinal);
+        Assert.Contains("&lt;script&gt;x&lt;/script&gt;", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script>x", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WriteAsync_HostileSubject_ReportIsEncodedWithoutScriptsOrRemoteContent()
     {
         await ExportAsync(new ExportRequest { MessageKeys = _keys, Officer = "ivy" });
