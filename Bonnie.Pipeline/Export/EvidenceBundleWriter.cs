@@ -232,7 +232,9 @@ public sealed class EvidenceBundleWriter
         Dictionary<string, FolderObject?> folders, CancellationToken cancellationToken)
     {
         var names = new List<string>();
-        string? custodian = null;
+        // Every owner whose mailbox held it, "; "-separated as the folders are: one GUID delivered to alice and bob is one
+        // message, and the load file named only the first (found by a review).
+        var custodians = new List<string>();
         foreach (var l in message.Locations)
         {
             if (!folders.TryGetValue(l.FolderId, out var folder))
@@ -245,13 +247,17 @@ public sealed class EvidenceBundleWriter
             {
                 names.Add(name);
             }
-            custodian ??= folder?.Owner ?? (name is null ? null : CyrusMailboxName.OwnerOf(name));
+            if ((folder?.Owner ?? (name is null ? null : CyrusMailboxName.OwnerOf(name))) is { } owner
+                && !custodians.Contains(owner, StringComparer.OrdinalIgnoreCase))
+            {
+                custodians.Add(owner);
+            }
         }
         var internalDate = message.Locations.Count == 0 ? (DateTimeOffset?)null : message.Locations.Min(l => l.Since);
         return new Dictionary<string, string?>(StringComparer.Ordinal)
         {
             ["id"] = message.Key,
-            ["custodian"] = custodian,
+            ["custodian"] = custodians.Count == 0 ? null : string.Join("; ", custodians),
             ["folder"] = string.Join("; ", names),
             ["date"] = headers.Date?.ToString("o", CultureInfo.InvariantCulture),
             ["internal_date"] = internalDate?.ToString("o", CultureInfo.InvariantCulture),

@@ -96,6 +96,23 @@ public sealed class EvidenceBundleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WriteAsync_MessageInAliceAndBobsMailboxes_TheLoadFileNamesBothCustodians()
+    {
+        var bob = await _a.FolderAsync("b1", "user/bob@example.org", T0);
+        var message = await _a.Store.GetMessageAsync(_keys[0]);
+        message!.Locations.Add(new Bonnie.Shared.Storage.MessageLocation { FolderId = bob.Id, Uid = 4, FolderName = bob.Name, Since = T0, Origin = "delivered" });
+        var batch = new Bonnie.Shared.Storage.StoreBatch();
+        batch.Messages[message.Key] = message;
+        await _a.Store.CommitAsync(batch);
+
+        await ExportAsync(new ExportRequest { MessageKeys = [_keys[0]], Officer = "ivy" });
+
+        using var zip = ZipFile.OpenRead(_zip);
+        using var load = JsonDocument.Parse(Read(zip, "loadfile.json"));
+        Assert.Equal("alice@example.org; bob@example.org", load.RootElement.EnumerateArray().Single().GetProperty("custodian").GetString());
+    }
+
+    [Fact]
     public async Task WriteAsync_HostileSubject_ReportIsEncodedWithoutScriptsOrRemoteContent()
     {
         await ExportAsync(new ExportRequest { MessageKeys = _keys, Officer = "ivy" });
