@@ -73,6 +73,17 @@ public sealed class BackfillTests(BackfillTests.SilentCyrus cyrus) : IClassFixtu
         var filed = await AssertBackfilledAsync(http, cyrus.Bob, "Old-" + suffix, null, $"user/bob/Old-{suffix}@example.org", ct, appendedUid);
         // \Seen is per user in Cyrus: the admin sees its own, not bob's; shared flags are as bob set them.
         Assert.Equal(["\\Flagged"], filed.GetProperty("locations")[0].GetProperty("flags").EnumerateArray().Select(f => f.GetString()!));
+        // The place's start is the server's INTERNALDATE, not the backfill's own time: a restore gives it back as the
+        // message's internal date.
+        DateTimeOffset internalDate;
+        using (var client = await cyrus.ConnectAsync(cyrus.Bob, ct))
+        {
+            var old = await client.Inbox.GetSubfolderAsync("Old-" + suffix, ct);
+            await old.OpenAsync(FolderAccess.ReadOnly, ct);
+            internalDate = (await old.FetchAsync([new UniqueId(appendedUid)], MessageSummaryItems.InternalDate, ct)).Single().InternalDate!.Value;
+            await client.DisconnectAsync(quit: true, ct);
+        }
+        Assert.Equal(internalDate.ToUnixTimeSeconds(), filed.GetProperty("locations")[0].GetProperty("since").GetDateTimeOffset().ToUnixTimeSeconds());
 
         var second = await RunBackfillAsync(http, ct);
 
