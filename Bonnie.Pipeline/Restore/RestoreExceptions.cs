@@ -25,4 +25,8 @@ public sealed class RestoreUnavailableException(string message, Exception? inner
     : RestoreException(message, innerException);
 
 /// <summary>What the restore would need is not in the store (unknown message or folder, payload never kept).</summary>
-public sealed class RestoreSourceException(string message) : RestoreException(message);
+public sealed class RestoreSourceException(string message, bool notFound = false) : RestoreException(message)
+{
+    /// <summary>The folder or mailbox named is not recorded at all (the API answers 404), rather than named wrongly.</summary>
+    public bool NotFound { get; } = notFound;
+}

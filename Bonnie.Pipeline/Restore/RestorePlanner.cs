@@ -34,7 +34,7 @@ internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads,
                     throw new RestoreSourceException("Give the folder's id (Cyrus's mailbox id, as the folder's history shows it) to restore a folder.");
                 }
                 var folder = await store.GetFolderAsync(request.FolderId, cancellationToken).ConfigureAwait(false)
-                    ?? throw new RestoreSourceException($"No folder with id '{request.FolderId}' is recorded.");
+                    ?? throw new RestoreSourceException($"No folder with id '{request.FolderId}' is recorded.", notFound: true);
                 at = request.At ?? await DefaultMomentAsync(folder, cancellationToken).ConfigureAwait(false);
                 await PlanFolderAsync(folder, at.Value, request.TargetFolder ?? folder.Name, items, skips, cancellationToken).ConfigureAwait(false);
                 break;
@@ -47,7 +47,7 @@ internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads,
                 var folders = await FoldersOfAsync(owner, cancellationToken).ConfigureAwait(false);
                 if (folders.Count == 0)
                 {
-                    throw new RestoreSourceException($"No folder of '{owner}' is recorded.");
+                    throw new RestoreSourceException($"No folder of '{owner}' is recorded.", notFound: true);
                 }
                 // Without a moment each folder has its own (now, or just before it was deleted): the plan's At stays null.
                 foreach (var f in folders)

@@ -74,11 +74,17 @@ internal static class RestoreStarter
         }
         catch (RestoreSourceException ex)
         {
-            return new RestoreStart.Refused(ex.Message, StatusCodes.Status400BadRequest);
+            return new RestoreStart.Refused(ex.Message, ex.NotFound ? StatusCodes.Status404NotFound : StatusCodes.Status400BadRequest);
         }
         if (!request.DryRun && !options.Imap.IsConfigured)
         {
             return new RestoreStart.Refused("Restore is not configured: set Bonnie:Restore:Imap:Host, AdminUser and Password.", StatusCodes.Status503ServiceUnavailable);
+        }
+        if (!request.DryRun && plan.Items.Count == 0)
+        {
+            // A job that can restore nothing is refused with why, not started (a review saw a 202 for unknown keys alone).
+            var why = plan.Unrestorable.Count == 0 ? "nothing was recorded there" : string.Join("; ", plan.Unrestorable.Take(5).Select(u => $"{u.MessageKey}: {u.Reason}"));
+            return new RestoreStart.Refused($"Nothing to restore: {why}.", StatusCodes.Status400BadRequest);
         }
         var details = new Dictionary<string, string?>
         {

@@ -245,7 +245,7 @@ public sealed class RestoreExportApiTests : IAsyncLifetime
         var (status, message) = await ErrorOfAsync(Request(HttpMethod.Post, "/api/restore", RestorerKey,
             new { scope = "folder", folderId = "nosuchfolder", dryRun = true }));
 
-        Assert.Equal((HttpStatusCode.BadRequest, "No folder with id 'nosuchfolder' is recorded."), (status, message));
+        Assert.Equal((HttpStatusCode.NotFound, "No folder with id 'nosuchfolder' is recorded."), (status, message));
     }
 
     [Theory]

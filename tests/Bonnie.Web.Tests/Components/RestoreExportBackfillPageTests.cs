@@ -80,6 +80,21 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RestoreStart_OnlyUnknownKeys_RefusedSayingWhy_NoJobStarted()
+    {
+        // Found by a review: a real restore of unknown keys alone started a job of nothing (202, total 0).
+        var start = await Bonnie.Web.Api.RestoreStarter.StartAsync(
+            new RestoreRequest { Scope = RestoreScope.Messages, MessageKeys = ["Mnosuchkey000"] }, _jobs,
+            _page.Context.Services.GetRequiredService<IOfficerAudit>(), _page.Context.Services.GetRequiredService<IOptions<RestoreOptions>>().Value,
+            PageTestContext.Officer, null, CancellationToken.None);
+
+        var refused = Assert.IsType<Bonnie.Web.Api.RestoreStart.Refused>(start);
+        Assert.Equal(400, refused.Status);
+        Assert.Contains("Mnosuchkey000: no such message is recorded", refused.Error, StringComparison.Ordinal);
+        Assert.Empty(_jobs.All);
+    }
+
+    [Fact]
     public void Restore_CyrusUnreachable_ShowsTheJobsProgressAndWhyItFailed()
     {
         NavigateTo($"/restore?scope=messages&keys={TestStore.DeliveredMessage}");
