@@ -258,7 +258,7 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
                 var messageId = s.Envelope?.MessageId is { Length: > 0 } mid ? "<" + mid + ">" : null;
                 var key = s.EmailId ?? (messageId is not null
                     ? $"mid:{messageId}:{s.Size?.ToString(System.Globalization.CultureInfo.InvariantCulture)}"
-                    : $"loc:{found.Id}/{folder.UidValidity}/{s.UniqueId.Id}");
+                    : Worker.Handlers.HandlerSupport.LocationKey(found.Id, folder.UidValidity, s.UniqueId.Id));
                 var status = PayloadStatus.None;
                 string? sha256 = null;
                 if (!await _writer.IsArchivedAtAsync(key, found.Id, s.UniqueId.Id, cancellationToken).ConfigureAwait(false))

@@ -118,24 +118,14 @@ public sealed class EvidenceBundleWriter
 
         await scratch.LoadJson.WriteAsync("[").ConfigureAwait(false);
         await scratch.LoadCsv.WriteAsync(string.Join(',', LoadFileColumns) + "\r\n").ConfigureAwait(false);
-        var exported = new HashSet<string>(StringComparer.Ordinal);
+        // A merged sighting's key and its message's key are one message, exported once under the message's key; a
+        // selection's unknown key is said in the bundle, not silently dropped. The mbox takes the same messages.
+        var exported = new List<string>();
         var notFound = new List<string>();
-        foreach (var named in keys)
+        await foreach (var message in MessageHistory.ResolveEachAsync(_store, keys, notFound, cancellationToken).ConfigureAwait(false))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            // A merged sighting's key and its message's key are one message, exported once under the message's key.
-            var message = await MessageHistory.ResolveAsync(_store, named, cancellationToken).ConfigureAwait(false);
-            if (message is null)
-            {
-                // Said in the bundle: a selection's unknown key is not silently dropped.
-                notFound.Add(named);
-                continue;
-            }
-            if (!exported.Add(message.Key))
-            {
-                continue;
-            }
             var key = message.Key;
+            exported.Add(key);
             var changes = await MessageHistory.ChangesAsync(_store, message, cancellationToken).ConfigureAwait(false);
             byte[]? bytes = message.PayloadSha256 is { } sha ? await _payloads.GetAsync(sha, cancellationToken).ConfigureAwait(false) : null;
             var historyPath = "history/" + SafeName(key) + ".json";
@@ -166,7 +156,7 @@ public sealed class EvidenceBundleWriter
 
         if (request.IncludeMbox)
         {
-            await AddAsync("messages.mbox", s => WriteMboxAsync(keys, s, cancellationToken)).ConfigureAwait(false);
+            await AddAsync("messages.mbox", s => WriteMboxAsync(exported, s, cancellationToken)).ConfigureAwait(false);
         }
         await AddAsync("loadfile.csv", s => Scratch.CopyAsync(scratch.LoadCsv, s, cancellationToken)).ConfigureAwait(false);
         await AddAsync("loadfile.json", s => Scratch.CopyAsync(scratch.LoadJson, s, cancellationToken)).ConfigureAwait(false);
@@ -213,11 +203,10 @@ public sealed class EvidenceBundleWriter
 
     private async Task WriteMboxAsync(IReadOnlyList<string> keys, Stream output, CancellationToken cancellationToken)
     {
-        var exported = new HashSet<string>(StringComparer.Ordinal);
         foreach (var key in keys)
         {
-            var message = await MessageHistory.ResolveAsync(_store, key, cancellationToken).ConfigureAwait(false);
-            if (message is null || !exported.Add(message.Key) || message.PayloadSha256 is not { } sha || await _payloads.GetAsync(sha, cancellationToken).ConfigureAwait(false) is not { } bytes)
+            var message = await _store.GetMessageAsync(key, cancellationToken).ConfigureAwait(false);
+            if (message?.PayloadSha256 is not { } sha || await _payloads.GetAsync(sha, cancellationToken).ConfigureAwait(false) is not { } bytes)
             {
                 continue;
             }

@@ -105,20 +105,22 @@ internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads,
 
     private async Task PlanFolderAsync(FolderObject folder, DateTimeOffset at, string target, List<RestoreItem> items, List<RestoreSkip> skips, CancellationToken cancellationToken)
     {
-        var keys = (await KeysOfEventsAsync(new KeywordNode(KeywordField.Folder, folder.Id.ToLowerInvariant(), false), at.AddMilliseconds(1), cancellationToken)
-            .ConfigureAwait(false)).ToList();
-        // And what the folder holds as recorded now: mail the backfill found is there without any event naming it
-        // (a review found a backfilled folder's restore empty).
-        keys.AddRange((await store.FindMessagesInFolderAsync(folder.Id, cancellationToken).ConfigureAwait(false)).Select(m => m.Key));
-        var planned = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var key in keys)
+        var keys = await KeysOfEventsAsync(new KeywordNode(KeywordField.Folder, folder.Id.ToLowerInvariant(), false), at.AddMilliseconds(1), cancellationToken)
+            .ConfigureAwait(false);
+        // The messages its events name (a merged sighting's key and its message's are one message), and what the folder
+        // holds as recorded now: mail the backfill found is there without any event naming it (a review found a
+        // backfilled folder's restore empty).
+        var messages = new Dictionary<string, MessageObject>(StringComparer.Ordinal);
+        await foreach (var m in MessageHistory.ResolveEachAsync(store, keys, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            // A merged sighting's key and its message's key are one message, restored once.
-            var message = await MessageHistory.ResolveAsync(store, key, cancellationToken).ConfigureAwait(false);
-            if (message is null || !planned.Add(message.Key))
-            {
-                continue;
-            }
+            messages[m.Key] = m;
+        }
+        foreach (var m in await store.FindMessagesInFolderAsync(folder.Id, cancellationToken).ConfigureAwait(false))
+        {
+            messages.TryAdd(m.Key, m);
+        }
+        foreach (var message in messages.Values)
+        {
             foreach (var location in message.Locations.Where(l => string.Equals(l.FolderId, folder.Id, StringComparison.Ordinal) && LivedAt(l, at)))
             {
                 await AddAsync(message, location, target, items, skips, cancellationToken).ConfigureAwait(false);

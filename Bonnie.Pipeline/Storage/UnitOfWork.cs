@@ -171,15 +171,9 @@ internal sealed class UnitOfWork(IObjectLookups store)
     // ---- messages
 
     // A sighting that turned out to be another message (MessageObject.SameAs) stands for that message: a handler
-    // looking it up by its key or a place it once had gets the message it is. A few hops at most, against a cycle.
-    private async Task<MessageObject?> FollowAsync(MessageObject? m, CancellationToken cancellationToken)
-    {
-        for (var hops = 0; m?.SameAs is { } other && hops < 4; hops++)
-        {
-            m = await GetOwnMessageAsync(other, cancellationToken).ConfigureAwait(false) ?? m;
-        }
-        return m;
-    }
+    // looking it up by its key or a place it once had gets the message it is, as this batch knows it.
+    private Task<MessageObject?> FollowAsync(MessageObject? m, CancellationToken cancellationToken)
+        => MessageHistory.FollowAsync(m, key => GetOwnMessageAsync(key, cancellationToken));
 
     public async Task<MessageObject?> GetMessageAsync(string key, CancellationToken cancellationToken)
         => await FollowAsync(await GetOwnMessageAsync(key, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);

@@ -9,13 +9,45 @@ public static class MessageHistory
 {
     /// <summary>The message a key names: a merged sighting's key names the message it turned out to be.</summary>
     public static async Task<MessageObject?> ResolveAsync(IBonnieStore store, string key, CancellationToken cancellationToken = default)
+        => await FollowAsync(await store.GetMessageAsync(key, cancellationToken).ConfigureAwait(false),
+            k => store.GetMessageAsync(k, cancellationToken)).ConfigureAwait(false);
+
+    /// <summary>
+    /// From a merged sighting to the message it turned out to be (<see cref="MessageObject.SameAs"/>), through
+    /// <paramref name="get"/>: the store for readers, the unit of work for handlers. A few hops at most, against a cycle.
+    /// </summary>
+    public static async Task<MessageObject?> FollowAsync(MessageObject? message, Func<string, Task<MessageObject?>> get)
     {
-        var message = await store.GetMessageAsync(key, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(get);
         for (var hops = 0; message?.SameAs is { } other && hops < 4; hops++)
         {
-            message = await store.GetMessageAsync(other, cancellationToken).ConfigureAwait(false) ?? message;
+            message = await get(other).ConfigureAwait(false) ?? message;
         }
         return message;
+    }
+
+    /// <summary>
+    /// The messages <paramref name="keys"/> name, each once (a merged sighting's key and its message's key are one
+    /// message), in the order first named; keys that name nothing go to <paramref name="notFound"/> when given.
+    /// </summary>
+    public static async IAsyncEnumerable<MessageObject> ResolveEachAsync(IBonnieStore store, IEnumerable<string> keys, List<string>? notFound = null,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var message = await ResolveAsync(store, key, cancellationToken).ConfigureAwait(false);
+            if (message is null)
+            {
+                notFound?.Add(key);
+            }
+            else if (seen.Add(message.Key))
+            {
+                yield return message;
+            }
+        }
     }
 
     public static async Task<IReadOnlyList<ChangeRecord>> ChangesAsync(IBonnieStore store, MessageObject message, CancellationToken cancellationToken = default)

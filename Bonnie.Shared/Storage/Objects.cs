@@ -139,7 +139,7 @@ public sealed class MessageObject
     public bool Exists => Locations.Exists(l => l.Until is null);
 
     public MessageLocation? CurrentAt(string folderId, uint uid)
-        => Locations.Find(l => l.Until is null && l.Uid == uid && string.Equals(l.FolderId, folderId, StringComparison.Ordinal));
+        => Locations.Find(l => l.Until is null && l.IsAt(folderId, uid));
 
     public MessageObject Clone() => new()
     {
@@ -164,6 +164,10 @@ public sealed class MessageLocation
 {
     public required string FolderId { get; init; }
     public required uint Uid { get; init; }
+
+    /// <summary>Whether this is the place <paramref name="folderId"/>/<paramref name="uid"/>, current or ended.</summary>
+    public bool IsAt(string folderId, uint uid) => Uid == uid && string.Equals(FolderId, folderId, StringComparison.Ordinal);
+
     /// <summary>The folder's name when the message arrived there (names change; the id does not).</summary>
     public string? FolderName { get; set; }
     public DateTimeOffset Since { get; set; }

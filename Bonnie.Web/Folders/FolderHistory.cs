@@ -69,14 +69,9 @@ internal static class FolderHistory
         var keys = events.Where(e => e.Timestamp <= at).SelectMany(e => e.MessageKeys).Distinct(StringComparer.Ordinal).ToList();
         var prefix = folderId + "/";
         var rows = new List<FolderContentRow>();
-        var done = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var named in keys)
+        // A sighting's key stands for the message it turned out to be, whose history includes the sighting's.
+        await foreach (var message in MessageHistory.ResolveEachAsync(store, keys, cancellationToken: cancellationToken))
         {
-            // A sighting's key stands for the message it turned out to be, whose history includes the sighting's.
-            if (await MessageHistory.ResolveAsync(store, named, cancellationToken) is not { } message || !done.Add(message.Key))
-            {
-                continue;
-            }
             var key = message.Key;
             var changes = await MessageHistory.ChangesAsync(store, message, cancellationToken);
             var present = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);

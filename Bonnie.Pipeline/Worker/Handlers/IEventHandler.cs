@@ -73,6 +73,10 @@ internal static class HandlerSupport
     public static string NormalizeFlag(string flag) => SystemFlags.TryGetValue(flag, out var canonical) ? canonical : flag;
 
     /// <summary>A Message-ID Bonnie can tell a message by: Cyrus sends <c>NIL</c> in the midset for a message without one.</summary>
+    /// <summary>The key of a message known by nothing but its place (no GUID, no Message-ID): folder, UIDVALIDITY and UID.</summary>
+    public static string LocationKey(string folderId, uint? uidValidity, uint uid)
+        => $"loc:{folderId}/{uidValidity?.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{uid.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+
     public static string? UsableMessageId(string? messageId)
         => string.IsNullOrWhiteSpace(messageId) || string.Equals(messageId, "NIL", StringComparison.OrdinalIgnoreCase) ? null : messageId;
 

@@ -62,15 +62,23 @@ internal sealed class MessageHandler : IEventHandler
         var envelope = context.Envelope;
         var messageId = HandlerSupport.UsableMessageId(e.MessageIds.Count > 0 ? e.MessageIds[0] : null) ?? HandlerSupport.UsableMessageId(envelope?.MessageId);
         var key = e.EmailId
-            ?? (messageId is not null ? $"mid:{messageId}:{e.MessageSize?.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : $"loc:{folder.Id}/{folder.UidValidity}/{u}");
-        var message = await context.Work.GetMessageAsync(key, cancellationToken).ConfigureAwait(false)
-            ?? await JoinedASightingAsync(context, messageId, cancellationToken).ConfigureAwait(false);
-        if (message is not null)
+            ?? (messageId is not null ? $"mid:{messageId}:{e.MessageSize?.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : HandlerSupport.LocationKey(folder.Id, folder.UidValidity, u));
+        var message = await context.Work.GetMessageAsync(key, cancellationToken).ConfigureAwait(false);
+        var seen = await SightingHereAsync(context, folder, u, messageId, cancellationToken).ConfigureAwait(false);
+        if (message is null && seen is null)
         {
-            await MergeSightingHereAsync(context, message, folder, u, messageId, cancellationToken).ConfigureAwait(false);
+            // A sighting of this Message-ID here would be the one found at this place: only without one is it asked for.
+            message = await JoinedASightingAsync(context, messageId, cancellationToken).ConfigureAwait(false);
         }
-        message ??= await ArrivedAlreadySeenAsync(context, folder, u, messageId, cancellationToken).ConfigureAwait(false)
-            ?? context.Work.CreateMessage(key, context.At);
+        if (message is null && seen is not null)
+        {
+            message = ArrivedAlreadySeen(context, seen, folder, u);
+        }
+        else if (message is not null && seen is not null && !string.Equals(seen.Key, message.Key, StringComparison.Ordinal))
+        {
+            MergeSighting(context, message, seen, folder, u);
+        }
+        message ??= context.Work.CreateMessage(key, context.At);
         context.MessageKeys.Add(message.Key);
         message.EmailId ??= e.EmailId;
         message.MessageId ??= messageId;
@@ -102,7 +110,7 @@ internal sealed class MessageHandler : IEventHandler
     }
 
     /// <summary>
-    /// The message an earlier delivery of the same GUID joined (<see cref="ArrivedAlreadySeenAsync"/>): it kept the
+    /// The message an earlier delivery of the same GUID joined (<see cref="ArrivedAlreadySeen"/>): it kept the
     /// key of the sighting it joined, so it is not found by its email id. A sighting learns an email id only from a
     /// delivery that joined it, so a sighting of this Message-ID that carries this email id is that message (one
     /// message delivered to several mailboxes by one LMTP transaction has one GUID).
@@ -124,18 +132,12 @@ internal sealed class MessageHandler : IEventHandler
     /// sighting points to it; its history is read as part of the message's (<see cref="MessageObject.MergedFrom"/>).
     /// Without this, two messages claimed the place and the copy's history was not the delivery's.
     /// </summary>
-    private static async Task MergeSightingHereAsync(EventContext context, MessageObject message, FolderObject folder, uint uid, string? messageId,
-        CancellationToken cancellationToken)
+    private static void MergeSighting(EventContext context, MessageObject message, MessageObject seen, FolderObject folder, uint uid)
     {
-        var seen = await SightingHereAsync(context, folder, uid, messageId, cancellationToken).ConfigureAwait(false);
-        if (seen is null || string.Equals(seen.Key, message.Key, StringComparison.Ordinal))
-        {
-            return;
-        }
         // Not the place of this arrival (it is recorded now), nor a place the message is already known to have had.
         var places = seen.Locations
-            .Where(l => !(l.Until is null && l.Uid == uid && l.FolderId == folder.Id))
-            .Where(l => !message.Locations.Exists(k => k.Uid == l.Uid && string.Equals(k.FolderId, l.FolderId, StringComparison.Ordinal) && (k.Until is null) == (l.Until is null)))
+            .Where(l => !(l.Until is null && l.IsAt(folder.Id, uid)))
+            .Where(l => !message.Locations.Exists(k => k.IsAt(l.FolderId, l.Uid) && (k.Until is null) == (l.Until is null)))
             .ToList();
         var sightingKey = seen.Key;
         var messageKey = message.Key;
@@ -175,15 +177,10 @@ internal sealed class MessageHandler : IEventHandler
     /// handled first, from another lane, or a delivery postponed): the same message, so one history. The place it was
     /// only seen at becomes the place it arrived at: the arrival is recorded, the sighting was not a change.
     /// </summary>
-    private static async Task<MessageObject?> ArrivedAlreadySeenAsync(EventContext context, FolderObject folder, uint uid, string? messageId,
-        CancellationToken cancellationToken)
+    private static MessageObject ArrivedAlreadySeen(EventContext context, MessageObject seen, FolderObject folder, uint uid)
     {
-        var seen = await SightingHereAsync(context, folder, uid, messageId, cancellationToken).ConfigureAwait(false);
-        if (seen is null)
-        {
-            return null;
-        }
-        context.Work.Learn(seen, m => m.Locations.RemoveAll(l => l.Until is null && l.Uid == uid && l.FolderId == folder.Id && l.Origin == LocationOrigin.Seen));
+        var folderId = folder.Id;
+        context.Work.Learn(seen, m => m.Locations.RemoveAll(l => l.Until is null && l.IsAt(folderId, uid) && l.Origin == LocationOrigin.Seen));
         return seen;
     }
 
@@ -202,13 +199,15 @@ internal sealed class MessageHandler : IEventHandler
             {
                 message = await context.Work.FindMessageAtAsync(source.Id, oldUids[i], cancellationToken).ConfigureAwait(false)
                     ?? await LeftAlreadyAsync(context, source, oldUids[i], move, cancellationToken).ConfigureAwait(false)
-                    ?? await DiscoverAsync(context, source, oldUids[i], messageId, cancellationToken).ConfigureAwait(false);
+                    ?? await DiscoverAsync(context, source, oldUids[i], messageId, HandlerSupport.LocationKey(source.Id, source.UidValidity, oldUids[i]), cancellationToken)
+                        .ConfigureAwait(false);
                 from = message.CurrentAt(source.Id, oldUids[i]) ?? LastAt(message, source.Id, oldUids[i]);
             }
             else
             {
                 // No source place: without a Message-ID either, the message is known by where it lands.
-                message = await DiscoverAsync(context, null, 0, messageId, cancellationToken, $"loc:{target.Id}/{target.UidValidity}/{newUids[i]}").ConfigureAwait(false);
+                message = await DiscoverAsync(context, null, 0, messageId, HandlerSupport.LocationKey(target.Id, target.UidValidity, newUids[i]), cancellationToken)
+                    .ConfigureAwait(false);
             }
             context.MessageKeys.Add(message.Key);
             if (message.CurrentAt(target.Id, newUids[i]) is not null)
@@ -262,7 +261,8 @@ internal sealed class MessageHandler : IEventHandler
         for (var i = 0; i < uids.Count; i++)
         {
             var message = await context.Work.FindMessageAtAsync(folder.Id, uids[i], cancellationToken).ConfigureAwait(false)
-                ?? await DiscoverAsync(context, folder, uids[i], MessageIdAt(e, i, uids.Count), cancellationToken).ConfigureAwait(false);
+                ?? await DiscoverAsync(context, folder, uids[i], MessageIdAt(e, i, uids.Count), HandlerSupport.LocationKey(folder.Id, folder.UidValidity, uids[i]),
+                    cancellationToken).ConfigureAwait(false);
             context.MessageKeys.Add(message.Key);
             var location = message.CurrentAt(folder.Id, uids[i]);
             if (location is null)
@@ -310,16 +310,17 @@ internal sealed class MessageHandler : IEventHandler
     }
 
     private static MessageLocation? LastAt(MessageObject message, string folderId, uint uid)
-        => message.Locations.FindLast(l => l.Uid == uid && string.Equals(l.FolderId, folderId, StringComparison.Ordinal));
+        => message.Locations.FindLast(l => l.IsAt(folderId, uid));
 
     private static string? MessageIdAt(CyrusEvent e, int index, int count)
         => HandlerSupport.UsableMessageId(e.MessageIds.Count == count ? e.MessageIds[index] : e.MessageIds.Count == 1 && count == 1 ? e.MessageIds[0] : null);
 
     /// <summary>A message this store never saw arrive, found at a location by a later event.</summary>
-    private static async Task<MessageObject> DiscoverAsync(EventContext context, FolderObject? folder, uint uid, string? messageId, CancellationToken cancellationToken,
-        string? keyWithoutPlace = null)
+    /// <param name="keyWithoutMessageId">Its key when it has no usable Message-ID: where it was found (<see cref="HandlerSupport.LocationKey"/>).</param>
+    private static async Task<MessageObject> DiscoverAsync(EventContext context, FolderObject? folder, uint uid, string? messageId, string keyWithoutMessageId,
+        CancellationToken cancellationToken)
     {
-        var key = messageId is not null ? "mid:" + messageId : folder is not null ? $"loc:{folder.Id}/{folder.UidValidity}/{uid}" : keyWithoutPlace!;
+        var key = messageId is not null ? "mid:" + messageId : keyWithoutMessageId;
         var known = await context.Work.GetMessageAsync(key, cancellationToken).ConfigureAwait(false);
         if (known is not null)
         {
