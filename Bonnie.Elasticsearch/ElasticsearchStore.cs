@@ -93,7 +93,7 @@ internal sealed partial class ElasticsearchStore(ElasticsearchConnection connect
         {
             ["bool"] = new JsonObject
             {
-                ["filter"] = new JsonArray(EsQueryTranslator.Prefix("name", FolderNames.Below(name).Prefix), EsQueryTranslator.Term("exists", "true")),
+                ["filter"] = new JsonArray(EsQueryTranslator.Prefix("name", FolderNames.BelowPrefix(name)), EsQueryTranslator.Term("exists", "true")),
             },
         };
         var hits = await SearchHitsAsync(indices.Folders, query, new JsonArray(new JsonObject { ["id"] = "asc" }), int.MaxValue, cancellationToken)

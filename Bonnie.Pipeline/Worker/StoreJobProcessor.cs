@@ -543,7 +543,7 @@ internal sealed partial class StoreJobProcessor(
     private StoredEvent ToStoredEvent(Item item, EventContext context, string? clientIp)
     {
         var e = item.Event;
-        var envelope = context.Envelope;
+        var envelope = e.Envelope;
         return new StoredEvent
         {
             Id = item.Job.Id,

@@ -79,9 +79,9 @@ public sealed record CyrusEvent
     // An Envelope, or a Deferred<Envelope> from the parser that builds one on first read.
     private readonly object? _envelope;
 
-    internal Deferred<Envelope>? DeferredEnvelope
+    /// <summary>For the parser: an <see cref="Envelope"/>, or a <see cref="Deferred{T}"/> of one.</summary>
+    internal object? EnvelopeSource
     {
-        get => _envelope as Deferred<Envelope>;
         init => _envelope = value;
     }
     /// <summary>The IMAP BODYSTRUCTURE, kept as Cyrus sent it.</summary>
@@ -105,9 +105,6 @@ public sealed record CyrusEvent
     public IReadOnlyDictionary<uint, string> MessageContent { get; init; } = NoContent;
     /// <summary>2.5/Kolab dialect: parsed headers per UID, kept as JSON.</summary>
     public IReadOnlyDictionary<uint, JsonElement> MessageHeaders { get; init; } = NoHeaders;
-
-    /// <summary>The message's envelope in either dialect: <see cref="Envelope"/>, else (2.5/Kolab) read from <see cref="MessageHeaders"/>.</summary>
-    public Envelope? EnvelopeOrHeaders => Envelope ?? KolabHeaders.EnvelopeOf(MessageHeaders);
 
     /// <summary>Fields this model does not name, kept as sent.</summary>
     public IReadOnlyDictionary<string, JsonElement> Extra { get; init; } = NoExtra;

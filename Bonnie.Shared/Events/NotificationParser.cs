@@ -163,7 +163,9 @@ public static partial class NotificationParser
                 UidNext = draft.UidNext,
                 Modseq = draft.Modseq,
                 MessageSize = draft.MessageSize,
-                DeferredEnvelope = draft.Envelope,
+                // 2.5/Kolab sends no envelope: it is built from the message's headers, so every reader of Envelope
+                // (handlers, stored events, search) gets one in either dialect.
+                EnvelopeSource = (object?)draft.Envelope ?? (draft.MessageHeaders is { } headers ? KolabHeaders.EnvelopeOf(headers) : null),
                 BodyStructureSource = draft.BodyStructure,
                 MessageContent = draft.MessageContent ?? CyrusEvent.NoContent,
                 MessageHeaders = draft.MessageHeaders ?? CyrusEvent.NoHeaders,

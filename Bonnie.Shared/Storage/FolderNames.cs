@@ -8,14 +8,10 @@ namespace Bonnie.Shared.Storage;
 public static class FolderNames
 {
     /// <summary>
-    /// What every name below <paramref name="name"/> starts and ends with, lower-cased: for a case-insensitive index to
-    /// narrow on; <see cref="IsBelow"/> decides.
+    /// What every name below <paramref name="name"/> starts with, lower-cased: for a case-insensitive index to narrow
+    /// on; <see cref="IsBelow"/> decides (the domain too).
     /// </summary>
-    public static (string Prefix, string Suffix) Below(string name)
-    {
-        var (local, domain) = Split(name.ToLowerInvariant());
-        return (local + "/", domain);
-    }
+    public static string BelowPrefix(string name) => Split(name.ToLowerInvariant()).Local + "/";
 
     /// <summary>
     /// Whether <paramref name="name"/> is below <paramref name="ancestor"/> (not the folder itself). Folder names are

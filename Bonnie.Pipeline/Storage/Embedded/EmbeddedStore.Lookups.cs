@@ -82,7 +82,7 @@ internal sealed partial class EmbeddedStore
     private List<FolderObject> LookUpFoldersBelow(string name)
     {
         // A range on the name index: every name that starts with "parent/" sorts before "parent0" ('0' follows '/').
-        var (prefix, _) = FolderNames.Below(name);
+        var prefix = FolderNames.BelowPrefix(name);
         var cmd = LookupStatement("SELECT doc, version FROM folders WHERE name_lower >= ?1 AND name_lower < ?2 AND present = 1");
         cmd.Bind(1, prefix);
         cmd.Bind(2, prefix[..^1] + "0");

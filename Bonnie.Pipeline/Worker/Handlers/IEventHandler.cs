@@ -38,22 +38,6 @@ internal sealed class EventContext
 
     public DateTimeOffset At => Event.Timestamp;
 
-    private Envelope? _envelope;
-    private bool _envelopeRead;
-
-    /// <summary>The message's envelope in either dialect, read once per event (2.5's is built from its headers).</summary>
-    public Envelope? Envelope
-    {
-        get
-        {
-            if (!_envelopeRead)
-            {
-                _envelope = Event.EnvelopeOrHeaders;
-                _envelopeRead = true;
-            }
-            return _envelope;
-        }
-    }
 }
 
 /// <summary>What several handlers need: folder identity from an event, flag spelling.</summary>

@@ -59,7 +59,7 @@ internal sealed class MessageHandler : IEventHandler
         {
             return;
         }
-        var envelope = context.Envelope;
+        var envelope = context.Event.Envelope;
         var messageId = HandlerSupport.UsableMessageId(e.MessageIds.Count > 0 ? e.MessageIds[0] : null) ?? HandlerSupport.UsableMessageId(envelope?.MessageId);
         var key = e.EmailId
             ?? (messageId is not null ? $"mid:{messageId}:{e.MessageSize?.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : HandlerSupport.LocationKey(folder.Id, folder.UidValidity, u));
