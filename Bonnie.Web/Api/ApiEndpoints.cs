@@ -17,7 +17,7 @@ public static class ApiEndpoints
 
     public static IEndpointRouteBuilder MapBonnieApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").RequireAuthorization(BonniePolicies.CanSearch).AnswerBadInput();
+        var api = app.MapGroup("/api").RequireAuthorization(BonniePolicies.CanSearch).AnswerBadInput().ReadIdsAsSent();
         api.MapGet("/events", SearchAsync);
         api.MapGet("/events/{id}", GetEventAsync);
         api.MapGet("/messages/{id}/history", MessageHistoryAsync);
@@ -68,7 +68,6 @@ public static class ApiEndpoints
 
     private static async Task<IResult> GetEventAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string id, CancellationToken cancellationToken)
     {
-        id = ApiInput.RouteValue(http, "id", id);
         if (await store.GetEventAsync(id, cancellationToken) is not { } e)
         {
             return ApiErrors.NotFound($"No event with id {ApiErrors.Quote(id)}.");
@@ -80,7 +79,6 @@ public static class ApiEndpoints
     private static async Task<IResult> MessageHistoryAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string id,
         CancellationToken cancellationToken)
     {
-        id = ApiInput.RouteValue(http, "id", id);
         // A sighting's key answers the message it turned out to be (its id is then that message's; mergedFrom lists the sighting).
         var message = await MessageHistory.ResolveAsync(store, id, cancellationToken);
         if (message is null)
@@ -97,7 +95,6 @@ public static class ApiEndpoints
     private static async Task<IResult> FolderHistoryAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string id,
         CancellationToken cancellationToken)
     {
-        id = ApiInput.RouteValue(http, "id", id);
         var folder = await store.GetFolderAsync(id, cancellationToken);
         if (folder is null)
         {
@@ -113,7 +110,6 @@ public static class ApiEndpoints
     private static async Task<IResult> SessionsAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string login, string? limit,
         CancellationToken cancellationToken)
     {
-        login = ApiInput.RouteValue(http, "login", login);
         var count = ApiInput.Limit(limit, 100, MaxSessionLimit);
         await audit.RecordApiReadAsync(http, OfficerActions.SessionsViewed, login,
             new Dictionary<string, string?> { ["limit"] = count.ToString(CultureInfo.InvariantCulture) }, cancellationToken);
@@ -124,7 +120,6 @@ public static class ApiEndpoints
     // Every name the person carried; their events are found with user:<any of those names>.
     private static async Task<IResult> PersonAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string id, CancellationToken cancellationToken)
     {
-        id = ApiInput.RouteValue(http, "id", id);
         if (await store.GetPersonAsync(id, cancellationToken) is not { } person)
         {
             return ApiErrors.NotFound($"No person with id {ApiErrors.Quote(id)}.");

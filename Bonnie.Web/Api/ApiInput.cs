@@ -58,11 +58,37 @@ internal static class ApiInput
     }
 
     /// <summary>
+    /// Gives every endpoint of the group its <c>id</c> and <c>login</c> route values as the client sent them
+    /// (<see cref="RouteValue"/>), in one place rather than in each handler.
+    /// </summary>
+    public static TBuilder ReadIdsAsSent<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilterFactory((factory, next) =>
+        {
+            var ids = factory.MethodInfo.GetParameters()
+                .Select((p, i) => (p.Name, p.ParameterType, Index: i))
+                .Where(p => p.ParameterType == typeof(string) && p.Name is "id" or "login")
+                .ToList();
+            return ids.Count == 0
+                ? next
+                : context =>
+                {
+                    foreach (var (name, _, index) in ids)
+                    {
+                        if (context.Arguments[index] is string routed)
+                        {
+                            context.Arguments[index] = RouteValue(context.HttpContext, name!, routed);
+                        }
+                    }
+                    return next(context);
+                };
+        });
+
+    /// <summary>
     /// An id from the path as the client sent it. Routing decodes every escape but <c>%2F</c>, so an id holding '/'
     /// (a Message-ID <c>mid:&lt;a/b@host&gt;</c>, a stand-in folder <c>name:user/alice/…</c>) was never found; the raw
     /// segment is decoded here instead. The <c>~</c> + base64url form the officers' pages use is taken too.
     /// </summary>
-    public static string RouteValue(HttpContext http, string name, string routed)
+    private static string RouteValue(HttpContext http, string name, string routed)
     {
         var value = RawSegment(http, name) ?? routed;
         return value.StartsWith('~') && Bonnie.Web.Search.ItemLinks.Decode(value) is { } decoded ? decoded : value;

@@ -76,16 +76,20 @@ internal static class HandlerSupport
     /// <summary>
     /// The folder now called <paramref name="name"/>, for events that give no unique id: found by its current name (it
     /// may have been renamed to it, its key still the old name), else by its name key while it still has that name.
+    /// <paramref name="accept"/>, when given, must hold for the folder found either way.
     /// </summary>
-    public static async Task<FolderObject?> FolderNamedAsync(EventContext context, string name, CancellationToken cancellationToken)
+    public static async Task<FolderObject?> FolderNamedAsync(EventContext context, string name, CancellationToken cancellationToken,
+        Func<FolderObject, bool>? accept = null)
     {
         var folder = await context.Work.FindFolderByNameAsync(name, cancellationToken).ConfigureAwait(false);
-        if (folder is not null)
+        if (folder is not null && (accept?.Invoke(folder) ?? true))
         {
             return folder;
         }
         var keyed = await context.Work.GetFolderAsync(NameKey(name), cancellationToken).ConfigureAwait(false);
-        return keyed is { Exists: true } && string.Equals(keyed.Name, name, StringComparison.OrdinalIgnoreCase) ? keyed : null;
+        return keyed is { Exists: true } && string.Equals(keyed.Name, name, StringComparison.OrdinalIgnoreCase) && (accept?.Invoke(keyed) ?? true)
+            ? keyed
+            : null;
     }
 
     /// <summary>
@@ -171,18 +175,9 @@ internal static class HandlerSupport
     /// its id): the folder now called <paramref name="name"/> if it is one, not yet taken over, and of the same
     /// UIDVALIDITY when both are known (a folder created later under the name is another folder).
     /// </summary>
-    private static async Task<FolderObject?> StandInAsync(EventContext context, string name, uint? uidValidity, CancellationToken cancellationToken)
-    {
-        bool Usable(FolderObject? f) => f is { Exists: true, SameAs: null } && f.Id.StartsWith("name:", StringComparison.Ordinal)
-            && string.Equals(f.Name, name, StringComparison.Ordinal) && (f.UidValidity is null || uidValidity is null || f.UidValidity == uidValidity);
-        var named = await context.Work.FindFolderByNameAsync(name, cancellationToken).ConfigureAwait(false);
-        if (Usable(named))
-        {
-            return named;
-        }
-        var keyed = await context.Work.GetFolderAsync(NameKey(name), cancellationToken).ConfigureAwait(false);
-        return Usable(keyed) ? keyed : null;
-    }
+    private static Task<FolderObject?> StandInAsync(EventContext context, string name, uint? uidValidity, CancellationToken cancellationToken)
+        => FolderNamedAsync(context, name, cancellationToken, f => f is { Exists: true, SameAs: null } && f.Id.StartsWith("name:", StringComparison.Ordinal)
+            && string.Equals(f.Name, name, StringComparison.Ordinal) && (f.UidValidity is null || uidValidity is null || f.UidValidity == uidValidity));
 
     /// <summary>
     /// The folder now seen with its unique id is the one Bonnie knew by name only: the messages known to be in the

@@ -16,11 +16,23 @@ public sealed class HomePageTests : IAsyncLifetime
     {
         _context.Services.AddMudServices();
         _context.Services.AddSingleton(_status);
+        // A worker with a spool partition, unless a test says otherwise: the notice of unkept messages stays off.
+        _context.Services.AddSingleton(Notice(spool: true, collector: false));
         _context.JSInterop.Mode = JSRuntimeMode.Loose;
         return Task.CompletedTask;
     }
 
     public async Task DisposeAsync() => await _context.DisposeAsync();
+
+    private static Bonnie.Web.Hosting.PayloadSourceNotice Notice(bool spool, bool collector)
+    {
+        var payloads = new Bonnie.Pipeline.Worker.Payloads.PayloadOptions { UseCollector = collector };
+        if (spool)
+        {
+            payloads.SpoolPartitions.Add("/var/spool/cyrus/mail");
+        }
+        return new(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build(), Microsoft.Extensions.Options.Options.Create(payloads));
+    }
 
     private static string Card(IRenderedComponent<Home> page, string label) =>
         page.Find($"[role=region][aria-label='{label}']").TextContent;
@@ -31,13 +43,7 @@ public sealed class HomePageTests : IAsyncLifetime
     [InlineData(false, true, false)]
     public void Render_NoPayloadSourceForTheWorkerHere_SaysMessagesAreNotKept(bool spool, bool collector, bool shown)
     {
-        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build();
-        var payloads = new Bonnie.Pipeline.Worker.Payloads.PayloadOptions { UseCollector = collector };
-        if (spool)
-        {
-            payloads.SpoolPartitions.Add("/var/spool/cyrus/mail");
-        }
-        _context.Services.AddSingleton(new Bonnie.Web.Hosting.PayloadSourceNotice(configuration, Microsoft.Extensions.Options.Options.Create(payloads)));
+        _context.Services.AddSingleton(Notice(spool, collector));
 
         var page = _context.Render<Home>();
 
