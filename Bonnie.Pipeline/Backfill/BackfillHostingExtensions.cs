@@ -1,4 +1,5 @@
 using Bonnie.Pipeline.Hosting;
+using Bonnie.Pipeline.Identity;
 using Bonnie.Pipeline.Worker.Payloads;
 using Bonnie.Shared.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -25,7 +26,8 @@ public static class BackfillHostingExtensions
         services.AddSingleton(sp => new BackfillRunner(
             sp.GetRequiredService<IOptions<BackfillOptions>>().Value,
             sp.GetRequiredService<IOptions<PayloadOptions>>().Value.Imap,
-            new BackfillWriter(sp.GetRequiredService<IBonnieStore>(), sp.GetRequiredService<TimeProvider>()),
+            new BackfillWriter(sp.GetRequiredService<IBonnieStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<IIdentityEnricher>(),
+                sp.GetRequiredService<IPayloadStore>()),
             sp.GetRequiredService<IPayloadStore>(),
             Path.Combine(DataDirectory.Ensure(dataDirectory), "backfill"),
             sp.GetRequiredService<TimeProvider>(),

@@ -261,12 +261,14 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
                     : Worker.Handlers.HandlerSupport.LocationKey(found.Id, folder.UidValidity, s.UniqueId.Id));
                 var status = PayloadStatus.None;
                 string? sha256 = null;
+                string? bodyText = null;
                 if (!await _writer.IsArchivedAtAsync(key, found.Id, s.UniqueId.Id, cancellationToken).ConfigureAwait(false))
                 {
                     await ThrottleAsync(cancellationToken).ConfigureAwait(false);
                     var payload = await FetchAsync(folder, s.UniqueId, cancellationToken).ConfigureAwait(false);
                     sha256 = await _payloads.PutAsync(payload, cancellationToken).ConfigureAwait(false);
                     status = PayloadFetcher.MatchesGuid(payload, s.EmailId) ? PayloadStatus.Stored : PayloadStatus.DigestMismatch;
+                    bodyText = PayloadFetcher.BodyText(payload);
                     bytes += payload.Length;
                 }
                 var flags = new List<string>();
@@ -279,8 +281,10 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
                 }
                 flags.AddRange(s.Keywords);
                 var from = s.Envelope?.From.Mailboxes.FirstOrDefault()?.Address;
+                var senders = s.Envelope?.From.Mailboxes.Select(Address).ToList() ?? [];
+                var recipients = s.Envelope is { } envelope ? envelope.To.Mailboxes.Concat(envelope.Cc.Mailboxes).Select(Address).ToList() : [];
                 messages.Add(new FoundMessage(key, s.EmailId, messageId, (long?)s.Size, s.Envelope?.Subject, from, s.UniqueId.Id, flags, status, sha256,
-                    s.InternalDate));
+                    s.InternalDate, senders, recipients, bodyText));
             }
             var recorded = await _writer.RecordMessagesAsync(found, messages, cancellationToken).ConfigureAwait(false);
             position.LastUid = chunk[^1].Id;
@@ -296,6 +300,9 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
         position.Complete = true;
         checkpoint.Save(_checkpointPath);
     }
+
+    /// <summary>An address as events keep it (the worker's envelope reader writes the same form).</summary>
+    private static string Address(MimeKit.MailboxAddress a) => a.Name is { Length: > 0 } n ? $"{n} <{a.Address}>" : a.Address;
 
     private static async Task<byte[]> FetchAsync(IMailFolder folder, UniqueId uid, CancellationToken cancellationToken)
     {

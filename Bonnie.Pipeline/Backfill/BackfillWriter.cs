@@ -1,4 +1,11 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Bonnie.Pipeline.Identity;
 using Bonnie.Pipeline.Storage;
+using Bonnie.Pipeline.Worker.Payloads;
+using Bonnie.Shared.Events;
 using Bonnie.Shared.Storage;
 
 namespace Bonnie.Pipeline.Backfill;
@@ -8,17 +15,24 @@ internal sealed record FoundFolder(string Id, string Name, string? Owner, uint U
     IReadOnlyDictionary<string, string> Metadata);
 
 /// <summary>A message as the backfill found it at one folder and UID, its payload already archived (or not).</summary>
+/// <param name="Senders">Every From address as events keep them (<c>Name &lt;address&gt;</c>); <paramref name="From"/> is the first one's address.</param>
+/// <param name="Recipients">To and Cc, as events keep them.</param>
+/// <param name="BodyText">The body's text for full-text search, when the payload was fetched in this run.</param>
 internal sealed record FoundMessage(
     string Key, string? EmailId, string? MessageId, long? Size, string? Subject, string? From, uint Uid, IReadOnlyCollection<string> Flags,
-    PayloadStatus PayloadStatus, string? PayloadSha256, DateTimeOffset? InternalDate = null);
+    PayloadStatus PayloadStatus, string? PayloadSha256, DateTimeOffset? InternalDate = null,
+    IReadOnlyList<string>? Senders = null, IReadOnlyList<string>? Recipients = null, string? BodyText = null);
 
 /// <summary>
 /// Writes what a backfill finds through the same unit of work as the handlers, but as discoveries: objects are
-/// written as they are now, marked <see cref="LocationOrigin.Backfill"/>, with no event and no change record,
-/// because nothing was seen to happen. Idempotent: a folder or a message already at that folder and UID (by GUID
-/// email id) is left alone, so a second run writes nothing.
+/// written as they are now, marked <see cref="LocationOrigin.Backfill"/>, with no change record, because nothing was
+/// seen to change. Each place a message is found at is one <see cref="EventType.MessageFound"/> event of Bonnie's own
+/// (<see cref="FoundEvent"/>), so that the search, and with it export and restore by query, reach mail that was on the
+/// server before Bonnie listened (a review found an evidence bundle for such a custodian verified and empty).
+/// Idempotent: a folder, or a message already at that folder and UID (by GUID email id) with its found event, is left
+/// alone, so a second run writes nothing.
 /// </summary>
-internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time)
+internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time, IIdentityEnricher? identity = null, IPayloadStore? payloads = null)
 {
     private const int ConflictRetries = 5;
 
@@ -56,7 +70,7 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time)
                     }
                 });
             }
-            if (await CommitAsync(work, attempt, cancellationToken).ConfigureAwait(false) is { } written)
+            if (await CommitAsync(work.ToBatch(), attempt, cancellationToken).ConfigureAwait(false) is { } written)
             {
                 return written;
             }
@@ -81,11 +95,16 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time)
     /// <summary>Records the messages found in one folder; returns how many locations were new.</summary>
     public async Task<int> RecordMessagesAsync(FoundFolder folder, IReadOnlyList<FoundMessage> found, CancellationToken cancellationToken)
     {
+        // Who the folder's owner is now, once per chunk: the found events carry it as events of the worker do.
+        var owner = folder.Owner is { Length: > 0 } login && identity is not null
+            ? await identity.EnrichAsync(login, time.GetUtcNow(), cancellationToken).ConfigureAwait(false)
+            : null;
         for (var attempt = 1; ; attempt++)
         {
             var work = new UnitOfWork(store);
             var recorded = 0;
             var now = time.GetUtcNow();
+            var places = new List<(FoundMessage Found, MessageObject Message, MessageLocation Location)>();
             foreach (var m in found)
             {
                 var message = await work.GetMessageAsync(m.Key, cancellationToken).ConfigureAwait(false);
@@ -97,9 +116,10 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time)
                 {
                     Describe(message, m);
                 }
-                if (message.CurrentAt(folder.Id, m.Uid) is null)
+                var location = message.CurrentAt(folder.Id, m.Uid);
+                if (location is null)
                 {
-                    var location = new MessageLocation
+                    location = new MessageLocation
                     {
                         // Since the server's INTERNALDATE (when the message arrived; a copy keeps its original's), not the
                         // backfill's own time: a restore gives it back as the internal date, and a review found restored
@@ -111,11 +131,137 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time)
                     message.Locations.Add(location);
                     recorded++;
                 }
+                else if (location.Origin != LocationOrigin.Backfill)
+                {
+                    // Events recorded this place: its delivery or copy already finds it.
+                    continue;
+                }
+                // A place found now, or by a run of a version that recorded no found events: either way it needs its event.
+                places.Add((m, message, location));
             }
-            if (await CommitAsync(work, attempt, cancellationToken).ConfigureAwait(false) is not null)
+            var events = new List<StoredEvent>();
+            if (places.Count > 0)
+            {
+                var stored = await store.FindProcessedJobsAsync(places.Select(p => FoundEventId(folder, p.Found.Uid)).ToList(), cancellationToken)
+                    .ConfigureAwait(false);
+                foreach (var (m, message, location) in places.Where(p => !stored.Contains(FoundEventId(folder, p.Found.Uid))))
+                {
+                    events.Add(await FoundEventAsync(folder, m, message, location, owner, now, cancellationToken).ConfigureAwait(false));
+                }
+            }
+            var batch = work.ToBatch();
+            batch.Events.AddRange(events);
+            if (events.Count > 0 && folder.Owner is { Length: > 0 } user)
+            {
+                batch.Users.TryAdd(user, new UserObject(user, events.Min(e => e.Timestamp)));
+                if (owner?.Person is { } person)
+                {
+                    batch.People.Add(person with { At = events.Max(e => e.Timestamp) });
+                }
+            }
+            if (await CommitAsync(batch, attempt, cancellationToken).ConfigureAwait(false) is not null)
             {
                 return recorded;
             }
+        }
+    }
+
+    /// <summary>The id of the found event of a place: one per folder, UIDVALIDITY and UID, whichever run finds it.</summary>
+    internal static string FoundEventId(FoundFolder folder, uint uid) =>
+        "backfill-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
+            string.Join('\n', folder.Id, folder.UidValidity.ToString(CultureInfo.InvariantCulture), uid.ToString(CultureInfo.InvariantCulture)))))[..40];
+
+    /// <summary>
+    /// The event that says the backfill found the message at this place. Its time is the server's INTERNALDATE (when the
+    /// message arrived there, so that <c>after:</c> and <c>before:</c> and the per-day chart mean the mail's dates, not
+    /// the day of the backfill); when Bonnie found it is its received time. Its record is Bonnie's own JSON, which says
+    /// so, in place of a notification.
+    /// </summary>
+    private async Task<StoredEvent> FoundEventAsync(FoundFolder folder, FoundMessage m, MessageObject message, MessageLocation location,
+        Enrichment? owner, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var raw = FoundRecord(folder, m, message, location, now);
+        var body = m.BodyText;
+        if (body is null && payloads is not null && message.PayloadSha256 is { } sha256
+            && await payloads.GetAsync(sha256, cancellationToken).ConfigureAwait(false) is { } bytes)
+        {
+            body = PayloadFetcher.BodyText(bytes);
+        }
+        var mailbox = MailboxUri.TryParse("imap://backfill/" + Uri.EscapeDataString(folder.Name), out var parsed) ? parsed : null;
+        return new StoredEvent
+        {
+            Id = FoundEventId(folder, m.Uid),
+            Type = EventType.MessageFound,
+            Name = FoundEventName,
+            Timestamp = location.Since,
+            ReceivedAt = now,
+            User = folder.Owner,
+            Service = "backfill",
+            FolderId = folder.Id,
+            FolderName = folder.Name,
+            FolderPath = mailbox?.FolderPath,
+            Uids = m.Uid.ToString(CultureInfo.InvariantCulture),
+            MessageIds = (message.MessageId ?? m.MessageId) is { } mid ? [mid] : [],
+            MessageKeys = [message.Key],
+            Subject = message.Subject ?? m.Subject,
+            From = m.Senders ?? (m.From is { } from ? [from] : []),
+            To = m.Recipients ?? [],
+            Flags = [.. location.Flags],
+            Size = message.Size ?? m.Size,
+            PayloadStatus = message.PayloadStatus,
+            PayloadSha256 = message.PayloadSha256,
+            BodyText = body,
+            Identity = owner?.Identity,
+            RawSha256 = Convert.ToHexStringLower(SHA256.HashData(raw)),
+            Raw = raw,
+        };
+    }
+
+    /// <summary>The name of <see cref="EventType.MessageFound"/> events, in the vendor form Cyrus uses for its own.</summary>
+    internal const string FoundEventName = "vnd.bonnie.MessageFound";
+
+    private static byte[] FoundRecord(FoundFolder folder, FoundMessage m, MessageObject message, MessageLocation location, DateTimeOffset now)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("event", FoundEventName);
+            json.WriteString("recordedBy", "Bonnie backfill: found over IMAP as the Cyrus admin; not a notification from Cyrus");
+            json.WriteString("foundAt", now.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+            json.WriteString("mailbox", folder.Name);
+            json.WriteString("folderId", folder.Id);
+            json.WriteNumber("uidValidity", folder.UidValidity);
+            json.WriteNumber("uid", m.Uid);
+            if (m.InternalDate is { } internalDate)
+            {
+                json.WriteString("internalDate", internalDate.ToString("O", CultureInfo.InvariantCulture));
+            }
+            json.WriteString("messageKey", message.Key);
+            WriteOptional(json, "emailId", m.EmailId ?? message.EmailId);
+            WriteOptional(json, "messageId", m.MessageId ?? message.MessageId);
+            if ((m.Size ?? message.Size) is { } size)
+            {
+                json.WriteNumber("size", size);
+            }
+            json.WriteStartArray("flags");
+            foreach (var flag in location.Flags)
+            {
+                json.WriteStringValue(flag);
+            }
+            json.WriteEndArray();
+            json.WriteString("payloadStatus", message.PayloadStatus.ToString());
+            WriteOptional(json, "payloadSha256", message.PayloadSha256);
+            json.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
+    private static void WriteOptional(Utf8JsonWriter json, string name, string? value)
+    {
+        if (value is not null)
+        {
+            json.WriteString(name, value);
         }
     }
 
@@ -135,9 +281,8 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time)
     }
 
     /// <returns>Whether anything was written; null when a concurrent writer won and the work must be redone.</returns>
-    private async Task<bool?> CommitAsync(UnitOfWork work, int attempt, CancellationToken cancellationToken)
+    private async Task<bool?> CommitAsync(StoreBatch batch, int attempt, CancellationToken cancellationToken)
     {
-        var batch = work.ToBatch();
         if (batch.IsEmpty)
         {
             return false;

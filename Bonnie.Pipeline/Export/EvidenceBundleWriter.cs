@@ -275,10 +275,12 @@ public sealed class EvidenceBundleWriter
 
     /// <summary>
     /// What a query reaches, said in every bundle: a review found a verified bundle for <c>user:alice</c> empty because
-    /// alice's mail had been recorded by the backfill, which records no events for a query to match.
+    /// alice's mail had been recorded by a backfill that recorded no events; each place the backfill finds is now a
+    /// <c>MessageFound</c> event, and what no event can cover is said here.
     /// </summary>
-    internal const string Coverage = "A query selects the messages of the events it matches. Mail recorded by a backfill (found on the server, "
-        + "with no event) is not matched by a query until an event names it: select it by its keys, or restore or inspect its folder.";
+    internal const string Coverage = "A query selects the messages of the events it matches. Mail that was on the server before Bonnie "
+        + "listened is matched through the MessageFound event the backfill recorded where it found it, dated by the server's INTERNALDATE. "
+        + "Mail deleted before Bonnie listened, and folders no backfill has walked since, are not in Bonnie.";
 
     private static string ReportHead(ExportRequest request, DateTimeOffset exportedAt, int messages, int withoutPayload, long bytes, List<string> notFound) => $"""
         <!DOCTYPE html>

@@ -1,7 +1,8 @@
 namespace Bonnie.Shared.Events;
 
 /// <summary>
-/// The RFC 5423 event types Cyrus sends, with the Cyrus 3.x and the 2.5/Kolab spellings folded onto one value.
+/// The RFC 5423 event types Cyrus sends, with the Cyrus 3.x and the 2.5/Kolab spellings folded onto one value, and
+/// the one event Bonnie records itself (<see cref="MessageFound"/>).
 /// </summary>
 public enum EventType
 {
@@ -37,4 +38,10 @@ public enum EventType
     CalendarAlarm,
     ApplePushService,
     MessagesUnscheduled,
+    /// <summary>
+    /// <c>vnd.bonnie.MessageFound</c>: Bonnie's backfill found a message at a folder and UID over IMAP, where no event
+    /// had recorded it. Recorded by Bonnie, never taken from a notification: the parser does not know the name, so a
+    /// notification claiming it is quarantined as unknown.
+    /// </summary>
+    MessageFound,
 }

@@ -599,6 +599,8 @@ public static class EventNames
         {
             byName[name] = Enum.Parse<EventType>(name);
         }
+        // Bonnie's own event, as its events' name field spells it.
+        byName["vnd.bonnie.MessageFound"] = EventType.MessageFound;
         return byName;
     }
 

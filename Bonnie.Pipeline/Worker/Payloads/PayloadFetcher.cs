@@ -106,7 +106,8 @@ internal sealed partial class PayloadFetcher(
     }
 #pragma warning restore CA5350
 
-    private static string? BodyText(byte[] bytes)
+    /// <summary>The text (or else HTML) body for full-text search, cut at 64 KiB; null when the bytes are not a message.</summary>
+    internal static string? BodyText(byte[] bytes)
     {
         try
         {

@@ -18,7 +18,7 @@ public sealed class RestorePlannerTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _a.DisposeAsync();
 
-    /// <summary>Records a folder and one message in it as the backfill does: no event, no change, the server's INTERNALDATE.</summary>
+    /// <summary>Records a folder and one message in it as the backfill does: its found event, no change, the server's INTERNALDATE.</summary>
     private async Task<string> BackfillAsync(string folderId, string name, uint uid, DateTimeOffset internalDate)
     {
         var writer = new Bonnie.Pipeline.Backfill.BackfillWriter(_a.Store, new FakeTimeProvider(T0.AddDays(20)));
