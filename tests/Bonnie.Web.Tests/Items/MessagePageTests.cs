@@ -87,6 +87,41 @@ public sealed class MessagePageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Timeline_MessageTheBackfillFound_FoundAtItsInternalDate_AndItsEventPageSaysTheRecordIsBonniesOwn()
+    {
+        var arrived = new DateTimeOffset(2026, 3, 14, 15, 9, 26, TimeSpan.Zero);
+        var folder = new Bonnie.Pipeline.Backfill.FoundFolder("old-1", "user/carol/Old@example.org", "carol@example.org", 3,
+            new Dictionary<string, string>(), new Dictionary<string, string>());
+        var writer = new Bonnie.Pipeline.Backfill.BackfillWriter(_page.Store.Store, _page.Clock);
+        await writer.RecordFolderAsync(folder, CancellationToken.None);
+        await writer.RecordMessagesAsync(folder, [new Bonnie.Pipeline.Backfill.FoundMessage("Mfound1", "Mfound1", "<found@test>", 10, "Old news", "dana@example.net",
+            12, ["\\Seen"], Bonnie.Shared.Storage.PayloadStatus.None, null, arrived)], CancellationToken.None);
+
+        var page = _page.Render<MessageHistory>(p => p.Add(x => x.Key, "Mfound1"));
+
+        page.WaitForAssertion(() =>
+        {
+            var entry = Assert.Single(page.FindAll(".bonnie-timeline-entry"));
+            Assert.Equal("Found by the backfill", entry.QuerySelector(".bonnie-timeline-what")!.TextContent);
+            Assert.Contains("in user/carol/Old@example.org (UID 12)", entry.TextContent, StringComparison.Ordinal);
+            Assert.Contains("2026-03-14", entry.TextContent, StringComparison.Ordinal);
+        }, PageTestContext.Timeout);
+        var id = Bonnie.Pipeline.Backfill.BackfillWriter.FoundEventId(folder, 12);
+
+        var detail = _page.Render<EventDetail>(p => p.Add(x => x.Id, id));
+
+        detail.WaitForAssertion(() =>
+        {
+            Assert.Equal("Backfill record", detail.Find("[role=region][aria-label='Backfill record'] h2").TextContent);
+            Assert.Contains("Cyrus sent no notification for it", detail.Markup, StringComparison.Ordinal);
+            var fields = detail.Find("[aria-label='Event fields']").TextContent;
+            Assert.Contains("2026-03-14 15:09:26.000 UTC (the server's INTERNALDATE", fields, StringComparison.Ordinal);
+            Assert.Contains("Found by Bonnie", fields, StringComparison.Ordinal);
+            Assert.Contains("\"recordedBy\"", detail.Find("pre.bonnie-raw").TextContent, StringComparison.Ordinal);
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
     public void Render_UnknownKey_SaysSo()
     {
         var page = _page.Render<MessageHistory>(p => p.Add(x => x.Key, "Mdoesnotexist"));
