@@ -22,12 +22,12 @@ internal sealed partial class ElasticsearchStore
 
     public async Task<EventPage> SearchEventsAsync(EventSearch search, CancellationToken cancellationToken = default)
     {
-        var cursor = search.Cursor is null ? ((long, string)?)null : EsCursor.Decode(search.Cursor);
+        var cursor = search.Cursor is null ? ((long, string)?)null : EsCursor.Decode(SearchCursor.Unbind(search.Cursor, search.Query));
         var folderIds = await ResolveFoldersAsync(search.Query.Root, cancellationToken).ConfigureAwait(false);
         var personIds = await ResolvePeopleAsync(search.Query.Root, cancellationToken).ConfigureAwait(false);
         var body = SearchBody(search, cursor, folderIds, personIds);
         var r = await connection.SendAsync(HttpMethod.POST, indices.Events + "/_search", body, cancellationToken).ConfigureAwait(false);
-        return ReadPage(r.Body!, Math.Clamp(search.Limit, 1, EventSearch.MaxLimit));
+        return ReadPage(r.Body!, Math.Clamp(search.Limit, 1, EventSearch.MaxLimit), search.Query);
     }
 
     /// <summary>The search request for one page: query, sort by (sequence, id), search_after, exact total, facets.</summary>
@@ -112,7 +112,7 @@ internal sealed partial class ElasticsearchStore
                 """,
         });
 
-    internal static EventPage ReadPage(JsonNode body, int limit)
+    internal static EventPage ReadPage(JsonNode body, int limit, ParsedQuery query)
     {
         var hits = body["hits"]!;
         var total = hits["total"]?["value"]?.GetValue<long>() ?? 0;
@@ -128,7 +128,7 @@ internal sealed partial class ElasticsearchStore
         {
             items.RemoveRange(limit, items.Count - limit);
             var last = sortValues[limit - 1];
-            next = EsCursor.Encode(last[0]!.GetValue<long>(), last[1]!.GetValue<string>());
+            next = SearchCursor.Bind(EsCursor.Encode(last[0]!.GetValue<long>(), last[1]!.GetValue<string>()), query);
         }
         var facets = new Dictionary<string, IReadOnlyList<FacetCount>>(StringComparer.Ordinal);
         foreach (var name in new[] { "event", "user", "folder", "day" })

@@ -15,7 +15,7 @@ internal sealed partial class EmbeddedStore
     /// </summary>
     public async Task<EventPage> SearchEventsAsync(EventSearch search, CancellationToken cancellationToken = default)
     {
-        long? cursor = search.Cursor is null ? null : Cursor.Decode(search.Cursor);
+        long? cursor = search.Cursor is null ? null : Cursor.Decode(SearchCursor.Unbind(search.Cursor, search.Query));
         await using var c = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         // A search's counts and facets run in SQLite, where a cancelled token is not looked at: a hundred short
         // prefixes over a large store took 24 s, and went on after the officer (or the API client) gave up. SQLite
@@ -206,7 +206,7 @@ internal sealed partial class EmbeddedStore
         if (items.Count > limit)
         {
             items.RemoveAt(limit);
-            next = Cursor.Encode(items[^1].Sequence);
+            next = SearchCursor.Bind(Cursor.Encode(items[^1].Sequence), search.Query);
         }
 
         var facets = new Dictionary<string, IReadOnlyList<FacetCount>>(StringComparer.Ordinal);

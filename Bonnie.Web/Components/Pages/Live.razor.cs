@@ -48,10 +48,12 @@ public sealed partial class Live : IDisposable
 
     protected override async Task OnInitializedAsync()
     {
-        _mayRetry = await Retry.MayRetryAsync((await AuthenticationState).User);
-        // Subscribed before the first read, so no snapshot falls in between.
+        // Subscribed before the first read, so no snapshot falls in between; both before the first await, so the first
+        // render shows the snapshot current then (a test on a loaded machine saw the subscription come after its
+        // clock had moved, when the authorization check finished late).
         Monitor.Changed += OnChanged;
         Apply(Monitor.Current);
+        _mayRetry = await Retry.MayRetryAsync((await AuthenticationState).User);
     }
 
     internal void OnChanged(BrokerSnapshot snapshot)

@@ -679,6 +679,25 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task SearchEventsAsync_CursorOfAnotherQueryOrOrder_RefusedSayingSo_SameQueryPagesOn()
+    {
+        // A cursor is a position in one result set: taken to another query it skipped or repeated events unnoticed.
+        var batch = new StoreBatch();
+        batch.Events.AddRange([Event(1), Event(2), Event(3)]);
+        await _store.CommitAsync(batch);
+        var first = await _store.SearchEventsAsync(Search("event:MessageNew", limit: 1));
+        Assert.NotNull(first.Next);
+
+        foreach (var other in new[] { "event:Login", "", "event:MessageNew sort:oldest" })
+        {
+            var ex = await Assert.ThrowsAsync<QuerySyntaxException>(() => _store.SearchEventsAsync(Search(other, limit: 1, cursor: first.Next)));
+            Assert.Contains("another query", ex.Message, StringComparison.Ordinal);
+        }
+        var second = await _store.SearchEventsAsync(Search(" event:MessageNew ", limit: 1, cursor: first.Next));
+        Assert.Equal(Event(2).Id, Assert.Single(second.Items).Id);
+    }
+
+    [SkippableFact]
     public async Task GetCountsAsync_EventsAndQuarantine_CountedAsStored()
     {
         Assert.Equal(new StoreCounts(0, 0), await _store.GetCountsAsync());

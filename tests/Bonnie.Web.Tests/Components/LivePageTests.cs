@@ -110,6 +110,10 @@ public sealed class LivePageTests : IAsyncLifetime
         SignInAs("ann", BonnieRoles.Auditor);
         _monitor.Publish(Snapshot(40, 5));
         var page = _context.Render<Live>();
+        // The page shows its first snapshot once its initialisation ran, which may finish after Render returns: a clock
+        // advanced before that made the page's own last render the later time, and the fake clock never reached the end
+        // of the second it then waited (this test failed so on a loaded machine).
+        page.WaitForAssertion(() => Assert.Equal("40", Figure(page, "Pending jobs")), Timeout);
 
         _time.Advance(TimeSpan.FromSeconds(1));
         _monitor.Publish(Snapshot(7, 9, new WorkerSnapshot("worker-c", WorkerState.Unavailable, 0, 0, Start)));
