@@ -49,6 +49,8 @@ public static class OfficerActions
     public const string OfficerDisabled = "officer-disabled";
     public const string OfficerEnabled = "officer-enabled";
     public const string AuditVerified = "audit-verified";
+    /// <summary>The audit log was read over the API or downloaded (Details: the filter and the format).</summary>
+    public const string AuditRead = "audit-read";
     public const string Search = "search";
     public const string MessageViewed = "message-viewed";
     /// <summary>One event was read with its raw notification (Target: the event id).</summary>

@@ -87,18 +87,23 @@ internal sealed class OfficerAuditLog(DataDirectory directory, TimeProvider time
     public void Dispose() => _append.Dispose();
 
     /// <summary>A page of records, newest first, and the total count.</summary>
+    public Task<(IReadOnlyList<OfficerAuditRecord> Records, long Total)> ReadPageAsync(
+        int skip, int take, CancellationToken cancellationToken = default) => ReadPageAsync(AuditFilter.None, skip, take, cancellationToken);
+
+    /// <summary>A page of the records <paramref name="filter"/> matches, newest first, and how many it matches.</summary>
     public async Task<(IReadOnlyList<OfficerAuditRecord> Records, long Total)> ReadPageAsync(
-        int skip, int take, CancellationToken cancellationToken = default)
+        AuditFilter filter, int skip, int take, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(filter);
         await using var connection = await OpenAsync(cancellationToken);
         long total;
         await using (var count = connection.CreateCommand())
         {
-            count.CommandText = "SELECT count(*) FROM officer_audit";
+            count.CommandText = "SELECT count(*) FROM officer_audit" + Where(count, filter);
             total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
         }
         await using var page = connection.CreateCommand();
-        page.CommandText = $"SELECT {Columns} FROM officer_audit ORDER BY seq DESC LIMIT $take OFFSET $skip";
+        page.CommandText = $"SELECT {Columns} FROM officer_audit{Where(page, filter)} ORDER BY seq DESC LIMIT $take OFFSET $skip";
         page.Parameters.AddWithValue("$take", Math.Clamp(take, 1, 1000));
         page.Parameters.AddWithValue("$skip", Math.Max(skip, 0));
         var records = new List<OfficerAuditRecord>();
@@ -108,6 +113,80 @@ internal sealed class OfficerAuditLog(DataDirectory directory, TimeProvider time
             records.Add(Read(reader));
         }
         return (records, total);
+    }
+
+    /// <summary>
+    /// Every record <paramref name="filter"/> matches, oldest first, read in one statement (one snapshot of the log: records
+    /// appended meanwhile are not half in it, as pages read one after another would be).
+    /// </summary>
+    public async IAsyncEnumerable<OfficerAuditRecord> ReadAllAsync(AuditFilter filter,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {Columns} FROM officer_audit{Where(command, filter)} ORDER BY seq";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            yield return Read(reader);
+        }
+    }
+
+    /// <summary>The officers and the actions the log holds, for the filter's choices.</summary>
+    public async Task<(IReadOnlyList<string> Officers, IReadOnlyList<string> Actions)> ReadChoicesAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return (await DistinctAsync(connection, "officer", cancellationToken), await DistinctAsync(connection, "action", cancellationToken));
+    }
+
+    private static async Task<IReadOnlyList<string>> DistinctAsync(SqliteConnection connection, string column, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        // Served by the column's index; the column name is one of two constants, never input.
+        command.CommandText = $"SELECT DISTINCT {column} FROM officer_audit ORDER BY {column}";
+        var values = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            values.Add(reader.GetString(0));
+        }
+        return values;
+    }
+
+    /// <summary>The filter as a WHERE clause of bound parameters (an officer's text is never part of the SQL).</summary>
+    private static string Where(SqliteCommand command, AuditFilter filter)
+    {
+        var parts = new List<string>();
+        if (!string.IsNullOrWhiteSpace(filter.Officer))
+        {
+            parts.Add("officer = $officer COLLATE NOCASE");
+            command.Parameters.AddWithValue("$officer", filter.Officer.Trim());
+        }
+        if (!string.IsNullOrWhiteSpace(filter.Action))
+        {
+            parts.Add("action = $action");
+            command.Parameters.AddWithValue("$action", filter.Action.Trim());
+        }
+        if (!string.IsNullOrWhiteSpace(filter.Text))
+        {
+            // A substring, any case, of the target or the details (a query, a message key, an outcome): instr, not
+            // LIKE, so that '%' and '_' in what an officer types are themselves.
+            parts.Add("(instr(lower(coalesce(target, '')), $text) > 0 OR instr(lower(details), $text) > 0)");
+            command.Parameters.AddWithValue("$text", filter.Text.Trim().ToLowerInvariant());
+        }
+        if (filter.After is { } after)
+        {
+            // Times are stored in one fixed-width UTC form, so they compare as text.
+            parts.Add("time >= $after");
+            command.Parameters.AddWithValue("$after", FormatTime(after));
+        }
+        if (filter.Before is { } before)
+        {
+            parts.Add("time < $before");
+            command.Parameters.AddWithValue("$before", FormatTime(before));
+        }
+        return parts.Count == 0 ? "" : " WHERE " + string.Join(" AND ", parts);
     }
 
     /// <summary>Walks the whole chain and names the first record that does not hold.</summary>
@@ -219,6 +298,8 @@ internal sealed class OfficerAuditLog(DataDirectory directory, TimeProvider time
                     client TEXT NULL,
                     prev_hash TEXT NOT NULL,
                     hash TEXT NOT NULL);
+                CREATE INDEX IF NOT EXISTS officer_audit_by_officer ON officer_audit(officer COLLATE NOCASE, seq);
+                CREATE INDEX IF NOT EXISTS officer_audit_by_action ON officer_audit(action, seq);
                 CREATE TRIGGER IF NOT EXISTS officer_audit_no_update BEFORE UPDATE ON officer_audit
                     BEGIN SELECT RAISE(ABORT, 'the officers'' audit log is append-only'); END;
                 CREATE TRIGGER IF NOT EXISTS officer_audit_no_delete BEFORE DELETE ON officer_audit
@@ -229,6 +310,21 @@ internal sealed class OfficerAuditLog(DataDirectory directory, TimeProvider time
         }
         return connection;
     }
+}
+
+/// <summary>
+/// Which records of the officers' audit log to read; every part optional, all given parts must hold. <see cref="After"/>
+/// is inclusive and <see cref="Before"/> exclusive, as <c>after:</c> and <c>before:</c> in the search.
+/// </summary>
+/// <param name="Officer">The officer's name, any case.</param>
+/// <param name="Action">One action (<see cref="OfficerActions"/>), exactly.</param>
+/// <param name="Text">Found, any case, in the record's target or details.</param>
+public sealed record AuditFilter(string? Officer = null, string? Action = null, string? Text = null, DateTimeOffset? After = null, DateTimeOffset? Before = null)
+{
+    public static AuditFilter None { get; } = new();
+
+    public bool IsEmpty => string.IsNullOrWhiteSpace(Officer) && string.IsNullOrWhiteSpace(Action) && string.IsNullOrWhiteSpace(Text)
+        && After is null && Before is null;
 }
 
 /// <summary>The outcome of walking the chain.</summary>

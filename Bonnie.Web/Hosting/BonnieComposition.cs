@@ -37,6 +37,7 @@ public static class BonnieComposition
         app.MapBonnieRestoreApi();
         app.MapBonnieExportApi();
         app.MapBonnieBackfill();
+        app.MapBonnieAuditApi();
         // HEAD too: load balancers probe with it (a HEAD was a 401, as no endpoint matched it).
         app.MapMethods("/api/health", [HttpMethods.Get, HttpMethods.Head], () => Results.Ok(new { status = "ok" })).AllowAnonymous();
         return app;

@@ -151,6 +151,7 @@ public sealed class ApiAccessTests : IAsyncLifetime
     [InlineData("GET", "/api/restore")]
     [InlineData("POST", "/api/restore")]
     [InlineData("GET", "/api/export?q=user:sam*")]
+    [InlineData("GET", "/api/audit?format=csv")]
     public async Task Api_WrongKey_Unauthorized(string method, string path)
     {
         using var response = await SendAsync(new HttpMethod(method), path, WrongKey);

@@ -42,7 +42,7 @@ public sealed class AuditLogPageTests : IAsyncLifetime
     }
 
     [Fact]
-    public void Render_ThirtyRecords_ShowsTheNewestPageOfTwentyFive()
+    public void Render_ThirtyRecords_ShowsTheNewestPageOfTwentyFive_HeadedByItsOwnRead()
     {
         var page = _context.Render<AuditLog>();
 
@@ -50,8 +50,53 @@ public sealed class AuditLogPageTests : IAsyncLifetime
         {
             var rows = page.FindAll("tbody tr.mud-table-row");
             Assert.Equal(25, rows.Count);
-            Assert.Contains("query 30", rows[0].TextContent, StringComparison.Ordinal);
-            Assert.Contains("query 6", rows[24].TextContent, StringComparison.Ordinal);
+            // Reading the log is recorded before it is shown.
+            Assert.Contains(OfficerActions.AuditRead, rows[0].TextContent, StringComparison.Ordinal);
+            Assert.Contains("chief", rows[0].TextContent, StringComparison.Ordinal);
+            Assert.Contains("query 30", rows[1].TextContent, StringComparison.Ordinal);
+            Assert.Contains("query 7", rows[24].TextContent, StringComparison.Ordinal);
+            Assert.Equal("31 records", page.Find("[aria-label='Matching records']").TextContent.Trim());
+        }, Timeout);
+    }
+
+    [Fact]
+    public async Task Render_FilterInTheAddress_OnlyThatOfficersMatchingRecords_CountedAndTheCsvLinkCarriesIt()
+    {
+        await _log.RecordAsync(new OfficerAuditEntry("bob", OfficerActions.Search, "query 7 of bob", ClientAddress: "192.0.2.8"));
+        await _log.RecordAsync(new OfficerAuditEntry("bob", OfficerActions.Export, "query 7 exported", ClientAddress: "192.0.2.8"));
+        var nav = _context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
+        nav.NavigateTo("/audit?officer=BOB&action=search&text=QUERY%207");
+
+        var page = _context.Render<AuditLog>();
+
+        page.WaitForAssertion(() =>
+        {
+            var row = Assert.Single(page.FindAll("tbody tr.mud-table-row"));
+            Assert.Contains("query 7 of bob", row.TextContent, StringComparison.Ordinal);
+            Assert.Equal("1 records match the filter", page.Find("[aria-label='Matching records']").TextContent.Trim());
+            Assert.Equal("/api/audit?officer=BOB&action=search&text=QUERY%207&format=csv",
+                page.Find("a[aria-label='Download these records as CSV']").GetAttribute("href"));
+        }, Timeout);
+        var read = (await _log.ReadPageAsync(new AuditFilter(Action: OfficerActions.AuditRead), 0, 10)).Records;
+        Assert.Contains("\"officer\":\"BOB\"", Assert.Single(read).Details, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Render_DatesInTheAddress_ThatDayOnly_BadDateSaysSo()
+    {
+        var nav = _context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
+        nav.NavigateTo("/audit?after=2001-01-01&before=2001-01-02");
+
+        var page = _context.Render<AuditLog>();
+
+        page.WaitForAssertion(() => Assert.Contains("No record matches", page.Markup, StringComparison.Ordinal), Timeout);
+
+        nav.NavigateTo("/audit?after=yesterday");
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Contains("after must be a day (2026-12-01)", page.Find("[role=alert]").TextContent, StringComparison.Ordinal);
+            Assert.Empty(page.FindAll("tbody tr.mud-table-row"));
         }, Timeout);
     }
 
@@ -64,7 +109,7 @@ public sealed class AuditLogPageTests : IAsyncLifetime
 
         page.WaitForAssertion(() =>
         {
-            Assert.Contains("The chain is intact: 30 record(s) verified.", page.Find("[role=status]").TextContent, StringComparison.Ordinal);
+            Assert.Contains("The chain is intact: 31 record(s) verified.", page.Find("[aria-label='Chain verification']").TextContent, StringComparison.Ordinal);
             Assert.Contains(OfficerActions.AuditVerified, page.FindAll("tbody tr.mud-table-row")[0].TextContent, StringComparison.Ordinal);
         }, Timeout);
     }
@@ -84,6 +129,6 @@ public sealed class AuditLogPageTests : IAsyncLifetime
         page.Find("button:contains('Verify chain')").Click();
 
         page.WaitForAssertion(() =>
-            Assert.Contains("Record 12 was altered", page.Find("[role=status]").TextContent, StringComparison.Ordinal), Timeout);
+            Assert.Contains("Record 12 was altered", page.Find("[aria-label='Chain verification']").TextContent, StringComparison.Ordinal), Timeout);
     }
 }
