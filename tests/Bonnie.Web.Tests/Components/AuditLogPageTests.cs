@@ -73,7 +73,7 @@ public sealed class AuditLogPageTests : IAsyncLifetime
         {
             var row = Assert.Single(page.FindAll("tbody tr.mud-table-row"));
             Assert.Contains("query 7 of bob", row.TextContent, StringComparison.Ordinal);
-            Assert.Equal("1 records match the filter", page.Find("[aria-label='Matching records']").TextContent.Trim());
+            Assert.Equal("1 record matches the filter", page.Find("[aria-label='Matching records']").TextContent.Trim());
             Assert.Equal("/api/audit?officer=BOB&action=search&text=QUERY%207&format=csv",
                 page.Find("a[aria-label='Download these records as CSV']").GetAttribute("href"));
         }, Timeout);

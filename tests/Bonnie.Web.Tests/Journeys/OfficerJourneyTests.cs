@@ -109,6 +109,42 @@ public sealed class OfficerJourneyTests : IAsyncLifetime
 
         Assert.Empty(_consoleErrors);
     }
+
+    [Fact]
+    public async Task Administrator_FiltersTheAuditLogFromTheOfficersPage_AndDownloadsWhatMatches()
+    {
+        var page = await NewPageAsync();
+        await page.GotoAsync(_baseUrl + "/admin/officers");
+        await SignInAsync(page, BonnieWebFactory.AdminName, BonnieWebFactory.AdminPassword);
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Officers", Exact = true }).WaitForAsync();
+        await WaitInteractiveAsync(page);
+
+        // From the officer's row to their records: the filter is in the address.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Audit log of " + BonnieWebFactory.AdminName }).ClickAsync();
+        await page.GetByRole(AriaRole.Heading, new() { Name = "Officers' audit log" }).WaitForAsync();
+        Assert.Contains("officer=" + BonnieWebFactory.AdminName, page.Url, StringComparison.Ordinal);
+        var matching = page.GetByRole(AriaRole.Status, new() { Name = "Matching records" });
+        await Assertions.Expect(matching).ToContainTextAsync("the filter");
+        await WaitInteractiveAsync(page);
+
+        // Narrow it to one action, chosen from what the log holds.
+        await page.GetByLabel("Action").First.ClickAsync();
+        await page.GetByRole(AriaRole.Option, new() { Name = "sign-in", Exact = true }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await page.WaitForURLAsync(url => url.Contains("action=sign-in", StringComparison.Ordinal));
+        var rows = page.Locator("tbody tr.mud-table-row");
+        await Assertions.Expect(matching).ToHaveTextAsync("1 record matches the filter");
+        Assert.Contains("sign-in", await rows.First.InnerTextAsync(), StringComparison.Ordinal);
+        await ScreenshotAsync(page, "04-audit-log-filtered");
+
+        // The same records as a file.
+        var download = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Link, new() { Name = "Download these records as CSV" }).ClickAsync());
+        var csv = await File.ReadAllLinesAsync((await download.PathAsync())!);
+        Assert.Equal("sequence,time,officer,action,target,details,client,previous_hash,hash", csv[0]);
+        Assert.Contains($"\"{BonnieWebFactory.AdminName}\",\"sign-in\"", Assert.Single(csv[1..]), StringComparison.Ordinal);
+
+        Assert.Empty(_consoleErrors);
+    }
 }
 
 internal static class Screenshots
