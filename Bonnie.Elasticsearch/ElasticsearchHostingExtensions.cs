@@ -24,7 +24,10 @@ public static class ElasticsearchHostingExtensions
         {
             var o = sp.GetRequiredService<IOptions<ElasticsearchStoreOptions>>().Value;
             var connection = new ElasticsearchConnection(o, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ElasticsearchConnection>>());
-            return new ElasticsearchStore(connection, new IndexLayout(o.IndexPrefix), sp.GetRequiredService<ILogger<ElasticsearchStore>>());
+            return new ElasticsearchStore(connection, new IndexLayout(o.IndexPrefix), sp.GetRequiredService<ILogger<ElasticsearchStore>>())
+            {
+                FeedSettle = o.FeedSettle,
+            };
         });
         services.Replace(ServiceDescriptor.Singleton<IBonnieStore>(sp => sp.GetRequiredService<ElasticsearchStore>()));
         return builder;

@@ -131,7 +131,9 @@ internal sealed partial class ElasticsearchStore
                 $"Another writer changed {string.Join(", ", conflicts.Take(5))} since it was read; this batch's events and changes were not stored.");
         }
 
-        var events = batch.Events.Select(e => new BulkOp("create", indices.Events, e.Id, EsDocuments.Event(e, sequences[e.Id]), null, OnConflict.Conflict)).ToList();
+        // Given as the events are sent, the clock's ticks leaving room for the batch's positions (see ReadFeedAsync).
+        var arrival = DateTime.UtcNow.Ticks * ArrivalPerTick;
+        var events = batch.Events.Select(e => new BulkOp("create", indices.Events, e.Id, EsDocuments.Event(e, sequences[e.Id], arrival++), null, OnConflict.Conflict)).ToList();
         conflicts = await BulkAsync(events, cancellationToken).ConfigureAwait(false);
         if (conflicts.Count > 0)
         {

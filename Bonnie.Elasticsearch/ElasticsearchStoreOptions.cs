@@ -25,6 +25,11 @@ public sealed class ElasticsearchStoreOptions
     /// <summary>How long one request may take.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
     /// <summary>
+    /// How long the feed (events in the order they were stored) holds an event back after it was sent: longer than a
+    /// bulk request takes and the clocks of the workers differ (<c>ElasticsearchStore.ReadFeedAsync</c>).
+    /// </summary>
+    public TimeSpan FeedSettle { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>
     /// Operations at most in one bulk request. A worker's batch can hold many thousands of events (its transaction
     /// size in the embedded store); the cluster is sent them in requests of this many, far below its
     /// <c>http.max_content_length</c> (100 MB by default) and near the 5-15 MB a bulk request is advised to be.

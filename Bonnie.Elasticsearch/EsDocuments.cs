@@ -22,7 +22,8 @@ internal static class EsDocuments
         _ => throw new ElasticsearchStoreException("A stored document lacks a date it must have."),
     };
 
-    public static JsonObject Event(StoredEvent e, long sequence)
+    /// <param name="arrival">Its place in the order events were stored (the feed): see <c>ElasticsearchStore.ReadFeedAsync</c>.</param>
+    public static JsonObject Event(StoredEvent e, long sequence, long arrival)
     {
         var folderIds = new[] { e.FolderId, e.OldFolderId }.Where(v => !string.IsNullOrEmpty(v)).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
         var folderNames = new HashSet<string>(StringComparer.Ordinal);
@@ -37,6 +38,7 @@ internal static class EsDocuments
         {
             ["id"] = e.Id,
             ["sequence"] = sequence,
+            ["arrival"] = arrival,
             ["type"] = e.Type.ToString(),
             ["event"] = e.Type.ToString().ToLowerInvariant(),
             ["name"] = e.Name,

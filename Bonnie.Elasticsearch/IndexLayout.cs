@@ -115,6 +115,7 @@ internal sealed class IndexLayout(string prefix)
         {
             ["id"] = Keyword(),
             ["sequence"] = new JsonObject { ["type"] = "long" },
+            ["arrival"] = new JsonObject { ["type"] = "long" },
             // Exact enum name for facets and event: terms; "event" the lower-cased one for prefixes (event:Message*).
             ["type"] = Keyword(),
             ["event"] = Lower(),

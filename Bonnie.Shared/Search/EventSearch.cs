@@ -41,5 +41,23 @@ public sealed record EventPage(long Total, IReadOnlyList<StoredEvent> Items, str
 
 public sealed record FacetCount(string Value, long Count);
 
+/// <summary>
+/// What <see cref="IBonnieStore.ReadFeedAsync"/> takes: the events a query matches in the order they were stored, from
+/// <see cref="After"/> (a <see cref="FeedPage.Next"/>; null: from the first stored). The query's <c>sort:</c> is not used.
+/// </summary>
+public sealed record FeedRequest
+{
+    public required ParsedQuery Query { get; init; }
+    public string? After { get; init; }
+    public int Limit { get; init; } = 100;
+}
+
+/// <summary>
+/// Events in the order they were stored. <see cref="Next"/> is where to go on from, given also when nothing matched
+/// (each call looks at a bounded number of stored events); <see cref="CaughtUp"/> is true when this call reached the
+/// last event stored so far, so the next call may wait a while.
+/// </summary>
+public sealed record FeedPage(IReadOnlyList<StoredEvent> Items, string Next, bool CaughtUp);
+
 /// <summary>A query parsed once: its tree and the sort it asked for (<c>sort:oldest</c>).</summary>
 public sealed record ParsedQuery(QueryNode Root, SortOrder Sort, string Text);

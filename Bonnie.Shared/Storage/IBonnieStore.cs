@@ -29,6 +29,11 @@ public interface IBonnieStore : IObjectLookups
     /// <summary>Events matching a parsed query, newest first unless asked otherwise, with keyset paging and facets.</summary>
     Task<EventPage> SearchEventsAsync(EventSearch search, CancellationToken cancellationToken = default);
     /// <summary>
+    /// Events matching a parsed query in the order they were stored, for following the trail as it grows: an event
+    /// stored late (with an older time) comes after what was read before it, never behind a position already passed.
+    /// </summary>
+    Task<FeedPage> ReadFeedAsync(FeedRequest request, CancellationToken cancellationToken = default);
+    /// <summary>
     /// Every change to one object in the order it was derived (commit order), so each record's from is the one
     /// before's to; events processed out of time order keep their own times.
     /// </summary>

@@ -20,6 +20,7 @@ public static class ApiEndpoints
         var api = app.MapGroup("/api").RequireAuthorization(BonniePolicies.CanSearch).AnswerBadInput().ReadIdsAsSent();
         api.MapGet("/events", SearchAsync);
         api.MapGet("/events/{id}", GetEventAsync);
+        api.MapGet("/feed", FeedAsync);
         api.MapGet("/messages/{id}/history", MessageHistoryAsync);
         api.MapGet("/folders/{id}/history", FolderHistoryAsync);
         api.MapGet("/users/{login}/sessions", SessionsAsync);
@@ -46,6 +47,32 @@ public static class ApiEndpoints
             AuditDetails.PagedRead(search.Limit, search.Cursor, ("facets", string.IsNullOrWhiteSpace(facets) ? null : facets)), cancellationToken);
         return Results.Ok(new EventPageDto(page.Total, page.Items.Select(e => EventDto.Of(e, withRaw: false)).ToList(), page.Next,
             search.Facets == Facets.None ? null : page.Facets));
+    }
+
+    /// <summary>
+    /// The events in the order they were stored, from a position a previous call gave: for following the trail as it
+    /// grows (a late event comes after what was read, never behind it). A call that returned events is recorded as a
+    /// read; a poll that found nothing new read no evidence and is not, so a client polling every few seconds does not
+    /// fill the officers' audit log with empty reads.
+    /// </summary>
+    private static async Task<IResult> FeedAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string? q, string? after, string? limit,
+        CancellationToken cancellationToken)
+    {
+        ApiInput.Once(http.Request, "q", "after", "limit");
+        var request = new FeedRequest
+        {
+            Query = QueryParser.Parse(q),
+            After = string.IsNullOrEmpty(after) ? null : after,
+            Limit = ApiInput.Limit(limit, 100, EventSearch.MaxLimit),
+        };
+        var page = await store.ReadFeedAsync(request, cancellationToken);
+        if (page.Items.Count > 0)
+        {
+            await audit.RecordApiReadAsync(http, OfficerActions.Search, request.Query.Text,
+                AuditDetails.PagedRead(request.Limit, request.After, ("order", "stored"), ("events", page.Items.Count.ToString(CultureInfo.InvariantCulture))),
+                cancellationToken);
+        }
+        return Results.Ok(new FeedPageDto(page.Items.Select(e => EventDto.Of(e, withRaw: false)).ToList(), page.Next, page.CaughtUp));
     }
 
     private static Facets ParseFacets(string? facets)

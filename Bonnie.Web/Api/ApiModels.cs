@@ -18,6 +18,8 @@ internal sealed record EventDto(
         e.PayloadStatus.ToString(), e.PayloadSha256, e.RawSha256, withRaw ? Encoding.UTF8.GetString(e.Raw.Span) : null, e.Identity);
 }
 
+internal sealed record FeedPageDto(IReadOnlyList<EventDto> Items, string Next, bool CaughtUp);
+
 internal sealed record EventPageDto(long Total, IReadOnlyList<EventDto> Items, string? Next, IReadOnlyDictionary<string, IReadOnlyList<FacetCount>>? Facets);
 
 internal sealed record ChangeDto(

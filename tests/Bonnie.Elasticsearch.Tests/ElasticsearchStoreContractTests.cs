@@ -33,7 +33,8 @@ public sealed class ElasticsearchStoreContractTests : StoreContractTests
             options.Password = parts.Length > 1 ? Uri.UnescapeDataString(parts[1]) : "";
         }
         var connection = new ElasticsearchConnection(options, TimeProvider.System, NullLogger.Instance);
-        _store = new ElasticsearchStore(connection, new IndexLayout(options.IndexPrefix), NullLogger<ElasticsearchStore>.Instance);
+        // No settling: the contract's writes are one after another, each visible when its commit returns (refresh=wait_for).
+        _store = new ElasticsearchStore(connection, new IndexLayout(options.IndexPrefix), NullLogger<ElasticsearchStore>.Instance) { FeedSettle = TimeSpan.Zero };
         return Task.FromResult<IBonnieStore>(_store);
     }
 

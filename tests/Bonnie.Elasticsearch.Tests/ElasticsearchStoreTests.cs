@@ -455,6 +455,55 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
         Assert.True(JsonNode.DeepEquals(expected, sent), sent.ToJsonString());
     }
 
+    [Fact]
+    public async Task CommitThenReadFeed_EventsCarryTheOrderTheyWereSentIn_TheFeedAsksForSettledOnesAfterItsPosition()
+    {
+        _es.Respond = r => r.Path switch
+        {
+            "_mget" => NotFoundDocs(r),
+            "_bulk" => BulkOk(r),
+            _ => null,
+        };
+        var batch = new StoreBatch();
+        batch.Events.AddRange([Event(2), Event(1)]);
+        var before = DateTime.UtcNow.Ticks * ElasticsearchStore.ArrivalPerTick;
+
+        await _store.CommitAsync(batch, Timeout);
+
+        var sent = _es.Requests.Where(r => r.Path == "_bulk").SelectMany(b => b.Lines).Where(l => l["arrival"] is not null).ToList();
+        var arrivals = sent.Select(l => l["arrival"]!.GetValue<long>()).ToList();
+        Assert.Equal([Event(2).Id, Event(1).Id], sent.Select(l => l["id"]!.GetValue<string>()));
+        Assert.True(arrivals[0] >= before && arrivals[1] == arrivals[0] + 1, string.Join(", ", arrivals));
+
+        // Three hits for a page of two: the next position is the second's sort values.
+        var hits = new JsonArray();
+        foreach (var (e, arrival) in new[] { (Event(2), arrivals[0]), (Event(1), arrivals[1]), (Event(3), arrivals[1] + 1) })
+        {
+            hits.Add(new JsonObject { ["_source"] = EsDocuments.Event(e, 1, arrival), ["sort"] = new JsonArray(arrival, e.Id) });
+        }
+        _es.Respond = r => r.Path == "t-events/_search"
+            ? FakeResponse.Ok(new JsonObject { ["hits"] = new JsonObject { ["hits"] = hits.DeepClone() } })
+            : null;
+
+        var page = await _store.ReadFeedAsync(new FeedRequest { Query = QueryParser.Parse("user:alice@example.org"), Limit = 2 }, Timeout);
+
+        Assert.Equal([Event(2).Id, Event(1).Id], page.Items.Select(e => e.Id));
+        Assert.False(page.CaughtUp);
+        var search = _es.Requests.Last(r => r.Path == "t-events/_search").Json;
+        var filter = search["query"]!["bool"]!["filter"]!.AsArray();
+        Assert.Equal("alice@example.org", filter[0]!["term"]!["user"]!.GetValue<string>());
+        var settled = filter[1]!["range"]!["arrival"]!["lt"]!.GetValue<long>();
+        // Held back: only what was sent at least FeedSettle (10 s by default) ago is answered.
+        Assert.True(settled < arrivals[0] - (TimeSpan.FromSeconds(9).Ticks * ElasticsearchStore.ArrivalPerTick), $"{settled} against {arrivals[0]}");
+        Assert.Equal("[{\"arrival\":\"asc\"},{\"id\":\"asc\"}]", search["sort"]!.ToJsonString());
+        Assert.Equal(3, search["size"]!.GetValue<int>());
+
+        // Going on from the page's position asks for what comes after the second event.
+        await _store.ReadFeedAsync(new FeedRequest { Query = QueryParser.Parse(""), After = page.Next, Limit = 2 }, Timeout);
+        var again = _es.Requests.Last(r => r.Path == "t-events/_search").Json;
+        Assert.Equal($"[{arrivals[1]},\"{Event(1).Id}\"]", again["search_after"]!.ToJsonString());
+    }
+
     /// <summary>
     /// The folder facet counts an event under its folder and under the folder it took a message out of, as folder:
     /// finds it (the embedded store's contract test proves the counts; this the request that asks for them).
@@ -594,7 +643,7 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
     [Fact]
     public async Task SearchEventsAsync_NextPage_CursorCarriesSortValuesAsSearchAfter()
     {
-        var e = EsDocuments.Event(Event(1), 42);
+        var e = EsDocuments.Event(Event(1), 42, 7);
         _es.Respond = r => r.Path == "t-events/_search"
             ? FakeResponse.Ok(new JsonObject
             {

@@ -82,9 +82,9 @@ internal sealed partial class EmbeddedStore
     private const string InsertEvent = """
         INSERT INTO events(seq, id, type, name, ts, received, user, service, session, ip, folder_id, folder, folder_path,
             old_folder_id, old_folder, uids, mids, keys, sender, recipients, flags, subject, size, payload_status, payload_sha256, raw_sha256, raw,
-            identity_status, person_id, identity, raw_codec)
+            identity_status, person_id, identity, raw_codec, arrival)
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27,
-            ?28, ?29, ?30, ?31)
+            ?28, ?29, ?30, ?31, ?32)
         """;
 
     /// <summary>
@@ -142,6 +142,10 @@ internal sealed partial class EmbeddedStore
             return;
         }
         var insert = Native(InsertEvent);
+        // Read in the writing transaction (the write lock is held, so no other writer of the store, in this process or
+        // another, gives out the same numbers); it sees this transaction's own rows, so each chunk of a streamed batch
+        // goes on from the last.
+        var arrival = Native($"SELECT max({Arrival}) FROM events").ReadInt64() ?? 0;
         var fts = Native("INSERT INTO events_fts(rowid, subject, sender, recipients, body) VALUES (?1, ?2, ?3, ?4, ?5)");
         var fields = Native("INSERT INTO fields_fts(rowid, subject, sender, recipients) VALUES (?1, ?2, ?3, ?4)");
         string? lastTextType = null;
@@ -169,8 +173,9 @@ internal sealed partial class EmbeddedStore
                         .Bind(16, e.Uids).Bind(17, p.MessageIds).Bind(18, p.MessageKeys).Bind(19, p.From).Bind(20, p.To)
                         .Bind(21, p.Flags).Bind(22, e.Subject).Bind(23, e.Size).Bind(24, (long)e.PayloadStatus).Bind(25, e.PayloadSha256)
                         .Bind(26, e.RawSha256).Bind(27, p.Raw.Span).Bind(28, e.Identity?.Status).Bind(29, e.Identity?.PersonId)
-                        .Bind(30, p.Identity).Bind(31, p.Codec)
+                        .Bind(30, p.Identity).Bind(31, p.Codec).Bind(32, arrival + 1)
                         .Execute();
+                    arrival++;
                     break;
                 }
                 catch (SqliteException ex) when (ex.SqliteErrorCode == 19 && ex.Message.Contains("events.id", StringComparison.Ordinal))
@@ -205,6 +210,9 @@ internal sealed partial class EmbeddedStore
             }
         }
     }
+
+    /// <summary>An event's place in the order events were stored in (<see cref="Schema"/>, the feed).</summary>
+    internal const string Arrival = "coalesce(arrival, seq)";
 
     private long NextFreeSequence(long lo, long hi)
     {

@@ -88,6 +88,13 @@ internal static class Schema
             SELECT DISTINCT type FROM events
             WHERE subject IS NOT NULL OR sender IS NOT NULL OR recipients IS NOT NULL OR payload_sha256 IS NOT NULL;
         """,
+        // The order events were stored in (the feed, ReadFeedAsync): a number one higher than any before, given in the
+        // writing transaction. Events stored before this step have none; their place is their sequence, which is below
+        // every number given after it, so the index is built without rewriting a row.
+        """
+        ALTER TABLE events ADD COLUMN arrival INTEGER;
+        CREATE UNIQUE INDEX events_arrival ON events(coalesce(arrival, seq));
+        """,
     ];
 
     public static int CurrentVersion => Steps.Length;

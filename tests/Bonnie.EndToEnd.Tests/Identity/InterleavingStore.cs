@@ -37,6 +37,7 @@ internal sealed class InterleavingStore(IBonnieStore inner, Func<Task> otherWrit
     public Task<SessionObject?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default) => inner.GetSessionAsync(sessionId, cancellationToken);
     public Task<StoredEvent?> GetEventAsync(string eventId, CancellationToken cancellationToken = default) => inner.GetEventAsync(eventId, cancellationToken);
     public Task<EventPage> SearchEventsAsync(EventSearch search, CancellationToken cancellationToken = default) => inner.SearchEventsAsync(search, cancellationToken);
+    public Task<FeedPage> ReadFeedAsync(FeedRequest request, CancellationToken cancellationToken = default) => inner.ReadFeedAsync(request, cancellationToken);
     public Task<IReadOnlyList<ChangeRecord>> GetChangesAsync(ObjectKind kind, string objectId, CancellationToken cancellationToken = default)
         => inner.GetChangesAsync(kind, objectId, cancellationToken);
     public Task<IReadOnlyList<StoredEvent>> GetEventsForObjectAsync(ObjectKind kind, string objectId, int limit, CancellationToken cancellationToken = default)

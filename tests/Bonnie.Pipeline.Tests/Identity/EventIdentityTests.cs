@@ -220,7 +220,7 @@ public sealed class SchemaMigrationTests
         using var cmd = check.CreateCommand();
         cmd.CommandText = "SELECT max(version) FROM schema_version";
         Assert.Equal((long)Schema.CurrentVersion, (long)cmd.ExecuteScalar()!);
-        Assert.Equal(7, Schema.CurrentVersion);
+        Assert.Equal(8, Schema.CurrentVersion);
         Assert.Null(await store.GetPersonAsync("p1"));
         Assert.Empty(await store.GetPendingIdentityAsync(10));
     });
@@ -248,6 +248,31 @@ public sealed class SchemaMigrationTests
         Assert.Equal("e2", await Q("-budget"));
         Assert.Equal("e2", await Q("event:Login -merger"));
         Assert.Equal("e1,e2", await Q("-subject:budget"));
+    });
+
+    // Two events a Bonnie of schema 7 stored (no arrival numbers), then one stored now with an older time: the feed
+    // gives the old ones in their time order, then the new one, and goes on from there.
+    [Fact]
+    public Task Initialize_DatabaseOfVersion7_TheFeedGivesItsEventsThenTheNewOnes() => WithMigratedStoreAsync(7, """
+        INSERT INTO events(seq, id, type, name, ts, received, user, payload_status, raw_sha256, raw)
+        VALUES (8192, 'old2', 'Login', 'Login', 2, 2, 'alice@example.org', 0, 'x', x'7b7d'),
+               (4096, 'old1', 'Login', 'Login', 1, 1, 'alice@example.org', 0, 'x', x'7b7d');
+        """, async store =>
+    {
+        var raw = "{\"event\":\"Logout\"}"u8.ToArray();
+        var batch = new StoreBatch();
+        batch.Events.Add(new StoredEvent
+        {
+            Id = "new", Type = Bonnie.Shared.Events.EventType.Logout, Name = "Logout", Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(0),
+            RawSha256 = "x", Raw = raw,
+        });
+        await store.CommitAsync(batch);
+
+        var feed = await store.ReadFeedAsync(new FeedRequest { Query = QueryParser.Parse(""), Limit = 10 });
+        var after = await store.ReadFeedAsync(new FeedRequest { Query = QueryParser.Parse(""), After = feed.Next, Limit = 10 });
+
+        Assert.Equal(["old1", "old2", "new"], feed.Items.Select(e => e.Id));
+        Assert.Empty(after.Items);
     });
 
     // Jane's event under her old name, stored by a Bonnie that had no person terms yet.

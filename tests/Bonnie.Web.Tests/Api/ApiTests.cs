@@ -147,6 +147,41 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Equal("api:auditor has the role Auditor; this takes the role Administrator.", body.GetProperty("error").GetString());
     }
 
+    [Fact]
+    public async Task GetFeed_FollowedAsItGrows_ALateEventWithAnOlderTimeComesNext_AnEmptyPollIsNotAudited()
+    {
+        var (status, first) = await GetAsync("/api/feed?q=&limit=1000");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var stored = first.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetString()).ToList();
+        Assert.Equal(Session.Length, stored.Count);
+        Assert.True(first.GetProperty("caughtUp").GetBoolean());
+        var next = first.GetProperty("next").GetString()!;
+        var readsBefore = (await AuditAsync()).Count(r => r.Action == OfficerActions.Search);
+        var (_, empty) = await GetAsync("/api/feed?after=" + Uri.EscapeDataString(next));
+        Assert.Empty(empty.GetProperty("items").EnumerateArray());
+
+        // A notification from before all the others (a dealer's spool resent after an outage) is stored now.
+        var late = Fixture("Logout").Replace("2026-11-29T11:19:48.040Z", "2001-01-01T00:00:00.000Z", StringComparison.Ordinal);
+        Assert.Contains("2001-01-01", late, StringComparison.Ordinal);
+        var bytes = Encoding.UTF8.GetBytes(late);
+        await using (var scope = _factory.Services.CreateAsyncScope())
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            Assert.IsType<JobOutcome.Done>(await scope.ServiceProvider.GetRequiredService<StoreJobProcessor>()
+                .ProcessAsync(new Job(JobId(late), bytes, 0, DateTimeOffset.UtcNow), timeout.Token));
+        }
+        var (_, grown) = await GetAsync("/api/feed?after=" + Uri.EscapeDataString(empty.GetProperty("next").GetString()!));
+
+        var item = Assert.Single(grown.GetProperty("items").EnumerateArray());
+        Assert.Equal(JobId(late), item.GetProperty("id").GetString());
+        Assert.StartsWith("2001-", item.GetProperty("timestamp").GetString(), StringComparison.Ordinal);
+        // The empty poll was not recorded; the one that returned the late event was.
+        Assert.Equal(readsBefore + 1, (await AuditAsync()).Count(r => r.Action == OfficerActions.Search));
+        var (forged, error) = await GetAsync("/api/feed?after=nonsense");
+        Assert.Equal(HttpStatusCode.BadRequest, forged);
+        Assert.Contains("position", error.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
     private async Task<IReadOnlyList<OfficerAuditRecord>> AuditAsync()
         => (await _factory.Services.GetRequiredService<OfficerAuditLog>().ReadPageAsync(0, 1000)).Records;
 

@@ -42,6 +42,7 @@ public sealed class StoreStatusFeedTests
         public Task<IReadOnlySet<string>> FindProcessedJobsAsync(IReadOnlyCollection<string> jobIds, CancellationToken cancellationToken = default) => throw Down();
         public Task<StoredEvent?> GetEventAsync(string eventId, CancellationToken cancellationToken = default) => throw Down();
         public Task<Bonnie.Shared.Search.EventPage> SearchEventsAsync(Bonnie.Shared.Search.EventSearch search, CancellationToken cancellationToken = default) => throw Down();
+        public Task<Bonnie.Shared.Search.FeedPage> ReadFeedAsync(Bonnie.Shared.Search.FeedRequest request, CancellationToken cancellationToken = default) => throw Down();
         public Task<IReadOnlyList<ChangeRecord>> GetChangesAsync(ObjectKind kind, string objectId, CancellationToken cancellationToken = default) => throw Down();
         public Task<IReadOnlyList<StoredEvent>> GetEventsForObjectAsync(ObjectKind kind, string objectId, int limit, CancellationToken cancellationToken = default) => throw Down();
         public Task<IReadOnlyList<SessionObject>> GetSessionsForUserAsync(string login, int limit, CancellationToken cancellationToken = default) => throw Down();

@@ -1,0 +1,107 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Bonnie.Shared.Search;
+using Bonnie.Shared.Storage;
+using HttpMethod = Elastic.Transport.HttpMethod;
+
+namespace Bonnie.Elasticsearch;
+
+internal sealed partial class ElasticsearchStore
+{
+    /// <summary>Positions per tick of the clock: room for a batch's events given in the same tick.</summary>
+    internal const long ArrivalPerTick = 16;
+
+    /// <summary>
+    /// How long after it was given a position is answered (<see cref="ElasticsearchStoreOptions.FeedSettle"/>).
+    /// Elasticsearch has no transaction: several workers send their batches at once, each visible when its bulk's
+    /// refresh is done, so an event with an earlier position can become visible after a later one was read. Held back
+    /// this long, a position read past stays past unless a writer's bulk took longer than this or its clock was this
+    /// far behind.
+    /// </summary>
+    public TimeSpan FeedSettle { get; init; } = TimeSpan.FromSeconds(10);
+
+    public async Task<FeedPage> ReadFeedAsync(FeedRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var after = request.After is null ? ((long, string)?)null : EsFeedPosition.Decode(request.After);
+        var limit = Math.Clamp(request.Limit, 1, EventSearch.MaxLimit);
+        var settled = (DateTime.UtcNow - FeedSettle).Ticks * ArrivalPerTick;
+        var folderIds = await ResolveFoldersAsync(request.Query.Root, cancellationToken).ConfigureAwait(false);
+        var personIds = await ResolvePeopleAsync(request.Query.Root, cancellationToken).ConfigureAwait(false);
+        var body = FeedBody(request.Query, after, settled, limit, folderIds, personIds);
+        var r = await connection.SendAsync(HttpMethod.POST, indices.Events + "/_search", body, cancellationToken).ConfigureAwait(false);
+        var hits = r.Body?["hits"]?["hits"]?.AsArray() ?? [];
+        var items = new List<StoredEvent>();
+        var positions = new List<(long, string)>();
+        foreach (var hit in hits)
+        {
+            items.Add(EsDocuments.ReadEvent(hit!["_source"]!.AsObject()));
+            var sort = hit["sort"]!.AsArray();
+            positions.Add((sort[0]!.GetValue<long>(), sort[1]!.GetValue<string>()));
+        }
+        if (items.Count > limit)
+        {
+            items.RemoveRange(limit, items.Count - limit);
+            return new FeedPage(items, EsFeedPosition.Encode(positions[limit - 1]), CaughtUp: false);
+        }
+        // Every settled match is here: go on from the settled boundary (an empty id sorts before any event's).
+        var next = Math.Max(settled, after?.Item1 ?? long.MinValue);
+        return new FeedPage(items, EsFeedPosition.Encode(next == after?.Item1 ? after.Value : (next, "")), CaughtUp: true);
+    }
+
+    internal static JsonObject FeedBody(ParsedQuery query, (long Arrival, string Id)? after, long settled, int limit,
+        IReadOnlyDictionary<KeywordNode, IReadOnlyList<string>>? folderIds = null,
+        IReadOnlyDictionary<KeywordNode, IReadOnlyList<string>>? personIds = null)
+    {
+        var body = new JsonObject
+        {
+            ["query"] = new JsonObject
+            {
+                ["bool"] = new JsonObject
+                {
+                    ["filter"] = new JsonArray(
+                        new EsQueryTranslator(folderIds, personIds).Translate(query.Root),
+                        new JsonObject { ["range"] = new JsonObject { ["arrival"] = new JsonObject { ["lt"] = settled } } }),
+                },
+            },
+            ["sort"] = new JsonArray(new JsonObject { ["arrival"] = "asc" }, new JsonObject { ["id"] = "asc" }),
+            ["size"] = limit + 1,
+            ["track_total_hits"] = false,
+            ["_source"] = new JsonObject { ["excludes"] = new JsonArray("raw", "body") },
+        };
+        if (after is { } a)
+        {
+            body["search_after"] = new JsonArray(a.Arrival, a.Id);
+        }
+        return body;
+    }
+}
+
+/// <summary>Opaque feed positions: the sort values (arrival, id) of the last event read, versioned.</summary>
+internal static class EsFeedPosition
+{
+    public static string Encode((long Arrival, string Id) position)
+        => Convert.ToBase64String(Encoding.UTF8.GetBytes("f1:" + position.Arrival.ToString(CultureInfo.InvariantCulture) + ":" + position.Id))
+            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    public static (long Arrival, string Id) Decode(string position)
+    {
+        try
+        {
+            var b64 = position.Replace('-', '+').Replace('_', '/');
+            b64 = b64.PadRight(b64.Length + ((4 - (b64.Length % 4)) % 4), '=');
+            var parts = Encoding.UTF8.GetString(Convert.FromBase64String(b64)).Split(':', 3);
+            if (parts.Length == 3 && parts[0] == "f1"
+                && long.TryParse(parts[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var arrival)
+                && parts[2].Length <= 512 && !parts[2].Any(char.IsControl))
+            {
+                return (arrival, parts[2]);
+            }
+        }
+        catch (FormatException)
+        {
+        }
+        throw new QuerySyntaxException("The feed position is not one this server gave out; start again without it.", 0, "a position from a previous call");
+    }
+}
