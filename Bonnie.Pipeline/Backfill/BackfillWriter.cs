@@ -27,7 +27,7 @@ internal sealed record FoundMessage(
 /// Writes what a backfill finds through the same unit of work as the handlers, but as discoveries: objects are
 /// written as they are now, marked <see cref="LocationOrigin.Backfill"/>, with no change record, because nothing was
 /// seen to change. Each place a message is found at is one <see cref="EventType.MessageFound"/> event of Bonnie's own
-/// (<see cref="FoundEvent"/>), so that the search, and with it export and restore by query, reach mail that was on the
+/// (<see cref="FoundEventAsync"/>), so that the search, and with it export and restore by query, reach mail that was on the
 /// server before Bonnie listened (a review found an evidence bundle for such a custodian verified and empty).
 /// Idempotent: a folder, or a message already at that folder and UID (by GUID email id) with its found event, is left
 /// alone, so a second run writes nothing.
@@ -182,10 +182,19 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time, IIde
     {
         var raw = FoundRecord(folder, m, message, location, now);
         var body = m.BodyText;
-        if (body is null && payloads is not null && message.PayloadSha256 is { } sha256
-            && await payloads.GetAsync(sha256, cancellationToken).ConfigureAwait(false) is { } bytes)
+        if (body is null && payloads is not null && message.PayloadSha256 is { } sha256)
         {
-            body = PayloadFetcher.BodyText(bytes);
+            try
+            {
+                if (await payloads.GetAsync(sha256, cancellationToken).ConfigureAwait(false) is { } bytes)
+                {
+                    body = PayloadFetcher.BodyText(bytes);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or InvalidDataException)
+            {
+                // The event is what matters; without the body's words it is still found by its fields.
+            }
         }
         var mailbox = MailboxUri.TryParse("imap://backfill/" + Uri.EscapeDataString(folder.Name), out var parsed) ? parsed : null;
         return new StoredEvent
