@@ -171,11 +171,24 @@ internal sealed class IndexLayout(string prefix)
             {
                 ["bonnie_words"] = new JsonObject { ["type"] = "pattern", ["pattern"] = "[^\\p{L}\\p{N}\\p{Co}]+" },
             },
+            // Chinese and Japanese are written without spaces: each of their characters is made a word of its own, as
+            // the embedded store does (UnspacedScripts), so a word inside a sentence is found as the phrase of its
+            // characters. Before, a whole sentence was one word.
+            ["char_filter"] = new JsonObject
+            {
+                ["bonnie_unspaced"] = new JsonObject
+                {
+                    ["type"] = "pattern_replace",
+                    ["pattern"] = "([\\p{IsHan}\\p{IsHiragana}\\p{IsKatakana}])",
+                    ["replacement"] = " $1 ",
+                },
+            },
             ["analyzer"] = new JsonObject
             {
                 ["bonnie_text"] = new JsonObject
                 {
                     ["type"] = "custom",
+                    ["char_filter"] = new JsonArray("bonnie_unspaced"),
                     ["tokenizer"] = "bonnie_words",
                     ["filter"] = new JsonArray("lowercase", "asciifolding"),
                 },

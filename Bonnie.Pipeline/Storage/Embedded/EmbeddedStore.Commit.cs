@@ -94,7 +94,7 @@ internal sealed partial class EmbeddedStore
     /// </summary>
     internal readonly record struct PreparedEvent(
         ReadOnlyMemory<byte> Raw, long Codec, string Type, string? MessageIds, string? MessageKeys, string? From, string? To, string? Flags,
-        string? Identity, string[] Terms, bool FullText, string FullTextFrom, string FullTextTo);
+        string? Identity, string[] Terms, bool FullText, string? FullTextSubject, string FullTextFrom, string FullTextTo, string? FullTextBody);
 
     [ThreadStatic]
     private static HashSet<string>? t_terms;
@@ -109,7 +109,9 @@ internal sealed partial class EmbeddedStore
         var fullText = e.Subject is not null || e.From.Count > 0 || e.To.Count > 0 || e.BodyText is not null;
         return new PreparedEvent(raw, codec, e.Type.ToString(), Join(e.MessageIds), Join(e.MessageKeys), Join(e.From), Join(e.To), Join(e.Flags),
             e.Identity is null ? null : StoreJson.Write(e.Identity), [.. terms], fullText,
-            fullText ? string.Join(' ', e.From) : "", fullText ? string.Join(' ', e.To) : "");
+            // The text as its words are indexed: Chinese and Japanese characters each a word (UnspacedScripts).
+            UnspacedScripts.Spaced(e.Subject), fullText ? UnspacedScripts.Spaced(string.Join(' ', e.From))! : "",
+            fullText ? UnspacedScripts.Spaced(string.Join(' ', e.To))! : "", UnspacedScripts.Spaced(e.BodyText));
     }
 
     /// <summary>Prepares the events on every core, or (<paramref name="onEveryCore"/> false) on the calling thread.</summary>
@@ -195,10 +197,10 @@ internal sealed partial class EmbeddedStore
             }
             if (p.FullText)
             {
-                fts.Bind(1, seq).Bind(2, e.Subject).Bind(3, p.FullTextFrom).Bind(4, p.FullTextTo).Bind(5, e.BodyText).Execute();
+                fts.Bind(1, seq).Bind(2, p.FullTextSubject).Bind(3, p.FullTextFrom).Bind(4, p.FullTextTo).Bind(5, p.FullTextBody).Execute();
                 if (e.Subject is not null || e.From.Count > 0 || e.To.Count > 0)
                 {
-                    fields.Bind(1, seq).Bind(2, e.Subject).Bind(3, p.FullTextFrom).Bind(4, p.FullTextTo).Execute();
+                    fields.Bind(1, seq).Bind(2, p.FullTextSubject).Bind(3, p.FullTextFrom).Bind(4, p.FullTextTo).Execute();
                 }
                 // In the same transaction as the text itself; written when the type differs from the last event with
                 // text, which in practice is a few times per batch (deliveries), not per event.

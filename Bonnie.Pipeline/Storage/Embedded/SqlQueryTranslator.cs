@@ -136,11 +136,28 @@ internal sealed class SqlQueryTranslator
         {
             sb.Append('{').Append(column).Append("} : ");
         }
-        sb.Append('"').Append(t.Text.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
-        if (t.IsPrefix)
+        var spaced = UnspacedScripts.Spaced(t.Text)!;
+        if (ReferenceEquals(spaced, t.Text))
+        {
+            Phrase(sb, t.Text, t.IsPrefix);
+            return sb.ToString();
+        }
+        // Chinese or Japanese: the phrase of its characters, as they are indexed now, or the text as one word, as events
+        // stored before that were indexed (a whole run of such characters was one word then).
+        sb.Append('(');
+        Phrase(sb, spaced, t.IsPrefix);
+        sb.Append(" OR ");
+        Phrase(sb, t.Text, t.IsPrefix);
+        sb.Append(')');
+        return sb.ToString();
+    }
+
+    private static void Phrase(StringBuilder sb, string text, bool isPrefix)
+    {
+        sb.Append('"').Append(text.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
+        if (isPrefix)
         {
             sb.Append(" *");
         }
-        return sb.ToString();
     }
 }

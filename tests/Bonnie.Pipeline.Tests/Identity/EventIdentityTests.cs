@@ -275,6 +275,34 @@ public sealed class SchemaMigrationTests
         Assert.Empty(after.Items);
     });
 
+    // A Japanese subject a Bonnie of schema 7 indexed as one word (no spaces in it): the whole run is still found, as it
+    // was then; a word inside it is found in what is stored from now on.
+    [Fact]
+    public Task Initialize_DatabaseOfVersion7WithAJapaneseSubject_TheWholeRunStillFound() => WithMigratedStoreAsync(7, """
+        INSERT INTO events(seq, id, type, name, ts, received, user, subject, payload_status, raw_sha256, raw)
+        VALUES (4096, 'old', 'MessageNew', 'MessageNew', 1, 1, 'alice@example.org', '東京都の会議', 0, 'x', x'7b7d');
+        INSERT INTO events_fts(rowid, subject, sender, recipients, body) VALUES (4096, '東京都の会議', '', '', NULL);
+        INSERT INTO fields_fts(rowid, subject, sender, recipients) VALUES (4096, '東京都の会議', '', '');
+        INSERT INTO text_types(type) VALUES ('MessageNew');
+        """, async store =>
+    {
+        var raw = "{\"event\":\"MessageNew\"}"u8.ToArray();
+        var batch = new StoreBatch();
+        batch.Events.Add(new StoredEvent
+        {
+            Id = "new", Type = Bonnie.Shared.Events.EventType.MessageNew, Name = "MessageNew", Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(5),
+            Subject = "東京都の会議", RawSha256 = "x", Raw = raw,
+        });
+        await store.CommitAsync(batch);
+
+        async Task<string> Q(string q)
+            => string.Join(',', (await store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(q), Limit = 10 })).Items.Select(e => e.Id).Order());
+
+        Assert.Equal("new,old", await Q("東京都の会議"));
+        Assert.Equal("new,old", await Q("subject:東京都の会議"));
+        Assert.Equal("new", await Q("会議"));
+    });
+
     // Jane's event under her old name, stored by a Bonnie that had no person terms yet.
     [Fact]
     public Task Initialize_DatabaseOfVersion2WithResolvedEvents_UserSearchFindsThemUnderEveryName() => WithMigratedStoreAsync(2, """

@@ -708,6 +708,22 @@ public abstract class StoreContractTests : IAsyncLifetime
         _store.ReadFeedAsync(new FeedRequest { Query = QueryParser.Parse(q), After = after, Limit = limit });
 
     [SkippableFact]
+    public async Task SearchEventsAsync_ChineseAndJapaneseWordsInsideASentence_Found()
+    {
+        // Written without spaces: a word inside the sentence is found, a word that is not in it is not.
+        await CommitAsync(Event(1, subject: "東京都の会議について"), Event(2, subject: "大阪でミーティングします"), Event(3, subject: "Quarterly report"));
+
+        async Task<IEnumerable<string>> FoundAsync(string q) => (await _store.SearchEventsAsync(Search(q))).Items.Select(e => e.Id).Order(StringComparer.Ordinal);
+
+        Assert.Equal([Event(1).Id], await FoundAsync("会議"));
+        Assert.Equal([Event(1).Id], await FoundAsync("subject:東京"));
+        Assert.Equal([Event(2).Id], await FoundAsync("\"ミーティング\""));
+        Assert.Equal([Event(2).Id], await FoundAsync("subject:ミー*"));
+        Assert.Empty(await FoundAsync("名古屋"));
+        Assert.Equal(new[] { Event(2).Id, Event(3).Id }.Order(StringComparer.Ordinal), await FoundAsync("-会議"));
+    }
+
+    [SkippableFact]
     public async Task ReadFeedAsync_EventStoredLateWithAnOlderTime_ComesAfterWhatWasReadBefore()
     {
         // Following the trail as it grows: a dealer's spool resent after an outage brings events older than those already
