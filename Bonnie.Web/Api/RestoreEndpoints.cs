@@ -3,6 +3,7 @@ using System.Security.Claims;
 using Bonnie.Pipeline.Restore;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Security;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 
 namespace Bonnie.Web.Api;
@@ -21,7 +22,7 @@ public static class RestoreEndpoints
     }
 
     private static async Task<IResult> StartAsync(RestoreJobs jobs, IOfficerAudit audit, IOptions<RestoreOptions> options,
-        HttpContext http, CancellationToken cancellationToken)
+        IAuthorizationService authorization, HttpContext http, CancellationToken cancellationToken)
     {
         var body = await ApiInput.JsonBodyAsync<RestoreRequestDto>(http.Request, cancellationToken);
         ApiInput.SelectionWithinLimit(body.MessageKeys);
@@ -34,7 +35,9 @@ public static class RestoreEndpoints
         {
             return ApiErrors.Answer(StatusCodes.Status400BadRequest, ex.Message);
         }
-        var result = await RestoreStarter.StartAsync(request, jobs, audit, options.Value, Officer(http.User), http.Connection.RemoteIpAddress?.ToString(), cancellationToken);
+        var intoAnother = (await authorization.AuthorizeAsync(http.User, BonniePolicies.CanAdminister)).Succeeded;
+        var result = await RestoreStarter.StartAsync(request, jobs, audit, options.Value, Officer(http.User), http.Connection.RemoteIpAddress?.ToString(),
+            intoAnother, cancellationToken);
         return result switch
         {
             RestoreStart.Refused r => ApiErrors.Answer(r.Status, r.Error),
@@ -64,8 +67,12 @@ public static class RestoreEndpoints
 /// <summary>Plans, audits and starts a restore; shared by the API and the restore page.</summary>
 internal static class RestoreStarter
 {
+    /// <param name="mayRestoreIntoAnotherMailbox">
+    /// Whether the officer may put mail into a mailbox other than the one it came from (administrators): a Restorer puts
+    /// mail back where it was lost; into someone else's mailbox it would hand one person's mail to another.
+    /// </param>
     public static async Task<RestoreStart> StartAsync(RestoreRequest request, RestoreJobs jobs, IOfficerAudit audit, RestoreOptions options,
-        string officer, string? client, CancellationToken cancellationToken)
+        string officer, string? client, bool mayRestoreIntoAnotherMailbox, CancellationToken cancellationToken)
     {
         RestorePlan plan;
         try
@@ -75,6 +82,22 @@ internal static class RestoreStarter
         catch (RestoreSourceException ex)
         {
             return new RestoreStart.Refused(ex.Message, ex.NotFound ? StatusCodes.Status404NotFound : StatusCodes.Status400BadRequest);
+        }
+        if (request.TargetFolder is { } targetFolder && !mayRestoreIntoAnotherMailbox
+            && await OtherMailboxesAsync(request, targetFolder, jobs, cancellationToken) is { Count: > 0 } others)
+        {
+            var into = CyrusMailboxName.OwnerOf(targetFolder);
+            // Refused before anything is planned or sent, and recorded: an attempt to move one person's mail to another.
+            await audit.RecordAsync(new OfficerAuditEntry(officer, OfficerActions.Restore, targetFolder, new Dictionary<string, string?>
+            {
+                ["stage"] = "refused",
+                ["scope"] = request.Scope.ToString(),
+                ["from"] = string.Join(", ", others),
+                ["reason"] = "another mailbox",
+            }, client), cancellationToken);
+            return new RestoreStart.Refused(
+                $"Restoring mail of {string.Join(", ", others)} into {into}'s mailbox needs the Administrator role: a Restorer puts mail back into the mailbox it came from.",
+                StatusCodes.Status403Forbidden);
         }
         if (!request.DryRun && !options.Imap.IsConfigured)
         {
@@ -112,6 +135,35 @@ internal static class RestoreStarter
         var job = jobs.StartAsync(officer, request, plan, start => audit.RecordAsync(new OfficerAuditEntry(officer, OfficerActions.Restore, target,
             new Dictionary<string, string?>(details) { ["job"] = start.Id }, client), cancellationToken));
         return new RestoreStart.Started(await job);
+    }
+
+    /// <summary>
+    /// The mailboxes, other than the target's, that the selection would be restored into without a target folder: where
+    /// it came from. A place that cannot be restored into by itself (a shared folder) counts as another mailbox.
+    /// </summary>
+    private static async Task<IReadOnlyList<string>> OtherMailboxesAsync(RestoreRequest request, string targetFolder, RestoreJobs jobs,
+        CancellationToken cancellationToken)
+    {
+        var into = CyrusMailboxName.OwnerOf(targetFolder);
+        IEnumerable<string?> from;
+        if (request.Scope == RestoreScope.Mailbox)
+        {
+            from = [request.Mailbox];
+        }
+        else
+        {
+            try
+            {
+                from = (await jobs.PlanAsync(request with { TargetFolder = null, DryRun = true }, cancellationToken)).Items
+                    .Select(i => CyrusMailboxName.OwnerOf(i.TargetFolder));
+            }
+            catch (RestoreSourceException)
+            {
+                from = ["a shared folder"];
+            }
+        }
+        return from.Select(o => o ?? "a shared folder").Where(o => !string.Equals(o, into, StringComparison.OrdinalIgnoreCase))
+            .Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.Ordinal).ToList();
     }
 }
 

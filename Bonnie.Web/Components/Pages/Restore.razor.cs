@@ -3,6 +3,8 @@ using Bonnie.Pipeline.Restore;
 using Bonnie.Web.Api;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Officers;
+using Bonnie.Web.Security;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.Extensions.Options;
@@ -20,6 +22,7 @@ public sealed partial class Restore
     [Inject] private IOfficerAudit Audit { get; set; } = null!;
     [Inject] private IOptions<Bonnie.Pipeline.Restore.RestoreOptions> Options { get; set; } = null!;
     [Inject] private OfficerCircuit Circuit { get; set; } = null!;
+    [Inject] private IAuthorizationService Authorization { get; set; } = null!;
     [CascadingParameter] private Task<AuthenticationState> AuthenticationState { get; set; } = null!;
 
     [SupplyParameterFromQuery(Name = "scope")] public string? ScopeQuery { get; set; }
@@ -56,8 +59,10 @@ public sealed partial class Restore
         try
         {
             var request = Form.ToRequest(dryRun);
-            var officer = (await AuthenticationState).User.Identity?.Name ?? "?";
-            var start = await RestoreStarter.StartAsync(request, Jobs, Audit, Options.Value, officer, Circuit.ClientAddress, CancellationToken.None);
+            var user = (await AuthenticationState).User;
+            var officer = user.Identity?.Name ?? "?";
+            var intoAnother = (await Authorization.AuthorizeAsync(user, BonniePolicies.CanAdminister)).Succeeded;
+            var start = await RestoreStarter.StartAsync(request, Jobs, Audit, Options.Value, officer, Circuit.ClientAddress, intoAnother, CancellationToken.None);
             switch (start)
             {
                 case RestoreStart.Refused r:

@@ -126,6 +126,37 @@ public sealed class ApiAccessTests : IAsyncLifetime
         Assert.Contains(records, r => r.Officer == "api:auditor" && r.Action == OfficerActions.MessageDownloaded && r.Target == _messageKey);
     }
 
+    [Fact]
+    public async Task Restore_IntoAnotherPersonsMailbox_RestorerRefusedAndRecorded_AdministratorAndOwnMailboxPlanned()
+    {
+        // Sam's message into mallory's mailbox would hand one person's mail to another: that takes an administrator.
+        async Task<(HttpStatusCode, JsonElement)> PlanAsync(string key, string target)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/restore")
+            {
+                Content = System.Net.Http.Json.JsonContent.Create(new { scope = "messages", messageKeys = new[] { _messageKey }, targetFolder = target, dryRun = true }),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            using var response = await _client.SendAsync(request);
+            return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
+        }
+
+        var (refused, error) = await PlanAsync(RestorerKey, "user/mallory/From-sam@example.org");
+        var (own, ownPlan) = await PlanAsync(RestorerKey, "user/sam.park/Restored@example.org");
+        var (admin, adminPlan) = await PlanAsync(AdministratorKey, "user/mallory/From-sam@example.org");
+
+        Assert.Equal(HttpStatusCode.Forbidden, refused);
+        Assert.Equal("Restoring mail of sam.park@example.org into mallory@example.org's mailbox needs the Administrator role: a Restorer puts mail back into the mailbox it came from.",
+            error.GetProperty("error").GetString());
+        Assert.Equal(HttpStatusCode.OK, own);
+        Assert.Equal(1, ownPlan.GetProperty("messages").GetInt32());
+        Assert.Equal(HttpStatusCode.OK, admin);
+        Assert.Equal("user/mallory/From-sam@example.org", adminPlan.GetProperty("folders")[0].GetProperty("folder").GetString());
+        var records = (await _factory.Services.GetRequiredService<OfficerAuditLog>().ReadPageAsync(0, 100)).Records;
+        var attempt = Assert.Single(records, r => r.Action == OfficerActions.Restore && r.Details.Contains("\"refused\"", StringComparison.Ordinal));
+        Assert.Equal(("api:restorer", "user/mallory/From-sam@example.org"), (attempt.Officer, attempt.Target));
+    }
+
     [Theory]
     [InlineData(AuditorKey)]
     [InlineData(InvestigatorKey)]

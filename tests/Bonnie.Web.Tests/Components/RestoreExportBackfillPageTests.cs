@@ -86,7 +86,7 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
         var start = await Bonnie.Web.Api.RestoreStarter.StartAsync(
             new RestoreRequest { Scope = RestoreScope.Messages, MessageKeys = ["Mnosuchkey000"] }, _jobs,
             _page.Context.Services.GetRequiredService<IOfficerAudit>(), _page.Context.Services.GetRequiredService<IOptions<RestoreOptions>>().Value,
-            PageTestContext.Officer, null, CancellationToken.None);
+            PageTestContext.Officer, null, mayRestoreIntoAnotherMailbox: false, CancellationToken.None);
 
         var refused = Assert.IsType<Bonnie.Web.Api.RestoreStart.Refused>(start);
         Assert.Equal(400, refused.Status);
