@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
 using Bonnie.Shared.Search;
 using Bonnie.Shared.Storage;
@@ -78,30 +76,15 @@ internal sealed partial class ElasticsearchStore
     }
 }
 
-/// <summary>Opaque feed positions: the sort values (arrival, id) of the last event read, versioned.</summary>
+/// <summary>
+/// Opaque feed positions: the sort values (arrival, id) of the last event read, or the settled boundary with an empty
+/// id; an <see cref="EsCursor"/> under a tag of its own.
+/// </summary>
 internal static class EsFeedPosition
 {
-    public static string Encode((long Arrival, string Id) position)
-        => Convert.ToBase64String(Encoding.UTF8.GetBytes("f1:" + position.Arrival.ToString(CultureInfo.InvariantCulture) + ":" + position.Id))
-            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    public static string Encode((long Arrival, string Id) position) => EsCursor.Encode("f1", position.Arrival, position.Id);
 
-    public static (long Arrival, string Id) Decode(string position)
-    {
-        try
-        {
-            var b64 = position.Replace('-', '+').Replace('_', '/');
-            b64 = b64.PadRight(b64.Length + ((4 - (b64.Length % 4)) % 4), '=');
-            var parts = Encoding.UTF8.GetString(Convert.FromBase64String(b64)).Split(':', 3);
-            if (parts.Length == 3 && parts[0] == "f1"
-                && long.TryParse(parts[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var arrival)
-                && parts[2].Length <= 512 && !parts[2].Any(char.IsControl))
-            {
-                return (arrival, parts[2]);
-            }
-        }
-        catch (FormatException)
-        {
-        }
-        throw new QuerySyntaxException("The feed position is not one this server gave out; start again without it.", 0, "a position from a previous call");
-    }
+    public static (long Arrival, string Id) Decode(string position) =>
+        EsCursor.Decode("f1", position, allowEmptyId: true, "The feed position is not one this server gave out; start again without it.",
+            "a position from a previous call");
 }

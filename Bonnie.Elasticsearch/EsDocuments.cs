@@ -287,31 +287,38 @@ internal static class EsDocuments
 internal sealed partial class EsJson : JsonSerializerContext;
 
 
-/// <summary>Opaque keyset cursors: the sort values of a page's last hit (sequence, then id), versioned.</summary>
+/// <summary>
+/// Opaque keyset cursors: the sort values of a page's last hit (sequence, then id), versioned. The feed's positions
+/// (<see cref="EsFeedPosition"/>) are the same form under another tag, so neither is taken for the other.
+/// </summary>
 internal static class EsCursor
 {
-    public static string Encode(long sequence, string id)
-        => Convert.ToBase64String(Encoding.UTF8.GetBytes("v1:" + sequence.ToString(CultureInfo.InvariantCulture) + ":" + id))
+    public static string Encode(long sequence, string id) => Encode("v1", sequence, id);
+
+    public static (long Sequence, string Id) Decode(string cursor) =>
+        Decode("v1", cursor, allowEmptyId: false, "The cursor is not one this server gave out; start again without it.", "a cursor from a previous page");
+
+    internal static string Encode(string tag, long value, string id)
+        => Convert.ToBase64String(Encoding.UTF8.GetBytes(tag + ":" + value.ToString(CultureInfo.InvariantCulture) + ":" + id))
             .TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    public static (long Sequence, string Id) Decode(string cursor)
+    internal static (long Value, string Id) Decode(string tag, string text, bool allowEmptyId, string error, string expected)
     {
         try
         {
-            var b64 = cursor.Replace('-', '+').Replace('_', '/');
+            var b64 = text.Replace('-', '+').Replace('_', '/');
             b64 = b64.PadRight(b64.Length + ((4 - (b64.Length % 4)) % 4), '=');
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(b64));
-            var parts = text.Split(':', 3);
-            if (parts.Length == 3 && parts[0] == "v1"
-                && long.TryParse(parts[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seq)
-                && parts[2].Length is > 0 and <= 512 && !parts[2].Any(char.IsControl))
+            var parts = Encoding.UTF8.GetString(Convert.FromBase64String(b64)).Split(':', 3);
+            if (parts.Length == 3 && parts[0] == tag
+                && long.TryParse(parts[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
+                && parts[2].Length <= 512 && (allowEmptyId || parts[2].Length > 0) && !parts[2].Any(char.IsControl))
             {
-                return (seq, parts[2]);
+                return (value, parts[2]);
             }
         }
         catch (FormatException)
         {
         }
-        throw new QuerySyntaxException("The cursor is not one this server gave out; start again without it.", 0, "a cursor from a previous page");
+        throw new QuerySyntaxException(error, 0, expected);
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Bonnie.Shared.Search;
 using Bonnie.Shared.Storage;
 using Microsoft.Data.Sqlite;
@@ -81,29 +80,11 @@ internal sealed partial class EmbeddedStore
     }
 }
 
-/// <summary>Opaque positions in the order events were stored, versioned so the format can change.</summary>
+/// <summary>Opaque positions in the order events were stored: a <see cref="Cursor"/> under a tag of its own.</summary>
 internal static class FeedPosition
 {
-    public static string Encode(long position)
-        => Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes("f1:" + position.ToString(CultureInfo.InvariantCulture)))
-            .TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    public static string Encode(long position) => Cursor.Encode("f1", position);
 
-    public static long Decode(string position)
-    {
-        try
-        {
-            var b64 = position.Replace('-', '+').Replace('_', '/');
-            b64 = b64.PadRight(b64.Length + ((4 - (b64.Length % 4)) % 4), '=');
-            var text = System.Text.Encoding.ASCII.GetString(Convert.FromBase64String(b64));
-            if (text.StartsWith("f1:", StringComparison.Ordinal)
-                && long.TryParse(text.AsSpan(3), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
-            {
-                return value;
-            }
-        }
-        catch (FormatException)
-        {
-        }
-        throw new QuerySyntaxException("The feed position is not one this server gave out; start again without it.", 0, "a position from a previous call");
-    }
+    public static long Decode(string position) =>
+        Cursor.Decode("f1", position, "The feed position is not one this server gave out; start again without it.", "a position from a previous call");
 }

@@ -261,29 +261,37 @@ internal sealed partial class EmbeddedStore
     }
 }
 
-/// <summary>Opaque keyset cursors: the last sequence of a page, versioned so the format can change.</summary>
+/// <summary>
+/// Opaque keyset cursors: the last sequence of a page, versioned so the format can change. The feed's positions
+/// (<see cref="FeedPosition"/>) are the same form under another tag, so neither is taken for the other.
+/// </summary>
 internal static class Cursor
 {
-    public static string Encode(long sequence)
-        => Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes("v1:" + sequence.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+    public static string Encode(long sequence) => Encode("v1", sequence);
+
+    public static long Decode(string cursor) =>
+        Decode("v1", cursor, "The cursor is not one this server gave out; start again without it.", "a cursor from a previous page");
+
+    internal static string Encode(string tag, long value)
+        => Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes(tag + ":" + value.ToString(System.Globalization.CultureInfo.InvariantCulture)))
             .TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    public static long Decode(string cursor)
+    internal static long Decode(string tag, string text, string error, string expected)
     {
         try
         {
-            var b64 = cursor.Replace('-', '+').Replace('_', '/');
+            var b64 = text.Replace('-', '+').Replace('_', '/');
             b64 = b64.PadRight(b64.Length + ((4 - (b64.Length % 4)) % 4), '=');
-            var text = System.Text.Encoding.ASCII.GetString(Convert.FromBase64String(b64));
-            if (text.StartsWith("v1:", StringComparison.Ordinal)
-                && long.TryParse(text.AsSpan(3), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var seq))
+            var decoded = System.Text.Encoding.ASCII.GetString(Convert.FromBase64String(b64));
+            if (decoded.StartsWith(tag + ":", StringComparison.Ordinal)
+                && long.TryParse(decoded.AsSpan(tag.Length + 1), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var value))
             {
-                return seq;
+                return value;
             }
         }
         catch (FormatException)
         {
         }
-        throw new QuerySyntaxException("The cursor is not one this server gave out; start again without it.", 0, "a cursor from a previous page");
+        throw new QuerySyntaxException(error, 0, expected);
     }
 }
