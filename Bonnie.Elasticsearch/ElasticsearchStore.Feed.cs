@@ -24,7 +24,14 @@ internal sealed partial class ElasticsearchStore
         ArgumentNullException.ThrowIfNull(request);
         var after = request.After is null ? ((long, string)?)null : EsFeedPosition.Decode(request.After);
         var limit = Math.Clamp(request.Limit, 1, EventSearch.MaxLimit);
-        var settled = (DateTime.UtcNow - FeedSettle).Ticks * ArrivalPerTick;
+        var now = DateTime.UtcNow;
+        var settled = (now - FeedSettle).Ticks * ArrivalPerTick;
+        if (after is { } a && a.Item1 > (now + TimeSpan.FromMinutes(5)).Ticks * ArrivalPerTick)
+        {
+            // Positions are times: one in the future (beyond the workers' clock differences) was not given by this store.
+            throw new QuerySyntaxException("The feed position is past anything this store has given out. Start again without it.", 0,
+                "a position from a previous call to this store");
+        }
         var folderIds = await ResolveFoldersAsync(request.Query.Root, cancellationToken).ConfigureAwait(false);
         var personIds = await ResolvePeopleAsync(request.Query.Root, cancellationToken).ConfigureAwait(false);
         var body = FeedBody(request.Query, after, settled, limit, folderIds, personIds);
@@ -60,10 +67,20 @@ internal sealed partial class ElasticsearchStore
                 {
                     ["filter"] = new JsonArray(
                         new EsQueryTranslator(folderIds, personIds).Translate(query.Root),
-                        new JsonObject { ["range"] = new JsonObject { ["arrival"] = new JsonObject { ["lt"] = settled } } }),
+                        // Settled, or stored before positions were given (no arrival): those come first, as the lowest.
+                        new JsonObject
+                        {
+                            ["bool"] = new JsonObject
+                            {
+                                ["should"] = new JsonArray(
+                                    new JsonObject { ["range"] = new JsonObject { ["arrival"] = new JsonObject { ["lt"] = settled } } },
+                                    new JsonObject { ["bool"] = new JsonObject { ["must_not"] = new JsonArray(new JsonObject { ["exists"] = new JsonObject { ["field"] = "arrival" } }) } }),
+                                ["minimum_should_match"] = 1,
+                            },
+                        }),
                 },
             },
-            ["sort"] = new JsonArray(new JsonObject { ["arrival"] = "asc" }, new JsonObject { ["id"] = "asc" }),
+            ["sort"] = new JsonArray(new JsonObject { ["arrival"] = new JsonObject { ["order"] = "asc", ["missing"] = "_first" } }, new JsonObject { ["id"] = "asc" }),
             ["size"] = limit + 1,
             ["track_total_hits"] = false,
             ["_source"] = new JsonObject { ["excludes"] = new JsonArray("raw", "body") },

@@ -60,4 +60,8 @@ public sealed record FeedRequest
 public sealed record FeedPage(IReadOnlyList<StoredEvent> Items, string Next, bool CaughtUp);
 
 /// <summary>A query parsed once: its tree and the sort it asked for (<c>sort:oldest</c>).</summary>
-public sealed record ParsedQuery(QueryNode Root, SortOrder Sort, string Text);
+public sealed record ParsedQuery(QueryNode Root, SortOrder Sort, string Text)
+{
+    /// <summary>Where the query said <c>sort:</c>; null when it did not (the feed, which has one order, refuses it).</summary>
+    public int? SortAt { get; init; }
+}

@@ -33,10 +33,10 @@ public static class QueryParser
         {
             throw error;
         }
-        var sort = ExtractSort(tokens);
+        var (sort, sortAt) = ExtractSort(tokens);
         var parser = new Parser(tokens);
         var root = parser.ParseQuery();
-        return new ParsedQuery(root, sort, text);
+        return new ParsedQuery(root, sort, text) { SortAt = sortAt };
     }
 
     // A NUL ends the string FTS5 parses ("unterminated string", an HTTP 500) and no control character is anything
@@ -196,9 +196,10 @@ public static class QueryParser
     }
 
     // sort: applies to the whole query, so it is only accepted at the top level and taken out before parsing.
-    private static SortOrder ExtractSort(List<Token> tokens)
+    private static (SortOrder Sort, int? At) ExtractSort(List<Token> tokens)
     {
         var sort = SortOrder.NewestFirst;
+        int? at = null;
         var depth = 0;
         for (var i = 0; i < tokens.Count; i++)
         {
@@ -227,11 +228,12 @@ public static class QueryParser
                     _ => throw new QuerySyntaxException(
                         $"'sort:' at position {t.Position} takes 'newest' or 'oldest', not '{Shorten(value)}'.", t.Position + 5, "newest or oldest"),
                 };
+                at ??= t.Position;
                 tokens.RemoveAt(i);
                 i--;
             }
         }
-        return sort;
+        return (sort, at);
     }
 
     private static string Shorten(string s) => s.Length <= 40 ? s : s[..40] + "…";

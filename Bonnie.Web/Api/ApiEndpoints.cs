@@ -59,9 +59,16 @@ public static class ApiEndpoints
         CancellationToken cancellationToken)
     {
         ApiInput.Once(http.Request, "q", "after", "limit");
+        var query = QueryParser.Parse(q);
+        if (query.SortAt is { } sortAt)
+        {
+            throw new QuerySyntaxException(
+                $"'sort:' at position {sortAt} does not apply here: the feed gives events in the order they were stored. Leave it out.", sortAt,
+                "a query without sort:");
+        }
         var request = new FeedRequest
         {
-            Query = QueryParser.Parse(q),
+            Query = query,
             After = string.IsNullOrEmpty(after) ? null : after,
             Limit = ApiInput.Limit(limit, 100, EventSearch.MaxLimit),
         };

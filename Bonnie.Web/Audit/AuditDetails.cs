@@ -22,4 +22,27 @@ internal static class AuditDetails
         }
         return details;
     }
+
+    /// <summary>
+    /// A record's details for reading: <c>key: value</c> pairs, empty ones left out, JSON's escapes undone (records
+    /// before 2026-12-07 were stored with <c>\u00F6</c> for ö). The stored string stays what the chain's hash covers.
+    /// </summary>
+    public static string Readable(string details)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(details);
+            if (document.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
+            {
+                return details;
+            }
+            return string.Join(" · ", document.RootElement.EnumerateObject()
+                .Where(p => p.Value.ValueKind != System.Text.Json.JsonValueKind.Null)
+                .Select(p => p.Name + ": " + (p.Value.ValueKind == System.Text.Json.JsonValueKind.String ? p.Value.GetString() : p.Value.GetRawText())));
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return details;
+        }
+    }
 }

@@ -171,8 +171,11 @@ internal sealed class OfficerAuditLog(DataDirectory directory, TimeProvider time
         if (!string.IsNullOrWhiteSpace(filter.Text))
         {
             // A substring, any case, of the target or the details (a query, a message key, an outcome): instr, not
-            // LIKE, so that '%' and '_' in what an officer types are themselves.
-            parts.Add("(instr(lower(coalesce(target, '')), $text) > 0 OR instr(lower(details), $text) > 0)");
+            // LIKE, so that '%' and '_' in what an officer types are themselves. The details' values as written, not as
+            // stored: records before 2026-12-07 keep JSON's escapes (\u00F6 for ö) in their stored form, which the hash
+            // chain covers. The log's own reads are left out of it: their details are the filters asked for, so each
+            // search for a text found its own record (a review saw "1 record matches" for text nowhere else).
+            parts.Add($"(instr(lower(coalesce(target, '')), $text) > 0 OR (action <> '{OfficerActions.AuditRead}' AND instr(lower({ReadableDetails}), $text) > 0))");
             command.Parameters.AddWithValue("$text", filter.Text.Trim().ToLowerInvariant());
         }
         if (filter.After is { } after)
@@ -259,8 +262,17 @@ internal sealed class OfficerAuditLog(DataDirectory directory, TimeProvider time
         {
             sorted[key] = value;
         }
-        return JsonSerializer.Serialize(sorted);
+        // Letters as they are (ö, not \u00F6), so that the stored record reads as what was done: the default encoder
+        // escapes every non-ASCII and HTML-sensitive character. The stored string is what the hash covers; every
+        // place that shows it encodes it for where it goes.
+        return JsonSerializer.Serialize(sorted, ReadableJson);
     }
+
+    private static readonly JsonSerializerOptions ReadableJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>The details' keys and values, unescaped, for matching text (SQLite's JSON functions read the stored JSON).</summary>
+    private const string ReadableDetails =
+        "CASE WHEN json_valid(details) THEN (SELECT group_concat(key || ': ' || coalesce(value, ''), ' ') FROM json_each(details)) ELSE details END";
 
     private const string Columns = "seq, time, officer, action, target, details, client, prev_hash, hash";
 

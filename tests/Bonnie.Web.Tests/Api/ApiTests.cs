@@ -180,6 +180,11 @@ public sealed class ApiTests : IAsyncLifetime
         var (forged, error) = await GetAsync("/api/feed?after=nonsense");
         Assert.Equal(HttpStatusCode.BadRequest, forged);
         Assert.Contains("position", error.GetProperty("error").GetString(), StringComparison.Ordinal);
+        // The feed has one order: a sort: would be silently ignored, so it is refused where it stands (found by a review).
+        var (sorted, sortError) = await GetAsync("/api/feed?q=" + Uri.EscapeDataString("event:Login sort:newest"));
+        Assert.Equal(HttpStatusCode.BadRequest, sorted);
+        Assert.Equal(12, sortError.GetProperty("position").GetInt32());
+        Assert.Contains("does not apply here", sortError.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
 
     private async Task<IReadOnlyList<OfficerAuditRecord>> AuditAsync()

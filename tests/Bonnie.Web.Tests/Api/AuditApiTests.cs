@@ -103,6 +103,43 @@ public sealed class AuditApiTests : IAsyncLifetime
         Assert.Equal(0, JsonDocument.Parse(await future.Content.ReadAsStringAsync()).RootElement.GetProperty("total").GetInt64());
     }
 
+    [Fact]
+    public async Task Get_TextFoundNowhereElse_NoRecord_NotEvenTheReadsThatAskedForIt()
+    {
+        // Each read's details hold the filter it asked for: a search for a text found its own record (found by a review).
+        using var first = await GetAsync("/api/audit?text=zzqqq", AdministratorKey);
+        using var second = await GetAsync("/api/audit?text=zzqqq&format=csv", AdministratorKey);
+
+        Assert.Equal(0, JsonDocument.Parse(await first.Content.ReadAsStringAsync()).RootElement.GetProperty("total").GetInt64());
+        Assert.Single((await second.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public async Task Get_TextWithLettersBeyondAscii_FoundInDetailsStoredEitherWay()
+    {
+        // Records before 2026-12-07 kept JSON's escapes in their stored details (\u00F6 for ö); records since keep letters.
+        await _log.RecordAsync(new OfficerAuditEntry("ivy", OfficerActions.Restore, "job-1",
+            new Dictionary<string, string?> { ["targetFolder"] = "user/björk/Entwürfe@example.org" }));
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_data, OfficerAuditLog.FileName)};Pooling=false"))
+        {
+            connection.Open();
+            using var old = connection.CreateCommand();
+            old.CommandText = """
+                INSERT INTO officer_audit(seq, time, officer, action, target, details, client, prev_hash, hash)
+                VALUES (1000, '2026-12-01T00:00:00.0000000Z', 'ivy', 'restore', 'job-0', '{"targetFolder":"user/bj\u00F6rk/Alt@example.org"}', NULL, 'x', 'y')
+                """;
+            old.ExecuteNonQuery();
+        }
+
+        using var response = await GetAsync("/api/audit?text=" + Uri.EscapeDataString("björk"), AdministratorKey);
+
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        // Newest first: the old-form row was written with a higher sequence.
+        Assert.Equal(["job-0", "job-1"], body.RootElement.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("target").GetString()));
+        // Stored as written from now on.
+        Assert.Contains("Entwürfe", body.RootElement.GetProperty("items")[1].GetProperty("details").GetString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("/api/audit?after=yesterday", "after must be a day")]
     [InlineData("/api/audit?format=xlsx", "format must be json or csv")]

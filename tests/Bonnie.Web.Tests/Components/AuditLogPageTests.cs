@@ -101,6 +101,33 @@ public sealed class AuditLogPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Filter_PressedWithNothingChanged_KeepsTheTimesTheAddressGave()
+    {
+        // The pickers show days only: pressed as it stood, Filter widened "before 01:04:30" to the end of the day (a review).
+        var nav = _context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
+        nav.NavigateTo("/audit?after=2026-12-07T00:30:00Z&before=2026-12-07T01:04:30Z");
+        var page = _context.Render<AuditLog>();
+        page.WaitForAssertion(() => page.Find("[aria-label='Matching records']"), Timeout);
+
+        page.Find("button:contains('Filter')").Click();
+
+        Assert.EndsWith("/audit?after=2026-12-07T00%3A30%3A00Z&before=2026-12-07T01%3A04%3A30Z", nav.Uri, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Render_DetailsStoredWithJsonEscapes_ShownAsWritten()
+    {
+        await _log.RecordAsync(new OfficerAuditEntry("ivy", OfficerActions.Restore, "job-1",
+            new Dictionary<string, string?> { ["targetFolder"] = "user/björk/Entwürfe@example.org", ["at"] = null }));
+
+        var page = _context.Render<AuditLog>();
+
+        page.WaitForAssertion(() =>
+            Assert.Contains(page.FindAll("tbody tr.mud-table-row"), r => r.TextContent.Contains("targetFolder: user/björk/Entwürfe@example.org", StringComparison.Ordinal)),
+            Timeout);
+    }
+
+    [Fact]
     public void VerifyChain_Intact_SaysSoAndRecordsTheVerification()
     {
         var page = _context.Render<AuditLog>();
