@@ -142,6 +142,15 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
         Assert.Contains(await _page.AuditRecordsAsync(), r => r.Action == OfficerActions.BackfillStarted);
     }
 
+    [Fact]
+    public void Backfill_Render_LinksToTheSearchOfWhatBackfillsFound()
+    {
+        var page = _page.Render<Backfill>();
+
+        Assert.Equal("search?q=event%3AMessageFound", page.Find("a:contains('Search what backfills found')").GetAttribute("href"));
+        Assert.Contains("MessageFound", page.Markup, StringComparison.Ordinal);
+    }
+
     private static string State(IRenderedComponent<Backfill> page) =>
         page.FindAll("[aria-label='Backfill progress'] tr").Single(r => r.QuerySelector("th")!.TextContent == "State").QuerySelector("td")!.TextContent.Trim();
 
