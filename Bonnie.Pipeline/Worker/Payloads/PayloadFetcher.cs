@@ -20,7 +20,6 @@ internal sealed partial class PayloadFetcher(
     PayloadOptions options,
     ILogger<PayloadFetcher> logger)
 {
-    private const int MaxBodyText = 64 * 1024;
     private int _toldNoSource;
     private readonly IPayloadSource[] _sources = sources.ToArray();
 
@@ -106,15 +105,13 @@ internal sealed partial class PayloadFetcher(
     }
 #pragma warning restore CA5350
 
-    /// <summary>The text (or else HTML) body for full-text search, cut at 64 KiB; null when the bytes are not a message.</summary>
+    /// <summary>The message's words for full-text search (<see cref="MessageText"/>); null when the bytes are not a message.</summary>
     internal static string? BodyText(byte[] bytes)
     {
         try
         {
             using var stream = new MemoryStream(bytes, writable: false);
-            var message = MimeMessage.Load(stream);
-            var text = message.TextBody ?? message.HtmlBody;
-            return text is null ? null : text.Length > MaxBodyText ? text[..MaxBodyText] : text;
+            return MessageText.Of(MimeMessage.Load(stream));
         }
         catch (FormatException)
         {

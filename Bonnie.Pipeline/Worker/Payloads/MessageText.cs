@@ -1,0 +1,68 @@
+using System.Text;
+using MimeKit;
+using MimeKit.Text;
+
+namespace Bonnie.Pipeline.Worker.Payloads;
+
+/// <summary>
+/// The words of a message the full-text search finds it by, beyond its subject and addresses: its text, and the
+/// names of its attachments (an investigator looks for "invoice.pdf" as often as for a sentence).
+/// </summary>
+internal static class MessageText
+{
+    /// <summary>How much of a message's text is indexed.</summary>
+    internal const int MaxLength = 64 * 1024;
+
+    public static string? Of(MimeMessage message)
+    {
+        var sb = new StringBuilder();
+        // The plain text when there is one; else the HTML's text, not its markup: indexed as it was, every message
+        // written in HTML was found by "div", "style" or "font", and its words ran into its tags.
+        if (message.TextBody is { } text)
+        {
+            sb.Append(text);
+        }
+        else if (message.HtmlBody is { } html)
+        {
+            AppendHtmlText(sb, html);
+        }
+        foreach (var attachment in message.Attachments)
+        {
+            var name = attachment.ContentDisposition?.FileName ?? attachment.ContentType.Name;
+            if (!string.IsNullOrWhiteSpace(name))
+            {
+                sb.Append('\n').Append(name);
+            }
+        }
+        if (sb.Length == 0)
+        {
+            return null;
+        }
+        return sb.Length > MaxLength ? sb.ToString(0, MaxLength) : sb.ToString();
+    }
+
+    private static void AppendHtmlText(StringBuilder sb, string html)
+    {
+        var tokenizer = new HtmlTokenizer(new StringReader(html));
+        var hidden = 0;
+        while (tokenizer.ReadNextToken(out var token) && sb.Length <= MaxLength)
+        {
+            switch (token)
+            {
+                case HtmlTagToken { Id: HtmlTagId.Script or HtmlTagId.Style or HtmlTagId.Head or HtmlTagId.Title } tag when !tag.IsEmptyElement:
+                    // Not what a reader sees: scripts, styles and the head (its title is usually the subject again).
+                    hidden = Math.Max(0, hidden + (tag.IsEndTag ? -1 : 1));
+                    break;
+                case HtmlTagToken:
+                    // Any tag ends a word: "<td>a</td><td>b</td>" is "a b", not "ab".
+                    sb.Append(' ');
+                    break;
+                case HtmlScriptDataToken:
+                    break;
+                case HtmlDataToken data when hidden == 0:
+                    sb.Append(data.Data);
+                    break;
+            }
+        }
+    }
+}
