@@ -49,9 +49,15 @@ internal static class MessageText
         {
             switch (token)
             {
-                case HtmlTagToken { Id: HtmlTagId.Script or HtmlTagId.Style or HtmlTagId.Head or HtmlTagId.Title } tag when !tag.IsEmptyElement:
-                    // Not what a reader sees: scripts, styles and the head (its title is usually the subject again).
+                case HtmlTagToken { Id: HtmlTagId.Script or HtmlTagId.Style or HtmlTagId.Title } tag when !tag.IsEmptyElement:
+                    // Not what a reader sees: scripts, styles and the title (usually the subject again). Not the whole
+                    // head: HTML lets a message leave out </head>, and its body's words would then all be hidden.
                     hidden = Math.Max(0, hidden + (tag.IsEndTag ? -1 : 1));
+                    break;
+                case HtmlTagToken { Id: HtmlTagId.Body }:
+                    // A <style> or <title> left open does not hide the body.
+                    hidden = 0;
+                    sb.Append(' ');
                     break;
                 case HtmlTagToken:
                     // Any tag ends a word: "<td>a</td><td>b</td>" is "a b", not "ab".

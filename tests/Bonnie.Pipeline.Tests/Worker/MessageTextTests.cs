@@ -32,6 +32,22 @@ public sealed class MessageTextTests
     }
 
     [Fact]
+    public void Of_HtmlWithoutItsHeadClosed_TheBodysWordsStillIndexed()
+    {
+        // HTML lets </head> be left out (found by a review: such a message was indexed without a word of its body).
+        var message = new MimeMessage
+        {
+            Subject = "s",
+            Body = new TextPart("html") { Text = "<html><head><meta charset=utf-8><style>p{color:red}</style><body><p>Wire the funds</p></body></html>" },
+        };
+
+        var text = MessageText.Of(message)!;
+
+        Assert.Contains("Wire the funds", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("color", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Of_PlainTextMessage_ItsText_AndLongTextCut()
     {
         var message = new MimeMessage { Subject = "s", Body = new TextPart("plain") { Text = new string('a', 70_000) } };

@@ -107,7 +107,8 @@ public sealed class AuditLogPageTests : IAsyncLifetime
         var nav = _context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
         nav.NavigateTo("/audit?after=2026-12-07T00:30:00Z&before=2026-12-07T01:04:30Z");
         var page = _context.Render<AuditLog>();
-        page.WaitForAssertion(() => page.Find("[aria-label='Matching records']"), Timeout);
+        // Pressed only once the page has taken its filter from the address (its first load may finish after the first render).
+        page.WaitForAssertion(() => Assert.Contains("match", page.Find("[aria-label='Matching records']").TextContent, StringComparison.Ordinal), Timeout);
 
         page.Find("button:contains('Filter')").Click();
 
