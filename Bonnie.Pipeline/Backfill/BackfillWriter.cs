@@ -202,7 +202,9 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time, IIde
             Id = FoundEventId(folder, m.Uid),
             Type = EventType.MessageFound,
             Name = FoundEventName,
-            Timestamp = location.Since,
+            // The server's INTERNALDATE as read now; a place an earlier version recorded may carry the time of that
+            // backfill as its start instead.
+            Timestamp = m.InternalDate is { } arrived && arrived <= now ? arrived : location.Since,
             ReceivedAt = now,
             User = folder.Owner,
             Service = "backfill",

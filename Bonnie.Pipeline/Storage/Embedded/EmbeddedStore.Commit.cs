@@ -184,10 +184,16 @@ internal sealed partial class EmbeddedStore
                 {
                     throw new StoreConflictException($"The event of job {e.Id} is already stored; nothing of this batch was written.", ex);
                 }
-                catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
+                catch (SqliteException ex) when (ex.SqliteErrorCode == 19 && ex.Message.Contains("events.seq", StringComparison.Ordinal))
                 {
                     seq = NextFreeSequence(lo, hi);
                     hi = seq + SequencePerMillisecond;
+                }
+                catch (SqliteException ex) when (ex.SqliteErrorCode == 19)
+                {
+                    // Any other constraint (the feed's position, say, taken by a writer that does not give them) is not
+                    // a clash of times that another sequence would solve: retrying would spin under the write lock.
+                    throw new StoreConflictException($"The event of job {e.Id} could not be stored ({ex.Message}); nothing of this batch was written.", ex);
                 }
             }
             sequences[e.Id] = seq;

@@ -6,8 +6,8 @@ namespace Bonnie.Pipeline.Storage.Embedded;
 /// Chinese and Japanese are written without spaces between words. FTS5's unicode61 tokenizer splits on spaces and
 /// punctuation only, so a whole sentence was one token and no word inside it could be found (a known gap since the
 /// store's first version). Each Han ideograph, Hiragana and Katakana character is made a token of its own, in the text
-/// that is indexed and in the query's phrase alike: a word is then the phrase of its characters, which is what
-/// Elasticsearch's standard tokenizer does for the same scripts. Korean is written with spaces and is left as it is.
+/// that is indexed and in the query's phrase alike: a word is then the phrase of its characters (the Elasticsearch
+/// store's analyzer does the same with a character filter). Korean is written with spaces and is left as it is.
 /// </summary>
 internal static class UnspacedScripts
 {
@@ -19,6 +19,7 @@ internal static class UnspacedScripts
             return text;
         }
         var sb = new StringBuilder(text.Length * 2);
+        var spaced = false;
         for (var i = 0; i < text.Length; i++)
         {
             var c = text[i];
@@ -28,6 +29,7 @@ internal static class UnspacedScripts
                 if (IsUnspaced(char.ConvertToUtf32(c, text[i + 1])))
                 {
                     sb.Append(' ').Append(pair).Append(' ');
+                    spaced = true;
                 }
                 else
                 {
@@ -38,13 +40,15 @@ internal static class UnspacedScripts
             else if (IsUnspaced(c))
             {
                 sb.Append(' ').Append(c).Append(' ');
+                spaced = true;
             }
             else
             {
                 sb.Append(c);
             }
         }
-        return sb.ToString();
+        // The same string when nothing was spaced (a surrogate pair of another script, an emoji): callers tell by reference.
+        return spaced ? sb.ToString() : text;
     }
 
     private static bool Contains(string text)

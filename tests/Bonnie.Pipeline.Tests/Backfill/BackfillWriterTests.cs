@@ -105,7 +105,8 @@ public sealed class BackfillWriterTests : IAsyncLifetime
         // body's text from the payload it kept (the run does not fetch a message it already holds).
         var found = await FoundAsync(5, "Backfilled before", "The walrus ledger.", withBodyText: false);
         var message = new MessageObject { Key = found.Key, EmailId = found.Key, PayloadStatus = PayloadStatus.Stored, PayloadSha256 = found.PayloadSha256, Subject = found.Subject };
-        message.Locations.Add(new MessageLocation { FolderId = Archive.Id, Uid = 5, FolderName = Archive.Name, Origin = LocationOrigin.Backfill, Since = Arrived });
+        // Versions before 818c44f dated a backfilled place by the backfill's own time; the event takes the INTERNALDATE read now.
+        message.Locations.Add(new MessageLocation { FolderId = Archive.Id, Uid = 5, FolderName = Archive.Name, Origin = LocationOrigin.Backfill, Since = Now.AddDays(-2) });
         var batch = new StoreBatch();
         batch.Messages[message.Key] = message;
         await _a.Store.CommitAsync(batch);
