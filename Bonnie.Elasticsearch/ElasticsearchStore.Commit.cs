@@ -22,7 +22,10 @@ internal sealed partial class ElasticsearchStore
         AlreadyStored,
     }
 
-    private sealed record BulkOp(string Action, string Index, string Id, JsonObject? Source, long? ExternalVersion, OnConflict OnConflict)
+    /// <param name="StampsArrival">An event: its feed position (<c>arrival</c>) is given as its request is written, and again
+    /// when it is sent again (see <see cref="ReadFeedAsync"/>).</param>
+    private sealed record BulkOp(string Action, string Index, string Id, JsonObject? Source, long? ExternalVersion, OnConflict OnConflict,
+        bool StampsArrival = false)
     {
         public IEnumerable<JsonNode> Lines()
         {
@@ -76,8 +79,9 @@ internal sealed partial class ElasticsearchStore
             first.Add(new BulkOp("index", indices.Sessions, s.Id, EsDocuments.Session(s), s.Version + 1, OnConflict.Conflict));
         }
         var changeIds = new List<string>();
-        // Ticks leave room for a batch's positions: changes sort in the order they were derived, batch after batch.
-        var recorded = DateTime.UtcNow.Ticks * 16;
+        // Ticks leave room for a batch's positions: changes sort in the order they were derived, batch after batch. Since
+        // the Unix epoch: ticks since year 1 times 16 overflow a long (they wrapped to negative numbers, in order).
+        var recorded = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 16;
         foreach (var c in batch.Changes)
         {
             if (!sequences.TryGetValue(c.EventId, out var seq))
@@ -131,9 +135,11 @@ internal sealed partial class ElasticsearchStore
                 $"Another writer changed {string.Join(", ", conflicts.Take(5))} since it was read; this batch's events and changes were not stored.");
         }
 
-        // Given as the events are sent, the clock's ticks leaving room for the batch's positions (see ReadFeedAsync).
-        var arrival = DateTime.UtcNow.Ticks * ArrivalPerTick;
-        var events = batch.Events.Select(e => new BulkOp("create", indices.Events, e.Id, EsDocuments.Event(e, sequences[e.Id], arrival++), null, OnConflict.Conflict)).ToList();
+        // Each event's feed position is given as the bulk request that carries it is written (BulkAsync), not here: a
+        // batch of thousands goes out in many requests, and positions given once for all of them would age while the
+        // first requests are refreshed, and fall behind what the feed had already passed.
+        var events = batch.Events.Select(e => new BulkOp("create", indices.Events, e.Id, EsDocuments.Event(e, sequences[e.Id], arrival: 0), null,
+            OnConflict.Conflict, StampsArrival: true)).ToList();
         conflicts = await BulkAsync(events, cancellationToken).ConfigureAwait(false);
         if (conflicts.Count > 0)
         {
@@ -314,7 +320,7 @@ internal sealed partial class ElasticsearchStore
         foreach (var op in ops)
         {
             // Serialised as the requests fill, so a batch of many thousand events is never held as text all at once.
-            var lines = NdJson(op.Lines());
+            var lines = Serialise(op);
             var size = Encoding.UTF8.GetByteCount(lines);
             if (request.Count > 0 && (request.Count >= connection.MaxBulkOperations || bytes + size > connection.MaxBulkBytes))
             {
@@ -369,7 +375,8 @@ internal sealed partial class ElasticsearchStore
                 }
                 if (status is 429 or >= 500)
                 {
-                    retry.Add(pending[i]);
+                    // Sent again after a wait: an event takes a new position, as its first one may be passed meanwhile.
+                    retry.Add(op.StampsArrival ? (op, Serialise(op)) : pending[i]);
                     retryReason = reason;
                     continue;
                 }
@@ -389,6 +396,34 @@ internal sealed partial class ElasticsearchStore
             pending = retry;
         }
         return conflicts;
+    }
+
+    private string Serialise(BulkOp op)
+    {
+        if (op.StampsArrival)
+        {
+            op.Source!["arrival"] = NextArrival();
+        }
+        return NdJson(op.Lines());
+    }
+
+    private long _lastArrival;
+
+    /// <summary>
+    /// A feed position: the clock's ticks since the Unix epoch, times <see cref="ArrivalPerTick"/> (room for the events of
+    /// a request written in the same tick), and above any this process gave before, should its clock step back.
+    /// </summary>
+    private long NextArrival()
+    {
+        var now = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * ArrivalPerTick;
+        long last, next;
+        do
+        {
+            last = Interlocked.Read(ref _lastArrival);
+            next = Math.Max(now, last + 1);
+        }
+        while (Interlocked.CompareExchange(ref _lastArrival, next, last) != last);
+        return next;
     }
 
     /// <summary>Best effort after a conflict: removes documents this batch wrote. A failure here is logged; the conflict is still reported.</summary>

@@ -12,19 +12,19 @@ internal sealed partial class ElasticsearchStore
 
     /// <summary>
     /// How long after it was given a position is answered (<see cref="ElasticsearchStoreOptions.FeedSettle"/>).
-    /// Elasticsearch has no transaction: several workers send their batches at once, each visible when its bulk's
-    /// refresh is done, so an event with an earlier position can become visible after a later one was read. Held back
-    /// this long, a position read past stays past unless a writer's bulk took longer than this or its clock was this
-    /// far behind.
+    /// Elasticsearch has no transaction: several workers send their bulk requests at once, each visible when its
+    /// refresh is done, so an event with an earlier position can become visible after a later one was read. A position
+    /// is given as its request is written (and again when it is sent again); held back this long, a position read past
+    /// stays past unless that one request took longer than this or its writer's clock was this far behind.
     /// </summary>
-    public TimeSpan FeedSettle { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan FeedSettle { get; init; } = ElasticsearchStoreOptions.DefaultFeedSettle;
 
     public async Task<FeedPage> ReadFeedAsync(FeedRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         var after = request.After is null ? ((long, string)?)null : EsFeedPosition.Decode(request.After);
         var limit = Math.Clamp(request.Limit, 1, EventSearch.MaxLimit);
-        var now = DateTime.UtcNow;
+        var now = DateTime.UtcNow - DateTime.UnixEpoch;
         var settled = (now - FeedSettle).Ticks * ArrivalPerTick;
         if (after is { } a && a.Item1 > (now + TimeSpan.FromMinutes(5)).Ticks * ArrivalPerTick)
         {

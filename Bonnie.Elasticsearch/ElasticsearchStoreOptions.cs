@@ -28,7 +28,9 @@ public sealed class ElasticsearchStoreOptions
     /// How long the feed (events in the order they were stored) holds an event back after it was sent: longer than a
     /// bulk request takes and the clocks of the workers differ (<c>ElasticsearchStore.ReadFeedAsync</c>).
     /// </summary>
-    public TimeSpan FeedSettle { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan FeedSettle { get; set; } = DefaultFeedSettle;
+
+    internal static readonly TimeSpan DefaultFeedSettle = TimeSpan.FromSeconds(30);
     /// <summary>
     /// Operations at most in one bulk request. A worker's batch can hold many thousands of events (its transaction
     /// size in the embedded store); the cluster is sent them in requests of this many, far below its
@@ -81,6 +83,11 @@ internal sealed class ValidateElasticsearchStoreOptions : IValidateOptions<Elast
         if (options.RequestTimeout <= TimeSpan.Zero || options.RequestTimeout > TimeSpan.FromMinutes(30))
         {
             errors.Add($"Bonnie:Elasticsearch:RequestTimeout must be positive and at most 30 minutes (was {options.RequestTimeout}).");
+        }
+        if (options.FeedSettle < TimeSpan.FromSeconds(1))
+        {
+            // Zero or less would answer events still on their way, and a client would pass them for good.
+            errors.Add($"Bonnie:Elasticsearch:FeedSettle must be at least 1 second (was {options.FeedSettle}).");
         }
         if (options.MaxBulkOperations is < 1 or > 100_000)
         {
