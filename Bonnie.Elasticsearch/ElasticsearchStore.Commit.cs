@@ -196,15 +196,21 @@ internal sealed partial class ElasticsearchStore
 
     public async Task UpdateIdentityAsync(IReadOnlyList<IdentityUpdate> updates, IReadOnlyList<PersonSighting> people, CancellationToken cancellationToken = default)
     {
-        var ops = updates.Select(u => new BulkOp("update", indices.Events, u.EventId, new JsonObject
+        var ops = updates.Select(u =>
         {
-            ["doc"] = new JsonObject
+            var doc = new JsonObject
             {
                 ["identity_status"] = u.Identity.Status,
                 ["person_id"] = u.Identity.PersonId,
                 ["identity"] = EsDocuments.Identity(u.Identity),
-            },
-        }, null, OnConflict.Conflict)).ToList();
+            };
+            if (u.Identity.PersonId is { Length: > 0 })
+            {
+                // It now matches user: under every name of its person: it comes again in the feed (as on the embedded store).
+                doc["arrival"] = NextArrival();
+            }
+            return new BulkOp("update", indices.Events, u.EventId, new JsonObject { ["doc"] = doc }, null, OnConflict.Conflict);
+        }).ToList();
         if (ops.Count > 0)
         {
             var conflicts = await BulkAsync(ops, cancellationToken).ConfigureAwait(false);

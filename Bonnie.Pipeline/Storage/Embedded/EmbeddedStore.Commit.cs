@@ -425,6 +425,7 @@ internal sealed partial class EmbeddedStore
             using var tx = _writer.BeginTransaction();
             using (var update = Command(tx, "UPDATE events SET identity_status = $s, person_id = $p, identity = $i WHERE id = $id", "$s", "$p", "$i", "$id"))
             using (var term = Command(tx, "INSERT OR IGNORE INTO event_terms(term, seq) SELECT $t, seq FROM events WHERE id = $id", "$t", "$id"))
+            using (var again = Command(tx, $"UPDATE events SET arrival = (SELECT max({Arrival}) FROM events) + 1 WHERE id = $id", "$id"))
             {
                 foreach (var u in updates)
                 {
@@ -433,6 +434,9 @@ internal sealed partial class EmbeddedStore
                     if (u.Identity.PersonId is { Length: > 0 } person)
                     {
                         Run(term, EventTerms.Person + person.ToLowerInvariant(), u.EventId);
+                        // It now matches user: under every name of its person: it comes again in the feed, where a
+                        // follower of user:alice, who passed it while it was pending, finds it (found by a review).
+                        Run(again, u.EventId);
                     }
                 }
             }

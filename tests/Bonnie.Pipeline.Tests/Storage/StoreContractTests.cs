@@ -745,6 +745,26 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task ReadFeedAsync_EventWhosePersonIsResolvedLater_ComesAgainForAFollowerOfThatPerson()
+    {
+        // Stored while the directory was down: user:jane.gi (another name of the same person) does not match it yet, and a
+        // follower passes it; once resolved it does, and it comes again (found by a review: it was never fed).
+        static EventIdentity Jane() => new() { Status = IdentityStatus.Resolved, PersonId = "P-1", DisplayName = "Jane", ResolvedAt = T0 };
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1, user: "jane.gi@example.org") with { Identity = Jane() });
+        batch.Events.Add(Event(2, user: "jane.doe@example.org") with { Identity = new EventIdentity { Status = IdentityStatus.Pending } });
+        batch.People.Add(new PersonSighting("P-1", "Jane", ["jane.gi@example.org", "jane.doe@example.org"], T0));
+        await _store.CommitAsync(batch);
+        var first = await FeedAsync("user:jane.gi@example.org", null);
+        Assert.Equal([Event(1).Id], first.Items.Select(e => e.Id));
+
+        await _store.UpdateIdentityAsync([new IdentityUpdate(Event(2).Id, Jane())], []);
+        var next = await FeedAsync("user:jane.gi@example.org", first.Next);
+
+        Assert.Equal([Event(2).Id], next.Items.Select(e => e.Id));
+    }
+
+    [SkippableFact]
     public async Task ReadFeedAsync_QueryAndLimit_OnlyMatchesAPageAtATime_EachOnce()
     {
         await CommitAsync(Event(1, user: "bob@example.org"), Event(2), Event(3, user: "bob@example.org"));
