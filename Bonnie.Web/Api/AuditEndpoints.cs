@@ -22,9 +22,9 @@ public static class AuditEndpoints
     }
 
     private static async Task<IResult> ReadAsync(OfficerAuditLog log, IOfficerAudit audit, HttpContext http, string? officer, string? action,
-        string? text, string? after, string? before, string? limit, string? offset, string? format, CancellationToken cancellationToken)
+        string? text, string? after, string? before, string? limit, string? cursor, string? format, CancellationToken cancellationToken)
     {
-        ApiInput.Once(http.Request, "officer", "action", "text", "after", "before", "limit", "offset", "format");
+        ApiInput.Once(http.Request, "officer", "action", "text", "after", "before", "limit", "cursor", "format");
         var filter = new AuditFilter(officer, action, text, AuditTimes.Parse("after", after), AuditTimes.Parse("before", before));
         var csv = (format ?? "json").Trim().ToLowerInvariant() switch
         {
@@ -33,7 +33,7 @@ public static class AuditEndpoints
             _ => throw new ApiInputException($"format must be json or csv, not '{format}'.", "json or csv"),
         };
         var count = ApiInput.Limit(limit, DefaultLimit, MaxLimit);
-        var skip = Offset(offset);
+        var below = Cursor(cursor);
         // Recorded before anything of the log is answered, with what was asked for.
         await audit.RecordApiReadAsync(http, OfficerActions.AuditRead, null, Describe(filter, csv ? "csv" : "json"), cancellationToken);
         if (csv)
@@ -41,19 +41,23 @@ public static class AuditEndpoints
             return Results.Stream(stream => WriteCsvAsync(log, filter, stream, http.RequestAborted), "text/csv; charset=utf-8",
                 $"bonnie-officers-audit-{DateTimeOffset.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.csv");
         }
-        var (records, total) = await log.ReadPageAsync(filter, skip, count, cancellationToken);
-        return Results.Ok(new { total, items = records, next = skip + records.Count < total ? skip + records.Count : (int?)null });
+        // Pages by sequence, newest first: each read appends its own record (and others act meanwhile), so a page by
+        // offset began with the last record of the page before (found by a review).
+        var total = (await log.ReadPageAsync(filter, 0, 1, cancellationToken)).Total;
+        var (records, _) = await log.ReadPageAsync(filter with { BelowSequence = below }, 0, count + 1, cancellationToken);
+        var page = records.Take(count).ToList();
+        return Results.Ok(new { total, items = page, next = records.Count > count ? page[^1].Sequence : (long?)null });
     }
 
-    private static int Offset(string? text)
+    private static long? Cursor(string? text)
     {
         if (string.IsNullOrWhiteSpace(text))
         {
-            return 0;
+            return null;
         }
-        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var offset)
-            ? offset
-            : throw new ApiInputException($"offset must be a whole number from 0, not '{(text.Length <= 40 ? text : text[..40] + "…")}'.", "a whole number from 0");
+        return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var sequence) && sequence > 0
+            ? sequence
+            : throw new ApiInputException($"cursor must be the next of a previous page, not '{(text.Length <= 40 ? text : text[..40] + "…")}'.", "a page's next");
     }
 
     internal static Dictionary<string, string?> Describe(AuditFilter filter, string format) => new()

@@ -104,7 +104,8 @@ internal sealed class OfficerAuditLog(DataDirectory directory, TimeProvider time
         }
         await using var page = connection.CreateCommand();
         page.CommandText = $"SELECT {Columns} FROM officer_audit{Where(page, filter)} ORDER BY seq DESC LIMIT $take OFFSET $skip";
-        page.Parameters.AddWithValue("$take", Math.Clamp(take, 1, 1000));
+        // One more than the API's largest page: it asks for one more to know whether there is a next.
+        page.Parameters.AddWithValue("$take", Math.Clamp(take, 1, 1001));
         page.Parameters.AddWithValue("$skip", Math.Max(skip, 0));
         var records = new List<OfficerAuditRecord>();
         await using var reader = await page.ExecuteReaderAsync(cancellationToken);
@@ -188,6 +189,11 @@ internal sealed class OfficerAuditLog(DataDirectory directory, TimeProvider time
         {
             parts.Add("time < $before");
             command.Parameters.AddWithValue("$before", FormatTime(before));
+        }
+        if (filter.BelowSequence is { } below)
+        {
+            parts.Add("seq < $below");
+            command.Parameters.AddWithValue("$below", below);
         }
         return parts.Count == 0 ? "" : " WHERE " + string.Join(" AND ", parts);
     }
@@ -333,6 +339,9 @@ internal sealed class OfficerAuditLog(DataDirectory directory, TimeProvider time
 /// <param name="Text">Found, any case, in the record's target or details.</param>
 public sealed record AuditFilter(string? Officer = null, string? Action = null, string? Text = null, DateTimeOffset? After = null, DateTimeOffset? Before = null)
 {
+    /// <summary>Records before this sequence only: the API's pages, which records appended meanwhile do not shift.</summary>
+    public long? BelowSequence { get; init; }
+
     public static AuditFilter None { get; } = new();
 
     public bool IsEmpty => string.IsNullOrWhiteSpace(Officer) && string.IsNullOrWhiteSpace(Action) && string.IsNullOrWhiteSpace(Text)

@@ -87,6 +87,29 @@ public sealed class AuditApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Get_PagedWithNext_EveryRecordOnce_ThoughEachReadAddsItsOwn()
+    {
+        // Each read appends its audit-read record before it reads: pages by offset shifted by one every call.
+        var seen = new List<long>();
+        string? cursor = null;
+        for (var call = 0; call < 20; call++)
+        {
+            using var response = await GetAsync("/api/audit?limit=2" + (cursor is null ? "" : "&cursor=" + cursor), AdministratorKey);
+            using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            seen.AddRange(body.RootElement.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("sequence").GetInt64()));
+            if (body.RootElement.GetProperty("next").ValueKind == JsonValueKind.Null)
+            {
+                break;
+            }
+            cursor = body.RootElement.GetProperty("next").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        Assert.Equal(seen.Distinct().Count(), seen.Count);
+        Assert.Equal(seen.OrderDescending(), seen);
+        Assert.Equal(1, seen[^1]);
+    }
+
+    [Fact]
     public async Task Get_TimeRange_AfterInclusiveBeforeExclusive()
     {
         var all = (await _log.ReadPageAsync(0, 10)).Records;
@@ -144,7 +167,7 @@ public sealed class AuditApiTests : IAsyncLifetime
     [InlineData("/api/audit?after=yesterday", "after must be a day")]
     [InlineData("/api/audit?format=xlsx", "format must be json or csv")]
     [InlineData("/api/audit?officer=a&officer=b", "officer is given 2 times")]
-    [InlineData("/api/audit?offset=-1", "offset must be a whole number")]
+    [InlineData("/api/audit?cursor=-1", "cursor must be the next of a previous page")]
     public async Task Get_BadParameter_400NamingIt_NothingRead(string path, string error)
     {
         using var response = await GetAsync(path, AdministratorKey);
