@@ -161,8 +161,10 @@ internal sealed class OfficerAuditLog(DataDirectory directory, TimeProvider time
         var parts = new List<string>();
         if (!string.IsNullOrWhiteSpace(filter.Officer))
         {
-            parts.Add("officer = $officer COLLATE NOCASE");
-            command.Parameters.AddWithValue("$officer", filter.Officer.Trim());
+            var name = filter.Officer.Trim();
+            // An ASCII name through the officer index; any other folded by .NET, row by row.
+            parts.Add(name.All(char.IsAscii) ? "officer = $officer COLLATE NOCASE" : "bonnie_lower(officer) = $officer");
+            command.Parameters.AddWithValue("$officer", name.All(char.IsAscii) ? name : name.ToLowerInvariant());
         }
         if (!string.IsNullOrWhiteSpace(filter.Action))
         {
@@ -176,7 +178,7 @@ internal sealed class OfficerAuditLog(DataDirectory directory, TimeProvider time
             // stored: records before 2026-12-07 keep JSON's escapes (\u00F6 for ö) in their stored form, which the hash
             // chain covers. The log's own reads are left out of it: their details are the filters asked for, so each
             // search for a text found its own record (a review saw "1 record matches" for text nowhere else).
-            parts.Add($"(instr(lower(coalesce(target, '')), $text) > 0 OR (action <> '{OfficerActions.AuditRead}' AND instr(lower({ReadableDetails}), $text) > 0))");
+            parts.Add($"(instr(bonnie_lower(coalesce(target, '')), $text) > 0 OR (action <> '{OfficerActions.AuditRead}' AND instr(bonnie_lower({ReadableDetails}), $text) > 0))");
             command.Parameters.AddWithValue("$text", filter.Text.Trim().ToLowerInvariant());
         }
         if (filter.After is { } after)
@@ -301,6 +303,8 @@ internal sealed class OfficerAuditLog(DataDirectory directory, TimeProvider time
     {
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken);
+        // SQLite's lower() and NOCASE fold ASCII letters only: "ärger" did not find "ÄRGER" (found by a review).
+        connection.CreateFunction("bonnie_lower", (string? value) => value?.ToLowerInvariant(), isDeterministic: true);
         if (!_created)
         {
             await using var schema = connection.CreateCommand();

@@ -87,6 +87,18 @@ public sealed class AuditApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Get_TextInAnyCase_LettersBeyondAsciiToo()
+    {
+        await _log.RecordAsync(new OfficerAuditEntry("ivy", OfficerActions.Restore, "user/JÖRG/ÄRGER@example.org"));
+
+        using var lower = await GetAsync("/api/audit?text=" + Uri.EscapeDataString("jörg/ärger"), AdministratorKey);
+        using var officer = await GetAsync("/api/audit?officer=IVY&text=" + Uri.EscapeDataString("ÄRGER"), AdministratorKey);
+
+        Assert.Equal(1, JsonDocument.Parse(await lower.Content.ReadAsStringAsync()).RootElement.GetProperty("total").GetInt64());
+        Assert.Equal(1, JsonDocument.Parse(await officer.Content.ReadAsStringAsync()).RootElement.GetProperty("total").GetInt64());
+    }
+
+    [Fact]
     public async Task Get_PagedWithNext_EveryRecordOnce_ThoughEachReadAddsItsOwn()
     {
         // Each read appends its audit-read record before it reads: pages by offset shifted by one every call.
