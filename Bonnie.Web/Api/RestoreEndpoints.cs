@@ -35,7 +35,7 @@ public static class RestoreEndpoints
         {
             return ApiErrors.Answer(StatusCodes.Status400BadRequest, ex.Message);
         }
-        var intoAnother = (await authorization.AuthorizeAsync(http.User, BonniePolicies.CanAdminister)).Succeeded;
+        var intoAnother = await RestoreStarter.MayRestoreIntoAnotherMailboxAsync(authorization, http.User);
         var result = await RestoreStarter.StartAsync(request, jobs, audit, options.Value, Officer(http.User), http.Connection.RemoteIpAddress?.ToString(),
             intoAnother, cancellationToken);
         return result switch
@@ -84,9 +84,9 @@ internal static class RestoreStarter
             return new RestoreStart.Refused(ex.Message, ex.NotFound ? StatusCodes.Status404NotFound : StatusCodes.Status400BadRequest);
         }
         if (request.TargetFolder is { } targetFolder && !mayRestoreIntoAnotherMailbox
-            && await OtherMailboxesAsync(request, targetFolder, jobs, cancellationToken) is { Count: > 0 } others)
+            && await OtherMailboxesAsync(request, plan, targetFolder, jobs, cancellationToken) is { Count: > 0 } others)
         {
-            var into = CyrusMailboxName.OwnerOf(targetFolder);
+            var into = CyrusMailboxName.OwnerOf(targetFolder) ?? targetFolder;
             // Refused before anything is planned or sent, and recorded: an attempt to move one person's mail to another.
             await audit.RecordAsync(new OfficerAuditEntry(officer, OfficerActions.Restore, targetFolder, new Dictionary<string, string?>
             {
@@ -137,32 +137,43 @@ internal static class RestoreStarter
         return new RestoreStart.Started(await job);
     }
 
+    /// <summary>Whether the officer may restore into a mailbox other than the one the mail came from (administrators).</summary>
+    public static async Task<bool> MayRestoreIntoAnotherMailboxAsync(IAuthorizationService authorization, ClaimsPrincipal officer) =>
+        (await authorization.AuthorizeAsync(officer, BonniePolicies.CanAdminister)).Succeeded;
+
     /// <summary>
-    /// The mailboxes, other than the target's, that the selection would be restored into without a target folder: where
-    /// it came from. A place that cannot be restored into by itself (a shared folder) counts as another mailbox.
+    /// The mailboxes, other than the target's, that the planned messages would be restored into without a target folder:
+    /// where they came from. A place that cannot be restored into by itself (a shared folder), or that the store has no
+    /// name for (the plan without a target leaves the message out), counts as another mailbox.
     /// </summary>
-    private static async Task<IReadOnlyList<string>> OtherMailboxesAsync(RestoreRequest request, string targetFolder, RestoreJobs jobs,
+    private static async Task<IReadOnlyList<string>> OtherMailboxesAsync(RestoreRequest request, RestorePlan plan, string targetFolder, RestoreJobs jobs,
         CancellationToken cancellationToken)
     {
+        const string Unknown = "a folder Bonnie has no mailbox for";
         var into = CyrusMailboxName.OwnerOf(targetFolder);
-        IEnumerable<string?> from;
+        var from = new List<string?>();
         if (request.Scope == RestoreScope.Mailbox)
         {
-            from = [request.Mailbox];
+            from.Add(request.Mailbox?.Trim());
         }
-        else
+        else if (plan.Items.Count > 0)
         {
             try
             {
-                from = (await jobs.PlanAsync(request with { TargetFolder = null, DryRun = true }, cancellationToken)).Items
-                    .Select(i => CyrusMailboxName.OwnerOf(i.TargetFolder));
+                var home = (await jobs.PlanAsync(request with { TargetFolder = null, DryRun = true }, cancellationToken)).Items;
+                from.AddRange(home.Select(i => CyrusMailboxName.OwnerOf(i.TargetFolder) ?? Unknown));
+                var placed = home.Select(i => i.MessageKey).ToHashSet(StringComparer.Ordinal);
+                if (plan.Items.Any(i => !placed.Contains(i.MessageKey)))
+                {
+                    from.Add(Unknown);
+                }
             }
             catch (RestoreSourceException)
             {
-                from = ["a shared folder"];
+                from.Add(Unknown);
             }
         }
-        return from.Select(o => o ?? "a shared folder").Where(o => !string.Equals(o, into, StringComparison.OrdinalIgnoreCase))
+        return from.Select(o => o ?? Unknown).Where(o => !string.Equals(o, into, StringComparison.OrdinalIgnoreCase))
             .Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.Ordinal).ToList();
     }
 }

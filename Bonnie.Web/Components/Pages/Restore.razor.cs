@@ -3,7 +3,6 @@ using Bonnie.Pipeline.Restore;
 using Bonnie.Web.Api;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Officers;
-using Bonnie.Web.Security;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
@@ -61,7 +60,7 @@ public sealed partial class Restore
             var request = Form.ToRequest(dryRun);
             var user = (await AuthenticationState).User;
             var officer = user.Identity?.Name ?? "?";
-            var intoAnother = (await Authorization.AuthorizeAsync(user, BonniePolicies.CanAdminister)).Succeeded;
+            var intoAnother = await RestoreStarter.MayRestoreIntoAnotherMailboxAsync(Authorization, user);
             var start = await RestoreStarter.StartAsync(request, Jobs, Audit, Options.Value, officer, Circuit.ClientAddress, intoAnother, CancellationToken.None);
             switch (start)
             {

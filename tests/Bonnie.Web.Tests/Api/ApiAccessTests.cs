@@ -157,6 +157,33 @@ public sealed class ApiAccessTests : IAsyncLifetime
         Assert.Equal(("api:restorer", "user/mallory/From-sam@example.org"), (attempt.Officer, attempt.Target));
     }
 
+    [Fact]
+    public async Task Restore_MessageFromAFolderWithNoRecordedName_RestorerRefusedIntoAnotherMailbox()
+    {
+        // Without a target the planner leaves such a message out; the check read its mailbox from that plan, so it let a
+        // Restorer put the message anywhere (found by a review).
+        var store = _factory.Services.GetRequiredService<IBonnieStore>();
+        var known = await store.GetMessageAsync(_messageKey);
+        var orphan = new MessageObject
+        {
+            Key = "Morphan0000000000000000001", PayloadStatus = PayloadStatus.Stored, PayloadSha256 = known!.PayloadSha256, Size = known.Size,
+            Locations = [new MessageLocation { FolderId = "never-named", Uid = 3, Since = DateTimeOffset.UtcNow.AddDays(-2), Until = DateTimeOffset.UtcNow.AddDays(-1), EndReason = "expunged", Origin = LocationOrigin.Delivered }],
+        };
+        var batch = new StoreBatch();
+        batch.Messages[orphan.Key] = orphan;
+        await store.CommitAsync(batch);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/restore")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { scope = "messages", messageKeys = new[] { orphan.Key }, targetFolder = "user/mallory/X@example.org", dryRun = true }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", RestorerKey);
+
+        using var response = await _client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("a folder Bonnie has no mailbox for", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(AuditorKey)]
     [InlineData(InvestigatorKey)]
