@@ -258,7 +258,7 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
                 var messageId = s.Envelope?.MessageId is { Length: > 0 } mid ? "<" + mid + ">" : null;
                 var key = s.EmailId ?? (messageId is not null
                     ? $"mid:{messageId}:{s.Size?.ToString(System.Globalization.CultureInfo.InvariantCulture)}"
-                    : Worker.Handlers.HandlerSupport.LocationKey(found.Id, folder.UidValidity, s.UniqueId.Id));
+                    : HandlerSupport.LocationKey(found.Id, folder.UidValidity, s.UniqueId.Id));
                 var status = PayloadStatus.None;
                 string? sha256 = null;
                 string? bodyText = null;
@@ -301,8 +301,7 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
         checkpoint.Save(_checkpointPath);
     }
 
-    /// <summary>An address as events keep it (the worker's envelope reader writes the same form).</summary>
-    private static string Address(MimeKit.MailboxAddress a) => a.Name is { Length: > 0 } n ? $"{n} <{a.Address}>" : a.Address;
+    private static string Address(MimeKit.MailboxAddress a) => HandlerSupport.AddressText(a.Name, a.Address);
 
     private static async Task<byte[]> FetchAsync(IMailFolder folder, UniqueId uid, CancellationToken cancellationToken)
     {

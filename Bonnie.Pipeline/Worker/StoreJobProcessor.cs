@@ -577,7 +577,7 @@ internal sealed partial class StoreJobProcessor(
         };
     }
 
-    private static string Address(EmailAddress a) => a.Name is { Length: > 0 } n ? $"{n} <{a.Address}>" : a.Address;
+    private static string Address(EmailAddress a) => HandlerSupport.AddressText(a.Name, a.Address);
 
     private static string? Format(SequenceSet? set)
         => set is null ? null : string.Join(',', set.Ranges.Select(r => r.First == r.Last ? $"{r.First}" : $"{r.First}:{r.Last}"));

@@ -43,6 +43,9 @@ internal sealed class EventContext
 /// <summary>What several handlers need: folder identity from an event, flag spelling.</summary>
 internal static class HandlerSupport
 {
+    /// <summary>An address as events keep it in their from and to: <c>Name &lt;address&gt;</c>, or the address alone.</summary>
+    public static string AddressText(string? name, string address) => name is { Length: > 0 } n ? $"{n} <{address}>" : address;
+
     private static readonly Dictionary<string, string> SystemFlags = new(StringComparer.OrdinalIgnoreCase)
     {
         ["\\seen"] = "\\Seen",
@@ -56,11 +59,11 @@ internal static class HandlerSupport
     /// <summary>System flags in their RFC 3501 spelling (Cyrus sends <c>\seen</c> on APPEND, <c>\Seen</c> elsewhere); keywords as sent.</summary>
     public static string NormalizeFlag(string flag) => SystemFlags.TryGetValue(flag, out var canonical) ? canonical : flag;
 
-    /// <summary>A Message-ID Bonnie can tell a message by: Cyrus sends <c>NIL</c> in the midset for a message without one.</summary>
     /// <summary>The key of a message known by nothing but its place (no GUID, no Message-ID): folder, UIDVALIDITY and UID.</summary>
     public static string LocationKey(string folderId, uint? uidValidity, uint uid)
         => $"loc:{folderId}/{uidValidity?.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{uid.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
 
+    /// <summary>A Message-ID Bonnie can tell a message by: Cyrus sends <c>NIL</c> in the midset for a message without one.</summary>
     public static string? UsableMessageId(string? messageId)
         => string.IsNullOrWhiteSpace(messageId) || string.Equals(messageId, "NIL", StringComparison.OrdinalIgnoreCase) ? null : messageId;
 
