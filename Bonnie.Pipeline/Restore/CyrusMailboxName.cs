@@ -60,6 +60,41 @@ internal static class CyrusMailboxName
         return FromOwnerView(owner, ToOwnerView(target) + "/" + relative);
     }
 
+    /// <summary>
+    /// Refuses a target folder Cyrus would refuse, or that reads like another place than it is, before anything is
+    /// planned or sent: a review saw <c>user/alice//X</c> planned and then failing mid-restore, and <c>user/alice/../bob/X</c>
+    /// create folders named <c>..</c> in alice's mailbox while the plan and the audit log read like bob's.
+    /// </summary>
+    public static void ValidateTarget(string adminName)
+    {
+        var (path, _) = Split(adminName);
+        string? why = null;
+        if (!path.StartsWith(UserPrefix, StringComparison.Ordinal))
+        {
+            why = "it is not in a user's mailbox (user/…)";
+        }
+        else if (path.Contains('@', StringComparison.Ordinal))
+        {
+            why = "a domain goes at the end, after the last folder";
+        }
+        else if (path.Split('/') is var segments && segments.Any(s => s.Length == 0))
+        {
+            why = "it has an empty folder name (// or a / at the end)";
+        }
+        else if (segments.Any(s => s is "." or ".."))
+        {
+            why = "'.' and '..' are not folder names here";
+        }
+        else if (path.Any(c => c is '%' or '*' || char.IsControl(c)))
+        {
+            why = "'%', '*' and control characters are not allowed in folder names";
+        }
+        if (why is not null)
+        {
+            throw new RestoreSourceException($"'{adminName}' is not a folder Bonnie can restore into: {why}. Write it as user/alice/Restored@example.org.");
+        }
+    }
+
     private static (string Path, string? Domain) Split(string adminName)
     {
         var lastSlash = adminName.LastIndexOf('/');

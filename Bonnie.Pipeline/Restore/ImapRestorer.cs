@@ -204,10 +204,24 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
                 var next = await FindAsync(client, path, cancellationToken).ConfigureAwait(false);
                 if (next is null)
                 {
-                    next = await parent.CreateAsync(segment, true, cancellationToken).ConfigureAwait(false)
-                    ?? throw new MailboxNotFoundException(adminName, $"Cyrus did not create {path}.");
-                    created.Add(CyrusMailboxName.FromOwnerView(CyrusMailboxName.OwnerOf(adminName)!, path));
-                    LogCreated(logger, adminName);
+                    try
+                    {
+                        next = await parent.CreateAsync(segment, true, cancellationToken).ConfigureAwait(false)
+                        ?? throw new MailboxNotFoundException(adminName, $"Cyrus did not create {path}.");
+                        created.Add(CyrusMailboxName.FromOwnerView(CyrusMailboxName.OwnerOf(adminName)!, path));
+                        LogCreated(logger, adminName);
+                    }
+                    catch (ImapCommandException)
+                    {
+                        // Created between the look and the CREATE (another restore into the same new folder, or the
+                        // user): there it is, which is all this needed (a review saw two restores started together, one
+                        // failing with "Mailbox already exists"). Not there: the refusal stands.
+                        next = await FindAsync(client, path, cancellationToken).ConfigureAwait(false);
+                        if (next is null)
+                        {
+                            throw;
+                        }
+                    }
                 }
                 parent = next;
             }

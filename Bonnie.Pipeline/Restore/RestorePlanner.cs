@@ -13,6 +13,10 @@ internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads,
 
     public async Task<RestorePlan> PlanAsync(RestoreRequest request, CancellationToken cancellationToken = default)
     {
+        if (request.TargetFolder is { } targetFolder)
+        {
+            CyrusMailboxName.ValidateTarget(targetFolder);
+        }
         var items = new List<RestoreItem>();
         var skips = new List<RestoreSkip>();
         DateTimeOffset? at = request.At;

@@ -92,6 +92,7 @@ internal static class RestoreStarter
             {
                 ["stage"] = "refused",
                 ["scope"] = request.Scope.ToString(),
+                ["selection"] = Selection(request),
                 ["from"] = string.Join(", ", others),
                 ["reason"] = "another mailbox",
             }, client), cancellationToken);
@@ -120,12 +121,7 @@ internal static class RestoreStarter
             ["unrestorable"] = plan.Unrestorable.Count.ToString(CultureInfo.InvariantCulture),
             ["folders"] = string.Join("; ", plan.Folders.Select(f => f.Folder)),
         };
-        var target = request.Scope switch
-        {
-            RestoreScope.Folder => "folder " + request.FolderId,
-            RestoreScope.Mailbox => "mailbox " + request.Mailbox,
-            _ => "messages " + string.Join(",", request.MessageKeys.Take(50)),
-        };
+        var target = Selection(request);
         if (request.DryRun)
         {
             await audit.RecordAsync(new OfficerAuditEntry(officer, OfficerActions.Restore, target, details, client), cancellationToken);
@@ -136,6 +132,14 @@ internal static class RestoreStarter
             new Dictionary<string, string?>(details) { ["job"] = start.Id }, client), cancellationToken));
         return new RestoreStart.Started(await job);
     }
+
+    /// <summary>What a restore request selects, as its audit records name it.</summary>
+    private static string Selection(RestoreRequest request) => request.Scope switch
+    {
+        RestoreScope.Folder => "folder " + request.FolderId,
+        RestoreScope.Mailbox => "mailbox " + request.Mailbox,
+        _ => "messages " + string.Join(",", request.MessageKeys.Take(50)),
+    };
 
     /// <summary>Whether the officer may restore into a mailbox other than the one the mail came from (administrators).</summary>
     public static async Task<bool> MayRestoreIntoAnotherMailboxAsync(IAuthorizationService authorization, ClaimsPrincipal officer) =>

@@ -72,13 +72,14 @@ internal static class MessageTimeline
         var explained = changes.Select(c => c.EventId).ToHashSet(StringComparer.Ordinal);
         foreach (var e in events.Where(e => !explained.Contains(e.Id)))
         {
-            var actor = new Actor(e.User, e.SessionId, e.ClientIp, e.Service);
             entries.Add((e.Type == Bonnie.Shared.Events.EventType.MessageFound
                 // At the server's INTERNALDATE (its time), so it sorts before what events saw happen to it afterwards.
+                // Nobody acted: the event's user is the mailbox's owner, and "by alice" would say she did (a review).
                 ? new TimelineEntry(e.Timestamp, "Found by the backfill",
                     $"in {e.FolderName ?? e.FolderId} (UID {e.Uids}), there since this time; found {e.ReceivedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture)} UTC",
-                    e.FolderId, actor, e.Id, TimelineKind.Arrived)
-                : new TimelineEntry(e.Timestamp, e.Name, e.FolderName ?? "", e.FolderId, actor, e.Id, TimelineKind.Other), int.MaxValue));
+                    e.FolderId, new Actor(null, null, null, e.Service), e.Id, TimelineKind.Arrived)
+                : new TimelineEntry(e.Timestamp, e.Name, e.FolderName ?? "", e.FolderId, new Actor(e.User, e.SessionId, e.ClientIp, e.Service), e.Id,
+                    TimelineKind.Other), int.MaxValue));
         }
         return entries.OrderBy(x => x.Entry.At).ThenBy(x => x.Ordinal).Select(x => x.Entry).ToList();
     }

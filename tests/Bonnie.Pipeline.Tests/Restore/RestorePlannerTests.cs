@@ -52,6 +52,24 @@ public sealed class RestorePlannerTests : IAsyncLifetime
         Assert.Equal(["user/carol/Archive@example.org", "user/carol@example.org"], mailbox.Items.Select(i => i.TargetFolder).Order(StringComparer.Ordinal));
     }
 
+    [Theory]
+    [InlineData("user/alice//X@example.org", "empty folder name")]
+    [InlineData("user/alice/X/@example.org", "empty folder name")]
+    [InlineData("user/alice/../bob/X@example.org", "'.' and '..'")]
+    [InlineData("user/alice@example.org/../bob", "a domain goes at the end")]
+    [InlineData("user/alice/a%b@example.org", "'%', '*'")]
+    [InlineData("shared/Board", "not in a user's mailbox")]
+    public async Task PlanAsync_TargetFolderCyrusWouldRefuseOrThatReadsLikeAnotherPlace_RefusedBeforeAnythingIsPlanned(string target, string why)
+    {
+        // Found by a review against the real Cyrus: planned, then failing mid-restore; or folders named ".." created in alice's mailbox.
+        var key = await BackfillAsync("bf9", "user/carol/Archive@example.org", 3, T0);
+
+        var ex = await Assert.ThrowsAsync<RestoreSourceException>(() =>
+            _planner.PlanAsync(new RestoreRequest { Scope = RestoreScope.Messages, MessageKeys = [key], TargetFolder = target, DryRun = true }));
+
+        Assert.Contains(why, ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task PlanAsync_MessageKeyOfAMessageLostInOneMailboxAndStillInAnother_RestoredWhereItWasLost()
     {

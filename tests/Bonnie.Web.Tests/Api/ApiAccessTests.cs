@@ -155,6 +155,7 @@ public sealed class ApiAccessTests : IAsyncLifetime
         var records = (await _factory.Services.GetRequiredService<OfficerAuditLog>().ReadPageAsync(0, 100)).Records;
         var attempt = Assert.Single(records, r => r.Action == OfficerActions.Restore && r.Details.Contains("\"refused\"", StringComparison.Ordinal));
         Assert.Equal(("api:restorer", "user/mallory/From-sam@example.org"), (attempt.Officer, attempt.Target));
+        Assert.Contains($"\"selection\":\"messages {_messageKey}\"", attempt.Details, StringComparison.Ordinal);
     }
 
     [Fact]

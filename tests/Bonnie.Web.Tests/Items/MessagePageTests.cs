@@ -105,6 +105,8 @@ public sealed class MessagePageTests : IAsyncLifetime
             Assert.Equal("Found by the backfill", entry.QuerySelector(".bonnie-timeline-what")!.TextContent);
             Assert.Contains("in user/carol/Old@example.org (UID 12)", entry.TextContent, StringComparison.Ordinal);
             Assert.Contains("2026-03-14", entry.TextContent, StringComparison.Ordinal);
+            // Nobody acted: not "by carol", whose mailbox it is.
+            Assert.DoesNotContain("by carol", entry.TextContent, StringComparison.Ordinal);
         }, PageTestContext.Timeout);
         var id = Bonnie.Pipeline.Backfill.BackfillWriter.FoundEventId(folder, 12);
 
@@ -117,6 +119,8 @@ public sealed class MessagePageTests : IAsyncLifetime
             var fields = detail.Find("[aria-label='Event fields']").TextContent;
             Assert.Contains("2026-03-14 15:09:26.000 UTC (the server's INTERNALDATE", fields, StringComparison.Ordinal);
             Assert.Contains("Found by Bonnie", fields, StringComparison.Ordinal);
+            Assert.Contains("SHA-256 of the backfill record", fields, StringComparison.Ordinal);
+            Assert.DoesNotContain("notification", fields, StringComparison.Ordinal);
             Assert.Contains("\"recordedBy\"", detail.Find("pre.bonnie-raw").TextContent, StringComparison.Ordinal);
         }, PageTestContext.Timeout);
     }
