@@ -51,6 +51,15 @@ public sealed class EmbeddedFeedTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task ReadFeedAsync_FolderQuery_ResolvedInsideTheFeedsReadTransaction()
+    {
+        // folder: names are resolved to ids with queries of their own, on the connection that holds the feed's read.
+        var page = await _store.ReadFeedAsync(new FeedRequest { Query = QueryParser.Parse("folder:Archive OR event:Login") });
+
+        Assert.Equal(["e1", "e2", "e3"], page.Items.Select(e => e.Id));
+    }
+
+    [Fact]
     public async Task ReadFeedAsync_TheLastPositionGiven_AcceptedAndNothingNew()
     {
         var all = await FeedAsync(null);
