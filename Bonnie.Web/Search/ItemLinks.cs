@@ -25,6 +25,11 @@ internal static class ItemLinks
 
     public static string Search(string query) => "search?q=" + Uri.EscapeDataString(query);
 
+    /// <summary>A page of a search's results: its number and the cursor it starts at (none for the first page).</summary>
+    public static string Search(string query, int page, string? cursor) => cursor is null
+        ? Search(query)
+        : Search(query) + "&page=" + page.ToString(System.Globalization.CultureInfo.InvariantCulture) + "&at=" + Uri.EscapeDataString(cursor);
+
     public static string Encode(string value)
     {
         ArgumentNullException.ThrowIfNull(value);

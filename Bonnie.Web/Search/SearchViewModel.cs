@@ -14,6 +14,9 @@ internal sealed class SearchViewModel
 
     private readonly Stack<string?> _previous = new();
 
+    // Pages before the first one the stack knows: a page opened from its address (page and cursor) has no stack behind it.
+    private int _skippedPages;
+
     /// <summary>What is in the query box.</summary>
     public string Query { get; set; } = "";
 
@@ -29,7 +32,7 @@ internal sealed class SearchViewModel
     public string? CurrentCursor { get; private set; }
 
     /// <summary>1-based number of the page shown.</summary>
-    public int PageNumber => _previous.Count + 1;
+    public int PageNumber => _skippedPages + _previous.Count + 1;
 
     public bool HasPrevious => _previous.Count > 0;
 
@@ -95,6 +98,7 @@ internal sealed class SearchViewModel
         }
         var page = await store.SearchEventsAsync(new EventSearch { Query = parsed, Limit = PageSize, Facets = AllFacets }, cancellationToken);
         _previous.Clear();
+        _skippedPages = 0;
         CurrentCursor = null;
         AppliedQuery = Query;
         Sort = parsed.Sort;
@@ -125,6 +129,44 @@ internal sealed class SearchViewModel
         Page = await LoadAsync(store, cursor, cancellationToken);
         _previous.Pop();
         CurrentCursor = cursor;
+    }
+
+    /// <summary>
+    /// Shows the page at <paramref name="cursor"/> of the query that ran, numbered <paramref name="pageNumber"/> as its
+    /// address said (a page bookmarked or sent). A cursor the store refuses (another query's, or not one it gave) is
+    /// the error shown, and the page shown stays.
+    /// </summary>
+    public async Task OpenAtAsync(IBonnieStore store, string cursor, int pageNumber, CancellationToken cancellationToken = default)
+    {
+        if (AppliedQuery is null)
+        {
+            return;
+        }
+        try
+        {
+            Page = await LoadAsync(store, cursor, cancellationToken);
+        }
+        catch (QuerySyntaxException ex)
+        {
+            Error = ex;
+            return;
+        }
+        _previous.Clear();
+        _skippedPages = Math.Max(1, pageNumber - 1);
+        CurrentCursor = cursor;
+    }
+
+    /// <summary>Back to the query's first page.</summary>
+    public async Task FirstAsync(IBonnieStore store, CancellationToken cancellationToken = default)
+    {
+        if (AppliedQuery is null)
+        {
+            return;
+        }
+        Page = await LoadAsync(store, null, cancellationToken);
+        _previous.Clear();
+        _skippedPages = 0;
+        CurrentCursor = null;
     }
 
     /// <summary>The first row's 1-based number on this page.</summary>

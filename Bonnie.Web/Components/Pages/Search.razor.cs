@@ -56,6 +56,14 @@ public sealed partial class Search
     [SupplyParameterFromQuery(Name = "q")]
     public string? Q { get; set; }
 
+    /// <summary>The page of the results in the address bar (with <see cref="At"/>), so a page can be bookmarked and shared too.</summary>
+    [SupplyParameterFromQuery(Name = "page")]
+    public int? PageInAddress { get; set; }
+
+    /// <summary>The cursor the page shown starts at; none for the first page.</summary>
+    [SupplyParameterFromQuery(Name = "at")]
+    public string? At { get; set; }
+
     private List<ChartSeries<double>> ChartSeries =>
         [new() { Name = "Events", Data = Vm.ChartDays.Select(d => (double)d.Count).ToArray() }];
 
@@ -105,12 +113,81 @@ public sealed partial class Search
     protected override async Task OnParametersSetAsync()
     {
         // Searches run once the circuit is live, never during prerendering, so each is run and audited once.
-        if (!RendererInfo.IsInteractive || Q is null || (Q == Vm.AppliedQuery && Vm.Error is null))
+        if (!RendererInfo.IsInteractive || Q is null)
         {
+            return;
+        }
+        if (Q == Vm.AppliedQuery && Vm.Error is null)
+        {
+            // The same query: the address changed page (Back or Forward), or is the page's own after Next or Previous.
+            if (At != Vm.CurrentCursor)
+            {
+                await OpenPageAsync();
+            }
             return;
         }
         Vm.Query = Q;
         await RunAsync();
+        if (At is not null && Vm.Error is null && Vm.AppliedQuery == Q)
+        {
+            await OpenPageAsync();
+        }
+    }
+
+    /// <summary>The page the address names, recorded as read like any other page.</summary>
+    private async Task OpenPageAsync()
+    {
+        if (Vm.AppliedQuery is not { } query)
+        {
+            return;
+        }
+        _busy = true;
+        try
+        {
+            if (At is null)
+            {
+                await RecordAsync(query, null, 1);
+                await Vm.FirstAsync(Store);
+            }
+            else
+            {
+                var page = Math.Max(2, PageInAddress ?? 2);
+                await RecordAsync(query, At, page);
+                await Vm.OpenAtAsync(Store, At, page);
+            }
+        }
+        finally
+        {
+            _busy = false;
+        }
+    }
+
+    // The address follows the page shown, so Back returns to the page before and a page can be bookmarked.
+    private void ShowPageInAddress()
+    {
+        if (Vm.AppliedQuery is { } query && Vm.Error is null)
+        {
+            Navigation.NavigateTo(ItemLinks.Search(query, Vm.PageNumber, Vm.CurrentCursor));
+        }
+    }
+
+    private async Task FirstAsync()
+    {
+        if (Vm.AppliedQuery is not { } query || Vm.PageNumber == 1)
+        {
+            return;
+        }
+        _busy = true;
+        try
+        {
+            await RecordAsync(query, null, 1);
+            await Vm.FirstAsync(Store);
+        }
+        finally
+        {
+            _busy = false;
+        }
+        ShowPageInAddress();
     }
 
     private async Task SubmitAsync()
@@ -157,6 +234,7 @@ public sealed partial class Search
         {
             _busy = false;
         }
+        ShowPageInAddress();
     }
 
     private async Task PreviousAsync()
@@ -175,6 +253,7 @@ public sealed partial class Search
         {
             _busy = false;
         }
+        ShowPageInAddress();
     }
 
     // Each page of results is evidence read, not only the first: every one is recorded with the query that ran

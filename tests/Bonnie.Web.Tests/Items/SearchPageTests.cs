@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Tests.Infrastructure;
 using Bunit;
@@ -20,6 +21,65 @@ public sealed class SearchPageTests : IAsyncLifetime
     }
 
     private static string Total(IRenderedComponent<SearchPage> page) => page.Find(".bonnie-total").TextContent.Trim();
+
+    private async Task SixtyLoginsAsync()
+    {
+        var login = TestStore.Fixture("Login");
+        var jobs = Enumerable.Range(0, 60)
+            .Select(i => TestStore.Raw(System.Text.Encoding.UTF8.GetBytes(login
+                .Replace("cyrus-1795951187-11381-2-14971745235264492537", $"paging-session-{i:D2}", StringComparison.Ordinal)
+                .Replace("11:19:47.997Z", $"11:30:{i % 60:D2}.000Z", StringComparison.Ordinal))))
+            .ToArray();
+        await _page.Store.ProcessAsync(jobs);
+    }
+
+    private static string PageLabel(IRenderedComponent<SearchPage> page) => page.Find("nav[aria-label='Result pages'] p").TextContent.Trim();
+
+    [Fact]
+    public async Task Pages_NextPutsThePageInTheAddress_TheAddressOpensThatPage_FirstGoesBack()
+    {
+        // A page of results can be bookmarked or sent: the address named only the query, so it opened on page 1.
+        await SixtyLoginsAsync();
+        var nav = _page.Context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
+        var page = _page.Render<SearchPage>();
+        Search(page, "session:paging-session-*");
+        page.WaitForAssertion(() => Assert.Equal("Page 1: rows 1–50 of 60", PageLabel(page)), PageTestContext.Timeout);
+
+        page.Find("button:contains('Next page')").Click();
+        page.WaitForAssertion(() => Assert.True(nav.Uri.Contains("&page=2&at=", StringComparison.Ordinal), nav.Uri), PageTestContext.Timeout);
+        var address = nav.Uri;
+
+        var opened = _page.Render<SearchPage>();
+        opened.WaitForAssertion(() =>
+        {
+            Assert.Equal("Page 2: rows 51–60 of 60", PageLabel(opened));
+            Assert.Equal(10, opened.FindAll("tbody tr.mud-table-row").Count);
+            Assert.Contains("11:30:09", opened.FindAll("tbody tr.mud-table-row")[0].TextContent, StringComparison.Ordinal);
+        }, PageTestContext.Timeout);
+        Assert.Equal(address, nav.Uri);
+
+        opened.Find("button:contains('First page')").Click();
+
+        opened.WaitForAssertion(() => Assert.Equal("Page 1: rows 1–50 of 60", PageLabel(opened)), PageTestContext.Timeout);
+        Assert.DoesNotContain("&at=", nav.Uri, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Pages_AnotherQuerysCursorInTheAddress_SaysSoAndShowsTheFirstPage()
+    {
+        await SixtyLoginsAsync();
+        var other = await _page.Store.Store.SearchEventsAsync(new Bonnie.Shared.Search.EventSearch { Query = Bonnie.Shared.Search.QueryParser.Parse("event:Login"), Limit = 50 });
+        var nav = _page.Context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
+        nav.NavigateTo(Bonnie.Web.Search.ItemLinks.Search("session:paging-session-*", 2, other.Next!));
+
+        var page = _page.Render<SearchPage>();
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Contains("another query", page.Markup, StringComparison.Ordinal);
+            Assert.Equal("Page 1: rows 1–50 of 60", PageLabel(page));
+        }, PageTestContext.Timeout);
+    }
 
     [Fact]
     public async Task Search_EventQuery_ShowsTheMatchingRowAndTotalAndIsAudited()
