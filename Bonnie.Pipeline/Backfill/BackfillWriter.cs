@@ -95,16 +95,16 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time, IIde
     /// <summary>Records the messages found in one folder; returns how many locations were new.</summary>
     public async Task<int> RecordMessagesAsync(FoundFolder folder, IReadOnlyList<FoundMessage> found, CancellationToken cancellationToken)
     {
-        // Who the folder's owner is now, once per chunk: the found events carry it as events of the worker do.
-        var owner = folder.Owner is { Length: > 0 } login && identity is not null
-            ? await identity.EnrichAsync(login, time.GetUtcNow(), cancellationToken).ConfigureAwait(false)
-            : null;
+        // Who the folder's owner is now, asked once and only when a found event is to carry it (as the worker's events
+        // do): a run over places already recorded asks the directory nothing.
+        Enrichment? owner = null;
+        var ownerAsked = false;
         for (var attempt = 1; ; attempt++)
         {
             var work = new UnitOfWork(store);
             var recorded = 0;
             var now = time.GetUtcNow();
-            var places = new List<(FoundMessage Found, MessageObject Message, MessageLocation Location)>();
+            var places = new List<(FoundMessage Found, MessageObject Message, MessageLocation Location, string EventId)>();
             foreach (var m in found)
             {
                 var message = await work.GetMessageAsync(m.Key, cancellationToken).ConfigureAwait(false);
@@ -137,27 +137,32 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time, IIde
                     continue;
                 }
                 // A place found now, or by a run of a version that recorded no found events: either way it needs its event.
-                places.Add((m, message, location));
+                places.Add((m, message, location, FoundEventId(folder, m.Uid)));
             }
             var events = new List<StoredEvent>();
             if (places.Count > 0)
             {
-                var stored = await store.FindProcessedJobsAsync(places.Select(p => FoundEventId(folder, p.Found.Uid)).ToList(), cancellationToken)
-                    .ConfigureAwait(false);
-                foreach (var (m, message, location) in places.Where(p => !stored.Contains(FoundEventId(folder, p.Found.Uid))))
+                var stored = await store.FindProcessedJobsAsync(places.ConvertAll(p => p.EventId), cancellationToken).ConfigureAwait(false);
+                var missing = places.FindAll(p => !stored.Contains(p.EventId));
+                if (missing.Count > 0 && !ownerAsked && folder.Owner is { Length: > 0 } login && identity is not null)
                 {
-                    events.Add(await FoundEventAsync(folder, m, message, location, owner, now, cancellationToken).ConfigureAwait(false));
+                    owner = await identity.EnrichAsync(login, now, cancellationToken).ConfigureAwait(false);
+                    ownerAsked = true;
                 }
+                foreach (var (m, message, location, id) in missing)
+                {
+                    events.Add(await FoundEventAsync(id, folder, m, message, location, owner, now, cancellationToken).ConfigureAwait(false));
+                }
+            }
+            if (events.Count > 0)
+            {
+                work.SeeUser(folder.Owner, events.Min(e => e.Timestamp));
             }
             var batch = work.ToBatch();
             batch.Events.AddRange(events);
-            if (events.Count > 0 && folder.Owner is { Length: > 0 } user)
+            if (events.Count > 0 && owner?.Person is { } person)
             {
-                batch.Users.TryAdd(user, new UserObject(user, events.Min(e => e.Timestamp)));
-                if (owner?.Person is { } person)
-                {
-                    batch.People.Add(person with { At = events.Max(e => e.Timestamp) });
-                }
+                batch.People.Add(person with { At = events.Max(e => e.Timestamp) });
             }
             if (await CommitAsync(batch, attempt, cancellationToken).ConfigureAwait(false) is not null)
             {
@@ -177,7 +182,7 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time, IIde
     /// the day of the backfill); when Bonnie found it is its received time. Its record is Bonnie's own JSON, which says
     /// so, in place of a notification.
     /// </summary>
-    private async Task<StoredEvent> FoundEventAsync(FoundFolder folder, FoundMessage m, MessageObject message, MessageLocation location,
+    private async Task<StoredEvent> FoundEventAsync(string id, FoundFolder folder, FoundMessage m, MessageObject message, MessageLocation location,
         Enrichment? owner, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var raw = FoundRecord(folder, m, message, location, now);
@@ -199,7 +204,7 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time, IIde
         var mailbox = MailboxUri.TryParse("imap://backfill/" + Uri.EscapeDataString(folder.Name), out var parsed) ? parsed : null;
         return new StoredEvent
         {
-            Id = FoundEventId(folder, m.Uid),
+            Id = id,
             Type = EventType.MessageFound,
             Name = FoundEventName,
             // The server's INTERNALDATE as read now; a place an earlier version recorded may carry the time of that

@@ -53,6 +53,8 @@ public sealed record RestoreRequest
 }
 
 /// <summary>One message to put back: where, with which flags and internal date, from which stored payload.</summary>
+/// <param name="FromMailbox">The owner of the place it is restored from (its source folder's), null for a shared folder
+/// or one with no recorded name: who may restore it elsewhere depends on it.</param>
 public sealed record RestoreItem(
     string MessageKey,
     string PayloadSha256,
@@ -60,7 +62,8 @@ public sealed record RestoreItem(
     string TargetFolder,
     IReadOnlyList<string> Flags,
     DateTimeOffset InternalDate,
-    string? Subject);
+    string? Subject,
+    string? FromMailbox = null);
 
 /// <summary>A message that cannot be restored, and why (its payload was never kept, for one).</summary>
 public sealed record RestoreSkip(string MessageKey, string Reason);

@@ -93,18 +93,14 @@ internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads,
             skips.Add(new RestoreSkip(key, request.At is null ? "the message was never seen in a folder" : $"the message was in no folder at {request.At:u}"));
             return;
         }
-        var target = request.TargetFolder;
-        if (target is null)
-        {
-            var folder = await store.GetFolderAsync(location.FolderId, cancellationToken).ConfigureAwait(false);
-            target = folder?.Name ?? location.FolderName;
-        }
+        var source = (await store.GetFolderAsync(location.FolderId, cancellationToken).ConfigureAwait(false))?.Name ?? location.FolderName;
+        var target = request.TargetFolder ?? source;
         if (target is null)
         {
             skips.Add(new RestoreSkip(key, "the folder the message lived in has no recorded name"));
             return;
         }
-        await AddAsync(message, location, target, items, skips, cancellationToken).ConfigureAwait(false);
+        await AddAsync(message, location, source, target, items, skips, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task PlanFolderAsync(FolderObject folder, DateTimeOffset at, string target, List<RestoreItem> items, List<RestoreSkip> skips, CancellationToken cancellationToken)
@@ -127,12 +123,14 @@ internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads,
         {
             foreach (var location in message.Locations.Where(l => string.Equals(l.FolderId, folder.Id, StringComparison.Ordinal) && LivedAt(l, at)))
             {
-                await AddAsync(message, location, target, items, skips, cancellationToken).ConfigureAwait(false);
+                await AddAsync(message, location, folder.Name, target, items, skips, cancellationToken).ConfigureAwait(false);
             }
         }
     }
 
-    private async Task AddAsync(MessageObject message, MessageLocation location, string target, List<RestoreItem> items, List<RestoreSkip> skips, CancellationToken cancellationToken)
+    /// <param name="source">The admin name of the folder it is restored from (null when none was recorded).</param>
+    private async Task AddAsync(MessageObject message, MessageLocation location, string? source, string target, List<RestoreItem> items, List<RestoreSkip> skips,
+        CancellationToken cancellationToken)
     {
         if (message.PayloadSha256 is not { } sha || message.PayloadStatus == PayloadStatus.Missing
             || !await payloads.ExistsAsync(sha, cancellationToken).ConfigureAwait(false))
@@ -149,7 +147,8 @@ internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads,
         // \Deleted would have the next EXPUNGE take it away again; \Recent is the server's to set.
         var flags = location.Flags.Where(f => !f.Equals("\\Deleted", StringComparison.OrdinalIgnoreCase) && !f.Equals("\\Recent", StringComparison.OrdinalIgnoreCase))
             .ToList();
-        items.Add(new RestoreItem(message.Key, sha, message.Size ?? 0, target, flags, internalDate, message.Subject));
+        items.Add(new RestoreItem(message.Key, sha, message.Size ?? 0, target, flags, internalDate, message.Subject,
+            source is null ? null : CyrusMailboxName.OwnerOf(source)));
     }
 
     private static bool LivedAt(MessageLocation l, DateTimeOffset at) => l.Since <= at && (l.Until is null || l.Until > at);

@@ -211,7 +211,7 @@ internal static class ApiInput
             }
         });
 
-    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
+    internal static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
 }
 
 /// <summary>A parameter or body the API refuses; the message names it and says what it takes.</summary>

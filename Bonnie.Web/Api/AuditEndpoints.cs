@@ -30,7 +30,7 @@ public static class AuditEndpoints
         {
             "json" or "" => false,
             "csv" => true,
-            _ => throw new ApiInputException($"format must be json or csv, not '{format}'.", "json or csv"),
+            _ => throw new ApiInputException($"format must be json or csv, not '{ApiInput.Shorten(format ?? "")}'.", "json or csv"),
         };
         var count = ApiInput.Limit(limit, DefaultLimit, MaxLimit);
         var below = Cursor(cursor);
@@ -43,8 +43,7 @@ public static class AuditEndpoints
         }
         // Pages by sequence, newest first: each read appends its own record (and others act meanwhile), so a page by
         // offset began with the last record of the page before (found by a review).
-        var total = (await log.ReadPageAsync(filter, 0, 1, cancellationToken)).Total;
-        var (records, _) = await log.ReadPageAsync(filter with { BelowSequence = below }, 0, count + 1, cancellationToken);
+        var (records, total) = await log.ReadPageAsync(filter with { BelowSequence = below }, 0, count + 1, cancellationToken);
         var page = records.Take(count).ToList();
         return Results.Ok(new { total, items = page, next = records.Count > count ? page[^1].Sequence : (long?)null });
     }
@@ -57,7 +56,7 @@ public static class AuditEndpoints
         }
         return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var sequence) && sequence > 0
             ? sequence
-            : throw new ApiInputException($"cursor must be the next of a previous page, not '{(text.Length <= 40 ? text : text[..40] + "…")}'.", "a page's next");
+            : throw new ApiInputException($"cursor must be the next of a previous page, not '{ApiInput.Shorten(text)}'.", "a page's next");
     }
 
     internal static Dictionary<string, string?> Describe(AuditFilter filter, string format) => new()
@@ -114,6 +113,6 @@ internal static class AuditTimes
             return time;
         }
         const string Expected = "a day (2026-12-01) or an ISO 8601 time (2026-12-01T09:30:00Z)";
-        throw new ApiInputException($"{name} must be {Expected}, not '{(text.Length <= 40 ? text : text[..40] + "…")}'.", Expected);
+        throw new ApiInputException($"{name} must be {Expected}, not '{ApiInput.Shorten(text)}'.", Expected);
     }
 }

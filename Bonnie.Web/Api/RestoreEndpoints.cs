@@ -83,8 +83,7 @@ internal static class RestoreStarter
         {
             return new RestoreStart.Refused(ex.Message, ex.NotFound ? StatusCodes.Status404NotFound : StatusCodes.Status400BadRequest);
         }
-        if (request.TargetFolder is { } targetFolder && !mayRestoreIntoAnotherMailbox
-            && await OtherMailboxesAsync(request, plan, targetFolder, jobs, cancellationToken) is { Count: > 0 } others)
+        if (request.TargetFolder is { } targetFolder && !mayRestoreIntoAnotherMailbox && OtherMailboxes(plan, targetFolder) is { Count: > 0 } others)
         {
             var into = CyrusMailboxName.OwnerOf(targetFolder) ?? targetFolder;
             // Refused before anything is planned or sent, and recorded: an attempt to move one person's mail to another.
@@ -146,38 +145,14 @@ internal static class RestoreStarter
         (await authorization.AuthorizeAsync(officer, BonniePolicies.CanAdminister)).Succeeded;
 
     /// <summary>
-    /// The mailboxes, other than the target's, that the planned messages would be restored into without a target folder:
-    /// where they came from. A place that cannot be restored into by itself (a shared folder), or that the store has no
-    /// name for (the plan without a target leaves the message out), counts as another mailbox.
+    /// The mailboxes, other than the target's, the planned messages come from. A source that is not a user's mailbox (a
+    /// shared folder) or has no recorded name counts as another mailbox (a review found such a message could be put anywhere).
     /// </summary>
-    private static async Task<IReadOnlyList<string>> OtherMailboxesAsync(RestoreRequest request, RestorePlan plan, string targetFolder, RestoreJobs jobs,
-        CancellationToken cancellationToken)
+    private static List<string> OtherMailboxes(RestorePlan plan, string targetFolder)
     {
-        const string Unknown = "a folder Bonnie has no mailbox for";
         var into = CyrusMailboxName.OwnerOf(targetFolder);
-        var from = new List<string?>();
-        if (request.Scope == RestoreScope.Mailbox)
-        {
-            from.Add(request.Mailbox?.Trim());
-        }
-        else if (plan.Items.Count > 0)
-        {
-            try
-            {
-                var home = (await jobs.PlanAsync(request with { TargetFolder = null, DryRun = true }, cancellationToken)).Items;
-                from.AddRange(home.Select(i => CyrusMailboxName.OwnerOf(i.TargetFolder) ?? Unknown));
-                var placed = home.Select(i => i.MessageKey).ToHashSet(StringComparer.Ordinal);
-                if (plan.Items.Any(i => !placed.Contains(i.MessageKey)))
-                {
-                    from.Add(Unknown);
-                }
-            }
-            catch (RestoreSourceException)
-            {
-                from.Add(Unknown);
-            }
-        }
-        return from.Select(o => o ?? Unknown).Where(o => !string.Equals(o, into, StringComparison.OrdinalIgnoreCase))
+        return plan.Items.Select(i => i.FromMailbox ?? "a folder Bonnie has no mailbox for")
+            .Where(o => !string.Equals(o, into, StringComparison.OrdinalIgnoreCase))
             .Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.Ordinal).ToList();
     }
 }

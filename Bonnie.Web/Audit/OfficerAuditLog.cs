@@ -90,7 +90,10 @@ internal sealed class OfficerAuditLog(DataDirectory directory, TimeProvider time
     public Task<(IReadOnlyList<OfficerAuditRecord> Records, long Total)> ReadPageAsync(
         int skip, int take, CancellationToken cancellationToken = default) => ReadPageAsync(AuditFilter.None, skip, take, cancellationToken);
 
-    /// <summary>A page of the records <paramref name="filter"/> matches, newest first, and how many it matches.</summary>
+    /// <summary>
+    /// A page of the records <paramref name="filter"/> matches, newest first, and how many it matches (all of them: a
+    /// page below a sequence counts the records above it too).
+    /// </summary>
     public async Task<(IReadOnlyList<OfficerAuditRecord> Records, long Total)> ReadPageAsync(
         AuditFilter filter, int skip, int take, CancellationToken cancellationToken = default)
     {
@@ -99,7 +102,7 @@ internal sealed class OfficerAuditLog(DataDirectory directory, TimeProvider time
         long total;
         await using (var count = connection.CreateCommand())
         {
-            count.CommandText = "SELECT count(*) FROM officer_audit" + Where(count, filter);
+            count.CommandText = "SELECT count(*) FROM officer_audit" + Where(count, filter with { BelowSequence = null });
             total = Convert.ToInt64(await count.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
         }
         await using var page = connection.CreateCommand();

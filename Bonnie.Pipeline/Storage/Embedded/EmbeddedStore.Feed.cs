@@ -28,20 +28,6 @@ internal sealed partial class EmbeddedStore
         await using var c = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
         // One read transaction: the window's end and the page come from the same state of the store.
         await using var tx = c.BeginTransaction(deferred: true);
-        if (request.After is not null)
-        {
-            await using var last = c.CreateCommand();
-            last.Transaction = tx;
-            last.CommandText = $"SELECT max({Arrival}) FROM events";
-            // Beyond the last event stored: a position of another store, or of this one before it was reset or restored
-            // from a backup. Followed, it would wait there for ever, saying it is up to date while new events pass it by.
-            if (after > (await last.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as long? ?? long.MinValue))
-            {
-                throw new QuerySyntaxException(
-                    "The feed position is past the last event this store holds: it comes from another store, or from this one before it was reset or restored. Start again without it.",
-                    0, "a position from a previous call to this store");
-            }
-        }
         var translator = new SqlQueryTranslator();
         var condition = translator.Translate(ResolveFolders(c, request.Query.Root));
         var window = $"SELECT {FeedColumns}, {Arrival} AS arrival_at FROM events WHERE {Arrival} > $after ORDER BY {Arrival} LIMIT {FeedScanLimit}";
@@ -58,6 +44,21 @@ internal sealed partial class EmbeddedStore
             await r.ReadAsync(cancellationToken).ConfigureAwait(false);
             windowEnd = r.IsDBNull(0) ? null : r.GetInt64(0);
             scanned = r.GetInt64(1);
+        }
+        if (request.After is not null && scanned == 0)
+        {
+            await using var last = c.CreateCommand();
+            last.Transaction = tx;
+            last.CommandText = $"SELECT max({Arrival}) FROM events";
+            // Nothing after it, and beyond the last event stored: a position of another store, or of this one before it
+            // was reset or restored from a backup. Followed, it would wait there for ever, saying it is up to date while
+            // new events pass it by.
+            if (after > (await last.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as long? ?? long.MinValue))
+            {
+                throw new QuerySyntaxException(
+                    "The feed position is past the last event this store holds: it comes from another store, or from this one before it was reset or restored. Start again without it.",
+                    0, "a position from a previous call to this store");
+            }
         }
 
         var items = new List<StoredEvent>();

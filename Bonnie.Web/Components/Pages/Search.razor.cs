@@ -134,8 +134,24 @@ public sealed partial class Search
         }
     }
 
-    /// <summary>The page the address names, recorded as read like any other page.</summary>
-    private async Task OpenPageAsync()
+    /// <summary>The page the address names, recorded as read like any other page; the address already shows it.</summary>
+    private Task OpenPageAsync()
+    {
+        if (At is not { } at)
+        {
+            return TurnAsync(null, 1, () => Vm.FirstAsync(Store), showInAddress: false);
+        }
+        var page = Math.Max(2, PageInAddress ?? 2);
+        return TurnAsync(at, page, () => Vm.OpenAtAsync(Store, at, page), showInAddress: false);
+    }
+
+    private Task FirstAsync() => Vm.PageNumber == 1 ? Task.CompletedTask : TurnAsync(null, 1, () => Vm.FirstAsync(Store));
+
+    /// <summary>
+    /// Shows another page of the query that ran: recorded as read first, with its cursor and number, then loaded; the
+    /// address then follows it, so Back returns to the page before and a page can be bookmarked.
+    /// </summary>
+    private async Task TurnAsync(string? cursor, int pageNumber, Func<Task> load, bool showInAddress = true)
     {
         if (Vm.AppliedQuery is not { } query)
         {
@@ -144,50 +160,17 @@ public sealed partial class Search
         _busy = true;
         try
         {
-            if (At is null)
-            {
-                await RecordAsync(query, null, 1);
-                await Vm.FirstAsync(Store);
-            }
-            else
-            {
-                var page = Math.Max(2, PageInAddress ?? 2);
-                await RecordAsync(query, At, page);
-                await Vm.OpenAtAsync(Store, At, page);
-            }
+            await RecordAsync(query, cursor, pageNumber);
+            await load();
         }
         finally
         {
             _busy = false;
         }
-    }
-
-    // The address follows the page shown, so Back returns to the page before and a page can be bookmarked.
-    private void ShowPageInAddress()
-    {
-        if (Vm.AppliedQuery is { } query && Vm.Error is null)
+        if (showInAddress && Vm.Error is null)
         {
             Navigation.NavigateTo(ItemLinks.Search(query, Vm.PageNumber, Vm.CurrentCursor));
         }
-    }
-
-    private async Task FirstAsync()
-    {
-        if (Vm.AppliedQuery is not { } query || Vm.PageNumber == 1)
-        {
-            return;
-        }
-        _busy = true;
-        try
-        {
-            await RecordAsync(query, null, 1);
-            await Vm.FirstAsync(Store);
-        }
-        finally
-        {
-            _busy = false;
-        }
-        ShowPageInAddress();
     }
 
     private async Task SubmitAsync()
@@ -218,43 +201,9 @@ public sealed partial class Search
         }
     }
 
-    private async Task NextAsync()
-    {
-        if (Vm.AppliedQuery is not { } query || Vm.Page?.Next is not { } next)
-        {
-            return;
-        }
-        _busy = true;
-        try
-        {
-            await RecordAsync(query, next, Vm.PageNumber + 1);
-            await Vm.NextAsync(Store);
-        }
-        finally
-        {
-            _busy = false;
-        }
-        ShowPageInAddress();
-    }
+    private Task NextAsync() => Vm.Page?.Next is { } next ? TurnAsync(next, Vm.PageNumber + 1, () => Vm.NextAsync(Store)) : Task.CompletedTask;
 
-    private async Task PreviousAsync()
-    {
-        if (Vm.AppliedQuery is not { } query || !Vm.HasPrevious)
-        {
-            return;
-        }
-        _busy = true;
-        try
-        {
-            await RecordAsync(query, Vm.PreviousCursor, Vm.PageNumber - 1);
-            await Vm.PreviousAsync(Store);
-        }
-        finally
-        {
-            _busy = false;
-        }
-        ShowPageInAddress();
-    }
+    private Task PreviousAsync() => Vm.HasPrevious ? TurnAsync(Vm.PreviousCursor, Vm.PageNumber - 1, () => Vm.PreviousAsync(Store)) : Task.CompletedTask;
 
     // Each page of results is evidence read, not only the first: every one is recorded with the query that ran
     // (not what the box holds now) and where in it the officer is, as the API records its pages.

@@ -78,14 +78,18 @@ public sealed class ApiAccessTests : IAsyncLifetime
         Directory.Delete(_data, recursive: true);
     }
 
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? key)
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? key, object? body = null)
     {
         using var request = new HttpRequestMessage(method, path);
         if (key is not null)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
         }
-        if (method == HttpMethod.Post)
+        if (body is not null)
+        {
+            request.Content = System.Net.Http.Json.JsonContent.Create(body);
+        }
+        else if (method == HttpMethod.Post)
         {
             request.Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json");
         }
@@ -132,12 +136,8 @@ public sealed class ApiAccessTests : IAsyncLifetime
         // Sam's message into mallory's mailbox would hand one person's mail to another: that takes an administrator.
         async Task<(HttpStatusCode, JsonElement)> PlanAsync(string key, string target)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/restore")
-            {
-                Content = System.Net.Http.Json.JsonContent.Create(new { scope = "messages", messageKeys = new[] { _messageKey }, targetFolder = target, dryRun = true }),
-            };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-            using var response = await _client.SendAsync(request);
+            using var response = await SendAsync(HttpMethod.Post, "/api/restore", key,
+                new { scope = "messages", messageKeys = new[] { _messageKey }, targetFolder = target, dryRun = true });
             return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
         }
 
@@ -173,13 +173,8 @@ public sealed class ApiAccessTests : IAsyncLifetime
         var batch = new StoreBatch();
         batch.Messages[orphan.Key] = orphan;
         await store.CommitAsync(batch);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/restore")
-        {
-            Content = System.Net.Http.Json.JsonContent.Create(new { scope = "messages", messageKeys = new[] { orphan.Key }, targetFolder = "user/mallory/X@example.org", dryRun = true }),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", RestorerKey);
-
-        using var response = await _client.SendAsync(request);
+        using var response = await SendAsync(HttpMethod.Post, "/api/restore", RestorerKey,
+            new { scope = "messages", messageKeys = new[] { orphan.Key }, targetFolder = "user/mallory/X@example.org", dryRun = true });
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.Contains("a folder Bonnie has no mailbox for", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);

@@ -47,6 +47,19 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.All(outcomes, o => Assert.IsType<JobOutcome.Done>(o));
     }
 
+    /// <summary>Processes notifications one after another, each in a batch of its own, as the worker would; each must be stored.</summary>
+    private async Task ProcessAsync(params string[] notifications)
+    {
+        await using var scope = _factory.Services.CreateAsyncScope();
+        var processor = scope.ServiceProvider.GetRequiredService<StoreJobProcessor>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        foreach (var json in notifications)
+        {
+            var outcome = Assert.Single(await processor.ProcessBatchAsync([new Job(JobId(json), Encoding.UTF8.GetBytes(json), 1, DateTimeOffset.UtcNow)], timeout.Token));
+            Assert.IsType<JobOutcome.Done>(outcome);
+        }
+    }
+
     public async Task DisposeAsync()
     {
         _client.Dispose();
@@ -163,13 +176,7 @@ public sealed class ApiTests : IAsyncLifetime
         // A notification from before all the others (a dealer's spool resent after an outage) is stored now.
         var late = Fixture("Logout").Replace("2026-11-29T11:19:48.040Z", "2001-01-01T00:00:00.000Z", StringComparison.Ordinal);
         Assert.Contains("2001-01-01", late, StringComparison.Ordinal);
-        var bytes = Encoding.UTF8.GetBytes(late);
-        await using (var scope = _factory.Services.CreateAsyncScope())
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            Assert.IsType<JobOutcome.Done>(await scope.ServiceProvider.GetRequiredService<StoreJobProcessor>()
-                .ProcessAsync(new Job(JobId(late), bytes, 0, DateTimeOffset.UtcNow), timeout.Token));
-        }
+        await ProcessAsync(late);
         var (_, grown) = await GetAsync("/api/feed?after=" + Uri.EscapeDataString(empty.GetProperty("next").GetString()!));
 
         var item = Assert.Single(grown.GetProperty("items").EnumerateArray());
@@ -438,16 +445,7 @@ public sealed class ApiTests : IAsyncLifetime
             .Replace("UID=1", "UID=7", StringComparison.Ordinal)
             .Replace("\"user\":\"alice@example.org\"", "\"user\":\"bob@example.org\"", StringComparison.Ordinal)
             .Replace("11:20:28.951Z", "11:39:00.000Z", StringComparison.Ordinal);
-        await using (var scope = _factory.Services.CreateAsyncScope())
-        {
-            var processor = scope.ServiceProvider.GetRequiredService<StoreJobProcessor>();
-            foreach (var json in new[] { copy, delivery })
-            {
-                var bytes = Encoding.UTF8.GetBytes(json);
-                var outcome = Assert.Single(await processor.ProcessBatchAsync([new Job(JobId(json), bytes, 1, DateTimeOffset.UtcNow)], CancellationToken.None));
-                Assert.IsType<JobOutcome.Done>(outcome);
-            }
-        }
+        await ProcessAsync(copy, delivery);
 
         foreach (var key in new[] { "M743974037cbef97becd11ce5", "mid:" + mid })
         {
@@ -476,12 +474,7 @@ public sealed class ApiTests : IAsyncLifetime
             .Replace("\"vnd.cmu.emailid\":\"M743974037cbef97becd11ce5\",", "", StringComparison.Ordinal)
             .Replace("<179595122889.12822.11728137019898957721@probe.example.org>", mid, StringComparison.Ordinal)
             .Replace("UID=1", "UID=5", StringComparison.Ordinal);
-        await using (var scope = _factory.Services.CreateAsyncScope())
-        {
-            var processor = scope.ServiceProvider.GetRequiredService<StoreJobProcessor>();
-            var bytes = Encoding.UTF8.GetBytes(json);
-            Assert.IsType<JobOutcome.Done>(Assert.Single(await processor.ProcessBatchAsync([new Job(JobId(json), bytes, 1, DateTimeOffset.UtcNow)], CancellationToken.None)));
-        }
+        await ProcessAsync(json);
         const string key = "mid:" + mid + ":567";
 
         foreach (var path in new[] { Uri.EscapeDataString(key), Bonnie.Web.Search.ItemLinks.Encode(key) })
