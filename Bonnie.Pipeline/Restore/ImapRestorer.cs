@@ -23,6 +23,13 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
 {
     private static readonly FormatOptions Exact = CreateExactFormat();
 
+    /// <summary>
+    /// Runs between finding that a folder on the way to the target is missing and creating it, with the folder's
+    /// path as the owner sees it. Only tests set it: another client creating the folder in that gap is a race that
+    /// cannot be timed from outside.
+    /// </summary>
+    internal Func<string, CancellationToken, Task>? BeforeCreate { get; init; }
+
     public async Task<RestoreResult> RunAsync(RestorePlan plan, IProgress<RestoreProgress>? progress, CancellationToken cancellationToken = default)
     {
         var o = options.Value;
@@ -206,6 +213,10 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
                 {
                     try
                     {
+                        if (BeforeCreate is { } beforeCreate)
+                        {
+                            await beforeCreate(path, cancellationToken).ConfigureAwait(false);
+                        }
                         next = await parent.CreateAsync(segment, true, cancellationToken).ConfigureAwait(false)
                         ?? throw new MailboxNotFoundException(adminName, $"Cyrus did not create {path}.");
                         created.Add(CyrusMailboxName.FromOwnerView(CyrusMailboxName.OwnerOf(adminName)!, path));

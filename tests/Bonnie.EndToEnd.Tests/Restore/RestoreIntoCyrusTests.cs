@@ -241,4 +241,50 @@ public sealed class RestoreIntoCyrusTests(CapturingCyrusFixture cyrus) : IClassF
         Assert.Equal(Enumerable.Range(0, Count).Select(i => $"batch {i}").Order(), summaries.Select(m => m.Envelope!.Subject).Order());
         Assert.All(summaries, m => Assert.True(m.Flags!.Value.HasFlag(MessageFlags.Seen)));
     }
+
+    [Fact]
+    public async Task Restore_FolderCreatedByAnotherClientJustBeforeTheRestoreCreatesIt_TakesThatFolderAndRestoresEverything()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var items = new List<RestoreItem>();
+        for (var i = 0; i < 3; i++)
+        {
+            var body = Encoding.ASCII.GetBytes($"From: race@example.net\r\nTo: alice@example.org\r\nSubject: race {i}\r\nMessage-ID: <{Guid.NewGuid():N}@race>\r\n\r\nmessage {i}\r\n");
+            items.Add(new RestoreItem("race" + i, await _payloads.PutAsync(body, cancel.Token), body.Length, "", [], DateTimeOffset.UtcNow, null));
+        }
+        var label = "Race-" + Guid.NewGuid().ToString("N")[..8];
+        var target = $"user/alice/{label}/Restored@example.org";
+        var createdByOther = new List<string>();
+        // What another restore into the same new folder, or alice herself, does between the restore's look and its CREATE.
+        var restorer = new ImapRestorer(Options.Create(new RestoreOptions
+        {
+            Imap = new RestoreImapOptions { Host = cyrus.Host, Port = cyrus.ImapPort, Security = "None", AdminUser = cyrus.Admin, Password = cyrus.Password },
+        }), _payloads, NullLogger<ImapRestorer>.Instance)
+        {
+            BeforeCreate = async (path, token) =>
+            {
+                if (path != "INBOX/" + label)
+                {
+                    return;
+                }
+                using var alice = await cyrus.ConnectAsync(cyrus.Alice, token);
+                await alice.Inbox.CreateAsync(label, false, token);
+                await alice.DisconnectAsync(true, token);
+                createdByOther.Add(path);
+            },
+        };
+
+        var result = await restorer.RunAsync(new RestorePlan(null, items.ConvertAll(i => i with { TargetFolder = target }), []), null, cancel.Token);
+
+        Assert.Equal(["INBOX/" + label], createdByOther);
+        Assert.Equal(3, result.Progress.Restored);
+        Assert.Equal(0, result.Progress.Failed);
+        // The restore reports as created only the folder it created itself.
+        Assert.Equal([target], result.CreatedFolders);
+        using var client = await cyrus.ConnectAsync(cyrus.Alice, cancel.Token);
+        var folder = await client.GetFolderAsync($"INBOX/{label}/Restored", cancel.Token);
+        await folder.OpenAsync(FolderAccess.ReadOnly, cancel.Token);
+        var summaries = await folder.FetchAsync(0, -1, MessageSummaryItems.Envelope, cancel.Token);
+        Assert.Equal(["race 0", "race 1", "race 2"], summaries.Select(m => m.Envelope!.Subject).Order());
+    }
 }
