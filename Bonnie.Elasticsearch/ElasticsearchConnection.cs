@@ -20,8 +20,13 @@ internal sealed record EsResponse(int Status, JsonNode? Body);
 /// </summary>
 internal sealed partial class ElasticsearchConnection
 {
-    private static readonly RequestConfiguration Json = new() { ContentType = "application/json" };
-    private static readonly RequestConfiguration NdJson = new() { ContentType = "application/x-ndjson" };
+    // The client asks for version 9's compatible answers in Accept. Elasticsearch refuses a request (400
+    // media_type_header_exception) whose Content-Type does not name the same version, so both headers are set here,
+    // and set together.
+    internal const string JsonMediaType = "application/vnd.elasticsearch+json;compatible-with=9";
+    internal const string NdJsonMediaType = "application/vnd.elasticsearch+x-ndjson;compatible-with=9";
+    private static readonly RequestConfiguration Json = new() { ContentType = JsonMediaType, Accept = JsonMediaType };
+    private static readonly RequestConfiguration NdJson = new() { ContentType = NdJsonMediaType, Accept = JsonMediaType };
 
     private readonly ITransport _transport;
     private readonly ElasticsearchStoreOptions _options;
@@ -57,19 +62,31 @@ internal sealed partial class ElasticsearchConnection
     public Task<EsResponse> SendAsync(HttpMethod method, string path, JsonNode? body, CancellationToken cancellationToken, params int[] accepted)
         => SendAsync(method, path, body?.ToJsonString(), ndjson: false, cancellationToken, accepted);
 
-    public async Task<EsResponse> SendAsync(HttpMethod method, string path, string? body, bool ndjson, CancellationToken cancellationToken, params int[] accepted)
+    public Task<EsResponse> SendAsync(HttpMethod method, string path, string? body, bool ndjson, CancellationToken cancellationToken, params int[] accepted)
+        => SendAsync(method, path, () => body, ndjson, cancellationToken, accepted);
+
+    /// <param name="body">Asked again for each attempt: a bulk request gives its events new feed positions when it is sent again.</param>
+    public async Task<EsResponse> SendAsync(HttpMethod method, string path, Func<string?> body, bool ndjson, CancellationToken cancellationToken, params int[] accepted)
     {
         var attempt = 0;
         while (true)
         {
             attempt++;
+            var text = body();
             var response = await _transport.RequestAsync<StringResponse>(
-                method, path, body is null ? null : PostData.String(body), ndjson ? NdJson : Json, cancellationToken).ConfigureAwait(false);
+                method, path, text is null ? null : PostData.String(text), ndjson ? NdJson : Json, cancellationToken).ConfigureAwait(false);
             var details = response.ApiCallDetails;
             var status = details.HttpStatusCode;
             if (status is { } ok && (details.HasSuccessfulStatusCode || accepted.Contains(ok)))
             {
-                return new EsResponse(ok, Parse(response.Body));
+                var parsed = Parse(response.Body);
+                if (ok < 300 && parsed?["_shards"]?["failed"] is JsonValue failed && failed.TryGetValue<int>(out var shards) && shards > 0)
+                {
+                    // A count or refresh some shards did not answer is not an answer: its number would be short.
+                    throw new ElasticsearchStoreException(
+                        $"Elasticsearch {method} /{path} failed on {shards} shard(s): {Shorten(parsed["_shards"]!.ToJsonString())}", ok, null);
+                }
+                return new EsResponse(ok, parsed);
             }
             var reason = Reason(status, response.Body, details.OriginalException);
             var retryable = status is null or 429 or >= 500;

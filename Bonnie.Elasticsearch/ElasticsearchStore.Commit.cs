@@ -29,7 +29,7 @@ internal sealed partial class ElasticsearchStore
     {
         public IEnumerable<JsonNode> Lines()
         {
-            var meta = new JsonObject { ["_index"] = Index, ["_id"] = Id };
+            var meta = new JsonObject { ["_index"] = Index, ["_id"] = EsDocuments.DocId(Id) };
             if (ExternalVersion is { } v)
             {
                 meta["version"] = v;
@@ -64,19 +64,27 @@ internal sealed partial class ElasticsearchStore
         }
         var sequences = AssignSequences(batch.Events);
         await PreCheckAsync(batch, cancellationToken).ConfigureAwait(false);
+        // Marks this commit's objects and events: a request sent again after its answer was lost finds them stored (409)
+        // and must not take its own write for another writer's (see BulkRequestAsync).
+        var writtenBy = Guid.NewGuid().ToString("N");
+        JsonObject Mark(JsonObject doc)
+        {
+            doc["written_by"] = writtenBy;
+            return doc;
+        }
 
         var first = new List<BulkOp>();
         foreach (var f in batch.Folders.Values)
         {
-            first.Add(new BulkOp("index", indices.Folders, f.Id, EsDocuments.Folder(f), f.Version + 1, OnConflict.Conflict));
+            first.Add(new BulkOp("index", indices.Folders, f.Id, Mark(EsDocuments.Folder(f)), f.Version + 1, OnConflict.Conflict));
         }
         foreach (var m in batch.Messages.Values)
         {
-            first.Add(new BulkOp("index", indices.Messages, m.Key, EsDocuments.Message(m), m.Version + 1, OnConflict.Conflict));
+            first.Add(new BulkOp("index", indices.Messages, m.Key, Mark(EsDocuments.Message(m)), m.Version + 1, OnConflict.Conflict));
         }
         foreach (var s in batch.Sessions.Values)
         {
-            first.Add(new BulkOp("index", indices.Sessions, s.Id, EsDocuments.Session(s), s.Version + 1, OnConflict.Conflict));
+            first.Add(new BulkOp("index", indices.Sessions, s.Id, Mark(EsDocuments.Session(s)), s.Version + 1, OnConflict.Conflict));
         }
         var changeIds = new List<string>();
         // Ticks leave room for a batch's positions: changes sort in the order they were derived, batch after batch. Since
@@ -138,7 +146,7 @@ internal sealed partial class ElasticsearchStore
         // Each event's feed position is given as the bulk request that carries it is written (BulkAsync), not here: a
         // batch of thousands goes out in many requests, and positions given once for all of them would age while the
         // first requests are refreshed, and fall behind what the feed had already passed.
-        var events = batch.Events.Select(e => new BulkOp("create", indices.Events, e.Id, EsDocuments.Event(e, sequences[e.Id], arrival: 0), null,
+        var events = batch.Events.Select(e => new BulkOp("create", indices.Events, e.Id, Mark(EsDocuments.Event(e, sequences[e.Id], arrival: 0)), null,
             OnConflict.Conflict, StampsArrival: true)).ToList();
         conflicts = await BulkAsync(events, cancellationToken).ConfigureAwait(false);
         if (conflicts.Count > 0)
@@ -184,7 +192,8 @@ internal sealed partial class ElasticsearchStore
                 {
                     ["script"] = new JsonObject
                     {
-                        ["source"] = "ctx._source.first_seen = Math.min(ctx._source.first_seen, params.t); ctx._source.last_seen = Math.max(ctx._source.last_seen, params.t);",
+                        // Compared, not Math.min/max: Painless has those for doubles only, and they would store 1.7650944E12.
+                        ["source"] = "if (params.t < ctx._source.first_seen) { ctx._source.first_seen = params.t } if (params.t > ctx._source.last_seen) { ctx._source.last_seen = params.t }",
                         ["params"] = new JsonObject { ["t"] = at },
                     },
                     ["upsert"] = new JsonObject { ["name"] = name, ["person_id"] = p.PersonId, ["first_seen"] = at, ["last_seen"] = at },
@@ -268,12 +277,12 @@ internal sealed partial class ElasticsearchStore
         var expected = new Dictionary<(string, string), long>();
         foreach (var e in batch.Events)
         {
-            docs.Add(new JsonObject { ["_index"] = indices.Events, ["_id"] = e.Id, ["_source"] = false });
+            docs.Add(new JsonObject { ["_index"] = indices.Events, ["_id"] = EsDocuments.DocId(e.Id), ["_source"] = false });
         }
         void Object(string index, string id, long version)
         {
-            docs.Add(new JsonObject { ["_index"] = index, ["_id"] = id, ["_source"] = false });
-            expected[(index, id)] = version;
+            docs.Add(new JsonObject { ["_index"] = index, ["_id"] = EsDocuments.DocId(id), ["_source"] = false });
+            expected[(index, EsDocuments.DocId(id))] = version;
         }
         foreach (var f in batch.Folders.Values)
         {
@@ -350,8 +359,13 @@ internal sealed partial class ElasticsearchStore
         var pending = ops;
         for (var attempt = 1; pending.Count > 0; attempt++)
         {
-            var r = await connection.SendAsync(HttpMethod.POST, "_bulk?refresh=wait_for", string.Concat(pending.Select(p => p.Lines)), ndjson: true, cancellationToken)
-                .ConfigureAwait(false);
+            // Sent again by the connection (no answer, 5xx), the events take new positions, as below for items sent again.
+            var sends = 0;
+            var toSend = pending;
+            string Body() => sends++ == 0
+                ? string.Concat(toSend.Select(p => p.Lines))
+                : string.Concat(toSend.Select(p => p.Op.StampsArrival ? Serialise(p.Op) : p.Lines));
+            var r = await connection.SendAsync(HttpMethod.POST, "_bulk?refresh=wait_for", Body, ndjson: true, cancellationToken).ConfigureAwait(false);
             var items = r.Body?["items"]?.AsArray();
             if (items is null || items.Count != pending.Count)
             {
@@ -360,6 +374,7 @@ internal sealed partial class ElasticsearchStore
             }
             var retry = new List<(BulkOp Op, string Lines)>();
             var retryReason = "";
+            var refused = new List<BulkOp>();
             for (var i = 0; i < items.Count; i++)
             {
                 var op = pending[i].Op;
@@ -375,7 +390,7 @@ internal sealed partial class ElasticsearchStore
                 {
                     if (op.OnConflict == OnConflict.Conflict)
                     {
-                        conflicts.Add(op);
+                        refused.Add(op);
                     }
                     continue;
                 }
@@ -387,6 +402,10 @@ internal sealed partial class ElasticsearchStore
                     continue;
                 }
                 throw new ElasticsearchStoreException($"Elasticsearch refused {op}: {reason}; the batch is not reported stored (a retry finds what went in before, and stores nothing twice).", status, null);
+            }
+            if (refused.Count > 0)
+            {
+                conflicts.AddRange(await OthersWritesAsync(refused, cancellationToken).ConfigureAwait(false));
             }
             if (retry.Count > 0)
             {
@@ -402,6 +421,59 @@ internal sealed partial class ElasticsearchStore
             pending = retry;
         }
         return conflicts;
+    }
+
+    /// <summary>
+    /// The refused writes (409) that another writer's document stands in the way of. A request sent again after its
+    /// answer was lost meets this commit's own earlier write: the stored document carries the same <c>written_by</c>
+    /// (and, for an object, the version this commit gave it), so it is stored, not a conflict. Taken for a conflict,
+    /// it had the batch's change records removed and its jobs later found done: its history lost. Such an event is
+    /// given a new feed position, as its first one may have been passed while the request went unanswered.
+    /// </summary>
+    private async Task<List<BulkOp>> OthersWritesAsync(List<BulkOp> refused, CancellationToken cancellationToken)
+    {
+        var others = new List<BulkOp>();
+        var mine = new List<(BulkOp Op, JsonObject Stored)>();
+        var docs = new List<JsonObject>();
+        var asked = new List<BulkOp>();
+        foreach (var op in refused)
+        {
+            if (op.Source?["written_by"] is null)
+            {
+                others.Add(op);
+                continue;
+            }
+            asked.Add(op);
+            docs.Add(new JsonObject { ["_index"] = op.Index, ["_id"] = EsDocuments.DocId(op.Id), ["_source"] = new JsonArray("written_by") });
+        }
+        if (asked.Count == 0)
+        {
+            return others;
+        }
+        var stored = await MultiGetAsync(docs, cancellationToken).ConfigureAwait(false);
+        var restamp = new List<BulkOp>();
+        for (var i = 0; i < asked.Count; i++)
+        {
+            var op = asked[i];
+            var doc = stored[i];
+            var same = doc["found"]?.GetValue<bool>() == true
+                && doc["_source"]?["written_by"]?.GetValue<string>() == op.Source!["written_by"]!.GetValue<string>()
+                && (op.ExternalVersion is not { } version || doc["_version"]?.GetValue<long>() == version);
+            if (!same)
+            {
+                others.Add(op);
+            }
+            else if (op.StampsArrival)
+            {
+                restamp.Add(new BulkOp("update", op.Index, op.Id, new JsonObject { ["doc"] = new JsonObject { ["arrival"] = NextArrival() } }, null,
+                    OnConflict.Conflict));
+            }
+        }
+        if (restamp.Count > 0)
+        {
+            others.AddRange(await BulkAsync(restamp, cancellationToken).ConfigureAwait(false));
+        }
+        return others;
     }
 
     private string Serialise(BulkOp op)

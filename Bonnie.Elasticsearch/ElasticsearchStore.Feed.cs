@@ -35,7 +35,7 @@ internal sealed partial class ElasticsearchStore
         var folderIds = await ResolveFoldersAsync(request.Query.Root, cancellationToken).ConfigureAwait(false);
         var personIds = await ResolvePeopleAsync(request.Query.Root, cancellationToken).ConfigureAwait(false);
         var body = FeedBody(request.Query, after, settled, limit, folderIds, personIds);
-        var r = await connection.SendAsync(HttpMethod.POST, indices.Events + "/_search", body, cancellationToken).ConfigureAwait(false);
+        var r = await connection.SendAsync(HttpMethod.POST, SearchPath(indices.Events), body, cancellationToken).ConfigureAwait(false);
         var hits = r.Body?["hits"]?["hits"]?.AsArray() ?? [];
         var items = new List<StoredEvent>();
         var positions = new List<(long, string)>();

@@ -26,7 +26,7 @@ internal sealed partial class ElasticsearchStore
         var folderIds = await ResolveFoldersAsync(search.Query.Root, cancellationToken).ConfigureAwait(false);
         var personIds = await ResolvePeopleAsync(search.Query.Root, cancellationToken).ConfigureAwait(false);
         var body = SearchBody(search, cursor, folderIds, personIds);
-        var r = await connection.SendAsync(HttpMethod.POST, indices.Events + "/_search", body, cancellationToken).ConfigureAwait(false);
+        var r = await connection.SendAsync(HttpMethod.POST, SearchPath(indices.Events), body, cancellationToken).ConfigureAwait(false);
         return ReadPage(r.Body!, Math.Clamp(search.Limit, 1, EventSearch.MaxLimit), search.Query);
     }
 
@@ -157,7 +157,7 @@ internal sealed partial class ElasticsearchStore
                 ["size"] = 0,
                 ["aggs"] = new JsonObject { ["ids"] = new JsonObject { ["terms"] = new JsonObject { ["field"] = "folder_id", ["size"] = MaxFoldersPerTerm + 1 } } },
             };
-            var r = await connection.SendAsync(HttpMethod.POST, indices.FolderAliases + "/_search", body, cancellationToken).ConfigureAwait(false);
+            var r = await connection.SendAsync(HttpMethod.POST, SearchPath(indices.FolderAliases), body, cancellationToken).ConfigureAwait(false);
             var ids = (r.Body?["aggregations"]?["ids"]?["buckets"]?.AsArray() ?? []).Select(b => b!["key"]!.GetValue<string>()).ToList();
             if (ids.Count > MaxFoldersPerTerm)
             {
@@ -183,7 +183,7 @@ internal sealed partial class ElasticsearchStore
                 ["aggs"] = new JsonObject { ["ids"] = new JsonObject { ["terms"] = new JsonObject { ["field"] = "person_id", ["size"] = MaxPeoplePerName } } },
             };
             // No person index yet (no event resolved so far): the name names nobody.
-            var r = await connection.SendAsync(HttpMethod.POST, indices.PersonNames + "/_search", body, cancellationToken, 404).ConfigureAwait(false);
+            var r = await connection.SendAsync(HttpMethod.POST, SearchPath(indices.PersonNames), body, cancellationToken, 404).ConfigureAwait(false);
             result[k] = r.Status == 404 ? [] : (r.Body?["aggregations"]?["ids"]?["buckets"]?.AsArray() ?? []).Select(b => b!["key"]!.GetValue<string>()).ToList();
         }
         return result;
@@ -207,13 +207,16 @@ internal sealed partial class ElasticsearchStore
         var sort = new JsonArray(new JsonObject { ["first_seen"] = "asc" }, new JsonObject { ["name"] = "asc" });
         var hits = await SearchHitsAsync(indices.PersonNames, EsQueryTranslator.Term("person_id", personId), sort, 10_000, cancellationToken).ConfigureAwait(false);
         var names = hits.Select(h => h["_source"]!.AsObject()).Select(s => new PersonName(s["name"]!.GetValue<string>(),
-            DateTimeOffset.FromUnixTimeMilliseconds(s["first_seen"]!.GetValue<long>()), DateTimeOffset.FromUnixTimeMilliseconds(s["last_seen"]!.GetValue<long>())))
+            DateTimeOffset.FromUnixTimeMilliseconds(Milliseconds(s["first_seen"])), DateTimeOffset.FromUnixTimeMilliseconds(Milliseconds(s["last_seen"]))))
             .ToList();
         var count = await connection.SendAsync(HttpMethod.POST, indices.Events + "/_count",
             new JsonObject { ["query"] = EsQueryTranslator.Term("person_id", personId) }, cancellationToken).ConfigureAwait(false);
         return new PersonRecord(personId, person["_source"]?["display_name"]?.GetValue<string>() ?? "", names,
             count.Body?["count"]?.GetValue<long>() ?? 0);
     }
+
+    // Written as a whole number; read as a double too (1.7650944E12), which an earlier version's script stored.
+    private static long Milliseconds(JsonNode? node) => node is JsonValue v && v.TryGetValue<long>(out var ms) ? ms : checked((long)node!.GetValue<double>());
 
     public async Task<IReadOnlyList<StoredEvent>> GetPendingIdentityAsync(int limit, CancellationToken cancellationToken = default)
     {
@@ -253,7 +256,10 @@ internal sealed partial class ElasticsearchStore
         var sort = new JsonArray(
             new JsonObject { ["recorded"] = new JsonObject { ["order"] = "asc", ["missing"] = "_first" } },
             new JsonObject { ["at"] = "asc" }, new JsonObject { ["event_seq"] = "asc" }, new JsonObject { ["event_id"] = "asc" },
-            new JsonObject { ["ordinal"] = "asc" }, new JsonObject { ["aspect"] = "asc" }, new JsonObject { ["key"] = new JsonObject { ["order"] = "asc", ["missing"] = "_first" } });
+            new JsonObject { ["ordinal"] = "asc" }, new JsonObject { ["aspect"] = "asc" }, new JsonObject { ["key"] = new JsonObject { ["order"] = "asc", ["missing"] = "_first" } },
+            // With these the sort is unique (they complete what a change's id is made of), so no page boundary skips or repeats one.
+            new JsonObject { ["folder_id"] = new JsonObject { ["order"] = "asc", ["missing"] = "_first" } },
+            new JsonObject { ["uid"] = new JsonObject { ["order"] = "asc", ["missing"] = "_first" } });
         var hits = await SearchHitsAsync(indices.Changes, query, sort, 100_000, cancellationToken).ConfigureAwait(false);
         return hits.Select(h => EsDocuments.ReadChange(h["_source"]!.AsObject())).ToList();
     }
@@ -306,7 +312,7 @@ internal sealed partial class ElasticsearchStore
         {
             body["search_after"] = new JsonArray(a.Item1, a.Item2);
         }
-        var r = await connection.SendAsync(HttpMethod.POST, indices.Quarantine + "/_search", body, cancellationToken).ConfigureAwait(false);
+        var r = await connection.SendAsync(HttpMethod.POST, SearchPath(indices.Quarantine), body, cancellationToken).ConfigureAwait(false);
         var items = (r.Body?["hits"]?["hits"]?.AsArray() ?? []).Select(h => EsDocuments.ReadQuarantine(h!["_source"]!.AsObject())).ToList();
         string? next = null;
         if (items.Count > limit)

@@ -50,10 +50,13 @@ internal sealed partial class ElasticsearchStore(ElasticsearchConnection connect
             return found;
         }
         var docs = new List<JsonObject>();
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var id in jobIds.Distinct(StringComparer.Ordinal))
         {
-            docs.Add(new JsonObject { ["_index"] = indices.Events, ["_id"] = id, ["_source"] = false });
-            docs.Add(new JsonObject { ["_index"] = indices.Quarantine, ["_id"] = id, ["_source"] = new JsonArray("stage") });
+            var docId = EsDocuments.DocId(id);
+            ids[docId] = id;
+            docs.Add(new JsonObject { ["_index"] = indices.Events, ["_id"] = docId, ["_source"] = false });
+            docs.Add(new JsonObject { ["_index"] = indices.Quarantine, ["_id"] = docId, ["_source"] = new JsonArray("stage") });
         }
         foreach (var doc in await MultiGetAsync(docs, cancellationToken).ConfigureAwait(false))
         {
@@ -64,7 +67,7 @@ internal sealed partial class ElasticsearchStore(ElasticsearchConnection connect
             // A notification quarantined as unreadable is done with; one whose processing failed may be replayed.
             if (doc["_index"]!.GetValue<string>() == indices.Events || doc["_source"]?["stage"]?.GetValue<string>() == "parse")
             {
-                found.Add(doc["_id"]!.GetValue<string>());
+                found.Add(ids[doc["_id"]!.GetValue<string>()]);
             }
         }
         return found;
@@ -141,9 +144,13 @@ internal sealed partial class ElasticsearchStore(ElasticsearchConnection connect
 
     // ---- helpers shared by the partial files
 
+    // A search some shards could not answer is an error, not a shorter page: the feed and the cursors would step past
+    // what those shards hold.
+    private static string SearchPath(string index) => index + "/_search?allow_partial_search_results=false";
+
     private async Task<JsonObject?> GetDocAsync(string index, string id, CancellationToken cancellationToken)
     {
-        var r = await connection.SendAsync(HttpMethod.GET, $"{index}/_doc/{Uri.EscapeDataString(id)}", (JsonNode?)null, cancellationToken, 404).ConfigureAwait(false);
+        var r = await connection.SendAsync(HttpMethod.GET, $"{index}/_doc/{Uri.EscapeDataString(EsDocuments.DocId(id))}", (JsonNode?)null, cancellationToken, 404).ConfigureAwait(false);
         return r.Status == 404 || r.Body?["found"]?.GetValue<bool>() != true ? null : r.Body.AsObject();
     }
 
@@ -203,7 +210,7 @@ internal sealed partial class ElasticsearchStore(ElasticsearchConnection connect
             {
                 body["search_after"] = after.DeepClone();
             }
-            var r = await connection.SendAsync(HttpMethod.POST, index + "/_search", body, cancellationToken).ConfigureAwait(false);
+            var r = await connection.SendAsync(HttpMethod.POST, SearchPath(index), body, cancellationToken).ConfigureAwait(false);
             var page = r.Body?["hits"]?["hits"]?.AsArray() ?? [];
             foreach (var h in page)
             {

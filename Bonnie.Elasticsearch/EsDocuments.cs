@@ -264,6 +264,13 @@ internal static class EsDocuments
         Raw = Convert.FromBase64String(source["raw"]!.GetValue<string>()),
     };
 
+    /// <summary>
+    /// The document id for a key: the key itself, or its hash when longer than Elasticsearch takes (512 bytes: it
+    /// refuses the whole bulk request otherwise). A sender chooses the Message-ID in a message's key. The key stays in
+    /// the document's own fields. A hashed id is "~" and 64 hex digits, a form no message key, folder id or event id takes.
+    /// </summary>
+    public static string DocId(string key) => Encoding.UTF8.GetByteCount(key) <= 512 ? key : "~" + Hash(key);
+
     public static string Hash(string s) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(s)));
 
     private static JsonArray? Array(IEnumerable<string?> values)

@@ -102,27 +102,21 @@ internal sealed class EsQueryTranslator(
     // store, which takes every word; 1,000 stays well inside the clause limit of a query (indices.query.bool.max_clause_count).
     internal const int MaxPrefixExpansions = 1000;
 
+    // Every word is a phrase, as on the embedded store (SqlQueryTranslator.FtsExpression): a word the analyzer splits
+    // ("example.net", a run of Chinese characters) finds its parts next to each other in one field, not anywhere in it.
     private static JsonObject Text(TextNode t)
     {
-        var type = t.IsPrefix ? "phrase_prefix" : t.IsPhrase ? "phrase" : null;
         if (t.Field == TextField.Any)
         {
             var multi = new JsonObject
             {
                 ["query"] = t.Text,
                 ["fields"] = new JsonArray("subject", "from", "to", "body"),
+                ["type"] = t.IsPrefix ? "phrase_prefix" : "phrase",
             };
-            if (type is null)
+            if (t.IsPrefix)
             {
-                multi["operator"] = "and";
-            }
-            else
-            {
-                multi["type"] = type;
-                if (t.IsPrefix)
-                {
-                    multi["max_expansions"] = MaxPrefixExpansions;
-                }
+                multi["max_expansions"] = MaxPrefixExpansions;
             }
             return new JsonObject { ["multi_match"] = multi };
         }
@@ -133,12 +127,9 @@ internal sealed class EsQueryTranslator(
             TextField.To => "to",
             _ => throw new ArgumentOutOfRangeException(nameof(t)),
         };
-        return type switch
-        {
-            "phrase_prefix" => new JsonObject { ["match_phrase_prefix"] = new JsonObject { [field] = new JsonObject { ["query"] = t.Text, ["max_expansions"] = MaxPrefixExpansions } } },
-            "phrase" => new JsonObject { ["match_phrase"] = new JsonObject { [field] = new JsonObject { ["query"] = t.Text } } },
-            _ => new JsonObject { ["match"] = new JsonObject { [field] = new JsonObject { ["query"] = t.Text, ["operator"] = "and" } } },
-        };
+        return t.IsPrefix
+            ? new JsonObject { ["match_phrase_prefix"] = new JsonObject { [field] = new JsonObject { ["query"] = t.Text, ["max_expansions"] = MaxPrefixExpansions } } }
+            : new JsonObject { ["match_phrase"] = new JsonObject { [field] = new JsonObject { ["query"] = t.Text } } };
     }
 
     private static JsonObject Range(TimeRangeNode r)

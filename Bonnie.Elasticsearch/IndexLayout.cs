@@ -34,6 +34,7 @@ internal sealed class IndexLayout(string prefix)
             // An ACL subject or the owner waiting for the directory: the re-resolution's work list.
             ["subjects_pending"] = new JsonObject { ["type"] = "boolean" },
             ["doc"] = Opaque(),
+            ["written_by"] = WrittenBy(),
         }));
         yield return (FolderAliases, Strict(new JsonObject
         {
@@ -49,6 +50,7 @@ internal sealed class IndexLayout(string prefix)
             ["once_at"] = Keyword(),
             ["in_folders"] = Keyword(),
             ["doc"] = Opaque(),
+            ["written_by"] = WrittenBy(),
         }));
         yield return (Sessions, Strict(new JsonObject
         {
@@ -56,6 +58,7 @@ internal sealed class IndexLayout(string prefix)
             ["user"] = Lower(),
             ["started"] = Date(),
             ["doc"] = Opaque(),
+            ["written_by"] = WrittenBy(),
         }));
         yield return (Changes, Strict(new JsonObject
         {
@@ -137,7 +140,9 @@ internal sealed class IndexLayout(string prefix)
             // What folder: terms match: ids of both folders, and every form of the names the event carried.
             ["folder_ids"] = Lower(),
             ["folders"] = Lower(),
-            ["uids"] = new JsonObject { ["type"] = "keyword", ["index"] = false },
+            // Kept for reading back only. A scattered expunge's UID set runs past Lucene's 32,766-byte limit for one
+            // value, which would refuse the whole event: neither indexed nor given doc values, and above the limit ignored.
+            ["uids"] = new JsonObject { ["type"] = "keyword", ["index"] = false, ["doc_values"] = false, ["ignore_above"] = MaxKeywordChars },
             ["message_ids"] = Lower(),
             ["message_keys"] = Keyword(),
             ["subject"] = Text(),
@@ -150,9 +155,11 @@ internal sealed class IndexLayout(string prefix)
             ["payload_sha256"] = Keyword(),
             ["raw_sha256"] = Keyword(),
             ["raw"] = Binary(),
+            ["written_by"] = WrittenBy(),
         });
-        // The body is indexed for full text but not kept: the payload itself is the evidence, byte-exact elsewhere.
-        m["_source"] = new JsonObject { ["excludes"] = new JsonArray("body") };
+        // The body stays in _source although the payload is the evidence: an update (an event's identity resolved, its
+        // feed position given again) indexes the document anew from _source, and a body left out of it would silently
+        // drop out of the full text.
         return m;
     }
 
@@ -190,8 +197,15 @@ internal sealed class IndexLayout(string prefix)
                     ["type"] = "custom",
                     ["char_filter"] = new JsonArray("bonnie_unspaced"),
                     ["tokenizer"] = "bonnie_words",
-                    ["filter"] = new JsonArray("lowercase", "asciifolding"),
+                    ["filter"] = new JsonArray("lowercase", "asciifolding", "bonnie_long_words"),
                 },
+            },
+            // Lucene refuses a document holding one token of more than 32,766 bytes ("immense term"), and a mail can hold
+            // a word that long (base64 without line breaks). Cut after folding (which can lengthen a word), at 8,000
+            // characters of at most 4 bytes each; the query's words are cut the same way, so they still match.
+            ["filter"] = new JsonObject
+            {
+                ["bonnie_long_words"] = new JsonObject { ["type"] = "truncate", ["length"] = 8000 },
             },
         },
     };
@@ -211,9 +225,20 @@ internal sealed class IndexLayout(string prefix)
 
     private static JsonObject Strict(JsonObject properties) => new() { ["dynamic"] = "strict", ["properties"] = properties };
 
-    private static JsonObject Keyword() => new() { ["type"] = "keyword" };
+    /// <summary>
+    /// Longer keyword values are kept in _source but not indexed: Lucene refuses a whole document holding a value over
+    /// 32,766 bytes, and 8,191 characters of at most 4 bytes each stay under it. Senders choose Message-IDs and
+    /// subjects; a hostile one must not keep its event out of the store.
+    /// </summary>
+    internal const int MaxKeywordChars = 8191;
 
-    private static JsonObject Lower() => new() { ["type"] = "keyword", ["normalizer"] = "bonnie_lowercase" };
+    private static JsonObject Keyword() => new() { ["type"] = "keyword", ["ignore_above"] = MaxKeywordChars };
+
+    private static JsonObject Lower() => new() { ["type"] = "keyword", ["normalizer"] = "bonnie_lowercase", ["ignore_above"] = MaxKeywordChars };
+
+    // Which commit wrote the document: a bulk request sent again after its answer was lost meets its own earlier write
+    // (409), which this tells apart from another writer's. Read back only.
+    private static JsonObject WrittenBy() => new() { ["type"] = "keyword", ["index"] = false, ["doc_values"] = false };
 
     private static JsonObject Text() => new() { ["type"] = "text", ["analyzer"] = "bonnie_text" };
 

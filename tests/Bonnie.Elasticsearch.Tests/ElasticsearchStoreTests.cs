@@ -103,6 +103,9 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
         Assert.Equal("t-events", events["index_patterns"]![0]!.GetValue<string>());
         var mappings = events["template"]!["mappings"]!;
         Assert.Equal("strict", mappings["dynamic"]!.GetValue<string>());
+        // Every field stays in _source: an update (identity, feed position) indexes the document anew from it, and a field
+        // left out would drop out of the index.
+        Assert.Null(mappings["_source"]);
         var p = mappings["properties"]!;
         foreach (var keyword in new[] { "event", "user", "folders", "folder_ids", "message_ids", "session", "ip", "flags" })
         {
@@ -176,7 +179,9 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
         var bulks = _es.Requests.Where(r => r.Path == "_bulk").ToList();
         Assert.Equal(2, bulks.Count);
         Assert.All(bulks, b => Assert.Contains("refresh=wait_for", b.Query, StringComparison.Ordinal));
-        Assert.All(bulks, b => Assert.StartsWith("application/x-ndjson", b.ContentType, StringComparison.Ordinal));
+        // Versioned as the client's Accept is: Elasticsearch refuses a request whose two headers name different versions.
+        Assert.All(bulks, b => Assert.Equal("application/vnd.elasticsearch+x-ndjson;compatible-with=9", b.ContentType));
+        Assert.All(bulks, b => Assert.Equal("application/vnd.elasticsearch+json;compatible-with=9", b.Accept));
         var objects = bulks[0].Lines;
         var folder = objects.Single(l => l["index"]?["_index"]?.GetValue<string>() == "t-folders")["index"]!;
         Assert.Equal(("f1", 1L, "external"), (folder["_id"]!.GetValue<string>(), folder["version"]!.GetValue<long>(), folder["version_type"]!.GetValue<string>()));
@@ -654,6 +659,8 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
         Assert.Equal(("jane.gi@example.org", "P-1", T0.ToUnixTimeMilliseconds()),
             (upsert["name"]!.GetValue<string>(), upsert["person_id"]!.GetValue<string>(), upsert["first_seen"]!.GetValue<long>()));
         Assert.Contains(people, l => l["index"]?["_index"]?.GetValue<string>() == "t-people");
+        // Painless' Math.min and Math.max take doubles only: they would store the times as 1.7650944E12.
+        Assert.DoesNotContain("Math.", people.Single(l => l["script"] is not null)["script"]!["source"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -739,5 +746,205 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
         var found = await _store.FindProcessedJobsAsync(["a", "b", "c"], Timeout);
 
         Assert.Equal(new HashSet<string> { "a", "b" }, found);
+    }
+
+    [Fact]
+    public async Task CommitAsync_MessageIdLongerThanADocumentIdTakes_HashedIdTheKeyKeptAndReadBackByIt()
+    {
+        // The sender chooses the Message-ID; Elasticsearch refuses a whole bulk request holding an id over 512 bytes.
+        var key = $"mid:<{new string('x', 600)}@example.org>:1234";
+        _es.Respond = r => r.Path switch
+        {
+            "_mget" => NotFoundDocs(r),
+            "_bulk" => BulkOk(r),
+            _ => null,
+        };
+        var batch = new StoreBatch();
+        batch.Messages[key] = new MessageObject { Key = key };
+
+        await _store.CommitAsync(batch, Timeout);
+        await _store.GetMessageAsync(key, Timeout);
+
+        var index = _es.Requests.Single(r => r.Path == "_bulk").Lines;
+        var id = index[0]["index"]!["_id"]!.GetValue<string>();
+        Assert.True(Encoding.UTF8.GetByteCount(id) <= 512, id);
+        Assert.StartsWith("~", id, StringComparison.Ordinal);
+        Assert.Equal(key, index[1]["key"]!.GetValue<string>());
+        Assert.Equal(id, _es.Requests.Single(r => r.Path == "_mget").Json["docs"]![0]!["_id"]!.GetValue<string>());
+        Assert.Contains(_es.Requests, r => r.Method == "GET" && r.Path == "t-messages/_doc/" + id);
+    }
+
+    [Fact]
+    public async Task CommitAsync_ValuesOverLucenesTermLimit_TheEventIsStoredNotRefused()
+    {
+        // A scattered expunge's UID set, a word of 40,000 letters in the subject, a Message-ID of 33,000 characters: the
+        // fake refuses, as Elasticsearch does, a document holding a term over 32,766 bytes under the templates' mappings.
+        await _store.InitializeAsync(Timeout);
+        _es.Respond = r => r.Path switch
+        {
+            "_mget" => NotFoundDocs(r),
+            "_bulk" => BulkOk(r),
+            _ => null,
+        };
+        var e = Event(1);
+        e = new StoredEvent
+        {
+            Id = e.Id, Type = e.Type, Name = e.Name, Timestamp = e.Timestamp, ReceivedAt = e.ReceivedAt, User = e.User, RawSha256 = e.RawSha256, Raw = e.Raw,
+            Uids = string.Join(',', Enumerable.Range(0, 8000).Select(n => (n * 2 + 1).ToString(System.Globalization.CultureInfo.InvariantCulture))),
+            Subject = "report " + new string('é', 40_000),
+            MessageIds = [$"<{new string('m', 33_000)}@example.org>"],
+        };
+        var batch = new StoreBatch();
+        batch.Events.Add(e);
+
+        await _store.CommitAsync(batch, Timeout);
+
+        var sent = _es.Requests.Single(r => r.Path == "_bulk").Lines[1];
+        Assert.Equal(e.Uids, sent["uids"]!.GetValue<string>());
+        Assert.Equal(e.Subject, sent["subject"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task CommitAsync_AnswerLostAfterTheWritesWentIn_SentAgainItsOwnWritesAreNotConflicts()
+    {
+        // Each bulk request goes in, but its answer is lost (502); sent again, every item meets the document its first
+        // sending wrote (409). Taken for another writer's, the batch's change records were removed and the conflict
+        // reported, and the worker, finding the events stored, dropped the jobs: the history lost.
+        var applied = new Dictionary<string, (string WrittenBy, long? Version)>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        _es.Respond = r =>
+        {
+            if (r.Path == "_mget" && r.Json["docs"]![0]!["_source"] is JsonArray)
+            {
+                var docs = new JsonArray();
+                foreach (var d in r.Json["docs"]!.AsArray())
+                {
+                    var (writtenBy, version) = applied[d!["_id"]!.GetValue<string>()];
+                    docs.Add(new JsonObject
+                    {
+                        ["_index"] = d["_index"]!.GetValue<string>(), ["_id"] = d["_id"]!.GetValue<string>(), ["found"] = true, ["_version"] = version ?? 1,
+                        ["_source"] = new JsonObject { ["written_by"] = writtenBy },
+                    });
+                }
+                return FakeResponse.Ok(new JsonObject { ["docs"] = docs });
+            }
+            if (r.Path == "_mget")
+            {
+                return NotFoundDocs(r);
+            }
+            if (r.Path != "_bulk")
+            {
+                return null;
+            }
+            var lines = r.Lines;
+            if (lines.Any(l => l.ContainsKey("update")))
+            {
+                return BulkOk(r);
+            }
+            var key = string.Join(",", lines.Where(l => l.Count == 1 && l.First().Key is "index" or "create").Select(l => l.First().Value!["_id"]!.GetValue<string>()));
+            if (seen.Add(key))
+            {
+                for (var i = 0; i < lines.Count; i += 2)
+                {
+                    var meta = lines[i].First().Value!;
+                    if (lines[i + 1]["written_by"] is { } w)
+                    {
+                        applied[meta["_id"]!.GetValue<string>()] = (w.GetValue<string>(), meta["version"]?.GetValue<long>());
+                    }
+                }
+                return new FakeResponse(502, """{"error":{"type":"bad_gateway","reason":"answer lost"},"status":502}""");
+            }
+            return BulkOk(r, line => line.First().Key == "index" && line.First().Value!["_index"]!.GetValue<string>() == "t-changes"
+                ? null
+                : new JsonObject
+                {
+                    ["_index"] = line.First().Value!["_index"]!.GetValue<string>(), ["_id"] = line.First().Value!["_id"]!.GetValue<string>(), ["status"] = 409,
+                    ["error"] = new JsonObject { ["type"] = "version_conflict_engine_exception", ["reason"] = "document already exists" },
+                });
+        };
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1));
+        var message = new MessageObject { Key = "M1" };
+        message.Locations.Add(new MessageLocation { FolderId = "f1", Uid = 7 });
+        batch.Messages["M1"] = message;
+        batch.Changes.Add(new ChangeRecord
+        {
+            Kind = ObjectKind.Message, ObjectId = "M1", Aspect = ChangeAspect.Location, To = "f1/7", Actor = new Actor("alice", null, null, null), At = T0, EventId = Event(1).Id,
+        });
+
+        await _store.CommitAsync(batch, Timeout);
+
+        var bulks = _es.Requests.Where(r => r.Path == "_bulk").ToList();
+        Assert.DoesNotContain(bulks.SelectMany(b => b.Lines), l => l.ContainsKey("delete"));
+        Assert.Equal(1, message.Version);
+        // The event's first position may have been passed while its request went unanswered: it is given a new one.
+        var arrivals = bulks.SelectMany(b => b.Lines).Select(l => l["arrival"] ?? l["doc"]?["arrival"]).OfType<JsonValue>().Select(v => v.GetValue<long>()).ToList();
+        Assert.Equal(3, arrivals.Count);
+        Assert.True(arrivals[0] < arrivals[1] && arrivals[1] < arrivals[2], string.Join(", ", arrivals));
+        Assert.Contains(bulks.SelectMany(b => b.Lines), l => l["update"]?["_id"]?.GetValue<string>() == Event(1).Id);
+    }
+
+    [Fact]
+    public async Task CommitAsync_ConflictWithAnotherWritersDocument_StillAConflict()
+    {
+        _es.Respond = r => r.Path switch
+        {
+            "_mget" when r.Json["docs"]![0]!["_source"] is JsonArray => FakeResponse.Ok(new JsonObject
+            {
+                ["docs"] = new JsonArray(new JsonObject
+                {
+                    ["_index"] = "t-messages", ["_id"] = "M1", ["found"] = true, ["_version"] = 1, ["_source"] = new JsonObject { ["written_by"] = "another writer" },
+                }),
+            }),
+            "_mget" => NotFoundDocs(r),
+            "_bulk" => BulkOk(r, line => line.First().Value!["_index"]!.GetValue<string>() == "t-messages"
+                ? JsonNode.Parse("""{"_index":"t-messages","_id":"M1","status":409,"error":{"type":"version_conflict_engine_exception","reason":"version conflict"}}""")!.AsObject()
+                : null),
+            _ => null,
+        };
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1));
+        batch.Messages["M1"] = new MessageObject { Key = "M1" };
+
+        await Assert.ThrowsAsync<StoreConflictException>(() => _store.CommitAsync(batch, Timeout));
+
+        Assert.DoesNotContain(_es.Requests.Where(r => r.Path == "_bulk").SelectMany(b => b.Lines), l => l["create"]?["_index"]?.GetValue<string>() == "t-events");
+    }
+
+    [Fact]
+    public async Task GetPersonAsync_NameTimesStoredAsDoubles_ReadAsTheSameMilliseconds()
+    {
+        // What the first version's script (Painless' Math.min/max take doubles only) left in the person-names index.
+        var first = T0.ToUnixTimeMilliseconds();
+        _es.Respond = r => r.Path switch
+        {
+            "t-people/_doc/P-1" => FakeResponse.Ok(JsonNode.Parse("""{"_index":"t-people","_id":"P-1","found":true,"_source":{"id":"P-1","display_name":"Alice"}}""")!),
+            "t-person-names/_search" => FakeResponse.Ok(JsonNode.Parse($$$"""{"hits":{"hits":[{"_source":{"name":"alice","person_id":"P-1","first_seen":{{{first}}}.0,"last_seen":{{{first + 1000}}}}}]}}""")!),
+            "t-events/_count" => FakeResponse.Ok(JsonNode.Parse("""{"count":3,"_shards":{"total":1,"successful":1,"failed":0}}""")!),
+            _ => null,
+        };
+
+        var person = await _store.GetPersonAsync("P-1", Timeout);
+
+        Assert.NotNull(person);
+        Assert.Equal((T0, T0.AddSeconds(1)), (person.Names[0].FirstSeen, person.Names[0].LastSeen));
+    }
+
+    [Fact]
+    public async Task CountAsync_SomeShardsFailed_AnErrorNotAShortCount()
+    {
+        _es.Respond = r => r.Path switch
+        {
+            "t-people/_doc/P-1" => FakeResponse.Ok(JsonNode.Parse("""{"_index":"t-people","_id":"P-1","found":true,"_source":{"id":"P-1","display_name":"Alice"}}""")!),
+            "t-person-names/_search" => FakeResponse.Ok(JsonNode.Parse("""{"hits":{"hits":[]}}""")!),
+            "t-events/_count" => FakeResponse.Ok(JsonNode.Parse("""{"count":1,"_shards":{"total":2,"successful":1,"failed":1}}""")!),
+            _ => null,
+        };
+
+        var ex = await Assert.ThrowsAsync<ElasticsearchStoreException>(() => _store.GetPersonAsync("P-1", Timeout));
+
+        Assert.Contains("failed on 1 shard", ex.Message, StringComparison.Ordinal);
+        Assert.All(_es.Requests.Where(r => r.Path.EndsWith("/_search", StringComparison.Ordinal)),
+            r => Assert.Contains("allow_partial_search_results=false", r.Query, StringComparison.Ordinal));
     }
 }

@@ -49,4 +49,20 @@ public sealed class EsQueryTranslatorTests
             { "range": { "timestamp": { "gte": "2026-12-01T00:00:00.000Z", "lt": "2026-12-02T00:00:00.000Z" } } }
             """), json), json.ToJsonString());
     }
+
+    // As on the embedded store, a word the analyzer splits finds its parts next to each other, not anywhere in a field.
+    [Theory]
+    [InlineData("example.net", "multi_match")]
+    [InlineData("from:example.net", "match_phrase")]
+    public void Translate_WordTheAnalyzerSplits_APhrase(string q, string query)
+    {
+        var json = Translate(q);
+
+        Assert.True(json.ContainsKey(query), json.ToJsonString());
+        if (query == "multi_match")
+        {
+            Assert.Equal("phrase", json[query]!["type"]!.GetValue<string>());
+            Assert.Null(json[query]!["operator"]);
+        }
+    }
 }

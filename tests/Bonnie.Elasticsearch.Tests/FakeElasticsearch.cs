@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Bonnie.Elasticsearch.Tests;
 
 /// <summary>One request as the fake cluster received it.</summary>
-public sealed record FakeRequest(string Method, string Path, string Query, string ContentType, string Body)
+public sealed record FakeRequest(string Method, string Path, string Query, string ContentType, string Body, string Accept = "")
 {
     public JsonNode Json => JsonNode.Parse(Body)!;
 
@@ -27,13 +27,16 @@ public sealed record FakeResponse(int Status, string Body)
 
 /// <summary>
 /// A small HTTP server on 127.0.0.1 that answers as Elasticsearch does (with the product header the client checks)
-/// for the calls a test scripts, and records every request.
+/// for the calls a test scripts, and records every request. What a real cluster refuses whatever the request means,
+/// it refuses too, before the script is asked: mismatched media-type versions, a bulk item's id over 512 bytes, and a
+/// document holding a term over Lucene's 32,766 bytes under the mappings the store put in its index templates.
 /// </summary>
 public sealed class FakeElasticsearch : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly List<FakeRequest> _requests = [];
     private readonly Lock _gate = new();
+    private readonly Dictionary<string, JsonObject> _templates = new(StringComparer.Ordinal);
 
     private FakeElasticsearch(WebApplication app) => _app = app;
 
@@ -77,12 +80,18 @@ public sealed class FakeElasticsearch : IAsyncDisposable
         using var reader = new StreamReader(body0, Encoding.UTF8);
         var body = await reader.ReadToEndAsync(context.RequestAborted);
         var request = new FakeRequest(context.Request.Method, context.Request.Path.Value!.TrimStart('/'), context.Request.QueryString.Value ?? "",
-            context.Request.ContentType ?? "", body);
+            context.Request.ContentType ?? "", body, context.Request.Headers.Accept.ToString());
+        FakeResponse? refused;
         lock (_gate)
         {
             _requests.Add(request);
+            if (request.Method == "PUT" && request.Path.StartsWith("_index_template/", StringComparison.Ordinal) && body.Length > 0)
+            {
+                _templates[request.Path["_index_template/".Length..]] = JsonNode.Parse(body)!["template"]!.AsObject();
+            }
+            refused = FakeValidation.Refuse(request, _templates);
         }
-        var response = Respond(request) ?? new FakeResponse(200, """{"acknowledged":true}""");
+        var response = refused ?? Respond(request) ?? new FakeResponse(200, """{"acknowledged":true}""");
         context.Response.StatusCode = response.Status;
         context.Response.Headers["x-elastic-product"] = "Elasticsearch";
         context.Response.ContentType = "application/json";
