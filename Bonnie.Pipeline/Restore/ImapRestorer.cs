@@ -9,20 +9,18 @@ using MailKit.Net.Imap;
 using MailKit.Security;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using MimeKit;
 
 namespace Bonnie.Pipeline.Restore;
 
 /// <summary>
-/// Puts planned messages back into Cyrus with MailKit. It logs in as the configured admin with SASL PLAIN and the
-/// owner as authorization id, so it acts with the owner's rights and ACLs stay untouched. Each folder is opened (or
-/// created), the GUIDs already there are read (Cyrus' EMAILID is <c>M</c> + the first 24 hex digits of the
-/// message's SHA-1), and only what is missing is APPENDed from the stored bytes, then checked by its new EMAILID.
+/// Puts planned messages back into Cyrus. It logs in as the configured admin with SASL PLAIN and the owner as
+/// authorization id, so it acts with the owner's rights and ACLs stay untouched. Each folder is opened (or created)
+/// with MailKit, the GUIDs already there are read (Cyrus' EMAILID is <c>M</c> + the first 24 hex digits of the
+/// message's SHA-1), and only what is missing is APPENDed, byte for byte from the stored payload
+/// (<see cref="ExactAppender"/>), then checked by its new EMAILID.
 /// </summary>
 internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPayloadStore payloads, ILogger<ImapRestorer> logger)
 {
-    private static readonly FormatOptions Exact = CreateExactFormat();
-
     /// <summary>
     /// Runs between finding that a folder on the way to the target is missing and creating it, with the folder's
     /// path as the owner sees it. Only tests set it: another client creating the folder in that gap is a race that
@@ -44,6 +42,7 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
         foreach (var byOwner in plan.Items.GroupBy(i => CyrusMailboxName.OwnerOf(i.TargetFolder)!, StringComparer.OrdinalIgnoreCase))
         {
             using var client = await ConnectAsync(o.Imap, byOwner.Key, cancellationToken).ConfigureAwait(false);
+            await using var appender = await ConnectExactAsync(o.Imap, byOwner.Key, cancellationToken).ConfigureAwait(false);
             foreach (var byFolder in byOwner.GroupBy(i => i.TargetFolder, StringComparer.Ordinal))
             {
                 var folder = await OpenOrCreateAsync(client, byFolder.Key, created, cancellationToken).ConfigureAwait(false);
@@ -51,7 +50,7 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
                 foreach (var batch in byFolder.Chunk(o.BatchSize))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    await AppendBatchAsync(client, folder, byFolder.Key, batch, present, counts, failures, cancellationToken).ConfigureAwait(false);
+                    await AppendBatchAsync(client, appender, folder, byFolder.Key, batch, present, counts, failures, cancellationToken).ConfigureAwait(false);
                     progress?.Report(counts.Snapshot());
                 }
                 await folder.CloseAsync(false, cancellationToken).ConfigureAwait(false);
@@ -67,11 +66,10 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
     public static string EmailIdOf(ReadOnlySpan<byte> payload) => "M" + Convert.ToHexStringLower(SHA1.HashData(payload))[..24];
 #pragma warning restore CA5350
 
-    private async Task AppendBatchAsync(ImapClient client, IMailFolder folder, string mailbox, RestoreItem[] batch,
+    private async Task AppendBatchAsync(ImapClient client, ExactAppender appender, IMailFolder folder, string mailbox, RestoreItem[] batch,
         Dictionary<string, int> present, Counts counts, List<RestoreSkip> failures, CancellationToken cancellationToken)
     {
-        var requests = new List<IAppendRequest>();
-        var pending = new List<(RestoreItem Item, string EmailId, long Size)>();
+        var appended = new List<(RestoreItem Item, string EmailId, long Size, UniqueId Uid)>();
         foreach (var item in batch)
         {
             var bytes = await payloads.GetAsync(item.PayloadSha256, cancellationToken).ConfigureAwait(false);
@@ -88,72 +86,72 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
                 counts.AlreadyPresent++;
                 continue;
             }
-            var message = await MimeMessage.LoadAsync(new MemoryStream(bytes, writable: false), cancellationToken).ConfigureAwait(false);
-            var (flags, keywords) = SplitFlags(item.Flags);
-            requests.Add(new AppendRequest(message, flags, item.InternalDate) { Keywords = keywords });
-            pending.Add((item, emailId, bytes.Length));
-        }
-        if (requests.Count == 0)
-        {
-            return;
-        }
-        IList<UniqueId> uids;
-        try
-        {
-            uids = client.Capabilities.HasFlag(ImapCapabilities.MultiAppend)
-                ? await folder.AppendAsync(Exact, requests, cancellationToken).ConfigureAwait(false)
-                : [.. await AppendOneByOneAsync(folder, requests, cancellationToken).ConfigureAwait(false)];
-        }
-        catch (ImapCommandException ex) when (IsOverQuota(ex))
-        {
-            throw new OverQuotaException(mailbox,
-                $"Cyrus refused to store more in {mailbox}: the owner's quota is full ({ex.ResponseText}). Raise the quota or free space, then run the restore again; what was restored stays.", ex);
-        }
-        catch (ImapCommandException ex) when (IsMissingMailbox(ex))
-        {
-            throw new MailboxNotFoundException(mailbox, $"The folder {mailbox} disappeared during the restore ({ex.ResponseText}).", ex);
-        }
-        foreach (var (item, _, size) in pending)
-        {
-            counts.Restored++;
-            counts.Bytes += size;
-        }
-        await VerifyAsync(client, folder, pending, uids, counts, failures, cancellationToken).ConfigureAwait(false);
-    }
-
-    private static async Task<List<UniqueId>> AppendOneByOneAsync(IMailFolder folder, List<IAppendRequest> requests, CancellationToken cancellationToken)
-    {
-        var uids = new List<UniqueId>();
-        foreach (var r in requests)
-        {
-            if (await folder.AppendAsync(Exact, r, cancellationToken).ConfigureAwait(false) is { } uid)
+            uint? uid;
+            try
             {
-                uids.Add(uid);
+                uid = await appender.AppendAsync(folder.FullName, item.Flags, item.InternalDate, bytes, cancellationToken).ConfigureAwait(false);
+            }
+            catch (AppendRefusedException ex) when (ex.Response.Contains("quota", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new OverQuotaException(mailbox,
+                    $"Cyrus refused to store more in {mailbox}: the owner's quota is full ({ex.Response}). Raise the quota or free space, then run the restore again; what was restored stays.", ex);
+            }
+            catch (AppendRefusedException ex) when (ex.Response.Contains("TRYCREATE", StringComparison.OrdinalIgnoreCase)
+                || ex.Response.Contains("does not exist", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new MailboxNotFoundException(mailbox, $"The folder {mailbox} disappeared during the restore ({ex.Response}).", ex);
+            }
+            catch (AppendRefusedException ex)
+            {
+                // This message only (Cyrus refuses bare newlines, NUL bytes, lines too long): the rest goes on.
+                counts.Failed++;
+                failures.Add(new RestoreSkip(item.MessageKey, $"Cyrus refused it: {ex.Response}"));
+                continue;
+            }
+            counts.Restored++;
+            counts.Bytes += bytes.Length;
+            if (uid is { } u)
+            {
+                appended.Add((item, emailId, bytes.Length, new UniqueId(u)));
             }
         }
-        return uids;
+        await VerifyAsync(client, folder, appended, counts, failures, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Byte-exact means Cyrus computed the same GUID: anything else is reported, never silently kept.</summary>
-    private static async Task VerifyAsync(ImapClient client, IMailFolder folder, List<(RestoreItem Item, string EmailId, long Size)> pending, IList<UniqueId> uids,
+    /// <summary>
+    /// Byte-exact means Cyrus computed the same GUID. A copy that is not (it cannot happen with the bytes sent as they
+    /// are, but a server may rewrite what it stores) is reported and removed again: an altered copy left in the
+    /// mailbox would pass for the evidence, and every run of the restore would add one more.
+    /// </summary>
+    private static async Task VerifyAsync(ImapClient client, IMailFolder folder, List<(RestoreItem Item, string EmailId, long Size, UniqueId Uid)> appended,
         Counts counts, List<RestoreSkip> failures, CancellationToken cancellationToken)
     {
-        if (uids.Count != pending.Count || !client.Capabilities.HasFlag(ImapCapabilities.ObjectID))
+        if (appended.Count == 0 || !client.Capabilities.HasFlag(ImapCapabilities.ObjectID))
         {
             return;
         }
-        var summaries = await folder.FetchAsync(uids, MessageSummaryItems.UniqueId | MessageSummaryItems.EmailId, cancellationToken).ConfigureAwait(false);
+        // The APPENDs went over the other connection: this one learns of them first.
+        await client.NoOpAsync(cancellationToken).ConfigureAwait(false);
+        var summaries = await folder.FetchAsync(appended.ConvertAll(a => a.Uid), MessageSummaryItems.UniqueId | MessageSummaryItems.EmailId, cancellationToken)
+            .ConfigureAwait(false);
         var byUid = summaries.ToDictionary(s => s.UniqueId, s => s.EmailId);
-        for (var i = 0; i < pending.Count; i++)
+        var altered = new List<UniqueId>();
+        foreach (var a in appended)
         {
-            if (byUid.TryGetValue(uids[i], out var actual) && !string.Equals(actual, pending[i].EmailId, StringComparison.OrdinalIgnoreCase))
+            if (byUid.TryGetValue(a.Uid, out var actual) && !string.Equals(actual, a.EmailId, StringComparison.OrdinalIgnoreCase))
             {
                 counts.Restored--;
                 counts.Failed++;
-                counts.Bytes -= pending[i].Size;
-                failures.Add(new RestoreSkip(pending[i].Item.MessageKey,
-                    $"stored as UID {uids[i].Id} but its GUID is {actual}, not {pending[i].EmailId}: the bytes differ from the archived ones"));
+                counts.Bytes -= a.Size;
+                altered.Add(a.Uid);
+                failures.Add(new RestoreSkip(a.Item.MessageKey,
+                    $"stored as UID {a.Uid.Id} but its GUID is {actual}, not {a.EmailId}: the bytes differ from the archived ones, so that copy was removed again"));
             }
+        }
+        if (altered.Count > 0)
+        {
+            await folder.AddFlagsAsync(altered, MessageFlags.Deleted, silent: true, cancellationToken).ConfigureAwait(false);
+            await folder.ExpungeAsync(altered, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -266,6 +264,20 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
         }
     }
 
+    private static async Task<ExactAppender> ConnectExactAsync(RestoreImapOptions imap, string owner, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ExactAppender.ConnectAsync(imap, owner, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or AuthenticationException or AppendRefusedException
+            or System.Security.Authentication.AuthenticationException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new RestoreUnavailableException(
+                $"The IMAP server {imap.Host}:{imap.Port} took MailKit's connection but not the one that appends the archived bytes as they are ({ex.Message}).", ex);
+        }
+    }
+
     private static async Task<ImapClient> ConnectAsync(RestoreImapOptions imap, string owner, CancellationToken cancellationToken)
     {
         var client = new ImapClient { Timeout = (int)imap.Timeout.TotalMilliseconds };
@@ -298,45 +310,6 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
             client.Dispose();
             throw;
         }
-    }
-
-    private static (MessageFlags Flags, HashSet<string> Keywords) SplitFlags(IReadOnlyList<string> flags)
-    {
-        var system = MessageFlags.None;
-        var keywords = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var f in flags)
-        {
-            switch (f.ToLowerInvariant())
-            {
-                case "\\seen": system |= MessageFlags.Seen; break;
-                case "\\answered": system |= MessageFlags.Answered; break;
-                case "\\flagged": system |= MessageFlags.Flagged; break;
-                case "\\draft": system |= MessageFlags.Draft; break;
-                case "\\deleted": system |= MessageFlags.Deleted; break;
-                default:
-                    if (!f.StartsWith('\\'))
-                    {
-                        keywords.Add(f);
-                    }
-                    break;
-            }
-        }
-        return (system, keywords);
-    }
-
-    private static bool IsOverQuota(ImapCommandException ex)
-        => ex.Message.Contains("quota", StringComparison.OrdinalIgnoreCase) || ex.ResponseText.Contains("quota", StringComparison.OrdinalIgnoreCase);
-
-    private static bool IsMissingMailbox(ImapCommandException ex)
-        => ex.ResponseText.Contains("does not exist", StringComparison.OrdinalIgnoreCase) || ex.Message.Contains("TRYCREATE", StringComparison.OrdinalIgnoreCase);
-
-    private static FormatOptions CreateExactFormat()
-    {
-        // Write the parsed message back exactly as it came: CRLF as stored, no line ending added at the end.
-        var format = FormatOptions.Default.Clone();
-        format.NewLineFormat = NewLineFormat.Dos;
-        format.EnsureNewLine = false;
-        return format;
     }
 
     private sealed class Counts(int total)

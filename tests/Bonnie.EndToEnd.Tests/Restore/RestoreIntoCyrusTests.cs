@@ -287,4 +287,51 @@ public sealed class RestoreIntoCyrusTests(CapturingCyrusFixture cyrus) : IClassF
         var summaries = await folder.FetchAsync(0, -1, MessageSummaryItems.Envelope, cancel.Token);
         Assert.Equal(["race 0", "race 1", "race 2"], summaries.Select(m => m.Envelope!.Subject).Order());
     }
+
+    [Fact]
+    public async Task Restore_MessagesMimeKitWouldRewrite_StoredByteForByteAndASecondRunAddsNothing()
+    {
+        // Valid mail as Cyrus keeps it, which a round trip through MimeKit and MailKit's APPEND changed: a body without a
+        // final CRLF, and a multipart its sender never closed. Both came back two bytes longer, with another GUID, and
+        // the altered copies stayed in the mailbox (a review against the real Cyrus).
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var originals = new[]
+        {
+            "From: odd@example.net\r\nTo: alice@example.org\r\nSubject: no final line end\r\nMessage-ID: <" + Guid.NewGuid().ToString("N") + "@odd>\r\n\r\nbody without final newline",
+            "From: odd@example.net\r\nTo: alice@example.org\r\nSubject: open multipart\r\nMessage-ID: <" + Guid.NewGuid().ToString("N") + "@odd>\r\nMIME-Version: 1.0\r\n"
+                + "Content-Type: multipart/mixed; boundary=\"XX\"\r\n\r\npreamble\r\n--XX\r\nContent-Type: text/plain\r\n\r\npart one\r\n--XX\r\n"
+                + "Content-Type: text/plain\r\n\r\npart two, no closing boundary\r\n",
+        }.Select(Encoding.ASCII.GetBytes).ToList();
+        var items = new List<RestoreItem>();
+        foreach (var bytes in originals)
+        {
+            items.Add(new RestoreItem(ImapRestorer.EmailIdOf(bytes), await _payloads.PutAsync(bytes, cancel.Token), bytes.Length, "", ["\\Seen", "$Label1"],
+                new DateTimeOffset(2025, 3, 4, 5, 6, 7, TimeSpan.FromHours(-5)), null));
+        }
+        var label = "Exact-" + Guid.NewGuid().ToString("N")[..8];
+        var plan = new RestorePlan(null, items.ConvertAll(i => i with { TargetFolder = $"user/alice/{label}@example.org" }), []);
+
+        var first = await Restorer().RunAsync(plan, null, cancel.Token);
+        var second = await Restorer().RunAsync(plan, null, cancel.Token);
+
+        Assert.Equal((2, 0), (first.Progress.Restored, first.Progress.Failed));
+        Assert.Equal((0, 2, 0), (second.Progress.Restored, second.Progress.AlreadyPresent, second.Progress.Failed));
+        using var alice = await cyrus.ConnectAsync(cyrus.Alice, cancel.Token);
+        var folder = await alice.GetFolderAsync("INBOX/" + label, cancel.Token);
+        await folder.OpenAsync(FolderAccess.ReadOnly, cancel.Token);
+        Assert.Equal(2, folder.Count);
+        var summaries = await folder.FetchAsync(0, -1, MessageSummaryItems.UniqueId | MessageSummaryItems.EmailId | MessageSummaryItems.Flags | MessageSummaryItems.InternalDate,
+            cancel.Token);
+        Assert.Equal(originals.Select(o => ImapRestorer.EmailIdOf(o)).Order(), summaries.Select(m => m.EmailId!).Order());
+        foreach (var summary in summaries)
+        {
+            await using var stream = await folder.GetStreamAsync(summary.UniqueId, cancel.Token);
+            using var copy = new MemoryStream();
+            await stream.CopyToAsync(copy, cancel.Token);
+            Assert.Contains(originals, o => o.AsSpan().SequenceEqual(copy.ToArray()));
+            Assert.True(summary.Flags!.Value.HasFlag(MessageFlags.Seen));
+            Assert.Contains("$Label1", summary.Keywords);
+            Assert.Equal(new DateTimeOffset(2025, 3, 4, 5, 6, 7, TimeSpan.FromHours(-5)), summary.InternalDate);
+        }
+    }
 }
