@@ -28,7 +28,13 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
     /// </summary>
     internal Func<string, CancellationToken, Task>? BeforeCreate { get; init; }
 
-    public async Task<RestoreResult> RunAsync(RestorePlan plan, IProgress<RestoreProgress>? progress, CancellationToken cancellationToken = default)
+    public Task<RestoreResult> RunAsync(RestorePlan plan, IProgress<RestoreProgress>? progress, CancellationToken cancellationToken = default)
+        => RunAsync(plan, progress, null, cancellationToken);
+
+    /// <param name="restored">Told of each message stored and found byte-exact, as it happens: what a restore that fails
+    /// half-way did is known too.</param>
+    public async Task<RestoreResult> RunAsync(RestorePlan plan, IProgress<RestoreProgress>? progress, Action<RestoredMessage>? restored,
+        CancellationToken cancellationToken)
     {
         var o = options.Value;
         if (!o.Imap.IsConfigured)
@@ -50,7 +56,7 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
                 foreach (var batch in byFolder.Chunk(o.BatchSize))
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    await AppendBatchAsync(client, appender, folder, byFolder.Key, batch, present, counts, failures, cancellationToken).ConfigureAwait(false);
+                    await AppendBatchAsync(client, appender, folder, byFolder.Key, batch, present, counts, failures, restored, cancellationToken).ConfigureAwait(false);
                     progress?.Report(counts.Snapshot());
                 }
                 await folder.CloseAsync(false, cancellationToken).ConfigureAwait(false);
@@ -67,9 +73,10 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
 #pragma warning restore CA5350
 
     private async Task AppendBatchAsync(ImapClient client, ExactAppender appender, IMailFolder folder, string mailbox, RestoreItem[] batch,
-        Dictionary<string, int> present, Counts counts, List<RestoreSkip> failures, CancellationToken cancellationToken)
+        Dictionary<string, int> present, Counts counts, List<RestoreSkip> failures, Action<RestoredMessage>? restored, CancellationToken cancellationToken)
     {
         var appended = new List<(RestoreItem Item, string EmailId, long Size, UniqueId Uid)>();
+        var unnumbered = new List<(RestoreItem Item, string EmailId)>();
         foreach (var item in batch)
         {
             var bytes = await payloads.GetAsync(item.PayloadSha256, cancellationToken).ConfigureAwait(false);
@@ -114,8 +121,23 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
             {
                 appended.Add((item, emailId, bytes.Length, new UniqueId(u)));
             }
+            else
+            {
+                unnumbered.Add((item, emailId));
+            }
         }
-        await VerifyAsync(client, folder, appended, counts, failures, cancellationToken).ConfigureAwait(false);
+        var altered = await VerifyAsync(client, folder, appended, counts, failures, cancellationToken).ConfigureAwait(false);
+        if (restored is not null)
+        {
+            foreach (var a in appended.Where(a => !altered.Contains(a.Uid)))
+            {
+                restored(new RestoredMessage(a.Item.MessageKey, mailbox, a.EmailId, a.Uid.Id));
+            }
+            foreach (var (item, emailId) in unnumbered)
+            {
+                restored(new RestoredMessage(item.MessageKey, mailbox, emailId, null));
+            }
+        }
     }
 
     /// <summary>
@@ -123,19 +145,19 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
     /// are, but a server may rewrite what it stores) is reported and removed again: an altered copy left in the
     /// mailbox would pass for the evidence, and every run of the restore would add one more.
     /// </summary>
-    private static async Task VerifyAsync(ImapClient client, IMailFolder folder, List<(RestoreItem Item, string EmailId, long Size, UniqueId Uid)> appended,
+    private static async Task<HashSet<UniqueId>> VerifyAsync(ImapClient client, IMailFolder folder, List<(RestoreItem Item, string EmailId, long Size, UniqueId Uid)> appended,
         Counts counts, List<RestoreSkip> failures, CancellationToken cancellationToken)
     {
+        var altered = new HashSet<UniqueId>();
         if (appended.Count == 0 || !client.Capabilities.HasFlag(ImapCapabilities.ObjectID))
         {
-            return;
+            return altered;
         }
         // The APPENDs went over the other connection: this one learns of them first.
         await client.NoOpAsync(cancellationToken).ConfigureAwait(false);
         var summaries = await folder.FetchAsync(appended.ConvertAll(a => a.Uid), MessageSummaryItems.UniqueId | MessageSummaryItems.EmailId, cancellationToken)
             .ConfigureAwait(false);
         var byUid = summaries.ToDictionary(s => s.UniqueId, s => s.EmailId);
-        var altered = new List<UniqueId>();
         foreach (var a in appended)
         {
             if (byUid.TryGetValue(a.Uid, out var actual) && !string.Equals(actual, a.EmailId, StringComparison.OrdinalIgnoreCase))
@@ -150,9 +172,10 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
         }
         if (altered.Count > 0)
         {
-            await folder.AddFlagsAsync(altered, MessageFlags.Deleted, silent: true, cancellationToken).ConfigureAwait(false);
-            await folder.ExpungeAsync(altered, cancellationToken).ConfigureAwait(false);
+            await folder.AddFlagsAsync([.. altered], MessageFlags.Deleted, silent: true, cancellationToken).ConfigureAwait(false);
+            await folder.ExpungeAsync([.. altered], cancellationToken).ConfigureAwait(false);
         }
+        return altered;
     }
 
     /// <summary>EMAILIDs already in the folder, with how many copies of each.</summary>

@@ -45,6 +45,28 @@ public sealed class RestoreJob
     public string? ErrorKind { get; internal set; }
     internal Task Completion { get; set; } = Task.CompletedTask;
 
+    private readonly List<RestoredMessage> _restored = [];
+
+    /// <summary>What it put into Cyrus so far, byte-exact, in order.</summary>
+    public IReadOnlyList<RestoredMessage> Restored
+    {
+        get
+        {
+            lock (_restored)
+            {
+                return [.. _restored];
+            }
+        }
+    }
+
+    internal void AddRestored(RestoredMessage message)
+    {
+        lock (_restored)
+        {
+            _restored.Add(message);
+        }
+    }
+
     /// <summary>Raised after every batch and at the end; handlers must not block.</summary>
     public event Action<RestoreJob>? Changed;
 
@@ -86,9 +108,10 @@ public sealed partial class RestoreJobs : IDisposable
 
     /// <summary>
     /// Starts restoring <paramref name="plan"/> once <paramref name="beforeStart"/> (the audit record) succeeded;
-    /// returns at once with the job to follow.
+    /// returns at once with the job to follow. <paramref name="afterEnd"/> runs once it ended, however it ended.
     /// </summary>
-    public async Task<RestoreJob> StartAsync(string officer, RestoreRequest request, RestorePlan plan, Func<RestoreJob, Task>? beforeStart = null)
+    public async Task<RestoreJob> StartAsync(string officer, RestoreRequest request, RestorePlan plan, Func<RestoreJob, Task>? beforeStart = null,
+        Func<RestoreJob, Task>? afterEnd = null)
     {
         Forget();
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
@@ -106,7 +129,7 @@ public sealed partial class RestoreJobs : IDisposable
             throw;
         }
         _jobs[job.Id] = job;
-        job.Completion = Task.Run(() => RunAsync(job, cancel));
+        job.Completion = Task.Run(() => RunAsync(job, cancel, afterEnd));
         return job;
     }
 
@@ -121,7 +144,7 @@ public sealed partial class RestoreJobs : IDisposable
 
     public IReadOnlyList<RestoreJob> All => [.. _jobs.Values.OrderByDescending(j => j.Started)];
 
-    private async Task RunAsync(RestoreJob job, CancellationTokenSource cancel)
+    private async Task RunAsync(RestoreJob job, CancellationTokenSource cancel, Func<RestoreJob, Task>? afterEnd)
     {
         using var _ = cancel;
         LogStarted(_logger, job.Id, job.Officer, job.Plan.Items.Count);
@@ -132,7 +155,7 @@ public sealed partial class RestoreJobs : IDisposable
                 job.Progress = p;
                 job.RaiseChanged();
             });
-            job.Result = await _restorer.RunAsync(job.Plan, progress, job.Token).ConfigureAwait(false);
+            job.Result = await _restorer.RunAsync(job.Plan, progress, job.AddRestored, job.Token).ConfigureAwait(false);
             job.Progress = job.Result.Progress;
             job.State = RestoreJobState.Completed;
         }
@@ -166,6 +189,18 @@ public sealed partial class RestoreJobs : IDisposable
             LogCrashed(_logger, ex, job.Id);
         }
         job.Finished = _time.GetUtcNow();
+        if (afterEnd is not null)
+        {
+            try
+            {
+                await afterEnd(job).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // What was restored stays restored; the failure to record it is logged loudly, with the job's counts.
+                LogAfterEndFailed(_logger, ex, job.Id, job.Progress.Restored);
+            }
+        }
         job.RaiseChanged();
         LogEnded(_logger, job.Id, job.State, job.Progress.Restored, job.Progress.AlreadyPresent, job.Progress.Failed);
     }
@@ -202,6 +237,9 @@ public sealed partial class RestoreJobs : IDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Restore {JobId} failed unexpectedly")]
     private static partial void LogCrashed(ILogger logger, Exception exception, string jobId);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Restore {JobId} ended with {Restored} message(s) restored, but its ending could not be recorded")]
+    private static partial void LogAfterEndFailed(ILogger logger, Exception exception, string jobId, int restored);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Restore {JobId} ended {State}: {Restored} restored, {Present} already present, {Failed} failed")]
     private static partial void LogEnded(ILogger logger, string jobId, RestoreJobState state, int restored, int present, int failed);

@@ -68,6 +68,9 @@ public sealed record RestoreItem(
 /// <summary>A message that cannot be restored, and why (its payload was never kept, for one).</summary>
 public sealed record RestoreSkip(string MessageKey, string Reason);
 
+/// <summary>One message the restore put into Cyrus and found byte-exact there: where, and under which UID when Cyrus said.</summary>
+public sealed record RestoredMessage(string MessageKey, string Folder, string EmailId, uint? Uid);
+
 /// <summary>What a restore would do: per target folder, how many messages and how many bytes.</summary>
 public sealed record RestorePlan(DateTimeOffset? At, IReadOnlyList<RestoreItem> Items, IReadOnlyList<RestoreSkip> Unrestorable)
 {

@@ -128,8 +128,42 @@ internal static class RestoreStarter
         }
         // Recorded before anything is sent to Cyrus: the audit never misses a restore that happened.
         var job = jobs.StartAsync(officer, request, plan, start => audit.RecordAsync(new OfficerAuditEntry(officer, OfficerActions.Restore, target,
-            new Dictionary<string, string?>(details) { ["job"] = start.Id }, client), cancellationToken));
+            new Dictionary<string, string?>(details) { ["job"] = start.Id }, client), cancellationToken),
+            end => audit.RecordAsync(new OfficerAuditEntry(officer, OfficerActions.Restore, target, Outcome(end), client), CancellationToken.None));
         return new RestoreStart.Started(await job);
+    }
+
+    /// <summary>
+    /// How a restore ended, for the officers' audit log: the permanent record of what Bonnie put into which mailbox. Cyrus
+    /// reports the restore's own session as the owner's (it acts with the owner's rights), so this is where the trail's
+    /// MessageAppend events of a restore are told from the owner's own: folder, UID and GUID of each message stored.
+    /// </summary>
+    internal static Dictionary<string, string?> Outcome(RestoreJob job)
+    {
+        const int Listed = 1000;
+        var restored = job.Restored;
+        // One message a line: folder, UID ("?" when Cyrus did not say), GUID and key, separated by tabs (a folder name may hold spaces).
+        var lines = restored.Take(Listed).Select(r => $"{r.Folder}\t{r.Uid?.ToString(CultureInfo.InvariantCulture) ?? "?"}\t{r.EmailId}\t{r.MessageKey}").ToList();
+        if (restored.Count > Listed)
+        {
+            lines.Add($"... and {restored.Count - Listed} more");
+        }
+        return new Dictionary<string, string?>
+        {
+            ["stage"] = job.State switch
+            {
+                RestoreJobState.Completed when job.Progress.Failed > 0 => "completed-with-failures",
+                var state => state.ToString().ToLowerInvariant(),
+            },
+            ["job"] = job.Id,
+            ["restored"] = job.Progress.Restored.ToString(CultureInfo.InvariantCulture),
+            ["alreadyPresent"] = job.Progress.AlreadyPresent.ToString(CultureInfo.InvariantCulture),
+            ["failed"] = job.Progress.Failed.ToString(CultureInfo.InvariantCulture),
+            ["error"] = job.Error,
+            ["createdFolders"] = job.Result is { CreatedFolders.Count: > 0 } r ? string.Join("; ", r.CreatedFolders) : null,
+            ["failures"] = job.Result is { Failures.Count: > 0 } f ? string.Join("\n", f.Failures.Take(100).Select(x => $"{x.MessageKey}: {x.Reason}")) : null,
+            ["messages"] = string.Join("\n", lines),
+        };
     }
 
     /// <summary>What a restore request selects, as its audit records name it.</summary>

@@ -25,6 +25,14 @@ public sealed partial class MessageHistory
     [Inject]
     private IPayloadStore Payloads { get; set; } = default!;
 
+    [Inject]
+    private OfficerAuditLog AuditLog { get; set; } = default!;
+
+    private List<RestoredHere> _restores = [];
+
+    /// <summary>A restore that put this message into a folder, as the officers' audit log recorded how it ended.</summary>
+    private sealed record RestoredHere(DateTimeOffset At, string Officer, string Job, string Folder, string? Uid);
+
     private string PayloadText => _message?.PayloadStatus switch
     {
         PayloadStatus.Stored => "kept byte-exact",
@@ -41,6 +49,7 @@ public sealed partial class MessageHistory
         _folderNamesNow = new(StringComparer.Ordinal);
         _content = null;
         _contentError = null;
+        _restores = [];
     }
 
     protected override async Task LoadAsync(string id)
@@ -61,7 +70,41 @@ public sealed partial class MessageHistory
             }
         }
         _message = message;
+        _restores = await RestoresOfAsync(message);
         await LoadContentAsync(message);
+    }
+
+    /// <summary>
+    /// Cyrus reports a restore's APPEND as the mailbox owner's (the restore acts with the owner's rights), so the trail
+    /// alone would say the owner put the message back. The officers' audit log lists, for each restore that ended, every
+    /// message it stored with folder, UID and GUID: this message's lines say which arrival was Bonnie's.
+    /// </summary>
+    private async Task<List<RestoredHere>> RestoresOfAsync(MessageObject message)
+    {
+        var found = new List<RestoredHere>();
+        if (message.EmailId is not { Length: > 0 } emailId)
+        {
+            return found;
+        }
+        await foreach (var record in AuditLog.ReadAllAsync(new AuditFilter(Action: OfficerActions.Restore, Text: emailId)))
+        {
+            using var details = System.Text.Json.JsonDocument.Parse(record.Details);
+            if (!details.RootElement.TryGetProperty("messages", out var messages) || messages.GetString() is not { } lines
+                || !details.RootElement.TryGetProperty("job", out var job))
+            {
+                continue;
+            }
+            foreach (var line in lines.Split('\n'))
+            {
+                // Folder, UID (or "?"), GUID and key, separated by tabs, as Api.RestoreStarter.Outcome writes them.
+                var parts = line.Split('\t');
+                if (parts.Length == 4 && string.Equals(parts[2], emailId, StringComparison.OrdinalIgnoreCase))
+                {
+                    found.Add(new RestoredHere(record.Time, record.Officer, job.GetString() ?? "", parts[0], parts[1] == "?" ? null : parts[1]));
+                }
+            }
+        }
+        return found;
     }
 
     /// <summary>The folder's name now, and the name it had when the message arrived when that was another.</summary>

@@ -311,7 +311,8 @@ public sealed class RestoreIntoCyrusTests(CapturingCyrusFixture cyrus) : IClassF
         var label = "Exact-" + Guid.NewGuid().ToString("N")[..8];
         var plan = new RestorePlan(null, items.ConvertAll(i => i with { TargetFolder = $"user/alice/{label}@example.org" }), []);
 
-        var first = await Restorer().RunAsync(plan, null, cancel.Token);
+        var told = new List<RestoredMessage>();
+        var first = await Restorer().RunAsync(plan, null, told.Add, cancel.Token);
         var second = await Restorer().RunAsync(plan, null, cancel.Token);
 
         Assert.Equal((2, 0), (first.Progress.Restored, first.Progress.Failed));
@@ -333,5 +334,9 @@ public sealed class RestoreIntoCyrusTests(CapturingCyrusFixture cyrus) : IClassF
             Assert.Contains("$Label1", summary.Keywords);
             Assert.Equal(new DateTimeOffset(2025, 3, 4, 5, 6, 7, TimeSpan.FromHours(-5)), summary.InternalDate);
         }
+        // What the officers' audit keeps of the restore: each message with the UID Cyrus gave it, which tells the trail's
+        // MessageAppend of the restore (Cyrus reports it as alice's) from alice's own.
+        Assert.Equal(summaries.Select(m => (m.EmailId!, (uint?)m.UniqueId.Id)).Order(), told.Select(t => (t.EmailId, t.Uid)).Order());
+        Assert.All(told, t => Assert.Equal($"user/alice/{label}@example.org", t.Folder));
     }
 }

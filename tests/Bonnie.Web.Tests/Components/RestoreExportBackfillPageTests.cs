@@ -95,7 +95,7 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
     }
 
     [Fact]
-    public void Restore_CyrusUnreachable_ShowsTheJobsProgressAndWhyItFailed()
+    public async Task Restore_CyrusUnreachable_ShowsTheJobsProgressAndWhyItFailed_AndTheAuditKeepsHowItEnded()
     {
         NavigateTo($"/restore?scope=messages&keys={TestStore.DeliveredMessage}");
         var page = _page.Render<Restore>();
@@ -109,7 +109,15 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
             Assert.Contains("cannot be reached", progress.QuerySelector("[role=alert]")!.TextContent, StringComparison.Ordinal);
             Assert.Contains("of 1:", progress.QuerySelector("[role=status]")!.TextContent, StringComparison.Ordinal);
         }, PageTestContext.Timeout);
-        Assert.Single(_jobs.All);
+        var job = Assert.Single(_jobs.All);
+        // The job lives in memory for a day; the audit keeps for good how it ended, after the record that it started.
+        await RestoreJobs.WaitAsync(job);
+        var records = (await _page.AuditRecordsAsync()).Where(r => r.Action == OfficerActions.Restore && r.Details.Contains(job.Id, StringComparison.Ordinal)).OrderBy(r => r.Sequence).ToList();
+        Assert.Equal(2, records.Count);
+        Assert.Contains("\"stage\":\"started\"", records[0].Details, StringComparison.Ordinal);
+        Assert.Contains("\"stage\":\"failed\"", records[1].Details, StringComparison.Ordinal);
+        Assert.Contains("cannot be reached", records[1].Details, StringComparison.Ordinal);
+        Assert.Contains("\"restored\":\"0\"", records[1].Details, StringComparison.Ordinal);
     }
 
     [Fact]

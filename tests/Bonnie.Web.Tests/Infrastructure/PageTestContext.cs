@@ -45,6 +45,7 @@ internal sealed class PageTestContext : IAsyncDisposable
         services.AddMudServices();
         services.AddSingleton(store.Store);
         services.AddSingleton(store.Payloads);
+        services.AddSingleton(audit);
         services.AddSingleton<IOfficerAudit>(audit);
         services.AddSingleton(new SavedSearches(dataDirectory, TimeProvider.System));
         services.AddSingleton<TimeProvider>(context.Clock);

@@ -133,4 +133,31 @@ public sealed class MessagePageTests : IAsyncLifetime
         page.WaitForAssertion(() => Assert.Contains("No message is stored", page.Find("[role=alert]").TextContent, StringComparison.Ordinal),
             PageTestContext.Timeout);
     }
+
+    [Fact]
+    public async Task RestoredByBonnie_TheAuditsRecordOfTheRestore_SaysWhichArrivalWasBonniesAndForWhom()
+    {
+        // Cyrus reports the restore's APPEND as alice's own; the audit's record of how the restore ended lists the message.
+        await _page.Audit.RecordAsync(new OfficerAuditEntry("officer-rest", OfficerActions.Restore, "messages " + TestStore.DeliveredMessage,
+            new Dictionary<string, string?>
+            {
+                ["stage"] = "completed",
+                ["job"] = "job0123",
+                ["messages"] = $"user/alice/Restored items@example.org\t42\t{TestStore.DeliveredMessage}\t{TestStore.DeliveredMessage}\nuser/bob@example.org\t7\tMffffffffffffffffffffffff\tMffffffffffffffffffffffff",
+            }));
+
+        var page = RenderDelivered();
+
+        var notice = Assert.Single(page.FindAll("[aria-label='Restored by Bonnie']"));
+        Assert.Contains("into user/alice/Restored items@example.org as UID 42", notice.TextContent, StringComparison.Ordinal);
+        Assert.Contains("for officer-rest (restore job job0123)", notice.TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RestoredByBonnie_NoRestoreOfIt_NoNotice()
+    {
+        var page = RenderDelivered();
+
+        Assert.Empty(page.FindAll("[aria-label='Restored by Bonnie']"));
+    }
 }
