@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Bonnie.Pipeline.Restore;
+using Bonnie.Shared.IO;
 using Bonnie.Shared.Search;
 using Bonnie.Shared.Storage;
 using MimeKit;
@@ -148,7 +149,7 @@ public sealed class EvidenceBundleWriter
             }
             messages++;
             var row = await RowAsync(message, headers, emlPath, historyPath, folders, cancellationToken).ConfigureAwait(false);
-            await scratch.LoadCsv.WriteAsync(string.Join(',', row.Values.Select(Csv)) + "\r\n").ConfigureAwait(false);
+            await scratch.LoadCsv.WriteAsync(string.Join(',', row.Values.Select(CsvCell.Of)) + "\r\n").ConfigureAwait(false);
             await scratch.LoadJson.WriteAsync((messages == 1 ? "\n" : ",\n") + JsonSerializer.Serialize(row, Json)).ConfigureAwait(false);
             await scratch.Report.WriteAsync(ReportRow(row)).ConfigureAwait(false);
         }
@@ -269,7 +270,6 @@ public sealed class EvidenceBundleWriter
             ? key
             : "k" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..40];
 
-    private static string Csv(string? value) => "\"" + (value ?? "").Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
     private static string H(string? value) => WebUtility.HtmlEncode(value ?? "");
 

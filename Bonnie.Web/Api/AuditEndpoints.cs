@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Bonnie.Shared.IO;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Security;
 
@@ -78,20 +79,10 @@ public static class AuditEndpoints
         await foreach (var r in log.ReadAllAsync(filter, cancellationToken))
         {
             var line = string.Join(',', r.Sequence.ToString(CultureInfo.InvariantCulture),
-                Cell(r.Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture)), Cell(r.Officer), Cell(r.Action),
-                Cell(r.Target), Cell(r.Details), Cell(r.ClientAddress), Cell(r.PreviousHash), Cell(r.Hash));
+                CsvCell.Of(r.Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture)), CsvCell.Of(r.Officer), CsvCell.Of(r.Action),
+                CsvCell.Of(r.Target), CsvCell.Of(r.Details), CsvCell.Of(r.ClientAddress), CsvCell.Of(r.PreviousHash), CsvCell.Of(r.Hash));
             await writer.WriteAsync((line + "\r\n").AsMemory(), cancellationToken);
         }
-    }
-
-    internal static string Cell(string? value)
-    {
-        value ??= "";
-        if (value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
-        {
-            value = "'" + value;
-        }
-        return "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
     }
 }
 

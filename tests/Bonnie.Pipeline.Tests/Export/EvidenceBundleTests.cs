@@ -256,4 +256,22 @@ public sealed class EvidenceBundleTests : IAsyncLifetime
             s.Write(bytes);
         }
     }
+
+    [Fact]
+    public async Task WriteAsync_SubjectASpreadsheetWouldRunAsAFormula_TheLoadFileQuotesItAsText()
+    {
+        // Found by a review: lawyers open load files in Excel, and the sender chooses the subject.
+        var folder = await _a.FolderAsync("f2", "user/alice/Formula@example.org", T0);
+        var (m, _) = await _a.MessageAsync(folder, 1, "=HYPERLINK(\"http://evil.example/\",\"click\")", T0);
+
+        await ExportAsync(new ExportRequest { MessageKeys = [m.Key], Officer = "ivy" });
+
+        using var zip = ZipFile.OpenRead(_zip);
+        var csv = Encoding.UTF8.GetString(Read(zip, "loadfile.csv"));
+        Assert.Contains("\"'=HYPERLINK(\"\"http://evil.example/\"\",\"\"click\"\")\"", csv, StringComparison.Ordinal);
+        Assert.DoesNotContain(",\"=", csv, StringComparison.Ordinal);
+        // The JSON load file keeps the subject as it is: it is data there, not a cell.
+        using var load = JsonDocument.Parse(Read(zip, "loadfile.json"));
+        Assert.Equal("=HYPERLINK(\"http://evil.example/\",\"click\")", load.RootElement.EnumerateArray().Single().GetProperty("subject").GetString());
+    }
 }
