@@ -81,7 +81,7 @@ internal sealed partial class StoreJobProcessor(
         await FetchPayloadsAsync(work, cancellationToken).ConfigureAwait(false);
         foreach (var item in work)
         {
-            if (item.Payload is not { Status: PayloadStatus.Missing })
+            if (item.Payload is not { Status: PayloadStatus.Missing } || item.Payload.Gone)
             {
                 continue;
             }

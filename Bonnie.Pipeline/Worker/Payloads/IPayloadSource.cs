@@ -28,10 +28,13 @@ internal interface IPayloadSource
     Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken);
 }
 
-internal sealed record PayloadAnswer(byte[]? Bytes, string? Reason)
+/// <param name="Gone">The source knows the message no longer exists (expunged, its folder recreated): asking again cannot
+/// give it, so the event is kept without its payload now instead of holding up its mailbox's later events.</param>
+internal sealed record PayloadAnswer(byte[]? Bytes, string? Reason, bool Gone = false)
 {
     public static PayloadAnswer Found(byte[] bytes) => new(bytes, null);
     public static PayloadAnswer No(string reason) => new(null, reason);
+    public static PayloadAnswer NoLonger(string reason) => new(null, reason, Gone: true);
 }
 
 /// <summary>2.5/Kolab: the server put the message into the event.</summary>

@@ -61,12 +61,20 @@ internal sealed partial class ImapPayloadSource(ImapPayloadOptions options, ILog
                 }
                 if (mailbox.UidValidity is { } validity && folder.UidValidity != validity)
                 {
-                    return PayloadAnswer.No($"the folder's UIDVALIDITY is {folder.UidValidity}, the event's {validity}: the message is gone");
+                    return PayloadAnswer.NoLonger($"the folder's UIDVALIDITY is {folder.UidValidity}, the event's {validity}: the message is gone");
                 }
-                await using var stream = await folder.GetStreamAsync(new UniqueId(uid), token).ConfigureAwait(false);
-                using var copy = new MemoryStream();
-                await stream.CopyToAsync(copy, token).ConfigureAwait(false);
-                return PayloadAnswer.Found(copy.ToArray());
+                try
+                {
+                    await using var stream = await folder.GetStreamAsync(new UniqueId(uid), token).ConfigureAwait(false);
+                    using var copy = new MemoryStream();
+                    await stream.CopyToAsync(copy, token).ConfigureAwait(false);
+                    return PayloadAnswer.Found(copy.ToArray());
+                }
+                catch (MessageNotFoundException) when (folder.UidNext is { } next && uid < next.Id)
+                {
+                    // Cyrus gave out this UID (it is below UIDNEXT) and no longer has the message: expunged since.
+                    return PayloadAnswer.NoLonger($"UID {uid} is no longer in {mailbox.Name} (UIDNEXT {next.Id}): expunged before it could be fetched");
+                }
             }
             finally
             {

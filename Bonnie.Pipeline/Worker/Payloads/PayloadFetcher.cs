@@ -8,7 +8,8 @@ using MimeKit;
 namespace Bonnie.Pipeline.Worker.Payloads;
 
 /// <summary>What became of an event's payload.</summary>
-internal sealed record PayloadResult(PayloadStatus Status, string? Sha256, string? BodyText, string? Reason, string? Source);
+/// <param name="Gone">A source knows the message no longer exists: no later attempt can give it.</param>
+internal sealed record PayloadResult(PayloadStatus Status, string? Sha256, string? BodyText, string? Reason, string? Source, bool Gone = false);
 
 /// <summary>
 /// Asks each <see cref="IPayloadSource"/> in turn; keeps the first answer (content-addressed, stored once), checks its
@@ -53,12 +54,14 @@ internal sealed partial class PayloadFetcher(
     public async Task<PayloadResult> FetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
     {
         var reasons = new List<string>();
+        var gone = false;
         foreach (var source in _sources)
         {
             var answer = await source.TryFetchAsync(e, job, cancellationToken).ConfigureAwait(false);
             if (answer.Bytes is not { } bytes)
             {
                 reasons.Add($"{source.Name}: {answer.Reason}");
+                gone |= answer.Gone;
                 continue;
             }
             var sha256 = await store.PutAsync(bytes, cancellationToken).ConfigureAwait(false);
@@ -71,6 +74,13 @@ internal sealed partial class PayloadFetcher(
             return new PayloadResult(status, sha256, BodyText(bytes), null, source.Name);
         }
         var reason = string.Join("; ", reasons);
+        if (gone)
+        {
+            // A message expunged before it could be fetched (a draft saved and replaced a second later): five postponed
+            // attempts 30 s apart held up every later event of its mailbox for minutes each (a review against Cyrus).
+            LogPayloadGone(logger, job.Id, reason);
+            return new PayloadResult(PayloadStatus.Missing, null, null, reason, null, Gone: true);
+        }
         if (IsLastAttempt(job) && CollectFor(e, job) is null)
         {
             if (job.Attempt >= options.MaxAttempts)
@@ -121,6 +131,9 @@ internal sealed partial class PayloadFetcher(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: the payload from {Source} does not match the GUID in email id {EmailId}; kept and flagged")]
     private static partial void LogDigestMismatch(ILogger logger, string jobId, string source, string? emailId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: the message no longer exists ({Reasons}); the event is kept marked payload missing")]
+    private static partial void LogPayloadGone(ILogger logger, string jobId, string reasons);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: no payload after {Attempt} attempts ({Reasons}); the event is kept marked payload missing")]
     private static partial void LogPayloadMissing(ILogger logger, string jobId, int attempt, string reasons);

@@ -44,4 +44,32 @@ public sealed class ImapPayloadSourceTests(CapturingCyrusFixture cyrus) : IClass
         Assert.Equal(aclBefore, aclAfter);
         Assert.DoesNotContain(aclAfter, a => a.StartsWith(cyrus.Admin + "=", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task TryFetch_MessageExpungedBeforeTheFetch_GoneNotAskAgain()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var message = CyrusFixture.NewMessage(cyrus.Alice, "expunged at once");
+        var uid = await cyrus.AppendAsync(cyrus.Alice, "INBOX", message.Message, MessageFlags.Deleted, [], cancel.Token);
+        using (var alice = await cyrus.ConnectAsync(cyrus.Alice, cancel.Token))
+        {
+            await alice.Inbox.OpenAsync(FolderAccess.ReadWrite, cancel.Token);
+            await alice.Inbox.ExpungeAsync([uid], cancel.Token);
+            await alice.DisconnectAsync(true, cancel.Token);
+        }
+        var source = new ImapPayloadSource(
+            new ImapPayloadOptions { Host = cyrus.Host, Port = cyrus.ImapPort, Security = "None", User = cyrus.Admin, Password = cyrus.Password },
+            NullLogger<ImapPayloadSource>.Instance);
+        var e = new CyrusEvent
+        {
+            Type = EventType.MessageAppend, Name = "MessageAppend", Timestamp = DateTimeOffset.UtcNow,
+            Mailbox = MailboxUri.Parse($"imap://imap.example.org/user/alice%40example.org;UIDVALIDITY={uid.Validity}/;UID={uid.Id}"), Raw = Encoding.UTF8.GetBytes("{}"),
+        };
+
+        var answer = await source.TryFetchAsync(e, new Job("x", e.Raw, 0, DateTimeOffset.UtcNow), cancel.Token);
+
+        Assert.Null(answer.Bytes);
+        Assert.True(answer.Gone, answer.Reason);
+        Assert.Contains("expunged before it could be fetched", answer.Reason, StringComparison.Ordinal);
+    }
 }

@@ -101,6 +101,29 @@ public sealed class PayloadTests : IDisposable
     }
 
     [Fact]
+    public async Task ProcessAsync_SourceKnowsTheMessageIsGone_KeptMarkedMissingAtOnceNotPostponed()
+    {
+        // A delivery expunged before it was fetched (drafts saved and replaced every few seconds): postponed five times
+        // 30 s apart, it held up its mailbox's later events for minutes each (a review against the real Cyrus).
+        await using var p = await TestPipeline.CreateAsync([new SpoolPayloadSource([_spool]), new GoneSource()], maxAttempts: 5);
+        var json = Fixture.Event("MessageNew");
+
+        var outcome = await p.RunAsync(json, attempt: 1);
+
+        Assert.IsType<JobOutcome.Done>(outcome);
+        var stored = await p.Store.GetEventAsync(TestPipeline.JobFor(json).Id);
+        Assert.Equal(PayloadStatus.Missing, stored!.PayloadStatus);
+    }
+
+    private sealed class GoneSource : IPayloadSource
+    {
+        public string Name => "gone";
+
+        public Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
+            => Task.FromResult(PayloadAnswer.NoLonger("UID 1 is no longer in the folder: expunged before it could be fetched"));
+    }
+
+    [Fact]
     public async Task ProcessBatchAsync_DeliveryPostponedInARun_WhatFollowsItIsReleasedThenStoredAfterIt()
     {
         // A run of alice's mailbox: the delivery, then the flag set on it. The delivery's payload is not in the spool
