@@ -129,6 +129,7 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time, IIde
                     };
                     location.Flags.UnionWith(m.Flags);
                     message.Locations.Add(location);
+                    work.NoteLocations(message);
                     recorded++;
                 }
                 else if (location.Origin != LocationOrigin.Backfill)

@@ -18,9 +18,11 @@ internal sealed class UnitOfWork(IObjectLookups store)
     private readonly Dictionary<string, UserObject> _users = new(StringComparer.OrdinalIgnoreCase);
     private readonly HashSet<object> _touched = new(ReferenceEqualityComparer.Instance);
     private readonly List<object> _touchedInOrder = [];
-    // Where tracked objects were at the end of the last event: hints, verified on use, so a batch of thousands of
-    // events does not scan every tracked object on each lookup.
+    // Where tracked messages are and ever were: hints, verified on use, so a batch of thousands of events does not scan
+    // every tracked object on each lookup. Kept up as locations are added (NoteLocations), not only at the end of an
+    // event: one event naming 40,000 UIDs scanned everything it had touched for each of them, for minutes.
     private readonly Dictionary<(string FolderId, uint Uid), MessageObject> _messageAt = [];
+    private readonly Dictionary<(string FolderId, uint Uid), MessageObject> _messageOnceAt = [];
     private readonly Dictionary<string, FolderObject> _folderByName = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<ChangeRecord> _changes = [];
     // Ids the store did not have when asked in this batch: most events of a session whose login came before Bonnie
@@ -165,8 +167,12 @@ internal sealed class UnitOfWork(IObjectLookups store)
             {
                 _messageAt[(l.FolderId, l.Uid)] = m;
             }
+            _messageOnceAt[(l.FolderId, l.Uid)] = m;
         }
     }
+
+    /// <summary>Tells the unit of work of locations a handler added to <paramref name="message"/>, so lookups by place find it.</summary>
+    public void NoteLocations(MessageObject message) => Index(message);
 
     // ---- messages
 
@@ -203,13 +209,6 @@ internal sealed class UnitOfWork(IObjectLookups store)
         {
             return Touch(hinted);
         }
-        foreach (var o in _touched)
-        {
-            if (o is MessageObject m && m.CurrentAt(folderId, uid) is not null)
-            {
-                return m;
-            }
-        }
         var loaded = await store.FindMessageAtAsync(folderId, uid, cancellationToken).ConfigureAwait(false);
         if (loaded is null)
         {
@@ -226,12 +225,9 @@ internal sealed class UnitOfWork(IObjectLookups store)
     /// <summary>The message that is or once was at the location (see <see cref="IBonnieStore.FindMessageOnceAtAsync"/>).</summary>
     public async Task<MessageObject?> FindMessageOnceAtAsync(string folderId, uint uid, CancellationToken cancellationToken)
     {
-        foreach (var t in _messages.Values)
+        if (_messageOnceAt.TryGetValue((folderId, uid), out var hinted) && hinted.Locations.Exists(l => l.IsAt(folderId, uid)))
         {
-            if (t.Current.Locations.Exists(l => l.Uid == uid && string.Equals(l.FolderId, folderId, StringComparison.Ordinal)))
-            {
-                return Touch(t.Current);
-            }
+            return Touch(hinted);
         }
         var loaded = await store.FindMessageOnceAtAsync(folderId, uid, cancellationToken).ConfigureAwait(false);
         if (loaded is null)
@@ -279,6 +275,7 @@ internal sealed class UnitOfWork(IObjectLookups store)
         var m = new MessageObject { Key = key, FirstSeen = at };
         describe(m);
         _messages[key] = new Tracked<MessageObject>(m, m.Clone(), loaded: false);
+        Index(m);
         return Touch(m);
     }
 
@@ -392,6 +389,7 @@ internal sealed class UnitOfWork(IObjectLookups store)
         _touchedInOrder.Clear();
         _changes.Clear();
         _messageAt.Clear();
+        _messageOnceAt.Clear();
         _folderByName.Clear();
         _absentFolders.Clear();
         _absentMessages.Clear();

@@ -528,6 +528,10 @@ internal sealed partial class StoreJobProcessor(
                 await handler.HandleAsync(context, cancellationToken).ConfigureAwait(false);
             }
         }
+        if (context.NotApplied is { } why)
+        {
+            LogNotApplied(logger, item.Job.Id, e.Type.ToString(), why);
+        }
         item.SubjectPeople.Clear();
         if (subjects is not null && context.FolderId is { } folderId
             && await uow.GetFolderAsync(folderId, cancellationToken).ConfigureAwait(false) is { } folder)
@@ -605,6 +609,9 @@ internal sealed partial class StoreJobProcessor(
         /// <summary>People the event's folder's ACL subjects and owner resolved to.</summary>
         public List<PersonSighting> SubjectPeople { get; } = [];
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ({Type}) is stored, but not applied to the histories: {Reason}")]
+    private static partial void LogNotApplied(ILogger logger, string jobId, string type, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "A handler failed on job {JobId} ({Reason}): the batch is built again without streaming")]
     private static partial void LogStreamAbandoned(ILogger logger, string jobId, string reason);

@@ -24,6 +24,8 @@ internal sealed class EventContext
     public required Actor Actor { get; init; }
 
     public List<string> MessageKeys { get; } = [];
+    /// <summary>Why a handler left the event out of the objects' histories (it is stored all the same), or null.</summary>
+    public string? NotApplied { get; set; }
     public string? FolderId { get; set; }
     public string? OldFolderId { get; set; }
     public string? OldFolderName { get; set; }

@@ -15,14 +15,27 @@ internal sealed class MessageHandler : IEventHandler
         EventType.MessageExpire, EventType.MessageTrash, EventType.MessageRead, EventType.FlagsSet, EventType.FlagsClear,
     };
 
+    /// <summary>
+    /// The most UIDs one event's messages are followed for. Cyrus names what an event touched; a broken or hostile
+    /// notification names <c>1:4294967295</c>, which held up every mailbox's events while the worker walked it (and the
+    /// pairing of a copy's UIDs would not fit in memory). Beyond this the event is kept in the trail as it came, and its
+    /// messages' histories do not record it (said in the log, <see cref="EventContext.NotApplied"/>, and on the event's page).
+    /// </summary>
+    internal const long MaxUidsPerEvent = 100_000;
+
     public async Task HandleAsync(EventContext context, CancellationToken cancellationToken)
     {
+        var e = context.Event;
+        if (Math.Max(e.UidSet?.Count ?? 0, e.OldUidSet?.Count ?? 0) is var named and > MaxUidsPerEvent)
+        {
+            context.NotApplied = $"it names {named:N0} UIDs, more than the {MaxUidsPerEvent:N0} Bonnie follows per event; its messages' histories do not record it";
+            return;
+        }
         var folder = await HandlerSupport.FolderOfAsync(context, cancellationToken).ConfigureAwait(false);
         if (folder is null)
         {
             return;
         }
-        var e = context.Event;
         switch (e.Type)
         {
             case EventType.MessageNew:
@@ -107,6 +120,7 @@ internal sealed class MessageHandler : IEventHandler
             location.Flags.Add(HandlerSupport.NormalizeFlag(flag));
         }
         message.Locations.Add(location);
+        context.Work.NoteLocations(message);
     }
 
     /// <summary>
@@ -234,6 +248,7 @@ internal sealed class MessageHandler : IEventHandler
                 }
             }
             message.Locations.Add(to);
+            context.Work.NoteLocations(message);
         }
     }
 
@@ -327,6 +342,7 @@ internal sealed class MessageHandler : IEventHandler
             if (folder is not null && known.CurrentAt(folder.Id, uid) is null)
             {
                 known.Locations.Add(new MessageLocation { FolderId = folder.Id, Uid = uid, FolderName = folder.Name, Origin = LocationOrigin.Seen, Since = context.At });
+                context.Work.NoteLocations(known);
             }
             return known;
         }
