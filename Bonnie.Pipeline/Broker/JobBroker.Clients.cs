@@ -43,6 +43,14 @@ internal sealed partial class JobBroker
         var delimited = message.FrameCount >= 3 && message[1].MessageSize == 0;
         var frame = delimited ? message[2] : message[1];
         var submitter = new Submitter(identity, delimited);
+        var frames = message.FrameCount - (delimited ? 2 : 1);
+        if (frames > 1)
+        {
+            // One notification a submission: acknowledging several frames while keeping the first would lose the rest.
+            _refused++;
+            Reply(submitter, $"{WireProtocol.Refused} a submission is one notification in one frame; this one had {frames} frames, and none was kept");
+            return;
+        }
 
         if (_fault is not null)
         {

@@ -61,6 +61,34 @@ public sealed class JobBrokerTests
         Assert.Equal(WireProtocol.Ack, harness.Submit(Notifications.For("bob@example.org")));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Submit_SeveralFrames_RefusedSayingSoNoneKept(bool reqStyle)
+    {
+        // Found by a review: [LoginA, LoginB] was acknowledged, A stored and B dropped without a word.
+        using var harness = new BrokerHarness();
+        using var dealer = new DealerSocket();
+        dealer.Options.Linger = TimeSpan.Zero;
+        dealer.Connect(harness.Broker.ClientEndpoint);
+        var message = new NetMQMessage();
+        if (reqStyle)
+        {
+            message.AppendEmptyFrame();
+        }
+        message.Append(Notifications.For("alice@example.org"));
+        message.Append(Notifications.For("bob@example.org"));
+
+        dealer.SendMultipartMessage(message);
+
+        Assert.True(dealer.TryReceiveMultipartMessage(TimeSpan.FromSeconds(10), ref message));
+        var reply = message[message.FrameCount - 1].ConvertToString();
+        Assert.StartsWith(WireProtocol.Refused + " ", reply);
+        Assert.Contains("2 frames", reply, StringComparison.Ordinal);
+        Assert.Equal(0, harness.Monitor.Current.Jobs[JobState.Pending]);
+        Assert.Equal(WireProtocol.Ack, harness.Submit(Notifications.For("carol@example.org")));
+    }
+
     [Fact]
     public async Task Submit_NotJson_AcknowledgedAndHandedToAWorkerToQuarantine()
     {
