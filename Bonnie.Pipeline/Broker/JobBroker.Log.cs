@@ -13,6 +13,9 @@ internal sealed partial class JobBroker
     [LoggerMessage(2, LogLevel.Critical, "The job queue {Path} cannot be written; no submission is acknowledged until it can")]
     private static partial void LogJournalFailed(ILogger logger, Exception exception, string path);
 
+    [LoggerMessage(15, LogLevel.Warning, "The job queue {Path} can be written again; submissions are acknowledged again")]
+    private static partial void LogJournalRecovered(ILogger logger, string path);
+
     [LoggerMessage(3, LogLevel.Warning, "Refused a notification of {Size} bytes: the limit is {Limit} bytes; the dealer keeps it as undeliverable")]
     private static partial void LogRefused(ILogger logger, int size, int limit);
 

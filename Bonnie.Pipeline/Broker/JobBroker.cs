@@ -64,7 +64,8 @@ internal sealed partial class JobBroker : IDisposable
     {
         _journal = JobJournal.Open(_queueDirectory, _options.MaxBatch, _time,
             committed => _commands.Enqueue(() => OnCommitted(committed)),
-            exception => _commands.Enqueue(() => OnJournalFailed(exception)));
+            exception => _commands.Enqueue(() => OnJournalFailed(exception)),
+            () => _commands.Enqueue(OnJournalRecovered));
         Reload(_journal);
         _journal.Start();
 
@@ -133,6 +134,17 @@ internal sealed partial class JobBroker : IDisposable
         // Stop acknowledging: dealers keep events in their spools until the queue can be written again.
         _fault = $"The job queue at {_journal?.Path} cannot be written: {exception.Message}";
         LogJournalFailed(_logger, exception, _journal?.Path ?? "");
+        PublishSnapshot();
+    }
+
+    /// <summary>The queue's journal (tests: to make its disk full).</summary>
+    internal JobJournal? Journal => _journal;
+
+    private void OnJournalRecovered()
+    {
+        // The batch that could not be written is now: its submissions are acknowledged as it is committed.
+        _fault = null;
+        LogJournalRecovered(_logger, _journal?.Path ?? "");
         PublishSnapshot();
     }
 

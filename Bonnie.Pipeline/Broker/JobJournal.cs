@@ -40,14 +40,20 @@ internal sealed class JobJournal : IDisposable
     private readonly int _maxBatch;
     private readonly Action<IReadOnlyList<JournalWrite>> _committed;
     private readonly Action<Exception> _failed;
+    private readonly Action? _recovered;
     private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _stopping = new();
 
-    private JobJournal(string path, int maxBatch, TimeProvider time, Action<IReadOnlyList<JournalWrite>> committed, Action<Exception> failed)
+    /// <summary>Longest wait between two tries of a batch the journal could not write (a full disk, an I/O error).</summary>
+    internal static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(10);
+
+    private JobJournal(string path, int maxBatch, TimeProvider time, Action<IReadOnlyList<JournalWrite>> committed, Action<Exception> failed, Action? recovered)
     {
         _maxBatch = maxBatch;
         _time = time;
         _committed = committed;
         _failed = failed;
+        _recovered = recovered;
         var connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString();
         _writer = new SqliteConnection(connectionString);
         _writer.Open();
@@ -75,13 +81,30 @@ internal sealed class JobJournal : IDisposable
 
     public string Path { get; private init; } = "";
 
-    /// <summary>Opens (creating) the journal in <paramref name="directory"/>. Callbacks run on the writer thread.</summary>
+    /// <summary>
+    /// Opens (creating) the journal in <paramref name="directory"/>. Callbacks run on the writer thread:
+    /// <paramref name="failed"/> when a batch cannot be written, <paramref name="recovered"/> when it was, on a later try.
+    /// </summary>
     public static JobJournal Open(
-        string directory, int maxBatch, TimeProvider time, Action<IReadOnlyList<JournalWrite>> committed, Action<Exception> failed)
+        string directory, int maxBatch, TimeProvider time, Action<IReadOnlyList<JournalWrite>> committed, Action<Exception> failed, Action? recovered = null)
     {
         Directory.CreateDirectory(directory);
         var path = System.IO.Path.Combine(directory, "queue.db");
-        return new JobJournal(path, maxBatch, time, committed, failed) { Path = path };
+        return new JobJournal(path, maxBatch, time, committed, failed, recovered) { Path = path };
+    }
+
+    /// <summary>
+    /// Tests only: caps the queue file at <paramref name="pages"/> pages (0: its size now), as a full disk does: SQLite
+    /// answers SQLITE_FULL to a write that needs more. Null lifts the cap.
+    /// </summary>
+    internal void LimitSizeForTests(long? pages)
+    {
+        lock (_writer)
+        {
+            // Set on the writer's own connection (the limit is per connection), between two of its batches.
+            // SQLite raises a cap below the file's size to that size, and takes 0 as a question: 1 means "as it is now".
+            Execute(_writer, $"PRAGMA max_page_count = {Math.Max(1, pages ?? 1_073_741_823).ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        }
     }
 
     public void Start() => _thread.Start();
@@ -179,7 +202,10 @@ internal sealed class JobJournal : IDisposable
                 {
                     batch.Add(next);
                 }
-                Apply(batch);
+                if (!ApplyUntilWritten(batch))
+                {
+                    return;
+                }
                 _committed(batch);
             }
         }
@@ -188,6 +214,43 @@ internal sealed class JobJournal : IDisposable
             // Whatever broke the writer, nothing in this batch was acknowledged; the broker stops acknowledging so
             // that dealers keep events in their spools, and says why.
             _failed(exception);
+        }
+    }
+
+    /// <summary>
+    /// Writes the batch, trying again while it cannot (a full disk, an I/O error) with a doubling wait: the broker stops
+    /// acknowledging meanwhile (<see cref="_failed"/>), and starts again once the batch is written (<see cref="_recovered"/>).
+    /// A review freed the disk and found the broker never acknowledging again until restarted. False when the journal
+    /// is closed before the batch could be written (nothing of it was acknowledged).
+    /// </summary>
+    private bool ApplyUntilWritten(List<JournalWrite> batch)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                lock (_writer)
+                {
+                    Apply(batch);
+                }
+                if (attempt > 1)
+                {
+                    _recovered?.Invoke();
+                }
+                return true;
+            }
+            catch (SqliteException exception)
+            {
+                if (attempt == 1)
+                {
+                    _failed(exception);
+                }
+                var delay = TimeSpan.FromMilliseconds(Math.Min(MaxRetryDelay.TotalMilliseconds, 250 * Math.Pow(2, Math.Min(attempt - 1, 16))));
+                if (_stopping.Token.WaitHandle.WaitOne(delay))
+                {
+                    return false;
+                }
+            }
         }
     }
 
@@ -292,6 +355,7 @@ internal sealed class JobJournal : IDisposable
 
     public void Dispose()
     {
+        _stopping.Cancel();
         _writes.CompleteAdding();
         if (_thread.IsAlive)
         {
@@ -300,6 +364,7 @@ internal sealed class JobJournal : IDisposable
         _writes.Dispose();
         _writer.Dispose();
         _reader.Dispose();
+        _stopping.Dispose();
     }
 }
 

@@ -39,7 +39,13 @@ public static class BonnieComposition
         app.MapBonnieBackfill();
         app.MapBonnieAuditApi();
         // HEAD too: load balancers probe with it (a HEAD was a 401, as no endpoint matched it).
-        app.MapMethods("/api/health", [HttpMethods.Get, HttpMethods.Head], () => Results.Ok(new { status = "ok" })).AllowAnonymous();
+        // 503 while the broker cannot write its queue: nothing is acknowledged then, and each Cyrus event waits for its
+        // dealer's timeout; a review found health answering "ok" throughout. Anonymous, so the queue's path is not said.
+        app.MapMethods("/api/health", [HttpMethods.Get, HttpMethods.Head], (IServiceProvider services) =>
+            services.GetService<Bonnie.Pipeline.Broker.BrokerMonitor>()?.Current is { Fault: not null }
+                ? Results.Json(new { status = "degraded", reason = "The broker cannot write its queue (a full disk?): no event is acknowledged until it can; see the log." },
+                    statusCode: StatusCodes.Status503ServiceUnavailable)
+                : Results.Ok(new { status = "ok" })).AllowAnonymous();
         return app;
     }
 }

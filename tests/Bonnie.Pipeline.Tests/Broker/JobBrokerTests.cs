@@ -90,6 +90,30 @@ public sealed class JobBrokerTests
     }
 
     [Fact]
+    public async Task QueueCannotBeWritten_NothingAcknowledged_ThenOnceItCanTheWaitingSubmissionIsAcknowledgedAndKept()
+    {
+        // Found by a review: after a full disk was freed, the broker never acknowledged again until it was restarted.
+        using var harness = new BrokerHarness();
+        Assert.Equal(WireProtocol.Ack, harness.Submit(Notifications.For("alice@example.org")));
+        harness.Broker.Journal!.LimitSizeForTests(0);
+        using var dealer = new DealerSocket();
+        dealer.Options.Linger = TimeSpan.Zero;
+        dealer.Connect(harness.Broker.ClientEndpoint);
+        // Larger than what the file has free: it needs new pages, which the full "disk" refuses.
+        var big = "{\"event\":\"Login\",\"user\":\"bob@example.org\",\"pad\":\"" + new string('x', 200_000) + "\"}";
+
+        dealer.SendFrame(big);
+
+        Assert.False(dealer.TryReceiveFrameString(TimeSpan.FromSeconds(2), out _), "acknowledged while the queue could not be written");
+        await harness.WaitUntilAsync(s => s.Fault is not null);
+        harness.Broker.Journal.LimitSizeForTests(null);
+        Assert.True(dealer.TryReceiveFrameString(TimeSpan.FromSeconds(30), out var reply), "not acknowledged once the queue could be written again");
+        Assert.Equal(WireProtocol.Ack, reply);
+        await harness.WaitUntilAsync(s => s.Fault is null && s.Jobs[JobState.Pending] == 2);
+        Assert.Equal(WireProtocol.Ack, harness.Submit(Notifications.For("carol@example.org")));
+    }
+
+    [Fact]
     public async Task Submit_NotJson_AcknowledgedAndHandedToAWorkerToQuarantine()
     {
         using var harness = new BrokerHarness();

@@ -86,6 +86,50 @@ public sealed class HostTests : IDisposable
     }
 
     [Fact]
+    public async Task Health_BrokerCannotWriteItsQueue_ServiceUnavailableUntilItCanAgain()
+    {
+        using var factory = new BonnieWebFactory(new Dictionary<string, string?>
+        {
+            ["Bonnie:Broker:Enabled"] = "true",
+            ["Bonnie:Broker:ClientEndpoint"] = $"tcp://127.0.0.1:{FreePort.Next()}",
+            ["Bonnie:Broker:WorkerEndpoint"] = $"tcp://127.0.0.1:{FreePort.Next()}",
+            ["Bonnie:Broker:ControllerEndpoint"] = $"tcp://127.0.0.1:{FreePort.Next()}",
+            ["Bonnie:Broker:CollectorEndpoint"] = $"tcp://127.0.0.1:{FreePort.Next()}",
+        });
+        using var client = factory.CreateClient();
+        var broker = factory.Services.GetRequiredService<Bonnie.Pipeline.Broker.JobBroker>();
+        var monitor = factory.Services.GetRequiredService<Bonnie.Pipeline.Broker.BrokerMonitor>();
+        broker.Journal!.LimitSizeForTests(0);
+        using var dealer = new NetMQ.Sockets.DealerSocket();
+        dealer.Options.Linger = TimeSpan.Zero;
+        dealer.Connect(broker.ClientEndpoint);
+        NetMQ.OutgoingSocketExtensions.SendFrame(dealer, "{\"event\":\"Login\",\"user\":\"bob@example.org\",\"pad\":\"" + new string('x', 200_000) + "\"}");
+        await WaitAsync(() => monitor.Current.Fault is not null);
+
+        using (var faulted = await client.GetAsync(new Uri("/api/health", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, faulted.StatusCode);
+            var text = await faulted.Content.ReadAsStringAsync();
+            Assert.Contains("\"degraded\"", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("queue.db", text, StringComparison.Ordinal);
+        }
+        broker.Journal.LimitSizeForTests(null);
+        await WaitAsync(() => monitor.Current.Fault is null);
+
+        using var again = await client.GetAsync(new Uri("/api/health", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+    }
+
+    private static async Task WaitAsync(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!condition())
+        {
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+
+    [Fact]
     public async Task Api_Anonymous_Returns401()
     {
         using var client = Client();
