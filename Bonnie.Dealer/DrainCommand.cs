@@ -13,7 +13,7 @@ internal static class DrainCommand
 
     public static int Run(DealerOptions options, EventSpool spool, TimeProvider time)
     {
-        using var broker = new BrokerClient(options.Brokers);
+        using var broker = new BrokerClient(options.Brokers, options.MaxNotificationBytes);
         int delivered = 0, refused = 0, recovered = 0;
         var failure = "";
         while (failure.Length == 0)

@@ -18,7 +18,7 @@ internal sealed class OneShotDelivery(DealerOptions options, EventSpool spool, T
         // whose two fsyncs take tens of milliseconds on a busy disk.
         var spoolReserve = TimeSpan.FromMilliseconds(Math.Min(50, options.Timeout.TotalMilliseconds / 10));
         var deadline = Deadline.After(time, options.Timeout - spoolReserve - time.GetElapsedTime(startTimestamp));
-        using var broker = new BrokerClient(options.Brokers);
+        using var broker = new BrokerClient(options.Brokers, options.MaxNotificationBytes);
         if (!broker.TryConnect(deadline))
         {
             Spool(notification, $"broker unreachable ({broker.LastFailure})");

@@ -15,7 +15,7 @@ internal static class DealerConfiguration
 
     /// <summary>The keys this dealer understands; the environment variable is the prefix plus the key in capitals.</summary>
     public static readonly string[] Keys =
-        ["broker", "timeout_ms", "spool", "drain_budget_ms", "drain_max_events", "drop_events", "drop_users", "drop_user_events"];
+        ["broker", "timeout_ms", "spool", "drain_budget_ms", "drain_max_events", "max_notification_bytes", "drop_events", "drop_users", "drop_user_events"];
 
     public static DealerOptions Load(Func<string, string?> environment, List<string> problems,
         string defaultConfigPath = DealerOptions.DefaultConfigPath)
@@ -110,6 +110,17 @@ internal static class DealerConfiguration
             else
             {
                 problems.Add($"drain_max_events '{max}' is not a whole number; using {options.DrainMaxEvents}");
+            }
+        }
+        if (values.TryGetValue("max_notification_bytes", out var limit))
+        {
+            if (long.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) && bytes >= 1024)
+            {
+                options.MaxNotificationBytes = bytes;
+            }
+            else
+            {
+                problems.Add($"max_notification_bytes '{limit}' is not a whole number of at least 1024; using {options.MaxNotificationBytes}");
             }
         }
         options.SpoolDirectories = values.TryGetValue("spool", out var spool) && spool.Length > 0

@@ -23,6 +23,14 @@ internal sealed class DealerOptions
     /// <summary>After this long, a run starts no further spooled event before its own; kept small: Cyrus waits for it.</summary>
     public TimeSpan DrainBudget { get; set; } = TimeSpan.FromMilliseconds(30);
 
+    /// <summary>
+    /// Larger notifications are kept as undeliverable with the reason, not sent: the broker refuses more than its
+    /// <c>Bonnie:Broker:MaxNotificationBytes</c> (16 MiB, the same default) with REFUSED, but drops the connection on
+    /// a frame over four times that, which a dealer took for "try again later": the event blocked its spool for good
+    /// and was sent again by every run. Raise both together.
+    /// </summary>
+    public long MaxNotificationBytes { get; set; } = 16 * 1024 * 1024;
+
     /// <summary>At most this many spooled events per run.</summary>
     public int DrainMaxEvents { get; set; } = 10;
 

@@ -4,7 +4,8 @@ namespace Bonnie.Dealer.Transport;
 /// One connection to the first broker that answers, reused for every event of this run. After an event
 /// goes unanswered the connection is dropped: a late ACK must never be taken for the next event's.
 /// </summary>
-internal sealed class BrokerClient(IReadOnlyList<BrokerEndpoint> endpoints) : IDisposable
+/// <param name="maxNotificationBytes">Larger notifications are refused here, before anything is sent (see <see cref="Configuration.DealerOptions.MaxNotificationBytes"/>).</param>
+internal sealed class BrokerClient(IReadOnlyList<BrokerEndpoint> endpoints, long maxNotificationBytes = long.MaxValue) : IDisposable
 {
     private ZmtpDealerConnection? _connection;
 
@@ -37,6 +38,11 @@ internal sealed class BrokerClient(IReadOnlyList<BrokerEndpoint> endpoints) : ID
 
     public DeliveryResult Deliver(byte[] payload, Deadline deadline)
     {
+        if (payload.Length > maxNotificationBytes)
+        {
+            return DeliveryResult.Refused(
+                $"notification of {payload.Length} bytes is over the dealer's limit of {maxNotificationBytes} bytes (max_notification_bytes)");
+        }
         if (!TryConnect(deadline))
         {
             return DeliveryResult.NotDelivered(LastFailure);

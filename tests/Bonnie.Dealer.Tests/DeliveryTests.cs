@@ -119,6 +119,28 @@ public sealed class DeliveryTests
     }
 
     [Fact]
+    public async Task Notify_OverTheDealersLimit_KeptAsUndeliverableWithoutSending_AndWhatWasSpooledBehindItIsDrained()
+    {
+        // Found by a review: a notification over four times the broker's limit got no answer (the broker drops the
+        // connection), so it was spooled as "try later", every run sent it again first, and every drain stopped at it.
+        using var broker = new TestBroker(BrokerBehaviour.Acknowledge);
+        using var sandbox = new DealerSandbox(broker.Endpoint);
+        sandbox.Environment["BONNIE_DEALER_MAX_NOTIFICATION_BYTES"] = "4096";
+        var huge = Encoding.UTF8.GetBytes("{\"event\":\"Login\",\"user\":\"alice@example.org\",\"pad\":\"" + new string('x', 5000) + "\"}");
+
+        var run = await DealerRun.NotifyAsync(sandbox, "Login", huge);
+        var next = await DealerRun.NotifyAsync(sandbox, "MessageAppend", Notifications.Real("MessageAppend"));
+
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("over the dealer's limit of 4096 bytes", run.Stderr, StringComparison.Ordinal);
+        var kept = Assert.Single(Directory.GetFiles(sandbox.Undeliverable, "*.json"));
+        Assert.Equal(huge, await File.ReadAllBytesAsync(kept));
+        Assert.Empty(sandbox.PendingFiles());
+        Assert.Equal(0, next.ExitCode);
+        Assert.Equal([Notifications.Real("MessageAppend")], broker.Received);
+    }
+
+    [Fact]
     public async Task Notify_BrokerRefuses_EventKeptAsUndeliverableAndNotRetried()
     {
         using var sandbox = new DealerSandbox("tcp://127.0.0.1:1");
