@@ -18,6 +18,13 @@ public sealed class BackfillOptions
 
     /// <summary>Messages written to the store (and checkpointed) together.</summary>
     public int BatchSize { get; set; } = 25;
+
+    /// <summary>
+    /// Cyrus' <c>deletedprefix</c>: with <c>delete_mode: delayed</c>, a deleted folder lives on below it (keeping its
+    /// mailbox id) until <c>cyr_expire</c> removes it. Not walked: a review found deleted folders recorded as existing,
+    /// with no owner, and ACL grants for them in the history of the folder deleted. Empty walks them too.
+    /// </summary>
+    public string DeletedPrefix { get; set; } = "DELETED";
 }
 
 internal sealed class ValidateBackfillOptions : IValidateOptions<BackfillOptions>

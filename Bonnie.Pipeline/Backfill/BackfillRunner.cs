@@ -136,7 +136,7 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
             // One admin session for every folder's METADATA, as the worker keeps one: each login is a Login and a
             // Logout event in the trail, and a session per folder was one more login per folder walked.
             await using var metadata = new ImapFolderMetadataSource(_imap);
-            var folders = await ListFoldersAsync(client, cancellationToken).ConfigureAwait(false);
+            var folders = await ListFoldersAsync(client, _options.DeletedPrefix, cancellationToken).ConfigureAwait(false);
             Update(p => p with { FoldersTotal = folders.Count });
             foreach (var folder in folders)
             {
@@ -371,15 +371,19 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
         }
     }
 
-    /// <summary>Every selectable mailbox the admin can list: all users' folders (<c>user/*</c>) and the shared ones.</summary>
-    private static async Task<List<IMailFolder>> ListFoldersAsync(ImapClient client, CancellationToken cancellationToken)
+    /// <summary>
+    /// Every selectable mailbox the admin can list: all users' folders (<c>user/*</c>) and the shared ones, but not the
+    /// deleted ones Cyrus keeps below <paramref name="deletedPrefix"/>.
+    /// </summary>
+    private static async Task<List<IMailFolder>> ListFoldersAsync(ImapClient client, string deletedPrefix, CancellationToken cancellationToken)
     {
         var byName = new SortedDictionary<string, IMailFolder>(StringComparer.Ordinal);
         foreach (var ns in client.PersonalNamespaces.Concat(client.OtherNamespaces).Concat(client.SharedNamespaces))
         {
             foreach (var folder in await client.GetFoldersAsync(ns, StatusItems.None, subscribedOnly: false, cancellationToken).ConfigureAwait(false))
             {
-                if ((folder.Attributes & (FolderAttributes.NoSelect | FolderAttributes.NonExistent)) == 0)
+                if ((folder.Attributes & (FolderAttributes.NoSelect | FolderAttributes.NonExistent)) == 0
+                    && !IsDeletedFolder(folder.FullName, folder.DirectorySeparator, deletedPrefix))
                 {
                     byName.TryAdd(folder.FullName, folder);
                 }
@@ -387,6 +391,11 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
         }
         return [.. byName.Values];
     }
+
+    /// <summary>A folder Cyrus keeps after its deletion (<c>DELETED/user/alice/Archive/6B15D99A</c>), as the admin lists it.</summary>
+    internal static bool IsDeletedFolder(string name, char separator, string deletedPrefix)
+        => deletedPrefix.Length > 0
+            && (string.Equals(name, deletedPrefix, StringComparison.Ordinal) || name.StartsWith(deletedPrefix + separator, StringComparison.Ordinal));
 
     private double Rate(long seen)
     {
