@@ -567,8 +567,9 @@ internal sealed partial class StoreJobProcessor(
             Uids = e.Mailbox?.Uid is { } uid && e.UidSet is null ? uid.ToString(System.Globalization.CultureInfo.InvariantCulture) : Format(e.UidSet),
             MessageIds = e.MessageIds.Count > 0 ? e.MessageIds : envelope?.MessageId is { } mid ? [mid] : [],
             MessageKeys = context.MessageKeys.Distinct(StringComparer.Ordinal).ToList(),
-            Subject = envelope?.Subject,
-            From = envelope?.From.Select(Address).ToList() ?? [],
+            // A delivery's own envelope; any other event of messages carries theirs, as their arrival told them.
+            Subject = envelope?.Subject ?? (context.MessageSubjects.Count > 0 ? string.Join("\n", context.MessageSubjects) : null),
+            From = envelope?.From.Select(Address).ToList() ?? [.. context.MessageSenders],
             To = envelope is null ? [] : envelope.To.Concat(envelope.Cc).Select(Address).ToList(),
             Flags = e.Flags.Select(HandlerSupport.NormalizeFlag).ToList(),
             Size = e.MessageSize,

@@ -40,6 +40,34 @@ internal sealed class EventContext
 
     public DateTimeOffset At => Event.Timestamp;
 
+    // At most this many subjects and senders are carried by one event (an expunge of thousands names as many messages).
+    private const int MessageTextLimit = 10;
+    private readonly List<string> _subjects = [];
+    private readonly List<string> _senders = [];
+
+    /// <summary>The subjects of the messages this event touched (as their arrival told them), the first ten.</summary>
+    public IReadOnlyList<string> MessageSubjects => _subjects;
+
+    /// <summary>The senders of the messages this event touched, the first ten.</summary>
+    public IReadOnlyList<string> MessageSenders => _senders;
+
+    /// <summary>
+    /// The event touched <paramref name="message"/>: its key goes into the event, and its subject and sender with it,
+    /// so that <c>subject:invoice event:MessageExpunge</c> finds who deleted the invoice (a review found text matched
+    /// only the deliveries, which alone carry an envelope).
+    /// </summary>
+    public void SeeMessage(MessageObject message)
+    {
+        MessageKeys.Add(message.Key);
+        if (message.Subject is { Length: > 0 } subject && _subjects.Count < MessageTextLimit && !_subjects.Contains(subject))
+        {
+            _subjects.Add(subject);
+        }
+        if (message.From is { Length: > 0 } from && _senders.Count < MessageTextLimit && !_senders.Contains(from, StringComparer.OrdinalIgnoreCase))
+        {
+            _senders.Add(from);
+        }
+    }
 }
 
 /// <summary>What several handlers need: folder identity from an event, flag spelling.</summary>

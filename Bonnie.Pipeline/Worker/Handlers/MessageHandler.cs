@@ -92,7 +92,7 @@ internal sealed class MessageHandler : IEventHandler
             MergeSighting(context, message, seen, folder, u);
         }
         message ??= context.Work.CreateMessage(key, context.At);
-        context.MessageKeys.Add(message.Key);
+        context.SeeMessage(message);
         message.EmailId ??= e.EmailId;
         message.MessageId ??= messageId;
         message.Size ??= e.MessageSize;
@@ -223,7 +223,7 @@ internal sealed class MessageHandler : IEventHandler
                 message = await DiscoverAsync(context, null, 0, messageId, HandlerSupport.LocationKey(target.Id, target.UidValidity, newUids[i]), cancellationToken)
                     .ConfigureAwait(false);
             }
-            context.MessageKeys.Add(message.Key);
+            context.SeeMessage(message);
             if (message.CurrentAt(target.Id, newUids[i]) is not null)
             {
                 continue;
@@ -263,7 +263,7 @@ internal sealed class MessageHandler : IEventHandler
             {
                 continue;
             }
-            context.MessageKeys.Add(message.Key);
+            context.SeeMessage(message);
             location.Until = context.At;
             location.EndReason = reason;
         }
@@ -278,7 +278,7 @@ internal sealed class MessageHandler : IEventHandler
             var message = await context.Work.FindMessageAtAsync(folder.Id, uids[i], cancellationToken).ConfigureAwait(false)
                 ?? await DiscoverAsync(context, folder, uids[i], MessageIdAt(e, i, uids.Count), HandlerSupport.LocationKey(folder.Id, folder.UidValidity, uids[i]),
                     cancellationToken).ConfigureAwait(false);
-            context.MessageKeys.Add(message.Key);
+            context.SeeMessage(message);
             var location = message.CurrentAt(folder.Id, uids[i]);
             if (location is null)
             {
