@@ -22,6 +22,7 @@ public sealed partial class Restore
     [Inject] private IOptions<Bonnie.Pipeline.Restore.RestoreOptions> Options { get; set; } = null!;
     [Inject] private OfficerCircuit Circuit { get; set; } = null!;
     [Inject] private IAuthorizationService Authorization { get; set; } = null!;
+    [Inject] private NavigationManager Navigation { get; set; } = null!;
     [CascadingParameter] private Task<AuthenticationState> AuthenticationState { get; set; } = null!;
 
     [SupplyParameterFromQuery(Name = "scope")] public string? ScopeQuery { get; set; }
@@ -73,6 +74,8 @@ public sealed partial class Restore
                 case RestoreStart.Started s:
                     _plan = s.Job.Plan;
                     Follow(s.Job);
+                    // The job in the address: a reload, or the address sent on, shows its progress (a review lost it on reload).
+                    Navigation.NavigateTo(Navigation.GetUriWithQueryParameter("job", s.Job.Id), replace: true);
                     break;
             }
         }

@@ -110,6 +110,10 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
             Assert.Contains("of 1:", progress.QuerySelector("[role=status]")!.TextContent, StringComparison.Ordinal);
         }, PageTestContext.Timeout);
         var job = Assert.Single(_jobs.All);
+        // The job is in the address, so a reload shows it again, and it is listed among the recent restores.
+        Assert.Contains("job=" + job.Id, _page.Context.Services.GetRequiredService<NavigationManager>().Uri, StringComparison.Ordinal);
+        page.WaitForAssertion(() => Assert.Contains(page.FindAll("[aria-label='Recent restores'] a"), a => a.GetAttribute("href") == "/restore?job=" + job.Id),
+            PageTestContext.Timeout);
         // The job lives in memory for a day; the audit keeps for good how it ended, after the record that it started.
         await RestoreJobs.WaitAsync(job);
         var records = (await _page.AuditRecordsAsync()).Where(r => r.Action == OfficerActions.Restore && r.Details.Contains(job.Id, StringComparison.Ordinal)).OrderBy(r => r.Sequence).ToList();

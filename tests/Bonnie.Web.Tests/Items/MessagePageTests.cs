@@ -31,6 +31,9 @@ public sealed class MessagePageTests : IAsyncLifetime
         Assert.Contains("to user/alice@example.org", entries[0].TextContent, StringComparison.Ordinal);
         Assert.Contains("$Important", entries[2].TextContent, StringComparison.Ordinal);
         Assert.Contains("lmtp", entries[0].TextContent, StringComparison.Ordinal);
+        // The delivery's user is its recipient, not someone who did something (found by a review: "by alice").
+        Assert.Contains("for alice@example.org", entries[0].TextContent, StringComparison.Ordinal);
+        Assert.DoesNotContain("by alice", entries[0].TextContent, StringComparison.Ordinal);
         Assert.Contains("to user/alice/Archive@example.org", entries[5].TextContent, StringComparison.Ordinal);
         Assert.Contains("by alice@example.org", entries[5].TextContent, StringComparison.Ordinal);
         var view = Assert.Single(await _page.AuditRecordsAsync(), r => r.Action == OfficerActions.MessageViewed);
