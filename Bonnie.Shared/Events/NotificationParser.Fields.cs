@@ -338,10 +338,27 @@ public static partial class NotificationParser
         var hasZone = timeStart > 0 && value[timeStart..].IndexOfAny("Zz+-"u8) > 0;
         if (!hasZone || !reader.TryGetDateTimeOffset(out var timestamp))
         {
-            return $"\"{reader.GetString()}\" is not an ISO 8601 time with a UTC offset (2026-11-29T11:20:51.851Z)";
+            // 9999-12-31T23:59:59.999-01:00 has an offset, but is after the last time there is in UTC: say which it is.
+            return hasZone && IsTimeWithAnOffset(reader.GetString()!)
+                ? $"\"{reader.GetString()}\" is outside the times there are in UTC (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z)"
+                : $"\"{reader.GetString()}\" is not an ISO 8601 time with a UTC offset (2026-11-29T11:20:51.851Z)";
         }
         draft.Timestamp = timestamp.ToUniversalTime();
         return null;
+    }
+
+    /// <summary>A local time and an offset each well formed: when such a time does not parse, it is out of UTC's range.</summary>
+    private static bool IsTimeWithAnOffset(string value)
+    {
+        var t = value.IndexOfAny(['T', 't']);
+        var zone = value.LastIndexOfAny(['+', '-', 'Z', 'z']);
+        if (t < 0 || zone <= t)
+        {
+            return false;
+        }
+        var offset = value[zone..];
+        return DateTime.TryParse(value[..zone], CultureInfo.InvariantCulture, DateTimeStyles.None, out _)
+            && (offset is "Z" or "z" || (TimeSpan.TryParseExact(offset[1..], @"hh\:mm", CultureInfo.InvariantCulture, out var o) && o <= TimeSpan.FromHours(14)));
     }
 
     /// <summary>The exact form Cyrus 3.x writes, <c>2026-11-29T11:20:51.851Z</c>, read without the general ISO 8601 parser.</summary>
@@ -543,7 +560,12 @@ public static partial class NotificationParser
         {
             return error;
         }
-        // Cyrus 2.5 put the mailbox's URI in mailboxID; 3.x puts its unique id there.
+        // Cyrus 2.5 put the mailbox's URI in mailboxID; 3.x puts its unique id there. An empty one names no mailbox: taken
+        // as an id, every such event shared one folder object (a review).
+        if (allowId && text.Trim().Length == 0)
+        {
+            return null;
+        }
         if (allowId && !text.StartsWith("imap://", StringComparison.OrdinalIgnoreCase))
         {
             id = text;

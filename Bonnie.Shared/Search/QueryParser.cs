@@ -220,6 +220,12 @@ public static class QueryParser
                     throw new QuerySyntaxException(
                         $"'sort:' at position {t.Position} applies to the whole query; put it at the top level.", t.Position, "sort: at the top level");
                 }
+                if (at is { } first)
+                {
+                    // Two orders cannot both hold; taking the last silently was a guess (a review).
+                    throw new QuerySyntaxException(
+                        $"'sort:' at position {t.Position} is the second one (the first is at position {first}); a query has one order.", t.Position, "one sort: term");
+                }
                 var value = t.Text[5..];
                 sort = value.ToLowerInvariant() switch
                 {
@@ -280,7 +286,8 @@ public static class QueryParser
                 if (!StartsTerm(Peek))
                 {
                     throw new QuerySyntaxException(
-                        $"Expected a term after OR at position {or.Position}, found {Describe(Peek)}.", Peek.Position, "a term after OR");
+                        // The position said is the one the error points at (where the term is missing), as everywhere else.
+                        $"Expected a term at position {Peek.Position}, after the OR at position {or.Position}; found {Describe(Peek)}.", Peek.Position, "a term after OR");
                 }
                 children.Add(ParseAnd());
             }
@@ -525,6 +532,12 @@ public static class QueryParser
             {
                 from = instant;
             }
+            else if (field != "on" && BadOffset(value) is { } offset)
+            {
+                throw new QuerySyntaxException(
+                    $"The time '{Shorten(value)}' after '{field}:' at position {valuePosition} has the offset {offset}; a UTC offset is between -14:00 and +14:00 (or Z).",
+                    valuePosition, "a time with a UTC offset between -14:00 and +14:00, or Z");
+            }
             else if (field != "on" && IsTimeOutsideRange(value))
             {
                 throw new QuerySyntaxException(
@@ -547,6 +560,25 @@ public static class QueryParser
 
         // A time whose clock reading is valid but whose zone moves it past either end of DateTimeOffset
         // (9999-12-31T23:00:00-05:00): said so, rather than that the text is not a time.
+        /// <summary>The offset of a time that is otherwise well formed, when no UTC offset is that large (+25:00), or null.</summary>
+        private static string? BadOffset(string value)
+        {
+            var t = value.IndexOf('T', StringComparison.Ordinal);
+            var zone = t < 0 ? -1 : value.AsSpan(t).LastIndexOfAny('+', '-');
+            if (zone <= 0)
+            {
+                return null;
+            }
+            var offset = value[(t + zone)..];
+            var digits = offset[1..].Replace(":", "", StringComparison.Ordinal);
+            // hh, hhmm or hh:mm; TimeSpan's own formats stop at 23 hours, the very values to tell about.
+            return digits.Length is 2 or 4 && digits.All(char.IsAsciiDigit)
+                && int.Parse(digits[..2], CultureInfo.InvariantCulture) * 60 + (digits.Length == 4 ? int.Parse(digits[2..], CultureInfo.InvariantCulture) : 0) > 14 * 60
+                && DateTime.TryParse(value[..(t + zone)], CultureInfo.InvariantCulture, DateTimeStyles.None, out _)
+                ? offset
+                : null;
+        }
+
         private static bool IsTimeOutsideRange(string value)
         {
             var t = value.IndexOf('T', StringComparison.Ordinal);

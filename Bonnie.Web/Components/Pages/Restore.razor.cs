@@ -105,12 +105,7 @@ public sealed partial class Restore
 
     private static double Percent(RestoreProgress p) => p.Total == 0 ? 100 : 100.0 * p.Done / p.Total;
 
-    private static string Size(long bytes) => bytes switch
-    {
-        < 1024 => $"{bytes} B",
-        < 1024 * 1024 => (bytes / 1024.0).ToString("0.0", CultureInfo.InvariantCulture) + " KB",
-        _ => (bytes / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture) + " MB",
-    };
+    private static string Size(long bytes) => ByteSize.Of(bytes);
 
     public void Dispose()
     {

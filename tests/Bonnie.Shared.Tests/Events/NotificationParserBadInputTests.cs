@@ -131,6 +131,30 @@ public sealed class NotificationParserBadInputTests
     }
 
     [Theory]
+    [InlineData("9999-12-31T23:59:59.999-01:00", "outside the times there are in UTC")]
+    [InlineData("0001-01-01T00:30:00+01:00", "outside the times there are in UTC")]
+    [InlineData("2026-11-29T11:20:51", "not an ISO 8601 time with a UTC offset")]
+    [InlineData("yesterday", "not an ISO 8601 time with a UTC offset")]
+    public void Parse_TimestampNotUsable_TheReasonSaysWhich(string timestamp, string expected)
+    {
+        // Found by a review: a time with an offset, past the last one in UTC, was said to have no offset.
+        var result = Fixtures.ParseText(Good.Replace("2026-11-29T11:20:39.645Z", timestamp, StringComparison.Ordinal));
+
+        Assert.Equal(ParseFailure.InvalidField, result.Failure);
+        Assert.Contains(expected, result.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_EmptyMailboxId_NamesNoFolder()
+    {
+        // Found by a review: "" was taken as a folder's unique id, so every such event shared one folder object.
+        var result = Fixtures.ParseText(Good.Replace("\"pid\":11919", "\"pid\":11919,\"mailboxID\":\"\"", StringComparison.Ordinal));
+
+        Assert.Equal(ParseFailure.None, result.Failure);
+        Assert.Null(result.Event!.MailboxId);
+    }
+
+    [Theory]
     [InlineData("5", "found a number")]
     [InlineData("\"*\"", "'*'")]
     [InlineData("\"1:*\"", "'*'")]

@@ -114,6 +114,9 @@ public sealed class QueryParserTests
     [InlineData("(sort:oldest)", 1, "sort: at the top level")]
     [InlineData("sort:sideways", 5, "newest or oldest")]
     [InlineData("ip:*", 3, "characters before '*'")]
+    [InlineData("sort:oldest a sort:newest", 14, "one sort: term")]
+    [InlineData("after:2026-11-29T11:20:00+25:00", 6, "a time with a UTC offset between -14:00 and +14:00, or Z")]
+    [InlineData("zanzibar OR", 11, "a term after OR")]
     public void Parse_BadQuery_PointsAtProblem(string q, int position, string expected)
     {
         var ex = Assert.Throws<QuerySyntaxException>(() => QueryParser.Parse(q));
@@ -121,6 +124,15 @@ public sealed class QueryParserTests
         Assert.Equal(position, ex.Position);
         Assert.Equal(expected, ex.Expected);
         Assert.Contains("position", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_TermMissingAfterOr_TheMessageSaysThePositionTheErrorPointsAt()
+    {
+        // Found by a review: the message said position 9 (the OR) where the answer's position was 11.
+        var ex = Assert.Throws<QuerySyntaxException>(() => QueryParser.Parse("zanzibar OR"));
+
+        Assert.StartsWith("Expected a term at position 11,", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

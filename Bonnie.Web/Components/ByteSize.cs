@@ -1,0 +1,15 @@
+using System.Globalization;
+
+namespace Bonnie.Web.Components;
+
+/// <summary>A size as officers read it: bytes, KB or MB (1,024 each), one decimal.</summary>
+internal static class ByteSize
+{
+    public static string Of(long bytes) => bytes switch
+    {
+        < 1024 => $"{bytes} B",
+        < 1024 * 1024 => (bytes / 1024.0).ToString("0.0", CultureInfo.InvariantCulture) + " KB",
+        < 1024L * 1024 * 1024 => (bytes / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture) + " MB",
+        _ => (bytes / 1073741824.0).ToString("0.0", CultureInfo.InvariantCulture) + " GB",
+    };
+}
