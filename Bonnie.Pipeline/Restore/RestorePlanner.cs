@@ -54,12 +54,16 @@ internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads,
                     throw new RestoreSourceException($"No folder of '{owner}' is recorded.", notFound: true);
                 }
                 // Without a moment each folder has its own (now, or just before it was deleted): the plan's At stays null.
+                var perFolder = new List<List<RestoreItem>>();
                 foreach (var f in folders)
                 {
                     var moment = request.At ?? await DefaultMomentAsync(f, cancellationToken).ConfigureAwait(false);
                     var target = request.TargetFolder is null ? f.Name : CyrusMailboxName.Beneath(request.TargetFolder, f.Name);
-                    await PlanFolderAsync(f, moment, target, items, skips, cancellationToken).ConfigureAwait(false);
+                    var own = new List<RestoreItem>();
+                    await PlanFolderAsync(f, moment, target, own, skips, cancellationToken).ConfigureAwait(false);
+                    perFolder.Add(own);
                 }
+                items.AddRange(OneFolderPerTarget(perFolder));
                 break;
             default:
                 throw new RestoreSourceException($"Unknown restore scope {request.Scope}.");
@@ -101,6 +105,28 @@ internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads,
             return;
         }
         await AddAsync(message, location, source, target, items, skips, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Folders restored into one target (a folder deleted, then another made under its name, or restored, which Cyrus
+    /// gives a new id): a message both held is one message there, not two. Per message, the most copies any one of them
+    /// held; before, a review saw a mailbox restore put a restored folder's messages in a second time.
+    /// </summary>
+    private static IEnumerable<RestoreItem> OneFolderPerTarget(List<List<RestoreItem>> perFolder)
+    {
+        var kept = new Dictionary<(string Target, string Sha), List<RestoreItem>>();
+        foreach (var own in perFolder)
+        {
+            foreach (var copies in own.GroupBy(i => (i.TargetFolder, i.PayloadSha256)))
+            {
+                var list = copies.ToList();
+                if (!kept.TryGetValue(copies.Key, out var most) || list.Count > most.Count)
+                {
+                    kept[copies.Key] = list;
+                }
+            }
+        }
+        return kept.Values.SelectMany(l => l);
     }
 
     private async Task PlanFolderAsync(FolderObject folder, DateTimeOffset at, string target, List<RestoreItem> items, List<RestoreSkip> skips, CancellationToken cancellationToken)

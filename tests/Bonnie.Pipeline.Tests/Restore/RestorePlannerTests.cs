@@ -52,6 +52,31 @@ public sealed class RestorePlannerTests : IAsyncLifetime
         Assert.Equal(["user/carol/Archive@example.org", "user/carol@example.org"], mailbox.Items.Select(i => i.TargetFolder).Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task Mailbox_FolderDeletedThenOneMadeUnderItsNameHoldingTheSameMail_EachMessageOnce()
+    {
+        // Found by a review against the real Cyrus: a folder restored after its deletion gets a new id; a mailbox restore
+        // then planned both folders into the one name, and put the restored messages in a second time.
+        var old = await _a.FolderAsync("old1", "user/dave/Archive@example.org", T0, deleted: T0.AddDays(2));
+        var (m1, _) = await _a.MessageAsync(old, 1, "one", T0.AddHours(1), until: T0.AddDays(2), endReason: LocationOrigin.FolderDeleted);
+        var (m2, _) = await _a.MessageAsync(old, 2, "two", T0.AddHours(2), until: T0.AddDays(2), endReason: LocationOrigin.FolderDeleted);
+        var again = await _a.FolderAsync("new1", "user/dave/Archive@example.org", T0.AddDays(3));
+        var batch = new StoreBatch();
+        foreach (var (m, uid) in new[] { (m1, 1u), (m2, 2u) })
+        {
+            var stored = (await _a.Store.GetMessageAsync(m.Key))!;
+            stored.Locations.Add(new MessageLocation { FolderId = again.Id, Uid = uid, FolderName = again.Name, Since = T0.AddDays(3), Origin = LocationOrigin.Appended });
+            batch.Messages[stored.Key] = stored;
+        }
+        await _a.Store.CommitAsync(batch);
+        var (m3, _) = await _a.MessageAsync(again, 3, "three", T0.AddDays(4));
+
+        var plan = await _planner.PlanAsync(new RestoreRequest { Scope = RestoreScope.Mailbox, Mailbox = "dave@example.org", DryRun = true });
+
+        Assert.Equal(new[] { m1.Key, m2.Key, m3.Key }.Order(StringComparer.Ordinal), plan.Items.Select(i => i.MessageKey).Order(StringComparer.Ordinal));
+        Assert.All(plan.Items, i => Assert.Equal("user/dave/Archive@example.org", i.TargetFolder));
+    }
+
     [Theory]
     [InlineData("user/alice//X@example.org", "empty folder name")]
     [InlineData("user/alice/X/@example.org", "empty folder name")]
