@@ -272,6 +272,12 @@ internal sealed class MessageHandler : IEventHandler
     private static async Task FlagAsync(EventContext context, FolderObject folder, IReadOnlyList<string> flags, bool set, CancellationToken cancellationToken)
     {
         var e = context.Event;
+        if (!SeenIsTheFoldersOwn(context, folder))
+        {
+            // Cyrus keeps \Seen per user: the owner's in the folder, anyone else's in their own seen state (unless the
+            // folder shares it). bob reading alice's folder does not make her mail read; a review found it recorded so.
+            flags = flags.Where(f => !f.Equals("\\Seen", StringComparison.OrdinalIgnoreCase)).ToList();
+        }
         var uids = e.UidSet?.Uids.ToList() ?? [];
         for (var i = 0; i < uids.Count; i++)
         {
@@ -308,6 +314,10 @@ internal sealed class MessageHandler : IEventHandler
             }
         }
     }
+
+    /// <summary>Whether the event's user changes the folder's own \Seen: its owner (a shared folder has none: per user only).</summary>
+    private static bool SeenIsTheFoldersOwn(EventContext context, FolderObject folder)
+        => folder.Owner is { } owner && context.Actor.User is { } user && string.Equals(owner, user, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// The message that was at the source of a copy or move but has left it already: Cyrus sends a MOVE's expunge
