@@ -141,8 +141,9 @@ internal sealed class IndexLayout(string prefix)
             ["folder_ids"] = Lower(),
             ["folders"] = Lower(),
             // Kept for reading back only. A scattered expunge's UID set runs past Lucene's 32,766-byte limit for one
-            // value, which would refuse the whole event: neither indexed nor given doc values, and above the limit ignored.
-            ["uids"] = new JsonObject { ["type"] = "keyword", ["index"] = false, ["doc_values"] = false, ["ignore_above"] = MaxKeywordChars },
+            // value, which would refuse the whole event: above MaxKeywordChars it is ignored. (doc_values as before: an
+            // existing index cannot change it, and ignore_above alone keeps such a set out of them.)
+            ["uids"] = new JsonObject { ["type"] = "keyword", ["index"] = false, ["ignore_above"] = MaxKeywordChars },
             ["message_ids"] = Lower(),
             ["message_keys"] = Keyword(),
             ["subject"] = Text(),

@@ -239,7 +239,7 @@ internal sealed class JobJournal : IDisposable
                 }
                 return true;
             }
-            catch (SqliteException exception)
+            catch (SqliteException exception) when (IsTransient(exception))
             {
                 if (attempt == 1)
                 {
@@ -253,6 +253,11 @@ internal sealed class JobJournal : IDisposable
             }
         }
     }
+
+    // A full disk, an I/O error, a lock, a file made read-only: conditions that pass. A corrupt file or a broken
+    // constraint does not; it stops the writer for good, as before, with its own reason in the log.
+    private static bool IsTransient(SqliteException exception) => exception.SqliteErrorCode is
+        5 /* BUSY */ or 6 /* LOCKED */ or 8 /* READONLY */ or 10 /* IOERR */ or 13 /* FULL */ or 14 /* CANTOPEN */;
 
     private void Apply(List<JournalWrite> batch)
     {

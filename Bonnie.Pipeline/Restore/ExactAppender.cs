@@ -4,11 +4,12 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 using Bonnie.Shared.Cyrus;
+using Bonnie.Shared.Events;
 
 namespace Bonnie.Pipeline.Restore;
 
-/// <summary>Cyrus refused an APPEND: its tagged answer, response code included (<c>[OVERQUOTA]</c>, <c>[TRYCREATE]</c>).</summary>
-internal sealed class AppendRefusedException(string response) : Exception($"Cyrus refused the APPEND: {response}")
+/// <summary>Cyrus answered a command NO or BAD: its tagged answer, response code included (<c>[OVERQUOTA]</c>, <c>[TRYCREATE]</c>).</summary>
+internal sealed class ImapRefusedException(string command, string response) : Exception($"Cyrus refused the {command}: {response}")
 {
     public string Response { get; } = response;
 }
@@ -24,45 +25,63 @@ internal sealed class AppendRefusedException(string response) : Exception($"Cyru
 internal sealed partial class ExactAppender : IAsyncDisposable
 {
     private readonly TcpClient _tcp;
+    private readonly TimeSpan _timeout;
     private Stream _stream;
     private int _tag;
 
-    private ExactAppender(TcpClient tcp, Stream stream)
+    private ExactAppender(TcpClient tcp, Stream stream, TimeSpan timeout)
     {
         _tcp = tcp;
         _stream = stream;
+        _timeout = timeout;
     }
 
     public static async Task<ExactAppender> ConnectAsync(RestoreImapOptions imap, string owner, CancellationToken cancellationToken)
     {
         var tcp = new TcpClient();
+        ExactAppender? appender = null;
         try
         {
+            // The whole handshake within the timeout: socket timeouts do not bound asynchronous reads, nor TLS.
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(imap.Timeout);
-            await tcp.ConnectAsync(imap.Host!, imap.Port, timeout.Token).ConfigureAwait(false);
-            tcp.ReceiveTimeout = tcp.SendTimeout = (int)imap.Timeout.TotalMilliseconds;
-            var appender = new ExactAppender(tcp, tcp.GetStream());
+            var token = timeout.Token;
+            await tcp.ConnectAsync(imap.Host!, imap.Port, token).ConfigureAwait(false);
+            appender = new ExactAppender(tcp, tcp.GetStream(), imap.Timeout);
             if (imap.Security == "SslOnConnect")
             {
-                await appender.StartTlsAsync(imap, cancellationToken).ConfigureAwait(false);
+                await appender.StartTlsAsync(imap, token).ConfigureAwait(false);
             }
-            await appender.ReadGreetingAsync(cancellationToken).ConfigureAwait(false);
+            await appender.ReadGreetingAsync(token).ConfigureAwait(false);
             if (imap.Security is not ("None" or "SslOnConnect"))
             {
-                await appender.CommandAsync("STARTTLS", cancellationToken).ConfigureAwait(false);
-                await appender.StartTlsAsync(imap, cancellationToken).ConfigureAwait(false);
+                await appender.CommandAsync("STARTTLS", token).ConfigureAwait(false);
+                await appender.StartTlsAsync(imap, token).ConfigureAwait(false);
             }
             // RFC 4616: authorization id, authentication id, password. SASL-IR (RFC 4959), which Cyrus offers.
             var plain = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{owner}\0{imap.AdminUser}\0{imap.Password}"));
-            await appender.CommandAsync("AUTHENTICATE PLAIN " + plain, cancellationToken, secret: true).ConfigureAwait(false);
+            await appender.CommandAsync("AUTHENTICATE PLAIN " + plain, token, secret: true).ConfigureAwait(false);
             return appender;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            await DisposeQuietlyAsync(appender, tcp).ConfigureAwait(false);
+            throw new IOException($"The IMAP server {imap.Host}:{imap.Port} did not complete the login within {imap.Timeout.TotalSeconds:0} s.");
         }
         catch
         {
-            tcp.Dispose();
+            await DisposeQuietlyAsync(appender, tcp).ConfigureAwait(false);
             throw;
         }
+    }
+
+    private static async Task DisposeQuietlyAsync(ExactAppender? appender, TcpClient tcp)
+    {
+        if (appender is not null)
+        {
+            await appender._stream.DisposeAsync().ConfigureAwait(false);
+        }
+        tcp.Dispose();
     }
 
     private async Task StartTlsAsync(RestoreImapOptions imap, CancellationToken cancellationToken)
@@ -73,11 +92,31 @@ internal sealed partial class ExactAppender : IAsyncDisposable
         _stream = ssl;
     }
 
-    /// <summary>Stores <paramref name="message"/> byte for byte in <paramref name="mailbox"/> (as the owner names it); returns its UID when Cyrus says it.</summary>
+    /// <summary>
+    /// Stores <paramref name="message"/> byte for byte in <paramref name="mailbox"/> (as the owner names it); returns its
+    /// UID when Cyrus says it. A NO or BAD is an <see cref="ImapRefusedException"/> (this message only: the connection
+    /// stays in step); anything that leaves the conversation out of step (no answer in time, an answer out of place, a
+    /// BYE) is an <see cref="IOException"/>, and the connection is not to be used again.
+    /// </summary>
     public async Task<uint?> AppendAsync(string mailbox, IEnumerable<string> flags, DateTimeOffset? internalDate, ReadOnlyMemory<byte> message,
         CancellationToken cancellationToken)
     {
-        var command = new StringBuilder("APPEND ").Append(Quoted(ModifiedUtf7(mailbox)));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_timeout + TimeSpan.FromMilliseconds(message.Length / 100.0));
+        try
+        {
+            return await AppendWithinAsync(mailbox, flags, internalDate, message, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new IOException($"The IMAP server did not answer an APPEND to {mailbox} in time.");
+        }
+    }
+
+    private async Task<uint?> AppendWithinAsync(string mailbox, IEnumerable<string> flags, DateTimeOffset? internalDate, ReadOnlyMemory<byte> message,
+        CancellationToken cancellationToken)
+    {
+        var command = new StringBuilder("APPEND ").Append(Quoted(ModifiedUtf7.Encode(mailbox)));
         command.Append(" (").AppendJoin(' ', flags.Where(IsAtom)).Append(')');
         if (internalDate is { } date)
         {
@@ -87,14 +126,23 @@ internal sealed partial class ExactAppender : IAsyncDisposable
         command.Append(" {").Append(message.Length.ToString(CultureInfo.InvariantCulture)).Append('}');
         var tag = NextTag();
         await WriteLineAsync($"{tag} {command}", cancellationToken).ConfigureAwait(false);
-        var line = await ReadLineAsync(cancellationToken).ConfigureAwait(false);
-        if (!line.StartsWith('+'))
+        // The server's go-ahead for the literal, or its refusal of the command: untagged lines (an ALERT) may come first.
+        while (true)
         {
-            throw new AppendRefusedException(line);
+            var line = await ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            if (line.StartsWith('+'))
+            {
+                break;
+            }
+            if (line.StartsWith(tag + " ", StringComparison.Ordinal))
+            {
+                throw new ImapRefusedException("APPEND", line[(tag.Length + 1)..]);
+            }
+            ThrowIfBye(line);
         }
         await _stream.WriteAsync(message, cancellationToken).ConfigureAwait(false);
         await WriteLineAsync("", cancellationToken).ConfigureAwait(false);
-        var done = await ReadTaggedAsync(tag, cancellationToken).ConfigureAwait(false);
+        var done = await ReadTaggedAsync(tag, "APPEND", cancellationToken).ConfigureAwait(false);
         var uid = AppendUid().Match(done);
         return uid.Success ? uint.Parse(uid.Groups[1].Value, CultureInfo.InvariantCulture) : null;
     }
@@ -114,32 +162,41 @@ internal sealed partial class ExactAppender : IAsyncDisposable
         await WriteLineAsync($"{tag} {command}", cancellationToken).ConfigureAwait(false);
         try
         {
-            await ReadTaggedAsync(tag, cancellationToken).ConfigureAwait(false);
+            await ReadTaggedAsync(tag, command.Split(' ')[0], cancellationToken).ConfigureAwait(false);
         }
-        catch (AppendRefusedException ex) when (secret)
+        catch (ImapRefusedException ex) when (secret)
         {
             // The answer to AUTHENTICATE, never the command, which holds the password.
             throw new MailKit.Security.AuthenticationException($"The IMAP server refused the login: {ex.Response}");
         }
     }
 
-    /// <summary>Reads to the tagged answer: OK returns it, NO or BAD throws with it.</summary>
-    private async Task<string> ReadTaggedAsync(string tag, CancellationToken cancellationToken)
+    /// <summary>Reads to the tagged answer: OK returns it, NO or BAD throws with it; a BYE or a go-ahead out of place is an IOException.</summary>
+    private async Task<string> ReadTaggedAsync(string tag, string command, CancellationToken cancellationToken)
     {
         while (true)
         {
             var line = await ReadLineAsync(cancellationToken).ConfigureAwait(false);
             if (line.StartsWith('+'))
             {
-                // The server waits for something this client never sends (a SASL challenge without SASL-IR).
-                throw new AppendRefusedException(line);
+                // The server waits for something this client never sends (a SASL challenge without SASL-IR): out of step.
+                throw new IOException($"The IMAP server asked for more after {command} (\"{line}\"); the connection is closed.");
             }
+            ThrowIfBye(line);
             if (!line.StartsWith(tag + " ", StringComparison.Ordinal))
             {
                 continue;
             }
             var answer = line[(tag.Length + 1)..];
-            return answer.StartsWith("OK", StringComparison.OrdinalIgnoreCase) ? answer : throw new AppendRefusedException(answer);
+            return answer.StartsWith("OK", StringComparison.OrdinalIgnoreCase) ? answer : throw new ImapRefusedException(command, answer);
+        }
+    }
+
+    private static void ThrowIfBye(string line)
+    {
+        if (line.StartsWith("* BYE", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new IOException($"The IMAP server closed the session: {line[2..]}");
         }
     }
 
@@ -184,37 +241,6 @@ internal sealed partial class ExactAppender : IAsyncDisposable
     private static bool IsAtom(string flag) => flag.Length > 0 && FlagAtom().IsMatch(flag);
 
     private static string Quoted(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
-
-    /// <summary>RFC 3501 5.1.3: printable ASCII as is ("&amp;" as "&amp;-"), every other run as "&amp;" + base64 of its UTF-16 + "-".</summary>
-    internal static string ModifiedUtf7(string name)
-    {
-        var sb = new StringBuilder();
-        var run = new StringBuilder();
-        void Flush()
-        {
-            if (run.Length == 0)
-            {
-                return;
-            }
-            var base64 = Convert.ToBase64String(Encoding.BigEndianUnicode.GetBytes(run.ToString())).TrimEnd('=').Replace('/', ',');
-            sb.Append('&').Append(base64).Append('-');
-            run.Clear();
-        }
-        foreach (var c in name)
-        {
-            if (c is >= ' ' and <= '~')
-            {
-                Flush();
-                sb.Append(c == '&' ? "&-" : c.ToString());
-            }
-            else
-            {
-                run.Append(c);
-            }
-        }
-        Flush();
-        return sb.ToString();
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -77,65 +77,74 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
     {
         var appended = new List<(RestoreItem Item, string EmailId, long Size, UniqueId Uid)>();
         var unnumbered = new List<(RestoreItem Item, string EmailId)>();
-        foreach (var item in batch)
+        var altered = new HashSet<UniqueId>();
+        try
         {
-            var bytes = await payloads.GetAsync(item.PayloadSha256, cancellationToken).ConfigureAwait(false);
-            if (bytes is null)
+            foreach (var item in batch)
             {
-                counts.Failed++;
-                failures.Add(new RestoreSkip(item.MessageKey, "its payload is no longer in the store"));
-                continue;
+                var bytes = await payloads.GetAsync(item.PayloadSha256, cancellationToken).ConfigureAwait(false);
+                if (bytes is null)
+                {
+                    counts.Failed++;
+                    failures.Add(new RestoreSkip(item.MessageKey, "its payload is no longer in the store"));
+                    continue;
+                }
+                var emailId = EmailIdOf(bytes);
+                if (present.TryGetValue(emailId, out var n) && n > 0)
+                {
+                    present[emailId] = n - 1;
+                    counts.AlreadyPresent++;
+                    continue;
+                }
+                uint? uid;
+                try
+                {
+                    uid = await appender.AppendAsync(folder.FullName, item.Flags, item.InternalDate, bytes, cancellationToken).ConfigureAwait(false);
+                }
+                catch (ImapRefusedException ex) when (ex.Response.Contains("quota", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new OverQuotaException(mailbox,
+                        $"Cyrus refused to store more in {mailbox}: the owner's quota is full ({ex.Response}). Raise the quota or free space, then run the restore again; what was restored stays.", ex);
+                }
+                catch (ImapRefusedException ex) when (ex.Response.Contains("TRYCREATE", StringComparison.OrdinalIgnoreCase)
+                    || ex.Response.Contains("does not exist", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new MailboxNotFoundException(mailbox, $"The folder {mailbox} disappeared during the restore ({ex.Response}).", ex);
+                }
+                catch (ImapRefusedException ex)
+                {
+                    // This message only (Cyrus refuses bare newlines, NUL bytes, lines too long): the rest goes on.
+                    counts.Failed++;
+                    failures.Add(new RestoreSkip(item.MessageKey, $"Cyrus refused it: {ex.Response}"));
+                    continue;
+                }
+                counts.Restored++;
+                counts.Bytes += bytes.Length;
+                if (uid is { } u)
+                {
+                    appended.Add((item, emailId, bytes.Length, new UniqueId(u)));
+                }
+                else
+                {
+                    unnumbered.Add((item, emailId));
+                }
             }
-            var emailId = EmailIdOf(bytes);
-            if (present.TryGetValue(emailId, out var n) && n > 0)
-            {
-                present[emailId] = n - 1;
-                counts.AlreadyPresent++;
-                continue;
-            }
-            uint? uid;
-            try
-            {
-                uid = await appender.AppendAsync(folder.FullName, item.Flags, item.InternalDate, bytes, cancellationToken).ConfigureAwait(false);
-            }
-            catch (AppendRefusedException ex) when (ex.Response.Contains("quota", StringComparison.OrdinalIgnoreCase))
-            {
-                throw new OverQuotaException(mailbox,
-                    $"Cyrus refused to store more in {mailbox}: the owner's quota is full ({ex.Response}). Raise the quota or free space, then run the restore again; what was restored stays.", ex);
-            }
-            catch (AppendRefusedException ex) when (ex.Response.Contains("TRYCREATE", StringComparison.OrdinalIgnoreCase)
-                || ex.Response.Contains("does not exist", StringComparison.OrdinalIgnoreCase))
-            {
-                throw new MailboxNotFoundException(mailbox, $"The folder {mailbox} disappeared during the restore ({ex.Response}).", ex);
-            }
-            catch (AppendRefusedException ex)
-            {
-                // This message only (Cyrus refuses bare newlines, NUL bytes, lines too long): the rest goes on.
-                counts.Failed++;
-                failures.Add(new RestoreSkip(item.MessageKey, $"Cyrus refused it: {ex.Response}"));
-                continue;
-            }
-            counts.Restored++;
-            counts.Bytes += bytes.Length;
-            if (uid is { } u)
-            {
-                appended.Add((item, emailId, bytes.Length, new UniqueId(u)));
-            }
-            else
-            {
-                unnumbered.Add((item, emailId));
-            }
+            altered = await VerifyAsync(client, folder, appended, counts, failures, cancellationToken).ConfigureAwait(false);
         }
-        var altered = await VerifyAsync(client, folder, appended, counts, failures, cancellationToken).ConfigureAwait(false);
-        if (restored is not null)
+        finally
         {
-            foreach (var a in appended.Where(a => !altered.Contains(a.Uid)))
+            // Told even when the batch stops part-way (quota full, the server gone): what went into Cyrus is in the
+            // restore's record, and the owner's mailbox does not show Bonnie's appends as the owner's own.
+            if (restored is not null)
             {
-                restored(new RestoredMessage(a.Item.MessageKey, mailbox, a.EmailId, a.Uid.Id));
-            }
-            foreach (var (item, emailId) in unnumbered)
-            {
-                restored(new RestoredMessage(item.MessageKey, mailbox, emailId, null));
+                foreach (var a in appended.Where(a => !altered.Contains(a.Uid)))
+                {
+                    restored(new RestoredMessage(a.Item.MessageKey, mailbox, a.EmailId, a.Uid.Id));
+                }
+                foreach (var (item, emailId) in unnumbered)
+                {
+                    restored(new RestoredMessage(item.MessageKey, mailbox, emailId, null));
+                }
             }
         }
     }
@@ -293,7 +302,7 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
         {
             return await ExactAppender.ConnectAsync(imap, owner, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is SocketException or IOException or AuthenticationException or AppendRefusedException
+        catch (Exception ex) when (ex is SocketException or IOException or AuthenticationException or ImapRefusedException
             or System.Security.Authentication.AuthenticationException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             throw new RestoreUnavailableException(

@@ -81,16 +81,17 @@ internal sealed partial class StoreJobProcessor(
         await FetchPayloadsAsync(work, cancellationToken).ConfigureAwait(false);
         foreach (var item in work)
         {
-            if (item.Payload is not { Status: PayloadStatus.Missing } || item.Payload.Gone)
+            if (item.Payload is not { Status: PayloadStatus.Missing })
             {
                 continue;
             }
             if (payloads.CollectFor(item.Event, item.Job) is { } request)
             {
-                // The collector on the IMAP host reads the spool there; the job comes back with its answer.
+                // The collector on the IMAP host reads the spool there; the job comes back with its answer. Even for a
+                // message IMAP says is gone: with delayed expunge its spool file stays until cyr_expire.
                 outcomes[item.Index] = new JobOutcome.Collect([request.ToString()]);
             }
-            else if (!payloads.IsLastAttempt(item.Job))
+            else if (!item.Payload.Gone && !payloads.IsLastAttempt(item.Job))
             {
                 outcomes[item.Index] = new JobOutcome.Postpone($"payload not available yet: {item.Payload.Reason}", payloads.RetryAfter);
             }

@@ -558,8 +558,6 @@ public static class QueryParser
             };
         }
 
-        // A time whose clock reading is valid but whose zone moves it past either end of DateTimeOffset
-        // (9999-12-31T23:00:00-05:00): said so, rather than that the text is not a time.
         /// <summary>The offset of a time that is otherwise well formed, when no UTC offset is that large (+25:00), or null.</summary>
         private static string? BadOffset(string value)
         {
@@ -579,6 +577,8 @@ public static class QueryParser
                 : null;
         }
 
+        // A time whose clock reading is valid but whose zone moves it past either end of DateTimeOffset
+        // (9999-12-31T23:00:00-05:00): said so, rather than that the text is not a time.
         private static bool IsTimeOutsideRange(string value)
         {
             var t = value.IndexOf('T', StringComparison.Ordinal);

@@ -162,7 +162,8 @@ internal static class RestoreStarter
             ["error"] = job.Error,
             ["createdFolders"] = job.Result is { CreatedFolders.Count: > 0 } r ? string.Join("; ", r.CreatedFolders) : null,
             ["failures"] = job.Result is { Failures.Count: > 0 } f ? string.Join("\n", f.Failures.Take(100).Select(x => $"{x.MessageKey}: {x.Reason}")) : null,
-            ["messages"] = string.Join("\n", lines),
+            // "stored", not "messages": the record of a start counts its planned messages under that name.
+            ["stored"] = string.Join("\n", lines),
         };
     }
 

@@ -43,7 +43,7 @@ public static class BonnieComposition
         // dealer's timeout; a review found health answering "ok" throughout. Anonymous, so the queue's path is not said.
         app.MapMethods("/api/health", [HttpMethods.Get, HttpMethods.Head], (IServiceProvider services) =>
             services.GetService<Bonnie.Pipeline.Broker.BrokerMonitor>()?.Current is { Fault: not null }
-                ? Results.Json(new { status = "degraded", reason = "The broker cannot write its queue (a full disk?): no event is acknowledged until it can; see the log." },
+                ? Results.Json(new { status = "degraded", reason = "The broker cannot write its queue: no event is acknowledged until it can; the log says why." },
                     statusCode: StatusCodes.Status503ServiceUnavailable)
                 : Results.Ok(new { status = "ok" })).AllowAnonymous();
         return app;

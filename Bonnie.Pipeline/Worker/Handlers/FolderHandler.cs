@@ -99,7 +99,7 @@ internal sealed class FolderHandler : IEventHandler
                     location.EndReason = LocationOrigin.FolderDeleted;
                 }
             }
-            context.MessageKeys.Add(message.Key);
+            context.SeeMessage(message);
         }
     }
 

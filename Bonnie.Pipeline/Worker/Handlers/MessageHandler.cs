@@ -26,14 +26,15 @@ internal sealed class MessageHandler : IEventHandler
     public async Task HandleAsync(EventContext context, CancellationToken cancellationToken)
     {
         var e = context.Event;
-        if (Math.Max(e.UidSet?.Count ?? 0, e.OldUidSet?.Count ?? 0) is var named and > MaxUidsPerEvent)
-        {
-            context.NotApplied = $"it names {named:N0} UIDs, more than the {MaxUidsPerEvent:N0} Bonnie follows per event; its messages' histories do not record it";
-            return;
-        }
         var folder = await HandlerSupport.FolderOfAsync(context, cancellationToken).ConfigureAwait(false);
         if (folder is null)
         {
+            return;
+        }
+        if (Math.Max(e.UidSet?.Count ?? 0, e.OldUidSet?.Count ?? 0) is var named and > MaxUidsPerEvent)
+        {
+            // After the folder is known, so the event is still found by folder: like every other.
+            context.NotApplied = $"it names {named:N0} UIDs, more than the {MaxUidsPerEvent:N0} Bonnie follows per event; its messages' histories do not record it";
             return;
         }
         switch (e.Type)
@@ -315,9 +316,16 @@ internal sealed class MessageHandler : IEventHandler
         }
     }
 
-    /// <summary>Whether the event's user changes the folder's own \Seen: its owner (a shared folder has none: per user only).</summary>
+    /// <summary>
+    /// Whether the event's user changes the folder's own \Seen: its owner (a shared folder has none: per user only),
+    /// anyone on a folder that shares it (Cyrus' <c>sharedseen</c>), or a user the event does not name (as before).
+    /// </summary>
     private static bool SeenIsTheFoldersOwn(EventContext context, FolderObject folder)
-        => folder.Owner is { } owner && context.Actor.User is { } user && string.Equals(owner, user, StringComparison.OrdinalIgnoreCase);
+        => context.Actor.User is not { } user
+            || (folder.Owner is { } owner && string.Equals(owner, user, StringComparison.OrdinalIgnoreCase))
+            || (folder.Metadata.TryGetValue(SharedSeen, out var shared) && string.Equals(shared.Trim(), "true", StringComparison.OrdinalIgnoreCase));
+
+    private const string SharedSeen = "/shared/vendor/cmu/cyrus-imapd/sharedseen";
 
     /// <summary>
     /// The message that was at the source of a copy or move but has left it already: Cyrus sends a MOVE's expunge

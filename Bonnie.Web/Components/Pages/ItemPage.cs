@@ -29,7 +29,7 @@ public abstract class ItemPage : ComponentBase
     private OfficerCircuit Circuit { get; set; } = default!;
 
     [CascadingParameter]
-    private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
+    private protected Task<AuthenticationState> AuthenticationState { get; set; } = default!;
 
     /// <summary>The route's value that names the item, as <see cref="ItemLinks"/> encoded it into the link.</summary>
     protected abstract string RouteItem { get; }

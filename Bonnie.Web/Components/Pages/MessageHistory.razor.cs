@@ -2,6 +2,8 @@ using System.Globalization;
 using Bonnie.Shared.Storage;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Messages;
+using Bonnie.Web.Security;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 
@@ -27,6 +29,12 @@ public sealed partial class MessageHistory
 
     [Inject]
     private OfficerAuditLog AuditLog { get; set; } = default!;
+
+    [Inject]
+    private IAuthorizationService Authorization { get; set; } = default!;
+
+    // Who ran a restore is the officers' audit log's, which administrators read: others see that Bonnie restored it.
+    private bool _mayNameOfficers;
 
     private List<RestoredHere> _restores = [];
 
@@ -71,6 +79,8 @@ public sealed partial class MessageHistory
         }
         _message = message;
         _restores = await RestoresOfAsync(message);
+        _mayNameOfficers = _restores.Count > 0
+            && (await Authorization.AuthorizeAsync((await AuthenticationState).User, BonniePolicies.CanAdminister)).Succeeded;
         await LoadContentAsync(message);
     }
 
@@ -89,7 +99,7 @@ public sealed partial class MessageHistory
         await foreach (var record in AuditLog.ReadAllAsync(new AuditFilter(Action: OfficerActions.Restore, Text: emailId)))
         {
             using var details = System.Text.Json.JsonDocument.Parse(record.Details);
-            if (!details.RootElement.TryGetProperty("messages", out var messages) || messages.GetString() is not { } lines
+            if (!details.RootElement.TryGetProperty("stored", out var stored) || stored.GetString() is not { } lines
                 || !details.RootElement.TryGetProperty("job", out var job))
             {
                 continue;

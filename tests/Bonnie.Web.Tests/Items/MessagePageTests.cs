@@ -1,5 +1,6 @@
 using Bonnie.Web.Audit;
 using Bonnie.Web.Components.Pages;
+using Bonnie.Web.Security;
 using Bonnie.Web.Tests.Infrastructure;
 using Bunit;
 
@@ -146,14 +147,29 @@ public sealed class MessagePageTests : IAsyncLifetime
             {
                 ["stage"] = "completed",
                 ["job"] = "job0123",
-                ["messages"] = $"user/alice/Restored items@example.org\t42\t{TestStore.DeliveredMessage}\t{TestStore.DeliveredMessage}\nuser/bob@example.org\t7\tMffffffffffffffffffffffff\tMffffffffffffffffffffffff",
+                ["stored"] = $"user/alice/Restored items@example.org\t42\t{TestStore.DeliveredMessage}\t{TestStore.DeliveredMessage}\nuser/bob@example.org\t7\tMffffffffffffffffffffffff\tMffffffffffffffffffffffff",
             }));
+
+        _page.Authorization.SetPolicies(BonniePolicies.CanAdminister);
 
         var page = RenderDelivered();
 
         var notice = Assert.Single(page.FindAll("[aria-label='Restored by Bonnie']"));
         Assert.Contains("into user/alice/Restored items@example.org as UID 42", notice.TextContent, StringComparison.Ordinal);
         Assert.Contains("for officer-rest (restore job job0123)", notice.TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RestoredByBonnie_AnOfficerWhoMayNotReadTheAuditLog_ToldThatBonnieRestoredItNotByWhom()
+    {
+        await _page.Audit.RecordAsync(new OfficerAuditEntry("officer-rest", OfficerActions.Restore, "messages " + TestStore.DeliveredMessage,
+            new Dictionary<string, string?> { ["stage"] = "completed", ["job"] = "job0123", ["stored"] = $"user/alice@example.org\t9\t{TestStore.DeliveredMessage}\tk" }));
+
+        var page = RenderDelivered();
+
+        var notice = Assert.Single(page.FindAll("[aria-label='Restored by Bonnie']"));
+        Assert.Contains("into user/alice@example.org as UID 9", notice.TextContent, StringComparison.Ordinal);
+        Assert.DoesNotContain("officer-rest", notice.TextContent, StringComparison.Ordinal);
     }
 
     [Fact]
