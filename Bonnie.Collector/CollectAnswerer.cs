@@ -52,7 +52,7 @@ internal sealed partial class CollectAnswerer(CollectorOptions options, ILogger<
         }
         catch (Exception exception) when (exception is IOException or ImapProtocolException or ImapCommandException
                                               or AuthenticationException or FolderNotFoundException or System.Net.Sockets.SocketException
-                                              or UnauthorizedAccessException or MessageNotFoundException or ImapMetadataException
+                                              or UnauthorizedAccessException or MessageNotFoundException or ImapAdminException
                                               or SslHandshakeException or TrustedCertificateException)
         {
             LogFailed(logger, request!.Kind, request.Mailbox, exception.Message);
@@ -84,7 +84,7 @@ internal sealed partial class CollectAnswerer(CollectorOptions options, ILogger<
     }
 
     /// <summary>
-    /// The folder's shared entries that are set, as a JSON object of entry to value (see <see cref="ImapMetadataSession"/>
+    /// The folder's shared entries that are set, as a JSON object of entry to value (see <see cref="ImapAdminSession"/>
     /// for why not MailKit). Cyrus lets its admins read any folder's METADATA, so no right is granted for it.
     /// </summary>
     private async Task<CollectAnswer> MetadataAsync(string mailbox, CancellationToken cancellationToken)
@@ -105,7 +105,7 @@ internal sealed partial class CollectAnswerer(CollectorOptions options, ILogger<
             var answer = new SortedDictionary<string, string>(entries, StringComparer.Ordinal);
             if (read.UniqueIds?.GetValueOrDefault(mailbox) is { } id)
             {
-                answer[ImapMetadataSession.UniqueIdEntry] = id;
+                answer[ImapAdminSession.UniqueIdEntry] = id;
             }
             answer[CollectRequest.MetadataReadAtEntry] = readAt.ToString("O", CultureInfo.InvariantCulture);
             return new CollectAnswer(JsonSerializer.SerializeToUtf8Bytes(answer, CollectorJson.Default.SortedDictionaryStringString), null);

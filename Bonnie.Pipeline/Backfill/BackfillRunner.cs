@@ -412,7 +412,7 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
     }
 
     /// <summary>
-    /// The folder's shared METADATA as it stands (see <see cref="ImapMetadataSession"/>); empty, with the reason in the
+    /// The folder's shared METADATA as it stands (see <see cref="ImapAdminSession"/>); empty, with the reason in the
     /// run's errors, when it cannot be read: the folder and its messages are still walked.
     /// </summary>
     private async Task<IReadOnlyDictionary<string, string>> ReadMetadataAsync(ImapFolderMetadataSource metadata, string name, CancellationToken cancellationToken)
@@ -426,7 +426,7 @@ public sealed partial class BackfillRunner : IHostedService, IDisposable
             }
             return read.Found.GetValueOrDefault(name) ?? new SortedDictionary<string, string>(StringComparer.Ordinal);
         }
-        catch (ImapMetadataException ex)
+        catch (ImapAdminException ex)
         {
             AddError($"{name}: METADATA not read: {ex.Message}");
             return new SortedDictionary<string, string>(StringComparer.Ordinal);

@@ -17,7 +17,7 @@ namespace Bonnie.Pipeline.Restore;
 /// authorization id, so it acts with the owner's rights and ACLs stay untouched. Each folder is opened (or created)
 /// with MailKit, the GUIDs already there are read (Cyrus' EMAILID is <c>M</c> + the first 24 hex digits of the
 /// message's SHA-1), and only what is missing is APPENDed, byte for byte from the stored payload
-/// (<see cref="ExactAppender"/>), then checked by its new EMAILID.
+/// (<see cref="ImapAdminSession.AppendAsync"/>), then checked by its new EMAILID.
 /// </summary>
 internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPayloadStore payloads, ILogger<ImapRestorer> logger)
 {
@@ -48,7 +48,7 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
         foreach (var byOwner in plan.Items.GroupBy(i => CyrusMailboxName.OwnerOf(i.TargetFolder)!, StringComparer.OrdinalIgnoreCase))
         {
             using var client = await ConnectAsync(o.Imap, byOwner.Key, cancellationToken).ConfigureAwait(false);
-            await using var appender = await ConnectExactAsync(o.Imap, byOwner.Key, cancellationToken).ConfigureAwait(false);
+            await using var appender = await ConnectAppenderAsync(o.Imap, byOwner.Key, cancellationToken).ConfigureAwait(false);
             foreach (var byFolder in byOwner.GroupBy(i => i.TargetFolder, StringComparer.Ordinal))
             {
                 var folder = await OpenOrCreateAsync(client, byFolder.Key, created, cancellationToken).ConfigureAwait(false);
@@ -72,7 +72,7 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
     public static string EmailIdOf(ReadOnlySpan<byte> payload) => "M" + Convert.ToHexStringLower(SHA1.HashData(payload))[..24];
 #pragma warning restore CA5350
 
-    private async Task AppendBatchAsync(ImapClient client, ExactAppender appender, IMailFolder folder, string mailbox, RestoreItem[] batch,
+    private async Task AppendBatchAsync(ImapClient client, ImapAdminSession appender, IMailFolder folder, string mailbox, RestoreItem[] batch,
         Dictionary<string, int> present, Counts counts, List<RestoreSkip> failures, Action<RestoredMessage>? restored, CancellationToken cancellationToken)
     {
         var appended = new List<(RestoreItem Item, string EmailId, long Size, UniqueId Uid)>();
@@ -101,22 +101,27 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
                 {
                     uid = await appender.AppendAsync(folder.FullName, item.Flags, item.InternalDate, bytes, cancellationToken).ConfigureAwait(false);
                 }
-                catch (ImapRefusedException ex) when (ex.Response.Contains("quota", StringComparison.OrdinalIgnoreCase))
+                catch (ImapAdminException ex) when (ex.IsRefusal && ex.Message.Contains("quota", StringComparison.OrdinalIgnoreCase))
                 {
                     throw new OverQuotaException(mailbox,
-                        $"Cyrus refused to store more in {mailbox}: the owner's quota is full ({ex.Response}). Raise the quota or free space, then run the restore again; what was restored stays.", ex);
+                        $"Cyrus refused to store more in {mailbox}: the owner's quota is full ({ex.Message}). Raise the quota or free space, then run the restore again; what was restored stays.", ex);
                 }
-                catch (ImapRefusedException ex) when (ex.Response.Contains("TRYCREATE", StringComparison.OrdinalIgnoreCase)
-                    || ex.Response.Contains("does not exist", StringComparison.OrdinalIgnoreCase))
+                catch (ImapAdminException ex) when (ex.IsRefusal && (ex.Message.Contains("TRYCREATE", StringComparison.OrdinalIgnoreCase)
+                    || ex.Message.Contains("does not exist", StringComparison.OrdinalIgnoreCase)))
                 {
-                    throw new MailboxNotFoundException(mailbox, $"The folder {mailbox} disappeared during the restore ({ex.Response}).", ex);
+                    throw new MailboxNotFoundException(mailbox, $"The folder {mailbox} disappeared during the restore ({ex.Message}).", ex);
                 }
-                catch (ImapRefusedException ex)
+                catch (ImapAdminException ex) when (ex.IsRefusal)
                 {
                     // This message only (Cyrus refuses bare newlines, NUL bytes, lines too long): the rest goes on.
                     counts.Failed++;
-                    failures.Add(new RestoreSkip(item.MessageKey, $"Cyrus refused it: {ex.Response}"));
+                    failures.Add(new RestoreSkip(item.MessageKey, $"Cyrus refused it: {ex.Message}"));
                     continue;
+                }
+                catch (ImapAdminException ex)
+                {
+                    // The session is out of step or gone: the restore ends as the server having gone away (what went in stays).
+                    throw new IOException(ex.Message, ex);
                 }
                 counts.Restored++;
                 counts.Bytes += bytes.Length;
@@ -296,14 +301,15 @@ internal sealed partial class ImapRestorer(IOptions<RestoreOptions> options, IPa
         }
     }
 
-    private static async Task<ExactAppender> ConnectExactAsync(RestoreImapOptions imap, string owner, CancellationToken cancellationToken)
+    /// <summary>The session that APPENDs the archived bytes as they are (<see cref="ImapAdminSession.AppendAsync"/>), as the admin for the owner.</summary>
+    private static async Task<ImapAdminSession> ConnectAppenderAsync(RestoreImapOptions imap, string owner, CancellationToken cancellationToken)
     {
+        var endpoint = new ImapAdminEndpoint(imap.Host!, imap.Port, imap.Security, imap.AdminUser, imap.Password ?? "", imap.Timeout, imap.TrustedCertificate);
         try
         {
-            return await ExactAppender.ConnectAsync(imap, owner, cancellationToken).ConfigureAwait(false);
+            return await ImapAdminSession.OpenAsync(endpoint, owner, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is SocketException or IOException or AuthenticationException or ImapRefusedException
-            or System.Security.Authentication.AuthenticationException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (ImapAdminException ex)
         {
             throw new RestoreUnavailableException(
                 $"The IMAP server {imap.Host}:{imap.Port} took MailKit's connection but not the one that appends the archived bytes as they are ({ex.Message}).", ex);

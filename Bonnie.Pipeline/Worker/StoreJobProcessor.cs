@@ -211,7 +211,7 @@ internal sealed partial class StoreJobProcessor(
                 LogMetadataUnread(logger, 1, failure);
             }
         }
-        catch (ImapMetadataException ex)
+        catch (ImapAdminException ex)
         {
             LogMetadataUnread(logger, last.Count, ex.Message);
         }
@@ -272,7 +272,7 @@ internal sealed partial class StoreJobProcessor(
                     var entries = JsonSerializer.Deserialize<SortedDictionary<string, string>>(answer.Data.Span);
                     // The collector names the folder it read; under this name since the event, it may be another one.
                     string? readId = null;
-                    entries?.Remove(ImapMetadataSession.UniqueIdEntry, out readId);
+                    entries?.Remove(ImapAdminSession.UniqueIdEntry, out readId);
                     var readAt = ReadAt(entries);
                     if (!FolderMetadataRead.SameFolder(readId, item.Event.MailboxId))
                     {

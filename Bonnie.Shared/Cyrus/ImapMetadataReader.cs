@@ -25,12 +25,12 @@ public sealed record FolderMetadataRead(
 public sealed class ImapMetadataReader(ImapAdminEndpoint endpoint) : IAsyncDisposable, IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private ImapMetadataSession? _session;
+    private ImapAdminSession? _session;
     private volatile bool _closing;
 
     /// <summary>
     /// Each folder's entries that are set, by folder name; a folder that does not exist (any more) is in neither list.
-    /// Throws <see cref="ImapMetadataException"/> when the server cannot be reached or refuses the login, when the
+    /// Throws <see cref="ImapAdminException"/> when the server cannot be reached or refuses the login, when the
     /// reader is closing, and when <paramref name="waitForSession"/> (none: as long as it takes) passed while another
     /// read held the session: a caller that serves other requests too (the collector) must not queue behind a server
     /// that stopped answering.
@@ -46,19 +46,19 @@ public sealed class ImapMetadataReader(ImapAdminEndpoint endpoint) : IAsyncDispo
         }
         if (!await _gate.WaitAsync(waitForSession ?? Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false))
         {
-            throw new ImapMetadataException($"another METADATA read has held the session for more than {waitForSession}; not read");
+            throw new ImapAdminException($"another METADATA read has held the session for more than {waitForSession}; not read");
         }
         try
         {
             if (_closing)
             {
-                throw new ImapMetadataException("the METADATA reader is closing; not read");
+                throw new ImapAdminException("the METADATA reader is closing; not read");
             }
             var pending = new Queue<string>(folders);
             var reopened = false;
             while (pending.TryPeek(out var folder))
             {
-                _session ??= await ImapMetadataSession.OpenAsync(endpoint, cancellationToken).ConfigureAwait(false);
+                _session ??= await ImapAdminSession.OpenAsync(endpoint, cancellationToken).ConfigureAwait(false);
                 try
                 {
                     if (await _session.GetSharedAsync(folder, cancellationToken).ConfigureAwait(false) is { } read)
@@ -71,13 +71,13 @@ public sealed class ImapMetadataReader(ImapAdminEndpoint endpoint) : IAsyncDispo
                     }
                     pending.Dequeue();
                 }
-                catch (ImapMetadataException ex) when (ex.IsRefusal)
+                catch (ImapAdminException ex) when (ex.IsRefusal)
                 {
                     // The server answered (NO/BAD for this folder): the session is fine, the next folder is read.
                     failures.Add($"{folder}: {ex.Message}");
                     pending.Dequeue();
                 }
-                catch (ImapMetadataException) when (!reopened)
+                catch (ImapAdminException) when (!reopened)
                 {
                     // A session kept since an earlier read that the server has closed meanwhile: once more, anew.
                     await DropSessionAsync().ConfigureAwait(false);
@@ -125,6 +125,6 @@ public sealed class ImapMetadataReader(ImapAdminEndpoint endpoint) : IAsyncDispo
     }
 
     // A container disposed without await (a test host, a synchronous shutdown) must not throw for want of the async
-    // path; the goodbye to the server is bounded (ImapMetadataSession.DisposeAsync waits 2 s at most).
+    // path; the goodbye to the server is bounded (ImapAdminSession.DisposeAsync waits 2 s at most).
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }

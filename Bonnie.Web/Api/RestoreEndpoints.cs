@@ -107,6 +107,13 @@ internal static class RestoreStarter
         {
             // A job that can restore nothing is refused with why, not started (a review saw a 202 for unknown keys alone).
             var why = plan.Unrestorable.Count == 0 ? "nothing was recorded there" : string.Join("; ", plan.Unrestorable.Take(5).Select(u => $"{u.MessageKey}: {u.Reason}"));
+            // Recorded like any other restore asked for: an officer tried to put this back (a review found no record).
+            await audit.RecordAsync(new OfficerAuditEntry(officer, OfficerActions.Restore, Selection(request), new Dictionary<string, string?>
+            {
+                ["stage"] = "refused",
+                ["scope"] = request.Scope.ToString(),
+                ["reason"] = "nothing to restore: " + why,
+            }, client), cancellationToken);
             return new RestoreStart.Refused($"Nothing to restore: {why}.", StatusCodes.Status400BadRequest);
         }
         var details = new Dictionary<string, string?>

@@ -61,6 +61,21 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
         };
     }
 
+    /// <summary>Event 1, message M1 arriving at f1/7, and the change that records it.</summary>
+    private static (StoreBatch Batch, MessageObject Message) ArrivalBatch(long messageVersion = 0)
+    {
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1));
+        var message = new MessageObject { Key = "M1", Version = messageVersion };
+        message.Locations.Add(new MessageLocation { FolderId = "f1", Uid = 7 });
+        batch.Messages["M1"] = message;
+        batch.Changes.Add(new ChangeRecord
+        {
+            Kind = ObjectKind.Message, ObjectId = "M1", Aspect = ChangeAspect.Location, To = "f1/7", Actor = new Actor("alice", null, null, null), At = T0, EventId = Event(1).Id,
+        });
+        return (batch, message);
+    }
+
     private static FakeResponse NotFoundDocs(FakeRequest r)
     {
         var docs = new JsonArray();
@@ -163,16 +178,8 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
             "_bulk" => BulkOk(r),
             _ => null,
         };
-        var batch = new StoreBatch();
-        batch.Events.Add(Event(1));
+        var (batch, message) = ArrivalBatch(messageVersion: 3);
         batch.Folders["f1"] = new FolderObject { Id = "f1", Name = "user/alice/Archive@example.org" };
-        var message = new MessageObject { Key = "M1", Version = 3 };
-        message.Locations.Add(new MessageLocation { FolderId = "f1", Uid = 7 });
-        batch.Messages["M1"] = message;
-        batch.Changes.Add(new ChangeRecord
-        {
-            Kind = ObjectKind.Message, ObjectId = "M1", Aspect = ChangeAspect.Location, To = "f1/7", Actor = new Actor("alice", null, null, null), At = T0, EventId = Event(1).Id,
-        });
 
         await _store.CommitAsync(batch, Timeout);
 
@@ -862,15 +869,7 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
                     ["error"] = new JsonObject { ["type"] = "version_conflict_engine_exception", ["reason"] = "document already exists" },
                 });
         };
-        var batch = new StoreBatch();
-        batch.Events.Add(Event(1));
-        var message = new MessageObject { Key = "M1" };
-        message.Locations.Add(new MessageLocation { FolderId = "f1", Uid = 7 });
-        batch.Messages["M1"] = message;
-        batch.Changes.Add(new ChangeRecord
-        {
-            Kind = ObjectKind.Message, ObjectId = "M1", Aspect = ChangeAspect.Location, To = "f1/7", Actor = new Actor("alice", null, null, null), At = T0, EventId = Event(1).Id,
-        });
+        var (batch, message) = ArrivalBatch();
 
         await _store.CommitAsync(batch, Timeout);
 

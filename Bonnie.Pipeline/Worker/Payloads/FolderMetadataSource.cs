@@ -9,7 +9,7 @@ internal interface IFolderMetadataSource
 
     /// <summary>
     /// Each folder's entries that are set, by folder name; a folder that does not exist (any more) is in neither list.
-    /// Throws <see cref="ImapMetadataException"/> when the server cannot be reached or refuses the login.
+    /// Throws <see cref="ImapAdminException"/> when the server cannot be reached or refuses the login.
     /// </summary>
     Task<FolderMetadataRead> ReadAsync(IReadOnlyCollection<string> folders, CancellationToken cancellationToken);
 }

@@ -98,9 +98,15 @@ internal sealed partial class ImapPayloadSource(ImapPayloadOptions options, ILog
                 }
             }
         }
+        catch (FolderNotFoundException)
+        {
+            // Deleted or renamed since the event: asking by this name again cannot give it (five tries 30 s apart held up
+            // the mailbox's later events for minutes). A collector still finds it: the spool is named by the folder's id.
+            return PayloadAnswer.NoLonger($"the folder {mailbox.Name} no longer exists under this name (deleted or renamed since)");
+        }
         catch (Exception ex) when (ex is ImapCommandException or ImapProtocolException or AuthenticationException or IOException
             or SslHandshakeException or TrustedCertificateException
-            or System.Net.Sockets.SocketException or FolderNotFoundException or MessageNotFoundException or ServiceNotConnectedException
+            or System.Net.Sockets.SocketException or MessageNotFoundException or ServiceNotConnectedException
             or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
             return PayloadAnswer.No($"IMAP {options.Host}:{options.Port}: {ex.GetType().Name}: {ex.Message}");

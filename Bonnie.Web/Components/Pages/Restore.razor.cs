@@ -50,6 +50,11 @@ public sealed partial class Restore
         {
             Follow(job);
         }
+        else if (JobQuery is not null)
+        {
+            _error = $"No restore job {JobQuery} is known here: jobs are kept for {Options.Value.KeepFinishedFor.TotalHours:0} hours after they end, "
+                + "and not across a restart. The officers' audit log keeps how every restore ended.";
+        }
     }
 
     private async Task SubmitAsync(bool dryRun)

@@ -111,7 +111,7 @@ public sealed class FolderMetadataTests(CapturingCyrusFixture cyrus) : IClassFix
         await SetAsync(name, Comment, comment, cancel.Token);
         await SetAsync(name, Expire, "30", cancel.Token);
 
-        await using var session = await ImapMetadataSession.OpenAsync(Admin(), cancel.Token);
+        await using var session = await ImapAdminSession.OpenAsync(Admin(), cancel.Token);
         var entries = (await session.GetSharedAsync(name, cancel.Token))?.Entries;
 
         Assert.NotNull(entries);
@@ -121,7 +121,7 @@ public sealed class FolderMetadataTests(CapturingCyrusFixture cyrus) : IClassFix
         Assert.DoesNotContain("/shared/specialuse", entries.Keys);
         Assert.DoesNotContain("/shared/vendor/cmu/cyrus-imapd/squat", entries.Keys);
         // Bookkeeping that changes with every delivery: left out.
-        Assert.DoesNotContain(entries.Keys, ImapMetadataSession.IsVolatile);
+        Assert.DoesNotContain(entries.Keys, ImapAdminSession.IsVolatile);
         Assert.DoesNotContain("/shared/vendor/cmu/cyrus-imapd/size", entries.Keys);
         Assert.DoesNotContain("/shared/vendor/cmu/cyrus-imapd/lastupdate", entries.Keys);
         // The same session reads on: a folder that does not exist is null, not an error.
@@ -135,7 +135,7 @@ public sealed class FolderMetadataTests(CapturingCyrusFixture cyrus) : IClassFix
         var (_, name) = await NewFolderAsync("Verträge-Ω", cancel.Token);
         await SetAsync(name, Comment, "Zürich office", cancel.Token);
 
-        await using var session = await ImapMetadataSession.OpenAsync(Admin(), cancel.Token);
+        await using var session = await ImapAdminSession.OpenAsync(Admin(), cancel.Token);
 
         Assert.Equal("Zürich office", (await session.GetSharedAsync(name, cancel.Token))?.Entries["/shared/comment"]);
     }
@@ -172,7 +172,7 @@ public sealed class FolderMetadataTests(CapturingCyrusFixture cyrus) : IClassFix
         using var cancel = new CancellationTokenSource(Timeout);
         const string wrong = "not-the-password-4711";
 
-        var error = await Assert.ThrowsAsync<ImapMetadataException>(() => ImapMetadataSession.OpenAsync(Admin(wrong), cancel.Token));
+        var error = await Assert.ThrowsAsync<ImapAdminException>(() => ImapAdminSession.OpenAsync(Admin(wrong), cancel.Token));
 
         Assert.Contains("could not sign in", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(wrong, error.Message, StringComparison.Ordinal);
@@ -205,7 +205,7 @@ public sealed class FolderMetadataTests(CapturingCyrusFixture cyrus) : IClassFix
         // Cyrus's own settings were found at the first read and recorded once: they did not change since.
         Assert.Equal("default", now.Metadata["/shared/vendor/cmu/cyrus-imapd/partition"]);
         Assert.Single(changes, c => c.Key == "/shared/vendor/cmu/cyrus-imapd/partition");
-        Assert.DoesNotContain(changes, c => ImapMetadataSession.IsVolatile(c.Key!));
+        Assert.DoesNotContain(changes, c => ImapAdminSession.IsVolatile(c.Key!));
     }
 
     /// <summary>
@@ -234,7 +234,7 @@ public sealed class FolderMetadataTests(CapturingCyrusFixture cyrus) : IClassFix
         }
         await SetAsync(name, Comment, "another folder", cancel.Token);
         string newId;
-        await using (var session = await ImapMetadataSession.OpenAsync(Admin(), cancel.Token))
+        await using (var session = await ImapAdminSession.OpenAsync(Admin(), cancel.Token))
         {
             newId = (await session.GetSharedAsync(name, cancel.Token))!.Value.UniqueId!;
         }

@@ -40,7 +40,7 @@ public sealed class ImapTlsTests(CapturingCyrusFixture cyrus) : IClassFixture<Ca
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var port = PortFor(security);
 
-        await using var session = await ImapMetadataSession.OpenAsync(Endpoint(cyrus.Host, port, security, cyrus.CertificateAuthority), cancel.Token);
+        await using var session = await ImapAdminSession.OpenAsync(Endpoint(cyrus.Host, port, security, cyrus.CertificateAuthority), cancel.Token);
         var entries = (await session.GetSharedAsync(AliceInbox, cancel.Token))?.Entries;
 
         Assert.NotNull(entries);
@@ -56,8 +56,8 @@ public sealed class ImapTlsTests(CapturingCyrusFixture cyrus) : IClassFixture<Ca
         var port = PortFor(security);
         var before = await LoginsAsync(cyrus.Admin, cancel.Token);
 
-        var refused = await Assert.ThrowsAsync<ImapMetadataException>(
-            () => ImapMetadataSession.OpenAsync(Endpoint(cyrus.Host, port, security, trusted: null), cancel.Token));
+        var refused = await Assert.ThrowsAsync<ImapAdminException>(
+            () => ImapAdminSession.OpenAsync(Endpoint(cyrus.Host, port, security, trusted: null), cancel.Token));
 
         Assert.IsType<AuthenticationException>(refused.InnerException);
         Assert.DoesNotContain(cyrus.Password, refused.ToString(), StringComparison.Ordinal);
@@ -81,7 +81,7 @@ public sealed class ImapTlsTests(CapturingCyrusFixture cyrus) : IClassFixture<Ca
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
 
         // The server's certificate, issued by the test CA, not self-signed: trusted byte for byte, not as an anchor.
-        await using var session = await ImapMetadataSession.OpenAsync(
+        await using var session = await ImapAdminSession.OpenAsync(
             Endpoint(cyrus.Host, cyrus.ImapsPort, "SslOnConnect", Path.Combine(cyrus.StateDirectory, "tls", "server.pem")), cancel.Token);
 
         Assert.Equal("default", (await session.GetSharedAsync(AliceInbox, cancel.Token))!.Value.Entries[Partition]);
@@ -101,8 +101,8 @@ public sealed class ImapTlsTests(CapturingCyrusFixture cyrus) : IClassFixture<Ca
         }
         try
         {
-            var refused = await Assert.ThrowsAsync<ImapMetadataException>(
-                () => ImapMetadataSession.OpenAsync(Endpoint(cyrus.Host, cyrus.ImapsPort, "SslOnConnect", other), cancel.Token));
+            var refused = await Assert.ThrowsAsync<ImapAdminException>(
+                () => ImapAdminSession.OpenAsync(Endpoint(cyrus.Host, cyrus.ImapsPort, "SslOnConnect", other), cancel.Token));
             Assert.IsType<AuthenticationException>(refused.InnerException);
         }
         finally
@@ -118,8 +118,8 @@ public sealed class ImapTlsTests(CapturingCyrusFixture cyrus) : IClassFixture<Ca
 
         // "localhost" reaches the same Cyrus, but its certificate names 127.0.0.1 and imap.example.org only: trusting
         // the CA that signed it must not make it good for any name.
-        var refused = await Assert.ThrowsAsync<ImapMetadataException>(
-            () => ImapMetadataSession.OpenAsync(Endpoint("localhost", cyrus.ImapsPort, "SslOnConnect", cyrus.CertificateAuthority), cancel.Token));
+        var refused = await Assert.ThrowsAsync<ImapAdminException>(
+            () => ImapAdminSession.OpenAsync(Endpoint("localhost", cyrus.ImapsPort, "SslOnConnect", cyrus.CertificateAuthority), cancel.Token));
 
         Assert.IsType<AuthenticationException>(refused.InnerException);
     }
@@ -130,8 +130,8 @@ public sealed class ImapTlsTests(CapturingCyrusFixture cyrus) : IClassFixture<Ca
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var missing = Path.Combine(Path.GetTempPath(), $"bonnie-missing-{Guid.NewGuid():N}.pem");
 
-        var refused = await Assert.ThrowsAsync<ImapMetadataException>(
-            () => ImapMetadataSession.OpenAsync(Endpoint(cyrus.Host, cyrus.ImapsPort, "SslOnConnect", missing), cancel.Token));
+        var refused = await Assert.ThrowsAsync<ImapAdminException>(
+            () => ImapAdminSession.OpenAsync(Endpoint(cyrus.Host, cyrus.ImapsPort, "SslOnConnect", missing), cancel.Token));
 
         Assert.Contains(missing, refused.Message, StringComparison.Ordinal);
         Assert.IsType<TrustedCertificateException>(refused.InnerException);
@@ -186,7 +186,7 @@ public sealed class ImapTlsTests(CapturingCyrusFixture cyrus) : IClassFixture<Ca
         Assert.Equal("default", entries[Partition]);
         Assert.DoesNotContain(entries.Keys, k => k.EndsWith("/size", StringComparison.Ordinal));
         Assert.Empty(untrusted.Data);
-        Assert.Contains("ImapMetadataException", untrusted.Error, StringComparison.Ordinal);
+        Assert.Contains("ImapAdminException", untrusted.Error, StringComparison.Ordinal);
         Assert.DoesNotContain(cyrus.Password, untrusted.Error, StringComparison.Ordinal);
         // Two requests, one session: alice's login afterwards is the yardstick for the mail log having caught up.
         var aliceBefore = await LoginsAsync(cyrus.Alice, cancel.Token);

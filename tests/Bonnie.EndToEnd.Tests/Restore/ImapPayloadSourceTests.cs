@@ -72,4 +72,41 @@ public sealed class ImapPayloadSourceTests(CapturingCyrusFixture cyrus) : IClass
         Assert.True(answer.Gone, answer.Reason);
         Assert.Contains("expunged before it could be fetched", answer.Reason, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task TryFetch_FolderRenamedBeforeTheFetch_GoneNotAskAgain()
+    {
+        // Found by a review: five tries 30 s apart by the old name held up the owner's later events for minutes.
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var name = "Renamed-" + Guid.NewGuid().ToString("N")[..8];
+        UniqueId uid;
+        using (var alice = await cyrus.ConnectAsync(cyrus.Alice, cancel.Token))
+        {
+            var folder = await alice.Inbox.CreateAsync(name, true, cancel.Token);
+            Assert.NotNull(folder);
+            await alice.DisconnectAsync(true, cancel.Token);
+        }
+        uid = await cyrus.AppendAsync(cyrus.Alice, "INBOX/" + name, CyrusFixture.NewMessage(cyrus.Alice, "renamed away").Message, MessageFlags.None, [], cancel.Token);
+        using (var alice = await cyrus.ConnectAsync(cyrus.Alice, cancel.Token))
+        {
+            var folder = await alice.GetFolderAsync("INBOX/" + name, cancel.Token);
+            await folder.RenameAsync(alice.Inbox, name + "X", cancel.Token);
+            await alice.DisconnectAsync(true, cancel.Token);
+        }
+        var source = new ImapPayloadSource(
+            new ImapPayloadOptions { Host = cyrus.Host, Port = cyrus.ImapPort, Security = "None", User = cyrus.Admin, Password = cyrus.Password },
+            NullLogger<ImapPayloadSource>.Instance);
+        var e = new CyrusEvent
+        {
+            Type = EventType.MessageAppend, Name = "MessageAppend", Timestamp = DateTimeOffset.UtcNow,
+            Mailbox = MailboxUri.Parse($"imap://imap.example.org/user/alice/{name}%40example.org;UIDVALIDITY={uid.Validity}/;UID={uid.Id}"),
+            Raw = Encoding.UTF8.GetBytes("{}"),
+        };
+
+        var answer = await source.TryFetchAsync(e, new Job("x", e.Raw, 0, DateTimeOffset.UtcNow), cancel.Token);
+
+        Assert.Null(answer.Bytes);
+        Assert.True(answer.Gone, answer.Reason);
+        Assert.Contains("no longer exists under this name", answer.Reason, StringComparison.Ordinal);
+    }
 }

@@ -468,7 +468,7 @@ public sealed class PayloadTests : IDisposable
         const string Request = "metadata user%2Falice%40example.org";
         var refused = TestPipeline.JobFor(Fixture.Event("MailboxModseq"), attempt: 0) with
         {
-            Collected = [new CollectedItem(Request, ReadOnlyMemory<byte>.Empty, "ImapMetadataException: Cyrus did not answer")],
+            Collected = [new CollectedItem(Request, ReadOnlyMemory<byte>.Empty, "ImapAdminException: Cyrus did not answer")],
         };
         var later = TestPipeline.JobFor(Fixture.Edit(Fixture.Event("MailboxModseq"), ("11:20:28.953Z", "11:25:00.000Z")), attempt: 0) with { After = refused.Id };
 

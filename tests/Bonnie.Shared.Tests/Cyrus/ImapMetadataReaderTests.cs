@@ -25,16 +25,16 @@ public sealed class ImapMetadataReaderTests : IDisposable
         var reader = new ImapMetadataReader(Silent(TimeSpan.FromSeconds(3)));
         var first = reader.ReadAsync(["user/alice@example.org"], CancellationToken.None);
 
-        var waited = await Assert.ThrowsAsync<ImapMetadataException>(
+        var waited = await Assert.ThrowsAsync<ImapAdminException>(
             () => reader.ReadAsync(["user/bob@example.org"], CancellationToken.None, TimeSpan.FromMilliseconds(200)));
 
         Assert.Contains("held the session", waited.Message, StringComparison.Ordinal);
         // The first read was still waiting for the server's greeting when the second gave up.
         Assert.False(first.IsCompleted, "the first read ended before the second gave up");
         // The first read ends by its own timeout, with an error rather than a hang; closing waits for it.
-        await Assert.ThrowsAsync<ImapMetadataException>(() => first);
+        await Assert.ThrowsAsync<ImapAdminException>(() => first);
         await reader.DisposeAsync();
-        var late = await Assert.ThrowsAsync<ImapMetadataException>(() => reader.ReadAsync(["user/alice@example.org"], CancellationToken.None));
+        var late = await Assert.ThrowsAsync<ImapAdminException>(() => reader.ReadAsync(["user/alice@example.org"], CancellationToken.None));
         Assert.Contains("closing", late.Message, StringComparison.Ordinal);
     }
 }

@@ -92,6 +92,21 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
         Assert.Equal(400, refused.Status);
         Assert.Contains("Mnosuchkey000: no such message is recorded", refused.Error, StringComparison.Ordinal);
         Assert.Empty(_jobs.All);
+        // Asked for, so recorded (a review found no record of it).
+        var record = Assert.Single(await _page.AuditRecordsAsync(), r => r.Action == OfficerActions.Restore);
+        Assert.Contains("\"stage\":\"refused\"", record.Details, StringComparison.Ordinal);
+        Assert.Contains("Mnosuchkey000", record.Details, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Restore_UnknownJobInTheAddress_SaysSoAndWhere()
+    {
+        NavigateTo("/restore?job=0123456789abcdef");
+        var page = _page.Render<Restore>();
+
+        var alert = page.Find("[role=alert]");
+        Assert.Contains("No restore job 0123456789abcdef is known here", alert.TextContent, StringComparison.Ordinal);
+        Assert.Contains("audit log", alert.TextContent, StringComparison.Ordinal);
     }
 
     [Fact]

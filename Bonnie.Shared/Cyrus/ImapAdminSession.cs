@@ -15,20 +15,26 @@ public sealed record ImapAdminEndpoint(
 }
 
 /// <summary>A GETMETADATA exchange that failed: refused login, broken connection, an answer that does not parse.</summary>
-public sealed class ImapMetadataException(string message, Exception? inner = null, bool isRefusal = false) : Exception(message, inner)
+public sealed class ImapAdminException(string message, Exception? inner = null, bool isRefusal = false) : Exception(message, inner)
 {
     /// <summary>The server refused this one command (NO, BAD); the session itself is still good for the next.</summary>
     public bool IsRefusal { get; } = isRefusal;
 }
 
 /// <summary>
-/// Reads a folder's shared METADATA (RFC 5464) as the Cyrus admin. Its own small IMAP exchange, not MailKit's:
-/// Cyrus 3.6 answers <c>GETMETADATA (DEPTH infinity)</c> with every entry it knows, <c>NIL</c> for those not set
-/// (RFC 5464 allows it), and MailKit 4.18.2's parser rejects NIL there and drops the connection. Only the shared
-/// entries are read: private ones are each user's own, and the admin would read its own, not the folder owner's.
-/// One session reads any number of folders over one login.
+/// The Cyrus admin's own small IMAP exchange, not MailKit's, for the two things MailKit cannot do as evidence needs:
+/// <list type="bullet">
+/// <item>Reading a folder's shared METADATA (RFC 5464): Cyrus 3.6 answers <c>GETMETADATA (DEPTH infinity)</c> with
+/// every entry it knows, <c>NIL</c> for those not set (RFC 5464 allows it), and MailKit 4.18.2's parser rejects NIL
+/// there and drops the connection. Only the shared entries are read: private ones are each user's own, and the admin
+/// would read its own, not the folder owner's.</item>
+/// <item>APPENDing archived bytes as they are, for a restore (<see cref="AppendAsync"/>): MailKit writes a message
+/// through MimeKit and ends it with a line break, and MimeKit closes a multipart its sender left open, so such mail came
+/// back with another GUID.</item>
+/// </list>
+/// One session serves any number of folders over one login.
 /// </summary>
-public sealed class ImapMetadataSession : IAsyncDisposable
+public sealed partial class ImapAdminSession : IAsyncDisposable
 {
     // Cyrus's own bookkeeping, rewritten by deliveries, reads and syncs: as folder metadata they would be a change
     // record per delivery that says nothing about what anyone set. What an administrator sets under the same prefix
@@ -58,7 +64,7 @@ public sealed class ImapMetadataSession : IAsyncDisposable
     private int _end;
     private int _tag;
 
-    private ImapMetadataSession(TcpClient tcp, Stream stream, TimeSpan timeout)
+    private ImapAdminSession(TcpClient tcp, Stream stream, TimeSpan timeout)
     {
         _tcp = tcp;
         _stream = stream;
@@ -68,12 +74,17 @@ public sealed class ImapMetadataSession : IAsyncDisposable
     /// <summary>Whether an entry is Cyrus's bookkeeping rather than something set on the folder.</summary>
     public static bool IsVolatile(string entry) => Volatile.Contains(entry);
 
-    public static async Task<ImapMetadataSession> OpenAsync(ImapAdminEndpoint endpoint, CancellationToken cancellationToken)
+    public static Task<ImapAdminSession> OpenAsync(ImapAdminEndpoint endpoint, CancellationToken cancellationToken)
+        => OpenAsync(endpoint, actingFor: null, cancellationToken);
+
+    /// <param name="actingFor">The user the admin acts as (SASL PLAIN's authorization id, RFC 4616), with that user's
+    /// rights; null: the admin itself.</param>
+    public static async Task<ImapAdminSession> OpenAsync(ImapAdminEndpoint endpoint, string? actingFor, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(endpoint.Timeout);
         var tcp = new TcpClient();
-        ImapMetadataSession? session = null;
+        ImapAdminSession? session = null;
         try
         {
             // Read at each session, so a renewed certificate needs no restart; a file that went missing fails this session.
@@ -84,11 +95,11 @@ public sealed class ImapMetadataSession : IAsyncDisposable
             {
                 stream = await TlsAsync(stream, endpoint.Host, trust, timeout.Token).ConfigureAwait(false);
             }
-            session = new ImapMetadataSession(tcp, stream, endpoint.Timeout);
+            session = new ImapAdminSession(tcp, stream, endpoint.Timeout);
             var greeting = await session.ReadLineTokensAsync(timeout.Token).ConfigureAwait(false);
             if (greeting is not ["*", "OK", ..] && greeting is not ["*", "PREAUTH", ..])
             {
-                throw new ImapMetadataException($"{endpoint.Host}:{endpoint.Port} did not greet as an IMAP server ({Describe(greeting)}).");
+                throw new ImapAdminException($"{endpoint.Host}:{endpoint.Port} did not greet as an IMAP server ({Describe(greeting)}).");
             }
             if (endpoint.Security is "StartTls" or "" or null)
             {
@@ -97,18 +108,18 @@ public sealed class ImapMetadataSession : IAsyncDisposable
                 session._start = session._end = 0;
             }
             // SASL PLAIN with the initial response (RFC 4959): one line, the password never in a log (nothing here logs).
-            var plain = Convert.ToBase64String(Encoding.UTF8.GetBytes($"\0{endpoint.User}\0{endpoint.Password}"));
+            var plain = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{actingFor}\0{endpoint.User}\0{endpoint.Password}"));
             var (status, text) = await session.RunAsync("AUTHENTICATE PLAIN " + plain, timeout.Token).ConfigureAwait(false);
             if (status != "OK")
             {
-                throw new ImapMetadataException($"{endpoint.User} could not sign in to {endpoint.Host}:{endpoint.Port}: {status} {text}");
+                throw new ImapAdminException($"{endpoint.User} could not sign in to {endpoint.Host}:{endpoint.Port}: {status} {text}");
             }
             return session;
         }
-        catch (Exception ex) when (ex is not ImapMetadataException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is not ImapAdminException && !cancellationToken.IsCancellationRequested)
         {
             await DisposeQuietlyAsync(session, tcp).ConfigureAwait(false);
-            throw new ImapMetadataException($"Reading METADATA from {endpoint.Host}:{endpoint.Port} failed: {ex.Message}", ex);
+            throw new ImapAdminException($"Signing in to {endpoint.Host}:{endpoint.Port} failed: {ex.Message}", ex);
         }
         catch
         {
@@ -148,7 +159,7 @@ public sealed class ImapMetadataSession : IAsyncDisposable
                     {
                         return null;
                     }
-                    throw new ImapMetadataException($"GETMETADATA of {mailbox}: {Describe(tokens.Skip(1).ToList())}", isRefusal: true);
+                    throw new ImapAdminException($"GETMETADATA of {mailbox}: {Describe(tokens.Skip(1).ToList())}", isRefusal: true);
                 }
                 if (tokens is ["*", "METADATA", _, ..])
                 {
@@ -156,9 +167,9 @@ public sealed class ImapMetadataSession : IAsyncDisposable
                 }
             }
         }
-        catch (Exception ex) when (ex is not ImapMetadataException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is not ImapAdminException && !cancellationToken.IsCancellationRequested)
         {
-            throw new ImapMetadataException($"GETMETADATA of {mailbox} failed: {ex.Message}", ex);
+            throw new ImapAdminException($"GETMETADATA of {mailbox} failed: {ex.Message}", ex);
         }
     }
 
@@ -188,6 +199,94 @@ public sealed class ImapMetadataSession : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stores <paramref name="message"/> byte for byte in <paramref name="mailbox"/> (as the session's user names it),
+    /// with these flags and internal date; returns its UID when the server says it (UIDPLUS). A NO or BAD is an
+    /// <see cref="ImapAdminException"/> with <see cref="ImapAdminException.IsRefusal"/> (the session stays in step);
+    /// anything else (no answer in time, a BYE, an answer out of place) is one without, and the session is done.
+    /// </summary>
+    public async Task<uint?> AppendAsync(string mailbox, IEnumerable<string> flags, DateTimeOffset? internalDate, ReadOnlyMemory<byte> message,
+        CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // A large message takes its time to send: 10 ms more per 100 KB.
+        timeout.CancelAfter(_timeout + TimeSpan.FromMilliseconds(message.Length / 10_000.0));
+        try
+        {
+            var tag = NextTag();
+            var command = new StringBuilder(tag).Append(" APPEND ").Append(Quote(ModifiedUtf7.Encode(mailbox)))
+                .Append(" (").AppendJoin(' ', flags.Where(IsFlagAtom)).Append(')');
+            if (internalDate is { } date)
+            {
+                command.Append(" \"").Append(date.ToString("dd-MMM-yyyy HH:mm:ss ", CultureInfo.InvariantCulture))
+                    .Append(date.Offset < TimeSpan.Zero ? '-' : '+').Append(date.Offset.ToString("hhmm", CultureInfo.InvariantCulture)).Append('"');
+            }
+            command.Append(" {").Append(message.Length.ToString(CultureInfo.InvariantCulture)).Append("}\r\n");
+            await WriteAsync(command.ToString(), timeout.Token).ConfigureAwait(false);
+            // The go-ahead for the literal, or the command's refusal; untagged lines (an ALERT) may come first.
+            while (true)
+            {
+                var tokens = await ReadLineTokensAsync(timeout.Token).ConfigureAwait(false);
+                if (tokens is ["+", ..])
+                {
+                    break;
+                }
+                if (tokens.Count >= 2 && tokens[0] == tag)
+                {
+                    throw new ImapAdminException($"APPEND was refused: {tokens[1]} {Describe(tokens.Skip(2).ToList())}", isRefusal: true);
+                }
+                ThrowIfBye(tokens);
+            }
+            await _stream.WriteAsync(message, timeout.Token).ConfigureAwait(false);
+            await WriteAsync("\r\n", timeout.Token).ConfigureAwait(false);
+            while (true)
+            {
+                var tokens = await ReadLineTokensAsync(timeout.Token).ConfigureAwait(false);
+                if (tokens is ["+", ..])
+                {
+                    throw new ImapAdminException("The IMAP server asked for more after the APPEND's message; the session is out of step and ends.");
+                }
+                ThrowIfBye(tokens);
+                if (tokens.Count >= 2 && tokens[0] == tag)
+                {
+                    var text = Describe(tokens.Skip(2).ToList());
+                    if (tokens[1] != "OK")
+                    {
+                        throw new ImapAdminException($"APPEND was refused: {tokens[1]} {text}", isRefusal: true);
+                    }
+                    var uid = AppendUid().Match(text);
+                    return uid.Success ? uint.Parse(uid.Groups[1].Value, CultureInfo.InvariantCulture) : null;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ImapAdminException($"The IMAP server did not answer an APPEND to {mailbox} within {_timeout.TotalSeconds:0} s.");
+        }
+        catch (IOException ex)
+        {
+            throw new ImapAdminException($"The connection broke during an APPEND to {mailbox}: {ex.Message}", ex);
+        }
+    }
+
+    private static void ThrowIfBye(List<string?> tokens)
+    {
+        if (tokens is ["*", "BYE", ..])
+        {
+            throw new ImapAdminException($"The IMAP server closed the session: {Describe(tokens.Skip(2).ToList())}");
+        }
+    }
+
+    // A flag the APPEND can carry: \Seen and the like, or a keyword atom. Anything else (a stored flag the server would
+    // refuse) is left out rather than failing the message.
+    private static bool IsFlagAtom(string flag) => flag.Length > 0 && FlagAtom().IsMatch(flag);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\[APPENDUID \d+ (\d+)\]", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex AppendUid();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\\?[!#$&'+\-.0-9:;<=>?@A-Z^_`a-z|~]+$")]
+    private static partial System.Text.RegularExpressions.Regex FlagAtom();
+
     public async ValueTask DisposeAsync()
     {
         try
@@ -203,7 +302,7 @@ public sealed class ImapMetadataSession : IAsyncDisposable
         _tcp.Dispose();
     }
 
-    private static async Task DisposeQuietlyAsync(ImapMetadataSession? session, TcpClient tcp)
+    private static async Task DisposeQuietlyAsync(ImapAdminSession? session, TcpClient tcp)
     {
         if (session is not null)
         {
@@ -231,7 +330,7 @@ public sealed class ImapMetadataSession : IAsyncDisposable
         var (status, text) = await RunAsync(command, cancellationToken).ConfigureAwait(false);
         if (!string.Equals(status, "OK", StringComparison.Ordinal))
         {
-            throw new ImapMetadataException($"{command.Split(' ')[0]} was refused: {status} {text}");
+            throw new ImapAdminException($"{command.Split(' ')[0]} was refused: {status} {text}");
         }
     }
 
@@ -271,7 +370,7 @@ public sealed class ImapMetadataSession : IAsyncDisposable
     {
         if (value.IndexOfAny(['\r', '\n', '\0']) >= 0)
         {
-            throw new ImapMetadataException("A mailbox name with a line break or NUL is not sent to the server.");
+            throw new ImapAdminException("A mailbox name with a line break or NUL is not sent to the server.");
         }
         return "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
     }
@@ -346,7 +445,7 @@ public sealed class ImapMetadataSession : IAsyncDisposable
             bytes.Add(b);
             if (bytes.Count > MaxLiteral)
             {
-                throw new ImapMetadataException("An atom longer than 1 MiB: not an IMAP server's answer.");
+                throw new ImapAdminException("An atom longer than 1 MiB: not an IMAP server's answer.");
             }
         }
     }
@@ -387,12 +486,12 @@ public sealed class ImapMetadataSession : IAsyncDisposable
             }
             else if (b is (byte)'\r' or (byte)'\n')
             {
-                throw new ImapMetadataException("A quoted string broken by a line end.");
+                throw new ImapAdminException("A quoted string broken by a line end.");
             }
             bytes.Add(b);
             if (bytes.Count > MaxLiteral)
             {
-                throw new ImapMetadataException("A quoted string longer than 1 MiB.");
+                throw new ImapAdminException("A quoted string longer than 1 MiB.");
             }
         }
     }
@@ -415,7 +514,7 @@ public sealed class ImapMetadataSession : IAsyncDisposable
         }
         if (!int.TryParse(digits.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var length) || length > MaxLiteral)
         {
-            throw new ImapMetadataException($"A literal of '{digits}' bytes: not a size this reader accepts (at most 1 MiB).");
+            throw new ImapAdminException($"A literal of '{digits}' bytes: not a size this reader accepts (at most 1 MiB).");
         }
         // The literal's bytes start after its CRLF.
         var end = await PeekAsync(cancellationToken).ConfigureAwait(false);
@@ -427,7 +526,7 @@ public sealed class ImapMetadataSession : IAsyncDisposable
         }
         if (end != (byte)'\n')
         {
-            throw new ImapMetadataException("A literal's size not followed by a line end.");
+            throw new ImapAdminException("A literal's size not followed by a line end.");
         }
         var data = new byte[length];
         for (var read = 0; read < length;)
@@ -449,7 +548,7 @@ public sealed class ImapMetadataSession : IAsyncDisposable
             _end = await _stream.ReadAsync(_buffer, cancellationToken).ConfigureAwait(false);
             if (_end == 0)
             {
-                throw new ImapMetadataException("The IMAP server closed the connection.");
+                throw new ImapAdminException("The IMAP server closed the connection.");
             }
         }
         return _buffer[_start];
