@@ -290,6 +290,7 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time, IIde
         message.Size ??= m.Size;
         message.Subject ??= m.Subject;
         message.From ??= m.From;
+        message.InternalDate ??= m.InternalDate;
         if (m.PayloadSha256 is not null && message.PayloadStatus is PayloadStatus.None or PayloadStatus.Missing)
         {
             message.PayloadStatus = m.PayloadStatus;

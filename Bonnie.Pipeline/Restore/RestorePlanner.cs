@@ -164,12 +164,14 @@ internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads,
             skips.Add(new RestoreSkip(message.Key, "its bytes were never kept, so it cannot be restored byte-exact"));
             return;
         }
-        // Cyrus keeps a message's internal date through copies and moves: the first arrival is the one to give back.
+        // The server's own INTERNALDATE when a source read it; else, as Cyrus keeps a message's internal date through
+        // copies and moves, its first recorded arrival.
         var internalDate = message.Locations.Count == 0 ? message.FirstSeen : message.Locations.Min(l => l.Since);
         if (message.FirstSeen != default && message.FirstSeen < internalDate)
         {
             internalDate = message.FirstSeen;
         }
+        internalDate = message.InternalDate ?? internalDate;
         // \Deleted would have the next EXPUNGE take it away again; \Recent is the server's to set.
         var flags = location.Flags.Where(f => !f.Equals("\\Deleted", StringComparison.OrdinalIgnoreCase) && !f.Equals("\\Recent", StringComparison.OrdinalIgnoreCase))
             .ToList();

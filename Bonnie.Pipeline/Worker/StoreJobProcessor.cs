@@ -520,6 +520,7 @@ internal sealed partial class StoreJobProcessor(
             Actor = new Actor(e.User, e.SessionId, clientIp, e.Service),
             PayloadStatus = payload?.Status ?? PayloadStatus.None,
             PayloadSha256 = payload?.Sha256,
+            PayloadInternalDate = payload?.InternalDate,
             FolderMetadata = item.Metadata,
         };
         foreach (var handler in _handlers)

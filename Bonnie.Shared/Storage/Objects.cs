@@ -127,6 +127,11 @@ public sealed class MessageObject
     public List<MessageLocation> Locations { get; set; } = [];
     public DateTimeOffset FirstSeen { get; set; }
     /// <summary>
+    /// The server's INTERNALDATE, when a source told it (the IMAP fetch of its payload, the backfill): what a restore
+    /// gives back, so mail migrated or imported with its own dates is not restored dated the day it was appended.
+    /// </summary>
+    public DateTimeOffset? InternalDate { get; set; }
+    /// <summary>
     /// Set on a message Bonnie knew only from events about it (a sighting, keyed by Message-ID) once its delivery was
     /// processed and turned out to be a message known by another key: that key, where its places and history went.
     /// </summary>
@@ -154,6 +159,7 @@ public sealed class MessageObject
         PayloadStatus = PayloadStatus,
         Locations = Locations.ConvertAll(l => l.Clone()),
         FirstSeen = FirstSeen,
+        InternalDate = InternalDate,
         SameAs = SameAs,
         MergedFrom = [.. MergedFrom],
     };

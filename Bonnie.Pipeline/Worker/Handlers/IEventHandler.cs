@@ -35,6 +35,8 @@ internal sealed class EventContext
     /// <summary>Set by the processor before the handlers run, for MessageNew/MessageAppend.</summary>
     public PayloadStatus PayloadStatus { get; init; }
     public string? PayloadSha256 { get; init; }
+    /// <summary>The server's INTERNALDATE of the delivered message, when the payload's source read it.</summary>
+    public DateTimeOffset? PayloadInternalDate { get; init; }
     /// <summary>Set by the processor for a folder's MailboxModseq when its METADATA was read (see StoreJobProcessor).</summary>
     public SortedDictionary<string, string>? FolderMetadata { get; init; }
 

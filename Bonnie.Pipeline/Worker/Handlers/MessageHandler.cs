@@ -99,6 +99,7 @@ internal sealed class MessageHandler : IEventHandler
         message.Size ??= e.MessageSize;
         message.Subject ??= envelope?.Subject;
         message.From ??= envelope is { From.Count: > 0 } ? envelope.From[0].Address : null;
+        message.InternalDate ??= context.PayloadInternalDate;
         if (context.PayloadStatus != PayloadStatus.None && message.PayloadStatus is PayloadStatus.None or PayloadStatus.Missing)
         {
             message.PayloadStatus = context.PayloadStatus;

@@ -30,9 +30,10 @@ internal interface IPayloadSource
 
 /// <param name="Gone">The source knows the message no longer exists (expunged, its folder recreated): asking again cannot
 /// give it, so the event is kept without its payload now instead of holding up its mailbox's later events.</param>
-internal sealed record PayloadAnswer(byte[]? Bytes, string? Reason, bool Gone = false)
+/// <param name="InternalDate">The server's INTERNALDATE of the message, when the source read it.</param>
+internal sealed record PayloadAnswer(byte[]? Bytes, string? Reason, bool Gone = false, DateTimeOffset? InternalDate = null)
 {
-    public static PayloadAnswer Found(byte[] bytes) => new(bytes, null);
+    public static PayloadAnswer Found(byte[] bytes, DateTimeOffset? internalDate = null) => new(bytes, null, InternalDate: internalDate);
     public static PayloadAnswer No(string reason) => new(null, reason);
     public static PayloadAnswer NoLonger(string reason) => new(null, reason, Gone: true);
 }

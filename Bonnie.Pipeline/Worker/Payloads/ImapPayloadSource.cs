@@ -68,7 +68,9 @@ internal sealed partial class ImapPayloadSource(ImapPayloadOptions options, ILog
                     await using var stream = await folder.GetStreamAsync(new UniqueId(uid), token).ConfigureAwait(false);
                     using var copy = new MemoryStream();
                     await stream.CopyToAsync(copy, token).ConfigureAwait(false);
-                    return PayloadAnswer.Found(copy.ToArray());
+                    // Its INTERNALDATE too (a restore gives it back): mail imported with its own date keeps it.
+                    var summary = await folder.FetchAsync([new UniqueId(uid)], MessageSummaryItems.InternalDate, token).ConfigureAwait(false);
+                    return PayloadAnswer.Found(copy.ToArray(), summary.Count == 1 ? summary[0].InternalDate : null);
                 }
                 catch (MessageNotFoundException) when (folder.UidNext is { } next && uid < next.Id)
                 {

@@ -9,7 +9,8 @@ namespace Bonnie.Pipeline.Worker.Payloads;
 
 /// <summary>What became of an event's payload.</summary>
 /// <param name="Gone">A source knows the message no longer exists: no later attempt can give it.</param>
-internal sealed record PayloadResult(PayloadStatus Status, string? Sha256, string? BodyText, string? Reason, string? Source, bool Gone = false);
+internal sealed record PayloadResult(PayloadStatus Status, string? Sha256, string? BodyText, string? Reason, string? Source, bool Gone = false,
+    DateTimeOffset? InternalDate = null);
 
 /// <summary>
 /// Asks each <see cref="IPayloadSource"/> in turn; keeps the first answer (content-addressed, stored once), checks its
@@ -71,7 +72,7 @@ internal sealed partial class PayloadFetcher(
                 status = PayloadStatus.DigestMismatch;
                 LogDigestMismatch(logger, job.Id, source.Name, e.EmailId);
             }
-            return new PayloadResult(status, sha256, BodyText(bytes), null, source.Name);
+            return new PayloadResult(status, sha256, BodyText(bytes), null, source.Name, InternalDate: answer.InternalDate);
         }
         var reason = string.Join("; ", reasons);
         if (gone)

@@ -339,4 +339,47 @@ public sealed class RestoreIntoCyrusTests(CapturingCyrusFixture cyrus) : IClassF
         Assert.Equal(summaries.Select(m => (m.EmailId!, (uint?)m.UniqueId.Id)).Order(), told.Select(t => (t.EmailId, t.Uid)).Order());
         Assert.All(told, t => Assert.Equal($"user/alice/{label}@example.org", t.Folder));
     }
+
+    [Fact]
+    public async Task Restore_MessageImportedWithItsOwnDate_ComesBackWithThatInternalDate()
+    {
+        // Found by a review: mail appended with its own INTERNALDATE (a migration, an import) came back dated the day it
+        // was appended to Cyrus. The payload's IMAP fetch now reads the INTERNALDATE too, and the restore gives it back.
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var name = "Imported-" + Guid.NewGuid().ToString("N")[..8];
+        var imported = new DateTimeOffset(2020, 1, 1, 10, 0, 0, TimeSpan.Zero);
+        var sent = CyrusFixture.NewMessage(cyrus.Alice, "imported in 2020");
+        UniqueId uid;
+        using (var alice = await cyrus.ConnectAsync(cyrus.Alice, cancel.Token))
+        {
+            var folder = await alice.Inbox.CreateAsync(name, true, cancel.Token);
+            Assert.NotNull(folder);
+            uid = (await folder.AppendAsync(new AppendRequest(sent.Message, MessageFlags.Seen, imported), cancel.Token))!.Value;
+            await alice.DisconnectAsync(true, cancel.Token);
+        }
+        var append = await cyrus.Notifications.WaitForAsync(n => n.GetProperty("event").GetString() == "MessageAppend"
+            && n.GetProperty("uri").GetString()!.Contains(name, StringComparison.Ordinal), Timeout, cancel.Token);
+        await RecordAsync(name, cancel.Token);
+        var emailId = append.GetProperty("vnd.cmu.emailid").GetString()!;
+        Assert.Equal(imported, (await _store.GetMessageAsync(emailId, cancel.Token))!.InternalDate);
+        using (var alice = await cyrus.ConnectAsync(cyrus.Alice, cancel.Token))
+        {
+            var folder = await alice.GetFolderAsync("INBOX/" + name, cancel.Token);
+            await folder.OpenAsync(FolderAccess.ReadWrite, cancel.Token);
+            await folder.AddFlagsAsync(uid, MessageFlags.Deleted, true, cancel.Token);
+            await folder.ExpungeAsync(cancel.Token);
+            await alice.DisconnectAsync(true, cancel.Token);
+        }
+
+        var plan = await _planner.PlanAsync(new RestoreRequest { Scope = RestoreScope.Messages, MessageKeys = [emailId] }, cancel.Token);
+        var result = await Restorer().RunAsync(plan, null, cancel.Token);
+
+        Assert.Equal(1, result.Progress.Restored);
+        using var client = await cyrus.ConnectAsync(cyrus.Alice, cancel.Token);
+        var back = await client.GetFolderAsync("INBOX/" + name, cancel.Token);
+        await back.OpenAsync(FolderAccess.ReadOnly, cancel.Token);
+        var summary = Assert.Single(await back.FetchAsync(0, -1, MessageSummaryItems.InternalDate | MessageSummaryItems.EmailId, cancel.Token));
+        Assert.Equal(emailId, summary.EmailId);
+        Assert.Equal(imported, summary.InternalDate);
+    }
 }
