@@ -12,6 +12,17 @@ namespace Bonnie.EndToEnd.Tests.Restore;
 [Collection(CyrusCollection.Name)]
 public sealed class ImapPayloadSourceTests(CapturingCyrusFixture cyrus) : IClassFixture<CapturingCyrusFixture>
 {
+    private ImapPayloadSource Source() => new(
+        new ImapPayloadOptions { Host = cyrus.Host, Port = cyrus.ImapPort, Security = "None", User = cyrus.Admin, Password = cyrus.Password },
+        NullLogger<ImapPayloadSource>.Instance);
+
+    /// <summary>A MessageAppend of <paramref name="uid"/> in the folder of this URI path (as Cyrus escapes it).</summary>
+    private static CyrusEvent AppendAt(string path, UniqueId uid) => new()
+    {
+        Type = EventType.MessageAppend, Name = "MessageAppend", Timestamp = DateTimeOffset.UtcNow,
+        Mailbox = MailboxUri.Parse($"imap://imap.example.org/{path};UIDVALIDITY={uid.Validity}/;UID={uid.Id}"), Raw = Encoding.UTF8.GetBytes("{}"),
+    };
+
     [Fact]
     public async Task TryFetch_UserFolderTheAdminCannotRead_BytesAndTheAclLeftAsItWas()
     {
@@ -26,15 +37,8 @@ public sealed class ImapPayloadSourceTests(CapturingCyrusFixture cyrus) : IClass
             await inbox.RemoveAccessAsync(cyrus.Admin, cancel.Token);
         }
         var aclBefore = (await inbox.GetAccessControlListAsync(cancel.Token)).Select(a => $"{a.Name}={a.Rights}").Order().ToList();
-        var source = new ImapPayloadSource(
-            new ImapPayloadOptions { Host = cyrus.Host, Port = cyrus.ImapPort, Security = "None", User = cyrus.Admin, Password = cyrus.Password },
-            NullLogger<ImapPayloadSource>.Instance);
-        var uri = $"imap://imap.example.org/user/alice%40example.org;UIDVALIDITY={uid.Validity}/;UID={uid.Id}";
-        var e = new CyrusEvent
-        {
-            Type = EventType.MessageAppend, Name = "MessageAppend", Timestamp = DateTimeOffset.UtcNow,
-            Mailbox = MailboxUri.Parse(uri), Raw = Encoding.UTF8.GetBytes("{}"),
-        };
+        var source = Source();
+        var e = AppendAt("user/alice%40example.org", uid);
 
         var answer = await source.TryFetchAsync(e, new Job("x", e.Raw, 0, DateTimeOffset.UtcNow), cancel.Token);
 
@@ -57,14 +61,8 @@ public sealed class ImapPayloadSourceTests(CapturingCyrusFixture cyrus) : IClass
             await alice.Inbox.ExpungeAsync([uid], cancel.Token);
             await alice.DisconnectAsync(true, cancel.Token);
         }
-        var source = new ImapPayloadSource(
-            new ImapPayloadOptions { Host = cyrus.Host, Port = cyrus.ImapPort, Security = "None", User = cyrus.Admin, Password = cyrus.Password },
-            NullLogger<ImapPayloadSource>.Instance);
-        var e = new CyrusEvent
-        {
-            Type = EventType.MessageAppend, Name = "MessageAppend", Timestamp = DateTimeOffset.UtcNow,
-            Mailbox = MailboxUri.Parse($"imap://imap.example.org/user/alice%40example.org;UIDVALIDITY={uid.Validity}/;UID={uid.Id}"), Raw = Encoding.UTF8.GetBytes("{}"),
-        };
+        var source = Source();
+        var e = AppendAt("user/alice%40example.org", uid);
 
         var answer = await source.TryFetchAsync(e, new Job("x", e.Raw, 0, DateTimeOffset.UtcNow), cancel.Token);
 
@@ -93,15 +91,8 @@ public sealed class ImapPayloadSourceTests(CapturingCyrusFixture cyrus) : IClass
             await folder.RenameAsync(alice.Inbox, name + "X", cancel.Token);
             await alice.DisconnectAsync(true, cancel.Token);
         }
-        var source = new ImapPayloadSource(
-            new ImapPayloadOptions { Host = cyrus.Host, Port = cyrus.ImapPort, Security = "None", User = cyrus.Admin, Password = cyrus.Password },
-            NullLogger<ImapPayloadSource>.Instance);
-        var e = new CyrusEvent
-        {
-            Type = EventType.MessageAppend, Name = "MessageAppend", Timestamp = DateTimeOffset.UtcNow,
-            Mailbox = MailboxUri.Parse($"imap://imap.example.org/user/alice/{name}%40example.org;UIDVALIDITY={uid.Validity}/;UID={uid.Id}"),
-            Raw = Encoding.UTF8.GetBytes("{}"),
-        };
+        var source = Source();
+        var e = AppendAt($"user/alice/{name}%40example.org", uid);
 
         var answer = await source.TryFetchAsync(e, new Job("x", e.Raw, 0, DateTimeOffset.UtcNow), cancel.Token);
 
