@@ -88,11 +88,11 @@ internal sealed class OneShotDelivery(DealerOptions options, EventSpool spool, T
         try
         {
             var path = spool.StoreUndeliverable(notification, reason);
-            StandardError.Write($"broker refused the event ({reason}); kept in {path}, not retried");
+            StandardError.Write($"the event is undeliverable ({reason}); kept in {path}, not retried");
         }
         catch (SpoolUnavailableException e)
         {
-            StandardError.Write($"broker refused the event ({reason}) and the spool cannot be written ({e.Message}); the event is: ",
+            StandardError.Write($"the event is undeliverable ({reason}) and the spool cannot be written ({e.Message}); the event is: ",
                 notification);
         }
     }

@@ -16,6 +16,7 @@ internal sealed class ZmtpDealerConnection : IDisposable
     // The broker's answers (WireProtocol): ACK once the event is durable, REFUSED <reason> if it never will be.
     private static readonly byte[] Ack = Encoding.ASCII.GetBytes(WireProtocol.Ack);
     private static readonly byte[] RefusedPrefix = Encoding.ASCII.GetBytes(WireProtocol.Refused);
+    private static readonly byte[] BusyPrefix = Encoding.ASCII.GetBytes(WireProtocol.Busy);
 
     private const int GreetingLength = 64;
     private const byte FlagMore = 0x01;
@@ -87,6 +88,11 @@ internal sealed class ZmtpDealerConnection : IDisposable
             if (reply.AsSpan().StartsWith(RefusedPrefix))
             {
                 return DeliveryResult.Refused(Encoding.UTF8.GetString(reply.AsSpan(RefusedPrefix.Length)).Trim());
+            }
+            if (reply.AsSpan().StartsWith(BusyPrefix))
+            {
+                // Not taken now (the broker's queue cannot be written): spooled, and sent again by a later run.
+                return DeliveryResult.NotDelivered($"{Endpoint}: busy: {Encoding.UTF8.GetString(reply.AsSpan(BusyPrefix.Length)).Trim()}");
             }
             return DeliveryResult.NotDelivered($"{Endpoint}: unexpected answer '{Printable(reply)}'");
         }

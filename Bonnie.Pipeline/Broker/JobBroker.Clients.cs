@@ -54,7 +54,9 @@ internal sealed partial class JobBroker
 
         if (_fault is not null)
         {
-            // No ACK: the dealer times out and keeps the event in its spool.
+            // Not taken, and said so at once: the dealer spools the event now rather than waiting out its timeout for an
+            // answer that would never come (a review found a client waiting longer left hanging for good).
+            Reply(submitter, $"{WireProtocol.Busy} the broker cannot write its queue now; keep the notification and send it again later");
             return;
         }
         if (frame.MessageSize > _options.MaxNotificationBytes)

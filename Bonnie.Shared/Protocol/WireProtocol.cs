@@ -7,7 +7,8 @@ namespace Bonnie.Shared.Protocol;
 /// <remarks>
 /// <para><b>Client router</b> (dealers, default <c>tcp://127.0.0.1:5570</c>): the client sends one frame, the
 /// notification; the broker answers one frame, <see cref="Ack"/>, once the job is durable on disk, or
-/// <c>REFUSED &lt;reason&gt;</c> for a notification it will never accept (too large). A REQ client's empty
+/// <c>REFUSED &lt;reason&gt;</c> for a notification it will never accept (too large), <c>BUSY &lt;reason&gt;</c> while it
+/// cannot take any now (its queue cannot be written): keep it and send it again later. A REQ client's empty
 /// delimiter frame is tolerated and echoed.</para>
 /// <para><b>Controller router</b> (workers, default 5561): worker → <c>READY &lt;n&gt;</c> (n slots free, all
 /// told: at start and after HELLO; a worker that stores batches adds <c>RUNS</c>: it takes several jobs of one
@@ -33,6 +34,7 @@ public static class WireProtocol
 {
     public const string Ack = "ACK";
     public const string Refused = "REFUSED";
+    public const string Busy = "BUSY";
     public const string Ready = "READY";
     public const string Heartbeat = "HEARTBEAT";
     public const string Hello = "HELLO";

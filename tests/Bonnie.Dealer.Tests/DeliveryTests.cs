@@ -141,6 +141,24 @@ public sealed class DeliveryTests
     }
 
     [Fact]
+    public async Task Notify_BrokerBusy_SpooledAtOnceWithTheReason_NotUndeliverable()
+    {
+        // The broker answers BUSY while its queue cannot be written: the event waits in the spool for a later run,
+        // at once rather than after the whole timeout.
+        using var busy = new TestBroker(BrokerBehaviour.Busy);
+        using var sandbox = new DealerSandbox(busy.Endpoint);
+        sandbox.Environment["BONNIE_DEALER_TIMEOUT_MS"] = "20000";
+
+        var run = await DealerRun.NotifyAsync(sandbox, "MessageAppend", Notifications.Real("MessageAppend"));
+
+        Assert.Equal(0, run.ExitCode);
+        // Spooled for the broker's answer, not for a timeout: the reason is the broker's own.
+        Assert.Contains("busy: the broker cannot write its queue now", run.Stderr, StringComparison.Ordinal);
+        Assert.Single(sandbox.PendingFiles());
+        Assert.False(Directory.Exists(sandbox.Undeliverable) && Directory.GetFiles(sandbox.Undeliverable, "*.json").Length > 0);
+    }
+
+    [Fact]
     public async Task Notify_BrokerRefuses_EventKeptAsUndeliverableAndNotRetried()
     {
         using var sandbox = new DealerSandbox("tcp://127.0.0.1:1");
@@ -152,7 +170,7 @@ public sealed class DeliveryTests
             var run = await DealerRun.NotifyAsync(sandbox, "MessageAppend", notification);
 
             Assert.Equal(0, run.ExitCode);
-            Assert.Contains("broker refused the event", run.Stderr, StringComparison.Ordinal);
+            Assert.Contains("the event is undeliverable", run.Stderr, StringComparison.Ordinal);
         }
         var kept = Assert.Single(Directory.GetFiles(sandbox.Undeliverable, "*.json"));
         Assert.Equal(notification, await File.ReadAllBytesAsync(kept));

@@ -8,6 +8,8 @@ internal enum BrokerBehaviour
 {
     Acknowledge,
     Refuse,
+    /// <summary>Answers BUSY, as the broker does while its queue cannot be written.</summary>
+    Busy,
     Silent,
 }
 
@@ -111,6 +113,9 @@ internal sealed class TestBroker : IDisposable
                         break;
                     case BrokerBehaviour.Refuse:
                         _router.SendMoreFrame(identity).SendFrame(Refusal);
+                        break;
+                    case BrokerBehaviour.Busy:
+                        _router.SendMoreFrame(identity).SendFrame("BUSY the broker cannot write its queue now");
                         break;
                 }
             }
