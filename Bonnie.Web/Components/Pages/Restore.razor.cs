@@ -110,8 +110,6 @@ public sealed partial class Restore
 
     private static double Percent(RestoreProgress p) => p.Total == 0 ? 100 : 100.0 * p.Done / p.Total;
 
-    private static string Size(long bytes) => ByteSize.Of(bytes);
-
     public void Dispose()
     {
         if (_job is not null)

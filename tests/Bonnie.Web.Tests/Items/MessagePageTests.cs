@@ -1,3 +1,4 @@
+using Bonnie.Pipeline.Restore;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Components.Pages;
 using Bonnie.Web.Security;
@@ -142,13 +143,8 @@ public sealed class MessagePageTests : IAsyncLifetime
     public async Task RestoredByBonnie_TheAuditsRecordOfTheRestore_SaysWhichArrivalWasBonniesAndForWhom()
     {
         // Cyrus reports the restore's APPEND as alice's own; the audit's record of how the restore ended lists the message.
-        await _page.Audit.RecordAsync(new OfficerAuditEntry("officer-rest", OfficerActions.Restore, "messages " + TestStore.DeliveredMessage,
-            new Dictionary<string, string?>
-            {
-                ["stage"] = "completed",
-                ["job"] = "job0123",
-                ["stored"] = $"user/alice/Restored items@example.org\t42\t{TestStore.DeliveredMessage}\t{TestStore.DeliveredMessage}\nuser/bob@example.org\t7\tMffffffffffffffffffffffff\tMffffffffffffffffffffffff",
-            }));
+        await RecordRestoreAsync(new RestoredMessage(TestStore.DeliveredMessage, "user/alice/Restored items@example.org", TestStore.DeliveredMessage, 42),
+            new RestoredMessage("Mffffffffffffffffffffffff", "user/bob@example.org", "Mffffffffffffffffffffffff", 7));
 
         _page.Authorization.SetPolicies(BonniePolicies.CanAdminister);
 
@@ -162,14 +158,30 @@ public sealed class MessagePageTests : IAsyncLifetime
     [Fact]
     public async Task RestoredByBonnie_AnOfficerWhoMayNotReadTheAuditLog_ToldThatBonnieRestoredItNotByWhom()
     {
-        await _page.Audit.RecordAsync(new OfficerAuditEntry("officer-rest", OfficerActions.Restore, "messages " + TestStore.DeliveredMessage,
-            new Dictionary<string, string?> { ["stage"] = "completed", ["job"] = "job0123", ["stored"] = $"user/alice@example.org\t9\t{TestStore.DeliveredMessage}\tk" }));
+        await RecordRestoreAsync(new RestoredMessage(TestStore.DeliveredMessage, "user/alice@example.org", TestStore.DeliveredMessage, 9));
 
         var page = RenderDelivered();
 
         var notice = Assert.Single(page.FindAll("[aria-label='Restored by Bonnie']"));
         Assert.Contains("into user/alice@example.org as UID 9", notice.TextContent, StringComparison.Ordinal);
         Assert.DoesNotContain("officer-rest", notice.TextContent, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// What the restore records as it ends, written by the code that writes it (<see cref="Bonnie.Web.Api.RestoreStarter.Outcome"/>),
+    /// so the page is tested against the record's real form.
+    /// </summary>
+    private async Task RecordRestoreAsync(params RestoredMessage[] stored)
+    {
+        using var cancel = new CancellationTokenSource();
+        var job = new RestoreJob("job0123", "officer-rest", new RestoreRequest { Scope = RestoreScope.Messages, MessageKeys = [TestStore.DeliveredMessage] },
+            new RestorePlan(null, [], []), DateTimeOffset.UtcNow, cancel) { State = RestoreJobState.Completed };
+        foreach (var message in stored)
+        {
+            job.AddRestored(message);
+        }
+        await _page.Audit.RecordAsync(new OfficerAuditEntry("officer-rest", OfficerActions.Restore, "messages " + TestStore.DeliveredMessage,
+            Bonnie.Web.Api.RestoreStarter.Outcome(job)));
     }
 
     [Fact]
