@@ -478,7 +478,7 @@ public static class QueryParser
             return false;
         }
 
-        private static KeywordNode Keyword(KeywordField field, string value, bool isPhrase, bool phrasePrefix, int valuePosition, int position)
+        private static QueryNode Keyword(KeywordField field, string value, bool isPhrase, bool phrasePrefix, int valuePosition, int position)
         {
             var prefix = isPhrase ? phrasePrefix : value.EndsWith('*');
             if (prefix && !isPhrase)
@@ -489,7 +489,32 @@ public static class QueryParser
             {
                 throw new QuerySyntaxException($"A prefix at position {valuePosition} needs at least one character before '*'.", valuePosition, "characters before '*'");
             }
-            return new KeywordNode(field, prefix ? NormalizePrefix(field, value) : NormalizeKeyword(field, value), prefix) { Position = position };
+            var normalized = prefix ? NormalizePrefix(field, value) : NormalizeKeyword(field, value);
+            // A name with accents can be written composed ("ü") or decomposed ("u" and a combining mark): they look the
+            // same, are different strings, and both occur (macOS Mail has created folders decomposed, browsers send what
+            // was typed composed). Stored values are kept as they came, so both spellings are searched.
+            var (composed, decomposed) = (Unicode(normalized, NormalizationForm.FormC), Unicode(normalized, NormalizationForm.FormD));
+            if (string.Equals(composed, decomposed, StringComparison.Ordinal))
+            {
+                return new KeywordNode(field, normalized, prefix) { Position = position };
+            }
+            return new OrNode([
+                new KeywordNode(field, composed, prefix) { Position = position },
+                new KeywordNode(field, decomposed, prefix) { Position = position },
+            ]) { Position = position };
+        }
+
+        // Normalize refuses text that is not valid Unicode (a lone surrogate): such a value is searched as typed.
+        private static string Unicode(string value, NormalizationForm form)
+        {
+            try
+            {
+                return value.Normalize(form);
+            }
+            catch (ArgumentException)
+            {
+                return value;
+            }
         }
 
         // A prefix is the start of the stored "<id>": the '<' belongs in front of it, but a '>' after it would make
