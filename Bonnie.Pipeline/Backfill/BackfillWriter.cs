@@ -88,7 +88,7 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time, IIde
     /// <summary>Whether the message is already recorded at this folder and UID with its payload: no need to fetch it again.</summary>
     public async Task<bool> IsArchivedAtAsync(string key, string folderId, uint uid, CancellationToken cancellationToken)
     {
-        var message = await store.GetMessageAsync(key, cancellationToken).ConfigureAwait(false);
+        var message = await MessageHistory.ResolveAsync(store, key, cancellationToken).ConfigureAwait(false);
         return message?.CurrentAt(folderId, uid) is not null && message.PayloadSha256 is not null;
     }
 
@@ -107,7 +107,10 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time, IIde
             var places = new List<(FoundMessage Found, MessageObject Message, MessageLocation Location, string EventId)>();
             foreach (var m in found)
             {
-                var message = await work.GetMessageAsync(m.Key, cancellationToken).ConfigureAwait(false);
+                // A key that only points to the message it turned out to be (a merged sighting, or an email id whose
+                // delivery joined a sighting) is recorded on that message, not on the pointer.
+                var message = await MessageHistory.FollowAsync(await work.GetMessageAsync(m.Key, cancellationToken).ConfigureAwait(false),
+                    k => work.GetMessageAsync(k, cancellationToken)).ConfigureAwait(false);
                 if (message is null)
                 {
                     message = work.DiscoverMessage(m.Key, now, o => Describe(o, m));

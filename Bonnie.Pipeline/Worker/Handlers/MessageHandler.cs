@@ -77,7 +77,9 @@ internal sealed class MessageHandler : IEventHandler
         var messageId = HandlerSupport.UsableMessageId(e.MessageIds.Count > 0 ? e.MessageIds[0] : null) ?? HandlerSupport.UsableMessageId(envelope?.MessageId);
         var key = e.EmailId
             ?? (messageId is not null ? $"mid:{messageId}:{e.MessageSize?.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : HandlerSupport.LocationKey(folder.Id, folder.UidValidity, u));
-        var message = await context.Work.GetMessageAsync(key, cancellationToken).ConfigureAwait(false);
+        var underKey = await context.Work.GetMessageAsync(key, cancellationToken).ConfigureAwait(false);
+        // The email id may name only a pointer to the sighting an earlier delivery of this GUID joined (below).
+        var message = await MessageHistory.FollowAsync(underKey, k => context.Work.GetMessageAsync(k, cancellationToken)).ConfigureAwait(false);
         var seen = await SightingHereAsync(context, folder, u, messageId, cancellationToken).ConfigureAwait(false);
         if (message is null && seen is null)
         {
@@ -93,6 +95,18 @@ internal sealed class MessageHandler : IEventHandler
             MergeSighting(context, message, seen, folder, u);
         }
         message ??= context.Work.CreateMessage(key, context.At);
+        if (underKey is null && e.EmailId is { } emailId && !string.Equals(message.Key, emailId, StringComparison.Ordinal))
+        {
+            // The delivery joined a message known until now by its Message-ID (events about it came first), whose key it
+            // keeps. Its GUID, the id Cyrus and every IMAP client give it, must still find it: a pointer under the email id
+            // (no place, no change; read through MessageHistory.ResolveAsync), as a merged sighting points to its message.
+            var target = message.Key;
+            context.Work.DiscoverMessage(emailId, context.At, m =>
+            {
+                m.SameAs = target;
+                m.EmailId = emailId;
+            });
+        }
         context.SeeMessage(message);
         message.EmailId ??= e.EmailId;
         message.MessageId ??= messageId;

@@ -217,7 +217,13 @@ public sealed class HandlerIdentityTests(ITestOutputHelper output) : IAsyncLifet
         var atArchive = await _p.Store.FindMessageAtAsync("oe16bupldlr2b7ax2w5twkwq", 2);
         // One message at both places, its delivery and its copy in one history; no second message for the delivery.
         Assert.Equal(atInbox!.Key, atArchive!.Key);
-        Assert.Null(await _p.Store.GetMessageAsync("M743974037cbef97becd11ce5"));
+        // Its GUID, what Cyrus and every IMAP client call it, finds it (the API's /api/messages/M…/history gave 404):
+        // stored under it is only a pointer, with no place and no change of its own.
+        var pointer = await _p.Store.GetMessageAsync("M743974037cbef97becd11ce5");
+        Assert.Equal(atInbox.Key, pointer!.SameAs);
+        Assert.Empty(pointer.Locations);
+        Assert.Empty(await _p.Store.GetChangesAsync(ObjectKind.Message, "M743974037cbef97becd11ce5"));
+        Assert.Equal(atInbox.Key, (await MessageHistory.ResolveAsync(_p.Store, "M743974037cbef97becd11ce5"))!.Key);
         var h = await H(ObjectKind.Message, atInbox.Key);
         Assert.Contains("Location delivered - -> sufr9a0wrxwpaaifzy6ge6cu/1", h.Select(x => x[..x.IndexOf("  [", StringComparison.Ordinal)]));
         Assert.Contains("Location copied - -> oe16bupldlr2b7ax2w5twkwq/2", h.Select(x => x[..x.IndexOf("  [", StringComparison.Ordinal)]));
@@ -240,7 +246,8 @@ public sealed class HandlerIdentityTests(ITestOutputHelper output) : IAsyncLifet
         var atAlice = await _p.Store.FindMessageAtAsync(InboxId, 1);
         var atBob = await _p.Store.FindMessageAtAsync(bobInboxId, 7);
         Assert.Equal(atAlice!.Key, atBob!.Key);
-        Assert.Null(await _p.Store.GetMessageAsync(Em));
+        Assert.Equal(atAlice.Key, (await _p.Store.GetMessageAsync(Em))!.SameAs);
+        Assert.Equal(atAlice.Key, (await MessageHistory.ResolveAsync(_p.Store, Em))!.Key);
         Assert.Equal([$"{ArchId}/1", $"{bobInboxId}/7", $"{InboxId}/1"], atBob.Locations.Where(l => l.Until is null).Select(l => l.Address).Order());
         Assert.Contains($"Location delivered - -> {bobInboxId}/7", (await H(ObjectKind.Message, atBob.Key)).Select(x => x[..x.IndexOf("  [", StringComparison.Ordinal)]));
     }
