@@ -102,11 +102,14 @@ public static class ApiEndpoints
 
     private static async Task<IResult> GetEventAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string id, CancellationToken cancellationToken)
     {
-        if (await store.GetEventAsync(id, cancellationToken) is not { } e)
+        // Ids are lower-case hex; one copied from a tool that prints hex in capitals is the same id.
+        if ((await store.GetEventAsync(id, cancellationToken)
+                ?? (string.Equals(id, id.ToLowerInvariant(), StringComparison.Ordinal) ? null : await store.GetEventAsync(id.ToLowerInvariant(), cancellationToken)))
+            is not { } e)
         {
             return ApiErrors.NotFound($"No event with id {ApiErrors.Quote(id)}.");
         }
-        await audit.RecordApiReadAsync(http, OfficerActions.EventViewed, id, cancellationToken: cancellationToken);
+        await audit.RecordApiReadAsync(http, OfficerActions.EventViewed, e.Id, cancellationToken: cancellationToken);
         return Results.Ok(EventDto.Of(e, withRaw: true));
     }
 
@@ -144,6 +147,7 @@ public static class ApiEndpoints
     private static async Task<IResult> SessionsAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string login, string? limit,
         CancellationToken cancellationToken)
     {
+        ApiInput.Once(http.Request, "limit");
         var count = ApiInput.Limit(limit, 100, MaxSessionLimit);
         await audit.RecordApiReadAsync(http, OfficerActions.SessionsViewed, login,
             new Dictionary<string, string?> { ["limit"] = count.ToString(CultureInfo.InvariantCulture) }, cancellationToken);

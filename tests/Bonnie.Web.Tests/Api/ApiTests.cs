@@ -292,6 +292,7 @@ public sealed class ApiTests : IAsyncLifetime
     [InlineData("/api/events?q=user:cyrus&q=user:alice@example.org", "q is given 2 times")]
     [InlineData("/api/events?q=user:cyrus&cursor=a&cursor=b", "cursor is given 2 times")]
     [InlineData("/api/quarantine?limit=1&limit=2", "limit is given 2 times")]
+    [InlineData("/api/users/alice@example.org/sessions?limit=1&limit=2", "limit is given 2 times")]
     public async Task Read_AParameterGivenTwice_RefusedNotJoined(string path, string error)
     {
         // Found by a review: q=a&q=b was searched as "a,b" and quietly found nothing.
@@ -413,6 +414,10 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Equal(json, body.GetProperty("raw").GetString());
         Assert.Equal("lmtp one", body.GetProperty("subject").GetString());
         Assert.Equal(HttpStatusCode.NotFound, (await GetAsync("/api/events/" + new string('0', 64))).Status);
+        // The same id in capitals (as some tools print hex) is the same event.
+        var upper = await GetAsync("/api/events/" + JobId(json).ToUpperInvariant(), key: AdminKey);
+        Assert.Equal(HttpStatusCode.OK, upper.Status);
+        Assert.Equal(JobId(json), upper.Body.GetProperty("id").GetString());
     }
 
     [Fact]
