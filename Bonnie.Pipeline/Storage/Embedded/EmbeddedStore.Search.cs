@@ -264,7 +264,7 @@ internal sealed partial class EmbeddedStore
     /// use it; the address travels as a parameter).
     /// </summary>
     private static string LoginAddress(SqlQueryTranslator translator, KeywordNode address) => address.IsPrefix
-        ? $"e.type = 'Login' AND lower(e.ip) >= {translator.Parameter(address.Value)} AND lower(e.ip) < {translator.Parameter(address.Value + '\uffff')}"
+        ? $"e.type = 'Login' AND lower(e.ip) >= {translator.Parameter(address.Value)} AND lower(e.ip) < {translator.Parameter(SqlQueryTranslator.PrefixEnd(address.Value))}"
         : $"e.type = 'Login' AND lower(e.ip) = {translator.Parameter(address.Value)}";
 
     /// <summary>
@@ -286,7 +286,7 @@ internal sealed partial class EmbeddedStore
         using var cmd = c.CreateCommand();
         cmd.CommandText = $"SELECT DISTINCT folder_id FROM folder_aliases WHERE {SqlQueryTranslator.AliasCondition(k.IsPrefix, "$a", "$b")} LIMIT 2";
         cmd.Parameters.AddWithValue("$a", k.Value);
-        cmd.Parameters.AddWithValue("$b", k.Value + '\uffff');
+        cmd.Parameters.AddWithValue("$b", SqlQueryTranslator.PrefixEnd(k.Value));
         var ids = new List<string>();
         using (var r = cmd.ExecuteReader())
         {

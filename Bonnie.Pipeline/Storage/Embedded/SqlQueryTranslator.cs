@@ -75,21 +75,50 @@ internal sealed class SqlQueryTranslator
     private string FolderAlias(FolderAliasNode f)
     {
         // Every folder that has or had the name (or a name under the prefix), however many: SQLite builds the list once.
-        var folders = $"SELECT folder_id FROM folder_aliases WHERE {AliasCondition(f.IsPrefix, Parameter(f.Alias), f.IsPrefix ? Parameter(f.Alias + '\uffff') : "")}";
+        var folders = $"SELECT folder_id FROM folder_aliases WHERE {AliasCondition(f.IsPrefix, Parameter(f.Alias), f.IsPrefix ? Parameter(PrefixEnd(f.Alias)) : "")}";
         return $"(e.folder_id IN ({folders}) OR e.old_folder_id IN ({folders}))";
+    }
+
+    /// <summary>
+    /// The first text after every text that starts with <paramref name="prefix"/>: the prefix with its last character
+    /// one higher. SQLite compares text by its UTF-8 bytes, in code point order, so the earlier bound, the prefix
+    /// followed by U+FFFF, left out every value whose next character is above it: an emoji, a rarer Chinese character
+    /// (a review found <c>folder:alpha*</c> missing <c>INBOX/Alpha😀</c>).
+    /// </summary>
+    public static string PrefixEnd(string prefix)
+    {
+        var runes = prefix.EnumerateRunes().ToList();
+        while (runes.Count > 0)
+        {
+            var next = runes[^1].Value + 1;
+            if (next == 0xD800)
+            {
+                // Surrogates are not characters: the one after U+D7FF is U+E000.
+                next = 0xE000;
+            }
+            if (next <= 0x10FFFF)
+            {
+                runes[^1] = new Rune(next);
+                return string.Concat(runes.Select(r => r.ToString()));
+            }
+            // The last possible character cannot be raised: the one before it is.
+            runes.RemoveAt(runes.Count - 1);
+        }
+        // Nothing but U+10FFFF (a noncharacter no name holds; a prefix is never empty): what follows it with one more.
+        return prefix + char.ConvertFromUtf32(0x10FFFF);
     }
 
     /// <summary>The folder_aliases rows of a folder name, or of every name in [<paramref name="lo"/>, <paramref name="hi"/>) for a prefix.</summary>
     public static string AliasCondition(bool isPrefix, string lo, string hi) => isPrefix ? $"alias >= {lo} AND alias < {hi}" : $"alias = {lo}";
 
     private string ColumnPrefix(string column, string prefix)
-        => $"({column} >= {Parameter(prefix)} AND {column} < {Parameter(prefix + '\uffff')})";
+        => $"({column} >= {Parameter(prefix)} AND {column} < {Parameter(PrefixEnd(prefix))})";
 
     private string PrefixTerm(string prefix)
     {
-        // The range [prefix, prefix + U+FFFF) holds every term starting with prefix.
+        // The range [prefix, PrefixEnd(prefix)) holds every term starting with prefix.
         var lo = Parameter(prefix);
-        var hi = Parameter(prefix + '\uffff');
+        var hi = Parameter(PrefixEnd(prefix));
         return $"e.seq IN (SELECT seq FROM event_terms WHERE term >= {lo} AND term < {hi})";
     }
 

@@ -464,6 +464,35 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// A prefix finds values whose next character lies beyond the Basic Multilingual Plane (an emoji, a rarer Chinese
+    /// character): the embedded store's range ended at U+FFFF and left them out.
+    /// </summary>
+    [SkippableFact]
+    public async Task SearchEventsAsync_PrefixFollowedByAnEmojiOrRareCharacter_Found()
+    {
+        var emojiFolder = "user/alice/Alpha\U0001F600@example.org";
+        var rareFolder = "user/alice/Alpha\U00020000x@example.org";
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1, user: "al\U0001F600@example.org", folder: emojiFolder));
+        batch.Events.Add(Event(2, user: "alice@example.org", folder: rareFolder));
+        batch.Events.Add(Event(3, user: "bob@example.org"));
+        foreach (var name in new[] { emojiFolder, rareFolder })
+        {
+            var id = Event(1, folder: name).FolderId!;
+            batch.Folders[id] = new FolderObject { Id = id, Name = name };
+        }
+        await _store.CommitAsync(batch);
+
+        async Task<string> Q(string q) => string.Join(',', (await _store.SearchEventsAsync(Search(q, 100))).Items.Select(e => (int)(e.Timestamp - T0).TotalSeconds).Order());
+
+        Assert.Equal("1,2", await Q("user:al*"));
+        Assert.Equal("1", await Q("user:al\U0001F600*"));
+        Assert.Equal("1,2", await Q("folder:alpha*"));
+        Assert.Equal("1,2", await Q("folder:\"user/alice/Alpha\"*"));
+        Assert.Equal("3", await Q("-folder:alpha* -user:al\U0001F600*"));
+    }
+
+    /// <summary>
     /// A facet's bucket counts what clicking it finds. A move's event is in its destination folder and took the
     /// message out of its source: <c>folder:</c> finds it under both, so both buckets count it.
     /// </summary>
