@@ -221,6 +221,14 @@ internal sealed class FolderHandler : IEventHandler
         }
         context.FolderId = folder.Id;
         context.OldFolderId = folder.Id;
+        if (folder.NameSince is null && string.Equals(folder.Name, e.Mailbox.Name, StringComparison.Ordinal)
+            && !string.Equals(oldName, e.Mailbox.Name, StringComparison.Ordinal))
+        {
+            // Known so far only under the name this rename gave it, from a later event processed first (its deletion,
+            // in another lane): before this rename it had the old name. Without this its old name found nothing and its
+            // history had no rename.
+            context.Work.Learn(folder, f => f.Name = oldName);
+        }
         var renamedFrom = folder.Name;
         var oldOwner = folder.Owner;
         // A later rename processed first (it came through another lane: an administrator's rename of a user waits in

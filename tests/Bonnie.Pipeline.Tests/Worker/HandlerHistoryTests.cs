@@ -185,6 +185,23 @@ public sealed class HandlerHistoryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ProcessAsync_RenameProcessedAfterTheFolderWasDeleted_OldNameFindsItAndHistoryHasTheRename()
+    {
+        // Found by a review: the deletion (of Temp2) processed first made the folder known under its new name only, and
+        // the rename then changed nothing: folder:Temp found nothing, and its history had no rename.
+        await _p.RunAllAsync(Fixture.Event("MailboxDelete"), Fixture.Event("MailboxRename"));
+
+        // In the order derived (the deletion first), each at its event's time.
+        Assert.Equal(["Existence present -> absent", "Name user/alice/Temp@example.org -> user/alice/Temp2@example.org"],
+            await HistoryAsync(ObjectKind.Folder, Temp));
+        var rename = (await _p.Store.GetChangesAsync(ObjectKind.Folder, Temp)).Single(c => c.Aspect == ChangeAspect.Name);
+        Assert.Equal(DateTimeOffset.Parse("2026-11-29T11:20:35.044Z", System.Globalization.CultureInfo.InvariantCulture), rename.At);
+        Assert.Equal(2, (await _p.Store.SearchEventsAsync(Search("folder:Temp"))).Total);
+        Assert.Equal(2, (await _p.Store.SearchEventsAsync(Search("folder:\"user/alice/Temp@example.org\""))).Total);
+        Assert.False((await _p.Store.GetFolderAsync(Temp))!.Exists);
+    }
+
+    [Fact]
     public async Task ProcessAsync_QuotaExceedThenWithin_RecordsQuotaState()
     {
         await _p.RunAllAsync(Fixture.Event("MailboxCreate"), Fixture.Load("fixtures/QuotaExceed.json"), Fixture.Load("fixtures/QuotaWithin.json"));
