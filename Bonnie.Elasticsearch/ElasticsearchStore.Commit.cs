@@ -268,6 +268,7 @@ internal sealed partial class ElasticsearchStore
                 .SelectMany(c => new[] { (c.ObjectId, c.From), (c.ObjectId, c.To) }))
             .Where(n => n.Item2 is not null)
             .SelectMany(n => FolderAliases.Of(n.Item1, n.Item2!).Select(a => (a, n.Item1)))
+            .Concat(FolderAliases.OfStandIns(batch.Folders.Values))
             .Distinct();
 
     /// <summary>Events already stored or objects changed since they were read: a conflict, found before anything is written.</summary>

@@ -295,6 +295,10 @@ internal sealed partial class EmbeddedStore
                 alias.Bind(1, a).Bind(2, id).Execute();
             }
         }
+        foreach (var (a, id) in FolderAliases.OfStandIns(folders))
+        {
+            alias.Bind(1, a).Bind(2, id).Execute();
+        }
     }
 
     private void WriteMessages(IEnumerable<MessageObject> messages, List<Action> newVersions)

@@ -95,6 +95,14 @@ internal static class Schema
         ALTER TABLE events ADD COLUMN arrival INTEGER;
         CREATE UNIQUE INDEX events_arrival ON events(coalesce(arrival, seq));
         """,
+        // Names folder: finds that the aliases of earlier versions left out (FolderAliases): the path the owner sees under
+        // the alternate namespace (projects/contracts for inbox/projects/contracts), and a folder first known by name
+        // only found by the real folder's id as well.
+        """
+        INSERT OR IGNORE INTO folder_aliases(alias, folder_id) SELECT substr(alias, 7), folder_id FROM folder_aliases WHERE alias LIKE 'inbox/%';
+        INSERT OR IGNORE INTO folder_aliases(alias, folder_id)
+            SELECT lower(json_extract(doc, '$.SameAs')), id FROM folders WHERE json_extract(doc, '$.SameAs') IS NOT NULL;
+        """,
     ];
 
     public static int CurrentVersion => Steps.Length;

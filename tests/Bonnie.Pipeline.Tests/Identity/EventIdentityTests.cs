@@ -220,7 +220,7 @@ public sealed class SchemaMigrationTests
         using var cmd = check.CreateCommand();
         cmd.CommandText = "SELECT max(version) FROM schema_version";
         Assert.Equal((long)Schema.CurrentVersion, (long)cmd.ExecuteScalar()!);
-        Assert.Equal(8, Schema.CurrentVersion);
+        Assert.Equal(9, Schema.CurrentVersion);
         Assert.Null(await store.GetPersonAsync("p1"));
         Assert.Empty(await store.GetPendingIdentityAsync(10));
     });
@@ -248,6 +248,29 @@ public sealed class SchemaMigrationTests
         Assert.Equal("e2", await Q("-budget"));
         Assert.Equal("e2", await Q("event:Login -merger"));
         Assert.Equal("e1,e2", await Q("-subject:budget"));
+    });
+
+    // As a Bonnie of schema 8 stored them: a nested folder of alice, and a stand-in (known by name only) that turned out to
+    // be a folder with an id, each with an event. Both are then found by the names and id the aliases of schema 9 add.
+    [Fact]
+    public Task Initialize_DatabaseOfVersion8_NestedOwnerPathAndStandInFoundByTheNewAliases() => WithMigratedStoreAsync(8, """
+        INSERT INTO folder_aliases(alias, folder_id) VALUES
+            ('user/alice/projects/contracts@example.org', 'f-nested'), ('inbox/projects/contracts', 'f-nested'), ('contracts', 'f-nested'), ('f-nested', 'f-nested'),
+            ('user/alice/src@example.org', 'name:user/alice/src@example.org'), ('inbox/src', 'name:user/alice/src@example.org'), ('src', 'name:user/alice/src@example.org'),
+            ('user/alice/src@example.org', 'f-real'), ('f-real', 'f-real');
+        INSERT INTO folders(id, name_lower, present, version, doc) VALUES
+            ('name:user/alice/src@example.org', 'user/alice/src@example.org', 0, 1, '{"Id":"name:user/alice/src@example.org","Name":"user/alice/Src@example.org","SameAs":"f-real"}');
+        INSERT INTO events(seq, id, type, name, ts, received, user, folder_id, payload_status, raw_sha256, raw)
+        VALUES (4096, 'in-nested', 'MessageNew', 'MessageNew', 1, 1, 'alice@example.org', 'f-nested', 0, 'x', x'7b7d'),
+               (8192, 'copy-out-of-src', 'MessageCopy', 'vnd.cmu.MessageCopy', 2, 2, 'alice@example.org', 'name:user/alice/src@example.org', 0, 'x', x'7b7d');
+        INSERT INTO event_terms(term, seq) VALUES ('f:f-nested', 4096), ('f:name:user/alice/src@example.org', 8192);
+        """, async store =>
+    {
+        async Task<string> Q(string q)
+            => string.Join(',', (await store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(q), Limit = 10 })).Items.Select(e => e.Id).Order());
+
+        Assert.Equal("in-nested", await Q("folder:Projects/Contracts"));
+        Assert.Equal("copy-out-of-src", await Q("folder:f-real"));
     });
 
     // Two events a Bonnie of schema 7 stored (no arrival numbers), then one stored now with an older time: the feed

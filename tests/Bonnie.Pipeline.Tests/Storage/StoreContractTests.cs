@@ -493,6 +493,32 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// A nested folder is found by every path its owner may see: INBOX/Projects/Contracts, and Projects/Contracts under
+    /// Cyrus's alternate namespace (the 3.x default); a review found only the first.
+    /// </summary>
+    [SkippableFact]
+    public async Task SearchEventsAsync_NestedFolderByTheOwnersPathWithOrWithoutInbox_Found()
+    {
+        var nested = "user/alice/Projects/Contracts@example.org";
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1, folder: nested));
+        batch.Events.Add(Event(2, folder: "user/alice/Contracts@example.org"));
+        foreach (var name in new[] { nested, "user/alice/Contracts@example.org" })
+        {
+            var id = Event(1, folder: name).FolderId!;
+            batch.Folders[id] = new FolderObject { Id = id, Name = name };
+        }
+        await _store.CommitAsync(batch);
+
+        async Task<string> Q(string q) => string.Join(',', (await _store.SearchEventsAsync(Search(q, 100))).Items.Select(e => (int)(e.Timestamp - T0).TotalSeconds).Order());
+
+        Assert.Equal("1", await Q("folder:Projects/Contracts"));
+        Assert.Equal("1", await Q("folder:INBOX/Projects/Contracts"));
+        Assert.Equal("1,2", await Q("folder:Contracts"));
+        Assert.Equal("1", await Q("folder:Projects*"));
+    }
+
+    /// <summary>
     /// A facet's bucket counts what clicking it finds. A move's event is in its destination folder and took the
     /// message out of its source: <c>folder:</c> finds it under both, so both buckets count it.
     /// </summary>

@@ -321,6 +321,9 @@ public sealed class HandlerIdentityTests(ITestOutputHelper output) : IAsyncLifet
         Assert.Equal(["oe16bupldlr2b7ax2w5twkwq/2"], m!.Locations.Where(l => l.Until is null).Select(l => l.Address));
         Assert.Contains("Location expunged sufr9a0wrxwpaaifzy6ge6cu/1 -> -", (await H(ObjectKind.Message, m.Key)).Select(x => x[..x.IndexOf("  [", StringComparison.Ordinal)]));
         Assert.False((await _p.Store.GetFolderAsync("name:user/alice@example.org"))!.Exists);
+        // By its id, INBOX's events include the copy that named it by URI only (found by a review: it was left out).
+        var byId = await _p.Store.SearchEventsAsync(new Bonnie.Shared.Search.EventSearch { Query = Bonnie.Shared.Search.QueryParser.Parse("folder:sufr9a0wrxwpaaifzy6ge6cu") });
+        Assert.Equal(["FlagsSet", "MessageCopy", "MessageExpunge"], byId.Items.Select(e => e.Type.ToString()).Order());
     }
 
     [Fact]
