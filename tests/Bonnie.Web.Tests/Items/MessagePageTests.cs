@@ -131,6 +131,23 @@ public sealed class MessagePageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Subject_WithARightToLeftOverride_ShownInTheOrderItWasWrittenWithTheControlVisible()
+    {
+        // Found by a review: "invoice" + U+202E + "gnp.exe" read "invoiceexe.png" in the title and the search grid.
+        var spoof = TestStore.Fixture("MessageNew").Replace("lmtp one", "invoice\u202Egnp.exe", StringComparison.Ordinal)
+            .Replace("M743974037cbef97becd11ce5", "M00000000000000000000b1d1", StringComparison.Ordinal)
+            .Replace("UID=1\"", "UID=9\"", StringComparison.Ordinal);
+        await _page.Store.ProcessAsync(TestStore.Raw(System.Text.Encoding.UTF8.GetBytes(spoof)));
+
+        var page = _page.Render<MessageHistory>(p => p.Add(x => x.Key, "M00000000000000000000b1d1"));
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("h2")), PageTestContext.Timeout);
+
+        var title = page.FindAll("h2")[0].TextContent;
+        Assert.Equal("invoice[U+202E]gnp.exe", title);
+        Assert.DoesNotContain("\u202E", page.Markup, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Render_UnknownKey_SaysSo()
     {
         var page = _page.Render<MessageHistory>(p => p.Add(x => x.Key, "Mdoesnotexist"));
