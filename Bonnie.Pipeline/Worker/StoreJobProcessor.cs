@@ -573,7 +573,7 @@ internal sealed partial class StoreJobProcessor(
             Subject = envelope?.Subject ?? (context.MessageSubjects.Count > 0 ? string.Join("\n", context.MessageSubjects) : null),
             From = envelope?.From.Select(Address).ToList() ?? [.. context.MessageSenders],
             To = envelope is null ? [] : envelope.To.Concat(envelope.Cc).Select(Address).ToList(),
-            Flags = e.Flags.Select(HandlerSupport.NormalizeFlag).ToList(),
+            Flags = FlagsOf(e),
             Size = e.MessageSize,
             PayloadStatus = context.PayloadStatus,
             PayloadSha256 = context.PayloadSha256,
@@ -585,6 +585,16 @@ internal sealed partial class StoreJobProcessor(
     }
 
     private static string Address(EmailAddress a) => HandlerSupport.AddressText(a.Name, a.Address);
+
+    // Cyrus reports a read and a \Deleted as MessageRead and MessageTrash without naming the flag; the event is that
+    // flag set, so flag:\Seen and flag:\Deleted find it (a live review found both matched nothing, and the README's own
+    // -flag:\Seen excluded nothing). The raw notification is kept as it came.
+    private static List<string> FlagsOf(CyrusEvent e) => e.Flags.Count > 0 ? e.Flags.Select(HandlerSupport.NormalizeFlag).ToList() : e.Type switch
+    {
+        EventType.MessageRead => ["\\Seen"],
+        EventType.MessageTrash => ["\\Deleted"],
+        _ => [],
+    };
 
     private static string? Format(SequenceSet? set)
         => set is null ? null : string.Join(',', set.Ranges.Select(r => r.First == r.Last ? $"{r.First}" : $"{r.First}:{r.Last}"));

@@ -251,7 +251,7 @@ public sealed class SchemaMigrationTests
     });
 
     // As a Bonnie of schema 8 stored them: a nested folder of alice, and a stand-in (known by name only) that turned out to
-    // be a folder with an id, each with an event. Both are then found by the names and id the aliases of schema 9 add.
+    // be a folder with an id, each with an event, and a read and a trash without flag terms. Schema 9 finds them all.
     [Fact]
     public Task Initialize_DatabaseOfVersion8_NestedOwnerPathAndStandInFoundByTheNewAliases() => WithMigratedStoreAsync(8, """
         INSERT INTO folder_aliases(alias, folder_id) VALUES
@@ -262,15 +262,20 @@ public sealed class SchemaMigrationTests
             ('name:user/alice/src@example.org', 'user/alice/src@example.org', 0, 1, '{"Id":"name:user/alice/src@example.org","Name":"user/alice/Src@example.org","SameAs":"f-real"}');
         INSERT INTO events(seq, id, type, name, ts, received, user, folder_id, payload_status, raw_sha256, raw)
         VALUES (4096, 'in-nested', 'MessageNew', 'MessageNew', 1, 1, 'alice@example.org', 'f-nested', 0, 'x', x'7b7d'),
-               (8192, 'copy-out-of-src', 'MessageCopy', 'vnd.cmu.MessageCopy', 2, 2, 'alice@example.org', 'name:user/alice/src@example.org', 0, 'x', x'7b7d');
-        INSERT INTO event_terms(term, seq) VALUES ('f:f-nested', 4096), ('f:name:user/alice/src@example.org', 8192);
+               (8192, 'copy-out-of-src', 'MessageCopy', 'vnd.cmu.MessageCopy', 2, 2, 'alice@example.org', 'name:user/alice/src@example.org', 0, 'x', x'7b7d'),
+               (12288, 'read', 'MessageRead', 'MessageRead', 3, 3, 'alice@example.org', 'f-nested', 0, 'x', x'7b7d'),
+               (16384, 'trash', 'MessageTrash', 'MessageTrash', 4, 4, 'alice@example.org', 'f-nested', 0, 'x', x'7b7d');
+        INSERT INTO event_terms(term, seq) VALUES ('f:f-nested', 4096), ('f:name:user/alice/src@example.org', 8192), ('f:f-nested', 12288), ('f:f-nested', 16384),
+            ('e:messageread', 12288), ('e:messagetrash', 16384);
         """, async store =>
     {
         async Task<string> Q(string q)
             => string.Join(',', (await store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(q), Limit = 10 })).Items.Select(e => e.Id).Order());
 
-        Assert.Equal("in-nested", await Q("folder:Projects/Contracts"));
+        Assert.Equal("in-nested,read,trash", await Q("folder:Projects/Contracts"));
         Assert.Equal("copy-out-of-src", await Q("folder:f-real"));
+        Assert.Equal("read", await Q("flag:\\Seen"));
+        Assert.Equal("trash", await Q("flag:\\Deleted"));
     });
 
     // Two events a Bonnie of schema 7 stored (no arrival numbers), then one stored now with an older time: the feed

@@ -54,6 +54,20 @@ public sealed class HandlerHistoryTests : IAsyncLifetime
         Assert.NotNull(message);
         Assert.Equal([$"{Inbox}/1", $"{Archive}/2"], message.Locations.Where(l => l.Until is null).Select(l => l.Address));
         Assert.Equal("lmtp one", message.Subject);
+        // Cyrus names no flag in a read; the event still is \Seen set, and flag:\Seen finds it (a live review found
+        // nothing, so the README's -flag:\Seen excluded nothing).
+        var seen = await _p.Store.SearchEventsAsync(Search("flag:\\Seen"));
+        Assert.Contains(seen.Items, e => e.Type == EventType.MessageRead && e.Flags.SequenceEqual(["\\Seen"]));
+    }
+
+    [Fact]
+    public async Task ProcessAsync_Trash_FoundByFlagDeleted()
+    {
+        await _p.RunAllAsync(Fixture.Event("MailboxCreate"), Fixture.Event("MessageNew"), Fixture.Event("MessageTrash"));
+
+        var deleted = await _p.Store.SearchEventsAsync(Search("flag:\\Deleted"));
+        Assert.Equal([EventType.MessageTrash], deleted.Items.Select(e => e.Type));
+        Assert.Equal(1, (await _p.Store.SearchEventsAsync(Search("event:MessageNew -flag:\\Deleted"))).Total);
     }
 
     [Fact]
