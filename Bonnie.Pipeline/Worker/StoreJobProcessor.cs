@@ -79,6 +79,7 @@ internal sealed partial class StoreJobProcessor(
 
         await LeaveOutStoredRetriesAsync(work, outcomes, cancellationToken).ConfigureAwait(false);
         await FetchPayloadsAsync(work, cancellationToken).ConfigureAwait(false);
+        await FollowMovedMessagesAsync(work, cancellationToken).ConfigureAwait(false);
         foreach (var item in work)
         {
             if (item.Payload is not { Status: PayloadStatus.Missing })
@@ -165,6 +166,89 @@ internal sealed partial class StoreJobProcessor(
                 TaskCreationOptions.LongRunning, TaskScheduler.Default))
             .ToList();
         await Task.WhenAll(fetchers).ConfigureAwait(false);
+    }
+
+    // A move or copy of more messages than this is not followed for their bytes (one or two look-ups each).
+    internal const int MaxMessagesFollowed = 1_000;
+
+    /// <summary>
+    /// A message moved right after its delivery (a client's rule, an "archive" swipe) was gone from where the delivery
+    /// said it was before its bytes could be read, and stayed without them although it was still in the mailbox: a
+    /// live review found every message so moved kept as payload missing. A move or copy of such a message, later in
+    /// this batch or in a later one (the message is then stored as missing), has its bytes read where it went. They
+    /// go with that event (its payload fields, its body text) and onto the message, so the message's history says
+    /// when and where they were obtained. Only when a payload source is configured; a move of messages that have
+    /// their bytes costs a look-up or two and no fetch.
+    /// </summary>
+    private async Task FollowMovedMessagesAsync(List<Item> work, CancellationToken cancellationToken)
+    {
+        if (!payloads.HasSource)
+        {
+            return;
+        }
+        // Where a delivery of this batch was found gone, with its email id (checked against what is read elsewhere).
+        var gone = new Dictionary<(string Folder, uint Uid), string?>();
+        foreach (var item in work)
+        {
+            var e = item.Event;
+            if (e.Type is EventType.MessageNew or EventType.MessageAppend)
+            {
+                if (item.Payload is { Gone: true } && e.Mailbox is { Uid: { } uid } at)
+                {
+                    gone[(at.Name, uid)] = e.EmailId;
+                }
+                continue;
+            }
+            if (e.Type is not (EventType.MessageMove or EventType.MessageCopy) || e.OldMailbox is not { } from || e.Mailbox is not { } to
+                || e.OldUidSet is not { } oldSet || e.UidSet is not { } newSet)
+            {
+                continue;
+            }
+            var oldUids = oldSet.Uids.Take(MaxMessagesFollowed + 1).ToList();
+            var newUids = newSet.Uids.Take(MaxMessagesFollowed + 1).ToList();
+            if (oldUids.Count != newUids.Count || oldUids.Count > MaxMessagesFollowed)
+            {
+                continue;
+            }
+            for (var i = 0; i < oldUids.Count; i++)
+            {
+                string? emailId;
+                if (gone.Remove((from.Name, oldUids[i]), out var goneEmailId))
+                {
+                    emailId = goneEmailId;
+                }
+                else if (await StoredWithoutBytesAsync(e, from, oldUids[i], cancellationToken).ConfigureAwait(false) is { } stored)
+                {
+                    emailId = stored.EmailId;
+                }
+                else
+                {
+                    continue;
+                }
+                var there = e with { Mailbox = to with { Uid = newUids[i] }, UidSet = null, EmailId = emailId };
+                var result = await payloads.FetchAsync(there, item.Job, cancellationToken).ConfigureAwait(false);
+                if (result.Sha256 is not null)
+                {
+                    item.MovedPayloads[newUids[i]] = result;
+                }
+                else if (result.Gone)
+                {
+                    // Moved on again: a later move out of there, in this batch, looks where that one went.
+                    gone[(to.Name, newUids[i])] = emailId;
+                }
+            }
+        }
+    }
+
+    private async Task<MessageObject?> StoredWithoutBytesAsync(CyrusEvent e, MailboxUri from, uint uid, CancellationToken cancellationToken)
+    {
+        var folderId = e.OldMailboxId ?? (await store.FindFolderByNameAsync(from.Name, cancellationToken).ConfigureAwait(false))?.Id;
+        if (folderId is null)
+        {
+            return null;
+        }
+        var message = await store.FindMessageAtAsync(folderId, uid, cancellationToken).ConfigureAwait(false);
+        return message is { PayloadStatus: PayloadStatus.Missing } ? message : null;
     }
 
     /// <summary>
@@ -521,6 +605,7 @@ internal sealed partial class StoreJobProcessor(
             PayloadStatus = payload?.Status ?? PayloadStatus.None,
             PayloadSha256 = payload?.Sha256,
             PayloadInternalDate = payload?.InternalDate,
+            PayloadsWhereMoved = item.MovedPayloads.ToDictionary(p => p.Key, p => new MovedPayload(p.Value.Status, p.Value.Sha256!, p.Value.InternalDate)),
             FolderMetadata = item.Metadata,
         };
         foreach (var handler in _handlers)
@@ -575,9 +660,10 @@ internal sealed partial class StoreJobProcessor(
             To = envelope is null ? [] : envelope.To.Concat(envelope.Cc).Select(Address).ToList(),
             Flags = FlagsOf(e),
             Size = e.MessageSize,
-            PayloadStatus = context.PayloadStatus,
-            PayloadSha256 = context.PayloadSha256,
-            BodyText = item.Payload?.BodyText,
+            // A move or copy that brought a message's missing bytes carries them, as its delivery would have.
+            PayloadStatus = context.PayloadStatus != PayloadStatus.None || item.MovedPayloads.Count == 0 ? context.PayloadStatus : item.MovedPayloads.Values.First().Status,
+            PayloadSha256 = context.PayloadStatus != PayloadStatus.None || item.MovedPayloads.Count == 0 ? context.PayloadSha256 : item.MovedPayloads.Values.First().Sha256,
+            BodyText = item.Payload?.BodyText ?? (item.MovedPayloads.Count == 0 ? null : string.Join("\n", item.MovedPayloads.Values.Select(p => p.BodyText).OfType<string>())),
             Identity = item.Identity?.Identity,
             RawSha256 = item.RawSha256,
             Raw = item.Job.Notification,
@@ -616,6 +702,8 @@ internal sealed partial class StoreJobProcessor(
         public Job Job { get; } = job;
         public CyrusEvent Event { get; } = e;
         public PayloadResult? Payload { get; set; }
+        /// <summary>Bytes read where a move or copy took a message that had none (<see cref="FollowMovedMessagesAsync"/>), by UID there.</summary>
+        public Dictionary<uint, PayloadResult> MovedPayloads { get; } = [];
         /// <summary>The folder's shared METADATA as read for this event (MailboxModseq only); null when not read.</summary>
         public SortedDictionary<string, string>? Metadata { get; set; }
         public Enrichment? Identity { get; set; }

@@ -37,6 +37,11 @@ internal sealed class EventContext
     public string? PayloadSha256 { get; init; }
     /// <summary>The server's INTERNALDATE of the delivered message, when the payload's source read it.</summary>
     public DateTimeOffset? PayloadInternalDate { get; init; }
+    /// <summary>
+    /// For a move or copy: bytes read where it took a message that had none (gone from where it was delivered before
+    /// they were read), by the UID there. Set by the processor (StoreJobProcessor.FollowMovedMessagesAsync).
+    /// </summary>
+    public IReadOnlyDictionary<uint, MovedPayload> PayloadsWhereMoved { get; init; } = new Dictionary<uint, MovedPayload>();
     /// <summary>Set by the processor for a folder's MailboxModseq when its METADATA was read (see StoreJobProcessor).</summary>
     public SortedDictionary<string, string>? FolderMetadata { get; init; }
 
@@ -271,3 +276,6 @@ internal static class HandlerSupport
         return folder;
     }
 }
+
+/// <summary>A message's bytes, read where a move or copy took it (<see cref="EventContext.PayloadsWhereMoved"/>).</summary>
+public sealed record MovedPayload(PayloadStatus Status, string Sha256, DateTimeOffset? InternalDate);

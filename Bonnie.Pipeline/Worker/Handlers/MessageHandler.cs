@@ -240,6 +240,13 @@ internal sealed class MessageHandler : IEventHandler
                     .ConfigureAwait(false);
             }
             context.SeeMessage(message);
+            if (message.PayloadStatus == PayloadStatus.Missing && context.PayloadsWhereMoved.TryGetValue(newUids[i], out var bytes))
+            {
+                // Its delivery found it gone (moved at once); read where this event took it.
+                message.PayloadStatus = bytes.Status;
+                message.PayloadSha256 = bytes.Sha256;
+                message.InternalDate ??= bytes.InternalDate;
+            }
             if (message.CurrentAt(target.Id, newUids[i]) is not null)
             {
                 continue;

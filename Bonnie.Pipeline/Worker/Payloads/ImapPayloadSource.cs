@@ -75,7 +75,7 @@ internal sealed partial class ImapPayloadSource(ImapPayloadOptions options, ILog
                 catch (MessageNotFoundException) when (folder.UidNext is { } next && uid < next.Id)
                 {
                     // Cyrus gave out this UID (it is below UIDNEXT) and no longer has the message: expunged since.
-                    return PayloadAnswer.NoLonger($"UID {uid} is no longer in {mailbox.Name} (UIDNEXT {next.Id}): expunged before it could be fetched");
+                    return PayloadAnswer.NoLonger($"UID {uid} is no longer in {mailbox.Name} (UIDNEXT {next.Id}): moved or expunged before it could be fetched");
                 }
             }
             finally

@@ -33,6 +33,9 @@ internal sealed partial class PayloadFetcher(
     /// <summary>True when a folder's fetches must run one after another (<see cref="IPayloadSource.OneFetchPerFolder"/>).</summary>
     public bool OneFetchPerFolder => _sources.Any(s => s.OneFetchPerFolder);
 
+    /// <summary>True when a source other than the event itself may give a message's bytes (spool, IMAP).</summary>
+    public bool HasSource => _sources.Any(s => s.MayAnswerLater);
+
     /// <summary>True when this worker asks the collectors on the IMAP hosts (<see cref="PayloadOptions.UseCollector"/>).</summary>
     public bool UsesCollector => options.UseCollector;
 

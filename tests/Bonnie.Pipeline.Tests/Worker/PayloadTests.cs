@@ -115,6 +115,71 @@ public sealed class PayloadTests : IDisposable
         Assert.Equal(PayloadStatus.Missing, stored!.PayloadStatus);
     }
 
+    /// <summary>INBOX's UID 1 moved to Archive's UID 3 before the delivery's bytes were read (a client's rule).</summary>
+    private static string MoveOfTheFirstToArchive() => Fixture.Edit(Fixture.Event("vnd.cmu.MessageMove"), ("\"vnd.cmu.oldUidset\":\"2\"", "\"vnd.cmu.oldUidset\":\"1\""),
+        ("179595122895.12822.14042202990968850809", "179595122889.12822.11728137019898957721"));
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ProcessAsync_DeliveryMovedBeforeItsBytesWereRead_BytesReadWhereTheMoveTookIt(bool sameBatch)
+    {
+        // Found by a live review: every message a client moved at once after its delivery was kept without its bytes,
+        // though it was still in the mailbox (IMAP said UID 1 was gone from INBOX; nobody looked in Archive).
+        await using var p = await TestPipeline.CreateAsync([new MovedAwaySource(("user/alice/Archive@example.org", 3u, Message))], maxAttempts: 5);
+        var delivery = TestPipeline.JobFor(DeliveryOf(Message), attempt: 0);
+        var move = TestPipeline.JobFor(MoveOfTheFirstToArchive(), attempt: 0) with { After = delivery.Id };
+
+        if (sameBatch)
+        {
+            Assert.All(await p.Processor.ProcessBatchAsync([delivery, move]), o => Assert.IsType<JobOutcome.Done>(o));
+        }
+        else
+        {
+            Assert.IsType<JobOutcome.Done>(Assert.Single(await p.Processor.ProcessBatchAsync([delivery])));
+            Assert.Equal(PayloadStatus.Missing, (await p.Store.FindMessageAtAsync("sufr9a0wrxwpaaifzy6ge6cu", 1))!.PayloadStatus);
+            Assert.IsType<JobOutcome.Done>(Assert.Single(await p.Processor.ProcessBatchAsync([move with { After = null }])));
+        }
+
+        var message = await p.Store.FindMessageAtAsync("oe16bupldlr2b7ax2w5twkwq", 3);
+        Assert.Equal(PayloadStatus.Stored, message!.PayloadStatus);
+        Assert.Equal(Message, await p.Payloads.GetAsync(message.PayloadSha256!));
+        // The delivery says what was true then; the move says it brought the bytes, and its body text is searchable.
+        Assert.Equal(PayloadStatus.Missing, (await p.Store.GetEventAsync(delivery.Id))!.PayloadStatus);
+        var moved = await p.Store.GetEventAsync(move.Id);
+        Assert.Equal(PayloadStatus.Stored, moved!.PayloadStatus);
+        Assert.Equal(message.PayloadSha256, moved.PayloadSha256);
+        var found = await p.Store.SearchEventsAsync(new Bonnie.Shared.Search.EventSearch { Query = Bonnie.Shared.Search.QueryParser.Parse("quarterly") });
+        Assert.Equal([move.Id], found.Items.Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task ProcessAsync_MoveOfAMessageWithItsBytes_ReadsNothingAgain()
+    {
+        var source = new MovedAwaySource(("user/alice@example.org", 1u, Message), ("user/alice/Archive@example.org", 3u, Message));
+        await using var p = await TestPipeline.CreateAsync([source], maxAttempts: 5);
+
+        await p.RunAsync(DeliveryOf(Message), attempt: 0);
+        await p.RunAsync(MoveOfTheFirstToArchive(), attempt: 0);
+
+        Assert.Equal(["user/alice@example.org/1"], source.Asked);
+    }
+
+    /// <summary>Has the given messages where it is told; says any other UID below UIDNEXT is gone, as IMAP does.</summary>
+    private sealed class MovedAwaySource(params (string Folder, uint Uid, byte[] Bytes)[] messages) : IPayloadSource
+    {
+        public List<string> Asked { get; } = [];
+
+        public string Name => "imap-like";
+
+        public Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
+        {
+            Asked.Add($"{e.Mailbox?.Name}/{e.Mailbox?.Uid}");
+            var found = messages.FirstOrDefault(m => m.Folder == e.Mailbox?.Name && m.Uid == e.Mailbox?.Uid);
+            return Task.FromResult(found.Bytes is { } bytes ? PayloadAnswer.Found(bytes) : PayloadAnswer.NoLonger("moved or expunged before it could be fetched"));
+        }
+    }
+
     private sealed class GoneSource : IPayloadSource
     {
         public string Name => "gone";
