@@ -109,8 +109,8 @@ public class BonnieOnCyrus : IAsyncLifetime
         _host = await BonnieProcess.StartAsync(environment, "Broker listening");
     }
 
-    /// <summary>A worker alone, on the same store.</summary>
-    public async Task StartWorkerAsync()
+    /// <summary>A worker alone, on the same store; <paramref name="extra"/> overrides its settings (an empty value removes one).</summary>
+    public async Task StartWorkerAsync(IReadOnlyDictionary<string, string>? extra = null)
     {
         var environment = Common();
         environment["Bonnie__Broker__Enabled"] = "false";
@@ -121,6 +121,17 @@ public class BonnieOnCyrus : IAsyncLifetime
         {
             environment.Remove("Bonnie__Payloads__SpoolPartitions__0");
             environment["Bonnie__Payloads__UseCollector"] = "true";
+        }
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+        {
+            if (value.Length == 0)
+            {
+                environment.Remove(key);
+            }
+            else
+            {
+                environment[key] = value;
+            }
         }
         _worker = await BonnieProcess.StartAsync(environment, $"Worker {WorkerName} connected");
     }

@@ -79,6 +79,71 @@ public sealed class CyrusFailureTests(CyrusFailureTests.Fixture bonnie) : IClass
         Assert.Equal(Count, appends.Select(e => e.GetProperty("messageKeys")[0].GetString()).Distinct().Count());
     }
 
+    [Fact]
+    public async Task DeliveryMovedByItsUserBeforeItsBytesWereRead_OverImap_BytesKeptFromWhereItWent()
+    {
+        // Found by a live review: a message a client's rule moves the moment it arrives was gone from INBOX when the
+        // worker (IMAP as the only payload source) came to read it, and was kept without its bytes. Here both events
+        // wait in the dealer's spool, so the worker surely finds INBOX empty.
+        using var cancel = new CancellationTokenSource(Timeout);
+        var ct = cancel.Token;
+        var tag = "filed" + Guid.NewGuid().ToString("N")[..8];
+        var folder = "Filed-" + tag;
+        bonnie.StopWorker();
+        bonnie.StopHost();
+        var test = CyrusFixture.NewMessage(Cyrus.Alice, $"{tag} moved at once");
+        byte[] bytes;
+        using (var client = await Cyrus.ConnectAsync(Cyrus.Alice, ct))
+        {
+            var filed = await client.GetFolder(client.PersonalNamespaces[0]).CreateAsync(folder, isMessageFolder: true, ct);
+            await Cyrus.DeliverAsync(test.Message, [Cyrus.Alice], ct);
+            await client.Inbox.OpenAsync(FolderAccess.ReadWrite, ct);
+            var uid = (await client.Inbox.SearchAsync(MailKit.Search.SearchQuery.HeaderContains("Message-ID", test.MessageId), ct)).Single();
+            using (var stream = await client.Inbox.GetStreamAsync(uid, "", ct))
+            using (var copy = new MemoryStream())
+            {
+                await stream.CopyToAsync(copy, ct);
+                bytes = copy.ToArray();
+            }
+            await client.Inbox.MoveToAsync(uid, filed!, ct);
+            await client.DisconnectAsync(quit: true, ct);
+        }
+        // notifyd runs the dealer after the command returns: wait until the move is spooled (the delivery came before it).
+        await BonnieOnCyrus.EventuallyAsync<string[]>(_ => Task.FromResult(SpooledFiles() is var files
+                && files.Any(f => File.ReadAllText(f) is var text && text.Contains("MessageMove", StringComparison.Ordinal) && text.Contains(test.MessageId, StringComparison.Ordinal))
+                ? files : null),
+            "the move spooled");
+        try
+        {
+            await bonnie.StartHostAsync();
+            await bonnie.StartWorkerAsync(new Dictionary<string, string>
+            {
+                ["Bonnie__Payloads__SpoolPartitions__0"] = "",
+                ["Bonnie__Payloads__Imap__Host"] = Cyrus.Host,
+                ["Bonnie__Payloads__Imap__Port"] = Cyrus.ImapPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Bonnie__Payloads__Imap__Security"] = "None",
+                ["Bonnie__Payloads__Imap__User"] = Cyrus.Admin,
+                ["Bonnie__Payloads__Imap__Password"] = Cyrus.Password,
+            });
+            await bonnie.DrainAsync();
+
+            var move = Assert.Single(await bonnie.WaitForEventsAsync($"event:MessageMove messageid:{test.MessageId}"));
+            var key = move.GetProperty("messageKeys")[0].GetString()!;
+            var item = (await bonnie.GetAsync($"/api/messages/{Uri.EscapeDataString(key)}/history", ct))!.Value.GetProperty("item");
+            Assert.Equal("Stored", item.GetProperty("payloadStatus").GetString());
+            Assert.Equal(BonnieOnCyrus.Hex(System.Security.Cryptography.SHA256.HashData(bytes)), item.GetProperty("payloadSha256").GetString());
+            Assert.Equal("Stored", move.GetProperty("payloadStatus").GetString());
+            var delivery = Assert.Single(await bonnie.WaitForEventsAsync($"event:MessageNew messageid:{test.MessageId}"));
+            Assert.Equal("Missing", delivery.GetProperty("payloadStatus").GetString());
+        }
+        finally
+        {
+            // The other tests of this class expect the worker as the fixture starts it.
+            bonnie.StopWorker();
+            await bonnie.StartWorkerAsync();
+        }
+    }
+
     private string[] SpooledFiles() => Directory.Exists(bonnie.DealerSpool) ? Directory.GetFiles(bonnie.DealerSpool) : [];
 
     public sealed class Fixture : BonnieOnCyrus;
