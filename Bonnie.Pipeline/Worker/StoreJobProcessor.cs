@@ -591,9 +591,14 @@ internal sealed partial class StoreJobProcessor(
     {
         var e = item.Event;
         var clientIp = e.ClientIP;
-        if (clientIp is null && e.SessionId is not null)
+        var user = e.User;
+        if ((clientIp is null || user is null) && e.SessionId is not null
+            && await uow.GetSessionAsync(e.SessionId, cancellationToken).ConfigureAwait(false) is { } session)
         {
-            clientIp = (await uow.GetSessionAsync(e.SessionId, cancellationToken).ConfigureAwait(false))?.ClientIp;
+            clientIp ??= session.ClientIp;
+            // Cyrus names no user in some events of a session (the MailboxModseq of a SETMETADATA): the session's login
+            // did it. A live review found such METADATA changes with their session and address but "by nobody".
+            user ??= session.User;
         }
         var payload = item.Payload;
         var context = new EventContext
@@ -601,7 +606,7 @@ internal sealed partial class StoreJobProcessor(
             Event = e,
             EventId = item.Job.Id,
             Work = uow,
-            Actor = new Actor(e.User, e.SessionId, clientIp, e.Service),
+            Actor = new Actor(user, e.SessionId, clientIp, e.Service),
             PayloadStatus = payload?.Status ?? PayloadStatus.None,
             PayloadSha256 = payload?.Sha256,
             PayloadInternalDate = payload?.InternalDate,
@@ -628,7 +633,7 @@ internal sealed partial class StoreJobProcessor(
         }
         uow.SeeUser(e.User, e.Timestamp);
         uow.EndEvent(item.Job.Id, e.Timestamp, context.Actor);
-        return ToStoredEvent(item, context, clientIp);
+        return ToStoredEvent(item, context, clientIp) with { User = user };
     }
 
     private StoredEvent ToStoredEvent(Item item, EventContext context, string? clientIp)

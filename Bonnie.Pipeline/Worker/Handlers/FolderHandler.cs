@@ -80,11 +80,23 @@ internal sealed class FolderHandler : IEventHandler
                 // changed or removed since Bonnie last read it.
                 if (context.FolderMetadata is { } entries)
                 {
+                    if (folder.Metadata.Count == 0)
+                    {
+                        // The first read of the folder: Cyrus's own settings of it (partition, sharedseen, duplicatedeliver,
+                        // pop3newuidl...) were there before, not set by the session of this event; recorded as changes,
+                        // they showed up as if it had set them (found by a live review). What people set is recorded as
+                        // a change, as before. Cyrus reports its settings for every folder, so a folder read before is
+                        // never without them.
+                        context.Work.Learn(folder, f => f.Metadata = new SortedDictionary<string, string>(
+                            entries.Where(x => x.Key.StartsWith(CyrusOwnMetadata, StringComparison.Ordinal)).ToDictionary(), StringComparer.Ordinal));
+                    }
                     folder.Metadata = new SortedDictionary<string, string>(entries, StringComparer.Ordinal);
                 }
                 break;
         }
     }
+
+    private const string CyrusOwnMetadata = "/shared/vendor/cmu/cyrus-imapd/";
 
     // Cyrus sends no expunge for the messages of a deleted folder: they leave with it, each recorded as such.
     private static async Task EndMessagesAsync(EventContext context, FolderObject folder, CancellationToken cancellationToken)

@@ -202,9 +202,10 @@ public sealed class FolderMetadataTests(CapturingCyrusFixture cyrus) : IClassFix
         Assert.All(changes, c => Assert.True(c.At >= folder.FirstSeen));
         var now = await _store.GetFolderAsync(folder.Id, cancel.Token);
         Assert.DoesNotContain("/shared/comment", now!.Metadata.Keys);
-        // Cyrus's own settings were found at the first read and recorded once: they did not change since.
+        // Cyrus's own settings were found at the first read: known, not changes someone made (a live review saw them on
+        // every folder's history as set by whoever's session came first); they did not change since.
         Assert.Equal("default", now.Metadata["/shared/vendor/cmu/cyrus-imapd/partition"]);
-        Assert.Single(changes, c => c.Key == "/shared/vendor/cmu/cyrus-imapd/partition");
+        Assert.DoesNotContain(changes, c => c.Key!.StartsWith("/shared/vendor/cmu/cyrus-imapd/", StringComparison.Ordinal));
         Assert.DoesNotContain(changes, c => ImapAdminSession.IsVolatile(c.Key!));
     }
 

@@ -143,6 +143,35 @@ public sealed class HandlerCoverageTests : IAsyncLifetime
         Assert.Equal(3, (await _p.Store.GetEventsForObjectAsync(ObjectKind.Folder, Inbox, 10)).Count(e => e.Type == EventType.MailboxModseq));
     }
 
+    [Fact]
+    public async Task MailboxModseq_FirstReadOfAFolder_CyrusOwnSettingsAreKnownNotChanges_ALaterChangeOfOneIsRecorded()
+    {
+        // Found by a live review: partition, sharedseen and the like appeared on every folder's history as set by
+        // whoever's session caused the first MailboxModseq.
+        const string vendor = "/shared/vendor/cmu/cyrus-imapd/";
+        async Task ReadAsync(string modseqJson, Dictionary<string, string> entries)
+        {
+            var source = new FixedMetadata(new FolderMetadataRead(
+                new Dictionary<string, SortedDictionary<string, string>> { [InboxName] = new(entries, StringComparer.Ordinal) },
+                [], new Dictionary<string, string> { [InboxName] = Inbox }));
+            var processor = new StoreJobProcessor(_p.Store, [new FolderHandler(), new MessageHandler(), new SessionHandler()],
+                new PayloadFetcher([], _p.Payloads, new PayloadOptions(), NullLogger<PayloadFetcher>.Instance),
+                TimeProvider.System, NullLogger<StoreJobProcessor>.Instance, metadata: source);
+            Assert.IsType<JobOutcome.Done>(await processor.ProcessAsync(TestPipeline.JobFor(modseqJson, attempt: 0)));
+        }
+        await _p.RunAllAsync(Fixture.Event("MailboxCreate"));
+        var before = await HistoryAsync(ObjectKind.Folder, Inbox);
+
+        await ReadAsync(Fixture.Event("MailboxModseq"), new() { [vendor + "partition"] = "default", [vendor + "sharedseen"] = "false", ["/shared/comment"] = "under legal hold" });
+        await ReadAsync(Fixture.Edit(Fixture.Event("MailboxModseq"), ("11:20:28.953Z", "11:20:29.953Z")),
+            new() { [vendor + "partition"] = "default", [vendor + "sharedseen"] = "true", ["/shared/comment"] = "under legal hold" });
+
+        Assert.Equal(
+            [.. before, $"Metadata /shared/comment - -> under legal hold [in {InboxName}]", $"Metadata {vendor}sharedseen false -> true [in {InboxName}]"],
+            await HistoryAsync(ObjectKind.Folder, Inbox));
+        Assert.Equal("default", (await _p.Store.GetFolderAsync(Inbox))!.Metadata[vendor + "partition"]);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

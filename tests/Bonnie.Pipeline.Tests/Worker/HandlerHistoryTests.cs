@@ -216,6 +216,25 @@ public sealed class HandlerHistoryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ProcessAsync_EventOfASessionThatNamesNoUser_AttributedToTheSessionsLogin()
+    {
+        // Cyrus names no user in the MailboxModseq of a SETMETADATA; a live review found the METADATA changes it caused
+        // with alice's session and address but by nobody, so user:alice did not find them.
+        var login = Fixture.Edit(Fixture.Event("Login"), ("\"user\":\"cyrus\"", "\"user\":\"alice@example.org\""));
+        var modseq = Fixture.Edit(Fixture.Event("MailboxModseq"), ("cyrus-1795951228-12863-2-4694009204840870428", "cyrus-1795951187-11381-2-14971745235264492537"),
+            ("\"service\":\"lmtp\"", "\"service\":\"imap\""));
+        await _p.RunAllAsync(login, modseq);
+
+        var found = await _p.Store.SearchEventsAsync(Search("user:alice@example.org event:MailboxModseq"));
+        var e = Assert.Single(found.Items);
+        Assert.Equal("alice@example.org", e.User);
+        Assert.Equal("127.0.0.1", e.ClientIp);
+        // An event without a session to ask stays without a user.
+        await _p.RunAllAsync(Fixture.Edit(Fixture.Event("MailboxModseq"), ("11:20:28.953Z", "11:20:29.953Z")));
+        Assert.Single((await _p.Store.SearchEventsAsync(Search("event:MailboxModseq"))).Items, x => x.User is null);
+    }
+
+    [Fact]
     public async Task ProcessAsync_QuotaExceedThenWithin_RecordsQuotaState()
     {
         await _p.RunAllAsync(Fixture.Event("MailboxCreate"), Fixture.Load("fixtures/QuotaExceed.json"), Fixture.Load("fixtures/QuotaWithin.json"));
