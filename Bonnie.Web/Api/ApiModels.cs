@@ -31,15 +31,18 @@ internal sealed record ChangeDto(
         c.Actor.SessionId, c.Actor.ClientIp, c.Actor.Service, c.At, c.EventId);
 }
 
-internal sealed record LocationDto(string FolderId, string? FolderName, uint Uid, string? Origin, DateTimeOffset Since, DateTimeOffset? Until,
+/// <param name="FolderName">The folder's name when the message came there.</param>
+/// <param name="FolderNameNow">The folder's name now (after renames), when Bonnie knows the folder; null otherwise.</param>
+internal sealed record LocationDto(string FolderId, string? FolderName, string? FolderNameNow, uint Uid, string? Origin, DateTimeOffset Since, DateTimeOffset? Until,
     string? EndReason, IReadOnlyCollection<string> Flags);
 
 internal sealed record MessageDto(string Id, string? EmailId, string? MessageId, long? Size, string? Subject, string? From, bool Exists,
     string PayloadStatus, string? PayloadSha256, IReadOnlyList<LocationDto> Locations, IReadOnlyList<string> MergedFrom)
 {
-    public static MessageDto Of(MessageObject m) => new(m.Key, m.EmailId, m.MessageId, m.Size, m.Subject, m.From, m.Exists,
+    public static MessageDto Of(MessageObject m, IReadOnlyDictionary<string, string>? namesNow = null) => new(m.Key, m.EmailId, m.MessageId, m.Size, m.Subject, m.From, m.Exists,
         m.PayloadStatus.ToString(), m.PayloadSha256,
-        m.Locations.Select(l => new LocationDto(l.FolderId, l.FolderName, l.Uid, l.Origin, l.Since, l.Until, l.EndReason, l.Flags)).ToList(),
+        m.Locations.Select(l => new LocationDto(l.FolderId, l.FolderName, namesNow?.GetValueOrDefault(l.FolderId), l.Uid, l.Origin, l.Since, l.Until, l.EndReason, l.Flags))
+            .ToList(),
         m.MergedFrom);
 }
 
