@@ -111,13 +111,14 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time, IIde
                 // delivery joined a sighting) is recorded on that message, not on the pointer.
                 var message = await MessageHistory.FollowAsync(await work.GetMessageAsync(m.Key, cancellationToken).ConfigureAwait(false),
                     k => work.GetMessageAsync(k, cancellationToken)).ConfigureAwait(false);
+                var bytesNow = false;
                 if (message is null)
                 {
                     message = work.DiscoverMessage(m.Key, now, o => Describe(o, m));
                 }
                 else
                 {
-                    Describe(message, m);
+                    bytesNow = Describe(message, m);
                 }
                 var location = message.CurrentAt(folder.Id, m.Uid);
                 if (location is null)
@@ -135,9 +136,11 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time, IIde
                     work.NoteLocations(message);
                     recorded++;
                 }
-                else if (location.Origin != LocationOrigin.Backfill)
+                else if (location.Origin != LocationOrigin.Backfill && !bytesNow)
                 {
-                    // Events recorded this place: its delivery or copy already finds it.
+                    // Events recorded this place: its delivery or copy already finds it. Unless the backfill brought the
+                    // bytes its delivery could not keep: then its found event says when and where they were read (a live
+                    // review found them filled in with no trace in the message's history).
                     continue;
                 }
                 // A place found now, or by a run of a version that recorded no found events: either way it needs its event.
@@ -286,7 +289,8 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time, IIde
     }
 
     /// <summary>Fills in only what is unknown: what events recorded stays as they recorded it.</summary>
-    private static void Describe(MessageObject message, FoundMessage m)
+    /// <returns>Whether the message's bytes were missing and are kept now.</returns>
+    private static bool Describe(MessageObject message, FoundMessage m)
     {
         message.EmailId ??= m.EmailId;
         message.MessageId ??= m.MessageId;
@@ -296,9 +300,12 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time, IIde
         message.InternalDate ??= m.InternalDate;
         if (m.PayloadSha256 is not null && message.PayloadStatus is PayloadStatus.None or PayloadStatus.Missing)
         {
+            var wasMissing = message.PayloadStatus == PayloadStatus.Missing;
             message.PayloadStatus = m.PayloadStatus;
             message.PayloadSha256 = m.PayloadSha256;
+            return wasMissing;
         }
+        return false;
     }
 
     /// <returns>Whether anything was written; null when a concurrent writer won and the work must be redone.</returns>

@@ -132,4 +132,28 @@ public sealed class BackfillWriterTests : IAsyncLifetime
         Assert.Equal(before, (await _a.Store.GetCountsAsync()).Events);
         Assert.Empty((await SearchAsync("event:MessageFound")).Items);
     }
+
+    [Fact]
+    public async Task RecordMessages_DeliveryKeptWithoutItsBytes_TheBackfillsBytesComeWithAFoundEventInItsHistory()
+    {
+        // A live review found the bytes of such a message filled in by the backfill with no trace of when or where.
+        var folder = await _a.FolderAsync("inbox-2", "user/carol@example.org", Arrived.AddDays(-1));
+        var (delivered, _) = await _a.MessageAsync(folder, 9, "Bytes lost at delivery", Arrived, keepPayload: false);
+        var inbox = new FoundFolder(folder.Id, folder.Name, "carol@example.org", 7, new Dictionary<string, string>(), new Dictionary<string, string>());
+        var found = (await FoundAsync(9, "Bytes lost at delivery", "the kumquat ledger")) with { Key = delivered.Key };
+
+        await _writer.RecordMessagesAsync(inbox, [found], CancellationToken.None);
+
+        var message = await _a.Store.GetMessageAsync(delivered.Key);
+        Assert.Equal(PayloadStatus.Stored, message!.PayloadStatus);
+        Assert.Equal(found.PayloadSha256, message.PayloadSha256);
+        var e = Assert.Single((await SearchAsync("event:MessageFound")).Items);
+        Assert.Equal([delivered.Key], e.MessageKeys);
+        Assert.Equal(found.PayloadSha256, e.PayloadSha256);
+        Assert.Equal(Now, e.ReceivedAt);
+        Assert.Contains(await MessageHistory.EventsAsync(_a.Store, message, 10), x => x.Id == e.Id);
+        // A second run finds nothing more to say.
+        await _writer.RecordMessagesAsync(inbox, [found], CancellationToken.None);
+        Assert.Single((await SearchAsync("event:MessageFound")).Items);
+    }
 }
