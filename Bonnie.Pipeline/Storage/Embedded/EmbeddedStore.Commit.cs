@@ -109,10 +109,12 @@ internal sealed partial class EmbeddedStore
         var fullText = e.Subject is not null || e.From.Count > 0 || e.To.Count > 0 || e.BodyText is not null;
         return new PreparedEvent(raw, codec, e.Type.ToString(), Join(e.MessageIds), Join(e.MessageKeys), Join(e.From), Join(e.To), Join(e.Flags),
             e.Identity is null ? null : StoreJson.Write(e.Identity), [.. terms], fullText,
-            // The text as its words are indexed: Chinese and Japanese characters each a word (UnspacedScripts).
-            UnspacedScripts.Spaced(e.Subject), fullText ? UnspacedScripts.Spaced(string.Join(' ', e.From))! : "",
-            fullText ? UnspacedScripts.Spaced(string.Join(' ', e.To))! : "", UnspacedScripts.Spaced(e.BodyText));
+            // The text as its words are indexed: Chinese and Japanese characters each a word (UnspacedScripts), and letters
+            // without a plain spelling also under it (FoldedLetters: Łódź also as Lodz).
+            Indexed(e.Subject), fullText ? Indexed(string.Join(' ', e.From))! : "", fullText ? Indexed(string.Join(' ', e.To))! : "", Indexed(e.BodyText));
     }
+
+    private static string? Indexed(string? text) => UnspacedScripts.Spaced(FoldedLetters.WithFoldedCopy(text));
 
     /// <summary>Prepares the events on every core, or (<paramref name="onEveryCore"/> false) on the calling thread.</summary>
     internal PreparedEvent[] PrepareAll(List<StoredEvent> events, bool onEveryCore)

@@ -519,6 +519,29 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// Letters without a plain spelling of their own (ł, ø, æ, ß), ligatures and full-width letters are found as an officer
+    /// on an ASCII keyboard types them, and as written: the embedded store found "lodz", "strasse" or "invoice" nowhere.
+    /// </summary>
+    [SkippableFact]
+    public async Task SearchEventsAsync_LettersWithoutAPlainSpelling_FoundTypedPlainAndAsWritten()
+    {
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1, subject: "Łódź Ørsted Æsop \uFB01nance Straße"));
+        batch.Events.Add(Event(2) with { PayloadStatus = PayloadStatus.Stored, PayloadSha256 = new string('b', 64), BodyText = "the \uFF49\uFF4E\uFF56\uFF4F\uFF49\uFF43\uFF45 is due" });
+        batch.Events.Add(Event(3, subject: "Lunch"));
+        await _store.CommitAsync(batch);
+
+        async Task<string> Q(string q) => string.Join(',', (await _store.SearchEventsAsync(Search(q, 100))).Items.Select(e => (int)(e.Timestamp - T0).TotalSeconds).Order());
+
+        foreach (var q in new[] { "lodz", "Łódź", "orsted", "aesop", "finance", "subject:strasse", "subject:Straße", "\"orsted aesop\"" })
+        {
+            Assert.True(await Q(q) == "1", q);
+        }
+        Assert.Equal("2", await Q("invoice"));
+        Assert.Equal("2,3", await Q("-lodz"));
+    }
+
+    /// <summary>
     /// A facet's bucket counts what clicking it finds. A move's event is in its destination folder and took the
     /// message out of its source: <c>folder:</c> finds it under both, so both buckets count it.
     /// </summary>

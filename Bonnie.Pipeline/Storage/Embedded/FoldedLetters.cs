@@ -1,0 +1,91 @@
+using System.Text;
+
+namespace Bonnie.Pipeline.Storage.Embedded;
+
+/// <summary>
+/// Letters FTS5's unicode61 tokenizer keeps apart from their plain spelling: it takes accents off (remove_diacritics 2)
+/// but ł, ø, æ, œ, ß, đ, þ, ı have no accent to take off, and ligatures (ﬁ) and full-width letters (ｉｎｖｏｉｃｅ) are
+/// other characters. An officer typing on an ASCII keyboard searched "lodz", "orsted", "strasse" or "invoice" and found
+/// nothing (a review), while the Elasticsearch store (asciifolding) found them all. The indexed text gets a folded copy
+/// after it when folding changes anything, so both spellings are words of the event: "Łódź" and "lodz" each find it.
+/// The query is not folded (its spelling is one of the two). Text indexed before this stays as it was.
+/// </summary>
+internal static class FoldedLetters
+{
+    /// <summary>The text, followed by a line with its folded spelling when that differs; the same string otherwise.</summary>
+    public static string? WithFoldedCopy(string? text)
+    {
+        if (text is null || IsAscii(text))
+        {
+            return text;
+        }
+        var folded = Fold(text);
+        return string.Equals(folded, text, StringComparison.Ordinal) ? text : text + "\n" + folded;
+    }
+
+    internal static string Fold(string text)
+    {
+        string compatible;
+        try
+        {
+            // Compatibility forms: ligatures and full-width letters become the letters they stand for.
+            compatible = text.Normalize(NormalizationForm.FormKC);
+        }
+        catch (ArgumentException)
+        {
+            // Not valid Unicode (a lone surrogate): folded letter by letter only.
+            compatible = text;
+        }
+        StringBuilder? sb = null;
+        for (var i = 0; i < compatible.Length; i++)
+        {
+            var replacement = Replacement(compatible[i]);
+            if (replacement is null)
+            {
+                sb?.Append(compatible[i]);
+                continue;
+            }
+            sb ??= new StringBuilder(compatible, 0, i, compatible.Length + 8);
+            sb.Append(replacement);
+        }
+        return sb?.ToString() ?? compatible;
+    }
+
+    private static string? Replacement(char c) => c switch
+    {
+        'ß' => "ss",
+        'ẞ' => "SS",
+        'æ' => "ae",
+        'Æ' => "AE",
+        'œ' => "oe",
+        'Œ' => "OE",
+        'ø' => "o",
+        'Ø' => "O",
+        'ł' => "l",
+        'Ł' => "L",
+        'đ' => "d",
+        'Đ' => "D",
+        'ð' => "d",
+        'Ð' => "D",
+        'þ' => "th",
+        'Þ' => "TH",
+        'ı' => "i",
+        'ħ' => "h",
+        'Ħ' => "H",
+        'ŧ' => "t",
+        'Ŧ' => "T",
+        _ => null,
+    };
+
+    private static bool IsAscii(string text)
+    {
+        foreach (var c in text)
+        {
+            if (c > '\u007f')
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+}
