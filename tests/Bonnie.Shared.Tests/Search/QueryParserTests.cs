@@ -99,6 +99,25 @@ public sealed class QueryParserTests
     }
 
     [Theory]
+    [InlineData("ip:10.0.0.0/8", "10.")]
+    [InlineData("ip:192.0.2.0/24", "192.0.2.")]
+    [InlineData("ip:192.0.2.7/32", "192.0.2.7")]
+    public void Parse_Ipv4NetworkOnAByteBoundary_TheAddressesPrefix(string q, string value)
+    {
+        var node = Assert.IsType<KeywordNode>(QueryParser.Parse(q).Root);
+
+        Assert.Equal(value, node.Value);
+        Assert.Equal(!q.EndsWith("/32", StringComparison.Ordinal), node.IsPrefix);
+    }
+
+    [Theory]
+    [InlineData("after:2026-10-01 before:2026-11-01")]
+    [InlineData("after:2026-11-01 OR before:2026-10-01")]
+    [InlineData("(after:2026-11-01 user:bob) OR (before:2026-10-01 user:carol)")]
+    [InlineData("folder:\"a*b\"")]
+    public void Parse_DatesThatOverlapOrInOtherBranches_AndQuotedStars_Accepted(string q) => Assert.NotNull(QueryParser.Parse(q).Root);
+
+    [Theory]
     [InlineData("(user:bob", 9, "')'")]
     [InlineData("user:bob)", 8, "a term, AND, OR or the end of the query")]
     [InlineData("user:", 5, "a value for user:")]
@@ -117,6 +136,19 @@ public sealed class QueryParserTests
     [InlineData("sort:oldest a sort:newest", 14, "one sort: term")]
     [InlineData("after:2026-11-29T11:20:00+25:00", 6, "a time with a UTC offset between -14:00 and +14:00, or Z")]
     [InlineData("zanzibar OR", 11, "a term after OR")]
+    // Found by a review: each of these quietly found nothing.
+    [InlineData("a OR sort:oldest", 5, "sort: beside the terms, not joined by OR or AND")]
+    [InlineData("sort:oldest OR a", 0, "sort: beside the terms, not joined by OR or AND")]
+    [InlineData("a AND sort:oldest", 6, "sort: beside the terms, not joined by OR or AND")]
+    [InlineData("user:*@example.org", 5, "'*' only at the end of a value")]
+    [InlineData("folder:*Archive", 7, "'*' only at the end of a value")]
+    [InlineData("user:d*ve", 6, "'*' only at the end of a value")]
+    [InlineData("ip:10.0.0.0/12", 11, "an address or a prefix")]
+    [InlineData("ip:2001:db8::/32", 13, "an address or a prefix")]
+    [InlineData("ip:10.1.0.0/8", 11, "a network address")]
+    [InlineData("(after:2026-11-01) (before:2026-10-01)", 20, "dates that overlap")]
+    [InlineData("after:2026-11-01 before:2026-10-01", 17, "dates that overlap")]
+    [InlineData("on:2026-11-01 on:2026-11-02", 14, "dates that overlap")]
     public void Parse_BadQuery_PointsAtProblem(string q, int position, string expected)
     {
         var ex = Assert.Throws<QuerySyntaxException>(() => QueryParser.Parse(q));
