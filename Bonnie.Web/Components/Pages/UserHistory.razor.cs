@@ -10,11 +10,14 @@ namespace Bonnie.Web.Components.Pages;
 public sealed partial class UserHistory
 {
     private const int SessionLimit = 1000;
+
+    /// <summary>The page shows and counts the latest <see cref="SessionLimit"/> sessions; this says when there may be more.</summary>
+    private bool SessionsCut => _sessions.Count >= SessionLimit;
     private const int ActionLimit = 50;
 
     private string? _login;
     private IReadOnlyList<SessionObject> _sessions = [];
-    private IReadOnlyList<(string Address, int Count, DateTimeOffset? Last)> _byAddress = [];
+    private IReadOnlyList<(string Address, int Sessions, int Logins, DateTimeOffset? Last)> _byAddress = [];
     private IReadOnlyList<StoredEvent> _actions = [];
     private long _actionsTotal;
     private IReadOnlyList<(string PersonId, string DisplayName)> _people = [];
@@ -35,7 +38,9 @@ public sealed partial class UserHistory
         _sessions = await Store.GetSessionsForUserAsync(_login, SessionLimit);
         _byAddress = _sessions
             .GroupBy(s => s.ClientIp ?? "(unknown)", StringComparer.Ordinal)
-            .Select(g => (g.Key, g.Count(), g.Max(s => s.LoginAt)))
+            // A session whose login Bonnie never saw (only its logout) is a session, not a login seen (a review found
+            // 47 "logins" from an address with none).
+            .Select(g => (g.Key, g.Count(), g.Count(s => s.LoginAt is not null), g.Max(s => s.LoginAt)))
             .OrderByDescending(g => g.Item2)
             .ToList();
 
