@@ -115,6 +115,13 @@ public sealed partial class Search
         // Searches run once the circuit is live, never during prerendering, so each is run and audited once.
         if (!RendererInfo.IsInteractive || Q is null)
         {
+            if (Q is not null)
+            {
+                // Until then the page says what it is about to search, not "Type a query" under an empty box (a review
+                // saw a broad search's 2-3 s that way).
+                Vm.Query = Q;
+                _busy = true;
+            }
             return;
         }
         if (Q == Vm.AppliedQuery && Vm.Error is null)

@@ -82,6 +82,23 @@ public sealed class SearchPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Prerendered_AddressWithAQuery_ShowsTheQueryAndThatItIsSearchingNotAnEmptyBox_AndRunsNothing()
+    {
+        // A review saw a broad search's seconds as an empty box saying "Type a query" before the results came.
+        _page.Context.SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Static", isInteractive: false));
+        var nav = _page.Context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
+        nav.NavigateTo(Bonnie.Web.Search.ItemLinks.Search("event:MessageRead"));
+
+        var page = _page.Render<SearchPage>();
+
+        Assert.Equal("event:MessageRead", page.Find("#search-query").GetAttribute("value"));
+        Assert.Contains("Searching…", page.Markup, StringComparison.Ordinal);
+        Assert.DoesNotContain("Type a query", page.Markup, StringComparison.Ordinal);
+        // Run and audited once, by the live circuit, not by the prerendering.
+        Assert.DoesNotContain(await _page.AuditRecordsAsync(), r => r.Action == OfficerActions.Search);
+    }
+
+    [Fact]
     public async Task Search_EventQuery_ShowsTheMatchingRowAndTotalAndIsAudited()
     {
         var page = _page.Render<SearchPage>();
