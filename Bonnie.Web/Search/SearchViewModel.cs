@@ -25,6 +25,12 @@ internal sealed class SearchViewModel
 
     public QuerySyntaxException? Error { get; private set; }
 
+    /// <summary>
+    /// The error is about the page's address (a cursor the store refused), not about the query: the caret under the
+    /// query pointed at its first character, which meant nothing (a review).
+    /// </summary>
+    public bool ErrorIsTheAddresses { get; private set; }
+
     public EventPage? Page { get; private set; }
 
     public IReadOnlyDictionary<string, IReadOnlyList<FacetCount>> Facets { get; private set; } = new Dictionary<string, IReadOnlyList<FacetCount>>();
@@ -80,6 +86,7 @@ internal sealed class SearchViewModel
         {
             var parsed = QueryParser.Parse(Query);
             Error = null;
+            ErrorIsTheAddresses = false;
             return parsed;
         }
         catch (QuerySyntaxException ex)
@@ -149,6 +156,7 @@ internal sealed class SearchViewModel
         catch (QuerySyntaxException ex)
         {
             Error = ex;
+            ErrorIsTheAddresses = true;
             return;
         }
         _previous.Clear();

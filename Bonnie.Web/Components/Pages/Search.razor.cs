@@ -184,7 +184,8 @@ public sealed partial class Search
     {
         await RunAsync();
         // The address bar follows the query so it can be bookmarked; the page sees its own query and does not run it twice.
-        if (!string.Equals(Q ?? "", Vm.Query, StringComparison.Ordinal))
+        // The same query run again shows its first page: an address still naming page 3 would reopen page 3 (a review).
+        if (!string.Equals(Q ?? "", Vm.Query, StringComparison.Ordinal) || (At is not null && Vm.Error is null))
         {
             Navigation.NavigateTo(ItemLinks.Search(Vm.Query));
         }

@@ -79,6 +79,29 @@ public sealed class SearchPageTests : IAsyncLifetime
             Assert.Contains("another query", page.Markup, StringComparison.Ordinal);
             Assert.Equal("Page 1: rows 1–50 of 60", PageLabel(page));
         }, PageTestContext.Timeout);
+        // The address is wrong, not the query: no caret under the query's first character (a review).
+        Assert.Empty(page.FindAll(".bonnie-query-caret"));
+    }
+
+    [Fact]
+    public async Task Pages_TheSameQueryRunAgainFromPageTwo_FirstPageAndTheAddressSaysSo()
+    {
+        // A review: Enter on page 3 showed page 1 while the address kept page 3, so a reload or bookmark went back there.
+        await SixtyLoginsAsync();
+        var nav = _page.Context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
+        var page = _page.Render<SearchPage>();
+        Search(page, "session:paging-session-*");
+        page.WaitForAssertion(() => Assert.Equal("Page 1: rows 1–50 of 60", PageLabel(page)), PageTestContext.Timeout);
+        page.Find("button:contains('Next page')").Click();
+        page.WaitForAssertion(() => Assert.Contains("&page=2&at=", nav.Uri, StringComparison.Ordinal), PageTestContext.Timeout);
+
+        Search(page, "session:paging-session-*");
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal("Page 1: rows 1–50 of 60", PageLabel(page));
+            Assert.DoesNotContain("&at=", nav.Uri, StringComparison.Ordinal);
+        }, PageTestContext.Timeout);
     }
 
     [Fact]
