@@ -27,7 +27,21 @@ internal sealed partial class ElasticsearchStore
         var personIds = await ResolvePeopleAsync(search.Query.Root, cancellationToken).ConfigureAwait(false);
         var body = SearchBody(search, cursor, folderIds, personIds);
         var r = await connection.SendAsync(HttpMethod.POST, SearchPath(indices.Events), body, cancellationToken).ConfigureAwait(false);
-        return ReadPage(r.Body!, Math.Clamp(search.Limit, 1, EventSearch.MaxLimit), search.Query);
+        var page = ReadPage(r.Body!, Math.Clamp(search.Limit, 1, EventSearch.MaxLimit), search.Query);
+        return page.Facets.TryGetValue("folder", out var folders) && folders.Count > 0
+            ? page with { Facets = new Dictionary<string, IReadOnlyList<FacetCount>>(page.Facets, StringComparer.Ordinal) { ["folder"] = await LabelFoldersAsync(folders, cancellationToken).ConfigureAwait(false) } }
+            : page;
+    }
+
+    /// <summary>The folder facet's buckets (folder ids) with each folder's name now, as the embedded store gives them.</summary>
+    private async Task<IReadOnlyList<FacetCount>> LabelFoldersAsync(IReadOnlyList<FacetCount> folders, CancellationToken cancellationToken)
+    {
+        var docs = folders.Select(f => new JsonObject { ["_index"] = indices.Folders, ["_id"] = EsDocuments.DocId(f.Value) }).ToList();
+        var found = await MultiGetAsync(docs, cancellationToken).ConfigureAwait(false);
+        return folders.Select((f, i) => f with
+        {
+            Label = found[i]["found"]?.GetValue<bool>() == true ? EsDocuments.ReadFolder(found[i]).Name : null,
+        }).ToList();
     }
 
     /// <summary>The search request for one page: query, sort by (sequence, id), search_after, exact total, facets.</summary>
@@ -98,17 +112,17 @@ internal sealed partial class ElasticsearchStore
     };
 
     /// <summary>
-    /// A folder's bucket counts what <c>folder:</c> with its name finds: the events in it, and those that took a message
-    /// or the folder out of it (a move's source, a rename's old name), as the embedded store counts them.
+    /// A folder's bucket, by its id, counts what <c>folder:</c> with its id finds: the events in it, and those that took
+    /// a message out of it (a move's source), as the embedded store counts them. Labelled with names afterwards.
     /// </summary>
     private static JsonObject FolderFacet() => Terms("script", new JsonObject
         {
             ["lang"] = "painless",
             ["source"] = """
-                def names = new ArrayList();
-                if (doc['folder_name'].size() > 0) { names.add(doc['folder_name'].value); }
-                if (doc['old_folder_name'].size() > 0 && (names.isEmpty() || doc['old_folder_name'].value != names.get(0))) { names.add(doc['old_folder_name'].value); }
-                return names;
+                def ids = new ArrayList();
+                if (doc['folder_id'].size() > 0) { ids.add(doc['folder_id'].value); }
+                if (doc['old_folder_id'].size() > 0 && (ids.isEmpty() || doc['old_folder_id'].value != ids.get(0))) { ids.add(doc['old_folder_id'].value); }
+                return ids;
                 """,
         });
 

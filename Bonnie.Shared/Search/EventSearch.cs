@@ -39,7 +39,13 @@ public sealed record EventPage(long Total, IReadOnlyList<StoredEvent> Items, str
     public IReadOnlyDictionary<string, IReadOnlyList<FacetCount>> Facets { get; init; } = new Dictionary<string, IReadOnlyList<FacetCount>>();
 }
 
-public sealed record FacetCount(string Value, long Count);
+/// <param name="Value">What the facet's term searches: for <c>folder</c> the folder's unique id, so that a click finds
+/// exactly what was counted (a name a folder had, or one another folder has now, found other folders' events too).</param>
+public sealed record FacetCount(string Value, long Count)
+{
+    /// <summary>What to show for <see cref="Value"/> when it is not readable itself: a folder's name now.</summary>
+    public string? Label { get; init; }
+}
 
 /// <summary>
 /// What <see cref="IBonnieStore.ReadFeedAsync"/> takes: the events a query matches in the order they were stored, from

@@ -557,20 +557,36 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
     /// finds it (the embedded store's contract test proves the counts; this the request that asks for them).
     /// </summary>
     [Fact]
-    public async Task SearchEventsAsync_FolderFacet_BucketsByTheFolderAndTheOldFolder()
+    public async Task SearchEventsAsync_FolderFacet_BucketsByTheFolderIdAndTheOldFolderId_LabelledWithTheNameNow()
     {
-        _es.Respond = r => r.Path == "t-events/_search"
-            ? FakeResponse.Ok(JsonNode.Parse("""{"hits":{"total":{"value":0,"relation":"eq"},"hits":[]},"aggregations":{"folder":{"buckets":[{"key":"user/alice@example.org","doc_count":3}]}}}""")!)
-            : null;
+        // By id: by the name at each event, a renamed folder made a bucket per name, and a click found other counts.
+        var contracts = new FolderObject { Id = "sufr9a0wrxwpaaifzy6ge6cu", Name = "user/alice/Contracts@example.org" };
+        _es.Respond = r => r.Path switch
+        {
+            "t-events/_search" => FakeResponse.Ok(JsonNode.Parse("""{"hits":{"total":{"value":0,"relation":"eq"},"hits":[]},"aggregations":{"folder":{"buckets":[{"key":"sufr9a0wrxwpaaifzy6ge6cu","doc_count":3},{"key":"gone00000000000000000000","doc_count":1}]}}}""")!),
+            "_mget" => FakeResponse.Ok(new JsonObject
+            {
+                ["docs"] = new JsonArray(
+                    new JsonObject
+                    {
+                        ["_index"] = "t-folders", ["_id"] = contracts.Id, ["found"] = true, ["_version"] = 2,
+                        ["_source"] = new JsonObject { ["doc"] = System.Text.Json.JsonSerializer.SerializeToNode(contracts, EsJson.Default.FolderObject) },
+                    },
+                    new JsonObject { ["_index"] = "t-folders", ["_id"] = "gone00000000000000000000", ["found"] = false }),
+            }),
+            _ => null,
+        };
 
         var page = await _store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(""), Facets = Facets.Folder }, Timeout);
 
         var terms = _es.Requests.Single(r => r.Path == "t-events/_search").Json["aggs"]!["folder"]!["terms"]!;
         var script = terms["script"]!["source"]!.GetValue<string>();
-        Assert.Contains("doc['folder_name']", script, StringComparison.Ordinal);
-        Assert.Contains("doc['old_folder_name']", script, StringComparison.Ordinal);
+        Assert.Contains("doc['folder_id']", script, StringComparison.Ordinal);
+        Assert.Contains("doc['old_folder_id']", script, StringComparison.Ordinal);
         Assert.Null(terms["field"]);
-        Assert.Equal([new FacetCount("user/alice@example.org", 3)], page.Facets["folder"]);
+        Assert.Equal(
+            [new FacetCount("sufr9a0wrxwpaaifzy6ge6cu", 3) { Label = "user/alice/Contracts@example.org" }, new FacetCount("gone00000000000000000000", 1)],
+            page.Facets["folder"]);
     }
 
     [Fact]

@@ -324,15 +324,27 @@ internal sealed partial class EmbeddedStore
     private static List<FacetCount> FolderFacet(SqliteConnection c, string from, string where, IReadOnlyList<KeyValuePair<string, object>> parameters)
     {
         using var cmd = c.CreateCommand();
+        // By the folder's id, labelled with its name now: by the name at each event, a renamed folder made a chip per
+        // name it had, and a click on one found the folder's events under every name, or another folder's that has the
+        // name now (a review). A folder Bonnie holds no record of has no label (the handlers record every folder).
         cmd.CommandText = $"""
-            SELECT v, count(*) AS n FROM (
-                SELECT CASE side.k WHEN 0 THEN e.folder ELSE e.old_folder END AS v
-                FROM {from} CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1) side
-                WHERE {where} AND (side.k = 0 OR (e.old_folder_id IS NOT NULL AND e.old_folder IS NOT e.folder)))
-            WHERE v IS NOT NULL
-            GROUP BY v ORDER BY n DESC, v LIMIT 50
+            SELECT v, n, (SELECT json_extract(f.doc, '$.Name') FROM folders f WHERE f.id = v) FROM (
+                SELECT v, count(*) AS n FROM (
+                    SELECT CASE side.k WHEN 0 THEN e.folder_id ELSE e.old_folder_id END AS v
+                    FROM {from} CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1) side
+                    WHERE {where} AND (side.k = 0 OR (e.old_folder_id IS NOT NULL AND e.old_folder_id IS NOT e.folder_id)))
+                WHERE v IS NOT NULL
+                GROUP BY v ORDER BY n DESC, v LIMIT 50)
+            ORDER BY n DESC, v
             """;
-        return ReadFacet(cmd, parameters);
+        AddParameters(cmd, parameters);
+        var list = new List<FacetCount>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            list.Add(new FacetCount(r.GetString(0), r.GetInt64(1)) { Label = r.IsDBNull(2) ? null : r.GetString(2) });
+        }
+        return list;
     }
 
     private static List<FacetCount> ReadFacet(SqliteCommand cmd, IReadOnlyList<KeyValuePair<string, object>> parameters)

@@ -378,7 +378,8 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal([new FacetCount("MessageNew", 2), new FacetCount("Login", 1)], page.Facets["event"]);
         Assert.Equal([new FacetCount("alice@example.org", 2), new FacetCount("bob@example.org", 1)], page.Facets["user"]);
         Assert.Equal([new FacetCount("2026-11-30", 1), new FacetCount("2026-11-29", 2)], page.Facets["day"]);
-        Assert.Equal([new FacetCount("user/alice@example.org", 3)], page.Facets["folder"]);
+        // By the folder's id; no folder record here, so no label.
+        Assert.Equal([new FacetCount(Event(1).FolderId!, 3)], page.Facets["folder"]);
     }
 
     /// <summary>
@@ -563,7 +564,43 @@ public abstract class StoreContractTests : IAsyncLifetime
 
         var page = await _store.SearchEventsAsync(Search("", facets: Facets.Folder));
 
-        Assert.Equal([new FacetCount(inbox, 3), new FacetCount(archive, 1)], page.Facets["folder"]);
+        var inboxId = Event(1, folder: inbox).FolderId!;
+        Assert.Equal([new FacetCount(inboxId, 3) { Label = inbox }, new FacetCount(move.FolderId!, 1) { Label = archive }], page.Facets["folder"]);
+        foreach (var bucket in page.Facets["folder"])
+        {
+            Assert.Equal(bucket.Count, (await _store.SearchEventsAsync(Search("folder:" + bucket.Value))).Total);
+        }
+    }
+
+    /// <summary>
+    /// A renamed folder is one bucket, under its name now, and a folder that took over a name another folder had is its
+    /// own: by the names at each event, a review saw a bucket per name the folder had (201 for a folder renamed 200
+    /// times), each counting 22 and a click on one finding 4,202.
+    /// </summary>
+    [SkippableFact]
+    public async Task SearchEventsAsync_FolderFacet_ARenamedFolderIsOneBucketUnderItsNameNow_AndANameTakenOverIsAnotherFolder()
+    {
+        var busy = "user/ops/Busy@example.org";
+        var renamed = "user/ops/Busy-1@example.org";
+        var first = Event(1, folder: busy).FolderId!;
+        var second = "secondbusy00000000000001";
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1, folder: busy));
+        batch.Events.Add(Event(2, folder: busy));
+        batch.Events.Add(Event(3, folder: renamed) with { FolderId = first });
+        batch.Events.Add(Event(4, folder: busy) with { FolderId = second });
+        batch.Folders[first] = new FolderObject { Id = first, Name = renamed };
+        batch.Folders[second] = new FolderObject { Id = second, Name = busy };
+        batch.Changes.Add(new ChangeRecord
+        {
+            Kind = ObjectKind.Folder, ObjectId = first, Aspect = ChangeAspect.Name, From = busy, To = renamed,
+            Actor = new Actor("ops@example.org", null, null, "imap"), At = T0.AddSeconds(3), EventId = Event(3).Id,
+        });
+        await _store.CommitAsync(batch);
+
+        var page = await _store.SearchEventsAsync(Search("", facets: Facets.Folder));
+
+        Assert.Equal([new FacetCount(first, 3) { Label = renamed }, new FacetCount(second, 1) { Label = busy }], page.Facets["folder"]);
         foreach (var bucket in page.Facets["folder"])
         {
             Assert.Equal(bucket.Count, (await _store.SearchEventsAsync(Search("folder:" + bucket.Value))).Total);

@@ -211,6 +211,25 @@ public sealed class SearchPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public void FolderChip_ShowsTheFoldersNameAndItsClickSearchesTheFolderById()
+    {
+        // By name, a renamed folder made a chip per name, and a click found other counts (a review).
+        var page = _page.Render<SearchPage>();
+        Search(page, "user:alice@example.org");
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[aria-label^='Add folder:user/alice/Archive@example.org']")), PageTestContext.Timeout);
+        var chip = page.Find("[aria-label^='Add folder:user/alice/Archive@example.org']");
+        var counted = chip.GetAttribute("aria-label")!;
+
+        chip.Click();
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal($"user:alice@example.org folder:{TestStore.Archive}", page.Find("#search-query").GetAttribute("value"));
+            Assert.EndsWith($"({Total(page).Split(' ')[0]})", counted, StringComparison.Ordinal);
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
     public void Chart_Search_PlotsMatchesPerDay()
     {
         var page = _page.Render<SearchPage>();
