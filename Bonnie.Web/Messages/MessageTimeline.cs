@@ -34,6 +34,11 @@ internal static class MessageTimeline
             .ToDictionary(g => g.Key, g => g.First().FolderName ?? g.First().FolderId, StringComparer.Ordinal);
         string NameOf(string? address, string? fallback) =>
             address is not null && names.TryGetValue(address, out var n) ? n : fallback ?? address ?? "?";
+        // The folder a move took the message out of, under the name it had at the move, as the event said it: the
+        // location's own name is the one the folder had when the message came, and a folder renamed in between read
+        // "moved from" its old name (a review).
+        var sources = events.Where(e => e.OldFolderName is not null).GroupBy(e => e.Id, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First().OldFolderName!, StringComparer.Ordinal);
 
         // Flags a message brings to a new location (delivered with \Seen, copied with its flags) belong to that arrival.
         var arrivals = changes
@@ -49,7 +54,7 @@ internal static class MessageTimeline
         {
             var entry = c.Aspect switch
             {
-                ChangeAspect.Location => Location(c, NameOf),
+                ChangeAspect.Location => Location(c, NameOf, sources.GetValueOrDefault(c.EventId)),
                 ChangeAspect.Flag => Flag(c),
                 ChangeAspect.Existence when c.To == "absent" => new TimelineEntry(c.At, "Gone", "No longer in any folder", null, c.Actor, c.EventId, TimelineKind.Removed),
                 _ => null,
@@ -84,13 +89,14 @@ internal static class MessageTimeline
         return entries.OrderBy(x => x.Entry.At).ThenBy(x => x.Ordinal).Select(x => x.Entry).ToList();
     }
 
-    private static TimelineEntry Location(ChangeRecord c, Func<string?, string?, string> nameOf)
+    /// <param name="sourceThen">The moved-from folder's name at the move, as its event gave it; null when not known.</param>
+    private static TimelineEntry Location(ChangeRecord c, Func<string?, string?, string> nameOf, string? sourceThen)
     {
         var to = c.FolderName ?? c.FolderId;
         return (c.Key, c.From, c.To) switch
         {
             (LocationOrigin.Moved, { } from, { } dest) =>
-                new(c.At, "Moved", $"from {nameOf(from, null)} to {nameOf(dest, to)}", c.FolderId, c.Actor, c.EventId, TimelineKind.Moved),
+                new(c.At, "Moved", $"from {sourceThen ?? nameOf(from, null)} to {nameOf(dest, to)}", c.FolderId, c.Actor, c.EventId, TimelineKind.Moved),
             (LocationOrigin.Copied, null, { } dest) =>
                 new(c.At, "Copied", $"to {nameOf(dest, to)}", c.FolderId, c.Actor, c.EventId, TimelineKind.Copied),
             (LocationOrigin.Delivered, null, { } dest) =>
@@ -99,8 +105,9 @@ internal static class MessageTimeline
                 new(c.At, "Appended", $"to {nameOf(dest, to)}", c.FolderId, c.Actor, c.EventId, TimelineKind.Arrived),
             (LocationOrigin.Seen, null, { } dest) =>
                 new(c.At, "Found", $"in {nameOf(dest, to)} (its arrival was not seen)", c.FolderId, c.Actor, c.EventId, TimelineKind.Arrived),
+            // The change's own folder name is the folder's at the removal (renamed since the message came, or not).
             (var why, { } from, null) =>
-                new(c.At, Capitalize(why ?? "removed"), $"from {nameOf(from, to)}", c.FolderId, c.Actor, c.EventId, TimelineKind.Removed),
+                new(c.At, Capitalize(why ?? "removed"), $"from {c.FolderName ?? nameOf(from, to)}", c.FolderId, c.Actor, c.EventId, TimelineKind.Removed),
             (var how, _, var dest) =>
                 new(c.At, Capitalize(how ?? "located"), $"at {nameOf(dest, to)}", c.FolderId, c.Actor, c.EventId, TimelineKind.Other),
         };

@@ -148,6 +148,32 @@ public sealed class MessagePageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Timeline_MovedOutOfAFolderRenamedSinceTheCopy_SaysTheNameTheFolderHadAtTheMove()
+    {
+        // Archive renamed to Contracts, then the copy there moved back to INBOX: a review read "moved from Archive".
+        var rename = TestStore.Fixture("MailboxRename").Replace("me1de6rfcjp143mbleivr07x", TestStore.Archive, StringComparison.Ordinal)
+            .Replace("user/alice/Temp%40", "user/alice/Archive%40", StringComparison.Ordinal)
+            .Replace("user/alice/Temp2%40", "user/alice/Contracts%40", StringComparison.Ordinal)
+            .Replace("11:20:35.044Z", "11:30:00.000Z", StringComparison.Ordinal);
+        var move = TestStore.Fixture("vnd.cmu.MessageMove")
+            .Replace("imap://imap.example.org/user/alice%40example.org;UIDVALIDITY=1795951197", "imap://imap.example.org/user/alice/Contracts%40example.org;UIDVALIDITY=1795951233", StringComparison.Ordinal)
+            .Replace("\"vnd.cmu.oldUidset\":\"2\"", "\"vnd.cmu.oldUidset\":\"2\"", StringComparison.Ordinal)
+            .Replace("\"mailboxID\":\"oe16bupldlr2b7ax2w5twkwq\"", "\"mailboxID\":\"sufr9a0wrxwpaaifzy6ge6cu\"", StringComparison.Ordinal)
+            .Replace("imap://imap.example.org/user/alice/Archive%40example.org;UIDVALIDITY=1795951233", "imap://imap.example.org/user/alice%40example.org;UIDVALIDITY=1795951197", StringComparison.Ordinal)
+            .Replace("\"uidset\":\"3\"", "\"uidset\":\"5\"", StringComparison.Ordinal)
+            .Replace("179595122895.12822.14042202990968850809", "179595122889.12822.11728137019898957721", StringComparison.Ordinal)
+            .Replace("11:20:47.299Z", "11:40:00.000Z", StringComparison.Ordinal);
+        await _page.Store.ProcessAsync(TestStore.Raw(System.Text.Encoding.UTF8.GetBytes(rename)));
+        await _page.Store.ProcessAsync(TestStore.Raw(System.Text.Encoding.UTF8.GetBytes(move)));
+
+        var page = _page.Render<MessageHistory>(p => p.Add(x => x.Key, TestStore.DeliveredMessage));
+        page.WaitForAssertion(() => Assert.Contains(page.FindAll(".bonnie-timeline-what"), e => e.TextContent == "Moved"), PageTestContext.Timeout);
+
+        var moved = page.FindAll(".bonnie-timeline-entry").Single(e => e.QuerySelector(".bonnie-timeline-what")!.TextContent == "Moved");
+        Assert.Contains("from user/alice/Contracts@example.org to user/alice@example.org", moved.TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Render_UnknownKey_SaysSo()
     {
         var page = _page.Render<MessageHistory>(p => p.Add(x => x.Key, "Mdoesnotexist"));
