@@ -42,6 +42,22 @@ public sealed class ItemPagesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EventPage_SessionAndClientAddress_LinkToTheSessionsTrailAndTheAddressesEvents()
+    {
+        // Found by a review: plain text here, links everywhere else.
+        var id = Assert.Single((await _page.Store.Store.SearchEventsAsync(new Bonnie.Shared.Search.EventSearch { Query = Bonnie.Shared.Search.QueryParser.Parse("event:Login") })).Items).Id;
+
+        var page = _page.Render<EventDetail>(p => p.Add(x => x.Id, id));
+
+        page.WaitForAssertion(() =>
+        {
+            var links = page.FindAll("a").Select(a => a.GetAttribute("href")).ToList();
+            Assert.Contains(Bonnie.Web.Search.ItemLinks.Search("session:cyrus-1795951187-11381-2-14971745235264492537"), links);
+            Assert.Contains(Bonnie.Web.Search.ItemLinks.Search("ip:127.0.0.1"), links);
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
     public void QuarantinePage_UnreadableNotification_ShowsReasonAndHexWhenExpanded()
     {
         var page = _page.Render<Quarantine>();
