@@ -83,13 +83,33 @@ internal static class MessageTimeline
                 ? new TimelineEntry(e.Timestamp, "Found by the backfill",
                     $"in {e.FolderName ?? e.FolderId} (UID {e.Uids}), there since this time; found {e.ReceivedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture)} UTC",
                     e.FolderId, new Actor(null, null, null, e.Service), e.Id, TimelineKind.Arrived)
-                : new TimelineEntry(e.Timestamp, e.Name, e.FolderName ?? "", e.FolderId, new Actor(e.User, e.SessionId, e.ClientIp, e.Service), e.Id,
-                    TimelineKind.Other), int.MaxValue));
+                : Unchanged(e), int.MaxValue));
         }
         return entries.OrderBy(x => x.Entry.At).ThenBy(x => x.Ordinal).Select(x => x.Entry).ToList();
     }
 
     /// <param name="sourceThen">The moved-from folder's name at the move, as its event gave it; null when not known.</param>
+    /// <summary>
+    /// An event about the message that changed nothing recorded, in words: the bare event names ("FlagsSet",
+    /// "MessageExpunge") left a reader to open each to learn what it was (a review).
+    /// </summary>
+    private static TimelineEntry Unchanged(StoredEvent e)
+    {
+        var folder = e.FolderName ?? e.FolderId ?? "?";
+        var flags = e.Flags.Count > 0 ? string.Join(" ", e.Flags) : null;
+        var (what, detail) = e.Type switch
+        {
+            Bonnie.Shared.Events.EventType.MessageRead => ("Read", $"in {folder}; it was read already"),
+            Bonnie.Shared.Events.EventType.MessageTrash => ("Marked \\Deleted", $"in {folder}; it was marked already"),
+            Bonnie.Shared.Events.EventType.FlagsSet => ("Flags set", $"{flags ?? "(none named)"} in {folder}; nothing changed (already set, or another user's \\Seen)"),
+            Bonnie.Shared.Events.EventType.FlagsClear => ("Flags cleared", $"{flags ?? "(none named)"} in {folder}; nothing changed (not set)"),
+            Bonnie.Shared.Events.EventType.MessageExpunge => ("Expunge", $"in {folder}, after the message had left it (the expunge Cyrus sends of a move's source)"),
+            Bonnie.Shared.Events.EventType.MessageExpire => ("Expiry", $"in {folder}, after the message had left it"),
+            _ => (e.Name, folder),
+        };
+        return new TimelineEntry(e.Timestamp, what, detail, e.FolderId, new Actor(e.User, e.SessionId, e.ClientIp, e.Service), e.Id, TimelineKind.Other);
+    }
+
     private static TimelineEntry Location(ChangeRecord c, Func<string?, string?, string> nameOf, string? sourceThen)
     {
         var to = c.FolderName ?? c.FolderId;

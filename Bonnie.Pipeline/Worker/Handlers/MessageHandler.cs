@@ -284,6 +284,12 @@ internal sealed class MessageHandler : IEventHandler
             var message = await context.Work.FindMessageAtAsync(folder.Id, uid, cancellationToken).ConfigureAwait(false);
             if (message?.CurrentAt(folder.Id, uid) is not { } location)
             {
+                // The expunge of a MOVE's source changes nothing, but it is an event about the message that left: its
+                // history lists it, as a search by its Message-ID finds it (a live review found one and not the other).
+                if ((message ?? await context.Work.FindMessageOnceAtAsync(folder.Id, uid, cancellationToken).ConfigureAwait(false)) is { } left)
+                {
+                    context.SeeMessage(left);
+                }
                 continue;
             }
             context.SeeMessage(message);

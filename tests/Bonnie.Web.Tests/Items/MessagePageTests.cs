@@ -174,6 +174,22 @@ public sealed class MessagePageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Timeline_EventThatChangedNothing_SaysWhatItWasInWords()
+    {
+        // A review found bare event names ("MessageRead", "FlagsSet") beside readable entries, with no word of what they did.
+        var again = TestStore.Fixture("MessageRead").Replace("\"timestamp\":\"2026-11-29T", "\"timestamp\":\"2026-11-30T", StringComparison.Ordinal);
+        await _page.Store.ProcessAsync(TestStore.Raw(System.Text.Encoding.UTF8.GetBytes(again)));
+
+        var page = RenderDelivered();
+
+        var entries = page.FindAll(".bonnie-timeline-entry");
+        var entry = entries[^1];
+        Assert.Equal("Read", entry.QuerySelector(".bonnie-timeline-what")!.TextContent);
+        Assert.Contains("it was read already", entry.TextContent, StringComparison.Ordinal);
+        Assert.DoesNotContain(page.FindAll(".bonnie-timeline-what"), e => e.TextContent == "MessageRead");
+    }
+
+    [Fact]
     public void Render_UnknownKey_SaysSo()
     {
         var page = _page.Render<MessageHistory>(p => p.Add(x => x.Key, "Mdoesnotexist"));
