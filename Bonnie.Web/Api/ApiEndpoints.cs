@@ -152,9 +152,19 @@ public static class ApiEndpoints
         }
         await audit.RecordApiReadAsync(http, OfficerActions.FolderViewed, id, cancellationToken: cancellationToken);
         var changes = await store.GetChangesAsync(ObjectKind.Folder, id, cancellationToken);
-        var events = await store.GetEventsForObjectAsync(ObjectKind.Folder, id, HistoryEventLimit, cancellationToken);
+        var events = (await store.GetEventsForObjectAsync(ObjectKind.Folder, id, HistoryEventLimit, cancellationToken)).ToList();
+        // An event of another folder that changed this one is part of its history too: a parent's rename renamed this
+        // folder, and the history had the name change but not the event that caused it (a live review).
+        var listed = events.Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var cause in changes.Select(c => c.EventId).Where(e => !listed.Contains(e)).Distinct(StringComparer.Ordinal).Take(HistoryEventLimit))
+        {
+            if (await store.GetEventAsync(cause, cancellationToken) is { } e)
+            {
+                events.Add(e);
+            }
+        }
         return Results.Ok(new HistoryDto<FolderDto>(FolderDto.Of(folder), changes.Select(ChangeDto.Of).ToList(),
-            events.Select(e => EventDto.Of(e, withRaw: false)).ToList()));
+            events.OrderBy(e => e.Sequence).Select(e => EventDto.Of(e, withRaw: false)).ToList()));
     }
 
     private static async Task<IResult> SessionsAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string login, string? limit,

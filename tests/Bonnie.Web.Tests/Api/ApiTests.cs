@@ -450,6 +450,25 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetFolderHistory_ChildRenamedWithItsParent_ListsTheParentsRenameThatCausedIt()
+    {
+        // A live review: the child's history had its name change, but not the event that caused it.
+        string Create(string id, string path, string at) => Fixture("MailboxCreate").Replace("sufr9a0wrxwpaaifzy6ge6cu", id, StringComparison.Ordinal)
+            .Replace("user/alice%40example.org;", path + ";", StringComparison.Ordinal).Replace("11:19:56.732Z", at, StringComparison.Ordinal);
+        var rename = Fixture("MailboxRename").Replace("me1de6rfcjp143mbleivr07x", "parent000000000000000001", StringComparison.Ordinal)
+            .Replace("user/alice/Temp%40", "user/alice/Parent%40", StringComparison.Ordinal)
+            .Replace("user/alice/Temp2%40", "user/alice/Renamed%40", StringComparison.Ordinal);
+        await ProcessAsync(Create("parent000000000000000001", "user/alice/Parent%40example.org", "11:20:01.000Z"),
+            Create("child0000000000000000001", "user/alice/Parent/Child%40example.org", "11:20:02.000Z"), rename);
+
+        var (status, body) = await GetAsync("/api/folders/child0000000000000000001/history");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("user/alice/Renamed/Child@example.org", body.GetProperty("item").GetProperty("name").GetString());
+        Assert.Equal(["MailboxCreate", "MailboxRename"], body.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("type").GetString()));
+    }
+
+    [Fact]
     public async Task GetMessageHistory_BobsCopyProcessedBeforeHisDeliveryOfTheSameGuid_OneMessageOneHistoryUnderEitherKey()
     {
         // Alice's message (delivered, copied) is delivered to bob too by the same LMTP transaction (same GUID). Bob's
