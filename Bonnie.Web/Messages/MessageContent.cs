@@ -25,11 +25,30 @@ internal sealed class MessageContent
         return new MessageContent
         {
             Headers = message.Headers.Select(h => new MessageHeader(h.Field, h.Value)).ToList(),
-            Text = message.TextBody,
+            Text = PlainText(message),
             HtmlSrcdoc = message.HtmlBody is { } html ? MessageHtml.ToSrcdoc(html, message) : null,
             Attachments = message.Attachments.Select((a, i) => new MessageAttachment(i, FileNameOf(a, i), a.ContentType.MimeType)).ToList(),
         };
     }
+
+    /// <summary>
+    /// Every plain-text part shown inline, in order. MimeKit's TextBody gives the body's own text only: a
+    /// multipart/mixed of an HTML part then a plain one (mail from scripts, forwarded notes) had its plain part shown
+    /// nowhere, neither as text nor as an attachment (a review).
+    /// </summary>
+    private static string? PlainText(MimeMessage message)
+    {
+        if (message.TextBody is { } body)
+        {
+            var others = message.BodyParts.OfType<TextPart>()
+                .Where(p => p.IsPlain && !p.IsAttachment && !string.Equals(p.Text, body, StringComparison.Ordinal)).Select(p => p.Text).ToList();
+            return others.Count == 0 ? body : string.Join(PartSeparator, [body, .. others]);
+        }
+        var parts = message.BodyParts.OfType<TextPart>().Where(p => p.IsPlain && !p.IsAttachment).Select(p => p.Text).ToList();
+        return parts.Count == 0 ? null : string.Join(PartSeparator, parts);
+    }
+
+    private const string PartSeparator = "\n\n――― next text part ―――\n\n";
 
     /// <summary>The decoded bytes of attachment <paramref name="index"/>, or null when there is no such attachment.</summary>
     public static AttachmentFile? Attachment(byte[] payload, int index)
