@@ -16,16 +16,7 @@ internal static class MessageText
     public static string? Of(MimeMessage message)
     {
         var sb = new StringBuilder();
-        // The plain text when there is one; else the HTML's text, not its markup: indexed as it was, every message
-        // written in HTML was found by "div", "style" or "font", and its words ran into its tags.
-        if (message.TextBody is { } text)
-        {
-            sb.Append(text);
-        }
-        else if (message.HtmlBody is { } html)
-        {
-            AppendHtmlText(sb, html);
-        }
+        AppendText(sb, message.Body, depth: 0);
         foreach (var attachment in message.Attachments)
         {
             var name = attachment.ContentDisposition?.FileName ?? attachment.ContentType.Name;
@@ -40,6 +31,41 @@ internal static class MessageText
         }
         return sb.Length > MaxLength ? sb.ToString(0, MaxLength) : sb.ToString();
     }
+
+    /// <summary>
+    /// Every text part a reader sees, in order: of alternatives (multipart/alternative) the plain one, else the HTML's
+    /// text, not its markup (indexed as it was, every message written in HTML was found by "div" or "style", and its
+    /// words ran into its tags). Parts side by side are each indexed: the body's text alone left out a plain part
+    /// after an HTML one, and its words were found nowhere (a review found the part not even shown).
+    /// </summary>
+    private static void AppendText(StringBuilder sb, MimeEntity? entity, int depth)
+    {
+        if (entity is null || sb.Length > MaxLength || depth > 32)
+        {
+            return;
+        }
+        switch (entity)
+        {
+            case Multipart alternatives when alternatives.ContentType.IsMimeType("multipart", "alternative"):
+                var plain = alternatives.FirstOrDefault(p => p is TextPart { IsPlain: true });
+                AppendText(sb, plain ?? alternatives.LastOrDefault(), depth + 1);
+                break;
+            case Multipart multipart:
+                foreach (var part in multipart)
+                {
+                    AppendText(sb, part, depth + 1);
+                }
+                break;
+            case TextPart { IsAttachment: false } text when text.IsPlain:
+                Separate(sb).Append(text.Text);
+                break;
+            case TextPart { IsAttachment: false } text when text.IsHtml:
+                AppendHtmlText(Separate(sb), text.Text);
+                break;
+        }
+    }
+
+    private static StringBuilder Separate(StringBuilder sb) => sb.Length == 0 ? sb : sb.Append('\n');
 
     private static void AppendHtmlText(StringBuilder sb, string html)
     {

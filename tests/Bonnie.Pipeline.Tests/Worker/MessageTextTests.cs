@@ -32,6 +32,29 @@ public sealed class MessageTextTests
     }
 
     [Fact]
+    public void Of_HtmlThenPlainSideBySide_BothIndexed_AlternativesOnlyTheirPlainOne()
+    {
+        // A plain part after an HTML one (not alternatives of each other) had its words found nowhere.
+        var bytes = Encoding.ASCII.GetBytes(string.Join("\r\n",
+            "From: a@example.net", "Subject: s", "MIME-Version: 1.0", "Content-Type: multipart/mixed; boundary=\"b1\"", "",
+            "--b1", "Content-Type: multipart/alternative; boundary=\"b2\"", "",
+            "--b2", "Content-Type: text/plain; charset=us-ascii", "", "kiwi in plain",
+            "--b2", "Content-Type: text/html; charset=us-ascii", "", "<p>kiwi in html mango</p>",
+            "--b2--",
+            "--b1", "Content-Type: text/html; charset=us-ascii", "", "<p>papaya summary</p>",
+            "--b1", "Content-Type: text/plain; charset=us-ascii", "", "quince figures",
+            "--b1--", ""));
+
+        var text = PayloadFetcher.BodyText(bytes)!;
+
+        Assert.Contains("kiwi in plain", text, StringComparison.Ordinal);
+        Assert.Contains("papaya summary", text, StringComparison.Ordinal);
+        Assert.Contains("quince figures", text, StringComparison.Ordinal);
+        // Of the alternatives, the plain one only: the same words twice would only cost space.
+        Assert.DoesNotContain("mango", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Of_HtmlWithoutItsHeadClosed_TheBodysWordsStillIndexed()
     {
         // HTML lets </head> be left out (found by a review: such a message was indexed without a word of its body).
