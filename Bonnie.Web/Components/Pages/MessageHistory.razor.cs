@@ -16,6 +16,14 @@ public sealed partial class MessageHistory
 
     private MessageObject? _message;
     private IReadOnlyList<TimelineEntry> _timeline = [];
+
+    // A message flagged and unflagged thousands of times made a page hundreds of thousands of pixels tall that took
+    // seconds to draw (a review): the timeline shows this many entries at a time, more on request.
+    private const int TimelinePage = 250;
+    private int _timelineShown = TimelinePage;
+    private bool _eventsCut;
+
+    private void ShowMoreOfTheTimeline() => _timelineShown += TimelinePage * 4;
     private MessageContent? _content;
     private string? _contentError;
     // Each location's folder as it is called now (a location keeps the name it had when the message arrived).
@@ -70,6 +78,8 @@ public sealed partial class MessageHistory
         var changes = await Bonnie.Shared.Storage.MessageHistory.ChangesAsync(Store, message);
         var events = await Bonnie.Shared.Storage.MessageHistory.EventsAsync(Store, message, EventLimit);
         _timeline = MessageTimeline.Build(message, changes, events);
+        _eventsCut = events.Count >= EventLimit;
+        _timelineShown = TimelinePage;
         foreach (var folderId in message.Locations.Select(l => l.FolderId).Distinct(StringComparer.Ordinal))
         {
             if (await Store.GetFolderAsync(folderId) is { } folder)

@@ -190,6 +190,30 @@ public sealed class MessagePageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Timeline_MessageFlaggedHundredsOfTimes_AFirstPartShownAndMoreOnRequest()
+    {
+        // A review: 2,000 flag changes made one page 268,735 px tall that took seconds to draw.
+        for (var i = 0; i < 150; i++)
+        {
+            var day = new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero).AddMinutes(i * 2);
+            string At(DateTimeOffset t) => t.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+            foreach (var (name, at) in new[] { ("FlagsSet", day), ("FlagsClear", day.AddMinutes(1)) })
+            {
+                var json = System.Text.RegularExpressions.Regex.Replace(TestStore.Fixture(name), "\"timestamp\":\"[^\"]*\"", $"\"timestamp\":\"{At(at)}\"");
+                await _page.Store.ProcessAsync(TestStore.Raw(System.Text.Encoding.UTF8.GetBytes(json)));
+            }
+        }
+
+        var page = RenderDelivered();
+
+        Assert.Equal(250, page.FindAll(".bonnie-timeline-entry").Count);
+        Assert.Contains("250 of ", page.Find("[aria-label='Timeline'] [role='status']").TextContent, StringComparison.Ordinal);
+        page.Find("[aria-label='Timeline'] button:contains('Show more')").Click();
+        page.WaitForAssertion(() => Assert.True(page.FindAll(".bonnie-timeline-entry").Count > 250), PageTestContext.Timeout);
+        Assert.Empty(page.FindAll("[aria-label='Timeline'] button:contains('Show more')"));
+    }
+
+    [Fact]
     public void Render_UnknownKey_SaysSo()
     {
         var page = _page.Render<MessageHistory>(p => p.Add(x => x.Key, "Mdoesnotexist"));
