@@ -226,7 +226,9 @@ internal sealed partial class EmbeddedStore
         }
         if (search.Facets.HasFlag(Facets.Day))
         {
-            facets["day"] = Facet(c, "date(e.ts / 1000, 'unixepoch')", from, where, translator.Parameters, byValue: true);
+            // The day the millisecond falls in: integer division rounds toward zero, which put the last second before
+            // a midnight before 1970 on the next day (a review); the floor of the day is taken instead.
+            facets["day"] = Facet(c, "date((e.ts - (((e.ts % 86400000) + 86400000) % 86400000)) / 1000, 'unixepoch')", from, where, translator.Parameters, byValue: true);
         }
         return new EventPage(total, items, next) { Facets = facets };
     }

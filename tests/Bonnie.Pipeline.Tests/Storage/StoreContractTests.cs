@@ -542,6 +542,24 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal("2,3", await Q("-lodz"));
     }
 
+    /// <summary>The day facet puts each event on the day on: finds it on, before 1970 too (the last second before a midnight went to the next day).</summary>
+    [SkippableFact]
+    public async Task SearchEventsAsync_DayFacetBefore1970_TheDayOnFindsItOn()
+    {
+        var batch = new StoreBatch();
+        batch.Events.Add(Event(1, at: new DateTimeOffset(1969, 12, 31, 23, 59, 59, 999, TimeSpan.Zero)));
+        batch.Events.Add(Event(2, at: new DateTimeOffset(1970, 1, 1, 0, 0, 0, 1, TimeSpan.Zero)));
+        await _store.CommitAsync(batch);
+
+        var page = await _store.SearchEventsAsync(Search("", facets: Facets.Day));
+
+        Assert.Equal([new FacetCount("1970-01-01", 1), new FacetCount("1969-12-31", 1)], page.Facets["day"]);
+        foreach (var bucket in page.Facets["day"])
+        {
+            Assert.Equal(1, (await _store.SearchEventsAsync(Search("on:" + bucket.Value))).Total);
+        }
+    }
+
     /// <summary>
     /// A facet's bucket counts what clicking it finds. A move's event is in its destination folder and took the
     /// message out of its source: <c>folder:</c> finds it under both, so both buckets count it.
