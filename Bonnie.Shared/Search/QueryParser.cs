@@ -36,6 +36,10 @@ public static class QueryParser
         var (sort, sortAt) = ExtractSort(tokens);
         var parser = new Parser(tokens);
         var root = parser.ParseQuery();
+        if (root is AndNode conjunction)
+        {
+            Parser.RefuseDatesThatLeaveNoTime(conjunction.Children);
+        }
         return new ParsedQuery(root, sort, text) { SortAt = sortAt };
     }
 
@@ -222,7 +226,12 @@ public static class QueryParser
                 }
                 // "a OR sort:oldest" was told a term was missing after OR at the end of the query (a review): the
                 // sort: term is taken out before the query is parsed, so say what it is instead.
-                if ((i > 0 && tokens[i - 1].Kind is TokenKind.Or or TokenKind.And) || (i + 1 < tokens.Count && tokens[i + 1].Kind is TokenKind.Or or TokenKind.And))
+                // Only where taking it out leaves an operator without its term: "a sort:oldest OR b" is "a OR b", oldest
+                // first, as it always was.
+                var afterOperator = i > 0 && tokens[i - 1].Kind is TokenKind.Or or TokenKind.And;
+                var beforeOperator = i + 1 < tokens.Count && tokens[i + 1].Kind is TokenKind.Or or TokenKind.And;
+                var atEnd = i + 1 == tokens.Count || tokens[i + 1].Kind is TokenKind.RParen or TokenKind.End;
+                if ((afterOperator && (atEnd || beforeOperator)) || (beforeOperator && i == 0))
                 {
                     throw new QuerySyntaxException(
                         $"'sort:' at position {t.Position} orders the results and is not a term to join with OR or AND; put it beside the terms (a OR b sort:oldest).",
@@ -331,13 +340,13 @@ public static class QueryParser
                     break;
                 }
             }
-            RefuseDatesThatLeaveNoTime(children);
             return children.Count == 1 ? children[0] : new AndNode(children) { Position = start };
         }
 
         // after:2026-11-01 before:2026-10-01 found nothing, with no word why (a review): dates side by side that no
-        // moment satisfies are refused, pointing at the one that closes the window.
-        private static void RefuseDatesThatLeaveNoTime(List<QueryNode> children)
+        // moment satisfies are refused, pointing at the one that closes the window. Only those the whole query must
+        // meet: under NOT or in one branch of an OR they mean something ("-(after:X before:Y)" is everything).
+        internal static void RefuseDatesThatLeaveNoTime(IReadOnlyList<QueryNode> children)
         {
             TimeRangeNode? latestStart = null;
             TimeRangeNode? earliestEnd = null;
@@ -518,8 +527,9 @@ public static class QueryParser
             if (!isPhrase)
             {
                 // user:*@example.org and folder:*Archive searched for a literal '*' and quietly found nothing (a review).
+                // A Message-ID may hold a '*' (RFC 5322 allows it): there it is a character, as it always was.
                 var star = value.IndexOf('*', StringComparison.Ordinal);
-                if (star >= 0 && star < value.Length - 1)
+                if (field != KeywordField.MessageId && star >= 0 && star < value.Length - 1)
                 {
                     throw new QuerySyntaxException(
                         $"'*' at position {valuePosition + star} can only end a value, as a prefix (user:al*); a value cannot start with it or go on after it. Quote the value to search a '*' as written.",

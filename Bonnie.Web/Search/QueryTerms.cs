@@ -16,7 +16,10 @@ internal static class QueryTerms
 
     public static string Quote(string value)
     {
-        if (value.Length > 0 && !value.Any(c => char.IsWhiteSpace(c) || c is '"' or '(' or ')' or '\\'))
+        // A '*' inside a value (a login or Message-ID that holds one) is refused unquoted; at its end it is a prefix
+        // an officer typed in the builder, and stays one.
+        if (value.Length > 0 && !value.Any(c => char.IsWhiteSpace(c) || c is '"' or '(' or ')' or '\\') && value.IndexOf('*', StringComparison.Ordinal) is var star
+            && (star < 0 || star == value.Length - 1))
         {
             return value;
         }
@@ -44,6 +47,12 @@ internal static class QueryTerms
         {
             return term;
         }
+        // A query of nothing but its order has no branch to join: parenthesized it became "()" and was refused (a
+        // review: an accented name's chip, which parses as an OR of its two spellings, after "oldest first").
+        if (string.IsNullOrWhiteSpace(WithoutSortTerms(q)))
+        {
+            return term + " " + q;
+        }
         if (JoinsOnlyTheLastOrBranch(q, term, out var sort))
         {
             // sort: is refused inside parentheses, so it moves after them.
@@ -70,6 +79,40 @@ internal static class QueryTerms
         catch (QuerySyntaxException)
         {
             return false;
+        }
+    }
+
+    /// <summary>
+    /// The query without its top-level date terms (<c>after:</c>, <c>before:</c>, <c>on:</c> standing alone, not
+    /// negated, not in parentheses), when what is left still parses; else the query as it was.
+    /// </summary>
+    public static string WithoutDateTerms(string? query)
+    {
+        var q = query ?? "";
+        var depth = 0;
+        var inPhrase = false;
+        var kept = new List<string>();
+        foreach (var word in q.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var isDate = depth == 0 && !inPhrase && (word.StartsWith("after:", StringComparison.OrdinalIgnoreCase)
+                || word.StartsWith("before:", StringComparison.OrdinalIgnoreCase) || word.StartsWith("on:", StringComparison.OrdinalIgnoreCase))
+                && !word.Contains('(', StringComparison.Ordinal) && !word.Contains(')', StringComparison.Ordinal) && !word.Contains('"', StringComparison.Ordinal);
+            depth += word.Count(c => c == '(') - word.Count(c => c == ')');
+            inPhrase ^= word.Count(c => c == '"') % 2 == 1;
+            if (!isDate)
+            {
+                kept.Add(word);
+            }
+        }
+        var without = string.Join(' ', kept);
+        try
+        {
+            QueryParser.Parse(without);
+            return without;
+        }
+        catch (QuerySyntaxException)
+        {
+            return q;
         }
     }
 

@@ -78,17 +78,22 @@ internal sealed partial class EmbeddedStore
         List<string>? driverTerms = null;
         long driverCount = long.MaxValue;
         QueryNode? driverNode = null;
+        List<string>? TermsOf(QueryNode n) => n switch
+        {
+            EventTypeNode t => [EventTerms.TypeTerm(t.Type)],
+            KeywordNode { IsPrefix: false, Field: KeywordField.User } k =>
+                [EventTerms.User + k.Value, .. PeopleNamed(c, k.Value).Select(id => EventTerms.Person + id.ToLowerInvariant())],
+            KeywordNode { IsPrefix: false } k => [EventTerms.For(k.Field) + k.Value],
+            FolderIdNode f => [EventTerms.Folder + f.Id.ToLowerInvariant()],
+            // Alternatives of such terms (an accented name composed or decomposed, event:Login OR event:Logout) drive
+            // as the union of their terms; without this an accented user: read every event (a review: 1 ms became 0.5 s).
+            OrNode o when o.Children.Select(TermsOf).ToList() is var parts && parts.All(p => p is not null) =>
+                parts.SelectMany(p => p!).Distinct(StringComparer.Ordinal).ToList(),
+            _ => null,
+        };
         foreach (var n in conjuncts)
         {
-            List<string>? terms = n switch
-            {
-                EventTypeNode t => [EventTerms.TypeTerm(t.Type)],
-                KeywordNode { IsPrefix: false, Field: KeywordField.User } k =>
-                    [EventTerms.User + k.Value, .. PeopleNamed(c, k.Value).Select(id => EventTerms.Person + id.ToLowerInvariant())],
-                KeywordNode { IsPrefix: false } k => [EventTerms.For(k.Field) + k.Value],
-                FolderIdNode f => [EventTerms.Folder + f.Id.ToLowerInvariant()],
-                _ => null,
-            };
+            var terms = TermsOf(n);
             if (terms is null)
             {
                 continue;

@@ -1,5 +1,7 @@
 using System.Globalization;
 using Bonnie.Shared.Storage;
+using Bonnie.Shared.Search;
+using Bonnie.Web.Search;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Folders;
 using Microsoft.AspNetCore.Components;
@@ -9,6 +11,9 @@ namespace Bonnie.Web.Components.Pages;
 public sealed partial class FolderHistory
 {
     private FolderObject? _folder;
+    private long _eventCount;
+    private int _activeDays;
+    private FacetCount? _busiestDay;
     private IReadOnlyList<ChangeRecord> _changes = [];
     private IReadOnlyList<ChangeRecord> _names = [];
     private IReadOnlyList<ChangeRecord> _acl = [];
@@ -45,6 +50,15 @@ public sealed partial class FolderHistory
         _names = Folders.FolderHistory.Names(_changes);
         _acl = Folders.FolderHistory.Acl(_changes);
         _metadata = Folders.FolderHistory.Metadata(_changes);
+        // How much happened in it, at a glance (a review found no count on the page, only the link to its events).
+        var activity = await Store.SearchEventsAsync(new EventSearch
+        {
+            Query = QueryParser.Parse(QueryTerms.Term("folder", folder.Id)), Limit = 1, Facets = Facets.Day,
+        });
+        _eventCount = activity.Total;
+        var days = activity.Facets.GetValueOrDefault("day") ?? [];
+        _activeDays = days.Count;
+        _busiestDay = days.OrderByDescending(d => d.Count).ThenByDescending(d => d.Value, StringComparer.Ordinal).FirstOrDefault();
         _folder = folder;
         var now = Clock.GetUtcNow().UtcDateTime;
         _date = now.Date;

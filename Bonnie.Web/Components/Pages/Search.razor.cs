@@ -242,6 +242,12 @@ public sealed partial class Search
 
     private void AddDateRange()
     {
+        // The range picked replaces the dates the query had: added beside them, a second range that does not overlap
+        // the first made a query no event can match, which is refused (a review).
+        if (_range is { Start: not null } or { End: not null })
+        {
+            Vm.Query = QueryTerms.WithoutDateTerms(Vm.Query);
+        }
         if (_range?.Start is { } start)
         {
             Vm.Query = QueryTerms.Append(Vm.Query, "after:" + QueryTerms.Date(start));

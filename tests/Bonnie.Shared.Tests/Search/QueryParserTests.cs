@@ -112,6 +112,12 @@ public sealed class QueryParserTests
 
     [Theory]
     [InlineData("after:2026-10-01 before:2026-11-01")]
+    // Taking the sort: term out leaves a whole query: these meant "a OR b" and "user:x AND event:Login", oldest first.
+    [InlineData("a sort:oldest OR b")]
+    [InlineData("user:x sort:oldest AND event:Login")]
+    // A Message-ID may hold a '*'; quoted, anything may.
+    [InlineData("messageid:<a*b@example.org>")]
+    [InlineData("-(after:2026-11-02 before:2026-11-01)")]
     [InlineData("after:2026-11-01 OR before:2026-10-01")]
     [InlineData("(after:2026-11-01 user:bob) OR (before:2026-10-01 user:carol)")]
     [InlineData("folder:\"a*b\"")]
@@ -147,6 +153,7 @@ public sealed class QueryParserTests
     [InlineData("ip:2001:db8::/32", 13, "an address or a prefix")]
     [InlineData("ip:10.1.0.0/8", 11, "a network address")]
     [InlineData("(after:2026-11-01) (before:2026-10-01)", 20, "dates that overlap")]
+    [InlineData("a OR sort:oldest OR b", 5, "sort: beside the terms, not joined by OR or AND")]
     [InlineData("after:2026-11-01 before:2026-10-01", 17, "dates that overlap")]
     [InlineData("on:2026-11-01 on:2026-11-02", 14, "dates that overlap")]
     public void Parse_BadQuery_PointsAtProblem(string q, int position, string expected)

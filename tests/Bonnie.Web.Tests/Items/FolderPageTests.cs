@@ -47,6 +47,25 @@ public sealed class FolderPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Render_Folder_SaysHowManyEventsItHadAndItsBusiestDay_LinkedToThem()
+    {
+        // A review found no count on the folder page, only a link; and the link searched the folder's name, which another
+        // folder may have had.
+        var page = _page.Render<FolderHistory>(p => p.Add(x => x.Id, TestStore.Archive));
+        page.WaitForAssertion(() => page.Find("[aria-label='Its events']"), PageTestContext.Timeout);
+
+        var expected = (await _page.Store.Store.SearchEventsAsync(new Bonnie.Shared.Search.EventSearch
+        {
+            Query = Bonnie.Shared.Search.QueryParser.Parse("folder:" + TestStore.Archive), Limit = 1,
+        })).Total;
+        var link = page.Find("[aria-label='Its events']");
+        Assert.Equal($"its {expected} events", link.TextContent.Trim());
+        Assert.Equal(Bonnie.Web.Search.ItemLinks.Search("folder:" + TestStore.Archive), link.GetAttribute("href"));
+        var card = System.Text.RegularExpressions.Regex.Replace(page.Find("[aria-label='Folder']").TextContent, "\\s+", " ");
+        Assert.Contains($"its {expected} events on 1 day; the busiest 2026-11-29 with {expected}", card, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Render_FolderWithMetadata_ShowsEntriesAndTheirChangesAsText()
     {
         const string hostile = "<script>alert('x')</script>";
