@@ -33,15 +33,48 @@ internal sealed partial class ElasticsearchStore
             : page;
     }
 
-    /// <summary>The folder facet's buckets (folder ids) with each folder's name now, as the embedded store gives them.</summary>
+    /// <summary>
+    /// The folder facet's buckets (folder ids) with each folder's name now, as the embedded store gives them; a folder
+    /// first known by name only (a stand-in) counts under the folder it turned out to be, as folder: with that id finds.
+    /// </summary>
     private async Task<IReadOnlyList<FacetCount>> LabelFoldersAsync(IReadOnlyList<FacetCount> folders, CancellationToken cancellationToken)
     {
-        var docs = folders.Select(f => new JsonObject { ["_index"] = indices.Folders, ["_id"] = EsDocuments.DocId(f.Value) }).ToList();
-        var found = await MultiGetAsync(docs, cancellationToken).ConfigureAwait(false);
-        return folders.Select((f, i) => f with
+        var known = await ReadFoldersAsync(folders.Select(f => f.Value), cancellationToken).ConfigureAwait(false);
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var f in folders)
         {
-            Label = found[i]["found"]?.GetValue<bool>() == true ? EsDocuments.ReadFolder(found[i]).Name : null,
-        }).ToList();
+            var id = known.GetValueOrDefault(f.Value)?.SameAs ?? f.Value;
+            counts[id] = counts.GetValueOrDefault(id) + f.Count;
+        }
+        // The folders stand-ins turned out to be, when not among the buckets already read.
+        var asked = folders.Select(f => f.Value).ToHashSet(StringComparer.Ordinal);
+        var targets = counts.Keys.Where(id => !asked.Contains(id)).ToList();
+        foreach (var (id, folder) in await ReadFoldersAsync(targets, cancellationToken).ConfigureAwait(false))
+        {
+            known[id] = folder;
+        }
+        return counts.OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal)
+            .Select(c => new FacetCount(c.Key, c.Value) { Label = known.GetValueOrDefault(c.Key)?.Name }).ToList();
+    }
+
+    private async Task<Dictionary<string, FolderObject>> ReadFoldersAsync(IEnumerable<string> ids, CancellationToken cancellationToken)
+    {
+        var list = ids.ToList();
+        var result = new Dictionary<string, FolderObject>(StringComparer.Ordinal);
+        if (list.Count == 0)
+        {
+            return result;
+        }
+        var found = await MultiGetAsync(list.Select(id => new JsonObject { ["_index"] = indices.Folders, ["_id"] = EsDocuments.DocId(id) }).ToList(), cancellationToken)
+            .ConfigureAwait(false);
+        for (var i = 0; i < list.Count; i++)
+        {
+            if (found[i]["found"]?.GetValue<bool>() == true)
+            {
+                result[list[i]] = EsDocuments.ReadFolder(found[i]);
+            }
+        }
+        return result;
     }
 
     /// <summary>The search request for one page: query, sort by (sequence, id), search_after, exact total, facets.</summary>

@@ -334,13 +334,18 @@ internal sealed partial class EmbeddedStore
         // By the folder's id, labelled with its name now: by the name at each event, a renamed folder made a chip per
         // name it had, and a click on one found the folder's events under every name, or another folder's that has the
         // name now (a review). A folder Bonnie holds no record of has no label (the handlers record every folder).
+        // A folder first known by name only (its stand-in) counts under the folder it turned out to be, as folder: with
+        // that folder's id finds its events (FolderAliases.OfStandIns): folders are mapped after counting, once each.
         cmd.CommandText = $"""
             SELECT v, n, (SELECT json_extract(f.doc, '$.Name') FROM folders f WHERE f.id = v) FROM (
-                SELECT v, count(*) AS n FROM (
-                    SELECT CASE side.k WHEN 0 THEN e.folder_id ELSE e.old_folder_id END AS v
-                    FROM {from} CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1) side
-                    WHERE {where} AND (side.k = 0 OR (e.old_folder_id IS NOT NULL AND e.old_folder_id IS NOT e.folder_id)))
-                WHERE v IS NOT NULL
+                SELECT v, sum(n) AS n FROM (
+                    SELECT coalesce((SELECT json_extract(f.doc, '$.SameAs') FROM folders f WHERE f.id = raw), raw) AS v, n FROM (
+                        SELECT raw, count(*) AS n FROM (
+                            SELECT CASE side.k WHEN 0 THEN e.folder_id ELSE e.old_folder_id END AS raw
+                            FROM {from} CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1) side
+                            WHERE {where} AND (side.k = 0 OR (e.old_folder_id IS NOT NULL AND e.old_folder_id IS NOT e.folder_id)))
+                        WHERE raw IS NOT NULL
+                        GROUP BY raw))
                 GROUP BY v ORDER BY n DESC, v LIMIT 50)
             ORDER BY n DESC, v
             """;
