@@ -6,22 +6,47 @@ namespace Bonnie.Pipeline.Storage.Embedded;
 /// Letters FTS5's unicode61 tokenizer keeps apart from their plain spelling: it takes accents off (remove_diacritics 2)
 /// but ł, ø, æ, œ, ß, đ, þ, ı have no accent to take off, and ligatures (ﬁ) and full-width letters (ｉｎｖｏｉｃｅ) are
 /// other characters. An officer typing on an ASCII keyboard searched "lodz", "orsted", "strasse" or "invoice" and found
-/// nothing (a review), while the Elasticsearch store (asciifolding) found them all. The indexed text gets a folded copy
-/// after it when folding changes anything, so both spellings are words of the event: "Łódź" and "lodz" each find it.
-/// The query is not folded (its spelling is one of the two). Text indexed before this stays as it was.
+/// nothing (a review), while the Elasticsearch store (asciifolding) found them all. The indexed text gets, after it, the
+/// plain spelling of each word that has another, in order, so both spellings are words of the event: "Łódź" and "lodz"
+/// each find it, and "orsted aesop" the phrase "Ørsted Æsop". Only words: a copy of the whole text when anything
+/// changed doubled Japanese mail for its full-width digits, and a phrase could run across the join (a review). The
+/// query is not folded (its spelling is one of the two). Text indexed before this stays as it was.
 /// </summary>
 internal static class FoldedLetters
 {
-    /// <summary>The text, followed by a line with its folded spelling when that differs; the same string otherwise.</summary>
+    /// <summary>The text, followed by a line with the plain spelling of its words that have one; the same string otherwise.</summary>
     public static string? WithFoldedCopy(string? text)
     {
         if (text is null || IsAscii(text))
         {
             return text;
         }
-        var folded = Fold(text);
-        return string.Equals(folded, text, StringComparison.Ordinal) ? text : text + "\n" + folded;
+        StringBuilder? extra = null;
+        var start = -1;
+        for (var i = 0; i <= text.Length; i++)
+        {
+            var inWord = i < text.Length && IsWordCharacter(text[i]);
+            if (inWord && start < 0)
+            {
+                start = i;
+            }
+            else if (!inWord && start >= 0)
+            {
+                var word = text[start..i];
+                var folded = Fold(word);
+                if (!string.Equals(folded, word, StringComparison.Ordinal))
+                {
+                    (extra ??= new StringBuilder(text.Length + 2).Append(text).Append('\n')).Append(folded).Append(' ');
+                }
+                start = -1;
+            }
+        }
+        return extra?.ToString(0, extra.Length - 1) ?? text;
     }
+
+    // Letters, digits, the marks that go with them, and both halves of a character beyond U+FFFF.
+    private static bool IsWordCharacter(char c) => char.IsLetterOrDigit(c) || char.IsSurrogate(c)
+        || char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark;
 
     internal static string Fold(string text)
     {
