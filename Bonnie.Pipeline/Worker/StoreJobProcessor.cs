@@ -168,8 +168,12 @@ internal sealed partial class StoreJobProcessor(
         await Task.WhenAll(fetchers).ConfigureAwait(false);
     }
 
-    // A move or copy of more messages than this is not followed for their bytes (one or two look-ups each).
+    // A move or copy of more messages than this is not followed for their bytes.
     internal const int MaxMessagesFollowed = 1_000;
+
+    // Past this many messages, a move or copy looks up only the deliveries of its own batch found gone, not the store:
+    // each store look-up is a read (on Elasticsearch a request), and nearly every moved message has its bytes.
+    internal const int MaxMessagesLookedUp = 100;
 
     /// <summary>
     /// A message moved right after its delivery (a client's rule, an "archive" swipe) was gone from where the delivery
@@ -210,6 +214,9 @@ internal sealed partial class StoreJobProcessor(
             {
                 continue;
             }
+            // The source folder's id, asked once per event and only when a message is to be looked up.
+            string? sourceId = null;
+            var sourceAsked = false;
             for (var i = 0; i < oldUids.Count; i++)
             {
                 string? emailId;
@@ -217,8 +224,18 @@ internal sealed partial class StoreJobProcessor(
                 {
                     emailId = goneEmailId;
                 }
-                else if (await StoredWithoutBytesAsync(e, from, oldUids[i], cancellationToken).ConfigureAwait(false) is { } stored)
+                else if (oldUids.Count <= MaxMessagesLookedUp)
                 {
+                    if (!sourceAsked)
+                    {
+                        sourceId = e.OldMailboxId ?? (await store.FindFolderByNameAsync(from.Name, cancellationToken).ConfigureAwait(false))?.Id;
+                        sourceAsked = true;
+                    }
+                    if (sourceId is null
+                        || await store.FindMessageAtAsync(sourceId, oldUids[i], cancellationToken).ConfigureAwait(false) is not { PayloadStatus: PayloadStatus.Missing } stored)
+                    {
+                        continue;
+                    }
                     emailId = stored.EmailId;
                 }
                 else
@@ -238,17 +255,6 @@ internal sealed partial class StoreJobProcessor(
                 }
             }
         }
-    }
-
-    private async Task<MessageObject?> StoredWithoutBytesAsync(CyrusEvent e, MailboxUri from, uint uid, CancellationToken cancellationToken)
-    {
-        var folderId = e.OldMailboxId ?? (await store.FindFolderByNameAsync(from.Name, cancellationToken).ConfigureAwait(false))?.Id;
-        if (folderId is null)
-        {
-            return null;
-        }
-        var message = await store.FindMessageAtAsync(folderId, uid, cancellationToken).ConfigureAwait(false);
-        return message is { PayloadStatus: PayloadStatus.Missing } ? message : null;
     }
 
     /// <summary>

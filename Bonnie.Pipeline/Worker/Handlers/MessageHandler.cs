@@ -275,9 +275,13 @@ internal sealed class MessageHandler : IEventHandler
         }
     }
 
+    // An expunge of more messages than this does not look for those that left before it (a look-up each).
+    private const int MaxLeftLookedUp = 1_000;
+
     private static async Task RemoveAsync(EventContext context, FolderObject folder, string reason, CancellationToken cancellationToken)
     {
         var e = context.Event;
+        var lookForLeft = (e.UidSet?.Count ?? 0) <= MaxLeftLookedUp;
         foreach (var uid in e.UidSet?.Uids ?? [])
         {
             // Not found: never seen, or already moved away (a MOVE sends an expunge of its source too).
@@ -286,7 +290,7 @@ internal sealed class MessageHandler : IEventHandler
             {
                 // The expunge of a MOVE's source changes nothing, but it is an event about the message that left: its
                 // history lists it, as a search by its Message-ID finds it (a live review found one and not the other).
-                if ((message ?? await context.Work.FindMessageOnceAtAsync(folder.Id, uid, cancellationToken).ConfigureAwait(false)) is { } left)
+                if ((message ?? (lookForLeft ? await context.Work.FindMessageOnceAtAsync(folder.Id, uid, cancellationToken).ConfigureAwait(false) : null)) is { } left)
                 {
                     context.SeeMessage(left);
                 }
