@@ -4,7 +4,8 @@ using System.Text;
 namespace Bonnie.Web.Components.Shared;
 
 /// <summary>
-/// Text from mail (subjects, attachment names, folder names) as officers must read it: in the order it was written.
+/// Text from mail and from users (subjects, senders, attachment and folder names, timeline details) as officers must
+/// read it: in the order it was written.
 /// Unicode's bidirectional controls reorder what follows them on screen, so a subject or file name holding U+202E
 /// before "gnp.exe" reads "exe.png" (a review saw exactly that on the message page and in the search grid). Each control
 /// is shown as its code instead, where it stands; the stored and exported text is unchanged.

@@ -204,12 +204,14 @@ public sealed class MessagePageTests : IAsyncLifetime
             }
         }
 
-        var page = RenderDelivered();
+        // Awaited rather than waited for: hundreds of entries take a while to draw, and a blocked thread beside other tests
+        // can starve the renderer (seen once in the whole suite).
+        var page = _page.Render<MessageHistory>(p => p.Add(x => x.Key, TestStore.DeliveredMessage));
+        await page.WaitForAssertionAsync(() => Assert.Equal(250, page.FindAll(".bonnie-timeline-entry").Count), PageTestContext.Timeout * 3);
 
-        Assert.Equal(250, page.FindAll(".bonnie-timeline-entry").Count);
         Assert.Contains("250 of ", page.Find("[aria-label='Timeline'] [role='status']").TextContent, StringComparison.Ordinal);
-        page.Find("[aria-label='Timeline'] button:contains('Show more')").Click();
-        page.WaitForAssertion(() => Assert.True(page.FindAll(".bonnie-timeline-entry").Count > 250), PageTestContext.Timeout);
+        await page.Find("[aria-label='Timeline'] button:contains('Show more')").ClickAsync(new Microsoft.AspNetCore.Components.Web.MouseEventArgs());
+        await page.WaitForAssertionAsync(() => Assert.True(page.FindAll(".bonnie-timeline-entry").Count > 250), PageTestContext.Timeout * 3);
         Assert.Empty(page.FindAll("[aria-label='Timeline'] button:contains('Show more')"));
     }
 
