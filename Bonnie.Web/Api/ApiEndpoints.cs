@@ -113,6 +113,9 @@ public static class ApiEndpoints
         return Results.Ok(EventDto.Of(e, withRaw: true));
     }
 
+    // Events of other folders that changed a folder (its parents' renames), read one by one for its history.
+    private const int MaxCausesOfOtherFolders = 100;
+
     // Folders whose current name a message's history looks up (a message in more folders than this is rare).
     private const int MaxFoldersNamed = 500;
 
@@ -155,8 +158,11 @@ public static class ApiEndpoints
         var events = (await store.GetEventsForObjectAsync(ObjectKind.Folder, id, HistoryEventLimit, cancellationToken)).ToList();
         // An event of another folder that changed this one is part of its history too: a parent's rename renamed this
         // folder, and the history had the name change but not the event that caused it (a live review).
+        // Only when the folder's own events were all read: past the limit, a change's event not listed is most likely
+        // one of its own, and the list is cut there anyway.
         var listed = events.Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
-        foreach (var cause in changes.Select(c => c.EventId).Where(e => !listed.Contains(e)).Distinct(StringComparer.Ordinal).Take(HistoryEventLimit))
+        var causes = events.Count < HistoryEventLimit ? changes.Select(c => c.EventId).Where(e => !listed.Contains(e)).Distinct(StringComparer.Ordinal) : [];
+        foreach (var cause in causes.Take(MaxCausesOfOtherFolders))
         {
             if (await store.GetEventAsync(cause, cancellationToken) is { } e)
             {

@@ -99,7 +99,8 @@ internal static class MessageTimeline
         var flags = e.Flags.Count > 0 ? string.Join(" ", e.Flags) : null;
         var (what, detail) = e.Type switch
         {
-            Bonnie.Shared.Events.EventType.MessageRead => ("Read", $"in {folder}; it was read already"),
+            // \Seen is each user's own unless the folder shares it: another user's read changes nothing of the owner's.
+            Bonnie.Shared.Events.EventType.MessageRead => ("Read", $"in {folder}; nothing changed (read already, or read by someone other than the folder's owner, whose \\Seen is their own)"),
             Bonnie.Shared.Events.EventType.MessageTrash => ("Marked \\Deleted", $"in {folder}; it was marked already"),
             Bonnie.Shared.Events.EventType.FlagsSet => ("Flags set", $"{flags ?? "(none named)"} in {folder}; nothing changed (already set, or another user's \\Seen)"),
             Bonnie.Shared.Events.EventType.FlagsClear => ("Flags cleared", $"{flags ?? "(none named)"} in {folder}; nothing changed (not set)"),

@@ -105,6 +105,8 @@ internal static class Schema
             SELECT lower(json_extract(doc, '$.SameAs')), id FROM folders WHERE json_extract(doc, '$.SameAs') IS NOT NULL;
         INSERT OR IGNORE INTO event_terms(term, seq) SELECT 'g:\seen', seq FROM events WHERE type = 'MessageRead';
         INSERT OR IGNORE INTO event_terms(term, seq) SELECT 'g:\deleted', seq FROM events WHERE type = 'MessageTrash';
+        UPDATE events SET flags = '\Seen' WHERE type = 'MessageRead' AND flags IS NULL;
+        UPDATE events SET flags = '\Deleted' WHERE type = 'MessageTrash' AND flags IS NULL;
         """,
     ];
 

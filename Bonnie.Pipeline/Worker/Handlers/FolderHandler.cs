@@ -84,9 +84,10 @@ internal sealed class FolderHandler : IEventHandler
                     {
                         // The first read of the folder: Cyrus's own settings of it (partition, sharedseen, duplicatedeliver,
                         // pop3newuidl...) were there before, not set by the session of this event; recorded as changes,
-                        // they showed up as if it had set them (found by a live review). What people set is recorded as
-                        // a change, as before. Cyrus reports its settings for every folder, so a folder read before is
-                        // never without them.
+                        // they showed up as if it had set them (found by a live review). Other entries (/shared/comment)
+                        // are recorded as changes, as before. Cyrus reports its settings for every folder, so a folder read
+                        // before is never without them. Known limit: when the event that causes the first read is itself an
+                        // administrator setting one of Cyrus's own entries, that setting is taken as what was there too.
                         context.Work.Learn(folder, f => f.Metadata = new SortedDictionary<string, string>(
                             entries.Where(x => x.Key.StartsWith(CyrusOwnMetadata, StringComparison.Ordinal)).ToDictionary(), StringComparer.Ordinal));
                     }

@@ -276,6 +276,8 @@ public sealed class SchemaMigrationTests
         Assert.Equal("copy-out-of-src", await Q("folder:f-real"));
         Assert.Equal("read", await Q("flag:\\Seen"));
         Assert.Equal("trash", await Q("flag:\\Deleted"));
+        // Its page says so too, not only the search.
+        Assert.Equal(["\\Seen"], (await store.GetEventAsync("read"))!.Flags);
     });
 
     // Two events a Bonnie of schema 7 stored (no arrival numbers), then one stored now with an older time: the feed

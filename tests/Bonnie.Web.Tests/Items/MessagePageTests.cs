@@ -185,7 +185,7 @@ public sealed class MessagePageTests : IAsyncLifetime
         var entries = page.FindAll(".bonnie-timeline-entry");
         var entry = entries[^1];
         Assert.Equal("Read", entry.QuerySelector(".bonnie-timeline-what")!.TextContent);
-        Assert.Contains("it was read already", entry.TextContent, StringComparison.Ordinal);
+        Assert.Contains("nothing changed (read already", entry.TextContent, StringComparison.Ordinal);
         Assert.DoesNotContain(page.FindAll(".bonnie-timeline-what"), e => e.TextContent == "MessageRead");
     }
 
