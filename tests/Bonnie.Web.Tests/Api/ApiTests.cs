@@ -436,10 +436,7 @@ public sealed class ApiTests : IAsyncLifetime
     public async Task GetMessageHistory_FolderRenamedSinceTheCopy_EachLocationGivesTheNameThenAndTheNameNow()
     {
         // Archive renamed to Contracts after the message was copied there; a live review read the old name as current.
-        var rename = Fixture("MailboxRename").Replace("me1de6rfcjp143mbleivr07x", "oe16bupldlr2b7ax2w5twkwq", StringComparison.Ordinal)
-            .Replace("user/alice/Temp%40", "user/alice/Archive%40", StringComparison.Ordinal)
-            .Replace("user/alice/Temp2%40", "user/alice/Contracts%40", StringComparison.Ordinal)
-            .Replace("11:20:35.044Z", "11:30:00.000Z", StringComparison.Ordinal);
+        var rename = TestStore.ArchiveRenamedToContracts();
         await ProcessAsync(rename);
 
         var (_, body) = await GetAsync("/api/messages/M743974037cbef97becd11ce5/history");

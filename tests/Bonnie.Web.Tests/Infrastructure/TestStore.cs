@@ -121,6 +121,12 @@ internal sealed class TestStore : IAsyncDisposable
     public static string Fixture(string name) =>
         File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "cyrus", "events", name + ".json")).TrimEnd('\n');
 
+    /// <summary>The real MailboxRename, made the rename of alice's Archive to Contracts at 11:30, after the copy there.</summary>
+    public static string ArchiveRenamedToContracts() => Fixture("MailboxRename").Replace("me1de6rfcjp143mbleivr07x", Archive, StringComparison.Ordinal)
+        .Replace("user/alice/Temp%40", "user/alice/Archive%40", StringComparison.Ordinal)
+        .Replace("user/alice/Temp2%40", "user/alice/Contracts%40", StringComparison.Ordinal)
+        .Replace("11:20:35.044Z", "11:30:00.000Z", StringComparison.Ordinal);
+
     /// <summary>A job for a real notification; with a payload, as the collector would have answered it.</summary>
     public static Job Job(string fixture, byte[]? payload = null)
     {

@@ -46,10 +46,7 @@ public sealed class MessagePageTests : IAsyncLifetime
     public async Task Locations_FolderRenamedSinceTheCopy_ShowTheNameNowAndTheNameThen()
     {
         // Archive renamed to Contracts after the message was copied there.
-        var rename = TestStore.Fixture("MailboxRename").Replace("me1de6rfcjp143mbleivr07x", TestStore.Archive, StringComparison.Ordinal)
-            .Replace("user/alice/Temp%40", "user/alice/Archive%40", StringComparison.Ordinal)
-            .Replace("user/alice/Temp2%40", "user/alice/Contracts%40", StringComparison.Ordinal)
-            .Replace("11:20:35.044Z", "11:30:00.000Z", StringComparison.Ordinal);
+        var rename = TestStore.ArchiveRenamedToContracts();
         await _page.Store.ProcessAsync(TestStore.Raw(System.Text.Encoding.UTF8.GetBytes(rename)));
 
         var page = RenderDelivered();
@@ -151,10 +148,7 @@ public sealed class MessagePageTests : IAsyncLifetime
     public async Task Timeline_MovedOutOfAFolderRenamedSinceTheCopy_SaysTheNameTheFolderHadAtTheMove()
     {
         // Archive renamed to Contracts, then the copy there moved back to INBOX: a review read "moved from Archive".
-        var rename = TestStore.Fixture("MailboxRename").Replace("me1de6rfcjp143mbleivr07x", TestStore.Archive, StringComparison.Ordinal)
-            .Replace("user/alice/Temp%40", "user/alice/Archive%40", StringComparison.Ordinal)
-            .Replace("user/alice/Temp2%40", "user/alice/Contracts%40", StringComparison.Ordinal)
-            .Replace("11:20:35.044Z", "11:30:00.000Z", StringComparison.Ordinal);
+        var rename = TestStore.ArchiveRenamedToContracts();
         var move = TestStore.Fixture("vnd.cmu.MessageMove")
             .Replace("imap://imap.example.org/user/alice%40example.org;UIDVALIDITY=1795951197", "imap://imap.example.org/user/alice/Contracts%40example.org;UIDVALIDITY=1795951233", StringComparison.Ordinal)
             .Replace("\"vnd.cmu.oldUidset\":\"2\"", "\"vnd.cmu.oldUidset\":\"2\"", StringComparison.Ordinal)

@@ -35,18 +35,24 @@ public sealed class SearchPageTests : IAsyncLifetime
 
     private static string PageLabel(IRenderedComponent<SearchPage> page) => page.Find("nav[aria-label='Result pages'] p").TextContent.Trim();
 
-    [Fact]
-    public async Task Pages_NextPutsThePageInTheAddress_TheAddressOpensThatPage_FirstGoesBack()
+    /// <summary>Sixty logins searched, and the second page of them opened with Next: its address names the page.</summary>
+    private async Task<(IRenderedComponent<SearchPage> Page, Microsoft.AspNetCore.Components.NavigationManager Nav)> OnSecondPageAsync()
     {
-        // A page of results can be bookmarked or sent: the address named only the query, so it opened on page 1.
         await SixtyLoginsAsync();
         var nav = _page.Context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
         var page = _page.Render<SearchPage>();
         Search(page, "session:paging-session-*");
         page.WaitForAssertion(() => Assert.Equal("Page 1: rows 1–50 of 60", PageLabel(page)), PageTestContext.Timeout);
-
         page.Find("button:contains('Next page')").Click();
         page.WaitForAssertion(() => Assert.True(nav.Uri.Contains("&page=2&at=", StringComparison.Ordinal), nav.Uri), PageTestContext.Timeout);
+        return (page, nav);
+    }
+
+    [Fact]
+    public async Task Pages_NextPutsThePageInTheAddress_TheAddressOpensThatPage_FirstGoesBack()
+    {
+        // A page of results can be bookmarked or sent: the address named only the query, so it opened on page 1.
+        var (page, nav) = await OnSecondPageAsync();
         var address = nav.Uri;
 
         var opened = _page.Render<SearchPage>();
@@ -87,13 +93,7 @@ public sealed class SearchPageTests : IAsyncLifetime
     public async Task Pages_TheSameQueryRunAgainFromPageTwo_FirstPageAndTheAddressSaysSo()
     {
         // A review: Enter on page 3 showed page 1 while the address kept page 3, so a reload or bookmark went back there.
-        await SixtyLoginsAsync();
-        var nav = _page.Context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
-        var page = _page.Render<SearchPage>();
-        Search(page, "session:paging-session-*");
-        page.WaitForAssertion(() => Assert.Equal("Page 1: rows 1–50 of 60", PageLabel(page)), PageTestContext.Timeout);
-        page.Find("button:contains('Next page')").Click();
-        page.WaitForAssertion(() => Assert.Contains("&page=2&at=", nav.Uri, StringComparison.Ordinal), PageTestContext.Timeout);
+        var (page, nav) = await OnSecondPageAsync();
 
         Search(page, "session:paging-session-*");
 
