@@ -38,10 +38,13 @@ public static class QueryParser
         var root = parser.ParseQuery();
         if (root is AndNode conjunction)
         {
-            Parser.RefuseDatesThatLeaveNoTime(conjunction.Children);
+            // Parenthesized groups side by side are conditions of the whole query too: "(after:X before:Y) user:a".
+            Parser.RefuseDatesThatLeaveNoTime(Conditions(conjunction).ToList());
         }
         return new ParsedQuery(root, sort, text) { SortAt = sortAt };
     }
+
+    private static IEnumerable<QueryNode> Conditions(AndNode and) => and.Children.SelectMany(c => c is AndNode inner ? Conditions(inner) : [c]);
 
     // A NUL ends the string FTS5 parses ("unterminated string", an HTTP 500) and no control character is anything
     // an officer meant to search for. Tabs and line breaks (pasted text) separate terms as spaces do.

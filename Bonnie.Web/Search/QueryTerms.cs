@@ -83,12 +83,19 @@ internal static class QueryTerms
     }
 
     /// <summary>
-    /// The query without its top-level date terms (<c>after:</c>, <c>before:</c>, <c>on:</c> standing alone, not
-    /// negated, not in parentheses), when what is left still parses; else the query as it was.
+    /// The query without its date terms (<c>after:</c>, <c>before:</c>, <c>on:</c>) when they are plain conditions of
+    /// the whole query: only in a query of terms side by side, without OR, NOT, parentheses or escaped quotes, where
+    /// taking a date out cannot change what the rest means (a review found "NOT before:X user:a" made "NOT user:a").
+    /// Any other query is left as it was.
     /// </summary>
     public static string WithoutDateTerms(string? query)
     {
         var q = query ?? "";
+        if (q.Contains('(', StringComparison.Ordinal) || q.Contains('\\', StringComparison.Ordinal)
+            || q.Split((char[])[' ', '\t', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries).Any(w => w is "OR" or "NOT" or "AND"))
+        {
+            return q;
+        }
         var depth = 0;
         var inPhrase = false;
         var kept = new List<string>();

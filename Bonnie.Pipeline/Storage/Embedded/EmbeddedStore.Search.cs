@@ -87,8 +87,10 @@ internal sealed partial class EmbeddedStore
             FolderIdNode f => [EventTerms.Folder + f.Id.ToLowerInvariant()],
             // Alternatives of such terms (an accented name composed or decomposed, event:Login OR event:Logout) drive
             // as the union of their terms; without this an accented user: read every event (a review: 1 ms became 0.5 s).
-            OrNode o when o.Children.Select(TermsOf).ToList() is var parts && parts.All(p => p is not null) =>
-                parts.SelectMany(p => p!).Distinct(StringComparer.Ordinal).ToList(),
+            // SQLite takes at most 500 SELECTs in one compound: past that (names carried by very many people) the OR is
+            // a filter, not the driver.
+            OrNode o when o.Children.Select(TermsOf).ToList() is var parts && parts.All(p => p is not null)
+                && parts.SelectMany(p => p!).Distinct(StringComparer.Ordinal).ToList() is { Count: <= MaxDriverTerms } union => union,
             _ => null,
         };
         foreach (var n in conjuncts)
@@ -263,6 +265,8 @@ internal sealed partial class EmbeddedStore
     // Logins of a million events for an address prefix took 190 ms through the rows, 80 ms through the index. Only
     // the page's own rows are read whole. SQLite's planner prefers the row, so it is named.
     private const string Narrow = "INDEXED BY events_narrow";
+
+    private const int MaxDriverTerms = 400;
 
     private const string LoginsByAddress = "INDEXED BY events_logins_by_address";
 

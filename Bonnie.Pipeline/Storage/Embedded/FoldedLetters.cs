@@ -9,8 +9,9 @@ namespace Bonnie.Pipeline.Storage.Embedded;
 /// nothing (a review), while the Elasticsearch store (asciifolding) found them all. The indexed text gets, after it, the
 /// plain spelling of each word that has another, in order, so both spellings are words of the event: "Łódź" and "lodz"
 /// each find it, and "orsted aesop" the phrase "Ørsted Æsop". Only words: a copy of the whole text when anything
-/// changed doubled Japanese mail for its full-width digits, and a phrase could run across the join (a review). The
-/// query is not folded (its spelling is one of the two). Text indexed before this stays as it was.
+/// changed doubled Japanese mail for its full-width digits (a review). The added words follow one another, so a phrase
+/// of plain spellings can match two changed words that were not side by side: a search finds a little more, never less.
+/// The query is not folded (its spelling is one of the two). Text indexed before this stays as it was.
 /// </summary>
 internal static class FoldedLetters
 {
@@ -44,8 +45,9 @@ internal static class FoldedLetters
         return extra?.ToString(0, extra.Length - 1) ?? text;
     }
 
-    // Letters, digits, the marks that go with them, and both halves of a character beyond U+FFFF.
-    private static bool IsWordCharacter(char c) => char.IsLetterOrDigit(c) || char.IsSurrogate(c)
+    // Letters, numbers of every kind (₂, ², Ⅻ: FTS5 keeps them in words), the marks that go with them, and both halves
+    // of a character beyond U+FFFF.
+    private static bool IsWordCharacter(char c) => char.IsLetter(c) || char.IsNumber(c) || char.IsSurrogate(c)
         || char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark;
 
     internal static string Fold(string text)

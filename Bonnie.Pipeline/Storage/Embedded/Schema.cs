@@ -97,12 +97,15 @@ internal static class Schema
         """,
         // Names folder: finds that the aliases of earlier versions left out (FolderAliases): the path the owner sees under
         // the alternate namespace (projects/contracts for inbox/projects/contracts), and a folder first known by name
-        // only found by the real folder's id as well. And the flag a read or a trash sets, which Cyrus does not name
-        // (StoreJobProcessor.FlagsOf), so flag:\Seen and flag:\Deleted find those events stored before.
+        // only found by the real folder's id as well.
         """
         INSERT OR IGNORE INTO folder_aliases(alias, folder_id) SELECT substr(alias, 7), folder_id FROM folder_aliases WHERE alias LIKE 'inbox/%';
         INSERT OR IGNORE INTO folder_aliases(alias, folder_id)
             SELECT lower(json_extract(doc, '$.SameAs')), id FROM folders WHERE json_extract(doc, '$.SameAs') IS NOT NULL;
+        """,
+        // The flag a read or a trash sets, which Cyrus does not name (StoreJobProcessor.FlagsOf), on the events stored
+        // before: flag:\Seen and flag:\Deleted find them, and their pages say so.
+        """
         INSERT OR IGNORE INTO event_terms(term, seq) SELECT 'g:\seen', seq FROM events WHERE type = 'MessageRead';
         INSERT OR IGNORE INTO event_terms(term, seq) SELECT 'g:\deleted', seq FROM events WHERE type = 'MessageTrash';
         UPDATE events SET flags = '\Seen' WHERE type = 'MessageRead' AND flags IS NULL;

@@ -51,14 +51,22 @@ public sealed partial class FolderHistory
         _acl = Folders.FolderHistory.Acl(_changes);
         _metadata = Folders.FolderHistory.Metadata(_changes);
         // How much happened in it, at a glance (a review found no count on the page, only the link to its events).
-        var activity = await Store.SearchEventsAsync(new EventSearch
+        try
         {
-            Query = QueryParser.Parse(QueryTerms.Term("folder", folder.Id)), Limit = 1, Facets = Facets.Day,
-        });
-        _eventCount = activity.Total;
-        var days = activity.Facets.GetValueOrDefault("day") ?? [];
-        _activeDays = days.Count;
-        _busiestDay = days.OrderByDescending(d => d.Count).ThenByDescending(d => d.Value, StringComparer.Ordinal).FirstOrDefault();
+            var activity = await Store.SearchEventsAsync(new EventSearch
+            {
+                Query = QueryParser.Parse(QueryTerms.Term("folder", folder.Id)), Limit = 1, Facets = Facets.Day,
+            });
+            _eventCount = activity.Total;
+            var days = activity.Facets.GetValueOrDefault("day") ?? [];
+            _activeDays = days.Count;
+            _busiestDay = days.OrderByDescending(d => d.Count).ThenByDescending(d => d.Value, StringComparer.Ordinal).FirstOrDefault();
+        }
+        catch (QuerySyntaxException)
+        {
+            // The store stopped the count (its search time-out on a folder of very many events): the page opens without it.
+            _eventCount = -1;
+        }
         _folder = folder;
         var now = Clock.GetUtcNow().UtcDateTime;
         _date = now.Date;

@@ -220,7 +220,7 @@ public sealed class SchemaMigrationTests
         using var cmd = check.CreateCommand();
         cmd.CommandText = "SELECT max(version) FROM schema_version";
         Assert.Equal((long)Schema.CurrentVersion, (long)cmd.ExecuteScalar()!);
-        Assert.Equal(9, Schema.CurrentVersion);
+        Assert.Equal(10, Schema.CurrentVersion);
         Assert.Null(await store.GetPersonAsync("p1"));
         Assert.Empty(await store.GetPendingIdentityAsync(10));
     });

@@ -13,6 +13,8 @@ public sealed class FoldedLettersTests
     [InlineData("Hello\u00A0world, see you…", "Hello\u00A0world, see you…")]
     [InlineData("会議は１０時（予定）です", "会議は１０時（予定）です\n会議は10時")]
     [InlineData("plain ascii", "plain ascii")]
+    // Numbers of every kind are part of a word, as FTS5 keeps them.
+    [InlineData("H\u2082O in 5m\u00B2", "H\u2082O in 5m\u00B2\nH2O 5m2")]
     public void WithFoldedCopy_WordsWithAPlainSpellingAddedOnce(string text, string indexed)
     {
         Assert.Equal(indexed, FoldedLetters.WithFoldedCopy(text));

@@ -154,6 +154,7 @@ public sealed class QueryParserTests
     [InlineData("ip:10.1.0.0/8", 11, "a network address")]
     [InlineData("(after:2026-11-01) (before:2026-10-01)", 20, "dates that overlap")]
     [InlineData("a OR sort:oldest OR b", 5, "sort: beside the terms, not joined by OR or AND")]
+    [InlineData("user:a (after:2026-11-01 before:2026-10-01)", 25, "dates that overlap")]
     [InlineData("after:2026-11-01 before:2026-10-01", 17, "dates that overlap")]
     [InlineData("on:2026-11-01 on:2026-11-02", 14, "dates that overlap")]
     public void Parse_BadQuery_PointsAtProblem(string q, int position, string expected)
