@@ -53,7 +53,7 @@ internal sealed partial class ElasticsearchStore
         {
             known[id] = folder;
         }
-        return counts.OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal)
+        return counts.OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).Take(FacetSize)
             .Select(c => new FacetCount(c.Key, c.Value) { Label = known.GetValueOrDefault(c.Key)?.Name }).ToList();
     }
 
@@ -109,6 +109,9 @@ internal sealed partial class ElasticsearchStore
         if (search.Facets.HasFlag(Facets.Folder))
         {
             aggs["folder"] = FolderFacet();
+            // Four times the buckets shown: stand-ins are merged into their folders afterwards (LabelFoldersAsync), and a
+            // folder or stand-in just below the cut would otherwise be left out of its folder's count.
+            aggs["folder"]!["terms"]!["size"] = FacetSize * 4;
         }
         if (search.Facets.HasFlag(Facets.Day))
         {
