@@ -14,8 +14,9 @@ public sealed partial class PersonHistory
     private PersonRecord? _person;
     private IReadOnlyList<PersonState> _states = [];
     private bool _truncated;
-    private IReadOnlyList<StoredEvent> _trail = [];
+    private List<StoredEvent> _trail = [];
     private long _trailTotal;
+    private int _othersLeftOut;
     private string? _query;
 
     [Parameter]
@@ -42,7 +43,12 @@ public sealed partial class PersonHistory
         _query = PersonTimeline.Query(name);
         await RecordReadAsync(OfficerActions.Search, _query, new Dictionary<string, string?> { ["person"] = person.PersonId });
         var page = await Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(_query), Limit = TrailLimit });
-        _trail = page.Items;
+        // The search is by name, and a name can pass from one person to another: an event the directory put on someone
+        // else is theirs, not this person's (found by reading the code in a review). Events no one was resolved for stay.
+        var personId = person.PersonId;
+        _trail = page.Items.Where(e => e.Identity is not { Status: IdentityStatus.Resolved, PersonId: { } other } || string.Equals(other, personId, StringComparison.Ordinal))
+            .ToList();
+        _othersLeftOut = page.Items.Count - _trail.Count;
         _trailTotal = page.Total;
         (_states, _truncated) = await PersonTimeline.ReadAsync(Store, person);
     }

@@ -90,6 +90,17 @@ internal static class JaneStory
             ("11:20:51.851Z", "11:21:51.851Z")));
     }
 
+    /// <summary>After <see cref="TellAsync"/>: the name jane.doe passes to another person, who reads a message under it.</summary>
+    public const string Other = "6f1c2e9a-0000-4000-8000-00000000000c";
+
+    public static Task NameTakenOverAsync(TestStore store, FakeDirectory directory)
+    {
+        directory.Now = directory.Now.AddHours(2);
+        directory.Set(Other, "Joan Doe", [JaneDoe], ["sales"]);
+        return store.ProcessAsync(directory, Edit("MessageRead", ("\"user\":\"alice@example.org\"", $"\"user\":\"{JaneDoe}\""),
+            ("2026-11-29T11:20:39.645Z", "2026-11-29T13:20:39.645Z")));
+    }
+
     private static Job Edit(string fixture, params (string From, string To)[] replacements)
     {
         var json = TestStore.Fixture(fixture);

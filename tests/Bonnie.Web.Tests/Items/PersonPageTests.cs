@@ -11,11 +11,12 @@ namespace Bonnie.Web.Tests.Items;
 public sealed class PersonPageTests : IAsyncLifetime
 {
     private PageTestContext _page = default!;
+    private FakeDirectory _directory = default!;
 
     public async Task InitializeAsync()
     {
         _page = await PageTestContext.CreateAsync();
-        await JaneStory.TellAsync(_page.Store);
+        _directory = await JaneStory.TellAsync(_page.Store);
     }
 
     public async Task DisposeAsync() => await _page.DisposeAsync();
@@ -48,6 +49,21 @@ public sealed class PersonPageTests : IAsyncLifetime
         Assert.Empty(page.FindAll("b")); // directory data is text, never markup
         var search = Assert.Single(await _page.AuditRecordsAsync(), r => r.Action == OfficerActions.Search);
         Assert.Equal(($"user:{JaneStory.JaneDoe}", PageTestContext.Officer), (search.Target, search.Officer));
+    }
+
+    [Fact]
+    public async Task PersonPage_NameTakenOverByAnotherPerson_TheirEventIsLeftOutOfJanesTrailAndSaidSo()
+    {
+        // The trail is a search by Jane's last name; a review found by reading the code that another person who took the
+        // name would show in her trail.
+        await JaneStory.NameTakenOverAsync(_page.Store, _directory);
+
+        var page = _page.Render<PersonHistory>(p => p.Add(x => x.Id, JaneStory.Jane));
+
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[aria-label='Audit trail'] tbody tr.mud-table-row")), PageTestContext.Timeout);
+        var trail = page.FindAll("[aria-label='Audit trail'] tbody tr.mud-table-row");
+        Assert.DoesNotContain(trail, r => r.Children[1].TextContent.Trim() == "MessageRead");
+        Assert.Contains("another person's", page.Find("[aria-label='Audit trail'] [role='note']").TextContent, StringComparison.Ordinal);
     }
 
     [Fact]
