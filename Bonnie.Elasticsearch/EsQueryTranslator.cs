@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Bonnie.Shared.Events;
 using Bonnie.Shared.Search;
 
 namespace Bonnie.Elasticsearch;
@@ -30,6 +31,7 @@ internal sealed class EsQueryTranslator(
         EventTypeNode t => Term("type", t.Type.ToString()),
         KeywordNode { Field: KeywordField.Folder } k => Folder(k),
         KeywordNode { Field: KeywordField.User, IsPrefix: false } k => User(k),
+        KeywordNode { Field: KeywordField.Flag, IsPrefix: false, Value: "\\seen" or "\\deleted" } k => ImpliedFlag(k),
         KeywordNode k => k.IsPrefix ? Prefix(Field(k.Field), k.Value) : Term(Field(k.Field), k.Value),
         TextNode t => Text(t),
         TimeRangeNode r => Range(r),
@@ -147,6 +149,14 @@ internal sealed class EsQueryTranslator(
             ? new JsonObject { ["match_all"] = new JsonObject() }
             : new JsonObject { ["range"] = new JsonObject { ["timestamp"] = range } };
     }
+
+    /// <summary>
+    /// A read is \Seen set and a trash \Deleted set, though Cyrus names neither flag. Events stored since this version
+    /// carry the flag (StoreJobProcessor.FlagsOf); those stored before do not, and an index has no migration step as
+    /// the embedded store has (its schema step 10): the event type stands in for the flag, so both find the same.
+    /// </summary>
+    private static JsonObject ImpliedFlag(KeywordNode k) =>
+        Or([Term("flags", k.Value), Term("type", k.Value == "\\seen" ? nameof(EventType.MessageRead) : nameof(EventType.MessageTrash))]);
 
     public static JsonObject Term(string field, string value) => new() { ["term"] = new JsonObject { [field] = value } };
 

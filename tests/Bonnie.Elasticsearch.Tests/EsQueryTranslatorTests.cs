@@ -27,6 +27,20 @@ public sealed class EsQueryTranslatorTests
             """), json), json.ToJsonString());
     }
 
+    // A read is \Seen set and a trash \Deleted set; events indexed before they carried the flag are found by their type,
+    // as the embedded store's migration finds them (there is no migration of an index).
+    [Theory]
+    [InlineData("flag:\\Seen", "\\seen", "MessageRead")]
+    [InlineData("flag:\\Deleted", "\\deleted", "MessageTrash")]
+    public void Translate_SeenOrDeleted_TheFlagOrTheEventThatSetsIt(string q, string flag, string type)
+    {
+        var json = Translate(q).ToJsonString();
+
+        Assert.Contains($"{{\"term\":{{\"flags\":{System.Text.Json.JsonSerializer.Serialize(flag)}}}}}", json, StringComparison.Ordinal);
+        Assert.Contains($"{{\"term\":{{\"type\":\"{type}\"}}}}", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("MessageRead", Translate("flag:\\Flagged").ToJsonString(), StringComparison.Ordinal);
+    }
+
     // Documents hold the ids as QueryParser.NormalizeKeyword writes them ("<id>"), so each shape typed meets them.
     [Theory]
     [InlineData("messageid:750.39250@example.org", "term", "<750.39250@example.org>")]
