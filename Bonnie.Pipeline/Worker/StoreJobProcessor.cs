@@ -168,6 +168,8 @@ internal sealed partial class StoreJobProcessor(
         await Task.WhenAll(fetchers).ConfigureAwait(false);
     }
 
+    private static readonly IReadOnlyDictionary<uint, MovedPayload> NoMovedPayloads = System.Collections.ObjectModel.ReadOnlyDictionary<uint, MovedPayload>.Empty;
+
     // A move or copy of more messages than this is not followed for their bytes.
     internal const int MaxMessagesFollowed = 1_000;
 
@@ -246,7 +248,7 @@ internal sealed partial class StoreJobProcessor(
                 var result = await payloads.FetchAsync(there, item.Job, cancellationToken).ConfigureAwait(false);
                 if (result.Sha256 is not null)
                 {
-                    item.MovedPayloads[newUids[i]] = result;
+                    (item.MovedPayloads ??= [])[newUids[i]] = result;
                 }
                 else if (result.Gone)
                 {
@@ -616,7 +618,9 @@ internal sealed partial class StoreJobProcessor(
             PayloadStatus = payload?.Status ?? PayloadStatus.None,
             PayloadSha256 = payload?.Sha256,
             PayloadInternalDate = payload?.InternalDate,
-            PayloadsWhereMoved = item.MovedPayloads.ToDictionary(p => p.Key, p => new MovedPayload(p.Value.Status, p.Value.Sha256!, p.Value.InternalDate)),
+            // Nearly always none: no dictionary is made for each event then.
+            PayloadsWhereMoved = item.MovedPayloads is not { } moved ? NoMovedPayloads
+                : moved.ToDictionary(p => p.Key, p => new MovedPayload(p.Value.Status, p.Value.Sha256!, p.Value.InternalDate)),
             FolderMetadata = item.Metadata,
         };
         foreach (var handler in _handlers)
@@ -672,9 +676,9 @@ internal sealed partial class StoreJobProcessor(
             Flags = FlagsOf(e),
             Size = e.MessageSize,
             // A move or copy that brought a message's missing bytes carries them, as its delivery would have.
-            PayloadStatus = context.PayloadStatus != PayloadStatus.None || item.MovedPayloads.Count == 0 ? context.PayloadStatus : item.MovedPayloads.Values.First().Status,
-            PayloadSha256 = context.PayloadStatus != PayloadStatus.None || item.MovedPayloads.Count == 0 ? context.PayloadSha256 : item.MovedPayloads.Values.First().Sha256,
-            BodyText = item.Payload?.BodyText ?? (item.MovedPayloads.Count == 0 ? null : string.Join("\n", item.MovedPayloads.Values.Select(p => p.BodyText).OfType<string>())),
+            PayloadStatus = context.PayloadStatus != PayloadStatus.None || item.MovedPayloads is null ? context.PayloadStatus : item.MovedPayloads.Values.First().Status,
+            PayloadSha256 = context.PayloadStatus != PayloadStatus.None || item.MovedPayloads is null ? context.PayloadSha256 : item.MovedPayloads.Values.First().Sha256,
+            BodyText = item.Payload?.BodyText ?? (item.MovedPayloads is null ? null : string.Join("\n", item.MovedPayloads.Values.Select(p => p.BodyText).OfType<string>())),
             Identity = item.Identity?.Identity,
             RawSha256 = item.RawSha256,
             Raw = item.Job.Notification,
@@ -714,7 +718,7 @@ internal sealed partial class StoreJobProcessor(
         public CyrusEvent Event { get; } = e;
         public PayloadResult? Payload { get; set; }
         /// <summary>Bytes read where a move or copy took a message that had none (<see cref="FollowMovedMessagesAsync"/>), by UID there.</summary>
-        public Dictionary<uint, PayloadResult> MovedPayloads { get; } = [];
+        public Dictionary<uint, PayloadResult>? MovedPayloads { get; set; }
         /// <summary>The folder's shared METADATA as read for this event (MailboxModseq only); null when not read.</summary>
         public SortedDictionary<string, string>? Metadata { get; set; }
         public Enrichment? Identity { get; set; }

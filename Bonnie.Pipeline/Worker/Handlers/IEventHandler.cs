@@ -41,7 +41,7 @@ internal sealed class EventContext
     /// For a move or copy: bytes read where it took a message that had none (gone from where it was delivered before
     /// they were read), by the UID there. Set by the processor (StoreJobProcessor.FollowMovedMessagesAsync).
     /// </summary>
-    public IReadOnlyDictionary<uint, MovedPayload> PayloadsWhereMoved { get; init; } = new Dictionary<uint, MovedPayload>();
+    public IReadOnlyDictionary<uint, MovedPayload> PayloadsWhereMoved { get; init; } = System.Collections.ObjectModel.ReadOnlyDictionary<uint, MovedPayload>.Empty;
     /// <summary>Set by the processor for a folder's MailboxModseq when its METADATA was read (see StoreJobProcessor).</summary>
     public SortedDictionary<string, string>? FolderMetadata { get; init; }
 
