@@ -401,8 +401,6 @@ public abstract class StoreContractTests : IAsyncLifetime
         batch.Folders[bobsInbox] = new FolderObject { Id = bobsInbox, Name = "user/bob@example.org" };
         await _store.CommitAsync(batch);
 
-        async Task<string> Q(string q) => string.Join(',', (await _store.SearchEventsAsync(Search(q, 100))).Items.Select(e => (int)(e.Timestamp - T0).TotalSeconds).Order());
-
         Assert.Equal("2,3", await Q("-folder:" + archive));
         Assert.Equal("2", await Q("event:MessageNew -folder:" + archive));
         Assert.Equal("2,3,4", await Q("NOT ip:10.*"));
@@ -416,6 +414,10 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal("1", await Q("NOT NOT ip:10.*"));
     }
 
+    /// <summary>The events a query finds, each named by its second after <see cref="T0"/>, in order: "1,2".</summary>
+    private async Task<string> Q(string q) =>
+        string.Join(',', (await _store.SearchEventsAsync(Search(q, 100))).Items.Select(e => (int)(e.Timestamp - T0).TotalSeconds).Order());
+
     /// <summary>
     /// A login with letters outside ASCII is found however the query is shaped: alone, in an OR, as a prefix. (SQLite's
     /// own lower() folds ASCII letters only; Elasticsearch's normalizer folds them all.)
@@ -427,8 +429,6 @@ public abstract class StoreContractTests : IAsyncLifetime
         batch.Events.Add(Event(1, user: "ÉMILE@example.org"));
         batch.Events.Add(Event(2, user: "bob@example.org"));
         await _store.CommitAsync(batch);
-
-        async Task<string> Q(string q) => string.Join(',', (await _store.SearchEventsAsync(Search(q, 100))).Items.Select(e => (int)(e.Timestamp - T0).TotalSeconds).Order());
 
         Assert.Equal("1", await Q("user:émile@example.org"));
         Assert.Equal("1", await Q("user:ÉMILE@example.org"));
@@ -453,8 +453,6 @@ public abstract class StoreContractTests : IAsyncLifetime
         batch.Events.Add(Event(3, user: "muller@example.org"));
         batch.Folders[Event(1, folder: decomposedFolder).FolderId!] = new FolderObject { Id = Event(1, folder: decomposedFolder).FolderId!, Name = decomposedFolder };
         await _store.CommitAsync(batch);
-
-        async Task<string> Q(string q) => string.Join(',', (await _store.SearchEventsAsync(Search(q, 100))).Items.Select(e => (int)(e.Timestamp - T0).TotalSeconds).Order());
 
         Assert.Equal("1,2", await Q("user:m\u00fcller@example.org"));
         Assert.Equal("1,2", await Q("user:mu\u0308ller@example.org"));
@@ -484,8 +482,6 @@ public abstract class StoreContractTests : IAsyncLifetime
         }
         await _store.CommitAsync(batch);
 
-        async Task<string> Q(string q) => string.Join(',', (await _store.SearchEventsAsync(Search(q, 100))).Items.Select(e => (int)(e.Timestamp - T0).TotalSeconds).Order());
-
         Assert.Equal("1,2", await Q("user:al*"));
         Assert.Equal("1", await Q("user:al\U0001F600*"));
         Assert.Equal("1,2", await Q("folder:alpha*"));
@@ -511,8 +507,6 @@ public abstract class StoreContractTests : IAsyncLifetime
         }
         await _store.CommitAsync(batch);
 
-        async Task<string> Q(string q) => string.Join(',', (await _store.SearchEventsAsync(Search(q, 100))).Items.Select(e => (int)(e.Timestamp - T0).TotalSeconds).Order());
-
         Assert.Equal("1", await Q("folder:Projects/Contracts"));
         Assert.Equal("1", await Q("folder:INBOX/Projects/Contracts"));
         Assert.Equal("1,2", await Q("folder:Contracts"));
@@ -531,8 +525,6 @@ public abstract class StoreContractTests : IAsyncLifetime
         batch.Events.Add(Event(2) with { PayloadStatus = PayloadStatus.Stored, PayloadSha256 = new string('b', 64), BodyText = "the \uFF49\uFF4E\uFF56\uFF4F\uFF49\uFF43\uFF45 is due" });
         batch.Events.Add(Event(3, subject: "Lunch"));
         await _store.CommitAsync(batch);
-
-        async Task<string> Q(string q) => string.Join(',', (await _store.SearchEventsAsync(Search(q, 100))).Items.Select(e => (int)(e.Timestamp - T0).TotalSeconds).Order());
 
         foreach (var q in new[] { "lodz", "Łódź", "orsted", "aesop", "finance", "subject:strasse", "subject:Straße", "\"orsted aesop\"" })
         {
@@ -684,8 +676,6 @@ public abstract class StoreContractTests : IAsyncLifetime
         batch.Events.Add(Event(5, subject: "Lunch"));
         await _store.CommitAsync(batch);
 
-        async Task<string> Q(string q) => string.Join(',', (await _store.SearchEventsAsync(Search(q, 100))).Items.Select(e => (int)(e.Timestamp - T0).TotalSeconds).Order());
-
         Assert.Equal("1,2,3", await Q("merger"));
         Assert.Equal("4,5", await Q("-merger"));
         Assert.Equal("4", await Q("event:Login -merger"));
@@ -750,8 +740,6 @@ public abstract class StoreContractTests : IAsyncLifetime
         });
         await _store.CommitAsync(batch);
 
-        async Task<string> Q(string q) => string.Join(',', (await _store.SearchEventsAsync(Search(q, 100))).Items.Select(e => (int)(e.Timestamp - T0).TotalSeconds).Order());
-
         Assert.Equal("1", await Q("from:carol@example.net"));
         Assert.Equal("2", await Q("to:carol@example.net"));
         Assert.Equal("1", await Q("from:carol"));
@@ -779,8 +767,6 @@ public abstract class StoreContractTests : IAsyncLifetime
         batch.Events.Add(Event(3) with { MessageIds = ["bare.1@example.net"] });
         batch.Events.Add(Event(4));
         await _store.CommitAsync(batch);
-
-        async Task<string> Q(string q) => string.Join(',', (await _store.SearchEventsAsync(Search(q, 100))).Items.Select(e => (int)(e.Timestamp - T0).TotalSeconds).Order());
 
         Assert.Equal("1", await Q("messageid:750.39250@example.org"));
         Assert.Equal("1", await Q("messageid:<750.39250@example.org>"));
