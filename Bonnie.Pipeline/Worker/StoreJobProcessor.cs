@@ -150,9 +150,11 @@ internal sealed partial class StoreJobProcessor(
         {
             while (groups.TryDequeue(out var group))
             {
-                foreach (var item in group)
+                // One folder's deliveries together: IMAP reads them over one session and one grant.
+                var results = await payloads.FetchGroupAsync(group.ConvertAll(i => (i.Event, i.Job)), cancellationToken).ConfigureAwait(false);
+                for (var i = 0; i < group.Count; i++)
                 {
-                    item.Payload = await payloads.FetchAsync(item.Event, item.Job, cancellationToken).ConfigureAwait(false);
+                    group[i].Payload = results[i];
                 }
             }
         }

@@ -26,6 +26,13 @@ internal interface IPayloadSource
     bool MayAnswerLater => true;
 
     Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken);
+
+    /// <summary>Whether <see cref="TryFetchManyAsync"/> reads several messages of one folder at once (one session, one grant).</summary>
+    bool FetchesManyAtOnce => false;
+
+    /// <summary>The messages of several events that all name one folder, an answer for each, in order.</summary>
+    Task<IReadOnlyList<PayloadAnswer>> TryFetchManyAsync(IReadOnlyList<CyrusEvent> events, CancellationToken cancellationToken)
+        => throw new NotSupportedException($"{Name} reads one message at a time.");
 }
 
 /// <param name="Gone">The source knows the message no longer exists (expunged, its folder recreated): asking again cannot

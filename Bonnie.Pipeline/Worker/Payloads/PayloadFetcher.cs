@@ -56,28 +56,73 @@ internal sealed partial class PayloadFetcher(
             : null;
 
     public async Task<PayloadResult> FetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
+        => (await FetchGroupAsync([(e, job)], cancellationToken).ConfigureAwait(false))[0];
+
+    /// <summary>
+    /// The payloads of several events, which all name one folder when there are more than one: each source is asked
+    /// for those still without bytes, a source that reads many at once (IMAP: one session and one grant) all of them
+    /// in one go, the others one by one, in the sources' order.
+    /// </summary>
+    public async Task<PayloadResult[]> FetchGroupAsync(IReadOnlyList<(CyrusEvent Event, Job Job)> items, CancellationToken cancellationToken)
     {
-        var reasons = new List<string>();
-        var gone = false;
+        var results = new PayloadResult?[items.Count];
+        var reasons = items.Select(_ => new List<string>()).ToArray();
+        var gone = new bool[items.Count];
         foreach (var source in _sources)
         {
-            var answer = await source.TryFetchAsync(e, job, cancellationToken).ConfigureAwait(false);
-            if (answer.Bytes is not { } bytes)
+            var pending = Enumerable.Range(0, items.Count).Where(i => results[i] is null).ToList();
+            if (pending.Count == 0)
             {
-                reasons.Add($"{source.Name}: {answer.Reason}");
-                gone |= answer.Gone;
-                continue;
+                break;
             }
-            var sha256 = await store.PutAsync(bytes, cancellationToken).ConfigureAwait(false);
-            var status = PayloadStatus.Stored;
-            if (!MatchesGuid(bytes, e.EmailId))
+            IReadOnlyList<PayloadAnswer> answers;
+            if (pending.Count > 1 && source.FetchesManyAtOnce)
             {
-                status = PayloadStatus.DigestMismatch;
-                LogDigestMismatch(logger, job.Id, source.Name, e.EmailId);
+                answers = await source.TryFetchManyAsync(pending.ConvertAll(i => items[i].Event), cancellationToken).ConfigureAwait(false);
             }
-            return new PayloadResult(status, sha256, BodyText(bytes), null, source.Name, InternalDate: answer.InternalDate);
+            else
+            {
+                var one = new List<PayloadAnswer>(pending.Count);
+                foreach (var i in pending)
+                {
+                    one.Add(await source.TryFetchAsync(items[i].Event, items[i].Job, cancellationToken).ConfigureAwait(false));
+                }
+                answers = one;
+            }
+            for (var k = 0; k < pending.Count; k++)
+            {
+                var i = pending[k];
+                var answer = answers[k];
+                if (answer.Bytes is not { } bytes)
+                {
+                    reasons[i].Add($"{source.Name}: {answer.Reason}");
+                    gone[i] |= answer.Gone;
+                    continue;
+                }
+                results[i] = await StoreAsync(items[i].Event, items[i].Job, source, answer, bytes, cancellationToken).ConfigureAwait(false);
+            }
         }
-        var reason = string.Join("; ", reasons);
+        for (var i = 0; i < items.Count; i++)
+        {
+            results[i] ??= NotFetched(items[i].Event, items[i].Job, string.Join("; ", reasons[i]), gone[i]);
+        }
+        return results!;
+    }
+
+    private async Task<PayloadResult> StoreAsync(CyrusEvent e, Job job, IPayloadSource source, PayloadAnswer answer, byte[] bytes, CancellationToken cancellationToken)
+    {
+        var sha256 = await store.PutAsync(bytes, cancellationToken).ConfigureAwait(false);
+        var status = PayloadStatus.Stored;
+        if (!MatchesGuid(bytes, e.EmailId))
+        {
+            status = PayloadStatus.DigestMismatch;
+            LogDigestMismatch(logger, job.Id, source.Name, e.EmailId);
+        }
+        return new PayloadResult(status, sha256, BodyText(bytes), null, source.Name, InternalDate: answer.InternalDate);
+    }
+
+    private PayloadResult NotFetched(CyrusEvent e, Job job, string reason, bool gone)
+    {
         if (gone)
         {
             // A message expunged before it could be fetched (a draft saved and replaced a second later): five postponed

@@ -165,6 +165,42 @@ public sealed class PayloadTests : IDisposable
         Assert.Equal(["user/alice@example.org/1"], source.Asked);
     }
 
+    [Fact]
+    public async Task FetchGroupAsync_OneFoldersDeliveries_TheManySourceAskedOnceForThoseTheOthersDidNotHave()
+    {
+        // IMAP reads a folder's messages over one session and one grant; the spool before it answers those it has.
+        LayOutSpoolFile("sufr9a0wrxwpaaifzy6ge6cu", 1, Message);
+        var many = new ManySource(Message);
+        await using var p = await TestPipeline.CreateAsync([new SpoolPayloadSource([_spool]), many], maxAttempts: 5);
+        var events = Enumerable.Range(1, 3).Select(uid => NotificationParser.Parse(Encoding.UTF8.GetBytes(
+            Fixture.Edit(DeliveryOf(Message), ("UID=1\"", $"UID={uid}\"")))).Event!).ToList();
+        var fetcher = new PayloadFetcher([new SpoolPayloadSource([_spool]), many], p.Payloads, new PayloadOptions(), Microsoft.Extensions.Logging.Abstractions.NullLogger<PayloadFetcher>.Instance);
+
+        var results = await fetcher.FetchGroupAsync(events.ConvertAll(e => (e, TestPipeline.JobFor("{}"u8.ToArray(), attempt: 0))), CancellationToken.None);
+
+        Assert.Equal(["spool", "many", "many"], results.Select(r => r.Source));
+        Assert.All(results, r => Assert.Equal(PayloadStatus.Stored, r.Status));
+        Assert.Equal([[2u, 3u]], many.Calls);
+    }
+
+    private sealed class ManySource(byte[] bytes) : IPayloadSource
+    {
+        public List<uint[]> Calls { get; } = [];
+
+        public string Name => "many";
+
+        public bool FetchesManyAtOnce => true;
+
+        public Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("a folder's messages are asked for together");
+
+        public Task<IReadOnlyList<PayloadAnswer>> TryFetchManyAsync(IReadOnlyList<CyrusEvent> events, CancellationToken cancellationToken)
+        {
+            Calls.Add(events.Select(e => e.Mailbox!.Uid!.Value).ToArray());
+            return Task.FromResult<IReadOnlyList<PayloadAnswer>>(events.Select(_ => PayloadAnswer.Found(bytes)).ToList());
+        }
+    }
+
     /// <summary>Has the given messages where it is told; says any other UID below UIDNEXT is gone, as IMAP does.</summary>
     private sealed class MovedAwaySource(params (string Folder, uint Uid, byte[] Bytes)[] messages) : IPayloadSource
     {
