@@ -132,8 +132,7 @@ internal sealed class BackfillWriter(IBonnieStore store, TimeProvider time, IIde
                         Since = m.InternalDate is { } arrived && arrived <= now ? arrived : now,
                     };
                     location.Flags.UnionWith(m.Flags);
-                    message.Locations.Add(location);
-                    work.NoteLocations(message);
+                    work.AddLocation(message, location);
                     recorded++;
                 }
                 else if (location.Origin != LocationOrigin.Backfill && !bytesNow)

@@ -166,17 +166,18 @@ internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads,
         }
         // The server's own INTERNALDATE when a source read it; else, as Cyrus keeps a message's internal date through
         // copies and moves, its first recorded arrival.
-        var internalDate = message.Locations.Count == 0 ? message.FirstSeen : message.Locations.Min(l => l.Since);
-        if (message.FirstSeen != default && message.FirstSeen < internalDate)
-        {
-            internalDate = message.FirstSeen;
-        }
-        internalDate = message.InternalDate ?? internalDate;
+        var internalDate = message.InternalDate ?? FirstArrival(message);
         // \Deleted would have the next EXPUNGE take it away again; \Recent is the server's to set.
         var flags = location.Flags.Where(f => !f.Equals("\\Deleted", StringComparison.OrdinalIgnoreCase) && !f.Equals("\\Recent", StringComparison.OrdinalIgnoreCase))
             .ToList();
         items.Add(new RestoreItem(message.Key, sha, message.Size ?? 0, target, flags, internalDate, message.Subject,
             source is null ? null : CyrusMailboxName.OwnerOf(source)));
+    }
+
+    private static DateTimeOffset FirstArrival(MessageObject message)
+    {
+        var first = message.Locations.Count == 0 ? message.FirstSeen : message.Locations.Min(l => l.Since);
+        return message.FirstSeen != default && message.FirstSeen < first ? message.FirstSeen : first;
     }
 
     private static bool LivedAt(MessageLocation l, DateTimeOffset at) => l.Since <= at && (l.Until is null || l.Until > at);

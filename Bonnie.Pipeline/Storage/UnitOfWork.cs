@@ -19,7 +19,7 @@ internal sealed class UnitOfWork(IObjectLookups store)
     private readonly HashSet<object> _touched = new(ReferenceEqualityComparer.Instance);
     private readonly List<object> _touchedInOrder = [];
     // Where tracked messages are and ever were: hints, verified on use, so a batch of thousands of events does not scan
-    // every tracked object on each lookup. Kept up as locations are added (NoteLocations), not only at the end of an
+    // every tracked object on each lookup. Kept up as locations are added (AddLocation), not only at the end of an
     // event: one event naming 40,000 UIDs scanned everything it had touched for each of them, for minutes.
     private readonly Dictionary<(string FolderId, uint Uid), MessageObject> _messageAt = [];
     private readonly Dictionary<(string FolderId, uint Uid), MessageObject> _messageOnceAt = [];
@@ -163,16 +163,28 @@ internal sealed class UnitOfWork(IObjectLookups store)
     {
         foreach (var l in m.Locations)
         {
-            if (l.Until is null)
-            {
-                _messageAt[(l.FolderId, l.Uid)] = m;
-            }
-            _messageOnceAt[(l.FolderId, l.Uid)] = m;
+            Index(m, l);
         }
     }
 
-    /// <summary>Tells the unit of work of locations a handler added to <paramref name="message"/>, so lookups by place find it.</summary>
-    public void NoteLocations(MessageObject message) => Index(message);
+    private void Index(MessageObject m, MessageLocation l)
+    {
+        if (l.Until is null)
+        {
+            _messageAt[(l.FolderId, l.Uid)] = m;
+        }
+        _messageOnceAt[(l.FolderId, l.Uid)] = m;
+    }
+
+    /// <summary>
+    /// A place the message is now at, added and indexed at once, so lookups by place find it in this batch: a handler
+    /// that added a location and forgot to say so would leave the lookup to the store, which does not have it yet.
+    /// </summary>
+    public void AddLocation(MessageObject message, MessageLocation location)
+    {
+        message.Locations.Add(location);
+        Index(message, location);
+    }
 
     // ---- messages
 
@@ -356,6 +368,7 @@ internal sealed class UnitOfWork(IObjectLookups store)
                 ChangeDiff.Folder(t.Before, t.Current, eventId, at, actor, Add);
                 t.Dirty |= _changes.Count > before;
                 t.Before = t.Current.Clone();
+                // A rename changes the name a folder is found by in this batch.
                 Index(t.Current);
             }
         }
@@ -367,6 +380,7 @@ internal sealed class UnitOfWork(IObjectLookups store)
                 ChangeDiff.Message(t.Before, t.Current, eventId, at, actor, FolderNameNow, Add);
                 t.Dirty |= _changes.Count > before;
                 t.Before = t.Current.Clone();
+                // Places set in bulk (merged sightings, a stand-in taken over) are indexed here, not as they are added.
                 Index(t.Current);
             }
         }

@@ -10,6 +10,7 @@ public static class CyrusSpool
     {
         if (mailboxId.Length < 2 || mailboxId.Any(c => !char.IsAsciiLetterOrDigit(c) && c != '-' && c != '_'))
         {
+            // An id that could walk out of the spool is not used as a path.
             return null;
         }
         return Path.Combine(partition, "uuid", mailboxId[..1], mailboxId[1..2], mailboxId,

@@ -556,7 +556,7 @@ public static class QueryParser
             // A name with accents can be written composed ("ü") or decomposed ("u" and a combining mark): they look the
             // same, are different strings, and both occur (macOS Mail has created folders decomposed, browsers send what
             // was typed composed). Stored values are kept as they came, so both spellings are searched.
-            var (composed, decomposed) = (Unicode(normalized, NormalizationForm.FormC), Unicode(normalized, NormalizationForm.FormD));
+            var (composed, decomposed) = (UnicodeForms.Normalized(normalized, NormalizationForm.FormC), UnicodeForms.Normalized(normalized, NormalizationForm.FormD));
             if (string.Equals(composed, decomposed, StringComparison.Ordinal))
             {
                 return new KeywordNode(field, normalized, prefix) { Position = position };
@@ -565,19 +565,6 @@ public static class QueryParser
                 new KeywordNode(field, composed, prefix) { Position = position },
                 new KeywordNode(field, decomposed, prefix) { Position = position },
             ]) { Position = position };
-        }
-
-        // Normalize refuses text that is not valid Unicode (a lone surrogate): such a value is searched as typed.
-        private static string Unicode(string value, NormalizationForm form)
-        {
-            try
-            {
-                return value.Normalize(form);
-            }
-            catch (ArgumentException)
-            {
-                return value;
-            }
         }
 
         /// <summary>

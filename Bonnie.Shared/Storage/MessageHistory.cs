@@ -12,6 +12,29 @@ public static class MessageHistory
         => await FollowAsync(await store.GetMessageAsync(key, cancellationToken).ConfigureAwait(false),
             k => store.GetMessageAsync(k, cancellationToken)).ConfigureAwait(false);
 
+    // Folders whose current name is looked up for one message (a message in more folders than this is rare).
+    private const int MaxFoldersNamed = 500;
+
+    /// <summary>
+    /// The name each folder the message has lived in has now, by folder id (folders Bonnie holds no record of are left
+    /// out): a location keeps the name its folder had when the message came, and a renamed folder's old name was read
+    /// as its current one (a live review).
+    /// </summary>
+    public static async Task<Dictionary<string, string>> FolderNamesNowAsync(IBonnieStore store, MessageObject message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(message);
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var folderId in message.Locations.Select(l => l.FolderId).Distinct(StringComparer.Ordinal).Take(MaxFoldersNamed))
+        {
+            if (await store.GetFolderAsync(folderId, cancellationToken).ConfigureAwait(false) is { } folder)
+            {
+                names[folderId] = folder.Name;
+            }
+        }
+        return names;
+    }
+
     /// <summary>
     /// From a merged sighting to the message it turned out to be (<see cref="MessageObject.SameAs"/>), through
     /// <paramref name="get"/>: the store for readers, the unit of work for handlers. A few hops at most, against a cycle.

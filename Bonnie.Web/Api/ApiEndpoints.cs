@@ -116,9 +116,6 @@ public static class ApiEndpoints
     // Events of other folders that changed a folder (its parents' renames), read one by one for its history.
     private const int MaxCausesOfOtherFolders = 100;
 
-    // Folders whose current name a message's history looks up (a message in more folders than this is rare).
-    private const int MaxFoldersNamed = 500;
-
     private static async Task<IResult> MessageHistoryAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string id,
         CancellationToken cancellationToken)
     {
@@ -131,16 +128,7 @@ public static class ApiEndpoints
         await audit.RecordApiReadAsync(http, OfficerActions.MessageViewed, message.Key, cancellationToken: cancellationToken);
         var changes = await MessageHistory.ChangesAsync(store, message, cancellationToken);
         var events = await MessageHistory.EventsAsync(store, message, HistoryEventLimit, cancellationToken);
-        // Each place under the folder's name now as well: a location keeps the name it had when the message came (a live
-        // review read a renamed folder's old name and took it for the current one).
-        var namesNow = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var folderId in message.Locations.Select(l => l.FolderId).Distinct(StringComparer.Ordinal).Take(MaxFoldersNamed))
-        {
-            if (await store.GetFolderAsync(folderId, cancellationToken) is { } folder)
-            {
-                namesNow[folderId] = folder.Name;
-            }
-        }
+        var namesNow = await MessageHistory.FolderNamesNowAsync(store, message, cancellationToken);
         return Results.Ok(new HistoryDto<MessageDto>(MessageDto.Of(message, namesNow), changes.Select(ChangeDto.Of).ToList(),
             events.Select(e => EventDto.Of(e, withRaw: false)).ToList()));
     }

@@ -7,6 +7,7 @@ using Bonnie.Pipeline.Storage.Embedded;
 using Bonnie.Pipeline.Worker;
 using Bonnie.Pipeline.Worker.Handlers;
 using Bonnie.Pipeline.Worker.Payloads;
+using Bonnie.Shared.Cyrus;
 using Bonnie.Shared.Search;
 using Bonnie.Shared.Storage;
 using Microsoft.Data.Sqlite;
@@ -180,7 +181,7 @@ internal static class StoreBench
         {
             text.Append(NotificationGenerator.Words[random.Next(NotificationGenerator.Words.Length)]).Append(random.Next(10) == 0 ? ".\r\n" : " ");
         }
-        var path = SpoolPayloadSource.PathFor(spool, mailboxId, uid)!;
+        var path = CyrusSpool.PathFor(spool, mailboxId, uid)!;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, text.ToString());
     }

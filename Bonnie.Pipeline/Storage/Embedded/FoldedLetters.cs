@@ -1,4 +1,5 @@
 using System.Text;
+using Bonnie.Shared.Search;
 
 namespace Bonnie.Pipeline.Storage.Embedded;
 
@@ -18,7 +19,7 @@ internal static class FoldedLetters
     /// <summary>The text, followed by a line with the plain spelling of its words that have one; the same string otherwise.</summary>
     public static string? WithFoldedCopy(string? text)
     {
-        if (text is null || IsAscii(text))
+        if (text is null || Ascii.IsValid(text))
         {
             return text;
         }
@@ -52,17 +53,8 @@ internal static class FoldedLetters
 
     internal static string Fold(string text)
     {
-        string compatible;
-        try
-        {
-            // Compatibility forms: ligatures and full-width letters become the letters they stand for.
-            compatible = text.Normalize(NormalizationForm.FormKC);
-        }
-        catch (ArgumentException)
-        {
-            // Not valid Unicode (a lone surrogate): folded letter by letter only.
-            compatible = text;
-        }
+        // Compatibility forms: ligatures and full-width letters become the letters they stand for.
+        var compatible = UnicodeForms.Normalized(text, NormalizationForm.FormKC);
         StringBuilder? sb = null;
         for (var i = 0; i < compatible.Length; i++)
         {
@@ -103,16 +95,4 @@ internal static class FoldedLetters
         'Ŧ' => "T",
         _ => null,
     };
-
-    private static bool IsAscii(string text)
-    {
-        foreach (var c in text)
-        {
-            if (c > '\u007f')
-            {
-                return false;
-            }
-        }
-        return true;
-    }
 }

@@ -41,7 +41,7 @@ internal sealed class SqlQueryTranslator
         // Single-valued fields: a prefix is a range on the row's own column, no index walk per row. SQLite's lower()
         // folds ASCII letters only, so a prefix with other letters (user:ém*) walks the terms, lower-cased at ingest
         // as the query is.
-        KeywordNode { Field: KeywordField.User } k when !IsAscii(k.Value) => PrefixTerm(EventTerms.For(k.Field) + k.Value),
+        KeywordNode { Field: KeywordField.User } k when !Ascii.IsValid(k.Value) => PrefixTerm(EventTerms.For(k.Field) + k.Value),
         KeywordNode { Field: KeywordField.User } k => ColumnPrefix("lower(e.user)", k.Value),
         KeywordNode { Field: KeywordField.Session } k => ColumnPrefix("lower(e.session)", k.Value),
         KeywordNode { Field: KeywordField.Ip } k => ColumnPrefix("lower(e.ip)", k.Value),
@@ -58,13 +58,11 @@ internal sealed class SqlQueryTranslator
     {
         var p = Parameter(name);
         // The row's own column where SQLite's ASCII-only lower() agrees with the query's lower-casing; else the term.
-        var login = IsAscii(name)
+        var login = Ascii.IsValid(name)
             ? $"lower(e.user) = {p}"
             : $"EXISTS(SELECT 1 FROM event_terms t WHERE t.term = {Parameter(EventTerms.For(KeywordField.User) + name)} AND t.seq = e.seq)";
         return $"({login} OR e.person_id IN (SELECT n.person_id FROM person_names n WHERE n.name = {p}))";
     }
-
-    private static bool IsAscii(string value) => value.All(char.IsAscii);
 
     private string FolderId(FolderIdNode f)
     {

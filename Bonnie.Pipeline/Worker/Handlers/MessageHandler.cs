@@ -135,8 +135,7 @@ internal sealed class MessageHandler : IEventHandler
         {
             location.Flags.Add(HandlerSupport.NormalizeFlag(flag));
         }
-        message.Locations.Add(location);
-        context.Work.NoteLocations(message);
+        context.Work.AddLocation(message, location);
     }
 
     /// <summary>
@@ -270,8 +269,7 @@ internal sealed class MessageHandler : IEventHandler
                     from.EndReason = LocationOrigin.Moved;
                 }
             }
-            message.Locations.Add(to);
-            context.Work.NoteLocations(message);
+            context.Work.AddLocation(message, to);
         }
     }
 
@@ -391,8 +389,7 @@ internal sealed class MessageHandler : IEventHandler
         {
             if (folder is not null && known.CurrentAt(folder.Id, uid) is null)
             {
-                known.Locations.Add(new MessageLocation { FolderId = folder.Id, Uid = uid, FolderName = folder.Name, Origin = LocationOrigin.Seen, Since = context.At });
-                context.Work.NoteLocations(known);
+                context.Work.AddLocation(known, new MessageLocation { FolderId = folder.Id, Uid = uid, FolderName = folder.Name, Origin = LocationOrigin.Seen, Since = context.At });
             }
             return known;
         }

@@ -1,3 +1,4 @@
+using Bonnie.Shared.Cyrus;
 using Bonnie.Shared.Events;
 
 namespace Bonnie.Pipeline.Worker.Payloads;
@@ -92,17 +93,6 @@ internal sealed class SpoolPayloadSource(IReadOnlyList<string> partitions) : IPa
 
     public bool MayAnswerLater => partitions.Count > 0;
 
-    public static string? PathFor(string partition, string mailboxId, uint uid)
-    {
-        if (mailboxId.Length < 2 || mailboxId.Any(c => !char.IsAsciiLetterOrDigit(c) && c != '-' && c != '_'))
-        {
-            // An id that could walk out of the spool is not used as a path.
-            return null;
-        }
-        return Path.Combine(partition, "uuid", mailboxId[..1], mailboxId[1..2], mailboxId,
-            uid.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".");
-    }
-
     public Task<PayloadAnswer> TryFetchAsync(CyrusEvent e, Job job, CancellationToken cancellationToken)
     {
         if (partitions.Count == 0)
@@ -116,7 +106,7 @@ internal sealed class SpoolPayloadSource(IReadOnlyList<string> partitions) : IPa
         }
         foreach (var partition in partitions)
         {
-            var path = PathFor(partition, e.MailboxId, uid.Value);
+            var path = CyrusSpool.PathFor(partition, e.MailboxId, uid.Value);
             if (path is not null && File.Exists(path))
             {
                 try

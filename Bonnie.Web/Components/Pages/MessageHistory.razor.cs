@@ -80,13 +80,7 @@ public sealed partial class MessageHistory
         _timeline = MessageTimeline.Build(message, changes, events);
         _eventsCut = events.Count >= EventLimit;
         _timelineShown = TimelinePage;
-        foreach (var folderId in message.Locations.Select(l => l.FolderId).Distinct(StringComparer.Ordinal))
-        {
-            if (await Store.GetFolderAsync(folderId) is { } folder)
-            {
-                _folderNamesNow[folderId] = folder.Name;
-            }
-        }
+        _folderNamesNow = await Bonnie.Shared.Storage.MessageHistory.FolderNamesNowAsync(Store, message);
         _message = message;
         _restores = await RestoresOfAsync(message);
         _mayNameOfficers = _restores.Count > 0

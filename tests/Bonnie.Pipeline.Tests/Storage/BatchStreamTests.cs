@@ -1,3 +1,4 @@
+using Bonnie.Shared.Cyrus;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -62,7 +63,7 @@ public sealed class BatchStreamTests : IDisposable
 #pragma warning disable CA5350 // Cyrus' GUID is a SHA-1: it identifies the message, it protects nothing.
             var emailId = "M" + Convert.ToHexStringLower(SHA1.HashData(body))[..24];
 #pragma warning restore CA5350
-            var path = SpoolPayloadSource.PathFor(_spool, Inbox, uint.Parse(uid, CultureInfo.InvariantCulture))!;
+            var path = CyrusSpool.PathFor(_spool, Inbox, uint.Parse(uid, CultureInfo.InvariantCulture))!;
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             File.WriteAllBytes(path, body);
             if (i % 100 == 0)

@@ -37,7 +37,7 @@ public sealed class PayloadTests : IDisposable
 
     private void LayOutSpoolFile(string mailboxId, uint uid, byte[] bytes)
     {
-        var path = SpoolPayloadSource.PathFor(_spool, mailboxId, uid)!;
+        var path = CyrusSpool.PathFor(_spool, mailboxId, uid)!;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllBytes(path, bytes);
     }
@@ -45,10 +45,10 @@ public sealed class PayloadTests : IDisposable
     [Fact]
     public void PathFor_CyrusLayout_UuidFanOutAndTrailingDot()
     {
-        var path = SpoolPayloadSource.PathFor("/var/spool/cyrus/mail", "sufr9a0wrxwpaaifzy6ge6cu", 7);
+        var path = CyrusSpool.PathFor("/var/spool/cyrus/mail", "sufr9a0wrxwpaaifzy6ge6cu", 7);
 
         Assert.Equal("/var/spool/cyrus/mail/uuid/s/u/sufr9a0wrxwpaaifzy6ge6cu/7.", path);
-        Assert.Null(SpoolPayloadSource.PathFor("/var/spool/cyrus/mail", "../../etc", 7));
+        Assert.Null(CyrusSpool.PathFor("/var/spool/cyrus/mail", "../../etc", 7));
     }
 
     [Fact]
