@@ -165,6 +165,7 @@ public sealed partial class ImapAdminSession : IAsyncDisposable
                 {
                     ReadEntries(tokens, entries, ref uniqueId);
                 }
+                ThrowIfBye(tokens);
             }
         }
         catch (Exception ex) when (ex is not ImapAdminException && !cancellationToken.IsCancellationRequested)
@@ -269,6 +270,7 @@ public sealed partial class ImapAdminSession : IAsyncDisposable
         }
     }
 
+    // A BYE is the session's end whatever command was running (RFC 9051 7.1.5): every exchange here stops at it.
     private static void ThrowIfBye(List<string?> tokens)
     {
         if (tokens is ["*", "BYE", ..])
@@ -345,6 +347,8 @@ public sealed partial class ImapAdminSession : IAsyncDisposable
             {
                 return (tokens[1] ?? "", Describe(tokens.Skip(2).ToList()));
             }
+            // The server's reason, rather than "closed the connection" when the close after it is read.
+            ThrowIfBye(tokens);
             if (tokens is ["+", ..])
             {
                 // A continuation we did not ask for (a server without SASL-IR): cancel the exchange.
