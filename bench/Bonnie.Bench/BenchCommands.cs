@@ -8,6 +8,7 @@ internal static class BenchCommands
         ["broker"] = BrokerBench.Run,
         ["parse"] = ParseBench.Run,
         ["store"] = StoreBench.Run,
+        ["queries"] = StoreBench.RunQueries,
         ["export"] = ExportBench.Run,
         ["firstpage"] = FirstPageBench.Run,
         ["collector"] = CollectorBench.Run,

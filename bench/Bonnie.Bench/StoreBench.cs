@@ -98,6 +98,24 @@ internal static class StoreBench
         }
     }
 
+    /// <summary>
+    /// The ten queries alone, on a store an earlier <c>store --keep</c> left (its directory's <c>store</c>), so that two
+    /// builds of the search can be compared on the same data, run after run.
+    /// </summary>
+    public static int RunQueries(string[] args)
+    {
+        if (BenchArgs.Text(args, "--store") is not { } dir || !File.Exists(Path.Combine(dir, "bonnie.db")))
+        {
+            Console.Error.WriteLine("usage: queries --store <the store directory a 'store --keep' run left> [--events N] [--users U] (as that run had them)");
+            return 2;
+        }
+        var events = BenchArgs.Int(args, "--events", 1_000_000);
+        var users = BenchArgs.Int(args, "--users", Math.Max(50, events / 1_000));
+        using var store = OpenStore(dir);
+        Queries(store, events, users);
+        return 0;
+    }
+
     internal static (double Rate, EmbeddedStore Store) RunStore(string dir, int events, int users, int batchSize, IIdentityEnricher? identity = null,
         string? spool = null, int payloadConcurrency = 1)
     {

@@ -295,6 +295,51 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal(seen.OrderByDescending(e => e.Timestamp).ThenByDescending(e => e.Sequence).Select(e => e.Id), seen.Select(e => e.Id));
     }
 
+    /// <summary>
+    /// One user's events with a word in their subject, a page at a time with facets: what an officer does most. Every
+    /// page, the total and each facet describe the same events (the embedded store lists a small driver's matches once
+    /// and reads the page and the facets from that list).
+    /// </summary>
+    [SkippableFact]
+    public async Task SearchEventsAsync_UserAndSubjectWord_PagedWithFacets_TotalPagesAndFacetsAgree()
+    {
+        var batch = new StoreBatch();
+        for (var i = 0; i < 30; i++)
+        {
+            var user = i % 3 == 0 ? "bob@example.org" : "alice@example.org";
+            var type = i % 2 == 0 ? EventType.MessageNew : EventType.MessageRead;
+            var folder = i % 4 == 0 ? "user/alice/Archive@example.org" : "user/alice@example.org";
+            batch.Events.Add(Event(i, type, user, at: T0.AddMinutes(i), subject: i % 5 == 0 ? "lunch plans" : "merger report " + i, folder: folder));
+        }
+        await _store.CommitAsync(batch);
+        var expected = batch.Events.Where(e => e.User == "alice@example.org" && e.Subject!.StartsWith("merger", StringComparison.Ordinal))
+            .OrderByDescending(e => e.Timestamp).ToList();
+
+        var seen = new List<StoredEvent>();
+        var totals = new List<long>();
+        IReadOnlyDictionary<string, IReadOnlyList<FacetCount>>? facets = null;
+        string? cursor = null;
+        do
+        {
+            var page = await _store.SearchEventsAsync(Search("user:alice@example.org subject:merger", limit: 3, cursor: cursor, facets: Facets.All));
+            totals.Add(page.Total);
+            facets ??= page.Facets;
+            seen.AddRange(page.Items);
+            cursor = page.Next;
+        }
+        while (cursor is not null);
+
+        Assert.Equal(16, expected.Count);
+        Assert.All(totals, t => Assert.Equal(expected.Count, t));
+        Assert.Equal(expected.Select(e => e.Id), seen.Select(e => e.Id));
+        Assert.Equal([new FacetCount("MessageNew", 8), new FacetCount("MessageRead", 8)],
+            facets!["event"].OrderBy(f => f.Value, StringComparer.Ordinal).ToList());
+        Assert.Equal([new FacetCount("alice@example.org", 16)], facets["user"]);
+        Assert.Equal(expected.Count, facets["day"].Sum(f => f.Count));
+        Assert.Equal(expected.GroupBy(e => e.FolderId!).Select(g => new FacetCount(g.Key, g.Count())).OrderByDescending(f => f.Count).ThenBy(f => f.Value, StringComparer.Ordinal),
+            facets["folder"].Select(f => new FacetCount(f.Value, f.Count)));
+    }
+
     [SkippableFact]
     public async Task SearchEventsAsync_BooleanFieldsDatesAndText_ExactMatches()
     {
