@@ -10,7 +10,7 @@ using MudBlazor;
 
 namespace Bonnie.Web.Components.Pages;
 
-public sealed partial class Search
+public sealed partial class Search : IDisposable
 {
     private static readonly CultureInfo Culture = CultureInfo.InvariantCulture;
 
@@ -48,6 +48,12 @@ public sealed partial class Search
 
     [Inject]
     private NavigationManager Navigation { get; set; } = default!;
+
+    [Inject]
+    private ILogger<Search> Logger { get; set; } = default!;
+
+    // The counts of the query shown, made after its rows are on the screen; cancelled by the next search or by leaving.
+    private CancellationTokenSource? _counting;
 
     [CascadingParameter]
     private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
@@ -198,15 +204,52 @@ public sealed partial class Search
             return;
         }
         _busy = true;
+        bool ran;
         try
         {
             await RecordAsync(Vm.Query, cursor: null, pageNumber: 1);
-            await Vm.SearchAsync(Store);
+            ran = await Vm.SearchAsync(Store);
         }
         finally
         {
             _busy = false;
         }
+        if (ran)
+        {
+            // Not awaited: the rows are shown now, and Next, another query or the address's page need not wait for the counts.
+            _ = CountFacetsAsync();
+        }
+    }
+
+    private async Task CountFacetsAsync()
+    {
+        if (_counting is not null)
+        {
+            await _counting.CancelAsync();
+            _counting.Dispose();
+        }
+        _counting = new CancellationTokenSource();
+        var token = _counting.Token;
+        try
+        {
+            await Vm.CountFacetsAsync(Store, token);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Another search, or the officer left the page: these counts are no one's.
+            return;
+        }
+        catch (Exception ex)
+        {
+            Logger.LogError(ex, "Counting the facets of a search failed");
+        }
+        StateHasChanged();
+    }
+
+    public void Dispose()
+    {
+        _counting?.Cancel();
+        _counting?.Dispose();
     }
 
     private Task NextAsync() => Vm.Page?.Next is { } next ? TurnAsync(next, Vm.PageNumber + 1, () => Vm.NextAsync(Store)) : Task.CompletedTask;
