@@ -31,6 +31,11 @@ internal sealed class SearchViewModel
     /// </summary>
     public bool ErrorIsTheAddresses { get; private set; }
 
+    /// <summary>
+    /// The error is the store's (it stopped the search at its time limit), not about a place in the query: no caret.
+    /// </summary>
+    public bool ErrorIsTheStores { get; private set; }
+
     public EventPage? Page { get; private set; }
 
     public IReadOnlyDictionary<string, IReadOnlyList<FacetCount>> Facets { get; private set; } = new Dictionary<string, IReadOnlyList<FacetCount>>();
@@ -96,6 +101,7 @@ internal sealed class SearchViewModel
             var parsed = QueryParser.Parse(Query);
             Error = null;
             ErrorIsTheAddresses = false;
+            ErrorIsTheStores = false;
             return parsed;
         }
         catch (QuerySyntaxException ex)
@@ -120,12 +126,29 @@ internal sealed class SearchViewModel
         {
             return false;
         }
-        var page = await store.SearchEventsAsync(new EventSearch { Query = parsed, Limit = PageSize }, cancellationToken);
-        _search++;
+        var query = Query;
+        var search = ++_search;
+        EventPage page;
+        try
+        {
+            page = await InBackground(store, new EventSearch { Query = parsed, Limit = PageSize }, cancellationToken);
+        }
+        catch (QuerySyntaxException ex) when (search == _search)
+        {
+            // The store stopped it (its time limit): said under the box, where the officer narrows the query.
+            Error = ex;
+            ErrorIsTheStores = true;
+            return false;
+        }
+        if (search != _search)
+        {
+            // Another search was started meanwhile: its rows are the ones to show.
+            return false;
+        }
         _previous.Clear();
         _skippedPages = 0;
         CurrentCursor = null;
-        AppliedQuery = Query;
+        AppliedQuery = query;
         Sort = parsed.Sort;
         Page = page;
         Facets = new Dictionary<string, IReadOnlyList<FacetCount>>();
@@ -148,10 +171,7 @@ internal sealed class SearchViewModel
         var search = _search;
         try
         {
-            // On a thread of the pool: the embedded store counts synchronously, and on the circuit's own thread it would
-            // hold back the rows' rendering and every click until the counts were done. The result is taken back here.
-            var countSearch = new EventSearch { Query = QueryParser.Parse(query), Limit = 1, Facets = AllFacets };
-            var counted = await Task.Run(() => store.SearchEventsAsync(countSearch, cancellationToken), cancellationToken);
+            var counted = await InBackground(store, new EventSearch { Query = QueryParser.Parse(query), Limit = 1, Facets = AllFacets }, cancellationToken);
             if (search == _search)
             {
                 Facets = counted.Facets;
@@ -244,5 +264,13 @@ internal sealed class SearchViewModel
 
     // Facets do not change between pages of one query, so only the first page counts them.
     private Task<EventPage> LoadAsync(IBonnieStore store, string? cursor, CancellationToken cancellationToken) =>
-        store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(AppliedQuery), Limit = PageSize, Cursor = cursor }, cancellationToken);
+        InBackground(store, new EventSearch { Query = QueryParser.Parse(AppliedQuery), Limit = PageSize, Cursor = cursor }, cancellationToken);
+
+    /// <summary>
+    /// The search on a thread of the pool; the result comes back to the caller's (the circuit's) thread. The embedded
+    /// store searches synchronously: on the circuit's thread, the page could not show that it was searching (a review
+    /// typed a query and saw the last one's results, unchanged, for 3.4 s), nor take a click, until it was done.
+    /// </summary>
+    private static Task<EventPage> InBackground(IBonnieStore store, EventSearch search, CancellationToken cancellationToken) =>
+        Task.Run(() => store.SearchEventsAsync(search, cancellationToken), cancellationToken);
 }

@@ -55,6 +55,12 @@ public sealed partial class Search : IDisposable
     // The counts of the query shown, made after its rows are on the screen; cancelled by the next search or by leaving.
     private CancellationTokenSource? _counting;
 
+    // The search on its way (cancelled by another, or by leaving), its query, and each search's number: only the newest
+    // one's end clears the busy state.
+    private CancellationTokenSource? _searching;
+    private string? _running;
+    private int _runs;
+
     [CascadingParameter]
     private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
 
@@ -203,16 +209,40 @@ public sealed partial class Search : IDisposable
         {
             return;
         }
+        if (_busy && string.Equals(_running, Vm.Query, StringComparison.Ordinal))
+        {
+            // Enter pressed again while the same query is on its way: a review saw three such presses run three full
+            // searches one after another, each recorded in the officers' audit.
+            return;
+        }
+        if (_searching is not null)
+        {
+            await _searching.CancelAsync();
+            _searching.Dispose();
+        }
+        _searching = new CancellationTokenSource();
+        var token = _searching.Token;
+        var run = ++_runs;
         _busy = true;
+        _running = Vm.Query;
         bool ran;
         try
         {
             await RecordAsync(Vm.Query, cursor: null, pageNumber: 1);
-            ran = await Vm.SearchAsync(Store);
+            ran = await Vm.SearchAsync(Store, token);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Another query replaced this one, or the officer left the page.
+            return;
         }
         finally
         {
-            _busy = false;
+            if (run == _runs)
+            {
+                _busy = false;
+                _running = null;
+            }
         }
         if (ran)
         {
@@ -250,6 +280,8 @@ public sealed partial class Search : IDisposable
     {
         _counting?.Cancel();
         _counting?.Dispose();
+        _searching?.Cancel();
+        _searching?.Dispose();
     }
 
     private Task NextAsync() => Vm.Page?.Next is { } next ? TurnAsync(next, Vm.PageNumber + 1, () => Vm.NextAsync(Store)) : Task.CompletedTask;
