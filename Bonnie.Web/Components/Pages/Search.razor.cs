@@ -2,6 +2,7 @@ using System.Globalization;
 using Bonnie.Shared.Search;
 using Bonnie.Shared.Storage;
 using Bonnie.Web.Audit;
+using Bonnie.Web.Components.Shared;
 using Bonnie.Web.Officers;
 using Bonnie.Web.Search;
 using Microsoft.AspNetCore.Components;
@@ -75,6 +76,44 @@ public sealed partial class Search : IDisposable
     /// <summary>The cursor the page shown starts at; none for the first page.</summary>
     [SupplyParameterFromQuery(Name = "at")]
     public string? At { get; set; }
+
+    // Chips per facet: a row or two, so the rows stay near the top of the page.
+    private const int ChipsShown = 12;
+
+    // The store gives the 50 largest buckets of a facet, every day of the day facet.
+    private const int BucketsGiven = 50;
+
+    /// <summary>
+    /// What the chips leave out, said (a review took the twelve days shown for all the days there were); null when
+    /// they show everything.
+    /// </summary>
+    private static string? MoreThanShown(string facet, IReadOnlyList<FacetCount> counts)
+    {
+        if (counts.Count <= ChipsShown)
+        {
+            return null;
+        }
+        if (facet == "day")
+        {
+            return $"The newest {ChipsShown} of {counts.Count.ToString("N0", Culture)} days; the chart above has every day.";
+        }
+        var of = counts.Count >= BucketsGiven ? $"{BucketsGiven} or more" : counts.Count.ToString("N0", Culture);
+        return $"The {ChipsShown} largest of {of}; add a term to narrow the query and see the rest.";
+    }
+
+    /// <summary>A login with a break allowed after its @ (a review saw "user12@exampl" / "e.org"); shown as <see cref="VisibleText.Visible"/> does.</summary>
+    private static RenderFragment BreakableAfterAt(string login) => builder =>
+    {
+        var at = login.IndexOf('@', StringComparison.Ordinal);
+        if (at < 0)
+        {
+            builder.AddContent(0, VisibleText.Visible(login));
+            return;
+        }
+        builder.AddContent(1, VisibleText.Visible(login[..(at + 1)]));
+        builder.AddMarkupContent(2, "<wbr>");
+        builder.AddContent(3, VisibleText.Visible(login[(at + 1)..]));
+    };
 
     private List<ChartSeries<double>> ChartSeries =>
         [new() { Name = "Events", Data = Vm.ChartDays.Select(d => (double)d.Count).ToArray() }];

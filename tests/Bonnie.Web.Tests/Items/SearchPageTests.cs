@@ -49,6 +49,69 @@ public sealed class SearchPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Grid_ReadsAsTheFacetsDo_AddressesAndTimesWhole_LoginsBrokenAfterTheirAt()
+    {
+        var page = _page.Render<SearchPage>();
+
+        Search(page, "event:MessageCopy OR event:Login");
+
+        page.WaitForAssertion(() => Assert.True(page.FindAll("tbody tr.mud-table-row").Count >= 2), PageTestContext.Timeout);
+        var rows = page.FindAll("tbody tr.mud-table-row");
+        // The type, as the facet's chip and event: say it (a review counted "vnd.cmu.MessageMove" rows against
+        // "MessageMove" chips); Cyrus's own name in the title.
+        var copy = Assert.Single(rows, r => r.Children[1].TextContent.Trim() == "MessageCopy");
+        Assert.Equal("Cyrus named it vnd.cmu.MessageCopy", copy.Children[1].QuerySelector("span")!.GetAttribute("title"));
+        var login = Assert.Single(rows, r => r.Children[1].TextContent.Trim() == "Login");
+        // A client address and a time are never broken inside ("192.0.2.1" over "60" reads as another address).
+        Assert.Contains("bonnie-nowrap", login.Children[0].ClassName, StringComparison.Ordinal);
+        Assert.Contains("bonnie-nowrap", login.Children[5].ClassName, StringComparison.Ordinal);
+        Assert.Matches(@"\d+\.\d+\.\d+\.\d+", login.Children[5].TextContent);
+        // A login may break after its @, and the link still reads as the login.
+        var user = copy.Children[2].QuerySelector("a")!;
+        Assert.Contains("@<wbr>", user.InnerHtml, StringComparison.Ordinal);
+        Assert.Contains("@", user.TextContent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Facets_MoreBucketsThanChips_SaysWhatTheChipsLeaveOut()
+    {
+        // A review took the twelve days shown for all the days there were.
+        var login = TestStore.Fixture("Login");
+        await _page.Store.ProcessAsync(Enumerable.Range(1, 15)
+            .Select(day => TestStore.Raw(System.Text.Encoding.UTF8.GetBytes(login
+                .Replace("cyrus-1795951187-11381-2-14971745235264492537", $"day-session-{day:D2}", StringComparison.Ordinal)
+                .Replace("2026-11-29T11:19:47.997Z", $"2026-10-{day:D2}T08:00:00.000Z", StringComparison.Ordinal))))
+            .ToArray());
+        var page = _page.Render<SearchPage>();
+
+        Search(page, "session:day-session-*");
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal(12, page.FindAll("[role=group][aria-label=Day] .mud-chip").Count);
+            Assert.Contains("The newest 12 of 15 days; the chart above has every day.", page.Markup, StringComparison.Ordinal);
+            // One user: all there is is shown, and nothing is said.
+            Assert.Single(page.FindAll("[role=group][aria-label=User] .mud-chip"));
+            Assert.Single(page.FindAll(".bonnie-facets-more"));
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
+    public void Facets_NothingMatches_NoEmptyNarrowDownBox()
+    {
+        var page = _page.Render<SearchPage>();
+
+        Search(page, "user:nobody-at-all@example.org");
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Contains("No event matches.", page.Markup, StringComparison.Ordinal);
+            Assert.Empty(page.FindAll(".bonnie-facets-counting"));
+            Assert.Empty(page.FindAll("[role=region][aria-label=Facets]"));
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
     public async Task Pages_NextPutsThePageInTheAddress_TheAddressOpensThatPage_FirstGoesBack()
     {
         // A page of results can be bookmarked or sent: the address named only the query, so it opened on page 1.
