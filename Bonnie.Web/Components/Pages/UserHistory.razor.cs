@@ -63,9 +63,10 @@ public sealed partial class UserHistory
     // A logout stamped before its login (a clock stepped back, or a session id reused) gives a negative duration: shown
     // with its sign and days, as recorded, rather than as a plausible positive time.
     private static string Duration(SessionObject s) => s.Duration is { } d
-        ? (d < TimeSpan.Zero ? "−" : "") + d.Duration().ToString(d.Duration().TotalDays >= 1 ? @"d\.hh\:mm\:ss" : @"hh\:mm\:ss", CultureInfo.InvariantCulture)
+        ? (d < TimeSpan.Zero ? "−" : "") + d.Duration().ToString(d.Duration().TotalDays >= 1 ? @"d\ \d\ hh\:mm\:ss" : @"hh\:mm\:ss", CultureInfo.InvariantCulture)
             + (d < TimeSpan.Zero ? " (logout before login)" : "")
-        : s.LoginAt is null ? "login not seen" : "open";
+        // Not "open": weeks later that read as a session still going, when all that is known is that no logout came.
+        : s.LoginAt is null ? "login not seen" : "no logout seen";
 
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 }

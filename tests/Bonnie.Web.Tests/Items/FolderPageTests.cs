@@ -66,6 +66,20 @@ public sealed class FolderPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Render_FolderNeverRenamed_SaysSo_WithoutAnEmptyTable()
+    {
+        // A review saw the sentence above a table of headings with no row.
+        var page = _page.Render<FolderHistory>(p => p.Add(x => x.Id, TestStore.Archive));
+
+        page.WaitForAssertion(() =>
+        {
+            var names = page.Find("[aria-label='Names over time']");
+            Assert.Contains("No rename is recorded", names.TextContent, StringComparison.Ordinal);
+            Assert.Empty(names.QuerySelectorAll("table"));
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
     public async Task Render_FolderWithMetadata_ShowsEntriesAndTheirChangesAsText()
     {
         const string hostile = "<script>alert('x')</script>";

@@ -42,6 +42,46 @@ public sealed class ItemPagesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UserPage_SessionOverADay_AndOneWithoutALogout_SaidInWords()
+    {
+        // A review read "1.07:03:10" and, weeks later, "open" for a session whose logout never came.
+        string Session(string fixture, string id, string at) => TestStore.Fixture(fixture)
+            .Replace("cyrus-1795951187-11381-2-14971745235264492537", id, StringComparison.Ordinal)
+            .Replace(fixture == "Login" ? "2026-11-29T11:19:47.997Z" : "2026-11-29T11:19:48.040Z", at, StringComparison.Ordinal);
+        await _page.Store.ProcessAsync(
+            TestStore.Raw(Encoding.UTF8.GetBytes(Session("Login", "long-session", "2026-11-20T08:00:00.000Z"))),
+            TestStore.Raw(Encoding.UTF8.GetBytes(Session("Logout", "long-session", "2026-11-21T15:03:10.000Z"))),
+            TestStore.Raw(Encoding.UTF8.GetBytes(Session("Login", "never-closed", "2026-11-22T09:00:00.000Z"))));
+
+        var page = _page.Render<UserHistory>(p => p.Add(x => x.Login, "cyrus"));
+
+        page.WaitForAssertion(() =>
+        {
+            var sessions = page.FindAll("[aria-label='Sessions'] tbody tr.mud-table-row");
+            Assert.Contains("1 d 07:03:10", Assert.Single(sessions, r => r.TextContent.Contains("2026-11-20", StringComparison.Ordinal)).TextContent, StringComparison.Ordinal);
+            var open = Assert.Single(sessions, r => r.TextContent.Contains("2026-11-22", StringComparison.Ordinal)).TextContent;
+            Assert.Contains("no logout seen", open, StringComparison.Ordinal);
+            Assert.DoesNotContain("open", open, StringComparison.Ordinal);
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
+    public async Task EventPage_CopysOldFolder_LinksToThatFolder_AsItsFolderDoes()
+    {
+        // A review: the folder a copy came from was plain text beside a linked folder.
+        var copy = Assert.Single((await _page.Store.Store.SearchEventsAsync(new Bonnie.Shared.Search.EventSearch { Query = Bonnie.Shared.Search.QueryParser.Parse("event:MessageCopy") })).Items);
+        Assert.NotNull(copy.OldFolderId);
+
+        var page = _page.Render<EventDetail>(p => p.Add(x => x.Id, copy.Id));
+
+        page.WaitForAssertion(() =>
+        {
+            var row = Assert.Single(page.FindAll("tr"), r => r.QuerySelector("th")?.TextContent.Trim() == "Old folder");
+            Assert.Equal(ItemLinks.Folder(copy.OldFolderId!), row.QuerySelector("a")!.GetAttribute("href"));
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
     public async Task EventPage_SessionAndClientAddress_LinkToTheSessionsTrailAndTheAddressesEvents()
     {
         // Found by a review: plain text here, links everywhere else.
