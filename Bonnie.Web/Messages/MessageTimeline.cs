@@ -144,8 +144,10 @@ internal static class MessageTimeline
             ("\\seen", false) => new(c.At, "Marked unread", where, c.FolderId, c.Actor, c.EventId, TimelineKind.Read),
             ("\\flagged", true) => new(c.At, "Flagged", where, c.FolderId, c.Actor, c.EventId, TimelineKind.Flagged),
             ("\\flagged", false) => new(c.At, "Unflagged", where, c.FolderId, c.Actor, c.EventId, TimelineKind.Flagged),
-            ("\\deleted", true) => new(c.At, "Deleted", $"marked \\Deleted {where}", c.FolderId, c.Actor, c.EventId, TimelineKind.Deleted),
-            ("\\deleted", false) => new(c.At, "Undeleted", $"\\Deleted cleared {where}", c.FolderId, c.Actor, c.EventId, TimelineKind.Deleted),
+            // \Deleted marks a message for the next expunge; it is still there (a review read "Deleted" beside a message
+            // still in its folder). Its removal is the expunge's own entry.
+            ("\\deleted", true) => new(c.At, "Marked for deletion", $"\\Deleted set {where}; it stays until it is expunged", c.FolderId, c.Actor, c.EventId, TimelineKind.Deleted),
+            ("\\deleted", false) => new(c.At, "Deletion mark cleared", $"\\Deleted cleared {where}", c.FolderId, c.Actor, c.EventId, TimelineKind.Deleted),
             _ => new(c.At, set ? "Flag set" : "Flag cleared", $"{c.Key} {where}", c.FolderId, c.Actor, c.EventId, TimelineKind.Flagged),
         };
     }

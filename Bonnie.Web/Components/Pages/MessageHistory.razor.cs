@@ -158,7 +158,9 @@ public sealed partial class MessageHistory
         TimelineKind.Read => Color.Info,
         TimelineKind.Flagged => Color.Warning,
         TimelineKind.Moved or TimelineKind.Copied => Color.Primary,
-        TimelineKind.Deleted or TimelineKind.Removed => Color.Error,
+        // A mark for deletion is not a removal: the message is still there.
+        TimelineKind.Deleted => Color.Warning,
+        TimelineKind.Removed => Color.Error,
         _ => Color.Default,
     };
 

@@ -18,6 +18,9 @@ public sealed class OfficerJourneyTests : IAsyncLifetime
         _factory.UseKestrel(0);
         _factory.StartServer();
         _baseUrl = _factory.ClientOptions.BaseAddress.ToString().TrimEnd('/');
+        // Expectations wait as long as the rest: Playwright's default 5 s ran out on a loaded machine before Blazor
+        // put the filter in the address (seen once, with a browser review beside the run).
+        Assertions.SetDefaultExpectTimeout(Timeout);
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
