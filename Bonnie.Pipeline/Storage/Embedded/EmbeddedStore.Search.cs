@@ -119,12 +119,32 @@ internal sealed partial class EmbeddedStore
                 (driverTerms, driverCount, driverNode, loginAddress) = (null, count, address, address);
             }
         }
-        var driverTerm = driverTerms is { Count: 1 } ? driverTerms[0] : null;
-        var fts = driverTerms is null && loginAddress is null ? conjuncts.OfType<TextNode>().FirstOrDefault() : null;
-        if (fts is not null)
+        // A word, a phrase, or alternatives of them ("contract OR agreement"), as one FTS5 expression: the driver when no
+        // term is, or when it matches fewer events than the best term.
+        IReadOnlyList<TextNode>? fts = null;
+        if (loginAddress is null && conjuncts.FirstOrDefault(n => SqlQueryTranslator.TextAlternatives(n) is not null) is { } text)
         {
-            driverNode = fts;
+            var texts = SqlQueryTranslator.TextAlternatives(text)!;
+            if (driverTerms is null)
+            {
+                (fts, driverNode) = (texts, text);
+            }
+            else
+            {
+                // Counted only up to the term's count, so asking costs no more than walking the term would: a rare
+                // phrase among a million deliveries (event:MessageNew "merger plan") is its few events, and a common
+                // word beside one user (user:x report) stops counting at that user's events.
+                var table = SqlQueryTranslator.FtsTable(texts[0]);
+                var probe = new SqlQueryTranslator();
+                var matches = Scalar(c, $"SELECT count(*) FROM (SELECT rowid FROM {table} WHERE {table} MATCH {probe.Parameter(SqlQueryTranslator.FtsExpression(texts))} "
+                    + $"AND rowid >= {probe.Parameter(lo)} AND rowid < {probe.Parameter(hi)} LIMIT {probe.Parameter(driverCount)})", probe.Parameters);
+                if (matches < driverCount)
+                {
+                    (fts, driverNode, driverTerms, driverCount) = (texts, text, null, matches);
+                }
+            }
         }
+        var driverTerm = driverTerms is { Count: 1 } ? driverTerms[0] : null;
 
         var translator = new SqlQueryTranslator();
         var rest = conjuncts.Where(n => !ReferenceEquals(n, driverNode)).Select(translator.Translate).ToList();
@@ -150,7 +170,7 @@ internal sealed partial class EmbeddedStore
         }
         else if (fts is not null)
         {
-            var table = SqlQueryTranslator.FtsTable(fts);
+            var table = SqlQueryTranslator.FtsTable(fts[0]);
             from = $"{table} CROSS JOIN events e {Narrow} ON e.seq = {table}.rowid";
             seqColumn = $"{table}.rowid";
             rest.Insert(0, $"{table} MATCH {translator.Parameter(SqlQueryTranslator.FtsExpression(fts))}");
@@ -184,10 +204,10 @@ internal sealed partial class EmbeddedStore
         }
         else if (fts is not null && conjuncts.Count == 1 && lo == long.MinValue && hi == long.MaxValue)
         {
-            var table = SqlQueryTranslator.FtsTable(fts);
+            var table = SqlQueryTranslator.FtsTable(fts[0]);
             total = Scalar(c, $"SELECT count(*) FROM {table} WHERE {table} MATCH $q", ("$q", SqlQueryTranslator.FtsExpression(fts)));
         }
-        else if (driverTerms is not null && driverCount <= MaxMatchesListed)
+        else if ((driverTerms is not null || fts is not null) && driverCount <= MaxMatchesListed)
         {
             // A driver of few events: the query's matches are found once, and the page and each facet read that list
             // instead of evaluating the whole query again. A subject phrase of one user built the phrase's list of

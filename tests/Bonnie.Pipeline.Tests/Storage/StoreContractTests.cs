@@ -375,6 +375,65 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal("", await Q("folder:Nowhere"));
     }
 
+    /// <summary>
+    /// Words as alternatives, the way officers widen a search ("contract OR agreement"), alone, beside other terms, in
+    /// fields, and mixed with field terms of another kind: every match once, paged, counted (the embedded store reads
+    /// alternatives of words as one full-text expression).
+    /// </summary>
+    [SkippableFact]
+    public async Task SearchEventsAsync_WordsAsAlternatives_EveryMatchOncePagedAndCounted()
+    {
+        var batch = new StoreBatch();
+        string[] subjects = ["Contract draft", "Agreement signed", "Contract and agreement", "Lunch", "Budget agreement"];
+        for (var i = 0; i < 25; i++)
+        {
+            batch.Events.Add(Event(i, i % 2 == 0 ? EventType.MessageNew : EventType.MessageRead, i % 3 == 0 ? "bob@example.org" : "alice@example.org",
+                T0.AddMinutes(i), subject: subjects[i % subjects.Length]) with { From = [i % 5 == 3 ? "chef@example.net" : "boss@example.net"] });
+        }
+        await _store.CommitAsync(batch);
+        async Task<(long Total, List<int> Minutes)> All(string q)
+        {
+            var minutes = new List<int>();
+            long total = -1;
+            string? cursor = null;
+            do
+            {
+                var page = await _store.SearchEventsAsync(Search(q, limit: 4, cursor: cursor));
+                total = page.Total;
+                minutes.AddRange(page.Items.Select(e => (int)(e.Timestamp - T0).TotalMinutes));
+                cursor = page.Next;
+            }
+            while (cursor is not null);
+            return (total, minutes);
+        }
+        List<int> Where(Func<int, bool> match) => Enumerable.Range(0, 25).Where(match).OrderDescending().ToList();
+        bool Contract(int i) => i % 5 is 0 or 2;
+        bool Agreement(int i) => i % 5 is 1 or 2 or 4;
+
+        var either = await All("contract OR agreement");
+        Assert.Equal(Where(i => Contract(i) || Agreement(i)), either.Minutes);
+        Assert.Equal(either.Minutes.Count, either.Total);
+
+        var nested = await All("(contract OR \"budget agreement\") OR lunch");
+        Assert.Equal(Where(i => i % 5 is 0 or 2 or 4 or 3), nested.Minutes);
+        Assert.Equal(nested.Minutes.Count, nested.Total);
+
+        var withUser = await All("user:alice@example.org (contract OR agreement)");
+        Assert.Equal(Where(i => i % 3 != 0 && (Contract(i) || Agreement(i))), withUser.Minutes);
+        Assert.Equal(withUser.Minutes.Count, withUser.Total);
+
+        var fields = await All("subject:lunch OR from:chef@example.net");
+        Assert.Equal(Where(i => i % 5 == 3), fields.Minutes);
+
+        // A word (every field and the body) beside a field term: two tables, still every match once.
+        var mixed = await All("lunch OR subject:budget");
+        Assert.Equal(Where(i => i % 5 is 3 or 4), mixed.Minutes);
+        Assert.Equal(mixed.Minutes.Count, mixed.Total);
+
+        var excluded = await All("-(contract OR agreement)");
+        Assert.Equal(Where(i => i % 5 == 3), excluded.Minutes);
+    }
+
     [SkippableFact]
     public async Task SearchEventsAsync_LoginsFromAnAddressOrNetwork_OnlyThoseLoginsNewestFirstPagedAndFiltered()
     {
