@@ -101,18 +101,30 @@ public sealed partial class Search : IDisposable
         return $"The {ChipsShown} largest of {of}; add a term to narrow the query and see the rest.";
     }
 
-    /// <summary>A login with a break allowed after its @ (a review saw "user12@exampl" / "e.org"); shown as <see cref="VisibleText.Visible"/> does.</summary>
-    private static RenderFragment BreakableAfterAt(string login) => builder =>
+    // Separators a login or folder name may break after when its column is narrow: "user12@" / "example.org", not
+    // "user12@exampl" / "e.org" (a review in Chromium, at 1024 to 1440 px).
+    private static readonly char[] Separators = ['@', '/', '.'];
+
+    // A name breaks only at its separators when each piece between them is at most this long, so the column can still
+    // shrink to a piece; a name with a longer piece (a hostile login, thousands of characters without one) breaks
+    // anywhere, as before, rather than widen the grid.
+    private const int LongestPieceKeptWhole = 32;
+
+    /// <summary>The cell class that keeps <paramref name="name"/>'s pieces whole, when they are short enough.</summary>
+    private static string PiecesKeptWhole(string? name) =>
+        name is not null && name.Split(Separators).Max(p => p.Length) <= LongestPieceKeptWhole ? "bonnie-pieces-whole" : "";
+
+    /// <summary>A name, shown as <see cref="VisibleText.Visible"/> does, with a break allowed after each separator.</summary>
+    private static RenderFragment Breakable(string name) => builder =>
     {
-        var at = login.IndexOf('@', StringComparison.Ordinal);
-        if (at < 0)
+        var start = 0;
+        for (var i = name.IndexOfAny(Separators); i >= 0; i = name.IndexOfAny(Separators, start))
         {
-            builder.AddContent(0, VisibleText.Visible(login));
-            return;
+            builder.AddContent(0, VisibleText.Visible(name[start..(i + 1)]));
+            builder.AddMarkupContent(1, "<wbr>");
+            start = i + 1;
         }
-        builder.AddContent(1, VisibleText.Visible(login[..(at + 1)]));
-        builder.AddMarkupContent(2, "<wbr>");
-        builder.AddContent(3, VisibleText.Visible(login[(at + 1)..]));
+        builder.AddContent(2, VisibleText.Visible(name[start..]));
     };
 
     private List<ChartSeries<double>> ChartSeries =>

@@ -66,10 +66,34 @@ public sealed class SearchPageTests : IAsyncLifetime
         Assert.Contains("bonnie-nowrap", login.Children[0].ClassName, StringComparison.Ordinal);
         Assert.Contains("bonnie-nowrap", login.Children[5].ClassName, StringComparison.Ordinal);
         Assert.Matches(@"\d+\.\d+\.\d+\.\d+", login.Children[5].TextContent);
-        // A login may break after its @, and the link still reads as the login.
+        // A login and a folder name may break after their separators only ("user12@" / "example.org"), and still read
+        // as they are.
+        Assert.Contains("bonnie-pieces-whole", copy.Children[2].ClassName, StringComparison.Ordinal);
         var user = copy.Children[2].QuerySelector("a")!;
         Assert.Contains("@<wbr>", user.InnerHtml, StringComparison.Ordinal);
         Assert.Contains("@", user.TextContent, StringComparison.Ordinal);
+        Assert.Contains("bonnie-pieces-whole", copy.Children[3].ClassName, StringComparison.Ordinal);
+        var folder = copy.Children[3].QuerySelector("a")!;
+        Assert.Contains("/<wbr>", folder.InnerHtml, StringComparison.Ordinal);
+        Assert.Equal(copy.Children[3].TextContent.Trim(), folder.TextContent.Trim());
+    }
+
+    [Fact]
+    public async Task Grid_LoginOfALongPiece_BreaksAnywhere_RatherThanWidenTheGrid()
+    {
+        var hostile = new string('x', 400) + "@example.org";
+        var login = TestStore.Fixture("Login").Replace("\"user\":\"cyrus\"", $"\"user\":\"{hostile}\"", StringComparison.Ordinal);
+        Assert.Contains(hostile, login, StringComparison.Ordinal);
+        await _page.Store.ProcessAsync(TestStore.Raw(System.Text.Encoding.UTF8.GetBytes(login)));
+        var page = _page.Render<SearchPage>();
+
+        Search(page, "user:" + hostile);
+
+        page.WaitForAssertion(() =>
+        {
+            var row = Assert.Single(page.FindAll("tbody tr.mud-table-row"));
+            Assert.DoesNotContain("bonnie-pieces-whole", row.Children[2].ClassName ?? "", StringComparison.Ordinal);
+        }, PageTestContext.Timeout);
     }
 
     [Fact]

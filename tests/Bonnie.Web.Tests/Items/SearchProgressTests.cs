@@ -118,12 +118,16 @@ public sealed class SearchProgressTests
         await using var context = await PageTestContext.CreateAsync(moreServices: (c, services) =>
             services.AddSingleton(HeldStore.Over(c.Store.Store, s => s.Facets == Facets.None && IsLogins(s) ? logins.Task : null, synchronously: true).Store));
         var page = Searched(context, "event:MessageNew");
-        page.WaitForAssertion(() => Assert.True(Rows(page) > 0), PageTestContext.Timeout);
+        page.WaitForAssertion(() => Assert.True(Rows(page) > 0 && HasFacets(page)), PageTestContext.Timeout);
 
         Submit(page, "event:Login");
 
         page.WaitForAssertion(() =>
         {
+            // The last query's chips cannot be clicked meanwhile: one would add its value to the query on its way.
+            var chips = page.FindAll("[role=region][aria-label=Facets] .mud-chip");
+            Assert.NotEmpty(chips);
+            Assert.All(chips, chip => Assert.Contains("mud-disabled", chip.ClassName, StringComparison.Ordinal));
             var status = page.Find(".bonnie-searching").TextContent;
             Assert.Contains("Searching for “event:Login”", status, StringComparison.Ordinal);
             Assert.Contains("still those of “event:MessageNew”", status, StringComparison.Ordinal);
