@@ -213,8 +213,12 @@ public sealed class CapturingCyrusFixture : CyrusFixture
 
     public override Task InitializeAsync()
     {
-        // Earlier runs' notifications would only slow the searches down; tests match on fresh Message-IDs anyway.
-        File.Delete(Path.Combine(EventsDirectory, "events.jsonl"));
+        // Earlier runs' notifications would only slow the searches down; tests match on fresh Message-IDs anyway. On a
+        // machine where Cyrus never ran, there is no directory yet (File.Delete throws for that, not for a missing file).
+        if (Directory.Exists(EventsDirectory))
+        {
+            File.Delete(Path.Combine(EventsDirectory, "events.jsonl"));
+        }
         return base.InitializeAsync();
     }
 }
