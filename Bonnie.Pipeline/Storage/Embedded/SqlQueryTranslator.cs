@@ -21,8 +21,15 @@ internal sealed class SqlQueryTranslator
         return name;
     }
 
+    /// <summary>
+    /// Words to look up event by event (FTS5 by rowid) rather than as the list of every event holding them: a small
+    /// driver beside a very common word (SearchAsync decides).
+    /// </summary>
+    public HashSet<QueryNode> LookedUpPerEvent { get; } = new(ReferenceEqualityComparer.Instance);
+
     public string Translate(QueryNode node) => node switch
     {
+        _ when LookedUpPerEvent.Contains(node) && TextAlternatives(node) is { } perEvent => TextOfThisEvent(perEvent),
         MatchAllNode => "1",
         AndNode a => "(" + string.Join(" AND ", a.Children.Select(Translate)) + ")",
         // Words or phrases as alternatives ("contract OR agreement"): one FTS5 expression, one list of events. Two lists
@@ -64,6 +71,12 @@ internal sealed class SqlQueryTranslator
         // e.seq = d.seq: one user's 974 events beside "report" probed the term index for each of 781,343 words' events,
         // 336 ms against 115). When the words are fewer than the driver's events, they are the driver (SearchAsync).
         return $"+e.seq IN (SELECT rowid FROM {table} WHERE {table} MATCH {Parameter(FtsExpression(texts))})";
+    }
+
+    private string TextOfThisEvent(IReadOnlyList<TextNode> texts)
+    {
+        var table = FtsTable(texts[0]);
+        return $"EXISTS(SELECT 1 FROM {table} WHERE {table} MATCH {Parameter(FtsExpression(texts))} AND rowid = e.seq)";
     }
 
     /// <summary>

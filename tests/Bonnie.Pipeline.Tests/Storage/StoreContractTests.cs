@@ -434,6 +434,44 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal(Where(i => i % 5 == 3), excluded.Minutes);
     }
 
+    /// <summary>
+    /// One user's few events beside a word nearly every event holds (the embedded store looks the word up event by
+    /// event there, rather than listing every event with it): exactly that user's events with the word, paged, counted.
+    /// </summary>
+    [SkippableFact]
+    public async Task SearchEventsAsync_FewEventsOfAUserBesideAVeryCommonWord_ExactlyTheirsWithTheWord()
+    {
+        var batch = new StoreBatch();
+        for (var i = 0; i < 300; i++)
+        {
+            batch.Events.Add(Event(i, EventType.MessageNew, "alice@example.org", T0.AddMinutes(i), subject: "weekly report " + i));
+        }
+        batch.Events.Add(Event(300, EventType.MessageNew, "bob@example.org", T0.AddMinutes(300), subject: "report of bob"));
+        batch.Events.Add(Event(301, EventType.MessageRead, "bob@example.org", T0.AddMinutes(301), subject: "lunch"));
+        batch.Events.Add(Event(302, EventType.MessageNew, "bob@example.org", T0.AddMinutes(302), subject: "weekly report by bob"));
+        await _store.CommitAsync(batch);
+
+        async Task<List<int>> Minutes(string q)
+        {
+            var page = await _store.SearchEventsAsync(Search(q, limit: 1, facets: Facets.EventType));
+            var all = new List<int>(page.Items.Select(e => (int)(e.Timestamp - T0).TotalMinutes));
+            while (page.Next is { } next)
+            {
+                page = await _store.SearchEventsAsync(Search(q, limit: 1, cursor: next));
+                all.AddRange(page.Items.Select(e => (int)(e.Timestamp - T0).TotalMinutes));
+            }
+            return all;
+        }
+
+        Assert.Equal([302, 300], await Minutes("user:bob@example.org report"));
+        Assert.Equal([302, 300], await Minutes("user:bob@example.org subject:report"));
+        Assert.Equal([302, 301, 300], await Minutes("user:bob@example.org (report OR lunch)"));
+        Assert.Equal([302], await Minutes("user:bob@example.org \"weekly report\""));
+        var counted = await _store.SearchEventsAsync(Search("user:bob@example.org report", facets: Facets.EventType));
+        Assert.Equal(2, counted.Total);
+        Assert.Equal([new FacetCount("MessageNew", 2)], counted.Facets["event"]);
+    }
+
     [SkippableFact]
     public async Task SearchEventsAsync_LoginsFromAnAddressOrNetwork_OnlyThoseLoginsNewestFirstPagedAndFiltered()
     {
