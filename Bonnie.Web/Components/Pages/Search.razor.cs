@@ -105,14 +105,17 @@ public sealed partial class Search : IDisposable
     // "user12@exampl" / "e.org" (a review in Chromium, at 1024 to 1440 px).
     private static readonly char[] Separators = ['@', '/', '.'];
 
+    // Where a name or a subject breaks anyway: spaces (a subject's words: "shipmen" / "t" at 1024 px, a review).
+    private static readonly char[] Breaks = ['@', '/', '.', ' '];
+
     // A name breaks only at its separators when each piece between them is at most this long, so the column can still
     // shrink to a piece; a name with a longer piece (a hostile login, thousands of characters without one) breaks
     // anywhere, as before, rather than widen the grid.
     private const int LongestPieceKeptWhole = 32;
 
-    /// <summary>The cell class that keeps <paramref name="name"/>'s pieces whole, when they are short enough.</summary>
-    private static string PiecesKeptWhole(string? name) =>
-        name is not null && name.Split(Separators).Max(p => p.Length) <= LongestPieceKeptWhole ? "bonnie-pieces-whole" : "";
+    /// <summary>The cell class that keeps the pieces (or words) of <paramref name="text"/> whole, when they are short enough.</summary>
+    private static string PiecesKeptWhole(string? text) =>
+        text is not null && text.Split(Breaks).Max(p => p.Length) <= LongestPieceKeptWhole ? "bonnie-pieces-whole" : "";
 
     /// <summary>A name, shown as <see cref="VisibleText.Visible"/> does, with a break allowed after each separator.</summary>
     private static RenderFragment Breakable(string name) => builder =>

@@ -76,6 +76,8 @@ public sealed class SearchPageTests : IAsyncLifetime
         var folder = copy.Children[3].QuerySelector("a")!;
         Assert.Contains("/<wbr>", folder.InnerHtml, StringComparison.Ordinal);
         Assert.Equal(copy.Children[3].TextContent.Trim(), folder.TextContent.Trim());
+        // A subject breaks between its words, not inside them.
+        Assert.Contains("bonnie-pieces-whole", copy.Children[4].ClassName, StringComparison.Ordinal);
     }
 
     [Fact]
