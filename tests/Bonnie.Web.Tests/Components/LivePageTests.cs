@@ -167,6 +167,9 @@ public sealed class LivePageTests : IAsyncLifetime
         var page = _context.Render<Live>();
 
         Assert.Contains("The broker does not run in this process", page.Find("[role=status]").TextContent, StringComparison.Ordinal);
+        // No zeros that read as measured: no queue, throughput, workers or failed jobs here (a review saw them all 0).
+        Assert.DoesNotContain("Queue depth by state", page.Markup, StringComparison.Ordinal);
+        Assert.Empty(page.FindAll(".bonnie-live-figure"));
     }
 
     [Fact]
