@@ -51,6 +51,9 @@ internal sealed class SearchViewModel
 
     public string? CurrentCursor { get; private set; }
 
+    /// <summary>The number of the last search started: a page that loads after another search began is not shown.</summary>
+    public int SearchNumber => _search;
+
     /// <summary>1-based number of the page shown.</summary>
     public int PageNumber => _skippedPages + _previous.Count + 1;
 
@@ -135,9 +138,11 @@ internal sealed class SearchViewModel
         }
         catch (QuerySyntaxException ex) when (search == _search)
         {
-            // The store stopped it (its time limit): said under the box, where the officer narrows the query.
+            // The store stopped it (its time limit): said under the box, where the officer narrows the query. The rows
+            // below stay the last query's; their counts, given up for this search, are not awaited any more.
             Error = ex;
             ErrorIsTheStores = true;
+            CountingFacets = false;
             return false;
         }
         if (search != _search)
@@ -202,7 +207,12 @@ internal sealed class SearchViewModel
         {
             return;
         }
+        var search = _search;
         var page = await LoadAsync(store, next, cancellationToken);
+        if (search != _search)
+        {
+            return;
+        }
         _previous.Push(CurrentCursor);
         CurrentCursor = next;
         Page = page;
@@ -215,7 +225,13 @@ internal sealed class SearchViewModel
             return;
         }
         var cursor = _previous.Peek();
-        Page = await LoadAsync(store, cursor, cancellationToken);
+        var search = _search;
+        var page = await LoadAsync(store, cursor, cancellationToken);
+        if (search != _search)
+        {
+            return;
+        }
+        Page = page;
         _previous.Pop();
         CurrentCursor = cursor;
     }
@@ -231,16 +247,23 @@ internal sealed class SearchViewModel
         {
             return;
         }
+        var search = _search;
+        EventPage page;
         try
         {
-            Page = await LoadAsync(store, cursor, cancellationToken);
+            page = await LoadAsync(store, cursor, cancellationToken);
         }
-        catch (QuerySyntaxException ex)
+        catch (QuerySyntaxException ex) when (search == _search)
         {
             Error = ex;
             ErrorIsTheAddresses = true;
             return;
         }
+        if (search != _search)
+        {
+            return;
+        }
+        Page = page;
         _previous.Clear();
         _skippedPages = Math.Max(1, pageNumber - 1);
         CurrentCursor = cursor;
@@ -253,7 +276,13 @@ internal sealed class SearchViewModel
         {
             return;
         }
-        Page = await LoadAsync(store, null, cancellationToken);
+        var search = _search;
+        var page = await LoadAsync(store, null, cancellationToken);
+        if (search != _search)
+        {
+            return;
+        }
+        Page = page;
         _previous.Clear();
         _skippedPages = 0;
         CurrentCursor = null;

@@ -136,7 +136,9 @@ internal sealed partial class EmbeddedStore
                 // deliveries (event:MessageNew "merger plan") is its few events, and drives. A word far more common than
                 // a small driver's events (user:x report: 974 events, 781,343 with the word) is looked up event by
                 // event, ~36 µs each, rather than listed, ~0.15 µs per event holding it (116 ms against 35 there).
-                var perEvent = driverCount <= MaxDriverForTextPerEvent;
+                // Never a prefix (report*): FTS5 builds a prefix's whole merged list for every event it is asked
+                // about (these tables keep no prefix index), ~29 ms each (a review measured it).
+                var perEvent = driverCount <= MaxDriverForTextPerEvent && !texts.Any(t => t.IsPrefix);
                 var table = SqlQueryTranslator.FtsTable(texts[0]);
                 var probe = new SqlQueryTranslator();
                 var countedTo = perEvent ? driverCount * TextListPerDriverEvent : driverCount;

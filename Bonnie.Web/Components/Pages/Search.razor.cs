@@ -62,6 +62,9 @@ public sealed partial class Search : IDisposable
     private string? _running;
     private int _runs;
 
+    // The query the store just stopped at its time limit: the address that then follows it must not run it again.
+    private string? _stopped;
+
     [CascadingParameter]
     private Task<AuthenticationState> AuthenticationState { get; set; } = default!;
 
@@ -190,6 +193,12 @@ public sealed partial class Search : IDisposable
             }
             return;
         }
+        if (Q == _stopped && At is null)
+        {
+            // The address followed a query the store has just stopped: running it again would wait as long once more,
+            // and record it in the audit twice for one Enter (a review). Enter runs it again, if the officer wants.
+            return;
+        }
         if (Q == Vm.AppliedQuery && Vm.Error is null)
         {
             // The same query: the address changed page (Back or Forward), or is the page's own after Next or Previous.
@@ -230,6 +239,8 @@ public sealed partial class Search : IDisposable
         {
             return;
         }
+        var run = ++_runs;
+        var search = Vm.SearchNumber;
         _busy = true;
         try
         {
@@ -238,7 +249,15 @@ public sealed partial class Search : IDisposable
         }
         finally
         {
-            _busy = false;
+            if (run == _runs)
+            {
+                _busy = false;
+            }
+        }
+        if (search != Vm.SearchNumber)
+        {
+            // A search began while the page loaded: its rows are shown, and the address is its own.
+            return;
         }
         if (showInAddress && Vm.Error is null)
         {
@@ -274,16 +293,26 @@ public sealed partial class Search : IDisposable
             await _searching.CancelAsync();
             _searching.Dispose();
         }
+        if (_counting is not null)
+        {
+            // The last query's counts are no one's now: they would keep the store busy up to its time limit.
+            await _counting.CancelAsync();
+        }
         _searching = new CancellationTokenSource();
         var token = _searching.Token;
         var run = ++_runs;
         _busy = true;
         _running = Vm.Query;
+        _stopped = null;
         bool ran;
         try
         {
             await RecordAsync(Vm.Query, cursor: null, pageNumber: 1);
             ran = await Vm.SearchAsync(Store, token);
+            if (Vm.ErrorIsTheStores && run == _runs)
+            {
+                _stopped = Vm.Query;
+            }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {

@@ -195,6 +195,41 @@ public sealed class SearchProgressTests
         }, PageTestContext.Timeout);
     }
 
+    [Fact]
+    public async Task Search_StoreStopsAQueryTypedOverAnother_RunAndAuditedOnce_NoCountingLeftSpinning()
+    {
+        // A review: the address that followed the stopped query ran it a second time (twice the wait, two audit records),
+        // and the last query's counts, given up, left "Counting…" spinning over its rows.
+        var newCounts = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var loginPages = 0;
+        await using var context = await PageTestContext.CreateAsync(moreServices: (c, services) =>
+            services.AddSingleton(HeldStore.Over(c.Store.Store, s =>
+            {
+                if (IsLogins(s) && s.Facets == Facets.None)
+                {
+                    Interlocked.Increment(ref loginPages);
+                    return Task.FromException(StoppedByTheTimeLimit());
+                }
+                return s.Facets != Facets.None && !IsLogins(s) ? newCounts.Task : null;
+            }).Store));
+        var nav = context.Context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
+        var page = Searched(context, "event:MessageNew");
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll(".bonnie-facets-counting")), PageTestContext.Timeout);
+
+        Submit(page, "event:Login");
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Contains("stopped after 30 s", page.Find(".bonnie-query-error").TextContent, StringComparison.Ordinal);
+            Assert.Contains("q=event%3ALogin", nav.Uri, StringComparison.Ordinal);
+            Assert.Empty(page.FindAll(".bonnie-facets-counting"));
+        }, PageTestContext.Timeout);
+        await context.Context.Renderer.Dispatcher.InvokeAsync(() => { });
+        Assert.Equal(1, Volatile.Read(ref loginPages));
+        Assert.Single(await context.AuditRecordsAsync(), r => r.Action == Bonnie.Web.Audit.OfficerActions.Search && r.Target == "event:Login");
+        newCounts.SetResult();
+    }
+
     private static QuerySyntaxException StoppedByTheTimeLimit() =>
         new("The search was stopped after 30 s: it asks for more than the store can count in that time.", 0, "a narrower query");
 
