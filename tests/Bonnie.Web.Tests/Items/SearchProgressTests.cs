@@ -230,6 +230,47 @@ public sealed class SearchProgressTests
         newCounts.SetResult();
     }
 
+    [Fact]
+    public async Task Search_AnotherQueryWhileThePageAfterIsLoading_ThatPageNeverReplacesTheNewRowsNorTheAddress()
+    {
+        // A review: page 2 of the last query, loaded late, overwrote the new query's rows, and its address ran the last
+        // query again.
+        var pageTwo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        HeldStore? store = null;
+        await using var context = await PageTestContext.CreateAsync(moreServices: (c, services) =>
+            services.AddSingleton((store = HeldStore.Over(c.Store.Store, s => s.Cursor is not null ? pageTwo.Task : null)).Store));
+        var login = TestStore.Fixture("Login");
+        await context.Store.ProcessAsync(Enumerable.Range(0, 60)
+            .Select(i => TestStore.Raw(System.Text.Encoding.UTF8.GetBytes(login
+                .Replace("cyrus-1795951187-11381-2-14971745235264492537", $"paging-session-{i:D2}", StringComparison.Ordinal)
+                .Replace("11:19:47.997Z", $"11:30:{i % 60:D2}.000Z", StringComparison.Ordinal))))
+            .ToArray());
+        var nav = context.Context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
+        var page = Searched(context, "session:paging-session-*");
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal(50, Rows(page));
+            Assert.Empty(page.FindAll(".bonnie-facets-counting"));
+        }, PageTestContext.Timeout);
+
+        page.Find("button:contains('Next page')").Click();
+        Submit(page, "event:MessageNew");
+        page.WaitForAssertion(() =>
+            Assert.All(page.FindAll("tbody tr.mud-table-row"), row => Assert.Contains("MessageNew", row.TextContent, StringComparison.Ordinal)),
+            PageTestContext.Timeout);
+        pageTwo.SetResult();
+        page.WaitForState(() => store!.Answered == 1, PageTestContext.Timeout);
+        await context.Context.Renderer.Dispatcher.InvokeAsync(() => { });
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.NotEmpty(page.FindAll("tbody tr.mud-table-row"));
+            Assert.All(page.FindAll("tbody tr.mud-table-row"), row => Assert.Contains("MessageNew", row.TextContent, StringComparison.Ordinal));
+            Assert.Contains("q=event%3AMessageNew", nav.Uri, StringComparison.Ordinal);
+            Assert.DoesNotContain("&at=", nav.Uri, StringComparison.Ordinal);
+        }, PageTestContext.Timeout);
+    }
+
     private static QuerySyntaxException StoppedByTheTimeLimit() =>
         new("The search was stopped after 30 s: it asks for more than the store can count in that time.", 0, "a narrower query");
 
