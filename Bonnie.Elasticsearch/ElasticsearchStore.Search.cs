@@ -11,7 +11,7 @@ internal sealed partial class ElasticsearchStore
     // folder carries (INBOX, Archive) is searched on a server with up to this many users instead of being refused at
     // 1,000, as it was; the embedded store has no such limit.
     private const int MaxFoldersPerTerm = 65_000;
-    private const int FacetSize = 50;
+    private const int FacetSize = EventSearch.FacetBuckets;
     // People who ever carried one login name: a handful; a bound so a corrupt index cannot make a query unbounded.
     private const int MaxPeoplePerName = 1000;
 

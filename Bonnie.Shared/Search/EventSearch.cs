@@ -30,6 +30,9 @@ public sealed record EventSearch
     public Facets Facets { get; init; }
 
     public const int MaxLimit = 1000;
+
+    /// <summary>Buckets a facet gives at most (its largest), every store alike; the day facet gives every day.</summary>
+    public const int FacetBuckets = 50;
 }
 
 /// <summary>One page of results. <see cref="Total"/> counts every match; <see cref="Next"/> is null on the last page.</summary>

@@ -13,7 +13,15 @@ internal sealed partial class EmbeddedStore
     /// time order straight from the term index), else a full-text conjunct (FTS5 rowids are event time order),
     /// else the events table itself. The rest of the query filters the driver's rows.
     /// </summary>
-    public async Task<EventPage> SearchEventsAsync(EventSearch search, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// SQLite answers synchronously, so the search runs on a thread of the pool and the caller's thread is free: a
+    /// Blazor page that searched on its circuit's thread could not show that it was searching, nor take a click, until
+    /// the store was done (a review typed a query and read the last one's results for 3.4 s).
+    /// </remarks>
+    public Task<EventPage> SearchEventsAsync(EventSearch search, CancellationToken cancellationToken = default) =>
+        Task.Run(() => SearchOffTheCallersThreadAsync(search, cancellationToken), cancellationToken);
+
+    private async Task<EventPage> SearchOffTheCallersThreadAsync(EventSearch search, CancellationToken cancellationToken)
     {
         long? cursor = search.Cursor is null ? null : Cursor.Decode(SearchCursor.Unbind(search.Cursor, search.Query));
         await using var c = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -123,9 +131,9 @@ internal sealed partial class EmbeddedStore
         // term is, or when it matches fewer events than the best term.
         IReadOnlyList<TextNode>? fts = null;
         QueryNode? textPerEvent = null;
-        if (loginAddress is null && conjuncts.FirstOrDefault(n => SqlQueryTranslator.TextAlternatives(n) is not null) is { } text)
+        if (loginAddress is null
+            && conjuncts.Select(n => (Node: n, Texts: SqlQueryTranslator.TextAlternatives(n))).FirstOrDefault(p => p.Texts is not null) is (var text, { } texts))
         {
-            var texts = SqlQueryTranslator.TextAlternatives(text)!;
             if (driverTerms is null)
             {
                 (fts, driverNode) = (texts, text);
@@ -379,7 +387,7 @@ internal sealed partial class EmbeddedStore
         IReadOnlyList<KeyValuePair<string, object>> parameters, bool byValue = false)
     {
         using var cmd = c.CreateCommand();
-        cmd.CommandText = $"SELECT {expression} AS v, count(*) AS n FROM {from} WHERE {where} AND v IS NOT NULL GROUP BY v ORDER BY {(byValue ? "v DESC" : "n DESC, v LIMIT 50")}";
+        cmd.CommandText = $"SELECT {expression} AS v, count(*) AS n FROM {from} WHERE {where} AND v IS NOT NULL GROUP BY v ORDER BY {(byValue ? "v DESC" : $"n DESC, v LIMIT {EventSearch.FacetBuckets}")}";
         return ReadFacet(cmd, parameters);
     }
 
@@ -407,7 +415,7 @@ internal sealed partial class EmbeddedStore
                             WHERE {where} AND (side.k = 0 OR (e.old_folder_id IS NOT NULL AND e.old_folder_id IS NOT e.folder_id)))
                         WHERE raw IS NOT NULL
                         GROUP BY raw))
-                GROUP BY v ORDER BY n DESC, v LIMIT 50)
+                GROUP BY v ORDER BY n DESC, v LIMIT {EventSearch.FacetBuckets})
             ORDER BY n DESC, v
             """;
         AddParameters(cmd, parameters);

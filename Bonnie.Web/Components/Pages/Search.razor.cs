@@ -83,9 +83,6 @@ public sealed partial class Search : IDisposable
     // Chips per facet: a row or two, so the rows stay near the top of the page.
     private const int ChipsShown = 12;
 
-    // The store gives the 50 largest buckets of a facet, every day of the day facet.
-    private const int BucketsGiven = 50;
-
     /// <summary>
     /// What the chips leave out, said (a review took the twelve days shown for all the days there were); null when
     /// they show everything.
@@ -100,7 +97,7 @@ public sealed partial class Search : IDisposable
         {
             return $"The newest {ChipsShown} of {counts.Count.ToString("N0", Culture)} days; the chart above has every day.";
         }
-        var of = counts.Count >= BucketsGiven ? $"{BucketsGiven} or more" : counts.Count.ToString("N0", Culture);
+        var of = counts.Count >= EventSearch.FacetBuckets ? $"{EventSearch.FacetBuckets} or more" : counts.Count.ToString("N0", Culture);
         return $"The {ChipsShown} largest of {of}; add a term to narrow the query and see the rest.";
     }
 

@@ -134,6 +134,22 @@ internal sealed class TestStore : IAsyncDisposable
         return payload is null ? job : job with { Collected = [new CollectedItem("payload " + fixture, payload, null)] };
     }
 
+    // The session every captured Login and Logout fixture carries.
+    private const string CapturedSession = "cyrus-1795951187-11381-2-14971745235264492537";
+
+    /// <summary>
+    /// The real Login or Logout (<paramref name="fixture"/>) of another session at another time: sessions for paging,
+    /// days for facets, long and unclosed sessions for the user page.
+    /// </summary>
+    public static Job Session(string fixture, string sessionId, DateTimeOffset at)
+    {
+        var json = Fixture(fixture).Replace(CapturedSession, sessionId, StringComparison.Ordinal);
+        var timestamp = System.Text.RegularExpressions.Regex.Replace(json, "\"timestamp\":\"[^\"]*\"",
+            $"\"timestamp\":\"{at.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}\"");
+        Assert.NotEqual(json, timestamp);
+        return Raw(Encoding.UTF8.GetBytes(timestamp));
+    }
+
     public static Job Raw(byte[] bytes) => new(Convert.ToHexStringLower(SHA256.HashData(bytes)), bytes, 1, DateTimeOffset.UtcNow);
 
     public async ValueTask DisposeAsync()

@@ -45,13 +45,10 @@ public sealed class ItemPagesTests : IAsyncLifetime
     public async Task UserPage_SessionOverADay_AndOneWithoutALogout_SaidInWords()
     {
         // A review read "1.07:03:10" and, weeks later, "open" for a session whose logout never came.
-        string Session(string fixture, string id, string at) => TestStore.Fixture(fixture)
-            .Replace("cyrus-1795951187-11381-2-14971745235264492537", id, StringComparison.Ordinal)
-            .Replace(fixture == "Login" ? "2026-11-29T11:19:47.997Z" : "2026-11-29T11:19:48.040Z", at, StringComparison.Ordinal);
         await _page.Store.ProcessAsync(
-            TestStore.Raw(Encoding.UTF8.GetBytes(Session("Login", "long-session", "2026-11-20T08:00:00.000Z"))),
-            TestStore.Raw(Encoding.UTF8.GetBytes(Session("Logout", "long-session", "2026-11-21T15:03:10.000Z"))),
-            TestStore.Raw(Encoding.UTF8.GetBytes(Session("Login", "never-closed", "2026-11-22T09:00:00.000Z"))));
+            TestStore.Session("Login", "long-session", new DateTimeOffset(2026, 11, 20, 8, 0, 0, TimeSpan.Zero)),
+            TestStore.Session("Logout", "long-session", new DateTimeOffset(2026, 11, 21, 15, 3, 10, TimeSpan.Zero)),
+            TestStore.Session("Login", "never-closed", new DateTimeOffset(2026, 11, 22, 9, 0, 0, TimeSpan.Zero)));
 
         var page = _page.Render<UserHistory>(p => p.Add(x => x.Login, "cyrus"));
 
@@ -179,13 +176,8 @@ public sealed class ItemPagesTests : IAsyncLifetime
     [Fact]
     public async Task Paging_SixtyLogins_NextThenPreviousFollowTheCursorStack()
     {
-        var login = TestStore.Fixture("Login");
-        var jobs = Enumerable.Range(0, 60)
-            .Select(i => TestStore.Raw(Encoding.UTF8.GetBytes(login
-                .Replace("cyrus-1795951187-11381-2-14971745235264492537", $"paging-session-{i:D2}", StringComparison.Ordinal)
-                .Replace("11:19:47.997Z", $"11:{30 + (i / 60):D2}:{i % 60:D2}.000Z", StringComparison.Ordinal))))
-            .ToArray();
-        await _page.Store.ProcessAsync(jobs);
+        await _page.Store.ProcessAsync(Enumerable.Range(0, 60)
+            .Select(i => TestStore.Session("Login", $"paging-session-{i:D2}", new DateTimeOffset(2026, 11, 29, 11, 30, 0, TimeSpan.Zero).AddSeconds(i))).ToArray());
         var vm = new SearchViewModel { Query = "session:paging-session-*" };
 
         Assert.True(await vm.SearchAsync(_page.Store.Store));

@@ -154,12 +154,8 @@ public sealed class PageReadAuditTests : IAsyncLifetime
     public async Task SearchPage_NextThenPreviousPage_EachPageIsASearchRecordWithTheQueryThatRanAndItsCursor()
     {
         const string query = "session:paging-session-*";
-        var login = TestStore.Fixture("Login");
         await _page.Store.ProcessAsync(Enumerable.Range(0, 60)
-            .Select(i => TestStore.Raw(Encoding.UTF8.GetBytes(login
-                .Replace("cyrus-1795951187-11381-2-14971745235264492537", $"paging-session-{i:D2}", StringComparison.Ordinal)
-                .Replace("11:19:47.997Z", $"11:30:{i:D2}.000Z", StringComparison.Ordinal))))
-            .ToArray());
+            .Select(i => TestStore.Session("Login", $"paging-session-{i:D2}", new DateTimeOffset(2026, 11, 29, 11, 30, 0, TimeSpan.Zero).AddSeconds(i))).ToArray());
         var second = (await _page.Store.Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(query), Limit = SearchViewModel.PageSize })).Next;
         Assert.NotNull(second);
         var page = _page.Render<SearchPage>();

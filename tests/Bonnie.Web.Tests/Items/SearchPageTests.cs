@@ -24,13 +24,8 @@ public sealed class SearchPageTests : IAsyncLifetime
 
     private async Task SixtyLoginsAsync()
     {
-        var login = TestStore.Fixture("Login");
-        var jobs = Enumerable.Range(0, 60)
-            .Select(i => TestStore.Raw(System.Text.Encoding.UTF8.GetBytes(login
-                .Replace("cyrus-1795951187-11381-2-14971745235264492537", $"paging-session-{i:D2}", StringComparison.Ordinal)
-                .Replace("11:19:47.997Z", $"11:30:{i % 60:D2}.000Z", StringComparison.Ordinal))))
-            .ToArray();
-        await _page.Store.ProcessAsync(jobs);
+        await _page.Store.ProcessAsync(Enumerable.Range(0, 60)
+            .Select(i => TestStore.Session("Login", $"paging-session-{i:D2}", new DateTimeOffset(2026, 11, 29, 11, 30, 0, TimeSpan.Zero).AddSeconds(i))).ToArray());
     }
 
     private static string PageLabel(IRenderedComponent<SearchPage> page) => page.Find("nav[aria-label='Result pages'] p").TextContent.Trim();
@@ -102,12 +97,8 @@ public sealed class SearchPageTests : IAsyncLifetime
     public async Task Facets_MoreBucketsThanChips_SaysWhatTheChipsLeaveOut()
     {
         // A review took the twelve days shown for all the days there were.
-        var login = TestStore.Fixture("Login");
         await _page.Store.ProcessAsync(Enumerable.Range(1, 15)
-            .Select(day => TestStore.Raw(System.Text.Encoding.UTF8.GetBytes(login
-                .Replace("cyrus-1795951187-11381-2-14971745235264492537", $"day-session-{day:D2}", StringComparison.Ordinal)
-                .Replace("2026-11-29T11:19:47.997Z", $"2026-10-{day:D2}T08:00:00.000Z", StringComparison.Ordinal))))
-            .ToArray());
+            .Select(day => TestStore.Session("Login", $"day-session-{day:D2}", new DateTimeOffset(2026, 10, day, 8, 0, 0, TimeSpan.Zero))).ToArray());
         var page = _page.Render<SearchPage>();
 
         Search(page, "session:day-session-*");

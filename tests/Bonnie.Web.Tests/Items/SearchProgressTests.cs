@@ -116,7 +116,7 @@ public sealed class SearchProgressTests
     {
         var logins = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var context = await PageTestContext.CreateAsync(moreServices: (c, services) =>
-            services.AddSingleton(HeldStore.Over(c.Store.Store, s => s.Facets == Facets.None && IsLogins(s) ? logins.Task : null, synchronously: true).Store));
+            services.AddSingleton(HeldStore.Over(c.Store.Store, s => s.Facets == Facets.None && IsLogins(s) ? logins.Task : null).Store));
         var page = Searched(context, "event:MessageNew");
         page.WaitForAssertion(() => Assert.True(Rows(page) > 0 && HasFacets(page)), PageTestContext.Timeout);
 
@@ -239,12 +239,8 @@ public sealed class SearchProgressTests
         HeldStore? store = null;
         await using var context = await PageTestContext.CreateAsync(moreServices: (c, services) =>
             services.AddSingleton((store = HeldStore.Over(c.Store.Store, s => s.Cursor is not null ? pageTwo.Task : null)).Store));
-        var login = TestStore.Fixture("Login");
         await context.Store.ProcessAsync(Enumerable.Range(0, 60)
-            .Select(i => TestStore.Raw(System.Text.Encoding.UTF8.GetBytes(login
-                .Replace("cyrus-1795951187-11381-2-14971745235264492537", $"paging-session-{i:D2}", StringComparison.Ordinal)
-                .Replace("11:19:47.997Z", $"11:30:{i % 60:D2}.000Z", StringComparison.Ordinal))))
-            .ToArray());
+            .Select(i => TestStore.Session("Login", $"paging-session-{i:D2}", new DateTimeOffset(2026, 11, 29, 11, 30, 0, TimeSpan.Zero).AddSeconds(i))).ToArray());
         var nav = context.Context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
         var page = Searched(context, "session:paging-session-*");
         page.WaitForAssertion(() =>
@@ -295,14 +291,11 @@ public sealed class SearchProgressTests
 
         private int _searches;
 
-        private bool _synchronously;
-
-        /// <param name="synchronously">Hold the caller's thread, as the embedded store does while SQLite searches.</param>
-        public static HeldStore Over(IBonnieStore inner, Func<EventSearch, Task?> hold, bool synchronously = false)
+        public static HeldStore Over(IBonnieStore inner, Func<EventSearch, Task?> hold)
         {
             var proxy = Create<IBonnieStore, HeldStore>();
             var self = (HeldStore)(object)proxy;
-            (self._inner, self._hold, self._synchronously) = (inner, hold, synchronously);
+            (self._inner, self._hold) = (inner, hold);
             return self;
         }
 
@@ -313,11 +306,6 @@ public sealed class SearchProgressTests
                 Interlocked.Increment(ref _searches);
                 if (_hold(search) is { } held)
                 {
-                    if (_synchronously)
-                    {
-                        // At most a few seconds: held on the page's own thread, it would otherwise never be let go.
-                        held.Wait(TimeSpan.FromSeconds(3));
-                    }
                     return HeldAsync(held, search);
                 }
             }
