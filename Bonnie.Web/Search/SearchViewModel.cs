@@ -134,7 +134,7 @@ internal sealed class SearchViewModel
         EventPage page;
         try
         {
-            page = await store.SearchEventsAsync(new EventSearch { Query = parsed, Limit = PageSize }, cancellationToken);
+            page = await InBackground(store, new EventSearch { Query = parsed, Limit = PageSize }, cancellationToken);
         }
         catch (QuerySyntaxException ex) when (search == _search)
         {
@@ -176,7 +176,7 @@ internal sealed class SearchViewModel
         var search = _search;
         try
         {
-            var counted = await store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(query), Limit = 1, Facets = AllFacets }, cancellationToken);
+            var counted = await InBackground(store, new EventSearch { Query = QueryParser.Parse(query), Limit = 1, Facets = AllFacets }, cancellationToken);
             if (search == _search)
             {
                 Facets = counted.Facets;
@@ -293,5 +293,14 @@ internal sealed class SearchViewModel
 
     // Facets do not change between pages of one query, so only the first page counts them.
     private Task<EventPage> LoadAsync(IBonnieStore store, string? cursor, CancellationToken cancellationToken) =>
-        store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(AppliedQuery), Limit = PageSize, Cursor = cursor }, cancellationToken);
+        InBackground(store, new EventSearch { Query = QueryParser.Parse(AppliedQuery), Limit = PageSize, Cursor = cursor }, cancellationToken);
+
+    /// <summary>
+    /// The search on a thread of the pool; the result comes back to the caller's (the circuit's) thread. The embedded
+    /// store searches synchronously: on the circuit's thread, the page could not show that it was searching (a review
+    /// typed a query and saw the last one's results, unchanged, for 3.4 s), nor take a click, until it was done.
+    /// Moving this into the store itself made its search-limit tests fail now and then (cause not found): kept here.
+    /// </summary>
+    private static Task<EventPage> InBackground(IBonnieStore store, EventSearch search, CancellationToken cancellationToken) =>
+        Task.Run(() => store.SearchEventsAsync(search, cancellationToken), cancellationToken);
 }

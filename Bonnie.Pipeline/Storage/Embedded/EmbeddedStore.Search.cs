@@ -13,15 +13,7 @@ internal sealed partial class EmbeddedStore
     /// time order straight from the term index), else a full-text conjunct (FTS5 rowids are event time order),
     /// else the events table itself. The rest of the query filters the driver's rows.
     /// </summary>
-    /// <remarks>
-    /// SQLite answers synchronously, so the search runs on a thread of the pool and the caller's thread is free: a
-    /// Blazor page that searched on its circuit's thread could not show that it was searching, nor take a click, until
-    /// the store was done (a review typed a query and read the last one's results for 3.4 s).
-    /// </remarks>
-    public Task<EventPage> SearchEventsAsync(EventSearch search, CancellationToken cancellationToken = default) =>
-        Task.Run(() => SearchOffTheCallersThreadAsync(search, cancellationToken), cancellationToken);
-
-    private async Task<EventPage> SearchOffTheCallersThreadAsync(EventSearch search, CancellationToken cancellationToken)
+    public async Task<EventPage> SearchEventsAsync(EventSearch search, CancellationToken cancellationToken = default)
     {
         long? cursor = search.Cursor is null ? null : Cursor.Decode(SearchCursor.Unbind(search.Cursor, search.Query));
         await using var c = await OpenReaderAsync(cancellationToken).ConfigureAwait(false);
