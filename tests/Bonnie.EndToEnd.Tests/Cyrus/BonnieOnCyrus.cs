@@ -149,6 +149,28 @@ public class BonnieOnCyrus : IAsyncLifetime
         _worker = null;
     }
 
+    /// <summary>
+    /// Back to how the fixture starts (host and worker running; <paramref name="restartWorker"/> when a test gave the
+    /// worker settings of its own), whatever a test stopped:
+    /// a test that failed between stopping the host and starting it again left the next tests of its class with no
+    /// host, and each of them failed for a minute with "connection refused" instead of only the one at fault.
+    /// </summary>
+    public async Task RestoreAsync(bool restartWorker = false)
+    {
+        if (restartWorker)
+        {
+            StopWorker();
+        }
+        if (_host is null)
+        {
+            await StartHostAsync();
+        }
+        if (_worker is null)
+        {
+            await StartWorkerAsync();
+        }
+    }
+
     public string HostOutput => _host?.Output ?? "";
 
     /// <summary>Runs the installed dealer's drain as user cyrus, as an administrator would after an outage.</summary>

@@ -5,10 +5,15 @@ namespace Bonnie.EndToEnd.Tests.Cyrus;
 
 /// <summary>Users keep working on real Cyrus while Bonnie's host is down or its worker dies: nothing is lost, nothing doubled.</summary>
 [Collection(CyrusCollection.Name)]
-public sealed class CyrusFailureTests(CyrusFailureTests.Fixture bonnie) : IClassFixture<CyrusFailureTests.Fixture>
+public sealed class CyrusFailureTests(CyrusFailureTests.Fixture bonnie) : IClassFixture<CyrusFailureTests.Fixture>, IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(180);
     private CyrusFixture Cyrus => bonnie.Cyrus;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    /// <summary>Each test stops the host or the worker: whatever happened in it, the next starts with both running.</summary>
+    public Task DisposeAsync() => bonnie.RestoreAsync();
 
     [Fact]
     public async Task HostDown_UsersAppendAndFlag_DealerSpools_HostBackAndDrained_EveryEventStoredOnce()
@@ -139,12 +144,18 @@ public sealed class CyrusFailureTests(CyrusFailureTests.Fixture bonnie) : IClass
         finally
         {
             // The other tests of this class expect the worker as the fixture starts it.
-            bonnie.StopWorker();
-            await bonnie.StartWorkerAsync();
+            await bonnie.RestoreAsync(restartWorker: true);
         }
     }
 
-    private string[] SpooledFiles() => Directory.Exists(bonnie.DealerSpool) ? Directory.GetFiles(bonnie.DealerSpool) : [];
+    /// <summary>
+    /// The notifications the dealer has spooled, not those it is still writing: it writes each to a hidden temporary
+    /// file and renames it into place (DurableFile), and reading one while the dealer holds it failed the test with
+    /// "being used by another process".
+    /// </summary>
+    private string[] SpooledFiles() => Directory.Exists(bonnie.DealerSpool)
+        ? Directory.GetFiles(bonnie.DealerSpool).Where(f => !Path.GetFileName(f).StartsWith('.')).ToArray()
+        : [];
 
     public sealed class Fixture : BonnieOnCyrus;
 }
