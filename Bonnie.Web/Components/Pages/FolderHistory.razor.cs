@@ -41,22 +41,22 @@ public sealed partial class FolderHistory
 
     protected override async Task LoadAsync(string id)
     {
-        if (await Store.GetFolderAsync(id) is not { } folder)
+        if (await OffCircuit(() => Store.GetFolderAsync(id)) is not { } folder)
         {
             return;
         }
         await RecordReadAsync(OfficerActions.FolderViewed, id);
-        _changes = await Store.GetChangesAsync(ObjectKind.Folder, id);
+        _changes = await OffCircuit(() => Store.GetChangesAsync(ObjectKind.Folder, id));
         _names = Folders.FolderHistory.Names(_changes);
         _acl = Folders.FolderHistory.Acl(_changes);
         _metadata = Folders.FolderHistory.Metadata(_changes);
         // How much happened in it, at a glance (a review found no count on the page, only the link to its events).
         try
         {
-            var activity = await Store.SearchEventsAsync(new EventSearch
+            var activity = await OffCircuit(() => Store.SearchEventsAsync(new EventSearch
             {
                 Query = QueryParser.Parse(QueryTerms.Term("folder", folder.Id)), Limit = 1, Facets = Facets.Day,
-            });
+            }));
             _eventCount = activity.Total;
             var days = activity.Facets.GetValueOrDefault("day") ?? [];
             _activeDays = days.Count;
@@ -91,7 +91,8 @@ public sealed partial class FolderHistory
             // The messages it held then (subjects, senders) are evidence too, read anew for each moment.
             await RecordReadAsync(OfficerActions.FolderViewed, _folder.Id,
                 new Dictionary<string, string?> { ["contentsAt"] = at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture) });
-            _contents = await Folders.FolderHistory.ContentsAtAsync(Store, _folder.Id, at);
+            var folderId = _folder.Id;
+            _contents = await OffCircuit(() => Folders.FolderHistory.ContentsAtAsync(Store, folderId, at));
             _aclAt = Folders.FolderHistory.AclAt(_folder.Acl, _changes, at, _folder.FirstSeen);
             _contentsAt = at;
         }

@@ -70,17 +70,17 @@ public sealed partial class MessageHistory
 
     protected override async Task LoadAsync(string id)
     {
-        if (await Bonnie.Shared.Storage.MessageHistory.ResolveAsync(Store, id) is not { } message)
+        if (await OffCircuit(() => Bonnie.Shared.Storage.MessageHistory.ResolveAsync(Store, id)) is not { } message)
         {
             return;
         }
         await RecordReadAsync(OfficerActions.MessageViewed, message.Key);
-        var changes = await Bonnie.Shared.Storage.MessageHistory.ChangesAsync(Store, message);
-        var events = await Bonnie.Shared.Storage.MessageHistory.EventsAsync(Store, message, EventLimit);
+        var changes = await OffCircuit(() => Bonnie.Shared.Storage.MessageHistory.ChangesAsync(Store, message));
+        var events = await OffCircuit(() => Bonnie.Shared.Storage.MessageHistory.EventsAsync(Store, message, EventLimit));
         _timeline = MessageTimeline.Build(message, changes, events);
         _eventsCut = events.Count >= EventLimit;
         _timelineShown = TimelinePage;
-        _folderNamesNow = await Bonnie.Shared.Storage.MessageHistory.FolderNamesNowAsync(Store, message);
+        _folderNamesNow = await OffCircuit(() => Bonnie.Shared.Storage.MessageHistory.FolderNamesNowAsync(Store, message));
         _message = message;
         _restores = await RestoresOfAsync(message);
         _mayNameOfficers = _restores.Count > 0
@@ -137,7 +137,7 @@ public sealed partial class MessageHistory
             _contentError = "The message's bytes were not kept, so only its history is shown.";
             return;
         }
-        if (await Payloads.GetAsync(sha) is not { } payload)
+        if (await OffCircuit(() => Payloads.GetAsync(sha)) is not { } payload)
         {
             _contentError = $"The payload {sha} is missing from the payload store.";
             return;

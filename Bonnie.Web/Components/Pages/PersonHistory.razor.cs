@@ -28,7 +28,7 @@ public sealed partial class PersonHistory
 
     protected override async Task LoadAsync(string id)
     {
-        if (await Store.GetPersonAsync(id) is not { } person)
+        if (await OffCircuit(() => Store.GetPersonAsync(id)) is not { } person)
         {
             return;
         }
@@ -42,7 +42,8 @@ public sealed partial class PersonHistory
         // The person's events are a search like any other, and audited as one.
         _query = PersonTimeline.Query(name);
         await RecordReadAsync(OfficerActions.Search, _query, new Dictionary<string, string?> { ["person"] = person.PersonId });
-        var page = await Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(_query), Limit = TrailLimit });
+        var query = _query;
+        var page = await OffCircuit(() => Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(query), Limit = TrailLimit }));
         // The search is by name, and a name can pass from one person to another: an event the directory put on someone
         // else is theirs, not this person's (found by reading the code in a review). Events no one was resolved for stay.
         var personId = person.PersonId;
@@ -50,7 +51,7 @@ public sealed partial class PersonHistory
             .ToList();
         _othersLeftOut = page.Items.Count - _trail.Count;
         _trailTotal = page.Total;
-        (_states, _truncated) = await PersonTimeline.ReadAsync(Store, person);
+        (_states, _truncated) = await OffCircuit(() => PersonTimeline.ReadAsync(Store, person));
     }
 
     private static string Count(long n, string what) =>

@@ -1,0 +1,110 @@
+using System.Reflection;
+using System.Runtime.ExceptionServices;
+using Bonnie.Shared.Search;
+using Bonnie.Shared.Storage;
+using Bonnie.Web.Components.Pages;
+using MessageHistory = Bonnie.Web.Components.Pages.MessageHistory;
+using Bonnie.Web.Tests.Infrastructure;
+using Bunit;
+using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Bonnie.Web.Tests.Items;
+
+/// <summary>
+/// The item pages while the store reads a large history. The embedded store reads synchronously: read on the circuit's
+/// thread, the page's loading bar never reached the browser and the page took no click until the read was done. Here the
+/// store holds its reads the way the embedded store does (the calling thread waits) until the test lets them go.
+/// </summary>
+public sealed class ItemPagesWhileTheStoreReadsTests
+{
+    /// <summary>Longer than any page needs; a page that reads on the circuit's thread is stuck at least this long.</summary>
+    private static readonly TimeSpan RenderLimit = TimeSpan.FromSeconds(10);
+
+    public static TheoryData<string> Pages => ["user", "folder", "message", "event"];
+
+    [Theory]
+    [MemberData(nameof(Pages))]
+    public async Task ItemPage_StoreStillReading_PageRendersWithItsLoadingBar_ThenTheItem(string kind)
+    {
+        using var gate = new ManualResetEventSlim();
+        await using var context = await PageTestContext.CreateAsync(moreServices: (c, services) =>
+            services.AddSingleton(BlockingStore.Over(c.Store.Store, gate)));
+        var anEvent = (await context.Store.Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse("event:MessageNew"), Limit = 1 })).Items[0];
+
+        var rendering = Task.Run(() => Render(context, kind, anEvent));
+        Rendered page;
+        try
+        {
+            var first = await Task.WhenAny(rendering, Task.Delay(RenderLimit));
+            Assert.True(first == rendering, $"the {kind} page did not render within {RenderLimit.TotalSeconds} s while the store was reading");
+            page = await rendering;
+            page.WaitForAssertion(() => Assert.True(page.Count(".mud-progress-linear") > 0, "no loading bar"), PageTestContext.Timeout);
+            Assert.Equal(0, page.Count("table"));
+        }
+        finally
+        {
+            // Also when the page was stuck: its reads then go on at once instead of each waiting out its minute.
+            gate.Set();
+        }
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal(0, page.Count(".mud-progress-linear"));
+            var expected = kind switch { "user" => "cyrus", "folder" => anEvent.FolderId!, "event" => "MessageNew", _ => anEvent.Subject! };
+            Assert.Contains(expected, page.Markup(), StringComparison.Ordinal);
+        }, PageTestContext.Timeout);
+    }
+
+    private static Rendered Render(PageTestContext context, string kind, StoredEvent e) => kind switch
+    {
+        "user" => Rendered.Of(context.Render<UserHistory>(p => p.Add(x => x.Login, "cyrus"))),
+        "folder" => Rendered.Of(context.Render<FolderHistory>(p => p.Add(x => x.Id, e.FolderId!))),
+        "message" => Rendered.Of(context.Render<MessageHistory>(p => p.Add(x => x.Key, e.MessageKeys[0]))),
+        "event" => Rendered.Of(context.Render<EventDetail>(p => p.Add(x => x.Id, e.Id))),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    /// <summary>Any of the pages, as far as these tests look at them.</summary>
+    private sealed record Rendered(Func<string> Markup, Func<string, int> Count, Action<Action, TimeSpan> WaitFor)
+    {
+        public static Rendered Of<T>(IRenderedComponent<T> page) where T : IComponent =>
+            new(() => page.Markup, selector => page.FindAll(selector).Count, (assertion, timeout) => page.WaitForAssertion(assertion, timeout));
+
+        public void WaitForAssertion(Action assertion, TimeSpan timeout) => WaitFor(assertion, timeout);
+    }
+
+    /// <summary>
+    /// The real store, each read waiting on the caller's thread until the gate opens (at most a minute, so a page that
+    /// reads on the circuit's thread fails the test instead of hanging it).
+    /// </summary>
+    public class BlockingStore : DispatchProxy
+    {
+        private IBonnieStore _inner = default!;
+        private ManualResetEventSlim _gate = default!;
+
+        public static IBonnieStore Over(IBonnieStore inner, ManualResetEventSlim gate)
+        {
+            var proxy = Create<IBonnieStore, BlockingStore>();
+            var self = (BlockingStore)(object)proxy;
+            (self._inner, self._gate) = (inner, gate);
+            return proxy;
+        }
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+        {
+            if (targetMethod!.Name.StartsWith("Get", StringComparison.Ordinal) || targetMethod.Name.StartsWith("Search", StringComparison.Ordinal))
+            {
+                _gate.Wait(TimeSpan.FromMinutes(1));
+            }
+            try
+            {
+                return targetMethod.Invoke(_inner, args);
+            }
+            catch (TargetInvocationException e)
+            {
+                ExceptionDispatchInfo.Throw(e.InnerException!);
+                throw;
+            }
+        }
+    }
+}
