@@ -33,6 +33,7 @@ public sealed partial class Search : IDisposable
     private DateRange? _range;
     private string? _saveName;
     private bool _busy;
+    private ElementReference _resultsTop;
     private string? _officer;
 
     [Inject]
@@ -260,6 +261,10 @@ public sealed partial class Search : IDisposable
         {
             Navigation.NavigateTo(ItemLinks.Search(query, Vm.PageNumber, Vm.CurrentCursor));
         }
+        if (Vm.Error is null)
+        {
+            await _resultsTop.FocusAsync(preventScroll: false);
+        }
     }
 
     private async Task SubmitAsync()
@@ -433,6 +438,10 @@ public sealed partial class Search : IDisposable
     }
 
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", Culture);
+
+    private static string Day(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd", Culture);
+
+    private static string TimeOfDay(DateTimeOffset t) => t.UtcDateTime.ToString("HH:mm:ss.fff", Culture);
 
     private static string Caret(int position) => new string(' ', Math.Max(0, position)) + "^";
 }

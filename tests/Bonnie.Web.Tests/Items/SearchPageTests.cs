@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Bonnie.Web.Audit;
+using Bonnie.Web.Security;
 using Bonnie.Web.Tests.Infrastructure;
 using Bunit;
 using SearchPage = Bonnie.Web.Components.Pages.Search;
@@ -63,7 +64,12 @@ public sealed class SearchPageTests : IAsyncLifetime
         Assert.Equal("Cyrus named it vnd.cmu.MessageCopy", copy.Children[1].QuerySelector("span")!.GetAttribute("title"));
         var login = Assert.Single(rows, r => r.Children[1].TextContent.Trim() == "Login");
         // A client address and a time are never broken inside ("192.0.2.1" over "60" reads as another address).
-        Assert.Contains("bonnie-nowrap", login.Children[0].ClassName, StringComparison.Ordinal);
+        // The time's date and time of day are each whole, and may go one above the other on a narrow screen.
+        Assert.Contains("bonnie-time", login.Children[0].ClassName, StringComparison.Ordinal);
+        var whole = login.Children[0].QuerySelectorAll("a span.bonnie-nowrap").Select(s => s.TextContent).ToList();
+        Assert.Equal(2, whole.Count);
+        Assert.Matches(@"^\d{4}-\d{2}-\d{2}$", whole[0]);
+        Assert.Matches(@"^\d{2}:\d{2}:\d{2}\.\d{3}$", whole[1]);
         Assert.Contains("bonnie-nowrap", login.Children[5].ClassName, StringComparison.Ordinal);
         Assert.Matches(@"\d+\.\d+\.\d+\.\d+", login.Children[5].TextContent);
         // A login and a folder name may break after their separators only ("user12@" / "example.org"), and still read
@@ -154,6 +160,56 @@ public sealed class SearchPageTests : IAsyncLifetime
 
         opened.WaitForAssertion(() => Assert.Equal("Page 1: rows 1–50 of 60", PageLabel(opened)), PageTestContext.Timeout);
         Assert.DoesNotContain("&at=", nav.Uri, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Pages_Next_BringsTheResultsTopIntoView_ASearchDoesNot()
+    {
+        // A review clicked Next at the foot of the page and was left looking at the new page's last rows.
+        await SixtyLoginsAsync();
+        var page = _page.Render<SearchPage>();
+        Search(page, "session:paging-session-*");
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal("Page 1: rows 1–50 of 60", PageLabel(page));
+            Assert.Empty(page.FindAll(".bonnie-facets-counting"));
+        }, PageTestContext.Timeout);
+        Assert.Equal(0, Focused());
+
+        page.Find("button:contains('Next page')").Click();
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal("Page 2: rows 51–60 of 60", PageLabel(page));
+            Assert.Equal(1, Focused());
+        }, PageTestContext.Timeout);
+        var focused = Assert.Single(_page.Context.JSInterop.Invocations, i => i.Identifier == FocusIdentifier);
+        var top = Assert.IsType<Microsoft.AspNetCore.Components.ElementReference>(focused.Arguments[0]);
+        Assert.False(string.IsNullOrEmpty(top.Id));
+        Assert.Equal("-1", page.Find(".bonnie-results-top").GetAttribute("tabindex"));
+
+        int Focused() => _page.Context.JSInterop.Invocations.Count(i => i.Identifier == FocusIdentifier);
+    }
+
+    private const string FocusIdentifier = "Blazor._internal.domWrapper.focus";
+
+    [Fact]
+    public void Export_OfferedForMatches_NotForNoMatch()
+    {
+        // A review was offered an evidence export of "0 events match".
+        _page.Authorization.SetPolicies(BonniePolicies.CanSearch, BonniePolicies.CanExport);
+        var page = _page.Render<SearchPage>();
+
+        Search(page, "event:MessageNew");
+        page.WaitForAssertion(() => Assert.Contains("q=event%3AMessageNew", page.Find("a[aria-label='Export evidence bundle']").GetAttribute("href"),
+            StringComparison.Ordinal), PageTestContext.Timeout);
+
+        Search(page, "subject:nosuchwordanywhere");
+        page.WaitForAssertion(() =>
+        {
+            Assert.Contains("0 events match", page.Find(".bonnie-total").TextContent, StringComparison.Ordinal);
+            Assert.Empty(page.FindAll("[aria-label='Export evidence bundle']"));
+        }, PageTestContext.Timeout);
     }
 
     [Fact]
