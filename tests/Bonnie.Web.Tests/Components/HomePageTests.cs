@@ -1,6 +1,8 @@
 using Bonnie.Pipeline.Status;
 using Bonnie.Web.Components.Pages;
+using Bonnie.Web.Security;
 using Bunit;
+using Bunit.TestDoubles;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
 
@@ -11,6 +13,7 @@ public sealed class HomePageTests : IAsyncLifetime
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
     private readonly BunitContext _context = new();
     private readonly SystemStatus _status = new();
+    private BunitAuthorizationContext _authorization = default!;
 
     public Task InitializeAsync()
     {
@@ -19,6 +22,8 @@ public sealed class HomePageTests : IAsyncLifetime
         // A worker with a spool partition, unless a test says otherwise: the notice of unkept messages stays off.
         _context.Services.AddSingleton(Notice(spool: true, collector: false));
         _context.JSInterop.Mode = JSRuntimeMode.Loose;
+        _authorization = _context.AddAuthorization();
+        _authorization.SetAuthorized("ann").SetPolicies(BonniePolicies.CanSearch);
         return Task.CompletedTask;
     }
 
@@ -50,6 +55,25 @@ public sealed class HomePageTests : IAsyncLifetime
         Assert.Equal(shown, page.FindAll("[aria-label='Messages not kept']").Count == 1);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Render_NoPayloadSource_SettingsNamedToAdministratorsOnly(bool administrator)
+    {
+        // An investigator was shown configuration keys they cannot change (a review).
+        _context.Services.AddSingleton(Notice(spool: false, collector: false));
+        if (administrator)
+        {
+            _authorization.SetPolicies(BonniePolicies.CanSearch, BonniePolicies.CanAdminister);
+        }
+
+        var page = _context.Render<Home>();
+
+        var notice = page.Find("[aria-label='Messages not kept']").TextContent;
+        Assert.Contains("not being kept", notice, StringComparison.Ordinal);
+        Assert.Equal(administrator, notice.Contains("Bonnie:Payloads:SpoolPartitions", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Render_NothingReported_SaysSoOnEveryCard()
     {
@@ -70,7 +94,7 @@ public sealed class HomePageTests : IAsyncLifetime
         _status.Update(s => s with
         {
             EventsStored = 1_234_567,
-            QueueDepthByState = new Dictionary<string, long> { ["PENDING"] = 40, ["ASSIGNED"] = 2 },
+            QueueDepthByState = new Dictionary<string, long> { ["POSTPONED"] = 3, ["PENDING"] = 40, ["ASSIGNED"] = 2 },
             Workers = [new WorkerStatus("w1", "BUSY", seen), new WorkerStatus("w2", "READY", seen), new WorkerStatus("w3", "READY", seen)],
             Quarantined = 7,
             UpdatedAt = seen,
@@ -79,9 +103,11 @@ public sealed class HomePageTests : IAsyncLifetime
         page.WaitForAssertion(() =>
         {
             Assert.Contains("1,234,567", Card(page, "Events stored"), StringComparison.Ordinal);
-            Assert.Contains("42", Card(page, "Queue"), StringComparison.Ordinal);
-            Assert.Contains("PENDING", Card(page, "Queue"), StringComparison.Ordinal);
-            Assert.Contains("READY 2", Card(page, "Workers").Replace("\n", " ", StringComparison.Ordinal).Replace("  ", " ", StringComparison.Ordinal), StringComparison.Ordinal);
+            Assert.Contains("45", Card(page, "Queue"), StringComparison.Ordinal);
+            // In the job's order and in words, as the live view shows them.
+            Assert.Equal(["Pending 40", "Assigned 2", "Postponed 3"],
+                page.FindAll("[aria-label='Queue depth by state'] li").Select(li => string.Join(' ', li.TextContent.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))));
+            Assert.Contains("Ready 2", Card(page, "Workers").Replace("\n", " ", StringComparison.Ordinal).Replace("  ", " ", StringComparison.Ordinal), StringComparison.Ordinal);
             Assert.Contains("7", Card(page, "Quarantined"), StringComparison.Ordinal);
             Assert.Contains("2026-03-01 09:00:00 UTC", page.Markup, StringComparison.Ordinal);
         }, Timeout);
