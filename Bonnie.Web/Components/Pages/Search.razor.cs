@@ -7,6 +7,7 @@ using Bonnie.Web.Officers;
 using Bonnie.Web.Search;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.JSInterop;
 using MudBlazor;
 
 namespace Bonnie.Web.Components.Pages;
@@ -53,6 +54,13 @@ public sealed partial class Search : IDisposable
 
     [Inject]
     private ILogger<Search> Logger { get; set; } = default!;
+
+    [Inject]
+    private IJSRuntime JS { get; set; } = default!;
+
+    // Rows loaded from the address (a Back, a Forward, a link): once they and their counts are on the screen, the view
+    // returns to where the officer left this address, if they came back to it (bonnie.js).
+    private bool _returnToPosition;
 
     // The counts of the query shown, made after its rows are on the screen; cancelled by the next search or by leaving.
     private CancellationTokenSource? _counting;
@@ -204,6 +212,9 @@ public sealed partial class Search : IDisposable
             {
                 await OpenPageAsync();
             }
+            // Also when the rows are those already shown: Back from an event finds them in the circuit at once, but the
+            // browser had tried to restore the position while the event was still on the screen.
+            _returnToPosition = true;
             return;
         }
         Vm.Query = Q;
@@ -211,6 +222,26 @@ public sealed partial class Search : IDisposable
         if (At is not null && Vm.Error is null && Vm.AppliedQuery == Q)
         {
             await OpenPageAsync();
+        }
+        _returnToPosition = true;
+    }
+
+    protected override async Task OnAfterRenderAsync(bool firstRender)
+    {
+        // After the counts too: they come above the rows, and a position restored before them would be off by their height.
+        if (!_returnToPosition || Vm.Page is null || Vm.CountingFacets)
+        {
+            return;
+        }
+        _returnToPosition = false;
+        try
+        {
+            await JS.InvokeAsync<bool>("bonnieScroll.restoreAfterReturn");
+        }
+        catch (Exception e) when (e is JSException or JSDisconnectedException or OperationCanceledException)
+        {
+            // The script did not load, or the officer left: the page stays at its top, as it would without it.
+            Logger.LogDebug(e, "Could not return to the position in the results");
         }
     }
 
@@ -261,8 +292,9 @@ public sealed partial class Search : IDisposable
         {
             Navigation.NavigateTo(ItemLinks.Search(query, Vm.PageNumber, Vm.CurrentCursor));
         }
-        if (Vm.Error is null)
+        if (showInAddress && Vm.Error is null)
         {
+            // A page the officer turned to; one the address opened (Back, Forward) returns to where it was left instead.
             await _resultsTop.FocusAsync(preventScroll: false);
         }
     }

@@ -194,6 +194,41 @@ public sealed class SearchPageTests : IAsyncLifetime
     private const string FocusIdentifier = "Blazor._internal.domWrapper.focus";
 
     [Fact]
+    public async Task Pages_OpenedByTheAddress_AskToReturnToWhereTheOfficerLeftThem_NotBroughtToTheirTop()
+    {
+        // A review opened an event from the results, pressed Back, and was at the top of the page: the rows come back
+        // only after the search has run again, too late for the browser's own restoring of the position.
+        var (page, nav) = await OnSecondPageAsync();
+        page.WaitForAssertion(() => Assert.Equal("Page 2: rows 51–60 of 60", PageLabel(page)), PageTestContext.Timeout);
+        // Whether the officer came back by Back or Forward is the script's to tell (bonnie.js): the page asks each time its
+        // address changes. The page left is gone, as it is when the officer opens an event, so what follows is the new one's.
+        await _page.Context.DisposeComponentsAsync();
+        var before = Returns();
+        var focused = _page.Context.JSInterop.Invocations.Count(i => i.Identifier == FocusIdentifier);
+
+        // Back from the event: the page is made anew from its address.
+        var opened = _page.Render<SearchPage>();
+
+        opened.WaitForAssertion(() =>
+        {
+            Assert.Equal("Page 2: rows 51–60 of 60", PageLabel(opened));
+            Assert.Empty(opened.FindAll(".bonnie-facets-counting"));
+        }, PageTestContext.Timeout);
+        // Asked after the last render, which WaitForAssertion would not see again: waited for by the clock.
+        var deadline = DateTime.UtcNow + PageTestContext.Timeout;
+        while (Returns() == before && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.True(Returns() > before, "the page did not ask to return to the position");
+        // Not also brought to the results' top, as a page the officer turns to is.
+        Assert.Equal(focused, _page.Context.JSInterop.Invocations.Count(i => i.Identifier == FocusIdentifier));
+        Assert.Contains("&page=2&at=", nav.Uri, StringComparison.Ordinal);
+
+        int Returns() => _page.Context.JSInterop.Invocations.Count(i => i.Identifier == "bonnieScroll.restoreAfterReturn");
+    }
+
+    [Fact]
     public void Export_OfferedForMatches_NotForNoMatch()
     {
         // A review was offered an evidence export of "0 events match".
