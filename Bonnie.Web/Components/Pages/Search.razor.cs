@@ -106,8 +106,13 @@ public sealed partial class Search : IDisposable
         {
             return $"The newest {ChipsShown} of {counts.Count.ToString("N0", Culture)} days; the chart above has every day.";
         }
-        var of = counts.Count >= EventSearch.FacetBuckets ? $"{EventSearch.FacetBuckets} or more" : counts.Count.ToString("N0", Culture);
-        return $"The {ChipsShown} largest of {of}; add a term to narrow the query and see the rest.";
+        // Named, and the count said as a floor where the store stopped counting buckets: "the 12 largest of 50 or more"
+        // read as 50 users in all to a review, beside a thousand.
+        var noun = facet switch { "event" => "event types", "user" => "users", "folder" => "folders", _ => "values" };
+        var of = counts.Count >= EventSearch.FacetBuckets
+            ? $"at least {EventSearch.FacetBuckets.ToString("N0", Culture)} {noun} match"
+            : $"{counts.Count.ToString("N0", Culture)} {noun} match";
+        return $"The {ChipsShown} {noun} with the most matches shown; {of}. Add a term to narrow the query and see the others.";
     }
 
     // Separators a login or folder name may break after when its column is narrow: "user12@" / "example.org", not

@@ -105,6 +105,27 @@ public sealed class SearchPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Facets_MoreUsersThanChips_SaysHowManyUsersMatch_InWords()
+    {
+        // "The 12 largest of 50 or more" read as 50 users in all to a review, beside a thousand.
+        await _page.Store.ProcessAsync(Enumerable.Range(1, 14)
+            .Select(n => TestStore.Raw(System.Text.Encoding.UTF8.GetBytes(TestStore.Fixture("Login")
+                .Replace("\"user\":\"cyrus\"", $"\"user\":\"facet-user-{n:D2}\"", StringComparison.Ordinal)
+                .Replace("cyrus-1795951187-11381-2-14971745235264492537", $"facet-session-{n:D2}", StringComparison.Ordinal))))
+            .ToArray());
+        var page = _page.Render<SearchPage>();
+
+        Search(page, "session:facet-session-*");
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal(12, page.FindAll("[role=group][aria-label=User] .mud-chip").Count);
+            Assert.Contains("The 12 users with the most matches shown; 14 users match. Add a term to narrow the query and see the others.",
+                page.Find(".bonnie-facets-more").TextContent, StringComparison.Ordinal);
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
     public async Task Facets_MoreBucketsThanChips_SaysWhatTheChipsLeaveOut()
     {
         // A review took the twelve days shown for all the days there were.
