@@ -35,6 +35,7 @@ public sealed partial class Search : IDisposable
     private string? _saveName;
     private bool _busy;
     private ElementReference _resultsTop;
+    private IReadOnlyList<(string Id, string Name)> _foldersNamed = [];
     private string? _officer;
 
     [Inject]
@@ -370,8 +371,52 @@ public sealed partial class Search : IDisposable
         {
             // Not awaited: the rows are shown now, and Next, another query or the address's page need not wait for the counts.
             _ = CountFacetsAsync();
+            await NameFoldersAsync();
         }
     }
+
+    /// <summary>
+    /// The folders the query that ran names by their unique id, with their names now. A folder's chip adds
+    /// <c>folder:&lt;id&gt;</c>, exactly what it counted, but a review could no longer read its own query, nor tell a
+    /// colleague what it meant.
+    /// </summary>
+    private async Task NameFoldersAsync()
+    {
+        _foldersNamed = [];
+        if (Vm.AppliedQuery is not { } query)
+        {
+            return;
+        }
+        var named = new List<(string Id, string Name)>();
+        foreach (var id in FolderTerms(QueryParser.Parse(query).Root).Distinct(StringComparer.Ordinal).Take(10))
+        {
+            try
+            {
+                if (await Task.Run(() => Store.GetFolderAsync(id)) is { } folder && !string.Equals(folder.Name, id, StringComparison.Ordinal))
+                {
+                    named.Add((id, folder.Name));
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Only a help to read the query: the results stand without it.
+                Logger.LogWarning(e, "Could not look up a folder named in a query");
+            }
+        }
+        if (Vm.AppliedQuery == query)
+        {
+            _foldersNamed = named;
+        }
+    }
+
+    private static IEnumerable<string> FolderTerms(QueryNode node) => node switch
+    {
+        KeywordNode { Field: KeywordField.Folder, IsPrefix: false } k => [k.Value],
+        AndNode a => a.Children.SelectMany(FolderTerms),
+        OrNode o => o.Children.SelectMany(FolderTerms),
+        NotNode n => FolderTerms(n.Child),
+        _ => [],
+    };
 
     private async Task CountFacetsAsync()
     {

@@ -105,6 +105,29 @@ public sealed class SearchPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Query_FolderByItsId_TheFolderIsNamedUnderTheBox_ANameIsNot()
+    {
+        // A folder's chip adds folder:<id>: a review could no longer read its own query, nor tell a colleague what it meant.
+        var page = _page.Render<SearchPage>();
+
+        Search(page, $"folder:{TestStore.Archive} OR folder:INBOX");
+
+        page.WaitForAssertion(() =>
+        {
+            var note = page.Find("[role=note][aria-label='Folders in the query']");
+            Assert.Contains($"folder:{TestStore.Archive} is", note.TextContent, StringComparison.Ordinal);
+            var link = Assert.Single(note.QuerySelectorAll("a"));
+            Assert.Equal($"folders/{TestStore.Archive}", link.GetAttribute("href"));
+            Assert.Equal("user/alice/Archive@example.org", link.TextContent.Trim());
+            Assert.DoesNotContain("folder:inbox", note.TextContent, StringComparison.OrdinalIgnoreCase);
+        }, PageTestContext.Timeout);
+
+        Search(page, "event:Login");
+
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("[aria-label='Folders in the query']")), PageTestContext.Timeout);
+    }
+
+    [Fact]
     public async Task Facets_MoreUsersThanChips_SaysHowManyUsersMatch_InWords()
     {
         // "The 12 largest of 50 or more" read as 50 users in all to a review, beside a thousand.
