@@ -121,6 +121,8 @@ public sealed partial class MessageHistory
         return found;
     }
 
+    private bool AnyFlags => _message?.Locations.Any(l => l.Flags.Count > 0) == true;
+
     /// <summary>The folder's name now, and the name it had when the message arrived when that was another.</summary>
     private (string Now, string? Then) FolderNamesOf(MessageLocation location)
     {

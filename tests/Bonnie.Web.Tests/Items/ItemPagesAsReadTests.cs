@@ -1,0 +1,101 @@
+using Bonnie.Shared.Search;
+using Bonnie.Web.Components.Pages;
+using Bonnie.Web.Security;
+using Bonnie.Web.Tests.Infrastructure;
+using Bunit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Bonnie.Web.Tests.Items;
+
+/// <summary>
+/// The message, event and user pages as a browser review read them at 1024 px over a million events: what breaks where,
+/// how an event's type is named, and when Restore can be pressed. Widths themselves are the browser's: these tests hold
+/// the markup and classes that bonnie.css keeps whole or lets break.
+/// </summary>
+public sealed class ItemPagesAsReadTests : IAsyncLifetime
+{
+    // A message delivered without its bytes (no payload collected): only its history is known.
+    private const string WithoutBytes = "M00000000000000000000b1d2";
+
+    private PageTestContext _page = default!;
+
+    public async Task InitializeAsync() => _page = await PageTestContext.CreateAsync();
+
+    public async Task DisposeAsync() => await _page.DisposeAsync();
+
+    private async Task DeliverWithoutBytesAsync()
+    {
+        var json = TestStore.Fixture("MessageNew").Replace("M743974037cbef97becd11ce5", WithoutBytes, StringComparison.Ordinal)
+            .Replace("UID=1\"", "UID=270\"", StringComparison.Ordinal);
+        await _page.Store.ProcessAsync(TestStore.Raw(System.Text.Encoding.UTF8.GetBytes(json)));
+    }
+
+    private IRenderedComponent<MessageHistory> RenderMessage(string key)
+    {
+        var page = _page.Render<MessageHistory>(p => p.Add(x => x.Key, key));
+        page.WaitForAssertion(() => page.Find("[aria-label='Message actions']"), PageTestContext.Timeout);
+        return page;
+    }
+
+    private async Task<string> EventIdAsync(string query)
+    {
+        var found = await _page.Store.Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(query), Limit = 1 });
+        return found.Items[0].Id;
+    }
+
+    [Fact]
+    public void MessagePage_Locations_UidsAndTimesKeptWhole_FolderNamesBreakOnlyAfterTheirSeparators()
+    {
+        // A review at 1024 px: UID 270 as "27" / "0", user/user370@example.org as "user/user370@example.o" / "rg".
+        var page = RenderMessage(TestStore.DeliveredMessage);
+
+        var row = page.FindAll("[aria-label='Locations'] tbody tr")[0];
+        var cells = row.Children;
+        Assert.Equal("user/alice@example.org", cells[0].TextContent.Trim());
+        Assert.Contains("bonnie-pieces-whole", cells[0].ClassList);
+        Assert.Equal(3, cells[0].QuerySelectorAll("wbr").Length);
+        Assert.Contains("bonnie-nowrap", cells[1].ClassList);
+        Assert.Equal("1", cells[1].TextContent);
+        Assert.Contains("bonnie-nowrap", cells[2].ClassList);
+    }
+
+    [Fact]
+    public async Task MessagePage_NoLocationHasAFlag_NoFlagsColumn()
+    {
+        // An empty Flags column kept its width beside the squeezed ones (a review).
+        await DeliverWithoutBytesAsync();
+
+        var page = RenderMessage(WithoutBytes);
+
+        var headers = page.FindAll("[aria-label='Locations'] thead th").Select(h => h.TextContent).ToList();
+        Assert.Equal(["Folder", "UID", "Since", "Until"], headers);
+        Assert.Equal(4, page.Find("[aria-label='Locations'] tbody tr").Children.Length);
+        Assert.Equal("270", page.Find("[aria-label='Locations'] tbody td.bonnie-nowrap").TextContent);
+    }
+
+    [Fact]
+    public async Task EventPage_FieldsAndNotification_StackedBelowLarge_NamesBreakOnlyAfterTheirSeparators()
+    {
+        // A review at 1024 px: the fields had 296 px beside the notification, "user370@exa" / "mple.org".
+        var id = await EventIdAsync("event:MessageCopy");
+
+        var page = _page.Render<EventDetail>(p => p.Add(x => x.Id, id));
+        page.WaitForAssertion(() => page.Find("[aria-label='Event fields']"), PageTestContext.Timeout);
+
+        var items = page.FindAll(".mud-grid-item");
+        Assert.Equal(2, items.Count);
+        Assert.All(items, i => Assert.Contains("mud-grid-item-xs-12", i.ClassList));
+        Assert.Contains("mud-grid-item-lg-5", items[0].ClassList);
+        Assert.Contains("mud-grid-item-lg-7", items[1].ClassList);
+        Assert.DoesNotContain(items, i => i.ClassList.Any(c => c.StartsWith("mud-grid-item-md-", StringComparison.Ordinal)));
+        var user = Row(page, "User");
+        Assert.Contains("bonnie-pieces-whole", user.ClassList);
+        Assert.Equal("alice@example.org", user.TextContent.Trim());
+        Assert.Equal(2, user.QuerySelectorAll("wbr").Length);
+        Assert.Contains("bonnie-pieces-whole", Row(page, "Folder").ClassList);
+        Assert.NotNull(Row(page, "Time").QuerySelector(".bonnie-nowrap"));
+    }
+
+    private static AngleSharp.Dom.IElement Row(IRenderedComponent<EventDetail> page, string field) =>
+        page.FindAll("[aria-label='Event fields'] tr").Single(r => r.Children[0].TextContent == field).Children[1];
+}
