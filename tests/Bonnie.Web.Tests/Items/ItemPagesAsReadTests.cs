@@ -98,4 +98,26 @@ public sealed class ItemPagesAsReadTests : IAsyncLifetime
 
     private static AngleSharp.Dom.IElement Row(IRenderedComponent<EventDetail> page, string field) =>
         page.FindAll("[aria-label='Event fields'] tr").Single(r => r.Children[0].TextContent == field).Children[1];
+
+    [Fact]
+    public async Task EventType_NamedOnTheUserAndEventPagesAsTheSearchNamesIt()
+    {
+        // A review: "MessageCopy" in the search grid, "vnd.cmu.MessageCopy" for the same event on the user and event pages.
+        var user = _page.Render<UserHistory>(p => p.Add(x => x.Login, "alice@example.org"));
+        user.WaitForAssertion(() => Assert.NotEmpty(user.FindAll("[aria-label='Actions'] tbody tr.mud-table-row")), PageTestContext.Timeout);
+
+        var types = user.FindAll("[aria-label='Actions'] tbody tr.mud-table-row").Select(r => r.Children[1].TextContent.Trim()).ToList();
+        Assert.Contains("MessageCopy", types);
+        Assert.DoesNotContain(types, t => t.StartsWith("vnd.cmu.", StringComparison.Ordinal));
+        var copy = user.Find("[aria-label='Actions'] .bonnie-event-type[title]");
+        Assert.Equal("Cyrus named it vnd.cmu.MessageCopy", copy.GetAttribute("title"));
+
+        var id = await EventIdAsync("event:MessageCopy");
+        var detail = _page.Render<EventDetail>(p => p.Add(x => x.Id, id));
+        detail.WaitForAssertion(() => Assert.Equal("MessageCopy", detail.Find("[aria-label='Event fields'] h2").TextContent.Trim()),
+            PageTestContext.Timeout);
+        Assert.Equal("Cyrus named it vnd.cmu.MessageCopy", detail.Find("[aria-label='Event fields'] h2 span").GetAttribute("title"));
+        // The notification itself is shown as stored.
+        Assert.Contains("\"vnd.cmu.MessageCopy\"", detail.Find("pre.bonnie-raw").TextContent, StringComparison.Ordinal);
+    }
 }
