@@ -120,4 +120,25 @@ public sealed class ItemPagesAsReadTests : IAsyncLifetime
         // The notification itself is shown as stored.
         Assert.Contains("\"vnd.cmu.MessageCopy\"", detail.Find("pre.bonnie-raw").TextContent, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task UserPage_Sessions_DatesOverTimes_ShortCellsWhole_SessionIdShortenedWithTheWholeInItsTitle()
+    {
+        // A review at 1024 px: the grid 853 px wide in 702, the session id as "cy" / "1" / "3…", "no logout seen" on three lines.
+        await _page.Store.ProcessAsync(
+            TestStore.Session("Login", "never-closed", new DateTimeOffset(2026, 11, 22, 9, 0, 0, TimeSpan.Zero)));
+
+        var page = _page.Render<UserHistory>(p => p.Add(x => x.Login, "cyrus"));
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("[aria-label='Sessions'] tbody tr.mud-table-row").Count), PageTestContext.Timeout);
+
+        var rows = page.FindAll("[aria-label='Sessions'] tbody tr.mud-table-row");
+        var open = rows.Single(r => r.TextContent.Contains("never-closed", StringComparison.Ordinal));
+        Assert.Equal("2026-11-22<br>09:00:00", open.Children[0].InnerHtml.Trim());
+        Assert.All(open.Children, c => Assert.Contains("bonnie-nowrap", c.ClassList));
+        Assert.Equal("no logout seen", open.Children[2].TextContent.Trim());
+        var captured = rows.Single(r => !r.TextContent.Contains("never-closed", StringComparison.Ordinal)).QuerySelector("a[title]")!;
+        Assert.Equal("cyrus-1795951187-11381-2-14971745235264492537", captured.GetAttribute("title"));
+        Assert.Equal("cyrus-17…4492537", captured.TextContent.Trim());
+        Assert.Contains("session%3Acyrus-1795951187-11381-2-14971745235264492537", captured.GetAttribute("href"), StringComparison.Ordinal);
+    }
 }
