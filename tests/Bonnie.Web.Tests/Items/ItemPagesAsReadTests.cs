@@ -141,4 +141,42 @@ public sealed class ItemPagesAsReadTests : IAsyncLifetime
         Assert.Equal("cyrus-17…4492537", captured.TextContent.Trim());
         Assert.Contains("session%3Acyrus-1795951187-11381-2-14971745235264492537", captured.GetAttribute("href"), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task MessagePage_BytesNotKept_RestoreDisabledWithWhyInWords_ExportStillOffered()
+    {
+        // A review pressed an active Restore for such a message and reached a page naming configuration keys.
+        _page.Authorization.SetPolicies(BonniePolicies.CanSearch, BonniePolicies.CanExport, BonniePolicies.CanRestore);
+        await DeliverWithoutBytesAsync();
+
+        var page = RenderMessage(WithoutBytes);
+
+        var actions = page.Find("[aria-label='Message actions']");
+        var restore = actions.QuerySelector("[aria-label='Restore to the mailbox']")!;
+        Assert.True(restore.HasAttribute("disabled"));
+        Assert.Null(restore.GetAttribute("href"));
+        var why = page.Find("#" + restore.GetAttribute("aria-describedby")).TextContent;
+        Assert.Contains("bytes were not kept", why, StringComparison.Ordinal);
+        Assert.Empty(actions.QuerySelectorAll("a[href^='/restore']"));
+        Assert.Equal($"/api/export?keys={WithoutBytes}", actions.QuerySelector("a[aria-label='Export evidence bundle']")!.GetAttribute("href"));
+    }
+
+    [Fact]
+    public async Task MessagePage_RestoreNotSetUp_RestoreDisabledWithWhyInWordsAnOfficerReads()
+    {
+        await using var page = await PageTestContext.CreateAsync(moreServices: (_, services) =>
+            services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new Bonnie.Pipeline.Restore.RestoreOptions())));
+        page.Authorization.SetPolicies(BonniePolicies.CanSearch, BonniePolicies.CanRestore);
+
+        var rendered = page.Render<MessageHistory>(p => p.Add(x => x.Key, TestStore.DeliveredMessage));
+        rendered.WaitForAssertion(() => rendered.Find("[aria-label='Message actions']"), PageTestContext.Timeout);
+
+        var restore = rendered.Find("[aria-label='Message actions'] [aria-label='Restore to the mailbox']");
+        Assert.True(restore.HasAttribute("disabled"));
+        var why = rendered.Find("#" + restore.GetAttribute("aria-describedby")).TextContent;
+        Assert.Contains("Restore is not set up", why, StringComparison.Ordinal);
+        Assert.Contains("administrator", why, StringComparison.Ordinal);
+        Assert.DoesNotContain("Bonnie:", why, StringComparison.Ordinal);
+        Assert.Equal(why, restore.GetAttribute("title"));
+    }
 }
