@@ -140,6 +140,24 @@ public sealed class ItemPagesAsReadTests : IAsyncLifetime
         Assert.Equal("cyrus-1795951187-11381-2-14971745235264492537", captured.GetAttribute("title"));
         Assert.Equal("cyrus-17…4492537", captured.TextContent.Trim());
         Assert.Contains("session%3Acyrus-1795951187-11381-2-14971745235264492537", captured.GetAttribute("href"), StringComparison.Ordinal);
+        // The column options icon took 30 px of each column; sorting stays on the titles.
+        Assert.Empty(page.FindAll("[aria-label='Sessions'] thead [aria-label='Column options']"));
+        Assert.Equal(5, page.FindAll("[aria-label='Sessions'] thead .sortable-column-header").Count);
+    }
+
+    [Fact]
+    public void UserPage_Actions_TimesAndAddressesWhole_FoldersBreakOnlyAfterTheirSeparators()
+    {
+        // A Chromium check at 1024 px: "2026-10-" / "30" / "23:59:44", "192.0.2.1" / "99", "user/user370@e" / "xample.org".
+        var page = _page.Render<UserHistory>(p => p.Add(x => x.Login, "alice@example.org"));
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[aria-label='Actions'] tbody tr.mud-table-row")), PageTestContext.Timeout);
+
+        var row = page.FindAll("[aria-label='Actions'] tbody tr.mud-table-row")
+            .First(r => r.Children[2].TextContent.Trim() == "user/alice@example.org").Children;
+        Assert.Contains("bonnie-nowrap", row[0].ClassList);
+        Assert.Contains("bonnie-pieces-whole", row[2].ClassList);
+        Assert.Equal(3, row[2].QuerySelectorAll("wbr").Length);
+        Assert.Contains("bonnie-nowrap", row[4].ClassList);
     }
 
     [Fact]
