@@ -26,6 +26,10 @@ public sealed partial class MessageHistory
     private void ShowMoreOfTheTimeline() => _timelineShown += TimelinePage * 4;
     private MessageContent? _content;
     private string? _contentError;
+    // The bytes are in the payload store: only then can a restore put the message back (RestorePlanner skips it otherwise).
+    private bool _bytesKept;
+
+    private const string NotRestorable = "Cannot be restored: the message's bytes were not kept, and a restore puts back the message exactly as it was received.";
     // Each location's folder as it is called now (a location keeps the name it had when the message arrived).
     private Dictionary<string, string> _folderNamesNow = new(StringComparer.Ordinal);
 
@@ -65,6 +69,7 @@ public sealed partial class MessageHistory
         _folderNamesNow = new(StringComparer.Ordinal);
         _content = null;
         _contentError = null;
+        _bytesKept = false;
         _restores = [];
     }
 
@@ -121,6 +126,8 @@ public sealed partial class MessageHistory
         return found;
     }
 
+    private bool AnyFlags => _message?.Locations.Any(l => l.Flags.Count > 0) == true;
+
     /// <summary>The folder's name now, and the name it had when the message arrived when that was another.</summary>
     private (string Now, string? Then) FolderNamesOf(MessageLocation location)
     {
@@ -142,6 +149,7 @@ public sealed partial class MessageHistory
             _contentError = $"The payload {sha} is missing from the payload store.";
             return;
         }
+        _bytesKept = message.PayloadStatus != PayloadStatus.Missing;
         try
         {
             _content = MessageContent.Parse(payload);

@@ -116,35 +116,6 @@ public sealed partial class Search : IDisposable
         return $"The {ChipsShown} {noun} with the most matches shown; {of}. Add a term to narrow the query and see the others.";
     }
 
-    // Separators a login or folder name may break after when its column is narrow: "user12@" / "example.org", not
-    // "user12@exampl" / "e.org" (a review in Chromium, at 1024 to 1440 px).
-    private static readonly char[] Separators = ['@', '/', '.'];
-
-    // Where a name or a subject breaks anyway: spaces (a subject's words: "shipmen" / "t" at 1024 px, a review).
-    private static readonly char[] Breaks = ['@', '/', '.', ' '];
-
-    // A name breaks only at its separators when each piece between them is at most this long, so the column can still
-    // shrink to a piece; a name with a longer piece (a hostile login, thousands of characters without one) breaks
-    // anywhere, as before, rather than widen the grid.
-    private const int LongestPieceKeptWhole = 32;
-
-    /// <summary>The cell class that keeps the pieces (or words) of <paramref name="text"/> whole, when they are short enough.</summary>
-    private static string PiecesKeptWhole(string? text) =>
-        text is not null && text.Split(Breaks).Max(p => p.Length) <= LongestPieceKeptWhole ? "bonnie-pieces-whole" : "";
-
-    /// <summary>A name, shown as <see cref="VisibleText.Visible"/> does, with a break allowed after each separator.</summary>
-    private static RenderFragment Breakable(string name) => builder =>
-    {
-        var start = 0;
-        for (var i = name.IndexOfAny(Separators); i >= 0; i = name.IndexOfAny(Separators, start))
-        {
-            builder.AddContent(0, VisibleText.Visible(name[start..(i + 1)]));
-            builder.AddMarkupContent(1, "<wbr>");
-            start = i + 1;
-        }
-        builder.AddContent(2, VisibleText.Visible(name[start..]));
-    };
-
     private List<ChartSeries<double>> ChartSeries =>
         [new() { Name = "Events", Data = Vm.ChartDays.Select(d => (double)d.Count).ToArray() }];
 

@@ -68,5 +68,24 @@ public sealed partial class UserHistory
         // Not "open": weeks later that read as a session still going, when all that is known is that no logout came.
         : s.LoginAt is null ? "login not seen" : "no logout seen";
 
+    /// <summary>A moment as its date over its time, each kept whole: one line of both made the grid too wide at 1024 px.</summary>
+    private static RenderFragment DateOverTime(DateTimeOffset? t) => builder =>
+    {
+        if (t is not { } at)
+        {
+            return;
+        }
+        builder.AddContent(0, at.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        builder.AddMarkupContent(1, "<br>");
+        builder.AddContent(2, at.UtcDateTime.ToString("HH:mm:ss", CultureInfo.InvariantCulture));
+    };
+
+    // Cyrus's session ids (cyrus-1795951187-11381-2-14971745235264492537) are as long as the rest of a row: the start
+    // and the end say which it is at a glance, the link's title and the search it opens give it whole.
+    private const int SessionIdShown = 16;
+
+    private static string Shortened(string id) =>
+        id.Length <= SessionIdShown ? id : string.Concat(id.AsSpan(0, SessionIdShown / 2), "…", id.AsSpan(id.Length - SessionIdShown / 2 + 1));
+
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 }

@@ -33,6 +33,11 @@ public sealed class RoleGatedActionsTests : IAsyncLifetime
         var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "ann"), new Claim(ClaimTypes.Role, role)], "test");
         _context.Services.AddSingleton<AuthenticationStateProvider>(new FixedAuthenticationState(new ClaimsPrincipal(identity)));
         _context.Services.AddCascadingAuthenticationState();
+        // Restore set up, as on a production Bonnie: without it the button is disabled whatever the role.
+        _context.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new Bonnie.Pipeline.Restore.RestoreOptions
+        {
+            Imap = new Bonnie.Pipeline.Restore.RestoreImapOptions { Host = "imap.invalid", Password = "unused" },
+        }));
     }
 
     [Fact]

@@ -51,6 +51,11 @@ internal sealed class PageTestContext : IAsyncDisposable
         services.AddSingleton<TimeProvider>(context.Clock);
         services.AddSingleton(new Bonnie.Pipeline.Status.SystemStatus());
         services.AddScoped<OfficerCircuit>(_ => new OfficerCircuit { ClientAddress = "192.0.2.7" });
+        // Restore set up, as on a production Bonnie (its buttons are active); a test of an unset one adds its own, which wins.
+        services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new Bonnie.Pipeline.Restore.RestoreOptions
+        {
+            Imap = new Bonnie.Pipeline.Restore.RestoreImapOptions { Host = "imap.invalid", Password = "unused" },
+        }));
         moreServices?.Invoke(context, services);
         context.Authorization = context.Context.AddAuthorization();
         context.Authorization.SetAuthorized(Officer);
