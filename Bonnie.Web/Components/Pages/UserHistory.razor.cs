@@ -87,5 +87,9 @@ public sealed partial class UserHistory
     private static string Shortened(string id) =>
         id.Length <= SessionIdShown ? id : string.Concat(id.AsSpan(0, SessionIdShown / 2), "…", id.AsSpan(id.Length - SessionIdShown / 2 + 1));
 
+    /// <summary>The login as a phrase of free text (subjects, addresses, bodies), whatever characters it holds.</summary>
+    internal static string AsText(string login) =>
+        "\"" + login.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 }

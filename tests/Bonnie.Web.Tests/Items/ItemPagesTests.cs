@@ -42,6 +42,31 @@ public sealed class ItemPagesTests : IAsyncLifetime
     }
 
     [Fact]
+    public void UserPage_LoginNeverSeen_SaysSo_InsteadOfEmptyTables()
+    {
+        // A review opened a login Bonnie had never seen and read "No session recorded", "All 0 in search" as a user who
+        // had done nothing.
+        var unknown = _page.Render<UserHistory>(p => p.Add(x => x.Login, ItemLinks.Encode("nobody \"quoted\"@example.org")));
+        var known = _page.Render<UserHistory>(p => p.Add(x => x.Login, "cyrus"));
+
+        unknown.WaitForAssertion(() =>
+        {
+            var notice = unknown.Find("[aria-label='User not seen']");
+            Assert.Contains("no session and no event of this user", notice.TextContent, StringComparison.Ordinal);
+            Assert.Equal("search?q=" + Uri.EscapeDataString("\"nobody \\\"quoted\\\"@example.org\""), notice.QuerySelector("a")!.GetAttribute("href"));
+            Assert.Empty(unknown.FindAll("[aria-label='Sessions']"));
+        }, PageTestContext.Timeout);
+        known.WaitForAssertion(() =>
+        {
+            Assert.NotEmpty(known.FindAll("[aria-label='Sessions'] tbody tr.mud-table-row"));
+            Assert.Empty(known.FindAll("[aria-label='User not seen']"));
+        }, PageTestContext.Timeout);
+        // The text search it offers is one phrase, whatever the login holds.
+        var phrase = Assert.IsType<Bonnie.Shared.Search.TextNode>(Bonnie.Shared.Search.QueryParser.Parse(UserHistory.AsText("nobody \"quoted\"@example.org")).Root);
+        Assert.True(phrase.IsPhrase);
+    }
+
+    [Fact]
     public async Task UserPage_SessionOverADay_AndOneWithoutALogout_SaidInWords()
     {
         // A review read "1.07:03:10" and, weeks later, "open" for a session whose logout never came.
