@@ -104,6 +104,23 @@ public sealed class ItemPagesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EventPage_JobIdIsTheNotificationsHash_SaidOnce()
+    {
+        // A review read "Job id" and "SHA-256 of the notification", the same 64 hex digits, as two ids.
+        var copy = Assert.Single((await _page.Store.Store.SearchEventsAsync(new Bonnie.Shared.Search.EventSearch { Query = Bonnie.Shared.Search.QueryParser.Parse("event:MessageCopy") })).Items);
+        Assert.Equal(copy.Id, copy.RawSha256, ignoreCase: true);
+
+        var page = _page.Render<EventDetail>(p => p.Add(x => x.Id, copy.Id));
+
+        page.WaitForAssertion(() =>
+        {
+            var rows = page.FindAll("tr").Where(r => r.TextContent.Contains(copy.Id, StringComparison.OrdinalIgnoreCase)).ToList();
+            var row = Assert.Single(rows);
+            Assert.Equal("Job id, the notification's SHA-256", row.QuerySelector("th")!.TextContent.Trim());
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
     public async Task EventPage_SessionAndClientAddress_LinkToTheSessionsTrailAndTheAddressesEvents()
     {
         // Found by a review: plain text here, links everywhere else.
