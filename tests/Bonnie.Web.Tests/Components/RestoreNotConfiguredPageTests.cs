@@ -36,9 +36,24 @@ public sealed class RestoreNotConfiguredPageTests : IAsyncLifetime
         // Found by a UI review: the page said so only after Restore was pressed.
         var page = _page.Render<Restore>();
 
-        Assert.Contains("Bonnie:Restore:Imap:Host", page.Find("[aria-label='Restore not configured']").TextContent, StringComparison.Ordinal);
+        Assert.Contains("Restore is not set up", page.Find("[aria-label='Restore not configured']").TextContent, StringComparison.Ordinal);
         var buttons = page.FindAll("button").ToDictionary(b => b.TextContent.Trim(), b => b.HasAttribute("disabled"));
         Assert.True(buttons["Restore"]);
         Assert.False(buttons["Dry run"]);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Restore_NotConfigured_SettingsNamedToAdministratorsOnly(bool administrator)
+    {
+        // A restorer was shown configuration keys they cannot change (a review).
+        _page.Authorization.SetPolicies(administrator
+            ? [Bonnie.Web.Security.BonniePolicies.CanSearch, Bonnie.Web.Security.BonniePolicies.CanAdminister]
+            : [Bonnie.Web.Security.BonniePolicies.CanSearch]);
+
+        var page = _page.Render<Restore>();
+
+        Assert.Equal(administrator, page.Find("[aria-label='Restore not configured']").TextContent.Contains("Bonnie:Restore:Imap:Host", StringComparison.Ordinal));
     }
 }
