@@ -1,18 +1,41 @@
-// Where an officer was on each page, so that Back from an event or a message to a page of search results returns to
-// the row they left, not to the top: the results come back only after the search has run again, when the browser
-// has already given up restoring the position itself (a review lost its place on every Back).
+// Where an officer was on each page of search results, so that Back from an event or a message returns to the row
+// they left, not to the top: the results come back only after the search has run again, when the browser has already
+// given up restoring the position itself (a review lost its place on every Back).
 (() => {
-    const key = () => "bonnie-scroll:" + location.pathname + location.search;
+    const storageKey = "bonnie-scroll";
+    // Positions of the last pages of results only: one small entry per address, the oldest dropped first.
+    const kept = 50;
+    const onResults = () => location.pathname === "/search";
+    const address = () => location.pathname + location.search;
+
+    const read = () => {
+        try {
+            return JSON.parse(sessionStorage.getItem(storageKey) || "{}");
+        } catch {
+            return {};
+        }
+    };
+
     let pending = false;
     addEventListener("scroll", () => {
-        if (pending) {
+        if (pending || !onResults()) {
             return;
         }
         pending = true;
         requestAnimationFrame(() => {
             pending = false;
+            if (!onResults()) {
+                return;
+            }
+            const positions = read();
+            delete positions[address()];
+            positions[address()] = Math.round(scrollY);
+            const addresses = Object.keys(positions);
+            for (const old of addresses.slice(0, Math.max(0, addresses.length - kept))) {
+                delete positions[old];
+            }
             try {
-                sessionStorage.setItem(key(), String(Math.round(scrollY)));
+                sessionStorage.setItem(storageKey, JSON.stringify(positions));
             } catch {
                 // Storage full or refused: the page then opens at its top, as without this.
             }
@@ -21,12 +44,16 @@
 
     // The address a Back or Forward went to, and where the officer had left it, read at once: while the page before is
     // still on the screen, the browser scrolls the short page to its top and that would be saved over it. Only a return
-    // to that very address restores its position, not a link followed later to the same page.
+    // to that very address restores its position, and only until the officer scrolls, types or clicks: a position
+    // restored after they began to read (a broad query's counts take seconds) would pull the page from under them.
     let returned = null;
     addEventListener("popstate", () => {
-        const y = sessionStorage.getItem(key());
-        returned = y === null ? null : { href: location.href, y: Number(y) };
+        const y = read()[address()];
+        returned = typeof y === "number" ? { href: location.href, y } : null;
     });
+    for (const input of ["wheel", "keydown", "touchstart", "pointerdown"]) {
+        addEventListener(input, () => { returned = null; }, { passive: true, capture: true });
+    }
 
     window.bonnieScroll = {
         /** After a Back or Forward to this address: scrolls to where the officer left it; true when it did. */

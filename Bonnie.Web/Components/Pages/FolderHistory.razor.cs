@@ -37,6 +37,9 @@ public sealed partial class FolderHistory
     {
         _folder = null;
         _contentsAt = null;
+        _contents = [];
+        _aclAt = new Dictionary<string, string>();
+        _busy = false;
     }
 
     protected override async Task LoadAsync(string id)
@@ -80,25 +83,34 @@ public sealed partial class FolderHistory
 
     private async Task ShowContentsAsync()
     {
-        if (_folder is null)
+        if (_folder is not { } folder)
         {
             return;
         }
+        var changes = _changes;
         _busy = true;
         try
         {
             var at = ChosenMoment;
             // The messages it held then (subjects, senders) are evidence too, read anew for each moment.
-            await RecordReadAsync(OfficerActions.FolderViewed, _folder.Id,
+            await RecordReadAsync(OfficerActions.FolderViewed, folder.Id,
                 new Dictionary<string, string?> { ["contentsAt"] = at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture) });
-            var folderId = _folder.Id;
-            _contents = await OffCircuit(() => Folders.FolderHistory.ContentsAtAsync(Store, folderId, at));
-            _aclAt = Folders.FolderHistory.AclAt(_folder.Acl, _changes, at, _folder.FirstSeen);
+            var contents = await OffCircuit(() => Folders.FolderHistory.ContentsAtAsync(Store, folder.Id, at));
+            if (!ReferenceEquals(_folder, folder))
+            {
+                // The officer went to another folder meanwhile (a link, Back): these contents are not its.
+                return;
+            }
+            _contents = contents;
+            _aclAt = Folders.FolderHistory.AclAt(folder.Acl, changes, at, folder.FirstSeen);
             _contentsAt = at;
         }
         finally
         {
-            _busy = false;
+            if (ReferenceEquals(_folder, folder))
+            {
+                _busy = false;
+            }
         }
     }
 

@@ -15,6 +15,8 @@ namespace Bonnie.Web.Components.Pages;
 public abstract class ItemPage : ComponentBase
 {
     private string? _loadedItem;
+    private Task _load = Task.CompletedTask;
+    private int _loads;
 
     /// <summary>True until the item named by the route has been looked up (found or not).</summary>
     protected bool Loading { get; private set; } = true;
@@ -48,17 +50,45 @@ public abstract class ItemPage : ComponentBase
         }
         _loadedItem = RouteItem;
         Loading = true;
+        var load = LoadAfterAsync(_load, RouteItem, ++_loads);
+        _load = load;
+        await load;
+    }
+
+    /// <summary>
+    /// Loads the item once the load before it has ended. Reads go to the thread pool, so a link followed while the last
+    /// item was still loading started a second load beside the first, and the first, ending last, would have set its
+    /// item's fields over the second's: the page would have shown the item it had left under the address of the other.
+    /// </summary>
+    private async Task LoadAfterAsync(Task before, string item, int number)
+    {
+        try
+        {
+            await before;
+        }
+        catch (Exception)
+        {
+            // That load's own caller has its failure; this one only waited for it to end.
+        }
+        if (number != _loads)
+        {
+            // Another link was followed meanwhile: its load comes after this one, which has nothing left to do.
+            return;
+        }
         Forget();
         try
         {
-            if (ItemLinks.Decode(RouteItem) is { } id)
+            if (ItemLinks.Decode(item) is { } id)
             {
                 await LoadAsync(id);
             }
         }
         finally
         {
-            Loading = false;
+            if (number == _loads)
+            {
+                Loading = false;
+            }
         }
     }
 

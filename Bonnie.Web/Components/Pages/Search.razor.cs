@@ -211,15 +211,7 @@ public sealed partial class Search : IDisposable
             return;
         }
         _returnToPosition = false;
-        try
-        {
-            await JS.InvokeAsync<bool>("bonnieScroll.restoreAfterReturn");
-        }
-        catch (Exception e) when (e is JSException or JSDisconnectedException or OperationCanceledException)
-        {
-            // The script did not load, or the officer left: the page stays at its top, as it would without it.
-            Logger.LogDebug(e, "Could not return to the position in the results");
-        }
+        await InBrowserAsync(() => JS.InvokeAsync<bool>("bonnieScroll.restoreAfterReturn").AsTask(), "return to the position in the results");
     }
 
     /// <summary>The page the address names, recorded as read like any other page; the address already shows it.</summary>
@@ -268,11 +260,25 @@ public sealed partial class Search : IDisposable
         if (showInAddress && Vm.Error is null)
         {
             Navigation.NavigateTo(ItemLinks.Search(query, Vm.PageNumber, Vm.CurrentCursor));
-        }
-        if (showInAddress && Vm.Error is null)
-        {
             // A page the officer turned to; one the address opened (Back, Forward) returns to where it was left instead.
-            await _resultsTop.FocusAsync(preventScroll: false);
+            await InBrowserAsync(() => _resultsTop.FocusAsync(preventScroll: false).AsTask(), "bring the results into view");
+        }
+    }
+
+    /// <summary>
+    /// A call into the browser that only helps the officer find their place: if the browser cannot be reached (the
+    /// officer left, the connection dropped, the script did not load), the page goes on as it would without it,
+    /// instead of the exception ending the circuit.
+    /// </summary>
+    private async Task InBrowserAsync(Func<Task> call, string what)
+    {
+        try
+        {
+            await call();
+        }
+        catch (Exception e) when (e is JSException or JSDisconnectedException or OperationCanceledException)
+        {
+            Logger.LogDebug(e, "Could not {What} in the browser", what);
         }
     }
 
