@@ -155,7 +155,7 @@ public class BonnieOnCyrus : IAsyncLifetime
     /// a test that failed between stopping the host and starting it again left the next tests of its class with no
     /// host, and each of them failed for a minute with "connection refused" instead of only the one at fault.
     /// </summary>
-    public async Task RestoreAsync(bool restartWorker = false)
+    public async Task EnsureRunningAsync(bool restartWorker = false)
     {
         if (restartWorker)
         {

@@ -13,7 +13,7 @@ public sealed class CyrusFailureTests(CyrusFailureTests.Fixture bonnie) : IClass
     public Task InitializeAsync() => Task.CompletedTask;
 
     /// <summary>Each test stops the host or the worker: whatever happened in it, the next starts with both running.</summary>
-    public Task DisposeAsync() => bonnie.RestoreAsync();
+    public Task DisposeAsync() => bonnie.EnsureRunningAsync();
 
     [Fact]
     public async Task HostDown_UsersAppendAndFlag_DealerSpools_HostBackAndDrained_EveryEventStoredOnce()
@@ -144,7 +144,7 @@ public sealed class CyrusFailureTests(CyrusFailureTests.Fixture bonnie) : IClass
         finally
         {
             // The other tests of this class expect the worker as the fixture starts it.
-            await bonnie.RestoreAsync(restartWorker: true);
+            await bonnie.EnsureRunningAsync(restartWorker: true);
         }
     }
 
