@@ -91,6 +91,34 @@ public sealed class ItemPagesWhileTheStoreReadsTests
         Assert.Equal([first.Id, second.Id], reads);
     }
 
+    [Fact]
+    public async Task FolderPage_AnotherFolderFollowedWhileItsContentsAreRead_TheOtherFolderShownWithoutThem()
+    {
+        // A review of the code: the contents' continuation read the folder the page had cleared meanwhile (an exception
+        // that ends the circuit), or showed them as the other folder's.
+        using var gate = new ManualResetEventSlim();
+        var holding = false;
+        await using var context = await PageTestContext.CreateAsync(moreServices: (c, services) =>
+            services.AddSingleton(BlockingStore.Over(c.Store.Store, gate,
+                args => Volatile.Read(ref holding) && args is [ObjectKind.Folder, string id, int, ..] && id == TestStore.Archive)));
+        var page = context.Render<FolderHistory>(p => p.Add(x => x.Id, TestStore.Archive));
+        page.WaitForAssertion(() => page.Find("button:contains('Show contents')"), PageTestContext.Timeout);
+        Volatile.Write(ref holding, true);
+
+        page.Find("button:contains('Show contents')").Click();
+        page.Render(p => p.Add(x => x.Id, TestStore.Inbox));
+        page.WaitForAssertion(() => Assert.Contains(TestStore.Inbox, page.Find("[role=region][aria-label=Folder]").TextContent, StringComparison.Ordinal),
+            PageTestContext.Timeout);
+        var rendersBefore = page.RenderCount;
+        gate.Set();
+
+        // The click's handler ends, and the page renders once more: with the contents dropped, not with an exception.
+        page.WaitForState(() => page.RenderCount > rendersBefore, PageTestContext.Timeout);
+        Assert.Contains(TestStore.Inbox, page.Find("[role=region][aria-label=Folder]").TextContent, StringComparison.Ordinal);
+        Assert.DoesNotContain(" at 2026-", page.Markup, StringComparison.Ordinal);
+        Assert.False(page.Find("button:contains('Show contents')").HasAttribute("disabled"));
+    }
+
     private static Rendered Render(PageTestContext context, string kind, StoredEvent e) => kind switch
     {
         "user" => Rendered.Of(context.Render<UserHistory>(p => p.Add(x => x.Login, "cyrus"))),
