@@ -56,6 +56,12 @@
     }
 
     window.bonnieScroll = {
+        /** A page of results turned to: its rows from the window's top, and the focus on them. */
+        showRows(rows) {
+            rows.scrollIntoView({ block: "start" });
+            rows.focus({ preventScroll: true });
+        },
+
         /** After a Back or Forward to this address: scrolls to where the officer left it; true when it did. */
         restoreAfterReturn() {
             const to = returned;

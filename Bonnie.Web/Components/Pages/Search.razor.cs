@@ -34,7 +34,7 @@ public sealed partial class Search : IDisposable
     private DateRange? _range;
     private string? _saveName;
     private bool _busy;
-    private ElementReference _resultsTop;
+    private ElementReference _rows;
     private IReadOnlyList<(string Id, string Name)> _foldersNamed = [];
     private string? _officer;
 
@@ -111,7 +111,7 @@ public sealed partial class Search : IDisposable
         // read as 50 users in all to a review, beside a thousand.
         var noun = facet switch { "event" => "event types", "user" => "users", "folder" => "folders", _ => "values" };
         var of = counts.Count >= EventSearch.FacetBuckets
-            ? $"at least {EventSearch.FacetBuckets.ToString("N0", Culture)} {noun} match"
+            ? $"at least {EventSearch.FacetBuckets.ToString("N0", Culture)} {noun} match (only the {EventSearch.FacetBuckets.ToString("N0", Culture)} with the most are counted)"
             : $"{counts.Count.ToString("N0", Culture)} {noun} match";
         return $"The {ChipsShown} {noun} with the most matches shown; {of}. Add a term to narrow the query and see the others.";
     }
@@ -261,7 +261,7 @@ public sealed partial class Search : IDisposable
         {
             Navigation.NavigateTo(ItemLinks.Search(query, Vm.PageNumber, Vm.CurrentCursor));
             // A page the officer turned to; one the address opened (Back, Forward) returns to where it was left instead.
-            await InBrowserAsync(() => _resultsTop.FocusAsync(preventScroll: false).AsTask(), "bring the results into view");
+            await InBrowserAsync(() => JS.InvokeVoidAsync("bonnieScroll.showRows", _rows).AsTask(), "bring the new page's rows into view");
         }
     }
 
