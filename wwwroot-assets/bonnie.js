@@ -56,6 +56,14 @@
     }
 
     window.bonnieScroll = {
+        /** A panel of the page (by its id) brought into view and focused, from a button far above it. */
+        showPanel(id) {
+            const panel = document.getElementById(id);
+            if (panel !== null) {
+                panel.scrollIntoView({ block: "start" });
+                panel.focus({ preventScroll: true });
+            }
+        },
         /** A page of results turned to: its rows from the window's top, and the focus on them. */
         showRows(rows) {
             rows.scrollIntoView({ block: "start" });

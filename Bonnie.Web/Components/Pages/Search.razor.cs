@@ -265,6 +265,10 @@ public sealed partial class Search : IDisposable
         }
     }
 
+    /// <summary>The query builder or the saved searches, brought into view from the box (below 1920 px they follow the rows).</summary>
+    private Task ShowPanelAsync(string id) =>
+        InBrowserAsync(() => JS.InvokeVoidAsync("bonnieScroll.showPanel", id).AsTask(), "bring a panel into view");
+
     /// <summary>
     /// A call into the browser that only helps the officer find their place: if the browser cannot be reached (the
     /// officer left, the connection dropped, the script did not load), the page goes on as it would without it,

@@ -246,6 +246,23 @@ public sealed class SearchPageTests : IAsyncLifetime
 
     private const string ShowRows = "bonnieScroll.showRows";
 
+    [Theory]
+    [InlineData("Query builder", "query-builder")]
+    [InlineData("Saved searches", "saved-searches")]
+    public void Panels_ButtonUnderTheBox_BringsThePanelIntoView(string button, string id)
+    {
+        // Below 1920 px the builder and the saved searches follow the fifty rows: a review scrolled 3,500 px to find them.
+        var page = _page.Render<SearchPage>();
+
+        page.Find($"button:contains('{button}')").Click();
+
+        var shown = Assert.Single(_page.Context.JSInterop.Invocations, i => i.Identifier == "bonnieScroll.showPanel");
+        Assert.Equal(id, shown.Arguments[0]);
+        var panel = page.Find("#" + id);
+        Assert.Equal(button, panel.GetAttribute("aria-label"));
+        Assert.Equal("-1", panel.GetAttribute("tabindex"));
+    }
+
 
     [Fact]
     public async Task Pages_OpenedByTheAddress_AskToReturnToWhereTheOfficerLeftThem_NotBroughtToTheirTop()
