@@ -126,6 +126,26 @@ public sealed class FolderPageTests : IAsyncLifetime
         page.WaitForAssertion(() =>
             Assert.NotEmpty(page.Find("[aria-label='Access control over time'] tbody").Children), PageTestContext.Timeout);
     }
+
+    [Fact]
+    public void Render_Rights_LettersAsCyrusReportedThem_WithTheirMeaningInWords()
+    {
+        // A review read "lrswipkxtecdan" as noise.
+        var page = _page.Render<FolderHistory>(p => p.Add(x => x.Id, TestStore.Archive));
+
+        page.WaitForAssertion(() =>
+        {
+            var rights = page.FindAll("abbr.bonnie-rights");
+            Assert.NotEmpty(rights);
+            var full = Assert.Single(rights, r => r.TextContent == "lrswipkxtecdan");
+            var title = full.GetAttribute("title")!;
+            Assert.StartsWith("l: see the folder; r: read its messages; s: keep them seen or unseen", title, StringComparison.Ordinal);
+            Assert.Contains("a: change who may do what", title, StringComparison.Ordinal);
+            Assert.EndsWith("n: annotate messages", title, StringComparison.Ordinal);
+        }, PageTestContext.Timeout);
+        Assert.Equal("z: a right Bonnie does not know", Bonnie.Web.Components.Shared.ImapRights.Describe("z"));
+        Assert.Equal("no rights", Bonnie.Web.Components.Shared.ImapRights.Describe(""));
+    }
 }
 
 /// <summary>The folder page with a directory: the ACL and owner by person and group, the raw identifier beside them.</summary>
