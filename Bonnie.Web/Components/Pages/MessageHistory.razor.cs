@@ -87,7 +87,7 @@ public sealed partial class MessageHistory
         _timelineShown = TimelinePage;
         _folderNamesNow = await OffCircuit(() => Bonnie.Shared.Storage.MessageHistory.FolderNamesNowAsync(Store, message));
         _message = message;
-        _restores = await RestoresOfAsync(message);
+        _restores = await OffCircuit(() => RestoresOfAsync(message));
         _mayNameOfficers = _restores.Count > 0
             && (await Authorization.AuthorizeAsync((await AuthenticationState).User, BonniePolicies.CanAdminister)).Succeeded;
         await LoadContentAsync(message);
