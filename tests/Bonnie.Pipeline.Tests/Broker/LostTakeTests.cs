@@ -14,12 +14,14 @@ public sealed class LostTakeTests
 
     /// <summary>
     /// A short deadline; raw workers send no heartbeats, so the broker waits 10 s for their word before it counts them
-    /// lost, far longer than any of these tests.
+    /// lost, far longer than any of these tests. Short enough for a TAKE left unanswered to lapse within a test, long
+    /// enough for one the test answers at once to be answered in time on a loaded machine: at 500 ms a CI run's GET came
+    /// after the second worker's deadline too, and was told GONE.
     /// </summary>
     private static void ShortDeadline(BrokerOptions options)
     {
         options.HeartbeatLiveness = 100;
-        options.JobDeadline = TimeSpan.FromMilliseconds(500);
+        options.JobDeadline = TimeSpan.FromSeconds(2);
         options.MaxLaneRun = 3;
     }
 
@@ -317,7 +319,8 @@ public sealed class LostTakeTests
     [Fact]
     public void Postpone_FromTheWorkerThatHadItBeforeItsDeadline_IgnoredWhileTheNewHolderHasIt()
     {
-        using var harness = new BrokerHarness(o => (o.MaxLaneRun, o.HeartbeatLiveness, o.JobDeadline, o.PostponeDelay) = (3, 100, TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(100)));
+        // The deadline as ShortDeadline's (2 s): the new holder's GET and DONE must come within it.
+        using var harness = new BrokerHarness(o => (o.MaxLaneRun, o.HeartbeatLiveness, o.JobDeadline, o.PostponeDelay) = (3, 100, TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(100)));
         var alice = harness.SubmitJobs("alice@example.org", 1);
         using var slow = new RawWorker(harness, "slow");
         slow.Ready(1, runs: false);
