@@ -55,19 +55,23 @@
         addEventListener(input, () => { returned = null; }, { passive: true, capture: true });
     }
 
+    // To the window's top (below the app bar: each target's scroll-margin-top), focused for a screen reader too.
+    const show = (element) => {
+        element.scrollIntoView({ block: "start" });
+        element.focus({ preventScroll: true });
+    };
+
     window.bonnieScroll = {
         /** A panel of the page (by its id) brought into view and focused, from a button far above it. */
         showPanel(id) {
             const panel = document.getElementById(id);
             if (panel !== null) {
-                panel.scrollIntoView({ block: "start" });
-                panel.focus({ preventScroll: true });
+                show(panel);
             }
         },
         /** A page of results turned to: its rows from the window's top, and the focus on them. */
         showRows(rows) {
-            rows.scrollIntoView({ block: "start" });
-            rows.focus({ preventScroll: true });
+            show(rows);
         },
 
         /** After a Back or Forward to this address: scrolls to where the officer left it; true when it did. */

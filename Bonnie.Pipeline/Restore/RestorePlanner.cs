@@ -158,8 +158,7 @@ internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads,
     private async Task AddAsync(MessageObject message, MessageLocation location, string? source, string target, List<RestoreItem> items, List<RestoreSkip> skips,
         CancellationToken cancellationToken)
     {
-        if (message.PayloadSha256 is not { } sha || message.PayloadStatus == PayloadStatus.Missing
-            || !await payloads.ExistsAsync(sha, cancellationToken).ConfigureAwait(false))
+        if (KeptBytesOf(message) is not { } sha || !await payloads.ExistsAsync(sha, cancellationToken).ConfigureAwait(false))
         {
             skips.Add(new RestoreSkip(message.Key, "its bytes were never kept, so it cannot be restored byte-exact"));
             return;
@@ -173,6 +172,13 @@ internal sealed class RestorePlanner(IBonnieStore store, IPayloadStore payloads,
         items.Add(new RestoreItem(message.Key, sha, message.Size ?? 0, target, flags, internalDate, message.Subject,
             source is null ? null : CyrusMailboxName.OwnerOf(source)));
     }
+
+    /// <summary>
+    /// The SHA-256 of the bytes the message's record says were kept, or null: a restore puts back only those, and only
+    /// when the payload store still has them. The message page says "cannot be restored" by the same rule.
+    /// </summary>
+    internal static string? KeptBytesOf(MessageObject message) =>
+        message.PayloadStatus == PayloadStatus.Missing ? null : message.PayloadSha256;
 
     private static DateTimeOffset FirstArrival(MessageObject message)
     {

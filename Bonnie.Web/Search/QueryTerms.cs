@@ -23,6 +23,12 @@ internal static class QueryTerms
         {
             return value;
         }
+        return Phrase(value);
+    }
+
+    /// <summary><paramref name="value"/> as one phrase, quoted and escaped whatever characters it holds.</summary>
+    public static string Phrase(string value)
+    {
         var sb = new StringBuilder("\"");
         foreach (var c in value)
         {

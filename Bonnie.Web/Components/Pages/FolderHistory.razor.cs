@@ -44,19 +44,19 @@ public sealed partial class FolderHistory
 
     protected override async Task LoadAsync(string id)
     {
-        if (await OffCircuit(() => Store.GetFolderAsync(id)) is not { } folder)
+        if (await OffCircuit.Read(() => Store.GetFolderAsync(id)) is not { } folder)
         {
             return;
         }
         await RecordReadAsync(OfficerActions.FolderViewed, id);
-        _changes = await OffCircuit(() => Store.GetChangesAsync(ObjectKind.Folder, id));
+        _changes = await OffCircuit.Read(() => Store.GetChangesAsync(ObjectKind.Folder, id));
         _names = Folders.FolderHistory.Names(_changes);
         _acl = Folders.FolderHistory.Acl(_changes);
         _metadata = Folders.FolderHistory.Metadata(_changes);
         // How much happened in it, at a glance (a review found no count on the page, only the link to its events).
         try
         {
-            var activity = await OffCircuit(() => Store.SearchEventsAsync(new EventSearch
+            var activity = await OffCircuit.Read(() => Store.SearchEventsAsync(new EventSearch
             {
                 Query = QueryParser.Parse(QueryTerms.Term("folder", folder.Id)), Limit = 1, Facets = Facets.Day,
             }));
@@ -95,7 +95,7 @@ public sealed partial class FolderHistory
             // The messages it held then (subjects, senders) are evidence too, read anew for each moment.
             await RecordReadAsync(OfficerActions.FolderViewed, folder.Id,
                 new Dictionary<string, string?> { ["contentsAt"] = at.UtcDateTime.ToString("O", CultureInfo.InvariantCulture) });
-            var contents = await OffCircuit(() => Folders.FolderHistory.ContentsAtAsync(Store, folder.Id, at));
+            var contents = await OffCircuit.Read(() => Folders.FolderHistory.ContentsAtAsync(Store, folder.Id, at));
             if (!ReferenceEquals(_folder, folder))
             {
                 // The officer went to another folder meanwhile (a link, Back): these contents are not its.

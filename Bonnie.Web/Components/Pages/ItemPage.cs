@@ -92,13 +92,6 @@ public abstract class ItemPage : ComponentBase
         }
     }
 
-    /// <summary>
-    /// A read of the store on a thread of the pool; the result comes back to the circuit's thread, where the page's
-    /// fields are set. The embedded store reads synchronously: on the circuit's thread, the page's loading bar never
-    /// reached the browser and the page took no click until a read of a large history was done.
-    /// </summary>
-    protected static Task<T> OffCircuit<T>(Func<Task<T>> read) => Task.Run(read);
-
     /// <summary>Records a read of evidence under the officer and client address of this circuit, before it is shown.</summary>
     protected Task RecordReadAsync(string action, string? target, IReadOnlyDictionary<string, string?>? details = null) =>
         Audit.RecordPageReadAsync(AuthenticationState, Circuit, action, target, details);

@@ -2,6 +2,7 @@ using System.Globalization;
 using Bonnie.Shared.Storage;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Messages;
+using Bonnie.Web.Search;
 using Bonnie.Web.Security;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Components;
@@ -26,7 +27,7 @@ public sealed partial class MessageHistory
     private void ShowMoreOfTheTimeline() => _timelineShown += TimelinePage * 4;
     private MessageContent? _content;
     private string? _contentError;
-    // The bytes are in the payload store: only then can a restore put the message back (RestorePlanner skips it otherwise).
+    // The bytes are in the payload store: only then can a restore put the message back (RestorePlanner.KeptBytesOf).
     private bool _bytesKept;
 
     private const string NotRestorable = "Cannot be restored: the message's bytes were not kept, and a restore puts back the message exactly as it was received.";
@@ -75,19 +76,19 @@ public sealed partial class MessageHistory
 
     protected override async Task LoadAsync(string id)
     {
-        if (await OffCircuit(() => Bonnie.Shared.Storage.MessageHistory.ResolveAsync(Store, id)) is not { } message)
+        if (await OffCircuit.Read(() => Bonnie.Shared.Storage.MessageHistory.ResolveAsync(Store, id)) is not { } message)
         {
             return;
         }
         await RecordReadAsync(OfficerActions.MessageViewed, message.Key);
-        var changes = await OffCircuit(() => Bonnie.Shared.Storage.MessageHistory.ChangesAsync(Store, message));
-        var events = await OffCircuit(() => Bonnie.Shared.Storage.MessageHistory.EventsAsync(Store, message, EventLimit));
+        var changes = await OffCircuit.Read(() => Bonnie.Shared.Storage.MessageHistory.ChangesAsync(Store, message));
+        var events = await OffCircuit.Read(() => Bonnie.Shared.Storage.MessageHistory.EventsAsync(Store, message, EventLimit));
         _timeline = MessageTimeline.Build(message, changes, events);
         _eventsCut = events.Count >= EventLimit;
         _timelineShown = TimelinePage;
-        _folderNamesNow = await OffCircuit(() => Bonnie.Shared.Storage.MessageHistory.FolderNamesNowAsync(Store, message));
+        _folderNamesNow = await OffCircuit.Read(() => Bonnie.Shared.Storage.MessageHistory.FolderNamesNowAsync(Store, message));
         _message = message;
-        _restores = await OffCircuit(() => RestoresOfAsync(message));
+        _restores = await OffCircuit.Read(() => RestoresOfAsync(message));
         _mayNameOfficers = _restores.Count > 0
             && (await Authorization.AuthorizeAsync((await AuthenticationState).User, BonniePolicies.CanAdminister)).Succeeded;
         await LoadContentAsync(message);
@@ -144,12 +145,13 @@ public sealed partial class MessageHistory
             _contentError = "The message's bytes were not kept, so only its history is shown.";
             return;
         }
-        if (await OffCircuit(() => Payloads.GetAsync(sha)) is not { } payload)
+        if (await OffCircuit.Read(() => Payloads.GetAsync(sha)) is not { } payload)
         {
             _contentError = $"The payload {sha} is missing from the payload store.";
             return;
         }
-        _bytesKept = message.PayloadStatus != PayloadStatus.Missing;
+        // The payload was found: kept, then, by the planner's own rule.
+        _bytesKept = Bonnie.Pipeline.Restore.RestorePlanner.KeptBytesOf(message) is not null;
         try
         {
             _content = MessageContent.Parse(payload);

@@ -3,6 +3,7 @@ using Bonnie.Shared.Search;
 using Bonnie.Shared.Storage;
 using Bonnie.Web.Audit;
 using Bonnie.Web.People;
+using Bonnie.Web.Search;
 using Microsoft.AspNetCore.Components;
 
 namespace Bonnie.Web.Components.Pages;
@@ -28,7 +29,7 @@ public sealed partial class PersonHistory
 
     protected override async Task LoadAsync(string id)
     {
-        if (await OffCircuit(() => Store.GetPersonAsync(id)) is not { } person)
+        if (await OffCircuit.Read(() => Store.GetPersonAsync(id)) is not { } person)
         {
             return;
         }
@@ -43,7 +44,7 @@ public sealed partial class PersonHistory
         _query = PersonTimeline.Query(name);
         await RecordReadAsync(OfficerActions.Search, _query, new Dictionary<string, string?> { ["person"] = person.PersonId });
         var query = _query;
-        var page = await OffCircuit(() => Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(query), Limit = TrailLimit }));
+        var page = await OffCircuit.Read(() => Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(query), Limit = TrailLimit }));
         // The search is by name, and a name can pass from one person to another: an event the directory put on someone
         // else is theirs, not this person's (found by reading the code in a review). Events no one was resolved for stay.
         var personId = person.PersonId;
@@ -51,7 +52,7 @@ public sealed partial class PersonHistory
             .ToList();
         _othersLeftOut = page.Items.Count - _trail.Count;
         _trailTotal = page.Total;
-        (_states, _truncated) = await OffCircuit(() => PersonTimeline.ReadAsync(Store, person));
+        (_states, _truncated) = await OffCircuit.Read(() => PersonTimeline.ReadAsync(Store, person));
     }
 
     private static string Count(long n, string what) =>

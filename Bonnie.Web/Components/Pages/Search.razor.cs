@@ -364,16 +364,16 @@ public sealed partial class Search : IDisposable
     private async Task NameFoldersAsync()
     {
         _foldersNamed = [];
-        if (Vm.AppliedQuery is not { } query)
+        if (Vm.Applied is not { } query)
         {
             return;
         }
         var named = new List<(string Id, string Name)>();
-        foreach (var id in FolderTerms(QueryParser.Parse(query).Root).Distinct(StringComparer.Ordinal).Take(10))
+        foreach (var id in FolderTerms(query.Root).Distinct(StringComparer.Ordinal).Take(10))
         {
             try
             {
-                if (await Task.Run(() => Store.GetFolderAsync(id)) is { } folder && !string.Equals(folder.Name, id, StringComparison.Ordinal))
+                if (await OffCircuit.Read(() => Store.GetFolderAsync(id)) is { } folder && !string.Equals(folder.Name, id, StringComparison.Ordinal))
                 {
                     named.Add((id, folder.Name));
                 }
@@ -384,7 +384,7 @@ public sealed partial class Search : IDisposable
                 Logger.LogWarning(e, "Could not look up a folder named in a query");
             }
         }
-        if (Vm.AppliedQuery == query)
+        if (ReferenceEquals(Vm.Applied, query))
         {
             _foldersNamed = named;
         }

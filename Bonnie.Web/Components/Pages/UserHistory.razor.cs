@@ -35,7 +35,7 @@ public sealed partial class UserHistory
         // The sessions are evidence of their own, recorded as the API records them (a search would not name them).
         await RecordReadAsync(OfficerActions.SessionsViewed, _login,
             new Dictionary<string, string?> { ["limit"] = SessionLimit.ToString(CultureInfo.InvariantCulture) });
-        _sessions = await OffCircuit(() => Store.GetSessionsForUserAsync(id, SessionLimit));
+        _sessions = await OffCircuit.Read(() => Store.GetSessionsForUserAsync(id, SessionLimit));
         _byAddress = _sessions
             .GroupBy(s => s.ClientIp ?? "(unknown)", StringComparer.Ordinal)
             // A session whose login Bonnie never saw (only its logout) is a session, not a login seen (a review found
@@ -47,7 +47,7 @@ public sealed partial class UserHistory
         // The user's actions are a search like any other, and audited as one.
         var query = QueryTerms.Term("user", _login);
         await RecordReadAsync(OfficerActions.Search, query);
-        var page = await OffCircuit(() => Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(query), Limit = ActionLimit }));
+        var page = await OffCircuit.Read(() => Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse(query), Limit = ActionLimit }));
         _actions = page.Items;
         _actionsTotal = page.Total;
         // Who carried the name, as the latest events' snapshots recorded them.
@@ -86,10 +86,6 @@ public sealed partial class UserHistory
 
     private static string Shortened(string id) =>
         id.Length <= SessionIdShown ? id : string.Concat(id.AsSpan(0, SessionIdShown / 2), "…", id.AsSpan(id.Length - SessionIdShown / 2 + 1));
-
-    /// <summary>The login as a phrase of free text (subjects, addresses, bodies), whatever characters it holds.</summary>
-    internal static string AsText(string login) =>
-        "\"" + login.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 }

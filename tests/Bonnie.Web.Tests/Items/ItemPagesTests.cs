@@ -62,7 +62,7 @@ public sealed class ItemPagesTests : IAsyncLifetime
             Assert.Empty(known.FindAll("[aria-label='User not seen']"));
         }, PageTestContext.Timeout);
         // The text search it offers is one phrase, whatever the login holds.
-        var phrase = Assert.IsType<Bonnie.Shared.Search.TextNode>(Bonnie.Shared.Search.QueryParser.Parse(UserHistory.AsText("nobody \"quoted\"@example.org")).Root);
+        var phrase = Assert.IsType<Bonnie.Shared.Search.TextNode>(Bonnie.Shared.Search.QueryParser.Parse(QueryTerms.Phrase("nobody \"quoted\"@example.org")).Root);
         Assert.True(phrase.IsPhrase);
     }
 

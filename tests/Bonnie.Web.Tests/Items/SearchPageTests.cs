@@ -31,11 +31,10 @@ public sealed class SearchPageTests : IAsyncLifetime
 
     private static string PageLabel(IRenderedComponent<SearchPage> page) => page.Find("nav[aria-label='Result pages'] p").TextContent.Trim();
 
-    /// <summary>Sixty logins searched, and the second page of them opened with Next: its address names the page.</summary>
-    private async Task<(IRenderedComponent<SearchPage> Page, Microsoft.AspNetCore.Components.NavigationManager Nav)> OnSecondPageAsync()
+    /// <summary>Sixty logins searched: their first page, with its counts.</summary>
+    private async Task<IRenderedComponent<SearchPage>> OnFirstPageAsync()
     {
         await SixtyLoginsAsync();
-        var nav = _page.Context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
         var page = _page.Render<SearchPage>();
         Search(page, "session:paging-session-*");
         // The counts come after the rows and re-render the page: a button found before they come is gone after.
@@ -44,6 +43,14 @@ public sealed class SearchPageTests : IAsyncLifetime
             Assert.Equal("Page 1: rows 1–50 of 60", PageLabel(page));
             Assert.Empty(page.FindAll(".bonnie-facets-counting"));
         }, PageTestContext.Timeout);
+        return page;
+    }
+
+    /// <summary>Sixty logins searched, and the second page of them opened with Next: its address names the page.</summary>
+    private async Task<(IRenderedComponent<SearchPage> Page, Microsoft.AspNetCore.Components.NavigationManager Nav)> OnSecondPageAsync()
+    {
+        var page = await OnFirstPageAsync();
+        var nav = _page.Context.Services.GetRequiredService<Microsoft.AspNetCore.Components.NavigationManager>();
         page.Find("button:contains('Next page')").Click();
         page.WaitForAssertion(() => Assert.True(nav.Uri.Contains("&page=2&at=", StringComparison.Ordinal), nav.Uri), PageTestContext.Timeout);
         return (page, nav);
@@ -215,36 +222,41 @@ public sealed class SearchPageTests : IAsyncLifetime
     {
         // A review clicked Next at the foot of the page and was left looking at the new page's last rows; then, with the
         // total focused instead, at the top of the page, the chart and the counts between it and the rows.
-        await SixtyLoginsAsync();
-        var page = _page.Render<SearchPage>();
-        Search(page, "session:paging-session-*");
-        page.WaitForAssertion(() =>
-        {
-            Assert.Equal("Page 1: rows 1–50 of 60", PageLabel(page));
-            Assert.Empty(page.FindAll(".bonnie-facets-counting"));
-        }, PageTestContext.Timeout);
-        Assert.Equal(0, Shown());
+        var page = await OnFirstPageAsync();
+        Assert.Equal(0, Invoked(ShowRows));
 
         page.Find("button:contains('Next page')").Click();
 
         page.WaitForAssertion(() => Assert.Equal("Page 2: rows 51–60 of 60", PageLabel(page)), PageTestContext.Timeout);
-        // Asked after the last render, which WaitForAssertion would not see again: waited for by the clock.
-        var deadline = DateTime.UtcNow + PageTestContext.Timeout;
-        while (Shown() == 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
+        await InvokedMoreThanAsync(ShowRows, 0);
         var shown = Assert.Single(_page.Context.JSInterop.Invocations, i => i.Identifier == ShowRows);
         Assert.IsType<Microsoft.AspNetCore.Components.ElementReference>(shown.Arguments[0]);
         // What is brought into view is the grid of rows itself, focusable only by script.
         var rows = page.Find(".bonnie-results-rows");
         Assert.Equal("-1", rows.GetAttribute("tabindex"));
         Assert.Equal(10, rows.QuerySelectorAll("tbody tr.mud-table-row").Length);
-
-        int Shown() => _page.Context.JSInterop.Invocations.Count(i => i.Identifier == ShowRows);
     }
 
     private const string ShowRows = "bonnieScroll.showRows";
+
+    private const string RestoreAfterReturn = "bonnieScroll.restoreAfterReturn";
+
+    private int Invoked(string identifier) => _page.Context.JSInterop.Invocations.Count(i => i.Identifier == identifier);
+
+    /// <summary>
+    /// Waits until the page has called <paramref name="identifier"/> in the browser more than <paramref name="before"/>
+    /// times. The call comes after the page's last render, which WaitForAssertion would not see again: waited for by
+    /// the clock, up to the tests' timeout, then asserted.
+    /// </summary>
+    private async Task InvokedMoreThanAsync(string identifier, int before)
+    {
+        var deadline = DateTime.UtcNow + PageTestContext.Timeout;
+        while (Invoked(identifier) <= before && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.True(Invoked(identifier) > before, $"the page did not call {identifier}");
+    }
 
     [Theory]
     [InlineData("Query builder", "query-builder")]
@@ -274,8 +286,8 @@ public sealed class SearchPageTests : IAsyncLifetime
         // Whether the officer came back by Back or Forward is the script's to tell (bonnie.js): the page asks each time its
         // address changes. The page left is gone, as it is when the officer opens an event, so what follows is the new one's.
         await _page.Context.DisposeComponentsAsync();
-        var before = Returns();
-        var shown = _page.Context.JSInterop.Invocations.Count(i => i.Identifier == ShowRows);
+        var before = Invoked(RestoreAfterReturn);
+        var shown = Invoked(ShowRows);
 
         // Back from the event: the page is made anew from its address.
         var opened = _page.Render<SearchPage>();
@@ -285,18 +297,10 @@ public sealed class SearchPageTests : IAsyncLifetime
             Assert.Equal("Page 2: rows 51–60 of 60", PageLabel(opened));
             Assert.Empty(opened.FindAll(".bonnie-facets-counting"));
         }, PageTestContext.Timeout);
-        // Asked after the last render, which WaitForAssertion would not see again: waited for by the clock.
-        var deadline = DateTime.UtcNow + PageTestContext.Timeout;
-        while (Returns() == before && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
-        Assert.True(Returns() > before, "the page did not ask to return to the position");
+        await InvokedMoreThanAsync(RestoreAfterReturn, before);
         // Not also brought to the results' top, as a page the officer turns to is.
-        Assert.Equal(shown, _page.Context.JSInterop.Invocations.Count(i => i.Identifier == ShowRows));
+        Assert.Equal(shown, Invoked(ShowRows));
         Assert.Contains("&page=2&at=", nav.Uri, StringComparison.Ordinal);
-
-        int Returns() => _page.Context.JSInterop.Invocations.Count(i => i.Identifier == "bonnieScroll.restoreAfterReturn");
     }
 
     [Fact]
