@@ -525,6 +525,35 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// A query no term drives (every event but one user's) is counted once with its facets: the total with facets is
+    /// the total without them, and each facet's buckets add up to it. Users with as many events are listed by name.
+    /// </summary>
+    [SkippableFact]
+    public async Task SearchEventsAsync_BroadQueryWithFacets_TotalAsWithout_BucketsAddUp_TiesByName()
+    {
+        var batch = new StoreBatch();
+        string[] users = ["dave@example.org", "bob@example.org", "carol@example.org", "erin@example.org"];
+        for (var i = 0; i < 24; i++)
+        {
+            var type = i % 3 == 0 ? EventType.Login : EventType.MessageNew;
+            batch.Events.Add(Event(i, type, users[i % 4], at: T0.AddHours(i * 5)) with { FolderId = type == EventType.Login ? null : Event(i).FolderId, FolderName = type == EventType.Login ? null : Event(i).FolderName });
+        }
+        await _store.CommitAsync(batch);
+
+        var without = await _store.SearchEventsAsync(Search("NOT user:erin@example.org", limit: 5));
+        var with = await _store.SearchEventsAsync(Search("NOT user:erin@example.org", limit: 5, facets: Facets.All));
+
+        Assert.Equal(18, without.Total);
+        Assert.Equal(18, with.Total);
+        Assert.Equal(without.Items.Select(e => e.Id), with.Items.Select(e => e.Id));
+        Assert.Equal(18, with.Facets["event"].Sum(f => f.Count));
+        Assert.Equal(18, with.Facets["day"].Sum(f => f.Count));
+        Assert.Equal([new FacetCount("bob@example.org", 6), new FacetCount("carol@example.org", 6), new FacetCount("dave@example.org", 6)], with.Facets["user"]);
+        // Logins have no folder: only the deliveries are in the folder's bucket.
+        Assert.Equal(batch.Events.Count(e => e.User != "erin@example.org" && e.Type == EventType.MessageNew), with.Facets["folder"].Sum(f => f.Count));
+    }
+
+    /// <summary>
     /// "All but X" keeps the events that have no value for X at all: a login has no folder, a delivery by LMTP no
     /// client address, Cyrus's own housekeeping no user. Leaving them out would hide evidence behind an exclusion.
     /// </summary>
