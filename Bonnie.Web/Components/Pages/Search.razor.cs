@@ -390,6 +390,22 @@ public sealed partial class Search : IDisposable
         }
     }
 
+    /// <summary>
+    /// Addresses searched as free text (<c>alice@example.org</c>), not excluded: each finds the messages whose subject,
+    /// addresses or body hold it, which is not what that user did.
+    /// </summary>
+    internal static IReadOnlyList<string> AddressesAsText(QueryNode? node)
+    {
+        static IEnumerable<string> Of(QueryNode? n) => n switch
+        {
+            TextNode { Field: TextField.Any, IsPrefix: false } t when t.Text.Contains('@', StringComparison.Ordinal) && !t.Text.Any(char.IsWhiteSpace) => [t.Text],
+            AndNode a => a.Children.SelectMany(Of),
+            OrNode o => o.Children.SelectMany(Of),
+            _ => [],
+        };
+        return Of(node).Distinct(StringComparer.OrdinalIgnoreCase).Take(3).ToList();
+    }
+
     private static IEnumerable<string> FolderTerms(QueryNode node) => node switch
     {
         KeywordNode { Field: KeywordField.Folder, IsPrefix: false } k => [k.Value],

@@ -139,6 +139,40 @@ public sealed class SearchPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Query_AnAddressAsFreeText_SaysWhatItFinds_AndLinksToWhatThatUserDid()
+    {
+        // Free text finds the messages that hold the address; a review compared its count with user:'s and could not
+        // tell why they differ.
+        var page = _page.Render<SearchPage>();
+
+        Search(page, "alice@example.org");
+
+        page.WaitForAssertion(() =>
+        {
+            var note = page.Find("[role=note][aria-label='Free text in the query']");
+            Assert.Contains("Free text finds “alice@example.org” in subjects, senders, recipients and message bodies", note.TextContent, StringComparison.Ordinal);
+            var link = Assert.Single(note.QuerySelectorAll("a"));
+            Assert.Equal("search?q=user%3Aalice%40example.org", link.GetAttribute("href"));
+            Assert.Equal("user:alice@example.org", link.TextContent.Trim());
+        }, PageTestContext.Timeout);
+
+    }
+
+    [Theory]
+    [InlineData("alice@example.org", "alice@example.org")]
+    [InlineData("event:MessageNew (alice@example.org OR Bob@Example.org)", "alice@example.org|Bob@Example.org")]
+    [InlineData("user:alice@example.org", "")]
+    [InlineData("event:Login -alice@example.org", "")]
+    [InlineData("from:alice@example.org", "")]
+    [InlineData("alice*", "")]
+    [InlineData("\"alice example.org\"", "")]
+    public void AddressesAsText_OnlyAddressesSearchedAsFreeText_NotExcludedOnesNorFields(string query, string expected)
+    {
+        // The user's own term, a field's, or an address excluded mean what they say: no note for them.
+        Assert.Equal(expected, string.Join('|', SearchPage.AddressesAsText(Bonnie.Shared.Search.QueryParser.Parse(query).Root)));
+    }
+
+    [Fact]
     public async Task Facets_MoreUsersThanChips_SaysHowManyUsersMatch_InWords()
     {
         // "The 12 largest of 50 or more" read as 50 users in all to a review, beside a thousand.
