@@ -28,7 +28,10 @@ internal sealed partial class EmbeddedStore
         // running at that instant, it also stops every statement the search starts later.
         // The deadline is the clock's, read by the handler itself: a timer cancelling a token needs a thread of the pool,
         // which a busy host (or the first search of a test run) gave it only after the search had run 0.4 s past 20 ms.
-        var deadline = Stopwatch.GetTimestamp() + (long)Math.Min(SearchTimeout.TotalSeconds * Stopwatch.Frequency, long.MaxValue / 2);
+        // A negative time (Timeout.InfiniteTimeSpan) is no limit, as for a token's CancelAfter.
+        var deadline = SearchTimeout < TimeSpan.Zero
+            ? long.MaxValue
+            : Stopwatch.GetTimestamp() + (long)Math.Min(SearchTimeout.TotalSeconds * Stopwatch.Frequency, long.MaxValue / 2);
         SQLitePCL.raw.sqlite3_progress_handler(c.Handle, ProgressSteps,
             _ => cancellationToken.IsCancellationRequested || Stopwatch.GetTimestamp() > deadline ? 1 : 0, null);
         try
@@ -211,7 +214,7 @@ internal sealed partial class EmbeddedStore
         IReadOnlyList<KeyValuePair<string, object>> parameters = translator.Parameters;
 
         // Total: the driver's count when the query is nothing but the driver, else counted.
-        long total;
+        long? total;
         if (driverTerm is not null && conjuncts.Count == 1)
         {
             total = driverCount;
@@ -246,7 +249,7 @@ internal sealed partial class EmbeddedStore
         else
         {
             // Counted by the facets' pass below, which reads every match anyway: counting first read them twice.
-            total = -1;
+            total = null;
         }
 
         var pageWhere = where;
@@ -274,16 +277,13 @@ internal sealed partial class EmbeddedStore
             next = SearchCursor.Bind(Cursor.Encode(items[^1].Sequence), search.Query);
         }
 
-        var facets = new Dictionary<string, IReadOnlyList<FacetCount>>(StringComparer.Ordinal);
+        IReadOnlyDictionary<string, IReadOnlyList<FacetCount>> facets = new Dictionary<string, IReadOnlyList<FacetCount>>();
         if (search.Facets != Facets.None)
         {
-            var counted = CountFacets(c, search.Facets, from, where, parameters, facets);
-            if (total < 0)
-            {
-                total = counted;
-            }
+            (var matched, facets) = CountFacets(c, search.Facets, from, where, parameters);
+            total ??= matched;
         }
-        return new EventPage(total, items, next) { Facets = facets };
+        return new EventPage(total ?? throw new UnreachableException("A search without facets counts its total first."), items, next) { Facets = facets };
     }
 
     /// <summary>
@@ -370,15 +370,15 @@ internal sealed partial class EmbeddedStore
     }
 
     /// <summary>
-    /// Every facet asked for, counted in one pass over the query's matches; returns how many matches it read. A GROUP BY
-    /// per facet made SQLite sort every match once per facet (it groups by sorting), and an FTS driver build its word's
+    /// Every facet asked for, counted in one pass over the query's matches, with how many matches it read. A GROUP BY
+    /// per facet made SQLite sort every match once per facet (it groups by sorting), and an FTS driver builds its word's
     /// list once per facet: the four facets of a word in 781,343 of a million events took 2.7 s.
     /// Each facet gives its 50 largest buckets, ties in SQLite's order of the values (by code point); the day facet gives
     /// every day, newest first: a day left out would make the timeline's days add up to less than the total (ten years of
     /// days are 3,653 buckets).
     /// </summary>
-    private static long CountFacets(SqliteConnection c, Facets wanted, string from, string where,
-        IReadOnlyList<KeyValuePair<string, object>> parameters, Dictionary<string, IReadOnlyList<FacetCount>> facets)
+    private static (long Matches, Dictionary<string, IReadOnlyList<FacetCount>> Facets) CountFacets(SqliteConnection c, Facets wanted,
+        string from, string where, IReadOnlyList<KeyValuePair<string, object>> parameters)
     {
         var types = new TextCounts();
         var users = new TextCounts();
@@ -417,30 +417,45 @@ internal sealed partial class EmbeddedStore
                 {
                     string text => raw.sqlite3_bind_text(statement, index, text),
                     long number => raw.sqlite3_bind_int64(statement, index, number),
-                    int number => raw.sqlite3_bind_int64(statement, index, number),
-                    _ => throw new ArgumentException($"A search parameter of type {value.GetType().Name} cannot be bound.", nameof(parameters)),
+                    _ => throw new ArgumentException($"The search parameter {name} ({value?.GetType().Name ?? "null"}) is neither text nor a number.", nameof(parameters)),
                 };
                 SqliteException.ThrowExceptionForRC(rc, db);
             }
-            int step;
-            while ((step = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+            // A reader told the database is busy (rare in WAL: a recovery, a checkpoint truncating the log) waits and
+            // starts the pass again, as a command of Microsoft.Data.Sqlite retries for up to its 30 s.
+            var busyUntil = Stopwatch.GetTimestamp() + (30 * Stopwatch.Frequency);
+            while (true)
             {
-                matches++;
-                types.Add(statement, 0);
-                users.Add(statement, 1);
-                folders.Add(statement, 2);
-                folders.Add(statement, 3);
-                if (raw.sqlite3_column_type(statement, 4) != raw.SQLITE_NULL)
+                int step;
+                while ((step = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
                 {
-                    var day = raw.sqlite3_column_int64(statement, 4);
-                    days[day] = days.GetValueOrDefault(day) + 1;
+                    matches++;
+                    types.Add(statement, 0);
+                    users.Add(statement, 1);
+                    folders.Add(statement, 2);
+                    folders.Add(statement, 3);
+                    if (raw.sqlite3_column_type(statement, 4) != raw.SQLITE_NULL)
+                    {
+                        var day = raw.sqlite3_column_int64(statement, 4);
+                        days[day] = days.GetValueOrDefault(day) + 1;
+                    }
                 }
-            }
-            if (step != raw.SQLITE_DONE)
-            {
+                if (step == raw.SQLITE_DONE)
+                {
+                    break;
+                }
+                if ((step & 0xFF) is raw.SQLITE_BUSY or raw.SQLITE_LOCKED && Stopwatch.GetTimestamp() < busyUntil)
+                {
+                    raw.sqlite3_reset(statement);
+                    (matches, types, users, folders) = (0, new TextCounts(), new TextCounts(), new TextCounts());
+                    days.Clear();
+                    Thread.Sleep(10);
+                    continue;
+                }
                 SqliteException.ThrowExceptionForRC(step, db);
             }
         }
+        var facets = new Dictionary<string, IReadOnlyList<FacetCount>>(StringComparer.Ordinal);
         if (Wants(Facets.EventType))
         {
             facets["event"] = Largest(types.Counts);
@@ -455,28 +470,43 @@ internal sealed partial class EmbeddedStore
         }
         if (Wants(Facets.Day))
         {
-            // Named by SQLite's date(), as the day: terms and after:/before: read them; a day outside its calendar has none.
-            var named = new Dictionary<string, long>(StringComparer.Ordinal);
-            foreach (var (day, name) in Pairs(c, "SELECT value, date(value * 86400, 'unixepoch') FROM json_each($v)",
-                         System.Text.Json.JsonSerializer.Serialize(days.Keys)))
-            {
-                if (name is not null)
-                {
-                    named[name] = named.GetValueOrDefault(name) + days[long.Parse(day, CultureInfo.InvariantCulture)];
-                }
-            }
-            facets["day"] = named.OrderByDescending(d => d.Key, StringComparer.Ordinal).Select(d => new FacetCount(d.Key, d.Value)).ToList();
+            facets["day"] = DayBuckets(c, days);
         }
-        return matches;
+        return (matches, facets);
 
         bool Wants(Facets f) => (wanted & f) != 0;
+    }
+
+    /// <summary>
+    /// Each day named by SQLite's date(), as the day: terms and after:/before: read them (a day outside its calendar has
+    /// no name, and no bucket), newest first.
+    /// </summary>
+    private static List<FacetCount> DayBuckets(SqliteConnection c, Dictionary<long, long> days)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT value, date(value * 86400, 'unixepoch') FROM json_each($days)";
+        cmd.Parameters.AddWithValue("$days", System.Text.Json.JsonSerializer.Serialize(days.Keys));
+        var named = new Dictionary<string, long>(StringComparer.Ordinal);
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            if (!r.IsDBNull(1))
+            {
+                var name = r.GetString(1);
+                named[name] = named.GetValueOrDefault(name) + days[r.GetInt64(0)];
+            }
+        }
+        return named.OrderByDescending(d => d.Key, StringComparer.Ordinal).Select(d => new FacetCount(d.Key, d.Value)).ToList();
     }
 
     /// <summary>How often each text value of a column came, looked up from SQLite's UTF-8 without a string per row.</summary>
     private sealed class TextCounts
     {
         private readonly Dictionary<string, StrongBox<long>> _counts = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, StrongBox<long>>.AlternateLookup<ReadOnlySpan<char>> _lookup;
         private char[] _chars = new char[256];
+
+        public TextCounts() => _lookup = _counts.GetAlternateLookup<ReadOnlySpan<char>>();
 
         public void Add(sqlite3_stmt statement, int column)
         {
@@ -484,20 +514,21 @@ internal sealed partial class EmbeddedStore
             {
                 return;
             }
+            // A text value's bytes as stored: UTF-8, the encoding of every database SQLite creates unless told otherwise,
+            // and the store never tells it otherwise.
             var utf8 = raw.sqlite3_column_blob(statement, column);
             if (_chars.Length < utf8.Length)
             {
                 _chars = new char[utf8.Length * 2];
             }
             var text = _chars.AsSpan(0, Encoding.UTF8.GetChars(utf8, _chars));
-            var lookup = _counts.GetAlternateLookup<ReadOnlySpan<char>>();
-            if (lookup.TryGetValue(text, out var count))
+            if (_lookup.TryGetValue(text, out var count))
             {
                 count.Value++;
             }
             else
             {
-                lookup[text] = new StrongBox<long>(1);
+                _lookup[text] = new StrongBox<long>(1);
             }
         }
 

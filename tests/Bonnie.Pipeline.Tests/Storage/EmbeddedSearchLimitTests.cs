@@ -44,6 +44,15 @@ public sealed class EmbeddedSearchLimitTests(EmbeddedSearchLimitTests.Store40k d
     }
 
     [Fact]
+    public async Task SearchEventsAsync_NoTimeLimit_Answers()
+    {
+        // Timeout.InfiniteTimeSpan is -1 ms: read as a deadline, every search would have been stopped before it began.
+        await using var store = new EmbeddedStore(_dir, 16, NullLogger<EmbeddedStore>.Instance) { SearchTimeout = Timeout.InfiniteTimeSpan };
+
+        Assert.Equal(40_000, (await store.SearchEventsAsync(Search("event:MessageNew -zulu*"))).Total + (await store.SearchEventsAsync(Search("event:MessageNew zulu*"))).Total);
+    }
+
+    [Fact]
     public async Task SearchEventsAsync_CallerGoesAway_StopsInsteadOfRunningToTheEnd()
     {
         await using var store = new EmbeddedStore(_dir, 16, NullLogger<EmbeddedStore>.Instance);
