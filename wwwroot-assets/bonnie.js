@@ -86,3 +86,17 @@
         },
     };
 })();
+
+// Escape closes the menu where it lies over the page (below 1280 px), as it closes a dialog: MudBlazor closes it only on
+// a click beside it, and a keyboard user had no way out but the menu button (a review). A key something else already
+// used (a dialog, an open list) is left to it.
+addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || event.defaultPrevented) {
+        return;
+    }
+    const overlay = document.querySelector(".mud-drawer-overlay.mud-drawer-overlay--open");
+    if (overlay !== null) {
+        overlay.click();
+        document.querySelector("[aria-label='Toggle navigation']")?.focus();
+    }
+});

@@ -71,6 +71,34 @@ public sealed class OfficerJourneyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Menu_OverThePageOnALaptop_EscapeClosesIt_AndTheFocusReturnsToTheMenuButton()
+    {
+        // Below 1280 px the menu opens over the page; a keyboard user had no way to close it but the button (a review).
+        var page = await NewPageAsync();
+        await page.SetViewportSizeAsync(1024, 768);
+        await page.GotoAsync(_baseUrl + "/");
+        await SignInAsync(page, BonnieWebFactory.AdminName, BonnieWebFactory.AdminPassword);
+        await page.GetByRole(AriaRole.Heading, new() { Name = "System state" }).WaitForAsync();
+        await WaitInteractiveAsync(page);
+        var menuButton = page.GetByRole(AriaRole.Button, new() { Name = "Toggle navigation" });
+        var search = page.GetByRole(AriaRole.Link, new() { Name = "Search", Exact = true });
+        await Assertions.Expect(search).Not.ToBeInViewportAsync();
+
+        // The drawer closes itself below its breakpoint once the browser has told its width; the button says so.
+        await Assertions.Expect(menuButton).ToHaveAttributeAsync("aria-expanded", "false");
+        await menuButton.ClickAsync();
+        await Assertions.Expect(search).ToBeInViewportAsync();
+        await Assertions.Expect(menuButton).ToHaveAttributeAsync("aria-expanded", "true");
+
+        await page.Keyboard.PressAsync("Escape");
+
+        await Assertions.Expect(menuButton).ToHaveAttributeAsync("aria-expanded", "false");
+        await Assertions.Expect(search).Not.ToBeInViewportAsync();
+        await Assertions.Expect(menuButton).ToBeFocusedAsync();
+        Assert.Empty(_consoleErrors);
+    }
+
+    [Fact]
     public async Task Administrator_CreatesAnAuditor_WhoIsRefusedTheAdministrationPage()
     {
         var page = await NewPageAsync();
