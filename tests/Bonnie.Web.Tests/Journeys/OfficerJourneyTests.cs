@@ -71,7 +71,7 @@ public sealed class OfficerJourneyTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Menu_OverThePageOnALaptop_EscapeClosesIt_AndTheFocusReturnsToTheMenuButton()
+    public async Task Menu_OverThePageOnALaptop_EscapeClosesIt_AndTheFocusReturnsToTheMenuButton_ThePageIsTheMainLandmark()
     {
         // Below 1280 px the menu opens over the page; a keyboard user had no way to close it but the button (a review).
         var page = await NewPageAsync();
@@ -80,6 +80,8 @@ public sealed class OfficerJourneyTests : IAsyncLifetime
         await SignInAsync(page, BonnieWebFactory.AdminName, BonnieWebFactory.AdminPassword);
         await page.GetByRole(AriaRole.Heading, new() { Name = "System state" }).WaitForAsync();
         await WaitInteractiveAsync(page);
+        // The page's content is its main landmark, which a screen reader jumps to.
+        await Assertions.Expect(page.GetByRole(AriaRole.Main).GetByRole(AriaRole.Heading, new() { Name = "System state" })).ToBeVisibleAsync();
         var menuButton = page.GetByRole(AriaRole.Button, new() { Name = "Toggle navigation" });
         var search = page.GetByRole(AriaRole.Link, new() { Name = "Search", Exact = true });
         await Assertions.Expect(search).Not.ToBeInViewportAsync();
