@@ -154,6 +154,49 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Export_YourExports_ListsTheManifestsHashOfEachBundleYouWrote_NotOthers_AndFollowsANewOne()
+    {
+        // The manifest's SHA-256 went only into the audit log, which only administrators read: an investigator could not
+        // note the figure that identifies the bundle they hand over (a review).
+        _page.Authorization.SetPolicies(BonniePolicies.CanExport);
+        static Dictionary<string, string?> Manifest(string sha, string messages) => new()
+        {
+            ["stage"] = "manifest", ["manifestSha256"] = sha, ["messages"] = messages, ["withoutPayload"] = "1", ["files"] = "7", ["bundle"] = "bonnie-evidence-20261207-101500.zip",
+        };
+        var ours = new string('a', 64);
+        await _page.Audit.RecordAsync(new OfficerAuditEntry(PageTestContext.Officer, OfficerActions.Export, "user:alice@example.org",
+            new Dictionary<string, string?> { ["stage"] = "started", ["messages"] = "3" }));
+        await _page.Audit.RecordAsync(new OfficerAuditEntry(PageTestContext.Officer, OfficerActions.Export, "user:alice@example.org", Manifest(ours, "3")));
+        await _page.Audit.RecordAsync(new OfficerAuditEntry("bob", OfficerActions.Export, "user:carol@example.org", Manifest(new string('b', 64), "9")));
+
+        var page = _page.Render<Export>();
+
+        page.WaitForAssertion(() =>
+        {
+            var row = Assert.Single(page.FindAll(".bonnie-exports tbody tr"));
+            var cells = row.QuerySelectorAll("td").Select(td => string.Join(' ', td.TextContent.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))).ToList();
+            Assert.Equal(["user:alice@example.org", "3 (1 without their bytes)", "bonnie-evidence-20261207-101500.zip", ours], cells.Skip(1));
+        }, PageTestContext.Timeout);
+        Assert.DoesNotContain(new string('b', 64), page.Markup, StringComparison.Ordinal);
+
+        // A bundle written meanwhile in another tab appears without a reload, newest first.
+        var next = new string('c', 64);
+        await _page.Audit.RecordAsync(new OfficerAuditEntry(PageTestContext.Officer, OfficerActions.Export, "selection", Manifest(next, "1")));
+        page.WaitForAssertion(() =>
+            Assert.Equal([next, ours], page.FindAll(".bonnie-exports tbody tr td code").Select(c => c.TextContent)), TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
+    public void Export_NothingExportedYet_SaysSo()
+    {
+        _page.Authorization.SetPolicies(BonniePolicies.CanExport);
+
+        var page = _page.Render<Export>();
+
+        page.WaitForAssertion(() => Assert.Equal("You have exported no bundle yet.", page.Find(".bonnie-no-exports").TextContent.Trim()), PageTestContext.Timeout);
+    }
+
+    [Fact]
     public async Task Backfill_Start_ShowsTheRunnersProgressUntilItFails()
     {
         var page = _page.Render<Backfill>();
