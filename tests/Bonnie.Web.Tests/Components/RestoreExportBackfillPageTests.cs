@@ -80,6 +80,32 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Restore_DryRunOfMessagesThatCannotBeRestored_EachReasonCountedAndEveryMessageLinked_NoEmptyTable()
+    {
+        // A review saw "116 message(s) cannot be restored" followed by five keys, each with the same sentence, and
+        // nothing of the other 111; and a table of folders with no row under "Would restore 0 message(s)".
+        var unknown = Enumerable.Range(0, 60).Select(i => $"Mnosuchkey{i:D3}").ToList();
+        NavigateTo("/restore?scope=messages&keys=" + Uri.EscapeDataString(string.Join(',', unknown)));
+        var page = _page.Render<Restore>();
+
+        Click(page, "Dry run");
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal("Would restore 0 message(s), 0 B", page.Find("[aria-label='Dry run'] h2").TextContent.Trim());
+            var alert = page.Find("[aria-label='Cannot be restored']");
+            Assert.Contains("60 message(s) cannot be restored", alert.TextContent, StringComparison.Ordinal);
+            var reason = Assert.Single(alert.QuerySelectorAll("summary"));
+            Assert.StartsWith("60: ", reason.TextContent.Trim(), StringComparison.Ordinal);
+            Assert.Contains("no such message is recorded", reason.TextContent, StringComparison.Ordinal);
+            var links = alert.QuerySelectorAll("a").Select(a => a.GetAttribute("href")).ToList();
+            Assert.Equal(unknown.Take(50).Select(k => "messages/" + k), links);
+            Assert.Contains("and 10 more", alert.TextContent, StringComparison.Ordinal);
+        }, PageTestContext.Timeout);
+        Assert.Empty(page.FindAll("[aria-label='Dry run'] table"));
+    }
+
+    [Fact]
     public async Task RestoreStart_OnlyUnknownKeys_RefusedSayingWhy_NoJobStarted()
     {
         // Found by a review: a real restore of unknown keys alone started a job of nothing (202, total 0).
