@@ -12,6 +12,19 @@ public static class BonnieRoles
     public const string Administrator = nameof(Administrator);
 
     public static IReadOnlyList<string> All { get; } = [Auditor, Investigator, Restorer, Administrator];
+
+    /// <summary>
+    /// What a role may do, in a line, for whoever picks it (the officers page). Kept here, beside the roles, so a change to
+    /// the policies below is made next to the words that promise them.
+    /// </summary>
+    public static string Description(string role) => role switch
+    {
+        Auditor => "Search and read events, messages and their history. Cannot export, restore or administer.",
+        Investigator => "As Auditor, and can also export evidence.",
+        Restorer => "As Investigator, and can also restore messages into the mailbox they came from.",
+        Administrator => "Everything, including officers, API keys, backfill, retrying failed jobs, restoring into another mailbox and the officers' audit log.",
+        _ => "",
+    };
 }
 
 /// <summary>Authorization policy names; endpoints and pages require one of these, never a bare role.</summary>

@@ -1,0 +1,169 @@
+using Bonnie.Web.Audit;
+using OfficersPage = Bonnie.Web.Components.Pages.Officers;
+using Bonnie.Web.Officers;
+using Bonnie.Web.Security;
+using Bonnie.Web.Tests.Infrastructure;
+using Bunit;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using MudBlazor;
+using MudBlazor.Extensions;
+using MudBlazor.Services;
+
+namespace Bonnie.Web.Tests.Components;
+
+/// <summary>The administrators' officers page over a real officers database: "chief" (signed in) is the only administrator.</summary>
+public sealed class OfficersPageTests : IAsyncLifetime
+{
+    private const string Chief = "chief";
+    private const string Bob = "bob";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+    private readonly BunitContext _context = new();
+    private readonly TempDirectory _directory = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 18, 16, 0, TimeSpan.Zero));
+    private OfficerAuditLog _audit = default!;
+    private OfficerStore _store = default!;
+    private IRenderedComponent<MudPopoverProvider> _popovers = default!;
+    private IRenderedComponent<MudSnackbarProvider> _snackbars = default!;
+
+    public async Task InitializeAsync()
+    {
+        var data = TestData.DataDirectoryIn(_directory.Path);
+        _audit = new OfficerAuditLog(data, _time);
+        _store = new OfficerStore(data);
+        var hasher = new PasswordHasher<OfficerAccount>();
+        foreach (var (name, role) in new[] { (Chief, BonnieRoles.Administrator), (Bob, BonnieRoles.Auditor) })
+        {
+            var account = new OfficerAccount(name, role, "", false, 0, null, _time.GetUtcNow());
+            Assert.True(await _store.TryCreateAsync(account with { PasswordHash = hasher.HashPassword(account, "a long enough password") }));
+        }
+
+        _context.Services.AddMudServices();
+        _context.Services.AddSingleton<TimeProvider>(_time);
+        _context.Services.AddSingleton(_store);
+        _context.Services.AddSingleton<IPasswordHasher<OfficerAccount>>(hasher);
+        _context.Services.AddSingleton<IOfficerAudit>(_audit);
+        _context.Services.AddOptions<OfficerOptions>();
+        _context.Services.AddSingleton<OfficerAccounts>();
+        _context.Services.AddScoped<OfficerCircuit>();
+        _context.JSInterop.Mode = JSRuntimeMode.Loose;
+        _context.AddAuthorization().SetAuthorized(Chief);
+        _popovers = _context.Render<MudPopoverProvider>();
+        _snackbars = _context.Render<MudSnackbarProvider>();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _context.DisposeAsync();
+        _audit.Dispose();
+        _directory.Dispose();
+    }
+
+    private IRenderedComponent<OfficersPage> RenderLoaded()
+    {
+        var page = _context.Render<OfficersPage>();
+        page.WaitForAssertion(() => Assert.Equal(2, page.FindAll("tbody tr.mud-table-row").Count), Timeout);
+        return page;
+    }
+
+    private static IRenderedComponent<MudSelect<string>> RoleSelectOf(IRenderedComponent<OfficersPage> page, string officer) =>
+        page.FindComponents<MudSelect<string>>().Single(s => s.Instance.Label == $"Role of {officer}");
+
+    [Fact]
+    public async Task ChangeRole_OfTheOnlyAdministrator_IsRefused_AndTheSelectShowsAdministratorAgain()
+    {
+        var page = RenderLoaded();
+
+        // As the officer does it: open the select, click "Restorer" in its list.
+        await page.InvokeAsync(() => RoleSelectOf(page, Chief).Instance.OpenMenu());
+        var restorer = _popovers.WaitForElements(".mud-popover-open .mud-list-item", Timeout)
+            .Single(item => item.TextContent.TrimStart().StartsWith(BonnieRoles.Restorer, StringComparison.Ordinal));
+        await restorer.ClickAsync(new());
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Contains("This is the last administrator", _snackbars.Markup, StringComparison.Ordinal);
+            // The refused role is not left on screen as if it were saved: the select is back on the officer's real role.
+            Assert.Equal(BonnieRoles.Administrator, RoleSelectOf(page, Chief).Instance.GetState(x => x.Value));
+        }, Timeout);
+        Assert.Equal(BonnieRoles.Administrator, (await _store.FindAsync(Chief))!.Role);
+    }
+
+    [Fact]
+    public async Task Render_DisabledOfficer_StateChipsSitInAWrappingContainer()
+    {
+        await _store.SetDisabledAsync(Bob, _time.GetUtcNow());
+
+        var page = RenderLoaded();
+
+        // This checks the markup only (bUnit has no layout): the chips are in a flex container that wraps, and the role
+        // select may shrink. Whether the row then fits a 390 px phone screen can only be seen in a browser.
+        var row = page.FindAll("tbody tr.mud-table-row").Single(r => r.TextContent.Contains(Bob, StringComparison.Ordinal));
+        var chips = row.QuerySelector(".bonnie-officer-state")!;
+        Assert.Contains("flex-wrap", chips.ClassList);
+        Assert.Contains("disabled since 2026-11-29 18:16", chips.TextContent, StringComparison.Ordinal);
+        Assert.Contains("min-width:0", RoleSelectOf(page, Bob).Instance.Style, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DisableThenEnable_FocusGoesBackToThatOfficersButton()
+    {
+        var page = RenderLoaded();
+
+        await page.Find($"button[aria-label='Disable {Bob}']").ClickAsync(new());
+
+        page.WaitForAssertion(() =>
+        {
+            var enable = page.Find($"button[aria-label='Enable {Bob}']");
+            // bUnit records ElementReference.FocusAsync as this JS call; without it the browser's focus falls to the body.
+            var focus = Assert.Single(_context.JSInterop.Invocations, i => i.Identifier == "Blazor._internal.domWrapper.focus");
+            // And it is the new Enable button of that very officer that gets it (bUnit marks a referenced element so).
+            Assert.Equal(((ElementReference)focus.Arguments[0]!).Id, enable.GetAttribute("blazor:elementReference"));
+        }, Timeout);
+        Assert.Contains("is disabled", _snackbars.Markup, StringComparison.Ordinal);
+
+        await page.Find($"button[aria-label='Enable {Bob}']").ClickAsync(new());
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.NotNull(page.Find($"button[aria-label='Disable {Bob}']"));
+            Assert.Equal(2, _context.JSInterop.Invocations.Count(i => i.Identifier == "Blazor._internal.domWrapper.focus"));
+        }, Timeout);
+    }
+
+    [Fact]
+    public async Task Unlock_LockedOfficer_SaysTheDateAndUtc_ConfirmsAndKeepsTheFocusInTheRow()
+    {
+        await _store.RecordFailureAsync(Bob, _time.GetUtcNow(), 1, TimeSpan.FromMinutes(10));
+
+        var page = RenderLoaded();
+
+        Assert.Contains("locked until 2026-11-29 18:26 UTC", page.Markup, StringComparison.Ordinal);
+        await page.Find($"button[aria-label='Unlock {Bob}']").ClickAsync(new());
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Empty(page.FindAll($"button[aria-label='Unlock {Bob}']"));
+            Assert.Contains($"{Bob} is unlocked", _snackbars.Markup, StringComparison.Ordinal);
+            Assert.Single(_context.JSInterop.Invocations, i => i.Identifier == "Blazor._internal.domWrapper.focus");
+        }, Timeout);
+    }
+
+    [Fact]
+    public async Task Roles_AreDescribedWhereTheyArePicked()
+    {
+        var page = RenderLoaded();
+
+        // Under the new officer's select: what the chosen role (Auditor by default) may do.
+        Assert.Contains(BonnieRoles.Description(BonnieRoles.Auditor), page.Markup, StringComparison.Ordinal);
+
+        // In an officer's role list: one line per role.
+        await page.InvokeAsync(() => RoleSelectOf(page, Bob).Instance.OpenMenu());
+        var descriptions = _popovers.WaitForElements(".mud-popover-open .bonnie-role-description", Timeout);
+        Assert.Equal(BonnieRoles.All.Select(BonnieRoles.Description), descriptions.Select(d => d.TextContent.Trim()));
+        Assert.Contains("export", BonnieRoles.Description(BonnieRoles.Investigator), StringComparison.Ordinal);
+        Assert.Contains("audit log", BonnieRoles.Description(BonnieRoles.Administrator), StringComparison.Ordinal);
+    }
+}
