@@ -92,7 +92,7 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
 
         page.WaitForAssertion(() =>
         {
-            Assert.Equal("Would restore 0 message(s), 0 B", page.Find("[aria-label='Dry run'] h2").TextContent.Trim());
+            Assert.Equal("Would restore 0 message(s), 0\u00A0B", page.Find("[aria-label='Dry run'] h2").TextContent.Trim());
             var alert = page.Find("[aria-label='Cannot be restored']");
             Assert.Contains("60 message(s) cannot be restored", alert.TextContent, StringComparison.Ordinal);
             var reason = Assert.Single(alert.QuerySelectorAll("summary"));
