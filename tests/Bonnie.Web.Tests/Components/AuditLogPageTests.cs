@@ -1,3 +1,4 @@
+using Bonnie.Web.Search;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Components.Pages;
 using Bonnie.Web.Officers;
@@ -120,6 +121,32 @@ public sealed class AuditLogPageTests : IAsyncLifetime
         page.Find("button:contains('Filter')").Click();
 
         Assert.EndsWith("/audit?after=2026-12-07T00%3A30%3A00Z&before=2026-12-07T01%3A04%3A30Z", nav.Uri, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Render_TargetsOfReads_LinkToWhatWasRead_OthersArePlainText()
+    {
+        // Event ids of 64 hex digits could only be copied and searched for by hand (a review).
+        var eventId = new string('e', 64);
+        await _log.RecordAsync(new OfficerAuditEntry("alice", OfficerActions.EventViewed, eventId));
+        await _log.RecordAsync(new OfficerAuditEntry("alice", OfficerActions.MessageViewed, "mid:<a/b@host>:512"));
+        await _log.RecordAsync(new OfficerAuditEntry("alice", OfficerActions.SessionsViewed, "bob@example.org"));
+        await _log.RecordAsync(new OfficerAuditEntry("alice", OfficerActions.Export, "selection"));
+        await _log.RecordAsync(new OfficerAuditEntry("chief", OfficerActions.OfficerDisabled, "alice"));
+
+        var page = _context.Render<AuditLog>();
+
+        page.WaitForAssertion(() =>
+        {
+            var rows = page.FindAll("tbody tr.mud-table-row");
+            string? LinkIn(string text) => rows.Single(r => r.TextContent.Contains(text, StringComparison.Ordinal)).QuerySelector("a")?.GetAttribute("href");
+            Assert.Equal("events/" + eventId, LinkIn(eventId));
+            Assert.Equal(ItemLinks.Message("mid:<a/b@host>:512"), LinkIn("mid:<a/b@host>:512"));
+            Assert.Equal("users/bob@example.org", LinkIn("bob@example.org"));
+            Assert.Equal("search?q=query%2030", LinkIn("query 30"));
+            Assert.Null(LinkIn("selection"));
+            Assert.Null(LinkIn(OfficerActions.OfficerDisabled));
+        }, Timeout);
     }
 
     [Fact]
