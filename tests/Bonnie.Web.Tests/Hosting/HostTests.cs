@@ -245,6 +245,16 @@ public sealed class HostTests : IDisposable
         Assert.Equal("/account/password", home.Headers.Location!.OriginalString);
         Assert.Equal(HttpStatusCode.Redirect, changed.StatusCode);
         Assert.Equal(HttpStatusCode.OK, homeAfter.StatusCode);
+        // The rules are said before the first try, the one-time password's page offers a way out, and home says the
+        // change was made (a review found none of these).
+        Assert.Contains("at least 12 characters, at least 4 of them different", form, StringComparison.Ordinal);
+        Assert.Contains("Sign out instead", form, StringComparison.Ordinal);
+        Assert.Equal("/?password=changed", changed.Headers.Location!.PathAndQuery);
+        Assert.Contains("Your password was changed.", await client.GetStringAsync(changed.Headers.Location), StringComparison.Ordinal);
+        Assert.DoesNotContain("Your password was changed.", await homeAfter.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var ownChoice = await client.GetStringAsync(new Uri("/account/password", UriKind.Relative));
+        Assert.Contains("Back to Bonnie without changing it", ownChoice, StringComparison.Ordinal);
+        Assert.DoesNotContain("Sign out instead", ownChoice, StringComparison.Ordinal);
     }
 
     [Fact]
