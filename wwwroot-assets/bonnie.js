@@ -100,3 +100,14 @@ addEventListener("keydown", (event) => {
         document.querySelector("[aria-label='Toggle navigation']")?.focus();
     }
 });
+
+window.bonnieMenu = {
+    /** The menu's first link takes the focus when the menu lies over the page, once its overlay is shown. */
+    focusIfOverThePage() {
+        requestAnimationFrame(() => {
+            if (document.querySelector(".mud-drawer-overlay.mud-drawer-overlay--open") !== null) {
+                document.querySelector(".mud-drawer a")?.focus();
+            }
+        });
+    },
+};

@@ -91,6 +91,10 @@ public sealed class OfficerJourneyTests : IAsyncLifetime
         await menuButton.ClickAsync();
         await Assertions.Expect(search).ToBeInViewportAsync();
         await Assertions.Expect(menuButton).ToHaveAttributeAsync("aria-expanded", "true");
+        // Over the page, the menu takes the focus: Tab went to the page's links under the overlay (a review).
+        await Assertions.Expect(page.GetByRole(AriaRole.Link, new() { Name = "Home", Exact = true })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Tab");
+        await Assertions.Expect(search).ToBeFocusedAsync();
 
         await page.Keyboard.PressAsync("Escape");
 
