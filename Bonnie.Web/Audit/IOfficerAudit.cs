@@ -48,6 +48,8 @@ public static class OfficerActions
     public const string OfficerUnlocked = "officer-unlocked";
     public const string OfficerDisabled = "officer-disabled";
     public const string OfficerEnabled = "officer-enabled";
+    /// <summary>An administrator gave the officer (the target) a one-time password.</summary>
+    public const string OfficerPasswordSet = "officer-password-set";
     public const string AuditVerified = "audit-verified";
     /// <summary>The audit log was read over the API or downloaded (Details: the filter and the format).</summary>
     public const string AuditRead = "audit-read";

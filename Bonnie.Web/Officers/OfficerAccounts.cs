@@ -124,6 +124,36 @@ internal sealed class OfficerAccounts(
         return OfficerAccountResult.Done;
     }
 
+    /// <summary>
+    /// An administrator gives another officer a one-time password (one who forgot theirs had no way back in): they must
+    /// replace it at their next sign-in, a lock from failed sign-ins is lifted, and a session of theirs still open ends at
+    /// its next request (the cookie is checked against the account on each). Their own password an officer changes
+    /// themselves, giving the current one.
+    /// </summary>
+    public async Task<OfficerAccountResult> SetOneTimePasswordAsync(
+        string actingOfficer, string userName, string oneTimePassword, string? clientAddress, CancellationToken cancellationToken = default)
+    {
+        var officer = await store.FindAsync(userName, cancellationToken);
+        if (officer is null)
+        {
+            return OfficerAccountResult.Refused($"There is no officer named '{userName}'.");
+        }
+        if (string.Equals(officer.UserName, actingOfficer, StringComparison.OrdinalIgnoreCase))
+        {
+            return OfficerAccountResult.Refused("Your own password you change under Change password, with your current one.");
+        }
+        var problems = PasswordProblems(oneTimePassword).ToList();
+        if (problems.Count > 0)
+        {
+            return new OfficerAccountResult(problems);
+        }
+        await store.SetPasswordAsync(officer.UserName, hasher.HashPassword(officer, oneTimePassword), mustChange: true, cancellationToken);
+        await store.ClearFailuresAsync(officer.UserName, cancellationToken);
+        await audit.RecordAsync(new OfficerAuditEntry(actingOfficer, OfficerActions.OfficerPasswordSet, officer.UserName,
+            ClientAddress: clientAddress), cancellationToken);
+        return OfficerAccountResult.Done;
+    }
+
     /// <summary>An officer replaces their own password; the current one must be given.</summary>
     public async Task<OfficerAccountResult> ChangePasswordAsync(
         string userName, string currentPassword, string newPassword, string? clientAddress, CancellationToken cancellationToken = default)

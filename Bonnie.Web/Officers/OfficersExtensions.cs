@@ -41,8 +41,10 @@ internal static class OfficersExtensions
                     {
                         var store = context.HttpContext.RequestServices.GetRequiredService<OfficerStore>();
                         var officer = await store.FindAsync(principal.Identity?.Name ?? "", context.HttpContext.RequestAborted);
+                        // A cookie's must-change mark and the account's disagree after the officer changed their password
+                        // elsewhere, or an administrator gave them a one-time password since: either way the session ends.
                         if (officer is null || officer.IsDisabled || !principal.IsInRole(officer.Role)
-                            || (!officer.MustChangePassword && principal.HasClaim(c => c.Type == OfficerClaims.MustChangePassword)))
+                            || officer.MustChangePassword != principal.HasClaim(c => c.Type == OfficerClaims.MustChangePassword))
                         {
                             context.RejectPrincipal();
                         }

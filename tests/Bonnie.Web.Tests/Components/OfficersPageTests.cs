@@ -72,6 +72,29 @@ public sealed class OfficersPageTests : IAsyncLifetime
         page.FindComponents<MudSelect<string>>().Single(s => s.Instance.Label == $"Role of {officer}");
 
     [Fact]
+    public async Task OneTimePassword_ForAnotherOfficer_SetFromTheirRow_TheyMustReplaceIt_NotOfferedForOneself()
+    {
+        var page = RenderLoaded();
+
+        Assert.Empty(page.FindAll($"button[aria-label='One-time password for {Chief}']"));
+        page.Find($"button[aria-label='One-time password for {Bob}']").Click();
+        page.WaitForAssertion(() => Assert.NotNull(page.Find("#one-time-password")), Timeout);
+        page.Find("#one-time-password").Input("a one-time secret for bob");
+        page.Find("form[aria-label='One-time password']").Submit();
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Contains("bob has a one-time password: they must replace it when they next sign in.", _snackbars.Markup, StringComparison.Ordinal);
+            Assert.Empty(page.FindAll("form[aria-label='One-time password']"));
+        }, Timeout);
+        var bob = await _store.FindAsync(Bob);
+        Assert.True(bob!.MustChangePassword);
+        Assert.Equal(PasswordVerificationResult.Success, new PasswordHasher<OfficerAccount>().VerifyHashedPassword(bob, bob.PasswordHash, "a one-time secret for bob"));
+        var (records, _) = await _audit.ReadPageAsync(0, 1);
+        Assert.Equal((Chief, OfficerActions.OfficerPasswordSet, Bob), (records[0].Officer, records[0].Action, records[0].Target));
+    }
+
+    [Fact]
     public async Task ChangeRole_OfTheOnlyAdministrator_IsRefused_AndTheSelectShowsAdministratorAgain()
     {
         var page = RenderLoaded();

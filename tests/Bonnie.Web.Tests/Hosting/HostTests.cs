@@ -219,6 +219,27 @@ public sealed class HostTests : IDisposable
     }
 
     [Fact]
+    public async Task OneTimePasswordGiven_TheOfficersOpenSessionEnds_TheyMustReplaceIt()
+    {
+        var accounts = _factory.Services.GetRequiredService<OfficerAccounts>();
+        Assert.True((await accounts.CreateAsync("chief", "eve", "eve's long password", BonnieRoles.Investigator, false, null)).Succeeded);
+        using var client = Client();
+        using (var signIn = await SignInForm.PostAsync(client, "eve", "eve's long password"))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
+        }
+
+        Assert.True((await accounts.SetOneTimePasswordAsync("chief", "eve", "a one-time secret for eve", null)).Succeeded);
+
+        // Whoever holds the session (perhaps whoever learnt the old password) is out at the next request.
+        using var after = await client.GetAsync(new Uri("/search", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.Redirect, after.StatusCode);
+        Assert.Equal("/signin", after.Headers.Location!.AbsolutePath);
+        using var again = await SignInForm.PostAsync(client, "eve", "a one-time secret for eve");
+        Assert.Equal("/account/password", again.Headers.Location!.AbsolutePath);
+    }
+
+    [Fact]
     public async Task SignIn_OneTimePassword_LeadsOnlyToChangePasswordUntilChanged()
     {
         var accounts = _factory.Services.GetRequiredService<OfficerAccounts>();

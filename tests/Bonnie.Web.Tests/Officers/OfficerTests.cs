@@ -90,6 +90,39 @@ public sealed class OfficerTests : IDisposable
     }
 
     [Fact]
+    public async Task SetOneTimePassword_LockedOfficerWhoForgotTheirs_SignsInWithItOnly_MustReplaceIt_Recorded()
+    {
+        // An officer who forgot their password had no way back in (a review).
+        await Accounts().CreateAsync("chief", "ann", "ann's long password", BonnieRoles.Auditor, false, null);
+        for (var i = 0; i < 3; i++)
+        {
+            await Authenticator().AuthenticateAsync("ann", "wrong");
+        }
+
+        var set = await Accounts().SetOneTimePasswordAsync("chief", "ann", "a one-time secret for ann", "192.0.2.9");
+
+        Assert.True(set.Succeeded);
+        var signIn = await Authenticator().AuthenticateAsync("ann", "a one-time secret for ann");
+        Assert.Equal(OfficerAuthenticationOutcome.Succeeded, signIn.Outcome);
+        Assert.True(signIn.Officer!.MustChangePassword);
+        Assert.NotEqual(OfficerAuthenticationOutcome.Succeeded, (await Authenticator().AuthenticateAsync("ann", "ann's long password")).Outcome);
+        var (records, _) = await _audit.ReadPageAsync(0, 1);
+        Assert.Equal(("chief", OfficerActions.OfficerPasswordSet, "ann", "192.0.2.9"), (records[0].Officer, records[0].Action, records[0].Target, records[0].ClientAddress));
+        Assert.DoesNotContain("one-time secret", records[0].Details, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SetOneTimePassword_OwnOrWeakOrUnknown_IsRefused()
+    {
+        await Accounts().CreateAsync("chief", "ann", "ann's long password", BonnieRoles.Auditor, false, null);
+
+        Assert.Contains("Change password", (await Accounts().SetOneTimePasswordAsync("ann", "ann", "a one-time secret for ann", null)).Errors.Single(), StringComparison.Ordinal);
+        Assert.Contains("at least", (await Accounts().SetOneTimePasswordAsync("chief", "ann", "short", null)).Errors[0], StringComparison.Ordinal);
+        Assert.Contains("no officer named", (await Accounts().SetOneTimePasswordAsync("chief", "nobody", "a one-time secret for ann", null)).Errors.Single(), StringComparison.Ordinal);
+        Assert.Equal(OfficerAuthenticationOutcome.Succeeded, (await Authenticator().AuthenticateAsync("ann", "ann's long password")).Outcome);
+    }
+
+    [Fact]
     public async Task Create_BadInput_ReportsEveryProblem()
     {
         var result = await Accounts().CreateAsync("chief", "bad name!", "short", "Janitor", false, null);
