@@ -1,3 +1,4 @@
+using Bonnie.Shared.Search;
 using System.Net;
 using System.Net.Sockets;
 using Bonnie.Pipeline.Backfill;
@@ -210,6 +211,37 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
         await _page.Audit.RecordAsync(new OfficerAuditEntry(PageTestContext.Officer, OfficerActions.Export, "selection", Manifest(next, "1")));
         page.WaitForAssertion(() =>
             Assert.Equal([next, ours], page.FindAll(".bonnie-exports tbody tr td code").Select(c => c.TextContent)), TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
+    public async Task Export_TheQuerysMatchesCountedBeforeExporting_NoMatch_NoExport()
+    {
+        // A review exported a query matching nothing and got a bundle of no message, without a word.
+        _page.Authorization.SetPolicies(BonniePolicies.CanExport);
+        var expected = (await _page.Store.Store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse("user:alice@example.org"), Limit = 1 })).Total;
+        Assert.True(expected > 1);
+        NavigateTo("/export?q=" + Uri.EscapeDataString("user:alice@example.org"));
+        var page = _page.Render<Export>();
+
+        page.WaitForAssertion(() =>
+        {
+            var said = page.Find(".bonnie-export-matches");
+            Assert.StartsWith($"{expected:N0} events match; the bundle holds the messages they name.", said.TextContent.Trim(), StringComparison.Ordinal);
+            Assert.Equal("search?q=user%3Aalice%40example.org", said.QuerySelector("a")!.GetAttribute("href"));
+            Assert.NotNull(page.Find("a[aria-label='Export evidence bundle']").GetAttribute("href"));
+        }, PageTestContext.Timeout);
+
+        page.FindAll("input").First(i => i.GetAttribute("value") == "user:alice@example.org").Input("user:nobody@example.org");
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal("No event matches this query: its bundle would hold no message.", page.Find(".bonnie-export-matches").TextContent.Trim());
+            Assert.Empty(page.FindAll("a[aria-label='Export evidence bundle']"));
+            Assert.True(page.Find("button[aria-label='Export evidence bundle']").HasAttribute("disabled"));
+        }, PageTestContext.Timeout);
+        // Each count is a read of the store, recorded as a search that was only counted.
+        var counted = (await _page.AuditRecordsAsync()).Where(r => r.Action == OfficerActions.Search && r.Details.Contains("before an export", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["user:alice@example.org", "user:nobody@example.org"], counted.OrderBy(r => r.Sequence).Select(r => r.Target));
     }
 
     [Fact]
