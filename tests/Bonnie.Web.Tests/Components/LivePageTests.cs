@@ -96,6 +96,8 @@ public sealed class LivePageTests : IAsyncLifetime
         Assert.Contains("46 waiting or in work", page.Markup, StringComparison.Ordinal);
         Assert.Equal("2", Figure(page, "Collectors"));
         Assert.Equal("12.5", Figure(page, "Submitted per second"));
+        // The broker's counters say since when they count.
+        Assert.Contains("since the broker started", page.Find("[aria-label='Submitted']").TextContent, StringComparison.Ordinal);
         var workers = page.FindAll("section[aria-labelledby=live-workers-heading] tbody tr");
         Assert.Contains(workers, r => r.TextContent.Contains("worker-a", StringComparison.Ordinal) && r.TextContent.Contains("Busy", StringComparison.Ordinal));
         Assert.Contains(workers, r => r.TextContent.Contains("worker-b", StringComparison.Ordinal) && r.TextContent.Contains("2026-03-01 08:59:58", StringComparison.Ordinal));
