@@ -23,6 +23,11 @@ public sealed partial class Restore
     [Inject] private OfficerCircuit Circuit { get; set; } = null!;
     [Inject] private IAuthorizationService Authorization { get; set; } = null!;
     [Inject] private NavigationManager Navigation { get; set; } = null!;
+    [Inject] private Bonnie.Shared.Storage.IBonnieStore Store { get; set; } = null!;
+    [Inject] private ILogger<Restore> Logger { get; set; } = null!;
+
+    // What each listed message is (subject, sender, date), by key: a list of keys alone told an officer nothing (a review).
+    private Dictionary<string, string> _labels = new(StringComparer.Ordinal);
     [CascadingParameter] private Task<AuthenticationState> AuthenticationState { get; set; } = null!;
 
     [SupplyParameterFromQuery(Name = "scope")] public string? ScopeQuery { get; set; }
@@ -75,9 +80,11 @@ public sealed partial class Restore
                     break;
                 case RestoreStart.Planned p:
                     _plan = p.Plan;
+                    await LabelAsync(p.Plan.Unrestorable.Select(u => (u.MessageKey, u.Reason)));
                     break;
                 case RestoreStart.Started s:
                     _plan = s.Job.Plan;
+                    await LabelAsync(s.Job.Plan.Unrestorable.Select(u => (u.MessageKey, u.Reason)));
                     Follow(s.Job);
                     // The job in the address: a reload, or the address sent on, shows its progress (a review lost it on reload).
                     Navigation.NavigateTo(Navigation.GetUriWithQueryParameter("job", s.Job.Id), replace: true);
@@ -92,6 +99,36 @@ public sealed partial class Restore
         {
             _busy = false;
         }
+    }
+
+    /// <summary>Reads what the messages a list will show are (the first of each reason), off the circuit's thread.</summary>
+    private async Task LabelAsync(IEnumerable<(string Key, string Reason)> messages)
+    {
+        var keys = messages.GroupBy(m => m.Reason).SelectMany(g => g.Take(ListedPerReason).Select(m => m.Key)).Where(k => !_labels.ContainsKey(k)).ToList();
+        foreach (var key in keys)
+        {
+            try
+            {
+                if (await Bonnie.Web.Search.OffCircuit.Read(() => Store.GetMessageAsync(key)) is { } message)
+                {
+                    _labels[key] = LabelOf(message);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Only a help to read the list: the key stays shown.
+                Logger.LogWarning(e, "Could not read a message listed by a restore");
+                return;
+            }
+        }
+    }
+
+    internal static string LabelOf(Bonnie.Shared.Storage.MessageObject message)
+    {
+        var subject = string.IsNullOrWhiteSpace(message.Subject) ? "(no subject)" : message.Subject;
+        var from = string.IsNullOrWhiteSpace(message.From) ? "" : " · " + message.From;
+        var date = (message.InternalDate ?? message.FirstSeen).UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
+        return $"{subject}{from} · {date} UTC";
     }
 
     private void Follow(RestoreJob job)

@@ -107,6 +107,32 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Restore_DryRun_AMessageThatCannotBeRestored_IsNamedBySubjectSenderAndDate_ItsKeyInTheTooltip()
+    {
+        // A list of keys alone told an officer nothing of which messages would not come back (a review).
+        const string withoutBytes = "M00000000000000000000b1d2";
+        var json = TestStore.Fixture("MessageNew").Replace(TestStore.DeliveredMessage, withoutBytes, StringComparison.Ordinal)
+            .Replace("UID=1\"", "UID=270\"", StringComparison.Ordinal);
+        await _page.Store.ProcessAsync(TestStore.Raw(System.Text.Encoding.UTF8.GetBytes(json)));
+        var message = await _page.Store.Store.GetMessageAsync(withoutBytes);
+        Assert.NotNull(message);
+        NavigateTo("/restore?scope=messages&keys=" + Uri.EscapeDataString(withoutBytes + ",Mnosuchkey000"));
+        var page = _page.Render<Restore>();
+
+        Click(page, "Dry run");
+
+        page.WaitForAssertion(() =>
+        {
+            var named = page.FindAll("[aria-label='Cannot be restored'] a").Single(a => a.GetAttribute("href") == "messages/" + withoutBytes);
+            Assert.Equal(Bonnie.Web.Components.Pages.Restore.LabelOf(message), named.TextContent.Trim());
+            Assert.StartsWith(message.Subject!, named.TextContent.Trim(), StringComparison.Ordinal);
+            Assert.Equal(withoutBytes, named.GetAttribute("title"));
+            // A key no message has stays the key.
+            Assert.Contains(page.FindAll("[aria-label='Cannot be restored'] a"), a => a.TextContent.Trim() == "Mnosuchkey000");
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
     public async Task RestoreStart_OnlyUnknownKeys_RefusedSayingWhy_NoJobStarted()
     {
         // Found by a review: a real restore of unknown keys alone started a job of nothing (202, total 0).
