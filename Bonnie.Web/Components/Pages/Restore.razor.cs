@@ -69,6 +69,11 @@ public sealed partial class Restore
         try
         {
             var request = Form.ToRequest(dryRun);
+            if (request is { Scope: RestoreScope.Folder, FolderId: { Length: > 0 } folder })
+            {
+                // An officer knows a folder by its name; Cyrus's id was all the field took (a review).
+                request = request with { FolderId = await FolderIdOfAsync(folder) };
+            }
             var user = (await AuthenticationState).User;
             var officer = user.Identity?.Name ?? "?";
             var intoAnother = await RestoreStarter.MayRestoreIntoAnotherMailboxAsync(Authorization, user);
@@ -99,6 +104,16 @@ public sealed partial class Restore
         {
             _busy = false;
         }
+    }
+
+    /// <summary>The id of the folder named <paramref name="value"/> now, or the value itself (an id, a deleted folder's id).</summary>
+    private async Task<string> FolderIdOfAsync(string value)
+    {
+        if (await Bonnie.Web.Search.OffCircuit.Read(() => Store.GetFolderAsync(value)) is not null)
+        {
+            return value;
+        }
+        return await Bonnie.Web.Search.OffCircuit.Read(() => Store.FindFolderByNameAsync(value)) is { } named ? named.Id : value;
     }
 
     /// <summary>Reads what the messages a list will show are (the first of each reason), off the circuit's thread.</summary>

@@ -133,6 +133,27 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Restore_DryRunOfAFolderByItsName_PlansThatFolder()
+    {
+        // Cyrus's id was all the field took; an officer knows a folder by its name (a review).
+        var inbox = await _page.Store.Store.GetFolderAsync(TestStore.Inbox);
+        Assert.NotNull(inbox);
+        var expected = await _jobs.PlanAsync(new RestoreRequest
+        {
+            Scope = RestoreScope.Folder, FolderId = TestStore.Inbox, At = new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero), DryRun = true,
+        });
+        NavigateTo($"/restore?scope=folder&folder={Uri.EscapeDataString(inbox.Name)}&at=2030-01-01T00:00:00Z");
+        var page = _page.Render<Restore>();
+
+        Click(page, "Dry run");
+
+        page.WaitForAssertion(() => Assert.StartsWith($"Would restore {expected.Items.Count} message(s)",
+            page.Find("[aria-label='Dry run'] h2").TextContent.Trim(), StringComparison.Ordinal), PageTestContext.Timeout);
+        Assert.NotEmpty(expected.Items);
+        Assert.Equal(expected.Folders.Count, page.FindAll("[aria-label='Dry run'] tbody tr").Count);
+    }
+
+    [Fact]
     public async Task RestoreStart_OnlyUnknownKeys_RefusedSayingWhy_NoJobStarted()
     {
         // Found by a review: a real restore of unknown keys alone started a job of nothing (202, total 0).
