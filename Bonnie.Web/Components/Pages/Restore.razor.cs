@@ -69,10 +69,13 @@ public sealed partial class Restore
         try
         {
             var request = Form.ToRequest(dryRun);
+            string? unknownFolder = null;
             if (request is { Scope: RestoreScope.Folder, FolderId: { Length: > 0 } folder })
             {
                 // An officer knows a folder by its name; Cyrus's id was all the field took (a review).
-                request = request with { FolderId = await FolderIdOfAsync(folder) };
+                var id = await FolderIdOfAsync(folder);
+                request = request with { FolderId = id ?? folder };
+                unknownFolder = id is null ? folder : null;
             }
             var user = (await AuthenticationState).User;
             var officer = user.Identity?.Name ?? "?";
@@ -81,7 +84,8 @@ public sealed partial class Restore
             switch (start)
             {
                 case RestoreStart.Refused r:
-                    _error = r.Error;
+                    // The planner speaks of ids; the officer may have typed a name.
+                    _error = unknownFolder is null ? r.Error : $"No folder is named '{unknownFolder}' or has it for its id.";
                     break;
                 case RestoreStart.Planned p:
                     _plan = p.Plan;
@@ -106,14 +110,14 @@ public sealed partial class Restore
         }
     }
 
-    /// <summary>The id of the folder named <paramref name="value"/> now, or the value itself (an id, a deleted folder's id).</summary>
-    private async Task<string> FolderIdOfAsync(string value)
+    /// <summary>The id of the folder <paramref name="value"/> is (an id, a deleted folder's too) or is named now; null: neither.</summary>
+    private async Task<string?> FolderIdOfAsync(string value)
     {
         if (await Bonnie.Web.Search.OffCircuit.Read(() => Store.GetFolderAsync(value)) is not null)
         {
             return value;
         }
-        return await Bonnie.Web.Search.OffCircuit.Read(() => Store.FindFolderByNameAsync(value)) is { } named ? named.Id : value;
+        return (await Bonnie.Web.Search.OffCircuit.Read(() => Store.FindFolderByNameAsync(value)))?.Id;
     }
 
     /// <summary>Reads what the messages a list will show are (the first of each reason), off the circuit's thread.</summary>

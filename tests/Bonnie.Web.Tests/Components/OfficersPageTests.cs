@@ -79,7 +79,13 @@ public sealed class OfficersPageTests : IAsyncLifetime
         Assert.Empty(page.FindAll($"button[aria-label='One-time password for {Chief}']"));
         page.Find($"button[aria-label='One-time password for {Bob}']").Click();
         page.WaitForAssertion(() => Assert.NotNull(page.Find("#one-time-password")), Timeout);
+        // Too short: said at the field, nothing changed.
+        page.Find("#one-time-password").Input("short");
+        page.Find("form[aria-label='One-time password']").Submit();
+        page.WaitForAssertion(() => Assert.Contains("at least 12 characters", page.Find("form[aria-label='One-time password']").TextContent, StringComparison.Ordinal), Timeout);
+        Assert.False((await _store.FindAsync(Bob))!.MustChangePassword);
         page.Find("#one-time-password").Input("a one-time secret for bob");
+        Assert.DoesNotContain("at least 12 characters", page.Find("form[aria-label='One-time password']").TextContent, StringComparison.Ordinal);
         page.Find("form[aria-label='One-time password']").Submit();
 
         page.WaitForAssertion(() =>

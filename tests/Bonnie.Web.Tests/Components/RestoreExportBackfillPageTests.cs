@@ -81,7 +81,7 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
     }
 
     [Fact]
-    public void Restore_DryRunOfMessagesThatCannotBeRestored_EachReasonCountedAndEveryMessageLinked_NoEmptyTable()
+    public void Restore_DryRunOfMessagesThatCannotBeRestored_EachReasonCountedAndEveryMessageListed_NoEmptyTable()
     {
         // A review saw "116 message(s) cannot be restored" followed by five keys, each with the same sentence, and
         // nothing of the other 111; and a table of folders with no row under "Would restore 0 message(s)".
@@ -99,8 +99,9 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
             var reason = Assert.Single(alert.QuerySelectorAll("summary"));
             Assert.StartsWith("60: ", reason.TextContent.Trim(), StringComparison.Ordinal);
             Assert.Contains("no such message is recorded", reason.TextContent, StringComparison.Ordinal);
-            var links = alert.QuerySelectorAll("a").Select(a => a.GetAttribute("href")).ToList();
-            Assert.Equal(unknown.Take(50).Select(k => "messages/" + k), links);
+            // No message is recorded under these keys: named, not linked to a page that does not exist.
+            Assert.Empty(alert.QuerySelectorAll("a"));
+            Assert.Equal(unknown.Take(50), alert.QuerySelectorAll(".bonnie-hash").Select(k => k.TextContent.Trim()));
             Assert.Contains("and 10 more", alert.TextContent, StringComparison.Ordinal);
         }, PageTestContext.Timeout);
         Assert.Empty(page.FindAll("[aria-label='Dry run'] table"));
@@ -127,8 +128,9 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
             Assert.Equal(Bonnie.Web.Components.Pages.Restore.LabelOf(message), named.TextContent.Trim());
             Assert.StartsWith(message.Subject!, named.TextContent.Trim(), StringComparison.Ordinal);
             Assert.Equal(withoutBytes, named.GetAttribute("title"));
-            // A key no message has stays the key.
-            Assert.Contains(page.FindAll("[aria-label='Cannot be restored'] a"), a => a.TextContent.Trim() == "Mnosuchkey000");
+            // A key no message has stays the key, not a link.
+            Assert.Contains(page.FindAll("[aria-label='Cannot be restored'] span.bonnie-hash"), k => k.TextContent.Trim() == "Mnosuchkey000");
+            Assert.DoesNotContain(page.FindAll("[aria-label='Cannot be restored'] a"), a => a.TextContent.Contains("Mnosuchkey000", StringComparison.Ordinal));
         }, PageTestContext.Timeout);
     }
 
@@ -151,6 +153,18 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
             page.Find("[aria-label='Dry run'] h2").TextContent.Trim(), StringComparison.Ordinal), PageTestContext.Timeout);
         Assert.NotEmpty(expected.Items);
         Assert.Equal(expected.Folders.Count, page.FindAll("[aria-label='Dry run'] tbody tr").Count);
+    }
+
+    [Fact]
+    public void Restore_AFolderNoneIsNamedOrHasForItsId_SaidInThoseWords()
+    {
+        NavigateTo("/restore?scope=folder&folder=" + Uri.EscapeDataString("user/nosuch@example.org"));
+        var page = _page.Render<Restore>();
+
+        Click(page, "Dry run");
+
+        page.WaitForAssertion(() => Assert.Equal("No folder is named 'user/nosuch@example.org' or has it for its id.", page.Find("[role=alert]").TextContent.Trim()),
+            PageTestContext.Timeout);
     }
 
     [Fact]
