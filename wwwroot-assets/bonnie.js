@@ -90,11 +90,14 @@
 // Escape closes the menu where it lies over the page (below 1280 px), as it closes a dialog: MudBlazor closes it only on
 // a click beside it, and a keyboard user had no way out but the menu button (a review). A key something else already
 // used (a dialog, an open list) is left to it.
+// The overlay MudBlazor lays under the menu while it lies over the page; null when docked or closed.
+const bonnieMenuOverlay = () => document.querySelector(".mud-drawer-overlay.mud-drawer-overlay--open");
+
 addEventListener("keydown", (event) => {
     if (event.key !== "Escape" || event.defaultPrevented) {
         return;
     }
-    const overlay = document.querySelector(".mud-drawer-overlay.mud-drawer-overlay--open");
+    const overlay = bonnieMenuOverlay();
     if (overlay !== null) {
         overlay.click();
         document.querySelector("[aria-label='Toggle navigation']")?.focus();
@@ -105,7 +108,7 @@ window.bonnieMenu = {
     /** The menu's first link takes the focus when the menu lies over the page, once its overlay is shown. */
     focusIfOverThePage() {
         requestAnimationFrame(() => {
-            if (document.querySelector(".mud-drawer-overlay.mud-drawer-overlay--open") !== null) {
+            if (bonnieMenuOverlay() !== null) {
                 document.querySelector(".mud-drawer a")?.focus();
             }
         });

@@ -120,25 +120,33 @@ public sealed partial class Restore
         return (await Bonnie.Web.Search.OffCircuit.Read(() => Store.FindFolderByNameAsync(value)))?.Id;
     }
 
-    /// <summary>Reads what the messages a list will show are (the first of each reason), off the circuit's thread.</summary>
+    /// <summary>Reads what the messages a list will show are (the first of each reason), in one read off the circuit's thread.</summary>
     private async Task LabelAsync(IEnumerable<(string Key, string Reason)> messages)
     {
         var keys = messages.GroupBy(m => m.Reason).SelectMany(g => g.Take(ListedPerReason).Select(m => m.Key)).Where(k => !_labels.ContainsKey(k)).ToList();
-        foreach (var key in keys)
+        try
         {
-            try
+            var found = await Bonnie.Web.Search.OffCircuit.Read(async () =>
             {
-                if (await Bonnie.Web.Search.OffCircuit.Read(() => Store.GetMessageAsync(key)) is { } message)
+                var read = new List<Bonnie.Shared.Storage.MessageObject>();
+                foreach (var key in keys)
                 {
-                    _labels[key] = LabelOf(message);
+                    if (await Store.GetMessageAsync(key) is { } message)
+                    {
+                        read.Add(message);
+                    }
                 }
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
+                return read;
+            });
+            foreach (var message in found)
             {
-                // Only a help to read the list: the key stays shown.
-                Logger.LogWarning(e, "Could not read a message listed by a restore");
-                return;
+                _labels[message.Key] = LabelOf(message);
             }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Only a help to read the list: the keys stay shown.
+            Logger.LogWarning(e, "Could not read the messages listed by a restore");
         }
     }
 
