@@ -10,7 +10,7 @@ namespace Bonnie.Web.Tests.Journeys;
 /// <summary>An investigator's journey in a real browser: search, open a message's history, read its sanitized body.</summary>
 public sealed class ItemJourneyTests : IAsyncLifetime
 {
-    private const float Timeout = 15_000;
+    private const float Timeout = JourneyBrowser.Timeout;
     private readonly BonnieWebFactory _factory = new();
     private readonly List<string> _consoleErrors = [];
     private IPlaywright _playwright = default!;
@@ -29,13 +29,7 @@ public sealed class ItemJourneyTests : IAsyncLifetime
                 .ProcessBatchAsync(TestStore.Story(HostileMessage.Bytes), timeout.Token);
             Assert.All(outcomes, o => Assert.IsType<JobOutcome.Done>(o));
         }
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Timeout = Timeout,
-        });
+        (_playwright, _browser) = await JourneyBrowser.LaunchAsync();
     }
 
     public async Task DisposeAsync()
@@ -73,22 +67,14 @@ public sealed class ItemJourneyTests : IAsyncLifetime
         return page;
     }
 
-    private static async Task ScreenshotAsync(IPage page, string name)
-    {
-        Directory.CreateDirectory(Screenshots.Directory);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Screenshots.Directory, name + ".png"), FullPage = true });
-    }
-
     [Fact]
     public async Task Investigator_SearchesOpensAMessageHistoryAndReadsTheSanitizedBody()
     {
         var page = await NewPageAsync();
         await page.GotoAsync(_baseUrl + "/search");
-        await page.GetByLabel("User name").FillAsync(BonnieWebFactory.AdminName);
-        await page.GetByLabel("Password").FillAsync(BonnieWebFactory.AdminPassword);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await OfficerJourneyTests.SignInAsync(page, BonnieWebFactory.AdminName, BonnieWebFactory.AdminPassword);
         await page.GetByRole(AriaRole.Heading, new() { Name = "Search", Exact = true }).WaitForAsync();
-        await page.Locator("[data-interactive=true]").WaitForAsync();
+        await OfficerJourneyTests.WaitInteractiveAsync(page);
 
         // Type a query, press Enter: the grid, the total and the address bar follow.
         var query = page.GetByRole(AriaRole.Textbox, new() { Name = "Query" });
@@ -99,7 +85,7 @@ public sealed class ItemJourneyTests : IAsyncLifetime
         var grid = page.GetByRole(AriaRole.Table, new() { Name = "Matching events" });
         var row = grid.GetByRole(AriaRole.Row).Filter(new() { HasText = "MessageNew" });
         await row.WaitForAsync();
-        await ScreenshotAsync(page, "10-search-results");
+        await OfficerJourneyTests.ScreenshotAsync(page, "10-search-results");
 
         // The row links to the message's history.
         await row.GetByRole(AriaRole.Link, new() { Name = "· history" }).ClickAsync();
@@ -116,7 +102,7 @@ public sealed class ItemJourneyTests : IAsyncLifetime
         var body = await frame.Locator("body").InnerHTMLAsync();
         Assert.All(HostileMessage.Forbidden, f => Assert.DoesNotContain(f, body, StringComparison.OrdinalIgnoreCase));
         Assert.Equal(0, await frame.Locator("a[href]").CountAsync());
-        await ScreenshotAsync(page, "11-message-history");
+        await OfficerJourneyTests.ScreenshotAsync(page, "11-message-history");
 
         // The .eml download is authorized and audited.
         var download = await page.RunAndWaitForDownloadAsync(() =>
@@ -158,7 +144,7 @@ public sealed class ItemJourneyTests : IAsyncLifetime
         Assert.Equal(["2026-11-29 12:00:00 UTC", "/shared/comment", "not set", value], await change.Locator("td").AllInnerTextsAsync());
         // Text, not markup: no image element came out of the value, and nothing was fetched or run (the route and console checks).
         Assert.Equal(0, await metadata.Locator("img").CountAsync());
-        await ScreenshotAsync(page, "13-folder-metadata");
+        await OfficerJourneyTests.ScreenshotAsync(page, "13-folder-metadata");
         Assert.Empty(_consoleErrors);
     }
 
@@ -207,7 +193,7 @@ public sealed class ItemJourneyTests : IAsyncLifetime
         await page.Locator("#query-error").WaitForAsync();
         var widths = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, window.innerWidth]");
         var (scrollWidth, innerWidth) = (widths[0], widths[1]);
-        await ScreenshotAsync(page, $"14-refused-query-{width}");
+        await OfficerJourneyTests.ScreenshotAsync(page, $"14-refused-query-{width}");
         Assert.True(scrollWidth <= innerWidth, $"the page is {scrollWidth} px wide in a window of {innerWidth} px");
         Assert.Contains("limit", await page.Locator("#query-error").InnerTextAsync(), StringComparison.Ordinal);
     }

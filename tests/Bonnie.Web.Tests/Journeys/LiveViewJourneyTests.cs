@@ -19,7 +19,7 @@ namespace Bonnie.Web.Tests.Journeys;
 /// </summary>
 public sealed class LiveViewJourneyTests : IAsyncLifetime
 {
-    private const float Timeout = 15_000;
+    private const float Timeout = JourneyBrowser.Timeout;
     private static readonly TimeSpan AckTimeout = TimeSpan.FromSeconds(10);
     private const string FailingEvent = "MessageExpire.json";
     private const string FailReason = "journey: this notification fails on purpose";
@@ -59,14 +59,7 @@ public sealed class LiveViewJourneyTests : IAsyncLifetime
         _factory.UseKestrel(0);
         _factory.StartServer();
         _baseUrl = _factory.ClientOptions.BaseAddress.ToString().TrimEnd('/');
-        SetDefaultExpectTimeout(Timeout);
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Timeout = Timeout,
-        });
+        (_playwright, _browser) = await JourneyBrowser.LaunchAsync();
     }
 
     public async Task DisposeAsync()

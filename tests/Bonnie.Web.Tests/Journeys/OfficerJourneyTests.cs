@@ -6,7 +6,7 @@ namespace Bonnie.Web.Tests.Journeys;
 /// <summary>What an officer does in a real browser (Debian's Chromium) against the real host on a free port.</summary>
 public sealed class OfficerJourneyTests : IAsyncLifetime
 {
-    private const float Timeout = 15_000;
+    private const float Timeout = JourneyBrowser.Timeout;
     private readonly BonnieWebFactory _factory = new();
     private readonly List<string> _consoleErrors = [];
     private IPlaywright _playwright = default!;
@@ -18,16 +18,7 @@ public sealed class OfficerJourneyTests : IAsyncLifetime
         _factory.UseKestrel(0);
         _factory.StartServer();
         _baseUrl = _factory.ClientOptions.BaseAddress.ToString().TrimEnd('/');
-        // Expectations wait as long as the rest: Playwright's default 5 s ran out on a loaded machine before Blazor
-        // put the filter in the address (seen once, with a browser review beside the run).
-        Assertions.SetDefaultExpectTimeout(Timeout);
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Timeout = Timeout,
-        });
+        (_playwright, _browser) = await JourneyBrowser.LaunchAsync();
     }
 
     public async Task DisposeAsync()
@@ -59,6 +50,18 @@ public sealed class OfficerJourneyTests : IAsyncLifetime
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
     }
 
+    /// <summary>A new page of the given window size, signed in as the administrator at <paramref name="path"/>, live.</summary>
+    private async Task<IPage> AdministratorAtAsync(int width, int height, string path, string heading)
+    {
+        var page = await NewPageAsync();
+        await page.SetViewportSizeAsync(width, height);
+        await page.GotoAsync(_baseUrl + path);
+        await SignInAsync(page, BonnieWebFactory.AdminName, BonnieWebFactory.AdminPassword);
+        await page.GetByRole(AriaRole.Heading, new() { Name = heading }).WaitForAsync();
+        await WaitInteractiveAsync(page);
+        return page;
+    }
+
     // Clicks before the circuit is live are lost: wait for the layout to say it is interactive.
     internal static Task WaitInteractiveAsync(IPage page) =>
         page.Locator("[data-interactive=true]").WaitForAsync();
@@ -74,12 +77,7 @@ public sealed class OfficerJourneyTests : IAsyncLifetime
     public async Task Menu_OverThePageOnALaptop_EscapeClosesIt_AndTheFocusReturnsToTheMenuButton_ThePageIsTheMainLandmark()
     {
         // Below 1280 px the menu opens over the page; a keyboard user had no way to close it but the button (a review).
-        var page = await NewPageAsync();
-        await page.SetViewportSizeAsync(1024, 768);
-        await page.GotoAsync(_baseUrl + "/");
-        await SignInAsync(page, BonnieWebFactory.AdminName, BonnieWebFactory.AdminPassword);
-        await page.GetByRole(AriaRole.Heading, new() { Name = "System state" }).WaitForAsync();
-        await WaitInteractiveAsync(page);
+        var page = await AdministratorAtAsync(1024, 768, "/", "System state");
         // The page's content is its main landmark, which a screen reader jumps to.
         await Assertions.Expect(page.GetByRole(AriaRole.Main).GetByRole(AriaRole.Heading, new() { Name = "System state" })).ToBeVisibleAsync();
         var menuButton = page.GetByRole(AriaRole.Button, new() { Name = "Toggle navigation" });
@@ -108,12 +106,7 @@ public sealed class OfficerJourneyTests : IAsyncLifetime
     public async Task Export_OnAPhone_YourExportsShowsTheManifestsHashAcrossTheScreen()
     {
         // As a table the list scrolled sideways at 390 px and gave the hash 60 px, ten lines of seven characters (a review).
-        var page = await NewPageAsync();
-        await page.SetViewportSizeAsync(390, 844);
-        await page.GotoAsync(_baseUrl + "/export");
-        await SignInAsync(page, BonnieWebFactory.AdminName, BonnieWebFactory.AdminPassword);
-        await page.GetByRole(AriaRole.Heading, new() { Name = "Export an evidence bundle" }).WaitForAsync();
-        await WaitInteractiveAsync(page);
+        var page = await AdministratorAtAsync(390, 844, "/export", "Export an evidence bundle");
         await Assertions.Expect(page.GetByText("You have exported no bundle yet.")).ToBeVisibleAsync();
 
         // The bundle downloads in a tab of its own; here it is fetched with the officer's cookie.

@@ -14,7 +14,7 @@ namespace Bonnie.Web.Tests.Journeys;
 /// </summary>
 public sealed class SearchJourneyTests : IAsyncLifetime
 {
-    private const float Timeout = 15_000;
+    private const float Timeout = JourneyBrowser.Timeout;
 
     // Six pages of 50: enough for a page of results to scroll well past one window, and for First to be two pages back.
     private const int Logins = 300;
@@ -69,14 +69,7 @@ public sealed class SearchJourneyTests : IAsyncLifetime
             var outcomes = await scope.ServiceProvider.GetRequiredService<StoreJobProcessor>().ProcessBatchAsync(jobs, timeout.Token);
             Assert.All(outcomes, o => Assert.IsType<JobOutcome.Done>(o));
         }
-        SetDefaultExpectTimeout(Timeout);
-        _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Headless = true,
-            Timeout = Timeout,
-        });
+        (_playwright, _browser) = await JourneyBrowser.LaunchAsync();
     }
 
     public async Task DisposeAsync()
@@ -97,8 +90,9 @@ public sealed class SearchJourneyTests : IAsyncLifetime
         var page = await OpenResultsAsync(width, height);
         var (left, topRow) = await ReadDownToAsync(page, 1500);
 
-        var restores = await RestoresAsync(page);
         await OpenAnEventInTheMiddleOfTheWindowAsync(page);
+        // Read once the event is open, so that the wait below can only be met by a call after leaving it.
+        var restores = await RestoresAsync(page);
         await page.GoBackAsync();
 
         // The search runs again and shows its counts before the page may put the officer back: wait for that call.
@@ -118,8 +112,9 @@ public sealed class SearchJourneyTests : IAsyncLifetime
         await ReadDownToAsync(page, 1500);
 
         // The event's client address links to these very results; followed (not Back), it is a new visit, read from the top.
-        var restores = await RestoresAsync(page);
         await OpenAnEventInTheMiddleOfTheWindowAsync(page);
+        // Read once the event is open, so that the wait below can only be met by a call after leaving it.
+        var restores = await RestoresAsync(page);
         await page.GetByRole(AriaRole.Region, new() { Name = "Event fields" })
             .GetByRole(AriaRole.Link, new() { Name = "127.0.0.1", Exact = true }).ClickAsync();
 

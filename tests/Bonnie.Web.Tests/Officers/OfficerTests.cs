@@ -98,6 +98,7 @@ public sealed class OfficerTests : IDisposable
         {
             await Authenticator().AuthenticateAsync("ann", "wrong");
         }
+        Assert.Equal(OfficerAuthenticationOutcome.LockedOut, (await Authenticator().AuthenticateAsync("ann", "ann's long password")).Outcome);
 
         var set = await Accounts().SetOneTimePasswordAsync("chief", "ann", "a one-time secret for ann", "192.0.2.9");
 
