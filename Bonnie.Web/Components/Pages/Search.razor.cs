@@ -36,6 +36,8 @@ public sealed partial class Search : IDisposable
     private bool _busy;
     private ElementReference _rows;
     private IReadOnlyList<(string Id, string Name)> _foldersNamed = [];
+    private IReadOnlyList<NoMatchExplanation.Term> _noMatch = [];
+    private ParsedQuery? _noMatchOf;
     private string? _officer;
 
     [Inject]
@@ -427,6 +429,7 @@ public sealed partial class Search : IDisposable
         try
         {
             await Vm.CountFacetsAsync(Store, token);
+            await ExplainNoMatchAsync(token);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -439,6 +442,54 @@ public sealed partial class Search : IDisposable
         }
         StateHasChanged();
     }
+
+    /// <summary>
+    /// For a query that matches nothing, each term it asks for counted alone (after the counts, off the circuit): the
+    /// page names those that match nothing at all.
+    /// </summary>
+    private async Task ExplainNoMatchAsync(CancellationToken token)
+    {
+        if (Vm.Applied is not { } query || Vm.Page is not { Total: 0 })
+        {
+            return;
+        }
+        try
+        {
+            var terms = await NoMatchExplanation.ExplainAsync(Store, query, token);
+            if (ReferenceEquals(Vm.Applied, query))
+            {
+                _noMatch = terms;
+                _noMatchOf = query;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Only a help (a term the store stopped at its time limit, or a store error): "0 events match" stands.
+            Logger.LogWarning(e, "Could not count the terms of a query that matched nothing");
+        }
+    }
+
+    /// <summary>Whether the query shown excludes anything (NOT or -term): what it keeps out can leave nothing.</summary>
+    private bool Excludes => Vm.Applied is { } q && HasNot(q.Root);
+
+    private static bool HasNot(QueryNode node) => node switch
+    {
+        NotNode => true,
+        AndNode a => a.Children.Any(HasNot),
+        OrNode o => o.Children.Any(HasNot),
+        _ => false,
+    };
+
+    /// <summary>The explanation of the query shown, if it is the one that was explained.</summary>
+    /// <remarks>
+    /// Nothing when a lone term matches alone and nothing is excluded: the store changed between the two counts, and
+    /// there is nothing to explain.
+    /// </remarks>
+    private IReadOnlyList<NoMatchExplanation.Term> NoMatch =>
+        ReferenceEquals(_noMatchOf, Vm.Applied) && Vm.Page is { Total: 0 } && string.Equals(Vm.Query, Vm.AppliedQuery, StringComparison.Ordinal)
+        && (_noMatch.Count > 1 || Excludes || _noMatch.Any(t => !t.MatchesAlone))
+            ? _noMatch
+            : [];
 
     public void Dispose()
     {

@@ -158,6 +158,75 @@ public sealed class SearchPageTests : IAsyncLifetime
 
     }
 
+    [Fact]
+    public void Query_MatchingNothing_NamesTheTermThatMatchesNothingAlone()
+    {
+        // "0 events match" could not tell a misspelt folder from a real absence (a review).
+        var page = _page.Render<SearchPage>();
+
+        Search(page, "event:MessageNew folder:Archve");
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal("0 events match", Total(page));
+            var note = page.Find("[role=note][aria-label='Why nothing matches']");
+            Assert.Contains("folder:archve: No event was in a folder called “archve”", note.TextContent, StringComparison.Ordinal);
+            // The other term matches alone: it is not blamed.
+            Assert.DoesNotContain("event:MessageNew", note.TextContent, StringComparison.Ordinal);
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
+    public void Query_MatchingNothing_EachTermMatchingAlone_SaysTheyDoNotMatchTogether_AndLinksEach()
+    {
+        var page = _page.Render<SearchPage>();
+
+        Search(page, "event:Login event:Logout");
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal("0 events match", Total(page));
+            var note = page.Find("[role=note][aria-label='Why nothing matches']");
+            Assert.Contains("Each of these terms matches events on its own", note.TextContent, StringComparison.Ordinal);
+            Assert.Contains("No event matches them all together.", note.TextContent, StringComparison.Ordinal);
+            Assert.Equal(["search?q=event%3ALogin", "search?q=event%3ALogout"], note.QuerySelectorAll("a").Select(a => a.GetAttribute("href")));
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
+    public void Query_MatchingSomething_HasNoExplanation()
+    {
+        var page = _page.Render<SearchPage>();
+
+        Search(page, "event:Login");
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.NotEqual("0 events match", Total(page));
+            Assert.Empty(page.FindAll(".bonnie-facets-counting"));
+        }, PageTestContext.Timeout);
+        Assert.Empty(page.FindAll("[aria-label='Why nothing matches']"));
+    }
+
+    [Theory]
+    [InlineData("event:MessageNew", "event:MessageNew")]
+    [InlineData("user:Alice@Example.org folder:\"My Folder\"", "user:alice@example.org|folder:\"my folder\"")]
+    [InlineData("ip:10.0.* subject:\"contract draft\" from:bob", "ip:10.0.*|subject:\"contract draft\"|from:bob")]
+    [InlineData("invoice* -user:bob (flag:\\Seen OR on:2026-11-29)", "invoice*|flag:\"\\\\seen\"|on:2026-11-29")]
+    [InlineData("after:2026-11-01T10:30:00Z messageid:<a@b>", "after:2026-11-01T10:30:00Z|messageid:<a@b>")]
+    public void NoMatchExplanation_WantedTerms_ReadAsTheyAreTyped_AndParseToTheSameTerm(string query, string expected)
+    {
+        // Excluded terms are left out: alone they match what the query keeps out.
+        var terms = Bonnie.Web.Search.NoMatchExplanation.Wanted(Bonnie.Shared.Search.QueryParser.Parse(query).Root).ToList();
+        Assert.Equal(expected, string.Join('|', terms.Select(t => t.Text)));
+        foreach (var (text, node) in terms)
+        {
+            // Typed again, each is the same term (the page links it to its own search).
+            var again = Bonnie.Shared.Search.QueryParser.Parse(text).Root;
+            Assert.Equal(node with { Position = 0 }, again with { Position = 0 });
+        }
+    }
+
     [Theory]
     [InlineData("alice@example.org", "alice@example.org")]
     [InlineData("event:MessageNew (alice@example.org OR Bob@Example.org)", "alice@example.org|Bob@Example.org")]
