@@ -78,6 +78,7 @@ public static class WebHostingExtensions
         services.AddHostedService<BrokerStatusFeed>();
         services.AddHostedService<StoreStatusFeed>();
         services.AddSingleton<PayloadSourceNotice>();
+        services.AddSingleton<StoredEventsTimeline>();
         services.AddOfficerAudit();
         services.AddOfficers();
         services.AddLiveSystemView();

@@ -13,21 +13,115 @@ public sealed class HomePageTests : IAsyncLifetime
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
     private readonly BunitContext _context = new();
     private readonly SystemStatus _status = new();
+    private readonly Microsoft.Extensions.Time.Testing.FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 29, 15, 0, 0, TimeSpan.Zero));
     private BunitAuthorizationContext _authorization = default!;
+    private Infrastructure.TestStore _store = default!;
 
-    public Task InitializeAsync()
+    public async Task InitializeAsync()
     {
+        // An empty store: the tests of the trail over time fill it with what they count.
+        _store = await Infrastructure.TestStore.CreateAsync();
         _context.Services.AddMudServices();
         _context.Services.AddSingleton(_status);
+        _context.Services.AddSingleton(new Bonnie.Web.Hosting.StoredEventsTimeline(_store.Store, _clock));
         // A worker with a spool partition, unless a test says otherwise: the notice of unkept messages stays off.
         _context.Services.AddSingleton(Notice(spool: true, collector: false));
         _context.JSInterop.Mode = JSRuntimeMode.Loose;
         _authorization = _context.AddAuthorization();
         _authorization.SetAuthorized("ann").SetPolicies(BonniePolicies.CanSearch);
-        return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync() => await _context.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _context.DisposeAsync();
+        if (!_storeClosed)
+        {
+            await _store.DisposeAsync();
+        }
+    }
+
+    private bool _storeClosed;
+
+    private bool _interactive;
+
+    /// <summary>The page as a live circuit renders it (it counts the trail only then); a test's own services are added before.</summary>
+    private IRenderedComponent<Home> RenderHome()
+    {
+        if (!_interactive)
+        {
+            _context.SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
+            _interactive = true;
+        }
+        return _context.Render<Home>();
+    }
+
+    private static string Trail(IRenderedComponent<Home> page) =>
+        string.Join(' ', page.Find("[role=region][aria-label='The audit trail over time']").TextContent.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+
+    private Task LoginsAtAsync(params DateTimeOffset[] times) =>
+        _store.ProcessAsync([.. times.Select((t, i) => Infrastructure.TestStore.Session("Login", $"home-session-{t:yyyyMMddHHmm}-{i}", t))]);
+
+    private static DateTimeOffset At(int month, int day, int hour = 10) => new(2026, month, day, hour, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task Render_TheTrailOverTime_FirstAndLastEvent_TheLastThirtyDaysCountedByDay()
+    {
+        // Before the window, three on one day in it, one on its last day, and one stamped after today (a clock ahead).
+        await LoginsAtAsync(At(9, 1), At(11, 20, 8), At(11, 20, 9), At(11, 20, 23), At(11, 29, 14), At(12, 5));
+
+        var page = RenderHome();
+
+        page.WaitForAssertion(() => Assert.Contains("From 2026-09-01 to 2026-12-05", Trail(page), StringComparison.Ordinal), Timeout);
+        Assert.Contains("4 events in the last 30 days, 2026-10-31 to 2026-11-29 (UTC), counted at 15:00 UTC.", Trail(page), StringComparison.Ordinal);
+        // The count links to the search that finds exactly those events.
+        var count = page.Find(".bonnie-trail-window a");
+        Assert.Equal("search?q=after%3A2026-10-31%20before%3A2026-11-30", count.GetAttribute("href"));
+        Assert.Equal("Events per day, the last 30 days: the busiest 2026-11-20 with 3; 28 days without any",
+            page.Find("[aria-label='The audit trail over time'] figure").GetAttribute("aria-label"));
+        // First and last link to their events.
+        Assert.All(page.FindAll(".bonnie-trail-span a"), a => Assert.StartsWith("events/", a.GetAttribute("href"), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Render_EmptyStore_SaysItHoldsNoEvent_NoChart()
+    {
+        var page = RenderHome();
+
+        page.WaitForAssertion(() => Assert.Contains("The store holds no event yet.", Trail(page), StringComparison.Ordinal), Timeout);
+        Assert.Contains("0 events in the last 30 days", Trail(page), StringComparison.Ordinal);
+        Assert.Empty(page.FindAll("[aria-label='The audit trail over time'] figure"));
+    }
+
+    [Fact]
+    public async Task Render_TheCountIsKeptAMinute_ThenCountedAgain()
+    {
+        // A month of events is read whole to count it: every officer's home page within a minute shares one count.
+        await LoginsAtAsync(At(11, 28));
+        var first = RenderHome();
+        first.WaitForAssertion(() => Assert.Contains("1 event in the last 30 days", Trail(first), StringComparison.Ordinal), Timeout);
+        await LoginsAtAsync(At(11, 29));
+
+        var second = RenderHome();
+        second.WaitForAssertion(() => Assert.Contains("1 event in the last 30 days", Trail(second), StringComparison.Ordinal), Timeout);
+
+        _clock.Advance(Bonnie.Web.Hosting.StoredEventsTimeline.KeptFor);
+        var third = RenderHome();
+        third.WaitForAssertion(() => Assert.Contains("2 events in the last 30 days", Trail(third), StringComparison.Ordinal), Timeout);
+        Assert.Contains("counted at 15:01 UTC", Trail(third), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Render_StoreFails_SaysTheDaysCouldNotBeCounted_TheCardsStay()
+    {
+        // The store the page was given, closed under it.
+        await _store.DisposeAsync();
+        _storeClosed = true;
+
+        var page = RenderHome();
+
+        page.WaitForAssertion(() => Assert.Contains("The last days could not be counted: the store answered with an error.", Trail(page), StringComparison.Ordinal), Timeout);
+        Assert.Contains("Events stored", page.Markup, StringComparison.Ordinal);
+    }
 
     private static Bonnie.Web.Hosting.PayloadSourceNotice Notice(bool spool, bool collector)
     {
@@ -50,7 +144,7 @@ public sealed class HomePageTests : IAsyncLifetime
     {
         _context.Services.AddSingleton(Notice(spool, collector));
 
-        var page = _context.Render<Home>();
+        var page = RenderHome();
 
         Assert.Equal(shown, page.FindAll("[aria-label='Messages not kept']").Count == 1);
     }
@@ -67,7 +161,7 @@ public sealed class HomePageTests : IAsyncLifetime
             _authorization.SetPolicies(BonniePolicies.CanSearch, BonniePolicies.CanAdminister);
         }
 
-        var page = _context.Render<Home>();
+        var page = RenderHome();
 
         var notice = page.Find("[aria-label='Messages not kept']").TextContent;
         Assert.Contains("not being kept", notice, StringComparison.Ordinal);
@@ -77,7 +171,7 @@ public sealed class HomePageTests : IAsyncLifetime
     [Fact]
     public void Render_NothingReported_SaysSoOnEveryCard()
     {
-        var page = _context.Render<Home>();
+        var page = RenderHome();
 
         foreach (var card in new[] { "Events stored", "Queue", "Workers", "Quarantined" })
         {
@@ -88,7 +182,7 @@ public sealed class HomePageTests : IAsyncLifetime
     [Fact]
     public void Update_BrokerAndStoreReport_CardsShowTheFigures()
     {
-        var page = _context.Render<Home>();
+        var page = RenderHome();
         var seen = new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
 
         _status.Update(s => s with
@@ -119,7 +213,7 @@ public sealed class HomePageTests : IAsyncLifetime
     [Fact]
     public void Dispose_Page_StopsListening()
     {
-        var page = _context.Render<Home>();
+        var page = RenderHome();
         page.Instance.Dispose();
 
         _status.Update(s => s with { EventsStored = 5 });

@@ -1,0 +1,79 @@
+using System.Globalization;
+using Bonnie.Shared.Search;
+using Bonnie.Shared.Storage;
+
+namespace Bonnie.Web.Hosting;
+
+/// <summary>What the trail holds over time: its first and last event, and the events of each of the last days.</summary>
+/// <param name="Query">The window as a query: the search it links to finds exactly the events it counted.</param>
+/// <param name="PerDay">Every day of the window, oldest first, a day without events counted 0.</param>
+/// <param name="InWindow">The events of the window, every one (the days' counts add up to it).</param>
+/// <param name="Oldest">The trail's earliest event by the time it happened; null for an empty store.</param>
+/// <param name="Newest">Its latest.</param>
+/// <param name="CountedAt">When the store was read: the page says so, as the counts are kept a little while.</param>
+internal sealed record StoredTimeline(
+    string Query,
+    IReadOnlyList<FacetCount> PerDay,
+    long InWindow,
+    StoredEvent? Oldest,
+    StoredEvent? Newest,
+    DateTimeOffset CountedAt);
+
+/// <summary>
+/// The home page's view of the trail over time. Counting a month of events reads every one of them (about a second
+/// at a million), so one count serves every officer's home page for <see cref="KeptFor"/>; a count that failed is
+/// not kept, the next page asks again.
+/// </summary>
+internal sealed class StoredEventsTimeline(IBonnieStore store, TimeProvider time)
+{
+    /// <summary>The days shown, today (UTC) included.</summary>
+    public const int Days = 30;
+
+    public static readonly TimeSpan KeptFor = TimeSpan.FromMinutes(1);
+
+    private readonly Lock _gate = new();
+    private Task<StoredTimeline>? _last;
+    private DateTimeOffset _lastStarted;
+
+    /// <summary>The last count while it is fresh (or on its way), otherwise a new one.</summary>
+    public Task<StoredTimeline> GetAsync()
+    {
+        lock (_gate)
+        {
+            var now = time.GetUtcNow();
+            if (_last is null || _last.IsFaulted || _last.IsCanceled || now - _lastStarted >= KeptFor)
+            {
+                _lastStarted = now;
+                // Not the page's token: the count is shared, and an officer leaving must not cancel another's.
+                _last = Task.Run(() => CountAsync(now));
+            }
+            return _last;
+        }
+    }
+
+    private async Task<StoredTimeline> CountAsync(DateTimeOffset now)
+    {
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
+        var from = today.AddDays(-(Days - 1));
+        // Up to the end of today: an event stamped in the future (a server's clock ahead) is no day of the chart's.
+        var query = FormattableString.Invariant($"after:{from:yyyy-MM-dd} before:{today.AddDays(1):yyyy-MM-dd}");
+        var window = QueryParser.Parse(query);
+        var counted = await store.SearchEventsAsync(new EventSearch { Query = window, Limit = 1, Facets = Facets.Day }).ConfigureAwait(false);
+        var oldest = await FirstAsync(SortOrder.OldestFirst).ConfigureAwait(false);
+        var newest = await FirstAsync(SortOrder.NewestFirst).ConfigureAwait(false);
+
+        var counts = (counted.Facets.TryGetValue("day", out var days) ? days : [])
+            .ToDictionary(d => d.Value, d => d.Count, StringComparer.Ordinal);
+        var perDay = Enumerable.Range(0, Days)
+            .Select(i => from.AddDays(i).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))
+            .Select(day => new FacetCount(day, counts.GetValueOrDefault(day)))
+            .ToList();
+        return new StoredTimeline(query, perDay, counted.Total, oldest, newest, now);
+    }
+
+    private async Task<StoredEvent?> FirstAsync(SortOrder order)
+    {
+        var page = await store.SearchEventsAsync(new EventSearch { Query = new ParsedQuery(new MatchAllNode(), order, ""), Limit = 1 }).ConfigureAwait(false);
+        return page.Items.Count > 0 ? page.Items[0] : null;
+    }
+}
