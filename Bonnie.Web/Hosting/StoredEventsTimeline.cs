@@ -4,7 +4,10 @@ using Bonnie.Shared.Storage;
 
 namespace Bonnie.Web.Hosting;
 
-/// <summary>What the trail holds over time: its first and last event, and the events of each of the last days.</summary>
+/// <summary>
+/// What the trail holds over time: its first and last event, and the events of each of the last days (up to today, or
+/// up to the last event when there is none since).
+/// </summary>
 /// <param name="Query">The window as a query: the search it links to finds exactly the events it counted.</param>
 /// <param name="PerDay">Every day of the window, oldest first, a day without events counted 0.</param>
 /// <param name="InWindow">The events of the window, every one (the days' counts add up to it).</param>
@@ -17,7 +20,11 @@ internal sealed record StoredTimeline(
     long InWindow,
     StoredEvent? Oldest,
     StoredEvent? Newest,
-    DateTimeOffset CountedAt);
+    DateTimeOffset CountedAt)
+{
+    /// <summary>The window is the last days up to today; otherwise it ends at the trail's last event, before today.</summary>
+    public bool EndsToday { get; init; } = true;
+}
 
 /// <summary>
 /// The home page's view of the trail over time. Counting a month of events reads every one of them (about a second
@@ -54,13 +61,16 @@ internal sealed class StoredEventsTimeline(IBonnieStore store, TimeProvider time
     private async Task<StoredTimeline> CountAsync(DateTimeOffset now)
     {
         var today = DateOnly.FromDateTime(now.UtcDateTime);
-        var from = today.AddDays(-(Days - 1));
-        // Up to the end of today: an event stamped in the future (a server's clock ahead) is no day of the chart's.
-        var query = FormattableString.Invariant($"after:{from:yyyy-MM-dd} before:{today.AddDays(1):yyyy-MM-dd}");
-        var window = QueryParser.Parse(query);
-        var counted = await store.SearchEventsAsync(new EventSearch { Query = window, Limit = 1, Facets = Facets.Day }).ConfigureAwait(false);
         var oldest = await FirstAsync(SortOrder.OldestFirst).ConfigureAwait(false);
         var newest = await FirstAsync(SortOrder.NewestFirst).ConfigureAwait(false);
+        // A trail whose last event is older than the window (an archive imported, a Cyrus that stopped sending) showed
+        // thirty empty days: the window ends at its last event then, and the page says so.
+        var end = newest is not null && DateOnly.FromDateTime(newest.Timestamp.UtcDateTime) is var last && last < today ? last : today;
+        var from = end.AddDays(-(Days - 1));
+        // Up to the end of that day: an event stamped in the future (a server's clock ahead) is no day of the chart's.
+        var query = FormattableString.Invariant($"after:{from:yyyy-MM-dd} before:{end.AddDays(1):yyyy-MM-dd}");
+        var window = QueryParser.Parse(query);
+        var counted = await store.SearchEventsAsync(new EventSearch { Query = window, Limit = 1, Facets = Facets.Day }).ConfigureAwait(false);
 
         var counts = (counted.Facets.TryGetValue("day", out var days) ? days : [])
             .ToDictionary(d => d.Value, d => d.Count, StringComparer.Ordinal);
@@ -68,7 +78,7 @@ internal sealed class StoredEventsTimeline(IBonnieStore store, TimeProvider time
             .Select(i => from.AddDays(i).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))
             .Select(day => new FacetCount(day, counts.GetValueOrDefault(day)))
             .ToList();
-        return new StoredTimeline(query, perDay, counted.Total, oldest, newest, now);
+        return new StoredTimeline(query, perDay, counted.Total, oldest, newest, now) { EndsToday = end == today };
     }
 
     private async Task<StoredEvent?> FirstAsync(SortOrder order)

@@ -72,14 +72,29 @@ public sealed class HomePageTests : IAsyncLifetime
         var page = RenderHome();
 
         page.WaitForAssertion(() => Assert.Contains("From 2026-09-01 to 2026-12-05", Trail(page), StringComparison.Ordinal), Timeout);
-        Assert.Contains("4 events in the last 30 days, 2026-10-31 to 2026-11-29 (UTC), counted at 15:00 UTC.", Trail(page), StringComparison.Ordinal);
+        Assert.Contains("4 events in the 30 days up to today, 2026-10-31 to 2026-11-29 (UTC), counted at 15:00 UTC.", Trail(page), StringComparison.Ordinal);
         // The count links to the search that finds exactly those events.
         var count = page.Find(".bonnie-trail-window a");
         Assert.Equal("search?q=after%3A2026-10-31%20before%3A2026-11-30", count.GetAttribute("href"));
-        Assert.Equal("Events per day, the last 30 days: the busiest 2026-11-20 with 3; 28 days without any",
+        Assert.Equal("Events per day, 2026-10-31 to 2026-11-29: the busiest 2026-11-20 with 3; 28 days without any",
             page.Find("[aria-label='The audit trail over time'] figure").GetAttribute("aria-label"));
         // First and last link to their events.
         Assert.All(page.FindAll(".bonnie-trail-span a"), a => Assert.StartsWith("events/", a.GetAttribute("href"), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Render_NoEventInTheLastDays_ShowsTheDaysUpToTheLastEvent_AndSaysSo()
+    {
+        // An archive imported, or a Cyrus that stopped sending: thirty empty days showed nothing of the trail.
+        await LoginsAtAsync(At(9, 1), At(10, 3), At(10, 3, 11), At(10, 30));
+
+        var page = RenderHome();
+
+        page.WaitForAssertion(() => Assert.Contains("No event in the last 30 days.", Trail(page), StringComparison.Ordinal), Timeout);
+        Assert.Contains("3 events in the 30 days up to the last event, 2026-10-01 to 2026-10-30 (UTC)", Trail(page), StringComparison.Ordinal);
+        Assert.Equal("search?q=after%3A2026-10-01%20before%3A2026-10-31", page.Find(".bonnie-trail-window a").GetAttribute("href"));
+        Assert.StartsWith("Events per day, 2026-10-01 to 2026-10-30: the busiest 2026-10-03 with 2;",
+            page.Find("[aria-label='The audit trail over time'] figure").GetAttribute("aria-label"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -88,7 +103,7 @@ public sealed class HomePageTests : IAsyncLifetime
         var page = RenderHome();
 
         page.WaitForAssertion(() => Assert.Contains("The store holds no event yet.", Trail(page), StringComparison.Ordinal), Timeout);
-        Assert.Contains("0 events in the last 30 days", Trail(page), StringComparison.Ordinal);
+        Assert.Contains("0 events in the 30 days up to today", Trail(page), StringComparison.Ordinal);
         Assert.Empty(page.FindAll("[aria-label='The audit trail over time'] figure"));
     }
 
@@ -96,17 +111,17 @@ public sealed class HomePageTests : IAsyncLifetime
     public async Task Render_TheCountIsKeptAMinute_ThenCountedAgain()
     {
         // A month of events is read whole to count it: every officer's home page within a minute shares one count.
-        await LoginsAtAsync(At(11, 28));
+        await LoginsAtAsync(At(11, 29, 9));
         var first = RenderHome();
-        first.WaitForAssertion(() => Assert.Contains("1 event in the last 30 days", Trail(first), StringComparison.Ordinal), Timeout);
-        await LoginsAtAsync(At(11, 29));
+        first.WaitForAssertion(() => Assert.Contains("1 event in the 30 days up to today", Trail(first), StringComparison.Ordinal), Timeout);
+        await LoginsAtAsync(At(11, 29, 11));
 
         var second = RenderHome();
-        second.WaitForAssertion(() => Assert.Contains("1 event in the last 30 days", Trail(second), StringComparison.Ordinal), Timeout);
+        second.WaitForAssertion(() => Assert.Contains("1 event in the 30 days up to today", Trail(second), StringComparison.Ordinal), Timeout);
 
         _clock.Advance(Bonnie.Web.Hosting.StoredEventsTimeline.KeptFor);
         var third = RenderHome();
-        third.WaitForAssertion(() => Assert.Contains("2 events in the last 30 days", Trail(third), StringComparison.Ordinal), Timeout);
+        third.WaitForAssertion(() => Assert.Contains("2 events in the 30 days up to today", Trail(third), StringComparison.Ordinal), Timeout);
         Assert.Contains("counted at 15:01 UTC", Trail(third), StringComparison.Ordinal);
     }
 

@@ -188,7 +188,7 @@ public sealed class SearchPageTests : IAsyncLifetime
             Assert.Equal("0 events match", Total(page));
             var note = page.Find("[role=note][aria-label='Why nothing matches']");
             Assert.Contains("Each of these terms matches events on its own", note.TextContent, StringComparison.Ordinal);
-            Assert.Contains("No event matches them all together.", note.TextContent, StringComparison.Ordinal);
+            Assert.Contains("No event matches them all together; for the events that match any of them, join them with OR.", note.TextContent, StringComparison.Ordinal);
             Assert.Equal(["search?q=event%3ALogin", "search?q=event%3ALogout"], note.QuerySelectorAll("a").Select(a => a.GetAttribute("href")));
         }, PageTestContext.Timeout);
     }
