@@ -234,8 +234,9 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
         _page.Authorization.SetPolicies(BonniePolicies.CanExport);
         NavigateTo("/export?q=" + Uri.EscapeDataString("user:alice@example.org"));
         var page = _page.Render<Export>();
+        _page.Clock.Advance(Export.CountAfter);
 
-        var link = page.Find("a[aria-label='Export evidence bundle']");
+        var link = page.WaitForElement("a[aria-label='Export evidence bundle']", PageTestContext.Timeout);
         Assert.Equal("/api/export?q=user%3Aalice%40example.org", link.GetAttribute("href"));
         page.Find("input[type=checkbox]").Change(true);
         page.WaitForAssertion(() => Assert.EndsWith("&mbox=true", page.Find("a[aria-label='Export evidence bundle']").GetAttribute("href"), StringComparison.Ordinal),
@@ -271,8 +272,10 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
         // A bundle written meanwhile in another tab appears without a reload, newest first.
         var next = new string('c', 64);
         await _page.Audit.RecordAsync(new OfficerAuditEntry(PageTestContext.Officer, OfficerActions.Export, "selection", Manifest(next, "1")));
+        Assert.Single(page.FindAll(".bonnie-exports tbody tr"));
+        _page.Clock.Advance(Export.ReadEvery);
         page.WaitForAssertion(() =>
-            Assert.Equal([next, ours], page.FindAll(".bonnie-exports tbody tr td code").Select(c => c.TextContent)), TimeSpan.FromSeconds(15));
+            Assert.Equal([next, ours], page.FindAll(".bonnie-exports tbody tr td code").Select(c => c.TextContent)), PageTestContext.Timeout);
     }
 
     [Fact]
@@ -284,6 +287,9 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
         Assert.True(expected > 1);
         NavigateTo("/export?q=" + Uri.EscapeDataString("user:alice@example.org"));
         var page = _page.Render<Export>();
+        // The page counts once typing has paused; the query from the address waits as long.
+        Assert.Equal("Counting the events this query matches…", page.Find(".bonnie-export-matches").TextContent.Trim());
+        _page.Clock.Advance(Export.CountAfter);
 
         page.WaitForAssertion(() =>
         {
@@ -294,6 +300,8 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
         }, PageTestContext.Timeout);
 
         page.FindAll("input").First(i => i.GetAttribute("value") == "user:alice@example.org").Input("user:nobody@example.org");
+        page.WaitForAssertion(() => Assert.Equal("Counting the events this query matches…", page.Find(".bonnie-export-matches").TextContent.Trim()), PageTestContext.Timeout);
+        _page.Clock.Advance(Export.CountAfter);
 
         page.WaitForAssertion(() =>
         {
