@@ -2,7 +2,8 @@ namespace Bonnie.Web.Security;
 
 /// <summary>
 /// The officers' roles. Each includes the rights of the ones before it:
-/// Auditor (search, view) &lt; Investigator (export) &lt; Restorer (restore) &lt; Administrator (settings, accounts, keys, holds).
+/// Auditor (search, view) &lt; Investigator (export) &lt; Restorer (restore) &lt; Administrator (officers, keys, backfill, the
+/// officers' audit log).
 /// </summary>
 public static class BonnieRoles
 {
