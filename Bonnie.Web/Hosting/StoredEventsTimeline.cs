@@ -29,7 +29,7 @@ internal sealed record StoredTimeline(
 /// <summary>
 /// The home page's view of the trail over time. Counting a month of events reads every one of them (about a second
 /// at a million), so one count serves every officer's home page for <see cref="KeptFor"/>; a count that failed is
-/// not kept, the next page asks again.
+/// kept only a few seconds.
 /// </summary>
 internal sealed class StoredEventsTimeline(IBonnieStore store, TimeProvider time)
 {
@@ -38,9 +38,15 @@ internal sealed class StoredEventsTimeline(IBonnieStore store, TimeProvider time
 
     public static readonly TimeSpan KeptFor = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How long a failed count is answered as failed: a store that keeps reaching its time limit would otherwise be asked
+    /// for a whole month again by every home page opened.
+    /// </summary>
+    public static readonly TimeSpan FailureKeptFor = TimeSpan.FromSeconds(10);
+
     private readonly Lock _gate = new();
     private Task<StoredTimeline>? _last;
-    private DateTimeOffset _lastStarted;
+    private DateTimeOffset _lastEnded;
 
     /// <summary>The last count while it is fresh (or on its way), otherwise a new one.</summary>
     public Task<StoredTimeline> GetAsync()
@@ -48,13 +54,28 @@ internal sealed class StoredEventsTimeline(IBonnieStore store, TimeProvider time
         lock (_gate)
         {
             var now = time.GetUtcNow();
-            if (_last is null || _last.IsFaulted || _last.IsCanceled || now - _lastStarted >= KeptFor)
+            // A count still on its way is awaited, however long it takes: a second one beside it would only slow both.
+            if (_last is null || (_last.IsCompleted && now - _lastEnded >= (_last.IsCompletedSuccessfully ? KeptFor : FailureKeptFor)))
             {
-                _lastStarted = now;
                 // Not the page's token: the count is shared, and an officer leaving must not cancel another's.
-                _last = Task.Run(() => CountAsync(now));
+                _last = Task.Run(() => CountAndNoteTheEndAsync(now));
             }
             return _last;
+        }
+    }
+
+    private async Task<StoredTimeline> CountAndNoteTheEndAsync(DateTimeOffset now)
+    {
+        try
+        {
+            return await CountAsync(now).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _lastEnded = time.GetUtcNow();
+            }
         }
     }
 
@@ -65,7 +86,7 @@ internal sealed class StoredEventsTimeline(IBonnieStore store, TimeProvider time
         var newest = await FirstAsync(SortOrder.NewestFirst).ConfigureAwait(false);
         // A trail whose last event is older than the window (an archive imported, a Cyrus that stopped sending) showed
         // thirty empty days: the window ends at its last event then, and the page says so.
-        var end = newest is not null && DateOnly.FromDateTime(newest.Timestamp.UtcDateTime) is var last && last < today ? last : today;
+        var end = newest is not null && DateOnly.FromDateTime(newest.Timestamp.UtcDateTime) is var last && last < today.AddDays(-(Days - 1)) ? last : today;
         var from = end.AddDays(-(Days - 1));
         // Up to the end of that day: an event stamped in the future (a server's clock ahead) is no day of the chart's.
         var query = FormattableString.Invariant($"after:{from:yyyy-MM-dd} before:{end.AddDays(1):yyyy-MM-dd}");

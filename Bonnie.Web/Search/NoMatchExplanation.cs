@@ -1,6 +1,7 @@
 using System.Globalization;
 using Bonnie.Shared.Search;
 using Bonnie.Shared.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace Bonnie.Web.Search;
 
@@ -14,8 +15,11 @@ internal static class NoMatchExplanation
     /// <summary>Terms counted at most: each is a count of its own in the store.</summary>
     public const int MostTerms = 6;
 
-    /// <summary>One term the query asks for, as it can be typed again, and whether it matches any event alone.</summary>
-    public sealed record Term(string Text, QueryNode Node, bool MatchesAlone)
+    /// <summary>
+    /// One term the query asks for, as it can be typed again, and whether it matches any event alone; null when the
+    /// store could not count it (its time limit, an error).
+    /// </summary>
+    public sealed record Term(string Text, QueryNode Node, bool? MatchesAlone)
     {
         /// <summary>What the page says of a term that matches nothing alone, in an officer's words.</summary>
         public string Why => Node switch
@@ -28,36 +32,76 @@ internal static class NoMatchExplanation
         };
     }
 
+    /// <summary>The terms counted, and whether the query had more than were counted.</summary>
+    public sealed record Explanation(IReadOnlyList<Term> Terms, bool MoreNotCounted);
+
     /// <summary>
     /// The terms of <paramref name="query"/> an event must match, each counted alone; excluded terms (<c>NOT</c>) are
-    /// left out: alone they match what the query keeps out, which says nothing of why it is empty.
+    /// left out: alone they match what the query keeps out, which says nothing of why it is empty. A term the store
+    /// cannot count is said to be uncounted; the others are still counted.
     /// </summary>
-    public static async Task<IReadOnlyList<Term>> ExplainAsync(IBonnieStore store, ParsedQuery query, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Each is the store's total of one term: over a million events tens of milliseconds for one user or type, a
+    /// quarter of a second for a term most events match (bench/README.md, "queries --facets none").
+    /// </remarks>
+    public static async Task<Explanation> ExplainAsync(IBonnieStore store, IReadOnlyList<(string Text, QueryNode Node)> counted, bool more,
+        ILogger logger, CancellationToken cancellationToken)
     {
         var terms = new List<Term>();
-        foreach (var (text, node) in Wanted(query.Root).DistinctBy(t => t.Text, StringComparer.Ordinal).Take(MostTerms))
+        foreach (var (text, node) in counted)
         {
             var alone = new EventSearch { Query = new ParsedQuery(node, SortOrder.NewestFirst, text), Limit = 1 };
-            var page = await OffCircuit.Read(() => store.SearchEventsAsync(alone, cancellationToken), cancellationToken);
-            terms.Add(new Term(text, node, page.Total > 0));
+            try
+            {
+                var page = await OffCircuit.Read(() => store.SearchEventsAsync(alone, cancellationToken), cancellationToken);
+                terms.Add(new Term(text, node, page.Total > 0));
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "Could not count a term of a query that matched nothing");
+                terms.Add(new Term(text, node, null));
+            }
         }
-        return terms;
+        return new Explanation(terms, more);
     }
+
+    /// <summary>The terms <see cref="ExplainAsync"/> counts of <paramref name="query"/> (the first <see cref="MostTerms"/>), and whether it has more.</summary>
+    public static (IReadOnlyList<(string Text, QueryNode Node)> Counted, bool More) TermsOf(ParsedQuery query)
+    {
+        var wanted = Wanted(query.Root).DistinctBy(t => t.Text, StringComparer.Ordinal).ToList();
+        return (wanted.Take(MostTerms).ToList(), wanted.Count > MostTerms);
+    }
+
+    /// <summary>Whether the query only joins terms with AND (and excludes some): then they must all match together.</summary>
+    public static bool OnlyAnd(QueryNode node) => node switch
+    {
+        OrNode o => IsOneSpelling(o),
+        AndNode a => a.Children.All(OnlyAnd),
+        _ => true,
+    };
 
     /// <summary>The leaves of the query outside any <c>NOT</c>, with the text that asks for each alone.</summary>
     internal static IEnumerable<(string Text, QueryNode Node)> Wanted(QueryNode node) => node switch
     {
+        // folder:müller is searched in both of its spellings (composed and decomposed): one term for the officer, and
+        // counted as the query counts it, either spelling.
+        OrNode o when IsOneSpelling(o) => [(TextOf(o.Children[0])!, o)],
         AndNode a => a.Children.SelectMany(Wanted),
         OrNode o => o.Children.SelectMany(Wanted),
         NotNode or MatchAllNode => [],
         _ => TextOf(node) is { } text ? [(text, node)] : [],
     };
 
+    /// <summary>The OR the parser makes of one keyword typed with accents: the same field at the same place, twice.</summary>
+    private static bool IsOneSpelling(OrNode o) =>
+        o.Children is [KeywordNode first, KeywordNode second] && first.Field == second.Field && first.Position == second.Position
+        && first.IsPrefix == second.IsPrefix;
+
     /// <summary>A leaf as the query language spells it, so that it can be read and typed again.</summary>
     internal static string? TextOf(QueryNode node) => node switch
     {
         EventTypeNode e => "event:" + e.Type,
-        KeywordNode k => Field(k.Field) + ":" + QueryTerms.Quote(k.Value) + (k.IsPrefix && !k.Value.EndsWith('*') ? "*" : ""),
+        KeywordNode k => Field(k.Field) + ":" + KeywordValue(k.Value) + (k.IsPrefix ? "*" : ""),
         TextNode t => (t.Field == TextField.Any ? "" : t.Field.ToString().ToLowerInvariant() + ":")
             + (t.IsPhrase ? QueryTerms.Phrase(t.Text) : QueryTerms.Quote(t.Text)) + (t.IsPrefix ? "*" : ""),
         // on: is the only term with both bounds (after: and before: are a term each).
@@ -70,6 +114,13 @@ internal static class NoMatchExplanation
         }.OfType<string>()) is { Length: > 0 } range ? range : null,
         _ => null,
     };
+
+    /// <summary>
+    /// A keyword's value as it is typed: bare unless a space, a quote, a parenthesis or a '*' would change what it means
+    /// (a '*' inside quotes is itself, outside them a prefix). A backslash needs no quotes: <c>flag:\seen</c>.
+    /// </summary>
+    private static string KeywordValue(string value) =>
+        value.Any(c => char.IsWhiteSpace(c) || c is '"' or '(' or ')' or '*') ? QueryTerms.Phrase(value) : value;
 
     private static string Field(KeywordField field) => field switch
     {

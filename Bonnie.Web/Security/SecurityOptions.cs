@@ -35,6 +35,17 @@ internal sealed class ValidateSecurityOptions : IValidateOptions<SecurityOptions
         {
             errors.Add($"Bonnie:ApiKeys: the key named '{dup}' is the same as another key.");
         }
+        // A key's calls are recorded in the officers' audit under its name, read without regard to case: two keys of one
+        // name could not be told apart there.
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < options.ApiKeys.Count; i++)
+        {
+            var keyName = options.ApiKeys[i].Name.Trim();
+            if (keyName.Length > 0 && !seen.Add(keyName))
+            {
+                errors.Add($"Bonnie:ApiKeys:{i}:Name '{keyName}' is the name of another key too: each key needs its own name.");
+            }
+        }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

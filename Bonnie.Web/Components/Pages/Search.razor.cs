@@ -36,7 +36,7 @@ public sealed partial class Search : IDisposable
     private bool _busy;
     private ElementReference _rows;
     private IReadOnlyList<(string Id, string Name)> _foldersNamed = [];
-    private IReadOnlyList<NoMatchExplanation.Term> _noMatch = [];
+    private NoMatchExplanation.Explanation? _noMatch;
     private ParsedQuery? _noMatchOf;
     private string? _officer;
 
@@ -429,7 +429,6 @@ public sealed partial class Search : IDisposable
         try
         {
             await Vm.CountFacetsAsync(Store, token);
-            await ExplainNoMatchAsync(token);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -441,31 +440,54 @@ public sealed partial class Search : IDisposable
             Logger.LogError(ex, "Counting the facets of a search failed");
         }
         StateHasChanged();
+        // Once the counts are shown: the return to a position waits for them, not for this.
+        if (await ExplainNoMatchAsync(token))
+        {
+            StateHasChanged();
+        }
     }
 
     /// <summary>
-    /// For a query that matches nothing, each term it asks for counted alone (after the counts, off the circuit): the
-    /// page names those that match nothing at all.
+    /// For a query that matches nothing, each term it asks for counted alone (off the circuit): the page names those
+    /// that match nothing at all. Recorded first as a search that was only counted, as the export page's counts are:
+    /// a term's count alone says whether it is anywhere in the store.
     /// </summary>
-    private async Task ExplainNoMatchAsync(CancellationToken token)
+    private async Task<bool> ExplainNoMatchAsync(CancellationToken token)
     {
-        if (Vm.Applied is not { } query || Vm.Page is not { Total: 0 })
+        if (Vm.Applied is not { } query || Vm.Page is not { Total: 0 } || Vm.AppliedQuery is not { } text)
         {
-            return;
+            return false;
+        }
+        var (counted, more) = NoMatchExplanation.TermsOf(query);
+        if (counted.Count == 0)
+        {
+            return false;
         }
         try
         {
-            var terms = await NoMatchExplanation.ExplainAsync(Store, query, token);
-            if (ReferenceEquals(Vm.Applied, query))
+            await Audit.RecordPageReadAsync(AuthenticationState, Circuit, OfficerActions.Search, text, new Dictionary<string, string?>
             {
-                _noMatch = terms;
-                _noMatchOf = query;
+                ["counted"] = "each term alone, to say why nothing matches",
+                ["terms"] = string.Join(" | ", counted.Select(t => t.Text)),
+            }, token);
+            var explained = await NoMatchExplanation.ExplainAsync(Store, counted, more, Logger, token);
+            if (!ReferenceEquals(Vm.Applied, query))
+            {
+                return false;
             }
+            _noMatch = explained;
+            _noMatchOf = query;
+            return true;
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            return false;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // Only a help (a term the store stopped at its time limit, or a store error): "0 events match" stands.
-            Logger.LogWarning(e, "Could not count the terms of a query that matched nothing");
+            // Only a help (the audit could not record it, so nothing was counted): "0 events match" stands.
+            Logger.LogWarning(e, "Could not explain a query that matched nothing");
+            return false;
         }
     }
 
@@ -485,11 +507,30 @@ public sealed partial class Search : IDisposable
     /// Nothing when a lone term matches alone and nothing is excluded: the store changed between the two counts, and
     /// there is nothing to explain.
     /// </remarks>
-    private IReadOnlyList<NoMatchExplanation.Term> NoMatch =>
-        ReferenceEquals(_noMatchOf, Vm.Applied) && Vm.Page is { Total: 0 } && string.Equals(Vm.Query, Vm.AppliedQuery, StringComparison.Ordinal)
-        && (_noMatch.Count > 1 || Excludes || _noMatch.Any(t => !t.MatchesAlone))
-            ? _noMatch
-            : [];
+    private NoMatchExplanation.Explanation? NoMatch =>
+        _noMatch is { } explained && ReferenceEquals(_noMatchOf, Vm.Applied) && Vm.Page is { Total: 0 }
+        && string.Equals(Vm.Query, Vm.AppliedQuery, StringComparison.Ordinal)
+        && (explained.Terms.Count > 1 || Excludes || explained.MoreNotCounted || explained.Terms.Any(t => t.MatchesAlone != true))
+            ? explained
+            : null;
+
+    /// <summary>What the page says when every term counted matches alone.</summary>
+    private string Together(NoMatchExplanation.Explanation explained)
+    {
+        if (explained.MoreNotCounted)
+        {
+            return $"Only the first {NoMatchExplanation.MostTerms} terms were counted; one of the others may match nothing.";
+        }
+        if (Vm.Applied is { } query && !NoMatchExplanation.OnlyAnd(query.Root))
+        {
+            return "No event matches them as the query combines them.";
+        }
+        if (Excludes)
+        {
+            return explained.Terms.Count == 1 ? "What the query excludes leaves none of them." : "No event matches them together once the query's exclusions are applied.";
+        }
+        return "No event matches them all together; for the events that match any of them, join them with OR.";
+    }
 
     public void Dispose()
     {

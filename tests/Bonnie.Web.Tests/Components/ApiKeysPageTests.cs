@@ -45,5 +45,27 @@ public sealed class ApiKeysPageTests : IAsyncLifetime
             Assert.Equal("audit?officer=api%3Aci-nightly", rows[0].QuerySelector("a")!.GetAttribute("href"));
             Assert.Equal(["siem", "Auditor", "Never: no call with this key is recorded."], Cells(rows[1]));
         }, PageTestContext.Timeout);
+        // Reading the officers' audit log is recorded, as the audit log page's reads are.
+        var read = Assert.Single(await _page.AuditRecordsAsync(), r => r.Action == OfficerActions.AuditRead);
+        Assert.Equal(PageTestContext.Officer, read.Officer);
+    }
+
+    [Fact]
+    public void Validate_TwoKeysOfOneName_RefusedNamingIt()
+    {
+        // Their calls are recorded under the name, read without regard to case: the page could not tell them apart.
+        var options = new SecurityOptions
+        {
+            ApiKeys =
+            [
+                new ApiKeyOptions { Name = "ci", Key = new string('a', 24), Role = BonnieRoles.Auditor },
+                new ApiKeyOptions { Name = "CI", Key = new string('b', 24), Role = BonnieRoles.Auditor },
+            ],
+        };
+
+        var result = new ValidateSecurityOptions().Validate(null, options);
+
+        Assert.True(result.Failed);
+        Assert.Equal(["Bonnie:ApiKeys:1:Name 'CI' is the name of another key too: each key needs its own name."], result.Failures);
     }
 }

@@ -1,9 +1,13 @@
 using Bonnie.Pipeline.Status;
 using Bonnie.Web.Components.Pages;
+using Bonnie.Web.Hosting;
 using Bonnie.Web.Security;
+using Bonnie.Web.Tests.Infrastructure;
 using Bunit;
 using Bunit.TestDoubles;
+using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using MudBlazor.Services;
 
 namespace Bonnie.Web.Tests.Components;
@@ -13,17 +17,19 @@ public sealed class HomePageTests : IAsyncLifetime
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
     private readonly BunitContext _context = new();
     private readonly SystemStatus _status = new();
-    private readonly Microsoft.Extensions.Time.Testing.FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 29, 15, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 29, 15, 0, 0, TimeSpan.Zero));
     private BunitAuthorizationContext _authorization = default!;
-    private Infrastructure.TestStore _store = default!;
+    private TestStore _store = default!;
+    private bool _storeClosed;
+    private bool _interactive;
 
     public async Task InitializeAsync()
     {
         // An empty store: the tests of the trail over time fill it with what they count.
-        _store = await Infrastructure.TestStore.CreateAsync();
+        _store = await TestStore.CreateAsync();
         _context.Services.AddMudServices();
         _context.Services.AddSingleton(_status);
-        _context.Services.AddSingleton(new Bonnie.Web.Hosting.StoredEventsTimeline(_store.Store, _clock));
+        _context.Services.AddSingleton(new StoredEventsTimeline(_store.Store, _clock));
         // A worker with a spool partition, unless a test says otherwise: the notice of unkept messages stays off.
         _context.Services.AddSingleton(Notice(spool: true, collector: false));
         _context.JSInterop.Mode = JSRuntimeMode.Loose;
@@ -40,16 +46,12 @@ public sealed class HomePageTests : IAsyncLifetime
         }
     }
 
-    private bool _storeClosed;
-
-    private bool _interactive;
-
     /// <summary>The page as a live circuit renders it (it counts the trail only then); a test's own services are added before.</summary>
     private IRenderedComponent<Home> RenderHome()
     {
         if (!_interactive)
         {
-            _context.SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo("Server", isInteractive: true));
+            _context.SetRendererInfo(new RendererInfo("Server", isInteractive: true));
             _interactive = true;
         }
         return _context.Render<Home>();
@@ -59,7 +61,7 @@ public sealed class HomePageTests : IAsyncLifetime
         string.Join(' ', page.Find("[role=region][aria-label='The audit trail over time']").TextContent.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
 
     private Task LoginsAtAsync(params DateTimeOffset[] times) =>
-        _store.ProcessAsync([.. times.Select((t, i) => Infrastructure.TestStore.Session("Login", $"home-session-{t:yyyyMMddHHmm}-{i}", t))]);
+        _store.ProcessAsync([.. times.Select((t, i) => TestStore.Session("Login", $"home-session-{t:yyyyMMddHHmm}-{i}", t))]);
 
     private static DateTimeOffset At(int month, int day, int hour = 10) => new(2026, month, day, hour, 0, 0, TimeSpan.Zero);
 
@@ -98,6 +100,18 @@ public sealed class HomePageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Render_LastEventYesterday_TheDaysStillEndToday()
+    {
+        // Just after midnight, before the day's first event: yesterday's is within the last 30 days.
+        await LoginsAtAsync(At(11, 28, 23));
+
+        var page = RenderHome();
+
+        page.WaitForAssertion(() => Assert.Contains("1 event in the 30 days up to today, 2026-10-31 to 2026-11-29 (UTC)", Trail(page), StringComparison.Ordinal), Timeout);
+        Assert.DoesNotContain("No event in the last 30 days", Trail(page), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Render_EmptyStore_SaysItHoldsNoEvent_NoChart()
     {
         var page = RenderHome();
@@ -119,7 +133,7 @@ public sealed class HomePageTests : IAsyncLifetime
         var second = RenderHome();
         second.WaitForAssertion(() => Assert.Contains("1 event in the 30 days up to today", Trail(second), StringComparison.Ordinal), Timeout);
 
-        _clock.Advance(Bonnie.Web.Hosting.StoredEventsTimeline.KeptFor);
+        _clock.Advance(StoredEventsTimeline.KeptFor);
         var third = RenderHome();
         third.WaitForAssertion(() => Assert.Contains("2 events in the 30 days up to today", Trail(third), StringComparison.Ordinal), Timeout);
         Assert.Contains("counted at 15:01 UTC", Trail(third), StringComparison.Ordinal);
