@@ -24,12 +24,23 @@ internal static class NoMatchExplanation
         /// <summary>What the page says of a term that matches nothing alone, in an officer's words.</summary>
         public string Why => Node switch
         {
-            KeywordNode { Field: KeywordField.Folder, IsPrefix: false } k =>
-                $"No event was in a folder called “{k.Value}”: folder: takes a folder's full name (user/alice/Archive@example.org), the name its owner sees (Archive, INBOX/Archive), its last part, or its unique id.",
-            KeywordNode { Field: KeywordField.User, IsPrefix: false } k => $"No event of the user “{k.Value}” is stored.",
+            KeywordNode { Field: KeywordField.Folder, IsPrefix: false } or OrNode { Children: [KeywordNode { Field: KeywordField.Folder, IsPrefix: false }, ..] } =>
+                $"No event in a folder called “{Value}” is stored: folder: takes a folder's full name (user/alice/Archive@example.org), the name its owner sees (Archive, INBOX/Archive), its last part, or its unique id.",
+            KeywordNode { Field: KeywordField.User, IsPrefix: false } or OrNode { Children: [KeywordNode { Field: KeywordField.User, IsPrefix: false }, ..] } =>
+                $"No event of the user “{Value}” is stored.",
             TimeRangeNode r => $"No event is stored {Range(r)}.",
             _ => $"{Text} alone matches no event.",
         };
+
+        /// <summary>The value of a <c>field:value</c> term as typed, without its quotes.</summary>
+        private string Value
+        {
+            get
+            {
+                var value = Text[(Text.IndexOf(':', StringComparison.Ordinal) + 1)..];
+                return value.Length >= 2 && value[0] == '"' && value[^1] == '"' ? System.Text.RegularExpressions.Regex.Replace(value[1..^1], @"\\(.)", "$1") : value;
+            }
+        }
     }
 
     /// <summary>The terms counted, and whether the query had more than were counted.</summary>
@@ -66,11 +77,113 @@ internal static class NoMatchExplanation
     }
 
     /// <summary>The terms <see cref="ExplainAsync"/> counts of <paramref name="query"/> (the first <see cref="MostTerms"/>), and whether it has more.</summary>
+    /// <remarks>Each as the officer typed it (<c>folder:Archve</c>, not the lower case it is searched in), when that is the same term.</remarks>
     public static (IReadOnlyList<(string Text, QueryNode Node)> Counted, bool More) TermsOf(ParsedQuery query)
     {
         var wanted = Wanted(query.Root).DistinctBy(t => t.Text, StringComparer.Ordinal).ToList();
-        return (wanted.Take(MostTerms).ToList(), wanted.Count > MostTerms);
+        return ([.. wanted.Take(MostTerms).Select(t => (Typed(query.Text, t.Node) ?? t.Text, t.Node))], wanted.Count > MostTerms);
     }
+
+    /// <summary>The terms the query excludes (under <c>NOT</c> or <c>-</c>), as typed, to name them where they leave nothing.</summary>
+    public static IReadOnlyList<string> Excluded(ParsedQuery query)
+    {
+        static IEnumerable<QueryNode> Of(QueryNode node) => node switch
+        {
+            NotNode n => Leaves(n.Child),
+            AndNode a => a.Children.SelectMany(Of),
+            OrNode o => o.Children.SelectMany(Of),
+            _ => [],
+        };
+        static IEnumerable<QueryNode> Leaves(QueryNode node) => node switch
+        {
+            OrNode o when IsOneSpelling(o) => [o],
+            AndNode a => a.Children.SelectMany(Leaves),
+            OrNode o => o.Children.SelectMany(Leaves),
+            NotNode n => Leaves(n.Child),
+            _ => [node],
+        };
+        return [.. Of(query.Root).Select(n => Typed(query.Text, n) ?? TextOf(n is OrNode o ? o.Children[0] : n)).OfType<string>().Distinct(StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// Terms side by side that no one event can match both of: an event has one type, one user, one session and one
+    /// client address (a folder can be two: a move's source and destination; a message and flags several).
+    /// </summary>
+    public static IReadOnlyList<IReadOnlyList<Term>> Clashing(IReadOnlyList<Term> terms) =>
+        [.. terms.Where(t => OneValued(t.Node) is not null).GroupBy(t => OneValued(t.Node)!.Value).Where(g => g.Count() > 1).Select(g => (IReadOnlyList<Term>)[.. g])];
+
+    /// <summary>The one-valued field a plain (not prefix) term names; null for any other term.</summary>
+    private static KeywordField? OneValued(QueryNode node) => node switch
+    {
+        EventTypeNode => KeywordField.Event,
+        KeywordNode { IsPrefix: false, Field: KeywordField.User or KeywordField.Session or KeywordField.Ip } k => k.Field,
+        OrNode o when IsOneSpelling(o) => OneValued(o.Children[0]),
+        _ => null,
+    };
+
+    /// <summary>What one event has one of, for <see cref="Clashing"/>: "type", "user", ...</summary>
+    public static string OneOf(Term term) => OneValued(term.Node) switch
+    {
+        KeywordField.Event => "type",
+        KeywordField.User => "user",
+        KeywordField.Session => "session",
+        _ => "client address",
+    };
+
+    /// <summary>
+    /// The term as it stands in the query's text from its position, when it reads back as the same term; null when it
+    /// does not (the page then shows it as the parser holds it).
+    /// </summary>
+    internal static string? Typed(string text, QueryNode node)
+    {
+        var start = node.Position;
+        if (start < 0 || start >= text.Length)
+        {
+            return null;
+        }
+        var end = start;
+        var quoted = false;
+        for (; end < text.Length; end++)
+        {
+            var c = text[end];
+            if (quoted)
+            {
+                if (c == '\\')
+                {
+                    end++;
+                }
+                else if (c == '"')
+                {
+                    quoted = false;
+                }
+            }
+            else if (c == '"')
+            {
+                quoted = true;
+            }
+            else if (char.IsWhiteSpace(c) || c is '(' or ')')
+            {
+                break;
+            }
+        }
+        var typed = text[start..Math.Min(end, text.Length)];
+        try
+        {
+            return QueryParser.Parse(typed).Root is var root && SameTerm(root, node) ? typed : null;
+        }
+        catch (QuerySyntaxException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The same term wherever it was typed: records compare their lists by reference, and their positions differ.</summary>
+    internal static bool SameTerm(QueryNode a, QueryNode b) => (a, b) switch
+    {
+        (OrNode x, OrNode y) => x.Children.Count == y.Children.Count && x.Children.Zip(y.Children).All(p => SameTerm(p.First, p.Second)),
+        (AndNode or NotNode or OrNode, _) or (_, AndNode or NotNode or OrNode) => false,
+        _ => a with { Position = 0 } == b with { Position = 0 },
+    };
 
     /// <summary>Whether the query only joins terms with AND (and excludes some): then they must all match together.</summary>
     public static bool OnlyAnd(QueryNode node) => node switch

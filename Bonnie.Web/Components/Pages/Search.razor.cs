@@ -527,9 +527,19 @@ public sealed partial class Search : IDisposable
         }
         if (Excludes)
         {
-            return explained.Terms.Count == 1 ? "What the query excludes leaves none of them." : "No event matches them together once the query's exclusions are applied.";
+            var excluded = Vm.Applied is { } q ? string.Join(", ", NoMatchExplanation.Excluded(q)) : "";
+            return explained.Terms.Count == 1
+                ? $"What the query excludes ({excluded}) leaves none of them."
+                : $"No event matches them together once the query's exclusions ({excluded}) are applied.";
         }
-        return "No event matches them all together; for the events that match any of them, join them with OR.";
+        // Two of a field an event has one of (two users, two types) say why in so many words; any others, in general.
+        var clashes = NoMatchExplanation.Clashing(explained.Terms);
+        if (clashes.Count > 0)
+        {
+            return string.Join(" ", clashes.Select(c =>
+                $"An event has one {NoMatchExplanation.OneOf(c[0])}: {string.Join(" and ", c.Select(t => t.Text))} cannot all match the same event; for any of them, write ({string.Join(" OR ", c.Select(t => t.Text))})."));
+        }
+        return "No event matches them all together.";
     }
 
     public void Dispose()

@@ -73,10 +73,10 @@ public sealed class HomePageTests : IAsyncLifetime
 
         var page = RenderHome();
 
-        page.WaitForAssertion(() => Assert.Contains("From 2026-09-01 to 2026-12-05", Trail(page), StringComparison.Ordinal), Timeout);
+        page.WaitForAssertion(() => Assert.Contains("From its first event, 2026-09-01, to its last, 2026-12-05 (by when they happened, UTC).", Trail(page), StringComparison.Ordinal), Timeout);
         Assert.Contains("4 events in the 30 days up to today, 2026-10-31 to 2026-11-29 (UTC), counted at 15:00 UTC.", Trail(page), StringComparison.Ordinal);
         // The count links to the search that finds exactly those events.
-        var count = page.Find(".bonnie-trail-window a");
+        var count = page.Find("a.bonnie-trail-count");
         Assert.Equal("search?q=after%3A2026-10-31%20before%3A2026-11-30", count.GetAttribute("href"));
         Assert.Equal("Events per day, 2026-10-31 to 2026-11-29: the busiest 2026-11-20 with 3; 28 days without any",
             page.Find("[aria-label='The audit trail over time'] figure").GetAttribute("aria-label"));
@@ -92,9 +92,10 @@ public sealed class HomePageTests : IAsyncLifetime
 
         var page = RenderHome();
 
-        page.WaitForAssertion(() => Assert.Contains("No event in the last 30 days.", Trail(page), StringComparison.Ordinal), Timeout);
+        page.WaitForAssertion(() => Assert.Contains("No events in the last 30 days: the last was on 2026-10-30, 30 days ago.", Trail(page), StringComparison.Ordinal), Timeout);
+        Assert.Equal("live", page.Find(".bonnie-trail-quiet a").GetAttribute("href"));
         Assert.Contains("3 events in the 30 days up to the last event, 2026-10-01 to 2026-10-30 (UTC)", Trail(page), StringComparison.Ordinal);
-        Assert.Equal("search?q=after%3A2026-10-01%20before%3A2026-10-31", page.Find(".bonnie-trail-window a").GetAttribute("href"));
+        Assert.Equal("search?q=after%3A2026-10-01%20before%3A2026-10-31", page.Find("a.bonnie-trail-count").GetAttribute("href"));
         Assert.StartsWith("Events per day, 2026-10-01 to 2026-10-30: the busiest 2026-10-03 with 2;",
             page.Find("[aria-label='The audit trail over time'] figure").GetAttribute("aria-label"), StringComparison.Ordinal);
     }
@@ -108,7 +109,19 @@ public sealed class HomePageTests : IAsyncLifetime
         var page = RenderHome();
 
         page.WaitForAssertion(() => Assert.Contains("1 event in the 30 days up to today, 2026-10-31 to 2026-11-29 (UTC)", Trail(page), StringComparison.Ordinal), Timeout);
-        Assert.DoesNotContain("No event in the last 30 days", Trail(page), StringComparison.Ordinal);
+        Assert.DoesNotContain("No events in the last 30 days", Trail(page), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Render_DaysTiedForTheMost_TheChartsWordsSayTheTie()
+    {
+        // "The busiest 2026-10-01 with 1,000" when every day had 1,000 (a review).
+        await LoginsAtAsync(At(11, 27), At(11, 28));
+
+        var page = RenderHome();
+
+        page.WaitForAssertion(() => Assert.Equal("Events per day, 2026-10-31 to 2026-11-29: 2 days with the most, 1 each, the last 2026-11-28; 28 days without any",
+            page.Find("[aria-label='The audit trail over time'] figure").GetAttribute("aria-label")), Timeout);
     }
 
     [Fact]
