@@ -21,6 +21,12 @@ internal static class NoMatchExplanation
     /// </summary>
     public sealed record Term(string Text, QueryNode Node, bool? MatchesAlone)
     {
+        /// <summary>A term with a name near this one's that matches events (<c>folder:Archive</c> for <c>folder:Archve</c>).</summary>
+        public string? Near { get; init; }
+
+        /// <summary>The query with this term replaced by <see cref="Near"/>.</summary>
+        public string? NearQuery { get; init; }
+
         /// <summary>What the page says of a term that matches nothing alone, in an officer's words.</summary>
         public string Why => Node switch
         {
@@ -33,7 +39,7 @@ internal static class NoMatchExplanation
         };
 
         /// <summary>The value of a <c>field:value</c> term as typed, without its quotes.</summary>
-        private string Value
+        internal string Value
         {
             get
             {
@@ -55,25 +61,134 @@ internal static class NoMatchExplanation
     /// Each is the store's total of one term: over a million events tens of milliseconds for one user or type, a
     /// quarter of a second for a term most events match (bench/README.md, "queries --facets none").
     /// </remarks>
-    public static async Task<Explanation> ExplainAsync(IBonnieStore store, IReadOnlyList<(string Text, QueryNode Node)> counted, bool more,
-        ILogger logger, CancellationToken cancellationToken)
+    /// <param name="recordNear">Records a look for names near a term (its prefix term) before it is made: a read of the store.</param>
+    public static async Task<Explanation> ExplainAsync(IBonnieStore store, ParsedQuery query, IReadOnlyList<(string Text, QueryNode Node)> counted, bool more,
+        Func<string, Task> recordNear, ILogger logger, CancellationToken cancellationToken)
     {
         var terms = new List<Term>();
         foreach (var (text, node) in counted)
         {
             var alone = new EventSearch { Query = new ParsedQuery(node, SortOrder.NewestFirst, text), Limit = 1 };
+            Term term;
             try
             {
                 var page = await OffCircuit.Read(() => store.SearchEventsAsync(alone, cancellationToken), cancellationToken);
-                terms.Add(new Term(text, node, page.Total > 0));
+                term = new Term(text, node, page.Total > 0);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 logger.LogWarning(e, "Could not count a term of a query that matched nothing");
-                terms.Add(new Term(text, node, null));
+                term = new Term(text, node, null);
             }
+            if (term.MatchesAlone == false && NearSearch(term) is { } near)
+            {
+                try
+                {
+                    await recordNear(near.Text);
+                    term = await WithNearAsync(store, query, term, near, cancellationToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // Only a suggestion: the term is still said to match nothing.
+                    logger.LogWarning(e, "Could not look for a name near a term that matches nothing");
+                }
+            }
+            terms.Add(term);
         }
         return new Explanation(terms, more);
+    }
+
+    /// <summary>
+    /// The prefix search that finds names near a <c>folder:</c> or <c>user:</c> term's (its first three letters), with
+    /// the facet that lists them; null for any other term, a value shorter than four, or a folder given by its path.
+    /// </summary>
+    private static (string Text, ParsedQuery Query, Facets Facet, KeywordField Field)? NearSearch(Term term)
+    {
+        var field = (term.Node is OrNode o && o.Children.Count > 0 ? o.Children[0] : term.Node) switch
+        {
+            KeywordNode { IsPrefix: false, Field: KeywordField.Folder } => KeywordField.Folder,
+            KeywordNode { IsPrefix: false, Field: KeywordField.User } => KeywordField.User,
+            _ => (KeywordField?)null,
+        };
+        var value = term.Value;
+        if (field is not { } f || value.Length < 4 || (f == KeywordField.Folder && value.Contains('/', StringComparison.Ordinal)))
+        {
+            return null;
+        }
+        var text = $"{Field(f)}:{KeywordValue(value[..3])}*";
+        try
+        {
+            return (text, QueryParser.Parse(text), f == KeywordField.Folder ? Facets.Folder : Facets.User, f);
+        }
+        catch (QuerySyntaxException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<Term> WithNearAsync(IBonnieStore store, ParsedQuery query, Term term,
+        (string Text, ParsedQuery Query, Facets Facet, KeywordField Field) near, CancellationToken cancellationToken)
+    {
+        var search = new EventSearch { Query = near.Query, Limit = 1, Facets = near.Facet };
+        var page = await OffCircuit.Read(() => store.SearchEventsAsync(search, cancellationToken), cancellationToken);
+        var buckets = page.Facets.TryGetValue(near.Field == KeywordField.Folder ? "folder" : "user", out var found) ? found : [];
+        var typed = term.Value.ToLowerInvariant();
+        // A slip of a letter or two: more in a short name would suggest another name altogether.
+        var most = typed.Length < 6 ? 1 : 2;
+        var best = buckets
+            .Select(b => (Name: near.Field == KeywordField.Folder ? FolderShortName(b.Label) : b.Value, b.Count))
+            .Where(c => c.Name is { Length: > 0 })
+            .Select(c => (c.Name, c.Count, Distance: Distance(typed, c.Name!.ToLowerInvariant())))
+            .Where(c => c.Distance > 0 && c.Distance <= most)
+            .OrderBy(c => c.Distance).ThenByDescending(c => c.Count).ThenBy(c => c.Name, StringComparer.Ordinal)
+            .FirstOrDefault();
+        if (best.Name is null)
+        {
+            return term;
+        }
+        var suggested = Field(near.Field) + ":" + KeywordValue(best.Name);
+        var at = term.Node.Position;
+        var nearQuery = at >= 0 && at + term.Text.Length <= query.Text.Length && string.CompareOrdinal(query.Text, at, term.Text, 0, term.Text.Length) == 0
+            ? query.Text[..at] + suggested + query.Text[(at + term.Text.Length)..]
+            : null;
+        return term with { Near = suggested, NearQuery = nearQuery };
+    }
+
+    /// <summary>The name an owner gives a folder: its last part (<c>Archive</c> of <c>user/alice/Archive@example.org</c>), INBOX for a user's own.</summary>
+    private static string? FolderShortName(string? name)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            return null;
+        }
+        if (FolderNames.IsUserInbox(name))
+        {
+            return "INBOX";
+        }
+        var at = name.LastIndexOf('@');
+        var bare = at > 0 && name.IndexOf('/', at) < 0 ? name[..at] : name;
+        return bare[(bare.LastIndexOf('/') + 1)..];
+    }
+
+    /// <summary>Levenshtein distance: letters inserted, removed or replaced to turn one into the other.</summary>
+    internal static int Distance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            }
+            (previous, current) = (current, previous);
+        }
+        return previous[b.Length];
     }
 
     /// <summary>The terms <see cref="ExplainAsync"/> counts of <paramref name="query"/> (the first <see cref="MostTerms"/>), and whether it has more.</summary>

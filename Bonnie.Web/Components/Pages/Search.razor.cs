@@ -470,7 +470,10 @@ public sealed partial class Search : IDisposable
                 ["counted"] = "each term alone, to say why nothing matches",
                 ["terms"] = string.Join(" | ", counted.Select(t => t.Text)),
             }, token);
-            var explained = await NoMatchExplanation.ExplainAsync(Store, counted, more, Logger, token);
+            var explained = await NoMatchExplanation.ExplainAsync(Store, query, counted, more,
+                near => Audit.RecordPageReadAsync(AuthenticationState, Circuit, OfficerActions.Search, near,
+                    new Dictionary<string, string?> { ["counted"] = "names near a term that matches nothing", ["query"] = text }, token),
+                Logger, token);
             if (!ReferenceEquals(Vm.Applied, query))
             {
                 return false;

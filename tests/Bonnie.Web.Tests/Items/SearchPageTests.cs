@@ -172,6 +172,10 @@ public sealed class SearchPageTests : IAsyncLifetime
             var note = page.Find("[role=note][aria-label='Why nothing matches']");
             // As typed (the search itself is in lower case).
             Assert.Contains("folder:Archve: No event in a folder called “Archve” is stored: folder: takes", note.TextContent, StringComparison.Ordinal);
+            // The folder it was probably meant to be, linked to the query with it in the misspelt one's place.
+            var near = note.QuerySelector(".bonnie-near")!;
+            Assert.Equal("Did you mean folder:Archive?", string.Join(' ', near.TextContent.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)));
+            Assert.Equal("search?q=event%3AMessageNew%20folder%3AArchive", near.QuerySelector("a")!.GetAttribute("href"));
             // The other term matches alone: it is not blamed.
             Assert.DoesNotContain("event:MessageNew", note.TextContent, StringComparison.Ordinal);
         }, PageTestContext.Timeout);
@@ -179,7 +183,44 @@ public sealed class SearchPageTests : IAsyncLifetime
         var counted = Assert.Single(await _page.AuditRecordsAsync(), r => r.Details.Contains("each term alone", StringComparison.Ordinal));
         Assert.Equal(("search", "event:MessageNew folder:Archve"), (counted.Action, counted.Target));
         Assert.Contains("event:MessageNew | folder:Archve", counted.Details, StringComparison.Ordinal);
+        // So is the look for names near it: the folders whose names start as it does.
+        var near = Assert.Single(await _page.AuditRecordsAsync(), r => r.Details.Contains("names near a term", StringComparison.Ordinal));
+        Assert.Equal("folder:Arc*", near.Target);
     }
+
+    [Theory]
+    [InlineData("user:alice@exmple.org", "user:alice@example.org")]
+    [InlineData("folder:Inbx event:MessageNew", "folder:INBOX")]
+    [InlineData("folder:Zzzzzz", null)]
+    [InlineData("folder:Arc", null)]
+    public void Query_MatchingNothing_AMisspeltUserOrFolder_SuggestsTheNearName(string query, string? suggested)
+    {
+        var page = _page.Render<SearchPage>();
+
+        Search(page, query);
+
+        page.WaitForAssertion(() => Assert.Contains("No event", page.Find("[role=note][aria-label='Why nothing matches']").TextContent, StringComparison.Ordinal),
+            PageTestContext.Timeout);
+        var near = page.FindAll(".bonnie-near");
+        if (suggested is null)
+        {
+            // Nothing near enough (a name of its own), or too short to tell a slip from another name.
+            Assert.Empty(near);
+        }
+        else
+        {
+            Assert.Contains($"Did you mean {suggested}?", string.Join(' ', Assert.Single(near).TextContent.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("archve", "archive", 1)]
+    [InlineData("inbx", "inbox", 1)]
+    [InlineData("alice", "alice", 0)]
+    [InlineData("", "abc", 3)]
+    [InlineData("kitten", "sitting", 3)]
+    public void NoMatchExplanation_Distance_LettersInsertedRemovedOrReplaced(string a, string b, int expected) =>
+        Assert.Equal(expected, Bonnie.Web.Search.NoMatchExplanation.Distance(a, b));
 
     [Theory]
     [InlineData("event:Login -event:Login", "What the query excludes (event:Login) leaves none of them.")]
