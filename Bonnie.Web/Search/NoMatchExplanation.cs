@@ -99,7 +99,7 @@ internal static class NoMatchExplanation
     }
 
     /// <summary>
-    /// The prefix search that finds names near a <c>folder:</c> or <c>user:</c> term's (its first three letters), with
+    /// The prefix search that finds names near a <c>folder:</c> or <c>user:</c> term's (its first half), with
     /// the facet that lists them; null for any other term, a value shorter than four, or a folder given by its path.
     /// </summary>
     private static (string Text, ParsedQuery Query, Facets Facet, KeywordField Field)? NearSearch(Term term)
@@ -115,7 +115,9 @@ internal static class NoMatchExplanation
         {
             return null;
         }
-        var text = $"{Field(f)}:{KeywordValue(value[..3])}*";
+        // Half the name (at least three letters): enough to keep the names found few (every login of a domain starts with
+        // "user" in some), while a slip in its second half is still found.
+        var text = $"{Field(f)}:{KeywordValue(value[..Math.Max(3, value.Length / 2)])}*";
         try
         {
             return (text, QueryParser.Parse(text), f == KeywordField.Folder ? Facets.Folder : Facets.User, f);
