@@ -173,6 +173,8 @@ public sealed class SearchPageTests : IAsyncLifetime
             // As typed (the search itself is in lower case).
             Assert.Contains("folder:Archve: No event in a folder called “Archve” is stored: folder: takes", note.TextContent, StringComparison.Ordinal);
             // The folder it was probably meant to be, linked to the query with it in the misspelt one's place.
+            Assert.Contains("is stored: folder: takes", note.TextContent, StringComparison.Ordinal);
+            Assert.Contains("or its unique id. Did you mean", note.TextContent, StringComparison.Ordinal);
             var near = note.QuerySelector(".bonnie-near")!;
             Assert.Equal("Did you mean folder:Archive?", string.Join(' ', near.TextContent.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)));
             Assert.Equal("search?q=event%3AMessageNew%20folder%3AArchive", near.QuerySelector("a")!.GetAttribute("href"));
