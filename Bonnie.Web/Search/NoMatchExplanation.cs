@@ -66,6 +66,7 @@ internal static class NoMatchExplanation
         Func<string, Task> recordNear, ILogger logger, CancellationToken cancellationToken)
     {
         var terms = new List<Term>();
+        var looked = 0;
         foreach (var (text, node) in counted)
         {
             var alone = new EventSearch { Query = new ParsedQuery(node, SortOrder.NewestFirst, text), Limit = 1 };
@@ -80,16 +81,20 @@ internal static class NoMatchExplanation
                 logger.LogWarning(e, "Could not count a term of a query that matched nothing");
                 term = new Term(text, node, null);
             }
-            if (term.MatchesAlone == false && NearSearch(term) is { } near)
+            if (term.MatchesAlone == false && looked < MostNearLooks)
             {
                 try
                 {
-                    await recordNear(near.Text);
-                    term = await WithNearAsync(store, query, term, near, cancellationToken);
+                    if (NearSearch(term) is { } near)
+                    {
+                        looked++;
+                        await recordNear(near.Text);
+                        term = await WithNearAsync(store, query, term, near, cancellationToken);
+                    }
                 }
-                catch (Exception e) when (e is not OperationCanceledException)
+                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
-                    // Only a suggestion: the term is still said to match nothing.
+                    // Only a suggestion (the look ran out of its time, or failed): the term is still said to match nothing.
                     logger.LogWarning(e, "Could not look for a name near a term that matches nothing");
                 }
             }
@@ -98,29 +103,37 @@ internal static class NoMatchExplanation
         return new Explanation(terms, more);
     }
 
+    /// <summary>Looks for near names at most, per query: each reads every event under a prefix.</summary>
+    public const int MostNearLooks = 2;
+
     /// <summary>
-    /// The prefix search that finds names near a <c>folder:</c> or <c>user:</c> term's (its first half), with
-    /// the facet that lists them; null for any other term, a value shorter than four, or a folder given by its path.
+    /// How long one look for near names may take: a prefix most names share (every user's INBOX) reads a large part of
+    /// the store, and a suggestion is not worth waiting for.
     /// </summary>
-    private static (string Text, ParsedQuery Query, Facets Facet, KeywordField Field)? NearSearch(Term term)
+    public static readonly TimeSpan NearLookLimit = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// The prefix search that finds names near a <c>folder:</c> or <c>user:</c> term's (its first half, at least three
+    /// letters), with the facet that lists them; null for any other term, a value shorter than four, or a folder given
+    /// by its path. From the value as parsed: quotes, escapes and spaces at its ends are the parser's business.
+    /// </summary>
+    private static (string Text, ParsedQuery Query, Facets Facet, KeywordField Field, string Value)? NearSearch(Term term)
     {
-        var field = (term.Node is OrNode o && o.Children.Count > 0 ? o.Children[0] : term.Node) switch
-        {
-            KeywordNode { IsPrefix: false, Field: KeywordField.Folder } => KeywordField.Folder,
-            KeywordNode { IsPrefix: false, Field: KeywordField.User } => KeywordField.User,
-            _ => (KeywordField?)null,
-        };
-        var value = term.Value;
-        if (field is not { } f || value.Length < 4 || (f == KeywordField.Folder && value.Contains('/', StringComparison.Ordinal)))
+        if ((term.Node is OrNode o && o.Children.Count > 0 ? o.Children[0] : term.Node) is not KeywordNode { IsPrefix: false, Field: KeywordField.Folder or KeywordField.User } k)
         {
             return null;
         }
-        // Half the name (at least three letters): enough to keep the names found few (every login of a domain starts with
-        // "user" in some), while a slip in its second half is still found.
-        var text = $"{Field(f)}:{KeywordValue(value[..Math.Max(3, value.Length / 2)])}*";
+        var value = UnicodeForms.Normalized(k.Value.Trim(), System.Text.NormalizationForm.FormC);
+        if (value.Length < 4 || (k.Field == KeywordField.Folder && value.Contains('/', StringComparison.Ordinal)))
+        {
+            return null;
+        }
+        // Half the name: enough to keep the names found few (every login of a domain starts with "user" in some), while a
+        // slip in its second half is still found.
+        var text = $"{Field(k.Field)}:{KeywordValue(value[..Math.Max(3, value.Length / 2)])}*";
         try
         {
-            return (text, QueryParser.Parse(text), f == KeywordField.Folder ? Facets.Folder : Facets.User, f);
+            return (text, QueryParser.Parse(text), k.Field == KeywordField.Folder ? Facets.Folder : Facets.User, k.Field, value);
         }
         catch (QuerySyntaxException)
         {
@@ -129,18 +142,19 @@ internal static class NoMatchExplanation
     }
 
     private static async Task<Term> WithNearAsync(IBonnieStore store, ParsedQuery query, Term term,
-        (string Text, ParsedQuery Query, Facets Facet, KeywordField Field) near, CancellationToken cancellationToken)
+        (string Text, ParsedQuery Query, Facets Facet, KeywordField Field, string Value) near, CancellationToken cancellationToken)
     {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(NearLookLimit);
         var search = new EventSearch { Query = near.Query, Limit = 1, Facets = near.Facet };
-        var page = await OffCircuit.Read(() => store.SearchEventsAsync(search, cancellationToken), cancellationToken);
+        var page = await OffCircuit.Read(() => store.SearchEventsAsync(search, limit.Token), limit.Token);
         var buckets = page.Facets.TryGetValue(near.Field == KeywordField.Folder ? "folder" : "user", out var found) ? found : [];
-        var typed = term.Value.ToLowerInvariant();
+        var typed = near.Value.ToLowerInvariant();
         // A slip of a letter or two: more in a short name would suggest another name altogether.
         var most = typed.Length < 6 ? 1 : 2;
         var best = buckets
-            .Select(b => (Name: near.Field == KeywordField.Folder ? FolderShortName(b.Label) : b.Value, b.Count))
-            .Where(c => c.Name is { Length: > 0 })
-            .Select(c => (c.Name, c.Count, Distance: Distance(typed, c.Name!.ToLowerInvariant())))
+            .SelectMany(b => (near.Field == KeywordField.Folder ? FolderNamesOf(b) : [b.Value]).Select(name => (Name: name, b.Count)))
+            .Select(c => (c.Name, c.Count, Distance: Distance(typed, UnicodeForms.Normalized(c.Name, System.Text.NormalizationForm.FormC).ToLowerInvariant())))
             .Where(c => c.Distance > 0 && c.Distance <= most)
             .OrderBy(c => c.Distance).ThenByDescending(c => c.Count).ThenBy(c => c.Name, StringComparer.Ordinal)
             .FirstOrDefault();
@@ -149,11 +163,52 @@ internal static class NoMatchExplanation
             return term;
         }
         var suggested = Field(near.Field) + ":" + KeywordValue(best.Name);
-        var at = term.Node.Position;
-        var nearQuery = at >= 0 && at + term.Text.Length <= query.Text.Length && string.CompareOrdinal(query.Text, at, term.Text, 0, term.Text.Length) == 0
-            ? query.Text[..at] + suggested + query.Text[(at + term.Text.Length)..]
-            : null;
-        return term with { Near = suggested, NearQuery = nearQuery };
+        return term with { Near = suggested, NearQuery = Replaced(query, term.Node, suggested) };
+    }
+
+    /// <summary>
+    /// The names folder: finds a counted folder by, short ones first, in the case its name has where it can: its last part
+    /// (<c>Archive</c>) or INBOX when that is one of the folder's aliases (FolderAliases), otherwise the aliases as they are.
+    /// </summary>
+    private static IEnumerable<string> FolderNamesOf(FacetCount bucket)
+    {
+        if (string.IsNullOrEmpty(bucket.Label))
+        {
+            yield break;
+        }
+        var aliases = FolderAliases.Of(bucket.Value, bucket.Label);
+        var shortName = FolderShortName(bucket.Label);
+        if (shortName is not null && aliases.Contains(shortName.ToLowerInvariant()))
+        {
+            yield return shortName;
+        }
+        foreach (var alias in aliases.Where(a => !string.Equals(a, bucket.Value, StringComparison.OrdinalIgnoreCase) && !a.Contains('/', StringComparison.Ordinal)))
+        {
+            yield return alias;
+        }
+    }
+
+    /// <summary>
+    /// The query with every place that asks for <paramref name="node"/> (typed once or more, in any case) given
+    /// <paramref name="replacement"/> instead, from the end of the text back; null when a place cannot be found as typed.
+    /// </summary>
+    private static string? Replaced(ParsedQuery query, QueryNode node, string replacement)
+    {
+        var places = Wanted(query.Root).Where(w => SameTerm(w.Node, node) || string.Equals(w.Text, TextOf(node is OrNode o ? o.Children[0] : node), StringComparison.Ordinal))
+            .Select(w => (At: w.Node.Position, Typed: Typed(query.Text, w.Node)))
+            .DistinctBy(p => p.At)
+            .OrderByDescending(p => p.At)
+            .ToList();
+        if (places.Count == 0 || places.Any(p => p.Typed is null))
+        {
+            return null;
+        }
+        var text = query.Text;
+        foreach (var (at, typed) in places)
+        {
+            text = text[..at] + replacement + text[(at + typed!.Length)..];
+        }
+        return text;
     }
 
     /// <summary>The name an owner gives a folder: its last part (<c>Archive</c> of <c>user/alice/Archive@example.org</c>), INBOX for a user's own.</summary>
