@@ -751,29 +751,8 @@ public static class EventNames
         }
         var folded = name.ToLowerInvariant();
         var best = Known
-            .Select(k => (Name: k, Distance: EditDistance(folded, k.ToLowerInvariant())))
+            .Select(k => (Name: k, Distance: Spelling.Distance(folded, k.ToLowerInvariant())))
             .MinBy(k => k.Distance);
         return best.Distance <= Math.Max(1, Math.Min(3, name.Length / 4)) ? best.Name : null;
-    }
-
-    private static int EditDistance(string a, string b)
-    {
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++)
-        {
-            previous[j] = j;
-        }
-        for (var i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-                current[j] = Math.Min(substitution, Math.Min(previous[j], current[j - 1]) + 1);
-            }
-            (previous, current) = (current, previous);
-        }
-        return previous[b.Length];
     }
 }

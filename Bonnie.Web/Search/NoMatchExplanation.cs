@@ -28,11 +28,11 @@ internal static class NoMatchExplanation
         public string? NearQuery { get; init; }
 
         /// <summary>What the page says of a term that matches nothing alone, in an officer's words.</summary>
-        public string Why => Node switch
+        public string Why => Spelled(Node) switch
         {
-            KeywordNode { Field: KeywordField.Folder, IsPrefix: false } or OrNode { Children: [KeywordNode { Field: KeywordField.Folder, IsPrefix: false }, ..] } =>
+            KeywordNode { Field: KeywordField.Folder, IsPrefix: false } =>
                 $"No event in a folder called “{Value}” is stored: folder: takes a folder's full name (user/alice/Archive@example.org), the name its owner sees (Archive, INBOX/Archive), its last part, or its unique id.",
-            KeywordNode { Field: KeywordField.User, IsPrefix: false } or OrNode { Children: [KeywordNode { Field: KeywordField.User, IsPrefix: false }, ..] } =>
+            KeywordNode { Field: KeywordField.User, IsPrefix: false } =>
                 $"No event of the user “{Value}” is stored.",
             TimeRangeNode r => $"No event is stored {Range(r)}.",
             _ => $"{Text} alone matches no event.",
@@ -49,8 +49,48 @@ internal static class NoMatchExplanation
         }
     }
 
-    /// <summary>The terms counted, and whether the query had more than were counted.</summary>
-    public sealed record Explanation(IReadOnlyList<Term> Terms, bool MoreNotCounted);
+    /// <summary>
+    /// The terms counted; whether the query had more than were counted; the terms it excludes, as typed; and whether it
+    /// only joins its terms with AND (then they must all match together). Made once, when the query is explained: the
+    /// page reads them at every render.
+    /// </summary>
+    public sealed record Explanation(IReadOnlyList<Term> Terms, bool MoreNotCounted, IReadOnlyList<string> Excluded, bool OnlyAnd)
+    {
+        /// <summary>
+        /// Whether there is anything to say: not when a lone term matches alone and nothing is excluded (the store changed
+        /// between the two counts).
+        /// </summary>
+        public bool SaysAnything => Terms.Count > 1 || Excluded.Count > 0 || MoreNotCounted || Terms.Any(t => t.MatchesAlone != true);
+
+        /// <summary>What leaves nothing when every term counted matches alone, in an officer's words.</summary>
+        public string Together
+        {
+            get
+            {
+                if (MoreNotCounted)
+                {
+                    return $"Only the first {MostTerms} terms were counted; one of the others may match nothing.";
+                }
+                if (!OnlyAnd)
+                {
+                    return "No event matches them as the query combines them.";
+                }
+                if (Excluded.Count > 0)
+                {
+                    var excluded = string.Join(", ", Excluded);
+                    return Terms.Count == 1
+                        ? $"What the query excludes ({excluded}) leaves none of them."
+                        : $"No event matches them together once the query's exclusions ({excluded}) are applied.";
+                }
+                // Two of a field an event has one of (two users, two types) say why in so many words; any others, in general.
+                var clashes = Clashing(Terms);
+                return clashes.Count == 0
+                    ? "No event matches them all together."
+                    : string.Join(" ", clashes.Select(c =>
+                        $"An event has one {OneOf(c[0])}: {string.Join(" and ", c.Select(t => t.Text))} cannot all match the same event; for any of them, write ({string.Join(" OR ", c.Select(t => t.Text))})."));
+            }
+        }
+    }
 
     /// <summary>
     /// The terms of <paramref name="query"/> an event must match, each counted alone; excluded terms (<c>NOT</c>) are
@@ -100,7 +140,7 @@ internal static class NoMatchExplanation
             }
             terms.Add(term);
         }
-        return new Explanation(terms, more);
+        return new Explanation(terms, more, Excluded(query), OnlyAnd(query.Root));
     }
 
     /// <summary>Looks for near names at most, per query: each reads every event under a prefix.</summary>
@@ -119,7 +159,7 @@ internal static class NoMatchExplanation
     /// </summary>
     private static (string Text, ParsedQuery Query, Facets Facet, KeywordField Field, string Value)? NearSearch(Term term)
     {
-        if ((term.Node is OrNode o && o.Children.Count > 0 ? o.Children[0] : term.Node) is not KeywordNode { IsPrefix: false, Field: KeywordField.Folder or KeywordField.User } k)
+        if (Spelled(term.Node) is not KeywordNode { IsPrefix: false, Field: KeywordField.Folder or KeywordField.User } k)
         {
             return null;
         }
@@ -154,7 +194,7 @@ internal static class NoMatchExplanation
         var most = typed.Length < 6 ? 1 : 2;
         var best = buckets
             .SelectMany(b => (near.Field == KeywordField.Folder ? FolderNamesOf(b) : [b.Value]).Select(name => (Name: name, b.Count)))
-            .Select(c => (c.Name, c.Count, Distance: Distance(typed, UnicodeForms.Normalized(c.Name, System.Text.NormalizationForm.FormC).ToLowerInvariant())))
+            .Select(c => (c.Name, c.Count, Distance: Spelling.Distance(typed, UnicodeForms.Normalized(c.Name, System.Text.NormalizationForm.FormC).ToLowerInvariant())))
             .Where(c => c.Distance > 0 && c.Distance <= most)
             .OrderBy(c => c.Distance).ThenByDescending(c => c.Count).ThenBy(c => c.Name, StringComparer.Ordinal)
             .FirstOrDefault();
@@ -194,7 +234,7 @@ internal static class NoMatchExplanation
     /// </summary>
     private static string? Replaced(ParsedQuery query, QueryNode node, string replacement)
     {
-        var places = Wanted(query.Root).Where(w => SameTerm(w.Node, node) || string.Equals(w.Text, TextOf(node is OrNode o ? o.Children[0] : node), StringComparison.Ordinal))
+        var places = Wanted(query.Root).Where(w => SameTerm(w.Node, node))
             .Select(w => (At: w.Node.Position, Typed: Typed(query.Text, w.Node)))
             .DistinctBy(p => p.At)
             .OrderByDescending(p => p.At)
@@ -227,27 +267,6 @@ internal static class NoMatchExplanation
         return bare[(bare.LastIndexOf('/') + 1)..];
     }
 
-    /// <summary>Levenshtein distance: letters inserted, removed or replaced to turn one into the other.</summary>
-    internal static int Distance(string a, string b)
-    {
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++)
-        {
-            previous[j] = j;
-        }
-        for (var i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            }
-            (previous, current) = (current, previous);
-        }
-        return previous[b.Length];
-    }
-
     /// <summary>The terms <see cref="ExplainAsync"/> counts of <paramref name="query"/> (the first <see cref="MostTerms"/>), and whether it has more.</summary>
     /// <remarks>Each as the officer typed it (<c>folder:Archve</c>, not the lower case it is searched in), when that is the same term.</remarks>
     public static (IReadOnlyList<(string Text, QueryNode Node)> Counted, bool More) TermsOf(ParsedQuery query)
@@ -257,31 +276,23 @@ internal static class NoMatchExplanation
     }
 
     /// <summary>The terms the query excludes (under <c>NOT</c> or <c>-</c>), as typed, to name them where they leave nothing.</summary>
-    public static IReadOnlyList<string> Excluded(ParsedQuery query)
+    private static IReadOnlyList<string> Excluded(ParsedQuery query)
     {
         static IEnumerable<QueryNode> Of(QueryNode node) => node switch
         {
-            NotNode n => Leaves(n.Child),
+            NotNode n => Leaves(n.Child, intoNot: true),
             AndNode a => a.Children.SelectMany(Of),
             OrNode o => o.Children.SelectMany(Of),
             _ => [],
         };
-        static IEnumerable<QueryNode> Leaves(QueryNode node) => node switch
-        {
-            OrNode o when IsOneSpelling(o) => [o],
-            AndNode a => a.Children.SelectMany(Leaves),
-            OrNode o => o.Children.SelectMany(Leaves),
-            NotNode n => Leaves(n.Child),
-            _ => [node],
-        };
-        return [.. Of(query.Root).Select(n => Typed(query.Text, n) ?? TextOf(n is OrNode o ? o.Children[0] : n)).OfType<string>().Distinct(StringComparer.Ordinal)];
+        return [.. Of(query.Root).Select(n => Typed(query.Text, n) ?? TextOf(Spelled(n))).OfType<string>().Distinct(StringComparer.Ordinal)];
     }
 
     /// <summary>
     /// Terms side by side that no one event can match both of: an event has one type, one user, one session and one
     /// client address (a folder can be two: a move's source and destination; a message and flags several).
     /// </summary>
-    public static IReadOnlyList<IReadOnlyList<Term>> Clashing(IReadOnlyList<Term> terms) =>
+    private static IReadOnlyList<IReadOnlyList<Term>> Clashing(IReadOnlyList<Term> terms) =>
         [.. terms.Where(t => OneValued(t.Node) is not null).GroupBy(t => OneValued(t.Node)!.Value).Where(g => g.Count() > 1).Select(g => (IReadOnlyList<Term>)[.. g])];
 
     /// <summary>The one-valued field a plain (not prefix) term names; null for any other term.</summary>
@@ -289,12 +300,12 @@ internal static class NoMatchExplanation
     {
         EventTypeNode => KeywordField.Event,
         KeywordNode { IsPrefix: false, Field: KeywordField.User or KeywordField.Session or KeywordField.Ip } k => k.Field,
-        OrNode o when IsOneSpelling(o) => OneValued(o.Children[0]),
+        OrNode o when IsOneSpelling(o) => OneValued(Spelled(o)),
         _ => null,
     };
 
     /// <summary>What one event has one of, for <see cref="Clashing"/>: "type", "user", ...</summary>
-    public static string OneOf(Term term) => OneValued(term.Node) switch
+    private static string OneOf(Term term) => OneValued(term.Node) switch
     {
         KeywordField.Event => "type",
         KeywordField.User => "user",
@@ -358,7 +369,7 @@ internal static class NoMatchExplanation
     };
 
     /// <summary>Whether the query only joins terms with AND (and excludes some): then they must all match together.</summary>
-    public static bool OnlyAnd(QueryNode node) => node switch
+    private static bool OnlyAnd(QueryNode node) => node switch
     {
         OrNode o => IsOneSpelling(o),
         AndNode a => a.Children.All(OnlyAnd),
@@ -366,21 +377,31 @@ internal static class NoMatchExplanation
     };
 
     /// <summary>The leaves of the query outside any <c>NOT</c>, with the text that asks for each alone.</summary>
-    internal static IEnumerable<(string Text, QueryNode Node)> Wanted(QueryNode node) => node switch
+    internal static IEnumerable<(string Text, QueryNode Node)> Wanted(QueryNode node) =>
+        Leaves(node, intoNot: false).Select(n => (Text: TextOf(Spelled(n)), Node: n)).Where(t => t.Text is not null).Select(t => (t.Text!, t.Node));
+
+    /// <summary>
+    /// The terms of a query, its ANDs and ORs walked through (its NOTs too when <paramref name="intoNot"/>). folder:müller
+    /// is searched in both of its spellings (composed and decomposed): one term for the officer, counted as the query
+    /// counts it, either spelling.
+    /// </summary>
+    private static IEnumerable<QueryNode> Leaves(QueryNode node, bool intoNot) => node switch
     {
-        // folder:müller is searched in both of its spellings (composed and decomposed): one term for the officer, and
-        // counted as the query counts it, either spelling.
-        OrNode o when IsOneSpelling(o) => [(TextOf(o.Children[0])!, o)],
-        AndNode a => a.Children.SelectMany(Wanted),
-        OrNode o => o.Children.SelectMany(Wanted),
-        NotNode or MatchAllNode => [],
-        _ => TextOf(node) is { } text ? [(text, node)] : [],
+        OrNode o when IsOneSpelling(o) => [o],
+        AndNode a => a.Children.SelectMany(c => Leaves(c, intoNot)),
+        OrNode o => o.Children.SelectMany(c => Leaves(c, intoNot)),
+        NotNode n => intoNot ? Leaves(n.Child, intoNot) : [],
+        MatchAllNode => [],
+        _ => [node],
     };
 
     /// <summary>The OR the parser makes of one keyword typed with accents: the same field at the same place, twice.</summary>
     private static bool IsOneSpelling(OrNode o) =>
         o.Children is [KeywordNode first, KeywordNode second] && first.Field == second.Field && first.Position == second.Position
         && first.IsPrefix == second.IsPrefix;
+
+    /// <summary>A term as one spelling: the composed one of a keyword typed with accents, any other term as it is.</summary>
+    private static QueryNode Spelled(QueryNode node) => node is OrNode o && IsOneSpelling(o) ? o.Children[0] : node;
 
     /// <summary>A leaf as the query language spells it, so that it can be read and typed again.</summary>
     internal static string? TextOf(QueryNode node) => node switch

@@ -36,8 +36,8 @@ public sealed partial class Search : IDisposable
     private bool _busy;
     private ElementReference _rows;
     private IReadOnlyList<(string Id, string Name)> _foldersNamed = [];
-    private NoMatchExplanation.Explanation? _noMatch;
-    private ParsedQuery? _noMatchOf;
+    // The query explained with its explanation: shown only while that query's rows are.
+    private (ParsedQuery Of, NoMatchExplanation.Explanation Explanation)? _noMatch;
     private string? _officer;
 
     [Inject]
@@ -478,8 +478,7 @@ public sealed partial class Search : IDisposable
             {
                 return false;
             }
-            _noMatch = explained;
-            _noMatchOf = query;
+            _noMatch = (query, explained);
             return true;
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -494,56 +493,12 @@ public sealed partial class Search : IDisposable
         }
     }
 
-    /// <summary>Whether the query shown excludes anything (NOT or -term): what it keeps out can leave nothing.</summary>
-    private bool Excludes => Vm.Applied is { } q && HasNot(q.Root);
-
-    private static bool HasNot(QueryNode node) => node switch
-    {
-        NotNode => true,
-        AndNode a => a.Children.Any(HasNot),
-        OrNode o => o.Children.Any(HasNot),
-        _ => false,
-    };
-
-    /// <summary>The explanation of the query shown, if it is the one that was explained.</summary>
-    /// <remarks>
-    /// Nothing when a lone term matches alone and nothing is excluded: the store changed between the two counts, and
-    /// there is nothing to explain.
-    /// </remarks>
+    /// <summary>The explanation of the query shown, if it is the one that was explained and has something to say.</summary>
     private NoMatchExplanation.Explanation? NoMatch =>
-        _noMatch is { } explained && ReferenceEquals(_noMatchOf, Vm.Applied) && Vm.Page is { Total: 0 }
-        && string.Equals(Vm.Query, Vm.AppliedQuery, StringComparison.Ordinal)
-        && (explained.Terms.Count > 1 || Excludes || explained.MoreNotCounted || explained.Terms.Any(t => t.MatchesAlone != true))
+        _noMatch is var (of, explained) && ReferenceEquals(of, Vm.Applied) && Vm.Page is { Total: 0 }
+        && string.Equals(Vm.Query, Vm.AppliedQuery, StringComparison.Ordinal) && explained.SaysAnything
             ? explained
             : null;
-
-    /// <summary>What the page says when every term counted matches alone.</summary>
-    private string Together(NoMatchExplanation.Explanation explained)
-    {
-        if (explained.MoreNotCounted)
-        {
-            return $"Only the first {NoMatchExplanation.MostTerms} terms were counted; one of the others may match nothing.";
-        }
-        if (Vm.Applied is { } query && !NoMatchExplanation.OnlyAnd(query.Root))
-        {
-            return "No event matches them as the query combines them.";
-        }
-        if (Excludes)
-        {
-            var excluded = Vm.Applied is { } q ? string.Join(", ", NoMatchExplanation.Excluded(q)) : "";
-            return explained.Terms.Count == 1
-                ? $"What the query excludes ({excluded}) leaves none of them."
-                : $"No event matches them together once the query's exclusions ({excluded}) are applied.";
-        }
-        // Two of a field an event has one of (two users, two types) say why in so many words; any others, in general.
-        var clashes = NoMatchExplanation.Clashing(explained.Terms);
-        if (clashes.Count > 0)
-        {
-            return string.Join(" ", clashes.Select(c =>
-                $"An event has one {NoMatchExplanation.OneOf(c[0])}: {string.Join(" and ", c.Select(t => t.Text))} cannot all match the same event; for any of them, write ({string.Join(" OR ", c.Select(t => t.Text))})."));
-        }
-        return "No event matches them all together.";
-    }
 
     public void Dispose()
     {

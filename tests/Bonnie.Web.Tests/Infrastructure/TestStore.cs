@@ -99,11 +99,18 @@ internal sealed class TestStore : IAsyncDisposable
         Raw([0x7b, 0xff, 0xfe, 0x3c, 0x73, 0x63, 0x72, 0x69, 0x70, 0x74, 0x3e]),
     ];
 
-    public async Task ProcessAsync(params Job[] jobs)
+    public Task ProcessAsync(params Job[] jobs) => ProcessInAsync(_host.Services, jobs);
+
+    /// <summary>
+    /// Runs jobs through the store processor of a host's services (this store's, or a Bonnie host's that the journeys
+    /// drive), every one stored.
+    /// </summary>
+    public static async Task ProcessInAsync(IServiceProvider services, params Job[] jobs)
     {
-        await using var scope = _host.Services.CreateAsyncScope();
+        await using var scope = services.CreateAsyncScope();
         var processor = scope.ServiceProvider.GetRequiredService<StoreJobProcessor>();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        // A minute: the journeys' hosts store hundreds at once while Chromium starts beside them.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var outcomes = await processor.ProcessBatchAsync(jobs, timeout.Token);
         Assert.All(outcomes, o => Assert.IsType<JobOutcome.Done>(o));
     }

@@ -241,15 +241,6 @@ public sealed class SearchPageTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("archve", "archive", 1)]
-    [InlineData("inbx", "inbox", 1)]
-    [InlineData("alice", "alice", 0)]
-    [InlineData("", "abc", 3)]
-    [InlineData("kitten", "sitting", 3)]
-    public void NoMatchExplanation_Distance_LettersInsertedRemovedOrReplaced(string a, string b, int expected) =>
-        Assert.Equal(expected, Bonnie.Web.Search.NoMatchExplanation.Distance(a, b));
-
-    [Theory]
     [InlineData("event:Login -event:Login", "What the query excludes (event:Login) leaves none of them.")]
     [InlineData("event:MessageNew subject:appended", "No event matches them all together.")]
     [InlineData("user:cyrus user:Alice@Example.org event:Login", "An event has one user: user:cyrus and user:Alice@Example.org cannot all match the same event; for any of them, write (user:cyrus OR user:Alice@Example.org).")]

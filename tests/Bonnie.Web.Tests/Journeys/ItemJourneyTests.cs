@@ -1,4 +1,3 @@
-using Bonnie.Pipeline.Worker;
 using Bonnie.Shared.Search;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Tests.Infrastructure;
@@ -22,13 +21,7 @@ public sealed class ItemJourneyTests : IAsyncLifetime
         _factory.UseKestrel(0);
         _factory.StartServer();
         _baseUrl = _factory.ClientOptions.BaseAddress.ToString().TrimEnd('/');
-        await using (var scope = _factory.Services.CreateAsyncScope())
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            var outcomes = await scope.ServiceProvider.GetRequiredService<StoreJobProcessor>()
-                .ProcessBatchAsync(TestStore.Story(HostileMessage.Bytes), timeout.Token);
-            Assert.All(outcomes, o => Assert.IsType<JobOutcome.Done>(o));
-        }
+        await TestStore.ProcessInAsync(_factory.Services, TestStore.Story(HostileMessage.Bytes));
         (_playwright, _browser) = await JourneyBrowser.LaunchAsync();
     }
 

@@ -1,4 +1,3 @@
-using Bonnie.Pipeline.Worker;
 using Bonnie.Web.Search;
 using Bonnie.Web.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -59,16 +58,9 @@ public sealed class SearchJourneyTests : IAsyncLifetime
         _factory.UseKestrel(0);
         _factory.StartServer();
         _baseUrl = _factory.ClientOptions.BaseAddress.ToString().TrimEnd('/');
-        await using (var scope = _factory.Services.CreateAsyncScope())
-        {
-            var start = new DateTimeOffset(2026, 11, 29, 8, 0, 0, TimeSpan.Zero);
-            var jobs = Enumerable.Range(0, Logins)
-                .Select(i => TestStore.Session("Login", $"journey-session-{i:D3}", start.AddMinutes(i)))
-                .ToArray();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            var outcomes = await scope.ServiceProvider.GetRequiredService<StoreJobProcessor>().ProcessBatchAsync(jobs, timeout.Token);
-            Assert.All(outcomes, o => Assert.IsType<JobOutcome.Done>(o));
-        }
+        var start = new DateTimeOffset(2026, 11, 29, 8, 0, 0, TimeSpan.Zero);
+        await TestStore.ProcessInAsync(_factory.Services, [.. Enumerable.Range(0, Logins)
+            .Select(i => TestStore.Session("Login", $"journey-session-{i:D3}", start.AddMinutes(i)))]);
         (_playwright, _browser) = await JourneyBrowser.LaunchAsync();
     }
 
