@@ -153,6 +153,16 @@ internal static class ChangeDiff
             add(C(ChangeAspect.Location, a.Origin, null, a.Address, a));
             FlagChanges(null, a.Flags, a);
         }
+        // An arrival learnt after the message had left the place (its move or expunge processed first): the place was
+        // left already, and the arrival is still a change of the message's history.
+        foreach (var a in after.Locations)
+        {
+            if (a.Until is not null && a.Origin is LocationOrigin.Delivered or LocationOrigin.Appended
+                && before?.Locations.Exists(b => b.IsAt(a.FolderId, a.Uid) && b.Since == a.Since && b.Origin == a.Origin) != true)
+            {
+                add(C(ChangeAspect.Location, a.Origin, null, a.Address, a));
+            }
+        }
         foreach (var a in afterCurrent)
         {
             if (before?.CurrentAt(a.FolderId, a.Uid) is { } b)

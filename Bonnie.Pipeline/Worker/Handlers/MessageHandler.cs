@@ -119,7 +119,7 @@ internal sealed class MessageHandler : IEventHandler
             message.PayloadStatus = context.PayloadStatus;
             message.PayloadSha256 = context.PayloadSha256;
         }
-        if (message.CurrentAt(folder.Id, u) is not null)
+        if (message.CurrentAt(folder.Id, u) is not null || ArrivedAndLeftAlready(context, message, folder, u))
         {
             return;
         }
@@ -191,8 +191,12 @@ internal sealed class MessageHandler : IEventHandler
         // A message delivered there before (the folder's UIDs started again) or one with another Message-ID or GUID is
         // another message.
         var e = context.Event;
-        var seen = await context.Work.FindMessageAtAsync(folder.Id, uid, cancellationToken).ConfigureAwait(false);
-        if (seen?.CurrentAt(folder.Id, uid) is not { Origin: LocationOrigin.Seen }
+        // Once at, not only at: a move or expunge out of the place may have been processed before this arrival too (the
+        // move in the lane of its target folder, the delivery postponed for its payload); the message seen there has
+        // left it, and is still the one that arrives now. The same one look-up as for a message still there.
+        var seen = await context.Work.FindMessageOnceAtAsync(folder.Id, uid, cancellationToken).ConfigureAwait(false);
+        if (seen is null
+            || (seen.CurrentAt(folder.Id, uid) ?? LastAt(seen, folder.Id, uid)) is not { Origin: LocationOrigin.Seen }
             || (seen.MessageId is not null && messageId is not null && !string.Equals(seen.MessageId, messageId, StringComparison.Ordinal))
             || (seen.EmailId is not null && e.EmailId is not null && !string.Equals(seen.EmailId, e.EmailId, StringComparison.Ordinal)))
         {
@@ -211,6 +215,37 @@ internal sealed class MessageHandler : IEventHandler
         var folderId = folder.Id;
         context.Work.Learn(seen, m => m.Locations.RemoveAll(l => l.Until is null && l.IsAt(folderId, uid) && l.Origin == LocationOrigin.Seen));
         return seen;
+    }
+
+    /// <summary>
+    /// The message was only seen at the place of this arrival and has left it already (its move or expunge was processed
+    /// first): the place it was seen at becomes the place it arrived at, left as it was left. The arrival is recorded
+    /// (<see cref="ChangeDiff"/> records an arrival at a place already left), and where it went stays where it went.
+    /// </summary>
+    private static bool ArrivedAndLeftAlready(EventContext context, MessageObject message, FolderObject folder, uint uid)
+    {
+        if (message.CurrentAt(folder.Id, uid) is not null || LastAt(message, folder.Id, uid) is not { Origin: LocationOrigin.Seen, Until: { } until } left)
+        {
+            return false;
+        }
+        var folderId = folder.Id;
+        var since = left.Since;
+        context.Work.Learn(message, m => m.Locations.RemoveAll(l => l.IsAt(folderId, uid) && l.Origin == LocationOrigin.Seen && l.Since == since));
+        var arrived = new MessageLocation
+        {
+            FolderId = folder.Id,
+            Uid = uid,
+            FolderName = left.FolderName ?? folder.Name,
+            Origin = context.Event.Type == EventType.MessageNew ? LocationOrigin.Delivered : LocationOrigin.Appended,
+            // Its arrival, which came before whatever took it away; a clock that says otherwise is not believed.
+            Since = context.At <= until ? context.At : until,
+            Until = until,
+            EndReason = left.EndReason,
+        };
+        // The flags it had when it left, as far as Bonnie learnt them there.
+        arrived.Flags.UnionWith(left.Flags);
+        context.Work.AddLocation(message, arrived);
+        return true;
     }
 
     private static async Task CopyOrMoveAsync(EventContext context, FolderObject target, bool move, CancellationToken cancellationToken)

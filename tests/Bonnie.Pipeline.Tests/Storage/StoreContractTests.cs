@@ -244,6 +244,70 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task FindMessageOnceAtAsync_AMessageThatLeftThePlace_StillFoundThere_AndNothingWhereNoneWas()
+    {
+        // The handlers depend on it when a move or an expunge was processed before the message's delivery or its move.
+        var m = new MessageObject { Key = "M1" };
+        m.Locations.Add(new MessageLocation { FolderId = "inbox", Uid = 2, Since = T0, Until = T0.AddSeconds(1), EndReason = "moved" });
+        m.Locations.Add(new MessageLocation { FolderId = "archive", Uid = 3, Since = T0.AddSeconds(1) });
+        var other = new MessageObject { Key = "M2" };
+        other.Locations.Add(new MessageLocation { FolderId = "inbox", Uid = 4, Since = T0 });
+        var batch = new StoreBatch();
+        batch.Messages["M1"] = m;
+        batch.Messages["M2"] = other;
+        await _store.CommitAsync(batch);
+
+        Assert.Equal("M1", (await _store.FindMessageOnceAtAsync("inbox", 2))?.Key);
+        Assert.Equal("M1", (await _store.FindMessageOnceAtAsync("archive", 3))?.Key);
+        Assert.Equal("M2", (await _store.FindMessageOnceAtAsync("inbox", 4))?.Key);
+        Assert.Null(await _store.FindMessageOnceAtAsync("inbox", 3));
+        Assert.Null(await _store.FindMessageOnceAtAsync("elsewhere", 2));
+    }
+
+    [SkippableFact]
+    public async Task FindMessagesInFolderAsync_OnlyTheMessagesStillThere()
+    {
+        // A folder's deletion ends the places of exactly these: one that left before stays as it left.
+        var left = new MessageObject { Key = "M1" };
+        left.Locations.Add(new MessageLocation { FolderId = "inbox", Uid = 2, Since = T0, Until = T0.AddSeconds(1), EndReason = "moved" });
+        left.Locations.Add(new MessageLocation { FolderId = "archive", Uid = 3, Since = T0.AddSeconds(1) });
+        var stays = new MessageObject { Key = "M2" };
+        stays.Locations.Add(new MessageLocation { FolderId = "inbox", Uid = 4, Since = T0 });
+        var copied = new MessageObject { Key = "M3" };
+        copied.Locations.Add(new MessageLocation { FolderId = "archive", Uid = 1, Since = T0 });
+        copied.Locations.Add(new MessageLocation { FolderId = "inbox", Uid = 5, Since = T0 });
+        var batch = new StoreBatch();
+        foreach (var x in new[] { left, stays, copied })
+        {
+            batch.Messages[x.Key] = x;
+        }
+        await _store.CommitAsync(batch);
+
+        Assert.Equal(["M2", "M3"], (await _store.FindMessagesInFolderAsync("inbox")).Select(x => x.Key).Order());
+        Assert.Equal(["M1", "M3"], (await _store.FindMessagesInFolderAsync("archive")).Select(x => x.Key).Order());
+        Assert.Empty(await _store.FindMessagesInFolderAsync("elsewhere"));
+    }
+
+    [SkippableFact]
+    public async Task GetEventsForObjectAsync_TheEventsAboutAMessageOrAFolder_InTheOrderStored_UpToTheLimit()
+    {
+        // The message and folder histories of the API and the item pages list these beside the changes.
+        var delivered = Event(1, folder: "user/alice@example.org") with { MessageKeys = ["M1"] };
+        var other = Event(2, folder: "user/alice@example.org") with { MessageKeys = ["M2"] };
+        var moved = Event(3, EventType.MessageMove, folder: "user/alice/Archive@example.org") with { MessageKeys = ["M1"] };
+        var read = Event(4, EventType.MessageRead, folder: "user/alice/Archive@example.org") with { MessageKeys = ["M1"] };
+        await CommitAsync(delivered, other);
+        await CommitAsync(moved, read);
+
+        Assert.Equal([delivered.Id, moved.Id, read.Id], (await _store.GetEventsForObjectAsync(ObjectKind.Message, "M1", 10)).Select(e => e.Id));
+        Assert.Equal([delivered.Id, moved.Id], (await _store.GetEventsForObjectAsync(ObjectKind.Message, "M1", 2)).Select(e => e.Id));
+        Assert.Equal([other.Id], (await _store.GetEventsForObjectAsync(ObjectKind.Message, "M2", 10)).Select(e => e.Id));
+        Assert.Equal([delivered.Id, other.Id], (await _store.GetEventsForObjectAsync(ObjectKind.Folder, delivered.FolderId!, 10)).Select(e => e.Id));
+        Assert.Equal([moved.Id, read.Id], (await _store.GetEventsForObjectAsync(ObjectKind.Folder, moved.FolderId!, 10)).Select(e => e.Id));
+        Assert.Empty(await _store.GetEventsForObjectAsync(ObjectKind.Message, "M9", 10));
+    }
+
+    [SkippableFact]
     public async Task GetChangesAsync_EventsProcessedOutOfTimeOrder_InTheOrderDerivedSoEachTakesUpFromTheLast()
     {
         // The later event (by its timestamp) was processed first, as when a MOVE's expunge is handled before the MOVE.

@@ -113,6 +113,50 @@ public sealed class HandlerHistoryTests : IAsyncLifetime
         Assert.Null(await _p.Store.FindMessageAtAsync(Inbox, 2));
     }
 
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public async Task MoveProcessedBeforeItsDelivery_OneMessage_DeliveredThenMoved_NotDeleted(bool expungeBeforeDelivery, bool oneBatch)
+    {
+        // The broker's lane is the target folder's: a move into a shared folder or another account, or a delivery
+        // postponed for its payload, lets the move (and its expunge of the source) be processed before the delivery.
+        // Before, the delivery made a second message: its history said it was delivered and deleted, and the moved copy
+        // had no subject, no payload and no GUID.
+        string[] order = expungeBeforeDelivery
+            ? [Fixture.Event("MailboxCreate"), Fixture.Event("vnd.cmu.MessageMove"), Fixture.Event("MessageExpunge"), SecondDelivery()]
+            : [Fixture.Event("MailboxCreate"), Fixture.Event("vnd.cmu.MessageMove"), SecondDelivery(), Fixture.Event("MessageExpunge")];
+        if (oneBatch)
+        {
+            Assert.All(await _p.Processor.ProcessBatchAsync(order.Select(j => TestPipeline.JobFor(j)).ToList()), o => Assert.IsType<JobOutcome.Done>(o));
+        }
+        else
+        {
+            await _p.RunAllAsync(order);
+        }
+
+        var m = await MessageHistory.ResolveAsync(_p.Store, "M00000000000000000000a2a2");
+        Assert.NotNull(m);
+        Assert.True(m.Exists);
+        Assert.Equal("M00000000000000000000a2a2", m.EmailId);
+        Assert.NotNull(m.Subject);
+        Assert.Equal([$"{Archive}/3"], m.Locations.Where(l => l.Until is null).Select(l => l.Address));
+        var inbox = Assert.Single(m.Locations, l => l.FolderId == Inbox);
+        Assert.Equal((LocationOrigin.Delivered, LocationOrigin.Moved), (inbox.Origin, inbox.EndReason));
+        Assert.True(inbox.Since <= inbox.Until);
+        // One message at both places, found by either; no second one made up for the delivery.
+        Assert.Equal(m.Key, (await _p.Store.FindMessageAtAsync(Archive, 3))!.Key);
+        Assert.Null(await _p.Store.FindMessageAtAsync(Inbox, 2));
+        Assert.Equal(m.Key, (await MessageHistory.ResolveAsync(_p.Store, (await _p.Store.FindMessageOnceAtAsync(Inbox, 2))!.Key))!.Key);
+        // In the order Bonnie learnt it: the move, then the delivery before it. Nothing says it was deleted.
+        var history = (await MessageHistory.ChangesAsync(_p.Store, m)).Select(Fixture.Describe).ToList();
+        Assert.Equal([$"Location moved {Inbox}/2 -> {Archive}/3", $"Location delivered - -> {Inbox}/2"], history);
+        // Its events, in the order they happened, whatever the order they were processed in.
+        var events = await MessageHistory.EventsAsync(_p.Store, m, 100);
+        Assert.Equal([EventType.MessageNew, EventType.MessageMove, EventType.MessageExpunge], events.Select(e => e.Type));
+    }
+
     [Fact]
     public async Task ProcessAsync_FolderDeletedWithMessages_EachMessageLeavesWithIt()
     {
