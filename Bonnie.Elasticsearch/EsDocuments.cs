@@ -60,6 +60,7 @@ internal static class EsDocuments
             ["folders"] = Array(folderNames.Order(StringComparer.Ordinal)),
             ["uids"] = e.Uids,
             ["message_ids"] = Array(e.MessageIds.Select(m => QueryParser.NormalizeKeyword(KeywordField.MessageId, m))),
+            ["message_ids_sent"] = Array(e.MessageIds),
             ["message_keys"] = Array(e.MessageKeys),
             ["subject"] = e.Subject,
             ["from"] = Array(e.From),
@@ -97,7 +98,8 @@ internal static class EsDocuments
             OldFolderId = S("old_folder_id"),
             OldFolderName = S("old_folder_name"),
             Uids = S("uids"),
-            MessageIds = L("message_ids"),
+            // Events written before message_ids_sent existed have only the searched form.
+            MessageIds = source["message_ids_sent"] is not null ? L("message_ids_sent") : L("message_ids"),
             MessageKeys = L("message_keys"),
             Subject = S("subject"),
             From = L("from"),

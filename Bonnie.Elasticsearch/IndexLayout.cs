@@ -145,6 +145,9 @@ internal sealed class IndexLayout(string prefix)
             // existing index cannot change it, and ignore_above alone keeps such a set out of them.)
             ["uids"] = new JsonObject { ["type"] = "keyword", ["index"] = false, ["ignore_above"] = MaxKeywordChars },
             ["message_ids"] = Lower(),
+            // The Message-IDs as Cyrus sent them, for reading back only: message_ids holds the searched form (lower case,
+            // in angle brackets), and the API and the pages show an id as it is in the mail's header, as the embedded store does.
+            ["message_ids_sent"] = new JsonObject { ["type"] = "keyword", ["index"] = false, ["doc_values"] = false },
             ["message_keys"] = Keyword(),
             ["subject"] = Text(),
             ["from"] = Text(),

@@ -710,6 +710,21 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public void EventDocument_MessageIds_SearchedInTheirNormalForm_ReadBackAsCyrusSentThem()
+    {
+        // The API and the pages showed "<abc.def@example.org>" where the mail's header and the embedded store say
+        // "<ABC.Def@Example.org>": an id copied from Bonnie no longer matched the header it came from.
+        var e = Event(1) with { MessageIds = ["<ABC.Def@Example.org>", "Plain@Example.org"] };
+        var document = EsDocuments.Event(e, 1, 1);
+
+        Assert.Equal(["<abc.def@example.org>", "<plain@example.org>"], document["message_ids"]!.AsArray().Select(v => v!.GetValue<string>()));
+        Assert.Equal(e.MessageIds, EsDocuments.ReadEvent(document).MessageIds);
+        // An event indexed before the ids as sent were kept reads back the searched form rather than nothing.
+        document.Remove("message_ids_sent");
+        Assert.Equal(["<abc.def@example.org>", "<plain@example.org>"], EsDocuments.ReadEvent(document).MessageIds);
+    }
+
+    [Fact]
     public async Task SearchEventsAsync_NextPage_CursorCarriesSortValuesAsSearchAfter()
     {
         var e = EsDocuments.Event(Event(1), 42, 7);
