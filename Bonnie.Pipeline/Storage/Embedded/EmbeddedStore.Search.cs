@@ -462,7 +462,7 @@ internal sealed partial class EmbeddedStore
         }
         if (Wants(Facets.User))
         {
-            facets["user"] = Largest(users.Counts);
+            facets["user"] = Largest(LowerCased(users.Counts));
         }
         if (Wants(Facets.Folder))
         {
@@ -554,6 +554,21 @@ internal sealed partial class EmbeddedStore
         var names = Pairs(c, "SELECT j.value, json_extract(f.doc, '$.Name') FROM json_each($v) j LEFT JOIN folders f ON f.id = j.value",
             System.Text.Json.JsonSerializer.Serialize(largest.Select(b => b.Value))).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
         return largest.Select(b => b with { Label = names.GetValueOrDefault(b.Value) }).ToList();
+    }
+
+    /// <summary>
+    /// SQLite's lower() folds ASCII letters only: "Jürgen@…" and "JÜRGEN@…" were two buckets, where user: (terms lower-cased
+    /// by .NET) finds both under either and Elasticsearch's normalizer makes them one. Folded again here, as user: folds.
+    /// </summary>
+    private static Dictionary<string, long> LowerCased(Dictionary<string, long> counts)
+    {
+        var folded = new Dictionary<string, long>(counts.Count, StringComparer.Ordinal);
+        foreach (var (value, count) in counts)
+        {
+            var key = value.ToLowerInvariant();
+            folded[key] = folded.GetValueOrDefault(key) + count;
+        }
+        return folded;
     }
 
     private static List<FacetCount> Largest(Dictionary<string, long> counts) => counts
