@@ -7,10 +7,13 @@ namespace Bonnie.Elasticsearch;
 
 internal sealed partial class ElasticsearchStore
 {
-    // Elasticsearch's own limit on the values of one terms query (index.max_terms_count, 65,536): a name every user's
-    // folder carries (INBOX, Archive) is searched on a server with up to this many users instead of being refused at
-    // 1,000, as it was; the embedded store has no such limit.
-    private const int MaxFoldersPerTerm = 65_000;
+    // The most folders one folder: term is searched across. A name every user's folder carries (INBOX, Sent, Archive)
+    // names one folder per user: refused at 65,000 (one terms query's limit) it failed on exactly the installations
+    // Elasticsearch is for, while the embedded store has no limit. The ids are read a page at a time and searched in
+    // terms queries of at most EsQueryTranslator.MaxTermsPerQuery each; this bound keeps one query's body finite.
+    private const int MaxFoldersPerTerm = 1_000_000;
+    // Buckets per page of the composite aggregation that reads them (within search.max_buckets, 65,536 by default).
+    private const int FolderIdsPage = 10_000;
     private const int FacetSize = EventSearch.FacetBuckets;
     // People who ever carried one login name: a handful; a bound so a corrupt index cannot make a query unbounded.
     private const int MaxPeoplePerName = 1000;
@@ -201,20 +204,34 @@ internal sealed partial class ElasticsearchStore
             var query = k.IsPrefix
                 ? new JsonObject { ["prefix"] = new JsonObject { ["alias"] = k.Value } }
                 : EsQueryTranslator.Term("alias", k.Value);
-            var body = new JsonObject
+            var ids = new List<string>();
+            JsonNode? after = null;
+            do
             {
-                ["query"] = query,
-                ["size"] = 0,
-                ["aggs"] = new JsonObject { ["ids"] = new JsonObject { ["terms"] = new JsonObject { ["field"] = "folder_id", ["size"] = MaxFoldersPerTerm + 1 } } },
-            };
-            var r = await connection.SendAsync(HttpMethod.POST, SearchPath(indices.FolderAliases), body, cancellationToken).ConfigureAwait(false);
-            var ids = (r.Body?["aggregations"]?["ids"]?["buckets"]?.AsArray() ?? []).Select(b => b!["key"]!.GetValue<string>()).ToList();
-            if (ids.Count > MaxFoldersPerTerm)
-            {
-                throw new QuerySyntaxException(
-                    $"'folder:{k.Value}{(k.IsPrefix ? "*" : "")}' at position {k.Position} matches more than {MaxFoldersPerTerm} folders; name the folder more precisely.",
-                    k.Position, "a more precise folder name");
+                var composite = new JsonObject
+                {
+                    ["size"] = FolderIdsPage,
+                    ["sources"] = new JsonArray(new JsonObject { ["id"] = new JsonObject { ["terms"] = new JsonObject { ["field"] = "folder_id" } } }),
+                };
+                if (after is not null)
+                {
+                    composite["after"] = after.DeepClone();
+                }
+                var body = new JsonObject { ["query"] = query.DeepClone(), ["size"] = 0, ["aggs"] = new JsonObject { ["ids"] = new JsonObject { ["composite"] = composite } } };
+                var r = await connection.SendAsync(HttpMethod.POST, SearchPath(indices.FolderAliases), body, cancellationToken).ConfigureAwait(false);
+                var aggregation = r.Body?["aggregations"]?["ids"];
+                var buckets = aggregation?["buckets"]?.AsArray() ?? [];
+                ids.AddRange(buckets.Select(b => b!["key"]!["id"]!.GetValue<string>()));
+                if (ids.Count > MaxFoldersPerTerm)
+                {
+                    throw new QuerySyntaxException(
+                        $"'folder:{k.Value}{(k.IsPrefix ? "*" : "")}' at position {k.Position} matches more than {MaxFoldersPerTerm} folders; name the folder more precisely.",
+                        k.Position, "a more precise folder name");
+                }
+                // The last page is the one shorter than asked for (after_key is given with every page but the empty one).
+                after = buckets.Count < FolderIdsPage ? null : aggregation?["after_key"];
             }
+            while (after is not null);
             result[k] = ids;
         }
         return result;

@@ -77,13 +77,23 @@ internal sealed class EsQueryTranslator(
         {
             return byName;
         }
-        var terms = new JsonArray();
-        foreach (var id in ids)
+        // One terms query takes at most index.max_terms_count values (65,536 by default): a name every user's folder
+        // carries names more folders than that on a large installation, searched in several.
+        var clauses = new List<JsonObject> { byName };
+        foreach (var chunk in ids.Chunk(MaxTermsPerQuery))
         {
-            terms.Add(id.ToLowerInvariant());
+            var terms = new JsonArray();
+            foreach (var id in chunk)
+            {
+                terms.Add(id.ToLowerInvariant());
+            }
+            clauses.Add(new JsonObject { ["terms"] = new JsonObject { ["folder_ids"] = terms } });
         }
-        return Or([byName, new JsonObject { ["terms"] = new JsonObject { ["folder_ids"] = terms } }]);
+        return Or(clauses);
     }
+
+    /// <summary>The values one terms query is given at most: Elasticsearch's index.max_terms_count is 65,536 by default.</summary>
+    internal const int MaxTermsPerQuery = 65_000;
 
     private JsonObject User(KeywordNode k)
     {

@@ -694,7 +694,7 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
     {
         _es.Respond = r => r.Path switch
         {
-            "t-folder-aliases/_search" => FakeResponse.Ok(JsonNode.Parse("""{"hits":{"hits":[]},"aggregations":{"ids":{"buckets":[{"key":"F-1","doc_count":2}]}}}""")!),
+            "t-folder-aliases/_search" => FakeResponse.Ok(JsonNode.Parse("""{"hits":{"hits":[]},"aggregations":{"ids":{"after_key":{"id":"F-1"},"buckets":[{"key":{"id":"F-1"},"doc_count":2}]}}}""")!),
             "t-events/_search" => FakeResponse.Ok(JsonNode.Parse("""{"hits":{"total":{"value":0,"relation":"eq"},"hits":[]}}""")!),
             _ => null,
         };
@@ -722,6 +722,49 @@ public sealed class ElasticsearchStoreTests : IAsyncLifetime
         // An event indexed before the ids as sent were kept reads back the searched form rather than nothing.
         document.Remove("message_ids_sent");
         Assert.Equal(["<abc.def@example.org>", "<plain@example.org>"], EsDocuments.ReadEvent(document).MessageIds);
+    }
+
+    [Fact]
+    public async Task SearchEventsAsync_FolderTermOfMoreFoldersThanOneTermsQueryTakes_ReadInPages_SearchedInSeveral()
+    {
+        // folder:INBOX on an installation of 70,000 users: every INBOX carries the name. Refused before, beyond 65,000.
+        const int folders = 70_000;
+        _es.Respond = r => r.Path switch
+        {
+            "t-folder-aliases/_search" => FolderIdsPage(r.Json["aggs"]!["ids"]!["composite"]!.AsObject()),
+            "t-events/_search" => FakeResponse.Ok(JsonNode.Parse("""{"hits":{"total":{"value":0,"relation":"eq"},"hits":[]}}""")!),
+            _ => null,
+        };
+
+        await _store.SearchEventsAsync(new EventSearch { Query = QueryParser.Parse("folder:INBOX") }, Timeout);
+
+        // Seven full pages of 10,000, each after the last one's key, and the empty one that says there is no more.
+        var pages = _es.Requests.Where(r => r.Path == "t-folder-aliases/_search").Select(r => r.Json["aggs"]!["ids"]!["composite"]!).ToList();
+        Assert.Equal(8, pages.Count);
+        Assert.Null(pages[0]["after"]);
+        Assert.Equal("f-09999", pages[1]["after"]!["id"]!.GetValue<string>());
+        var should = _es.Requests.Single(r => r.Path == "t-events/_search").Json["query"]!["bool"]!["should"]!.AsArray();
+        Assert.Equal("inbox", should[0]!["term"]!["folders"]!.GetValue<string>());
+        var chunks = should.Skip(1).Select(c => c!["terms"]!["folder_ids"]!.AsArray()).ToList();
+        Assert.Equal([65_000, 5_000], chunks.Select(c => c.Count));
+        Assert.Equal(folders, chunks.SelectMany(c => c).Select(v => v!.GetValue<string>()).Distinct().Count());
+
+        FakeResponse FolderIdsPage(JsonObject composite)
+        {
+            var size = composite["size"]!.GetValue<int>();
+            var start = composite["after"] is { } after ? int.Parse(after["id"]!.GetValue<string>()[2..], System.Globalization.CultureInfo.InvariantCulture) + 1 : 0;
+            var buckets = new JsonArray();
+            for (var i = start; i < Math.Min(start + size, folders); i++)
+            {
+                buckets.Add(new JsonObject { ["key"] = new JsonObject { ["id"] = $"f-{i:D5}" }, ["doc_count"] = 1 });
+            }
+            var aggregation = new JsonObject { ["buckets"] = buckets };
+            if (buckets.Count > 0)
+            {
+                aggregation["after_key"] = buckets[^1]!["key"]!.DeepClone();
+            }
+            return FakeResponse.Ok(new JsonObject { ["hits"] = new JsonObject { ["hits"] = new JsonArray() }, ["aggregations"] = new JsonObject { ["ids"] = aggregation } });
+        }
     }
 
     [Fact]
