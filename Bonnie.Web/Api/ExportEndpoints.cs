@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using Bonnie.Pipeline.Export;
 using Bonnie.Shared.Search;
+using Bonnie.Shared.Storage;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Security;
 using Microsoft.AspNetCore.Http.Features;
@@ -9,18 +11,20 @@ namespace Bonnie.Web.Api;
 
 /// <summary>
 /// <c>GET /api/export?q=&amp;keys=&amp;mbox=</c> and <c>POST /api/export</c>: an evidence bundle streamed as a ZIP. The
-/// export is recorded in the officers' audit when it starts, and again with the manifest's SHA-256 before the
-/// manifest is written.
+/// export is recorded in the officers' audit when it starts (with any selected key that names no message), again with
+/// the manifest's SHA-256 before the manifest is written, and, when it does not end (the download stopped, the writing
+/// failed), with how it ended.
 /// </summary>
 public static class ExportEndpoints
 {
     public static IEndpointRouteBuilder MapBonnieExportApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/export").RequireAuthorization(BonniePolicies.CanExport).AnswerBadInput();
-        api.MapGet("", (string? q, string? keys, string? mbox, HttpContext http, EvidenceBundleWriter writer, IOfficerAudit audit) =>
-            ExportAsync(new ExportBody(q, SplitKeys(keys), ApiInput.Flag("mbox", mbox)), http, writer, audit));
-        api.MapPost("", async (HttpContext http, EvidenceBundleWriter writer, IOfficerAudit audit) =>
-            await ExportAsync(await ApiInput.JsonBodyAsync<ExportBody>(http.Request, http.RequestAborted), http, writer, audit));
+        api.MapGet("", (string? q, string? keys, string? mbox, HttpContext http, EvidenceBundleWriter writer, IOfficerAudit audit, IBonnieStore store,
+                TimeProvider time) =>
+            ExportAsync(new ExportBody(q, SplitKeys(keys), ApiInput.Flag("mbox", mbox)), http, writer, audit, store, time));
+        api.MapPost("", async (HttpContext http, EvidenceBundleWriter writer, IOfficerAudit audit, IBonnieStore store, TimeProvider time) =>
+            await ExportAsync(await ApiInput.JsonBodyAsync<ExportBody>(http.Request, http.RequestAborted), http, writer, audit, store, time));
         return app;
     }
 
@@ -34,7 +38,8 @@ public static class ExportEndpoints
     private static string[] SplitKeys(string? keys)
         => (keys ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    private static async Task<IResult> ExportAsync(ExportBody body, HttpContext http, EvidenceBundleWriter writer, IOfficerAudit audit)
+    private static async Task<IResult> ExportAsync(ExportBody body, HttpContext http, EvidenceBundleWriter writer, IOfficerAudit audit, IBonnieStore store,
+        TimeProvider time)
     {
         var cancellationToken = http.RequestAborted;
         ApiInput.SelectionWithinLimit(body.MessageKeys);
@@ -62,28 +67,66 @@ public static class ExportEndpoints
             return Results.BadRequest(new QueryErrorDto(ex.Message, ex.Position, ex.Expected));
         }
         var target = request.Query ?? "selection";
+        // Keys chosen by hand that name no message: said in the record, as in the bundle's report. A review typed one
+        // wrong and the audit said only "messages: 2" when it started and "1" when the manifest was written.
+        var notFound = new List<string>();
+        foreach (var key in request.MessageKeys.Distinct(StringComparer.Ordinal))
+        {
+            if (await MessageHistory.ResolveAsync(store, key, cancellationToken) is null)
+            {
+                notFound.Add(key);
+            }
+        }
+        // Named to the second and a few random letters: two bundles written in the same second had the same name, and
+        // the name is how "Your exports" and the audit records tell a downloaded file apart.
+        var name = $"bonnie-evidence-{time.GetUtcNow():yyyyMMdd-HHmmss}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}.zip";
         await audit.RecordAsync(new OfficerAuditEntry(officer, OfficerActions.Export, target, new Dictionary<string, string?>
         {
             ["stage"] = "started",
-            ["messages"] = keys.Count.ToString(CultureInfo.InvariantCulture),
+            ["messages"] = (keys.Count - notFound.Count).ToString(CultureInfo.InvariantCulture),
             ["selection"] = request.MessageKeys.Count == 0 ? null : string.Join(",", request.MessageKeys.Take(200)),
+            ["notFound"] = notFound.Count == 0 ? null : string.Join(",", notFound.Take(200)),
             ["mbox"] = request.IncludeMbox ? "yes" : "no",
+            ["bundle"] = name,
         }, client), cancellationToken);
 
         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         http.Response.ContentType = "application/zip";
-        var name = $"bonnie-evidence-{DateTimeOffset.UtcNow:yyyyMMdd-HHmmss}.zip";
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"{name}\"";
-        await writer.WriteAsync(request, keys, http.Response.Body, (manifestSha, summary, ct) =>
-            audit.RecordAsync(new OfficerAuditEntry(officer, OfficerActions.Export, target, new Dictionary<string, string?>
+        try
+        {
+            await writer.WriteAsync(request, keys, http.Response.Body, (manifestSha, summary, ct) =>
+                audit.RecordAsync(new OfficerAuditEntry(officer, OfficerActions.Export, target, new Dictionary<string, string?>
+                {
+                    ["stage"] = "manifest",
+                    ["manifestSha256"] = manifestSha,
+                    ["messages"] = summary.Messages.ToString(CultureInfo.InvariantCulture),
+                    ["withoutPayload"] = summary.WithoutPayload.ToString(CultureInfo.InvariantCulture),
+                    ["files"] = summary.Files.ToString(CultureInfo.InvariantCulture),
+                    ["bundle"] = name,
+                }, client), ct), cancellationToken);
+        }
+        catch (Exception e)
+        {
+            // An export that started and did not end leaves a record of how it ended: a review stopped a download
+            // half way and the audit said only "started", as if the bundle were still being written. Recorded without
+            // the request's token, which is what was cancelled.
+            var stopped = cancellationToken.IsCancellationRequested;
+            using var recording = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await audit.RecordAsync(new OfficerAuditEntry(officer, OfficerActions.Export, target, new Dictionary<string, string?>
             {
-                ["stage"] = "manifest",
-                ["manifestSha256"] = manifestSha,
-                ["messages"] = summary.Messages.ToString(CultureInfo.InvariantCulture),
-                ["withoutPayload"] = summary.WithoutPayload.ToString(CultureInfo.InvariantCulture),
-                ["files"] = summary.Files.ToString(CultureInfo.InvariantCulture),
+                ["stage"] = "aborted",
+                ["reason"] = stopped
+                    ? "the download stopped before the bundle was complete (the client went away); the file it received is not the bundle"
+                    : "the bundle could not be written (" + e.GetType().Name + "); the file received is not the bundle",
                 ["bundle"] = name,
-            }, client), ct), cancellationToken);
+            }, client), recording.Token);
+            if (stopped)
+            {
+                return Results.Empty;
+            }
+            throw;
+        }
         return Results.Empty;
     }
 }

@@ -101,6 +101,71 @@ public sealed class RestoreExportApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Export_AKeyNamingNoMessage_NamedInTheAuditWhenTheExportStarts()
+    {
+        using var response = await _client.SendAsync(Request(HttpMethod.Get, "/api/export?keys=Mnotakey,M743974037cbef97becd11ce5", InvestigatorKey));
+        await response.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var started = Assert.Single(await AuditAsync(), r => r.Action == OfficerActions.Export && r.Details.Contains("\"started\"", StringComparison.Ordinal));
+        using var details = JsonDocument.Parse(started.Details);
+        Assert.Equal("Mnotakey", details.RootElement.GetProperty("notFound").GetString());
+        Assert.Equal("1", details.RootElement.GetProperty("messages").GetString());
+    }
+
+    [Fact]
+    public async Task Export_TwoInTheSameSecond_BundlesNamedApart_AndEachNameInItsRecords()
+    {
+        var names = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            using var response = await _client.SendAsync(Request(HttpMethod.Get, "/api/export?keys=M743974037cbef97becd11ce5", InvestigatorKey));
+            await response.Content.ReadAsByteArrayAsync();
+            names.Add(response.Content.Headers.ContentDisposition!.FileName!.Trim('"'));
+        }
+
+        Assert.NotEqual(names[0], names[1]);
+        Assert.All(names, n => Assert.Matches(@"^bonnie-evidence-\d{8}-\d{6}-[0-9a-f]{6}\.zip$", n));
+        var records = (await AuditAsync()).Where(r => r.Action == OfficerActions.Export).ToList();
+        Assert.All(names, n => Assert.Equal(2, records.Count(r => r.Details.Contains(n, StringComparison.Ordinal))));
+    }
+
+    [Fact]
+    public async Task Export_DownloadStoppedHalfWay_RecordedAsAbortedWithTheBundlesName()
+    {
+        // 8 MB that do not compress: the bundle cannot be written whole before the client has read most of it.
+        var bytes = RandomNumberGenerator.GetBytes(8 * 1024 * 1024);
+        var sha = await _factory.Services.GetRequiredService<Bonnie.Shared.Storage.IPayloadStore>().PutAsync(bytes);
+        var large = new Bonnie.Shared.Storage.MessageObject { Key = "Mlarge", PayloadSha256 = sha, PayloadStatus = Bonnie.Shared.Storage.PayloadStatus.Stored, Size = bytes.Length };
+        var batch = new Bonnie.Shared.Storage.StoreBatch();
+        batch.Messages[large.Key] = large;
+        await _factory.Services.GetRequiredService<Bonnie.Shared.Storage.IBonnieStore>().CommitAsync(batch);
+
+        var response = await _client.SendAsync(Request(HttpMethod.Get, "/api/export?keys=Mlarge", InvestigatorKey), HttpCompletionOption.ResponseHeadersRead);
+        var name = response.Content.Headers.ContentDisposition!.FileName!.Trim('"');
+        await using (var body = await response.Content.ReadAsStreamAsync())
+        {
+            await body.ReadExactlyAsync(new byte[4096]);
+        }
+        response.Dispose();
+
+        // The host notices the connection closed at its next write, and records how the export ended.
+        OfficerAuditRecord? aborted = null;
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (aborted is null && !deadline.IsCancellationRequested)
+        {
+            aborted = (await AuditAsync()).FirstOrDefault(r => r.Action == OfficerActions.Export && r.Details.Contains("\"aborted\"", StringComparison.Ordinal));
+            await Task.Delay(100, CancellationToken.None);
+        }
+        Assert.NotNull(aborted);
+        using var details = JsonDocument.Parse(aborted.Details);
+        Assert.Equal(name, details.RootElement.GetProperty("bundle").GetString());
+        Assert.Contains("client went away", details.RootElement.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(await AuditAsync(), r => r.Details.Contains("\"manifest\"", StringComparison.Ordinal));
+        Assert.True((await _factory.Services.GetRequiredService<OfficerAuditLog>().VerifyAsync()).IsIntact);
+    }
+
+    [Fact]
     public async Task Export_BadQuery_IsRefusedBeforeAnyBundleStarts()
     {
         using var response = await _client.SendAsync(Request(HttpMethod.Get, "/api/export?q=" + Uri.EscapeDataString("user:(alice"), InvestigatorKey));

@@ -315,6 +315,72 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Export_TypedKeysThatNameNoMessage_SaidBeforeExporting_AndNoExportWhenNoneIsKnown()
+    {
+        // A review typed a key wrong: the bundle left it out without a word, but in its report.
+        _page.Authorization.SetPolicies(BonniePolicies.CanExport);
+        var page = _page.Render<Export>();
+        var keys = page.FindAll("input[type=text], input:not([type])")[1];
+
+        keys.Input($"Mnotakey, {TestStore.DeliveredMessage}");
+        _page.Clock.Advance(Export.CountAfter);
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal("No message has the key Mnotakey: it is not in the bundle.", Spaced(page.Find(".bonnie-keys-not-found").TextContent));
+            Assert.NotNull(page.Find("a[aria-label='Export evidence bundle']").GetAttribute("href"));
+        }, PageTestContext.Timeout);
+
+        page.FindAll("input[type=text], input:not([type])")[1].Input("Mnotakey, Malsonot");
+        _page.Clock.Advance(Export.CountAfter);
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal("No message has the keys Mnotakey, Malsonot: they are not in the bundle.", Spaced(page.Find(".bonnie-keys-not-found").TextContent));
+            Assert.Empty(page.FindAll("a[aria-label='Export evidence bundle']"));
+            Assert.True(page.Find("button[aria-label='Export evidence bundle']").HasAttribute("disabled"));
+        }, PageTestContext.Timeout);
+        // Whether a key names a message is a read of the store: recorded.
+        var looked = (await _page.AuditRecordsAsync()).Where(r => r.Details.Contains("message keys looked up before an export", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, looked.Count);
+        Assert.Contains(looked, r => r.Details.Contains("Mnotakey,Malsonot", StringComparison.Ordinal));
+
+        static string Spaced(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)).Replace(" :", ":", StringComparison.Ordinal).Replace(" ,", ",", StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Export_YourExports_ABundleWhoseDownloadStopped_SaidNotDeliveredWhole_WithoutAHashToNote()
+    {
+        // A review stopped a download half way: the audit said "started" only, and the page listed nothing or a hash of a
+        // bundle the officer never received whole.
+        _page.Authorization.SetPolicies(BonniePolicies.CanExport);
+        async Task RecordAsync(string stage, string bundle, string? sha = null) =>
+            await _page.Audit.RecordAsync(new OfficerAuditEntry(PageTestContext.Officer, OfficerActions.Export, "user:alice@example.org", new Dictionary<string, string?>
+            {
+                ["stage"] = stage, ["bundle"] = bundle, ["messages"] = "3", ["manifestSha256"] = sha,
+                ["reason"] = stage == "aborted" ? "the download stopped before the bundle was complete (the client went away); the file it received is not the bundle" : null,
+            }));
+        var whole = new string('a', 64);
+        await RecordAsync("started", "b-whole.zip");
+        await RecordAsync("manifest", "b-whole.zip", whole);
+        await RecordAsync("started", "b-late.zip");
+        await RecordAsync("manifest", "b-late.zip", new string('d', 64));
+        await RecordAsync("aborted", "b-late.zip");
+        await RecordAsync("started", "b-early.zip");
+        await RecordAsync("aborted", "b-early.zip");
+
+        var page = _page.Render<Export>();
+
+        page.WaitForAssertion(() =>
+        {
+            var rows = page.FindAll(".bonnie-exports tbody tr");
+            Assert.Equal(["b-early.zip", "b-late.zip", "b-whole.zip"], rows.Select(r => r.QuerySelectorAll("td")[3].TextContent.Trim()));
+            Assert.All(rows.Take(2), r => Assert.StartsWith("Not delivered whole: the download stopped", r.QuerySelector(".bonnie-export-stopped")!.TextContent.Trim(), StringComparison.Ordinal));
+            Assert.Equal([whole], page.FindAll(".bonnie-exports tbody tr td code").Select(c => c.TextContent));
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
     public void Export_NothingExportedYet_SaysSo()
     {
         _page.Authorization.SetPolicies(BonniePolicies.CanExport);
