@@ -157,23 +157,28 @@ internal static class NoMatchExplanation
     /// letters), with the facet that lists them; null for any other term, a value shorter than four, or a folder given
     /// by its path. From the value as parsed: quotes, escapes and spaces at its ends are the parser's business.
     /// </summary>
-    private static (string Text, ParsedQuery Query, Facets Facet, KeywordField Field, string Value)? NearSearch(Term term)
+    private static (string Text, ParsedQuery Query, Facets Facet, KeywordField Field, string Value, bool Domainless)? NearSearch(Term term)
     {
         if (Spelled(term.Node) is not KeywordNode { IsPrefix: false, Field: KeywordField.Folder or KeywordField.User } k)
         {
             return null;
         }
         var value = UnicodeForms.Normalized(k.Value.Trim(), System.Text.NormalizationForm.FormC);
-        if (value.Length < 4 || (k.Field == KeywordField.Folder && value.Contains('/', StringComparison.Ordinal)))
+        // A login typed without its domain (user:alice where Cyrus names alice@example.org): a review met "no event of
+        // the user" with nothing to go on. The logins that are that name at some domain are looked for instead.
+        var domainless = k.Field == KeywordField.User && value.Length > 0 && !value.Contains('@', StringComparison.Ordinal);
+        if (!domainless && (value.Length < 4 || (k.Field == KeywordField.Folder && value.Contains('/', StringComparison.Ordinal))))
         {
             return null;
         }
         // Half the name: enough to keep the names found few (every login of a domain starts with "user" in some), while a
         // slip in its second half is still found.
-        var text = $"{Field(k.Field)}:{KeywordValue(value[..Math.Max(3, value.Length / 2)])}*";
+        var text = domainless
+            ? $"{Field(k.Field)}:{KeywordValue(value + "@")}*"
+            : $"{Field(k.Field)}:{KeywordValue(value[..Math.Max(3, value.Length / 2)])}*";
         try
         {
-            return (text, QueryParser.Parse(text), k.Field == KeywordField.Folder ? Facets.Folder : Facets.User, k.Field, value);
+            return (text, QueryParser.Parse(text), k.Field == KeywordField.Folder ? Facets.Folder : Facets.User, k.Field, value, domainless);
         }
         catch (QuerySyntaxException)
         {
@@ -182,7 +187,7 @@ internal static class NoMatchExplanation
     }
 
     private static async Task<Term> WithNearAsync(IBonnieStore store, ParsedQuery query, Term term,
-        (string Text, ParsedQuery Query, Facets Facet, KeywordField Field, string Value) near, CancellationToken cancellationToken)
+        (string Text, ParsedQuery Query, Facets Facet, KeywordField Field, string Value, bool Domainless) near, CancellationToken cancellationToken)
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(NearLookLimit);
@@ -190,6 +195,12 @@ internal static class NoMatchExplanation
         var page = await OffCircuit.Read(() => store.SearchEventsAsync(search, limit.Token), limit.Token);
         var buckets = page.Facets.TryGetValue(near.Field == KeywordField.Folder ? "folder" : "user", out var found) ? found : [];
         var typed = near.Value.ToLowerInvariant();
+        if (near.Domainless)
+        {
+            // The name at the domain with the most events: the user most likely meant (the facet lists the largest first).
+            var login = buckets.Select(b => b.Value).FirstOrDefault(v => v.StartsWith(typed + "@", StringComparison.Ordinal));
+            return login is null ? term : term with { Near = Field(near.Field) + ":" + KeywordValue(login), NearQuery = Replaced(query, term.Node, Field(near.Field) + ":" + KeywordValue(login)) };
+        }
         // A slip of a letter or two: more in a short name would suggest another name altogether.
         var most = typed.Length < 6 ? 1 : 2;
         var best = buckets

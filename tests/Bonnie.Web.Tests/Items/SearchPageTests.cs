@@ -195,6 +195,10 @@ public sealed class SearchPageTests : IAsyncLifetime
     [InlineData("folder:Inbx event:MessageNew", "folder:INBOX")]
     [InlineData("folder:Zzzzzz", null)]
     [InlineData("folder:Arc", null)]
+    // A login typed without its domain: the login of that name at a domain (a review met a dead end).
+    [InlineData("user:alice", "user:alice@example.org")]
+    [InlineData("user:Alice event:Login", "user:alice@example.org")]
+    [InlineData("user:ali", null)]
     public void Query_MatchingNothing_AMisspeltUserOrFolder_SuggestsTheNearName(string query, string? suggested)
     {
         var page = _page.Render<SearchPage>();
