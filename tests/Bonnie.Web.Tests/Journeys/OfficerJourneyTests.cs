@@ -103,6 +103,24 @@ public sealed class OfficerJourneyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Keyboard_AFocusedButtonOrLinkIsOutlined_NotOnlyShadedGrey()
+    {
+        // MudBlazor marks a focused button with a faint grey background only: a review could not see where Tab had gone.
+        var page = await AdministratorAtAsync(1440, 900, "/", "System state");
+        foreach (var control in new[] { page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }), page.GetByRole(AriaRole.Link, new() { Name = "Search", Exact = true }) })
+        {
+            // Reached by the keyboard, as :focus-visible is for.
+            await control.FocusAsync();
+            await page.Keyboard.PressAsync("Shift+Tab");
+            await page.Keyboard.PressAsync("Tab");
+            await Assertions.Expect(control).ToBeFocusedAsync();
+
+            Assert.Equal("solid 3px", await control.EvaluateAsync<string>("c => { const s = getComputedStyle(c); return s.outlineStyle + ' ' + s.outlineWidth; }"));
+        }
+        Assert.Empty(_consoleErrors);
+    }
+
+    [Fact]
     public async Task Export_OnAPhone_YourExportsShowsTheManifestsHashAcrossTheScreen()
     {
         // As a table the list scrolled sideways at 390 px and gave the hash 60 px, ten lines of seven characters (a review).
