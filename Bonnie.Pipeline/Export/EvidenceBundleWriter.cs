@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Bonnie.Pipeline.Restore;
+using Bonnie.Shared.Events;
 using Bonnie.Shared.IO;
 using Bonnie.Shared.Search;
 using Bonnie.Shared.Storage;
@@ -37,7 +38,7 @@ public sealed class EvidenceBundleWriter
     };
 
     private static readonly string[] LoadFileColumns =
-        ["id", "custodian", "folder", "date", "internal_date", "archived", "from", "to", "cc", "subject", "size", "sha256", "file", "history", "payload"];
+        ["id", "custodian", "folder", "date", "internal_date", "archived", "from", "to", "cc", "subject", "size", "sha256", "file", "history", "payload", "headers_from"];
 
     private readonly IBonnieStore _store;
     private readonly IPayloadStore _payloads;
@@ -132,7 +133,7 @@ public sealed class EvidenceBundleWriter
             var historyPath = "history/" + SafeName(key) + ".json";
             await AddAsync(historyPath, s => JsonSerializer.SerializeAsync(s, new { message, changes }, Json, cancellationToken)).ConfigureAwait(false);
             string? emlPath = null;
-            Headers headers = Headers.Empty;
+            Headers? headers = null;
             if (bytes is not null)
             {
                 emlPath = $"messages/{message.PayloadSha256}.eml";
@@ -147,6 +148,8 @@ public sealed class EvidenceBundleWriter
             {
                 withoutPayload++;
             }
+            // Only a message without readable bytes costs a read more: its arrival's notification, found through the changes.
+            headers ??= await KnownHeadersAsync(message, changes, cancellationToken).ConfigureAwait(false);
             messages++;
             var row = await RowAsync(message, headers, emlPath, historyPath, folders, cancellationToken).ConfigureAwait(false);
             await scratch.LoadCsv.WriteAsync(string.Join(',', row.Values.Select(CsvCell.Of)) + "\r\n").ConfigureAwait(false);
@@ -252,16 +255,59 @@ public sealed class EvidenceBundleWriter
             ["date"] = headers.Date?.ToString("o", CultureInfo.InvariantCulture),
             ["internal_date"] = internalDate?.ToString("o", CultureInfo.InvariantCulture),
             ["archived"] = message.FirstSeen.ToString("o", CultureInfo.InvariantCulture),
-            ["from"] = headers.From ?? message.From,
+            ["from"] = headers.From,
             ["to"] = headers.To,
             ["cc"] = headers.Cc,
-            ["subject"] = headers.Subject ?? message.Subject,
+            ["subject"] = headers.Subject,
             ["size"] = (message.Size ?? 0).ToString(CultureInfo.InvariantCulture),
             ["sha256"] = message.PayloadSha256,
             ["file"] = emlPath,
             ["history"] = historyPath,
             ["payload"] = emlPath is null ? "not kept" : message.PayloadStatus.ToString(),
+            // Last, as load files are read by position. Said because a value Cyrus notified is not the message's own header.
+            ["headers_from"] = headers.Source,
         };
+    }
+
+    /// <summary>
+    /// The headers of a message whose bytes Bonnie does not have (or cannot read): the envelope Cyrus sent with its
+    /// arrival (<c>vnd.cmu.envelope</c>; 2.5's headers), else the sender and subject Bonnie recorded for the message.
+    /// </summary>
+    private async Task<Headers> KnownHeadersAsync(MessageObject message, IReadOnlyList<ChangeRecord> changes, CancellationToken cancellationToken)
+    {
+        // Events are searched without their notification, so the one event worth reading is picked from the changes
+        // already read, and read alone: one read per message, however many events it has.
+        if (ArrivalEventId(changes) is { } eventId
+            && await _store.GetEventAsync(eventId, cancellationToken).ConfigureAwait(false) is { Raw.IsEmpty: false } stored
+            && NotificationParser.Parse(stored.Raw).Event?.Envelope is { } envelope)
+        {
+            return Headers.Of(envelope);
+        }
+        return message.From is null && message.Subject is null
+            ? Headers.Empty
+            : new Headers(null, message.From, null, null, message.Subject, HeadersSource.Record);
+    }
+
+    /// <summary>
+    /// The event of the message's delivery or append (Cyrus sends the envelope with those alone), else of its first
+    /// arrival any other way, whose notification may still carry one. A backfill's find is Bonnie's record, no envelope.
+    /// </summary>
+    private static string? ArrivalEventId(IReadOnlyList<ChangeRecord> changes)
+    {
+        string? first = null;
+        foreach (var change in changes)
+        {
+            if (change is not { Aspect: ChangeAspect.Location, From: null, To: not null } || change.Key == LocationOrigin.Backfill)
+            {
+                continue;
+            }
+            if (change.Key is LocationOrigin.Delivered or LocationOrigin.Appended)
+            {
+                return change.EventId;
+            }
+            first ??= change.EventId;
+        }
+        return first;
     }
 
     /// <summary>A key as a file name: itself when plain, else a hash of it (Message-IDs hold '/', '&lt;' and worse).</summary>
@@ -292,7 +338,7 @@ public sealed class EvidenceBundleWriter
         <h1>Evidence bundle</h1>
         <dl>
         <dt>Query</dt><dd><code>{H(request.Query)}</code></dd>
-        <dt>Selected messages</dt><dd>{request.MessageKeys.Count.ToString(CultureInfo.InvariantCulture)}</dd>
+        <dt>Selected messages</dt><dd>{Selected(request)}</dd>
         <dt>Exported by</dt><dd>{H(request.Officer)}</dd>
         <dt>Exported at</dt><dd>{H(exportedAt.ToString("u", CultureInfo.InvariantCulture))}</dd>
         <dt>Messages</dt><dd>{messages.ToString(CultureInfo.InvariantCulture)} ({withoutPayload.ToString(CultureInfo.InvariantCulture)} without their bytes), {bytes.ToString(CultureInfo.InvariantCulture)} bytes</dd>
@@ -301,21 +347,41 @@ public sealed class EvidenceBundleWriter
         </dl>
         <p>Every file of this bundle is listed with its SHA-256 in <code>manifest.sha256</code>; the manifest's own SHA-256 is in Bonnie's officers' audit log.
         Check the bundle with <code>dotnet Bonnie.Web.dll verify-bundle &lt;zip&gt;</code> or <code>sha256sum -c manifest.sha256</code> in the unpacked folder.</p>
-        <table><thead><tr><th>Id</th><th>Custodian</th><th>Folder</th><th>Date</th><th>From</th><th>To</th><th>Cc</th><th>Subject</th><th>Size</th><th>SHA-256</th><th>File</th></tr></thead><tbody>
+        <table><thead><tr><th>Id</th><th>Custodian</th><th>Folder</th><th>Date</th><th>From</th><th>To</th><th>Cc</th><th>Subject</th><th>Size</th><th>SHA-256</th><th>File</th><th>Headers from</th></tr></thead><tbody>
 
         """;
 
     private static string ReportRow(Dictionary<string, string?> row)
         => $"<tr><td><code>{H(row["id"])}</code></td><td>{H(row["custodian"])}</td><td>{H(row["folder"])}</td><td>{H(row["date"] ?? row["internal_date"])}</td>"
             + $"<td>{H(row["from"])}</td><td>{H(row["to"])}</td><td>{H(row["cc"])}</td><td>{H(row["subject"])}</td><td>{H(row["size"])}</td>"
-            + $"<td><code>{H(row["sha256"])}</code></td><td>{H(row["file"] ?? "(bytes not kept)")}</td></tr>\n";
+            + $"<td><code>{H(row["sha256"])}</code></td><td>{H(row["file"] ?? "(bytes not kept)")}</td><td>{H(row["headers_from"])}</td></tr>\n";
 
-    /// <summary>The headers the load file shows, read from the message's own bytes.</summary>
-    private sealed record Headers(DateTimeOffset? Date, string? From, string? To, string? Cc, string? Subject)
+    // "0" read as if nothing was exported when the query chose the messages (a review).
+    private static string Selected(ExportRequest request) => request.MessageKeys.Count > 0
+        ? request.MessageKeys.Count.ToString(CultureInfo.InvariantCulture) + (string.IsNullOrWhiteSpace(request.Query) ? "" : ", with the query's messages")
+        : string.IsNullOrWhiteSpace(request.Query) ? "none" : "none (the query selects the messages)";
+
+    /// <summary>Where the load file's date, from, to, cc and subject were read (its <c>headers_from</c>).</summary>
+    private static class HeadersSource
     {
-        public static readonly Headers Empty = new(null, null, null, null, null);
+        /// <summary>The message's own bytes.</summary>
+        public const string Message = "message";
+        /// <summary>The envelope in Cyrus's notification of the message's arrival.</summary>
+        public const string Notification = "notification";
+        /// <summary>Only the sender and subject Bonnie recorded for the message (from its arrival or a backfill).</summary>
+        public const string Record = "record";
+    }
 
-        public static Headers Read(byte[] bytes)
+    /// <summary>The headers the load file shows, and where they were read (<see cref="HeadersSource"/>; null: nowhere).</summary>
+    private sealed record Headers(DateTimeOffset? Date, string? From, string? To, string? Cc, string? Subject, string? Source)
+    {
+        public static readonly Headers Empty = new(null, null, null, null, null, null);
+
+        public static Headers Of(Envelope envelope) => new(envelope.Date, Addresses(envelope.From), Addresses(envelope.To), Addresses(envelope.Cc),
+            envelope.Subject, HeadersSource.Notification);
+
+        /// <summary>The headers in the bytes; null when they cannot be read.</summary>
+        public static Headers? Read(byte[] bytes)
         {
             try
             {
@@ -324,13 +390,16 @@ public sealed class EvidenceBundleWriter
                 var list = parser.ParseHeaders();
                 DateTimeOffset? date = list[HeaderId.Date] is { } d && DateUtils.TryParse(d, out var parsed) ? parsed : null;
                 return new Headers(date, Addresses(list, HeaderId.From), Addresses(list, HeaderId.To), Addresses(list, HeaderId.Cc),
-                    list[HeaderId.Subject]);
+                    list[HeaderId.Subject], HeadersSource.Message);
             }
             catch (FormatException)
             {
-                return Empty;
+                return null;
             }
         }
+
+        private static string? Addresses(IReadOnlyList<EmailAddress> addresses)
+            => addresses.Count == 0 ? null : string.Join("; ", addresses.Select(a => a.Address));
 
         private static string? Addresses(HeaderList list, HeaderId id)
             => list[id] is { } raw && InternetAddressList.TryParse(raw, out var addresses)

@@ -1,9 +1,12 @@
 using System.IO.Compression;
+using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Bonnie.Pipeline.Export;
 using Bonnie.Pipeline.Tests.Restore;
+using Bonnie.Shared.Events;
+using Bonnie.Shared.Storage;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Bonnie.Pipeline.Tests.Export;
@@ -34,12 +37,13 @@ public sealed class EvidenceBundleTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _a.DisposeAsync();
 
-    private async Task<ExportSummary> ExportAsync(ExportRequest request)
+    private async Task<ExportSummary> ExportAsync(ExportRequest request, EvidenceBundleWriter? writer = null)
     {
-        var keys = await _writer.ResolveKeysAsync(request);
+        writer ??= _writer;
+        var keys = await writer.ResolveKeysAsync(request);
         await using var file = File.Create(_zip);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        return await _writer.WriteAsync(request, keys, file, (sha, summary, _) =>
+        return await writer.WriteAsync(request, keys, file, (sha, summary, _) =>
         {
             _recorded.Add((sha, summary));
             return Task.CompletedTask;
@@ -204,6 +208,161 @@ public sealed class EvidenceBundleTests : IAsyncLifetime
         }
 
         Assert.True(BundleVerifier.Verify(_zip).IsIntact);
+    }
+
+    [Fact]
+    public async Task WriteAsync_MessageWithoutBytes_HeadersComeFromItsDeliveryEnvelopeAndSaySo()
+    {
+        // Found by a review: without the bytes, to, cc and date were empty although the delivery's notification told them.
+        var folder = await _a.FolderAsync("f3", "user/alice/Lost@example.org", T0);
+        var key = await DeliverAsync(folder, bytes: null, subject: "Quarterly figures");
+        var store = new CountingStore(_a.Store);
+        var writer = new EvidenceBundleWriter(store.Proxy, _a.Payloads, new FakeTimeProvider(T0.AddDays(3)));
+
+        await ExportAsync(new ExportRequest { MessageKeys = [key], Officer = "ivy" }, writer);
+
+        using var zip = ZipFile.OpenRead(_zip);
+        using var load = JsonDocument.Parse(Read(zip, "loadfile.json"));
+        var row = load.RootElement.EnumerateArray().Single();
+        Assert.Equal("not kept", row.GetProperty("payload").GetString());
+        Assert.Equal("2026-11-19T10:00:00.0000000+00:00", row.GetProperty("date").GetString());
+        Assert.Equal("erin@example.net", row.GetProperty("from").GetString());
+        Assert.Equal("user17@example.org", row.GetProperty("to").GetString());
+        Assert.Equal("audit@example.org", row.GetProperty("cc").GetString());
+        Assert.Equal("Quarterly figures", row.GetProperty("subject").GetString());
+        Assert.Equal("notification", row.GetProperty("headers_from").GetString());
+        var csv = Encoding.UTF8.GetString(Read(zip, "loadfile.csv")).Split("\r\n");
+        Assert.EndsWith(",history,payload,headers_from", csv[0], StringComparison.Ordinal);
+        Assert.EndsWith(",\"not kept\",\"notification\"", csv[1], StringComparison.Ordinal);
+        // Its sighting's event came first and carries no envelope: the delivery's is the one read, and only it.
+        Assert.Equal(1, store.Calls(nameof(IBonnieStore.GetEventAsync)));
+    }
+
+    [Fact]
+    public async Task WriteAsync_MessageWithBytes_HeadersComeFromTheBytesWithoutReadingEvents()
+    {
+        var folder = await _a.FolderAsync("f4", "user/alice/Kept@example.org", T0);
+        var bytes = Encoding.UTF8.GetBytes("From: Frank <frank@example.com>\r\nTo: bob@example.org\r\nCc: carol@example.org\r\n"
+            + "Subject: As sent\r\nDate: Fri, 20 Nov 2026 08:30:00 +0100\r\n\r\nBody\r\n");
+        // The notification says otherwise on purpose: the message's own bytes are what the load file shows.
+        var key = await DeliverAsync(folder, bytes, subject: "As notified");
+        var store = new CountingStore(_a.Store);
+        var writer = new EvidenceBundleWriter(store.Proxy, _a.Payloads, new FakeTimeProvider(T0.AddDays(3)));
+
+        await ExportAsync(new ExportRequest { MessageKeys = [key, .. _keys], Officer = "ivy" }, writer);
+
+        using var zip = ZipFile.OpenRead(_zip);
+        using var load = JsonDocument.Parse(Read(zip, "loadfile.json"));
+        var row = load.RootElement.EnumerateArray().First();
+        Assert.Equal("2026-11-20T08:30:00.0000000+01:00", row.GetProperty("date").GetString());
+        Assert.Equal("frank@example.com", row.GetProperty("from").GetString());
+        Assert.Equal("bob@example.org", row.GetProperty("to").GetString());
+        Assert.Equal("carol@example.org", row.GetProperty("cc").GetString());
+        Assert.Equal("As sent", row.GetProperty("subject").GetString());
+        Assert.All(load.RootElement.EnumerateArray(), r => Assert.Equal("message", r.GetProperty("headers_from").GetString()));
+        Assert.Equal(0, store.Calls(nameof(IBonnieStore.GetEventAsync)));
+    }
+
+    [Fact]
+    public async Task WriteAsync_FromAQueryWithoutSelection_TheReportDoesNotSayZeroSelected()
+    {
+        // Found by a review: "Selected messages 0" read as if the bundle held nothing.
+        await ExportAsync(new ExportRequest { Query = "folder:user/alice/Case@example.org", Officer = "ivy" });
+        string fromQuery;
+        using (var zip = ZipFile.OpenRead(_zip))
+        {
+            fromQuery = Encoding.UTF8.GetString(Read(zip, "report.html"));
+        }
+        await ExportAsync(new ExportRequest { MessageKeys = _keys, Officer = "ivy" });
+        using var selection = ZipFile.OpenRead(_zip);
+        var fromSelection = Encoding.UTF8.GetString(Read(selection, "report.html"));
+
+        Assert.Contains("<dt>Selected messages</dt><dd>none (the query selects the messages)</dd>", fromQuery, StringComparison.Ordinal);
+        Assert.DoesNotContain("<dd>0</dd>", fromQuery, StringComparison.Ordinal);
+        Assert.Contains("<dt>Selected messages</dt><dd>3</dd>", fromSelection, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A message first sighted by a read (a notification without envelope), then delivered with Cyrus's envelope;
+    /// its bytes kept when given.
+    /// </summary>
+    private async Task<string> DeliverAsync(FolderObject folder, byte[]? bytes, string subject)
+    {
+        var key = "M" + Guid.NewGuid().ToString("N")[..24];
+        var sighted = Notification($$"""{"event":"MessageRead","timestamp":"2026-11-19T09:59:00Z","uri":"imap://imap.example.org/user/alice;UIDVALIDITY=1/;UID=6","vnd.cmu.emailid":"{{key}}"}""");
+        var delivered = Notification($$"""{"event":"MessageNew","timestamp":"2026-11-19T10:00:05Z","service":"lmtp","uri":"imap://imap.example.org/user/alice;UIDVALIDITY=1/;UID=7","messageSize":567,"vnd.cmu.emailid":"{{key}}","vnd.cmu.envelope":"(\"Thu, 19 Nov 2026 10:00:00 +0000\" \"{{subject}}\" ((\"Erin\" NIL \"erin\" \"example.net\")) ((\"Erin\" NIL \"erin\" \"example.net\")) ((\"Erin\" NIL \"erin\" \"example.net\")) ((NIL NIL \"user17\" \"example.org\")) ((NIL NIL \"audit\" \"example.org\")) NIL NIL \"<q1@example.net>\")"}""");
+        var seen = new MessageLocation { FolderId = folder.Id, Uid = 6, FolderName = folder.Name, Since = T0, Origin = LocationOrigin.Seen };
+        var arrived = new MessageLocation { FolderId = folder.Id, Uid = 7, FolderName = folder.Name, Since = T0.AddMinutes(1), Origin = LocationOrigin.Delivered };
+        var message = new MessageObject
+        {
+            Key = key, EmailId = key, Size = 567, Subject = subject, From = "erin@example.net", FirstSeen = T0, Locations = [seen, arrived],
+            PayloadSha256 = bytes is null ? null : await _a.Payloads.PutAsync(bytes), PayloadStatus = bytes is null ? PayloadStatus.Missing : PayloadStatus.Stored,
+        };
+        var batch = new StoreBatch();
+        batch.Messages[key] = message;
+        foreach (var (e, where) in new[] { (sighted, seen), (delivered, arrived) })
+        {
+            batch.Events.Add(e with { FolderId = folder.Id, FolderName = folder.Name, MessageKeys = [key] });
+            batch.Changes.Add(new ChangeRecord
+            {
+                Kind = ObjectKind.Message, ObjectId = key, Aspect = ChangeAspect.Location, Key = where.Origin, To = where.Address, FolderId = folder.Id,
+                Uid = where.Uid, At = where.Since, EventId = e.Id, Actor = new Actor("alice@example.org", null, null, "imap"),
+            });
+        }
+        await _a.Store.CommitAsync(batch);
+        return key;
+    }
+
+    private static StoredEvent Notification(string json)
+    {
+        var raw = Encoding.UTF8.GetBytes(json);
+        var parsed = NotificationParser.Parse(raw).Event ?? throw new InvalidOperationException("test notification does not parse");
+        var sha = Convert.ToHexStringLower(SHA256.HashData(raw));
+        return new StoredEvent { Id = sha, Type = parsed.Type, Name = parsed.Type.ToString(), Timestamp = parsed.Timestamp, RawSha256 = sha, Raw = raw };
+    }
+
+    /// <summary>The store, counting the calls made to it: what an export costs per message.</summary>
+    private sealed class CountingStore
+    {
+        private readonly Dictionary<string, int> _calls = new(StringComparer.Ordinal);
+
+        public CountingStore(IBonnieStore inner)
+        {
+            Proxy = DispatchProxy.Create<IBonnieStore, Forwarder>();
+            var forwarder = (Forwarder)(object)Proxy;
+            forwarder.Inner = inner;
+            forwarder.Calls = _calls;
+        }
+
+        public IBonnieStore Proxy { get; }
+
+        public int Calls(string method) => _calls.GetValueOrDefault(method);
+
+        // DispatchProxy derives the proxy from this type, so it cannot be sealed.
+#pragma warning disable CA1852
+        public class Forwarder : DispatchProxy
+#pragma warning restore CA1852
+        {
+            internal IBonnieStore Inner { get; set; } = null!;
+            internal Dictionary<string, int> Calls { get; set; } = null!;
+
+            protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+            {
+                ArgumentNullException.ThrowIfNull(targetMethod);
+                lock (Calls)
+                {
+                    Calls[targetMethod.Name] = Calls.GetValueOrDefault(targetMethod.Name) + 1;
+                }
+                try
+                {
+                    return targetMethod.Invoke(Inner, args);
+                }
+                catch (TargetInvocationException e) when (e.InnerException is not null)
+                {
+                    throw e.InnerException;
+                }
+            }
+        }
     }
 
     /// <summary>Like Kestrel's response body: no seeking, no length, and synchronous writes refused.</summary>
