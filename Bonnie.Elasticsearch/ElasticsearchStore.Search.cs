@@ -10,8 +10,10 @@ internal sealed partial class ElasticsearchStore
     // The most folders one folder: term is searched across. A name every user's folder carries (INBOX, Sent, Archive)
     // names one folder per user: refused at 65,000 (one terms query's limit) it failed on exactly the installations
     // Elasticsearch is for, while the embedded store has no limit. The ids are read a page at a time and searched in
-    // terms queries of at most EsQueryTranslator.MaxTermsPerQuery each; this bound keeps one query's body finite.
-    private const int MaxFoldersPerTerm = 1_000_000;
+    // terms queries of at most EsQueryTranslator.MaxTermsPerQuery each. This bound keeps each search's cost in reason: the
+    // ids are read again for every page, the facets and each term a no-match explanation counts (25 pages of ids and a
+    // body of about 6 MB at the bound).
+    private const int MaxFoldersPerTerm = 250_000;
     // Buckets per page of the composite aggregation that reads them (within search.max_buckets, 65,536 by default).
     private const int FolderIdsPage = 10_000;
     private const int FacetSize = EventSearch.FacetBuckets;

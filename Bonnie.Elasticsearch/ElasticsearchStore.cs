@@ -117,7 +117,18 @@ internal sealed partial class ElasticsearchStore(ElasticsearchConnection connect
     public async Task<MessageObject?> FindMessageOnceAtAsync(string folderId, uint uid, CancellationToken cancellationToken = default)
     {
         var address = new MessageLocation { FolderId = folderId, Uid = uid }.Address;
-        var hits = await SearchHitsAsync(indices.Messages, EsQueryTranslator.Term("once_at", address), null, 1, cancellationToken).ConfigureAwait(false);
+        // The message there now when there is one, as the embedded store answers (its row of a place is the current
+        // message's): a hit at random among messages once there could name one whose place a later one took.
+        var query = new JsonObject
+        {
+            ["bool"] = new JsonObject
+            {
+                ["filter"] = new JsonArray(EsQueryTranslator.Term("once_at", address)),
+                ["should"] = new JsonArray(EsQueryTranslator.Term("current_at", address)),
+            },
+        };
+        var sort = new JsonArray(new JsonObject { ["_score"] = "desc" }, new JsonObject { ["key"] = "asc" });
+        var hits = await SearchHitsAsync(indices.Messages, query, sort, 1, cancellationToken).ConfigureAwait(false);
         return hits.Count == 0 ? null : EsDocuments.ReadMessage(hits[0]);
     }
 

@@ -125,11 +125,16 @@ internal static class NoMatchExplanation
             {
                 try
                 {
-                    if (NearSearch(term) is { } near)
+                    // A login without its domain is looked for at a domain first; found at none (a Cyrus without
+                    // virtual domains names alice, not alice@…), it may still be a slip of one.
+                    foreach (var atADomain in (bool[])[true, false])
                     {
-                        looked++;
-                        await recordNear(near.Text);
-                        term = await WithNearAsync(store, query, term, near, cancellationToken);
+                        if (term.Near is null && looked < MostNearLooks && NearSearch(term, atADomain) is { } near)
+                        {
+                            looked++;
+                            await recordNear(near.Text);
+                            term = await WithNearAsync(store, query, term, near, cancellationToken);
+                        }
                     }
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -157,7 +162,8 @@ internal static class NoMatchExplanation
     /// letters), with the facet that lists them; null for any other term, a value shorter than four, or a folder given
     /// by its path. From the value as parsed: quotes, escapes and spaces at its ends are the parser's business.
     /// </summary>
-    private static (string Text, ParsedQuery Query, Facets Facet, KeywordField Field, string Value, bool Domainless)? NearSearch(Term term)
+    /// <param name="atADomain">The look for a <c>user:</c> term without a domain at every domain (<c>user:alice@*</c>); null for any other term.</param>
+    private static (string Text, ParsedQuery Query, Facets Facet, KeywordField Field, string Value, bool Domainless)? NearSearch(Term term, bool atADomain)
     {
         if (Spelled(term.Node) is not KeywordNode { IsPrefix: false, Field: KeywordField.Folder or KeywordField.User } k)
         {
@@ -166,7 +172,11 @@ internal static class NoMatchExplanation
         var value = UnicodeForms.Normalized(k.Value.Trim(), System.Text.NormalizationForm.FormC);
         // A login typed without its domain (user:alice where Cyrus names alice@example.org): a review met "no event of
         // the user" with nothing to go on. The logins that are that name at some domain are looked for instead.
-        var domainless = k.Field == KeywordField.User && value.Length > 0 && !value.Contains('@', StringComparison.Ordinal);
+        if (atADomain && (k.Field != KeywordField.User || value.Length == 0 || value.Contains('@', StringComparison.Ordinal)))
+        {
+            return null;
+        }
+        var domainless = atADomain;
         if (!domainless && (value.Length < 4 || (k.Field == KeywordField.Folder && value.Contains('/', StringComparison.Ordinal))))
         {
             return null;

@@ -196,7 +196,10 @@ internal sealed class MessageHandler : IEventHandler
         // left it, and is still the one that arrives now. The same one look-up as for a message still there.
         var seen = await context.Work.FindMessageOnceAtAsync(folder.Id, uid, cancellationToken).ConfigureAwait(false);
         if (seen is null
-            || (seen.CurrentAt(folder.Id, uid) ?? LastAt(seen, folder.Id, uid)) is not { Origin: LocationOrigin.Seen }
+            || (seen.CurrentAt(folder.Id, uid) ?? LastAt(seen, folder.Id, uid)) is not { Origin: LocationOrigin.Seen } sighting
+            // A place left before this message arrived was another message's (the folder's UIDs started again under the
+            // same id): only one left after the arrival is this one's.
+            || (sighting.Until is { } leftAt && context.At > leftAt + ClockSlack)
             || (seen.MessageId is not null && messageId is not null && !string.Equals(seen.MessageId, messageId, StringComparison.Ordinal))
             || (seen.EmailId is not null && e.EmailId is not null && !string.Equals(seen.EmailId, e.EmailId, StringComparison.Ordinal)))
         {
@@ -222,9 +225,16 @@ internal sealed class MessageHandler : IEventHandler
     /// first): the place it was seen at becomes the place it arrived at, left as it was left. The arrival is recorded
     /// (<see cref="ChangeDiff"/> records an arrival at a place already left), and where it went stays where it went.
     /// </summary>
+    /// <summary>
+    /// How much later than the move or expunge that took a message from a place its arrival there may be stamped: the
+    /// same server stamps both, so only the rounding of its clock.
+    /// </summary>
+    private static readonly TimeSpan ClockSlack = TimeSpan.FromSeconds(1);
+
     private static bool ArrivedAndLeftAlready(EventContext context, MessageObject message, FolderObject folder, uint uid)
     {
-        if (message.CurrentAt(folder.Id, uid) is not null || LastAt(message, folder.Id, uid) is not { Origin: LocationOrigin.Seen, Until: { } until } left)
+        if (message.CurrentAt(folder.Id, uid) is not null || LastAt(message, folder.Id, uid) is not { Origin: LocationOrigin.Seen, Until: { } until } left
+            || context.At > until + ClockSlack)
         {
             return false;
         }
@@ -237,12 +247,12 @@ internal sealed class MessageHandler : IEventHandler
             Uid = uid,
             FolderName = left.FolderName ?? folder.Name,
             Origin = context.Event.Type == EventType.MessageNew ? LocationOrigin.Delivered : LocationOrigin.Appended,
-            // Its arrival, which came before whatever took it away; a clock that says otherwise is not believed.
-            Since = context.At <= until ? context.At : until,
+            Since = context.At,
             Until = until,
             EndReason = left.EndReason,
         };
-        // The flags it had when it left, as far as Bonnie learnt them there.
+        // The flags it arrived with, and those it had when it left as far as Bonnie learnt them there.
+        arrived.Flags.UnionWith(context.Event.Flags.Select(HandlerSupport.NormalizeFlag));
         arrived.Flags.UnionWith(left.Flags);
         context.Work.AddLocation(message, arrived);
         return true;

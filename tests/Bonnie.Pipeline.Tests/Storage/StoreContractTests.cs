@@ -262,6 +262,14 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Equal("M2", (await _store.FindMessageOnceAtAsync("inbox", 4))?.Key);
         Assert.Null(await _store.FindMessageOnceAtAsync("inbox", 3));
         Assert.Null(await _store.FindMessageOnceAtAsync("elsewhere", 2));
+
+        // A place another message holds now (the folder's UIDs started again under the same id): that one is answered.
+        var now = new MessageObject { Key = "M0" };
+        now.Locations.Add(new MessageLocation { FolderId = "inbox", Uid = 2, Since = T0.AddDays(1) });
+        var later = new StoreBatch();
+        later.Messages["M0"] = now;
+        await _store.CommitAsync(later);
+        Assert.Equal("M0", (await _store.FindMessageOnceAtAsync("inbox", 2))?.Key);
     }
 
     [SkippableFact]

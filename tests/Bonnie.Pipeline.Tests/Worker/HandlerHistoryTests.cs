@@ -144,7 +144,7 @@ public sealed class HandlerHistoryTests : IAsyncLifetime
         Assert.Equal([$"{Archive}/3"], m.Locations.Where(l => l.Until is null).Select(l => l.Address));
         var inbox = Assert.Single(m.Locations, l => l.FolderId == Inbox);
         Assert.Equal((LocationOrigin.Delivered, LocationOrigin.Moved), (inbox.Origin, inbox.EndReason));
-        Assert.True(inbox.Since <= inbox.Until);
+        Assert.Equal(DateTimeOffset.Parse("2026-11-29T11:20:29.100Z", System.Globalization.CultureInfo.InvariantCulture), inbox.Since);
         // One message at both places, found by either; no second one made up for the delivery.
         Assert.Equal(m.Key, (await _p.Store.FindMessageAtAsync(Archive, 3))!.Key);
         Assert.Null(await _p.Store.FindMessageAtAsync(Inbox, 2));
@@ -155,6 +155,33 @@ public sealed class HandlerHistoryTests : IAsyncLifetime
         // Its events, in the order they happened, whatever the order they were processed in.
         var events = await MessageHistory.EventsAsync(_p.Store, m, 100);
         Assert.Equal([EventType.MessageNew, EventType.MessageMove, EventType.MessageExpunge], events.Select(e => e.Type));
+    }
+
+    [Fact]
+    public async Task MoveProcessedBeforeADeliveryWithFlags_TheArrivalKeepsThem()
+    {
+        // An APPEND with \Seen to Sent, or a Sieve addflag, then a move: the flags the message arrived with were lost.
+        var flagged = SecondDelivery().Replace("\"uri\":", "\"flagNames\":\"\\\\Flagged\",\"uri\":", StringComparison.Ordinal);
+        Assert.Contains("flagNames", flagged, StringComparison.Ordinal);
+        await _p.RunAllAsync(Fixture.Event("MailboxCreate"), Fixture.Event("vnd.cmu.MessageMove"), Fixture.Event("MessageExpunge"), flagged);
+
+        var m = await MessageHistory.ResolveAsync(_p.Store, "M00000000000000000000a2a2");
+        Assert.Contains("\\Flagged", Assert.Single(m!.Locations, l => l.FolderId == Inbox).Flags);
+    }
+
+    [Fact]
+    public async Task ADeliveryAtAPlaceAnotherMessageLeftBeforeIt_IsAnotherMessage()
+    {
+        // The folder's UIDs started again under the same id: a message seen at UID 2 and expunged a day before is not
+        // the one delivered at UID 2 now, which would otherwise read as delivered already deleted, a day early.
+        var seenThenGone = Fixture.Edit(Fixture.Event("vnd.cmu.MessageMove"), ("2026-11-29T11:20:47.299Z", "2026-11-28T11:20:47.299Z"));
+        await _p.RunAllAsync(Fixture.Event("MailboxCreate"), seenThenGone, SecondDelivery());
+
+        var delivered = await MessageHistory.ResolveAsync(_p.Store, "M00000000000000000000a2a2");
+        Assert.True(delivered!.Exists);
+        Assert.Equal([$"{Inbox}/2"], delivered.Locations.Where(l => l.Until is null).Select(l => l.Address));
+        Assert.Equal(LocationOrigin.Delivered, delivered.Locations.Single().Origin);
+        Assert.Equal("M00000000000000000000a2a2", (await _p.Store.FindMessageAtAsync(Inbox, 2))!.Key);
     }
 
     [Fact]

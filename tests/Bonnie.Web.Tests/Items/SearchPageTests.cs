@@ -199,6 +199,8 @@ public sealed class SearchPageTests : IAsyncLifetime
     [InlineData("user:alice", "user:alice@example.org")]
     [InlineData("user:Alice event:Login", "user:alice@example.org")]
     [InlineData("user:ali", null)]
+    // Found at no domain, it may still be a slip of a login (a Cyrus without virtual domains names alice, not alice@…).
+    [InlineData("user:cyrrus", "user:cyrus")]
     public void Query_MatchingNothing_AMisspeltUserOrFolder_SuggestsTheNearName(string query, string? suggested)
     {
         var page = _page.Render<SearchPage>();
