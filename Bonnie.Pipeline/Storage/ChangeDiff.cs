@@ -167,6 +167,12 @@ internal static class ChangeDiff
         {
             if (before?.CurrentAt(a.FolderId, a.Uid) is { } b)
             {
+                if (b.Origin == LocationOrigin.Seen && a.Origin is LocationOrigin.Delivered or LocationOrigin.Appended)
+                {
+                    // The place a message was only seen at turned out to be where it arrived (its delivery processed after a
+                    // later event about it): the arrival is a change; the flags learnt there before are not new.
+                    add(C(ChangeAspect.Location, a.Origin, null, a.Address, a));
+                }
                 FlagChanges(b.Flags, a.Flags, a);
             }
         }

@@ -88,7 +88,7 @@ internal sealed class MessageHandler : IEventHandler
         }
         if (message is null && seen is not null)
         {
-            message = ArrivedAlreadySeen(context, seen, folder, u);
+            message = seen;
         }
         else if (message is not null && seen is not null && !string.Equals(seen.Key, message.Key, StringComparison.Ordinal))
         {
@@ -119,7 +119,21 @@ internal sealed class MessageHandler : IEventHandler
             message.PayloadStatus = context.PayloadStatus;
             message.PayloadSha256 = context.PayloadSha256;
         }
-        if (message.CurrentAt(folder.Id, u) is not null || ArrivedAndLeftAlready(context, message, folder, u))
+        if (message.CurrentAt(folder.Id, u) is { } here)
+        {
+            if (here.Origin == LocationOrigin.Seen)
+            {
+                // A later event found the message at this very place before its arrival was processed (a copy out of the
+                // folder handled first, from another lane, or a delivery postponed): the place it was only seen at is
+                // where it arrived. The arrival is recorded (ChangeDiff), and the flags learnt there since stay with the
+                // ones it arrived with: a flag set before the delivery was processed was lost (a review).
+                here.Origin = e.Type == EventType.MessageNew ? LocationOrigin.Delivered : LocationOrigin.Appended;
+                here.Since = context.At < here.Since ? context.At : here.Since;
+                here.Flags.UnionWith(e.Flags.Select(HandlerSupport.NormalizeFlag));
+            }
+            return;
+        }
+        if (ArrivedAndLeftAlready(context, message, folder, u))
         {
             return;
         }
@@ -139,7 +153,7 @@ internal sealed class MessageHandler : IEventHandler
     }
 
     /// <summary>
-    /// The message an earlier delivery of the same GUID joined (<see cref="ArrivedAlreadySeen"/>): it kept the
+    /// The message an earlier delivery of the same GUID joined (a sighting at its place, see ArriveAsync): it kept the
     /// key of the sighting it joined, so it is not found by its email id. A sighting learns an email id only from a
     /// delivery that joined it, so a sighting of this Message-ID that carries this email id is that message (one
     /// message delivered to several mailboxes by one LMTP transaction has one GUID).
@@ -163,9 +177,9 @@ internal sealed class MessageHandler : IEventHandler
     /// </summary>
     private static void MergeSighting(EventContext context, MessageObject message, MessageObject seen, FolderObject folder, uint uid)
     {
-        // Not the place of this arrival (it is recorded now), nor a place the message is already known to have had.
+        // Not a place the message is already known to have had. The place of this arrival comes too, with what was learnt
+        // there: the arrival turns it into the place it arrived at (ArriveAsync).
         var places = seen.Locations
-            .Where(l => !(l.Until is null && l.IsAt(folder.Id, uid)))
             .Where(l => !message.Locations.Exists(k => k.IsAt(l.FolderId, l.Uid) && (k.Until is null) == (l.Until is null)))
             .ToList();
         var sightingKey = seen.Key;
@@ -205,18 +219,6 @@ internal sealed class MessageHandler : IEventHandler
         {
             return null;
         }
-        return seen;
-    }
-
-    /// <summary>
-    /// The message a later event found at this very place before its arrival was processed (a copy out of the folder
-    /// handled first, from another lane, or a delivery postponed): the same message, so one history. The place it was
-    /// only seen at becomes the place it arrived at: the arrival is recorded, the sighting was not a change.
-    /// </summary>
-    private static MessageObject ArrivedAlreadySeen(EventContext context, MessageObject seen, FolderObject folder, uint uid)
-    {
-        var folderId = folder.Id;
-        context.Work.Learn(seen, m => m.Locations.RemoveAll(l => l.Until is null && l.IsAt(folderId, uid) && l.Origin == LocationOrigin.Seen));
         return seen;
     }
 

@@ -169,6 +169,32 @@ public sealed class HandlerHistoryTests : IAsyncLifetime
         Assert.Contains("\\Flagged", Assert.Single(m!.Locations, l => l.FolderId == Inbox).Flags);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task FlagsSetBeforeTheDeliveryWasProcessed_StayOnTheMessage_RecordedOnce(bool oneBatch)
+    {
+        // The delivery postponed for its bytes, the flag processed first: the message lost \Flagged, while its history
+        // said it had been set (a review).
+        string[] order = [Fixture.Event("MailboxCreate"), Fixture.Event("FlagsSet"), Fixture.Event("MessageNew")];
+        if (oneBatch)
+        {
+            Assert.All(await _p.Processor.ProcessBatchAsync(order.Select(j => TestPipeline.JobFor(j)).ToList()), o => Assert.IsType<JobOutcome.Done>(o));
+        }
+        else
+        {
+            await _p.RunAllAsync(order);
+        }
+
+        var m = await MessageHistory.ResolveAsync(_p.Store, FirstMessage);
+        var here = Assert.Single(m!.Locations);
+        Assert.Equal((LocationOrigin.Delivered, (DateTimeOffset?)null), (here.Origin, here.Until));
+        Assert.Equal(["$important", "\\flagged"], here.Flags.Select(f => f.ToLowerInvariant()).Order(StringComparer.Ordinal));
+        var history = (await MessageHistory.ChangesAsync(_p.Store, m)).Select(Fixture.Describe).ToList();
+        Assert.Equal(1, history.Count(h => h.StartsWith("Flag \\Flagged", StringComparison.OrdinalIgnoreCase)));
+        Assert.Equal(1, history.Count(h => h == $"Location delivered - -> {Inbox}/1"));
+    }
+
     [Fact]
     public async Task ADeliveryAtAPlaceAnotherMessageLeftBeforeIt_IsAnotherMessage()
     {
