@@ -121,5 +121,9 @@ public sealed partial class FolderHistory
     /// <summary>Who the identifier named at a change: the snapshot in force then (see <see cref="FolderObject.SubjectAt"/>).</summary>
     private SubjectIdentity? SubjectAt(string identifier, DateTimeOffset at) => _folder?.SubjectAt(identifier, at);
 
+    // An empty cell under "Looked up in the directory" read as a missing value (a review): said, when no directory was
+    // asked (none configured, or the entry recorded before one was).
+    private const string NotLookedUp = "not looked up";
+
     private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + " UTC";
 }
