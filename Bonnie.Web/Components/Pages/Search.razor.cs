@@ -121,8 +121,9 @@ public sealed partial class Search : IDisposable
     private List<ChartSeries<double>> ChartSeries =>
         [new() { Name = "Events", Data = Vm.ChartDays.Select(d => (double)d.Count).ToArray() }];
 
-    // About eight labels whatever the number of days (every day's label overlapped into a smear), shortened to the month
-    // and day unless the days span years; the bar's tooltip and the day facet still give each day in full.
+    // About eight labels whatever the number of days (every day's label overlapped into a smear), half of them on a phone
+    // (bonnie.css), shortened to the month and day unless the days span years; the bar's tooltip and the day facet still
+    // give each day in full.
     private string[] ChartLabels
     {
         get

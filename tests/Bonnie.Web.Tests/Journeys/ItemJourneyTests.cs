@@ -193,6 +193,32 @@ public sealed class ItemJourneyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task MessageAndItsEvent_OnAPhone_FitTheWindow()
+    {
+        // A review at 390 px: the message's actions made the page 424 px wide (Export evidence past the window's edge,
+        // stretched as tall as a column); the event's fields scrolled their values out of sight behind the time on one line.
+        var page = await NewPageAsync();
+        await page.SetViewportSizeAsync(390, 844);
+        await page.GotoAsync(_baseUrl + "/messages/" + TestStore.DeliveredMessage);
+        await OfficerJourneyTests.SignInAsync(page, BonnieWebFactory.AdminName, BonnieWebFactory.AdminPassword);
+        var export = page.GetByRole(AriaRole.Toolbar, new() { Name = "Message actions" }).GetByRole(AriaRole.Link, new() { Name = "Export evidence bundle" });
+        await export.WaitForAsync();
+
+        await OfficerJourneyTests.ScreenshotAsync(page, "15-message-history-390");
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the message's page scrolls sideways");
+        var box = await export.BoundingBoxAsync();
+        Assert.True(box is { } b && b.X + b.Width <= 390 && b.Height <= 48, $"Export evidence is {box?.Width} x {box?.Height} px from {box?.X} px in a 390 px window");
+
+        await page.GetByRole(AriaRole.Region, new() { Name = "Timeline" }).GetByRole(AriaRole.Link, new() { Name = "Event of Delivered" }).ClickAsync();
+        var fields = page.GetByRole(AriaRole.Region, new() { Name = "Event fields" });
+        await fields.WaitForAsync();
+        await OfficerJourneyTests.ScreenshotAsync(page, "16-event-390");
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the event's page scrolls sideways");
+        Assert.True(await fields.Locator(".mud-table-container").EvaluateAsync<bool>("c => c.scrollWidth <= c.clientWidth"), "the event's fields scroll sideways");
+        Assert.Empty(_consoleErrors);
+    }
+
+    [Fact]
     public async Task RawDownload_WithoutSignIn_IsRefused()
     {
         using var client = _factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false, BaseAddress = _factory.ClientOptions.BaseAddress });
