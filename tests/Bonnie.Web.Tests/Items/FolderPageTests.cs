@@ -188,6 +188,12 @@ public sealed class FolderAccessPageTests : IAsyncLifetime
         Assert.Equal(2, jane.Count);
         Assert.All(jane, a => Assert.EndsWith("people/" + JaneStory.Jane, a.GetAttribute("href"), StringComparison.Ordinal));
         Assert.Empty(page.FindAll("[aria-label='Access now'] b"));
+        // When each entry was looked up in the directory, or that it was not: an empty cell under an unclear header read
+        // as a value missing (a review).
+        Assert.Contains("Looked up in the directory", page.Find("[aria-label='Access now'] thead").TextContent, StringComparison.Ordinal);
+        var looked = page.FindAll("[aria-label='Access now'] tbody tr").Select(r => r.Children[2].TextContent.Trim()).ToList();
+        Assert.All(looked, t => Assert.True(t == "not looked up" || t.EndsWith(" UTC", StringComparison.Ordinal), t));
+        Assert.Contains(looked, t => t.EndsWith(" UTC", StringComparison.Ordinal));
         var owner = page.Find("[aria-label='Owner'] a");
         Assert.Equal(("Alice Example", true), (owner.TextContent, owner.GetAttribute("href")!.EndsWith("people/" + JaneStory.Alice, StringComparison.Ordinal)));
     }

@@ -58,6 +58,18 @@ public sealed class MessagePageTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Locations_APlaceNotLeft_SaysStillThere_AndTheFlagsAreTheLastKnown()
+    {
+        // "now" beside a place whose last event was weeks old, and "Flags" read as the flags it had all along (\Seen from
+        // its delivery on), misled a review: the column holds the last flags learnt there, the history each change.
+        var page = RenderDelivered();
+
+        var table = page.Find("[aria-label='Locations']");
+        Assert.Contains("Flags last known", table.QuerySelector("thead")!.TextContent, StringComparison.Ordinal);
+        Assert.All(table.QuerySelectorAll("tbody tr"), r => Assert.Equal("still there", r.Children[3].TextContent.Trim()));
+    }
+
+    [Fact]
     public void HtmlPart_HostileMessage_IsSanitizedIntoASandboxedFrame()
     {
         var page = RenderDelivered();
