@@ -32,8 +32,12 @@ internal sealed partial class EmbeddedStore
         var deadline = SearchTimeout < TimeSpan.Zero
             ? long.MaxValue
             : Stopwatch.GetTimestamp() + (long)Math.Min(SearchTimeout.TotalSeconds * Stopwatch.Frequency, long.MaxValue / 2);
-        SQLitePCL.raw.sqlite3_progress_handler(c.Handle, ProgressSteps,
-            _ => cancellationToken.IsCancellationRequested || Stopwatch.GetTimestamp() > deadline ? 1 : 0, null);
+        var looked = SearchProgressLooked;
+        SQLitePCL.raw.sqlite3_progress_handler(c.Handle, ProgressSteps, _ =>
+        {
+            looked?.Invoke();
+            return cancellationToken.IsCancellationRequested || Stopwatch.GetTimestamp() > deadline ? 1 : 0;
+        }, null);
         try
         {
             return await SearchAsync(c, search, cursor, cancellationToken).ConfigureAwait(false);
@@ -55,6 +59,12 @@ internal sealed partial class EmbeddedStore
     // Steps of SQLite's virtual machine between two looks at the deadline: well under a millisecond of work, and a
     // call into .NET rare enough not to show in a search's time.
     private const int ProgressSteps = 10_000;
+
+    /// <summary>
+    /// Called at each look of a search's progress handler, before it decides: a test leaves at a given look and counts
+    /// the looks that follow, the work done after the caller left, instead of timing it on a noisy machine.
+    /// </summary>
+    internal Action? SearchProgressLooked { get; init; }
 
     /// <summary>How long one search may run before it is stopped with a message (<c>Bonnie:Store:SearchTimeout</c>).</summary>
     public TimeSpan SearchTimeout { get; init; } = EmbeddedStoreOptions.DefaultSearchTimeout;
