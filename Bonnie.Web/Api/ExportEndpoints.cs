@@ -113,14 +113,24 @@ public static class ExportEndpoints
             // the request's token, which is what was cancelled.
             var stopped = cancellationToken.IsCancellationRequested;
             using var recording = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await audit.RecordAsync(new OfficerAuditEntry(officer, OfficerActions.Export, target, new Dictionary<string, string?>
+            try
             {
-                ["stage"] = "aborted",
-                ["reason"] = stopped
-                    ? "the download stopped before the bundle was complete (the client went away); the file it received is not the bundle"
-                    : "the bundle could not be written (" + e.GetType().Name + "); the file received is not the bundle",
-                ["bundle"] = name,
-            }, client), recording.Token);
+                await audit.RecordAsync(new OfficerAuditEntry(officer, OfficerActions.Export, target, new Dictionary<string, string?>
+                {
+                    ["stage"] = "aborted",
+                    ["reason"] = stopped
+                        ? "the download stopped before the bundle was complete (the client went away); the file it received is not the bundle"
+                        : "the bundle could not be written (" + e.GetType().Name + "); the file received is not the bundle",
+                    ["bundle"] = name,
+                }, client), recording.Token);
+            }
+            catch (Exception recordFailure) when (recordFailure is not OperationCanceledException || recording.IsCancellationRequested)
+            {
+                // The audit itself may be what failed (the manifest's record is written through it): said in the log, and
+                // the export's own failure is the one that goes on.
+                http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ExportEndpoints))
+                    .LogError(recordFailure, "Could not record how the export of bundle {Bundle} ended", name);
+            }
             if (stopped)
             {
                 return Results.Empty;
