@@ -43,7 +43,7 @@ internal sealed class InitialAdministrator(
                 $"No administrator exists and the officer '{userName}' already exists with another role. " +
                 $"Set {OfficerOptions.Section}:InitialAdministrator:UserName to a new name.");
         }
-        await audit.RecordAsync(new OfficerAuditEntry("bonnie", OfficerActions.OfficerCreated, userName,
+        await audit.RecordAsync(new OfficerAuditEntry(OfficerNames.System, OfficerActions.OfficerCreated, userName,
             new Dictionary<string, string?>
             {
                 ["role"] = BonnieRoles.Administrator,

@@ -93,12 +93,23 @@ internal sealed class ValidateOfficerOptions : IValidateOptions<OfficerOptions>
 
 internal static class OfficerNames
 {
+    /// <summary>
+    /// The name Bonnie records its own actions under in the officers' audit (the first administrator's creation). No
+    /// officer may carry it: a review created an officer "bonnie", and the audit filtered on bonnie mixed their sign-ins
+    /// with Bonnie's own records.
+    /// </summary>
+    public const string System = "bonnie";
+
     /// <summary>Why a user name is not acceptable, or null when it is.</summary>
     public static string? Problem(string userName)
     {
         if (userName.Length is 0 or > 64)
         {
             return "must be 1 to 64 characters long.";
+        }
+        if (string.Equals(userName, System, StringComparison.OrdinalIgnoreCase))
+        {
+            return $"\"{System}\" is the name Bonnie records its own actions under in the officers' audit; choose another.";
         }
         return userName.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '@')
             ? null

@@ -107,6 +107,9 @@ public sealed class OfficerJourneyTests : IAsyncLifetime
     {
         // MudBlazor marks a focused button with a faint grey background only: a review could not see where Tab had gone.
         var page = await AdministratorAtAsync(1440, 900, "/", "System state");
+        // The page's heading takes the focus once the page is rendered (FocusOnNavigate): after that, not before, or it
+        // takes the focus back from the control in the middle of the test.
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Name = "System state" })).ToBeFocusedAsync();
         foreach (var control in new[] { page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }), page.GetByRole(AriaRole.Link, new() { Name = "Search", Exact = true }) })
         {
             // Reached by the keyboard, as :focus-visible is for.

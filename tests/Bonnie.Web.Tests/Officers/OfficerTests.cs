@@ -132,6 +132,19 @@ public sealed class OfficerTests : IDisposable
         Assert.Equal(3, result.Errors.Count);
     }
 
+    [Theory]
+    [InlineData("bonnie")]
+    [InlineData("Bonnie")]
+    public async Task Create_TheNameBonnieRecordsItsOwnActionsUnder_IsRefused(string name)
+    {
+        // The audit filtered on "bonnie" mixed such an officer's sign-ins with Bonnie's own records (a review).
+        var result = await Accounts().CreateAsync("chief", name, "a long enough password", BonnieRoles.Auditor, false, null);
+
+        Assert.False(result.Succeeded);
+        Assert.Contains("the name Bonnie records its own actions under", Assert.Single(result.Errors), StringComparison.Ordinal);
+        Assert.Null(await _store.FindAsync(name));
+    }
+
     [Fact]
     public async Task ChangeRole_LastAdministrator_IsRefused()
     {
