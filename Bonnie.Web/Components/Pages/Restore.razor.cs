@@ -86,6 +86,7 @@ public sealed partial class Restore
                 case RestoreStart.Refused r:
                     // The planner speaks of ids; the officer may have typed a name.
                     _error = unknownFolder is null ? r.Error : $"No folder is named '{unknownFolder}' or has it for its id.";
+                    ForgetPlanOfOtherInput();
                     break;
                 case RestoreStart.Planned p:
                     _plan = p.Plan;
@@ -103,6 +104,7 @@ public sealed partial class Restore
         catch (FormatException ex)
         {
             _error = ex.Message;
+            ForgetPlanOfOtherInput();
         }
         finally
         {
@@ -156,6 +158,18 @@ public sealed partial class Restore
         var from = string.IsNullOrWhiteSpace(message.From) ? "" : " · " + message.From;
         var date = (message.InternalDate ?? message.FirstSeen).UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
         return $"{subject}{from} · {date} UTC";
+    }
+
+    /// <summary>
+    /// A plan of the form as it was before stays no longer under the error about the form as it is: a review read "would
+    /// restore 0 message(s)" below "no folder is named…" as the outcome of the input refused. A job's plan stays while it runs.
+    /// </summary>
+    private void ForgetPlanOfOtherInput()
+    {
+        if (!Running)
+        {
+            _plan = null;
+        }
     }
 
     private void Follow(RestoreJob job)

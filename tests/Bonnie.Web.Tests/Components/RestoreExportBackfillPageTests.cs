@@ -157,6 +157,26 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Restore_ADryRunRefusedAfterOneThatPlanned_ThePlanOfTheFormerInputGoes()
+    {
+        // A review read the plan of the folder before ("Would restore 0 message(s)…") under the error about the new one.
+        var inbox = await _page.Store.Store.GetFolderAsync(TestStore.Inbox);
+        NavigateTo($"/restore?scope=folder&folder={Uri.EscapeDataString(inbox!.Name)}&at=2030-01-01T00:00:00Z");
+        var page = _page.Render<Restore>();
+        Click(page, "Dry run");
+        page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[aria-label='Dry run']")), PageTestContext.Timeout);
+
+        page.FindAll("input").First(i => i.GetAttribute("value") == inbox.Name).Change("user/nosuch@example.org");
+        Click(page, "Dry run");
+
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal("No folder is named 'user/nosuch@example.org' or has it for its id.", page.Find("[role=alert]").TextContent.Trim());
+            Assert.Empty(page.FindAll("[aria-label='Dry run']"));
+        }, PageTestContext.Timeout);
+    }
+
+    [Fact]
     public void Restore_AFolderNoneIsNamedOrHasForItsId_SaidInThoseWords()
     {
         NavigateTo("/restore?scope=folder&folder=" + Uri.EscapeDataString("user/nosuch@example.org"));
