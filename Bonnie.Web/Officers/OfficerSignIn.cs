@@ -1,8 +1,10 @@
+using System.Collections.Concurrent;
 using System.Security.Claims;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Security;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.Extensions.Options;
 
 namespace Bonnie.Web.Officers;
 
@@ -10,21 +12,49 @@ namespace Bonnie.Web.Officers;
 internal sealed class OfficerSignIn(
     IEnumerable<IOfficerAuthenticator> authenticators,
     IOfficerAudit audit,
+    OfficerStore store,
+    IOptionsMonitor<OfficerOptions> options,
+    TimeProvider time,
     ILogger<OfficerSignIn> logger)
 {
+    // Failures of names that are no usable local account (unknown, disabled, or the directory's), in memory: a local
+    // account locked after five failures while an unknown name was refused for ever, so the answer told which names
+    // exist (a review). Each now locks alike; a restart forgets them, which only lets an attacker start over.
+    private readonly ConcurrentDictionary<string, (int Failures, DateTimeOffset? LockedUntil)> _otherNames = new(StringComparer.OrdinalIgnoreCase);
+
+    // So that a flood of invented names cannot fill the memory: past this many names they are forgotten all at once.
+    private const int MostOtherNames = 10_000;
+
     public async Task<OfficerAuthentication> SignInAsync(
         HttpContext http, string userName, string password, CancellationToken cancellationToken = default)
     {
         var client = http.Connection.RemoteIpAddress?.ToString();
         var typed = userName.Length > 64 ? userName[..64] : userName;
+        var now = time.GetUtcNow();
 
         var result = OfficerAuthentication.Failed;
-        foreach (var authenticator in authenticators)
+        if (_otherNames.TryGetValue(typed, out var other) && other.LockedUntil is { } otherLock && otherLock > now)
         {
-            result = await authenticator.AuthenticateAsync(userName, password, cancellationToken);
-            if (result.Outcome != OfficerAuthenticationOutcome.Failed)
+            result = new OfficerAuthentication(OfficerAuthenticationOutcome.LockedOut, LockedUntil: otherLock);
+        }
+        else
+        {
+            foreach (var authenticator in authenticators)
             {
-                break;
+                result = await authenticator.AuthenticateAsync(userName, password, cancellationToken);
+                if (result.Outcome != OfficerAuthenticationOutcome.Failed)
+                {
+                    break;
+                }
+            }
+            if (result.Outcome == OfficerAuthenticationOutcome.Failed
+                && await store.FindAsync(typed, cancellationToken) is null or { IsDisabled: true })
+            {
+                result = CountOtherNameFailure(typed, now);
+            }
+            else if (result.Outcome == OfficerAuthenticationOutcome.Succeeded)
+            {
+                _otherNames.TryRemove(typed, out _);
             }
         }
 
@@ -50,6 +80,23 @@ internal sealed class OfficerSignIn(
                 break;
         }
         return result;
+    }
+
+    private OfficerAuthentication CountOtherNameFailure(string name, DateTimeOffset now)
+    {
+        if (_otherNames.Count >= MostOtherNames)
+        {
+            _otherNames.Clear();
+        }
+        var settings = options.CurrentValue;
+        var counted = _otherNames.AddOrUpdate(name, (1, null), (_, was) => (was.LockedUntil is { } until && until <= now ? 1 : was.Failures + 1, null));
+        if (counted.Failures < settings.MaxFailedAttempts)
+        {
+            return OfficerAuthentication.Failed;
+        }
+        var lockedUntil = now.AddMinutes(settings.LockoutMinutes);
+        _otherNames[name] = (0, lockedUntil);
+        return new OfficerAuthentication(OfficerAuthenticationOutcome.LockedOut, LockedUntil: lockedUntil);
     }
 
     public async Task SignOutAsync(HttpContext http, CancellationToken cancellationToken = default)

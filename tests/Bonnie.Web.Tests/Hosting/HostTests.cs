@@ -195,6 +195,32 @@ public sealed class HostTests : IDisposable
     }
 
     [Fact]
+    public async Task SignIn_ANameNoOfficerHas_AnsweredExactlyAsAnOfficersName_LockedAfterAsManyFailures()
+    {
+        // A real name locked after its failures while an invented one was refused for ever: the answers told which names
+        // exist (a review).
+        using var client = Client();
+
+        async Task<List<(HttpStatusCode Status, string Body)>> TryAsync(string name)
+        {
+            var answers = new List<(HttpStatusCode, string)>();
+            foreach (var password in new[] { "wrong 1", "wrong 2", "wrong 3", "wrong 4" })
+            {
+                using var response = await SignInForm.PostAsync(client, name, password);
+                answers.Add((response.StatusCode, await response.Content.ReadAsStringAsync()));
+            }
+            return answers;
+        }
+        var real = await TryAsync(BonnieWebFactory.AdminName);
+        var invented = await TryAsync("nosuchofficer");
+
+        Assert.Equal(real.Select(a => a.Status), invented.Select(a => a.Status));
+        Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests],
+            invented.Select(a => a.Status));
+        Assert.All(invented.Skip(2), a => Assert.Contains("This account is locked", a.Body, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task OfficerDisabled_TheirOpenSessionEndsAtItsNextRequest_AndTheyCannotSignInAgain()
     {
         var accounts = _factory.Services.GetRequiredService<OfficerAccounts>();
