@@ -141,7 +141,31 @@ internal sealed class OfficerAuditLog(DataDirectory directory, TimeProvider time
     public async Task<(IReadOnlyList<string> Officers, IReadOnlyList<string> Actions)> ReadChoicesAsync(CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        return (await DistinctAsync(connection, "officer", cancellationToken), await DistinctAsync(connection, "action", cancellationToken));
+        var officers = new List<string>();
+        foreach (var name in await DistinctAsync(connection, "officer", cancellationToken))
+        {
+            if (await ActedAsync(connection, name, cancellationToken))
+            {
+                officers.Add(name);
+            }
+        }
+        return (officers, await DistinctAsync(connection, "action", cancellationToken));
+    }
+
+    /// <summary>
+    /// Whether a name did anything but fail to sign in. A failed sign-in is recorded under the name typed, whatever it
+    /// was ("admin (approved by legal)"): such names were offered as officers in the filter (a review). Their records stay,
+    /// found by the action's filter; only the officers' list leaves them out.
+    /// </summary>
+    private static async Task<bool> ActedAsync(SqliteConnection connection, string officer, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        // NOCASE, as the officers' index is: each name is one look in it, not a scan of the log.
+        command.CommandText = "SELECT 1 FROM officer_audit WHERE officer = $officer COLLATE NOCASE AND action NOT IN ($failed, $locked) LIMIT 1";
+        command.Parameters.AddWithValue("$officer", officer);
+        command.Parameters.AddWithValue("$failed", OfficerActions.SignInFailed);
+        command.Parameters.AddWithValue("$locked", OfficerActions.SignInLockedOut);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
     private static async Task<IReadOnlyList<string>> DistinctAsync(SqliteConnection connection, string column, CancellationToken cancellationToken)

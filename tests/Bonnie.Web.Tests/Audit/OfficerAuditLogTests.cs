@@ -50,6 +50,23 @@ public sealed class OfficerAuditLogTests : IDisposable
     }
 
     [Fact]
+    public async Task ReadChoicesAsync_NamesOnlyTypedAtFailedSignIns_AreNotOfferedAsOfficers_TheirRecordsStay()
+    {
+        // A failed sign-in is recorded under whatever was typed: "admin (approved by legal)" was offered as an officer.
+        await _log.RecordAsync(new OfficerAuditEntry("admin (approved by legal)", OfficerActions.SignInFailed));
+        await _log.RecordAsync(new OfficerAuditEntry("sprayed", OfficerActions.SignInLockedOut));
+        await _log.RecordAsync(new OfficerAuditEntry("ann", OfficerActions.SignInFailed));
+        await _log.RecordAsync(new OfficerAuditEntry("ann", OfficerActions.SignIn));
+        await _log.RecordAsync(new OfficerAuditEntry("api:siem", OfficerActions.Search, "event:Login"));
+
+        var (officers, actions) = await _log.ReadChoicesAsync();
+
+        Assert.Equal(["ann", "api:siem"], officers);
+        Assert.Contains(OfficerActions.SignInFailed, actions);
+        Assert.Single((await _log.ReadPageAsync(new AuditFilter(Officer: "admin (approved by legal)"), 0, 10)).Records);
+    }
+
+    [Fact]
     public async Task VerifyAsync_Untouched_IsIntact()
     {
         await RecordFiveAsync();
