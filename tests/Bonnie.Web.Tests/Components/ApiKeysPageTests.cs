@@ -31,6 +31,8 @@ public sealed class ApiKeysPageTests : IAsyncLifetime
         await _page.Audit.RecordAsync(new OfficerAuditEntry("api:ci-nightly", OfficerActions.Export, "user:bob@example.org", ClientAddress: "192.0.2.11"));
         // An officer's own action, and a key's name only as a target: neither is a call with a key.
         await _page.Audit.RecordAsync(new OfficerAuditEntry("siem", OfficerActions.Search, "api:siem", ClientAddress: "192.0.2.12"));
+        // A key taken out of the configuration: it vanished from the page, though its calls are in the audit (a review).
+        await _page.Audit.RecordAsync(new OfficerAuditEntry("api:old-archiver", OfficerActions.Search, "folder:Archive", ClientAddress: "192.0.2.13"));
 
         var page = _page.Render<ApiKeys>();
 
@@ -44,6 +46,9 @@ public sealed class ApiKeysPageTests : IAsyncLifetime
             Assert.Equal(["192.0.2.11", "export: user:bob@example.org", "2"], used.Skip(3));
             Assert.Equal("audit?officer=api%3Aci-nightly", rows[0].QuerySelector("a")!.GetAttribute("href"));
             Assert.Equal(["siem", "Auditor", "Never: no call with this key is recorded."], Cells(rows[1]));
+            var retired = Cells(Assert.Single(page.FindAll("[aria-label='API keys no longer configured'] tbody tr")));
+            Assert.Equal("old-archiver", retired[0]);
+            Assert.Equal(["192.0.2.13", "search: folder:Archive", "1"], retired.Skip(2));
         }, PageTestContext.Timeout);
         // Reading the officers' audit log is recorded, as the audit log page's reads are.
         var read = Assert.Single(await _page.AuditRecordsAsync(), r => r.Action == OfficerActions.AuditRead);
