@@ -19,7 +19,8 @@ internal sealed class OfficerAccounts(
     IPasswordHasher<OfficerAccount> hasher,
     IOfficerAudit audit,
     IOptionsMonitor<OfficerOptions> options,
-    TimeProvider time)
+    TimeProvider time,
+    OtherNameLockout? otherNames = null)
 {
     public Task<IReadOnlyList<OfficerAccount>> ListAsync(CancellationToken cancellationToken = default) =>
         store.ListAsync(cancellationToken);
@@ -34,6 +35,10 @@ internal sealed class OfficerAccounts(
         {
             errors.Add("The user name " + nameProblem);
         }
+        else if (OfficerNames.ReservedProblem(userName) is { } reserved)
+        {
+            errors.Add("The user name " + reserved);
+        }
         if (!OfficerNames.IsRole(role))
         {
             errors.Add($"The role must be one of {string.Join(", ", BonnieRoles.All)}.");
@@ -46,6 +51,8 @@ internal sealed class OfficerAccounts(
 
         var account = new OfficerAccount(userName, role, "", mustChangePassword, 0, null, time.GetUtcNow());
         account = account with { PasswordHash = hasher.HashPassword(account, password) };
+        // Failures of the name before it was an account's lock it no more (OtherNameLockout).
+        otherNames?.Forget(userName);
         if (!await store.TryCreateAsync(account, cancellationToken))
         {
             return OfficerAccountResult.Refused($"An officer named '{userName}' already exists.");
@@ -84,6 +91,7 @@ internal sealed class OfficerAccounts(
     public async Task<OfficerAccountResult> UnlockAsync(
         string actingOfficer, string userName, string? clientAddress, CancellationToken cancellationToken = default)
     {
+        otherNames?.Forget(userName);
         if (!await store.ClearFailuresAsync(userName, cancellationToken))
         {
             return OfficerAccountResult.Refused($"There is no officer named '{userName}'.");
@@ -119,6 +127,11 @@ internal sealed class OfficerAccounts(
             return OfficerAccountResult.Refused("This is the last administrator: make someone else an administrator first.");
         }
         await store.SetDisabledAsync(officer.UserName, disabled ? time.GetUtcNow() : null, cancellationToken);
+        if (!disabled)
+        {
+            // Its failures while disabled were counted as an unknown name's (OtherNameLockout): enabled, it starts clean.
+            otherNames?.Forget(officer.UserName);
+        }
         await audit.RecordAsync(new OfficerAuditEntry(actingOfficer, disabled ? OfficerActions.OfficerDisabled : OfficerActions.OfficerEnabled,
             officer.UserName, ClientAddress: clientAddress), cancellationToken);
         return OfficerAccountResult.Done;
@@ -149,6 +162,7 @@ internal sealed class OfficerAccounts(
         }
         await store.SetPasswordAsync(officer.UserName, hasher.HashPassword(officer, oneTimePassword), mustChange: true, cancellationToken);
         await store.ClearFailuresAsync(officer.UserName, cancellationToken);
+        otherNames?.Forget(officer.UserName);
         await audit.RecordAsync(new OfficerAuditEntry(actingOfficer, OfficerActions.OfficerPasswordSet, officer.UserName,
             ClientAddress: clientAddress), cancellationToken);
         return OfficerAccountResult.Done;

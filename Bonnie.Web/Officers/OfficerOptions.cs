@@ -107,14 +107,19 @@ internal static class OfficerNames
         {
             return "must be 1 to 64 characters long.";
         }
-        if (string.Equals(userName, System, StringComparison.OrdinalIgnoreCase))
-        {
-            return $"\"{System}\" is the name Bonnie records its own actions under in the officers' audit; choose another.";
-        }
+
         return userName.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '@')
             ? null
             : "may contain only letters, digits and . _ - @.";
     }
+
+    /// <summary>
+    /// Why an officer created now may not carry the name, beyond <see cref="Problem"/>: it is Bonnie's own. Not part of the
+    /// options' validation, so an install whose first administrator was configured as bonnie before still starts.
+    /// </summary>
+    public static string? ReservedProblem(string userName) => string.Equals(userName, System, StringComparison.OrdinalIgnoreCase)
+        ? $"\"{System}\" is the name Bonnie records its own actions under in the officers' audit; choose another."
+        : null;
 
     public static bool IsRole(string role) => BonnieRoles.All.Contains(role, StringComparer.Ordinal);
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Claims;
 using Bonnie.Web.Audit;
 using Bonnie.Web.Security;
@@ -13,18 +12,11 @@ internal sealed class OfficerSignIn(
     IEnumerable<IOfficerAuthenticator> authenticators,
     IOfficerAudit audit,
     OfficerStore store,
+    OtherNameLockout otherNames,
     IOptionsMonitor<OfficerOptions> options,
     TimeProvider time,
     ILogger<OfficerSignIn> logger)
 {
-    // Failures of names that are no usable local account (unknown, disabled, or the directory's), in memory: a local
-    // account locked after five failures while an unknown name was refused for ever, so the answer told which names
-    // exist (a review). Each now locks alike; a restart forgets them, which only lets an attacker start over.
-    private readonly ConcurrentDictionary<string, (int Failures, DateTimeOffset? LockedUntil)> _otherNames = new(StringComparer.OrdinalIgnoreCase);
-
-    // So that a flood of invented names cannot fill the memory: past this many names they are forgotten all at once.
-    private const int MostOtherNames = 10_000;
-
     public async Task<OfficerAuthentication> SignInAsync(
         HttpContext http, string userName, string password, CancellationToken cancellationToken = default)
     {
@@ -33,7 +25,7 @@ internal sealed class OfficerSignIn(
         var now = time.GetUtcNow();
 
         var result = OfficerAuthentication.Failed;
-        if (_otherNames.TryGetValue(typed, out var other) && other.LockedUntil is { } otherLock && otherLock > now)
+        if (otherNames.LockedUntil(userName, now) is { } otherLock)
         {
             result = new OfficerAuthentication(OfficerAuthenticationOutcome.LockedOut, LockedUntil: otherLock);
         }
@@ -47,14 +39,19 @@ internal sealed class OfficerSignIn(
                     break;
                 }
             }
+            // The full name, as the authenticators were given it: a name cut to 64 characters could be an officer's.
             if (result.Outcome == OfficerAuthenticationOutcome.Failed
-                && await store.FindAsync(typed, cancellationToken) is null or { IsDisabled: true })
+                && await store.FindAsync(userName, cancellationToken) is null or { IsDisabled: true })
             {
-                result = CountOtherNameFailure(typed, now);
+                var settings = options.CurrentValue;
+                if (otherNames.Fail(userName, now, settings.MaxFailedAttempts, TimeSpan.FromMinutes(settings.LockoutMinutes)) is { } lockedUntil)
+                {
+                    result = new OfficerAuthentication(OfficerAuthenticationOutcome.LockedOut, LockedUntil: lockedUntil);
+                }
             }
             else if (result.Outcome == OfficerAuthenticationOutcome.Succeeded)
             {
-                _otherNames.TryRemove(typed, out _);
+                otherNames.Forget(userName);
             }
         }
 
@@ -80,23 +77,6 @@ internal sealed class OfficerSignIn(
                 break;
         }
         return result;
-    }
-
-    private OfficerAuthentication CountOtherNameFailure(string name, DateTimeOffset now)
-    {
-        if (_otherNames.Count >= MostOtherNames)
-        {
-            _otherNames.Clear();
-        }
-        var settings = options.CurrentValue;
-        var counted = _otherNames.AddOrUpdate(name, (1, null), (_, was) => (was.LockedUntil is { } until && until <= now ? 1 : was.Failures + 1, null));
-        if (counted.Failures < settings.MaxFailedAttempts)
-        {
-            return OfficerAuthentication.Failed;
-        }
-        var lockedUntil = now.AddMinutes(settings.LockoutMinutes);
-        _otherNames[name] = (0, lockedUntil);
-        return new OfficerAuthentication(OfficerAuthenticationOutcome.LockedOut, LockedUntil: lockedUntil);
     }
 
     public async Task SignOutAsync(HttpContext http, CancellationToken cancellationToken = default)

@@ -22,6 +22,7 @@ internal static class OfficersExtensions
         // Asked after the local accounts; does nothing unless Bonnie:Officers:Directory:Enabled.
         services.AddBonnieIdentity();
         services.AddSingleton<IOfficerAuthenticator, DirectoryOfficerAuthenticator>();
+        services.AddSingleton<OtherNameLockout>();
         services.AddSingleton<OfficerSignIn>();
         services.AddSingleton<OfficerAccounts>();
         services.AddScoped<OfficerCircuit>();
