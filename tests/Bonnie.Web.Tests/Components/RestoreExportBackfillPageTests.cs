@@ -166,8 +166,9 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
         Click(page, "Dry run");
         page.WaitForAssertion(() => Assert.NotEmpty(page.FindAll("[aria-label='Dry run']")), PageTestContext.Timeout);
 
-        page.FindAll("input").First(i => i.GetAttribute("value") == inbox.Name).Change("user/nosuch@example.org");
-        Click(page, "Dry run");
+        // Found and fired in one step on the renderer's thread: a render in between (the plan's labels) dropped the handler.
+        await page.InvokeAsync(() => page.FindAll("input").First(i => i.GetAttribute("value") == inbox.Name).Change("user/nosuch@example.org"));
+        await page.InvokeAsync(() => Click(page, "Dry run"));
 
         page.WaitForAssertion(() =>
         {
@@ -340,9 +341,9 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
         // A review typed a key wrong: the bundle left it out without a word, but in its report.
         _page.Authorization.SetPolicies(BonniePolicies.CanExport);
         var page = _page.Render<Export>();
-        var keys = page.FindAll("input[type=text], input:not([type])")[1];
 
-        keys.Input($"Mnotakey, {TestStore.DeliveredMessage}");
+        // Found and typed into in one step on the renderer's thread: the list of exports renders meanwhile.
+        await page.InvokeAsync(() => page.FindAll("input[type=text], input:not([type])")[1].Input($"Mnotakey, {TestStore.DeliveredMessage}"));
         _page.Clock.Advance(Export.CountAfter);
 
         page.WaitForAssertion(() =>
@@ -351,7 +352,7 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
             Assert.NotNull(page.Find("a[aria-label='Export evidence bundle']").GetAttribute("href"));
         }, PageTestContext.Timeout);
 
-        page.FindAll("input[type=text], input:not([type])")[1].Input("Mnotakey, Malsonot");
+        await page.InvokeAsync(() => page.FindAll("input[type=text], input:not([type])")[1].Input("Mnotakey, Malsonot"));
         _page.Clock.Advance(Export.CountAfter);
 
         page.WaitForAssertion(() =>
