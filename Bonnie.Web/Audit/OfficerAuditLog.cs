@@ -153,6 +153,35 @@ internal sealed class OfficerAuditLog(DataDirectory directory, TimeProvider time
     }
 
     /// <summary>
+    /// The names in the log that start with <paramref name="prefix"/> (<c>api:</c>: the names API keys' calls go under)
+    /// and did more than fail to sign in: anyone can type "api:ghost" at the sign-in page.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ReadOfficersStartingAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        // A range of the officers' index (NOCASE): the prefix and everything after it up to the prefix's next string.
+        command.CommandText = "SELECT DISTINCT officer FROM officer_audit WHERE officer COLLATE NOCASE >= $from AND officer COLLATE NOCASE < $to ORDER BY officer";
+        command.Parameters.AddWithValue("$from", prefix);
+        command.Parameters.AddWithValue("$to", prefix[..^1] + (char)(prefix[^1] + 1));
+        var names = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            names.Add(reader.GetString(0));
+        }
+        var acted = new List<string>();
+        foreach (var name in names)
+        {
+            if (await ActedAsync(connection, name, cancellationToken))
+            {
+                acted.Add(name);
+            }
+        }
+        return acted;
+    }
+
+    /// <summary>
     /// Whether a name did anything but fail to sign in. A failed sign-in is recorded under the name typed, whatever it
     /// was ("admin (approved by legal)"): such names were offered as officers in the filter (a review). Their records stay,
     /// found by the action's filter; only the officers' list leaves them out.

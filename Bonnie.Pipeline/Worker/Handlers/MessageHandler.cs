@@ -119,22 +119,19 @@ internal sealed class MessageHandler : IEventHandler
             message.PayloadStatus = context.PayloadStatus;
             message.PayloadSha256 = context.PayloadSha256;
         }
-        if (message.CurrentAt(folder.Id, u) is { } here)
+        if ((message.CurrentAt(folder.Id, u) ?? SeenThereAndLeftAfter(context, message, folder.Id, u)) is { } here)
         {
             if (here.Origin == LocationOrigin.Seen)
             {
-                // A later event found the message at this very place before its arrival was processed (a copy out of the
-                // folder handled first, from another lane, or a delivery postponed): the place it was only seen at is
-                // where it arrived. The arrival is recorded (ChangeDiff), and the flags learnt there since stay with the
-                // ones it arrived with: a flag set before the delivery was processed was lost (a review).
+                // A later event found the message at this very place before its arrival was processed (a copy or a move out
+                // of the folder handled first, from another lane, or a delivery postponed): the place it was only seen at
+                // is where it arrived, still there or left as it was left. The arrival is recorded (ChangeDiff), and the
+                // flags learnt there since stay with the ones it arrived with: a flag set before the delivery was
+                // processed was lost (a review).
                 here.Origin = e.Type == EventType.MessageNew ? LocationOrigin.Delivered : LocationOrigin.Appended;
                 here.Since = context.At < here.Since ? context.At : here.Since;
                 here.Flags.UnionWith(e.Flags.Select(HandlerSupport.NormalizeFlag));
             }
-            return;
-        }
-        if (ArrivedAndLeftAlready(context, message, folder, u))
-        {
             return;
         }
         var location = new MessageLocation
@@ -223,42 +220,17 @@ internal sealed class MessageHandler : IEventHandler
     }
 
     /// <summary>
-    /// The message was only seen at the place of this arrival and has left it already (its move or expunge was processed
-    /// first): the place it was seen at becomes the place it arrived at, left as it was left. The arrival is recorded
-    /// (<see cref="ChangeDiff"/> records an arrival at a place already left), and where it went stays where it went.
-    /// </summary>
-    /// <summary>
     /// How much later than the move or expunge that took a message from a place its arrival there may be stamped: the
     /// same server stamps both, so only the rounding of its clock.
     /// </summary>
     private static readonly TimeSpan ClockSlack = TimeSpan.FromSeconds(1);
 
-    private static bool ArrivedAndLeftAlready(EventContext context, MessageObject message, FolderObject folder, uint uid)
-    {
-        if (message.CurrentAt(folder.Id, uid) is not null || LastAt(message, folder.Id, uid) is not { Origin: LocationOrigin.Seen, Until: { } until } left
-            || context.At > until + ClockSlack)
-        {
-            return false;
-        }
-        var folderId = folder.Id;
-        var since = left.Since;
-        context.Work.Learn(message, m => m.Locations.RemoveAll(l => l.IsAt(folderId, uid) && l.Origin == LocationOrigin.Seen && l.Since == since));
-        var arrived = new MessageLocation
-        {
-            FolderId = folder.Id,
-            Uid = uid,
-            FolderName = left.FolderName ?? folder.Name,
-            Origin = context.Event.Type == EventType.MessageNew ? LocationOrigin.Delivered : LocationOrigin.Appended,
-            Since = context.At,
-            Until = until,
-            EndReason = left.EndReason,
-        };
-        // The flags it arrived with, and those it had when it left as far as Bonnie learnt them there.
-        arrived.Flags.UnionWith(context.Event.Flags.Select(HandlerSupport.NormalizeFlag));
-        arrived.Flags.UnionWith(left.Flags);
-        context.Work.AddLocation(message, arrived);
-        return true;
-    }
+    /// <summary>
+    /// The place the message was only seen at and has left already (its move or expunge was processed before this
+    /// arrival), when it left after the arrival: one left before was another message's (the folder's UIDs started again).
+    /// </summary>
+    private static MessageLocation? SeenThereAndLeftAfter(EventContext context, MessageObject message, string folderId, uint uid)
+        => LastAt(message, folderId, uid) is { Origin: LocationOrigin.Seen, Until: { } until } left && context.At <= until + ClockSlack ? left : null;
 
     private static async Task CopyOrMoveAsync(EventContext context, FolderObject target, bool move, CancellationToken cancellationToken)
     {

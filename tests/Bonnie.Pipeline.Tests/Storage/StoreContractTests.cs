@@ -247,15 +247,9 @@ public abstract class StoreContractTests : IAsyncLifetime
     public async Task FindMessageOnceAtAsync_AMessageThatLeftThePlace_StillFoundThere_AndNothingWhereNoneWas()
     {
         // The handlers depend on it when a move or an expunge was processed before the message's delivery or its move.
-        var m = new MessageObject { Key = "M1" };
-        m.Locations.Add(new MessageLocation { FolderId = "inbox", Uid = 2, Since = T0, Until = T0.AddSeconds(1), EndReason = "moved" });
-        m.Locations.Add(new MessageLocation { FolderId = "archive", Uid = 3, Since = T0.AddSeconds(1) });
-        var other = new MessageObject { Key = "M2" };
-        other.Locations.Add(new MessageLocation { FolderId = "inbox", Uid = 4, Since = T0 });
-        var batch = new StoreBatch();
-        batch.Messages["M1"] = m;
-        batch.Messages["M2"] = other;
-        await _store.CommitAsync(batch);
+        await CommitMessagesAsync(
+            Message("M1", Place("inbox", 2, T0, T0.AddSeconds(1)), Place("archive", 3, T0.AddSeconds(1))),
+            Message("M2", Place("inbox", 4, T0)));
 
         Assert.Equal("M1", (await _store.FindMessageOnceAtAsync("inbox", 2))?.Key);
         Assert.Equal("M1", (await _store.FindMessageOnceAtAsync("archive", 3))?.Key);
@@ -264,11 +258,7 @@ public abstract class StoreContractTests : IAsyncLifetime
         Assert.Null(await _store.FindMessageOnceAtAsync("elsewhere", 2));
 
         // A place another message holds now (the folder's UIDs started again under the same id): that one is answered.
-        var now = new MessageObject { Key = "M0" };
-        now.Locations.Add(new MessageLocation { FolderId = "inbox", Uid = 2, Since = T0.AddDays(1) });
-        var later = new StoreBatch();
-        later.Messages["M0"] = now;
-        await _store.CommitAsync(later);
+        await CommitMessagesAsync(Message("M0", Place("inbox", 2, T0.AddDays(1))));
         Assert.Equal("M0", (await _store.FindMessageOnceAtAsync("inbox", 2))?.Key);
     }
 
@@ -276,20 +266,10 @@ public abstract class StoreContractTests : IAsyncLifetime
     public async Task FindMessagesInFolderAsync_OnlyTheMessagesStillThere()
     {
         // A folder's deletion ends the places of exactly these: one that left before stays as it left.
-        var left = new MessageObject { Key = "M1" };
-        left.Locations.Add(new MessageLocation { FolderId = "inbox", Uid = 2, Since = T0, Until = T0.AddSeconds(1), EndReason = "moved" });
-        left.Locations.Add(new MessageLocation { FolderId = "archive", Uid = 3, Since = T0.AddSeconds(1) });
-        var stays = new MessageObject { Key = "M2" };
-        stays.Locations.Add(new MessageLocation { FolderId = "inbox", Uid = 4, Since = T0 });
-        var copied = new MessageObject { Key = "M3" };
-        copied.Locations.Add(new MessageLocation { FolderId = "archive", Uid = 1, Since = T0 });
-        copied.Locations.Add(new MessageLocation { FolderId = "inbox", Uid = 5, Since = T0 });
-        var batch = new StoreBatch();
-        foreach (var x in new[] { left, stays, copied })
-        {
-            batch.Messages[x.Key] = x;
-        }
-        await _store.CommitAsync(batch);
+        await CommitMessagesAsync(
+            Message("M1", Place("inbox", 2, T0, T0.AddSeconds(1)), Place("archive", 3, T0.AddSeconds(1))),
+            Message("M2", Place("inbox", 4, T0)),
+            Message("M3", Place("archive", 1, T0), Place("inbox", 5, T0)));
 
         Assert.Equal(["M2", "M3"], (await _store.FindMessagesInFolderAsync("inbox")).Select(x => x.Key).Order());
         Assert.Equal(["M1", "M3"], (await _store.FindMessagesInFolderAsync("archive")).Select(x => x.Key).Order());
@@ -1092,6 +1072,27 @@ public abstract class StoreContractTests : IAsyncLifetime
         }
         var second = await _store.SearchEventsAsync(Search(" event:MessageNew ", limit: 1, cursor: first.Next));
         Assert.Equal(Event(2).Id, Assert.Single(second.Items).Id);
+    }
+
+    private static MessageObject Message(string key, params MessageLocation[] places)
+    {
+        var m = new MessageObject { Key = key };
+        m.Locations.AddRange(places);
+        return m;
+    }
+
+    /// <summary>A place a message is at since <paramref name="since"/>, or left by a move at <paramref name="until"/>.</summary>
+    private static MessageLocation Place(string folderId, uint uid, DateTimeOffset since, DateTimeOffset? until = null)
+        => new() { FolderId = folderId, Uid = uid, Since = since, Until = until, EndReason = until is null ? null : "moved" };
+
+    private async Task CommitMessagesAsync(params MessageObject[] messages)
+    {
+        var batch = new StoreBatch();
+        foreach (var m in messages)
+        {
+            batch.Messages[m.Key] = m;
+        }
+        await _store.CommitAsync(batch);
     }
 
     private async Task CommitAsync(params StoredEvent[] events)

@@ -33,6 +33,8 @@ public sealed class ApiKeysPageTests : IAsyncLifetime
         await _page.Audit.RecordAsync(new OfficerAuditEntry("siem", OfficerActions.Search, "api:siem", ClientAddress: "192.0.2.12"));
         // A key taken out of the configuration: it vanished from the page, though its calls are in the audit (a review).
         await _page.Audit.RecordAsync(new OfficerAuditEntry("api:old-archiver", OfficerActions.Search, "folder:Archive", ClientAddress: "192.0.2.13"));
+        // A name anyone can type at the sign-in page is no key.
+        await _page.Audit.RecordAsync(new OfficerAuditEntry("api:ghost", OfficerActions.SignInFailed, ClientAddress: "192.0.2.14"));
 
         var page = _page.Render<ApiKeys>();
 
