@@ -7,11 +7,14 @@ internal sealed partial class JobBroker
     private readonly int[] _submittedHistory = new int[60];
     private long _historySecond;
     private long _lastPurge;
+    /// <summary>When <see cref="Tick"/> last ran (<see cref="ForgiveOwnPause"/>).</summary>
+    private long _lastTick;
 
     /// <summary>Every heartbeat interval: lost workers, missed deadlines, due retries, collects, the published state.</summary>
     private void Tick()
     {
         var now = Now;
+        ForgiveOwnPause(now);
         var silentFor = (long)(_options.HeartbeatInterval.TotalMilliseconds * _options.HeartbeatLiveness);
         foreach (var worker in _workerRing.Where(w => now - w.LastSeen > silentFor).ToList())
         {
@@ -73,6 +76,41 @@ internal sealed partial class JobBroker
         }
         Dispatch();
         PublishSnapshot();
+    }
+
+    /// <summary>
+    /// A tick that comes two intervals or more after the last one means the broker itself did not run meanwhile: its
+    /// process was paused (a long garbage collection, a suspended virtual machine, a laptop asleep) or the wall clock was
+    /// stepped forward. It read no heartbeat in that time, so the time it missed is not the workers' silence, nor time they
+    /// had for their jobs: their last word and the jobs' deadlines move on by it. Counted, every worker would be lost at
+    /// once, and every job they hold would go out again with an attempt charged while they still store it. A worker that
+    /// is really gone is lost after the same number of ticks as ever.
+    /// </summary>
+    private void ForgiveOwnPause(long now)
+    {
+        var interval = (long)_options.HeartbeatInterval.TotalMilliseconds;
+        var missed = _lastTick == 0 ? 0 : now - _lastTick - interval;
+        _lastTick = now;
+        if (missed < interval)
+        {
+            return;
+        }
+        LogPaused(_logger, missed);
+        foreach (var worker in _workerRing)
+        {
+            worker.LastSeen += missed;
+        }
+        foreach (var collector in _collectors.Values)
+        {
+            collector.LastSeen += missed;
+        }
+        foreach (var job in _jobs.Values)
+        {
+            if (job.State is JobState.Assigned or JobState.Collecting)
+            {
+                job.Deadline += missed;
+            }
+        }
     }
 
     private void AdvanceHistory(long now)

@@ -48,4 +48,7 @@ internal sealed partial class JobBroker
 
     [LoggerMessage(13, LogLevel.Warning, "Worker {Worker} gave back job {Follower}, which it asked for, and never asked for job {Job} it follows, handed to it before: the TAKE of {Job} is taken as lost (a broken connection); it goes back to PENDING without an attempt counted, and its slot is free again")]
     private static partial void LogTakeLostBehindRelease(ILogger logger, string job, string worker, string follower);
+
+    [LoggerMessage(16, LogLevel.Warning, "The broker did not run for {Missed} ms (its process was paused, or the clock was stepped forward): that time is not counted as the workers' silence nor against their jobs' deadlines")]
+    private static partial void LogPaused(ILogger logger, long missed);
 }

@@ -17,8 +17,11 @@ internal sealed class BrokerHarness : IDisposable
     private readonly List<JobWorker> _workers = [];
     private readonly List<ServiceProvider> _providers = [];
 
-    public BrokerHarness(Action<BrokerOptions>? configure = null, string? directory = null)
+    private readonly TimeProvider _time;
+
+    public BrokerHarness(Action<BrokerOptions>? configure = null, string? directory = null, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         Directory = directory ?? System.IO.Directory.CreateTempSubdirectory("bonnie-broker-").FullName;
         Options = new BrokerOptions
         {
@@ -33,7 +36,7 @@ internal sealed class BrokerHarness : IDisposable
             PostponeDelay = TimeSpan.FromMilliseconds(200),
         };
         configure?.Invoke(Options);
-        Broker = new JobBroker(Options, Directory, TimeProvider.System, NullLogger<JobBroker>.Instance, Monitor);
+        Broker = new JobBroker(Options, Directory, _time, NullLogger<JobBroker>.Instance, Monitor);
         Broker.Start();
     }
 
@@ -101,7 +104,7 @@ internal sealed class BrokerHarness : IDisposable
         // NetMQ releases a closed socket's port on its own I/O thread, a moment later: wait for the port, bounded.
         for (var attempt = 0; ; attempt++)
         {
-            Broker = new JobBroker(Options, Directory, TimeProvider.System, NullLogger<JobBroker>.Instance, Monitor);
+            Broker = new JobBroker(Options, Directory, _time, NullLogger<JobBroker>.Instance, Monitor);
             try
             {
                 Broker.Start();
@@ -156,6 +159,16 @@ internal sealed class BrokerHarness : IDisposable
         {
         }
     }
+}
+
+/// <summary>The system's clock, which a test can step forward, as a paused process or a clock set forward sees it.</summary>
+internal sealed class SteppableTime : TimeProvider
+{
+    private long _offsetTicks;
+
+    public override DateTimeOffset GetUtcNow() => base.GetUtcNow().AddTicks(Interlocked.Read(ref _offsetTicks));
+
+    public void Step(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
 }
 
 /// <summary>Records the jobs it is given, in order, and answers with what the test scripted.</summary>

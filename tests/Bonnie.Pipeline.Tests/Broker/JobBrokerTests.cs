@@ -268,6 +268,37 @@ public sealed class JobBrokerTests
     }
 
     [Fact]
+    public async Task BrokerPausedOrItsClockSteppedForward_ItsWorkersAreNotLost_NorTheirJobsHandedOutAgain()
+    {
+        var time = new SteppableTime();
+        using var harness = new BrokerHarness(time: time);
+        var gate = new TaskCompletionSource<JobOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var processor = new ScriptedProcessor(_ => gate.Task);
+        var worker = harness.StartWorker(processor, concurrency: 1, name: "busy");
+        harness.Submit(Notifications.For("alice@example.org"));
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Assigned] == 1 && s.Workers.Any(w => w.Id == "busy"));
+
+        // Ten minutes go by for the broker in one step, as after a suspended machine: far past the worker's two seconds
+        // of silence and the job's five-minute deadline. Then half a second of ticks, each of which would have lost it.
+        time.Step(TimeSpan.FromMinutes(10));
+        var stepped = time.GetUtcNow();
+        await harness.WaitUntilAsync(s => s.At >= stepped.AddMilliseconds(500));
+
+        var snapshot = harness.Monitor.Current;
+        Assert.Equal(WorkerState.Busy, Assert.Single(snapshot.Workers, w => w.Id == "busy").State);
+        Assert.Equal(1, snapshot.Jobs[JobState.Assigned]);
+        Assert.Equal(0, snapshot.Jobs[JobState.Pending]);
+        gate.SetResult(JobOutcome.Success);
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 1);
+        // Stored once, at its first attempt: it never went out again.
+        Assert.Equal(0, Assert.Single(processor.Seen).Attempt);
+
+        // A worker that really falls silent after the pause is still lost, after its two seconds.
+        worker.Dispose();
+        await harness.WaitUntilAsync(s => s.Workers.All(w => w.Id != "busy"));
+    }
+
+    [Fact]
     public async Task Job_PastItsDeadline_ReturnsToPendingAndTheWorkerIsUnavailable()
     {
         using var harness = new BrokerHarness(o => o.JobDeadline = TimeSpan.FromMilliseconds(300));
