@@ -96,13 +96,15 @@ internal sealed partial class JobBroker
             return;
         }
         LogPaused(_logger, missed);
+        // Never later than now: a word read in this same turn, before the tick, already counts from now (and the live
+        // view shows when each was last seen).
         foreach (var worker in _workerRing)
         {
-            worker.LastSeen += missed;
+            worker.LastSeen = Math.Min(now, worker.LastSeen + missed);
         }
         foreach (var collector in _collectors.Values)
         {
-            collector.LastSeen += missed;
+            collector.LastSeen = Math.Min(now, collector.LastSeen + missed);
         }
         foreach (var job in _jobs.Values)
         {

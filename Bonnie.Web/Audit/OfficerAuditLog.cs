@@ -416,7 +416,7 @@ public sealed record AuditFilter(string? Officer = null, string? Action = null, 
 public sealed record AuditChainVerification(bool IsIntact, long RecordsVerified, long? FirstBrokenSequence, string Message)
 {
     internal static AuditChainVerification Intact(long count) =>
-        new(true, count, null, $"The chain is intact: {count} record(s) verified.");
+        new(true, count, null, string.Create(CultureInfo.InvariantCulture, $"The chain is intact: {count:N0} {(count == 1 ? "record" : "records")} verified."));
 
     internal static AuditChainVerification Broken(long verified, long sequence, string reason) =>
         new(false, verified, sequence, reason);

@@ -171,7 +171,7 @@ public sealed class AuditLogPageTests : IAsyncLifetime
 
         page.WaitForAssertion(() =>
         {
-            Assert.Contains("The chain is intact: 31 record(s) verified. This verification is recorded as the record after them.",
+            Assert.Contains("The chain is intact: 31 records verified. This verification is recorded as the record after them.",
                 string.Join(' ', page.Find("[aria-label='Chain verification']").TextContent.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
             Assert.Contains(OfficerActions.AuditVerified, page.FindAll("tbody tr.mud-table-row")[0].TextContent, StringComparison.Ordinal);
         }, Timeout);

@@ -27,6 +27,7 @@ public sealed class OfficersPageTests : IAsyncLifetime
     private OfficerStore _store = default!;
     private IRenderedComponent<MudPopoverProvider> _popovers = default!;
     private IRenderedComponent<MudSnackbarProvider> _snackbars = default!;
+    private IRenderedComponent<MudDialogProvider> _dialogs = default!;
 
     public async Task InitializeAsync()
     {
@@ -52,6 +53,7 @@ public sealed class OfficersPageTests : IAsyncLifetime
         _context.AddAuthorization().SetAuthorized(Chief);
         _popovers = _context.Render<MudPopoverProvider>();
         _snackbars = _context.Render<MudSnackbarProvider>();
+        _dialogs = _context.Render<MudDialogProvider>();
     }
 
     public async Task DisposeAsync()
@@ -70,6 +72,30 @@ public sealed class OfficersPageTests : IAsyncLifetime
 
     private static IRenderedComponent<MudSelect<string>> RoleSelectOf(IRenderedComponent<OfficersPage> page, string officer) =>
         page.FindComponents<MudSelect<string>>().Single(s => s.Instance.Label == $"Role of {officer}");
+
+    /// <summary>Picks a role in the officer's select as the officer does: opens it, clicks the role in its list.</summary>
+    private async Task PickRoleAsync(IRenderedComponent<OfficersPage> page, string officer, string role)
+    {
+        await page.InvokeAsync(() => RoleSelectOf(page, officer).Instance.OpenMenu());
+        _popovers.WaitForElements(".mud-popover-open .mud-list-item", Timeout);
+        // Clicked without waiting for its handler, which waits in turn for the confirmation's answer.
+        await _popovers.InvokeAsync(() => _popovers.FindAll(".mud-popover-open .mud-list-item")
+            .Single(i => i.TextContent.TrimStart().StartsWith(role, StringComparison.Ordinal)).Click());
+    }
+
+    /// <summary>Waits for the confirmation titled <paramref name="title"/>, then presses <paramref name="button"/> in it.</summary>
+    private async Task AnswerDialogAsync(string title, string button)
+    {
+        _dialogs.WaitForAssertion(() => Assert.Contains(title, _dialogs.Markup, StringComparison.Ordinal), Timeout);
+        await _dialogs.InvokeAsync(() => _dialogs.Find($".mud-dialog button:contains('{button}')").Click());
+        _dialogs.WaitForAssertion(() => Assert.DoesNotContain(title, _dialogs.Markup, StringComparison.Ordinal), Timeout);
+    }
+
+    private async Task<IReadOnlyList<OfficerAuditRecord>> AuditRecordsAsync()
+    {
+        var (records, _) = await _audit.ReadPageAsync(0, 50);
+        return records;
+    }
 
     [Fact]
     public async Task OneTimePassword_ForAnotherOfficer_SetFromTheirRow_TheyMustReplaceIt_NotOfferedForOneself()
@@ -105,11 +131,8 @@ public sealed class OfficersPageTests : IAsyncLifetime
     {
         var page = RenderLoaded();
 
-        // As the officer does it: open the select, click "Restorer" in its list.
-        await page.InvokeAsync(() => RoleSelectOf(page, Chief).Instance.OpenMenu());
-        var restorer = _popovers.WaitForElements(".mud-popover-open .mud-list-item", Timeout)
-            .Single(item => item.TextContent.TrimStart().StartsWith(BonnieRoles.Restorer, StringComparison.Ordinal));
-        await restorer.ClickAsync(new());
+        await PickRoleAsync(page, Chief, BonnieRoles.Restorer);
+        await AnswerDialogAsync("Change chief's role?", "Make Restorer");
 
         page.WaitForAssertion(() =>
         {
@@ -118,6 +141,63 @@ public sealed class OfficersPageTests : IAsyncLifetime
             Assert.Equal(BonnieRoles.Administrator, RoleSelectOf(page, Chief).Instance.GetState(x => x.Value));
         }, Timeout);
         Assert.Equal(BonnieRoles.Administrator, (await _store.FindAsync(Chief))!.Role);
+    }
+
+    [Fact]
+    public async Task ChangeRole_SaidInFullAndConfirmed_ThenSavedAndAudited()
+    {
+        var page = RenderLoaded();
+
+        await PickRoleAsync(page, Bob, BonnieRoles.Investigator);
+
+        // What the new role allows is said before anything changes.
+        _dialogs.WaitForAssertion(() =>
+        {
+            var text = _dialogs.Find(".mud-dialog").TextContent;
+            Assert.Contains("Change bob's role?", text, StringComparison.Ordinal);
+            Assert.Contains("bob becomes Investigator instead of Auditor", text, StringComparison.Ordinal);
+            Assert.Contains(BonnieRoles.Description(BonnieRoles.Investigator), text, StringComparison.Ordinal);
+        }, Timeout);
+        Assert.Equal(BonnieRoles.Auditor, (await _store.FindAsync(Bob))!.Role);
+        Assert.DoesNotContain(await AuditRecordsAsync(), r => r.Action == OfficerActions.OfficerRoleChanged);
+
+        await AnswerDialogAsync("Change bob's role?", "Make Investigator");
+
+        page.WaitForAssertion(() => Assert.Contains("bob is now Investigator.", _snackbars.Markup, StringComparison.Ordinal), Timeout);
+        Assert.Equal(BonnieRoles.Investigator, (await _store.FindAsync(Bob))!.Role);
+        Assert.Equal(BonnieRoles.Investigator, RoleSelectOf(page, Bob).Instance.GetState(x => x.Value));
+        var changed = Assert.Single(await AuditRecordsAsync(), r => r.Action == OfficerActions.OfficerRoleChanged);
+        Assert.Equal((Chief, Bob), (changed.Officer, changed.Target));
+    }
+
+    [Fact]
+    public async Task ChangeRole_Cancelled_NothingChanges_AndTheSelectShowsTheRealRoleAgain()
+    {
+        var page = RenderLoaded();
+
+        await PickRoleAsync(page, Bob, BonnieRoles.Administrator);
+        await AnswerDialogAsync("Change bob's role?", "Cancel");
+
+        page.WaitForAssertion(() => Assert.Equal(BonnieRoles.Auditor, RoleSelectOf(page, Bob).Instance.GetState(x => x.Value)), Timeout);
+        Assert.Equal(BonnieRoles.Auditor, (await _store.FindAsync(Bob))!.Role);
+        Assert.DoesNotContain(await AuditRecordsAsync(), r => r.Action == OfficerActions.OfficerRoleChanged);
+        Assert.DoesNotContain("is now", _snackbars.Markup, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Disable_Cancelled_TheOfficerCanStillSignIn_NothingAudited()
+    {
+        var page = RenderLoaded();
+
+        await page.InvokeAsync(() => page.Find($"button[aria-label='Disable {Bob}']").Click());
+        _dialogs.WaitForAssertion(() => Assert.Contains("can no longer sign in, and their open pages end within seconds",
+            _dialogs.Find(".mud-dialog").TextContent, StringComparison.Ordinal), Timeout);
+        await AnswerDialogAsync("Disable bob?", "Cancel");
+
+        Assert.False((await _store.FindAsync(Bob))!.IsDisabled);
+        Assert.NotNull(page.Find($"button[aria-label='Disable {Bob}']"));
+        Assert.DoesNotContain(await AuditRecordsAsync(), r => r.Action == OfficerActions.OfficerDisabled);
+        Assert.DoesNotContain("is disabled", _snackbars.Markup, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -145,25 +225,33 @@ public sealed class OfficersPageTests : IAsyncLifetime
     {
         var page = RenderLoaded();
 
-        await page.Find($"button[aria-label='Disable {Bob}']").ClickAsync(new());
+        await page.InvokeAsync(() => page.Find($"button[aria-label='Disable {Bob}']").Click());
+        await AnswerDialogAsync("Disable bob?", "Disable");
 
+        const string Focus = "Blazor._internal.domWrapper.focus";
         page.WaitForAssertion(() =>
         {
             var enable = page.Find($"button[aria-label='Enable {Bob}']");
             // bUnit records ElementReference.FocusAsync as this JS call; without it the browser's focus falls to the body.
-            var focus = Assert.Single(_context.JSInterop.Invocations, i => i.Identifier == "Blazor._internal.domWrapper.focus");
-            // And it is the new Enable button of that very officer that gets it (bUnit marks a referenced element so).
+            // The confirmation took the focus while it was open; the last to get it is the new Enable button of that very
+            // officer (bUnit marks a referenced element so).
+            var focus = _context.JSInterop.Invocations.Last(i => i.Identifier == Focus);
             Assert.Equal(((ElementReference)focus.Arguments[0]!).Id, enable.GetAttribute("blazor:elementReference"));
         }, Timeout);
         Assert.Contains("is disabled", _snackbars.Markup, StringComparison.Ordinal);
+        var focusedSoFar = _context.JSInterop.Invocations.Count(i => i.Identifier == Focus);
 
+        // Enabling asks nothing: it ends no one's work.
         await page.Find($"button[aria-label='Enable {Bob}']").ClickAsync(new());
 
         page.WaitForAssertion(() =>
         {
-            Assert.NotNull(page.Find($"button[aria-label='Disable {Bob}']"));
-            Assert.Equal(2, _context.JSInterop.Invocations.Count(i => i.Identifier == "Blazor._internal.domWrapper.focus"));
+            var disable = page.Find($"button[aria-label='Disable {Bob}']");
+            Assert.Equal(focusedSoFar + 1, _context.JSInterop.Invocations.Count(i => i.Identifier == Focus));
+            var focus = _context.JSInterop.Invocations.Last(i => i.Identifier == Focus);
+            Assert.Equal(((ElementReference)focus.Arguments[0]!).Id, disable.GetAttribute("blazor:elementReference"));
         }, Timeout);
+        Assert.DoesNotContain("Enable bob?", _dialogs.Markup, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -73,7 +73,7 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
 
         Click(page, "Dry run");
 
-        page.WaitForAssertion(() => Assert.StartsWith($"Would restore {expected.Items.Count} message(s)",
+        page.WaitForAssertion(() => Assert.StartsWith($"Would restore {expected.Items.Count} {(expected.Items.Count == 1 ? "message" : "messages")}",
             page.Find("[aria-label='Dry run'] h2").TextContent.Trim(), StringComparison.Ordinal), PageTestContext.Timeout);
         Assert.Equal(expected.Folders.Count, page.FindAll("[aria-label='Dry run'] tbody tr").Count);
         Assert.Empty(page.FindAll("[aria-label='Restore progress']"));
@@ -93,9 +93,9 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
 
         page.WaitForAssertion(() =>
         {
-            Assert.Equal("Would restore 0 message(s), 0\u00A0B", page.Find("[aria-label='Dry run'] h2").TextContent.Trim());
+            Assert.Equal("Would restore 0 messages, 0\u00A0B", page.Find("[aria-label='Dry run'] h2").TextContent.Trim());
             var alert = page.Find("[aria-label='Cannot be restored']");
-            Assert.Contains("60 message(s) cannot be restored", alert.TextContent, StringComparison.Ordinal);
+            Assert.Contains("60 messages cannot be restored", alert.TextContent, StringComparison.Ordinal);
             var reason = Assert.Single(alert.QuerySelectorAll("summary"));
             Assert.StartsWith("60: ", reason.TextContent.Trim(), StringComparison.Ordinal);
             Assert.Contains("no such message is recorded", reason.TextContent, StringComparison.Ordinal);
@@ -151,7 +151,7 @@ public sealed class RestoreExportBackfillPageTests : IAsyncLifetime
 
         Click(page, "Dry run");
 
-        page.WaitForAssertion(() => Assert.StartsWith($"Would restore {expected.Items.Count} message(s)",
+        page.WaitForAssertion(() => Assert.StartsWith($"Would restore {expected.Items.Count} {(expected.Items.Count == 1 ? "message" : "messages")}",
             page.Find("[aria-label='Dry run'] h2").TextContent.Trim(), StringComparison.Ordinal), PageTestContext.Timeout);
         Assert.Equal(expected.Folders.Count, page.FindAll("[aria-label='Dry run'] tbody tr").Count);
     }
