@@ -473,13 +473,14 @@ public sealed class SearchPageTests : IAsyncLifetime
     [Theory]
     [InlineData("Query builder", "query-builder")]
     [InlineData("Saved searches", "saved-searches")]
-    public void Panels_ButtonUnderTheBox_BringsThePanelIntoView(string button, string id)
+    public async Task Panels_ButtonUnderTheBox_BringsThePanelIntoView(string button, string id)
     {
         // Below 1920 px the builder and the saved searches follow the fifty rows: a review scrolled 3,500 px to find them.
         var page = _page.Render<SearchPage>();
 
-        page.Find($"button:contains('{button}')").Click();
+        await page.InvokeAsync(() => page.Find($"button:contains('{button}')").Click());
 
+        page.WaitForAssertion(() => Assert.Single(_page.Context.JSInterop.Invocations, i => i.Identifier == "bonnieScroll.showPanel"), PageTestContext.Timeout);
         var shown = Assert.Single(_page.Context.JSInterop.Invocations, i => i.Identifier == "bonnieScroll.showPanel");
         Assert.Equal(id, shown.Arguments[0]);
         var panel = page.Find("#" + id);
