@@ -8,6 +8,8 @@ public sealed record BrokerSnapshot
     public bool Running { get; init; }
     public DateTimeOffset At { get; init; }
     public IReadOnlyDictionary<JobState, long> Jobs { get; init; } = new Dictionary<JobState, long>();
+    /// <summary>How long DONE jobs are kept in the queue, so how far back the DONE count reaches.</summary>
+    public TimeSpan DoneRetention { get; init; }
     public IReadOnlyList<WorkerSnapshot> Workers { get; init; } = [];
     public int Collectors { get; init; }
     /// <summary>Submissions acknowledged per second, averaged over the last minute.</summary>

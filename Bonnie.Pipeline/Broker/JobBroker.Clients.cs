@@ -103,6 +103,11 @@ internal sealed partial class JobBroker
                     // Counted once on disk, so that what the counts say is what a read of the queue finds.
                     _finished[finished.State]++;
                     break;
+                case JournalWrite.PurgeDone purge:
+                    // DONE counts the jobs the queue keeps (DoneRetention), as a restart reads them: without this it
+                    // kept every job done since the start, while the queue held only the last days' (a review).
+                    _finished[JobState.Done] = Math.Max(0, _finished[JobState.Done] - purge.Purged);
+                    break;
             }
         }
         Dispatch();

@@ -169,6 +169,7 @@ internal sealed partial class JobBroker
             Running = _fault is null,
             At = nowTime,
             Jobs = counts,
+            DoneRetention = _options.DoneRetention,
             Workers = _workerRing.Select(w => new WorkerSnapshot(
                 w.Id,
                 w.Unavailable ? WorkerState.Unavailable : w.FreeSlots > 0 ? WorkerState.Ready : WorkerState.Busy,

@@ -22,7 +22,11 @@ internal abstract record JournalWrite
 
     public sealed record SetCollected(string Id, IReadOnlyList<CollectedItem> Items) : JournalWrite;
 
-    public sealed record PurgeDone(long OlderThan) : JournalWrite;
+    /// <summary>Deletes DONE jobs finished before <paramref name="OlderThan"/>; after commit, <see cref="Purged"/> says how many.</summary>
+    public sealed record PurgeDone(long OlderThan) : JournalWrite
+    {
+        public long Purged { get; set; }
+    }
 }
 
 /// <summary>
@@ -326,7 +330,7 @@ internal sealed class JobJournal : IDisposable
                         purge.CommandText = "DELETE FROM jobs WHERE state = $done AND finished_at < $before";
                         purge.Parameters.AddWithValue("$done", (int)JobState.Done);
                         purge.Parameters.AddWithValue("$before", p.OlderThan);
-                        purge.ExecuteNonQuery();
+                        p.Purged = purge.ExecuteNonQuery();
                     }
                     break;
             }

@@ -24,6 +24,9 @@ internal sealed record LiveView
     public string? Fault { get; init; }
     public IReadOnlyList<QueueCount> Queue { get; init; } = [];
 
+    /// <summary>How far back the DONE count reaches: the queue keeps done jobs this long (the store keeps their events).</summary>
+    public TimeSpan DoneRetention { get; init; }
+
     /// <summary>Jobs that still need work: neither done nor failed.</summary>
     public long Outstanding { get; init; }
 
@@ -72,6 +75,7 @@ internal sealed record LiveView
             At = snapshot.At,
             Fault = snapshot.Fault,
             Queue = [.. StateOrder.Select(s => new QueueCount(s, Count(s)))],
+            DoneRetention = snapshot.DoneRetention,
             Outstanding = StateOrder.Where(s => s is not (JobState.Done or JobState.Failed)).Sum(Count),
             Workers = [.. snapshot.Workers.OrderBy(w => w.Id, StringComparer.Ordinal)],
             Collectors = snapshot.Collectors,

@@ -193,6 +193,14 @@ public sealed partial class Live : IDisposable
 
     private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", Culture);
 
+    /// <summary>"last 7 days", "last 12 hours": how far back the queue's DONE count reaches.</summary>
+    internal static string Retention(TimeSpan retention) =>
+        retention.TotalDays >= 1 && retention.TotalDays == Math.Floor(retention.TotalDays)
+            ? (retention.TotalDays == 1 ? "last day" : string.Create(CultureInfo.InvariantCulture, $"last {retention.TotalDays:N0} days"))
+            : retention.TotalHours >= 1
+                ? (Math.Round(retention.TotalHours) == 1 ? "last hour" : string.Create(CultureInfo.InvariantCulture, $"last {Math.Round(retention.TotalHours):N0} hours"))
+                : string.Create(CultureInfo.InvariantCulture, $"last {Math.Max(1, Math.Round(retention.TotalMinutes)):N0} min");
+
     private static string CardClass(QueueCount state) => state switch
     {
         { State: JobState.Failed, Count: > 0 } => "bonnie-live-card bonnie-live-card-failed",

@@ -299,6 +299,26 @@ public sealed class JobBrokerTests
     }
 
     [Fact]
+    public async Task DoneJobs_PurgedAfterTheirRetention_NoLongerCountedDone_AsARestartWouldReadThem()
+    {
+        var time = new SteppableTime();
+        using var harness = new BrokerHarness(o => o.DoneRetention = TimeSpan.FromDays(7), time: time);
+        harness.StartWorker(new ScriptedProcessor());
+        harness.SubmitJobs("alice@example.org", 3);
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 3);
+
+        // Eight days on, the queue forgets alice's three; bob's job, done after, is kept.
+        time.Step(TimeSpan.FromDays(8));
+        harness.SubmitJobs("bob@example.org", 1);
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 1 && s.Submitted == 4);
+        Assert.Equal(TimeSpan.FromDays(7), harness.Monitor.Current.DoneRetention);
+
+        // What the count says is what the queue holds: a restart reads it back from disk.
+        harness.Restart();
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Done] == 1 && s.Submitted == 0);
+    }
+
+    [Fact]
     public async Task Job_PastItsDeadline_ReturnsToPendingAndTheWorkerIsUnavailable()
     {
         using var harness = new BrokerHarness(o => o.JobDeadline = TimeSpan.FromMilliseconds(300));

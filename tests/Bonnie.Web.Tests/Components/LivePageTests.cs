@@ -68,6 +68,7 @@ public sealed class LivePageTests : IAsyncLifetime
                 [JobState.Pending] = pending, [JobState.Assigned] = 3, [JobState.Collecting] = 1, [JobState.Postponed] = 2,
                 [JobState.Done] = 1_500, [JobState.Failed] = 1,
             },
+            DoneRetention = TimeSpan.FromDays(7),
             Workers = workers,
             Collectors = 2,
             SubmittedPerSecond = 12.5,
@@ -98,6 +99,9 @@ public sealed class LivePageTests : IAsyncLifetime
         Assert.Equal("12.5", Figure(page, "Submitted per second"));
         // The broker's counters say since when they count.
         Assert.Contains("since the broker started", page.Find("[aria-label='Submitted']").TextContent, StringComparison.Ordinal);
+        // And the done jobs how far back: the queue keeps them a week (the store keeps their events for good).
+        Assert.Equal("last 7 days", page.Find("[role=group][aria-label='Done jobs'] .mud-typography-caption").TextContent.Trim());
+        Assert.Empty(page.FindAll("[role=group][aria-label='Pending jobs'] .mud-typography-caption"));
         var workers = page.FindAll("section[aria-labelledby=live-workers-heading] tbody tr");
         Assert.Contains(workers, r => r.TextContent.Contains("worker-a", StringComparison.Ordinal) && r.TextContent.Contains("Busy", StringComparison.Ordinal));
         Assert.Contains(workers, r => r.TextContent.Contains("worker-b", StringComparison.Ordinal) && r.TextContent.Contains("2026-03-01 08:59:58", StringComparison.Ordinal));
