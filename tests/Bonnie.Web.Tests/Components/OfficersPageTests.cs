@@ -83,6 +83,16 @@ public sealed class OfficersPageTests : IAsyncLifetime
             .Single(i => i.TextContent.TrimStart().StartsWith(role, StringComparison.Ordinal)).Click());
     }
 
+    /// <summary>Picks <paramref name="role"/> for the officer, then presses "Change role", which asks for confirmation.</summary>
+    private async Task AskRoleChangeAsync(IRenderedComponent<OfficersPage> page, string officer, string role)
+    {
+        await PickRoleAsync(page, officer, role);
+        var change = $"button[aria-label=\"Change {officer}'s role to {role}\"]";
+        page.WaitForElement(change, Timeout);
+        // Clicked without waiting for its handler, which waits in turn for the confirmation's answer.
+        await page.InvokeAsync(() => page.Find(change).Click());
+    }
+
     /// <summary>Waits for the confirmation titled <paramref name="title"/>, then presses <paramref name="button"/> in it.</summary>
     private async Task AnswerDialogAsync(string title, string button)
     {
@@ -131,7 +141,7 @@ public sealed class OfficersPageTests : IAsyncLifetime
     {
         var page = RenderLoaded();
 
-        await PickRoleAsync(page, Chief, BonnieRoles.Restorer);
+        await AskRoleChangeAsync(page, Chief, BonnieRoles.Restorer);
         await AnswerDialogAsync("Change chief's role?", "Make Restorer");
 
         page.WaitForAssertion(() =>
@@ -144,11 +154,17 @@ public sealed class OfficersPageTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ChangeRole_SaidInFullAndConfirmed_ThenSavedAndAudited()
+    public async Task ChangeRole_APickIsOnlyProposed_ChangeRoleSaysItInFull_ConfirmedItIsSavedAndAudited()
     {
         var page = RenderLoaded();
 
+        // Picked in the list (the arrow keys pick as they move): proposed, nothing asked or changed yet.
         await PickRoleAsync(page, Bob, BonnieRoles.Investigator);
+        page.WaitForElement("button[aria-label=\"Change bob's role to Investigator\"]", Timeout);
+        Assert.DoesNotContain("Change bob's role?", _dialogs.Markup, StringComparison.Ordinal);
+        Assert.Equal(BonnieRoles.Auditor, (await _store.FindAsync(Bob))!.Role);
+
+        await page.InvokeAsync(() => page.Find("button[aria-label=\"Change bob's role to Investigator\"]").Click());
 
         // What the new role allows is said before anything changes.
         _dialogs.WaitForAssertion(() =>
@@ -163,25 +179,59 @@ public sealed class OfficersPageTests : IAsyncLifetime
 
         await AnswerDialogAsync("Change bob's role?", "Make Investigator");
 
-        page.WaitForAssertion(() => Assert.Contains("bob is now Investigator.", _snackbars.Markup, StringComparison.Ordinal), Timeout);
+        page.WaitForAssertion(() =>
+        {
+            Assert.Contains("bob is now Investigator.", _snackbars.Markup, StringComparison.Ordinal);
+            Assert.Empty(page.FindAll("button[aria-label^=\"Change bob's role\"]"));
+        }, Timeout);
         Assert.Equal(BonnieRoles.Investigator, (await _store.FindAsync(Bob))!.Role);
         Assert.Equal(BonnieRoles.Investigator, RoleSelectOf(page, Bob).Instance.GetState(x => x.Value));
         var changed = Assert.Single(await AuditRecordsAsync(), r => r.Action == OfficerActions.OfficerRoleChanged);
         Assert.Equal((Chief, Bob), (changed.Officer, changed.Target));
     }
 
-    [Fact]
-    public async Task ChangeRole_Cancelled_NothingChanges_AndTheSelectShowsTheRealRoleAgain()
+    [Theory]
+    // Cancelled in the confirmation, or the pick dropped with "Keep Auditor" before asking.
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ChangeRole_CancelledOrKept_NothingChanges_AndTheSelectShowsTheRealRoleAgain(bool askedFirst)
     {
         var page = RenderLoaded();
 
-        await PickRoleAsync(page, Bob, BonnieRoles.Administrator);
-        await AnswerDialogAsync("Change bob's role?", "Cancel");
+        if (askedFirst)
+        {
+            await AskRoleChangeAsync(page, Bob, BonnieRoles.Administrator);
+            await AnswerDialogAsync("Change bob's role?", "Cancel");
+        }
+        else
+        {
+            await PickRoleAsync(page, Bob, BonnieRoles.Administrator);
+            page.WaitForElement("button[aria-label='Keep bob Auditor']", Timeout);
+            await page.InvokeAsync(() => page.Find("button[aria-label='Keep bob Auditor']").Click());
+        }
 
-        page.WaitForAssertion(() => Assert.Equal(BonnieRoles.Auditor, RoleSelectOf(page, Bob).Instance.GetState(x => x.Value)), Timeout);
+        page.WaitForAssertion(() =>
+        {
+            Assert.Equal(BonnieRoles.Auditor, RoleSelectOf(page, Bob).Instance.GetState(x => x.Value));
+            Assert.Empty(page.FindAll("button[aria-label^=\"Change bob's role\"]"));
+        }, Timeout);
         Assert.Equal(BonnieRoles.Auditor, (await _store.FindAsync(Bob))!.Role);
         Assert.DoesNotContain(await AuditRecordsAsync(), r => r.Action == OfficerActions.OfficerRoleChanged);
         Assert.DoesNotContain("is now", _snackbars.Markup, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ChangeRole_TheOfficersOwnRolePickedAgain_NothingIsProposed()
+    {
+        var page = RenderLoaded();
+        await PickRoleAsync(page, Bob, BonnieRoles.Investigator);
+        page.WaitForElement("button[aria-label=\"Change bob's role to Investigator\"]", Timeout);
+
+        // Back on the role bob has (a review stacked "becomes Auditor instead of Auditor" over the first dialog).
+        await PickRoleAsync(page, Bob, BonnieRoles.Auditor);
+
+        page.WaitForAssertion(() => Assert.Empty(page.FindAll("button[aria-label^=\"Change bob's role\"]")), Timeout);
+        Assert.DoesNotContain("mud-dialog", _dialogs.Markup, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -103,6 +103,46 @@ public sealed class OfficerJourneyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Keyboard_ARoleIsPickedWithTheArrows_OnlyProposed_EscapeCancelsItsConfirmation_TheFocusComesBack()
+    {
+        var page = await AdministratorAtAsync(1440, 900, "/admin/officers", "Officers");
+        await page.GetByLabel("User name").FillAsync("kim");
+        await page.GetByLabel("Initial password").FillAsync("kim's own long password");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create officer" }).ClickAsync();
+        var row = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "kim" });
+        var select = row.GetByLabel("Role of kim");
+        await Assertions.Expect(select).ToHaveValueAsync("Auditor");
+
+        // The list opened and the next role reached with the arrow key, as a keyboard user moves through it: that picks
+        // it, and at once asked to confirm (a review). Now it is only proposed.
+        await select.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await page.GetByRole(AriaRole.Listbox).WaitForAsync();
+        await page.Keyboard.PressAsync("ArrowDown");
+        await page.Keyboard.PressAsync("Enter");
+        var change = page.GetByRole(AriaRole.Button, new() { Name = "Change kim's role to Investigator" });
+        await Assertions.Expect(change).ToBeVisibleAsync();
+        Assert.Equal(0, await page.GetByRole(AriaRole.Dialog).CountAsync());
+
+        await change.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        var dialog = page.GetByRole(AriaRole.Dialog);
+        await Assertions.Expect(dialog).ToContainTextAsync("kim becomes Investigator instead of Auditor");
+        // The dialog has the focus (opened from a pick it stayed on the page behind, a review), so Escape reaches it.
+        await Assertions.Expect(dialog.GetByRole(AriaRole.Button, new() { Name = "Make Investigator" })).ToBeFocusedAsync();
+        // Escape cancels, as in any other application (it did nothing), and the focus is back on kim's role.
+        await page.Keyboard.PressAsync("Escape");
+
+        await Assertions.Expect(dialog).ToHaveCountAsync(0);
+        await Assertions.Expect(select).ToHaveValueAsync("Auditor");
+        await Assertions.Expect(change).ToHaveCountAsync(0);
+        await Assertions.Expect(select).ToBeFocusedAsync();
+        await page.ReloadAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Row).Filter(new() { HasText = "kim" }).GetByLabel("Role of kim")).ToHaveValueAsync("Auditor");
+        Assert.Empty(_consoleErrors);
+    }
+
+    [Fact]
     public async Task Keyboard_AFocusedButtonOrLinkIsOutlined_NotOnlyShadedGrey()
     {
         // MudBlazor marks a focused button with a faint grey background only: a review could not see where Tab had gone.
