@@ -90,27 +90,46 @@ internal sealed partial class JobBroker
     {
         var interval = (long)_options.HeartbeatInterval.TotalMilliseconds;
         var missed = _lastTick == 0 ? 0 : now - _lastTick - interval;
+        // A clock stepped back leaves last words and deadlines ahead of now: a worker that is gone would not be lost, nor a
+        // late job taken back, until the clock caught up again (an hour back, an hour). Brought back to now, not shifted:
+        // what was read since the step already counts from the new time.
+        var steppedBack = _lastTick != 0 && now < _lastTick;
         _lastTick = now;
-        if (missed < interval)
+        if (missed < interval && !steppedBack)
         {
             return;
         }
-        LogPaused(_logger, missed);
+        var forgiven = Math.Max(0, missed);
+        if (steppedBack)
+        {
+            LogClockSteppedBack(_logger, -missed - interval);
+        }
+        else
+        {
+            LogPaused(_logger, missed);
+        }
         // Never later than now: a word read in this same turn, before the tick, already counts from now (and the live
-        // view shows when each was last seen).
+        // view shows when each was last seen). Likewise a deadline is never further than a whole one from now: a job handed
+        // out or sent to collect in this same turn already has its whole time from now.
+        var jobDeadline = (long)_options.JobDeadline.TotalMilliseconds;
+        var collectTimeout = (long)_options.CollectTimeout.TotalMilliseconds;
         foreach (var worker in _workerRing)
         {
-            worker.LastSeen = Math.Min(now, worker.LastSeen + missed);
+            worker.LastSeen = Math.Min(now, worker.LastSeen + forgiven);
         }
         foreach (var collector in _collectors.Values)
         {
-            collector.LastSeen = Math.Min(now, collector.LastSeen + missed);
+            collector.LastSeen = Math.Min(now, collector.LastSeen + forgiven);
         }
         foreach (var job in _jobs.Values)
         {
-            if (job.State is JobState.Assigned or JobState.Collecting)
+            if (job.State is JobState.Assigned)
             {
-                job.Deadline += missed;
+                job.Deadline = Math.Min(now + jobDeadline, job.Deadline + forgiven);
+            }
+            else if (job.State is JobState.Collecting)
+            {
+                job.Deadline = Math.Min(now + collectTimeout, job.Deadline + forgiven);
             }
         }
     }

@@ -51,4 +51,7 @@ internal sealed partial class JobBroker
 
     [LoggerMessage(16, LogLevel.Warning, "The broker did not run for {Missed} ms (its process was paused, or the clock was stepped forward): that time is not counted as the workers' silence nor against their jobs' deadlines")]
     private static partial void LogPaused(ILogger logger, long missed);
+
+    [LoggerMessage(17, LogLevel.Warning, "The clock was stepped back by {Back} ms: the workers' last words and the jobs' deadlines are brought back to now")]
+    private static partial void LogClockSteppedBack(ILogger logger, long back);
 }

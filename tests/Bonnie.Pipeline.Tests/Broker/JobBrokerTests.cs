@@ -319,6 +319,27 @@ public sealed class JobBrokerTests
     }
 
     [Fact]
+    public async Task ClockSteppedBack_AWorkerThatFallsSilent_IsStillLostAfterItsSilence()
+    {
+        var time = new SteppableTime();
+        using var harness = new BrokerHarness(time: time);
+        var gate = new TaskCompletionSource<JobOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var worker = harness.StartWorker(new ScriptedProcessor(_ => gate.Task), concurrency: 1, name: "busy");
+        harness.Submit(Notifications.For("alice@example.org"));
+        await harness.WaitUntilAsync(s => s.Jobs[JobState.Assigned] == 1 && s.Workers.Any(w => w.Id == "busy"));
+
+        // An hour back: the worker's last word, read before, now lies an hour ahead of the broker's clock.
+        time.Step(TimeSpan.FromHours(-1));
+        var stepped = time.GetUtcNow();
+        await harness.WaitUntilAsync(s => s.At >= stepped.AddMilliseconds(300));
+
+        // Its silence counts from now on: lost after its two seconds, not after the hour, and its job goes out again.
+        worker.Dispose();
+        await harness.WaitUntilAsync(s => s.Workers.All(w => w.Id != "busy") && s.Jobs[JobState.Pending] == 1);
+        gate.TrySetResult(JobOutcome.Success);
+    }
+
+    [Fact]
     public async Task Job_PastItsDeadline_ReturnsToPendingAndTheWorkerIsUnavailable()
     {
         using var harness = new BrokerHarness(o => o.JobDeadline = TimeSpan.FromMilliseconds(300));
