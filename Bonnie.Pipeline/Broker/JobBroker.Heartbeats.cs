@@ -7,13 +7,17 @@ internal sealed partial class JobBroker
     private readonly int[] _submittedHistory = new int[60];
     private long _historySecond;
     private long _lastPurge;
-    /// <summary>When <see cref="Tick"/> last ran (<see cref="ForgiveOwnPause"/>).</summary>
-    private long _lastTick;
+    /// <summary>When the poller last began a turn (a handler of a socket, a command or the tick): <see cref="Turn"/>.</summary>
+    private long _lastTurn;
+    /// <summary>Time since the last tick in which the broker ran nothing, beyond one interval at each stall.</summary>
+    private long _stalled;
+    /// <summary>How far the wall clock went back since the last tick (0: it did not).</summary>
+    private long _steppedBackBy;
 
     /// <summary>Every heartbeat interval: lost workers, missed deadlines, due retries, collects, the published state.</summary>
     private void Tick()
     {
-        var now = Now;
+        var now = Turn();
         ForgiveOwnPause(now);
         var silentFor = (long)(_options.HeartbeatInterval.TotalMilliseconds * _options.HeartbeatLiveness);
         foreach (var worker in _workerRing.Where(w => now - w.LastSeen > silentFor).ToList())
@@ -79,34 +83,56 @@ internal sealed partial class JobBroker
     }
 
     /// <summary>
-    /// A tick that comes two intervals or more after the last one means the broker itself did not run meanwhile: its
-    /// process was paused (a long garbage collection, a suspended virtual machine, a laptop asleep) or the wall clock was
-    /// stepped forward. It read no heartbeat in that time, so the time it missed is not the workers' silence, nor time they
-    /// had for their jobs: their last word and the jobs' deadlines move on by it. Counted, every worker would be lost at
-    /// once, and every job they hold would go out again with an attempt charged while they still store it. A worker that
-    /// is really gone is lost after the same number of ticks as ever.
+    /// Called as each turn of the poller begins. Two intervals or more since the last turn began means the broker ran
+    /// nothing meanwhile: its process was paused (a long garbage collection, a suspended virtual machine, a laptop
+    /// asleep), one turn took that long, or the wall clock was stepped forward. A broker merely busy, turn after short
+    /// turn, reads its workers' heartbeats as they come, and is not counted: each turn begins within an interval of the
+    /// last, however late the tick runs.
+    /// </summary>
+    private long Turn()
+    {
+        var now = Now;
+        if (_lastTurn != 0)
+        {
+            var gap = now - _lastTurn;
+            var interval = (long)_options.HeartbeatInterval.TotalMilliseconds;
+            if (gap < 0)
+            {
+                _steppedBackBy = Math.Max(_steppedBackBy, -gap);
+            }
+            else if (gap >= 2 * interval)
+            {
+                _stalled += gap - interval;
+            }
+        }
+        _lastTurn = now;
+        return now;
+    }
+
+    /// <summary>
+    /// The time the broker ran nothing (<see cref="Turn"/>) read no heartbeat, so it is not the workers' silence, nor time
+    /// they had for their jobs: their last word and the jobs' deadlines move on by it. Counted, every worker would be lost
+    /// at once after a pause, and every job they hold would go out again with an attempt charged while they still store
+    /// it. A worker that is really gone is lost after the same number of ticks as ever.
     /// </summary>
     private void ForgiveOwnPause(long now)
     {
-        var interval = (long)_options.HeartbeatInterval.TotalMilliseconds;
-        var missed = _lastTick == 0 ? 0 : now - _lastTick - interval;
-        // A clock stepped back leaves last words and deadlines ahead of now: a worker that is gone would not be lost, nor a
-        // late job taken back, until the clock caught up again (an hour back, an hour). Brought back to now, not shifted:
-        // what was read since the step already counts from the new time.
-        var steppedBack = _lastTick != 0 && now < _lastTick;
-        _lastTick = now;
-        if (missed < interval && !steppedBack)
+        var (forgiven, steppedBackBy) = (_stalled, _steppedBackBy);
+        (_stalled, _steppedBackBy) = (0, 0);
+        if (forgiven == 0 && steppedBackBy == 0)
         {
             return;
         }
-        var forgiven = Math.Max(0, missed);
-        if (steppedBack)
+        // A clock stepped back leaves last words and deadlines ahead of now: a worker that is gone would not be lost, nor a
+        // late job taken back, until the clock caught up again (an hour back, an hour). They are brought back to now
+        // (below), not shifted: what was read since the step already counts from the new time.
+        if (steppedBackBy > 0)
         {
-            LogClockSteppedBack(_logger, -missed - interval);
+            LogClockSteppedBack(_logger, steppedBackBy);
         }
-        else
+        if (forgiven > 0)
         {
-            LogPaused(_logger, missed);
+            LogPaused(_logger, forgiven);
         }
         // Never later than now: a word read in this same turn, before the tick, already counts from now (and the live
         // view shows when each was last seen). Likewise a deadline is never further than a whole one from now: a job handed

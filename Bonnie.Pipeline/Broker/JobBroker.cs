@@ -39,12 +39,31 @@ internal sealed partial class JobBroker : IDisposable
         _monitor = monitor;
         _tick = new NetMQTimer(options.HeartbeatInterval);
         _poller = [_clients, _controller, _workerChannel, _collectorChannel, _commands, _tick];
-        _clients.ReceiveReady += (_, _) => ReceiveSubmissions();
-        _controller.ReceiveReady += (_, _) => ReceiveControl();
-        _workerChannel.ReceiveReady += (_, _) => ReceiveWorkerMessages();
-        _collectorChannel.ReceiveReady += (_, _) => ReceiveCollectorMessages();
+        // Each turn of the poller notes when it began, so a tick can tell a broker that ran nothing (paused) from one
+        // that is only busy (JobBroker.Heartbeats.cs, Turn).
+        _clients.ReceiveReady += (_, _) =>
+        {
+            Turn();
+            ReceiveSubmissions();
+        };
+        _controller.ReceiveReady += (_, _) =>
+        {
+            Turn();
+            ReceiveControl();
+        };
+        _workerChannel.ReceiveReady += (_, _) =>
+        {
+            Turn();
+            ReceiveWorkerMessages();
+        };
+        _collectorChannel.ReceiveReady += (_, _) =>
+        {
+            Turn();
+            ReceiveCollectorMessages();
+        };
         _commands.ReceiveReady += (_, e) =>
         {
+            Turn();
             while (e.Queue.TryDequeue(out var command, TimeSpan.Zero))
             {
                 command();

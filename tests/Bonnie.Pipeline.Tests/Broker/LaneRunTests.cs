@@ -108,14 +108,16 @@ public sealed class LaneRunTests
     [Fact]
     public async Task WorkerLost_WithARun_OnlyTheHeadIsChargedAnAttempt()
     {
-        using var harness = new BrokerHarness(o => (o.MaxLaneRun, o.HeartbeatLiveness) = (3, 10));
+        // Three seconds of silence: the worker that replaces it sends no heartbeats either, only its READY and GETs, and
+        // with one second a loaded machine once let it fall silent that long between them (it was lost too).
+        using var harness = new BrokerHarness(o => (o.MaxLaneRun, o.HeartbeatLiveness) = (3, 30));
         var alice = harness.SubmitJobs("alice@example.org", 3);
         using (var lost = new RawWorker(harness, "lost"))
         {
             lost.Ready(10, runs: true);
             Assert.Equal(3, lost.Takes(3).Count);
         }
-        // Silent past its heartbeats (1 s): lost. The run's followers were waiting on the head, not at fault.
+        // Silent past its heartbeats (3 s): lost. The run's followers were waiting on the head, not at fault.
         using var next = new RawWorker(harness, "next");
         await harness.WaitUntilAsync(s => s.Workers.All(w => w.Id != "lost") && s.Jobs[JobState.Pending] == 3, Timeout);
         next.Ready(10, runs: true);
