@@ -78,14 +78,41 @@ internal sealed class OfficerAccounts(
         {
             return OfficerAccountResult.Done;
         }
-        if (officer.Role == BonnieRoles.Administrator && await store.CountAdministratorsAsync(cancellationToken) <= 1)
+        if (await RoleChangeRefusalAsync(officer, cancellationToken) is { } refusal)
         {
-            return OfficerAccountResult.Refused("This is the last administrator: make someone else an administrator first.");
+            return OfficerAccountResult.Refused(refusal);
         }
         await store.SetRoleAsync(officer.UserName, role, cancellationToken);
         await audit.RecordAsync(new OfficerAuditEntry(actingOfficer, OfficerActions.OfficerRoleChanged, officer.UserName,
             new Dictionary<string, string?> { ["from"] = officer.Role, ["to"] = role }, clientAddress), cancellationToken);
         return OfficerAccountResult.Done;
+    }
+
+    /// <summary>
+    /// Why the officer's role may not be changed now, or null. The page asks before it asks for confirmation, so that a
+    /// change that would be refused is not confirmed first (a review).
+    /// </summary>
+    public async Task<string?> RoleChangeRefusalAsync(string userName, CancellationToken cancellationToken = default)
+        => await store.FindAsync(userName, cancellationToken) is { } officer ? await RoleChangeRefusalAsync(officer, cancellationToken) : null;
+
+    private async Task<string?> RoleChangeRefusalAsync(OfficerAccount officer, CancellationToken cancellationToken) =>
+        officer.Role == BonnieRoles.Administrator && await store.CountAdministratorsAsync(cancellationToken) <= 1
+            ? "This is the last administrator: make someone else an administrator first."
+            : null;
+
+    /// <summary>Why the officer may not be disabled now by <paramref name="actingOfficer"/>, or null (see <see cref="RoleChangeRefusalAsync(string, CancellationToken)"/>).</summary>
+    public async Task<string?> DisableRefusalAsync(string actingOfficer, string userName, CancellationToken cancellationToken = default)
+        => await store.FindAsync(userName, cancellationToken) is { } officer ? await DisableRefusalAsync(actingOfficer, officer, cancellationToken) : null;
+
+    private async Task<string?> DisableRefusalAsync(string actingOfficer, OfficerAccount officer, CancellationToken cancellationToken)
+    {
+        if (string.Equals(officer.UserName, actingOfficer, StringComparison.OrdinalIgnoreCase))
+        {
+            return "You cannot disable yourself; another administrator can.";
+        }
+        return officer.Role == BonnieRoles.Administrator && await store.CountAdministratorsAsync(cancellationToken) <= 1
+            ? "This is the last administrator: make someone else an administrator first."
+            : null;
     }
 
     public async Task<OfficerAccountResult> UnlockAsync(
@@ -118,13 +145,9 @@ internal sealed class OfficerAccounts(
         {
             return OfficerAccountResult.Done;
         }
-        if (disabled && string.Equals(officer.UserName, actingOfficer, StringComparison.OrdinalIgnoreCase))
+        if (disabled && await DisableRefusalAsync(actingOfficer, officer, cancellationToken) is { } refusal)
         {
-            return OfficerAccountResult.Refused("You cannot disable yourself; another administrator can.");
-        }
-        if (disabled && officer.Role == BonnieRoles.Administrator && await store.CountAdministratorsAsync(cancellationToken) <= 1)
-        {
-            return OfficerAccountResult.Refused("This is the last administrator: make someone else an administrator first.");
+            return OfficerAccountResult.Refused(refusal);
         }
         await store.SetDisabledAsync(officer.UserName, disabled ? time.GetUtcNow() : null, cancellationToken);
         if (!disabled)

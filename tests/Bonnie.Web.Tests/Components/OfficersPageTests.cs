@@ -137,12 +137,11 @@ public sealed class OfficersPageTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ChangeRole_OfTheOnlyAdministrator_IsRefused_AndTheSelectShowsAdministratorAgain()
+    public async Task ChangeRole_OfTheOnlyAdministrator_RefusedAtOnce_NotConfirmedFirst_AndTheSelectShowsAdministratorAgain()
     {
         var page = RenderLoaded();
 
         await AskRoleChangeAsync(page, Chief, BonnieRoles.Restorer);
-        await AnswerDialogAsync("Change chief's role?", "Make Restorer");
 
         page.WaitForAssertion(() =>
         {
@@ -150,6 +149,8 @@ public sealed class OfficersPageTests : IAsyncLifetime
             // The refused role is not left on screen as if it were saved: the select is back on the officer's real role.
             Assert.Equal(BonnieRoles.Administrator, RoleSelectOf(page, Chief).Instance.GetState(x => x.Value));
         }, Timeout);
+        // A change that cannot be made is not confirmed first (a review).
+        Assert.DoesNotContain("Change chief's role?", _dialogs.Markup, StringComparison.Ordinal);
         Assert.Equal(BonnieRoles.Administrator, (await _store.FindAsync(Chief))!.Role);
     }
 
@@ -232,6 +233,18 @@ public sealed class OfficersPageTests : IAsyncLifetime
 
         page.WaitForAssertion(() => Assert.Empty(page.FindAll("button[aria-label^=\"Change bob's role\"]")), Timeout);
         Assert.DoesNotContain("mud-dialog", _dialogs.Markup, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Disable_Oneself_RefusedAtOnce_NotConfirmedFirst()
+    {
+        var page = RenderLoaded();
+
+        await page.InvokeAsync(() => page.Find($"button[aria-label='Disable {Chief}']").Click());
+
+        page.WaitForAssertion(() => Assert.Contains("You cannot disable yourself; another administrator can.", _snackbars.Markup, StringComparison.Ordinal), Timeout);
+        Assert.DoesNotContain("Disable chief?", _dialogs.Markup, StringComparison.Ordinal);
+        Assert.False((await _store.FindAsync(Chief))!.IsDisabled);
     }
 
     [Fact]
