@@ -176,6 +176,16 @@ internal static class ChangeDiff
                 FlagChanges(b.Flags, a.Flags, a);
             }
         }
+        // A flag changed at a place the message has left since (the event happened while it was there; its move or
+        // expunge out of it was processed first): part of that place's history.
+        foreach (var a in after.Locations)
+        {
+            if (a.Until is not null
+                && before?.Locations.Find(b => b.Until is not null && b.IsAt(a.FolderId, a.Uid) && b.Since == a.Since) is { } b)
+            {
+                FlagChanges(b.Flags, a.Flags, a);
+            }
+        }
         if (existedBefore && !after.Exists)
         {
             add(C(ChangeAspect.Existence, null, Present, Absent, null));

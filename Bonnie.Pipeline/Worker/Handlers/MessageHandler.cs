@@ -331,11 +331,23 @@ internal sealed class MessageHandler : IEventHandler
         var uids = e.UidSet?.Uids.ToList() ?? [];
         for (var i = 0; i < uids.Count; i++)
         {
-            var message = await context.Work.FindMessageAtAsync(folder.Id, uids[i], cancellationToken).ConfigureAwait(false)
-                ?? await DiscoverAsync(context, folder, uids[i], MessageIdAt(e, i, uids.Count), HandlerSupport.LocationKey(folder.Id, folder.UidValidity, uids[i]),
+            var message = await context.Work.FindMessageAtAsync(folder.Id, uids[i], cancellationToken).ConfigureAwait(false);
+            MessageLocation? location;
+            if (message is null && await LeftAfterAsync(context, folder, uids[i], cancellationToken).ConfigureAwait(false) is { } left)
+            {
+                // The flag changed while the message was here, and its move or expunge out of here was processed first (the
+                // move in its target's lane, a shared folder's or another account's, with this lane behind): the change is
+                // part of the place's history. Found as a new sighting here, the message was present in this folder again
+                // beside the one it had moved to (a review).
+                (message, location) = left;
+            }
+            else
+            {
+                message ??= await DiscoverAsync(context, folder, uids[i], MessageIdAt(e, i, uids.Count), HandlerSupport.LocationKey(folder.Id, folder.UidValidity, uids[i]),
                     cancellationToken).ConfigureAwait(false);
+                location = message.CurrentAt(folder.Id, uids[i]);
+            }
             context.SeeMessage(message);
-            var location = message.CurrentAt(folder.Id, uids[i]);
             if (location is null)
             {
                 continue;
@@ -389,6 +401,19 @@ internal sealed class MessageHandler : IEventHandler
             return move ? null : message;
         }
         return message;
+    }
+
+    /// <summary>
+    /// The message that was at this place when the event happened and has left it since (its move or expunge processed
+    /// first), with that place. One that left before the event was another message's (the folder's UIDs started again).
+    /// </summary>
+    private static async Task<(MessageObject Message, MessageLocation Place)?> LeftAfterAsync(EventContext context, FolderObject folder, uint uid,
+        CancellationToken cancellationToken)
+    {
+        var message = await context.Work.FindMessageOnceAtAsync(folder.Id, uid, cancellationToken).ConfigureAwait(false);
+        return message is not null && LastAt(message, folder.Id, uid) is { Until: { } until } place && context.At <= until + ClockSlack
+            ? (message, place)
+            : null;
     }
 
     private static MessageLocation? LastAt(MessageObject message, string folderId, uint uid)

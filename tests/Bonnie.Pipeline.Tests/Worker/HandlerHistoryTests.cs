@@ -157,6 +157,41 @@ public sealed class HandlerHistoryTests : IAsyncLifetime
         Assert.Equal([EventType.MessageNew, EventType.MessageMove, EventType.MessageExpunge], events.Select(e => e.Type));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task FlagSetBeforeAMoveToAnotherLane_ProcessedAfterIt_IsPartOfTheHistory_NoSecondPlaceInTheInbox(bool oneBatch)
+    {
+        // alice flags the message, then moves it into a folder of another lane (a shared folder, another account): with
+        // her lane behind, the move is processed first. The flag was then "found" at a place the message had left, which
+        // made it present in the Inbox again beside the Archive (a review).
+        var flagged = Fixture.Edit(Fixture.Event("FlagsSet"),
+            ("\"uidset\":\"1\"", "\"uidset\":\"2\""),
+            ("179595122889.12822.11728137019898957721", "179595122895.12822.14042202990968850809"));
+        string[] order = [Fixture.Event("MailboxCreate"), Fixture.Event("vnd.cmu.MessageMove"), Fixture.Event("MessageExpunge"), SecondDelivery(), flagged];
+        if (oneBatch)
+        {
+            Assert.All(await _p.Processor.ProcessBatchAsync(order.Select(j => TestPipeline.JobFor(j)).ToList()), o => Assert.IsType<JobOutcome.Done>(o));
+        }
+        else
+        {
+            await _p.RunAllAsync(order);
+        }
+
+        var m = await MessageHistory.ResolveAsync(_p.Store, "M00000000000000000000a2a2");
+        Assert.NotNull(m);
+        // Where it is now: the Archive only.
+        Assert.Equal([$"{Archive}/3"], m.Locations.Where(l => l.Until is null).Select(l => l.Address));
+        Assert.Null(await _p.Store.FindMessageAtAsync(Inbox, 2));
+        // The flag was set while it was in the Inbox: recorded at that place, in its history.
+        var inbox = Assert.Single(m.Locations, l => l.FolderId == Inbox);
+        Assert.Contains("\\Flagged", inbox.Flags);
+        var history = (await MessageHistory.ChangesAsync(_p.Store, m)).Select(Fixture.Describe).ToList();
+        Assert.Contains(history, h => h.StartsWith("Flag", StringComparison.Ordinal) && h.Contains("\\Flagged", StringComparison.Ordinal));
+        var events = await MessageHistory.EventsAsync(_p.Store, m, 100);
+        Assert.Contains(EventType.FlagsSet, events.Select(e => e.Type));
+    }
+
     [Fact]
     public async Task MoveProcessedBeforeADeliveryWithFlags_TheArrivalKeepsThem()
     {
