@@ -175,6 +175,11 @@ internal static class ApiInput
             var twice = field ?? Quoted(message);
             return $"The body gives {(twice is null ? "a field" : $"'{Shorten(twice)}'")} more than once; nothing was done.";
         }
+        if (field is null && ex.Path == "$" && message.Contains("could not be converted", StringComparison.Ordinal))
+        {
+            // Valid JSON of another kind (an array, a string, a number): "not valid JSON" sent the sender looking for a typo.
+            return "The body must be a JSON object with the fields the README lists; it is valid JSON of another kind (an array, a string, a number); nothing was done.";
+        }
         if (field is not null && message.Contains("could not be converted", StringComparison.Ordinal))
         {
             return $"The body's field '{Shorten(field)}' does not have the expected form (see the README for what it takes); nothing was done.";

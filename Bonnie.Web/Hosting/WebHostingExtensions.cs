@@ -42,8 +42,23 @@ public static class WebHostingExtensions
     /// The officers' application: data directory, loopback-only default address, Blazor Server with
     /// MudBlazor, officers' accounts and their audit log, and the system status the home page shows.
     /// </summary>
+    /// <summary>
+    /// The framework logs each request's whole address at Information, search terms (people's addresses) and anything a
+    /// caller put in the query string (a key sent there by mistake) included. appsettings.json keeps it at Warning, but is
+    /// read from the content root only: a host started from another directory logged them all (a review). Unless the
+    /// configuration says otherwise, Warning wherever the host is started from.
+    /// </summary>
+    internal static void KeepRequestLinesOutOfTheLog(WebApplicationBuilder builder)
+    {
+        if (builder.Configuration["Logging:LogLevel:Microsoft.AspNetCore"] is null)
+        {
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        }
+    }
+
     public static WebApplicationBuilder AddBonnieWeb(this WebApplicationBuilder builder)
     {
+        KeepRequestLinesOutOfTheLog(builder);
         // A fresh install must not be reachable from the network until someone says so.
         if (!HasConfiguredAddresses(builder.Configuration))
         {

@@ -83,6 +83,25 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Theory]
+    // An answer, an error and a refusal alike: each may name what was asked for.
+    [InlineData("/api/events?q=user:cyrus", AuditorKey)]
+    [InlineData("/api/events/nosuchevent", AuditorKey)]
+    [InlineData("/api/events", null)]
+    public async Task Get_AnyAnswer_IsNotToBeCached(string path, string? key)
+    {
+        // Evidence (subjects, addresses, raw notifications): no browser or proxy may keep a copy (a review found no
+        // Cache-Control on the API's answers).
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (key is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+        using var response = await _client.SendAsync(request);
+
+        Assert.True(response.Headers.CacheControl?.NoStore, $"{path}: Cache-Control was '{response.Headers.CacheControl}'");
+    }
+
+    [Theory]
     [InlineData("/api/events")]
     [InlineData("/api/events/abc")]
     [InlineData("/api/messages/M743974037cbef97becd11ce5/history")]

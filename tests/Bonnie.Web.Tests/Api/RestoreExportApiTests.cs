@@ -216,6 +216,9 @@ public sealed class RestoreExportApiTests : IAsyncLifetime
     [Theory]
     [InlineData("{\"scope\": \"folder\", \"folderId\": \"sufr9a0wrxwpaaifzy6ge6cu\", \"dry_run\": true}", "'dry_run'", "does not take")]
     [InlineData("{\"scope\": \"folder\", \"folderId\": \"sufr9a0wrxwpaaifzy6ge6cu\", \"dryRun\": true, \"dryRun\": false}", "'dryRun'", "more than once")]
+    // Valid JSON, but not an object: it was called "not valid JSON" (a review).
+    [InlineData("[]", "must be a JSON object", "valid JSON of another kind")]
+    [InlineData("\"restore\"", "must be a JSON object", "valid JSON of another kind")]
     public async Task RestorePost_MisspelledOrRepeatedField_RefusedNamingIt_NothingStarted(string json, string field, string why)
     {
         // Found by a review: an unknown field was ignored, so "dry_run": true started a real restore; with "dryRun" twice
