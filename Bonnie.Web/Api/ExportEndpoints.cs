@@ -22,7 +22,11 @@ public static class ExportEndpoints
         var api = app.MapGroup("/api/export").RequireAuthorization(BonniePolicies.CanExport).AnswerBadInput();
         api.MapGet("", (string? q, string? keys, string? mbox, HttpContext http, EvidenceBundleWriter writer, IOfficerAudit audit, IBonnieStore store,
                 TimeProvider time) =>
-            ExportAsync(new ExportBody(q, SplitKeys(keys), ApiInput.Flag("mbox", mbox)), http, writer, audit, store, time));
+        {
+            // Keys may come in several parameters (they are joined); a query or the mbox flag twice is a mistake to say.
+            ApiInput.Once(http.Request, "q", "mbox");
+            return ExportAsync(new ExportBody(q, SplitKeys(keys), ApiInput.Flag("mbox", mbox)), http, writer, audit, store, time);
+        });
         api.MapPost("", async (HttpContext http, EvidenceBundleWriter writer, IOfficerAudit audit, IBonnieStore store, TimeProvider time) =>
             await ExportAsync(await ApiInput.JsonBodyAsync<ExportBody>(http.Request, http.RequestAborted), http, writer, audit, store, time));
         return app;
