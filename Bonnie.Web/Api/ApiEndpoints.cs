@@ -32,7 +32,7 @@ public static class ApiEndpoints
     private static async Task<IResult> SearchAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string? q, string? limit, string? cursor,
         string? facets, CancellationToken cancellationToken)
     {
-        ApiInput.Once(http.Request, "q", "limit", "cursor", "facets");
+        ApiInput.OnlyOnce(http.Request, "q", "limit", "cursor", "facets");
         var search = new EventSearch
         {
             Query = QueryParser.Parse(q),
@@ -58,7 +58,7 @@ public static class ApiEndpoints
     private static async Task<IResult> FeedAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string? q, string? after, string? limit,
         CancellationToken cancellationToken)
     {
-        ApiInput.Once(http.Request, "q", "after", "limit");
+        ApiInput.OnlyOnce(http.Request, "q", "after", "limit");
         var query = QueryParser.Parse(q);
         if (query.SortAt is { } sortAt)
         {
@@ -102,6 +102,7 @@ public static class ApiEndpoints
 
     private static async Task<IResult> GetEventAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string id, CancellationToken cancellationToken)
     {
+        ApiInput.OnlyOnce(http.Request);
         // Ids are lower-case hex; one copied from a tool that prints hex in capitals is the same id.
         if ((await store.GetEventAsync(id, cancellationToken)
                 ?? (string.Equals(id, id.ToLowerInvariant(), StringComparison.Ordinal) ? null : await store.GetEventAsync(id.ToLowerInvariant(), cancellationToken)))
@@ -119,6 +120,7 @@ public static class ApiEndpoints
     private static async Task<IResult> MessageHistoryAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string id,
         CancellationToken cancellationToken)
     {
+        ApiInput.OnlyOnce(http.Request);
         // A sighting's key answers the message it turned out to be (its id is then that message's; mergedFrom lists the sighting).
         var message = await MessageHistory.ResolveAsync(store, id, cancellationToken);
         if (message is null)
@@ -136,6 +138,7 @@ public static class ApiEndpoints
     private static async Task<IResult> FolderHistoryAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string id,
         CancellationToken cancellationToken)
     {
+        ApiInput.OnlyOnce(http.Request);
         var folder = await store.GetFolderAsync(id, cancellationToken);
         if (folder is null)
         {
@@ -164,7 +167,7 @@ public static class ApiEndpoints
     private static async Task<IResult> SessionsAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string login, string? limit,
         CancellationToken cancellationToken)
     {
-        ApiInput.Once(http.Request, "limit");
+        ApiInput.OnlyOnce(http.Request, "limit");
         var count = ApiInput.Limit(limit, 100, MaxSessionLimit);
         await audit.RecordApiReadAsync(http, OfficerActions.SessionsViewed, login,
             new Dictionary<string, string?> { ["limit"] = count.ToString(CultureInfo.InvariantCulture) }, cancellationToken);
@@ -175,6 +178,7 @@ public static class ApiEndpoints
     // Every name the person carried; their events are found with user:<any of those names>.
     private static async Task<IResult> PersonAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string id, CancellationToken cancellationToken)
     {
+        ApiInput.OnlyOnce(http.Request);
         if (await store.GetPersonAsync(id, cancellationToken) is not { } person)
         {
             return ApiErrors.NotFound($"No person with id {ApiErrors.Quote(id)}.");
@@ -192,7 +196,7 @@ public static class ApiEndpoints
     private static async Task<IResult> QuarantineAsync(IBonnieStore store, IOfficerAudit audit, HttpContext http, string? limit, string? cursor,
         CancellationToken cancellationToken)
     {
-        ApiInput.Once(http.Request, "limit", "cursor");
+        ApiInput.OnlyOnce(http.Request, "limit", "cursor");
         var count = ApiInput.Limit(limit, 50, EventSearch.MaxLimit);
         cursor = string.IsNullOrEmpty(cursor) ? null : cursor;
         var page = await store.GetQuarantineAsync(count, cursor, cancellationToken);

@@ -25,6 +25,24 @@ internal static class ApiInput
         }
     }
 
+    /// <summary>
+    /// <see cref="Once"/>, and refuses a parameter the endpoint does not take: a misspelled one was ignored, so
+    /// <c>/api/events?qq=user:alice</c> answered every event in the store as if it were alice's (a review).
+    /// </summary>
+    public static void OnlyOnce(HttpRequest request, params string[] names)
+    {
+        foreach (var given in request.Query.Keys)
+        {
+            if (!names.Contains(given, StringComparer.Ordinal))
+            {
+                var takes = names.Length == 0 ? "it takes none" : "it takes " + string.Join(", ", names);
+                throw new ApiInputException($"This endpoint does not take the parameter '{Shorten(given)}' ({takes}); nothing was read.",
+                    names.Length == 0 ? "no parameter" : string.Join(" or ", names));
+            }
+        }
+        Once(request, names);
+    }
+
     /// <summary>The most message keys one restore or export request may name; a larger selection is refused (413).</summary>
     public const int MaxSelectedKeys = 10_000;
 

@@ -25,7 +25,7 @@ public static class AuditEndpoints
     private static async Task<IResult> ReadAsync(OfficerAuditLog log, IOfficerAudit audit, HttpContext http, string? officer, string? action,
         string? text, string? after, string? before, string? limit, string? cursor, string? format, CancellationToken cancellationToken)
     {
-        ApiInput.Once(http.Request, "officer", "action", "text", "after", "before", "limit", "cursor", "format");
+        ApiInput.OnlyOnce(http.Request, "officer", "action", "text", "after", "before", "limit", "cursor", "format");
         var filter = new AuditFilter(officer, action, text, AuditTimes.Parse("after", after), AuditTimes.Parse("before", before));
         var csv = (format ?? "json").Trim().ToLowerInvariant() switch
         {

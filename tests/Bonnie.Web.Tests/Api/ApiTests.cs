@@ -322,6 +322,24 @@ public sealed class ApiTests : IAsyncLifetime
     }
 
     [Theory]
+    // A misspelled q was ignored: every event in the store came back, as if it were the query's answer (a review).
+    [InlineData("/api/events?qq=user:alice@example.org", "'qq'", "it takes q, limit, cursor, facets")]
+    [InlineData("/api/events?q=user:cyrus&limt=5", "'limt'", "it takes q, limit, cursor, facets")]
+    [InlineData("/api/feed?query=user:cyrus", "'query'", "it takes q, after, limit")]
+    [InlineData("/api/events/abc?raw=1", "'raw'", "it takes none")]
+    [InlineData("/api/quarantine?page=2", "'page'", "it takes limit, cursor")]
+    public async Task Read_AParameterTheEndpointDoesNotTake_RefusedNamingIt_NothingRead(string path, string parameter, string takes)
+    {
+        var (status, body) = await GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        var error = body.GetProperty("error").GetString()!;
+        Assert.Contains(parameter, error, StringComparison.Ordinal);
+        Assert.Contains(takes, error, StringComparison.Ordinal);
+        Assert.DoesNotContain(await AuditAsync(), r => r.Officer == "api:auditor");
+    }
+
+    [Theory]
     [InlineData("/api/events?q=user:alice@example.org&cursor=garbage", OfficerActions.Search)]
     [InlineData("/api/quarantine?cursor=garbage", OfficerActions.QuarantineViewed)]
     public async Task Read_CursorTheStoreRefuses_RefusedAndNotAudited(string path, string action)
