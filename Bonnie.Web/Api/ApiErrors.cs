@@ -56,6 +56,9 @@ internal static class ApiErrors
             .UseExceptionHandler(new ExceptionHandlerOptions
             {
                 StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+                // A request the server refuses (a body over its limit, a malformed one) is the client's mistake, answered
+                // with its status: not logged as the server's failure with a stack trace. A failure of the server is.
+                SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException,
                 ExceptionHandler = context => context.Features.Get<IExceptionHandlerFeature>()?.Error is BadHttpRequestException bad
                     ? WriteAsync(context, bad.StatusCode, bad.Message)
                     : WriteAsync(context, StatusCodes.Status500InternalServerError,
