@@ -44,8 +44,28 @@ internal static class ApiErrors
         return context.Response.WriteAsJsonAsync(new ApiErrorDto(error), context.RequestAborted);
     }
 
-    /// <summary>A value from the request, quoted in a message, cut short when long.</summary>
-    public static string Quote(string text) => "'" + (text.Length <= 80 ? text : text[..80] + "…") + "'";
+    /// <summary>
+    /// A value from the request, quoted in a message, cut short when long. Invisible characters (controls, and format
+    /// characters such as a right-to-left override, which turn the rest of a line around where the message is shown) are
+    /// written as <c>\uXXXX</c>: a review had one echoed back as sent.
+    /// </summary>
+    public static string Quote(string text)
+    {
+        var shown = text.Length <= 80 ? text : text[..80] + "…";
+        var builder = new System.Text.StringBuilder(shown.Length + 2).Append('\'');
+        foreach (var c in shown)
+        {
+            if (char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format)
+            {
+                builder.Append("\\u").Append(((int)c).ToString("X4", System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                builder.Append(c);
+            }
+        }
+        return builder.Append('\'').ToString();
+    }
 
     /// <summary>
     /// Under <c>/api</c>: an unhandled exception is answered 500 in the API's shape (a body the server could not read is

@@ -321,6 +321,17 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.StartsWith(error, body.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task GetEvent_UnknownIdWithAnInvisibleCharacter_NamedWithTheCharacterWrittenOut()
+    {
+        // A right-to-left override turns the rest of a line around wherever the message is shown: written out, not sent
+        // back as it came (a review).
+        var (status, body) = await GetAsync("/api/events/%C3%A9v%E2%80%AE");
+
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.Equal("No event with id 'év\\u202E'.", body.GetProperty("error").GetString());
+    }
+
     [Theory]
     // A misspelled q was ignored: every event in the store came back, as if it were the query's answer (a review).
     [InlineData("/api/events?qq=user:alice@example.org", "'qq'", "it takes q, limit, cursor, facets")]
