@@ -542,6 +542,14 @@ public static class QueryParser
                 {
                     value = NetworkAsPrefix(value, valuePosition);
                 }
+                else if (field == KeywordField.Ip && AddressPart(value).IndexOfAnyExcept(IpCharacters) is var bad and >= 0)
+                {
+                    // An address holds only these (IPv4, IPv6, an IPv6 zone, brackets): ip:not-an-ip found nothing and said
+                    // nothing, as if no session had come from it (a review).
+                    throw new QuerySyntaxException(
+                        $"ip: takes an address, a prefix (ip:192.0.2.* or ip:2001:db8:*) or an IPv4 network of /8, /16, /24 or /32; '{Shorten(value)}' at position {valuePosition} is none of these (it has '{value[bad]}' at position {valuePosition + bad}).",
+                        valuePosition + bad, "an address or a prefix");
+                }
             }
             var prefix = isPhrase ? phrasePrefix : value.EndsWith('*');
             if (prefix && !isPhrase)
@@ -572,6 +580,16 @@ public static class QueryParser
         /// addresses as Cyrus writes them (10.*, 10.1.*, 10.1.2.*; /32 the address itself); any other is refused with
         /// what to write instead.
         /// </summary>
+        /// <summary>The address before an IPv6 zone (<c>%eth0</c>, a name) and a prefix's '*'.</summary>
+        private static string AddressPart(string value)
+        {
+            var zone = value.IndexOf('%', StringComparison.Ordinal);
+            return (zone >= 0 ? value[..zone] : value).TrimEnd('*');
+        }
+
+        private static readonly System.Buffers.SearchValues<char> IpCharacters =
+            System.Buffers.SearchValues.Create("0123456789abcdefABCDEF.:[]");
+
         private static string NetworkAsPrefix(string value, int valuePosition)
         {
             var slash = value.IndexOf('/', StringComparison.Ordinal);

@@ -152,6 +152,10 @@ public sealed class QueryParserTests
     [InlineData("ip:10.0.0.0/12", 11, "an address or a prefix")]
     [InlineData("ip:2001:db8::/32", 13, "an address or a prefix")]
     [InlineData("ip:10.1.0.0/8", 11, "a network address")]
+    // Not an address at all: it found nothing and said nothing (a review).
+    [InlineData("ip:not-an-ip", 3, "an address or a prefix")]
+    [InlineData("ip:192.0.2.7,", 12, "an address or a prefix")]
+    [InlineData("ip:alice*", 4, "an address or a prefix")]
     [InlineData("(after:2026-11-01) (before:2026-10-01)", 20, "dates that overlap")]
     [InlineData("a OR sort:oldest OR b", 5, "sort: beside the terms, not joined by OR or AND")]
     [InlineData("user:a (after:2026-11-01 before:2026-10-01)", 25, "dates that overlap")]
@@ -471,6 +475,9 @@ public sealed class QueryParserTests
     [Theory]
     [InlineData("flag:\\Seen")]
     [InlineData("ip:::1")]
+    [InlineData("ip:[fe80::1%eth0]")]
+    [InlineData("ip:2001:DB8::*")]
+    [InlineData("ip:\"not an address, searched as written\"")]
     [InlineData("folder:-")]
     public void Parse_KeywordOfPunctuation_KeptAsTyped(string q)
     {
