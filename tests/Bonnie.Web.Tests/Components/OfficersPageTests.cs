@@ -277,7 +277,7 @@ public sealed class OfficersPageTests : IAsyncLifetime
         Assert.Contains("flex-wrap", chips.ClassList);
         Assert.Contains("disabled since 2026-11-29 18:16", chips.TextContent, StringComparison.Ordinal);
         Assert.DoesNotContain("active", chips.TextContent, StringComparison.Ordinal);
-        Assert.Contains("min-width:0", RoleSelectOf(page, Bob).Instance.Style, StringComparison.Ordinal);
+        Assert.Contains("bonnie-role-select", RoleSelectOf(page, Bob).Instance.Class, StringComparison.Ordinal);
         // An officer with nothing to say of is said to be active: the cell was blank (a review).
         var chief = page.FindAll("tbody tr.mud-table-row").Single(r => r.TextContent.Contains(Chief, StringComparison.Ordinal));
         Assert.Equal("active", chief.QuerySelector(".bonnie-officer-state")!.TextContent.Trim());

@@ -1,4 +1,6 @@
 using Bonnie.Web.Tests.Infrastructure;
+using Bonnie.Web.Officers;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace Bonnie.Web.Tests.Journeys;
@@ -139,6 +141,32 @@ public sealed class OfficerJourneyTests : IAsyncLifetime
         await Assertions.Expect(select).ToBeFocusedAsync();
         await page.ReloadAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Row).Filter(new() { HasText = "kim" }).GetByLabel("Role of kim")).ToHaveValueAsync("Auditor");
+        Assert.Empty(_consoleErrors);
+    }
+
+    [Theory]
+    // A phone (cards), a small tablet and a laptop: between 650 and 1000 px the role list was squeezed to 31 px, its
+    // role cut to "A…" (a review).
+    [InlineData(390)]
+    [InlineData(800)]
+    [InlineData(1024)]
+    public async Task Officers_TheRoleListShowsTheWholeRole_AtEveryWidth(int width)
+    {
+        // An officer whose state takes room, as on a real installation: must change password, disabled since a date.
+        var accounts = _factory.Services.GetRequiredService<OfficerAccounts>();
+        Assert.True((await accounts.CreateAsync(BonnieWebFactory.AdminName, "rosalind", "rosalind's own long password", "Administrator", true, null)).Succeeded);
+        Assert.True((await accounts.SetDisabledAsync(BonnieWebFactory.AdminName, "rosalind", true, null)).Succeeded);
+        var page = await AdministratorAtAsync(width, 900, "/admin/officers", "Officers");
+
+        foreach (var officer in new[] { BonnieWebFactory.AdminName, "rosalind" })
+        {
+            var role = page.GetByLabel("Role of " + officer);
+            await Assertions.Expect(role).ToHaveValueAsync("Administrator");
+            // "Administrator" needs about 100 px; the list had 31 px at 700 px and 42 px at 800 px.
+            var box = await role.BoundingBoxAsync();
+            Assert.True(box is { Width: >= 110 }, $"at {width} px {officer}'s role list is {box?.Width} px wide");
+        }
+        Assert.True(await page.EvaluateAsync<bool>($"() => document.documentElement.scrollWidth <= {width}"), "the page scrolls sideways");
         Assert.Empty(_consoleErrors);
     }
 
