@@ -109,6 +109,13 @@ internal sealed partial class JobBroker
         return now;
     }
 
+    /// <summary>A handler of the poller, as one turn (<see cref="Turn"/>).</summary>
+    private void InTurn(Action handle)
+    {
+        Turn();
+        handle();
+    }
+
     /// <summary>
     /// The time the broker ran nothing (<see cref="Turn"/>) read no heartbeat, so it is not the workers' silence, nor time
     /// they had for their jobs: their last word and the jobs' deadlines move on by it. Counted, every worker would be lost

@@ -41,34 +41,17 @@ internal sealed partial class JobBroker : IDisposable
         _poller = [_clients, _controller, _workerChannel, _collectorChannel, _commands, _tick];
         // Each turn of the poller notes when it began, so a tick can tell a broker that ran nothing (paused) from one
         // that is only busy (JobBroker.Heartbeats.cs, Turn).
-        _clients.ReceiveReady += (_, _) =>
+        _clients.ReceiveReady += (_, _) => InTurn(ReceiveSubmissions);
+        _controller.ReceiveReady += (_, _) => InTurn(ReceiveControl);
+        _workerChannel.ReceiveReady += (_, _) => InTurn(ReceiveWorkerMessages);
+        _collectorChannel.ReceiveReady += (_, _) => InTurn(ReceiveCollectorMessages);
+        _commands.ReceiveReady += (_, e) => InTurn(() =>
         {
-            Turn();
-            ReceiveSubmissions();
-        };
-        _controller.ReceiveReady += (_, _) =>
-        {
-            Turn();
-            ReceiveControl();
-        };
-        _workerChannel.ReceiveReady += (_, _) =>
-        {
-            Turn();
-            ReceiveWorkerMessages();
-        };
-        _collectorChannel.ReceiveReady += (_, _) =>
-        {
-            Turn();
-            ReceiveCollectorMessages();
-        };
-        _commands.ReceiveReady += (_, e) =>
-        {
-            Turn();
             while (e.Queue.TryDequeue(out var command, TimeSpan.Zero))
             {
                 command();
             }
-        };
+        });
         _tick.Elapsed += (_, _) => Tick();
     }
 

@@ -230,7 +230,14 @@ internal sealed class MessageHandler : IEventHandler
     /// arrival), when it left after the arrival: one left before was another message's (the folder's UIDs started again).
     /// </summary>
     private static MessageLocation? SeenThereAndLeftAfter(EventContext context, MessageObject message, string folderId, uint uid)
-        => LastAt(message, folderId, uid) is { Origin: LocationOrigin.Seen, Until: { } until } left && context.At <= until + ClockSlack ? left : null;
+        => LeftAfter(context, message, folderId, uid) is { Origin: LocationOrigin.Seen } left ? left : null;
+
+    /// <summary>
+    /// The message's place here if it left it after this event happened (its move or expunge processed first); a place
+    /// left before the event was another message's (the folder's UIDs started again).
+    /// </summary>
+    private static MessageLocation? LeftAfter(EventContext context, MessageObject message, string folderId, uint uid)
+        => LastAt(message, folderId, uid) is { Until: { } until } left && context.At <= until + ClockSlack ? left : null;
 
     private static async Task CopyOrMoveAsync(EventContext context, FolderObject target, bool move, CancellationToken cancellationToken)
     {
@@ -411,9 +418,7 @@ internal sealed class MessageHandler : IEventHandler
         CancellationToken cancellationToken)
     {
         var message = await context.Work.FindMessageOnceAtAsync(folder.Id, uid, cancellationToken).ConfigureAwait(false);
-        return message is not null && LastAt(message, folder.Id, uid) is { Until: { } until } place && context.At <= until + ClockSlack
-            ? (message, place)
-            : null;
+        return message is not null && LeftAfter(context, message, folder.Id, uid) is { } place ? (message, place) : null;
     }
 
     private static MessageLocation? LastAt(MessageObject message, string folderId, uint uid)

@@ -194,12 +194,13 @@ public sealed partial class Live : IDisposable
     private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", Culture);
 
     /// <summary>"last 7 days", "last 12 hours": how far back the queue's DONE count reaches.</summary>
-    internal static string Retention(TimeSpan retention) =>
-        retention.TotalDays >= 1 && retention.TotalDays == Math.Floor(retention.TotalDays)
-            ? (retention.TotalDays == 1 ? "last day" : string.Create(CultureInfo.InvariantCulture, $"last {retention.TotalDays:N0} days"))
-            : retention.TotalHours >= 1
-                ? (Math.Round(retention.TotalHours) == 1 ? "last hour" : string.Create(CultureInfo.InvariantCulture, $"last {Math.Round(retention.TotalHours):N0} hours"))
-                : string.Create(CultureInfo.InvariantCulture, $"last {Math.Max(1, Math.Round(retention.TotalMinutes)):N0} min");
+    internal static string Retention(TimeSpan retention)
+    {
+        var (count, unit) = retention.Ticks % TimeSpan.TicksPerDay == 0
+            ? ((long)retention.TotalDays, "day")
+            : (Math.Max(1, (long)Math.Round(retention.TotalHours)), "hour");
+        return count == 1 ? $"last {unit}" : string.Create(CultureInfo.InvariantCulture, $"last {count:N0} {unit}s");
+    }
 
     private static string CardClass(QueueCount state) => state switch
     {

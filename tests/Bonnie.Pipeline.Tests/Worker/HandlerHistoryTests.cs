@@ -26,6 +26,19 @@ public sealed class HandlerHistoryTests : IAsyncLifetime
         ("M743974037cbef97becd11ce5", "M00000000000000000000a2a2"),
         ("11:20:28.951Z", "11:20:29.100Z"));
 
+    /// <summary>The notifications processed in this order, in one batch (each stored) or one job at a time.</summary>
+    private async Task ProcessInOrderAsync(string[] order, bool oneBatch)
+    {
+        if (oneBatch)
+        {
+            Assert.All(await _p.Processor.ProcessBatchAsync(order.Select(j => TestPipeline.JobFor(j)).ToList()), o => Assert.IsType<JobOutcome.Done>(o));
+        }
+        else
+        {
+            await _p.RunAllAsync(order);
+        }
+    }
+
     private async Task<List<string>> HistoryAsync(ObjectKind kind, string id)
         => (await _p.Store.GetChangesAsync(kind, id)).Select(Fixture.Describe).ToList();
 
@@ -127,14 +140,7 @@ public sealed class HandlerHistoryTests : IAsyncLifetime
         string[] order = expungeBeforeDelivery
             ? [Fixture.Event("MailboxCreate"), Fixture.Event("vnd.cmu.MessageMove"), Fixture.Event("MessageExpunge"), SecondDelivery()]
             : [Fixture.Event("MailboxCreate"), Fixture.Event("vnd.cmu.MessageMove"), SecondDelivery(), Fixture.Event("MessageExpunge")];
-        if (oneBatch)
-        {
-            Assert.All(await _p.Processor.ProcessBatchAsync(order.Select(j => TestPipeline.JobFor(j)).ToList()), o => Assert.IsType<JobOutcome.Done>(o));
-        }
-        else
-        {
-            await _p.RunAllAsync(order);
-        }
+        await ProcessInOrderAsync(order, oneBatch);
 
         var m = await MessageHistory.ResolveAsync(_p.Store, "M00000000000000000000a2a2");
         Assert.NotNull(m);
@@ -169,14 +175,7 @@ public sealed class HandlerHistoryTests : IAsyncLifetime
             ("\"uidset\":\"1\"", "\"uidset\":\"2\""),
             ("179595122889.12822.11728137019898957721", "179595122895.12822.14042202990968850809"));
         string[] order = [Fixture.Event("MailboxCreate"), Fixture.Event("vnd.cmu.MessageMove"), Fixture.Event("MessageExpunge"), SecondDelivery(), flagged];
-        if (oneBatch)
-        {
-            Assert.All(await _p.Processor.ProcessBatchAsync(order.Select(j => TestPipeline.JobFor(j)).ToList()), o => Assert.IsType<JobOutcome.Done>(o));
-        }
-        else
-        {
-            await _p.RunAllAsync(order);
-        }
+        await ProcessInOrderAsync(order, oneBatch);
 
         var m = await MessageHistory.ResolveAsync(_p.Store, "M00000000000000000000a2a2");
         Assert.NotNull(m);
@@ -212,14 +211,7 @@ public sealed class HandlerHistoryTests : IAsyncLifetime
         // The delivery postponed for its bytes, the flag processed first: the message lost \Flagged, while its history
         // said it had been set (a review).
         string[] order = [Fixture.Event("MailboxCreate"), Fixture.Event("FlagsSet"), Fixture.Event("MessageNew")];
-        if (oneBatch)
-        {
-            Assert.All(await _p.Processor.ProcessBatchAsync(order.Select(j => TestPipeline.JobFor(j)).ToList()), o => Assert.IsType<JobOutcome.Done>(o));
-        }
-        else
-        {
-            await _p.RunAllAsync(order);
-        }
+        await ProcessInOrderAsync(order, oneBatch);
 
         var m = await MessageHistory.ResolveAsync(_p.Store, FirstMessage);
         var here = Assert.Single(m!.Locations);
